@@ -1,0 +1,28 @@
+// NetlinkSocket: the one owner of an rtnetlink socket (libmnl), with request/ack in one call.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <cstdint>
+#include <string>
+
+namespace hutch::net {
+
+class NetlinkSocket {
+public:
+    NetlinkSocket();  // NETLINK_ROUTE, bound; throws SysError
+    ~NetlinkSocket();
+    NetlinkSocket(const NetlinkSocket&) = delete;
+    NetlinkSocket& operator=(const NetlinkSocket&) = delete;
+
+    // Sends `nlh` with NLM_F_ACK and waits for the kernel's answer; throws SysError with `step`.
+    void request(nlmsghdr* nlh, const char* step, const std::string& object);
+    std::uint32_t next_seq() { return ++seq_; }
+
+private:
+    mnl_socket* socket_ = nullptr;
+    std::uint32_t port_ = 0;
+    std::uint32_t seq_ = 0;
+};
+
+}  // namespace hutch::net

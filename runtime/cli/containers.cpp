@@ -1,0 +1,54 @@
+// `hutch ps` and `hutch rm`: what is known under the state root, and removing stopped ones.
+#include <cstdio>
+#include <iostream>
+
+#include "runtime/cli/cli.hpp"
+#include "runtime/error.hpp"
+
+namespace hutch::cli {
+
+void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
+    auto* ps = app.add_subcommand("ps", "List containers");
+    auto all = std::make_shared<bool>(false);
+    auto quiet = std::make_shared<bool>(false);
+    ps->add_flag("-a,--all", *all, "Show all containers (default shows just running)");
+    ps->add_flag("-q,--quiet", *quiet, "Only display container IDs");
+    ps->callback([all, quiet, &paths, &exit_code]() {
+        if (!*quiet) std::printf("%-12s   %-24s   %-12s   %s\n", "CONTAINER ID", "COMMAND", "STATUS", "NAMES");
+        for (const auto& c : list_containers(paths)) {
+            if (!*all && c.status != "running") continue;
+            if (*quiet) {
+                std::printf("%s\n", c.id.substr(0, 12).c_str());
+                continue;
+            }
+            std::string command;
+            for (const auto& a : c.command) command += (command.empty() ? "" : " ") + a;
+            if (command.size() > 22) command = command.substr(0, 21) + "…";
+            std::string status = c.status == "exited" ? "Exited (" + std::to_string(c.exit_code) + ")" : c.status;
+            std::printf("%-12s   %-24s   %-12s   %s\n", c.id.substr(0, 12).c_str(),
+                        ("\"" + command + "\"").c_str(), status.c_str(), c.name.c_str());
+        }
+        exit_code = 0;
+    });
+}
+
+void add_rm_command(CLI::App& app, const Paths& paths, int& exit_code) {
+    auto* rm = app.add_subcommand("rm", "Remove one or more stopped containers");
+    auto refs = std::make_shared<std::vector<std::string>>();
+    rm->add_option("CONTAINER", *refs, "Container names or ids")->required();
+    rm->callback([refs, &paths, &exit_code]() {
+        exit_code = 0;
+        for (const auto& ref : *refs) {
+            try {
+                ContainerState c = find_container(paths, ref);
+                remove_container(paths, c);
+                std::printf("%s\n", ref.c_str());
+            } catch (const Error& e) {
+                std::fprintf(stderr, "hutch: %s\n", e.what());
+                exit_code = e.exit_code();
+            }
+        }
+    });
+}
+
+}  // namespace hutch::cli

@@ -1,0 +1,140 @@
+// `hutch run [OPTIONS] ROOTFS COMMAND [ARG...]`: docker run's flags into a Spec, then launch.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "runtime/cli/cli.hpp"
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/launch.hpp"
+#include "runtime/run_options.hpp"
+#include "runtime/seal.hpp"
+
+namespace hutch::cli {
+namespace {
+
+// Reads `path` inside `rootfs` with every symlink resolved inside it: a rootfs whose
+// /etc/passwd links to the host's must not make hutch read the host's.
+std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
+    Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return "";
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    Fd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str() + 1, &how, sizeof how)));
+    if (!fd) return "";
+    std::string out;
+    char buf[8192];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+}
+
+std::string host_hostname() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+std::string absolute_rootfs(const std::string& given) {
+    char resolved[PATH_MAX];
+    if (!::realpath(given.c_str(), resolved))
+        throw UsageError("invalid rootfs \"" + given + "\": " + std::strerror(errno));
+    struct stat st {};
+    if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw UsageError("invalid rootfs \"" + given + "\": not a directory");
+    return resolved;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, const Paths& paths, int& exit_code, char** argv) {
+    auto* run = app.add_subcommand("run", "Run a command in a new container");
+    // -h is --hostname, as in docker run.
+    run->set_help_flag("--help", "Print this help and exit");
+    // Everything from ROOTFS on is the container's: options after it belong to the command.
+    run->prefix_command();
+    auto opts = std::make_shared<RunOptions>();
+    auto explain_flag = std::make_shared<bool>(false);
+    auto dry_run = std::make_shared<bool>(false);
+
+    auto many = [&](const char* names, std::vector<std::string>& into, const char* help) {
+        run->add_option(names, into, help)->expected(1)->take_all()->type_size(1);
+    };
+    run->add_option("--name", opts->name, "Assign a name to the container");
+    run->add_flag("--rm", opts->rm, "Remove the container when it exits");
+    run->add_option("-h,--hostname", opts->hostname, "Container host name");
+    many("-e,--env", opts->env, "Set environment variables (KEY=VALUE, or KEY to pass the host's)");
+    many("--env-file", opts->env_files, "Read environment variables from a file");
+    run->add_option("-w,--workdir", opts->workdir, "Working directory inside the container");
+    run->add_option("-u,--user", opts->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+    many("-v,--volume", opts->volumes, "Bind mount a volume (SRC:DST[:ro|rw])");
+    many("--tmpfs", opts->tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])");
+    run->add_flag("--read-only", opts->read_only, "Mount the container's root filesystem as read only");
+    run->add_option("--read-only-tmpfs", opts->read_only_tmpfs,
+                    "With --read-only, mount tmpfs on /run, /tmp and /var/tmp (default true)");
+    many("--cap-add", opts->cap_add, "Add Linux capabilities");
+    many("--cap-drop", opts->cap_drop, "Drop Linux capabilities");
+    run->add_flag("--privileged", opts->privileged, "Give extended privileges to this container");
+    many("--security-opt", opts->security_opts, "Security options (no-new-privileges)");
+    run->add_option("--pid", opts->pid, "PID namespace to use (host)");
+    run->add_option("--ipc", opts->ipc, "IPC mode to use (host, private)");
+    run->add_option("--uts", opts->uts, "UTS namespace to use (host)");
+    run->add_option("--network,--net", opts->network, "Network mode: none or host (default none)");
+    run->add_flag("-i,--interactive", opts->interactive, "Keep STDIN open");
+    run->add_flag("-t,--tty", opts->tty, "Allocate a pseudo-TTY");
+    many("--add-host", opts->add_hosts, "Add a custom host-to-IP mapping (host:ip)");
+    many("--dns", opts->dns, "Set custom DNS servers");
+    many("--dns-search", opts->dns_search, "Set custom DNS search domains");
+    many("--dns-option", opts->dns_options, "Set DNS options");
+    run->add_flag("--explain", *explain_flag, "Print each kernel-level step as the call it makes (stderr)");
+    run->add_flag("--dry-run", *dry_run, "Print the OCI config.json and exit without running anything");
+
+    run->callback([run, opts, explain_flag, dry_run, &paths, &exit_code, argv]() {
+        std::vector<std::string> rest = run->remaining();
+        if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-')
+            throw UsageError("unknown flag: " + rest[0]);
+        if (rest.empty()) throw UsageError("\"hutch run\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
+        opts->rootfs = absolute_rootfs(rest[0]);
+        opts->command.assign(rest.begin() + 1, rest.end());
+
+        HostFacts host;
+        host.caps = caps::HostCaps::read();
+        host.hostname = host_hostname();
+        host.getenv = [](const char* key) { return std::getenv(key); };
+        std::string rootfs = opts->rootfs;
+        host.read_in_rootfs = [rootfs](const std::string& path) { return read_in_rootfs(rootfs, path); };
+        host.read_host_file = [](const std::string& path) {
+            try {
+                return read_file(path);
+            } catch (const SysError& e) {
+                throw UsageError("cannot read --env-file \"" + path + "\": " + std::strerror(e.error_number()));
+            }
+        };
+        host.host_path_exists = [](const std::string& path) {
+            struct stat st {};
+            return ::stat(path.c_str(), &st) == 0;
+        };
+
+        std::string id = new_container_id();
+        Spec spec = build_run_spec(*opts, id, host);
+        if (*dry_run) {
+            std::cout << to_json(spec).dump(4) << std::endl;
+            exit_code = 0;
+            return;
+        }
+        validate_spec(spec);
+        explain::enable(*explain_flag);
+        ensure_sealed_binary(argv);
+        exit_code = run_container(spec, paths, id);
+    });
+}
+
+}  // namespace hutch::cli

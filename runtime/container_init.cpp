@@ -1,0 +1,214 @@
+// The container's first process, from clone3 to execve. The checklist, and why in this order:
+//
+//   wait for the parent's go       the parent finishes outside work (cgroup, network) first
+//   unshare(CLONE_NEWCGROUP)       after the parent placed us in our cgroup, so it is our root
+//   lo up                          needs CAP_NET_ADMIN, which is dropped later
+//   setsid                         no controlling terminal of the host's (TIOCSTI injection)
+//   assemble the root              private propagation first, then mounts (rootfs.hpp)
+//   terminal                       from the container's own devpts, master sent to the parent
+//   etc files, masks, read-only    last mounts, so nothing covers them
+//   pivot_root                     from here "/" is the container's
+//   sethostname                    in the new UTS namespace
+//   close every other fd, chdir    no host fd can become the cwd (CVE-2024-21626)
+//   user, capabilities             bounding set, uid change, capset (caps/apply.hpp)
+//   no_new_privs
+//   execve                         the sync socket closes on exec: the parent sees EOF
+#include "runtime/container_init.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "caps/apply.hpp"
+#include "netns/loopback.hpp"
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/sync.hpp"
+
+namespace hutch {
+namespace {
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& e : env)
+        if (e.rfind(key + "=", 0) == 0) return e.substr(key.size() + 1);
+    return "";
+}
+
+// execvp's search, with the container's PATH, after pivot_root. Errors carry docker's exit
+// codes: 127 not found, 126 found but not executable.
+std::string find_executable(const std::string& command, const std::vector<std::string>& env) {
+    auto usable = [](const std::string& path, int& err) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) {
+            err = errno;
+            return false;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            err = EISDIR;
+            return false;
+        }
+        if (::access(path.c_str(), X_OK) != 0) {
+            err = errno;
+            return false;
+        }
+        return true;
+    };
+    int err = ENOENT;
+    if (command.find('/') != std::string::npos) {
+        if (usable(command, err)) return command;
+        throw Error("exec " + explain::quote(command) + ": " + std::strerror(err),
+                    err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+    }
+    std::string path = env_value(env, "PATH");
+    int first_error = 0;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+        if (usable(candidate, err)) return candidate;
+        if (err != ENOENT && err != ENOTDIR && !first_error) first_error = err;
+        start = end + 1;
+    }
+    if (first_error)
+        throw Error("exec " + explain::quote(command) + ": " + std::strerror(first_error),
+                    kExitCannotInvoke);
+    throw Error("exec " + explain::quote(command) + ": executable file not found in $PATH",
+                kExitNotFound);
+}
+
+void setup_terminal(RootfsBuilder& rootfs, const Spec& spec, int sync_fd) {
+    Fd master = rootfs.open_ptmx();
+    int unlock = 0;
+    check(::ioctl(master.get(), TIOCSPTLCK, &unlock), "open the terminal", "ioctl(TIOCSPTLCK)");
+    // TIOCGPTPEER opens the slave from the master itself: no path lookup an attacker could race.
+    Fd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC),
+                   "open the terminal", "ioctl(TIOCGPTPEER)"));
+    rootfs.bind_console(slave.get());
+    // The user owns its terminal, as with a login.
+    check(::fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal",
+          "fchown", "pty slave");
+    explain::line("sendmsg(sync socket, SCM_RIGHTS [pty master])");
+    sync::send(sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
+    explain::line("ioctl(slave, TIOCSCTTY); dup2(slave, 0), dup2(slave, 1), dup2(slave, 2)");
+    check(::ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
+    for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
+}
+
+void close_other_fds(int keep) {
+    explain::line("close_range(3, " + std::to_string(keep - 1) + ", 0); close_range(" +
+                  std::to_string(keep + 1) + ", ~0U, 0)");
+    if (keep > 3) check(static_cast<int>(::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u)),
+                        "close hutch's files", "close_range");
+    check(static_cast<int>(::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u)),
+          "close hutch's files", "close_range");
+}
+
+void enter_workdir(const std::string& cwd) {
+    explain::line("chdir(" + explain::quote(cwd) + ")");
+    check(::chdir(cwd.c_str()), "enter the working directory", "chdir", cwd);
+    // A cwd outside the root (a leaked host directory) shows as "(unreachable)/...".
+    char buf[4096];
+    if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
+        throw Error("enter the working directory: " + cwd + " is outside the container's root");
+}
+
+[[noreturn]] void exec_command(const Spec& spec) {
+    std::string path = find_executable(spec.process.args[0], spec.process.env);
+    std::vector<char*> argv, envp;
+    for (const auto& a : spec.process.args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& e : spec.process.env) envp.push_back(const_cast<char*>(e.c_str()));
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    if (explain::enabled()) {
+        std::string args;
+        for (const auto& a : spec.process.args) args += (args.empty() ? "" : ", ") + explain::quote(a);
+        explain::line("execve(" + explain::quote(path) + ", [" + args + "], [" +
+                      std::to_string(spec.process.env.size()) + " variables])");
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::umask(022);
+    ::execve(path.c_str(), argv.data(), envp.data());
+    int err = errno;
+    throw SysError("exec " + explain::quote(spec.process.args[0]), "execve", path, err,
+                   err == ENOENT ? kExitNotFound : kExitCannotInvoke);
+}
+
+void run_init(const InitContext& ctx) {
+    const Spec& spec = ctx.spec;
+    const caps::HostCaps host = caps::HostCaps::read();  // while the host's /proc is still ours
+    // Die with the parent: a foreground container has no one else to reap or clean it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    sync::Message go = sync::receive(ctx.sync_fd);
+    if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
+
+    ::umask(0);  // modes below are exact; the command gets 022 back before execve
+    if (spec.has_new_namespace("cgroup")) {
+        explain::line("unshare(CLONE_NEWCGROUP)");
+        check(::unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
+    }
+    if (spec.has_new_namespace("network")) net::bring_loopback_up();
+    explain::line("setsid()");
+    check(::setsid(), "start a new session", "setsid");
+
+    {
+        RootfsBuilder rootfs(spec, ctx.rootfs);
+        rootfs.assemble();
+        if (spec.process.terminal) setup_terminal(rootfs, spec, ctx.sync_fd);
+        rootfs.finish();
+        rootfs.pivot();
+    }
+    if (!spec.hostname.empty() && spec.has_new_namespace("uts")) {
+        explain::line("sethostname(" + explain::quote(spec.hostname) + ")");
+        check(::sethostname(spec.hostname.c_str(), spec.hostname.size()), "set the hostname",
+              "sethostname", spec.hostname);
+    }
+    if (!spec.process.terminal && !spec.hutch.interactive) {
+        // Like docker without -i: the command reads nothing from the host's stdin.
+        int null_fd = check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null");
+        check(::dup2(null_fd, 0), "detach stdin", "dup2");
+        ::close(null_fd);
+    }
+    close_other_fds(ctx.sync_fd);
+    enter_workdir(spec.process.cwd);
+
+    caps::apply_user_and_capabilities(spec.process.user,
+                                      caps::ProcessPrivileges::from(spec.process.capabilities), host);
+    if (spec.process.no_new_privileges) caps::set_no_new_privileges();
+    exec_command(spec);
+}
+
+}  // namespace
+
+void container_init(const InitContext& context) {
+    explain::set_actor("child ");
+    int code = kExitHutchError;
+    std::string message;
+    try {
+        run_init(context);
+    } catch (const Error& e) {
+        code = e.exit_code();
+        message = e.what();
+    } catch (const std::exception& e) {
+        message = e.what();
+    }
+    try {
+        sync::send(context.sync_fd, sync::Kind::kError, code, message);
+    } catch (...) {
+    }
+    ::_exit(code);
+}
+
+}  // namespace hutch

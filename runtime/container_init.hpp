@@ -1,0 +1,20 @@
+// The child half of a start: everything the container's first process does between clone3
+// and execve of the user's command, in one ordered checklist (see container_init.cpp).
+#pragma once
+
+#include "runtime/rootfs.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch {
+
+struct InitContext {
+    const Spec& spec;
+    const RootfsPlan& rootfs;
+    int sync_fd;
+};
+
+// Never returns: execs the command, or reports the failure to the parent and exits with 125,
+// 126 or 127.
+[[noreturn]] void container_init(const InitContext& context);
+
+}  // namespace hutch

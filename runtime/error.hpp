@@ -1,0 +1,71 @@
+// Errors that say what failed, where and why.
+//
+// Every failure hutch reports carries the step it was taking (what a user would call it), the
+// syscall that failed, the path or object it was applied to, and errno. The CLI prints it once
+// as `hutch: <step>: <syscall> <path>: <strerror>` and exits with the error's exit code.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace hutch {
+
+// Exit codes shared with docker: 125 is hutch's own failure, 126 the command cannot be
+// invoked, 127 the command was not found.
+inline constexpr int kExitHutchError = 125;
+inline constexpr int kExitCannotInvoke = 126;
+inline constexpr int kExitNotFound = 127;
+
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& message, int exit_code = kExitHutchError)
+        : std::runtime_error(message), exit_code_(exit_code) {}
+    int exit_code() const { return exit_code_; }
+
+private:
+    int exit_code_;
+};
+
+// A bad value given by the user: the message names the value. Always exit 125.
+class UsageError : public Error {
+public:
+    explicit UsageError(const std::string& message) : Error(message) {}
+};
+
+// A failed system call, with the step, the call, the object and errno.
+class SysError : public Error {
+public:
+    SysError(std::string step, std::string syscall, std::string object, int err,
+             int exit_code = kExitHutchError)
+        : Error(format(step, syscall, object, err), exit_code),
+          step_(std::move(step)), syscall_(std::move(syscall)), object_(std::move(object)),
+          errno_(err) {}
+
+    const std::string& step() const { return step_; }
+    const std::string& syscall() const { return syscall_; }
+    const std::string& object() const { return object_; }
+    int error_number() const { return errno_; }
+
+private:
+    static std::string format(const std::string& step, const std::string& syscall,
+                              const std::string& object, int err) {
+        std::string out = step + ": " + syscall;
+        if (!object.empty()) out += " " + object;
+        out += ": ";
+        out += std::strerror(err);
+        return out;
+    }
+    std::string step_, syscall_, object_;
+    int errno_;
+};
+
+// Throws SysError(step, syscall, object, errno) when `result` is -1.
+template <typename T>
+T check(T result, const char* step, const char* syscall, const std::string& object = {}) {
+    if (result == static_cast<T>(-1)) throw SysError(step, syscall, object, errno);
+    return result;
+}
+
+}  // namespace hutch

@@ -1,0 +1,63 @@
+#include "runtime/explain.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+namespace hutch::explain {
+namespace {
+bool g_enabled = false;
+const char* g_actor = "parent";
+std::vector<std::pair<std::string, std::string>> g_aliases;  // prefix -> $NAME, longest first
+
+std::string abbreviate(std::string text) {
+    for (const auto& [prefix, name] : g_aliases) {
+        for (std::size_t at = text.find(prefix); at != std::string::npos;
+             at = text.find(prefix, at + name.size()))
+            text.replace(at, prefix.size(), name);
+    }
+    return text;
+}
+}  // namespace
+
+void define(const std::string& name, const std::string& prefix) {
+    if (!g_enabled) return;
+    line("# " + name + "=" + prefix);
+    g_aliases.emplace_back(prefix, "$" + name);
+    std::sort(g_aliases.begin(), g_aliases.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+void enable(bool on) { g_enabled = on; }
+bool enabled() { return g_enabled; }
+void set_actor(const char* actor) { g_actor = actor; }
+
+void line(const std::string& text) {
+    if (!g_enabled) return;
+    std::string out = "[";
+    out += g_actor;
+    out += "] ";
+    out += abbreviate(text);
+    out += '\n';
+    // One write so concurrent parent/child lines stay whole; a short write on stderr is not
+    // worth retrying for a diagnostic.
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, out.data(), out.size());
+}
+
+std::string quote(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+}  // namespace hutch::explain

@@ -1,0 +1,302 @@
+// The parent half of a start (DESIGN.md, "The launch sequence"):
+//   validate -> claim the name and create the record -> write /etc files -> block signals ->
+//   clone3 into new namespaces -> outside work -> "go" -> wait for the child's EOF (exec) or
+//   error -> running: relay the terminal, forward signals, wait -> record the exit, clean up.
+#include "runtime/launch.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "netns/etc_files.hpp"
+#include "runtime/container_init.hpp"
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/sync.hpp"
+#include "runtime/terminal.hpp"
+
+namespace hutch {
+namespace {
+
+// Signals hutch passes on to the container, as `docker run` (sig-proxy) does.
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+struct NamespaceFlag {
+    const char* type;
+    unsigned long flag;
+    const char* name;
+};
+// The cgroup namespace is entered by the child with unshare(), after the parent has placed it
+// in its cgroup; every other new namespace is created by clone3 itself.
+constexpr NamespaceFlag kCloneNamespaces[] = {
+    {"mount", CLONE_NEWNS, "CLONE_NEWNS"},   {"uts", CLONE_NEWUTS, "CLONE_NEWUTS"},
+    {"ipc", CLONE_NEWIPC, "CLONE_NEWIPC"},   {"pid", CLONE_NEWPID, "CLONE_NEWPID"},
+    {"network", CLONE_NEWNET, "CLONE_NEWNET"},
+};
+
+// The child's pid and a pidfd on it: waited for exactly once, killed if abandoned.
+class Child {
+public:
+    Child(pid_t pid, Fd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+    Child(Child&&) = default;
+    ~Child() {
+        if (pid_ > 0 && !reaped_) {
+            ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+            wait();
+        }
+    }
+    pid_t pid() const { return pid_; }
+    int pidfd() const { return pidfd_.get(); }
+    void signal(int sig) const { ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0); }
+    // Blocks until the child exits; returns docker's exit status for it.
+    int wait() {
+        siginfo_t info{};
+        while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
+            if (errno != EINTR) throw SysError("wait for the container", "waitid", std::to_string(pid_), errno);
+        }
+        reaped_ = true;
+        if (info.si_code == CLD_EXITED) return info.si_status;
+        return 128 + info.si_status;
+    }
+
+private:
+    pid_t pid_;
+    Fd pidfd_;
+    bool reaped_ = false;
+};
+
+// Blocks the forwarded signals for hutch's lifetime and reads them from a signalfd instead;
+// restored on the way out (the child unblocks its copy just before execve).
+class BlockedSignals {
+public:
+    BlockedSignals(bool with_winch) {
+        sigemptyset(&set_);
+        for (int sig : kForwardedSignals) sigaddset(&set_, sig);
+        if (with_winch) sigaddset(&set_, SIGWINCH);
+        ::sigprocmask(SIG_BLOCK, &set_, &old_);
+        fd_ = Fd(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
+        if (!fd_) throw SysError("watch signals", "signalfd", "", errno);
+    }
+    ~BlockedSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+    int fd() const { return fd_.get(); }
+
+private:
+    sigset_t set_{}, old_{};
+    Fd fd_;
+};
+
+std::string clone_flags_string(unsigned long flags) {
+    std::string out;
+    for (const auto& ns : kCloneNamespaces)
+        if (flags & ns.flag) out += std::string(out.empty() ? "" : "|") + ns.name;
+    return out + (out.empty() ? "" : "|") + "CLONE_PIDFD";
+}
+
+std::string read_host_file_or_empty(const std::string& path) {
+    try {
+        return read_file(path);
+    } catch (const Error&) {
+        return "";
+    }
+}
+
+// Writes the name-resolution files into the runtime dir and says where they are.
+void write_etc_files(const Spec& spec, const ContainerRecord& record, RootfsPlan& plan) {
+    std::string hosts;
+    std::string resolv;
+    if (spec.hutch.network == "host") {
+        hosts = etc::host_network_hosts(read_host_file_or_empty("/etc/hosts"), spec.hutch.extra_hosts);
+        resolv = read_host_file_or_empty(
+            etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
+    } else {
+        hosts = etc::hosts(spec.hutch.extra_hosts, "", spec.hostname);
+        std::string host_resolv = read_host_file_or_empty(
+            etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
+        resolv = etc::resolv_conf(host_resolv,
+                                  {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options});
+    }
+    plan.hosts_file = record.runtime_file("hosts");
+    plan.resolv_file = record.runtime_file("resolv.conf");
+    write_file_atomic(plan.hosts_file, hosts, 0644);
+    write_file_atomic(plan.resolv_file, resolv, 0644);
+    if (!spec.hostname.empty()) {
+        plan.hostname_file = record.runtime_file("hostname");
+        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644);
+    }
+}
+
+// The wait loop: forwards signals, relays the terminal, returns when the child has exited.
+void supervise(Child& child, const BlockedSignals& signals, int master, bool interactive) {
+    bool stdin_open = interactive && master >= 0;
+    for (;;) {
+        pollfd fds[4] = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLIN, 0}};
+        if (master >= 0) fds[2].fd = master;
+        if (stdin_open) fds[3].fd = STDIN_FILENO;
+        if (::poll(fds, 4, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw SysError("supervise the container", "poll", "", errno);
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si{};
+            while (::read(signals.fd(), &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGWINCH) {
+                    if (master >= 0) copy_window_size(master);
+                } else {
+                    child.signal(static_cast<int>(si.ssi_signo));
+                }
+            }
+        }
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (!relay(master, STDOUT_FILENO) && (fds[0].revents & POLLIN)) return;
+        }
+        if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = relay(STDIN_FILENO, master);
+        if (fds[0].revents & POLLIN) {
+            if (master >= 0) {
+                // Drain what the command wrote before it exited.
+                ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+                while (relay(master, STDOUT_FILENO)) {
+                    pollfd p{master, POLLIN, 0};
+                    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+                }
+            }
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+void validate_spec(const Spec& spec) {
+    struct stat st {};
+    if (spec.root.path.empty() || spec.root.path[0] != '/')
+        throw UsageError("invalid rootfs \"" + spec.root.path + "\": the path must be absolute");
+    if (::stat(spec.root.path.c_str(), &st) != 0)
+        throw UsageError("invalid rootfs \"" + spec.root.path + "\": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        throw UsageError("invalid rootfs \"" + spec.root.path + "\": not a directory");
+    if (spec.process.args.empty()) throw UsageError("the spec has no command (process.args)");
+    static const char* kTypes[] = {"proc", "tmpfs", "devpts", "sysfs", "cgroup", "mqueue", "bind"};
+    for (const auto& m : spec.mounts) {
+        if (m.destination.empty() || m.destination[0] != '/')
+            throw UsageError("mount destination \"" + m.destination + "\" must be absolute");
+        bool known = std::find(std::begin(kTypes), std::end(kTypes), m.type) != std::end(kTypes);
+        mnt::Options o = mnt::parse_options(m.options);  // throws on an unknown option
+        if (!known && !o.bind)
+            throw UsageError("mount " + m.destination + ": unsupported type \"" + m.type + "\"");
+    }
+    for (const auto& ns : spec.linux.namespaces) {
+        bool known = ns.type == "cgroup";
+        for (const auto& c : kCloneNamespaces) known = known || ns.type == c.type;
+        if (!known) throw UsageError("unsupported namespace type \"" + ns.type + "\"");
+        if (!ns.path.empty()) throw UsageError("joining a namespace (" + ns.type + ") is not supported yet");
+    }
+}
+
+int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
+    validate_spec(spec);
+    ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
+    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600);
+
+    ContainerState state;
+    state.id = id;
+    state.name = spec.hutch.name;
+    state.status = "created";
+    state.created = rfc3339_now();
+    state.rootfs = spec.root.path;
+    state.command = spec.process.args;
+    record.save(state);
+
+    RootfsPlan plan;
+    plan.merged_dir = record.runtime_file("merged");
+    explain::define("STATE", paths.runtime_dir(id));
+    explain::define("DATA", paths.data_dir(id));
+    explain::define("ROOT", plan.merged_dir);
+    check(::mkdir(plan.merged_dir.c_str(), 0755), "prepare the root", "mkdir", plan.merged_dir);
+    if (!spec.root.readonly) {
+        plan.upper_dir = record.data_file("upper");
+        plan.work_dir = record.data_file("work");
+        check(::mkdir(plan.upper_dir.c_str(), 0755), "prepare the root", "mkdir", plan.upper_dir);
+        check(::mkdir(plan.work_dir.c_str(), 0700), "prepare the root", "mkdir", plan.work_dir);
+    }
+    write_etc_files(spec, record, plan);
+
+    int pair[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
+    Fd parent_end(pair[0]), child_end(pair[1]);
+
+    BlockedSignals signals(spec.process.terminal);
+    unsigned long flags = 0;
+    for (const auto& ns : kCloneNamespaces)
+        if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
+
+    int pidfd = -1;
+    clone_args args{};
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
+    if (pid == 0) {
+        parent_end.release();  // the child must not close the parent's end on its way out
+        container_init({spec, plan, child_end.get()});
+    }
+    explain::line("clone3({flags=" + clone_flags_string(args.flags) + ", exit_signal=SIGCHLD}) = " +
+                  std::to_string(pid));
+    Child child(static_cast<pid_t>(pid), Fd(pidfd));
+    child_end.reset();
+
+    explain::line("sendmsg(sync socket, GO)");
+    sync::send(parent_end.get(), sync::Kind::kGo);
+    Fd master;
+    for (;;) {
+        sync::Message msg = sync::receive(parent_end.get());
+        if (msg.eof) break;  // execve closed the child's end: the command runs
+        if (msg.kind == sync::Kind::kTerminal) {
+            master = std::move(msg.fd);
+            continue;
+        }
+        if (msg.kind == sync::Kind::kError) {
+            child.wait();
+            throw Error(msg.text, msg.exit_code);
+        }
+    }
+
+    state.status = "running";
+    state.pid = child.pid();
+    state.started_at = rfc3339_now();
+    record.save(state);
+
+    int status;
+    {
+        std::optional<RawTerminal> raw;
+        if (master) {
+            if (spec.hutch.interactive) raw.emplace(STDIN_FILENO);
+            copy_window_size(master.get());
+        }
+        supervise(child, signals, master.get(), spec.hutch.interactive);
+        status = child.wait();
+    }
+
+    state.status = "exited";
+    state.pid = 0;
+    state.exit_code = status;
+    state.finished_at = rfc3339_now();
+    if (!spec.hutch.auto_remove) {
+        record.save(state);
+        record.keep();
+    }
+    return status;
+}
+
+}  // namespace hutch

@@ -1,0 +1,21 @@
+// The launcher: executes a validated Spec. The only code that clones, joins namespaces and
+// waits for a container. It never parses flags.
+#pragma once
+
+#include <string>
+
+#include "runtime/spec.hpp"
+#include "runtime/state.hpp"
+
+namespace hutch {
+
+// Checks what the front-end could not: the rootfs is a directory, mount types are known.
+// Throws UsageError naming the bad value. Touches nothing.
+void validate_spec(const Spec& spec);
+
+// Runs the container in the foreground and returns its exit status (the command's code, 128+N
+// when killed by signal N). Throws Error (exit 125/126/127) when the start fails; a failed start
+// leaves no state, mount or process behind.
+int run_container(const Spec& spec, const Paths& paths, const std::string& id);
+
+}  // namespace hutch

@@ -1,0 +1,206 @@
+#include "runtime/mounts.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <map>
+#include <utility>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+
+namespace hutch::mnt {
+namespace {
+
+struct FlagName {
+    unsigned long flag;
+    const char* name;
+};
+constexpr FlagName kFlagNames[] = {
+    {MS_RDONLY, "MS_RDONLY"},     {MS_NOSUID, "MS_NOSUID"},     {MS_NODEV, "MS_NODEV"},
+    {MS_NOEXEC, "MS_NOEXEC"},     {MS_SYNCHRONOUS, "MS_SYNCHRONOUS"},
+    {MS_REMOUNT, "MS_REMOUNT"},   {MS_MANDLOCK, "MS_MANDLOCK"}, {MS_DIRSYNC, "MS_DIRSYNC"},
+    {MS_NOATIME, "MS_NOATIME"},   {MS_NODIRATIME, "MS_NODIRATIME"}, {MS_BIND, "MS_BIND"},
+    {MS_MOVE, "MS_MOVE"},         {MS_REC, "MS_REC"},           {MS_SILENT, "MS_SILENT"},
+    {MS_UNBINDABLE, "MS_UNBINDABLE"}, {MS_PRIVATE, "MS_PRIVATE"}, {MS_SLAVE, "MS_SLAVE"},
+    {MS_SHARED, "MS_SHARED"},     {MS_RELATIME, "MS_RELATIME"}, {MS_STRICTATIME, "MS_STRICTATIME"},
+};
+
+long openat2_call(int dirfd, const char* path, open_how* how) {
+    return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+// Flags statvfs reports that a bind remount must keep (the kernel refuses to clear locked
+// flags, and clearing nosuid/nodev/noexec by accident would weaken a mount).
+unsigned long kept_flags(int fd) {
+    struct statvfs st {};
+    if (fstatvfs(fd, &st) != 0) return 0;
+    unsigned long out = 0;
+    if (st.f_flag & ST_NOSUID) out |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) out |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) out |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME) out |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME) out |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME) out |= MS_RELATIME;
+    return out;
+}
+
+std::string source_shown(const std::string& source) {
+    return source.empty() ? "NULL" : explain::quote(source);
+}
+
+}  // namespace
+
+Options parse_options(const std::vector<std::string>& options) {
+    // Flags set by an option name; the `clear` ones undo their opposite.
+    static const std::map<std::string, std::pair<bool, unsigned long>> kFlags = {
+        {"ro", {true, MS_RDONLY}},          {"rw", {false, MS_RDONLY}},
+        {"nosuid", {true, MS_NOSUID}},      {"suid", {false, MS_NOSUID}},
+        {"nodev", {true, MS_NODEV}},        {"dev", {false, MS_NODEV}},
+        {"noexec", {true, MS_NOEXEC}},      {"exec", {false, MS_NOEXEC}},
+        {"sync", {true, MS_SYNCHRONOUS}},   {"async", {false, MS_SYNCHRONOUS}},
+        {"dirsync", {true, MS_DIRSYNC}},    {"noatime", {true, MS_NOATIME}},
+        {"atime", {false, MS_NOATIME}},     {"nodiratime", {true, MS_NODIRATIME}},
+        {"diratime", {false, MS_NODIRATIME}}, {"relatime", {true, MS_RELATIME}},
+        {"norelatime", {false, MS_RELATIME}}, {"strictatime", {true, MS_STRICTATIME}},
+        {"nostrictatime", {false, MS_STRICTATIME}},
+    };
+    static const std::map<std::string, unsigned long> kPropagation = {
+        {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC},
+        {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
+        {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
+        {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+    };
+    Options out;
+    for (const auto& opt : options) {
+        if (auto f = kFlags.find(opt); f != kFlags.end()) {
+            if (f->second.first) out.flags |= f->second.second;
+            else out.flags &= ~f->second.second;
+        } else if (auto p = kPropagation.find(opt); p != kPropagation.end()) {
+            out.propagation = p->second;
+        } else if (opt == "bind" || opt == "rbind") {
+            out.bind = true;
+            out.recursive = opt == "rbind";
+        } else if (opt == "tmpcopyup" || opt == "notmpcopyup") {
+            continue;  // podman's copy-up hint; hutch's tmpfs start empty
+        } else if (opt.find('=') != std::string::npos || opt == "newinstance") {
+            out.data += (out.data.empty() ? "" : ",") + opt;
+        } else {
+            throw UsageError("unknown mount option \"" + opt + "\"");
+        }
+    }
+    return out;
+}
+
+std::string flags_to_string(unsigned long flags) {
+    std::string out;
+    for (const auto& f : kFlagNames) {
+        if (flags & f.flag) {
+            out += (out.empty() ? "" : "|");
+            out += f.name;
+            flags &= ~f.flag;
+        }
+    }
+    if (flags) out += (out.empty() ? "" : "|") + std::to_string(flags);
+    return out.empty() ? "0" : out;
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const {
+    const std::string relative = path == "/" ? "." : path.substr(path[0] == '/' ? 1 : 0);
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    if (refuse_symlink) {
+        // Open the last component itself to see what it is.
+        open_how nofollow = how;
+        nofollow.flags |= O_NOFOLLOW;
+        long fd = openat2_call(fd_.get(), relative.c_str(), &nofollow);
+        if (fd >= 0) {
+            Fd probe(static_cast<int>(fd));
+            struct stat st {};
+            if (fstat(probe.get(), &st) == 0 && S_ISLNK(st.st_mode))
+                throw Error("refusing to mount on " + shown(path) +
+                            ": it is a symlink in the rootfs (a fake " + path + " could hide the "
+                            "container's protections)");
+            return probe;
+        }
+    }
+    long fd = openat2_call(fd_.get(), relative.c_str(), &how);
+    if (fd >= 0) return Fd(static_cast<int>(fd));
+    if (errno != ENOENT || create == Create::kNothing)
+        throw SysError("open mount target", "openat2", shown(path), errno);
+
+    // Create the missing last component inside its (root-resolved) parent, then reopen it.
+    auto slash = path.find_last_of('/');
+    std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+    std::string leaf = path.substr(slash + 1);
+    Fd parent_fd = open(parent, Create::kDirectory);
+    // O_PATH handles cannot be used for mkdirat/openat creation: reopen the directory.
+    Fd dir(check(::openat(parent_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                 "open mount target", "openat", shown(parent)));
+    if (create == Create::kDirectory) {
+        if (::mkdirat(dir.get(), leaf.c_str(), 0755) != 0 && errno != EEXIST)
+            throw SysError("create mount point", "mkdirat", shown(path), errno);
+        explain::line("mkdirat(" + explain::quote(shown(parent)) + ", " + explain::quote(leaf) + ", 0755)");
+    } else {
+        int f = ::openat(dir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (f < 0 && errno != EEXIST) throw SysError("create mount point", "openat", shown(path), errno);
+        if (f >= 0) ::close(f);
+        explain::line("openat(" + explain::quote(shown(parent)) + ", " + explain::quote(leaf) +
+                      ", O_CREAT|O_EXCL, 0644)");
+    }
+    fd = openat2_call(fd_.get(), relative.c_str(), &how);
+    if (fd < 0) throw SysError("open mount target", "openat2", shown(path), errno);
+    return Fd(static_cast<int>(fd));
+}
+
+Fd Root::open_if_exists(const std::string& path) const {
+    const std::string relative = path.substr(1);
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    long fd = openat2_call(fd_.get(), relative.c_str(), &how);
+    if (fd >= 0) return Fd(static_cast<int>(fd));
+    if (errno == ENOENT) return Fd();
+    throw SysError("open path in rootfs", "openat2", shown(path), errno);
+}
+
+void mount_at(const char* step, const std::string& source, int source_fd, const Fd& target,
+              const std::string& target_shown, const std::string& fstype, unsigned long flags,
+              const std::string& data) {
+    explain::line("mount(" + source_shown(source) + ", " + explain::quote(target_shown) + ", " +
+                  (fstype.empty() ? "NULL" : explain::quote(fstype)) + ", " +
+                  flags_to_string(flags) + ", " + (data.empty() ? "NULL" : explain::quote(data)) + ")");
+    std::string real_source = source_fd >= 0 ? fd_path(source_fd) : source;
+    std::string real_target = fd_path(target.get());
+    if (::mount(real_source.empty() ? nullptr : real_source.c_str(), real_target.c_str(),
+                fstype.empty() ? nullptr : fstype.c_str(), flags,
+                data.empty() ? nullptr : data.c_str()) != 0)
+        throw SysError(step, "mount " + (source.empty() ? std::string() : source + " ->"),
+                       target_shown + " " + (fstype.empty() ? "" : fstype + " ") +
+                           flags_to_string(flags) + (data.empty() ? "" : " " + data),
+                       errno);
+}
+
+void remount_bind(const char* step, const Fd& target, const std::string& target_shown,
+                  unsigned long flags) {
+    unsigned long all = MS_BIND | MS_REMOUNT | flags | kept_flags(target.get());
+    mount_at(step, "", -1, target, target_shown, "", all, "");
+}
+
+void set_propagation(const char* step, const std::string& target_path, const std::string& shown,
+                     unsigned long propagation) {
+    explain::line("mount(NULL, " + explain::quote(shown) + ", NULL, " +
+                  flags_to_string(propagation) + ", NULL)");
+    if (::mount(nullptr, target_path.c_str(), nullptr, propagation, nullptr) != 0)
+        throw SysError(step, "mount", shown + " " + flags_to_string(propagation), errno);
+}
+
+}  // namespace hutch::mnt

@@ -1,0 +1,70 @@
+// Mounting inside a container's root without ever leaving it.
+//
+// Every target is opened with openat2(RESOLVE_IN_ROOT) from a handle on the container's root,
+// so a symlink in the rootfs (CVE-2021-30465) resolves inside it, never to the host; the mount
+// is then made on /proc/self/fd/N, the exact object that was opened. Each call is printed by
+// --explain as the mount(2) a student could type, with flags by name.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/fd.hpp"
+
+namespace hutch::mnt {
+
+// OCI mount options split into mount(2) flags, propagation flags and the data string.
+struct Options {
+    unsigned long flags = 0;        // MS_RDONLY, MS_NOSUID, ...
+    unsigned long propagation = 0;  // MS_PRIVATE|MS_REC, ...
+    bool bind = false;
+    bool recursive = false;
+    std::string data;               // "mode=755,size=65536k"
+};
+// Throws UsageError on an option hutch does not know.
+Options parse_options(const std::vector<std::string>& options);
+
+// "MS_NOSUID|MS_NODEV|MS_NOEXEC", or "0".
+std::string flags_to_string(unsigned long flags);
+
+// The container's root being assembled: `host_path` is where it is mounted on the host (shown
+// by --explain and in errors), `fd` an O_PATH handle on it.
+class Root {
+public:
+    Root(std::string host_path, Fd fd) : host_path_(std::move(host_path)), fd_(std::move(fd)) {}
+
+    const std::string& host_path() const { return host_path_; }
+    int fd() const { return fd_.get(); }
+    std::string shown(const std::string& path) const { return host_path_ + path; }
+
+    enum class Create { kNothing, kDirectory, kFile };
+    // Opens `path` (absolute inside the container) as O_PATH, resolving symlinks inside the root.
+    // Missing components are created as directories (the last as `create` says). With
+    // `refuse_symlink`, a last component that is a symlink is an error (a fake /proc, CVE-2019-16884).
+    Fd open(const std::string& path, Create create, bool refuse_symlink = false) const;
+    // Like open() but returns an empty Fd when the path does not exist.
+    Fd open_if_exists(const std::string& path) const;
+
+private:
+    std::string host_path_;
+    Fd fd_;
+};
+
+// mount(2) on an opened target. `source_fd` >= 0 means the source is that O_PATH handle.
+void mount_at(const char* step, const std::string& source, int source_fd, const Fd& target,
+              const std::string& target_shown, const std::string& fstype, unsigned long flags,
+              const std::string& data);
+
+// Re-applies `flags` to the bind mount at `target` (MS_BIND|MS_REMOUNT), keeping the flags the
+// mount already has that the kernel would refuse to clear (nosuid, nodev, noexec, atime).
+void remount_bind(const char* step, const Fd& target, const std::string& target_shown,
+                  unsigned long flags);
+
+// Sets propagation (MS_PRIVATE|MS_REC, ...) on the mount at `target`.
+void set_propagation(const char* step, const std::string& target_path, const std::string& shown,
+                     unsigned long propagation);
+
+// "/proc/self/fd/N": how the kernel is pointed at an opened object.
+std::string fd_path(int fd);
+
+}  // namespace hutch::mnt

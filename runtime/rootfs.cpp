@@ -1,0 +1,304 @@
+#include "runtime/rootfs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+
+namespace hutch {
+namespace {
+
+using Create = mnt::Root::Create;
+
+// Overlay parses ',' ':' and '\' in its options: escape them so any rootfs path works.
+std::string overlay_escape(const std::string& path) {
+    std::string out;
+    for (char c : path) {
+        if (c == ',' || c == ':' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+bool is_bind(const Mount& m, const mnt::Options& o) { return m.type == "bind" || o.bind; }
+
+struct CgroupMount {
+    std::string relative;  // "" for /sys/fs/cgroup itself, else "cpu", "unified", ...
+    std::string fstype;    // cgroup | cgroup2
+    std::string options;   // the controllers: "cpu", "name=systemd"
+};
+
+// The host's cgroup hierarchies under /sys/fs/cgroup, from our own mountinfo.
+std::vector<CgroupMount> host_cgroup_mounts() {
+    std::vector<CgroupMount> out;
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    const std::string base = "/sys/fs/cgroup";
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, point, opts, f;
+        fields >> id >> parent >> devno >> root >> point >> opts;
+        while (fields >> f && f != "-") {}
+        std::string fstype, source, super;
+        fields >> fstype >> source >> super;
+        if (fstype != "cgroup" && fstype != "cgroup2") continue;
+        if (point != base && point.rfind(base + "/", 0) != 0) continue;
+        CgroupMount m{point == base ? "" : point.substr(base.size() + 1), fstype, ""};
+        if (fstype == "cgroup") {
+            std::istringstream supers(super);
+            std::string o;
+            while (std::getline(supers, o, ',')) {
+                if (o == "rw" || o == "ro") continue;
+                m.options += (m.options.empty() ? "" : ",") + o;
+            }
+        }
+        out.push_back(m);
+    }
+    return out;
+}
+
+struct DeviceNode {
+    const char* name;
+    unsigned major, minor;
+};
+// The nodes every container gets (OCI "default devices"), as Docker creates them.
+constexpr DeviceNode kDefaultDevices[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+constexpr std::pair<const char*, const char*> kDevLinks[] = {
+    {"fd", "/proc/self/fd"},   {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},      {"core", "/proc/kcore"},
+};
+
+// Copies every host device node under `host_dir` into `dev_dir` (privileged containers get the
+// host's devices, as Docker gives them).
+void copy_host_devices(const std::string& host_dir, int dev_dir, const std::string& shown) {
+    DIR* dir = ::opendir(host_dir.c_str());
+    if (!dir) return;
+    while (dirent* e = ::readdir(dir)) {
+        std::string name = e->d_name;
+        if (name == "." || name == ".." || name == "pts" || name == "shm" || name == "mqueue" ||
+            name == "console")
+            continue;
+        std::string path = host_dir + "/" + name;
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            ::mkdirat(dev_dir, name.c_str(), 0755);
+            int sub = ::openat(dev_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) continue;
+            copy_host_devices(path, sub, shown + "/" + name);
+            ::close(sub);
+        } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+            if (::mknodat(dev_dir, name.c_str(), st.st_mode, st.st_rdev) == 0)
+                ::fchownat(dev_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        }
+    }
+    ::closedir(dir);
+}
+
+}  // namespace
+
+void RootfsBuilder::assemble() {
+    mnt::set_propagation("make mounts private", "/", "/", MS_REC | MS_PRIVATE);
+    mount_root();
+    for (const auto& m : spec_.mounts) mount_one(m);
+}
+
+void RootfsBuilder::mount_root() {
+    const std::string& merged = plan_.merged_dir;
+    Fd merged_dir(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
+                        "open", merged));
+    if (spec_.root.readonly) {
+        Fd source(check(::open(spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                        "mount the root", "open", spec_.root.path));
+        mnt::mount_at("mount the read-only root", spec_.root.path, source.get(), merged_dir, merged,
+                      "", MS_BIND | MS_REC, "");
+        Fd top(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
+        // Read-only before anything else is mounted: no later step can write into the rootfs.
+        mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
+    } else {
+        std::string data = "lowerdir=" + overlay_escape(spec_.root.path) +
+                           ",upperdir=" + overlay_escape(plan_.upper_dir) +
+                           ",workdir=" + overlay_escape(plan_.work_dir);
+        mnt::mount_at("mount the root overlay", "overlay", -1, merged_dir, merged, "overlay", 0, data);
+    }
+    root_.emplace(merged, Fd(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                   "open the root", "open", merged)));
+}
+
+void RootfsBuilder::mount_one(const Mount& m) {
+    const mnt::Root& root = *root_;
+    mnt::Options o = mnt::parse_options(m.options);
+    if (m.type == "cgroup") return mount_cgroups(m);
+
+    std::string shown = root.shown(m.destination);
+    if (is_bind(m, o)) {
+        Fd source(::open(m.source.c_str(), O_PATH | O_CLOEXEC));
+        if (!source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
+        struct stat st {};
+        check(::fstat(source.get(), &st), "bind mount", "fstat", m.source);
+        Fd target = root.open(m.destination, S_ISDIR(st.st_mode) ? Create::kDirectory : Create::kFile);
+        mnt::mount_at("bind mount", m.source, source.get(), target, shown, "",
+                      MS_BIND | (o.recursive ? MS_REC : 0), "");
+        Fd top = root.open(m.destination, Create::kNothing);
+        if (o.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
+            mnt::remount_bind("bind mount", top, shown, o.flags);
+        mnt::set_propagation("bind mount", mnt::fd_path(top.get()), shown,
+                             o.propagation ? o.propagation : MS_PRIVATE | MS_REC);
+        return;
+    }
+    // Kernel filesystems must land on a real directory of the rootfs, never through a symlink.
+    bool kernel_fs = m.type == "proc" || m.type == "sysfs" || m.destination == "/dev";
+    Fd target = root.open(m.destination, Create::kDirectory, kernel_fs);
+    mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, o.flags, o.data);
+    if (m.type == "proc") {
+        Fd proc = root.open(m.destination, Create::kNothing);
+        struct statfs sf {};
+        if (::fstatfs(proc.get(), &sf) != 0 || sf.f_type != PROC_SUPER_MAGIC)
+            throw Error("mount " + m.destination + ": the mounted /proc is not procfs");
+    }
+    if (m.destination == "/dev") populate_dev();
+}
+
+void RootfsBuilder::mount_cgroups(const Mount& m) {
+    const mnt::Root& root = *root_;
+    mnt::Options o = mnt::parse_options(m.options);
+    auto hierarchies = host_cgroup_mounts();
+    std::string shown = root.shown(m.destination);
+    bool unified_only = hierarchies.size() == 1 && hierarchies[0].relative.empty();
+    if (unified_only) {
+        Fd target = root.open(m.destination, Create::kDirectory);
+        mnt::mount_at("mount cgroup2", "cgroup2", -1, target, shown, "cgroup2", o.flags, "");
+        return;
+    }
+    // cgroup v1 (or hybrid): a tmpfs holding one mount per hierarchy, as runc builds it.
+    Fd target = root.open(m.destination, Create::kDirectory);
+    mnt::mount_at("mount cgroup", "tmpfs", -1, target, shown, "tmpfs",
+                  (o.flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
+    for (const auto& h : hierarchies) {
+        if (h.relative.empty()) continue;
+        std::string dest = m.destination + "/" + h.relative;
+        Fd sub = root.open(dest, Create::kDirectory);
+        mnt::mount_at("mount cgroup", h.fstype, -1, sub, root.shown(dest), h.fstype, o.flags, h.options);
+    }
+}
+
+void RootfsBuilder::populate_dev() {
+    const mnt::Root& root = *root_;
+    Fd dev_path = root.open("/dev", Create::kNothing);
+    Fd dev(check(::openat(dev_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "populate /dev",
+                 "openat", root.shown("/dev")));
+    for (const auto& d : kDefaultDevices) {
+        explain::line("mknodat(" + explain::quote(root.shown("/dev")) + ", " + explain::quote(d.name) +
+                      ", S_IFCHR|0666, makedev(" + std::to_string(d.major) + ", " +
+                      std::to_string(d.minor) + "))");
+        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) != 0)
+            throw SysError("populate /dev", "mknodat", root.shown("/dev/") + d.name, errno);
+    }
+    for (const auto& [name, target] : kDevLinks) {
+        explain::line("symlinkat(" + explain::quote(target) + ", " + explain::quote(root.shown("/dev")) +
+                      ", " + explain::quote(name) + ")");
+        if (::symlinkat(target, dev.get(), name) != 0)
+            throw SysError("populate /dev", "symlinkat", root.shown("/dev/") + name, errno);
+    }
+    for (const char* dir : {"pts", "shm", "mqueue"}) ::mkdirat(dev.get(), dir, 0755);
+    if (spec_.hutch.host_devices) {
+        explain::line("mknodat(...) for every device node of the host's /dev (privileged)");
+        copy_host_devices("/dev", dev.get(), root.shown("/dev"));
+    }
+    // Keep a verified handle on the /dev/null just made: masking binds it, and nothing the
+    // rootfs or a volume puts at /dev/null later can substitute another file (CVE-2025-31133).
+    dev_null_ = Fd(check(::openat(dev.get(), "null", O_PATH | O_NOFOLLOW | O_CLOEXEC), "populate /dev",
+                         "openat", root.shown("/dev/null")));
+    struct stat st {};
+    if (::fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        throw Error("populate /dev: " + root.shown("/dev/null") + " is not the null device");
+}
+
+Fd RootfsBuilder::open_ptmx() const {
+    Fd path = root_->open("/dev/pts/ptmx", Create::kNothing, true);
+    explain::line("open(" + explain::quote(root_->shown("/dev/pts/ptmx")) + ", O_RDWR|O_NOCTTY)");
+    return Fd(check(::open(mnt::fd_path(path.get()).c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC),
+                    "open the terminal", "open", root_->shown("/dev/pts/ptmx")));
+}
+
+void RootfsBuilder::bind_console(int slave_fd) const {
+    Fd target = root_->open("/dev/console", Create::kFile);
+    mnt::mount_at("bind the terminal on /dev/console", "<pty slave>", slave_fd, target,
+                  root_->shown("/dev/console"), "", MS_BIND, "");
+}
+
+void RootfsBuilder::bind_generated(const std::string& file, const char* destination) {
+    if (file.empty()) return;
+    Fd source(check(::open(file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
+    Fd target = root_->open(destination, Create::kFile);
+    std::string shown = root_->shown(destination);
+    mnt::mount_at("bind generated file", file, source.get(), target, shown, "", MS_BIND, "");
+    if (spec_.root.readonly) {
+        Fd top = root_->open(destination, Create::kNothing);
+        mnt::remount_bind("bind generated file", top, shown, MS_RDONLY);
+    }
+}
+
+void RootfsBuilder::finish() {
+    bind_generated(plan_.hosts_file, "/etc/hosts");
+    bind_generated(plan_.resolv_file, "/etc/resolv.conf");
+    bind_generated(plan_.hostname_file, "/etc/hostname");
+    mask_paths();
+    readonly_paths();
+}
+
+void RootfsBuilder::mask_paths() {
+    for (const auto& path : spec_.linux.masked_paths) {
+        Fd target = root_->open_if_exists(path);
+        if (!target) continue;
+        struct stat st {};
+        check(::fstat(target.get(), &st), "mask path", "fstat", root_->shown(path));
+        if (S_ISDIR(st.st_mode))
+            mnt::mount_at("mask directory", "tmpfs", -1, target, root_->shown(path), "tmpfs", MS_RDONLY, "");
+        else
+            mnt::mount_at("mask file", root_->shown("/dev/null"), dev_null_.get(), target,
+                          root_->shown(path), "", MS_BIND, "");
+    }
+}
+
+void RootfsBuilder::readonly_paths() {
+    for (const auto& path : spec_.linux.readonly_paths) {
+        Fd target = root_->open_if_exists(path);
+        if (!target) continue;
+        std::string shown = root_->shown(path);
+        mnt::mount_at("make path read-only", shown, target.get(), target, shown, "", MS_BIND | MS_REC, "");
+        Fd top = root_->open(path, Create::kNothing);
+        mnt::remount_bind("make path read-only", top, shown, MS_RDONLY);
+    }
+}
+
+void RootfsBuilder::pivot() {
+    const std::string& merged = root_->host_path();
+    explain::line("chdir(" + explain::quote(merged) + ")");
+    check(::fchdir(root_->fd()), "enter the root", "fchdir", merged);
+    // pivot_root(".", "."): the old root is stacked under the new one and detached right after,
+    // so no put_old directory is needed inside the (possibly read-only) rootfs.
+    explain::line("pivot_root(\".\", \".\")");
+    check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot into the root", "pivot_root", merged);
+    explain::line("umount2(\".\", MNT_DETACH)");
+    check(::umount2(".", MNT_DETACH), "detach the host's tree", "umount2", "/");
+    explain::line("chdir(\"/\")");
+    check(::chdir("/"), "enter the root", "chdir", "/");
+    root_.reset();
+    dev_null_.reset();
+}
+
+}  // namespace hutch

@@ -1,0 +1,60 @@
+// Assembling the container's filesystem, in the child, before pivot_root.
+//
+// The order matters and is fixed here:
+//   1. make every mount private (nothing may propagate to the host);
+//   2. the root: an overlay whose upper dir is the container's own (the rootfs is never
+//      written), or a read-only bind for --read-only (read-only at once, so no later step can
+//      write into the user's rootfs);
+//   3. the spec's mounts in order (proc, /dev with its nodes, devpts, sysfs, cgroup, mqueue,
+//      shm, tmpfs, volumes), each target opened inside the root;
+//   4. the pty's /dev/console, the generated /etc files;
+//   5. masked and read-only paths last, so no mount from step 3 can cover them;
+//   6. pivot_root into it and detach the host's tree.
+#pragma once
+
+#include <string>
+
+#include <optional>
+
+#include "runtime/fd.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch {
+
+struct RootfsPlan {
+    std::string merged_dir;  // host path where the root is assembled
+    std::string upper_dir, work_dir;  // overlay layers (writable root)
+    // Generated files bind-mounted over the rootfs' own; empty: not generated.
+    std::string hosts_file, resolv_file, hostname_file;
+};
+
+class RootfsBuilder {
+public:
+    RootfsBuilder(const Spec& spec, const RootfsPlan& plan) : spec_(spec), plan_(plan) {}
+
+    // Steps 1-3.
+    void assemble();
+    // Opens the container's /dev/pts/ptmx (the new devpts instance) read-write.
+    Fd open_ptmx() const;
+    void bind_console(int slave_fd) const;
+    void finish();  // steps 4-5: etc files, masked and read-only paths
+    // Step 6: pivot_root into the assembled root; afterwards "/" is the container's.
+    void pivot();
+
+private:
+    void mount_root();
+    void mount_one(const Mount& m);
+    void mount_cgroups(const Mount& m);
+    void populate_dev();
+    void mask_paths();
+    void readonly_paths();
+    void bind_generated(const std::string& file, const char* destination);
+
+    const Spec& spec_;
+    const RootfsPlan& plan_;
+    std::optional<mnt::Root> root_;
+    Fd dev_null_;  // the /dev/null hutch created, verified, used to mask files
+};
+
+}  // namespace hutch

@@ -1,0 +1,374 @@
+#include "runtime/run_options.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "netns/etc_files.hpp"
+#include "runtime/error.hpp"
+#include "runtime/user.hpp"
+#include "runtime/validate.hpp"
+
+namespace hutch {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+
+Strings split(const std::string& s, char sep) {
+    Strings out;
+    std::stringstream in(s);
+    std::string part;
+    while (std::getline(in, part, sep)) out.push_back(part);
+    if (!s.empty() && s.back() == sep) out.emplace_back();
+    return out;
+}
+
+// Normalizes "/a//b/" to "/a/b" and refuses ".." so a destination means one place.
+std::string clean_destination(const std::string& path, const std::string& what) {
+    if (!is_absolute(path))
+        throw UsageError("invalid " + what + " " + quoted(path) + ": the path must be absolute");
+    if (validate::has_control(path))
+        throw UsageError("invalid " + what + " " + quoted(path) + ": control characters");
+    std::string out;
+    for (const auto& part : split(path, '/')) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..")
+            throw UsageError("invalid " + what + " " + quoted(path) + ": \"..\" is not allowed");
+        out += "/" + part;
+    }
+    return out.empty() ? "/" : out;
+}
+
+// --- environment ---------------------------------------------------------------------------
+
+void add_env(Strings& env, const std::string& entry, const HostFacts& host) {
+    auto eq = entry.find('=');
+    std::string key = entry.substr(0, eq);
+    if (key.empty() || entry.find('\0') != std::string::npos)
+        throw UsageError("invalid environment variable: " + quoted(entry));
+    std::string value;
+    if (eq == std::string::npos) {
+        // "-e KEY" passes the host's value, or nothing when the host has none (docker's rule).
+        const char* host_value = host.getenv(key.c_str());
+        if (!host_value) return;
+        value = key + "=" + host_value;
+    } else {
+        value = entry;
+    }
+    auto same_key = [&](const std::string& e) { return e.compare(0, key.size() + 1, key + "=") == 0; };
+    std::erase_if(env, same_key);
+    env.push_back(value);
+}
+
+void add_env_file(Strings& env, const std::string& path, const HostFacts& host) {
+    std::istringstream in(host.read_host_file(path));
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        auto first = line.find_first_not_of(" \t");
+        if (first == std::string::npos || line[first] == '#') continue;
+        if (line.find_first_of("\r") != std::string::npos)
+            line.erase(line.find_last_not_of("\r") + 1);
+        if (line.substr(0, line.find('=')).find_first_of(" \t") != std::string::npos)
+            throw UsageError("invalid --env-file " + quoted(path) + " line " +
+                             std::to_string(number) + ": variable name contains whitespace");
+        add_env(env, line, host);
+    }
+}
+
+bool has_key(const Strings& env, const std::string& key) {
+    return std::any_of(env.begin(), env.end(),
+                       [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; });
+}
+
+// --- mounts --------------------------------------------------------------------------------
+
+// -v SRC:DST[:OPTS], OPTS a comma list of ro|rw|z|Z|nocopy and one propagation mode.
+Mount parse_volume(const std::string& spec, const HostFacts& host) {
+    auto parts = split(spec, ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
+        throw UsageError("invalid volume specification: " + quoted(spec) +
+                         " (expected SRC:DST[:ro|rw])");
+    const std::string& source = parts[0];
+    if (!is_absolute(source))
+        throw UsageError("invalid volume specification: " + quoted(spec) +
+                         ": named volumes are not supported, the source must be an absolute path");
+    if (!host.host_path_exists(source))
+        throw UsageError("invalid volume specification: " + quoted(spec) +
+                         ": bind source path does not exist: " + source);
+    std::string destination = clean_destination(parts[1], "volume destination");
+    if (destination == "/")
+        throw UsageError("invalid volume specification: " + quoted(spec) +
+                         ": destination can't be '/'");
+    std::string mode = "rw", propagation = "rprivate";
+    bool rbind = true;
+    if (parts.size() == 3) {
+        static const std::set<std::string> propagations = {"shared", "rshared", "slave",
+                                                           "rslave", "private", "rprivate"};
+        for (const auto& opt : split(parts[2], ',')) {
+            if (opt == "ro" || opt == "rw") mode = opt;
+            else if (propagations.count(opt)) propagation = opt;
+            else if (opt == "z" || opt == "Z" || opt == "nocopy") continue;  // no SELinux, no copy-up
+            else if (opt == "bind") rbind = false;
+            else if (opt == "rbind") rbind = true;
+            else
+                throw UsageError("invalid volume specification: " + quoted(spec) +
+                                 ": unknown option " + quoted(opt));
+        }
+    }
+    return Mount{destination, "bind", source, {rbind ? "rbind" : "bind", mode, propagation}};
+}
+
+// tmpfs options hutch accepts: mount flags and the tmpfs data options that take a value.
+const std::set<std::string> kTmpfsFlags = {"rw", "ro", "exec", "noexec", "suid", "nosuid",
+                                           "dev", "nodev", "atime", "noatime", "relatime",
+                                           "strictatime", "nodiratime", "diratime", "sync",
+                                           "async", "dirsync", "tmpcopyup", "notmpcopyup"};
+const std::set<std::string> kTmpfsValueOptions = {"size", "mode", "uid", "gid", "nr_inodes",
+                                                  "nr_blocks", "huge", "mpol"};
+
+// Docker's merge: base noexec,nosuid,nodev; a user flag replaces its opposite (later wins),
+// data options keep the last value.
+Strings merge_tmpfs_options(const std::string& dest, const std::string& user) {
+    Strings merged = {"noexec", "nosuid", "nodev"};
+    static const std::map<std::string, std::string> opposite = {
+        {"exec", "noexec"}, {"noexec", "exec"}, {"suid", "nosuid"}, {"nosuid", "suid"},
+        {"dev", "nodev"},   {"nodev", "dev"},   {"ro", "rw"},       {"rw", "ro"}};
+    if (user.empty()) return merged;
+    for (const auto& opt : split(user, ',')) {
+        if (opt.empty() || validate::has_space_or_control(opt))
+            throw UsageError("invalid --tmpfs " + quoted(dest + ":" + user) + ": bad option " +
+                             quoted(opt));
+        auto eq = opt.find('=');
+        std::string key = opt.substr(0, eq);
+        if (eq == std::string::npos ? !kTmpfsFlags.count(opt) : !kTmpfsValueOptions.count(key))
+            throw UsageError("invalid --tmpfs " + quoted(dest + ":" + user) +
+                             ": unknown option " + quoted(opt));
+        if (eq == std::string::npos) {
+            if (auto o = opposite.find(opt); o != opposite.end()) std::erase(merged, o->second);
+            std::erase(merged, opt);
+        } else {
+            std::erase_if(merged, [&](const std::string& m) { return m.rfind(key + "=", 0) == 0; });
+        }
+        merged.push_back(opt);
+    }
+    return merged;
+}
+
+// Adds or replaces the mount at `mount.destination`.
+void put_mount(std::vector<Mount>& mounts, Mount mount) {
+    std::erase_if(mounts, [&](const Mount& m) { return m.destination == mount.destination; });
+    mounts.push_back(std::move(mount));
+}
+
+// --- namespaces ----------------------------------------------------------------------------
+
+bool host_mode(const std::string& flag, const std::string& value, const Strings& allowed_private) {
+    if (value == "host") return true;
+    if (value.empty() || std::find(allowed_private.begin(), allowed_private.end(), value) !=
+                             allowed_private.end())
+        return false;
+    throw UsageError("invalid --" + flag + " " + quoted(value) + ": hutch supports \"host\"" +
+                     (allowed_private.empty() ? "" : " and \"" + allowed_private[0] + "\"") +
+                     " (joining another container comes with the lifecycle commands)");
+}
+
+ExtraHost parse_add_host(const std::string& value) {
+    // name:ip or name=ip; IPv6 addresses contain colons, so split at the first separator.
+    auto sep = value.find_first_of(":=");
+    if (sep == std::string::npos || sep == 0)
+        throw UsageError("bad format for add-host: " + quoted(value));
+    std::string name = value.substr(0, sep), address = value.substr(sep + 1);
+    if (validate::has_space_or_control(name) || !validate::hostname(name))
+        throw UsageError("invalid host name in add-host: " + quoted(value));
+    if (address == "host-gateway")
+        throw UsageError("add-host " + quoted(value) +
+                         ": host-gateway needs a bridge network, which hutch does not have yet");
+    std::string canonical = validate::ip_address(address);
+    if (canonical.empty()) throw UsageError("invalid IP address in add-host: " + quoted(address));
+    return {name, canonical};
+}
+
+}  // namespace
+
+std::vector<Mount> docker_default_mounts() {
+    return {
+        {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
+        {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
+        {"/dev/pts", "devpts", "devpts",
+         {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+        {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
+        {"/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "noexec", "nodev"}},
+        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
+        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}},
+    };
+}
+
+std::vector<std::string> docker_masked_paths() {
+    return {"/proc/asound",      "/proc/acpi",          "/proc/interrupts", "/proc/kcore",
+            "/proc/keys",        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+            "/proc/sched_debug", "/proc/scsi",          "/sys/devices/virtual/powercap",
+            "/sys/firmware"};
+}
+
+std::vector<std::string> docker_readonly_paths() {
+    return {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+}
+
+Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts& host) {
+    Spec s;
+    if (o.command.empty() || o.command[0].empty())
+        throw UsageError("no command given: usage: hutch run [OPTIONS] ROOTFS COMMAND [ARG...]");
+    if (!o.name.empty() && !validate::container_name(o.name))
+        throw UsageError("invalid container name " + quoted(o.name) +
+                         ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    s.root.path = o.rootfs;
+    s.root.readonly = o.read_only;
+    s.hutch.name = o.name;
+    s.hutch.auto_remove = o.rm;
+    s.hutch.interactive = o.interactive;
+    s.hutch.privileged = o.privileged;
+    s.process.terminal = o.tty;
+    s.process.args = o.command;
+
+    // Namespaces: mount always; the rest unless shared with the host.
+    bool host_pid = host_mode("pid", o.pid, {});
+    bool host_ipc = host_mode("ipc", o.ipc, {"private", "shareable"});
+    bool host_uts = host_mode("uts", o.uts, {});
+    if (o.network != "none" && o.network != "host") {
+        if (o.network == "bridge" || o.network == "default")
+            throw UsageError("invalid --network " + quoted(o.network) +
+                             ": bridge networks are not available yet; use none or host");
+        throw UsageError("invalid --network " + quoted(o.network) + ": use none or host");
+    }
+    bool host_net = o.network == "host";
+    s.hutch.network = o.network;
+    s.linux.namespaces.push_back({"mount", ""});
+    if (!host_net) s.linux.namespaces.push_back({"network", ""});
+    if (!host_uts) s.linux.namespaces.push_back({"uts", ""});
+    if (!host_pid) s.linux.namespaces.push_back({"pid", ""});
+    if (!host_ipc) s.linux.namespaces.push_back({"ipc", ""});
+    s.linux.namespaces.push_back({"cgroup", ""});
+
+    // Hostname: -h, else the host's when sharing its UTS or network, else the short id.
+    if (!o.hostname.empty()) {
+        if (host_uts) throw UsageError("conflicting options: --hostname and --uts host");
+        if (!validate::hostname(o.hostname))
+            throw UsageError("invalid hostname " + quoted(o.hostname) +
+                             ": must be a valid RFC 1123 hostname");
+        s.hostname = o.hostname;
+    } else {
+        s.hostname = (host_uts || host_net) ? host.hostname : id.substr(0, 12);
+    }
+    // With the host's UTS namespace hutch must not call sethostname: the OCI spec forbids a
+    // hostname without a UTS namespace.
+    std::string env_hostname = s.hostname;
+    if (host_uts) s.hostname.clear();
+
+    // User, resolved against the rootfs' own files.
+    ResolvedUser user;
+    if (!o.user.empty()) {
+        if (validate::has_space_or_control(o.user))
+            throw UsageError("invalid --user " + quoted(o.user));
+        user = resolve_user(o.user, host.read_in_rootfs("/etc/passwd"),
+                            host.read_in_rootfs("/etc/group"));
+    } else {
+        user = resolve_user("0", host.read_in_rootfs("/etc/passwd"), "");
+    }
+    s.process.user = {user.uid, user.gid, user.additional_gids};
+
+    // Environment, in docker's order: PATH, HOSTNAME, TERM with -t, the user's, then HOME.
+    s.process.env = {kDefaultPath, "HOSTNAME=" + env_hostname};
+    if (o.tty) s.process.env.push_back("TERM=xterm");
+    for (const auto& file : o.env_files) add_env_file(s.process.env, file, host);
+    for (const auto& e : o.env) add_env(s.process.env, e, host);
+    if (!has_key(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);
+
+    if (!o.workdir.empty()) {
+        if (!is_absolute(o.workdir))
+            throw UsageError("the working directory " + quoted(o.workdir) +
+                             " is invalid, it needs to be an absolute path");
+        s.process.cwd = clean_destination(o.workdir, "working directory");
+    }
+
+    // Capabilities: the resolved set bounds everything; a non-root user starts with none
+    // effective or permitted (execve clears them), as Docker gives it.
+    caps::CapSet set = caps::resolve({o.cap_add, o.cap_drop, o.privileged}, host.caps);
+    auto names = caps::names_of(set);
+    s.process.capabilities.bounding = names;
+    if (user.uid == 0) {
+        s.process.capabilities.effective = names;
+        s.process.capabilities.permitted = names;
+    }
+
+    for (const auto& opt : o.security_opts) {
+        if (opt == "no-new-privileges" || opt == "no-new-privileges:true" ||
+            opt == "no-new-privileges=true")
+            s.process.no_new_privileges = true;
+        else if (opt == "no-new-privileges:false" || opt == "no-new-privileges=false")
+            s.process.no_new_privileges = false;
+        else if (opt == "seccomp=unconfined" || opt == "seccomp:unconfined")
+            continue;  // hutch loads no seccomp filter yet: unconfined is what runs
+        else
+            throw UsageError("invalid --security-opt " + quoted(opt) +
+                             ": hutch supports no-new-privileges and seccomp=unconfined");
+    }
+
+    // Mounts: Docker's defaults, then the read-only tmpfs set, then --tmpfs and -v in order.
+    s.mounts = docker_default_mounts();
+    if (host_ipc) {
+        s.hutch.host_shm = true;
+        put_mount(s.mounts, {"/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}});
+    }
+    if (o.privileged) {
+        for (auto& m : s.mounts)
+            if (m.destination == "/sys" || m.destination == "/sys/fs/cgroup")
+                std::replace(m.options.begin(), m.options.end(), std::string("ro"), std::string("rw"));
+        s.hutch.host_devices = true;
+    } else {
+        s.linux.masked_paths = docker_masked_paths();
+        s.linux.readonly_paths = docker_readonly_paths();
+    }
+    if (o.read_only && o.read_only_tmpfs) {
+        for (const char* dir : {"/run", "/tmp", "/var/tmp"})
+            put_mount(s.mounts, {dir, "tmpfs", "tmpfs",
+                                 {"rw", "nosuid", "nodev",
+                                  std::string(dir) == "/run" ? "mode=755" : "mode=1777"}});
+    }
+    for (const auto& t : o.tmpfs) {
+        auto colon = t.find(':');
+        std::string dest = clean_destination(t.substr(0, colon), "--tmpfs path");
+        if (dest == "/") throw UsageError("invalid --tmpfs " + quoted(t) + ": cannot mount on /");
+        std::string opts = colon == std::string::npos ? "" : t.substr(colon + 1);
+        put_mount(s.mounts, {dest, "tmpfs", "tmpfs", merge_tmpfs_options(t.substr(0, colon), opts)});
+    }
+    for (const auto& v : o.volumes) put_mount(s.mounts, parse_volume(v, host));
+
+    // Name resolution files.
+    for (const auto& h : o.add_hosts) s.hutch.extra_hosts.push_back(parse_add_host(h));
+    for (const auto& d : o.dns) {
+        std::string canonical = validate::ip_address(d);
+        if (canonical.empty()) throw UsageError("invalid --dns address: " + quoted(d));
+        s.hutch.dns.push_back(canonical);
+    }
+    for (const auto& d : o.dns_search) {
+        if (d != "." && (validate::has_space_or_control(d) || !validate::hostname(d)))
+            throw UsageError("invalid --dns-search " + quoted(d) +
+                             ": must be a domain name (labels of at most 63 characters) or \".\"");
+        s.hutch.dns_search.push_back(d);
+    }
+    for (const auto& d : o.dns_options) {
+        if (d.empty() || validate::has_space_or_control(d))
+            throw UsageError("invalid --dns-option " + quoted(d));
+        s.hutch.dns_options.push_back(d);
+    }
+    return s;
+}
+
+}  // namespace hutch

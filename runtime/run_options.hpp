@@ -1,0 +1,66 @@
+// The docker-style front-end: `hutch run` flags, as typed, and their translation into a Spec.
+//
+// Translation is a pure function of the flags and a few host facts, so unit tests pin it
+// without privileges. Every bad value becomes a UsageError naming it, before anything touches
+// the kernel.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "caps/capabilities.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch {
+
+struct RunOptions {
+    std::string rootfs;
+    std::vector<std::string> command;
+
+    std::string name;
+    bool rm = false;
+    std::string hostname;
+    std::vector<std::string> env;
+    std::vector<std::string> env_files;
+    std::string workdir;
+    std::string user;
+    std::vector<std::string> volumes;
+    std::vector<std::string> tmpfs;
+    bool read_only = false;
+    bool read_only_tmpfs = true;
+    std::vector<std::string> cap_add, cap_drop;
+    bool privileged = false;
+    std::vector<std::string> security_opts;
+    std::string pid, ipc, uts;
+    std::string network = "none";
+    bool interactive = false;
+    bool tty = false;
+    std::vector<std::string> add_hosts;
+    std::vector<std::string> dns, dns_search, dns_options;
+};
+
+// Host facts the translation needs, gathered by the caller (tests pass fakes).
+struct HostFacts {
+    caps::HostCaps caps;
+    std::string hostname;  // the host's, for --uts host and --network host
+    std::function<const char*(const char*)> getenv = [](const char*) { return nullptr; };
+    // Reads a file inside the rootfs ("/etc/passwd"), resolving symlinks inside it; "" if absent.
+    std::function<std::string(const std::string&)> read_in_rootfs;
+    // Reads a host file (--env-file); throws UsageError when it cannot.
+    std::function<std::string(const std::string&)> read_host_file;
+    // Whether a host path exists (volume sources).
+    std::function<bool(const std::string&)> host_path_exists = [](const std::string&) { return true; };
+};
+
+// `id` is the new container's 64-hex id; the default hostname is its first 12 characters.
+Spec build_run_spec(const RunOptions& options, const std::string& id, const HostFacts& host);
+
+// Docker's defaults, shared with tests and the OCI front-end.
+std::vector<Mount> docker_default_mounts();
+std::vector<std::string> docker_masked_paths();
+std::vector<std::string> docker_readonly_paths();
+inline constexpr const char* kDefaultPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+}  // namespace hutch

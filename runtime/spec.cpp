@@ -1,0 +1,185 @@
+#include "runtime/spec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+
+namespace hutch {
+
+using nlohmann::json;
+
+bool Spec::has_new_namespace(const std::string& type) const {
+    for (const auto& ns : linux.namespaces)
+        if (ns.type == type) return ns.path.empty();
+    return false;
+}
+
+namespace {
+
+json caps_json(const CapabilitySets& c) {
+    return {{"bounding", c.bounding},   {"effective", c.effective}, {"inheritable", c.inheritable},
+            {"permitted", c.permitted}, {"ambient", c.ambient}};
+}
+
+// Reads spec fields with errors that name the JSON path, e.g. "config: process.args: ...".
+class Reader {
+public:
+    Reader(const json& j, std::string path) : j_(j), path_(std::move(path)) {}
+
+    bool has(const char* key) const { return j_.is_object() && j_.contains(key); }
+    Reader at(const char* key) const {
+        if (!has(key)) fail(key, "missing");
+        return Reader(j_.at(key), path_ + "." + key);
+    }
+    template <typename T>
+    T get(const char* key, T fallback) const {
+        if (!has(key) || j_.at(key).is_null()) return fallback;
+        try {
+            return j_.at(key).get<T>();
+        } catch (const json::exception& e) {
+            fail(key, e.what());
+        }
+    }
+    template <typename F>
+    void each(const char* key, F&& f) const {
+        if (!has(key) || j_.at(key).is_null()) return;
+        const json& arr = j_.at(key);
+        if (!arr.is_array()) fail(key, "must be an array");
+        for (std::size_t i = 0; i < arr.size(); ++i)
+            f(Reader(arr[i], path_ + "." + key + "[" + std::to_string(i) + "]"));
+    }
+    [[noreturn]] void fail(const char* key, const std::string& why) const {
+        throw UsageError("config: " + path_ + "." + key + ": " + why);
+    }
+
+private:
+    const json& j_;
+    std::string path_;
+};
+
+using Strings = std::vector<std::string>;
+
+CapabilitySets caps_from(const Reader& r) {
+    return {r.get<Strings>("bounding", {}), r.get<Strings>("effective", {}),
+            r.get<Strings>("inheritable", {}), r.get<Strings>("permitted", {}),
+            r.get<Strings>("ambient", {})};
+}
+
+}  // namespace
+
+json to_json(const Spec& s) {
+    json mounts = json::array();
+    for (const auto& m : s.mounts) {
+        json jm = {{"destination", m.destination}, {"type", m.type}, {"source", m.source}};
+        if (!m.options.empty()) jm["options"] = m.options;
+        mounts.push_back(jm);
+    }
+    json namespaces = json::array();
+    for (const auto& ns : s.linux.namespaces) {
+        json jn = {{"type", ns.type}};
+        if (!ns.path.empty()) jn["path"] = ns.path;
+        namespaces.push_back(jn);
+    }
+    json user = {{"uid", s.process.user.uid}, {"gid", s.process.user.gid}};
+    if (!s.process.user.additional_gids.empty())
+        user["additionalGids"] = s.process.user.additional_gids;
+
+    json linux = {{"namespaces", namespaces},
+                  {"maskedPaths", s.linux.masked_paths},
+                  {"readonlyPaths", s.linux.readonly_paths}};
+    if (!s.linux.rootfs_propagation.empty())
+        linux["rootfsPropagation"] = s.linux.rootfs_propagation;
+
+    json extra_hosts = json::array();
+    for (const auto& h : s.hutch.extra_hosts)
+        extra_hosts.push_back({{"name", h.name}, {"address", h.address}});
+
+    return {
+        {"ociVersion", s.oci_version},
+        {"process",
+         {{"terminal", s.process.terminal},
+          {"user", user},
+          {"args", s.process.args},
+          {"env", s.process.env},
+          {"cwd", s.process.cwd},
+          {"capabilities", caps_json(s.process.capabilities)},
+          {"noNewPrivileges", s.process.no_new_privileges}}},
+        {"root", {{"path", s.root.path}, {"readonly", s.root.readonly}}},
+        {"hostname", s.hostname},
+        {"mounts", mounts},
+        {"linux", linux},
+        {"hutch",
+         {{"name", s.hutch.name},
+          {"network", s.hutch.network},
+          {"autoRemove", s.hutch.auto_remove},
+          {"interactive", s.hutch.interactive},
+          {"privileged", s.hutch.privileged},
+          {"hostDevices", s.hutch.host_devices},
+          {"hostShm", s.hutch.host_shm},
+          {"extraHosts", extra_hosts},
+          {"dns", s.hutch.dns},
+          {"dnsSearch", s.hutch.dns_search},
+          {"dnsOptions", s.hutch.dns_options}}},
+    };
+}
+
+Spec spec_from_json(const json& j) {
+    Reader top(j, "config");
+    if (!j.is_object()) throw UsageError("config: must be a JSON object");
+    Spec s;
+    s.oci_version = top.get<std::string>("ociVersion", s.oci_version);
+
+    Reader p = top.at("process");
+    s.process.terminal = p.get("terminal", false);
+    if (p.has("user")) {
+        Reader u = p.at("user");
+        s.process.user.uid = u.get<std::uint32_t>("uid", 0);
+        s.process.user.gid = u.get<std::uint32_t>("gid", 0);
+        s.process.user.additional_gids = u.get<std::vector<std::uint32_t>>("additionalGids", {});
+    }
+    s.process.args = p.get<Strings>("args", {});
+    s.process.env = p.get<Strings>("env", {});
+    s.process.cwd = p.get<std::string>("cwd", "/");
+    if (p.has("capabilities")) s.process.capabilities = caps_from(p.at("capabilities"));
+    s.process.no_new_privileges = p.get("noNewPrivileges", false);
+
+    Reader r = top.at("root");
+    s.root.path = r.get<std::string>("path", "");
+    s.root.readonly = r.get("readonly", false);
+    s.hostname = top.get<std::string>("hostname", "");
+
+    top.each("mounts", [&](const Reader& m) {
+        s.mounts.push_back({m.get<std::string>("destination", ""), m.get<std::string>("type", ""),
+                            m.get<std::string>("source", ""), m.get<Strings>("options", {})});
+    });
+    if (top.has("linux")) {
+        Reader l = top.at("linux");
+        l.each("namespaces", [&](const Reader& n) {
+            s.linux.namespaces.push_back(
+                {n.get<std::string>("type", ""), n.get<std::string>("path", "")});
+        });
+        s.linux.masked_paths = l.get<Strings>("maskedPaths", {});
+        s.linux.readonly_paths = l.get<Strings>("readonlyPaths", {});
+        s.linux.rootfs_propagation = l.get<std::string>("rootfsPropagation", "");
+    }
+    if (top.has("hutch")) {
+        Reader h = top.at("hutch");
+        s.hutch.name = h.get<std::string>("name", "");
+        s.hutch.network = h.get<std::string>("network", "none");
+        s.hutch.auto_remove = h.get("autoRemove", false);
+        s.hutch.interactive = h.get("interactive", false);
+        s.hutch.privileged = h.get("privileged", false);
+        s.hutch.host_devices = h.get("hostDevices", false);
+        s.hutch.host_shm = h.get("hostShm", false);
+        h.each("extraHosts", [&](const Reader& e) {
+            s.hutch.extra_hosts.push_back(
+                {e.get<std::string>("name", ""), e.get<std::string>("address", "")});
+        });
+        s.hutch.dns = h.get<Strings>("dns", {});
+        s.hutch.dns_search = h.get<Strings>("dnsSearch", {});
+        s.hutch.dns_options = h.get<Strings>("dnsOptions", {});
+    }
+    return s;
+}
+
+}  // namespace hutch

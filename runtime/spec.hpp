@@ -1,0 +1,107 @@
+// Spec: one value that describes a container, mirroring the OCI runtime-spec config.json.
+//
+// Front-ends (docker-style flags, config.json) fill a Spec and validate it; the launcher takes it
+// const and never parses flags. It reads and writes OCI JSON, so any spec hutch runs can be
+// dumped (`hutch run --dry-run`) and run by crun or runc for comparison. hutch's own fields
+// (name, network mode, name resolution files) live under the top-level "hutch" key, which OCI
+// runtimes must ignore ("Runtimes MUST ignore unknown properties", config.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace hutch {
+
+struct Mount {
+    std::string destination;
+    std::string type;  // "proc", "tmpfs", "bind", ... ("bind" means options carry bind/rbind)
+    std::string source;
+    std::vector<std::string> options;
+    bool operator==(const Mount&) const = default;
+};
+
+struct User {
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+    std::vector<std::uint32_t> additional_gids;
+    bool operator==(const User&) const = default;
+};
+
+struct CapabilitySets {
+    std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+    bool operator==(const CapabilitySets&) const = default;
+};
+
+struct Process {
+    bool terminal = false;
+    User user;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    CapabilitySets capabilities;
+    bool no_new_privileges = false;
+    bool operator==(const Process&) const = default;
+};
+
+struct Root {
+    std::string path;
+    bool readonly = false;
+    bool operator==(const Root&) const = default;
+};
+
+struct Namespace {
+    std::string type;  // pid network mount ipc uts cgroup user
+    std::string path;  // empty: a new namespace; else the namespace to join
+    bool operator==(const Namespace&) const = default;
+};
+
+struct LinuxSection {
+    std::vector<Namespace> namespaces;
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+    std::string rootfs_propagation;  // empty: rprivate
+    bool operator==(const LinuxSection&) const = default;
+};
+
+struct ExtraHost {
+    std::string name;
+    std::string address;
+    bool operator==(const ExtraHost&) const = default;
+};
+
+// What hutch does beyond the OCI spec: docker-level settings the launcher acts on.
+struct HutchSection {
+    std::string name;                 // container name; empty: none
+    std::string network = "none";     // none | host
+    bool auto_remove = false;         // --rm
+    bool interactive = false;         // -i: keep stdin attached
+    bool privileged = false;          // all host devices, /sys rw, nothing masked
+    bool host_devices = false;        // create every host device node in /dev (privileged)
+    bool host_shm = false;            // --ipc host: bind the host's /dev/shm
+    std::vector<ExtraHost> extra_hosts;
+    std::vector<std::string> dns, dns_search, dns_options;
+    bool operator==(const HutchSection&) const = default;
+};
+
+struct Spec {
+    std::string oci_version = "1.0.2";
+    Process process;
+    Root root;
+    std::string hostname;
+    std::vector<Mount> mounts;
+    LinuxSection linux;
+    HutchSection hutch;
+    bool operator==(const Spec&) const = default;
+
+    bool has_new_namespace(const std::string& type) const;
+};
+
+nlohmann::json to_json(const Spec& spec);
+// Throws UsageError naming the JSON path of a missing or mistyped field.
+Spec spec_from_json(const nlohmann::json& json);
+
+}  // namespace hutch

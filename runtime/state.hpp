@@ -1,0 +1,92 @@
+// Where a container lives on the host, and the record of it.
+//
+//   <root>/containers/<id>/        runtime dir: lock, state.json, hosts, resolv.conf, hostname,
+//                                  merged/ (where the container's root is assembled)
+//   <root>/names/<name> -> <id>    a symlink: creating it is the atomic claim on a name
+//   <data-root>/containers/<id>/   durable: config.json (the Spec), upper/ and work/ (the
+//                                  overlay's writable layer, on disk rather than in /run's RAM)
+//
+// Files are written atomically (temp file, fsync, rename). A ContainerRecord removes everything
+// it created unless told to keep it, so a failed start leaves nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "runtime/fd.hpp"
+
+namespace hutch {
+
+struct Paths {
+    std::string root = "/run/hutch";
+    std::string data_root = "/var/lib/hutch";
+
+    std::string runtime_dir(const std::string& id) const { return root + "/containers/" + id; }
+    std::string data_dir(const std::string& id) const { return data_root + "/containers/" + id; }
+    std::string name_link(const std::string& name) const { return root + "/names/" + name; }
+};
+
+// A new random 64-hex container id.
+std::string new_container_id();
+
+// RFC 3339 with nanoseconds in UTC, as Docker prints times.
+std::string rfc3339_now();
+
+// Writes `content` to `path` atomically with `mode`.
+void write_file_atomic(const std::string& path, const std::string& content, unsigned mode = 0644);
+// Reads a whole file; throws SysError naming it.
+std::string read_file(const std::string& path);
+// Removes a directory tree without following symlinks; missing is fine.
+void remove_tree(const std::string& path);
+
+struct ContainerState {
+    std::string id;
+    std::string name;
+    std::string status;  // created | running | exited
+    int pid = 0;
+    int exit_code = 0;
+    std::string created, started_at, finished_at;
+    std::string rootfs;
+    std::vector<std::string> command;
+};
+nlohmann::json to_json(const ContainerState& state);
+ContainerState state_from_json(const nlohmann::json& json);
+
+class ContainerRecord {
+public:
+    // Claims the name (if any) and creates the container's directories. Throws UsageError when
+    // the name is taken by a container that still exists.
+    static ContainerRecord create(const Paths& paths, const std::string& id, const std::string& name);
+    ContainerRecord(ContainerRecord&& other) noexcept;
+    ContainerRecord& operator=(ContainerRecord&&) = delete;
+    ~ContainerRecord();
+
+    const std::string& id() const { return id_; }
+    std::string runtime_file(const std::string& file) const { return paths_.runtime_dir(id_) + "/" + file; }
+    std::string data_file(const std::string& file) const { return paths_.data_dir(id_) + "/" + file; }
+
+    void save(const ContainerState& state) const;
+    // Keep everything when this record goes away (the container outlives the command).
+    void keep() { keep_ = true; }
+
+private:
+    ContainerRecord(Paths paths, std::string id, std::string name, Fd lock)
+        : paths_(std::move(paths)), id_(std::move(id)), name_(std::move(name)), lock_(std::move(lock)) {}
+    Paths paths_;
+    std::string id_, name_;
+    Fd lock_;  // flock held while this process manages the container
+    bool keep_ = false;
+};
+
+// Every container known under `paths`, for `ps -a`.
+std::vector<ContainerState> list_containers(const Paths& paths);
+// Finds a container by name, full id or unique id prefix; throws UsageError otherwise.
+ContainerState find_container(const Paths& paths, const std::string& ref);
+// Removes a stopped container's record, directories and name.
+void remove_container(const Paths& paths, const ContainerState& state);
+
+}  // namespace hutch

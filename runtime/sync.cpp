@@ -1,0 +1,80 @@
+#include "runtime/sync.hpp"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "runtime/error.hpp"
+
+namespace hutch::sync {
+namespace {
+
+struct Header {
+    std::uint32_t kind;
+    std::int32_t exit_code;
+};
+constexpr std::size_t kMaxText = 4000;
+
+}  // namespace
+
+void send(int socket, Kind kind, std::int32_t exit_code, const std::string& text, int fd_to_pass) {
+    char buf[sizeof(Header) + kMaxText];
+    Header h{static_cast<std::uint32_t>(kind), exit_code};
+    std::memcpy(buf, &h, sizeof h);
+    std::size_t len = std::min(text.size(), kMaxText);
+    std::memcpy(buf + sizeof h, text.data(), len);
+    iovec iov{buf, sizeof h + len};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (fd_to_pass >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
+    }
+    while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
+        if (errno != EINTR) throw SysError("talk to the other side of the start", "sendmsg", "sync socket", errno);
+    }
+}
+
+Message receive(int socket) {
+    char buf[sizeof(Header) + kMaxText];
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    while ((n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+        if (errno != EINTR) throw SysError("talk to the other side of the start", "recvmsg", "sync socket", errno);
+    }
+    Message out;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            out.fd = Fd(fd);
+        }
+    }
+    if (n == 0) {
+        out.eof = true;
+        return out;
+    }
+    if (static_cast<std::size_t>(n) < sizeof(Header))
+        throw Error("start protocol: short message from the other side");
+    Header h;
+    std::memcpy(&h, buf, sizeof h);
+    out.kind = static_cast<Kind>(h.kind);
+    out.exit_code = h.exit_code;
+    out.text.assign(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h);
+    return out;
+}
+
+}  // namespace hutch::sync

@@ -1,0 +1,38 @@
+// The parent/child protocol of one container start, over a SOCK_SEQPACKET socketpair.
+//
+//   parent (hutch, on the host)                 child (the container's first process)
+//   ---------------------------                 -------------------------------------
+//   clone3(CLONE_NEW*) ----------------------->  blocks in recv
+//   outside work (cgroup, network)
+//   kGo ------------------------------------->  cgroup ns, mounts, pivot_root, user,
+//                                               capabilities, no_new_privs
+//                      <-----------------------  kTerminal + pty master (SCM_RIGHTS), with -t
+//                      <-----------------------  kError {exit code, message}, then _exit
+//   EOF (the socket is O_CLOEXEC) <-------------  execve succeeded
+//
+// Packets keep message boundaries, so each message is one send and one recv.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/fd.hpp"
+
+namespace hutch::sync {
+
+enum class Kind : std::uint32_t { kGo = 1, kTerminal = 2, kError = 3 };
+
+struct Message {
+    Kind kind{};
+    std::int32_t exit_code = 0;  // kError: 125, 126 or 127
+    std::string text;            // kError: the whole one-line message
+    Fd fd;                       // kTerminal: the pty master
+    bool eof = false;            // the peer closed its end (for the parent: execve happened)
+};
+
+void send(int socket, Kind kind, std::int32_t exit_code = 0, const std::string& text = {},
+          int fd_to_pass = -1);
+// Blocks for one message; EINTR is retried. Throws SysError on a socket error.
+Message receive(int socket);
+
+}  // namespace hutch::sync

@@ -1,0 +1,57 @@
+#include "runtime/validate.hpp"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+
+namespace hutch::validate {
+
+bool container_name(std::string_view name) {
+    if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
+            return false;
+    return name.size() <= 128;
+}
+
+bool hostname(std::string_view name) {
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        std::size_t end = name.find('.', start);
+        if (end == std::string_view::npos) end = name.size();
+        std::string_view label = name.substr(start, end - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+            return false;
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+std::string ip_address(std::string_view text) {
+    std::string s(text);
+    if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
+    unsigned char buf[sizeof(struct in6_addr)];
+    char out[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET, s.c_str(), buf) == 1) return inet_ntop(AF_INET, buf, out, sizeof out);
+    if (inet_pton(AF_INET6, s.c_str(), buf) == 1) return inet_ntop(AF_INET6, buf, out, sizeof out);
+    return "";
+}
+
+bool has_space_or_control(std::string_view text) {
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        if (std::isspace(u) || std::iscntrl(u)) return true;
+    }
+    return false;
+}
+
+bool has_control(std::string_view text) {
+    for (char c : text)
+        if (std::iscntrl(static_cast<unsigned char>(c))) return true;
+    return false;
+}
+
+}  // namespace hutch::validate
