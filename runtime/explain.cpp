@@ -1,6 +1,10 @@
 #include "runtime/explain.hpp"
 
+#include <time.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <algorithm>
 #include <utility>
@@ -30,13 +34,28 @@ void define(const std::string& name, const std::string& prefix) {
               [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
-void enable(bool on) { g_enabled = on; }
+bool g_times = false;
+
+void enable(bool on) {
+    g_enabled = on;
+    // HUTCH_EXPLAIN_TIMES=1 stamps each line with CLOCK_MONOTONIC, to see where a start's time
+    // goes (the same clock in parent, child and the re-executed parent).
+    g_times = on && std::getenv("HUTCH_EXPLAIN_TIMES") != nullptr;
+}
 bool enabled() { return g_enabled; }
 void set_actor(const char* actor) { g_actor = actor; }
 
 void line(const std::string& text) {
     if (!g_enabled) return;
-    std::string out = "[";
+    std::string out;
+    if (g_times) {
+        timespec ts{};
+        ::clock_gettime(CLOCK_MONOTONIC, &ts);
+        char stamp[32];
+        std::snprintf(stamp, sizeof stamp, "%ld.%06ld ", static_cast<long>(ts.tv_sec), ts.tv_nsec / 1000);
+        out += stamp;
+    }
+    out += "[";
     out += g_actor;
     out += "] ";
     out += abbreviate(text);

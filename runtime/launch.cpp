@@ -128,11 +128,12 @@ void write_etc_files(const Spec& spec, const ContainerRecord& record, RootfsPlan
     }
     plan.hosts_file = record.runtime_file("hosts");
     plan.resolv_file = record.runtime_file("resolv.conf");
-    write_file_atomic(plan.hosts_file, hosts, 0644);
-    write_file_atomic(plan.resolv_file, resolv, 0644);
+    write_file_atomic(plan.hosts_file, hosts, 0644, Durability::kRuntime);
+    write_file_atomic(plan.resolv_file, resolv, 0644, Durability::kRuntime);
     if (!spec.hostname.empty()) {
         plan.hostname_file = record.runtime_file("hostname");
-        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644);
+        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644,
+                          Durability::kRuntime);
     }
 }
 
@@ -206,7 +207,9 @@ void validate_spec(const Spec& spec) {
 int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     validate_spec(spec);
     ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
-    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600);
+    // A --rm container's config dies with it: no point paying an fsync for it.
+    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600,
+                      spec.hutch.auto_remove ? Durability::kRuntime : Durability::kDurable);
 
     ContainerState state;
     state.id = id;
@@ -286,6 +289,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
         }
         supervise(child, signals, master.get(), spec.hutch.interactive);
         status = child.wait();
+        explain::line("waitid(P_PIDFD, " + std::to_string(child.pid()) + ", WEXITED) = exit status " +
+                      std::to_string(status));
     }
 
     state.status = "exited";
@@ -295,6 +300,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     if (!spec.hutch.auto_remove) {
         record.save(state);
         record.keep();
+    } else {
+        explain::line("rm -r $STATE $DATA   # --rm: the container's record and writable layer");
     }
     return status;
 }

@@ -81,7 +81,8 @@ std::string rfc3339_now() {
     return out;
 }
 
-void write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
+void write_file_atomic(const std::string& path, const std::string& content, unsigned mode,
+                       Durability durability) {
     std::string temp = path + ".tmp";
     Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd) throw SysError("write state", "open", temp, errno);
@@ -95,7 +96,8 @@ void write_file_atomic(const std::string& path, const std::string& content, unsi
         }
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) throw SysError("write state", "fsync", temp, errno);
+    if (durability == Durability::kDurable && ::fsync(fd.get()) != 0)
+        throw SysError("write state", "fsync", temp, errno);
     fd.reset();
     if (::rename(temp.c_str(), path.c_str()) != 0) throw SysError("write state", "rename", path, errno);
 }
@@ -195,7 +197,8 @@ ContainerRecord::~ContainerRecord() {
 }
 
 void ContainerRecord::save(const ContainerState& state) const {
-    write_file_atomic(runtime_file("state.json"), to_json(state).dump(2) + "\n", 0644);
+    write_file_atomic(runtime_file("state.json"), to_json(state).dump(2) + "\n", 0644,
+                      Durability::kRuntime);
 }
 
 std::vector<ContainerState> list_containers(const Paths& paths) {
