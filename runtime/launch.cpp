@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "netns/etc_files.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/container_init.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
@@ -100,6 +101,7 @@ std::string clone_flags_string(unsigned long flags) {
     std::string out;
     for (const auto& ns : kCloneNamespaces)
         if (flags & ns.flag) out += std::string(out.empty() ? "" : "|") + ns.name;
+    if (flags & CLONE_INTO_CGROUP) out += "|CLONE_INTO_CGROUP";
     return out + (out.empty() ? "" : "|") + "CLONE_PIDFD";
 }
 
@@ -238,6 +240,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
 
+    // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
+    Cgroup cgroup = Cgroup::create(id);
     BlockedSignals signals(spec.process.terminal);
     unsigned long flags = 0;
     for (const auto& ns : kCloneNamespaces)
@@ -246,6 +250,10 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     int pidfd = -1;
     clone_args args{};
     args.flags = flags | CLONE_PIDFD;
+    if (cgroup.fd() >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<std::uint64_t>(cgroup.fd());
+    }
     args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -254,8 +262,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
         parent_end.release();  // the child must not close the parent's end on its way out
         container_init({spec, plan, child_end.get()});
     }
-    explain::line("clone3({flags=" + clone_flags_string(args.flags) + ", exit_signal=SIGCHLD}) = " +
-                  std::to_string(pid));
+    explain::line("clone3({flags=" + clone_flags_string(args.flags) +
+                  (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
+                  ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
     child_end.reset();
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 
@@ -32,41 +33,6 @@ std::string overlay_escape(const std::string& path) {
 }
 
 bool is_bind(const Mount& m, const mnt::Options& o) { return m.type == "bind" || o.bind; }
-
-struct CgroupMount {
-    std::string relative;  // "" for /sys/fs/cgroup itself, else "cpu", "unified", ...
-    std::string fstype;    // cgroup | cgroup2
-    std::string options;   // the controllers: "cpu", "name=systemd"
-};
-
-// The host's cgroup hierarchies under /sys/fs/cgroup, from our own mountinfo.
-std::vector<CgroupMount> host_cgroup_mounts() {
-    std::vector<CgroupMount> out;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    const std::string base = "/sys/fs/cgroup";
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, point, opts, f;
-        fields >> id >> parent >> devno >> root >> point >> opts;
-        while (fields >> f && f != "-") {}
-        std::string fstype, source, super;
-        fields >> fstype >> source >> super;
-        if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        if (point != base && point.rfind(base + "/", 0) != 0) continue;
-        CgroupMount m{point == base ? "" : point.substr(base.size() + 1), fstype, ""};
-        if (fstype == "cgroup") {
-            std::istringstream supers(super);
-            std::string o;
-            while (std::getline(supers, o, ',')) {
-                if (o == "rw" || o == "ro") continue;
-                m.options += (m.options.empty() ? "" : ",") + o;
-            }
-        }
-        out.push_back(m);
-    }
-    return out;
-}
 
 struct DeviceNode {
     const char* name;
@@ -175,23 +141,24 @@ void RootfsBuilder::mount_one(const Mount& m) {
 void RootfsBuilder::mount_cgroups(const Mount& m) {
     const mnt::Root& root = *root_;
     mnt::Options o = mnt::parse_options(m.options);
-    auto hierarchies = host_cgroup_mounts();
+    auto hierarchies = host_cgroup_hierarchies();
     std::string shown = root.shown(m.destination);
-    bool unified_only = hierarchies.size() == 1 && hierarchies[0].relative.empty();
-    if (unified_only) {
+    const std::string base = "/sys/fs/cgroup";
+    if (hierarchies.size() == 1 && hierarchies[0].mount_point == base) {
         Fd target = root.open(m.destination, Create::kDirectory);
         mnt::mount_at("mount cgroup2", "cgroup2", -1, target, shown, "cgroup2", o.flags, "");
         return;
     }
-    // cgroup v1 (or hybrid): a tmpfs holding one mount per hierarchy, as runc builds it.
+    // cgroup v1 (or hybrid): a tmpfs holding one mount per hierarchy, as runc builds it. Inside
+    // the container's cgroup namespace each shows the container's own cgroup as its root.
     Fd target = root.open(m.destination, Create::kDirectory);
     mnt::mount_at("mount cgroup", "tmpfs", -1, target, shown, "tmpfs",
                   (o.flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
     for (const auto& h : hierarchies) {
-        if (h.relative.empty()) continue;
-        std::string dest = m.destination + "/" + h.relative;
+        if (h.mount_point.size() <= base.size()) continue;
+        std::string dest = m.destination + h.mount_point.substr(base.size());
         Fd sub = root.open(dest, Create::kDirectory);
-        mnt::mount_at("mount cgroup", h.fstype, -1, sub, root.shown(dest), h.fstype, o.flags, h.options);
+        mnt::mount_at("mount cgroup", h.fstype, -1, sub, root.shown(dest), h.fstype, o.flags, h.controllers);
     }
 }
 

@@ -1,0 +1,123 @@
+#include "runtime/cgroup.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/state.hpp"
+
+namespace hutch {
+namespace {
+
+const std::string kBase = "/sys/fs/cgroup";
+
+// hutch's own cgroup path in a hierarchy, from /proc/self/cgroup ("4:memory:/a/b" -> "/a/b").
+std::string own_cgroup(const CgroupHierarchy& h) {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line)) {
+        auto first = line.find(':'), second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        std::string controllers = line.substr(first + 1, second - first - 1);
+        std::string path = line.substr(second + 1);
+        if (h.fstype == "cgroup2" ? controllers.empty() : controllers == h.controllers)
+            return path == "/" ? "" : path;
+    }
+    return "";
+}
+
+void write_value(const std::string& file, const std::string& value, const char* step) {
+    Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+        throw SysError(step, "write", file + " <- " + value, errno);
+}
+
+std::string read_value(const std::string& file) {
+    try {
+        std::string v = read_file(file);
+        while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+        return v;
+    } catch (const Error&) {
+        return "";
+    }
+}
+
+void make_dir(const std::string& dir) {
+    explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw SysError("create the container's cgroup", "mkdir", dir, errno);
+}
+
+}  // namespace
+
+std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
+    std::vector<CgroupHierarchy> out;
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, point, opts, f;
+        fields >> id >> parent >> devno >> root >> point >> opts;
+        while (fields >> f && f != "-") {}
+        std::string fstype, source, super;
+        fields >> fstype >> source >> super;
+        if (fstype != "cgroup" && fstype != "cgroup2") continue;
+        if (point != kBase && point.rfind(kBase + "/", 0) != 0) continue;
+        CgroupHierarchy h{point, fstype, ""};
+        if (fstype == "cgroup") {
+            std::istringstream supers(super);
+            std::string o;
+            while (std::getline(supers, o, ',')) {
+                if (o == "rw" || o == "ro" || o == "relatime" || o == "noatime") continue;
+                h.controllers += (h.controllers.empty() ? "" : ",") + o;
+            }
+        }
+        out.push_back(h);
+    }
+    return out;
+}
+
+Cgroup Cgroup::create(const std::string& id) {
+    Cgroup cgroup;
+    for (const auto& h : host_cgroup_hierarchies()) {
+        if (h.fstype != "cgroup2") continue;
+        std::string group = h.mount_point + own_cgroup(h) + "/hutch";
+        make_dir(group);
+        cgroup.path_ = group + "/" + id;
+        make_dir(cgroup.path_);
+        cgroup.fd_ = Fd(::open(cgroup.path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!cgroup.fd_) throw SysError("create the container's cgroup", "open", cgroup.path_, errno);
+        break;
+    }
+    return cgroup;
+}
+
+Cgroup::~Cgroup() {
+    if (path_.empty()) return;
+    fd_.reset();
+    // Processes that outlived the container's init (only possible without a PID namespace).
+    for (int attempt = 0; ::rmdir(path_.c_str()) != 0 && errno == EBUSY && attempt < 100; ++attempt) {
+        if (attempt == 0) {
+            try {
+                write_value(path_ + "/cgroup.kill", "1", "kill the container's processes");
+            } catch (const Error&) {
+                std::istringstream procs(read_value(path_ + "/cgroup.procs"));
+                pid_t pid;
+                while (procs >> pid) ::kill(pid, SIGKILL);
+            }
+        }
+        timespec pause{0, 10'000'000};
+        ::nanosleep(&pause, nullptr);
+    }
+    // The shared "hutch" parent goes when it is empty, so the caller's cgroup can be removed.
+    ::rmdir(path_.substr(0, path_.find_last_of('/')).c_str());
+}
+
+}  // namespace hutch

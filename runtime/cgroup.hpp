@@ -1,0 +1,49 @@
+// The container's own cgroup in the unified (cgroup2) hierarchy: the handle that finds and
+// kills every process of a container, whatever its PID namespace.
+//
+// Placed below hutch's own cgroup (<cgroup2 mount>/<hutch's cgroup>/hutch/<id>), so a container
+// stays inside whatever limits its caller runs under. clone3(CLONE_INTO_CGROUP) starts the
+// child directly in it, which costs nothing; moving a running process into a cgroup v1
+// hierarchy instead costs ~7 ms here (the cpu controller's attach waits for an RCU grace
+// period), more than a whole start, so on v1 and hybrid hosts the v1 hierarchies are left as
+// they are (as Docker on v1 shares the host's cgroup namespace). On destruction any process left
+// (possible with --pid host) is killed through cgroup.kill, then the directory is removed.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "runtime/fd.hpp"
+
+namespace hutch {
+
+struct CgroupHierarchy {
+    std::string mount_point;  // /sys/fs/cgroup/cpu, or /sys/fs/cgroup on a cgroup2-only host
+    std::string fstype;       // cgroup | cgroup2
+    std::string controllers;  // "cpu", "name=systemd", "" for cgroup2
+};
+
+// The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
+std::vector<CgroupHierarchy> host_cgroup_hierarchies();
+
+class Cgroup {
+public:
+    // An empty Cgroup (no fd) when the host mounts no cgroup2 hierarchy.
+    static Cgroup create(const std::string& id);
+    Cgroup(Cgroup&& other) noexcept = default;
+    Cgroup(const Cgroup&) = delete;
+    Cgroup& operator=(const Cgroup&) = delete;
+    ~Cgroup();
+
+    // For clone3's cgroup field (CLONE_INTO_CGROUP); -1 when there is none.
+    int fd() const { return fd_.get(); }
+    const std::string& path() const { return path_; }
+
+private:
+    Cgroup() = default;
+    std::string path_;
+    Fd fd_;
+};
+
+}  // namespace hutch
