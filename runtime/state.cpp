@@ -209,8 +209,14 @@ std::vector<ContainerState> list_containers(const Paths& paths) {
         std::string id = entry->d_name;
         if (id.size() != 64) continue;
         try {
-            out.push_back(state_from_json(
-                nlohmann::json::parse(read_file(paths.runtime_dir(id) + "/state.json"))));
+            ContainerState state = state_from_json(
+                nlohmann::json::parse(read_file(paths.runtime_dir(id) + "/state.json")));
+            // "running" is only true while the hutch process that manages it holds the lock; if
+            // that process was killed, say so rather than repeat a stale record.
+            Fd lock(::open((paths.runtime_dir(id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
+            if (state.status == "running" && lock && ::flock(lock.get(), LOCK_SH | LOCK_NB) == 0)
+                state.status = "unknown";
+            out.push_back(state);
         } catch (const std::exception&) {
             ContainerState unknown;  // a container caught mid-write: show it honestly
             unknown.id = id;
