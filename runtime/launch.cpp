@@ -141,11 +141,11 @@ void write_etc_files(const Spec& spec, const ContainerRecord& record, RootfsPlan
 
 // The wait loop: forwards signals, relays the terminal, returns when the child has exited.
 void supervise(Child& child, const BlockedSignals& signals, int master, bool interactive) {
-    bool stdin_open = interactive && master >= 0;
+    bool master_open = master >= 0;
+    bool stdin_open = interactive && master_open;
     for (;;) {
-        pollfd fds[4] = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLIN, 0}};
-        if (master >= 0) fds[2].fd = master;
-        if (stdin_open) fds[3].fd = STDIN_FILENO;
+        pollfd fds[4] = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
+                         {master_open ? master : -1, POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
         if (::poll(fds, 4, -1) < 0) {
             if (errno == EINTR) continue;
             throw SysError("supervise the container", "poll", "", errno);
@@ -154,18 +154,17 @@ void supervise(Child& child, const BlockedSignals& signals, int master, bool int
             signalfd_siginfo si{};
             while (::read(signals.fd(), &si, sizeof si) == sizeof si) {
                 if (si.ssi_signo == SIGWINCH) {
-                    if (master >= 0) copy_window_size(master);
+                    if (master_open) copy_window_size(master);
                 } else {
                     child.signal(static_cast<int>(si.ssi_signo));
                 }
             }
         }
-        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (!relay(master, STDOUT_FILENO) && (fds[0].revents & POLLIN)) return;
-        }
+        // A master with no slave left reads EIO: stop watching it (the command may run on).
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) master_open = relay(master, STDOUT_FILENO);
         if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = relay(STDIN_FILENO, master);
         if (fds[0].revents & POLLIN) {
-            if (master >= 0) {
+            if (master_open) {
                 // Drain what the command wrote before it exited.
                 ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
                 while (relay(master, STDOUT_FILENO)) {
