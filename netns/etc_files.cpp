@@ -15,8 +15,9 @@ std::vector<std::string> lines_of(std::string_view text) {
     return out;
 }
 
+// The words of a line up to a comment ('#' or ';' start one, as the resolver reads it).
 std::vector<std::string> fields_of(const std::string& line) {
-    std::istringstream in(line);
+    std::istringstream in(line.substr(0, line.find_first_of("#;")));
     std::vector<std::string> out;
     std::string f;
     while (in >> f) out.push_back(f);
@@ -86,7 +87,14 @@ std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns) {
         if (!any_server) out += "\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n";
         return out;
     }
-    auto servers = dns.servers.empty() ? values_of(host_resolv, "nameserver", false) : dns.servers;
+    // The host's nameservers never include loopback ones: they are unreachable from the
+    // container's network namespace (current Docker's rule; 20.10 kept them here).
+    std::vector<std::string> servers = dns.servers;
+    if (servers.empty()) {
+        for (const auto& s : values_of(host_resolv, "nameserver", false))
+            if (!is_loopback(s)) servers.push_back(s);
+        if (servers.empty()) servers = {"8.8.8.8", "8.8.4.4"};
+    }
     auto search = dns.search.empty() ? values_of(host_resolv, "search", true) : dns.search;
     auto options = dns.options.empty() ? values_of(host_resolv, "options", true) : dns.options;
     if (search.size() == 1 && search[0] == ".") search.clear();

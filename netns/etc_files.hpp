@@ -27,7 +27,8 @@ struct DnsSettings {
 // Docker 20.10's resolv.conf for a container with its own network namespace. With no DNS
 // flags: the host's file with loopback nameservers (127.0.0.0/8, ::1) removed, and 8.8.8.8 and
 // 8.8.4.4 appended when none remain. With any DNS flag: "search", "nameserver" lines and
-// "options", each kind from the flag when given, else from the host's file.
+// "options", each kind from the flag when given, else from the host's file (its nameservers
+// again without loopback ones, falling back to 8.8.8.8 and 8.8.4.4). Comments are not values.
 std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns);
 
 // Which host file Docker reads: /etc/resolv.conf, or systemd-resolved's upstream list when the

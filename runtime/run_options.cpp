@@ -60,9 +60,10 @@ void add_env(Strings& env, const std::string& entry, const HostFacts& host) {
     } else {
         value = entry;
     }
+    // A variable set twice keeps its first position, as docker does.
     auto same_key = [&](const std::string& e) { return e.compare(0, key.size() + 1, key + "=") == 0; };
-    std::erase_if(env, same_key);
-    env.push_back(value);
+    if (auto it = std::find_if(env.begin(), env.end(), same_key); it != env.end()) *it = value;
+    else env.push_back(value);
 }
 
 void add_env_file(Strings& env, const std::string& path, const HostFacts& host) {
@@ -73,6 +74,7 @@ void add_env_file(Strings& env, const std::string& path, const HostFacts& host) 
         ++number;
         auto first = line.find_first_not_of(" \t");
         if (first == std::string::npos || line[first] == '#') continue;
+        line.erase(0, first);  // docker's kvfile trims leading whitespace
         if (line.find_first_of("\r") != std::string::npos)
             line.erase(line.find_last_not_of("\r") + 1);
         if (line.substr(0, line.find('=')).find_first_of(" \t") != std::string::npos)

@@ -27,9 +27,19 @@ public:
     Reader(const json& j, std::string path) : j_(j), path_(std::move(path)) {}
 
     bool has(const char* key) const { return j_.is_object() && j_.contains(key); }
+    // A section: present and an object.
     Reader at(const char* key) const {
         if (!has(key)) fail(key, "missing");
+        if (!j_.at(key).is_object()) fail(key, "must be an object");
         return Reader(j_.at(key), path_ + "." + key);
+    }
+    // A uid or gid: an integer the kernel accepts ((uid_t)-1 means "unchanged" to setresuid).
+    std::uint32_t id(const char* key) const {
+        if (!has(key)) return 0;
+        const json& v = j_.at(key);
+        if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() >= 0xffffffffLL)
+            fail(key, "must be an integer from 0 to 4294967294");
+        return static_cast<std::uint32_t>(v.get<std::int64_t>());
     }
     template <typename T>
     T get(const char* key, T fallback) const {
@@ -45,8 +55,11 @@ public:
         if (!has(key) || j_.at(key).is_null()) return;
         const json& arr = j_.at(key);
         if (!arr.is_array()) fail(key, "must be an array");
-        for (std::size_t i = 0; i < arr.size(); ++i)
-            f(Reader(arr[i], path_ + "." + key + "[" + std::to_string(i) + "]"));
+        for (std::size_t i = 0; i < arr.size(); ++i) {
+            std::string at = path_ + "." + key + "[" + std::to_string(i) + "]";
+            if (!arr[i].is_object()) throw UsageError("config: " + at + ": must be an object");
+            f(Reader(arr[i], at));
+        }
     }
     [[noreturn]] void fail(const char* key, const std::string& why) const {
         throw UsageError("config: " + path_ + "." + key + ": " + why);
@@ -133,9 +146,12 @@ Spec spec_from_json(const json& j) {
     s.process.terminal = p.get("terminal", false);
     if (p.has("user")) {
         Reader u = p.at("user");
-        s.process.user.uid = u.get<std::uint32_t>("uid", 0);
-        s.process.user.gid = u.get<std::uint32_t>("gid", 0);
-        s.process.user.additional_gids = u.get<std::vector<std::uint32_t>>("additionalGids", {});
+        s.process.user.uid = u.id("uid");
+        s.process.user.gid = u.id("gid");
+        for (const auto& g : u.get<std::vector<std::int64_t>>("additionalGids", {})) {
+            if (g < 0 || g >= 0xffffffffLL) u.fail("additionalGids", "must hold integers from 0 to 4294967294");
+            s.process.user.additional_gids.push_back(static_cast<std::uint32_t>(g));
+        }
     }
     s.process.args = p.get<Strings>("args", {});
     s.process.env = p.get<Strings>("env", {});

@@ -136,8 +136,9 @@ ResolvedUser resolve_user(std::string_view spec, std::string_view passwd_text,
         }
     }
     // Supplementary groups: every group naming the user as a member (only known users have a
-    // name to be listed under).
-    if (entry) {
+    // name to be listed under), unless a group was given: then it is the only one, as in
+    // moby/sys/user GetExecUser.
+    if (entry && !has_group) {
         for (const auto& g : groups)
             for (const auto& member : g.members)
                 if (member == entry->name && g.gid != out.gid) out.additional_gids.push_back(g.gid);

@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include <sys/mount.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/error.hpp"
+#include "runtime/mounts.hpp"
+#include "test_helpers.hpp"
+
+using namespace hutch;
+using hutch::test::contains;
+using hutch::test::usage_error;
+
+TEST(MountOptions, Empty) {
+    auto o = mnt::parse_options({});
+    EXPECT_EQ(o.flags, 0ul);
+    EXPECT_EQ(o.propagation, 0ul);
+    EXPECT_FALSE(o.bind);
+    EXPECT_FALSE(o.recursive);
+    EXPECT_EQ(o.data, "");
+}
+
+TEST(MountOptions, Flags) {
+    auto o = mnt::parse_options({"nosuid", "noexec", "nodev"});
+    EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV));
+    EXPECT_EQ(o.data, "");
+    EXPECT_EQ(mnt::parse_options({"ro"}).flags, static_cast<unsigned long>(MS_RDONLY));
+    EXPECT_EQ(mnt::parse_options({"ro", "rw"}).flags, 0ul);
+    EXPECT_EQ(mnt::parse_options({"rw", "ro"}).flags, static_cast<unsigned long>(MS_RDONLY));
+    EXPECT_EQ(mnt::parse_options({"noexec", "exec", "nosuid"}).flags,
+              static_cast<unsigned long>(MS_NOSUID));
+    EXPECT_EQ(mnt::parse_options({"strictatime", "noatime"}).flags,
+              static_cast<unsigned long>(MS_STRICTATIME | MS_NOATIME));
+}
+
+TEST(MountOptions, BindAndRbind) {
+    auto b = mnt::parse_options({"bind"});
+    EXPECT_TRUE(b.bind);
+    EXPECT_FALSE(b.recursive);
+    auto r = mnt::parse_options({"rbind", "ro"});
+    EXPECT_TRUE(r.bind);
+    EXPECT_TRUE(r.recursive);
+    EXPECT_EQ(r.flags, static_cast<unsigned long>(MS_RDONLY));
+    EXPECT_EQ(r.propagation, 0ul);
+}
+
+TEST(MountOptions, Propagation) {
+    EXPECT_EQ(mnt::parse_options({"rprivate"}).propagation,
+              static_cast<unsigned long>(MS_PRIVATE | MS_REC));
+    EXPECT_EQ(mnt::parse_options({"private"}).propagation, static_cast<unsigned long>(MS_PRIVATE));
+    EXPECT_EQ(mnt::parse_options({"rshared"}).propagation,
+              static_cast<unsigned long>(MS_SHARED | MS_REC));
+    EXPECT_EQ(mnt::parse_options({"slave"}).propagation, static_cast<unsigned long>(MS_SLAVE));
+    EXPECT_EQ(mnt::parse_options({"rprivate", "rslave"}).propagation,
+              static_cast<unsigned long>(MS_SLAVE | MS_REC));
+    // Propagation never leaks into the mount flags.
+    EXPECT_EQ(mnt::parse_options({"rprivate"}).flags, 0ul);
+}
+
+TEST(MountOptions, DataOptions) {
+    auto o = mnt::parse_options({"nosuid", "strictatime", "mode=755", "size=65536k"});
+    EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_STRICTATIME));
+    EXPECT_EQ(o.data, "mode=755,size=65536k");
+    auto pts = mnt::parse_options(
+        {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"});
+    EXPECT_EQ(pts.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC));
+    EXPECT_EQ(pts.data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    EXPECT_EQ(mnt::parse_options({"size=64m"}).data, "size=64m");
+}
+
+TEST(MountOptions, TmpcopyupIgnored) {
+    auto o = mnt::parse_options({"tmpcopyup", "nodev"});
+    EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NODEV));
+    EXPECT_EQ(o.data, "");
+}
+
+TEST(MountOptions, UnknownOptionThrows) {
+    EXPECT_TRUE(contains(usage_error([] { mnt::parse_options({"nosuid", "bogus"}); }), "\"bogus\""));
+    EXPECT_TRUE(contains(usage_error([] { mnt::parse_options({""}); }), "\"\""));
+    EXPECT_TRUE(contains(usage_error([] { mnt::parse_options({"RO"}); }), "\"RO\""));
+}
+
+TEST(MountOptions, FlagsToString) {
+    EXPECT_EQ(mnt::flags_to_string(MS_NOSUID | MS_NODEV), "MS_NOSUID|MS_NODEV");
+    EXPECT_EQ(mnt::flags_to_string(0), "0");
+    EXPECT_EQ(mnt::flags_to_string(MS_RDONLY), "MS_RDONLY");
+    EXPECT_EQ(mnt::flags_to_string(MS_NODEV | MS_NOSUID | MS_NOEXEC | MS_RDONLY),
+              "MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC");
+    EXPECT_EQ(mnt::flags_to_string(MS_BIND | MS_REC), "MS_BIND|MS_REC");
+    EXPECT_EQ(mnt::flags_to_string(MS_PRIVATE | MS_REC), "MS_REC|MS_PRIVATE");
+    EXPECT_EQ(mnt::flags_to_string(MS_BIND | MS_REMOUNT | MS_RDONLY), "MS_RDONLY|MS_REMOUNT|MS_BIND");
+    EXPECT_EQ(mnt::flags_to_string(1ul << 30), std::to_string(1ul << 30));
+    EXPECT_EQ(mnt::flags_to_string(MS_NOSUID | (1ul << 30)), "MS_NOSUID|" + std::to_string(1ul << 30));
+}
+
+TEST(MountOptions, ParseThenPrintDefaultMountFlags) {
+    EXPECT_EQ(mnt::flags_to_string(mnt::parse_options({"nosuid", "noexec", "nodev", "ro"}).flags),
+              "MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC");
+}

@@ -1,0 +1,201 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "runtime/error.hpp"
+#include "runtime/spec.hpp"
+#include "test_helpers.hpp"
+
+using namespace hutch;
+using hutch::test::contains;
+using hutch::test::usage_error;
+using nlohmann::json;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+// Every field differs from its default.
+Spec full_spec() {
+    Spec s;
+    s.oci_version = "1.1.0";
+    s.process.terminal = true;
+    s.process.user = {1000, 100, {10, 100, 2000}};
+    s.process.args = {"/bin/sh", "-c", "echo \"hi\" && exit 3"};
+    s.process.env = {"PATH=/usr/bin:/bin", "HOSTNAME=box", "EMPTY=", "UNICODE=\xc3\xa9"};
+    s.process.cwd = "/work";
+    s.process.capabilities = {{"CAP_CHOWN", "CAP_KILL"}, {"CAP_KILL"}, {"CAP_SETUID"},
+                              {"CAP_CHOWN"}, {"CAP_NET_RAW"}};
+    s.process.no_new_privileges = true;
+    s.root = {"/var/lib/rootfs", true};
+    s.hostname = "box";
+    s.mounts = {
+        {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
+        {"/data", "bind", "/srv/data", {"rbind", "ro", "rprivate"}},
+        {"/empty-opts", "tmpfs", "tmpfs", {}},
+    };
+    s.linux.namespaces = {{"pid", ""}, {"network", "/proc/42/ns/net"}, {"mount", ""},
+                          {"user", "/run/netns/x"}};
+    s.linux.masked_paths = {"/proc/kcore", "/sys/firmware"};
+    s.linux.readonly_paths = {"/proc/sys"};
+    s.linux.rootfs_propagation = "rslave";
+    s.hutch.name = "web";
+    s.hutch.network = "host";
+    s.hutch.auto_remove = true;
+    s.hutch.interactive = true;
+    s.hutch.privileged = true;
+    s.hutch.host_devices = true;
+    s.hutch.host_shm = true;
+    s.hutch.extra_hosts = {{"db", "10.0.0.5"}, {"v6", "::1"}};
+    s.hutch.dns = {"4.4.4.2"};
+    s.hutch.dns_search = {"domain.com", "corp"};
+    s.hutch.dns_options = {"ndots:2"};
+    return s;
+}
+
+json minimal() {
+    return json::parse(R"({"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/"},
+                           "root":{"path":"rootfs"}})");
+}
+
+std::string config_error(const json& j) {
+    return usage_error([&] { spec_from_json(j); });
+}
+
+}  // namespace
+
+TEST(SpecJson, RoundTripEveryField) {
+    Spec s = full_spec();
+    EXPECT_EQ(spec_from_json(to_json(s)), s);
+}
+
+TEST(SpecJson, RoundTripThroughText) {
+    Spec s = full_spec();
+    std::string text = to_json(s).dump(2);
+    EXPECT_EQ(spec_from_json(json::parse(text)), s);
+}
+
+TEST(SpecJson, RoundTripDefaultSpec) {
+    Spec s;
+    EXPECT_EQ(spec_from_json(to_json(s)), s);
+}
+
+TEST(SpecJson, OciFieldNames) {
+    json j = to_json(full_spec());
+    EXPECT_EQ(j["ociVersion"], "1.1.0");
+    EXPECT_EQ(j["process"]["user"], json::parse(R"({"uid":1000,"gid":100,"additionalGids":[10,100,2000]})"));
+    EXPECT_EQ(j["process"]["noNewPrivileges"], true);
+    EXPECT_EQ(j["process"]["capabilities"]["ambient"], json::array({"CAP_NET_RAW"}));
+    EXPECT_EQ(j["root"], json::parse(R"({"path":"/var/lib/rootfs","readonly":true})"));
+    EXPECT_EQ(j["mounts"][1], json::parse(R"({"destination":"/data","type":"bind",
+              "source":"/srv/data","options":["rbind","ro","rprivate"]})"));
+    EXPECT_FALSE(j["mounts"][2].contains("options"));
+    EXPECT_EQ(j["linux"]["namespaces"][0], json::parse(R"({"type":"pid"})"));
+    EXPECT_EQ(j["linux"]["namespaces"][1], json::parse(R"({"type":"network","path":"/proc/42/ns/net"})"));
+    EXPECT_EQ(j["linux"]["maskedPaths"], json::array({"/proc/kcore", "/sys/firmware"}));
+    EXPECT_EQ(j["linux"]["readonlyPaths"], json::array({"/proc/sys"}));
+    EXPECT_EQ(j["linux"]["rootfsPropagation"], "rslave");
+    EXPECT_EQ(j["hutch"]["extraHosts"][0], json::parse(R"({"name":"db","address":"10.0.0.5"})"));
+    EXPECT_EQ(j["hutch"]["dnsSearch"], json::array({"domain.com", "corp"}));
+}
+
+TEST(SpecJson, MinimalConfigGetsDefaults) {
+    Spec s = spec_from_json(minimal());
+    EXPECT_EQ(s.process.args, Strings{"sh"});
+    EXPECT_EQ(s.process.user, (User{0, 0, {}}));
+    EXPECT_EQ(s.process.cwd, "/");
+    EXPECT_EQ(s.root.path, "rootfs");
+    EXPECT_FALSE(s.root.readonly);
+    EXPECT_EQ(s.hutch.network, "none");
+    EXPECT_TRUE(s.mounts.empty());
+    EXPECT_TRUE(s.linux.namespaces.empty());
+}
+
+TEST(SpecJson, HasNewNamespace) {
+    Spec s = full_spec();
+    EXPECT_TRUE(s.has_new_namespace("pid"));
+    EXPECT_FALSE(s.has_new_namespace("network"));  // joins a path
+    EXPECT_FALSE(s.has_new_namespace("ipc"));      // absent
+}
+
+TEST(SpecJson, MissingProcessNamesPath) {
+    json j = minimal();
+    j.erase("process");
+    auto m = config_error(j);
+    EXPECT_TRUE(contains(m, "process"));
+    EXPECT_TRUE(contains(m, "missing"));
+}
+
+TEST(SpecJson, MissingRootNamesPath) {
+    json j = minimal();
+    j.erase("root");
+    auto m = config_error(j);
+    EXPECT_TRUE(contains(m, "root"));
+    EXPECT_TRUE(contains(m, "missing"));
+}
+
+TEST(SpecJson, WrongTypesNameThePath) {
+    struct Case {
+        const char* pointer;
+        json value;
+        const char* path;
+    };
+    for (const Case& c : {Case{"/process/args", 5, "process.args"},
+                          Case{"/process/args", json::array({"sh", 1}), "process.args"},
+                          Case{"/process/env", "PATH=/bin", "process.env"},
+                          Case{"/process/cwd", json::array(), "process.cwd"},
+                          Case{"/process/terminal", "yes", "process.terminal"},
+                          Case{"/process/user", json::parse(R"({"uid":"0"})"), "process.user.uid"},
+                          Case{"/process/capabilities", json::parse(R"({"bounding":"CAP_CHOWN"})"),
+                               "process.capabilities.bounding"},
+                          Case{"/root/path", 7, "root.path"},
+                          Case{"/hostname", false, "hostname"},
+                          Case{"/mounts", json::object(), "mounts"},
+                          Case{"/mounts", json::parse(R"([{"destination":"/a"},{"destination":"/b","options":"ro"}])"),
+                               "mounts[1].options"},
+                          Case{"/linux", json::parse(R"({"namespaces":[{"type":3}]})"),
+                               "linux.namespaces[0].type"},
+                          Case{"/hutch", json::parse(R"({"extraHosts":[{"name":"a","address":1}]})"),
+                               "hutch.extraHosts[0].address"}}) {
+        SCOPED_TRACE(c.path);
+        json j = minimal();
+        j[json::json_pointer(c.pointer)] = c.value;
+        EXPECT_TRUE(contains(config_error(j), c.path));
+    }
+}
+
+TEST(SpecJson, NonObjectConfigRejected) {
+    EXPECT_TRUE(contains(config_error(json::array()), "object"));
+    EXPECT_TRUE(contains(config_error(json("x")), "object"));
+}
+
+// A section of the wrong type must not be read as empty ("process": "oops" would give a spec
+// with no args): spec.hpp promises a UsageError naming the path of a mistyped field.
+TEST(SpecJson, MistypedSectionNamesThePath) {
+    struct Case {
+        const char* pointer;
+        json value;
+        const char* path;
+    };
+    for (const Case& c : {Case{"/process", "oops", "process"}, Case{"/root", 5, "root"},
+                          Case{"/process/user", "nobody", "process.user"},
+                          Case{"/mounts", json::array({5}), "mounts[0]"},
+                          Case{"/linux", "x", "linux"}}) {
+        SCOPED_TRACE(c.path);
+        json j = minimal();
+        j[json::json_pointer(c.pointer)] = c.value;
+        EXPECT_TRUE(contains(config_error(j), c.path));
+    }
+}
+
+// A negative uid/gid must not wrap to 4294967295: (uid_t)-1 means "unchanged" to setresuid,
+// which would leave the process root.
+TEST(SpecJson, NegativeUidRejected) {
+    json j = minimal();
+    j["process"]["user"] = json::parse(R"({"uid":-1,"gid":0})");
+    EXPECT_TRUE(contains(config_error(j), "process.user.uid"));
+    j["process"]["user"] = json::parse(R"({"uid":0,"gid":-1})");
+    EXPECT_TRUE(contains(config_error(j), "process.user.gid"));
+}
