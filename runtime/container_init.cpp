@@ -33,6 +33,7 @@
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch {
 namespace {
@@ -123,7 +124,7 @@ void enter_workdir(const std::string& cwd) {
         throw Error("enter the working directory: " + cwd + " is outside the container's root");
 }
 
-[[noreturn]] void exec_command(const Spec& spec) {
+[[noreturn]] void exec_command(const Spec& spec, int sync_fd, bool through_trampoline) {
     std::string path = find_executable(spec.process.args[0], spec.process.env);
     std::vector<char*> argv, envp;
     for (const auto& a : spec.process.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -133,6 +134,10 @@ void enter_workdir(const std::string& cwd) {
     if (explain::enabled()) {
         std::string args;
         for (const auto& a : spec.process.args) args += (args.empty() ? "" : ", ") + explain::quote(a);
+        if (through_trampoline)
+            explain::line("memfd_create(\"hutch-trampoline\", MFD_EXEC); write; fcntl(F_ADD_SEALS, "
+                          "F_SEAL_WRITE|F_SEAL_GROW|F_SEAL_SHRINK|F_SEAL_SEAL); execveat(memfd, \"\", ..., "
+                          "AT_EMPTY_PATH)   # /proc/self/exe is now sealed, then:");
         explain::line("execve(" + explain::quote(path) + ", [" + args + "], [" +
                       std::to_string(spec.process.env.size()) + " variables])");
     }
@@ -140,6 +145,10 @@ void enter_workdir(const std::string& cwd) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::umask(022);
+    if (through_trampoline) {
+        trampoline::exec(sync_fd, path, spec.process.args, spec.process.env);
+        throw SysError("exec through hutch's trampoline", "execveat", "memfd:hutch-trampoline", errno);
+    }
     ::execve(path.c_str(), argv.data(), envp.data());
     int err = errno;
     throw SysError("exec " + explain::quote(spec.process.args[0]), "execve", path, err,
@@ -187,7 +196,7 @@ void run_init(const InitContext& ctx) {
     caps::apply_user_and_capabilities(spec.process.user,
                                       caps::ProcessPrivileges::from(spec.process.capabilities), host);
     if (spec.process.no_new_privileges) caps::set_no_new_privileges();
-    exec_command(spec);
+    exec_command(spec, ctx.sync_fd, ctx.exec_through_trampoline);
 }
 
 }  // namespace

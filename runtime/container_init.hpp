@@ -11,6 +11,9 @@ struct InitContext {
     const Spec& spec;
     const RootfsPlan& rootfs;
     int sync_fd;
+    // Exec the command through the sealed-memfd trampoline (CVE-2019-5736); when the kernel
+    // forbids executable memfds, hutch runs from a sealed binary instead (runtime/seal.hpp).
+    bool exec_through_trampoline;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 #include "runtime/mounts.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
+#include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch {
 namespace {
@@ -242,6 +244,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     Cgroup cgroup = Cgroup::create(id);
     BlockedSignals signals(spec.process.terminal);
+    // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
+    // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
     unsigned long flags = 0;
     for (const auto& ns : kCloneNamespaces)
         if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
@@ -259,7 +264,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
     if (pid == 0) {
         parent_end.release();  // the child must not close the parent's end on its way out
-        container_init({spec, plan, child_end.get()});
+        container_init({spec, plan, child_end.get(), trampoline::available()});
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
@@ -280,6 +285,12 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
         if (msg.kind == sync::Kind::kError) {
             child.wait();
             throw Error(msg.text, msg.exit_code);
+        }
+        if (msg.kind == sync::Kind::kExecFailed) {
+            child.wait();
+            int err = msg.exit_code;
+            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(err),
+                        err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
         }
     }
 

@@ -8,7 +8,8 @@
 //                                               capabilities, no_new_privs
 //                      <-----------------------  kTerminal + pty master (SCM_RIGHTS), with -t
 //                      <-----------------------  kError {exit code, message}, then _exit
-//   EOF (the socket is O_CLOEXEC) <-------------  execve succeeded
+//                      <-----------------------  kExecFailed {errno}, from the exec trampoline
+//   EOF (the socket is O_CLOEXEC) <-------------  execve of the command succeeded
 //
 // Packets keep message boundaries, so each message is one send and one recv.
 #pragma once
@@ -20,11 +21,13 @@
 
 namespace hutch::sync {
 
-enum class Kind : std::uint32_t { kGo = 1, kTerminal = 2, kError = 3 };
+// kExecFailed is sent by the freestanding trampoline (runtime/trampoline) as two raw ints:
+// keep its number in step with trampoline.cpp.
+enum class Kind : std::uint32_t { kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4 };
 
 struct Message {
     Kind kind{};
-    std::int32_t exit_code = 0;  // kError: 125, 126 or 127
+    std::int32_t exit_code = 0;  // kError: 125, 126 or 127; kExecFailed: the errno
     std::string text;            // kError: the whole one-line message
     Fd fd;                       // kTerminal: the pty master
     bool eof = false;            // the peer closed its end (for the parent: execve happened)

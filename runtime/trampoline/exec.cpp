@@ -1,0 +1,47 @@
+#include <fcntl.h>
+#include <linux/memfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "runtime/trampoline/trampoline.hpp"
+
+namespace hutch::trampoline {
+
+bool available() {
+    std::ifstream in("/proc/sys/vm/memfd_noexec");
+    int level = 0;
+    return !(in >> level) || level < 2;
+}
+
+void exec(int sync_fd, const std::string& path, const std::vector<std::string>& argv,
+          const std::vector<std::string>& envp) {
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+    int fd = static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline",
+                                        MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
+    if (fd < 0 && errno == EINVAL)  // kernels before 6.3 know no MFD_EXEC: executable by default
+        fd = static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (fd < 0) return;
+    if (::write(fd, kImage, kImageSize) != static_cast<ssize_t>(kImageSize)) return;
+    // Sealed: nothing, not even root in the container, can change what is executed.
+    if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return;
+
+    std::string fd_arg = std::to_string(sync_fd);
+    std::vector<char*> args = {const_cast<char*>("hutch-trampoline"), fd_arg.data(),
+                               const_cast<char*>(path.c_str())};
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> env;
+    for (const auto& e : envp) env.push_back(const_cast<char*>(e.c_str()));
+    env.push_back(nullptr);
+    // The socket must survive this exec; the trampoline marks it close-on-exec again.
+    ::fcntl(sync_fd, F_SETFD, 0);
+    ::syscall(SYS_execveat, fd, "", args.data(), env.data(), AT_EMPTY_PATH);
+    ::fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+}
+
+}  // namespace hutch::trampoline

@@ -1,0 +1,76 @@
+// hutch's exec trampoline: the last program a container's first process runs before its command.
+//
+// Built freestanding (no libc, a few hundred bytes), embedded in hutch, and executed from a
+// sealed memfd. While it runs, /proc/self/exe is that sealed memfd, so a command of
+// `/proc/self/exe` or `#!/proc/self/exe` reaches nothing on the host (CVE-2019-5736), without
+// re-executing hutch itself.
+//
+//   argv: [0] "hutch-trampoline", [1] the sync socket's fd number, [2] the resolved path,
+//         [3...] the command's argv
+// It marks the socket close-on-exec and execs the command; the parent then sees EOF. If execve
+// fails it sends {kind=kExecFailed, errno} over the socket (runtime/sync.hpp) and exits 127/126.
+
+namespace {
+
+long syscall3(long n, long a, long b, long c) {
+    long ret;
+    asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return ret;
+}
+long syscall6(long n, long a, long b, long c, long d, long e, long f) {
+    long ret;
+    register long r10 asm("r10") = d;
+    register long r8 asm("r8") = e;
+    register long r9 asm("r9") = f;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                 : "rcx", "r11", "memory");
+    return ret;
+}
+
+constexpr long kSysWrite = 1, kSysFcntl = 72, kSysExecve = 59, kSysExit = 60, kSysSendto = 44;
+constexpr long kFSetFd = 2, kFdCloexec = 1, kMsgNoSignal = 0x4000;
+constexpr int kENOENT = 2, kENOTDIR = 20;
+constexpr unsigned kExecFailed = 4;  // sync::Kind::kExecFailed
+
+int parse_fd(const char* s) {
+    int n = 0;
+    for (; *s >= '0' && *s <= '9'; ++s) n = n * 10 + (*s - '0');
+    return n;
+}
+
+}  // namespace
+
+extern "C" [[noreturn]] void trampoline_main(long* stack) {
+    long argc = stack[0];
+    char** argv = reinterpret_cast<char**>(stack + 1);
+    char** envp = argv + argc + 1;
+    int exit_code = 126;
+    if (argc < 4) {
+        // Run any other way (a container exec'ing /proc/self/exe, say): refuse, say why.
+        static const char kWhy[] = "hutch-trampoline: not a command (this is hutch's sealed exec trampoline)\n";
+        syscall3(kSysWrite, 2, reinterpret_cast<long>(kWhy), sizeof kWhy - 1);
+    } else {
+        int sync_fd = parse_fd(argv[1]);
+        syscall3(kSysFcntl, sync_fd, kFSetFd, kFdCloexec);
+        long err = -syscall3(kSysExecve, reinterpret_cast<long>(argv[2]), reinterpret_cast<long>(argv + 3),
+                             reinterpret_cast<long>(envp));
+        exit_code = (err == kENOENT || err == kENOTDIR) ? 127 : 126;
+        int message[2] = {static_cast<int>(kExecFailed), static_cast<int>(err)};
+        syscall6(kSysSendto, sync_fd, reinterpret_cast<long>(message), sizeof message, kMsgNoSignal, 0, 0);
+    }
+    syscall3(kSysExit, exit_code, 0, 0);
+    __builtin_unreachable();
+}
+
+// The kernel starts here with the stack pointer on argc; hand it to C++ with the ABI's
+// 16-byte alignment.
+asm(R"(
+    .globl _start
+    _start:
+        xor %rbp, %rbp
+        mov %rsp, %rdi
+        and $-16, %rsp
+        call trampoline_main
+)");
