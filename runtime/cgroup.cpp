@@ -99,16 +99,14 @@ Cgroup Cgroup::create(const std::string& id) {
     return cgroup;
 }
 
-Cgroup::~Cgroup() {
-    if (path_.empty()) return;
-    fd_.reset();
+void remove_cgroup(const std::string& path) {
     // Processes that outlived the container's init (only possible without a PID namespace).
-    for (int attempt = 0; ::rmdir(path_.c_str()) != 0 && errno == EBUSY && attempt < 100; ++attempt) {
+    for (int attempt = 0; ::rmdir(path.c_str()) != 0 && errno == EBUSY && attempt < 100; ++attempt) {
         if (attempt == 0) {
             try {
-                write_value(path_ + "/cgroup.kill", "1", "kill the container's processes");
+                write_value(path + "/cgroup.kill", "1", "kill the container's processes");
             } catch (const Error&) {
-                std::istringstream procs(read_value(path_ + "/cgroup.procs"));
+                std::istringstream procs(read_value(path + "/cgroup.procs"));
                 pid_t pid;
                 while (procs >> pid) ::kill(pid, SIGKILL);
             }
@@ -117,7 +115,13 @@ Cgroup::~Cgroup() {
         ::nanosleep(&pause, nullptr);
     }
     // The shared "hutch" parent goes when it is empty, so the caller's cgroup can be removed.
-    ::rmdir(path_.substr(0, path_.find_last_of('/')).c_str());
+    ::rmdir(path.substr(0, path.find_last_of('/')).c_str());
+}
+
+Cgroup::~Cgroup() {
+    if (path_.empty()) return;
+    fd_.reset();
+    remove_cgroup(path_);
 }
 
 }  // namespace hutch

@@ -27,6 +27,10 @@ struct CgroupHierarchy {
 // The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
 std::vector<CgroupHierarchy> host_cgroup_hierarchies();
 
+// Kills whatever still runs in the cgroup at `path`, then removes it and, when empty, its
+// "hutch" parent. Missing is fine (the start that made it may have cleaned up already).
+void remove_cgroup(const std::string& path);
+
 class Cgroup {
 public:
     // An empty Cgroup (no fd) when the host mounts no cgroup2 hierarchy.

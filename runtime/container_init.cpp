@@ -144,6 +144,7 @@ void enter_workdir(const std::string& cwd) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
     ::umask(022);
     if (through_trampoline) {
         trampoline::exec(sync_fd, path, spec.process.args, spec.process.env);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "netns/etc_files.hpp"
@@ -199,6 +200,20 @@ void validate_spec(const Spec& spec) {
         if (!known && !o.bind)
             throw UsageError("mount " + m.destination + ": unsupported type \"" + m.type + "\"");
     }
+    for (const auto& m : spec.mounts) {
+        // Anything but procfs on /proc, or over a file in it, would make the masked and
+        // read-only paths meaningless (runc's checkProcMount); lxcfs-style binds over these few
+        // files are the exception runc also makes.
+        static const char* kProcFilesMayBind[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
+                                                  "/proc/stat",    "/proc/swaps",     "/proc/uptime",
+                                                  "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev"};
+        bool in_proc = m.destination == "/proc" || m.destination.rfind("/proc/", 0) == 0;
+        if (!in_proc || (m.destination == "/proc" && m.type == "proc")) continue;
+        if (std::find(std::begin(kProcFilesMayBind), std::end(kProcFilesMayBind), m.destination) !=
+            std::end(kProcFilesMayBind))
+            continue;
+        throw UsageError("mount on " + m.destination + " refused: only procfs may be mounted on /proc");
+    }
     for (const auto& ns : spec.linux.namespaces) {
         bool known = ns.type == "cgroup";
         for (const auto& c : kCloneNamespaces) known = known || ns.type == c.type;
@@ -296,6 +311,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
 
     state.status = "running";
     state.pid = child.pid();
+    state.cgroup = cgroup.path();
     state.started_at = rfc3339_now();
     record.save(state);
 

@@ -175,6 +175,8 @@ void RootfsBuilder::populate_dev() {
             throw SysError("populate /dev", "mknodat", root.shown("/dev/") + d.name, errno);
     }
     for (const auto& [name, target] : kDevLinks) {
+        // runc links /dev/core only where the kernel has a /proc/kcore to point at.
+        if (std::string(name) == "core" && ::access("/proc/kcore", F_OK) != 0) continue;
         explain::line("symlinkat(" + explain::quote(target) + ", " + explain::quote(root.shown("/dev")) +
                       ", " + explain::quote(name) + ")");
         if (::symlinkat(target, dev.get(), name) != 0)
@@ -220,6 +222,9 @@ void RootfsBuilder::bind_generated(const std::string& file, const char* destinat
 }
 
 void RootfsBuilder::finish() {
+    // The working directory is created when missing, as Docker does, after every mount (it may
+    // lie inside a volume or tmpfs) and inside the root (it may cross a symlink).
+    if (!root_->open_if_exists(spec_.process.cwd)) root_->open(spec_.process.cwd, Create::kDirectory);
     bind_generated(plan_.hosts_file, "/etc/hosts");
     bind_generated(plan_.resolv_file, "/etc/resolv.conf");
     bind_generated(plan_.hostname_file, "/etc/hostname");

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
 
 namespace hutch {
@@ -131,7 +132,7 @@ nlohmann::json to_json(const ContainerState& s) {
     return {{"id", s.id},           {"name", s.name},         {"status", s.status},
             {"pid", s.pid},         {"exitCode", s.exit_code}, {"created", s.created},
             {"startedAt", s.started_at}, {"finishedAt", s.finished_at},
-            {"rootfs", s.rootfs},   {"command", s.command}};
+            {"rootfs", s.rootfs},   {"command", s.command}, {"cgroup", s.cgroup}};
 }
 
 ContainerState state_from_json(const nlohmann::json& j) {
@@ -146,6 +147,7 @@ ContainerState state_from_json(const nlohmann::json& j) {
     s.finished_at = j.value("finishedAt", "");
     s.rootfs = j.value("rootfs", "");
     s.command = j.value("command", std::vector<std::string>{});
+    s.cgroup = j.value("cgroup", "");
     return s;
 }
 
@@ -244,6 +246,8 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
         throw UsageError("container " + state.id.substr(0, 12) +
                          " is running (a hutch process manages it): stop it first");
+    // Left behind when the hutch that ran it was killed: its processes, then its cgroup.
+    if (!state.cgroup.empty()) remove_cgroup(state.cgroup);
     remove_tree(paths.data_dir(state.id));
     remove_tree(paths.runtime_dir(state.id));
     if (!state.name.empty()) {

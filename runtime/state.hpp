@@ -57,6 +57,7 @@ struct ContainerState {
     std::string created, started_at, finished_at;
     std::string rootfs;
     std::vector<std::string> command;
+    std::string cgroup;  // its cgroup2 directory, if any: what `rm` cleans when hutch was killed
 };
 nlohmann::json to_json(const ContainerState& state);
 ContainerState state_from_json(const nlohmann::json& json);

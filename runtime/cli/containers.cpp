@@ -44,7 +44,7 @@ void add_rm_command(CLI::App& app, const Paths& paths, int& exit_code) {
                 remove_container(paths, c);
                 std::printf("%s\n", ref.c_str());
             } catch (const Error& e) {
-                std::fprintf(stderr, "hutch: %s\n", e.what());
+                std::fprintf(stderr, "hutch: %s\n", e.what());  // names come from the state root
                 exit_code = e.exit_code();
             }
         }

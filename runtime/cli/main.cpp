@@ -1,12 +1,40 @@
 // hutch: a container launcher on raw Linux primitives.
+#include <csignal>
 #include <cstdio>
+#include <string>
 #include <iostream>
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
 
+namespace {
+
+// Error messages quote what the user typed: a newline in it must not start a second line of
+// output that the user chose, so control characters print escaped.
+std::string one_line(const char* message) {
+    std::string out;
+    for (const char* p = message; *p; ++p) {
+        auto c = static_cast<unsigned char>(*p);
+        if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else out += *p;
+    }
+    return out;
+}
+
+void report(const char* message) { std::fprintf(stderr, "hutch: %s\n", one_line(message).c_str()); }
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace hutch;
+    // A reader that goes away (`--explain 2>&1 | head`) must not kill hutch between clone and
+    // cleanup; the child restores the default before exec.
+    std::signal(SIGPIPE, SIG_IGN);
     Paths paths;
     int exit_code = 0;
     CLI::App app{"hutch: Docker-style containers on raw Linux primitives, explained", "hutch"};
@@ -27,13 +55,13 @@ int main(int argc, char** argv) {
             std::cout << app.help();
             return 0;
         }
-        std::fprintf(stderr, "hutch: %s (see hutch --help)\n", e.what());
+        report((std::string(e.what()) + " (see hutch --help)").c_str());
         return kExitHutchError;
     } catch (const Error& e) {
-        std::fprintf(stderr, "hutch: %s\n", e.what());
+        report(e.what());
         return e.exit_code();
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "hutch: %s\n", e.what());
+        report(e.what());
         return kExitHutchError;
     }
     return exit_code;
