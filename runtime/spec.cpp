@@ -78,6 +78,51 @@ CapabilitySets caps_from(const Reader& r) {
             r.get<Strings>("ambient", {})};
 }
 
+json seccomp_json(const Seccomp& sc) {
+    json syscalls = json::array();
+    for (const auto& rule : sc.syscalls) {
+        json r = {{"names", rule.names}, {"action", rule.action}};
+        if (rule.errno_ret) r["errnoRet"] = *rule.errno_ret;
+        if (!rule.args.empty()) {
+            json args = json::array();
+            for (const auto& a : rule.args) {
+                json ja = {{"index", a.index}, {"value", a.value}, {"op", a.op}};
+                if (a.value_two) ja["valueTwo"] = a.value_two;
+                args.push_back(ja);
+            }
+            r["args"] = args;
+        }
+        syscalls.push_back(r);
+    }
+    json out = {{"defaultAction", sc.default_action}, {"architectures", sc.architectures},
+                {"syscalls", syscalls}};
+    if (sc.default_errno_ret) out["defaultErrnoRet"] = *sc.default_errno_ret;
+    if (!sc.flags.empty()) out["flags"] = sc.flags;
+    return out;
+}
+
+Seccomp seccomp_from(const Reader& r) {
+    Seccomp sc;
+    sc.default_action = r.get<std::string>("defaultAction", "");
+    if (sc.default_action.empty()) r.fail("defaultAction", "missing");
+    if (r.has("defaultErrnoRet")) sc.default_errno_ret = r.get<std::uint32_t>("defaultErrnoRet", 0);
+    sc.architectures = r.get<Strings>("architectures", {});
+    sc.flags = r.get<Strings>("flags", {});
+    r.each("syscalls", [&](const Reader& rule) {
+        SeccompSyscall out;
+        out.names = rule.get<Strings>("names", {});
+        out.action = rule.get<std::string>("action", "");
+        if (out.action.empty()) rule.fail("action", "missing");
+        if (rule.has("errnoRet")) out.errno_ret = rule.get<std::uint32_t>("errnoRet", 0);
+        rule.each("args", [&](const Reader& a) {
+            out.args.push_back({a.get<unsigned>("index", 0), a.get<std::uint64_t>("value", 0),
+                                a.get<std::uint64_t>("valueTwo", 0), a.get<std::string>("op", "")});
+        });
+        sc.syscalls.push_back(out);
+    });
+    return sc;
+}
+
 }  // namespace
 
 json to_json(const Spec& s) {
@@ -102,6 +147,7 @@ json to_json(const Spec& s) {
                   {"readonlyPaths", s.linux.readonly_paths}};
     if (!s.linux.rootfs_propagation.empty())
         linux["rootfsPropagation"] = s.linux.rootfs_propagation;
+    if (s.linux.seccomp) linux["seccomp"] = seccomp_json(*s.linux.seccomp);
 
     json extra_hosts = json::array();
     for (const auto& h : s.hutch.extra_hosts)
@@ -177,6 +223,7 @@ Spec spec_from_json(const json& j) {
         s.linux.masked_paths = l.get<Strings>("maskedPaths", {});
         s.linux.readonly_paths = l.get<Strings>("readonlyPaths", {});
         s.linux.rootfs_propagation = l.get<std::string>("rootfsPropagation", "");
+        if (l.has("seccomp")) s.linux.seccomp = seccomp_from(l.at("seccomp"));
     }
     if (top.has("hutch")) {
         Reader h = top.at("hutch");

@@ -59,8 +59,36 @@ struct Namespace {
     bool operator==(const Namespace&) const = default;
 };
 
+// linux.seccomp in OCI form: already resolved for the container's capabilities and
+// architecture (Docker's includes/excludes are a front-end matter, see caps/seccomp_profile.hpp).
+struct SeccompArg {
+    unsigned index = 0;
+    std::uint64_t value = 0;
+    std::uint64_t value_two = 0;
+    std::string op;  // SCMP_CMP_EQ, SCMP_CMP_MASKED_EQ, ...
+    bool operator==(const SeccompArg&) const = default;
+};
+
+struct SeccompSyscall {
+    std::vector<std::string> names;
+    std::string action;                    // SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, ...
+    std::optional<std::uint32_t> errno_ret;
+    std::vector<SeccompArg> args;
+    bool operator==(const SeccompSyscall&) const = default;
+};
+
+struct Seccomp {
+    std::string default_action;            // SCMP_ACT_ERRNO, ...
+    std::optional<std::uint32_t> default_errno_ret;
+    std::vector<std::string> architectures;  // SCMP_ARCH_X86_64, SCMP_ARCH_X86, ...
+    std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
+    std::vector<SeccompSyscall> syscalls;
+    bool operator==(const Seccomp&) const = default;
+};
+
 struct LinuxSection {
     std::vector<Namespace> namespaces;
+    std::optional<Seccomp> seccomp;  // none: unconfined
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;
     std::string rootfs_propagation;  // empty: rprivate
