@@ -1,0 +1,323 @@
+#include "caps/seccomp_filter.hpp"
+
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/fd.hpp"
+
+namespace hutch::seccomp {
+namespace {
+
+struct ActionInfo {
+    std::string_view name;
+    std::uint32_t value;   // with the errno/trace data bits zero
+    bool takes_errno;      // errnoRet goes into the low 16 bits
+    bool supported;
+};
+
+// The OCI action names (config-linux.md#seccomp). SCMP_ACT_KILL is libseccomp's old name for
+// killing the thread.
+constexpr std::array<ActionInfo, 9> kActions = {{
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false, true},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false, true},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false, true},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false, true},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true, true},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true, true},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false, true},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false, true},
+    // Needs a listener and an agent answering each call; hutch runs none.
+    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false, false},
+}};
+
+struct OperatorInfo {
+    std::string_view name;
+    scmp_compare op;
+};
+
+constexpr std::array<OperatorInfo, 7> kOperators = {{
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+}};
+
+struct FlagInfo {
+    std::string_view name;
+    unsigned value;
+    bool supported;
+};
+
+constexpr std::array<FlagInfo, 6> kFlags = {{
+    {"SECCOMP_FILTER_FLAG_TSYNC", 1U << 0, true},
+    {"SECCOMP_FILTER_FLAG_LOG", 1U << 1, true},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1U << 2, true},
+    // These change how the filter is used (a listener fd, thread-sync errors), not what it
+    // allows: hutch has no use for them.
+    {"SECCOMP_FILTER_FLAG_NEW_LISTENER", 1U << 3, false},
+    {"SECCOMP_FILTER_FLAG_TSYNC_ESRCH", 1U << 4, false},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1U << 5, false},
+}};
+
+// Every architecture libseccomp 2.5 can name; used to tell a typo from a syscall of another
+// architecture.
+constexpr std::array<const char*, 19> kAllArches = {
+    "x86_64", "x86",   "x32",     "aarch64",  "arm",      "mips",      "mipsel",
+    "mips64", "mipsel64", "mips64n32", "mipsel64n32", "parisc", "parisc64", "ppc",
+    "ppc64",  "ppc64le", "s390",  "s390x",    "riscv64"};
+
+const ActionInfo* find_action(std::string_view name) {
+    for (const auto& a : kActions)
+        if (a.name == name) return &a;
+    return nullptr;
+}
+
+const OperatorInfo* find_operator(std::string_view name) {
+    for (const auto& o : kOperators)
+        if (o.name == name) return &o;
+    return nullptr;
+}
+
+const FlagInfo* find_flag(std::string_view name) {
+    for (const auto& f : kFlags)
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// "SCMP_ARCH_X86_64" -> libseccomp's token, 0 when unknown.
+std::uint32_t arch_token(std::string_view scmp_arch) {
+    constexpr std::string_view kPrefix = "SCMP_ARCH_";
+    if (scmp_arch.substr(0, kPrefix.size()) != kPrefix || scmp_arch.size() == kPrefix.size())
+        return 0;
+    std::string lower(scmp_arch.substr(kPrefix.size()));
+    for (char& c : lower) {
+        if (c >= 'a' && c <= 'z') return 0;  // the OCI names are upper case
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return ::seccomp_arch_resolve_name(lower.c_str());
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+    throw UsageError("linux.seccomp: " + path + ": " + why);
+}
+
+std::string at(const char* field, std::size_t i) {
+    return std::string(field) + "[" + std::to_string(i) + "]";
+}
+
+// The action's libseccomp value, errnoRet folded in (EPERM when absent, as runc and crun).
+std::uint32_t action_value(const std::string& path, const std::string& action,
+                           const std::optional<std::uint32_t>& errno_ret,
+                           const std::string& errno_path) {
+    if (auto why = action_error(action); !why.empty()) fail(path, why);
+    const ActionInfo* info = find_action(action);
+    if (!info->takes_errno) {
+        if (errno_ret) fail(errno_path, errno_ret_error(action, *errno_ret));
+        return info->value;
+    }
+    std::uint32_t data = errno_ret.value_or(EPERM);
+    if (auto why = errno_ret_error(action, data); !why.empty()) fail(errno_path, why);
+    return info->value | data;
+}
+
+struct ContextDeleter {
+    void operator()(void* ctx) const { ::seccomp_release(ctx); }
+};
+using Context = std::unique_ptr<void, ContextDeleter>;
+
+std::vector<sock_filter> export_bpf(const Context& ctx) {
+    Fd fd(check(::memfd_create("hutch-seccomp-bpf", MFD_CLOEXEC), "compile the seccomp filter",
+                "memfd_create", "hutch-seccomp-bpf"));
+    if (int rc = ::seccomp_export_bpf(ctx.get(), fd.get()); rc < 0)
+        throw SysError("compile the seccomp filter", "seccomp_export_bpf", "", -rc);
+    struct stat st {};
+    check(::fstat(fd.get(), &st), "compile the seccomp filter", "fstat", "hutch-seccomp-bpf");
+    auto size = static_cast<std::size_t>(st.st_size);
+    if (size == 0 || size % sizeof(sock_filter) != 0)
+        throw Error("compile the seccomp filter: libseccomp exported " + std::to_string(size) +
+                    " bytes, not whole BPF instructions");
+    std::vector<sock_filter> out(size / sizeof(sock_filter));
+    auto* bytes = reinterpret_cast<char*>(out.data());
+    std::size_t done = 0;
+    while (done < size) {
+        ssize_t n = ::pread(fd.get(), bytes + done, size - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+            throw SysError("compile the seccomp filter", "pread", "hutch-seccomp-bpf",
+                           n < 0 ? errno : EIO);
+        done += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string action_error(std::string_view action) {
+    const ActionInfo* info = find_action(action);
+    if (!info) return "unknown action " + in_quotes(action);
+    if (!info->supported)
+        return in_quotes(action) + " is not supported: hutch runs no seccomp notification agent";
+    return "";
+}
+
+std::string errno_ret_error(std::string_view action, std::uint64_t errno_ret) {
+    const ActionInfo* info = find_action(action);
+    if (!info) return "unknown action " + in_quotes(action);
+    if (!info->takes_errno)
+        return "errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not " +
+               std::string(action);
+    // The kernel caps an errno at MAX_ERRNO; a trace message has 16 bits.
+    std::uint64_t max = info->name == "SCMP_ACT_ERRNO" ? 4095 : 0xffff;
+    if (errno_ret > max)
+        return std::to_string(errno_ret) + " is out of range (0.." + std::to_string(max) + ")";
+    return "";
+}
+
+std::string operator_error(std::string_view op) {
+    return find_operator(op) ? "" : "unknown operator " + in_quotes(op);
+}
+
+std::string architecture_error(std::string_view scmp_arch) {
+    return arch_token(scmp_arch) ? "" : "unknown architecture " + in_quotes(scmp_arch);
+}
+
+std::string flag_error(std::string_view flag) {
+    const FlagInfo* info = find_flag(flag);
+    if (!info) return "unknown flag " + in_quotes(flag);
+    if (!info->supported) return in_quotes(flag) + " is not supported by hutch";
+    return "";
+}
+
+bool syscall_known(std::string_view name) {
+    if (name.empty()) return false;
+    std::string n(name);
+    if (::seccomp_syscall_resolve_name(n.c_str()) != __NR_SCMP_ERROR) return true;
+    for (const char* arch : kAllArches) {
+        std::uint32_t token = ::seccomp_arch_resolve_name(arch);
+        if (token && ::seccomp_syscall_resolve_name_arch(token, n.c_str()) != __NR_SCMP_ERROR)
+            return true;
+    }
+    return false;
+}
+
+Program compile(const Seccomp& seccomp) {
+    if (seccomp.default_action.empty()) fail("defaultAction", "missing");
+    const std::uint32_t default_action = action_value(
+        "defaultAction", seccomp.default_action, seccomp.default_errno_ret, "defaultErrnoRet");
+
+    Program program;
+    for (std::size_t i = 0; i < seccomp.flags.size(); ++i) {
+        if (auto why = flag_error(seccomp.flags[i]); !why.empty()) fail(at("flags", i), why);
+        program.flags |= find_flag(seccomp.flags[i])->value;
+    }
+
+    Context ctx(::seccomp_init(default_action));
+    if (!ctx) throw Error("compile the seccomp filter: seccomp_init failed");
+    for (std::size_t i = 0; i < seccomp.architectures.size(); ++i) {
+        const std::string& arch = seccomp.architectures[i];
+        std::uint32_t token = arch_token(arch);
+        if (!token) fail(at("architectures", i), architecture_error(arch));
+        // The native architecture is in every new filter already: EEXIST.
+        if (int rc = ::seccomp_arch_add(ctx.get(), token); rc < 0 && rc != -EEXIST)
+            throw SysError("compile the seccomp filter", "seccomp_arch_add", arch, -rc);
+    }
+
+    for (std::size_t i = 0; i < seccomp.syscalls.size(); ++i) {
+        const SeccompSyscall& rule = seccomp.syscalls[i];
+        const std::string path = at("syscalls", i);
+        const std::uint32_t action =
+            action_value(path + ".action", rule.action, rule.errno_ret, path + ".errnoRet");
+
+        if (rule.args.size() > 6) fail(path + ".args", "more than 6 conditions");
+        std::vector<scmp_arg_cmp> conditions;
+        bool same_argument_twice = false;
+        std::array<int, 6> uses{};
+        for (std::size_t k = 0; k < rule.args.size(); ++k) {
+            const SeccompArg& a = rule.args[k];
+            const std::string arg_path = path + "." + at("args", k);
+            if (a.index > 5) fail(arg_path + ".index", std::to_string(a.index) + " is not 0..5");
+            if (auto why = operator_error(a.op); !why.empty()) fail(arg_path + ".op", why);
+            if (++uses[a.index] > 1) same_argument_twice = true;
+            conditions.push_back({a.index, find_operator(a.op)->op, a.value, a.value_two});
+        }
+        // One rule, conditions ANDed; or one rule per condition (see the header).
+        std::vector<std::vector<scmp_arg_cmp>> rules;
+        if (same_argument_twice)
+            for (const auto& c : conditions) rules.push_back({c});
+        else
+            rules.push_back(conditions);
+
+        if (rule.names.empty()) fail(path + ".names", "no syscall names");
+        for (std::size_t j = 0; j < rule.names.size(); ++j) {
+            const std::string& name = rule.names[j];
+            if (!syscall_known(name))
+                fail(path + "." + at("names", j), "unknown syscall " + in_quotes(name));
+            // libseccomp refuses a rule that repeats the default action; it changes nothing.
+            if (action == default_action) continue;
+            // Native number (negative for a call the native architecture lacks); libseccomp
+            // translates it for each architecture of the filter and skips those without it.
+            int nr = ::seccomp_syscall_resolve_name(name.c_str());
+            if (nr == __NR_SCMP_ERROR) continue;
+            for (const auto& r : rules) {
+                int rc = ::seccomp_rule_add_array(ctx.get(), action, nr,
+                                                  static_cast<unsigned>(r.size()), r.data());
+                if (rc < 0)
+                    fail(path + "." + at("names", j),
+                         "libseccomp refused the rule for " + in_quotes(name) + ": " +
+                             std::strerror(-rc));
+            }
+        }
+    }
+
+    program.instructions = export_bpf(ctx);
+    if (program.instructions.size() > BPF_MAXINSNS)
+        throw UsageError("linux.seccomp: the filter has " +
+                         std::to_string(program.instructions.size()) +
+                         " BPF instructions; the kernel loads at most " +
+                         std::to_string(BPF_MAXINSNS));
+    return program;
+}
+
+void install(const Program& program) {
+    const char* step = "load the seccomp filter";
+    if (program.instructions.empty() || program.instructions.size() > BPF_MAXINSNS)
+        throw Error(std::string(step) + ": a program of " +
+                    std::to_string(program.instructions.size()) + " instructions cannot be loaded");
+    if (explain::enabled()) {
+        std::string flags;
+        for (const auto& f : kFlags)
+            if (program.flags & f.value) flags += (flags.empty() ? "" : "|") + std::string(f.name);
+        explain::line("seccomp(SECCOMP_SET_MODE_FILTER, " + (flags.empty() ? "0" : flags) + ", {" +
+                      std::to_string(program.instructions.size()) + " BPF instructions})");
+    }
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(program.instructions.size());
+    prog.filter = const_cast<sock_filter*>(program.instructions.data());
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog) != 0) {
+        int err = errno;
+        // EACCES: neither no_new_privs nor CAP_SYS_ADMIN (seccomp(2)); say so, errno alone
+        // reads like a file permission problem.
+        throw SysError(err == EACCES ? std::string(step) + " (needs no_new_privs or CAP_SYS_ADMIN)"
+                                     : std::string(step),
+                       "seccomp", "SECCOMP_SET_MODE_FILTER", err);
+    }
+}
+
+}  // namespace hutch::seccomp
