@@ -52,7 +52,7 @@ std::string join(const std::vector<std::string>& v) {
 }  // namespace
 
 std::string hosts(const std::vector<ExtraHost>& extra, const std::string& own_address,
-                  const std::string& hostname) {
+                  const std::string& hostname, const std::vector<ExtraHost>& peers) {
     std::string out =
         "127.0.0.1\tlocalhost\n"
         "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -62,6 +62,7 @@ std::string hosts(const std::vector<ExtraHost>& extra, const std::string& own_ad
         "ff02::2\tip6-allrouters\n";
     for (const auto& h : extra) out += h.address + "\t" + h.name + "\n";
     if (!own_address.empty()) out += own_address + "\t" + hostname + "\n";
+    for (const auto& p : peers) out += p.address + "\t" + p.name + "\n";
     return out;
 }
 

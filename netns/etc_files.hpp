@@ -11,9 +11,11 @@
 namespace hutch::etc {
 
 // Docker's /etc/hosts: the default localhost and IPv6 lines, each --add-host in flag order
-// (address TAB name), then "<own address> TAB <hostname>" when the container has an address.
+// (address TAB name), then "<own address> TAB <hostname>" when the container has an address,
+// then the peers on a user-defined network (address TAB their names), which hutch writes where
+// Docker runs a DNS server.
 std::string hosts(const std::vector<ExtraHost>& extra, const std::string& own_address,
-                  const std::string& hostname);
+                  const std::string& hostname, const std::vector<ExtraHost>& peers = {});
 
 // --network host: the host's /etc/hosts as it is, plus the --add-host lines.
 std::string host_network_hosts(std::string_view host_hosts, const std::vector<ExtraHost>& extra);

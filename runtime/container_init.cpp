@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -120,8 +121,8 @@ void enter_workdir(const std::string& cwd) {
     check(::chdir(cwd.c_str()), "enter the working directory", "chdir", cwd);
     // A cwd outside the root (a leaked host directory) shows as "(unreachable)/...".
     char buf[4096];
-    if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
-        throw Error("enter the working directory: " + cwd + " is outside the container's root");
+    if (!::getcwd(buf, sizeof buf)) throw SysError("enter the working directory", "getcwd", cwd, errno);
+    if (buf[0] != '/') throw Error("enter the working directory: " + cwd + " is outside the container's root");
 }
 
 [[noreturn]] void exec_command(const Spec& spec, int sync_fd, bool through_trampoline) {
@@ -165,11 +166,19 @@ void run_init(const InitContext& ctx) {
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
 
     ::umask(0);  // modes below are exact; the command gets 022 back before execve
+    for (const auto& join : ctx.joins) {
+        explain::line("setns(open(" + explain::quote(join.path) + "), " +
+                      (join.clone_flag == CLONE_NEWNET ? "CLONE_NEWNET" : "CLONE_NEWIPC") + ")");
+        check(::setns(join.fd, join.clone_flag), "join a namespace", "setns", join.path);
+    }
     if (spec.has_new_namespace("cgroup")) {
         explain::line("unshare(CLONE_NEWCGROUP)");
         check(::unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
     }
-    if (spec.has_new_namespace("network")) net::bring_loopback_up();
+    if (spec.has_new_namespace("network")) {
+        net::bring_loopback_up();
+        if (ctx.network) net::configure_eth0(*ctx.network);
+    }
     explain::line("setsid()");
     check(::setsid(), "start a new session", "setsid");
 
@@ -196,6 +205,11 @@ void run_init(const InitContext& ctx) {
 
     caps::apply_user_and_capabilities(spec.process.user,
                                       caps::ProcessPrivileges::from(spec.process.capabilities), host);
+    // The kernel clears the parent-death signal when the uid or gid changes: set it again, and
+    // make sure the parent did not die in between (a pid namespace's init sees ppid 0).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    pollfd parent{ctx.sync_fd, POLLRDHUP, 0};
+    if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
     if (spec.process.no_new_privileges) caps::set_no_new_privileges();
     exec_command(spec, ctx.sync_fd, ctx.exec_through_trampoline);
 }

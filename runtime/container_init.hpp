@@ -2,15 +2,28 @@
 // and execve of the user's command, in one ordered checklist (see container_init.cpp).
 #pragma once
 
+#include <optional>
+#include <vector>
+
+#include "netns/attach.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch {
 
+// A namespace to enter with setns: opened by the parent, joined by the child.
+struct NamespaceJoin {
+    int fd;
+    int clone_flag;    // CLONE_NEWNET, CLONE_NEWIPC
+    std::string path;  // for messages
+};
+
 struct InitContext {
     const Spec& spec;
     const RootfsPlan& rootfs;
     int sync_fd;
+    std::vector<NamespaceJoin> joins;
+    std::optional<net::ChildNetwork> network;  // eth0 to configure on a bridge network
     // Exec the command through the sealed-memfd trampoline (CVE-2019-5736); when the kernel
     // forbids executable memfds, hutch runs from a sealed binary instead (runtime/seal.hpp).
     bool exec_through_trampoline;

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "netns/attach.hpp"
 #include "netns/etc_files.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/container_init.hpp"
@@ -116,20 +119,31 @@ std::string read_host_file_or_empty(const std::string& path) {
     }
 }
 
-// Writes the name-resolution files into the runtime dir and says where they are.
-void write_etc_files(const Spec& spec, const ContainerRecord& record, RootfsPlan& plan) {
+// Writes the name-resolution files into the runtime dir and says where they are. A container
+// joining another's network shares that container's files, as Docker does.
+void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord& record, RootfsPlan& plan,
+                     const std::optional<net::Attachment>& attachment, const net::HostConfig& config) {
+    const std::string& mode = spec.hutch.network;
+    if (mode.rfind("container:", 0) == 0) {
+        std::string target = paths.runtime_dir(mode.substr(10));
+        plan.hosts_file = target + "/hosts";
+        plan.resolv_file = target + "/resolv.conf";
+        plan.hostname_file = target + "/hostname";
+        return;
+    }
+    std::vector<ExtraHost> extra = spec.hutch.extra_hosts;
+    for (auto& h : extra)
+        if (h.address == "host-gateway") h.address = net::host_gateway(spec, attachment, config);
     std::string hosts;
     std::string resolv;
-    if (spec.hutch.network == "host") {
-        hosts = etc::host_network_hosts(read_host_file_or_empty("/etc/hosts"), spec.hutch.extra_hosts);
-        resolv = read_host_file_or_empty(
-            etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
+    std::string host_resolv =
+        read_host_file_or_empty(etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
+    if (mode == "host") {
+        hosts = etc::host_network_hosts(read_host_file_or_empty("/etc/hosts"), extra);
+        resolv = host_resolv;
     } else {
-        hosts = etc::hosts(spec.hutch.extra_hosts, "", spec.hostname);
-        std::string host_resolv = read_host_file_or_empty(
-            etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
-        resolv = etc::resolv_conf(host_resolv,
-                                  {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options});
+        hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", spec.hostname);
+        resolv = etc::resolv_conf(host_resolv, {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options});
     }
     plan.hosts_file = record.runtime_file("hosts");
     plan.resolv_file = record.runtime_file("resolv.conf");
@@ -137,9 +151,25 @@ void write_etc_files(const Spec& spec, const ContainerRecord& record, RootfsPlan
     write_file_atomic(plan.resolv_file, resolv, 0644, Durability::kRuntime);
     if (!spec.hostname.empty()) {
         plan.hostname_file = record.runtime_file("hostname");
-        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644,
-                          Durability::kRuntime);
+        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644, Durability::kRuntime);
     }
+}
+
+// Opens the namespaces the spec joins (linux.namespaces[].path), before clone, so the child
+// only has to setns. Each must be a namespace file (nsfs), not any file at that path.
+std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins) {
+    std::vector<Fd> fds;
+    for (const auto& ns : spec.linux.namespaces) {
+        if (ns.path.empty()) continue;
+        Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
+        struct statfs sf {};
+        if (::fstatfs(fd.get(), &sf) != 0 || sf.f_type != NSFS_MAGIC)
+            throw Error("join " + ns.type + " namespace: " + ns.path + " is not a namespace file");
+        joins.push_back({fd.get(), ns.type == "network" ? CLONE_NEWNET : CLONE_NEWIPC, ns.path});
+        fds.push_back(std::move(fd));
+    }
+    return fds;
 }
 
 // The wait loop: forwards signals, relays the terminal, returns when the child has exited.
@@ -218,13 +248,22 @@ void validate_spec(const Spec& spec) {
         bool known = ns.type == "cgroup";
         for (const auto& c : kCloneNamespaces) known = known || ns.type == c.type;
         if (!known) throw UsageError("unsupported namespace type \"" + ns.type + "\"");
-        if (!ns.path.empty()) throw UsageError("joining a namespace (" + ns.type + ") is not supported yet");
+        if (!ns.path.empty() && ns.type != "network" && ns.type != "ipc")
+            throw UsageError("joining a " + ns.type + " namespace is not supported yet");
     }
 }
 
-int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
+int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config) {
     validate_spec(spec);
     ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
+    auto container_exists = [paths](const std::string& other) {
+        struct stat st {};
+        return ::stat(paths.runtime_dir(other).c_str(), &st) == 0;
+    };
+    // The address is claimed after the record exists, so no concurrent start takes the claim
+    // for a stale one; it is released after the child is gone (destroyed after `child`).
+    std::optional<net::Attachment> attachment =
+        net::Attachment::prepare(spec, paths.data_root, id, config, container_exists);
     // A --rm container's config dies with it: no point paying an fsync for it.
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600,
                       spec.hutch.auto_remove ? Durability::kRuntime : Durability::kDurable);
@@ -250,7 +289,11 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
         check(::mkdir(plan.upper_dir.c_str(), 0755), "prepare the root", "mkdir", plan.upper_dir);
         check(::mkdir(plan.work_dir.c_str(), 0700), "prepare the root", "mkdir", plan.work_dir);
     }
-    write_etc_files(spec, record, plan);
+    write_etc_files(spec, paths, record, plan, attachment, config);
+    if (attachment)
+        attachment->refresh_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+    std::vector<NamespaceJoin> joins;
+    std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
 
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
@@ -279,13 +322,17 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id) {
     if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
     if (pid == 0) {
         parent_end.release();  // the child must not close the parent's end on its way out
-        container_init({spec, plan, child_end.get(), trampoline::available()});
+        std::optional<net::ChildNetwork> network;
+        if (attachment) network = attachment->child_network();
+        container_init({spec, plan, child_end.get(), joins, network, trampoline::available()});
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
                   ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
     child_end.reset();
+    join_fds.clear();
+    if (attachment) attachment->connect(child.pid());
 
     explain::line("sendmsg(sync socket, GO)");
     sync::send(parent_end.get(), sync::Kind::kGo);

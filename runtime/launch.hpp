@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "netns/host_config.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/state.hpp"
 
@@ -16,6 +17,7 @@ void validate_spec(const Spec& spec);
 // Runs the container in the foreground and returns its exit status (the command's code, 128+N
 // when killed by signal N). Throws Error (exit 125/126/127) when the start fails; a failed start
 // leaves no state, mount or process behind.
-int run_container(const Spec& spec, const Paths& paths, const std::string& id);
+int run_container(const Spec& spec, const Paths& paths, const std::string& id,
+                  const net::HostConfig& config);
 
 }  // namespace hutch

@@ -132,8 +132,8 @@ void RootfsBuilder::mount_one(const Mount& m) {
     if (m.type == "proc") {
         Fd proc = root.open(m.destination, Create::kNothing);
         struct statfs sf {};
-        if (::fstatfs(proc.get(), &sf) != 0 || sf.f_type != PROC_SUPER_MAGIC)
-            throw Error("mount " + m.destination + ": the mounted /proc is not procfs");
+        check(::fstatfs(proc.get(), &sf), "verify /proc", "fstatfs", root.shown(m.destination));
+        if (sf.f_type != PROC_SUPER_MAGIC) throw Error("mount " + m.destination + ": the mounted /proc is not procfs");
     }
     if (m.destination == "/dev") populate_dev();
 }
@@ -233,6 +233,14 @@ void RootfsBuilder::finish() {
 }
 
 void RootfsBuilder::mask_paths() {
+    if (!spec_.linux.masked_paths.empty() && !dev_null_) {
+        // /dev came from elsewhere (a volume): accept its null only if it is the null device,
+        // opened inside the root, never a path the host's root could resolve.
+        dev_null_ = root_->open("/dev/null", Create::kNothing, true);
+        struct stat st {};
+        if (::fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+            throw Error("mask paths: " + root_->shown("/dev/null") + " is not the null device (1:3)");
+    }
     for (const auto& path : spec_.linux.masked_paths) {
         Fd target = root_->open_if_exists(path);
         if (!target) continue;

@@ -189,9 +189,7 @@ ExtraHost parse_add_host(const std::string& value) {
     std::string name = value.substr(0, sep), address = value.substr(sep + 1);
     if (validate::has_space_or_control(name) || !validate::hostname(name))
         throw UsageError("invalid host name in add-host: " + quoted(value));
-    if (address == "host-gateway")
-        throw UsageError("add-host " + quoted(value) +
-                         ": host-gateway needs a bridge network, which hutch does not have yet");
+    if (address == "host-gateway") return {name, address};  // the launcher knows the gateway
     std::string canonical = validate::ip_address(address);
     if (canonical.empty()) throw UsageError("invalid IP address in add-host: " + quoted(address));
     return {name, canonical};
@@ -243,16 +241,37 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     bool host_pid = host_mode("pid", o.pid, {});
     bool host_ipc = host_mode("ipc", o.ipc, {"private", "shareable"});
     bool host_uts = host_mode("uts", o.uts, {});
-    if (o.network != "none" && o.network != "host") {
-        if (o.network == "bridge" || o.network == "default")
-            throw UsageError("invalid --network " + quoted(o.network) +
-                             ": bridge networks are not available yet; use none or host");
-        throw UsageError("invalid --network " + quoted(o.network) + ": use none or host");
+    // Network: none, host, the default bridge, a user-defined network, or another container's.
+    std::string network = o.network == "default" ? "bridge" : o.network;
+    HostFacts::JoinedContainer joined;
+    bool join_net = network.rfind("container:", 0) == 0;
+    if (join_net) {
+        std::string ref = network.substr(10);
+        if (ref.empty() || !validate::container_name(ref))
+            throw UsageError("invalid --network " + quoted(o.network) + ": expected container:NAME or container:ID");
+        if (!o.hostname.empty())
+            throw UsageError("conflicting options: --hostname and --network " + o.network);
+        joined = host.running_container(ref);
+        network = "container:" + joined.id;
+    } else if (network != "none" && network != "host" && !validate::container_name(network)) {
+        throw UsageError("invalid --network " + quoted(o.network) +
+                         ": use bridge, none, host, container:NAME or a network's name");
     }
-    bool host_net = o.network == "host";
-    s.hutch.network = o.network;
+    bool user_network = network != "bridge" && network != "none" && network != "host" && !join_net;
+    if (!o.ip.empty() && !user_network)
+        throw UsageError("--ip " + quoted(o.ip) + " needs a user-defined network (hutch network create)");
+    if (!o.network_aliases.empty() && !user_network)
+        throw UsageError("--network-alias needs a user-defined network (hutch network create)");
+    for (const auto& alias : o.network_aliases)
+        if (!validate::hostname(alias)) throw UsageError("invalid --network-alias " + quoted(alias));
+    if (!o.ip.empty() && validate::ip_address(o.ip).empty())
+        throw UsageError("invalid --ip " + quoted(o.ip) + ": not an IP address");
+    bool host_net = network == "host";
+    s.hutch.network = network;
+    s.hutch.ip = o.ip;
+    s.hutch.network_aliases = o.network_aliases;
     s.linux.namespaces.push_back({"mount", ""});
-    if (!host_net) s.linux.namespaces.push_back({"network", ""});
+    if (!host_net) s.linux.namespaces.push_back({"network", join_net ? joined.netns_path : ""});
     if (!host_uts) s.linux.namespaces.push_back({"uts", ""});
     if (!host_pid) s.linux.namespaces.push_back({"pid", ""});
     if (!host_ipc) s.linux.namespaces.push_back({"ipc", ""});
@@ -266,7 +285,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
                              ": must be a valid RFC 1123 hostname");
         s.hostname = o.hostname;
     } else {
-        s.hostname = (host_uts || host_net) ? host.hostname : id.substr(0, 12);
+        s.hostname = join_net ? joined.hostname : (host_uts || host_net) ? host.hostname : id.substr(0, 12);
     }
     // With the host's UTS namespace hutch must not call sethostname: the OCI spec forbids a
     // hostname without a UTS namespace.
@@ -281,7 +300,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         user = resolve_user(o.user, host.read_in_rootfs("/etc/passwd"),
                             host.read_in_rootfs("/etc/group"));
     } else {
-        user = resolve_user("0", host.read_in_rootfs("/etc/passwd"), "");
+        user = resolve_user("0", host.read_in_rootfs("/etc/passwd"), host.read_in_rootfs("/etc/group"));
     }
     s.process.user = {user.uid, user.gid, user.additional_gids};
 
@@ -354,18 +373,22 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
 
     // Name resolution files.
     for (const auto& h : o.add_hosts) s.hutch.extra_hosts.push_back(parse_add_host(h));
-    for (const auto& d : o.dns) {
+    // DNS: the container's flags, else the host config's defaults (as daemon.json's).
+    const Strings& dns = o.dns.empty() ? host.config.dns : o.dns;
+    const Strings& dns_search = o.dns_search.empty() ? host.config.dns_search : o.dns_search;
+    const Strings& dns_options = o.dns_options.empty() ? host.config.dns_options : o.dns_options;
+    for (const auto& d : dns) {
         std::string canonical = validate::ip_address(d);
         if (canonical.empty()) throw UsageError("invalid --dns address: " + quoted(d));
         s.hutch.dns.push_back(canonical);
     }
-    for (const auto& d : o.dns_search) {
+    for (const auto& d : dns_search) {
         if (d != "." && (validate::has_space_or_control(d) || !validate::hostname(d)))
             throw UsageError("invalid --dns-search " + quoted(d) +
                              ": must be a domain name (labels of at most 63 characters) or \".\"");
         s.hutch.dns_search.push_back(d);
     }
-    for (const auto& d : o.dns_options) {
+    for (const auto& d : dns_options) {
         if (d.empty() || validate::has_space_or_control(d))
             throw UsageError("invalid --dns-option " + quoted(d));
         s.hutch.dns_options.push_back(d);

@@ -6,10 +6,13 @@
 #pragma once
 
 #include <functional>
+
+#include "runtime/error.hpp"
 #include <string>
 #include <vector>
 
 #include "caps/capabilities.hpp"
+#include "netns/host_config.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch {
@@ -33,7 +36,9 @@ struct RunOptions {
     bool privileged = false;
     std::vector<std::string> security_opts;
     std::string pid, ipc, uts;
-    std::string network = "none";
+    std::string network = "bridge";
+    std::string ip;                           // --ip
+    std::vector<std::string> network_aliases;  // --network-alias
     bool interactive = false;
     bool tty = false;
     std::vector<std::string> add_hosts;
@@ -51,6 +56,16 @@ struct HostFacts {
     std::function<std::string(const std::string&)> read_host_file;
     // Whether a host path exists (volume sources).
     std::function<bool(const std::string&)> host_path_exists = [](const std::string&) { return true; };
+    // /etc/hutch/config.json: DNS defaults and the default bridge.
+    net::HostConfig config;
+    // --network container:REF: the running container's network namespace and hostname;
+    // throws UsageError when REF names no running container.
+    struct JoinedContainer {
+        std::string id, netns_path, hostname;
+    };
+    std::function<JoinedContainer(const std::string&)> running_container = [](const std::string& ref) -> JoinedContainer {
+        throw UsageError("no running container " + ref);
+    };
 };
 
 // `id` is the new container's 64-hex id; the default hostname is its first 12 characters.

@@ -170,6 +170,8 @@ json to_json(const Spec& s) {
         {"hutch",
          {{"name", s.hutch.name},
           {"network", s.hutch.network},
+          {"ip", s.hutch.ip},
+          {"networkAliases", s.hutch.network_aliases},
           {"autoRemove", s.hutch.auto_remove},
           {"interactive", s.hutch.interactive},
           {"privileged", s.hutch.privileged},
@@ -228,7 +230,9 @@ Spec spec_from_json(const json& j) {
     if (top.has("hutch")) {
         Reader h = top.at("hutch");
         s.hutch.name = h.get<std::string>("name", "");
-        s.hutch.network = h.get<std::string>("network", "none");
+        s.hutch.network = h.get<std::string>("network", "bridge");
+        s.hutch.ip = h.get<std::string>("ip", "");
+        s.hutch.network_aliases = h.get<Strings>("networkAliases", {});
         s.hutch.auto_remove = h.get("autoRemove", false);
         s.hutch.interactive = h.get("interactive", false);
         s.hutch.privileged = h.get("privileged", false);

@@ -104,7 +104,9 @@ struct ExtraHost {
 // What hutch does beyond the OCI spec: docker-level settings the launcher acts on.
 struct HutchSection {
     std::string name;                 // container name; empty: none
-    std::string network = "none";     // none | host
+    std::string network = "bridge";   // bridge | <network name> | none | host | container:<id>
+    std::string ip;                   // --ip on a user-defined network
+    std::vector<std::string> network_aliases;
     bool auto_remove = false;         // --rm
     bool interactive = false;         // -i: keep stdin attached
     bool privileged = false;          // all host devices, /sys rw, nothing masked

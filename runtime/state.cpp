@@ -157,31 +157,40 @@ ContainerRecord ContainerRecord::create(const Paths& paths, const std::string& i
     make_dirs(paths.root + "/names", 0711);
     make_dirs(paths.data_root + "/containers", 0711);
 
-    // The name claim comes first: if another container holds it, nothing else is created.
-    if (!name.empty()) {
-        std::string link = paths.name_link(name);
-        for (int attempt = 0;; ++attempt) {
-            if (::symlink(id.c_str(), link.c_str()) == 0) break;
-            if (errno != EEXIST) throw SysError("claim container name", "symlink", link, errno);
-            char owner[128] = {};
-            ssize_t n = ::readlink(link.c_str(), owner, sizeof owner - 1);
-            std::string owner_id = n > 0 ? std::string(owner, static_cast<std::size_t>(n)) : "";
-            struct stat st {};
-            bool owner_exists = !owner_id.empty() &&
-                                ::stat(paths.runtime_dir(owner_id).c_str(), &st) == 0;
-            if (owner_exists || attempt > 0)
-                throw UsageError("the container name \"/" + name + "\" is already in use by container \"" +
-                                 owner_id + "\": remove that container to reuse the name");
-            ::unlink(link.c_str());  // a claim left by a container that no longer exists
-        }
-    }
-    ContainerRecord record(paths, id, name, Fd());
+    // The record's directories and lock exist before the name is published, so a claim anyone
+    // can see always has a container behind it; a claim without one is stale.
+    ContainerRecord record(paths, id, "", Fd());
     make_dirs(paths.runtime_dir(id), 0711);
     make_dirs(paths.data_dir(id), 0700);
     record.lock_ = Fd(::open(record.runtime_file("lock").c_str(),
                              O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!record.lock_ || ::flock(record.lock_.get(), LOCK_EX | LOCK_NB) != 0)
         throw SysError("lock container", "flock", record.runtime_file("lock"), errno);
+    if (name.empty()) return record;
+
+    std::string link = paths.name_link(name);
+    for (int attempt = 0;; ++attempt) {
+        if (::symlink(id.c_str(), link.c_str()) == 0) break;
+        if (errno != EEXIST) throw SysError("claim container name", "symlink", link, errno);
+        char owner[128] = {};
+        ssize_t n = ::readlink(link.c_str(), owner, sizeof owner - 1);
+        std::string owner_id = n > 0 ? std::string(owner, static_cast<std::size_t>(n)) : "";
+        struct stat st {};
+        bool owner_exists = !owner_id.empty() && ::stat(paths.runtime_dir(owner_id).c_str(), &st) == 0;
+        if (owner_exists || attempt > 0)
+            throw UsageError("the container name \"/" + name + "\" is already in use by container \"" +
+                             owner_id + "\": remove that container to reuse the name");
+        // A claim left by a container that no longer exists: take it over atomically, so two
+        // starts that both found it stale cannot both end up holding it.
+        std::string mine = link + "." + id;
+        if (::symlink(id.c_str(), mine.c_str()) != 0 || ::rename(mine.c_str(), link.c_str()) != 0) {
+            ::unlink(mine.c_str());
+            continue;
+        }
+        char now[128] = {};
+        if (::readlink(link.c_str(), now, sizeof now - 1) > 0 && id == now) break;
+    }
+    record.name_ = name;
     return record;
 }
 
@@ -195,7 +204,11 @@ ContainerRecord::~ContainerRecord() {
     if (keep_) return;
     remove_tree(paths_.runtime_dir(id_));
     remove_tree(paths_.data_dir(id_));
-    if (!name_.empty()) ::unlink(paths_.name_link(name_).c_str());
+    if (!name_.empty()) {
+        char owner[128] = {};
+        if (::readlink(paths_.name_link(name_).c_str(), owner, sizeof owner - 1) > 0 && id_ == owner)
+            ::unlink(paths_.name_link(name_).c_str());
+    }
 }
 
 void ContainerRecord::save(const ContainerState& state) const {

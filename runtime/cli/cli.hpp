@@ -4,13 +4,26 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/run_options.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::cli {
 
+// Settings every command shares: the state roots and the host config file.
+struct Globals {
+    Paths paths;
+    std::string config_path;
+};
+
 // Registers a command on `app`; the callback it installs runs the command and sets `exit_code`.
-void add_run_command(CLI::App& app, const Paths& paths, int& exit_code, char** argv);
+void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
+void add_network_command(CLI::App& app, const Globals& globals, int& exit_code);
 void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_rm_command(CLI::App& app, const Paths& paths, int& exit_code);
+
+// docker run's flags into `opts`: shared by `run` and `audit`, so both build the same Spec.
+void add_run_flags(CLI::App* cmd, RunOptions& opts);
+// The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.
+HostFacts host_facts(const std::string& rootfs);
 
 }  // namespace hutch::cli

@@ -4,6 +4,7 @@
 #include <string>
 #include <iostream>
 
+#include "netns/host_config.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
 
@@ -35,14 +36,19 @@ int main(int argc, char** argv) {
     // A reader that goes away (`--explain 2>&1 | head`) must not kill hutch between clone and
     // cleanup; the child restores the default before exec.
     std::signal(SIGPIPE, SIG_IGN);
-    Paths paths;
+    cli::Globals globals;
+    globals.config_path = net::kDefaultHostConfig;
+    Paths& paths = globals.paths;
     int exit_code = 0;
     CLI::App app{"hutch: Docker-style containers on raw Linux primitives, explained", "hutch"};
     app.set_help_flag("--help", "Print this help and exit");
     app.require_subcommand(1);
     app.add_option("--root", paths.root, "Runtime state directory")->capture_default_str();
     app.add_option("--data-root", paths.data_root, "Durable data directory")->capture_default_str();
-    cli::add_run_command(app, paths, exit_code, argv);
+    app.add_option("--config", globals.config_path, "Host config file (DNS defaults, default bridge)")
+        ->capture_default_str();
+    cli::add_run_command(app, globals, exit_code, argv);
+    cli::add_network_command(app, globals, exit_code);
     cli::add_ps_command(app, paths, exit_code);
     cli::add_rm_command(app, paths, exit_code);
     try {

@@ -56,7 +56,62 @@ std::string absolute_rootfs(const std::string& given) {
 
 }  // namespace
 
-void add_run_command(CLI::App& app, const Paths& paths, int& exit_code, char** argv) {
+HostFacts host_facts(const std::string& rootfs) {
+    HostFacts host;
+    host.caps = caps::HostCaps::read();
+    host.hostname = host_hostname();
+    host.getenv = [](const char* key) { return std::getenv(key); };
+    host.read_in_rootfs = [rootfs](const std::string& path) { return read_in_rootfs(rootfs, path); };
+    host.read_host_file = [](const std::string& path) {
+        try {
+            return read_file(path);
+        } catch (const SysError& e) {
+            throw UsageError("cannot read --env-file \"" + path + "\": " + std::strerror(e.error_number()));
+        }
+    };
+    host.host_path_exists = [](const std::string& path) {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0;
+    };
+    return host;
+}
+
+void add_run_flags(CLI::App* cmd, RunOptions& opts) {
+    auto many = [cmd](const char* names, std::vector<std::string>& into, const char* help) {
+        cmd->add_option(names, into, help)->allow_extra_args(false)->take_all();
+    };
+    cmd->add_option("--name", opts.name, "Assign a name to the container");
+    cmd->add_flag("--rm", opts.rm, "Remove the container when it exits");
+    cmd->add_option("-h,--hostname", opts.hostname, "Container host name");
+    many("-e,--env", opts.env, "Set environment variables (KEY=VALUE, or KEY to pass the host's)");
+    many("--env-file", opts.env_files, "Read environment variables from a file");
+    cmd->add_option("-w,--workdir", opts.workdir, "Working directory inside the container");
+    cmd->add_option("-u,--user", opts.user, "Username or UID (format: <name|uid>[:<group|gid>])");
+    many("-v,--volume", opts.volumes, "Bind mount a volume (SRC:DST[:ro|rw])");
+    many("--tmpfs", opts.tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])");
+    cmd->add_flag("--read-only", opts.read_only, "Mount the container's root filesystem as read only");
+    cmd->add_option("--read-only-tmpfs", opts.read_only_tmpfs,
+                    "With --read-only, mount tmpfs on /run, /tmp and /var/tmp (default true)");
+    many("--cap-add", opts.cap_add, "Add Linux capabilities");
+    many("--cap-drop", opts.cap_drop, "Drop Linux capabilities");
+    cmd->add_flag("--privileged", opts.privileged, "Give extended privileges to this container");
+    many("--security-opt", opts.security_opts, "Security options (no-new-privileges)");
+    cmd->add_option("--pid", opts.pid, "PID namespace to use (host)");
+    cmd->add_option("--ipc", opts.ipc, "IPC mode to use (host, private)");
+    cmd->add_option("--uts", opts.uts, "UTS namespace to use (host)");
+    cmd->add_option("--network,--net", opts.network,
+                    "Network: bridge (default), a network's name, none, host or container:NAME");
+    cmd->add_option("--ip", opts.ip, "IPv4 address on a user-defined network");
+    many("--network-alias", opts.network_aliases, "Add a network-scoped alias for the container");
+    cmd->add_flag("-i,--interactive", opts.interactive, "Keep STDIN open");
+    cmd->add_flag("-t,--tty", opts.tty, "Allocate a pseudo-TTY");
+    many("--add-host", opts.add_hosts, "Add a custom host-to-IP mapping (host:ip)");
+    many("--dns", opts.dns, "Set custom DNS servers");
+    many("--dns-search", opts.dns_search, "Set custom DNS search domains");
+    many("--dns-option", opts.dns_options, "Set DNS options");
+}
+
+void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv) {
     auto* run = app.add_subcommand("run", "Run a command in a new container");
     // -h is --hostname, as in docker run.
     run->set_help_flag("--help", "Print this help and exit");
@@ -66,39 +121,12 @@ void add_run_command(CLI::App& app, const Paths& paths, int& exit_code, char** a
     auto explain_flag = std::make_shared<bool>(false);
     auto dry_run = std::make_shared<bool>(false);
 
-    auto many = [&](const char* names, std::vector<std::string>& into, const char* help) {
-        run->add_option(names, into, help)->allow_extra_args(false)->take_all();
-    };
-    run->add_option("--name", opts->name, "Assign a name to the container");
-    run->add_flag("--rm", opts->rm, "Remove the container when it exits");
-    run->add_option("-h,--hostname", opts->hostname, "Container host name");
-    many("-e,--env", opts->env, "Set environment variables (KEY=VALUE, or KEY to pass the host's)");
-    many("--env-file", opts->env_files, "Read environment variables from a file");
-    run->add_option("-w,--workdir", opts->workdir, "Working directory inside the container");
-    run->add_option("-u,--user", opts->user, "Username or UID (format: <name|uid>[:<group|gid>])");
-    many("-v,--volume", opts->volumes, "Bind mount a volume (SRC:DST[:ro|rw])");
-    many("--tmpfs", opts->tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])");
-    run->add_flag("--read-only", opts->read_only, "Mount the container's root filesystem as read only");
-    run->add_option("--read-only-tmpfs", opts->read_only_tmpfs,
-                    "With --read-only, mount tmpfs on /run, /tmp and /var/tmp (default true)");
-    many("--cap-add", opts->cap_add, "Add Linux capabilities");
-    many("--cap-drop", opts->cap_drop, "Drop Linux capabilities");
-    run->add_flag("--privileged", opts->privileged, "Give extended privileges to this container");
-    many("--security-opt", opts->security_opts, "Security options (no-new-privileges)");
-    run->add_option("--pid", opts->pid, "PID namespace to use (host)");
-    run->add_option("--ipc", opts->ipc, "IPC mode to use (host, private)");
-    run->add_option("--uts", opts->uts, "UTS namespace to use (host)");
-    run->add_option("--network,--net", opts->network, "Network mode: none or host (default none)");
-    run->add_flag("-i,--interactive", opts->interactive, "Keep STDIN open");
-    run->add_flag("-t,--tty", opts->tty, "Allocate a pseudo-TTY");
-    many("--add-host", opts->add_hosts, "Add a custom host-to-IP mapping (host:ip)");
-    many("--dns", opts->dns, "Set custom DNS servers");
-    many("--dns-search", opts->dns_search, "Set custom DNS search domains");
-    many("--dns-option", opts->dns_options, "Set DNS options");
+    add_run_flags(run, *opts);
     run->add_flag("--explain", *explain_flag, "Print each kernel-level step as the call it makes (stderr)");
     run->add_flag("--dry-run", *dry_run, "Print the OCI config.json and exit without running anything");
 
-    run->callback([run, opts, explain_flag, dry_run, &paths, &exit_code, argv]() {
+    run->callback([run, opts, explain_flag, dry_run, &globals, &exit_code, argv]() {
+        const Paths& paths = globals.paths;
         std::vector<std::string> rest = run->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-')
             throw UsageError("unknown flag: " + rest[0]);
@@ -106,22 +134,19 @@ void add_run_command(CLI::App& app, const Paths& paths, int& exit_code, char** a
         opts->rootfs = absolute_rootfs(rest[0]);
         opts->command.assign(rest.begin() + 1, rest.end());
 
-        HostFacts host;
-        host.caps = caps::HostCaps::read();
-        host.hostname = host_hostname();
-        host.getenv = [](const char* key) { return std::getenv(key); };
-        std::string rootfs = opts->rootfs;
-        host.read_in_rootfs = [rootfs](const std::string& path) { return read_in_rootfs(rootfs, path); };
-        host.read_host_file = [](const std::string& path) {
+        HostFacts host = host_facts(opts->rootfs);
+        host.config = net::read_host_config(globals.config_path);
+        host.running_container = [&paths](const std::string& ref) {
+            ContainerState target = find_container(paths, ref);
+            if (target.status != "running" || target.pid <= 0)
+                throw UsageError("container " + ref + " is not running (" + target.status + ")");
+            std::string hostname;
             try {
-                return read_file(path);
-            } catch (const SysError& e) {
-                throw UsageError("cannot read --env-file \"" + path + "\": " + std::strerror(e.error_number()));
+                hostname = read_file(paths.runtime_dir(target.id) + "/hostname");
+            } catch (const Error&) {
             }
-        };
-        host.host_path_exists = [](const std::string& path) {
-            struct stat st {};
-            return ::stat(path.c_str(), &st) == 0;
+            while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
+            return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns/net", hostname};
         };
 
         std::string id = new_container_id();
@@ -136,7 +161,7 @@ void add_run_command(CLI::App& app, const Paths& paths, int& exit_code, char** a
         // The exec trampoline keeps containers away from hutch's binary; only where the kernel
         // forbids executable memfds does hutch seal itself (one more exec).
         if (!trampoline::available()) ensure_sealed_binary(argv);
-        exit_code = run_container(spec, paths, id);
+        exit_code = run_container(spec, paths, id, host.config);
     });
 }
 

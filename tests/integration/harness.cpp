@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "netns/link.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -278,8 +280,32 @@ TempDir::~TempDir() {
         64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+TempRoots::TempRoots() {
+    // Unique per process and per instance: parallel ctest runs never share a bridge or subnet.
+    static int counter = 0;
+    unsigned pid = static_cast<unsigned>(::getpid());
+    unsigned n = static_cast<unsigned>(counter++);
+    char name[16];
+    std::snprintf(name, sizeof name, "hut%06x%02x", pid & 0xffffff, n & 0xff);
+    bridge_ = name;
+    std::string bip = "10." + std::to_string(200 + pid % 50) + "." + std::to_string((pid / 50 + n * 37) % 256) + ".1/24";
+    write_file(dir_ / "config.json", "{\"bridge\": \"" + bridge_ + "\", \"bip\": \"" + bip + "\"}\n");
+}
+
+TempRoots::~TempRoots() {
+    struct stat st {};
+    std::string record = data_root() + "/networks/bridge/network.json";
+    if (::stat(record.c_str(), &st) == 0) run_hutch(hutch_args({"network", "rm", "bridge"}), {}, kDefaultTimeout);
+    // A test that killed hutch leaves a claim that keeps `network rm` from removing the bridge:
+    // the bridge is this test's own, so remove it directly.
+    if (hutch::net::link_index(bridge_) != 0) {
+        hutch::net::NetlinkSocket nl;
+        hutch::net::delete_link(nl, bridge_);
+    }
+}
+
 Strings TempRoots::hutch_args(const Strings& rest) const {
-    Strings out = {"--root", run_root(), "--data-root", data_root()};
+    Strings out = {"--root", run_root(), "--data-root", data_root(), "--config", dir_ / "config.json"};
     out.insert(out.end(), rest.begin(), rest.end());
     return out;
 }
@@ -313,6 +339,13 @@ Strings TempRoots::leftovers() const {
             struct stat st {};
             bool known_dir = (entry == "containers" || entry == "names") &&
                              ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+            if (entry == "networks") {
+                // Networks stay until removed; what must not stay is a container's address claim.
+                for (const auto& network : list_dir(path))
+                    for (const auto& claim : list_dir(path + "/" + network + "/endpoints"))
+                        out.push_back(path + "/" + network + "/endpoints/" + claim);
+                continue;
+            }
             if (!known_dir) {
                 out.push_back(path);
                 continue;

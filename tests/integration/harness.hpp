@@ -98,9 +98,17 @@ private:
     std::string path_;
 };
 
-// A fresh pair of hutch state roots: <tmp>/run (--root) and <tmp>/data (--data-root).
+// A fresh pair of hutch state roots: <tmp>/run (--root) and <tmp>/data (--data-root), and a
+// host config (<tmp>/config.json) whose default bridge has a name and subnet of this test's
+// own, so parallel tests never share hutch0 and nothing stays on the host: the destructor
+// removes the bridge if a container made it.
 class TempRoots {
 public:
+    TempRoots();
+    ~TempRoots();
+    TempRoots(const TempRoots&) = delete;
+    TempRoots& operator=(const TempRoots&) = delete;
+    const std::string& bridge() const { return bridge_; }
     const std::string& base() const { return dir_.path(); }
     std::string run_root() const { return dir_ / "run"; }
     std::string data_root() const { return dir_ / "data"; }
@@ -116,6 +124,7 @@ public:
 
 private:
     TempDir dir_;
+    std::string bridge_;
 };
 
 // The busybox rootfs to run, from $HUTCH_TEST_ROOTFS; "" when unset or not a directory.

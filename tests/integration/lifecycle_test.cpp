@@ -153,7 +153,7 @@ bool have_script() { return path_exists("/usr/bin/script"); }
 TEST_F(LifecycleIntegration, TtyGivesAPseudoTerminal) {
     if (!have_script()) GTEST_SKIP() << "util-linux `script` is not installed";
     std::string cmd = hutch_binary() + " --root " + roots_.run_root() + " --data-root " + roots_.data_root() +
-                      " run -t --rm " + rootfs_ +
+                      " run --network none -t --rm " + rootfs_ +
                       " sh -c 'tty; test -t 0 && echo stdin-tty; test -t 1 && echo stdout-tty; echo TERM=$TERM; exit 5'";
     Result r = run_command({"/usr/bin/script", "-qec", cmd, "/dev/null"});
     EXPECT_EXIT_CODE(r, 5);
@@ -172,7 +172,7 @@ TEST_F(LifecycleIntegration, WithoutTtyThereIsNoTerminal) {
 TEST_F(LifecycleIntegration, TtyInteractiveRelaysInput) {
     if (!have_script()) GTEST_SKIP() << "util-linux `script` is not installed";
     std::string cmd = hutch_binary() + " --root " + roots_.run_root() + " --data-root " + roots_.data_root() +
-                      " run -i -t --rm " + rootfs_ + " sh -c 'read line; echo got:$line'";
+                      " run --network none -i -t --rm " + rootfs_ + " sh -c 'read line; echo got:$line'";
     SpawnOptions so;
     so.stdin_data = "hello\n";
     Result r = run_command({"/usr/bin/script", "-qec", cmd, "/dev/null"}, so, 20s);

@@ -97,7 +97,8 @@ TEST_F(ProcessIntegration, EachHostFlagOnlySharesItsOwnNamespace) {
 }
 
 TEST_F(ProcessIntegration, NetworkNoneHasOnlyLoopbackUp) {
-    Result r = sh({}, "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok");
+    Result r = sh({"--network", "none"},
+                  "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok");
     EXPECT_EXIT_CODE(r, 0);
     EXPECT_EQ(r.out, "lo\nlo-ok\n") << describe(r);
 }

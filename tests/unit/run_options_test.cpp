@@ -127,7 +127,7 @@ TEST(RunOptions, BasicFields) {
     EXPECT_TRUE(s.hutch.auto_remove);
     EXPECT_TRUE(s.hutch.interactive);
     EXPECT_FALSE(s.hutch.privileged);
-    EXPECT_EQ(s.hutch.network, "none");
+    EXPECT_EQ(s.hutch.network, "bridge");  // Docker's default
 }
 
 TEST(RunOptions, EmptyCommandRejected) {
@@ -232,17 +232,69 @@ TEST(RunOptions, NetworkNoneAndHost) {
     EXPECT_EQ(host.hostname, "hosty");
 }
 
-TEST(RunOptions, BridgeNetworkRejectedWithMessage) {
-    for (const char* net : {"bridge", "default"}) {
-        auto o = base();
-        o.network = net;
-        auto message = build_error(o);
-        EXPECT_TRUE(contains(message, std::string("\"") + net + "\""));
-        EXPECT_TRUE(contains(message, "bridge networks are not available"));
-    }
+TEST(RunOptions, NetworkModes) {
     auto o = base();
+    o.network = "default";
+    EXPECT_EQ(build(o).hutch.network, "bridge");
     o.network = "mynet";
-    EXPECT_TRUE(contains(build_error(o), "mynet"));
+    Spec user = build(o);
+    EXPECT_EQ(user.hutch.network, "mynet");  // existence is the launcher's check
+    EXPECT_TRUE(user.has_new_namespace("network"));
+    o.network = "bad net";
+    EXPECT_TRUE(contains(build_error(o), "\"bad net\""));
+}
+
+TEST(RunOptions, IpAndAliasesNeedAUserDefinedNetwork) {
+    auto o = base();
+    o.ip = "10.89.0.7";
+    EXPECT_TRUE(contains(build_error(o), "user-defined network"));
+    o.network = "mynet";
+    EXPECT_EQ(build(o).hutch.ip, "10.89.0.7");
+    o.ip = "not-an-ip";
+    EXPECT_TRUE(contains(build_error(o), "\"not-an-ip\""));
+    o.ip.clear();
+    o.network_aliases = {"web", "bad alias"};
+    EXPECT_TRUE(contains(build_error(o), "\"bad alias\""));
+    o.network = "bridge";
+    o.network_aliases = {"web"};
+    EXPECT_TRUE(contains(build_error(o), "user-defined network"));
+}
+
+TEST(RunOptions, ContainerNetworkJoinsTheTargetsNamespace) {
+    Fake fake;
+    auto o = base();
+    o.network = "container:web";
+    HostFacts facts = fake.facts();
+    facts.running_container = [](const std::string& ref) {
+        EXPECT_EQ(ref, "web");
+        return HostFacts::JoinedContainer{std::string(64, 'a'), "/proc/42/ns/net", "webhost"};
+    };
+    Spec s = build_run_spec(o, kId, facts);
+    EXPECT_EQ(s.hutch.network, "container:" + std::string(64, 'a'));
+    EXPECT_EQ(s.hostname, "webhost");
+    bool joined = false;
+    for (const auto& ns : s.linux.namespaces) joined |= ns.type == "network" && ns.path == "/proc/42/ns/net";
+    EXPECT_TRUE(joined);
+    o.hostname = "other";
+    EXPECT_TRUE(contains(build_error(o, fake), "conflicting options"));
+    o.hostname.clear();
+    o.network = "container:nobody-runs-this";
+    EXPECT_TRUE(contains(build_error(o, fake), "nobody-runs-this"));
+}
+
+TEST(RunOptions, DnsDefaultsComeFromTheHostConfigAndFlagsWin) {
+    Fake fake;
+    HostFacts facts = fake.facts();
+    facts.config.dns = {"1.1.1.1"};
+    facts.config.dns_search = {"corp"};
+    auto o = base();
+    Spec s = build_run_spec(o, kId, facts);
+    EXPECT_EQ(s.hutch.dns, Strings{"1.1.1.1"});
+    EXPECT_EQ(s.hutch.dns_search, Strings{"corp"});
+    o.dns = {"9.9.9.9"};
+    s = build_run_spec(o, kId, facts);
+    EXPECT_EQ(s.hutch.dns, Strings{"9.9.9.9"});
+    EXPECT_EQ(s.hutch.dns_search, Strings{"corp"});
 }
 
 // --- hostname ------------------------------------------------------------------------------
@@ -742,8 +794,12 @@ TEST(RunOptions, AddHostErrorsNameTheValue) {
     EXPECT_TRUE(contains(m, "two words:1.2.3.4"));
     m = add_host_error("tab\tname=1.2.3.4");
     EXPECT_TRUE(contains(m, "tab\tname=1.2.3.4"));
-    m = add_host_error("gw:host-gateway");
-    EXPECT_TRUE(contains(m, "gw:host-gateway"));
+}
+
+TEST(RunOptions, AddHostGatewayIsResolvedByTheLauncher) {
+    auto o = base();
+    o.add_hosts = {"gw:host-gateway"};
+    EXPECT_EQ(build(o).hutch.extra_hosts, (std::vector<ExtraHost>{{"gw", "host-gateway"}}));
 }
 
 TEST(RunOptions, DnsFlags) {

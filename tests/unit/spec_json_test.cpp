@@ -108,7 +108,7 @@ TEST(SpecJson, MinimalConfigGetsDefaults) {
     EXPECT_EQ(s.process.cwd, "/");
     EXPECT_EQ(s.root.path, "rootfs");
     EXPECT_FALSE(s.root.readonly);
-    EXPECT_EQ(s.hutch.network, "none");
+    EXPECT_EQ(s.hutch.network, "bridge");
     EXPECT_TRUE(s.mounts.empty());
     EXPECT_TRUE(s.linux.namespaces.empty());
 }

@@ -1,0 +1,75 @@
+#include "netns/attach.hpp"
+
+#include "netns/link.hpp"
+#include "runtime/error.hpp"
+
+namespace hutch::net {
+
+std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::string& data_root, const std::string& id,
+                                              const HostConfig& config,
+                                              std::function<bool(const std::string&)> container_exists) {
+    const std::string& mode = spec.hutch.network;
+    if (mode == "none" || mode == "host" || mode.rfind("container:", 0) == 0) return std::nullopt;
+    NetworkStore store(data_root, config.bridge, std::move(container_exists));
+    NetworkConfig network = store.get(mode);
+    Endpoint wanted;
+    wanted.container_id = id;
+    wanted.container_name = spec.hutch.name;
+    wanted.hostname = spec.hostname;
+    wanted.aliases = spec.hutch.network_aliases;
+    wanted.extra_hosts = spec.hutch.extra_hosts;
+    wanted.host_veth = "veth" + id.substr(0, 11);  // IFNAMSIZ: at most 15 characters
+    Endpoint endpoint = store.attach(network, wanted, spec.hutch.ip);
+    return Attachment(std::move(store), std::move(network), std::move(endpoint));
+}
+
+Attachment::Attachment(Attachment&& other) noexcept
+    : store_(std::move(other.store_)), network_(std::move(other.network_)), endpoint_(std::move(other.endpoint_)),
+      connected_(other.connected_), released_(other.released_), hosts_path_(std::move(other.hosts_path_)) {
+    other.released_ = true;
+}
+
+void Attachment::connect(pid_t child) {
+    NetlinkSocket nl;
+    int bridge = link_index(network_.bridge);
+    if (bridge == 0) throw Error("connect the container: bridge " + network_.bridge + " is gone");
+    create_veth(nl, endpoint_.host_veth, bridge, "eth0", child, endpoint_.mac);
+    connected_ = true;
+}
+
+void Attachment::refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path) {
+    hosts_path_ = hosts_path;
+    store_.refresh_hosts(network_, hosts_path_);
+}
+
+Attachment::~Attachment() {
+    if (released_) return;
+    try {
+        if (connected_) {
+            // Removing the host end takes the pair with it now, rather than whenever the
+            // kernel gets round to tearing down the container's namespace.
+            NetlinkSocket nl;
+            delete_link(nl, endpoint_.host_veth);
+        }
+        store_.detach(network_, endpoint_);
+        if (hosts_path_) store_.refresh_hosts(network_, hosts_path_);
+    } catch (const std::exception&) {
+        // Nothing better to do on the way out: the address claim is reclaimed as stale later.
+    }
+}
+
+void configure_eth0(const ChildNetwork& network) {
+    NetlinkSocket nl;
+    int index = link_index("eth0");
+    if (index == 0) throw Error("configure eth0: the interface is missing from the container's namespace");
+    add_address(nl, index, "eth0", network.address.addr(), network.prefix);
+    set_up(nl, index, "eth0");
+    add_default_route(nl, index, network.gateway.addr());
+}
+
+std::string host_gateway(const Spec&, const std::optional<Attachment>& attachment, const HostConfig& config) {
+    if (attachment) return attachment->network().gateway.str();
+    return config.bridge.bip.substr(0, config.bridge.bip.find('/'));
+}
+
+}  // namespace hutch::net

@@ -1,0 +1,64 @@
+// One container's place on a bridge network, from address claim to veth removal.
+//
+// Parent half: prepare() claims an address before clone (so /etc/hosts can name it), connect()
+// creates the veth pair with its peer born inside the child's namespace as eth0, and the
+// destructor removes the host end (the pair goes with it), releases the address and rewrites
+// the peers' /etc/hosts. Child half: configure_eth0() gives eth0 its address and default route.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "netns/host_config.hpp"
+#include "netns/network.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch::net {
+
+// What the child needs to configure eth0 in its own namespace.
+struct ChildNetwork {
+    Ipv4 address;
+    int prefix = 0;
+    Ipv4 gateway;
+};
+
+class Attachment {
+public:
+    // For --network bridge or a user-defined network; nullopt for none, host and container:.
+    // Throws UsageError for an unknown network, a bad or taken --ip, a full pool.
+    static std::optional<Attachment> prepare(const Spec& spec, const std::string& data_root, const std::string& id,
+                                             const HostConfig& config,
+                                             std::function<bool(const std::string&)> container_exists);
+    Attachment(Attachment&& other) noexcept;
+    Attachment(const Attachment&) = delete;
+    Attachment& operator=(const Attachment&) = delete;
+    ~Attachment();
+
+    const NetworkConfig& network() const { return network_; }
+    const Endpoint& endpoint() const { return endpoint_; }
+    ChildNetwork child_network() const { return {endpoint_.address, network_.subnet.prefix, network_.gateway}; }
+
+    // Creates the veth pair: host end on the bridge, peer "eth0" inside `child`'s namespace.
+    void connect(pid_t child);
+    // Rewrites /etc/hosts of this container and its peers (user-defined networks).
+    void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
+
+private:
+    Attachment(NetworkStore store, NetworkConfig network, Endpoint endpoint)
+        : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(endpoint)) {}
+    NetworkStore store_;
+    NetworkConfig network_;
+    Endpoint endpoint_;
+    bool connected_ = false;
+    bool released_ = false;
+    std::function<std::string(const std::string&)> hosts_path_;
+};
+
+// The child half, inside the container's new network namespace.
+void configure_eth0(const ChildNetwork& network);
+
+// The gateway `host-gateway` in --add-host means: the container's network's, else the default
+// bridge's (as Docker's host-gateway-ip defaults to its bridge's address).
+std::string host_gateway(const Spec& spec, const std::optional<Attachment>& attachment, const HostConfig& config);
+
+}  // namespace hutch::net

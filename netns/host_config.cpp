@@ -1,0 +1,50 @@
+#include "netns/host_config.hpp"
+
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/state.hpp"
+#include "runtime/validate.hpp"
+
+namespace hutch::net {
+
+HostConfig read_host_config(const std::string& path) {
+    HostConfig config;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return config;
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(read_file(path));
+    } catch (const nlohmann::json::parse_error& e) {
+        throw UsageError("host config " + path + ": " + e.what());
+    }
+    auto strings = [&](const char* key) {
+        std::vector<std::string> out;
+        if (!j.contains(key)) return out;
+        if (!j[key].is_array()) throw UsageError("host config " + path + ": \"" + key + "\" must be an array of strings");
+        for (const auto& v : j[key]) {
+            if (!v.is_string() || validate::has_space_or_control(v.get<std::string>()))
+                throw UsageError("host config " + path + ": \"" + key + "\" holds a bad value " + v.dump());
+            out.push_back(v);
+        }
+        return out;
+    };
+    config.dns = strings("dns");
+    config.dns_search = strings("dns-search");
+    config.dns_options = strings("dns-opts");
+    if (j.contains("bridge")) {
+        std::string b = j["bridge"].is_string() ? j["bridge"].get<std::string>() : "";
+        if (b.empty() || b.size() > 15 || validate::has_space_or_control(b) || b.find('/') != std::string::npos)
+            throw UsageError("host config " + path + ": \"bridge\" must be an interface name of 1-15 characters");
+        config.bridge.bridge = b;
+    }
+    if (j.contains("bip")) {
+        if (!j["bip"].is_string()) throw UsageError("host config " + path + ": \"bip\" must be a string such as 10.88.0.1/16");
+        config.bridge.bip = j["bip"];
+    }
+    return config;
+}
+
+}  // namespace hutch::net

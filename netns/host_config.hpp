@@ -1,0 +1,25 @@
+// hutch's daemon-less host configuration, /etc/hutch/config.json (moved with the global
+// --config option), in the spirit of Docker's daemon.json:
+//   {"dns": ["1.1.1.1"], "dns-search": ["corp"], "dns-opts": ["ndots:2"],
+//    "bridge": "hutch0", "bip": "10.88.0.1/16"}
+// Every key is optional; container flags win over it. A missing file means the defaults.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "netns/network.hpp"
+
+namespace hutch::net {
+
+inline constexpr const char* kDefaultHostConfig = "/etc/hutch/config.json";
+
+struct HostConfig {
+    std::vector<std::string> dns, dns_search, dns_options;
+    BridgeDefaults bridge;
+};
+
+// Throws UsageError naming the file and the key when it is not valid.
+HostConfig read_host_config(const std::string& path);
+
+}  // namespace hutch::net

@@ -1,0 +1,44 @@
+#include "netns/ipv4.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+namespace hutch::net {
+
+std::optional<Ipv4> Ipv4::parse(const std::string& text) {
+    in_addr a{};
+    if (inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+    return Ipv4{ntohl(a.s_addr)};
+}
+
+std::string Ipv4::str() const {
+    in_addr a = addr();
+    char buf[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, &a, buf, sizeof buf);
+}
+
+in_addr Ipv4::addr() const { return in_addr{htonl(host_order)}; }
+
+std::optional<Subnet> Subnet::parse(const std::string& text) {
+    auto slash = text.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    auto ip = Ipv4::parse(text.substr(0, slash));
+    int prefix = -1;
+    std::string p = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (!ip || ec != std::errc() || end != p.data() + p.size() || prefix < 0 || prefix > 32)
+        return std::nullopt;
+    Subnet s{*ip, prefix};
+    if ((ip->host_order & s.mask()) != ip->host_order) return std::nullopt;  // host bits set
+    return s;
+}
+
+std::string Subnet::str() const { return network.str() + "/" + std::to_string(prefix); }
+
+bool Subnet::overlaps(const Subnet& o) const {
+    std::uint32_t common = prefix < o.prefix ? mask() : o.mask();
+    return (network.host_order & common) == (o.network.host_order & common);
+}
+
+}  // namespace hutch::net

@@ -1,0 +1,153 @@
+#include "netns/link.hpp"
+
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+
+#include <vector>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+
+namespace hutch::net {
+namespace {
+
+std::string text(in_addr a) {
+    char buf[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, &a, buf, sizeof buf);
+}
+
+// One request buffer with its header and ifinfomsg, the shape of every link request.
+struct LinkRequest {
+    std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh;
+    ifinfomsg* ifm;
+    LinkRequest(std::uint16_t type, std::uint16_t flags) {
+        nlh = mnl_nlmsg_put_header(buf.data());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+        ifm->ifi_family = AF_UNSPEC;
+    }
+};
+
+}  // namespace
+
+int link_index(const std::string& name) { return static_cast<int>(if_nametoindex(name.c_str())); }
+
+void create_bridge(NetlinkSocket& nl, const std::string& name) {
+    if (link_index(name) == 0) {
+        explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(name) +
+                      ", IFLA_LINKINFO={kind=\"bridge\"}})   # ip link add " + name + " type bridge");
+        LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
+        nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
+        mnl_attr_nest_end(r.nlh, info);
+        try {
+            nl.request(r.nlh, "create bridge", name);
+        } catch (const SysError& e) {
+            if (e.error_number() != EEXIST) throw;  // a concurrent start made it first
+        }
+    }
+    set_up(nl, link_index(name), name);
+}
+
+void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_index,
+                 const std::string& peer_name, pid_t peer_netns_pid, const Mac& peer_mac) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", peer_mac[0], peer_mac[1],
+                  peer_mac[2], peer_mac[3], peer_mac[4], peer_mac[5]);
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(host_name) +
+                  ", IFLA_MASTER=" + std::to_string(bridge_index) + ", IFLA_LINKINFO={kind=\"veth\", peer={IFLA_IFNAME=" +
+                  explain::quote(peer_name) + ", IFLA_NET_NS_PID=" + std::to_string(peer_netns_pid) +
+                  ", IFLA_ADDRESS=" + mac + "}}})   # ip link add " + host_name + " master <bridge> type veth peer name " +
+                  peer_name + " netns " + std::to_string(peer_netns_pid));
+    LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    r.ifm->ifi_flags = IFF_UP;
+    r.ifm->ifi_change = IFF_UP;
+    mnl_attr_put_strz(r.nlh, IFLA_IFNAME, host_name.c_str());
+    mnl_attr_put_u32(r.nlh, IFLA_MASTER, static_cast<std::uint32_t>(bridge_index));
+    nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "veth");
+    nlattr* data = mnl_attr_nest_start(r.nlh, IFLA_INFO_DATA);
+    nlattr* peer = mnl_attr_nest_start(r.nlh, VETH_INFO_PEER);
+    // The peer's own ifinfomsg comes first inside VETH_INFO_PEER.
+    auto* peer_ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(r.nlh, sizeof(ifinfomsg)));
+    peer_ifm->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(r.nlh, IFLA_IFNAME, peer_name.c_str());
+    mnl_attr_put_u32(r.nlh, IFLA_NET_NS_PID, static_cast<std::uint32_t>(peer_netns_pid));
+    mnl_attr_put(r.nlh, IFLA_ADDRESS, peer_mac.size(), peer_mac.data());
+    mnl_attr_nest_end(r.nlh, peer);
+    mnl_attr_nest_end(r.nlh, data);
+    mnl_attr_nest_end(r.nlh, info);
+    nl.request(r.nlh, "create veth pair", host_name);
+}
+
+void delete_link(NetlinkSocket& nl, const std::string& name) {
+    int index = link_index(name);
+    if (index == 0) return;
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_DELLINK {ifi_index=" + std::to_string(index) +
+                  "})   # ip link del " + name);
+    LinkRequest r(RTM_DELLINK, 0);
+    r.ifm->ifi_index = index;
+    try {
+        nl.request(r.nlh, "delete link", name);
+    } catch (const SysError& e) {
+        if (e.error_number() != ENODEV) throw;  // gone with its namespace already
+    }
+}
+
+void set_up(NetlinkSocket& nl, int index, const std::string& name) {
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) +
+                  ", ifi_flags=IFF_UP})   # ip link set " + name + " up");
+    LinkRequest r(RTM_NEWLINK, 0);
+    r.ifm->ifi_index = index;
+    r.ifm->ifi_flags = IFF_UP;
+    r.ifm->ifi_change = IFF_UP;
+    nl.request(r.nlh, "bring link up", name);
+}
+
+void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr address, int prefix) {
+    in_addr broadcast = address;
+    std::uint32_t host_mask = prefix >= 32 ? 0 : (0xffffffffu >> prefix);
+    broadcast.s_addr = htonl(ntohl(address.s_addr) | host_mask);
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWADDR {ifa_index=" + std::to_string(index) + ", IFA_LOCAL=" +
+                  text(address) + "/" + std::to_string(prefix) + ", IFA_BROADCAST=" + text(broadcast) +
+                  "})   # ip addr add " + text(address) + "/" + std::to_string(prefix) + " dev " + name);
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = static_cast<unsigned>(index);
+    mnl_attr_put_u32(nlh, IFA_LOCAL, address.s_addr);
+    mnl_attr_put_u32(nlh, IFA_ADDRESS, address.s_addr);
+    mnl_attr_put_u32(nlh, IFA_BROADCAST, broadcast.s_addr);
+    nl.request(nlh, "add address", name + " " + text(address));
+}
+
+void add_default_route(NetlinkSocket& nl, int index, in_addr gateway) {
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWROUTE {dst=0.0.0.0/0, RTA_GATEWAY=" + text(gateway) +
+                  ", RTA_OIF=" + std::to_string(index) + "})   # ip route add default via " + text(gateway));
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_NEWROUTE;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = AF_INET;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_protocol = RTPROT_BOOT;
+    rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+    rtm->rtm_type = RTN_UNICAST;
+    mnl_attr_put_u32(nlh, RTA_GATEWAY, gateway.s_addr);
+    mnl_attr_put_u32(nlh, RTA_OIF, static_cast<std::uint32_t>(index));
+    nl.request(nlh, "add default route", "via " + text(gateway));
+}
+
+}  // namespace hutch::net

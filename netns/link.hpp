@@ -1,0 +1,37 @@
+// Links, addresses and routes over rtnetlink (libmnl): what `ip link`, `ip addr` and `ip route`
+// would do, as single netlink requests on one socket. Each call acts in the network namespace
+// the socket was created in.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/types.h>
+
+#include <array>
+#include <string>
+
+#include "netns/netlink.hpp"
+
+namespace hutch::net {
+
+using Mac = std::array<unsigned char, 6>;
+
+// Interface index by name in the socket's namespace; 0 when there is none.
+int link_index(const std::string& name);
+
+// ip link add NAME type bridge (existing is fine), then up.
+void create_bridge(NetlinkSocket& nl, const std::string& name);
+// ip link add HOST master BRIDGE type veth peer name PEER netns PID address MAC: the peer is
+// created directly inside the container's namespace, which is far cheaper than moving it there
+// afterwards. The host end is brought up.
+void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_index,
+                 const std::string& peer_name, pid_t peer_netns_pid, const Mac& peer_mac);
+// ip link del NAME (missing is fine).
+void delete_link(NetlinkSocket& nl, const std::string& name);
+// ip link set INDEX up.
+void set_up(NetlinkSocket& nl, int index, const std::string& name);
+// ip addr add ADDR/PREFIX broadcast BRD dev INDEX (existing is fine).
+void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr address, int prefix);
+// ip route add default via GATEWAY dev INDEX.
+void add_default_route(NetlinkSocket& nl, int index, in_addr gateway);
+
+}  // namespace hutch::net

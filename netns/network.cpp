@@ -1,0 +1,334 @@
+#include "netns/network.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "netns/etc_files.hpp"
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/state.hpp"
+#include "runtime/validate.hpp"
+
+namespace hutch::net {
+namespace {
+
+using nlohmann::json;
+
+json to_json(const NetworkConfig& n) {
+    return {{"Name", n.name},     {"Id", n.id},       {"Driver", "bridge"},
+            {"Created", n.created}, {"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()},
+            {"Bridge", n.bridge}};
+}
+
+NetworkConfig network_from(const json& j) {
+    NetworkConfig n;
+    n.name = j.at("Name");
+    n.id = j.at("Id");
+    n.bridge = j.at("Bridge");
+    n.created = j.value("Created", "");
+    n.subnet = *Subnet::parse(j.at("Subnet").get<std::string>());
+    n.gateway = *Ipv4::parse(j.at("Gateway").get<std::string>());
+    return n;
+}
+
+json to_json(const Endpoint& e) {
+    json extra = json::array();
+    for (const auto& h : e.extra_hosts) extra.push_back({{"name", h.name}, {"address", h.address}});
+    return {{"ContainerId", e.container_id}, {"Name", e.container_name}, {"Hostname", e.hostname},
+            {"Aliases", e.aliases},          {"ExtraHosts", extra},        {"IPv4Address", e.address.str()},
+            {"HostVeth", e.host_veth}};
+}
+
+Endpoint endpoint_from(const json& j) {
+    Endpoint e;
+    e.container_id = j.value("ContainerId", "");
+    e.container_name = j.value("Name", "");
+    e.hostname = j.value("Hostname", "");
+    e.aliases = j.value("Aliases", std::vector<std::string>{});
+    for (const auto& h : j.value("ExtraHosts", json::array())) e.extra_hosts.push_back({h.at("name"), h.at("address")});
+    e.address = Ipv4::parse(j.value("IPv4Address", "")).value_or(Ipv4{});
+    e.host_veth = j.value("HostVeth", "");
+    e.mac = mac_for(e.address);
+    return e;
+}
+
+void make_dir(const std::string& path) {
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+        throw SysError("prepare network state", "mkdir", path, errno);
+}
+
+// Writes `content` over `path` without replacing the inode: the file is bind-mounted into a
+// running container, which would keep seeing the old file after a rename.
+void write_in_place(const std::string& path, const std::string& content) {
+    Fd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return;  // the container is gone already
+    [[maybe_unused]] ssize_t n = ::write(fd.get(), content.data(), content.size());
+}
+
+}  // namespace
+
+Mac mac_for(Ipv4 a) {
+    return {0x02, 0x42, static_cast<unsigned char>(a.host_order >> 24), static_cast<unsigned char>(a.host_order >> 16),
+            static_cast<unsigned char>(a.host_order >> 8), static_cast<unsigned char>(a.host_order)};
+}
+
+std::vector<std::pair<std::string, Subnet>> host_routes() {
+    std::vector<std::pair<std::string, Subnet>> out;
+    std::ifstream in("/proc/net/route");
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string iface, dest, gateway, flags, refcnt, use, metric, mask;
+        if (!(f >> iface >> dest >> gateway >> flags >> refcnt >> use >> metric >> mask)) continue;
+        std::uint32_t d = ntohl(static_cast<std::uint32_t>(std::stoul(dest, nullptr, 16)));
+        std::uint32_t m = ntohl(static_cast<std::uint32_t>(std::stoul(mask, nullptr, 16)));
+        if (m == 0) continue;  // the default route overlaps everything by definition
+        int prefix = __builtin_popcount(m);
+        out.push_back({iface, Subnet{Ipv4{d & m}, prefix}});
+    }
+    return out;
+}
+
+NetworkStore::NetworkStore(std::string data_root, BridgeDefaults defaults,
+                           std::function<bool(const std::string&)> container_exists)
+    : root_(std::move(data_root) + "/networks"), defaults_(std::move(defaults)),
+      container_exists_(std::move(container_exists)) {}
+
+Fd NetworkStore::lock() const {
+    make_dir(root_.substr(0, root_.find_last_of('/')));
+    make_dir(root_);
+    Fd fd(::open((root_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd || ::flock(fd.get(), LOCK_EX) != 0) throw SysError("lock networks", "flock", root_ + "/.lock", errno);
+    return fd;
+}
+
+void NetworkStore::check_no_overlap(const Subnet& subnet, const std::string& except) {
+    std::vector<std::string> our_bridges;
+    for (const auto& n : list()) {
+        our_bridges.push_back(n.bridge);
+        if (n.name != except && n.subnet.overlaps(subnet))
+            throw UsageError("subnet " + subnet.str() + " overlaps network \"" + n.name + "\" (" + n.subnet.str() + ")");
+    }
+    for (const auto& [iface, route] : host_routes()) {
+        if (std::find(our_bridges.begin(), our_bridges.end(), iface) != our_bridges.end()) continue;
+        if (route.overlaps(subnet))
+            throw UsageError("subnet " + subnet.str() + " overlaps the host's route " + route.str() + " on " + iface);
+    }
+}
+
+NetworkConfig NetworkStore::create(const std::string& name, const std::string& subnet_text,
+                                   const std::string& gateway_text) {
+    if (!validate::container_name(name))
+        throw UsageError("invalid network name \"" + name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    if (name == kDefaultNetwork || name == "host" || name == "none")
+        throw UsageError("network name \"" + name + "\" is reserved");
+    Fd held = lock();
+    struct stat st {};
+    if (::stat(dir(name).c_str(), &st) == 0) throw UsageError("network with name \"" + name + "\" already exists");
+
+    NetworkConfig n;
+    n.name = name;
+    n.id = new_container_id();
+    n.bridge = "hutch-" + n.id.substr(0, 9);  // IFNAMSIZ: at most 15 characters
+    n.created = rfc3339_now();
+    if (!subnet_text.empty()) {
+        auto s = Subnet::parse(subnet_text);
+        if (!s || s->prefix < 8 || s->prefix > 30)
+            throw UsageError("invalid subnet \"" + subnet_text + "\": expected an IPv4 CIDR such as 10.89.0.0/24 "
+                             "(prefix 8 to 30, no host bits)");
+        n.subnet = *s;
+        check_no_overlap(n.subnet, "");
+    } else {
+        // The first free /24 of 10.89.0.0/16, as podman picks them.
+        bool found = false;
+        for (std::uint32_t third = 0; third < 256 && !found; ++third) {
+            Subnet candidate{Ipv4{(10u << 24) | (89u << 16) | (third << 8)}, 24};
+            try {
+                check_no_overlap(candidate, "");
+                n.subnet = candidate;
+                found = true;
+            } catch (const UsageError&) {
+            }
+        }
+        if (!found) throw UsageError("no free subnet left in 10.89.0.0/16: give one with --subnet");
+    }
+    n.gateway = n.subnet.first_host();
+    if (!gateway_text.empty()) {
+        auto g = Ipv4::parse(gateway_text);
+        if (!g || !n.subnet.is_host(*g))
+            throw UsageError("invalid gateway \"" + gateway_text + "\": must be a host address in " + n.subnet.str());
+        n.gateway = *g;
+    }
+    make_dir(dir(name));
+    make_dir(dir(name) + "/endpoints");
+    write_file_atomic(dir(name) + "/network.json", to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
+    ensure_bridge(n);
+    return n;
+}
+
+NetworkConfig NetworkStore::make_default() {
+    Fd held = lock();
+    std::string file = dir(kDefaultNetwork) + "/network.json";
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0) return network_from(json::parse(read_file(file)));
+    auto slash = defaults_.bip.find('/');
+    auto gateway = Ipv4::parse(defaults_.bip.substr(0, slash));
+    int prefix = slash == std::string::npos ? -1 : std::atoi(defaults_.bip.c_str() + slash + 1);
+    if (!gateway || prefix < 8 || prefix > 30)
+        throw UsageError("invalid \"bip\" in the host config: \"" + defaults_.bip + "\" (expected e.g. 10.88.0.1/16)");
+    NetworkConfig n;
+    n.name = kDefaultNetwork;
+    n.id = new_container_id();
+    n.bridge = defaults_.bridge;
+    n.created = rfc3339_now();
+    n.subnet = Subnet{Ipv4{gateway->host_order & (0xffffffffu << (32 - prefix))}, prefix};
+    n.gateway = *gateway;
+    check_no_overlap(n.subnet, kDefaultNetwork);
+    make_dir(dir(kDefaultNetwork));
+    make_dir(dir(kDefaultNetwork) + "/endpoints");
+    write_file_atomic(file, to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
+    return n;
+}
+
+NetworkConfig NetworkStore::get(const std::string& name) {
+    std::string file = dir(name) + "/network.json";
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        if (name == kDefaultNetwork) return make_default();
+        throw UsageError("network " + name + " not found");
+    }
+    return network_from(json::parse(read_file(file)));
+}
+
+std::vector<NetworkConfig> NetworkStore::list() {
+    std::vector<NetworkConfig> out;
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.empty() || name[0] == '.') continue;
+        try {
+            out.push_back(network_from(json::parse(read_file(dir(name) + "/network.json"))));
+        } catch (const std::exception&) {
+        }
+    }
+    ::closedir(d);
+    return out;
+}
+
+std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
+    std::vector<Endpoint> out;
+    std::string ep_dir = dir(network.name) + "/endpoints";
+    DIR* d = ::opendir(ep_dir.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string file = e->d_name;
+        if (file.empty() || file[0] == '.') continue;
+        try {
+            Endpoint ep = endpoint_from(json::parse(read_file(ep_dir + "/" + file)));
+            if (container_exists_(ep.container_id)) out.push_back(ep);
+            else ::unlink((ep_dir + "/" + file).c_str());  // a claim left by a killed hutch
+        } catch (const std::exception&) {
+        }
+    }
+    ::closedir(d);
+    return out;
+}
+
+void NetworkStore::remove(const std::string& name) {
+    struct stat st {};
+    if (::stat((dir(name) + "/network.json").c_str(), &st) != 0) throw UsageError("network " + name + " not found");
+    NetworkConfig n = get(name);
+    if (!endpoints(n).empty())
+        throw UsageError("network " + name + " is in use by a container: remove the container first");
+    Fd held = lock();
+    {
+        NetlinkSocket nl;
+        delete_link(nl, n.bridge);
+    }
+    remove_tree(dir(name));
+}
+
+void NetworkStore::ensure_bridge(const NetworkConfig& network) {
+    if (link_index(network.bridge) != 0) return;
+    NetlinkSocket nl;
+    create_bridge(nl, network.bridge);
+    add_address(nl, link_index(network.bridge), network.bridge, network.gateway.addr(), network.subnet.prefix);
+}
+
+Endpoint NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested) {
+    ensure_bridge(network);
+    std::string ep_dir = dir(network.name) + "/endpoints";
+    make_dir(ep_dir);
+    auto claim = [&](Ipv4 address) {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            std::string file = ep_dir + "/" + address.str();
+            int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                endpoint.address = address;
+                endpoint.mac = mac_for(address);
+                std::string content = to_json(endpoint).dump() + "\n";
+                [[maybe_unused]] ssize_t n = ::write(fd, content.data(), content.size());
+                ::close(fd);
+                explain::line("open(" + explain::quote(file) + ", O_CREAT|O_EXCL)   # claim " + address.str());
+                return true;
+            }
+            if (errno != EEXIST) throw SysError("claim an address", "open", file, errno);
+            // Taken: by a live container, or by one whose hutch was killed (reclaim it once).
+            try {
+                Endpoint owner = endpoint_from(json::parse(read_file(file)));
+                if (container_exists_(owner.container_id)) return false;
+            } catch (const std::exception&) {
+                return false;  // being written by a concurrent start
+            }
+            ::unlink(file.c_str());
+        }
+        return false;
+    };
+    if (!requested.empty()) {
+        auto ip = Ipv4::parse(requested);
+        if (!ip || !network.subnet.is_host(*ip) || *ip == network.gateway)
+            throw UsageError("invalid --ip \"" + requested + "\": not a free host address of " + network.name +
+                             " (" + network.subnet.str() + ", gateway " + network.gateway.str() + ")");
+        if (!claim(*ip)) throw UsageError("address " + requested + " is already in use on network " + network.name);
+        return endpoint;
+    }
+    for (std::uint32_t a = network.subnet.first_host().host_order; a < network.subnet.broadcast().host_order; ++a) {
+        if (Ipv4{a} == network.gateway) continue;
+        if (claim(Ipv4{a})) return endpoint;
+    }
+    throw UsageError("network " + network.name + " has no free address left (" + network.subnet.str() + ")");
+}
+
+void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint) {
+    ::unlink((dir(network.name) + "/endpoints/" + endpoint.address.str()).c_str());
+}
+
+void NetworkStore::refresh_hosts(const NetworkConfig& network,
+                                 const std::function<std::string(const std::string&)>& hosts_path) {
+    if (!network.user_defined()) return;
+    Fd held = lock();
+    auto all = endpoints(network);
+    for (const auto& self : all) {
+        std::vector<ExtraHost> peers;
+        for (const auto& p : all) {
+            if (p.container_id == self.container_id) continue;
+            std::string names = p.container_name;
+            for (const auto& a : p.aliases) names += (names.empty() ? "" : " ") + a;
+            names += (names.empty() ? "" : " ") + p.container_id.substr(0, 12);
+            peers.push_back({names, p.address.str()});
+        }
+        write_in_place(hosts_path(self.container_id),
+                       etc::hosts(self.extra_hosts, self.address.str(), self.hostname, peers));
+    }
+}
+
+}  // namespace hutch::net

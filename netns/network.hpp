@@ -1,0 +1,86 @@
+// Networks: named bridges with a subnet, and the endpoints (containers) attached to them.
+//
+//   <data-root>/networks/<name>/network.json     name, id, subnet, gateway, bridge device
+//   <data-root>/networks/<name>/endpoints/<ip>   one file per attached container
+//   <data-root>/networks/.lock                   flock: network create/rm and /etc/hosts updates
+//
+// An address is claimed by creating its endpoint file with O_EXCL, which is atomic: two starts
+// can never get the same address, whatever their timing. A claim whose container no longer
+// exists (its hutch was SIGKILLed) is reclaimed. "bridge" is the default network: a bridge
+// named by the host config (hutch0, 10.88.0.0/16 unless configured), made on first use.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "netns/ipv4.hpp"
+#include "netns/link.hpp"
+#include "runtime/fd.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch::net {
+
+inline constexpr const char* kDefaultNetwork = "bridge";
+
+struct NetworkConfig {
+    std::string name, id, bridge, created;
+    Subnet subnet;
+    Ipv4 gateway;
+    bool user_defined() const { return name != kDefaultNetwork; }
+};
+
+struct Endpoint {
+    std::string container_id, container_name, hostname;
+    std::vector<std::string> aliases;
+    std::vector<ExtraHost> extra_hosts;
+    Ipv4 address;
+    std::string host_veth;  // the veth end on the host, on the bridge
+    Mac mac{};
+};
+
+struct BridgeDefaults {
+    std::string bridge = "hutch0";
+    std::string bip = "10.88.0.1/16";  // the gateway address and the subnet, as Docker's "bip"
+};
+
+class NetworkStore {
+public:
+    // `container_exists` tells live claims from stale ones.
+    NetworkStore(std::string data_root, BridgeDefaults defaults,
+                 std::function<bool(const std::string&)> container_exists);
+
+    NetworkConfig create(const std::string& name, const std::string& subnet, const std::string& gateway);
+    // The network by name; "bridge" is made (record and device) on first use.
+    NetworkConfig get(const std::string& name);
+    std::vector<NetworkConfig> list();
+    // Refused while a container uses it; removes its bridge device.
+    void remove(const std::string& name);
+    std::vector<Endpoint> endpoints(const NetworkConfig& network);
+
+    // Claims an address (`requested`, or the first free one) for the container and makes sure
+    // the bridge device exists. Then the caller creates the veth (net::connect_container).
+    Endpoint attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested);
+    void detach(const NetworkConfig& network, const Endpoint& endpoint);
+    // Rewrites, in place, the /etc/hosts of every container on a user-defined network so each
+    // names its peers (in place, because each file is bind-mounted into its container).
+    void refresh_hosts(const NetworkConfig& network, const std::function<std::string(const std::string&)>& hosts_path);
+
+private:
+    std::string dir(const std::string& name) const { return root_ + "/" + name; }
+    Fd lock() const;
+    NetworkConfig make_default();
+    void check_no_overlap(const Subnet& subnet, const std::string& except) ;
+    void ensure_bridge(const NetworkConfig& network);
+
+    std::string root_;
+    BridgeDefaults defaults_;
+    std::function<bool(const std::string&)> container_exists_;
+};
+
+// A MAC from the address, as Docker makes them (02:42 then the four IPv4 bytes).
+Mac mac_for(Ipv4 address);
+// The host routes' subnets (/proc/net/route), skipping the default route.
+std::vector<std::pair<std::string, Subnet>> host_routes();
+
+}  // namespace hutch::net

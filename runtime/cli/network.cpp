@@ -1,0 +1,106 @@
+// `hutch network create|ls|inspect|rm`: bridge networks kept under the data root.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "netns/host_config.hpp"
+#include "netns/network.hpp"
+#include "runtime/cli/cli.hpp"
+#include "runtime/error.hpp"
+
+namespace hutch::cli {
+namespace {
+
+net::NetworkStore open_store(const Globals& globals) {
+    Paths paths = globals.paths;
+    return net::NetworkStore(paths.data_root, net::read_host_config(globals.config_path).bridge,
+                             [paths](const std::string& id) {
+                                 struct stat st {};
+                                 return ::stat(paths.runtime_dir(id).c_str(), &st) == 0;
+                             });
+}
+
+nlohmann::json inspect(net::NetworkStore& store, const net::NetworkConfig& n) {
+    nlohmann::json containers = nlohmann::json::object();
+    for (const auto& e : store.endpoints(n))
+        containers[e.container_id] = {{"Name", e.container_name},
+                                      {"IPv4Address", e.address.str() + "/" + std::to_string(n.subnet.prefix)},
+                                      {"MacAddress", [&] {
+                                           char mac[18];
+                                           std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", e.mac[0],
+                                                         e.mac[1], e.mac[2], e.mac[3], e.mac[4], e.mac[5]);
+                                           return std::string(mac);
+                                       }()},
+                                      {"Aliases", e.aliases}};
+    return {{"Name", n.name},
+            {"Id", n.id},
+            {"Created", n.created},
+            {"Driver", "bridge"},
+            {"IPAM", {{"Driver", "default"}, {"Config", {{{"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()}}}}}},
+            {"Containers", containers},
+            {"Options", {{"com.docker.network.bridge.name", n.bridge}}}};
+}
+
+}  // namespace
+
+void add_network_command(CLI::App& app, const Globals& globals, int& exit_code) {
+    auto* network = app.add_subcommand("network", "Manage networks");
+    network->require_subcommand(1);
+
+    auto* create = network->add_subcommand("create", "Create a bridge network");
+    auto name = std::make_shared<std::string>();
+    auto subnet = std::make_shared<std::string>();
+    auto gateway = std::make_shared<std::string>();
+    create->add_option("--subnet", *subnet, "Subnet in CIDR format (default: a free /24 of 10.89.0.0/16)");
+    create->add_option("--gateway", *gateway, "Gateway address (default: the subnet's first host)");
+    create->add_option("NAME", *name, "Network name")->required();
+    create->callback([&globals, &exit_code, name, subnet, gateway]() {
+        net::NetworkStore store = open_store(globals);
+        std::printf("%s\n", store.create(*name, *subnet, *gateway).id.c_str());
+        exit_code = 0;
+    });
+
+    auto* ls = network->add_subcommand("ls", "List networks");
+    ls->alias("list");
+    ls->callback([&globals, &exit_code]() {
+        net::NetworkStore store = open_store(globals);
+        std::printf("%-12s   %-20s   %-8s   %-18s   %s\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE");
+        for (const auto& n : store.list())
+            std::printf("%-12s   %-20s   %-8s   %-18s   %s\n", n.id.substr(0, 12).c_str(), n.name.c_str(), "bridge",
+                        n.subnet.str().c_str(), n.bridge.c_str());
+        exit_code = 0;
+    });
+
+    auto* inspect_cmd = network->add_subcommand("inspect", "Show networks as JSON");
+    auto inspect_names = std::make_shared<std::vector<std::string>>();
+    inspect_cmd->add_option("NAME", *inspect_names, "Network names")->required();
+    inspect_cmd->callback([&globals, &exit_code, inspect_names]() {
+        net::NetworkStore store = open_store(globals);
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& n : *inspect_names) out.push_back(inspect(store, store.get(n)));
+        std::cout << out.dump(4) << std::endl;
+        exit_code = 0;
+    });
+
+    auto* rm = network->add_subcommand("rm", "Remove networks (refused while a container uses one)");
+    rm->alias("remove");
+    auto rm_names = std::make_shared<std::vector<std::string>>();
+    rm->add_option("NAME", *rm_names, "Network names")->required();
+    rm->callback([&globals, &exit_code, rm_names]() {
+        net::NetworkStore store = open_store(globals);
+        exit_code = 0;
+        for (const auto& n : *rm_names) {
+            try {
+                store.remove(n);
+                std::printf("%s\n", n.c_str());
+            } catch (const Error& e) {
+                std::fprintf(stderr, "hutch: %s\n", e.what());
+                exit_code = e.exit_code();
+            }
+        }
+    });
+}
+
+}  // namespace hutch::cli
