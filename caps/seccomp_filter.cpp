@@ -230,6 +230,9 @@ Program compile(const Seccomp& seccomp) {
 
     Context ctx(::seccomp_init(default_action));
     if (!ctx) throw Error("compile the seccomp filter: seccomp_init failed");
+    // A binary search over syscall numbers instead of a linear list: every system call the
+    // container makes runs this filter, and loading a shorter program is cheaper too.
+    ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (std::size_t i = 0; i < seccomp.architectures.size(); ++i) {
         const std::string& arch = seccomp.architectures[i];
         std::uint32_t token = arch_token(arch);

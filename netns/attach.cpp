@@ -46,10 +46,13 @@ Attachment::~Attachment() {
     if (released_) return;
     try {
         if (connected_) {
-            // Removing the host end takes the pair with it now, rather than whenever the
-            // kernel gets round to tearing down the container's namespace.
+            // The pair dies with the container's network namespace, which the kernel tears
+            // down in the background. Deleting it here would wait for that same unregistration
+            // (~25 ms here, four times a whole start); bringing the host end down is immediate
+            // and takes the port off the bridge at once, so the address can be handed out
+            // again without the dying namespace answering for it.
             NetlinkSocket nl;
-            delete_link(nl, endpoint_.host_veth);
+            set_down(nl, endpoint_.host_veth);
         }
         store_.detach(network_, endpoint_);
         if (hosts_path_) store_.refresh_hosts(network_, hosts_path_);

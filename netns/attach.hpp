@@ -2,8 +2,8 @@
 //
 // Parent half: prepare() claims an address before clone (so /etc/hosts can name it), connect()
 // creates the veth pair with its peer born inside the child's namespace as eth0, and the
-// destructor removes the host end (the pair goes with it), releases the address and rewrites
-// the peers' /etc/hosts. Child half: configure_eth0() gives eth0 its address and default route.
+// destructor takes the host end off the bridge (the kernel removes the pair with the
+// namespace), releases the address and rewrites the peers' /etc/hosts. Child half: configure_eth0() gives eth0 its address and default route.
 #pragma once
 
 #include <optional>

@@ -110,6 +110,21 @@ void set_up(NetlinkSocket& nl, int index, const std::string& name) {
     nl.request(r.nlh, "bring link up", name);
 }
 
+void set_down(NetlinkSocket& nl, const std::string& name) {
+    int index = link_index(name);
+    if (index == 0) return;
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) +
+                  ", ifi_flags=0, ifi_change=IFF_UP})   # ip link set " + name + " down");
+    LinkRequest r(RTM_NEWLINK, 0);
+    r.ifm->ifi_index = index;
+    r.ifm->ifi_change = IFF_UP;
+    try {
+        nl.request(r.nlh, "bring link down", name);
+    } catch (const SysError& e) {
+        if (e.error_number() != ENODEV) throw;  // gone with its namespace already
+    }
+}
+
 void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr address, int prefix) {
     in_addr broadcast = address;
     std::uint32_t host_mask = prefix >= 32 ? 0 : (0xffffffffu >> prefix);

@@ -29,6 +29,8 @@ void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_ind
 void delete_link(NetlinkSocket& nl, const std::string& name);
 // ip link set INDEX up.
 void set_up(NetlinkSocket& nl, int index, const std::string& name);
+// ip link set NAME down (missing is fine).
+void set_down(NetlinkSocket& nl, const std::string& name);
 // ip addr add ADDR/PREFIX broadcast BRD dev INDEX (existing is fine).
 void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr address, int prefix);
 // ip route add default via GATEWAY dev INDEX.

@@ -30,6 +30,7 @@
 #include <cstring>
 
 #include "caps/apply.hpp"
+#include "caps/seccomp_filter.hpp"
 #include "netns/loopback.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
@@ -125,8 +126,8 @@ void enter_workdir(const std::string& cwd) {
     if (buf[0] != '/') throw Error("enter the working directory: " + cwd + " is outside the container's root");
 }
 
-[[noreturn]] void exec_command(const Spec& spec, int sync_fd, bool through_trampoline) {
-    std::string path = find_executable(spec.process.args[0], spec.process.env);
+[[noreturn]] void exec_command(const Spec& spec, const std::string& path, const Fd& trampoline_image,
+                               int sync_fd) {
     std::vector<char*> argv, envp;
     for (const auto& a : spec.process.args) argv.push_back(const_cast<char*>(a.c_str()));
     for (const auto& e : spec.process.env) envp.push_back(const_cast<char*>(e.c_str()));
@@ -135,22 +136,13 @@ void enter_workdir(const std::string& cwd) {
     if (explain::enabled()) {
         std::string args;
         for (const auto& a : spec.process.args) args += (args.empty() ? "" : ", ") + explain::quote(a);
-        if (through_trampoline)
-            explain::line("memfd_create(\"hutch-trampoline\", MFD_EXEC); write; fcntl(F_ADD_SEALS, "
-                          "F_SEAL_WRITE|F_SEAL_GROW|F_SEAL_SHRINK|F_SEAL_SEAL); execveat(memfd, \"\", ..., "
-                          "AT_EMPTY_PATH)   # /proc/self/exe is now sealed, then:");
+        if (trampoline_image)
+            explain::line("execveat(memfd \"hutch-trampoline\" (sealed), \"\", ..., AT_EMPTY_PATH)"
+                          "   # /proc/self/exe is now sealed memory, then:");
         explain::line("execve(" + explain::quote(path) + ", [" + args + "], [" +
                       std::to_string(spec.process.env.size()) + " variables])");
     }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
-    ::umask(022);
-    if (through_trampoline) {
-        trampoline::exec(sync_fd, path, spec.process.args, spec.process.env);
-        throw SysError("exec through hutch's trampoline", "execveat", "memfd:hutch-trampoline", errno);
-    }
+    if (trampoline_image) trampoline::exec(trampoline_image, sync_fd, path, spec.process.args, spec.process.env);
     ::execve(path.c_str(), argv.data(), envp.data());
     int err = errno;
     throw SysError("exec " + explain::quote(spec.process.args[0]), "execve", path, err,
@@ -203,15 +195,38 @@ void run_init(const InitContext& ctx) {
     close_other_fds(ctx.sync_fd);
     enter_workdir(spec.process.cwd);
 
-    caps::apply_user_and_capabilities(spec.process.user,
-                                      caps::ProcessPrivileges::from(spec.process.capabilities), host);
+    // Privileges, in the kernel's order (caps/apply.hpp), with the seccomp filter last. The
+    // filter needs CAP_SYS_ADMIN or no_new_privs to go in: unless no_new_privs was asked for,
+    // CAP_SYS_ADMIN is kept for that one call and dropped right after, as runc does, so the
+    // container's NoNewPrivs stays 0 as in Docker.
+    const auto privileges = caps::ProcessPrivileges::from(spec.process.capabilities);
+    caps::drop_bounding_set(privileges.bounding, host);
+    caps::switch_user(spec.process.user);
     // The kernel clears the parent-death signal when the uid or gid changes: set it again, and
-    // make sure the parent did not die in between (a pid namespace's init sees ppid 0).
+    // make sure the parent did not die in between.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     pollfd parent{ctx.sync_fd, POLLRDHUP, 0};
     if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
+    const bool filter = ctx.seccomp != nullptr;
+    const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
+    const caps::CapSet extra =
+        filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
+    caps::set_capabilities(privileges, extra, host);
+    caps::set_ambient(privileges.ambient, host);
     if (spec.process.no_new_privileges) caps::set_no_new_privileges();
-    exec_command(spec, ctx.sync_fd, ctx.exec_through_trampoline);
+
+    // Everything the exec needs is made before the filter, so a profile only has to allow
+    // capset, fcntl, execveat and execve after it.
+    std::string path = find_executable(spec.process.args[0], spec.process.env);
+    Fd trampoline_image = ctx.exec_through_trampoline ? trampoline::prepare() : Fd();
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
+    ::umask(022);
+    if (filter) seccomp::install(*ctx.seccomp);
+    if (extra) caps::set_capabilities(privileges, 0, host);
+    exec_command(spec, path, trampoline_image, ctx.sync_fd);
 }
 
 }  // namespace

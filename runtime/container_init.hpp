@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "caps/seccomp_filter.hpp"
 #include "netns/attach.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/spec.hpp"
@@ -27,6 +28,8 @@ struct InitContext {
     // Exec the command through the sealed-memfd trampoline (CVE-2019-5736); when the kernel
     // forbids executable memfds, hutch runs from a sealed binary instead (runtime/seal.hpp).
     bool exec_through_trampoline;
+    // The compiled linux.seccomp filter, installed last; null: unconfined.
+    const seccomp::Program* seccomp;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "caps/seccomp_cache.hpp"
 #include "netns/attach.hpp"
 #include "netns/etc_files.hpp"
 #include "runtime/cgroup.hpp"
@@ -221,6 +222,13 @@ void validate_spec(const Spec& spec) {
     if (!S_ISDIR(st.st_mode))
         throw UsageError("invalid rootfs \"" + spec.root.path + "\": not a directory");
     if (spec.process.args.empty()) throw UsageError("the spec has no command (process.args)");
+    // Without its own mount namespace, assembling the root would mount onto the host's.
+    if (!spec.has_new_namespace("mount"))
+        throw UsageError("the spec must give the container a new mount namespace (linux.namespaces: mount)");
+    if (!spec.linux.rootfs_propagation.empty() && spec.linux.rootfs_propagation != "rprivate" &&
+        spec.linux.rootfs_propagation != "private")
+        throw UsageError("linux.rootfsPropagation \"" + spec.linux.rootfs_propagation +
+                         "\" is not supported (hutch keeps the root private)");
     static const char* kTypes[] = {"proc", "tmpfs", "devpts", "sysfs", "cgroup", "mqueue", "bind"};
     for (const auto& m : spec.mounts) {
         if (m.destination.empty() || m.destination[0] != '/')
@@ -294,6 +302,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         attachment->refresh_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
+    // Compiled here, installed by the child as its last step (it only makes the seccomp call).
+    std::optional<seccomp::Program> filter;
+    if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
 
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
@@ -324,7 +335,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         parent_end.release();  // the child must not close the parent's end on its way out
         std::optional<net::ChildNetwork> network;
         if (attachment) network = attachment->child_network();
-        container_init({spec, plan, child_end.get(), joins, network, trampoline::available()});
+        container_init({spec, plan, child_end.get(), joins, network, trampoline::available(),
+                        filter ? &*filter : nullptr});
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +

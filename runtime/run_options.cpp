@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "caps/seccomp_profile.hpp"
 #include "netns/etc_files.hpp"
 #include "runtime/error.hpp"
 #include "runtime/user.hpp"
@@ -328,6 +329,10 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         s.process.capabilities.permitted = names;
     }
 
+    // Seccomp: hutch's default profile unless privileged or told otherwise, resolved for the
+    // container's capabilities (so e.g. --cap-add SYS_TIME opens the clock calls).
+    bool unconfined = o.privileged;
+    std::optional<seccomp::DockerProfile> profile;
     for (const auto& opt : o.security_opts) {
         if (opt == "no-new-privileges" || opt == "no-new-privileges:true" ||
             opt == "no-new-privileges=true")
@@ -335,11 +340,14 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         else if (opt == "no-new-privileges:false" || opt == "no-new-privileges=false")
             s.process.no_new_privileges = false;
         else if (opt == "seccomp=unconfined" || opt == "seccomp:unconfined")
-            continue;  // hutch loads no seccomp filter yet: unconfined is what runs
+            unconfined = true;
+        else if (opt.rfind("seccomp=", 0) == 0 || opt.rfind("seccomp:", 0) == 0)
+            profile = seccomp::parse_docker_profile(host.read_host_file(opt.substr(8)));
         else
             throw UsageError("invalid --security-opt " + quoted(opt) +
-                             ": hutch supports no-new-privileges and seccomp=unconfined");
+                             ": hutch supports no-new-privileges, seccomp=unconfined and seccomp=FILE");
     }
+    if (!unconfined) s.linux.seccomp = seccomp::resolve(profile ? *profile : seccomp::default_profile(), set);
 
     // Mounts: Docker's defaults, then the read-only tmpfs set, then --tmpfs and -v in order.
     s.mounts = docker_default_mounts();
@@ -370,6 +378,17 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         put_mount(s.mounts, {dest, "tmpfs", "tmpfs", merge_tmpfs_options(t.substr(0, colon), opts)});
     }
     for (const auto& v : o.volumes) put_mount(s.mounts, parse_volume(v, host));
+    if (o.probe) {
+        // The mount point is made on hutch's /dev tmpfs: never on a volume from the host.
+        for (const auto& m : s.mounts)
+            if (m.destination == "/dev" && m.type != "tmpfs")
+                throw UsageError("--probe needs hutch's own /dev, and a volume is mounted there");
+        if (host.probe_binary.empty() || !host.host_path_exists(host.probe_binary))
+            throw UsageError("--probe: hutch-probe not found" +
+                             (host.probe_binary.empty() ? std::string() : " at " + quoted(host.probe_binary)) +
+                             " (build it, or set HUTCH_PROBE)");
+        put_mount(s.mounts, {kProbePath, "bind", host.probe_binary, {"bind", "ro", "nosuid", "nodev"}});
+    }
 
     // Name resolution files.
     for (const auto& h : o.add_hosts) s.hutch.extra_hosts.push_back(parse_add_host(h));

@@ -43,7 +43,11 @@ struct RunOptions {
     bool tty = false;
     std::vector<std::string> add_hosts;
     std::vector<std::string> dns, dns_search, dns_options;
+    bool probe = false;  // --probe: hutch-probe bind-mounted read-only at kProbePath
 };
+
+// Where --probe puts hutch-probe: on /dev, hutch's own tmpfs, so it works with --read-only.
+inline constexpr const char* kProbePath = "/dev/.hutch-probe";
 
 // Host facts the translation needs, gathered by the caller (tests pass fakes).
 struct HostFacts {
@@ -63,6 +67,8 @@ struct HostFacts {
     struct JoinedContainer {
         std::string id, netns_path, hostname;
     };
+    // The hutch-probe binary on the host (beside hutch, or $HUTCH_PROBE).
+    std::string probe_binary;
     std::function<JoinedContainer(const std::string&)> running_container = [](const std::string& ref) -> JoinedContainer {
         throw UsageError("no running container " + ref);
     };

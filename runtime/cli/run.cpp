@@ -73,6 +73,16 @@ HostFacts host_facts(const std::string& rootfs) {
         struct stat st {};
         return ::stat(path.c_str(), &st) == 0;
     };
+    if (const char* probe = std::getenv("HUTCH_PROBE"); probe && *probe) {
+        host.probe_binary = probe;
+    } else {
+        char self[PATH_MAX];
+        ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            std::string dir(self, static_cast<std::size_t>(n));
+            host.probe_binary = dir.substr(0, dir.find_last_of('/')) + "/hutch-probe";
+        }
+    }
     return host;
 }
 
@@ -103,6 +113,8 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
                     "Network: bridge (default), a network's name, none, host or container:NAME");
     cmd->add_option("--ip", opts.ip, "IPv4 address on a user-defined network");
     many("--network-alias", opts.network_aliases, "Add a network-scoped alias for the container");
+    cmd->add_flag("--probe", opts.probe, std::string("Bind hutch-probe read-only at ") + kProbePath +
+                                             " (prints what the container sees)");
     cmd->add_flag("-i,--interactive", opts.interactive, "Keep STDIN open");
     cmd->add_flag("-t,--tty", opts.tty, "Allocate a pseudo-TTY");
     many("--add-host", opts.add_hosts, "Add a custom host-to-IP mapping (host:ip)");

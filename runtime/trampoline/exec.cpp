@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "runtime/error.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch::trampoline {
@@ -16,20 +17,25 @@ bool available() {
     return !(in >> level) || level < 2;
 }
 
-void exec(int sync_fd, const std::string& path, const std::vector<std::string>& argv,
-          const std::vector<std::string>& envp) {
+Fd prepare() {
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
 #endif
-    int fd = static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline",
-                                        MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
-    if (fd < 0 && errno == EINVAL)  // kernels before 6.3 know no MFD_EXEC: executable by default
-        fd = static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (fd < 0) return;
-    if (::write(fd, kImage, kImageSize) != static_cast<ssize_t>(kImageSize)) return;
+    Fd fd(static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline",
+                                     MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC)));
+    if (!fd && errno == EINVAL)  // kernels before 6.3 know no MFD_EXEC: executable by default
+        fd = Fd(static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+    if (!fd) throw SysError("prepare the exec trampoline", "memfd_create", "hutch-trampoline", errno);
+    if (::write(fd.get(), kImage, kImageSize) != static_cast<ssize_t>(kImageSize))
+        throw SysError("prepare the exec trampoline", "write", "memfd:hutch-trampoline", errno);
     // Sealed: nothing, not even root in the container, can change what is executed.
-    if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return;
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+        throw SysError("prepare the exec trampoline", "fcntl(F_ADD_SEALS)", "memfd:hutch-trampoline", errno);
+    return fd;
+}
 
+void exec(const Fd& image, int sync_fd, const std::string& path, const std::vector<std::string>& argv,
+          const std::vector<std::string>& envp) {
     std::string fd_arg = std::to_string(sync_fd);
     std::vector<char*> args = {const_cast<char*>("hutch-trampoline"), fd_arg.data(),
                                const_cast<char*>(path.c_str())};
@@ -40,8 +46,10 @@ void exec(int sync_fd, const std::string& path, const std::vector<std::string>& 
     env.push_back(nullptr);
     // The socket must survive this exec; the trampoline marks it close-on-exec again.
     ::fcntl(sync_fd, F_SETFD, 0);
-    ::syscall(SYS_execveat, fd, "", args.data(), env.data(), AT_EMPTY_PATH);
+    ::syscall(SYS_execveat, image.get(), "", args.data(), env.data(), AT_EMPTY_PATH);
+    int err = errno;
     ::fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+    throw SysError("exec through hutch's trampoline", "execveat", "memfd:hutch-trampoline", err);
 }
 
 }  // namespace hutch::trampoline

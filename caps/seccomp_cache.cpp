@@ -1,0 +1,70 @@
+#include "caps/seccomp_cache.hpp"
+
+#include <seccomp.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/state.hpp"
+
+namespace hutch::seccomp {
+namespace {
+
+constexpr char kMagic[] = "hutch-seccomp-bpf 1\n";
+
+std::string cache_key(const Seccomp& seccomp) {
+    const scmp_version* v = seccomp_version();
+    nlohmann::json spec_json = to_json([&] {
+        Spec s;
+        s.linux.seccomp = seccomp;
+        return s;
+    }())["linux"]["seccomp"];
+    return "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->micro) + " " + spec_json.dump() + "\n";
+}
+
+}  // namespace
+
+Program compile_cached(const Seccomp& seccomp, const std::string& dir) {
+    std::string key = cache_key(seccomp);
+    char name[32];
+    std::snprintf(name, sizeof name, "%016zx.bpf", std::hash<std::string>{}(key));
+    std::string file = dir + "/" + name;
+    try {
+        std::string data = read_file(file);
+        std::size_t header = sizeof kMagic - 1 + key.size() + sizeof(unsigned);
+        if (data.size() > header && data.compare(0, sizeof kMagic - 1, kMagic) == 0 &&
+            data.compare(sizeof kMagic - 1, key.size(), key) == 0 &&
+            (data.size() - header) % sizeof(sock_filter) == 0) {
+            Program program;
+            std::memcpy(&program.flags, data.data() + sizeof kMagic - 1 + key.size(), sizeof(unsigned));
+            program.instructions.resize((data.size() - header) / sizeof(sock_filter));
+            std::memcpy(program.instructions.data(), data.data() + header, data.size() - header);
+            explain::line("# seccomp filter: " + std::to_string(program.instructions.size()) +
+                          " BPF instructions, compiled earlier (" + file + ")");
+            return program;
+        }
+    } catch (const Error&) {
+        // no entry yet
+    }
+    Program program = compile(seccomp);
+    explain::line("# seccomp filter: " + std::to_string(program.instructions.size()) +
+                  " BPF instructions compiled by libseccomp, kept in " + file);
+    std::string data = kMagic + key;
+    data.append(reinterpret_cast<const char*>(&program.flags), sizeof(unsigned));
+    data.append(reinterpret_cast<const char*>(program.instructions.data()),
+                program.instructions.size() * sizeof(sock_filter));
+    try {
+        ::mkdir(dir.c_str(), 0700);
+        write_file_atomic(file, data, 0600, Durability::kRuntime);
+    } catch (const Error&) {
+        // a read-only or full state root costs the next start a compile, nothing more
+    }
+    return program;
+}
+
+}  // namespace hutch::seccomp
