@@ -89,9 +89,15 @@ Cgroup Cgroup::create(const std::string& id) {
     for (const auto& h : host_cgroup_hierarchies()) {
         if (h.fstype != "cgroup2") continue;
         std::string group = h.mount_point + own_cgroup(h) + "/hutch";
-        make_dir(group);
         cgroup.path_ = group + "/" + id;
-        make_dir(cgroup.path_);
+        // Another container's exit may remove the shared parent between the two mkdirs.
+        for (int attempt = 0;; ++attempt) {
+            make_dir(group);
+            if (::mkdir(cgroup.path_.c_str(), 0755) == 0 || errno == EEXIST) break;
+            if (errno != ENOENT || attempt == 3)
+                throw SysError("create the container's cgroup", "mkdir", cgroup.path_, errno);
+        }
+        explain::line("mkdir(" + explain::quote(cgroup.path_) + ", 0755)");
         cgroup.fd_ = Fd(::open(cgroup.path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!cgroup.fd_) throw SysError("create the container's cgroup", "open", cgroup.path_, errno);
         break;

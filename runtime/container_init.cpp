@@ -157,6 +157,8 @@ void run_init(const InitContext& ctx) {
     sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
 
+    for (int fd = 0; fd <= 2; ++fd)
+        if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
     ::umask(0);  // modes below are exact; the command gets 022 back before execve
     for (const auto& join : ctx.joins) {
         explain::line("setns(open(" + explain::quote(join.path) + "), " +

@@ -2,6 +2,7 @@
 // and execve of the user's command, in one ordered checklist (see container_init.cpp).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct InitContext {
     bool exec_through_trampoline;
     // The compiled linux.seccomp filter, installed last; null: unconfined.
     const seccomp::Program* seccomp;
+    // Pipes standing in for host terminals, dup2'ed onto 0, 1, 2 (-1: keep what is inherited).
+    std::array<int, 3> stdio;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,

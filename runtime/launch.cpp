@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+
+#include <array>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -61,7 +63,10 @@ public:
     ~Child() {
         if (pid_ > 0 && !reaped_) {
             ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
-            wait();
+            siginfo_t info{};
+            while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 &&
+                   errno == EINTR) {
+            }
         }
     }
     pid_t pid() const { return pid_; }
@@ -140,8 +145,13 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     std::string host_resolv =
         read_host_file_or_empty(etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
     if (mode == "host") {
+        // Docker copies the host's file as it is (its 127.0.0.53 stub is reachable from the
+        // host's namespace) unless a DNS flag asks for a generated one.
         hosts = etc::host_network_hosts(read_host_file_or_empty("/etc/hosts"), extra);
-        resolv = host_resolv;
+        bool dns_flags = !spec.hutch.dns.empty() || !spec.hutch.dns_search.empty() || !spec.hutch.dns_options.empty();
+        resolv = dns_flags ? etc::resolv_conf(read_host_file_or_empty("/etc/resolv.conf"),
+                                              {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options})
+                           : read_host_file_or_empty("/etc/resolv.conf");
     } else {
         hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", spec.hostname);
         resolv = etc::resolv_conf(host_resolv, {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options});
@@ -173,14 +183,48 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
     return fds;
 }
 
-// The wait loop: forwards signals, relays the terminal, returns when the child has exited.
-void supervise(Child& child, const BlockedSignals& signals, int master, bool interactive) {
-    bool master_open = master >= 0;
-    bool stdin_open = interactive && master_open;
+// One direction of a stream the parent copies while the container runs: the pty master to
+// stdout, stdin to the master, or a pipe standing in for a host terminal.
+struct Relay {
+    int from;
+    int to;
+    bool close_to_at_eof;  // stdin into a pipe: the container must see the end of input
+    bool open = true;
+};
+
+// Pipes in place of the host's terminal for a container started without -t: a command must
+// never hold a host tty (it could read it, change its modes, or with CAP_SYS_ADMIN push input
+// into the user's shell with TIOCSTI). Docker never hands one over either. Not a tty: the fd is
+// inherited as it is, at no cost.
+struct HostTtyPipes {
+    std::array<Fd, 3> child_ends;   // what the child dup2s onto 0, 1, 2
+    std::array<Fd, 3> parent_ends;  // what the parent relays
+    std::array<int, 3> child_fds() const {
+        return {child_ends[0].get(), child_ends[1].get(), child_ends[2].get()};
+    }
+};
+
+HostTtyPipes pipes_for_host_ttys(const Spec& spec) {
+    HostTtyPipes p;
+    if (spec.process.terminal) return p;
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fd == 0 && !spec.hutch.interactive) continue;  // stdin is /dev/null then
+        if (::isatty(fd) != 1) continue;
+        int ends[2];
+        check(::pipe2(ends, O_CLOEXEC), "replace the host's terminal", "pipe2");
+        // fd 0: the child reads ends[0]; fds 1, 2: the child writes ends[1].
+        p.child_ends[fd] = Fd(fd == 0 ? ends[0] : ends[1]);
+        p.parent_ends[fd] = Fd(fd == 0 ? ends[1] : ends[0]);
+    }
+    return p;
+}
+
+// The wait loop: forwards signals, relays streams, returns when the child has exited.
+void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> relays, int master) {
     for (;;) {
-        pollfd fds[4] = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
-                         {master_open ? master : -1, POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
-        if (::poll(fds, 4, -1) < 0) {
+        std::vector<pollfd> fds = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+        for (const auto& r : relays) fds.push_back({r.open ? r.from : -1, POLLIN, 0});
+        if (::poll(fds.data(), fds.size(), -1) < 0) {
             if (errno == EINTR) continue;
             throw SysError("supervise the container", "poll", "", errno);
         }
@@ -188,21 +232,27 @@ void supervise(Child& child, const BlockedSignals& signals, int master, bool int
             signalfd_siginfo si{};
             while (::read(signals.fd(), &si, sizeof si) == sizeof si) {
                 if (si.ssi_signo == SIGWINCH) {
-                    if (master_open) copy_window_size(master);
+                    if (master >= 0) copy_window_size(master);
                 } else {
                     child.signal(static_cast<int>(si.ssi_signo));
                 }
             }
         }
-        // A master with no slave left reads EIO: stop watching it (the command may run on).
-        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) master_open = relay(master, STDOUT_FILENO);
-        if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = relay(STDIN_FILENO, master);
+        for (std::size_t i = 0; i < relays.size(); ++i) {
+            Relay& r = relays[i];
+            // A pty master with no slave left reads EIO: stop watching it (the command may run on).
+            if (r.open && (fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) && !relay(r.from, r.to)) {
+                r.open = false;
+                if (r.close_to_at_eof) ::close(r.to);
+            }
+        }
         if (fds[0].revents & POLLIN) {
-            if (master_open) {
-                // Drain what the command wrote before it exited.
-                ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
-                while (relay(master, STDOUT_FILENO)) {
-                    pollfd p{master, POLLIN, 0};
+            // Drain what the command wrote before it exited.
+            for (auto& r : relays) {
+                if (!r.open || r.close_to_at_eof) continue;
+                ::fcntl(r.from, F_SETFL, ::fcntl(r.from, F_GETFL) | O_NONBLOCK);
+                while (relay(r.from, r.to)) {
+                    pollfd p{r.from, POLLIN, 0};
                     if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
                 }
             }
@@ -263,6 +313,9 @@ void validate_spec(const Spec& spec) {
 
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config) {
     validate_spec(spec);
+    // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
+    // container later instead of killing hutch halfway and leaving state behind.
+    BlockedSignals signals(spec.process.terminal);
     ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
     auto container_exists = [paths](const std::string& other) {
         struct stat st {};
@@ -306,13 +359,13 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
 
+    HostTtyPipes tty_pipes = pipes_for_host_ttys(spec);
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     Cgroup cgroup = Cgroup::create(id);
-    BlockedSignals signals(spec.process.terminal);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
@@ -336,7 +389,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         std::optional<net::ChildNetwork> network;
         if (attachment) network = attachment->child_network();
         container_init({spec, plan, child_end.get(), joins, network, trampoline::available(),
-                        filter ? &*filter : nullptr});
+                        filter ? &*filter : nullptr, tty_pipes.child_fds()});
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
@@ -344,6 +397,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
     child_end.reset();
     join_fds.clear();
+    for (auto& end : tty_pipes.child_ends) end.reset();
     if (attachment) attachment->connect(child.pid());
 
     explain::line("sendmsg(sync socket, GO)");
@@ -377,11 +431,19 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     int status;
     {
         std::optional<RawTerminal> raw;
+        std::vector<Relay> relays;
         if (master) {
             if (spec.hutch.interactive) raw.emplace(STDIN_FILENO);
             copy_window_size(master.get());
+            relays.push_back({master.get(), STDOUT_FILENO, false});
+            if (spec.hutch.interactive) relays.push_back({STDIN_FILENO, master.get(), false});
         }
-        supervise(child, signals, master.get(), spec.hutch.interactive);
+        for (int fd = 0; fd <= 2; ++fd) {
+            if (!tty_pipes.parent_ends[fd]) continue;
+            if (fd == 0) relays.push_back({STDIN_FILENO, tty_pipes.parent_ends[0].release(), true});
+            else relays.push_back({tty_pipes.parent_ends[fd].get(), fd, false});
+        }
+        supervise(child, signals, relays, master.get());
         status = child.wait();
         explain::line("waitid(P_PIDFD, " + std::to_string(child.pid()) + ", WEXITED) = exit status " +
                       std::to_string(status));

@@ -169,6 +169,23 @@ TEST_F(LifecycleIntegration, WithoutTtyThereIsNoTerminal) {
     EXPECT_EQ(r.out, "not a tty\nstdin-not-tty\n");
 }
 
+// Without -t the command never holds the host's terminal (it could read it, change its modes or
+// push input into the user's shell with TIOCSTI): hutch gives it pipes and relays them.
+TEST_F(LifecycleIntegration, HostTerminalNeverReachesTheContainer) {
+    if (!have_script()) GTEST_SKIP() << "util-linux `script` is not installed";
+    std::string cmd = hutch_binary() + " --root " + roots_.run_root() + " --data-root " + roots_.data_root() +
+                      " run --network none -i --rm " + rootfs_ +
+                      " sh -c 'for fd in 0 1 2; do test -t $fd && echo tty$fd; readlink /proc/self/fd/$fd | cut -d: -f1; done'";
+    SpawnOptions so;
+    so.stdin_data = "";
+    Result r = run_command({"/usr/bin/script", "-qec", cmd, "/dev/null"}, so, 20s);
+    EXPECT_EXIT_CODE(r, 0);
+    std::string out;
+    for (char c : r.out)
+        if (c != '\r') out += c;
+    EXPECT_EQ(out, "pipe\npipe\npipe\n") << describe(r);
+}
+
 TEST_F(LifecycleIntegration, TtyInteractiveRelaysInput) {
     if (!have_script()) GTEST_SKIP() << "util-linux `script` is not installed";
     std::string cmd = hutch_binary() + " --root " + roots_.run_root() + " --data-root " + roots_.data_root() +
