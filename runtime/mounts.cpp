@@ -31,9 +31,6 @@ constexpr FlagName kFlagNames[] = {
     {MS_SHARED, "MS_SHARED"},     {MS_RELATIME, "MS_RELATIME"}, {MS_STRICTATIME, "MS_STRICTATIME"},
 };
 
-long openat2_call(int dirfd, const char* path, open_how* how) {
-    return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
-}
 
 // Flags statvfs reports that a bind remount must keep (the kernel refuses to clear locked
 // flags, and clearing nosuid/nodev/noexec by accident would weaken a mount).
@@ -112,18 +109,19 @@ std::string flags_to_string(unsigned long flags) {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const {
-    const std::string relative = path == "/" ? "." : path.substr(path[0] == '/' ? 1 : 0);
+Fd open_in_root(int root_fd, const std::string& path, int flags) {
+    std::string relative = path.find_first_not_of('/') == std::string::npos ? "." : path.substr(path.find_first_not_of('/'));
     open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return Fd(static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how)));
+}
+
+Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const {
     if (refuse_symlink) {
         // Open the last component itself to see what it is.
-        open_how nofollow = how;
-        nofollow.flags |= O_NOFOLLOW;
-        long fd = openat2_call(fd_.get(), relative.c_str(), &nofollow);
-        if (fd >= 0) {
-            Fd probe(static_cast<int>(fd));
+        Fd probe = open_in_root(fd_.get(), path, O_PATH | O_NOFOLLOW);
+        if (probe) {
             struct stat st {};
             if (fstat(probe.get(), &st) == 0 && S_ISLNK(st.st_mode))
                 throw Error("refusing to mount on " + shown(path) +
@@ -132,8 +130,7 @@ Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const
             return probe;
         }
     }
-    long fd = openat2_call(fd_.get(), relative.c_str(), &how);
-    if (fd >= 0) return Fd(static_cast<int>(fd));
+    if (Fd fd = open_in_root(fd_.get(), path, O_PATH)) return fd;
     if (errno != ENOENT || create == Create::kNothing)
         throw SysError("open mount target", "openat2", shown(path), errno);
 
@@ -150,24 +147,18 @@ Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const
             throw SysError("create mount point", "mkdirat", shown(path), errno);
         explain::line("mkdirat(" + explain::quote(shown(parent)) + ", " + explain::quote(leaf) + ", 0755)");
     } else {
-        int f = ::openat(dir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (f < 0 && errno != EEXIST) throw SysError("create mount point", "openat", shown(path), errno);
-        if (f >= 0) ::close(f);
+        Fd file(::openat(dir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+        if (!file && errno != EEXIST) throw SysError("create mount point", "openat", shown(path), errno);
         explain::line("openat(" + explain::quote(shown(parent)) + ", " + explain::quote(leaf) +
                       ", O_CREAT|O_EXCL, 0644)");
     }
-    fd = openat2_call(fd_.get(), relative.c_str(), &how);
-    if (fd < 0) throw SysError("open mount target", "openat2", shown(path), errno);
-    return Fd(static_cast<int>(fd));
+    Fd fd = open_in_root(fd_.get(), path, O_PATH);
+    if (!fd) throw SysError("open mount target", "openat2", shown(path), errno);
+    return fd;
 }
 
 Fd Root::open_if_exists(const std::string& path) const {
-    const std::string relative = path.substr(1);
-    open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    long fd = openat2_call(fd_.get(), relative.c_str(), &how);
-    if (fd >= 0) return Fd(static_cast<int>(fd));
+    if (Fd fd = open_in_root(fd_.get(), path, O_PATH)) return fd;
     if (errno == ENOENT) return Fd();
     throw SysError("open path in rootfs", "openat2", shown(path), errno);
 }

@@ -64,6 +64,11 @@ void remount_bind(const char* step, const Fd& target, const std::string& target_
 void set_propagation(const char* step, const std::string& target_path, const std::string& shown,
                      unsigned long propagation);
 
+// openat2(root_fd, path, flags, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): `path`, absolute inside
+// the root, resolved as if `root_fd` were "/" (symlinks and ".." never leave it). An empty Fd
+// with errno set on failure.
+Fd open_in_root(int root_fd, const std::string& path, int flags);
+
 // "/proc/self/fd/N": how the kernel is pointed at an opened object.
 std::string fd_path(int fd);
 

@@ -1,6 +1,5 @@
 // `hutch run [OPTIONS] ROOTFS COMMAND [ARG...]`: docker run's flags into a Spec, then launch.
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/launch.hpp"
+#include "runtime/mounts.hpp"
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -26,10 +26,7 @@ namespace {
 std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
     Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return "";
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    Fd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str() + 1, &how, sizeof how)));
+    Fd fd = mnt::open_in_root(root.get(), path, O_RDONLY);
     if (!fd) return "";
     std::string out;
     char buf[8192];
