@@ -46,6 +46,14 @@ TEST(EtcHosts, AddHostLinesInFlagOrder) {
               golden("hosts-add-host-order.txt"));
 }
 
+TEST(EtcHosts, UserDefinedNetworkNamesItsPeersAfterItself) {
+    // On a user-defined network: --add-host lines, the container's own line, then each peer
+    // with its name, aliases and short id (hutch's stand-in for Docker's embedded DNS).
+    EXPECT_EQ(etc::hosts({{"gw", "10.89.0.1"}}, "10.89.0.3", "b1c2d3e4f5a6",
+                         {{"db postgres 0123456789ab", "10.89.0.2"}, {"cache fedcba987654", "10.89.0.4"}}),
+              golden("hosts-user-network-peers.txt"));
+}
+
 TEST(EtcHosts, HostNetworkCopiesHostFilePlusAddHost) {
     const std::string host_file =
         "127.0.0.1 localhost\n"
@@ -114,6 +122,15 @@ TEST(ResolvConf, DnsOnlyKeepsHostSearchAndOptions) {
 
 TEST(ResolvConf, DnsSearchOnlyKeepsHostNameserversAndOptions) {
     EXPECT_EQ(resolv(kHostResolv, {}, {"example.com"}, {}), golden("resolv-search-only.txt"));
+}
+
+TEST(ResolvConf, FlagsNeverBringBackTheHostsLoopbackNameservers) {
+    // Only --dns-search given: the host's servers are kept, minus loopback ones, and when none
+    // remain Docker's public defaults stand in.
+    EXPECT_EQ(resolv("nameserver 127.0.0.53\nnameserver ::1\n", {}, {"corp"}, {}),
+              "search corp\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    EXPECT_EQ(resolv("nameserver 127.0.0.1\nnameserver 10.1.1.1\n", {}, {"corp"}, {}),
+              "search corp\nnameserver 10.1.1.1\n");
 }
 
 TEST(ResolvConf, DnsOptionOnlyKeepsHostNameserversAndSearch) {
