@@ -18,6 +18,10 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
     wanted.hostname = spec.hostname;
     wanted.aliases = spec.hutch.network_aliases;
     wanted.extra_hosts = spec.hutch.extra_hosts;
+    // Peers rewrite this container's /etc/hosts from the endpoint record: store the gateway's
+    // address, not the word.
+    for (auto& h : wanted.extra_hosts)
+        if (h.address == "host-gateway") h.address = network.gateway.str();
     wanted.host_veth = "veth" + id.substr(0, 11);  // IFNAMSIZ: at most 15 characters
     Endpoint endpoint = store.attach(network, wanted, spec.hutch.ip);
     return Attachment(std::move(store), std::move(network), std::move(endpoint));
