@@ -33,6 +33,17 @@ struct LinkRequest {
     }
 };
 
+// A request whose one expected failure means "already as wanted" (EEXIST: made by a concurrent
+// start; ENODEV: gone with its namespace).
+void request_tolerating(NetlinkSocket& nl, nlmsghdr* nlh, const char* step, const std::string& object,
+                        int tolerated) {
+    try {
+        nl.request(nlh, step, object);
+    } catch (const SysError& e) {
+        if (e.error_number() != tolerated) throw;
+    }
+}
+
 }  // namespace
 
 int link_index(const std::string& name) { return static_cast<int>(if_nametoindex(name.c_str())); }
@@ -46,11 +57,7 @@ void create_bridge(NetlinkSocket& nl, const std::string& name) {
         nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
         mnl_attr_nest_end(r.nlh, info);
-        try {
-            nl.request(r.nlh, "create bridge", name);
-        } catch (const SysError& e) {
-            if (e.error_number() != EEXIST) throw;  // a concurrent start made it first
-        }
+        request_tolerating(nl, r.nlh, "create bridge", name, EEXIST);
     }
     set_up(nl, link_index(name), name);
 }
@@ -93,11 +100,7 @@ void delete_link(NetlinkSocket& nl, const std::string& name) {
                   "})   # ip link del " + name);
     LinkRequest r(RTM_DELLINK, 0);
     r.ifm->ifi_index = index;
-    try {
-        nl.request(r.nlh, "delete link", name);
-    } catch (const SysError& e) {
-        if (e.error_number() != ENODEV) throw;  // gone with its namespace already
-    }
+    request_tolerating(nl, r.nlh, "delete link", name, ENODEV);
 }
 
 void set_up(NetlinkSocket& nl, int index, const std::string& name) {
@@ -118,11 +121,7 @@ void set_down(NetlinkSocket& nl, const std::string& name) {
     LinkRequest r(RTM_NEWLINK, 0);
     r.ifm->ifi_index = index;
     r.ifm->ifi_change = IFF_UP;
-    try {
-        nl.request(r.nlh, "bring link down", name);
-    } catch (const SysError& e) {
-        if (e.error_number() != ENODEV) throw;  // gone with its namespace already
-    }
+    request_tolerating(nl, r.nlh, "bring link down", name, ENODEV);
 }
 
 void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr address, int prefix) {
