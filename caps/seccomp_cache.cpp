@@ -2,6 +2,7 @@
 
 #include <seccomp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <functional>
@@ -18,12 +19,14 @@ constexpr char kMagic[] = "hutch-seccomp-bpf 1\n";
 
 std::string cache_key(const Seccomp& seccomp) {
     const scmp_version* v = seccomp_version();
+    // hutch's own compile() (how it splits rules, maps actions) is part of what made the BPF:
+    // a rebuilt hutch never trusts filters an older build compiled.
     nlohmann::json spec_json = to_json([&] {
         Spec s;
         s.linux.seccomp = seccomp;
         return s;
     }())["linux"]["seccomp"];
-    return "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+    return std::string("hutch ") + __DATE__ + " " + __TIME__ + ", libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
            std::to_string(v->micro) + " " + spec_json.dump() + "\n";
 }
 
@@ -35,6 +38,11 @@ Program compile_cached(const Seccomp& seccomp, const std::string& dir) {
     std::snprintf(name, sizeof name, "%016zx.bpf", std::hash<std::string>{}(key));
     std::string file = dir + "/" + name;
     try {
+        // Only an entry hutch itself wrote: root's, not writable by anyone else, not a symlink.
+        struct stat st {};
+        if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+            (st.st_mode & 022))
+            throw Error("no usable cache entry");
         std::string data = read_file(file);
         std::size_t header = sizeof kMagic - 1 + key.size() + sizeof(unsigned);
         if (data.size() > header && data.compare(0, sizeof kMagic - 1, kMagic) == 0 &&

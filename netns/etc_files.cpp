@@ -73,7 +73,7 @@ std::string host_network_hosts(std::string_view host_hosts, const std::vector<Ex
     return out;
 }
 
-std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns) {
+std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns, bool host_network) {
     if (dns.servers.empty() && dns.search.empty() && dns.options.empty()) {
         std::string out;
         bool any_server = false;
@@ -93,7 +93,7 @@ std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns) {
     std::vector<std::string> servers = dns.servers;
     if (servers.empty()) {
         for (const auto& s : values_of(host_resolv, "nameserver", false))
-            if (!is_loopback(s)) servers.push_back(s);
+            if (host_network || !is_loopback(s)) servers.push_back(s);
         if (servers.empty()) servers = {"8.8.8.8", "8.8.4.4"};
     }
     auto search = dns.search.empty() ? values_of(host_resolv, "search", true) : dns.search;

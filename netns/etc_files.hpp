@@ -31,7 +31,9 @@ struct DnsSettings {
 // 8.8.4.4 appended when none remain. With any DNS flag: "search", "nameserver" lines and
 // "options", each kind from the flag when given, else from the host's file (its nameservers
 // again without loopback ones, falling back to 8.8.8.8 and 8.8.4.4). Comments are not values.
-std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns);
+// `host_network`: the container shares the host's namespace, so the host's loopback resolver
+// (127.0.0.53) is reachable and kept.
+std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns, bool host_network = false);
 
 // Which host file Docker reads: /etc/resolv.conf, or systemd-resolved's upstream list when the
 // only nameserver is the 127.0.0.53 stub.

@@ -41,8 +41,19 @@ HostConfig read_host_config(const std::string& path) {
         config.bridge.bridge = b;
     }
     if (j.contains("bip")) {
-        if (!j["bip"].is_string()) throw UsageError("host config " + path + ": \"bip\" must be a string such as 10.88.0.1/16");
-        config.bridge.bip = j["bip"];
+        // The gateway address and prefix: it reaches /etc/hosts (host-gateway), so only a
+        // well-formed value is kept.
+        std::string bip = j["bip"].is_string() ? j["bip"].get<std::string>() : "";
+        auto slash = bip.find('/');
+        auto gateway = slash == std::string::npos ? std::nullopt : Ipv4::parse(bip.substr(0, slash));
+        std::string prefix = slash == std::string::npos ? "" : bip.substr(slash + 1);
+        bool prefix_ok = !prefix.empty() && prefix.size() <= 2 &&
+                         prefix.find_first_not_of("0123456789") == std::string::npos &&
+                         std::stoi(prefix) >= 8 && std::stoi(prefix) <= 30;
+        if (!gateway || !prefix_ok)
+            throw UsageError("host config " + path + ": \"bip\" must be a gateway address and prefix such as "
+                             "10.88.0.1/16, not " + j["bip"].dump());
+        config.bridge.bip = bip;
     }
     return config;
 }

@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <sys/random.h>
 
 #include <vector>
 
@@ -54,6 +55,13 @@ void create_bridge(NetlinkSocket& nl, const std::string& name) {
                       ", IFLA_LINKINFO={kind=\"bridge\"}})   # ip link add " + name + " type bridge");
         LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
+        // A MAC of its own (random, locally administered): otherwise the bridge takes the lowest
+        // of its ports' and the gateway's MAC changes as containers come and go.
+        Mac mac{};
+        if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size()))
+            throw SysError("create bridge", "getrandom", name, errno);
+        mac[0] = static_cast<unsigned char>((mac[0] & 0xfe) | 0x02);
+        mnl_attr_put(r.nlh, IFLA_ADDRESS, mac.size(), mac.data());
         nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
         mnl_attr_nest_end(r.nlh, info);

@@ -67,9 +67,16 @@ void make_dir(const std::string& path) {
 // Writes `content` over `path` without replacing the inode: the file is bind-mounted into a
 // running container, which would keep seeing the old file after a rename.
 void write_in_place(const std::string& path, const std::string& content) {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) return;  // the container is gone already
-    [[maybe_unused]] ssize_t n = ::write(fd.get(), content.data(), content.size());
+    // Overwrite then cut, rather than truncate then write: a reader never sees an empty file.
+    for (std::size_t done = 0; done < content.size();) {
+        ssize_t n = ::pwrite(fd.get(), content.data() + done, content.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw SysError("update /etc/hosts", "pwrite", path, errno);
+        done += static_cast<std::size_t>(n);
+    }
+    check(::ftruncate(fd.get(), static_cast<off_t>(content.size())), "update /etc/hosts", "ftruncate", path);
 }
 
 }  // namespace
@@ -244,12 +251,12 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
 }
 
 void NetworkStore::remove(const std::string& name) {
+    Fd held = lock();
     struct stat st {};
     if (::stat((dir(name) + "/network.json").c_str(), &st) != 0) throw UsageError("network " + name + " not found");
     NetworkConfig n = get(name);
     if (!endpoints(n).empty())
         throw UsageError("network " + name + " is in use by a container: remove the container first");
-    Fd held = lock();
     {
         NetlinkSocket nl;
         delete_link(nl, n.bridge);
@@ -261,36 +268,48 @@ void NetworkStore::ensure_bridge(const NetworkConfig& network) {
     if (link_index(network.bridge) != 0) return;
     NetlinkSocket nl;
     create_bridge(nl, network.bridge);
+    // hutch has no NAT: nothing arriving on a network's bridge is routed anywhere (another
+    // network, the LAN), whatever the host's own net.ipv4.ip_forward says. Local delivery to
+    // the gateway address still works.
+    std::string forwarding = "/proc/sys/net/ipv4/conf/" + network.bridge + "/forwarding";
+    explain::line("write(" + explain::quote(forwarding) + ", \"0\")");
+    Fd fd(::open(forwarding.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), "0", 1) != 1)
+        throw SysError("isolate the network", "write", forwarding, errno);
     add_address(nl, link_index(network.bridge), network.bridge, network.gateway.addr(), network.subnet.prefix);
 }
 
 Endpoint NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested) {
+    Fd held = lock();
     ensure_bridge(network);
     std::string ep_dir = dir(network.name) + "/endpoints";
     make_dir(ep_dir);
     auto claim = [&](Ipv4 address) {
+        std::string file = ep_dir + "/" + address.str();
+        endpoint.address = address;
+        endpoint.mac = mac_for(address);
+        std::string temp = ep_dir + "/.claim." + endpoint.container_id;
+        write_file_atomic(temp, to_json(endpoint).dump() + "\n", 0600, Durability::kRuntime);
         for (int attempt = 0; attempt < 2; ++attempt) {
-            std::string file = ep_dir + "/" + address.str();
-            int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-            if (fd >= 0) {
-                endpoint.address = address;
-                endpoint.mac = mac_for(address);
-                std::string content = to_json(endpoint).dump() + "\n";
-                [[maybe_unused]] ssize_t n = ::write(fd, content.data(), content.size());
-                ::close(fd);
-                explain::line("open(" + explain::quote(file) + ", O_CREAT|O_EXCL)   # claim " + address.str());
+            if (::link(temp.c_str(), file.c_str()) == 0) {
+                ::unlink(temp.c_str());
+                explain::line("link(" + explain::quote(temp) + ", " + explain::quote(file) + ")   # claim " +
+                              address.str());
                 return true;
             }
-            if (errno != EEXIST) throw SysError("claim an address", "open", file, errno);
-            // Taken: by a live container, or by one whose hutch was killed (reclaim it once).
+            if (errno != EEXIST) {
+                int err = errno;
+                ::unlink(temp.c_str());
+                throw SysError("claim an address", "link", file, err);
+            }
+            // Taken: by a running container, or by one whose hutch is gone (reclaim it once).
             try {
-                Endpoint owner = endpoint_from(json::parse(read_file(file)));
-                if (container_exists_(owner.container_id)) return false;
+                if (container_exists_(endpoint_from(json::parse(read_file(file))).container_id)) break;
             } catch (const std::exception&) {
-                return false;  // being written by a concurrent start
             }
             ::unlink(file.c_str());
         }
+        ::unlink(temp.c_str());
         return false;
     };
     if (!requested.empty()) {
@@ -309,7 +328,15 @@ Endpoint NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, c
 }
 
 void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint) {
-    ::unlink((dir(network.name) + "/endpoints/" + endpoint.address.str()).c_str());
+    Fd held = lock();
+    std::string file = dir(network.name) + "/endpoints/" + endpoint.address.str();
+    // Only our own claim: after a reclaim the address may belong to another container now.
+    try {
+        if (endpoint_from(json::parse(read_file(file))).container_id != endpoint.container_id) return;
+    } catch (const std::exception&) {
+        return;
+    }
+    ::unlink(file.c_str());
 }
 
 void NetworkStore::refresh_hosts(const NetworkConfig& network,

@@ -2,11 +2,12 @@
 //
 //   <data-root>/networks/<name>/network.json     name, id, subnet, gateway, bridge device
 //   <data-root>/networks/<name>/endpoints/<ip>   one file per attached container
-//   <data-root>/networks/.lock                   flock: network create/rm and /etc/hosts updates
+//   <data-root>/networks/.lock                   flock: create/rm, address claims, /etc/hosts
 //
-// An address is claimed by creating its endpoint file with O_EXCL, which is atomic: two starts
-// can never get the same address, whatever their timing. A claim whose container no longer
-// exists (its hutch was SIGKILLed) is reclaimed. "bridge" is the default network: a bridge
+// An address is claimed under the lock by link()ing a complete endpoint file into place, which
+// fails if the address is taken: a claim is never seen half-written, and two starts can never
+// get the same address. A claim whose container no longer runs (its hutch was SIGKILLed, the
+// machine rebooted) is reclaimed under the same lock. "bridge" is the default network: a bridge
 // named by the host config (hutch0, 10.88.0.0/16 unless configured), made on first use.
 #pragma once
 
@@ -46,7 +47,7 @@ struct BridgeDefaults {
 
 class NetworkStore {
 public:
-    // `container_exists` tells live claims from stale ones.
+    // `container_running` tells live claims from stale ones.
     NetworkStore(std::string data_root, BridgeDefaults defaults,
                  std::function<bool(const std::string&)> container_exists);
 

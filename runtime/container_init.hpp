@@ -31,7 +31,7 @@ struct InitContext {
     bool exec_through_trampoline;
     // The compiled linux.seccomp filter, installed last; null: unconfined.
     const seccomp::Program* seccomp;
-    // Pipes standing in for host terminals, dup2'ed onto 0, 1, 2 (-1: keep what is inherited).
+    // Pipes standing in for host files and terminals, dup2'ed onto 0, 1, 2 (-1: keep as inherited).
     std::array<int, 3> stdio;
 };
 

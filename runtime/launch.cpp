@@ -150,7 +150,7 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
         hosts = etc::host_network_hosts(read_host_file_or_empty("/etc/hosts"), extra);
         bool dns_flags = !spec.hutch.dns.empty() || !spec.hutch.dns_search.empty() || !spec.hutch.dns_options.empty();
         resolv = dns_flags ? etc::resolv_conf(read_host_file_or_empty("/etc/resolv.conf"),
-                                              {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options})
+                                              {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options}, true)
                            : read_host_file_or_empty("/etc/resolv.conf");
     } else {
         hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", spec.hostname);
@@ -189,14 +189,44 @@ struct Relay {
     int from;
     int to;
     bool close_to_at_eof;  // stdin into a pipe: the container must see the end of input
+    // Into the pty master: written without blocking, the rest kept for POLLOUT. A blocking write
+    // there would deadlock once the pty's input buffer is full while the command is busy
+    // writing output that only this loop reads.
+    bool buffered = false;
     bool open = true;
+    std::string pending;
 };
 
-// Pipes in place of the host's terminal for a container started without -t: a command must
-// never hold a host tty (it could read it, change its modes, or with CAP_SYS_ADMIN push input
-// into the user's shell with TIOCSTI). Docker never hands one over either. Not a tty: the fd is
-// inherited as it is, at no cost.
-struct HostTtyPipes {
+// Reads what `r.from` has and writes it on; false once the source is done (EOF, or EIO from a
+// pty master whose slave is gone).
+bool pump(Relay& r) {
+    if (!r.buffered) return relay(r.from, r.to);
+    char buf[16384];
+    ssize_t n = ::read(r.from, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return false;
+    if (n > 0) r.pending.append(buf, static_cast<std::size_t>(n));
+    return true;
+}
+
+// Writes as much of `r.pending` as `r.to` takes now.
+void flush(Relay& r) {
+    while (!r.pending.empty()) {
+        ssize_t w = ::write(r.to, r.pending.data(), r.pending.size());
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) r.pending.clear();  // the reader went away
+            return;
+        }
+        r.pending.erase(0, static_cast<std::size_t>(w));
+    }
+}
+
+// Pipes in place of the host's files for a container started without -t: a command must never
+// hold a host tty (it could read it, change its modes, or with CAP_SYS_ADMIN push input into the
+// user's shell with TIOCSTI), nor a host file (`> out.log`: container root could fchown and
+// fchmod it into a setuid-root program, or with `< /etc/shadow` chmod that). Docker never hands
+// either over. A stream that is already a pipe is inherited as it is, at no cost.
+struct StdioPipes {
     std::array<Fd, 3> child_ends;   // what the child dup2s onto 0, 1, 2
     std::array<Fd, 3> parent_ends;  // what the parent relays
     std::array<int, 3> child_fds() const {
@@ -204,12 +234,13 @@ struct HostTtyPipes {
     }
 };
 
-HostTtyPipes pipes_for_host_ttys(const Spec& spec) {
-    HostTtyPipes p;
+StdioPipes pipes_for_host_streams(const Spec& spec) {
+    StdioPipes p;
     if (spec.process.terminal) return p;
     for (int fd = 0; fd <= 2; ++fd) {
         if (fd == 0 && !spec.hutch.interactive) continue;  // stdin is /dev/null then
-        if (::isatty(fd) != 1) continue;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode)) continue;  // closed, or a pipe already
         int ends[2];
         check(::pipe2(ends, O_CLOEXEC), "replace the host's terminal", "pipe2");
         // fd 0: the child reads ends[0]; fds 1, 2: the child writes ends[1].
@@ -221,9 +252,15 @@ HostTtyPipes pipes_for_host_ttys(const Spec& spec) {
 
 // The wait loop: forwards signals, relays streams, returns when the child has exited.
 void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> relays, int master) {
+    for (auto& r : relays)
+        if (r.buffered) ::fcntl(r.to, F_SETFL, ::fcntl(r.to, F_GETFL) | O_NONBLOCK);
     for (;;) {
+        // Per relay: its source while nothing waits to be written, else its destination.
         std::vector<pollfd> fds = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-        for (const auto& r : relays) fds.push_back({r.open ? r.from : -1, POLLIN, 0});
+        for (const auto& r : relays) {
+            if (!r.pending.empty()) fds.push_back({r.to, POLLOUT, 0});
+            else fds.push_back({r.open ? r.from : -1, POLLIN, 0});
+        }
         if (::poll(fds.data(), fds.size(), -1) < 0) {
             if (errno == EINTR) continue;
             throw SysError("supervise the container", "poll", "", errno);
@@ -240,10 +277,16 @@ void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> r
         }
         for (std::size_t i = 0; i < relays.size(); ++i) {
             Relay& r = relays[i];
-            // A pty master with no slave left reads EIO: stop watching it (the command may run on).
-            if (r.open && (fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) && !relay(r.from, r.to)) {
-                r.open = false;
-                if (r.close_to_at_eof) ::close(r.to);
+            short events = fds[2 + i].revents;
+            if (!r.pending.empty()) {
+                if (events & (POLLOUT | POLLERR | POLLHUP)) flush(r);
+            } else if (r.open && (events & (POLLIN | POLLHUP | POLLERR))) {
+                // A pty master with no slave left reads EIO: stop watching it (the command may run on).
+                if (!pump(r)) {
+                    r.open = false;
+                    if (r.close_to_at_eof) ::close(r.to);
+                }
+                flush(r);
             }
         }
         if (fds[0].revents & POLLIN) {
@@ -317,14 +360,10 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     // container later instead of killing hutch halfway and leaving state behind.
     BlockedSignals signals(spec.process.terminal);
     ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
-    auto container_exists = [paths](const std::string& other) {
-        struct stat st {};
-        return ::stat(paths.runtime_dir(other).c_str(), &st) == 0;
-    };
-    // The address is claimed after the record exists, so no concurrent start takes the claim
-    // for a stale one; it is released after the child is gone (destroyed after `child`).
-    std::optional<net::Attachment> attachment =
-        net::Attachment::prepare(spec, paths.data_root, id, config, container_exists);
+    // The address is claimed once the record's lock is held, so no concurrent start takes the
+    // claim for a stale one; it is released after the child is gone (destroyed after `child`).
+    std::optional<net::Attachment> attachment = net::Attachment::prepare(
+        spec, paths.data_root, id, config, [paths](const std::string& other) { return container_running(paths, other); });
     // A --rm container's config dies with it: no point paying an fsync for it.
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600,
                       spec.hutch.auto_remove ? Durability::kRuntime : Durability::kDurable);
@@ -355,11 +394,15 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         attachment->refresh_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
+    // The target's pid was read before its namespace was opened: if the target ended meanwhile,
+    // the pid may name another process now, whose namespace must not be joined.
+    if (spec.hutch.network.rfind("container:", 0) == 0 && !container_running(paths, spec.hutch.network.substr(10)))
+        throw UsageError("container " + spec.hutch.network.substr(10, 12) + " stopped while this one started");
     // Compiled here, installed by the child as its last step (it only makes the seccomp call).
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
 
-    HostTtyPipes tty_pipes = pipes_for_host_ttys(spec);
+    StdioPipes stdio_pipes = pipes_for_host_streams(spec);
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
@@ -389,7 +432,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         std::optional<net::ChildNetwork> network;
         if (attachment) network = attachment->child_network();
         container_init({spec, plan, child_end.get(), joins, network, trampoline::available(),
-                        filter ? &*filter : nullptr, tty_pipes.child_fds()});
+                        filter ? &*filter : nullptr, stdio_pipes.child_fds()});
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
@@ -397,7 +440,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
     child_end.reset();
     join_fds.clear();
-    for (auto& end : tty_pipes.child_ends) end.reset();
+    for (auto& end : stdio_pipes.child_ends) end.reset();
     if (attachment) attachment->connect(child.pid());
 
     explain::line("sendmsg(sync socket, GO)");
@@ -436,12 +479,12 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
             if (spec.hutch.interactive) raw.emplace(STDIN_FILENO);
             copy_window_size(master.get());
             relays.push_back({master.get(), STDOUT_FILENO, false});
-            if (spec.hutch.interactive) relays.push_back({STDIN_FILENO, master.get(), false});
+            if (spec.hutch.interactive) relays.push_back({STDIN_FILENO, master.get(), false, true});
         }
         for (int fd = 0; fd <= 2; ++fd) {
-            if (!tty_pipes.parent_ends[fd]) continue;
-            if (fd == 0) relays.push_back({STDIN_FILENO, tty_pipes.parent_ends[0].release(), true});
-            else relays.push_back({tty_pipes.parent_ends[fd].get(), fd, false});
+            if (!stdio_pipes.parent_ends[fd]) continue;
+            if (fd == 0) relays.push_back({STDIN_FILENO, stdio_pipes.parent_ends[0].release(), true});
+            else relays.push_back({stdio_pipes.parent_ends[fd].get(), fd, false});
         }
         supervise(child, signals, relays, master.get());
         status = child.wait();

@@ -68,7 +68,13 @@ void add_env(Strings& env, const std::string& entry, const HostFacts& host) {
 }
 
 void add_env_file(Strings& env, const std::string& path, const HostFacts& host) {
-    std::istringstream in(host.read_host_file(path));
+    std::string text;
+    try {
+        text = host.read_host_file(path);
+    } catch (const UsageError& e) {
+        throw UsageError(std::string("--env-file: ") + e.what());
+    }
+    std::istringstream in(text);
     std::string line;
     int number = 0;
     while (std::getline(in, line)) {
@@ -342,7 +348,11 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         else if (opt == "seccomp=unconfined" || opt == "seccomp:unconfined")
             unconfined = true;
         else if (opt.rfind("seccomp=", 0) == 0 || opt.rfind("seccomp:", 0) == 0)
-            profile = seccomp::parse_docker_profile(host.read_host_file(opt.substr(8)));
+            try {
+                profile = seccomp::parse_docker_profile(host.read_host_file(opt.substr(8)));
+            } catch (const UsageError& e) {
+                throw UsageError("--security-opt " + quoted(opt) + ": " + e.what());
+            }
         else
             throw UsageError("invalid --security-opt " + quoted(opt) +
                              ": hutch supports no-new-privileges, seccomp=unconfined and seccomp=FILE");

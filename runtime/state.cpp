@@ -216,6 +216,11 @@ void ContainerRecord::save(const ContainerState& state) const {
                       Durability::kRuntime);
 }
 
+bool container_running(const Paths& paths, const std::string& id) {
+    Fd lock(::open((paths.runtime_dir(id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    return lock && ::flock(lock.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
 std::vector<ContainerState> list_containers(const Paths& paths) {
     std::vector<ContainerState> out;
     DIR* dir = ::opendir((paths.root + "/containers").c_str());
@@ -228,9 +233,7 @@ std::vector<ContainerState> list_containers(const Paths& paths) {
                 nlohmann::json::parse(read_file(paths.runtime_dir(id) + "/state.json")));
             // "running" is only true while the hutch process that manages it holds the lock; if
             // that process was killed, say so rather than repeat a stale record.
-            Fd lock(::open((paths.runtime_dir(id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
-            if (state.status == "running" && lock && ::flock(lock.get(), LOCK_SH | LOCK_NB) == 0)
-                state.status = "unknown";
+            if (state.status == "running" && !container_running(paths, id)) state.status = "unknown";
             out.push_back(state);
         } catch (const std::exception&) {
             ContainerState unknown;  // a container caught mid-write: show it honestly

@@ -88,6 +88,10 @@ private:
     bool keep_ = false;
 };
 
+// Whether a hutch process manages the container now (it holds the container's lock): what
+// tells a live claim (an address, a name) from one left by a killed hutch.
+bool container_running(const Paths& paths, const std::string& id);
+
 // Every container known under `paths`, for `ps -a`.
 std::vector<ContainerState> list_containers(const Paths& paths);
 // Finds a container by name, full id or unique id prefix; throws UsageError otherwise.

@@ -16,10 +16,7 @@ namespace {
 net::NetworkStore open_store(const Globals& globals) {
     Paths paths = globals.paths;
     return net::NetworkStore(paths.data_root, net::read_host_config(globals.config_path).bridge,
-                             [paths](const std::string& id) {
-                                 struct stat st {};
-                                 return ::stat(paths.runtime_dir(id).c_str(), &st) == 0;
-                             });
+                             [paths](const std::string& id) { return container_running(paths, id); });
 }
 
 nlohmann::json inspect(net::NetworkStore& store, const net::NetworkConfig& n) {

@@ -63,7 +63,7 @@ HostFacts host_facts(const std::string& rootfs) {
         try {
             return read_file(path);
         } catch (const SysError& e) {
-            throw UsageError("cannot read --env-file \"" + path + "\": " + std::strerror(e.error_number()));
+            throw UsageError("cannot read \"" + path + "\": " + std::strerror(e.error_number()));
         }
     };
     host.host_path_exists = [](const std::string& path) {

@@ -445,6 +445,8 @@ TEST_F(NetworkIntegration, DefaultBridgeGivesAnAddressARouteAndAReachableGateway
     EXPECT_NE(r.out.find("gateway-reached\n"), std::string::npos) << r.out;
     // The bridge is the harness's own and stays until its network is removed.
     EXPECT_NE(hutch::net::link_index(roots_.bridge()), 0) << roots_.bridge();
+    // No NAT, so nothing is routed off a hutch bridge, whatever the host's ip_forward says.
+    EXPECT_EQ(read_file("/proc/sys/net/ipv4/conf/" + roots_.bridge() + "/forwarding"), "0\n");
 }
 
 TEST_F(NetworkIntegration, ContainerModeSharesTheTargetsNamespaceAndInterfaces) {

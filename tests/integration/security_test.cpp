@@ -316,5 +316,26 @@ TEST_F(SecurityIntegration, CgroupFsIsReadOnly) {
     EXPECT_GT(cgroup_mounts, 0) << r.out;
 }
 
+// A host file as stdout or stdin never reaches the container: root inside could fchown and
+// fchmod it (a setuid-root program on the host from `> out.log`, a readable /etc/shadow from
+// `< /etc/shadow`). hutch gives the command pipes and relays them.
+TEST_F(SecurityIntegration, HostFilesNeverReachTheContainerAsStdio) {
+    TempDir dir;
+    std::string out = dir / "out.log", in = dir / "in.txt";
+    write_file(in, "secret\n", 0600);
+    std::string cmd = hutch_binary() + " --root " + roots_.run_root() + " --data-root " + roots_.data_root() +
+                      " run --rm -i --network none " + rootfs_ +
+                      " sh -c 'cat; for fd in 0 1 2; do readlink /proc/self/fd/$fd | cut -d: -f1; done;"
+                      " chmod 4755 /proc/self/fd/1 2>/dev/null; true' < " + in + " > " + out + " 2>&1";
+    Result r = run_command({"/bin/sh", "-c", cmd});
+    EXPECT_EQ(r.code, 0) << describe(r);
+    EXPECT_EQ(read_file(out), "secret\npipe\npipe\npipe\n");
+    struct stat st {};
+    ASSERT_EQ(::stat(out.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07000, 0u) << "the container changed the host file's mode";
+    ASSERT_EQ(::stat(in.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 }  // namespace
 }  // namespace hutch_it

@@ -133,6 +133,12 @@ TEST(ResolvConf, FlagsNeverBringBackTheHostsLoopbackNameservers) {
               "search corp\nnameserver 10.1.1.1\n");
 }
 
+TEST(ResolvConf, HostNetworkKeepsTheHostsLoopbackResolver) {
+    // With --network host the host's 127.0.0.53 is reachable: a DNS flag must not replace it.
+    EXPECT_EQ(etc::resolv_conf("nameserver 127.0.0.53\n", DnsSettings{{}, {"corp"}, {}}, true),
+              "search corp\nnameserver 127.0.0.53\n");
+}
+
 TEST(ResolvConf, DnsOptionOnlyKeepsHostNameserversAndSearch) {
     EXPECT_EQ(resolv(kHostResolv, {}, {}, {"ndots:2", "rotate"}), golden("resolv-dns-option.txt"));
 }
