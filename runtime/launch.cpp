@@ -354,7 +354,8 @@ void validate_spec(const Spec& spec) {
     }
 }
 
-int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config) {
+int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                  int started_fd) {
     validate_spec(spec);
     // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
     // container later instead of killing hutch halfway and leaving state behind.
@@ -402,6 +403,15 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
 
+    if (spec.hutch.detach) {
+        // The monitor's own stdout and stderr become the log (relayed through pipes below, as
+        // any host file is); its stdin is /dev/null.
+        Fd log(::open(record.runtime_file("container.log").c_str(),
+                      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640));
+        if (!log) throw SysError("open the container's log", "open", record.runtime_file("container.log"), errno);
+        check(::dup2(log.get(), STDOUT_FILENO), "open the container's log", "dup2");
+        check(::dup2(log.get(), STDERR_FILENO), "open the container's log", "dup2");
+    }
     StdioPipes stdio_pipes = pipes_for_host_streams(spec);
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
@@ -470,6 +480,10 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.cgroup = cgroup.path();
     state.started_at = rfc3339_now();
     record.save(state);
+    if (started_fd >= 0) {
+        [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
+        ::close(started_fd);
+    }
 
     int status;
     {

@@ -17,7 +17,11 @@ void validate_spec(const Spec& spec);
 // Runs the container in the foreground and returns its exit status (the command's code, 128+N
 // when killed by signal N). Throws Error (exit 125/126/127) when the start fails; a failed start
 // leaves no state, mount or process behind.
+//
+// With spec.hutch.detach the calling process is the container's monitor: the container's output
+// goes to <runtime dir>/container.log, and "started" is written to `started_fd` once the
+// command runs, so the process that forked the monitor can return.
 int run_container(const Spec& spec, const Paths& paths, const std::string& id,
-                  const net::HostConfig& config);
+                  const net::HostConfig& config, int started_fd = -1);
 
 }  // namespace hutch

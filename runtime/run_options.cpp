@@ -239,6 +239,9 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     s.root.readonly = o.read_only;
     s.hutch.name = o.name;
     s.hutch.auto_remove = o.rm;
+    s.hutch.detach = o.detach;
+    if (o.detach && o.tty && o.interactive)
+        throw UsageError("-d with -it: hutch has no attach yet, so a detached terminal could never be used");
     s.hutch.interactive = o.interactive;
     s.hutch.privileged = o.privileged;
     s.process.terminal = o.tty;

@@ -23,6 +23,7 @@ struct RunOptions {
 
     std::string name;
     bool rm = false;
+    bool detach = false;  // -d
     std::string hostname;
     std::vector<std::string> env;
     std::vector<std::string> env_files;

@@ -173,6 +173,7 @@ json to_json(const Spec& s) {
           {"ip", s.hutch.ip},
           {"networkAliases", s.hutch.network_aliases},
           {"autoRemove", s.hutch.auto_remove},
+          {"detach", s.hutch.detach},
           {"interactive", s.hutch.interactive},
           {"privileged", s.hutch.privileged},
           {"hostDevices", s.hutch.host_devices},
@@ -234,6 +235,7 @@ Spec spec_from_json(const json& j) {
         s.hutch.ip = h.get<std::string>("ip", "");
         s.hutch.network_aliases = h.get<Strings>("networkAliases", {});
         s.hutch.auto_remove = h.get("autoRemove", false);
+        s.hutch.detach = h.get("detach", false);
         s.hutch.interactive = h.get("interactive", false);
         s.hutch.privileged = h.get("privileged", false);
         s.hutch.host_devices = h.get("hostDevices", false);

@@ -108,6 +108,7 @@ struct HutchSection {
     std::string ip;                   // --ip on a user-defined network
     std::vector<std::string> network_aliases;
     bool auto_remove = false;         // --rm
+    bool detach = false;              // -d: a monitor process supervises, output goes to a log
     bool interactive = false;         // -i: keep stdin attached
     bool privileged = false;          // all host devices, /sys rw, nothing masked
     bool host_devices = false;        // create every host device node in /dev (privileged)

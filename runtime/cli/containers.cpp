@@ -1,4 +1,10 @@
 // `hutch ps` and `hutch rm`: what is known under the state root, and removing stopped ones.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -6,6 +12,20 @@
 #include "runtime/error.hpp"
 
 namespace hutch::cli {
+namespace {
+
+// rm -f: SIGKILL the container's first process (a pidfd opened while its supervisor holds the
+// lock, so never a recycled pid), then wait for the supervisor to finish its cleanup.
+void kill_and_wait(const Paths& paths, const ContainerState& c) {
+    if (!container_running(paths, c.id) || c.pid <= 0) return;
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0)));
+    if (pidfd && container_running(paths, c.id)) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    Fd lock(::open((paths.runtime_dir(c.id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
+    while (lock && ::flock(lock.get(), LOCK_SH) != 0 && errno == EINTR) {
+    }
+}
+
+}  // namespace
 
 void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* ps = app.add_subcommand("ps", "List containers");
@@ -35,12 +55,15 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
 void add_rm_command(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* rm = app.add_subcommand("rm", "Remove one or more stopped containers");
     auto refs = std::make_shared<std::vector<std::string>>();
+    auto force = std::make_shared<bool>(false);
+    rm->add_flag("-f,--force", *force, "Kill a running container first");
     rm->add_option("CONTAINER", *refs, "Container names or ids")->required();
-    rm->callback([refs, &paths, &exit_code]() {
+    rm->callback([refs, force, &paths, &exit_code]() {
         exit_code = 0;
         for (const auto& ref : *refs) {
             try {
                 ContainerState c = find_container(paths, ref);
+                if (*force) kill_and_wait(paths, c);
                 remove_container(paths, c);
                 std::printf("%s\n", ref.c_str());
             } catch (const Error& e) {

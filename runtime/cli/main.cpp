@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     cli::add_network_command(app, globals, exit_code);
     cli::add_ps_command(app, paths, exit_code);
     cli::add_rm_command(app, paths, exit_code);
+    cli::add_lifecycle_commands(app, paths, exit_code);
     cli::add_audit_command(app, paths, exit_code);
     try {
         app.parse(argc, argv);

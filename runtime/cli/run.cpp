@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
@@ -51,6 +52,57 @@ std::string absolute_rootfs(const std::string& given) {
     return resolved;
 }
 
+// -d: a forked monitor runs the container (its parent, reaping it, forwarding signals, writing
+// its output to the log, cleaning up); this process waits only for "started" or the start's
+// error, prints the id and returns.
+int run_detached(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config) {
+    int ends[2];
+    check(::pipe2(ends, O_CLOEXEC), "start the monitor", "pipe2");
+    Fd report(ends[0]), started(ends[1]);
+    pid_t monitor = ::fork();
+    if (monitor < 0) throw SysError("start the monitor", "fork", "", errno);
+    if (monitor == 0) {
+        report.reset();
+        // Its own session, and none of the caller's streams: whoever reads this command's output
+        // gets EOF as soon as the id is printed.
+        ::setsid();
+        int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
+        int code = kExitHutchError;
+        std::string failure;
+        try {
+            code = run_container(spec, paths, id, config, started.get());
+        } catch (const Error& e) {
+            code = e.exit_code();
+            failure = e.what();
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (!failure.empty()) {
+            std::string message = "E" + std::to_string(code) + " " + failure;
+            [[maybe_unused]] ssize_t n = ::write(started.get(), message.data(), message.size());
+        }
+        ::_exit(code);
+    }
+    started.reset();
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(report.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) answer.append(buf, static_cast<std::size_t>(n));
+    if (answer.rfind("started", 0) == 0) {
+        std::cout << id << std::endl;
+        return 0;
+    }
+    int status = 0;
+    ::waitpid(monitor, &status, 0);
+    if (answer.size() > 1 && answer[0] == 'E') {
+        auto space = answer.find(' ');
+        throw Error(answer.substr(space + 1), std::atoi(answer.substr(1, space - 1).c_str()));
+    }
+    throw Error("start the container: its monitor ended before the command ran");
+}
+
 }  // namespace
 
 HostFacts host_facts(const std::string& rootfs) {
@@ -89,6 +141,7 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     };
     cmd->add_option("--name", opts.name, "Assign a name to the container");
     cmd->add_flag("--rm", opts.rm, "Remove the container when it exits");
+    cmd->add_flag("-d,--detach", opts.detach, "Run in the background and print the container id");
     cmd->add_option("-h,--hostname", opts.hostname, "Container host name");
     many("-e,--env", opts.env, "Set environment variables (KEY=VALUE, or KEY to pass the host's)");
     many("--env-file", opts.env_files, "Read environment variables from a file");
@@ -170,7 +223,11 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
         // The exec trampoline keeps containers away from hutch's binary; only where the kernel
         // forbids executable memfds does hutch seal itself (one more exec).
         if (!trampoline::available()) ensure_sealed_binary(argv);
-        exit_code = run_container(spec, paths, id, host.config);
+        if (!spec.hutch.detach) {
+            exit_code = run_container(spec, paths, id, host.config);
+            return;
+        }
+        exit_code = run_detached(spec, paths, id, host.config);
     });
 }
 
