@@ -149,6 +149,80 @@ void enter_workdir(const std::string& cwd) {
                    err == ENOENT ? kExitNotFound : kExitCannotInvoke);
 }
 
+// The last steps of every process hutch starts in a container (its first one, or one `exec`
+// adds): close hutch's fds, enter the working directory, apply the privileges in the kernel's
+// order (caps/apply.hpp) with the seccomp filter last, and exec through the trampoline.
+[[noreturn]] void become_the_command(const Spec& spec, const caps::HostCaps& host, int sync_fd,
+                                     bool through_trampoline, const seccomp::Program* seccomp_filter) {
+    close_other_fds(sync_fd);
+    enter_workdir(spec.process.cwd);
+
+    // The filter needs CAP_SYS_ADMIN or no_new_privs to go in: unless no_new_privs was asked
+    // for, CAP_SYS_ADMIN is kept for that one call and dropped right after, as runc does, so the
+    // container's NoNewPrivs stays 0 as in Docker.
+    const auto privileges = caps::ProcessPrivileges::from(spec.process.capabilities);
+    caps::drop_bounding_set(privileges.bounding, host);
+    caps::switch_user(spec.process.user);
+    // The kernel clears the parent-death signal when the uid or gid changes: set it again, and
+    // make sure the parent did not die in between.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    pollfd parent{sync_fd, POLLRDHUP, 0};
+    if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
+    const bool filter = seccomp_filter != nullptr;
+    const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
+    const caps::CapSet extra =
+        filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
+    caps::set_capabilities(privileges, extra, host);
+    caps::set_ambient(privileges.ambient, host);
+    if (spec.process.no_new_privileges) caps::set_no_new_privileges();
+
+    // Everything the exec needs is made before the filter, so a profile only has to allow
+    // capset, fcntl, execveat and execve after it.
+    std::string path = find_executable(spec.process.args[0], spec.process.env);
+    Fd trampoline_image = through_trampoline ? trampoline::prepare() : Fd();
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
+    ::umask(022);
+    if (filter) seccomp::install(*seccomp_filter);
+    if (extra) caps::set_capabilities(privileges, 0, host);
+    exec_command(spec, path, trampoline_image, sync_fd);
+}
+
+// exec's child: already in the container's pid namespace and cgroup (the parent saw to both);
+// joins the rest of the target's namespaces through its pidfd in one setns call.
+void run_exec_init(const ExecInitContext& ctx) {
+    const Spec& spec = ctx.spec;
+    const caps::HostCaps host = caps::HostCaps::read();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    for (int fd = 0; fd <= 2; ++fd)
+        if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
+    explain::line("setns(pidfd, CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP)");
+    check(::setns(ctx.target_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
+          "join the container's namespaces", "setns", "pidfd");
+    explain::line("setsid()");
+    check(::setsid(), "start a new session", "setsid");
+    if (spec.process.terminal) {
+        // A pty from the container's own devpts, as for its first process.
+        Fd master(check(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal", "open",
+                        "/dev/pts/ptmx"));
+        int unlock = 0;
+        check(::ioctl(master.get(), TIOCSPTLCK, &unlock), "open the terminal", "ioctl(TIOCSPTLCK)");
+        Fd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",
+                       "ioctl(TIOCGPTPEER)"));
+        check(::fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal", "fchown");
+        sync::send(ctx.sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
+        check(::ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
+        for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
+    } else if (!spec.hutch.interactive) {
+        int null_fd = check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null");
+        check(::dup2(null_fd, 0), "detach stdin", "dup2");
+        ::close(null_fd);
+    }
+    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp);
+}
+
 void run_init(const InitContext& ctx) {
     const Spec& spec = ctx.spec;
     const caps::HostCaps host = caps::HostCaps::read();  // while the host's /proc is still ours
@@ -194,51 +268,19 @@ void run_init(const InitContext& ctx) {
         check(::dup2(null_fd, 0), "detach stdin", "dup2");
         ::close(null_fd);
     }
-    close_other_fds(ctx.sync_fd);
-    enter_workdir(spec.process.cwd);
-
-    // Privileges, in the kernel's order (caps/apply.hpp), with the seccomp filter last. The
-    // filter needs CAP_SYS_ADMIN or no_new_privs to go in: unless no_new_privs was asked for,
-    // CAP_SYS_ADMIN is kept for that one call and dropped right after, as runc does, so the
-    // container's NoNewPrivs stays 0 as in Docker.
-    const auto privileges = caps::ProcessPrivileges::from(spec.process.capabilities);
-    caps::drop_bounding_set(privileges.bounding, host);
-    caps::switch_user(spec.process.user);
-    // The kernel clears the parent-death signal when the uid or gid changes: set it again, and
-    // make sure the parent did not die in between.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    pollfd parent{ctx.sync_fd, POLLRDHUP, 0};
-    if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
-    const bool filter = ctx.seccomp != nullptr;
-    const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
-    const caps::CapSet extra =
-        filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
-    caps::set_capabilities(privileges, extra, host);
-    caps::set_ambient(privileges.ambient, host);
-    if (spec.process.no_new_privileges) caps::set_no_new_privileges();
-
-    // Everything the exec needs is made before the filter, so a profile only has to allow
-    // capset, fcntl, execveat and execve after it.
-    std::string path = find_executable(spec.process.args[0], spec.process.env);
-    Fd trampoline_image = ctx.exec_through_trampoline ? trampoline::prepare() : Fd();
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
-    ::umask(022);
-    if (filter) seccomp::install(*ctx.seccomp);
-    if (extra) caps::set_capabilities(privileges, 0, host);
-    exec_command(spec, path, trampoline_image, ctx.sync_fd);
+    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp);
 }
 
 }  // namespace
 
-void container_init(const InitContext& context) {
+// Runs a child half; any failure travels to the parent as one message, then the child exits.
+template <typename Context, typename Body>
+[[noreturn]] void report_failures(const Context& context, Body body) {
     explain::set_actor("child ");
     int code = kExitHutchError;
     std::string message;
     try {
-        run_init(context);
+        body(context);
     } catch (const Error& e) {
         code = e.exit_code();
         message = e.what();
@@ -251,5 +293,9 @@ void container_init(const InitContext& context) {
     }
     ::_exit(code);
 }
+
+void container_init(const InitContext& context) { report_failures(context, run_init); }
+
+void exec_init(const ExecInitContext& context) { report_failures(context, run_exec_init); }
 
 }  // namespace hutch

@@ -39,4 +39,15 @@ struct InitContext {
 // 126 or 127.
 [[noreturn]] void container_init(const InitContext& context);
 
+// `hutch exec`'s child: a process added to a running container.
+struct ExecInitContext {
+    const Spec& spec;  // the container's spec, with this process's args, env, user, cwd, terminal
+    int sync_fd;
+    int target_pidfd;  // the container's first process: its namespaces are joined
+    std::array<int, 3> stdio;
+    bool exec_through_trampoline;
+    const seccomp::Program* seccomp;
+};
+[[noreturn]] void exec_init(const ExecInitContext& context);
+
 }  // namespace hutch

@@ -32,6 +32,8 @@
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/user.hpp"
+#include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -517,6 +519,119 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         explain::line("rm -r $STATE $DATA   # --rm: the container's record and writable layer");
     }
     return status;
+}
+
+int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request) {
+    if (request.args.empty() || request.args[0].empty())
+        throw UsageError("no command given: usage: hutch exec [OPTIONS] CONTAINER COMMAND [ARG...]");
+    ContainerState target = find_container(paths, ref);
+    if (!container_running(paths, target.id) || target.pid <= 0)
+        throw UsageError("container " + ref + " is not running");
+    Spec spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(target.id) + "/config.json")));
+
+    // A pidfd on the container's first process, opened while its supervisor holds the lock:
+    // never a recycled pid.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, target.pid, 0)));
+    if (!pidfd || !container_running(paths, target.id)) throw UsageError("container " + ref + " is not running");
+
+    // This process: the container's, with exec's changes.
+    spec.process.args = request.args;
+    spec.process.terminal = request.tty;
+    spec.hutch.interactive = request.interactive;
+    for (const auto& e : request.env) {
+        auto eq = e.find('=');
+        if (eq == 0 || eq == std::string::npos || validate::has_control(e))
+            throw UsageError("invalid environment variable: \"" + e + "\"");
+        std::string key = e.substr(0, eq + 1);
+        std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(key, 0) == 0; });
+        spec.process.env.push_back(e);
+    }
+    if (request.tty) spec.process.env.push_back("TERM=xterm");
+    if (!request.workdir.empty()) {
+        if (request.workdir[0] != '/') throw UsageError("invalid --workdir \"" + request.workdir + "\": must be absolute");
+        spec.process.cwd = request.workdir;
+    }
+    if (!request.user.empty()) {
+        Fd root(::open(("/proc/" + std::to_string(target.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        auto read_inside = [&](const char* path) {
+            Fd f = root ? mnt::open_in_root(root.get(), path, O_RDONLY) : Fd();
+            std::string text;
+            char buf[8192];
+            ssize_t n;
+            while (f && (n = ::read(f.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+            return text;
+        };
+        ResolvedUser user = resolve_user(request.user, read_inside("/etc/passwd"), read_inside("/etc/group"));
+        spec.process.user = {user.uid, user.gid, user.additional_gids};
+        // A non-root user starts with no effective or permitted capabilities, as in the container.
+        if (user.uid != 0) spec.process.capabilities.effective = spec.process.capabilities.permitted = {};
+    }
+
+    BlockedSignals signals(spec.process.terminal);
+    std::optional<seccomp::Program> filter;
+    if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
+    StdioPipes stdio_pipes = pipes_for_host_streams(spec);
+    int pair[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "exec in the container", "socketpair");
+    Fd parent_end(pair[0]), child_end(pair[1]);
+    Fd cgroup;
+    if (!target.cgroup.empty()) cgroup = Fd(::open(target.cgroup.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+
+    // A process enters a pid namespace only at birth: this process joins it for its children.
+    if (spec.has_new_namespace("pid")) {
+        explain::line("setns(pidfd, CLONE_NEWPID)   # for the child about to be cloned");
+        check(::setns(pidfd.get(), CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
+    }
+    int child_pidfd = -1;
+    clone_args args{};
+    args.flags = CLONE_PIDFD | (cgroup ? CLONE_INTO_CGROUP : 0);
+    args.cgroup = cgroup ? static_cast<std::uint64_t>(cgroup.get()) : 0;
+    args.pidfd = reinterpret_cast<std::uint64_t>(&child_pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) throw SysError("exec in the container", "clone3", clone_flags_string(args.flags), errno);
+    if (pid == 0) {
+        parent_end.release();
+        exec_init({spec, child_end.get(), pidfd.get(), stdio_pipes.child_fds(), trampoline::available(),
+                   filter ? &*filter : nullptr});
+    }
+    explain::line("clone3({flags=" + clone_flags_string(args.flags) + "}) = " + std::to_string(pid));
+    Child child(static_cast<pid_t>(pid), Fd(child_pidfd));
+    child_end.reset();
+    for (auto& end : stdio_pipes.child_ends) end.reset();
+
+    Fd master;
+    for (;;) {
+        sync::Message msg = sync::receive(parent_end.get());
+        if (msg.eof) break;
+        if (msg.kind == sync::Kind::kTerminal) {
+            master = std::move(msg.fd);
+            continue;
+        }
+        child.wait();
+        if (msg.kind == sync::Kind::kExecFailed) {
+            int err = msg.exit_code;
+            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(err),
+                        err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+        }
+        throw Error(msg.text, msg.exit_code);
+    }
+    std::optional<RawTerminal> raw;
+    std::vector<Relay> relays;
+    if (master) {
+        if (spec.hutch.interactive) raw.emplace(STDIN_FILENO);
+        copy_window_size(master.get());
+        relays.push_back({master.get(), STDOUT_FILENO, false});
+        if (spec.hutch.interactive) relays.push_back({STDIN_FILENO, master.get(), false, true});
+    }
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (!stdio_pipes.parent_ends[fd]) continue;
+        if (fd == 0) relays.push_back({STDIN_FILENO, stdio_pipes.parent_ends[0].release(), true});
+        else relays.push_back({stdio_pipes.parent_ends[fd].get(), fd, false});
+    }
+    supervise(child, signals, relays, master.get());
+    return child.wait();
 }
 
 }  // namespace hutch

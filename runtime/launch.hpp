@@ -24,4 +24,20 @@ void validate_spec(const Spec& spec);
 int run_container(const Spec& spec, const Paths& paths, const std::string& id,
                   const net::HostConfig& config, int started_fd = -1);
 
+// `hutch exec`: a new process in a running container.
+struct ExecRequest {
+    std::vector<std::string> args;
+    std::vector<std::string> env;  // KEY=VALUE, over the container's own
+    std::string user;              // name or uid[:gid], from the container's /etc/passwd
+    std::string workdir;
+    bool interactive = false;
+    bool tty = false;
+};
+
+// Runs `request` in the running container `ref` and returns its exit status. The process joins
+// every namespace of the container (its pid namespace through the parent, the rest in one
+// setns on a pidfd), starts in the container's cgroup, and gets the container's capabilities,
+// no_new_privs and seccomp filter: never more privilege than the container has.
+int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request);
+
 }  // namespace hutch

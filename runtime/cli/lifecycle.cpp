@@ -18,6 +18,7 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/launch.hpp"
 
 namespace hutch::cli {
 namespace {
@@ -234,6 +235,24 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         exit_code = 0;
+    });
+
+    auto* exec = app.add_subcommand("exec", "Run a command in a running container");
+    exec->set_help_flag("--help", "Print this help and exit");
+    exec->prefix_command();  // everything from CONTAINER on: options after it are the command's
+    auto request = std::make_shared<ExecRequest>();
+    exec->add_flag("-i,--interactive", request->interactive, "Keep STDIN open");
+    exec->add_flag("-t,--tty", request->tty, "Allocate a pseudo-TTY");
+    exec->add_option("-u,--user", request->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+    exec->add_option("-w,--workdir", request->workdir, "Working directory inside the container");
+    exec->add_option("-e,--env", request->env, "Set environment variables")->allow_extra_args(false)->take_all();
+    exec->callback([exec, &paths, &exit_code, request]() {
+        std::vector<std::string> rest = exec->remaining();
+        if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
+        if (rest.size() < 2)
+            throw UsageError("\"hutch exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
+        request->args.assign(rest.begin() + 1, rest.end());
+        exit_code = exec_in_container(paths, rest[0], *request);
     });
 
     auto* inspect = app.add_subcommand("inspect", "Show containers as JSON (Docker's shape where it applies)");
