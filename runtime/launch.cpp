@@ -169,11 +169,20 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
 }
 
 // Opens the namespaces the spec joins (linux.namespaces[].path), before clone, so the child
-// only has to setns. Each must be a namespace file (nsfs), not any file at that path.
+// only has to setns. Each must be a namespace file (nsfs), not any file at that path. A pid
+// namespace is different: a process enters one only at birth, so the parent joins it for the
+// child it is about to clone (setns affects its children, not itself).
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins) {
     std::vector<Fd> fds;
     for (const auto& ns : spec.linux.namespaces) {
         if (ns.path.empty()) continue;
+        if (ns.type == "pid") {
+            Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
+            explain::line("setns(open(" + explain::quote(ns.path) + "), CLONE_NEWPID)   # for the child");
+            check(::setns(fd.get(), CLONE_NEWPID), "join a pid namespace", "setns", ns.path);
+            continue;
+        }
         Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
         struct statfs sf {};
@@ -351,7 +360,7 @@ void validate_spec(const Spec& spec) {
         bool known = ns.type == "cgroup";
         for (const auto& c : kCloneNamespaces) known = known || ns.type == c.type;
         if (!known) throw UsageError("unsupported namespace type \"" + ns.type + "\"");
-        if (!ns.path.empty() && ns.type != "network" && ns.type != "ipc")
+        if (!ns.path.empty() && ns.type != "network" && ns.type != "ipc" && ns.type != "pid")
             throw UsageError("joining a " + ns.type + " namespace is not supported yet");
     }
 }
@@ -397,10 +406,11 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         attachment->refresh_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
-    // The target's pid was read before its namespace was opened: if the target ended meanwhile,
-    // the pid may name another process now, whose namespace must not be joined.
-    if (spec.hutch.network.rfind("container:", 0) == 0 && !container_running(paths, spec.hutch.network.substr(10)))
-        throw UsageError("container " + spec.hutch.network.substr(10, 12) + " stopped while this one started");
+    // A target's pid was read before its namespaces were opened: if the target ended meanwhile,
+    // the pid may name another process now, whose namespaces must not be joined.
+    for (const auto& target : spec.hutch.joined_containers)
+        if (!container_running(paths, target))
+            throw UsageError("container " + target.substr(0, 12) + " stopped while this one started to join it");
     // Compiled here, installed by the child as its last step (it only makes the seccomp call).
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");

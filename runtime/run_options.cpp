@@ -180,12 +180,23 @@ void put_mount(std::vector<Mount>& mounts, Mount mount) {
 
 bool host_mode(const std::string& flag, const std::string& value, const Strings& allowed_private) {
     if (value == "host") return true;
-    if (value.empty() || std::find(allowed_private.begin(), allowed_private.end(), value) !=
-                             allowed_private.end())
+    if (value.empty() || value.rfind("container:", 0) == 0 ||
+        std::find(allowed_private.begin(), allowed_private.end(), value) != allowed_private.end())
         return false;
-    throw UsageError("invalid --" + flag + " " + quoted(value) + ": hutch supports \"host\"" +
-                     (allowed_private.empty() ? "" : " and \"" + allowed_private[0] + "\"") +
-                     " (joining another container comes with the lifecycle commands)");
+    throw UsageError("invalid --" + flag + " " + quoted(value) + ": hutch supports \"host\", \"container:NAME\"" +
+                     (allowed_private.empty() ? "" : " and \"" + allowed_private[0] + "\""));
+}
+
+// --pid/--ipc container:NAME: the running container's namespace file; "" when not that form.
+std::string joined_namespace(const std::string& flag, const std::string& value, const std::string& type,
+                             const HostFacts& host, Spec& spec) {
+    if (value.rfind("container:", 0) != 0) return "";
+    std::string ref = value.substr(10);
+    if (ref.empty() || !validate::container_name(ref))
+        throw UsageError("invalid --" + flag + " " + quoted(value) + ": expected container:NAME or container:ID");
+    HostFacts::JoinedContainer joined = host.running_container(ref);
+    spec.hutch.joined_containers.push_back(joined.id);
+    return joined.ns_dir + "/" + type;
 }
 
 ExtraHost parse_add_host(const std::string& value) {
@@ -263,6 +274,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
             throw UsageError("conflicting options: --hostname and --network " + o.network);
         joined = host.running_container(ref);
         network = "container:" + joined.id;
+        s.hutch.joined_containers.push_back(joined.id);
     } else if (network != "none" && network != "host" && !validate::container_name(network)) {
         throw UsageError("invalid --network " + quoted(o.network) +
                          ": use bridge, none, host, container:NAME or a network's name");
@@ -281,10 +293,10 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     s.hutch.ip = o.ip;
     s.hutch.network_aliases = o.network_aliases;
     s.linux.namespaces.push_back({"mount", ""});
-    if (!host_net) s.linux.namespaces.push_back({"network", join_net ? joined.netns_path : ""});
+    if (!host_net) s.linux.namespaces.push_back({"network", join_net ? joined.ns_dir + "/net" : ""});
     if (!host_uts) s.linux.namespaces.push_back({"uts", ""});
-    if (!host_pid) s.linux.namespaces.push_back({"pid", ""});
-    if (!host_ipc) s.linux.namespaces.push_back({"ipc", ""});
+    if (!host_pid) s.linux.namespaces.push_back({"pid", joined_namespace("pid", o.pid, "pid", host, s)});
+    if (!host_ipc) s.linux.namespaces.push_back({"ipc", joined_namespace("ipc", o.ipc, "ipc", host, s)});
     s.linux.namespaces.push_back({"cgroup", ""});
 
     // Hostname: -h, else the host's when sharing its UTS or network, else the short id.

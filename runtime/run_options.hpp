@@ -63,10 +63,10 @@ struct HostFacts {
     std::function<bool(const std::string&)> host_path_exists = [](const std::string&) { return true; };
     // /etc/hutch/config.json: DNS defaults and the default bridge.
     net::HostConfig config;
-    // --network container:REF: the running container's network namespace and hostname;
-    // throws UsageError when REF names no running container.
+    // --network/--pid/--ipc container:REF: the running container's id, its /proc/<pid>/ns
+    // directory and hostname; throws UsageError when REF names no running container.
     struct JoinedContainer {
-        std::string id, netns_path, hostname;
+        std::string id, ns_dir, hostname;
     };
     // The hutch-probe binary on the host (beside hutch, or $HUTCH_PROBE).
     std::string probe_binary;

@@ -174,6 +174,7 @@ json to_json(const Spec& s) {
           {"networkAliases", s.hutch.network_aliases},
           {"autoRemove", s.hutch.auto_remove},
           {"detach", s.hutch.detach},
+          {"joinedContainers", s.hutch.joined_containers},
           {"interactive", s.hutch.interactive},
           {"privileged", s.hutch.privileged},
           {"hostDevices", s.hutch.host_devices},
@@ -236,6 +237,7 @@ Spec spec_from_json(const json& j) {
         s.hutch.network_aliases = h.get<Strings>("networkAliases", {});
         s.hutch.auto_remove = h.get("autoRemove", false);
         s.hutch.detach = h.get("detach", false);
+        s.hutch.joined_containers = h.get<Strings>("joinedContainers", {});
         s.hutch.interactive = h.get("interactive", false);
         s.hutch.privileged = h.get("privileged", false);
         s.hutch.host_devices = h.get("hostDevices", false);

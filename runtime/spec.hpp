@@ -109,6 +109,9 @@ struct HutchSection {
     std::vector<std::string> network_aliases;
     bool auto_remove = false;         // --rm
     bool detach = false;              // -d: a monitor process supervises, output goes to a log
+    // Containers whose namespaces this one joins (--network/--pid/--ipc container:): each must
+    // still run once the namespaces are open, or a recycled pid could name another process.
+    std::vector<std::string> joined_containers;
     bool interactive = false;         // -i: keep stdin attached
     bool privileged = false;          // all host devices, /sys rw, nothing masked
     bool host_devices = false;        // create every host device node in /dev (privileged)

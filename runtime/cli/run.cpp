@@ -200,7 +200,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
         host.config = net::read_host_config(globals.config_path);
         host.running_container = [&paths](const std::string& ref) {
             ContainerState target = find_container(paths, ref);
-            if (target.status != "running" || target.pid <= 0)
+            if (!container_running(paths, target.id) || target.pid <= 0)
                 throw UsageError("container " + ref + " is not running (" + target.status + ")");
             std::string hostname;
             try {
@@ -208,7 +208,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
             } catch (const Error&) {
             }
             while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
-            return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns/net", hostname};
+            return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
         };
 
         std::string id = new_container_id();

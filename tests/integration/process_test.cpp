@@ -103,6 +103,22 @@ TEST_F(ProcessIntegration, NetworkNoneHasOnlyLoopbackUp) {
     EXPECT_EQ(r.out, "lo\nlo-ok\n") << describe(r);
 }
 
+// The lab technique: a debugging container started with --pid container:NAME sees the target's
+// processes and can signal them, in its own mount namespace and with its own rootfs.
+TEST_F(ProcessIntegration, PidContainerSeesAndSignalsTheTarget) {
+    Result started = roots_.hutch({"run", "-d", "--network", "none", "--name", "target", rootfs_, "sh", "-c",
+                                   "trap 'exit 9' USR1; while true; do sleep 0.1; done"});
+    ASSERT_EXIT_CODE(started, 0);
+    Result r = run({"--network", "none", "--pid", "container:target"},
+                   {"sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; kill -USR1 1 && echo signalled"});
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_NE(r.out.find("while true"), std::string::npos) << describe(r);
+    EXPECT_NE(r.out.find("signalled"), std::string::npos) << describe(r);
+    Result waited = roots_.hutch({"wait", "target"});
+    EXPECT_EQ(waited.out, "9\n") << describe(waited);
+    roots_.hutch({"rm", "-f", "target"});
+}
+
 TEST_F(ProcessIntegration, NetworkHostSeesHostInterfaces) {
     // The same network namespace as the host, so the host's interfaces (counting them would race
     // with parallel tests creating bridges and veths).

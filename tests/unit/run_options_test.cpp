@@ -209,8 +209,8 @@ TEST(RunOptions, IpcPrivateAndShareableKeepNamespace) {
 
 TEST(RunOptions, UnsupportedNamespaceModesRejected) {
     auto o = base();
-    o.pid = "container:abc";
-    EXPECT_TRUE(contains(build_error(o), "container:abc"));
+    o.pid = "container:abc";  // a container that is not running: the message names it
+    EXPECT_TRUE(contains(build_error(o), "abc"));
     o = base();
     o.uts = "private";
     EXPECT_TRUE(contains(build_error(o), "private"));
@@ -267,7 +267,7 @@ TEST(RunOptions, ContainerNetworkJoinsTheTargetsNamespace) {
     HostFacts facts = fake.facts();
     facts.running_container = [](const std::string& ref) {
         EXPECT_EQ(ref, "web");
-        return HostFacts::JoinedContainer{std::string(64, 'a'), "/proc/42/ns/net", "webhost"};
+        return HostFacts::JoinedContainer{std::string(64, 'a'), "/proc/42/ns", "webhost"};
     };
     Spec s = build_run_spec(o, kId, facts);
     EXPECT_EQ(s.hutch.network, "container:" + std::string(64, 'a'));
@@ -280,6 +280,25 @@ TEST(RunOptions, ContainerNetworkJoinsTheTargetsNamespace) {
     o.hostname.clear();
     o.network = "container:nobody-runs-this";
     EXPECT_TRUE(contains(build_error(o, fake), "nobody-runs-this"));
+}
+
+TEST(RunOptions, PidAndIpcCanJoinARunningContainer) {
+    Fake fake;
+    HostFacts facts = fake.facts();
+    facts.running_container = [](const std::string&) {
+        return HostFacts::JoinedContainer{std::string(64, 'b'), "/proc/77/ns", "t"};
+    };
+    auto o = base();
+    o.pid = "container:target";
+    o.ipc = "container:target";
+    Spec s = build_run_spec(o, kId, facts);
+    std::map<std::string, std::string> paths;
+    for (const auto& ns : s.linux.namespaces) paths[ns.type] = ns.path;
+    EXPECT_EQ(paths["pid"], "/proc/77/ns/pid");
+    EXPECT_EQ(paths["ipc"], "/proc/77/ns/ipc");
+    EXPECT_EQ(paths["network"], "");
+    o.pid = "container:";
+    EXPECT_TRUE(contains(build_error(o, fake), "container:NAME"));
 }
 
 TEST(RunOptions, DnsDefaultsComeFromTheHostConfigAndFlagsWin) {
