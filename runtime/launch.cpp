@@ -522,6 +522,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.pid = 0;
     state.exit_code = status;
     state.finished_at = rfc3339_now();
+    record.record_exit(status);
     if (!spec.hutch.auto_remove) {
         record.save(state);
         record.keep();

@@ -211,6 +211,11 @@ ContainerRecord::~ContainerRecord() {
     }
 }
 
+void ContainerRecord::record_exit(int status) const {
+    std::string text = "exit " + std::to_string(status) + "\n";
+    [[maybe_unused]] ssize_t n = ::pwrite(lock_.get(), text.data(), text.size(), 0);
+}
+
 void ContainerRecord::save(const ContainerState& state) const {
     write_file_atomic(runtime_file("state.json"), to_json(state).dump(2) + "\n", 0644,
                       Durability::kRuntime);

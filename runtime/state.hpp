@@ -76,6 +76,9 @@ public:
     std::string data_file(const std::string& file) const { return paths_.data_dir(id_) + "/" + file; }
 
     void save(const ContainerState& state) const;
+    // Writes "exit <status>" into the lock file itself: a `wait`er holding that file open reads
+    // it once the lock is released, even when --rm has removed the record by then.
+    void record_exit(int status) const;
     // Keep everything when this record goes away (the container outlives the command).
     void keep() { keep_ = true; }
 

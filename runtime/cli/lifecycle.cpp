@@ -180,12 +180,18 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     wait->callback([&paths, &exit_code, wait_refs]() {
         for (const auto& ref : *wait_refs) {
             ContainerState c = find_container(paths, ref);
-            wait_for_end(paths, c.id, std::chrono::milliseconds(-1));
-            try {
-                std::printf("%d\n", find_container(paths, c.id).exit_code);
-            } catch (const UsageError&) {
-                std::printf("%d\n", 0);  // removed on exit (--rm): its code went with it
-            }
+            // Hold the lock file open: its supervisor writes the exit status into it before it
+            // lets go, which outlives the record when --rm removes it.
+            Fd lock(::open((paths.runtime_dir(c.id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
+            if (!lock) throw UsageError("no such container: " + ref);
+            while (::flock(lock.get(), LOCK_SH) != 0)
+                if (errno != EINTR) throw SysError("wait for container " + ref, "flock", "lock", errno);
+            char buf[32] = {};
+            ssize_t n = ::pread(lock.get(), buf, sizeof buf - 1, 0);
+            if (n <= 5 || std::strncmp(buf, "exit ", 5) != 0)
+                throw Error("container " + ref + " ended without an exit status: the hutch process that "
+                            "supervised it was killed");
+            std::printf("%d\n", std::atoi(buf + 5));
         }
         exit_code = 0;
     });
@@ -213,14 +219,16 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         ssize_t n;
         while ((n = ::read(log.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
         if (lines >= 0) {
+            // The last `lines` lines; a final line without a newline is a line too.
             std::size_t cut = text.size();
-            for (long i = 0; i <= lines && cut > 0; ++i) {
-                cut = text.rfind('\n', cut - 1);
-                if (cut == std::string::npos) {
-                    cut = 0;
-                    break;
-                }
-                if (i == lines) ++cut;
+            long seen = 0;
+            std::size_t end = text.empty() || text.back() != '\n' ? text.size() : text.size() - 1;
+            while (seen < lines && end > 0) {
+                std::size_t nl = text.rfind('\n', end - 1);
+                cut = nl == std::string::npos ? 0 : nl + 1;
+                ++seen;
+                if (nl == std::string::npos) break;
+                end = nl;
             }
             if (lines == 0) cut = text.size();
             text = text.substr(cut);
