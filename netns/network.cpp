@@ -12,6 +12,7 @@
 
 #include "netns/etc_files.hpp"
 #include "runtime/error.hpp"
+#include "runtime/events.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/state.hpp"
 #include "runtime/validate.hpp"
@@ -178,6 +179,7 @@ NetworkConfig NetworkStore::create(const std::string& name, const std::string& s
     make_dir(dir(name) + "/endpoints");
     write_file_atomic(dir(name) + "/network.json", to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
     ensure_bridge(n);
+    events::emit(data_root(), {"network", "create", n.id, {{"name", n.name}, {"type", "bridge"}}, 0});
     return n;
 }
 
@@ -262,6 +264,7 @@ void NetworkStore::remove(const std::string& name) {
         delete_link(nl, n.bridge);
     }
     remove_tree(dir(name));
+    events::emit(data_root(), {"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}, 0});
 }
 
 void NetworkStore::ensure_bridge(const NetworkConfig& network) {

@@ -69,6 +69,7 @@ public:
 
 private:
     std::string dir(const std::string& name) const { return root_ + "/" + name; }
+    std::string data_root() const { return root_.substr(0, root_.find_last_of('/')); }
     Fd lock() const;
     NetworkConfig make_default();
     void check_no_overlap(const Subnet& subnet, const std::string& except) ;

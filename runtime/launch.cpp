@@ -30,6 +30,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/container_init.hpp"
 #include "runtime/error.hpp"
+#include "runtime/events.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/user.hpp"
@@ -380,6 +381,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600,
                       spec.hutch.auto_remove ? Durability::kRuntime : Durability::kDurable);
 
+    events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     ContainerState state;
     state.id = id;
     state.name = spec.hutch.name;
@@ -492,6 +494,11 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.cgroup = cgroup.path();
     state.started_at = rfc3339_now();
     record.save(state);
+    const std::map<std::string, std::string> who = {{"image", spec.root.path}, {"name", spec.hutch.name}};
+    if (attachment)
+        events::emit(paths.data_root, {"network", "connect", attachment->network().id,
+                                       {{"container", id}, {"name", attachment->network().name}, {"type", "bridge"}}, 0});
+    events::emit(paths.data_root, {"container", "start", id, who, 0});
     if (started_fd >= 0) {
         [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
         ::close(started_fd);
@@ -523,6 +530,12 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.exit_code = status;
     state.finished_at = rfc3339_now();
     record.record_exit(status);
+    auto died = who;
+    died["exitCode"] = std::to_string(status);
+    events::emit(paths.data_root, {"container", "die", id, died, 0});
+    if (attachment)
+        events::emit(paths.data_root, {"network", "disconnect", attachment->network().id,
+                                       {{"container", id}, {"name", attachment->network().name}, {"type", "bridge"}}, 0});
     if (!spec.hutch.auto_remove) {
         record.save(state);
         record.keep();
@@ -579,6 +592,15 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     }
 
     BlockedSignals signals(spec.process.terminal);
+    std::string command;
+    for (const auto& a : request.args) command += (command.empty() ? "" : " ") + a;
+    const std::string exec_id = new_container_id();
+    const std::map<std::string, std::string> who = {{"image", spec.root.path}, {"name", spec.hutch.name}};
+    auto with = [&](std::map<std::string, std::string> extra) {
+        extra.insert(who.begin(), who.end());
+        return extra;
+    };
+    events::emit(paths.data_root, {"container", "exec_create: " + command, target.id, with({{"execID", exec_id}}), 0});
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
     StdioPipes stdio_pipes = pipes_for_host_streams(spec);
@@ -628,6 +650,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         }
         throw Error(msg.text, msg.exit_code);
     }
+    events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});
     std::optional<RawTerminal> raw;
     std::vector<Relay> relays;
     if (master) {
@@ -642,7 +665,10 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         else relays.push_back({stdio_pipes.parent_ends[fd].get(), fd, false});
     }
     supervise(child, signals, relays, master.get());
-    return child.wait();
+    int status = child.wait();
+    events::emit(paths.data_root, {"container", "exec_die", target.id,
+                                   with({{"execID", exec_id}, {"exitCode", std::to_string(status)}}), 0});
+    return status;
 }
 
 }  // namespace hutch

@@ -14,6 +14,7 @@
 
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
+#include "runtime/events.hpp"
 
 namespace hutch {
 namespace {
@@ -202,6 +203,7 @@ ContainerRecord::ContainerRecord(ContainerRecord&& other) noexcept
 
 ContainerRecord::~ContainerRecord() {
     if (keep_) return;
+    events::emit(paths_.data_root, {"container", "destroy", id_, {{"name", name_}}, 0});
     remove_tree(paths_.runtime_dir(id_));
     remove_tree(paths_.data_dir(id_));
     if (!name_.empty()) {
@@ -267,6 +269,7 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
         throw UsageError("container " + state.id.substr(0, 12) +
                          " is running (a hutch process manages it): stop it first");
+    events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
     // Left behind when the hutch that ran it was killed: its processes, then its cgroup.
     if (!state.cgroup.empty()) remove_cgroup(state.cgroup);
     remove_tree(paths.data_dir(state.id));

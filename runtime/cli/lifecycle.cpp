@@ -18,6 +18,7 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/events.hpp"
 #include "runtime/launch.hpp"
 
 namespace hutch::cli {
@@ -147,6 +148,8 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         for (const auto& ref : *kill_refs) {
             ContainerState c = find_container(paths, ref);
             send_signal(running_pidfd(paths, c, ref), sig, ref);
+            events::emit(paths.data_root, {"container", "kill", c.id,
+                                           {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
             std::printf("%s\n", ref.c_str());
         }
         exit_code = 0;
@@ -163,11 +166,19 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
             ContainerState c = find_container(paths, ref);
             if (container_running(paths, c.id)) {  // a stopped container is already stopped
                 Fd pidfd = running_pidfd(paths, c, ref);
-                send_signal(pidfd, SIGTERM, ref);
+                const std::map<std::string, std::string> who = {{"image", c.rootfs}, {"name", c.name}};
+                auto killed = [&](int sig) {
+                    send_signal(pidfd, sig, ref);
+                    auto attrs = who;
+                    attrs["signal"] = std::to_string(sig);
+                    events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
+                };
+                killed(SIGTERM);
                 if (!wait_for_end(paths, c.id, std::chrono::seconds(*stop_time))) {
-                    send_signal(pidfd, SIGKILL, ref);
+                    killed(SIGKILL);
                     wait_for_end(paths, c.id, std::chrono::milliseconds(-1));
                 }
+                events::emit(paths.data_root, {"container", "stop", c.id, who, 0});
             }
             std::printf("%s\n", ref.c_str());
         }

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     cli::add_ps_command(app, paths, exit_code);
     cli::add_rm_command(app, paths, exit_code);
     cli::add_lifecycle_commands(app, paths, exit_code);
+    cli::add_events_command(app, paths, exit_code);
     cli::add_audit_command(app, paths, exit_code);
     try {
         app.parse(argc, argv);

@@ -339,7 +339,8 @@ Strings TempRoots::leftovers() const {
             struct stat st {};
             bool known_dir = (entry == "containers" || entry == "names") &&
                              ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-            if (entry == "seccomp") continue;  // compiled filters, kept on purpose between starts
+            if (entry == "seccomp") continue;       // compiled filters, kept on purpose between starts
+            if (entry == "events.jsonl") continue;  // the event log keeps a failed start's events
             if (entry == "networks") {
                 // Networks stay until removed; what must not stay is a container's address claim.
                 for (const auto& network : list_dir(path))

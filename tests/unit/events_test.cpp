@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/events.hpp"
+
+using namespace hutch;
+using events::Event;
+
+namespace {
+constexpr std::int64_t kNow = 1'800'000'000'000'000'000;  // 2027-01-15T08:00:00Z
+}
+
+TEST(EventsTime, Rfc3339WithAndWithoutFractionAndZone) {
+    EXPECT_EQ(events::parse_time("2026-11-28T16:00:00Z", kNow), 1795881600LL * 1'000'000'000);
+    EXPECT_EQ(events::parse_time("2026-11-28T16:00:00.5Z", kNow), 1795881600LL * 1'000'000'000 + 500'000'000);
+    EXPECT_EQ(events::parse_time("2026-11-28T17:00:00+01:00", kNow), 1795881600LL * 1'000'000'000);
+    EXPECT_EQ(events::parse_time("2026-11-28T15:00:00.000000001-01:00", kNow), 1795881600LL * 1'000'000'000 + 1);
+}
+
+TEST(EventsTime, UnixSecondsAndDurations) {
+    EXPECT_EQ(events::parse_time("1795881600", kNow), 1795881600LL * 1'000'000'000);
+    EXPECT_EQ(events::parse_time("1795881600.25", kNow), 1795881600LL * 1'000'000'000 + 250'000'000);
+    EXPECT_EQ(events::parse_time("10m", kNow), kNow - 600LL * 1'000'000'000);
+    EXPECT_EQ(events::parse_time("1h30m", kNow), kNow - 5400LL * 1'000'000'000);
+    EXPECT_EQ(events::parse_time("0s", kNow), kNow);
+}
+
+TEST(EventsTime, BadTextIsRejected) {
+    for (const char* bad : {"", "yesterday", "10x", "m10", "1.2.3", "2026-11-28", "2026-11-28T16:00:00",
+                            "2026-11-28T16:00:00Zjunk"})
+        EXPECT_FALSE(events::parse_time(bad, kNow).has_value()) << bad;
+}
+
+TEST(EventsText, DockersLineWithSortedAttributes) {
+    Event e{"container", "die", "abc", {{"name", "web"}, {"exitCode", "3"}, {"image", "/r"}}, 1795881600LL * 1'000'000'000 + 42};
+    std::string line = events::to_text(e);
+    // The time is local with a numeric offset; the rest is fixed.
+    EXPECT_NE(line.find(".000000042"), std::string::npos) << line;
+    EXPECT_NE(line.find(" container die abc (exitCode=3, image=/r, name=web)"), std::string::npos) << line;
+}
+
+TEST(EventsJson, DockersShapeRoundTrips) {
+    Event e{"network", "connect", "n1", {{"container", "c1"}, {"name", "lab"}}, 1795881600LL * 1'000'000'000 + 7};
+    nlohmann::json j = events::to_json(e);
+    EXPECT_EQ(j["Type"], "network");
+    EXPECT_EQ(j["Action"], "connect");
+    EXPECT_EQ(j["Actor"]["ID"], "n1");
+    EXPECT_EQ(j["Actor"]["Attributes"]["container"], "c1");
+    EXPECT_EQ(j["scope"], "local");
+    EXPECT_EQ(j["time"], 1795881600);
+    EXPECT_EQ(j["timeNano"], 1795881600LL * 1'000'000'000 + 7);
+    Event back = events::from_json(j);
+    EXPECT_EQ(back.type, e.type);
+    EXPECT_EQ(back.action, e.action);
+    EXPECT_EQ(back.attributes, e.attributes);
+    EXPECT_EQ(back.time_nano, e.time_nano);
+}
+
+TEST(EventsFilter, SameKeyOrDifferentKeysAnd) {
+    Event die{"container", "die", "abcdef", {{"name", "web"}}, 1};
+    Event exec{"container", "exec_start: sh -c true", "abcdef", {{"name", "web"}}, 1};
+    Event net{"network", "connect", "n1", {{"name", "lab"}, {"container", "abcdef"}}, 1};
+    events::Filter f;
+    f.add("event=die");
+    f.add("event=exec_start");
+    EXPECT_TRUE(f.matches(die));
+    EXPECT_TRUE(f.matches(exec));  // "exec_start: <command>" matches exec_start
+    EXPECT_FALSE(f.matches(net));
+    f.add("container=web");
+    EXPECT_TRUE(f.matches(die));
+    f.add("type=network");
+    EXPECT_FALSE(f.matches(die));  // type AND event: nothing is both
+    events::Filter by_prefix;
+    by_prefix.add("container=abc");
+    EXPECT_TRUE(by_prefix.matches(die));
+    EXPECT_TRUE(by_prefix.matches(net));  // a network event names the container
+    events::Filter network;
+    network.add("network=lab");
+    EXPECT_TRUE(network.matches(net));
+    EXPECT_FALSE(network.matches(die));
+}
+
+TEST(EventsFilter, UnknownKeyAndMalformedAreErrors) {
+    events::Filter f;
+    EXPECT_THROW(f.add("image=x"), UsageError);
+    EXPECT_THROW(f.add("type"), UsageError);
+    EXPECT_THROW(f.add("type="), UsageError);
+}
