@@ -366,13 +366,30 @@ void validate_spec(const Spec& spec) {
     }
 }
 
+void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
+    validate_spec(spec);
+    ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
+    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
+    ContainerState state;
+    state.id = id;
+    state.name = spec.hutch.name;
+    state.status = "created";
+    state.created = rfc3339_now();
+    state.rootfs = spec.root.path;
+    state.command = spec.process.args;
+    record.save(state);
+    events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
+    record.keep();
+}
+
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
-                  int started_fd) {
+                  int started_fd, bool existing) {
     validate_spec(spec);
     // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
     // container later instead of killing hutch halfway and leaving state behind.
     BlockedSignals signals(spec.process.terminal);
-    ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
+    ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
+                                      : ContainerRecord::create(paths, id, spec.hutch.name);
     // The address is claimed once the record's lock is held, so no concurrent start takes the
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
@@ -381,12 +398,19 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600,
                       spec.hutch.auto_remove ? Durability::kRuntime : Durability::kDurable);
 
-    events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
+    if (!existing)
+        events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     ContainerState state;
     state.id = id;
     state.name = spec.hutch.name;
     state.status = "created";
     state.created = rfc3339_now();
+    if (existing) {
+        try {
+            state.created = find_container(paths, id).created;
+        } catch (const Error&) {
+        }
+    }
     state.rootfs = spec.root.path;
     state.command = spec.process.args;
     record.save(state);
@@ -396,12 +420,16 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     explain::define("STATE", paths.runtime_dir(id));
     explain::define("DATA", paths.data_dir(id));
     explain::define("ROOT", plan.merged_dir);
-    check(::mkdir(plan.merged_dir.c_str(), 0755), "prepare the root", "mkdir", plan.merged_dir);
+    // Made anew, or left by an earlier run of this container (start): the writable layer stays.
+    auto make_dir = [](const std::string& dir, mode_t mode) {
+        if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw SysError("prepare the root", "mkdir", dir, errno);
+    };
+    make_dir(plan.merged_dir, 0755);
     if (!spec.root.readonly) {
         plan.upper_dir = record.data_file("upper");
         plan.work_dir = record.data_file("work");
-        check(::mkdir(plan.upper_dir.c_str(), 0755), "prepare the root", "mkdir", plan.upper_dir);
-        check(::mkdir(plan.work_dir.c_str(), 0700), "prepare the root", "mkdir", plan.work_dir);
+        make_dir(plan.upper_dir, 0755);
+        make_dir(plan.work_dir, 0700);
     }
     write_etc_files(spec, paths, record, plan, attachment, config);
     if (attachment)
@@ -540,6 +568,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         record.save(state);
         record.keep();
     } else {
+        record.discard();
         explain::line("rm -r $STATE $DATA   # --rm: the container's record and writable layer");
     }
     return status;

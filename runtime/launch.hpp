@@ -21,8 +21,15 @@ void validate_spec(const Spec& spec);
 // With spec.hutch.detach the calling process is the container's monitor: the container's output
 // goes to <runtime dir>/container.log, and "started" is written to `started_fd` once the
 // command runs, so the process that forked the monitor can return.
+//
+// `existing`: the container was made by `hutch create` (or ran before): its record is reopened,
+// not created, and a failed start leaves it as it was.
 int run_container(const Spec& spec, const Paths& paths, const std::string& id,
-                  const net::HostConfig& config, int started_fd = -1);
+                  const net::HostConfig& config, int started_fd = -1, bool existing = false);
+
+// `hutch create`: the record, config and state ("created") of a container that does not run
+// yet, as validated as for run. Nothing is cloned.
+void create_container(const Spec& spec, const Paths& paths, const std::string& id);
 
 // `hutch exec`: a new process in a running container.
 struct ExecRequest {

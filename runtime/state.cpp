@@ -195,6 +195,17 @@ ContainerRecord ContainerRecord::create(const Paths& paths, const std::string& i
     return record;
 }
 
+ContainerRecord ContainerRecord::reopen(const Paths& paths, const std::string& id, const std::string& name) {
+    ContainerRecord record(paths, id, name, Fd());
+    record.keep_ = true;
+    record.lock_ = Fd(::open(record.runtime_file("lock").c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (!record.lock_) throw SysError("open container", "open", record.runtime_file("lock"), errno);
+    if (::flock(record.lock_.get(), LOCK_EX | LOCK_NB) != 0)
+        throw UsageError("container " + (name.empty() ? id.substr(0, 12) : name) + " is already running");
+    ::ftruncate(record.lock_.get(), 0);  // the last run's exit status is not this run's
+    return record;
+}
+
 ContainerRecord::ContainerRecord(ContainerRecord&& other) noexcept
     : paths_(other.paths_), id_(other.id_), name_(other.name_), lock_(std::move(other.lock_)),
       keep_(other.keep_) {

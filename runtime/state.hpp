@@ -67,6 +67,10 @@ public:
     // Claims the name (if any) and creates the container's directories. Throws UsageError when
     // the name is taken by a container that still exists.
     static ContainerRecord create(const Paths& paths, const std::string& id, const std::string& name);
+    // A container made earlier (hutch create, or one that ran and exited), for `start`: its
+    // lock is taken (UsageError when it runs), and it is kept whatever happens unless
+    // discard() is called (--rm).
+    static ContainerRecord reopen(const Paths& paths, const std::string& id, const std::string& name);
     ContainerRecord(ContainerRecord&& other) noexcept;
     ContainerRecord& operator=(ContainerRecord&&) = delete;
     ~ContainerRecord();
@@ -81,6 +85,7 @@ public:
     void record_exit(int status) const;
     // Keep everything when this record goes away (the container outlives the command).
     void keep() { keep_ = true; }
+    void discard() { keep_ = false; }
 
 private:
     ContainerRecord(Paths paths, std::string id, std::string name, Fd lock)

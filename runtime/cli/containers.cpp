@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
@@ -33,7 +34,21 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
     auto quiet = std::make_shared<bool>(false);
     ps->add_flag("-a,--all", *all, "Show all containers (default shows just running)");
     ps->add_flag("-q,--quiet", *quiet, "Only display container IDs");
-    ps->callback([all, quiet, &paths, &exit_code]() {
+    auto format = std::make_shared<std::string>();
+    ps->add_option("--format", *format, "json: one JSON object per container");
+    ps->callback([all, quiet, format, &paths, &exit_code]() {
+        if (!format->empty() && *format != "json")
+            throw UsageError("invalid --format \"" + *format + "\": hutch prints a table or json");
+        if (*format == "json") {
+            for (const auto& c : list_containers(paths)) {
+                if (!*all && c.status != "running") continue;
+                nlohmann::json j = to_json(c);
+                j["ID"] = c.id.substr(0, 12);
+                std::printf("%s\n", j.dump().c_str());
+            }
+            exit_code = 0;
+            return;
+        }
         if (!*quiet) std::printf("%-12s   %-24s   %-12s   %s\n", "CONTAINER ID", "COMMAND", "STATUS", "NAMES");
         for (const auto& c : list_containers(paths)) {
             if (!*all && c.status != "running") continue;

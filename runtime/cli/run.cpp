@@ -55,7 +55,8 @@ std::string absolute_rootfs(const std::string& given) {
 // -d: a forked monitor runs the container (its parent, reaping it, forwarding signals, writing
 // its output to the log, cleaning up); this process waits only for "started" or the start's
 // error, prints the id and returns.
-int run_detached(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config) {
+int run_detached(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                 bool existing) {
     int ends[2];
     check(::pipe2(ends, O_CLOEXEC), "start the monitor", "pipe2");
     Fd report(ends[0]), started(ends[1]);
@@ -71,7 +72,7 @@ int run_detached(const Spec& spec, const Paths& paths, const std::string& id, co
         int code = kExitHutchError;
         std::string failure;
         try {
-            code = run_container(spec, paths, id, config, started.get());
+            code = run_container(spec, paths, id, config, started.get(), existing);
         } catch (const Error& e) {
             code = e.exit_code();
             failure = e.what();
@@ -173,6 +174,33 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--dns-option", opts.dns_options, "Set DNS options");
 }
 
+// ROOTFS COMMAND... from what follows the flags, and the Spec they make with the host's facts.
+Spec spec_from_command_line(CLI::App* cmd, RunOptions& opts, const Globals& globals, const std::string& id) {
+    const Paths& paths = globals.paths;
+    std::vector<std::string> rest = cmd->remaining();
+    if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
+    if (rest.empty())
+        throw UsageError("\"hutch " + cmd->get_name() + "\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
+    opts.rootfs = absolute_rootfs(rest[0]);
+    opts.command.assign(rest.begin() + 1, rest.end());
+
+    HostFacts host = host_facts(opts.rootfs);
+    host.config = net::read_host_config(globals.config_path);
+    host.running_container = [&paths](const std::string& ref) {
+        ContainerState target = find_container(paths, ref);
+        if (!container_running(paths, target.id) || target.pid <= 0)
+            throw UsageError("container " + ref + " is not running (" + target.status + ")");
+        std::string hostname;
+        try {
+            hostname = read_file(paths.runtime_dir(target.id) + "/hostname");
+        } catch (const Error&) {
+        }
+        while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
+        return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
+    };
+    return build_run_spec(opts, id, host);
+}
+
 void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv) {
     auto* run = app.add_subcommand("run", "Run a command in a new container");
     // -h is --hostname, as in docker run.
@@ -188,31 +216,8 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     run->add_flag("--dry-run", *dry_run, "Print the OCI config.json and exit without running anything");
 
     run->callback([run, opts, explain_flag, dry_run, &globals, &exit_code, argv]() {
-        const Paths& paths = globals.paths;
-        std::vector<std::string> rest = run->remaining();
-        if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-')
-            throw UsageError("unknown flag: " + rest[0]);
-        if (rest.empty()) throw UsageError("\"hutch run\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
-        opts->rootfs = absolute_rootfs(rest[0]);
-        opts->command.assign(rest.begin() + 1, rest.end());
-
-        HostFacts host = host_facts(opts->rootfs);
-        host.config = net::read_host_config(globals.config_path);
-        host.running_container = [&paths](const std::string& ref) {
-            ContainerState target = find_container(paths, ref);
-            if (!container_running(paths, target.id) || target.pid <= 0)
-                throw UsageError("container " + ref + " is not running (" + target.status + ")");
-            std::string hostname;
-            try {
-                hostname = read_file(paths.runtime_dir(target.id) + "/hostname");
-            } catch (const Error&) {
-            }
-            while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
-            return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
-        };
-
         std::string id = new_container_id();
-        Spec spec = build_run_spec(*opts, id, host);
+        Spec spec = spec_from_command_line(run, *opts, globals, id);
         if (*dry_run) {
             std::cout << to_json(spec).dump(4) << std::endl;
             exit_code = 0;
@@ -223,11 +228,42 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
         // The exec trampoline keeps containers away from hutch's binary; only where the kernel
         // forbids executable memfds does hutch seal itself (one more exec).
         if (!trampoline::available()) ensure_sealed_binary(argv);
-        if (!spec.hutch.detach) {
-            exit_code = run_container(spec, paths, id, host.config);
-            return;
-        }
-        exit_code = run_detached(spec, paths, id, host.config);
+        net::HostConfig config = net::read_host_config(globals.config_path);
+        exit_code = spec.hutch.detach ? run_detached(spec, globals.paths, id, config, false)
+                                      : run_container(spec, globals.paths, id, config);
+    });
+
+    // `hutch create`: the same flags and checks, a container that does not run yet.
+    auto* create = app.add_subcommand("create", "Create a container without starting it (hutch start runs it)");
+    create->set_help_flag("--help", "Print this help and exit");
+    create->prefix_command();
+    auto create_opts = std::make_shared<RunOptions>();
+    add_run_flags(create, *create_opts);
+    create->callback([create, create_opts, &globals, &exit_code]() {
+        std::string id = new_container_id();
+        Spec spec = spec_from_command_line(create, *create_opts, globals, id);
+        create_container(spec, globals.paths, id);
+        std::cout << id << std::endl;
+        exit_code = 0;
+    });
+
+    // `hutch start [-a] NAME`: runs a created (or exited) container, detached unless -a.
+    auto* start = app.add_subcommand("start", "Start a created or stopped container");
+    auto attach = std::make_shared<bool>(false);
+    auto ref = std::make_shared<std::string>();
+    start->add_flag("-a,--attach", *attach, "Stay attached: output here, exit status the command's");
+    start->add_option("CONTAINER", *ref, "Container name or id")->required();
+    start->callback([&globals, &exit_code, attach, ref, argv]() {
+        const Paths& paths = globals.paths;
+        ContainerState c = find_container(paths, *ref);
+        if (container_running(paths, c.id)) throw UsageError("container " + *ref + " is already running");
+        Spec spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(c.id) + "/config.json")));
+        spec.hutch.detach = !*attach;
+        if (!trampoline::available()) ensure_sealed_binary(argv);
+        net::HostConfig config = net::read_host_config(globals.config_path);
+        exit_code = spec.hutch.detach ? run_detached(spec, paths, c.id, config, true)
+                                      : run_container(spec, paths, c.id, config, -1, true);
+        if (spec.hutch.detach && exit_code == 0) std::cout.flush();
     });
 }
 
