@@ -461,6 +461,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     Cgroup cgroup = Cgroup::create(id);
+    // Recorded before anything can run in it: `rm -f` after a SIGKILLed start finds it.
+    state.cgroup = cgroup.path();
+    record.save(state);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
@@ -480,7 +483,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
     if (pid == 0) {
-        parent_end.release();  // the child must not close the parent's end on its way out
+        // The child's copy of the parent's end goes at once: while the child held it, a dead
+        // parent's end never closed, and a child waiting for "go" waited forever.
+        ::close(parent_end.release());
         std::optional<net::ChildNetwork> network;
         if (attachment) network = attachment->child_network();
         container_init({spec, plan, child_end.get(), joins, network, trampoline::available(),
@@ -654,7 +659,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) throw SysError("exec in the container", "clone3", clone_flags_string(args.flags), errno);
     if (pid == 0) {
-        parent_end.release();
+        ::close(parent_end.release());  // as for run: a dead parent must read as EOF here
         exec_init({spec, child_end.get(), pidfd.get(), stdio_pipes.child_fds(), trampoline::available(),
                    filter ? &*filter : nullptr});
     }
