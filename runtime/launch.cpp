@@ -579,7 +579,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     return status;
 }
 
-int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request) {
+int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request, int started_fd) {
     if (request.args.empty() || request.args[0].empty())
         throw UsageError("no command given: usage: hutch exec [OPTIONS] CONTAINER COMMAND [ARG...]");
     ContainerState target = find_container(paths, ref);
@@ -685,6 +685,10 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         throw Error(msg.text, msg.exit_code);
     }
     events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});
+    if (started_fd >= 0) {
+        [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
+        ::close(started_fd);
+    }
     std::optional<RawTerminal> raw;
     std::vector<Relay> relays;
     if (master) {

@@ -45,6 +45,7 @@ struct ExecRequest {
 // every namespace of the container (its pid namespace through the parent, the rest in one
 // setns on a pidfd), starts in the container's cgroup, and gets the container's capabilities,
 // no_new_privs and seccomp filter: never more privilege than the container has.
-int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request);
+// With `started_fd` >= 0 (exec -d) "started" is written to it once the command runs.
+int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request, int started_fd = -1);
 
 }  // namespace hutch

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
+
 #include "runtime/run_options.hpp"
 #include "runtime/state.hpp"
 
@@ -27,6 +29,9 @@ void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code);
 
 // docker run's flags into `opts`: shared by `run` and `audit`, so both build the same Spec.
 void add_run_flags(CLI::App* cmd, RunOptions& opts);
+// Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given
+// (hutch run -d, start, exec -d); its start errors come back as this process's.
+int in_monitor(const std::function<int(int)>& body);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.
 HostFacts host_facts(const std::string& rootfs);
 

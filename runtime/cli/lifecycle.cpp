@@ -265,12 +265,21 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     exec->add_option("-u,--user", request->user, "Username or UID (format: <name|uid>[:<group|gid>])");
     exec->add_option("-w,--workdir", request->workdir, "Working directory inside the container");
     exec->add_option("-e,--env", request->env, "Set environment variables")->allow_extra_args(false)->take_all();
-    exec->callback([exec, &paths, &exit_code, request]() {
+    auto detach = std::make_shared<bool>(false);
+    exec->add_flag("-d,--detach", *detach, "Run in the background (its output is discarded, as Docker's)");
+    exec->callback([exec, &paths, &exit_code, request, detach]() {
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
         if (rest.size() < 2)
             throw UsageError("\"hutch exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
         request->args.assign(rest.begin() + 1, rest.end());
+        if (*detach) {
+            if (request->tty || request->interactive)
+                throw UsageError("exec -d with -i or -t: a detached process has no terminal or input to attach");
+            std::string container = rest[0];
+            exit_code = in_monitor([&](int started) { return exec_in_container(paths, container, *request, started); });
+            return;
+        }
         exit_code = exec_in_container(paths, rest[0], *request);
     });
 

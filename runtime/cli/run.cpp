@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <functional>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -52,11 +53,12 @@ std::string absolute_rootfs(const std::string& given) {
     return resolved;
 }
 
-// -d: a forked monitor runs the container (its parent, reaping it, forwarding signals, writing
-// its output to the log, cleaning up); this process waits only for "started" or the start's
-// error, prints the id and returns.
-int run_detached(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
-                 bool existing) {
+}  // namespace
+
+// -d: a forked monitor runs `body` (the container's parent, reaping it, forwarding signals,
+// relaying its output, cleaning up); this process waits only for "started" or the start's
+// error, then returns. `body` gets the fd to write "started" to.
+int in_monitor(const std::function<int(int)>& body) {
     int ends[2];
     check(::pipe2(ends, O_CLOEXEC), "start the monitor", "pipe2");
     Fd report(ends[0]), started(ends[1]);
@@ -65,14 +67,14 @@ int run_detached(const Spec& spec, const Paths& paths, const std::string& id, co
     if (monitor == 0) {
         report.reset();
         // Its own session, and none of the caller's streams: whoever reads this command's output
-        // gets EOF as soon as the id is printed.
+        // gets EOF as soon as it returns.
         ::setsid();
         int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
         int code = kExitHutchError;
         std::string failure;
         try {
-            code = run_container(spec, paths, id, config, started.get(), existing);
+            code = body(started.get());
         } catch (const Error& e) {
             code = e.exit_code();
             failure = e.what();
@@ -91,10 +93,7 @@ int run_detached(const Spec& spec, const Paths& paths, const std::string& id, co
     ssize_t n;
     while ((n = ::read(report.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
         if (n > 0) answer.append(buf, static_cast<std::size_t>(n));
-    if (answer.rfind("started", 0) == 0) {
-        std::cout << id << std::endl;
-        return 0;
-    }
+    if (answer.rfind("started", 0) == 0) return 0;
     int status = 0;
     ::waitpid(monitor, &status, 0);
     if (answer.size() > 1 && answer[0] == 'E') {
@@ -102,6 +101,15 @@ int run_detached(const Spec& spec, const Paths& paths, const std::string& id, co
         throw Error(answer.substr(space + 1), std::atoi(answer.substr(1, space - 1).c_str()));
     }
     throw Error("start the container: its monitor ended before the command ran");
+}
+
+namespace {
+
+int run_detached(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                 bool existing) {
+    int code = in_monitor([&](int started) { return run_container(spec, paths, id, config, started, existing); });
+    std::cout << id << std::endl;
+    return code;
 }
 
 }  // namespace

@@ -322,6 +322,21 @@ TEST_F(ExecIntegration, ExecdProcessSeenFromTheHostIsInTheContainersNamespacesAn
     EXPECT_EXIT_CODE(r, 137);
 }
 
+// exec -d returns once the process runs and leaves it running in the container; a command that
+// cannot start is still reported (127), and -d with -t or -i is refused.
+TEST_F(ExecIntegration, DetachedExecRunsInTheBackground) {
+    ASSERT_FALSE(start_d({"--name", "bg"}, {"sleep", "30"}).empty());
+    Result r = exec({"-d"}, "bg", {"sh", "-c", "sleep 0.5; echo done > /tmp/bg-done"});
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(exec({}, "bg", {"test", "-e", "/tmp/bg-done"}).code, 0);  // still running
+    EXPECT_TRUE(wait_for_file_inside("bg", "/tmp/bg-done"));
+    Result missing = exec({"-d"}, "bg", {"no-such-command"});
+    EXPECT_EXIT_CODE(missing, 127);
+    EXPECT_EQ(missing.err_lines().size(), 1u) << describe(missing);
+    EXPECT_EXIT_CODE(exec({"-d", "-t"}, "bg", {"true"}), 125);
+}
+
 TEST_F(ExecIntegration, SeesTheContainersFilesHostnameAndProcesses) {
     std::string id = start_d({"--name", "view", "--hostname", "boxname"},
                              {"sh", "-c", "echo made-inside > /tmp/created; exec sleep 30"});
