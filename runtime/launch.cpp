@@ -500,6 +500,12 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     for (auto& end : stdio_pipes.child_ends) end.reset();
     if (attachment) attachment->connect(child.pid());
 
+    // Recorded as running before it may run: anything the command prints or does comes after
+    // ps could see it (a failed start removes the record anyway).
+    state.status = "running";
+    state.pid = child.pid();
+    state.started_at = rfc3339_now();
+    record.save(state);
     explain::line("sendmsg(sync socket, GO)");
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
@@ -510,23 +516,22 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
             master = std::move(msg.fd);
             continue;
         }
-        if (msg.kind == sync::Kind::kError) {
-            child.wait();
-            throw Error(msg.text, msg.exit_code);
+        child.wait();
+        Error failure = msg.kind == sync::Kind::kExecFailed
+                            ? Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
+                                    msg.exit_code == ENOENT || msg.exit_code == ENOTDIR ? kExitNotFound
+                                                                                        : kExitCannotInvoke)
+                            : Error(msg.text, msg.exit_code);
+        if (existing) {  // a created container that failed to start stays, as exited
+            state.status = "exited";
+            state.pid = 0;
+            state.exit_code = failure.exit_code();
+            state.finished_at = rfc3339_now();
+            record.save(state);
         }
-        if (msg.kind == sync::Kind::kExecFailed) {
-            child.wait();
-            int err = msg.exit_code;
-            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(err),
-                        err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
-        }
+        throw failure;
     }
 
-    state.status = "running";
-    state.pid = child.pid();
-    state.cgroup = cgroup.path();
-    state.started_at = rfc3339_now();
-    record.save(state);
     const std::map<std::string, std::string> who = {{"image", spec.root.path}, {"name", spec.hutch.name}};
     if (attachment)
         events::emit(paths.data_root, {"network", "connect", attachment->network().id,
