@@ -316,6 +316,34 @@ void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> r
     }
 }
 
+// Relays the process's streams (its pty, or the pipes standing in for host files) and forwards
+// signals until it exits; returns its exit status.
+int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& master, StdioPipes& pipes,
+                         bool interactive) {
+    std::optional<RawTerminal> raw;
+    std::vector<Relay> relays;
+    if (master) {
+        if (interactive) raw.emplace(STDIN_FILENO);
+        copy_window_size(master.get());
+        relays.push_back({master.get(), STDOUT_FILENO, false});
+        if (interactive) relays.push_back({STDIN_FILENO, master.get(), false, true});
+    }
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (!pipes.parent_ends[fd]) continue;
+        if (fd == 0) relays.push_back({STDIN_FILENO, pipes.parent_ends[0].release(), true});
+        else relays.push_back({pipes.parent_ends[fd].get(), fd, false});
+    }
+    supervise(child, signals, relays, master.get());
+    return child.wait();
+}
+
+// -d, start, exec -d: tells the process that forked the monitor that the command runs.
+void report_started(int started_fd) {
+    if (started_fd < 0) return;
+    [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
+    ::close(started_fd);
+}
+
 }  // namespace
 
 void validate_spec(const Spec& spec) {
@@ -537,28 +565,11 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         events::emit(paths.data_root, {"network", "connect", attachment->network().id,
                                        {{"container", id}, {"name", attachment->network().name}, {"type", "bridge"}}, 0});
     events::emit(paths.data_root, {"container", "start", id, who, 0});
-    if (started_fd >= 0) {
-        [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
-        ::close(started_fd);
-    }
+    report_started(started_fd);
 
     int status;
     {
-        std::optional<RawTerminal> raw;
-        std::vector<Relay> relays;
-        if (master) {
-            if (spec.hutch.interactive) raw.emplace(STDIN_FILENO);
-            copy_window_size(master.get());
-            relays.push_back({master.get(), STDOUT_FILENO, false});
-            if (spec.hutch.interactive) relays.push_back({STDIN_FILENO, master.get(), false, true});
-        }
-        for (int fd = 0; fd <= 2; ++fd) {
-            if (!stdio_pipes.parent_ends[fd]) continue;
-            if (fd == 0) relays.push_back({STDIN_FILENO, stdio_pipes.parent_ends[0].release(), true});
-            else relays.push_back({stdio_pipes.parent_ends[fd].get(), fd, false});
-        }
-        supervise(child, signals, relays, master.get());
-        status = child.wait();
+        status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
         explain::line("waitid(P_PIDFD, " + std::to_string(child.pid()) + ", WEXITED) = exit status " +
                       std::to_string(status));
     }
@@ -690,25 +701,8 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         throw Error(msg.text, msg.exit_code);
     }
     events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});
-    if (started_fd >= 0) {
-        [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
-        ::close(started_fd);
-    }
-    std::optional<RawTerminal> raw;
-    std::vector<Relay> relays;
-    if (master) {
-        if (spec.hutch.interactive) raw.emplace(STDIN_FILENO);
-        copy_window_size(master.get());
-        relays.push_back({master.get(), STDOUT_FILENO, false});
-        if (spec.hutch.interactive) relays.push_back({STDIN_FILENO, master.get(), false, true});
-    }
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (!stdio_pipes.parent_ends[fd]) continue;
-        if (fd == 0) relays.push_back({STDIN_FILENO, stdio_pipes.parent_ends[0].release(), true});
-        else relays.push_back({stdio_pipes.parent_ends[fd].get(), fd, false});
-    }
-    supervise(child, signals, relays, master.get());
-    int status = child.wait();
+    report_started(started_fd);
+    int status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
     events::emit(paths.data_root, {"container", "exec_die", target.id,
                                    with({{"execID", exec_id}, {"exitCode", std::to_string(status)}}), 0});
     return status;
