@@ -104,31 +104,8 @@ protected:
         return id;
     }
 
-    // `inspect REF` parsed: the single element, or null (failure recorded).
-    json inspect(const std::string& ref) {
-        Result r = hutch({"inspect", ref});
-        if (r.code != 0) {
-            ADD_FAILURE() << "inspect " << ref << ": " << describe(r);
-            return nullptr;
-        }
-        try {
-            json j = json::parse(r.out);
-            if (!j.is_array() || j.size() != 1) {
-                ADD_FAILURE() << "inspect " << ref << " is not a one-element array: " << r.out;
-                return nullptr;
-            }
-            return j[0];
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << "inspect " << ref << " is not JSON (" << e.what() << "): " << r.out;
-            return nullptr;
-        }
-    }
-
-    pid_t container_pid(const std::string& ref) {
-        json j = inspect(ref);
-        if (j.is_null()) return 0;
-        return j["State"].value("Pid", 0);
-    }
+    json inspect(const std::string& ref) { return inspect_container(roots_, ref); }
+    pid_t container_pid(const std::string& ref) { return hutch_it::container_pid(roots_, ref); }
 
     // Polls `logs REF` until it contains `needle` `times` times.
     bool wait_for_log(const std::string& ref, const std::string& needle, size_t times = 1,

@@ -358,6 +358,31 @@ Strings TempRoots::leftovers() const {
     return out;
 }
 
+nlohmann::json inspect_container(const TempRoots& roots, const std::string& ref) {
+    Result r = roots.hutch({"inspect", ref});
+    if (r.code != 0) {
+        ADD_FAILURE() << "inspect " << ref << ": " << describe(r);
+        return nullptr;
+    }
+    try {
+        nlohmann::json j = nlohmann::json::parse(r.out);
+        if (!j.is_array() || j.size() != 1) {
+            ADD_FAILURE() << "inspect " << ref << " is not a one-element array: " << r.out;
+            return nullptr;
+        }
+        return j[0];
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "inspect " << ref << " is not JSON (" << e.what() << "): " << r.out;
+        return nullptr;
+    }
+}
+
+pid_t container_pid(const TempRoots& roots, const std::string& ref) {
+    nlohmann::json j = inspect_container(roots, ref);
+    if (j.is_null()) return 0;
+    return j["State"].value("Pid", 0);
+}
+
 Strings TempRoots::container_ids() const { return list_dir(run_root() + "/containers"); }
 
 // --- host facts ----------------------------------------------------------------------------

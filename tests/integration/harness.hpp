@@ -10,6 +10,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <sys/types.h>
 
 #include <chrono>
@@ -126,6 +128,11 @@ private:
     TempDir dir_;
     std::string bridge_;
 };
+
+// `hutch inspect REF` under `roots`, its single element parsed; null with a recorded failure.
+nlohmann::json inspect_container(const TempRoots& roots, const std::string& ref);
+// State.Pid of that; 0 with a recorded failure.
+pid_t container_pid(const TempRoots& roots, const std::string& ref);
 
 // The busybox rootfs to run, from $HUTCH_TEST_ROOTFS; "" when unset or not a directory.
 std::string test_rootfs();
