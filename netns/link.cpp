@@ -47,6 +47,12 @@ void request_tolerating(NetlinkSocket& nl, nlmsghdr* nlh, const char* step, cons
 
 }  // namespace
 
+std::string mac_string(const Mac& m) {
+    char out[18];
+    std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return out;
+}
+
 int link_index(const std::string& name) { return static_cast<int>(if_nametoindex(name.c_str())); }
 
 void create_bridge(NetlinkSocket& nl, const std::string& name) {
@@ -72,9 +78,7 @@ void create_bridge(NetlinkSocket& nl, const std::string& name) {
 
 void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_index,
                  const std::string& peer_name, pid_t peer_netns_pid, const Mac& peer_mac) {
-    char mac[18];
-    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", peer_mac[0], peer_mac[1],
-                  peer_mac[2], peer_mac[3], peer_mac[4], peer_mac[5]);
+    const std::string mac = mac_string(peer_mac);
     explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(host_name) +
                   ", IFLA_MASTER=" + std::to_string(bridge_index) + ", IFLA_LINKINFO={kind=\"veth\", peer={IFLA_IFNAME=" +
                   explain::quote(peer_name) + ", IFLA_NET_NS_PID=" + std::to_string(peer_netns_pid) +

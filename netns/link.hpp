@@ -15,6 +15,9 @@ namespace hutch::net {
 
 using Mac = std::array<unsigned char, 6>;
 
+// "02:42:0a:58:00:02".
+std::string mac_string(const Mac& mac);
+
 // Interface index by name in the socket's namespace; 0 when there is none.
 int link_index(const std::string& name);
 

@@ -24,12 +24,7 @@ nlohmann::json inspect(net::NetworkStore& store, const net::NetworkConfig& n) {
     for (const auto& e : store.endpoints(n))
         containers[e.container_id] = {{"Name", e.container_name},
                                       {"IPv4Address", e.address.str() + "/" + std::to_string(n.subnet.prefix)},
-                                      {"MacAddress", [&] {
-                                           char mac[18];
-                                           std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", e.mac[0],
-                                                         e.mac[1], e.mac[2], e.mac[3], e.mac[4], e.mac[5]);
-                                           return std::string(mac);
-                                       }()},
+                                      {"MacAddress", net::mac_string(e.mac)},
                                       {"Aliases", e.aliases}};
     return {{"Name", n.name},
             {"Id", n.id},
