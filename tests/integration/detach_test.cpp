@@ -28,42 +28,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Field 3 (state) and 4 (ppid) of /proc/PID/stat; '\0' / 0 when the process is gone.
-char proc_state(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= stat.size()) return '\0';
-    return stat[paren + 2];
-}
-
-pid_t parent_of(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos) return 0;
-    std::istringstream in(stat.substr(paren + 2));
-    char state;
-    pid_t ppid = 0;
-    in >> state >> ppid;
-    return ppid;
-}
-
-// Alive and not a zombie.
-bool process_alive(pid_t pid) {
-    char s = proc_state(pid);
-    return s != '\0' && s != 'Z' && s != 'X';
-}
-
-// Polls until `pid` is gone (reaping it if it became the test's child), at most `timeout`.
-bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout = 5s) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        ::waitpid(pid, nullptr, WNOHANG);  // ours only if reparented to the test (subreaper)
-        if (!process_alive(pid)) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return false;
-}
-
 size_t count_of(const std::string& text, const std::string& needle) {
     size_t n = 0;
     for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;

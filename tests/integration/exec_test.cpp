@@ -27,31 +27,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Field 3 (state) of /proc/PID/stat; '\0' when the process is gone.
-char proc_state(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= stat.size()) return '\0';
-    return stat[paren + 2];
-}
-
-// Alive and not a zombie.
-bool process_alive(pid_t pid) {
-    char s = proc_state(pid);
-    return s != '\0' && s != 'Z' && s != 'X';
-}
-
-// Polls until `pid` is gone (reaping it if it became the test's child), at most `timeout`.
-bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout = 5s) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        ::waitpid(pid, nullptr, WNOHANG);  // ours only if reparented to the test (subreaper)
-        if (!process_alive(pid)) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return false;
-}
-
 // Every descendant of `pid` (children first, breadth-first).
 std::vector<pid_t> descendants_of(pid_t pid) {
     std::vector<pid_t> out, queue = {pid};

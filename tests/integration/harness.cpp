@@ -358,6 +358,39 @@ Strings TempRoots::leftovers() const {
     return out;
 }
 
+char proc_state(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size()) return '\0';
+    return stat[paren + 2];
+}
+
+pid_t parent_of(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos) return 0;
+    std::istringstream in(stat.substr(paren + 2));
+    char state;
+    pid_t ppid = 0;
+    in >> state >> ppid;
+    return ppid;
+}
+
+bool process_alive(pid_t pid) {
+    char s = proc_state(pid);
+    return s != '\0' && s != 'Z' && s != 'X';
+}
+
+bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        ::waitpid(pid, nullptr, WNOHANG);  // ours only if reparented to the test (subreaper)
+        if (!process_alive(pid)) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
 nlohmann::json inspect_container(const TempRoots& roots, const std::string& ref) {
     Result r = roots.hutch({"inspect", ref});
     if (r.code != 0) {

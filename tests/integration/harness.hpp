@@ -129,6 +129,14 @@ private:
     std::string bridge_;
 };
 
+// Processes seen through /proc: field 3 (state) of /proc/PID/stat, '\0' when gone; field 4
+// (ppid), 0 when gone; alive and not a zombie; polling until gone (reaping it when it became the
+// test's child, as a subreaper), at most `timeout`.
+char proc_state(pid_t pid);
+pid_t parent_of(pid_t pid);
+bool process_alive(pid_t pid);
+bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 // `hutch inspect REF` under `roots`, its single element parsed; null with a recorded failure.
 nlohmann::json inspect_container(const TempRoots& roots, const std::string& ref);
 // State.Pid of that; 0 with a recorded failure.
