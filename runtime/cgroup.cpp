@@ -18,20 +18,6 @@ namespace {
 
 const std::string kBase = "/sys/fs/cgroup";
 
-// hutch's own cgroup path in a hierarchy, from /proc/self/cgroup ("4:memory:/a/b" -> "/a/b").
-std::string own_cgroup(const CgroupHierarchy& h) {
-    std::ifstream in("/proc/self/cgroup");
-    std::string line;
-    while (std::getline(in, line)) {
-        auto first = line.find(':'), second = line.find(':', first + 1);
-        if (first == std::string::npos || second == std::string::npos) continue;
-        std::string controllers = line.substr(first + 1, second - first - 1);
-        std::string path = line.substr(second + 1);
-        if (h.fstype == "cgroup2" ? controllers.empty() : controllers == h.controllers)
-            return path == "/" ? "" : path;
-    }
-    return "";
-}
 
 void write_value(const std::string& file, const std::string& value, const char* step) {
     Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
@@ -56,6 +42,20 @@ void make_dir(const std::string& dir) {
 }
 
 }  // namespace
+
+std::string own_cgroup(const CgroupHierarchy& h) {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line)) {
+        auto first = line.find(':'), second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        std::string controllers = line.substr(first + 1, second - first - 1);
+        std::string path = line.substr(second + 1);
+        if (h.fstype == "cgroup2" ? controllers.empty() : controllers == h.controllers)
+            return path == "/" ? "" : path;
+    }
+    return "";
+}
 
 std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
     std::vector<CgroupHierarchy> out;

@@ -27,6 +27,9 @@ struct CgroupHierarchy {
 // The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
 std::vector<CgroupHierarchy> host_cgroup_hierarchies();
 
+// hutch's own cgroup in hierarchy `h` ("/a/b"; "" for the root), from /proc/self/cgroup.
+std::string own_cgroup(const CgroupHierarchy& h);
+
 // Kills whatever still runs in the cgroup at `path`, then removes it and, when empty, its
 // "hutch" parent. Missing is fine (the start that made it may have cleaned up already).
 void remove_cgroup(const std::string& path);
@@ -43,6 +46,12 @@ public:
     // For clone3's cgroup field (CLONE_INTO_CGROUP); -1 when there is none.
     int fd() const { return fd_.get(); }
     const std::string& path() const { return path_; }
+    // Keeps the cgroup past this object (an OCI container outlives `create`); whoever deletes
+    // the container removes it with remove_cgroup.
+    void keep() {
+        fd_.reset();
+        path_.clear();
+    }
 
 private:
     Cgroup() = default;

@@ -7,8 +7,13 @@
 //   assemble the root              private propagation first, then mounts (rootfs.hpp)
 //   terminal                       from the container's own devpts, master sent to the parent
 //   etc files, masks, read-only    last mounts, so nothing covers them
+//   createContainer hooks          (oci) in the container's namespaces, the host's paths
 //   pivot_root                     from here "/" is the container's
-//   sethostname                    in the new UTS namespace
+//   sethostname, setdomainname     in the new UTS namespace
+//   oom_score_adj
+//   kCreated, wait on exec.fifo    (oci) the command must not run before `start`
+//   startContainer hooks           (oci)
+//   rlimits                        before the uid change, which can forbid raising them
 //   close every other fd, chdir    no host fd can become the cwd (CVE-2024-21626)
 //   user, capabilities             bounding set, uid change, capset (caps/apply.hpp)
 //   no_new_privs
@@ -22,6 +27,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -34,6 +40,8 @@
 #include "netns/loopback.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/oci/hooks.hpp"
+#include "runtime/rlimits.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
@@ -108,6 +116,14 @@ void setup_terminal(RootfsBuilder& rootfs, const Spec& spec, int sync_fd) {
     for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
 }
 
+void write_oom_score_adj(int value) {
+    explain::line("write(\"/proc/self/oom_score_adj\", \"" + std::to_string(value) + "\")");
+    Fd f(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    std::string text = std::to_string(value);
+    if (!f || ::write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        throw SysError("set oom_score_adj", "write", "/proc/self/oom_score_adj <- " + text, errno);
+}
+
 void close_other_fds(int keep) {
     explain::line("close_range(3, " + std::to_string(keep - 1) + ", 0); close_range(" +
                   std::to_string(keep + 1) + ", ~0U, 0)");
@@ -149,13 +165,39 @@ void enter_workdir(const std::string& cwd) {
                    err == ENOENT ? kExitNotFound : kExitCannotInvoke);
 }
 
+void set_rlimits(const std::vector<Rlimit>& limits) {
+    for (const auto& limit : limits) {
+        int resource = rlimit_resource(limit.type);
+        explain::line("setrlimit(" + limit.type + ", {" + std::to_string(limit.soft) + ", " +
+                      std::to_string(limit.hard) + "})");
+        rlimit value{limit.soft, limit.hard};
+        check(::setrlimit(resource, &value), "set a resource limit", "setrlimit", limit.type);
+    }
+}
+
+// `hutch oci create`: tells the parent the container is made, then waits for `start`. The fifo
+// is reopened through /proc/self/fd: its path lies outside the root since pivot_root.
+void wait_for_start(const InitContext& ctx) {
+    if (ctx.outlives_parent) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the engine reaps us now
+    explain::line("sendmsg(sync socket, CREATED); open(exec.fifo, O_WRONLY)   # blocks until start");
+    sync::send(ctx.sync_fd, sync::Kind::kCreated);
+    std::string fifo = "/proc/self/fd/" + std::to_string(ctx.start_fifo);
+    Fd writer(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!writer)
+        throw SysError("wait for start", "open", "exec.fifo", errno);
+    [[maybe_unused]] ssize_t n = ::write(writer.get(), "0", 1);
+    ::close(ctx.start_fifo);
+}
+
 // The last steps of every process hutch starts in a container (its first one, or one `exec`
 // adds): close hutch's fds, enter the working directory, apply the privileges in the kernel's
 // order (caps/apply.hpp) with the seccomp filter last, and exec through the trampoline.
 [[noreturn]] void become_the_command(const Spec& spec, const caps::HostCaps& host, int sync_fd,
-                                     bool through_trampoline, const seccomp::Program* seccomp_filter) {
+                                     bool through_trampoline, const seccomp::Program* seccomp_filter,
+                                     bool parent_waits = true) {
     close_other_fds(sync_fd);
     enter_workdir(spec.process.cwd);
+    set_rlimits(spec.process.rlimits);
 
     // The filter needs CAP_SYS_ADMIN or no_new_privs to go in: unless no_new_privs was asked
     // for, CAP_SYS_ADMIN is kept for that one call and dropped right after, as runc does, so the
@@ -165,15 +207,20 @@ void enter_workdir(const std::string& cwd) {
     caps::switch_user(spec.process.user);
     // The kernel clears the parent-death signal when the uid or gid changes: set it again, and
     // make sure the parent did not die in between.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    pollfd parent{sync_fd, POLLRDHUP, 0};
-    if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
+    if (parent_waits) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        pollfd parent{sync_fd, POLLRDHUP, 0};
+        if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
+    }
     const bool filter = seccomp_filter != nullptr;
     const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
     const caps::CapSet extra =
         filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
     caps::set_capabilities(privileges, extra, host);
-    caps::set_ambient(privileges.ambient, host);
+    // The kernel keeps a capability ambient only while it is permitted and inheritable; runc and
+    // crun skip the others with a warning (runc's default spec lists ambient caps without
+    // inheritable ones since CVE-2022-29162), and so does hutch.
+    caps::set_ambient(privileges.ambient & privileges.inheritable & privileges.permitted, host);
     if (spec.process.no_new_privileges) caps::set_no_new_privileges();
 
     // Everything the exec needs is made before the filter, so a profile only has to allow
@@ -184,7 +231,7 @@ void enter_workdir(const std::string& cwd) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
-    ::umask(022);
+    ::umask(spec.process.user.umask.value_or(022));
     if (filter) seccomp::install(*seccomp_filter);
     if (extra) caps::set_capabilities(privileges, 0, host);
     exec_command(spec, path, trampoline_image, sync_fd);
@@ -195,7 +242,7 @@ void enter_workdir(const std::string& cwd) {
 void run_exec_init(const ExecInitContext& ctx) {
     const Spec& spec = ctx.spec;
     const caps::HostCaps host = caps::HostCaps::read();
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!ctx.outlives_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     for (int fd = 0; fd <= 2; ++fd)
         if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
     explain::line("setns(pidfd, CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP)");
@@ -215,12 +262,12 @@ void run_exec_init(const ExecInitContext& ctx) {
         sync::send(ctx.sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
         check(::ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
         for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
-    } else if (!spec.hutch.interactive) {
+    } else if (!spec.hutch.interactive && !spec.hutch.oci) {
         int null_fd = check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null");
         check(::dup2(null_fd, 0), "detach stdin", "dup2");
         ::close(null_fd);
     }
-    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp);
+    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent);
 }
 
 void run_init(const InitContext& ctx) {
@@ -230,6 +277,7 @@ void run_init(const InitContext& ctx) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
+    const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
 
     for (int fd = 0; fd <= 2; ++fd)
         if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
@@ -255,6 +303,7 @@ void run_init(const InitContext& ctx) {
         rootfs.assemble();
         if (spec.process.terminal) setup_terminal(rootfs, spec, ctx.sync_fd);
         rootfs.finish();
+        oci::run_hooks(spec.hooks.create_container, "createContainer", oci_state);
         rootfs.pivot();
     }
     if (!spec.hostname.empty() && spec.has_new_namespace("uts")) {
@@ -262,13 +311,22 @@ void run_init(const InitContext& ctx) {
         check(::sethostname(spec.hostname.c_str(), spec.hostname.size()), "set the hostname",
               "sethostname", spec.hostname);
     }
-    if (!spec.process.terminal && !spec.hutch.interactive) {
-        // Like docker without -i: the command reads nothing from the host's stdin.
+    if (!spec.domainname.empty()) {
+        explain::line("setdomainname(" + explain::quote(spec.domainname) + ")");
+        check(::setdomainname(spec.domainname.c_str(), spec.domainname.size()), "set the domain name",
+              "setdomainname", spec.domainname);
+    }
+    if (spec.process.oom_score_adj) write_oom_score_adj(*spec.process.oom_score_adj);
+    if (ctx.start_fifo >= 0) wait_for_start(ctx);
+    oci::run_hooks(spec.hooks.start_container, "startContainer", oci_state);
+    if (!spec.process.terminal && !spec.hutch.interactive && !spec.hutch.oci) {
+        // Like docker without -i: the command reads nothing from the host's stdin. (An OCI
+        // engine hands the container the stdin it means it to have.)
         int null_fd = check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null");
         check(::dup2(null_fd, 0), "detach stdin", "dup2");
         ::close(null_fd);
     }
-    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp);
+    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent);
 }
 
 }  // namespace
@@ -290,6 +348,10 @@ template <typename Context, typename Body>
     try {
         sync::send(context.sync_fd, sync::Kind::kError, code, message);
     } catch (...) {
+        // No parent to tell (an OCI container after create): the engine reads the container's
+        // stderr, as it does runc's.
+        std::string line = "hutch: " + message + "\n";
+        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
     }
     ::_exit(code);
 }

@@ -33,6 +33,12 @@ struct InitContext {
     const seccomp::Program* seccomp;
     // Pipes standing in for host files and terminals, dup2'ed onto 0, 1, 2 (-1: keep as inherited).
     std::array<int, 3> stdio;
+    // `hutch oci create|run`: the container's exec.fifo, opened O_PATH. Once assembled, the child
+    // says kCreated and blocks opening it for writing until `start` opens it for reading.
+    int start_fifo = -1;
+    // `hutch oci create`: the parent exits after kCreated; from then on the child neither dies
+    // with it nor reports to it (errors go to the container's stderr, as runc's do).
+    bool outlives_parent = false;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,
@@ -47,6 +53,7 @@ struct ExecInitContext {
     std::array<int, 3> stdio;
     bool exec_through_trampoline;
     const seccomp::Program* seccomp;
+    bool outlives_parent = false;  // oci exec --detach: the parent returns once the command runs
 };
 [[noreturn]] void exec_init(const ExecInitContext& context);
 

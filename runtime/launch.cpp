@@ -33,6 +33,9 @@
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/oci/cgroups.hpp"
+#include "runtime/oci/hooks.hpp"
+#include "runtime/rlimits.hpp"
 #include "runtime/user.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
@@ -74,6 +77,8 @@ public:
     }
     pid_t pid() const { return pid_; }
     int pidfd() const { return pidfd_.get(); }
+    // Leaves the process to run on without us: the reaper above (an OCI engine) waits for it.
+    void abandon() { reaped_ = true; }
     void signal(int sig) const { ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0); }
     // Blocks until the child exits; returns docker's exit status for it.
     int wait() {
@@ -337,11 +342,41 @@ int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& 
     return child.wait();
 }
 
+void send_console(int socket, int master);
+
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
     if (started_fd < 0) return;
     [[maybe_unused]] ssize_t n = ::write(started_fd, "started\n", 8);
     ::close(started_fd);
+}
+
+// A sysctl the container may set: one the kernel keeps per namespace, in a namespace of the
+// container's own (config-linux.md leaves this to the runtime; runc's list). Anything else would
+// be written into the host's kernel.
+void validate_sysctl(const Spec& spec, const std::string& key, const std::string& value) {
+    auto bad = [&](const std::string& why) { throw UsageError("sysctl \"" + key + "\": " + why); };
+    if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos ||
+        key.front() == '.' || key.back() == '.' || validate::has_control(key))
+        bad("not a sysctl name");
+    if (validate::has_control(value)) bad("the value holds control characters");
+    static const char* kIpc[] = {"kernel.msgmax", "kernel.msgmnb",  "kernel.msgmni",         "kernel.sem",
+                                 "kernel.shmall", "kernel.shmmax",  "kernel.shmmni",         "kernel.shm_rmid_forced"};
+    bool ipc = key.rfind("fs.mqueue.", 0) == 0 ||
+               std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc);
+    if (ipc) {
+        if (!spec.has_new_namespace("ipc")) bad("needs a new ipc namespace");
+        return;
+    }
+    if (key.rfind("net.", 0) == 0) {
+        if (!spec.has_new_namespace("network")) bad("needs a new network namespace");
+        return;
+    }
+    if (key == "kernel.hostname" || key == "kernel.domainname") {
+        if (!spec.has_new_namespace("uts")) bad("needs a new uts namespace");
+        return;
+    }
+    bad("not namespaced: it would change the host");
 }
 
 }  // namespace
@@ -384,6 +419,15 @@ void validate_spec(const Spec& spec) {
             std::end(kProcFilesMayBind))
             continue;
         throw UsageError("mount on " + m.destination + " refused: only procfs may be mounted on /proc");
+    }
+    for (const auto& limit : spec.process.rlimits) rlimit_resource(limit.type);  // throws on an unknown name
+    for (const auto& [key, value] : spec.linux.sysctl) validate_sysctl(spec, key, value);
+    for (const auto& d : spec.linux.devices) {
+        if (d.path.size() < 6 || d.path.rfind("/dev/", 0) != 0 || d.path.find("/../") != std::string::npos ||
+            d.path.ends_with("/.."))
+            throw UsageError("linux.devices: path \"" + d.path + "\" must lie below /dev");
+        if (d.type != "c" && d.type != "u" && d.type != "b" && d.type != "p")
+            throw UsageError("linux.devices " + d.path + ": unknown type \"" + d.type + "\"");
     }
     for (const auto& ns : spec.linux.namespaces) {
         bool known = ns.type == "cgroup";
@@ -641,7 +685,6 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         if (user.uid != 0) spec.process.capabilities.effective = spec.process.capabilities.permitted = {};
     }
 
-    BlockedSignals signals(spec.process.terminal);
     std::string command;
     for (const auto& a : request.args) command += (command.empty() ? "" : " ") + a;
     const std::string exec_id = new_container_id();
@@ -651,20 +694,38 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         return extra;
     };
     events::emit(paths.data_root, {"container", "exec_create: " + command, target.id, with({{"execID", exec_id}}), 0});
+    ExecLaunch launch;
+    launch.target_pidfd = pidfd.get();
+    launch.cgroup = target.cgroup;
+    launch.seccomp_cache_dir = paths.root + "/seccomp";
+    launch.started = [&](pid_t) {
+        events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});
+        report_started(started_fd);
+    };
+    int status = exec_process(spec, launch);
+    events::emit(paths.data_root, {"container", "exec_die", target.id,
+                                   with({{"execID", exec_id}, {"exitCode", std::to_string(status)}}), 0});
+    return status;
+}
+
+int exec_process(const Spec& spec, const ExecLaunch& launch) {
+    BlockedSignals signals(spec.process.terminal);
     std::optional<seccomp::Program> filter;
-    if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, paths.root + "/seccomp");
-    StdioPipes stdio_pipes = pipes_for_host_streams(spec);
+    if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, launch.seccomp_cache_dir);
+    // An OCI engine hands the process the stdio it means it to have; hutch's own exec replaces
+    // host files and terminals with pipes, as for run.
+    StdioPipes stdio_pipes = spec.hutch.oci ? StdioPipes{} : pipes_for_host_streams(spec);
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "exec in the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
     Fd cgroup;
-    if (!target.cgroup.empty()) cgroup = Fd(::open(target.cgroup.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!launch.cgroup.empty()) cgroup = Fd(::open(launch.cgroup.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     // A process enters a pid namespace only at birth: this process joins it for its children.
     if (spec.has_new_namespace("pid")) {
         explain::line("setns(pidfd, CLONE_NEWPID)   # for the child about to be cloned");
-        check(::setns(pidfd.get(), CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
+        check(::setns(launch.target_pidfd, CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
     }
     int child_pidfd = -1;
     clone_args args{};
@@ -676,8 +737,8 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     if (pid < 0) throw SysError("exec in the container", "clone3", clone_flags_string(args.flags), errno);
     if (pid == 0) {
         ::close(parent_end.release());  // as for run: a dead parent must read as EOF here
-        exec_init({spec, child_end.get(), pidfd.get(), stdio_pipes.child_fds(), trampoline::available(),
-                   filter ? &*filter : nullptr});
+        exec_init({spec, child_end.get(), launch.target_pidfd, stdio_pipes.child_fds(), trampoline::available(),
+                   filter ? &*filter : nullptr, launch.detach});
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) + "}) = " + std::to_string(pid));
     Child child(static_cast<pid_t>(pid), Fd(child_pidfd));
@@ -689,7 +750,8 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         sync::Message msg = sync::receive(parent_end.get());
         if (msg.eof) break;
         if (msg.kind == sync::Kind::kTerminal) {
-            master = std::move(msg.fd);
+            if (launch.console_socket >= 0) send_console(launch.console_socket, msg.fd.get());
+            else master = std::move(msg.fd);
             continue;
         }
         child.wait();
@@ -700,12 +762,164 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         }
         throw Error(msg.text, msg.exit_code);
     }
-    events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});
-    report_started(started_fd);
-    int status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
-    events::emit(paths.data_root, {"container", "exec_die", target.id,
-                                   with({{"execID", exec_id}, {"exitCode", std::to_string(status)}}), 0});
-    return status;
+    if (launch.started) launch.started(child.pid());
+    if (launch.detach) {
+        child.abandon();  // the engine's subreaper waits for it
+        return 0;
+    }
+    return supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive || (spec.hutch.oci && spec.process.terminal));
+}
+
+namespace {
+
+// Sends the pty master to an engine's console socket, as runc does: one message, the fd as
+// SCM_RIGHTS, a name as the payload.
+void send_console(int socket, int master) {
+    char name[] = "/dev/ptmx";
+    iovec iov{name, sizeof name - 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &master, sizeof(int));
+    explain::line("sendmsg(console socket, SCM_RIGHTS [pty master])");
+    while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) throw SysError("send the terminal to the console socket", "sendmsg", "", errno);
+}
+
+// What create leaves to run (or to abandon): the process, its sync socket, its pty, its cgroup.
+struct OciProcess {
+    oci::Cgroups cgroups;  // declared first: destroyed after `child`, once it is empty
+    Child child;
+    Fd sync;
+    Fd master;
+};
+
+OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground) {
+    validate_spec(spec);
+    if (spec.process.terminal && launch.console_socket < 0 && !foreground)
+        throw UsageError("process.terminal is true: create needs --console-socket");
+    RootfsPlan plan;
+    plan.merged_dir = launch.state_dir + "/rootfs";
+    explain::define("STATE", launch.state_dir);
+    explain::define("ROOT", plan.merged_dir);
+    if (::mkdir(plan.merged_dir.c_str(), 0755) != 0) throw SysError("prepare the root", "mkdir", plan.merged_dir, errno);
+    std::string fifo_path = launch.state_dir + "/exec.fifo";
+    Fd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
+    if (!fifo) throw SysError("open the start fifo", "open", fifo_path, errno);
+    std::vector<NamespaceJoin> joins;
+    std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
+    std::optional<seccomp::Program> filter;
+    if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, launch.seccomp_cache_dir);
+    int pair[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
+    Fd parent_end(pair[0]), child_end(pair[1]);
+    oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+
+    unsigned long flags = 0;
+    for (const auto& ns : kCloneNamespaces)
+        if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
+    int pidfd = -1;
+    clone_args args{};
+    args.flags = flags | CLONE_PIDFD;
+    if (cgroups.clone_into_fd() >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<std::uint64_t>(cgroups.clone_into_fd());
+    }
+    args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
+    if (pid == 0) {
+        ::close(parent_end.release());
+        InitContext context{spec, plan, child_end.get(), joins, std::nullopt, trampoline::available(),
+                            filter ? &*filter : nullptr, {-1, -1, -1}};
+        context.start_fifo = fifo.get();
+        context.outlives_parent = !foreground;
+        container_init(context);
+    }
+    explain::line("clone3({flags=" + clone_flags_string(args.flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
+    OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
+    child_end.reset();
+    join_fds.clear();
+    p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
+
+    // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
+    // container's namespaces exist, before pivot_root.
+    std::string creating = launch.state_json(p.child.pid(), "creating");
+    oci::run_hooks(spec.hooks.prestart, "prestart", creating);
+    oci::run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    explain::line("sendmsg(sync socket, GO)");
+    sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
+    for (;;) {
+        sync::Message msg = sync::receive(p.sync.get());
+        if (msg.kind == sync::Kind::kCreated && !msg.eof) break;
+        if (!msg.eof && msg.kind == sync::Kind::kTerminal) {
+            if (launch.console_socket >= 0) send_console(launch.console_socket, msg.fd.get());
+            else p.master = std::move(msg.fd);
+            continue;
+        }
+        p.child.wait();
+        if (msg.eof) throw Error("create: the container's process ended before it was created");
+        throw Error(msg.text, msg.exit_code);
+    }
+    launch.created(p.child.pid(), p.cgroups.paths());
+    return p;
+}
+
+}  // namespace
+
+void create_oci_container(const Spec& spec, const OciLaunch& launch) {
+    OciProcess p = launch_oci(spec, launch, false);
+    p.child.abandon();
+    p.cgroups.keep();
+}
+
+void start_oci_container(const std::string& fifo_path, int pidfd) {
+    // Opened without blocking, so a process that died meanwhile cannot hang start; the waiting
+    // writer's open completes as soon as this reader exists.
+    Fd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw SysError("start the container", "open", fifo_path, errno);
+    explain::line("open(" + explain::quote(fifo_path) + ", O_RDONLY); read(...)   # releases the container's process");
+    for (;;) {
+        pollfd fds[] = {{fifo.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw SysError("start the container", "poll", fifo_path, errno);
+        }
+        if (fds[0].revents & POLLIN) {
+            char byte;
+            if (::read(fifo.get(), &byte, 1) == 1) break;
+        }
+        if (fds[1].revents & POLLIN) throw Error("start: the container's process has exited");
+        if (fds[0].revents & POLLHUP) ::usleep(1000);  // no writer yet: it is about to open
+    }
+    ::unlink(fifo_path.c_str());
+}
+
+int run_oci_container(const Spec& spec, const OciLaunch& launch) {
+    BlockedSignals signals(spec.process.terminal);
+    OciProcess p = launch_oci(spec, launch, true);
+    start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd());
+    oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"));
+    for (;;) {
+        sync::Message msg = sync::receive(p.sync.get());
+        if (msg.eof) break;  // the command runs
+        p.child.wait();
+        if (msg.kind == sync::Kind::kExecFailed)
+            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
+                        msg.exit_code == ENOENT || msg.exit_code == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+        throw Error(msg.text, msg.exit_code);
+    }
+    StdioPipes none;
+    return supervise_until_exit(p.child, signals, p.master, none, spec.process.terminal && ::isatty(STDIN_FILENO));
 }
 
 }  // namespace hutch

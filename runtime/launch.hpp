@@ -2,7 +2,11 @@
 // waits for a container. It never parses flags.
 #pragma once
 
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "netns/host_config.hpp"
 #include "runtime/spec.hpp"
@@ -47,5 +51,44 @@ struct ExecRequest {
 // no_new_privs and seccomp filter: never more privilege than the container has.
 // With `started_fd` >= 0 (exec -d) "started" is written to it once the command runs.
 int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequest& request, int started_fd = -1);
+
+// The launch of one process into a running container, shared by `hutch exec` and `hutch oci exec`.
+struct ExecLaunch {
+    int target_pidfd = -1;          // the container's first process: its namespaces are joined
+    std::string cgroup;             // the container's cgroup2 directory, if any
+    std::string seccomp_cache_dir;
+    int console_socket = -1;        // receives the pty master (oci exec --tty --console-socket)
+    bool detach = false;            // return once the command runs; it outlives hutch
+    std::function<void(pid_t pid)> started;  // the command runs (execve succeeded)
+};
+// Runs spec.process in the container: its exit status, or 0 with `detach`.
+int exec_process(const Spec& spec, const ExecLaunch& launch);
+
+// `hutch oci create|run` (runtime/cli/oci.cpp, state in runtime/oci/state.hpp).
+struct OciLaunch {
+    std::string id;
+    std::string state_dir;          // holds exec.fifo (made by the caller); the root is assembled in
+                                    // <state_dir>/rootfs
+    std::string seccomp_cache_dir;
+    int console_socket = -1;        // connected: receives the pty master when process.terminal
+    // The OCI state (runtime.md) for the hooks, for the container's pid and a status.
+    std::function<std::string(pid_t pid, const std::string& status)> state_json;
+    // Called once the process waits for start: records the state and the pid file.
+    std::function<void(pid_t pid, const std::vector<std::string>& cgroups)> created;
+};
+
+// Makes the container up to its command (mounts, pivot_root, hooks prestart, createRuntime and
+// createContainer) and returns while its first process waits on exec.fifo for `start`. That
+// process outlives hutch: the engine that called create is its reaper. A failed create leaves no
+// process, mount or cgroup (the caller removes the state dir).
+void create_oci_container(const Spec& spec, const OciLaunch& launch);
+
+// create, start and wait in one (`hutch oci run`): returns the command's exit status (128+N for
+// signal N). With process.terminal and no console socket the pty is relayed to hutch's stdio.
+int run_oci_container(const Spec& spec, const OciLaunch& launch);
+
+// `start`: opens the exec.fifo of the process `pidfd` waits in, which lets it exec the command.
+// Throws Error when that process is gone instead.
+void start_oci_container(const std::string& fifo_path, int pidfd);
 
 }  // namespace hutch

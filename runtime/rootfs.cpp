@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -86,14 +87,15 @@ void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
     Fd merged_dir(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
                         "open", merged));
-    if (spec_.root.readonly) {
+    if (spec_.root.readonly || spec_.hutch.oci) {
+        // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
         Fd source(check(::open(spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                         "mount the root", "open", spec_.root.path));
-        mnt::mount_at("mount the read-only root", spec_.root.path, source.get(), merged_dir, merged,
-                      "", MS_BIND | MS_REC, "");
+        mnt::mount_at(spec_.root.readonly ? "mount the read-only root" : "mount the root", spec_.root.path,
+                      source.get(), merged_dir, merged, "", MS_BIND | MS_REC, "");
         Fd top(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
         // Read-only before anything else is mounted: no later step can write into the rootfs.
-        mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
+        if (spec_.root.readonly) mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
     } else {
         std::string data = "lowerdir=" + overlay_escape(spec_.root.path) +
                            ",upperdir=" + overlay_escape(plan_.upper_dir) +
@@ -183,6 +185,7 @@ void RootfsBuilder::populate_dev() {
             throw SysError("populate /dev", "symlinkat", root.shown("/dev/") + name, errno);
     }
     for (const char* dir : {"pts", "shm", "mqueue"}) ::mkdirat(dev.get(), dir, 0755);
+    create_spec_devices();
     if (spec_.hutch.host_devices) {
         explain::line("mknodat(...) for every device node of the host's /dev (privileged)");
         copy_host_devices("/dev", dev.get(), root.shown("/dev"));
@@ -194,6 +197,44 @@ void RootfsBuilder::populate_dev() {
     struct stat st {};
     if (::fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
         throw Error("populate /dev: " + root.shown("/dev/null") + " is not the null device");
+}
+
+// linux.devices: each node made inside the root (its directory opened there, so a symlink in
+// the rootfs cannot place it elsewhere), with the mode and owner the spec gives.
+void RootfsBuilder::create_spec_devices() {
+    const mnt::Root& root = *root_;
+    for (const auto& d : spec_.linux.devices) {
+        auto slash = d.path.rfind('/');
+        std::string parent = slash == 0 ? "/" : d.path.substr(0, slash), leaf = d.path.substr(slash + 1);
+        mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
+        mode_t mode = type | (d.file_mode ? (*d.file_mode & 07777) : 0666);
+        dev_t number = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
+        Fd dir_path = root.open(parent, Create::kDirectory);
+        Fd dir(check(::openat(dir_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "create a device", "openat",
+                     root.shown(parent)));
+        explain::line("mknodat(" + explain::quote(root.shown(parent)) + ", " + explain::quote(leaf) + ", " +
+                      std::to_string(mode) + ", makedev(" + std::to_string(d.major) + ", " + std::to_string(d.minor) + "))");
+        ::unlinkat(dir.get(), leaf.c_str(), 0);  // a default node of the same name gives way
+        if (::mknodat(dir.get(), leaf.c_str(), mode, type == S_IFIFO ? 0 : number) != 0)
+            throw SysError("create a device", "mknodat", root.shown(d.path), errno);
+        check(::fchmodat(dir.get(), leaf.c_str(), mode & 07777, 0), "create a device", "fchmodat", root.shown(d.path));
+        check(::fchownat(dir.get(), leaf.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW), "create a device", "fchownat",
+              root.shown(d.path));
+    }
+}
+
+// linux.sysctl, written through the container's own /proc (validate_spec admitted only the
+// namespaced ones), before /proc/sys is made read-only.
+void RootfsBuilder::write_sysctls() {
+    for (const auto& [key, value] : spec_.linux.sysctl) {
+        std::string path = "/proc/sys/" + key;
+        std::replace(path.begin() + 10, path.end(), '.', '/');
+        Fd file_path = root_->open(path, Create::kNothing, true);
+        explain::line("write(" + explain::quote(root_->shown(path)) + ", " + explain::quote(value) + ")");
+        Fd file(::open(mnt::fd_path(file_path.get()).c_str(), O_WRONLY | O_CLOEXEC));
+        if (!file || ::write(file.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+            throw SysError("set sysctl " + key, "write", root_->shown(path) + " <- " + value, errno);
+    }
 }
 
 Fd RootfsBuilder::open_ptmx() const {
@@ -228,6 +269,7 @@ void RootfsBuilder::finish() {
     bind_generated(plan_.hosts_file, "/etc/hosts");
     bind_generated(plan_.resolv_file, "/etc/resolv.conf");
     bind_generated(plan_.hostname_file, "/etc/hostname");
+    write_sysctls();
     mask_paths();
     readonly_paths();
 }

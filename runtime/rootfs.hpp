@@ -47,6 +47,8 @@ private:
     void mount_one(const Mount& m);
     void mount_cgroups(const Mount& m);
     void populate_dev();
+    void create_spec_devices();
+    void write_sysctls();
     void mask_paths();
     void readonly_paths();
     void bind_generated(const std::string& file, const char* destination);

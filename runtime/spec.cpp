@@ -123,6 +123,144 @@ Seccomp seccomp_from(const Reader& r) {
     return sc;
 }
 
+json hooks_json(const std::vector<Hook>& hooks) {
+    json out = json::array();
+    for (const auto& h : hooks) {
+        json jh = {{"path", h.path}};
+        if (!h.args.empty()) jh["args"] = h.args;
+        if (!h.env.empty()) jh["env"] = h.env;
+        if (h.timeout) jh["timeout"] = *h.timeout;
+        out.push_back(jh);
+    }
+    return out;
+}
+
+std::vector<Hook> hooks_from(const Reader& r, const char* key) {
+    std::vector<Hook> out;
+    r.each(key, [&](const Reader& h) {
+        Hook hook{h.get<std::string>("path", ""), h.get<Strings>("args", {}), h.get<Strings>("env", {}), {}};
+        if (hook.path.empty() || hook.path[0] != '/') h.fail("path", "must be an absolute path");
+        if (h.has("timeout")) {
+            hook.timeout = h.get<int>("timeout", 0);
+            if (*hook.timeout <= 0) h.fail("timeout", "must be greater than zero");
+        }
+        out.push_back(hook);
+    });
+    return out;
+}
+
+// The OCI hook points in spec order, for reading and writing alike.
+template <typename H, typename F>
+void each_hook_point(H& hooks, F&& f) {
+    f("prestart", hooks.prestart);
+    f("createRuntime", hooks.create_runtime);
+    f("createContainer", hooks.create_container);
+    f("startContainer", hooks.start_container);
+    f("poststart", hooks.poststart);
+    f("poststop", hooks.poststop);
+}
+
+Process process_from(const Reader& p) {
+    Process out;
+    out.terminal = p.get("terminal", false);
+    if (p.has("user")) {
+        Reader u = p.at("user");
+        out.user.uid = u.id("uid");
+        out.user.gid = u.id("gid");
+        for (const auto& g : u.get<std::vector<std::int64_t>>("additionalGids", {})) {
+            if (g < 0 || g >= 0xffffffffLL) u.fail("additionalGids", "must hold integers from 0 to 4294967294");
+            out.user.additional_gids.push_back(static_cast<std::uint32_t>(g));
+        }
+        if (u.has("umask")) {
+            auto mask = u.get<std::int64_t>("umask", 0);
+            if (mask < 0 || mask > 0777) u.fail("umask", "must be from 0 to 0777");
+            out.user.umask = static_cast<std::uint32_t>(mask);
+        }
+    }
+    out.args = p.get<Strings>("args", {});
+    out.env = p.get<Strings>("env", {});
+    out.cwd = p.get<std::string>("cwd", "/");
+    if (p.has("capabilities")) out.capabilities = caps_from(p.at("capabilities"));
+    out.no_new_privileges = p.get("noNewPrivileges", false);
+    p.each("rlimits", [&](const Reader& r) {
+        Rlimit limit{r.get<std::string>("type", ""), r.get<std::uint64_t>("soft", 0), r.get<std::uint64_t>("hard", 0)};
+        if (limit.type.empty()) r.fail("type", "missing");
+        out.rlimits.push_back(limit);
+    });
+    if (p.has("oomScoreAdj")) out.oom_score_adj = p.get<int>("oomScoreAdj", 0);
+    return out;
+}
+
+template <typename T>
+void put(json& j, const char* key, const std::optional<T>& v) {
+    if (v) j[key] = *v;
+}
+
+json resources_json(const Resources& r) {
+    json out = json::object();
+    if (r.pids_limit) out["pids"] = {{"limit", *r.pids_limit}};
+    json memory = json::object();
+    put(memory, "limit", r.memory_limit);
+    put(memory, "swap", r.memory_swap);
+    put(memory, "reservation", r.memory_reservation);
+    if (!memory.empty()) out["memory"] = memory;
+    json cpu = json::object();
+    put(cpu, "shares", r.cpu_shares);
+    put(cpu, "quota", r.cpu_quota);
+    put(cpu, "period", r.cpu_period);
+    if (!r.cpus.empty()) cpu["cpus"] = r.cpus;
+    if (!r.mems.empty()) cpu["mems"] = r.mems;
+    if (!cpu.empty()) out["cpu"] = cpu;
+    if (!r.devices.empty()) {
+        json devices = json::array();
+        for (const auto& d : r.devices) {
+            json jd = {{"allow", d.allow}, {"type", d.type}, {"access", d.access}};
+            put(jd, "major", d.major);
+            put(jd, "minor", d.minor);
+            devices.push_back(jd);
+        }
+        out["devices"] = devices;
+    }
+    return out;
+}
+
+template <typename T>
+std::optional<T> optional_at(const Reader& r, const char* key) {
+    if (!r.has(key)) return std::nullopt;
+    return r.get<T>(key, T{});
+}
+
+Resources resources_from(const Reader& r) {
+    Resources out;
+    if (r.has("pids")) out.pids_limit = optional_at<std::int64_t>(r.at("pids"), "limit");
+    if (r.has("memory")) {
+        Reader m = r.at("memory");
+        out.memory_limit = optional_at<std::int64_t>(m, "limit");
+        out.memory_swap = optional_at<std::int64_t>(m, "swap");
+        out.memory_reservation = optional_at<std::int64_t>(m, "reservation");
+    }
+    if (r.has("cpu")) {
+        Reader c = r.at("cpu");
+        out.cpu_shares = optional_at<std::uint64_t>(c, "shares");
+        out.cpu_quota = optional_at<std::int64_t>(c, "quota");
+        out.cpu_period = optional_at<std::uint64_t>(c, "period");
+        out.cpus = c.get<std::string>("cpus", "");
+        out.mems = c.get<std::string>("mems", "");
+    }
+    r.each("devices", [&](const Reader& d) {
+        DeviceRule rule;
+        rule.allow = d.get("allow", false);
+        rule.type = d.get<std::string>("type", "a");
+        rule.major = optional_at<std::int64_t>(d, "major");
+        rule.minor = optional_at<std::int64_t>(d, "minor");
+        rule.access = d.get<std::string>("access", "");
+        if (rule.type != "a" && rule.type != "c" && rule.type != "b") d.fail("type", "must be a, c or b");
+        if (rule.access.find_first_not_of("rwm") != std::string::npos) d.fail("access", "must be made of r, w and m");
+        out.devices.push_back(rule);
+    });
+    return out;
+}
+
 }  // namespace
 
 json to_json(const Spec& s) {
@@ -141,6 +279,7 @@ json to_json(const Spec& s) {
     json user = {{"uid", s.process.user.uid}, {"gid", s.process.user.gid}};
     if (!s.process.user.additional_gids.empty())
         user["additionalGids"] = s.process.user.additional_gids;
+    if (s.process.user.umask) user["umask"] = *s.process.user.umask;
 
     json linux = {{"namespaces", namespaces},
                   {"maskedPaths", s.linux.masked_paths},
@@ -148,21 +287,45 @@ json to_json(const Spec& s) {
     if (!s.linux.rootfs_propagation.empty())
         linux["rootfsPropagation"] = s.linux.rootfs_propagation;
     if (s.linux.seccomp) linux["seccomp"] = seccomp_json(*s.linux.seccomp);
+    if (!s.linux.sysctl.empty()) linux["sysctl"] = s.linux.sysctl;
+    if (!s.linux.cgroups_path.empty()) linux["cgroupsPath"] = s.linux.cgroups_path;
+    if (!s.linux.resources.empty()) linux["resources"] = resources_json(s.linux.resources);
+    if (!s.linux.devices.empty()) {
+        json devices = json::array();
+        for (const auto& d : s.linux.devices) {
+            json jd = {{"path", d.path}, {"type", d.type}, {"major", d.major}, {"minor", d.minor},
+                       {"uid", d.uid},   {"gid", d.gid}};
+            if (d.file_mode) jd["fileMode"] = *d.file_mode;
+            devices.push_back(jd);
+        }
+        linux["devices"] = devices;
+    }
 
     json extra_hosts = json::array();
     for (const auto& h : s.hutch.extra_hosts)
         extra_hosts.push_back({{"name", h.name}, {"address", h.address}});
 
-    return {
+    json process = {{"terminal", s.process.terminal},
+                    {"user", user},
+                    {"args", s.process.args},
+                    {"env", s.process.env},
+                    {"cwd", s.process.cwd},
+                    {"capabilities", caps_json(s.process.capabilities)},
+                    {"noNewPrivileges", s.process.no_new_privileges}};
+    if (!s.process.rlimits.empty()) {
+        json rlimits = json::array();
+        for (const auto& r : s.process.rlimits) rlimits.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
+        process["rlimits"] = rlimits;
+    }
+    if (s.process.oom_score_adj) process["oomScoreAdj"] = *s.process.oom_score_adj;
+    json hooks = json::object();
+    each_hook_point(s.hooks, [&](const char* point, const std::vector<Hook>& list) {
+        if (!list.empty()) hooks[point] = hooks_json(list);
+    });
+
+    json out = {
         {"ociVersion", s.oci_version},
-        {"process",
-         {{"terminal", s.process.terminal},
-          {"user", user},
-          {"args", s.process.args},
-          {"env", s.process.env},
-          {"cwd", s.process.cwd},
-          {"capabilities", caps_json(s.process.capabilities)},
-          {"noNewPrivileges", s.process.no_new_privileges}}},
+        {"process", process},
         {"root", {{"path", s.root.path}, {"readonly", s.root.readonly}}},
         {"hostname", s.hostname},
         {"mounts", mounts},
@@ -182,8 +345,18 @@ json to_json(const Spec& s) {
           {"extraHosts", extra_hosts},
           {"dns", s.hutch.dns},
           {"dnsSearch", s.hutch.dns_search},
-          {"dnsOptions", s.hutch.dns_options}}},
+          {"dnsOptions", s.hutch.dns_options},
+          {"oci", s.hutch.oci}}},
     };
+    if (!s.domainname.empty()) out["domainname"] = s.domainname;
+    if (!hooks.empty()) out["hooks"] = hooks;
+    if (!s.annotations.empty()) out["annotations"] = s.annotations;
+    return out;
+}
+
+Process process_from_json(const json& j) {
+    if (!j.is_object()) throw UsageError("process: must be a JSON object");
+    return process_from(Reader(j, "process"));
 }
 
 Spec spec_from_json(const json& j) {
@@ -192,27 +365,18 @@ Spec spec_from_json(const json& j) {
     Spec s;
     s.oci_version = top.get<std::string>("ociVersion", s.oci_version);
 
-    Reader p = top.at("process");
-    s.process.terminal = p.get("terminal", false);
-    if (p.has("user")) {
-        Reader u = p.at("user");
-        s.process.user.uid = u.id("uid");
-        s.process.user.gid = u.id("gid");
-        for (const auto& g : u.get<std::vector<std::int64_t>>("additionalGids", {})) {
-            if (g < 0 || g >= 0xffffffffLL) u.fail("additionalGids", "must hold integers from 0 to 4294967294");
-            s.process.user.additional_gids.push_back(static_cast<std::uint32_t>(g));
-        }
-    }
-    s.process.args = p.get<Strings>("args", {});
-    s.process.env = p.get<Strings>("env", {});
-    s.process.cwd = p.get<std::string>("cwd", "/");
-    if (p.has("capabilities")) s.process.capabilities = caps_from(p.at("capabilities"));
-    s.process.no_new_privileges = p.get("noNewPrivileges", false);
+    s.process = process_from(top.at("process"));
 
     Reader r = top.at("root");
     s.root.path = r.get<std::string>("path", "");
     s.root.readonly = r.get("readonly", false);
     s.hostname = top.get<std::string>("hostname", "");
+    s.domainname = top.get<std::string>("domainname", "");
+    s.annotations = top.get<std::map<std::string, std::string>>("annotations", {});
+    if (top.has("hooks")) {
+        Reader h = top.at("hooks");
+        each_hook_point(s.hooks, [&](const char* point, std::vector<Hook>& list) { list = hooks_from(h, point); });
+    }
 
     top.each("mounts", [&](const Reader& m) {
         s.mounts.push_back({m.get<std::string>("destination", ""), m.get<std::string>("type", ""),
@@ -228,6 +392,15 @@ Spec spec_from_json(const json& j) {
         s.linux.readonly_paths = l.get<Strings>("readonlyPaths", {});
         s.linux.rootfs_propagation = l.get<std::string>("rootfsPropagation", "");
         if (l.has("seccomp")) s.linux.seccomp = seccomp_from(l.at("seccomp"));
+        s.linux.sysctl = l.get<std::map<std::string, std::string>>("sysctl", {});
+        s.linux.cgroups_path = l.get<std::string>("cgroupsPath", "");
+        if (l.has("resources")) s.linux.resources = resources_from(l.at("resources"));
+        l.each("devices", [&](const Reader& d) {
+            Device dev{d.get<std::string>("path", ""), d.get<std::string>("type", ""),
+                       d.get<std::int64_t>("major", 0), d.get<std::int64_t>("minor", 0), {}, d.id("uid"), d.id("gid")};
+            if (d.has("fileMode")) dev.file_mode = d.get<std::uint32_t>("fileMode", 0);
+            s.linux.devices.push_back(dev);
+        });
     }
     if (top.has("hutch")) {
         Reader h = top.at("hutch");
@@ -249,6 +422,7 @@ Spec spec_from_json(const json& j) {
         s.hutch.dns = h.get<Strings>("dns", {});
         s.hutch.dns_search = h.get<Strings>("dnsSearch", {});
         s.hutch.dns_options = h.get<Strings>("dnsOptions", {});
+        s.hutch.oci = h.get("oci", false);
     }
     return s;
 }

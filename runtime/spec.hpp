@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,12 +29,20 @@ struct User {
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
     std::vector<std::uint32_t> additional_gids;
+    std::optional<std::uint32_t> umask;  // none: 022, as Docker and runc leave it
     bool operator==(const User&) const = default;
 };
 
 struct CapabilitySets {
     std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
     bool operator==(const CapabilitySets&) const = default;
+};
+
+// process.rlimits[]: applied with setrlimit before the command runs.
+struct Rlimit {
+    std::string type;  // RLIMIT_NOFILE, ...
+    std::uint64_t soft = 0, hard = 0;
+    bool operator==(const Rlimit&) const = default;
 };
 
 struct Process {
@@ -44,6 +53,8 @@ struct Process {
     std::string cwd = "/";
     CapabilitySets capabilities;
     bool no_new_privileges = false;
+    std::vector<Rlimit> rlimits;
+    std::optional<int> oom_score_adj;
     bool operator==(const Process&) const = default;
 };
 
@@ -86,12 +97,47 @@ struct Seccomp {
     bool operator==(const Seccomp&) const = default;
 };
 
+// linux.devices[]: a node created in the container's /dev.
+struct Device {
+    std::string path;
+    std::string type;  // c, u, b or p
+    std::int64_t major = 0, minor = 0;
+    std::optional<std::uint32_t> file_mode;
+    std::uint32_t uid = 0, gid = 0;
+    bool operator==(const Device&) const = default;
+};
+
+// linux.resources[].devices[]: a device cgroup rule.
+struct DeviceRule {
+    bool allow = false;
+    std::string type = "a";  // a, c or b
+    std::optional<std::int64_t> major, minor;  // none: every number
+    std::string access;      // some of r, w, m
+    bool operator==(const DeviceRule&) const = default;
+};
+
+// linux.resources: the part hutch applies (runtime/oci/cgroups.hpp); create refuses the rest.
+struct Resources {
+    std::optional<std::int64_t> pids_limit;
+    std::optional<std::int64_t> memory_limit, memory_swap, memory_reservation;
+    std::optional<std::uint64_t> cpu_shares, cpu_period;
+    std::optional<std::int64_t> cpu_quota;
+    std::string cpus, mems;
+    std::vector<DeviceRule> devices;
+    bool operator==(const Resources&) const = default;
+    bool empty() const { return *this == Resources{}; }
+};
+
 struct LinuxSection {
     std::vector<Namespace> namespaces;
     std::optional<Seccomp> seccomp;  // none: unconfined
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;
     std::string rootfs_propagation;  // empty: rprivate
+    std::map<std::string, std::string> sysctl;  // written under /proc/sys after pivot_root
+    std::vector<Device> devices;
+    std::string cgroups_path;  // absolute: below each hierarchy's root; relative: below hutch's cgroup
+    Resources resources;
     bool operator==(const LinuxSection&) const = default;
 };
 
@@ -99,6 +145,19 @@ struct ExtraHost {
     std::string name;
     std::string address;
     bool operator==(const ExtraHost&) const = default;
+};
+
+// hooks.*[]: programs the runtime runs at points of the OCI lifecycle, the state on stdin.
+struct Hook {
+    std::string path;
+    std::vector<std::string> args, env;
+    std::optional<int> timeout;  // seconds
+    bool operator==(const Hook&) const = default;
+};
+
+struct Hooks {
+    std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+    bool operator==(const Hooks&) const = default;
 };
 
 // What hutch does beyond the OCI spec: docker-level settings the launcher acts on.
@@ -118,6 +177,10 @@ struct HutchSection {
     bool host_shm = false;            // --ipc host: bind the host's /dev/shm
     std::vector<ExtraHost> extra_hosts;
     std::vector<std::string> dns, dns_search, dns_options;
+    // The spec came from an OCI bundle (`hutch oci`): the root is the bundle's rootfs itself
+    // (bound, not overlaid), and nothing is added to it (no /etc files, no network, no events):
+    // the engine above hutch provides those through mounts.
+    bool oci = false;
     bool operator==(const HutchSection&) const = default;
 };
 
@@ -126,7 +189,10 @@ struct Spec {
     Process process;
     Root root;
     std::string hostname;
+    std::string domainname;
     std::vector<Mount> mounts;
+    Hooks hooks;
+    std::map<std::string, std::string> annotations;
     LinuxSection linux;
     HutchSection hutch;
     bool operator==(const Spec&) const = default;
@@ -137,5 +203,7 @@ struct Spec {
 nlohmann::json to_json(const Spec& spec);
 // Throws UsageError naming the JSON path of a missing or mistyped field.
 Spec spec_from_json(const nlohmann::json& json);
+// A config.json's "process" object alone (an OCI exec's --process file).
+Process process_from_json(const nlohmann::json& json);
 
 }  // namespace hutch

@@ -17,9 +17,8 @@
 #include "runtime/events.hpp"
 
 namespace hutch {
-namespace {
 
-void make_dirs(const std::string& path, mode_t mode) {
+void make_dirs(const std::string& path, unsigned mode) {
     std::string partial;
     for (std::size_t i = 1; i <= path.size(); ++i) {
         if (i == path.size() || path[i] == '/') {
@@ -29,6 +28,9 @@ void make_dirs(const std::string& path, mode_t mode) {
         }
     }
 }
+
+namespace {
+
 
 void remove_tree_at(int parent, const char* name) {
     int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -43,6 +43,8 @@ enum class Durability { kRuntime, kDurable };
 // kDurable also fsyncs before the rename, so a machine crash leaves the old or the new file.
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode,
                        Durability durability);
+// mkdir -p with `mode` for each directory it creates; throws SysError naming the one that failed.
+void make_dirs(const std::string& path, unsigned mode);
 // Reads a whole file; throws SysError naming it.
 std::string read_file(const std::string& path);
 // Removes a directory tree without following symlinks; missing is fine.

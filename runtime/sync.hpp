@@ -11,6 +11,10 @@
 //                      <-----------------------  kExecFailed {errno}, from the exec trampoline
 //   EOF (the socket is O_CLOEXEC) <-------------  execve of the command succeeded
 //
+// `hutch oci create` adds one message: kGo carries the OCI state (JSON) for the hooks the child
+// runs, and the child answers kCreated once the container is assembled, then blocks on the
+// exec fifo until `start` (state.hpp in runtime/oci); the parent exits on kCreated.
+//
 // Packets keep message boundaries, so each message is one send and one recv.
 #pragma once
 
@@ -23,7 +27,7 @@ namespace hutch::sync {
 
 // kExecFailed is sent by the freestanding trampoline (runtime/trampoline) as two raw ints:
 // keep its number in step with trampoline.cpp.
-enum class Kind : std::uint32_t { kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4 };
+enum class Kind : std::uint32_t { kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4, kCreated = 5 };
 
 struct Message {
     Kind kind{};

@@ -27,6 +27,13 @@ void add_events_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code);
 void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code);
 
+// `hutch oci ...` and the binary invoked as hutch-oci: the OCI runtime command line
+// (runc/crun compatible). argv[0] is the command's own name.
+int oci_main(int argc, char** argv);
+
+// "TERM", "SIGTERM", "sigterm", "15" -> 15; anything else is a UsageError naming it.
+int parse_signal(const std::string& text);
+
 // docker run's flags into `opts`: shared by `run` and `audit`, so both build the same Spec.
 void add_run_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given

@@ -37,7 +37,8 @@ constexpr SignalName kSignals[] = {
     {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},   {"PWR", SIGPWR},     {"SYS", SIGSYS},
 };
 
-// "TERM", "SIGTERM", "sigterm", "15" -> 15; anything else is a UsageError naming it.
+}  // namespace
+
 int parse_signal(const std::string& text) {
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 2) {
         int n = std::stoi(text);
@@ -50,6 +51,8 @@ int parse_signal(const std::string& text) {
         if (name == s.name) return s.number;
     throw UsageError("invalid signal \"" + text + "\"");
 }
+
+namespace {
 
 // The container, which must be running: a pidfd on its first process, opened while the lock
 // says its supervisor still runs, so the pid cannot name a recycled process.

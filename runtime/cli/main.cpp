@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <iostream>
 
 #include "netns/host_config.hpp"
@@ -36,6 +37,12 @@ int main(int argc, char** argv) {
     // A reader that goes away (`--explain 2>&1 | head`) must not kill hutch between clone and
     // cleanup; the child restores the default before exec.
     std::signal(SIGPIPE, SIG_IGN);
+    // Under the name hutch-oci (the link installed beside hutch), or as `hutch oci`, the
+    // command line is runc's, for engines that take a runtime path.
+    std::string_view invoked = argv[0];
+    if (auto slash = invoked.rfind('/'); slash != std::string_view::npos) invoked.remove_prefix(slash + 1);
+    if (invoked == "hutch-oci") return cli::oci_main(argc, argv);
+    if (argc > 1 && std::string_view(argv[1]) == "oci") return cli::oci_main(argc - 1, argv + 1);
     cli::Globals globals;
     globals.config_path = net::kDefaultHostConfig;
     Paths& paths = globals.paths;

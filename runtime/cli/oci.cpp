@@ -1,0 +1,576 @@
+// `hutch oci COMMAND` / `hutch-oci COMMAND`: the OCI runtime command line that runc and crun
+// speak, so engines (podman through conmon, containerd, CRI-O) can drive hutch.
+//
+// Each command maps its flags onto the same Spec and launcher `hutch run` uses (the bundle's
+// config.json is read by runtime/oci/bundle). State lives under --root (runtime/oci/state.hpp);
+// no hutch process stays with a container after create: the engine reaps it.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <libgen.h>
+#include <sys/socket.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "caps/capabilities.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/cli/cli.hpp"
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/launch.hpp"
+#include "runtime/oci/bundle.hpp"
+#include "runtime/oci/cgroups.hpp"
+#include "runtime/oci/hooks.hpp"
+#include "runtime/oci/state.hpp"
+#include "runtime/state.hpp"
+
+namespace hutch::cli {
+namespace {
+
+using nlohmann::json;
+
+struct OciGlobals {
+    std::string root = "/run/hutch-oci";
+    std::string log;                   // --log: errors are appended here too (conmon reads it)
+    std::string log_format = "text";   // text | json
+    bool debug = false;                // --debug: every step as the syscall it makes (--explain)
+    bool systemd_cgroup = false;       // accepted: hutch manages cgroupfs itself
+};
+
+std::string absolute(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd)) throw SysError("resolve a path", "getcwd", path, errno);
+    return path.empty() || path == "." ? cwd : std::string(cwd) + "/" + path;
+}
+
+// The bundle directory, absolute and without symlinks (state.json records it for `state`).
+std::string bundle_dir(const std::string& given) {
+    std::string path = absolute(given.empty() ? "." : given);
+    char resolved[PATH_MAX];
+    if (!::realpath(path.c_str(), resolved))
+        throw UsageError("invalid bundle \"" + given + "\": " + std::strerror(errno));
+    return resolved;
+}
+
+// Connects to an engine's console socket (a unix stream socket it listens on).
+Fd connect_console(const std::string& path) {
+    if (path.empty()) return Fd();
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw UsageError("--console-socket \"" + path + "\": path too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw SysError("connect to the console socket", "socket", path, errno);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw SysError("connect to the console socket", "connect", path, errno);
+    return sock;
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return;
+    // Atomically: the engine may read it the moment create returns, or watch for it.
+    write_file_atomic(absolute(path), std::to_string(pid), 0644, Durability::kRuntime);
+}
+
+// Removes a state dir it was given unless told the container exists now.
+class StateDirGuard {
+public:
+    explicit StateDirGuard(std::string dir) : dir_(std::move(dir)) {}
+    ~StateDirGuard() {
+        if (!dir_.empty()) remove_tree(dir_);
+    }
+    void keep() { dir_.clear(); }
+
+private:
+    std::string dir_;
+};
+
+Spec stored_spec(const oci::StateRoot& root, const std::string& id) {
+    return spec_from_json(oci::parse_config(read_file(root.file(id, "config.json")), root.file(id, "config.json")));
+}
+
+// The processes of a container: every process in its pid namespace when it has its own (the
+// kernel ends them all with its first), else those of its cgroup, else its first process.
+std::vector<pid_t> container_pids(const oci::State& state, const Spec& spec) {
+    std::vector<pid_t> pids;
+    if (!oci::process_alive(state)) return pids;
+    auto ns_of = [](pid_t pid) {
+        char link[64] = {};
+        std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
+        ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+        return n > 0 ? std::string(link, static_cast<std::size_t>(n)) : std::string();
+    };
+    if (spec.has_new_namespace("pid")) {
+        std::string ns = ns_of(state.pid);
+        if (DIR* d = ::opendir("/proc")) {
+            while (dirent* e = ::readdir(d)) {
+                char* end = nullptr;
+                long pid = std::strtol(e->d_name, &end, 10);
+                if (pid > 0 && *end == '\0' && ns_of(static_cast<pid_t>(pid)) == ns && !ns.empty())
+                    pids.push_back(static_cast<pid_t>(pid));
+            }
+            ::closedir(d);
+        }
+    } else if (!state.cgroups.empty()) {
+        std::ifstream procs(state.cgroups.front() + "/cgroup.procs");
+        for (pid_t pid; procs >> pid;) pids.push_back(pid);
+    }
+    if (std::find(pids.begin(), pids.end(), state.pid) == pids.end()) pids.insert(pids.begin(), state.pid);
+    std::sort(pids.begin(), pids.end());
+    return pids;
+}
+
+void signal_container(const oci::State& state, const Spec& spec, int sig, bool all) {
+    // The first process through a pidfd checked against its start time: never a recycled pid.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
+    if (!pidfd || !oci::process_alive(state)) throw UsageError("container " + state.id + " is not running");
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
+        throw SysError("signal container " + state.id, "pidfd_send_signal", std::to_string(sig), errno);
+    if (!all) return;
+    for (pid_t pid : container_pids(state, spec))
+        if (pid != state.pid) ::kill(pid, sig);
+}
+
+// Runs hooks whose failure the spec turns into a warning (poststart, poststop).
+void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const std::string& state) {
+    try {
+        oci::run_hooks(hooks, point, state);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "hutch-oci: warning: %s\n", e.what());
+    }
+}
+
+// delete: what is left of a stopped container, with its poststop hooks.
+void destroy(const oci::StateRoot& root, const oci::State& state, const Spec& spec) {
+    run_hooks_warning(spec.hooks.poststop, "poststop", oci::state_json(state, "stopped").dump());
+    oci::remove_cgroups(state.cgroups);
+    remove_tree(root.dir(state.id));
+}
+
+void wait_until_stopped(const oci::State& state) {
+    for (int i = 0; i < 2000 && oci::process_alive(state); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (oci::process_alive(state)) throw Error("container " + state.id + " did not stop after SIGKILL");
+}
+
+struct CreateRequest {
+    std::string id, bundle, pid_file, console_socket;
+    bool no_pivot = false, no_new_keyring = false;
+    int preserve_fds = 0;
+};
+
+void add_create_flags(CLI::App* cmd, CreateRequest& r) {
+    cmd->add_option("--bundle,-b", r.bundle, "The bundle directory (default: the current directory)");
+    cmd->add_option("--pid-file", r.pid_file, "Write the container's pid here");
+    cmd->add_option("--console-socket", r.console_socket, "Unix socket that receives the pty master");
+    cmd->add_flag("--no-pivot", r.no_pivot, "Accepted for runc compatibility (hutch always uses pivot_root)");
+    cmd->add_flag("--no-new-keyring", r.no_new_keyring, "Accepted: hutch does not create session keyrings");
+    cmd->add_option("--preserve-fds", r.preserve_fds, "Only 0 is supported");
+    cmd->add_option("id", r.id, "Container id")->required();
+}
+
+// What create and run share: the spec, the state dir and the launch description.
+struct Prepared {
+    Spec spec;
+    std::string bundle;
+    Fd console;
+    std::unique_ptr<StateDirGuard> guard;
+    OciLaunch launch;
+};
+
+Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
+    oci::validate_id(r.id);
+    if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
+    Prepared p;
+    p.bundle = bundle_dir(r.bundle);
+    p.spec = oci::load_bundle(p.bundle);
+    validate_spec(p.spec);  // before anything exists: bad input leaves nothing behind
+    oci::StateRoot root(g.root);
+    make_dirs(g.root, 0711);
+    std::string dir = root.dir(r.id);
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        if (errno == EEXIST) throw UsageError("container " + r.id + " already exists");
+        throw SysError("create the container's state", "mkdir", dir, errno);
+    }
+    p.guard = std::make_unique<StateDirGuard>(dir);
+    std::string fifo = root.file(r.id, "exec.fifo");
+    if (::mkfifo(fifo.c_str(), 0600) != 0) throw SysError("create the start fifo", "mkfifo", fifo, errno);
+    write_file_atomic(root.file(r.id, "config.json"), to_json(p.spec).dump(2) + "\n", 0600, Durability::kRuntime);
+    p.console = connect_console(r.console_socket);
+    if (p.console && !p.spec.process.terminal)
+        throw UsageError("--console-socket given, but the config's process.terminal is false");
+
+    oci::State state;
+    state.id = r.id;
+    state.bundle = p.bundle;
+    state.rootfs = p.spec.root.path;
+    state.created = rfc3339_now();
+    state.annotations = p.spec.annotations;
+    p.launch.id = r.id;
+    p.launch.state_dir = dir;
+    p.launch.seccomp_cache_dir = g.root + "/seccomp";
+    p.launch.console_socket = p.console.get();
+    p.launch.state_json = [state](pid_t pid, const std::string& status) {
+        oci::State s = state;
+        s.pid = pid;
+        return oci::state_json(s, status).dump();
+    };
+    p.launch.created = [state, root, pid_file = r.pid_file](pid_t pid, const std::vector<std::string>& cgroups) {
+        oci::State s = state;
+        s.pid = pid;
+        s.pid_start_time = oci::live_start_time(pid);
+        s.cgroups = cgroups;
+        root.save(s);
+        write_pid_file(pid_file, pid);
+    };
+    return p;
+}
+
+void start(const OciGlobals& g, const std::string& id) {
+    oci::StateRoot root(g.root);
+    oci::State state = root.load(id);
+    std::string status = oci::status_of(root, state);
+    if (status != "created") throw UsageError("cannot start container " + id + ": it is " + status);
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
+    if (!pidfd || !oci::process_alive(state)) throw UsageError("cannot start container " + id + ": it has stopped");
+    start_oci_container(root.file(id, "exec.fifo"), pidfd.get());
+    Spec spec = stored_spec(root, id);
+    run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
+}
+
+json features() {
+    json caps = json::array();
+    for (int n = 0; n <= caps::HostCaps::read().last_cap; ++n) caps.push_back(caps::name_of(n));
+    return {
+        {"ociVersionMin", "1.0.0"},
+        {"ociVersionMax", "1.2.0"},
+        {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+        {"mountOptions",
+         {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync", "noatime",
+          "atime", "nodiratime", "diratime", "relatime", "norelatime", "strictatime", "nostrictatime", "bind",
+          "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
+          "tmpcopyup", "notmpcopyup"}},
+        {"linux",
+         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "uts"}},
+          {"capabilities", caps},
+          {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+          {"seccomp",
+           {{"enabled", true},
+            {"actions",
+             {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+              "SCMP_ACT_LOG", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE"}},
+            {"operators",
+             {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+              "SCMP_CMP_MASKED_EQ"}},
+            {"archs", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}},
+          {"apparmor", {{"enabled", false}}},
+          {"selinux", {{"enabled", false}}}}},
+        // Not in features.md: what create refuses, so an engine or a user can see it up front.
+        {"org.hutch.unsupportedFields", oci::unsupported_fields()},
+    };
+}
+
+void report(const OciGlobals& g, const char* program, const std::string& message) {
+    std::fprintf(stderr, "%s: %s\n", program, message.c_str());
+    if (g.log.empty()) return;
+    std::ofstream log(g.log, std::ios::app);
+    if (g.log_format == "json")
+        log << json{{"level", "error"}, {"msg", message}, {"time", rfc3339_now()}}.dump() << "\n";
+    else
+        log << rfc3339_now() << " error: " << message << "\n";
+}
+
+}  // namespace
+
+int oci_main(int argc, char** argv) {
+    OciGlobals g;
+    int exit_code = 0;
+    std::string program = ::basename(argv[0]);
+    if (program != "hutch-oci") program = "hutch oci";
+    CLI::App app{"The OCI runtime command line (runc and crun compatible), for engines such as podman", program};
+    app.set_help_flag("--help,-h", "Print this help and exit");
+    app.require_subcommand(1);
+    app.add_option("--root", g.root, "State directory of the containers")->capture_default_str();
+    app.add_option("--log", g.log, "Also append errors to this file");
+    app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("--debug", g.debug, "Print every step as the syscall it makes");
+    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "Accepted; hutch manages its cgroups itself");
+    std::string cgroup_manager;
+    app.add_option("--cgroup-manager", cgroup_manager, "Accepted; hutch manages its cgroups itself");
+    bool rootless = false;
+    app.add_flag("--rootless", rootless, "Accepted; hutch runs as root");
+    app.parse_complete_callback([&] { explain::enable(g.debug); });
+
+    // spec
+    std::string spec_bundle;
+    auto* spec_cmd = app.add_subcommand("spec", "Write a default config.json into the bundle directory");
+    spec_cmd->add_option("--bundle,-b", spec_bundle, "Where to write it (default: the current directory)");
+    spec_cmd->callback([&] {
+        std::string path = absolute(spec_bundle.empty() ? "." : spec_bundle) + "/config.json";
+        if (::access(path.c_str(), F_OK) == 0) throw UsageError(path + " exists: remove it first");
+        write_file_atomic(path, oci::default_config().dump(2) + "\n", 0644, Durability::kDurable);
+    });
+
+    // create
+    CreateRequest create_req;
+    auto* create_cmd = app.add_subcommand("create", "Create a container: everything but its command");
+    add_create_flags(create_cmd, create_req);
+    create_cmd->callback([&] {
+        Prepared p = prepare(g, create_req);
+        create_oci_container(p.spec, p.launch);
+        p.guard->keep();
+    });
+
+    // start
+    std::string start_id;
+    auto* start_cmd = app.add_subcommand("start", "Run the command of a created container");
+    start_cmd->add_option("id", start_id, "Container id")->required();
+    start_cmd->callback([&] { start(g, start_id); });
+
+    // run
+    CreateRequest run_req;
+    bool run_detach = false;
+    auto* run_cmd = app.add_subcommand("run", "Create and start a container, and wait for it unless --detach");
+    add_create_flags(run_cmd, run_req);
+    run_cmd->add_flag("--detach,-d", run_detach, "Return once the command runs");
+    run_cmd->callback([&] {
+        Prepared p = prepare(g, run_req);
+        if (run_detach) {
+            create_oci_container(p.spec, p.launch);
+            p.guard->keep();
+            start(g, run_req.id);
+            return;
+        }
+        oci::StateRoot root(g.root);
+        try {
+            exit_code = run_oci_container(p.spec, p.launch);
+        } catch (...) {
+            run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
+            throw;
+        }
+        destroy(root, root.load(run_req.id), p.spec);
+        p.guard->keep();
+    });
+
+    // state
+    std::string state_id;
+    auto* state_cmd = app.add_subcommand("state", "Print the state of a container (runtime.md)");
+    state_cmd->add_option("id", state_id, "Container id")->required();
+    state_cmd->callback([&] {
+        oci::StateRoot root(g.root);
+        oci::State s = root.load(state_id);
+        std::cout << oci::state_json(s, oci::status_of(root, s)).dump(2) << "\n";
+    });
+
+    // kill
+    std::string kill_id, kill_signal = "SIGTERM";
+    bool kill_all = false;
+    auto* kill_cmd = app.add_subcommand("kill", "Send a signal to a container's first process");
+    kill_cmd->add_flag("--all,-a", kill_all, "Signal every process of the container");
+    kill_cmd->add_option("id", kill_id, "Container id")->required();
+    kill_cmd->add_option("signal", kill_signal, "Signal name or number (default SIGTERM)");
+    kill_cmd->callback([&] {
+        oci::StateRoot root(g.root);
+        oci::State s = root.load(kill_id);
+        int sig = parse_signal(kill_signal);
+        std::string status = oci::status_of(root, s);
+        if (status != "created" && status != "running") throw UsageError("container " + kill_id + " is not running");
+        signal_container(s, stored_spec(root, kill_id), sig, kill_all);
+    });
+
+    // delete
+    std::string delete_id;
+    bool delete_force = false;
+    auto* delete_cmd = app.add_subcommand("delete", "Delete a stopped container (--force: kill it first)");
+    delete_cmd->add_flag("--force,-f", delete_force, "Kill the container if it runs");
+    delete_cmd->add_option("id", delete_id, "Container id")->required();
+    delete_cmd->callback([&] {
+        oci::StateRoot root(g.root);
+        oci::validate_id(delete_id);
+        if (delete_force && ::access(root.dir(delete_id).c_str(), F_OK) != 0) return;  // as runc: nothing to do
+        oci::State s = root.load(delete_id);
+        Spec spec = stored_spec(root, delete_id);
+        std::string status = oci::status_of(root, s);
+        if (status != "stopped") {
+            // runtime.md: deleting a container that is not stopped MUST fail and change nothing.
+            if (!delete_force) throw UsageError("cannot delete container " + delete_id + ": it is " + status + " (use --force)");
+            signal_container(s, spec, SIGKILL, true);
+            wait_until_stopped(s);
+        }
+        destroy(root, s, spec);
+    });
+
+    // exec
+    std::string exec_id, exec_process_file, exec_console, exec_pid_file, exec_cwd, exec_user;
+    std::vector<std::string> exec_env, exec_caps;
+    bool exec_detach = false, exec_tty = false, exec_no_new_privs = false;
+    int exec_preserve_fds = 0;
+    auto* exec_cmd = app.add_subcommand("exec", "Run a new process in a running container");
+    exec_cmd->add_option("--process,-p", exec_process_file, "The process as config.json's process object");
+    exec_cmd->add_flag("--detach,-d", exec_detach, "Return once the command runs");
+    exec_cmd->add_flag("--tty,-t", exec_tty, "Give the process a terminal");
+    exec_cmd->add_option("--console-socket", exec_console, "Unix socket that receives the pty master");
+    exec_cmd->add_option("--pid-file", exec_pid_file, "Write the process's pid here");
+    exec_cmd->add_option("--cwd", exec_cwd, "Working directory");
+    exec_cmd->add_option("--env,-e", exec_env, "KEY=VALUE, over the container's environment");
+    exec_cmd->add_option("--user,-u", exec_user, "UID[:GID]");
+    exec_cmd->add_option("--cap,-c", exec_caps, "Add a capability");
+    exec_cmd->add_flag("--no-new-privs", exec_no_new_privs, "Set no_new_privs");
+    exec_cmd->add_option("--preserve-fds", exec_preserve_fds, "Only 0 is supported");
+    exec_cmd->add_option("id", exec_id, "Container id")->required();
+    // Everything after the id is the command, options included (`exec ID sh -c ...`), as runc
+    // takes it; CLI11 leaves it in remaining().
+    exec_cmd->prefix_command();
+    exec_cmd->callback([&] {
+        oci::StateRoot root(g.root);
+        oci::State s = root.load(exec_id);
+        if (exec_preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(exec_preserve_fds) + " is not supported");
+        Spec spec = stored_spec(root, exec_id);
+        if (!exec_process_file.empty()) {
+            spec.process = process_from_json(
+                oci::parse_config(read_file(absolute(exec_process_file)), exec_process_file));
+        } else {
+            spec.process.args = exec_cmd->remaining();
+            if (!spec.process.args.empty() && spec.process.args[0] == "--") spec.process.args.erase(spec.process.args.begin());
+            spec.process.terminal = exec_tty;
+        }
+        if (spec.process.args.empty() || spec.process.args[0].empty()) throw UsageError("exec: no command given");
+        for (const auto& e : exec_env) {
+            auto eq = e.find('=');
+            if (eq == 0 || eq == std::string::npos) throw UsageError("invalid --env \"" + e + "\"");
+            std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(e.substr(0, eq + 1), 0) == 0; });
+            spec.process.env.push_back(e);
+        }
+        if (!exec_cwd.empty()) spec.process.cwd = exec_cwd;
+        if (spec.process.cwd.empty() || spec.process.cwd[0] != '/')
+            throw UsageError("exec: the working directory \"" + spec.process.cwd + "\" must be absolute");
+        if (!exec_user.empty()) {
+            auto colon = exec_user.find(':');
+            try {
+                spec.process.user = {static_cast<std::uint32_t>(std::stoul(exec_user.substr(0, colon))),
+                                     colon == std::string::npos ? 0u : static_cast<std::uint32_t>(std::stoul(exec_user.substr(colon + 1))),
+                                     {}, {}};
+            } catch (const std::exception&) {
+                throw UsageError("invalid --user \"" + exec_user + "\": use UID[:GID]");
+            }
+        }
+        for (const auto& cap : exec_caps) {
+            if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
+            for (auto* set : {&spec.process.capabilities.bounding, &spec.process.capabilities.effective,
+                              &spec.process.capabilities.permitted})
+                set->push_back(cap);
+        }
+        if (exec_no_new_privs) spec.process.no_new_privileges = true;
+        if (oci::status_of(root, s) != "running") throw UsageError("container " + exec_id + " is not running");
+        Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
+        if (!pidfd || !oci::process_alive(s)) throw UsageError("container " + exec_id + " is not running");
+        Fd console = connect_console(exec_console);
+        if (spec.process.terminal && !console && exec_detach)
+            throw UsageError("exec --tty --detach needs --console-socket");
+        ExecLaunch launch;
+        launch.target_pidfd = pidfd.get();
+        // The new process starts in the container's cgroups: clone3 puts it into the unified one;
+        // for the v1 ones hutch moves itself first and the child inherits them (as runc's exec
+        // process sits in them too), so it never runs a moment outside the container's limits.
+        for (const auto& dir : s.cgroups) {
+            struct statfs fs {};
+            if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+                launch.cgroup = dir;
+                continue;
+            }
+            std::ofstream procs(dir + "/cgroup.procs");
+            procs << ::getpid() << std::flush;
+            if (!procs) throw SysError("join the container's cgroups", "write", dir + "/cgroup.procs", errno);
+        }
+        launch.seccomp_cache_dir = g.root + "/seccomp";
+        launch.console_socket = console.get();
+        launch.detach = exec_detach;
+        launch.started = [&](pid_t pid) { write_pid_file(exec_pid_file, pid); };
+        exit_code = exec_process(spec, launch);
+    });
+
+    // ps
+    std::string ps_id, ps_format = "table";
+    auto* ps_cmd = app.add_subcommand("ps", "List the processes of a container");
+    ps_cmd->add_option("--format,-f", ps_format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    ps_cmd->add_option("id", ps_id, "Container id")->required();
+    ps_cmd->callback([&] {
+        oci::StateRoot root(g.root);
+        oci::State s = root.load(ps_id);
+        std::vector<pid_t> pids = container_pids(s, stored_spec(root, ps_id));
+        if (ps_format == "json") {
+            std::cout << json(pids).dump() << "\n";
+            return;
+        }
+        std::cout << "PID\tCMD\n";
+        for (pid_t pid : pids) {
+            std::string cmd;
+            try {
+                cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+            } catch (const Error&) {
+            }
+            std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+            std::cout << pid << "\t" << cmd << "\n";
+        }
+    });
+
+    // list
+    std::string list_format = "table";
+    bool list_quiet = false;
+    auto* list_cmd = app.add_subcommand("list", "List the containers");
+    list_cmd->add_option("--format,-f", list_format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    list_cmd->add_flag("--quiet,-q", list_quiet, "Only the ids");
+    list_cmd->callback([&] {
+        oci::StateRoot root(g.root);
+        json all = json::array();
+        if (!list_quiet && list_format == "table") std::printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+        for (const auto& id : root.ids()) {
+            oci::State s = root.load(id);
+            std::string status = oci::status_of(root, s);
+            if (list_quiet) std::cout << id << "\n";
+            else if (list_format == "json") all.push_back(oci::state_json(s, status));
+            else std::printf("%-20s %-8d %-10s %-40s %s\n", id.c_str(), status == "stopped" ? 0 : s.pid, status.c_str(),
+                             s.bundle.c_str(), s.created.c_str());
+        }
+        if (!list_quiet && list_format == "json") std::cout << all.dump() << "\n";
+    });
+
+    // features
+    auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");
+    features_cmd->callback([&] { std::cout << features().dump(2) << "\n"; });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {
+            std::cout << app.help();
+            return 0;
+        }
+        report(g, program.c_str(), std::string(e.what()) + " (see " + program + " --help)");
+        return kExitHutchError;
+    } catch (const Error& e) {
+        report(g, program.c_str(), e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        report(g, program.c_str(), e.what());
+        return kExitHutchError;
+    }
+    return exit_code;
+}
+
+}  // namespace hutch::cli

@@ -1,0 +1,217 @@
+#include "runtime/oci/bundle.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/state.hpp"
+
+namespace hutch::oci {
+
+using nlohmann::json;
+
+namespace {
+
+// Fields config.md and config-linux.md define that hutch does not implement. Refused rather
+// than ignored: a container that silently runs without its CPU affinity or its user namespace is
+// not the container the engine asked for.
+const std::vector<std::string> kUnsupported = {
+    "process.ioPriority",
+    "process.scheduler",
+    "process.execCPUAffinity",
+    "linux.uidMappings",
+    "linux.gidMappings",
+    "linux.resources.memory.kernel",
+    "linux.resources.memory.kernelTCP",
+    "linux.resources.memory.swappiness",
+    "linux.resources.memory.disableOOMKiller",
+    "linux.resources.cpu.realtimeRuntime",
+    "linux.resources.cpu.realtimePeriod",
+    "linux.resources.cpu.idle",
+    "linux.resources.cpu.burst",
+    "linux.resources.blockIO",
+    "linux.resources.hugepageLimits",
+    "linux.resources.network",
+    "linux.resources.rdma",
+    "linux.resources.unified",
+    "linux.intelRdt",
+    "linux.personality",
+    "linux.timeOffsets",
+    "linux.memoryPolicy",
+    "linux.netDevices",
+    "linux.seccomp.listenerPath",
+    "linux.seccomp.listenerMetadata",
+    "mounts[].uidMappings",
+    "mounts[].gidMappings",
+};
+
+// A field's value that asks for nothing: null, false, 0, "", [] or {} (engines often write
+// empty sections, e.g. "resources": {}).
+bool asks_nothing(const json& v) {
+    if (v.is_null()) return true;
+    if (v.is_boolean()) return !v.get<bool>();
+    if (v.is_string()) return v.get<std::string>().empty();
+    if (v.is_array() || v.is_object()) {
+        for (const auto& e : v)
+            if (!asks_nothing(e)) return false;
+        return true;
+    }
+    return false;
+}
+
+const json* find_path(const json& config, const std::string& path) {
+    const json* at = &config;
+    std::size_t start = 0;
+    while (start < path.size()) {
+        std::size_t dot = path.find('.', start);
+        std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        if (!at->is_object() || !at->contains(key)) return nullptr;
+        at = &(*at)[key];
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    return at;
+}
+
+void refuse_unsupported(const json& config) {
+    for (const auto& field : kUnsupported) {
+        if (field.rfind("mounts[].", 0) == 0) {
+            std::string key = field.substr(9);
+            if (!config.contains("mounts") || !config["mounts"].is_array()) continue;
+            for (std::size_t i = 0; i < config["mounts"].size(); ++i) {
+                const json& m = config["mounts"][i];
+                if (m.is_object() && m.contains(key) && !asks_nothing(m[key]))
+                    throw UsageError("config.json: mounts[" + std::to_string(i) + "]." + key +
+                                     " is not supported by hutch");
+            }
+            continue;
+        }
+        const json* v = find_path(config, field);
+        if (v && !asks_nothing(*v)) throw UsageError("config.json: " + field + " is not supported by hutch");
+    }
+    // AppArmor and SELinux labels only mean something where the kernel enforces them; like
+    // runc, hutch ignores them on a host without either and refuses them on one with it.
+    bool apparmor = ::access("/sys/kernel/security/apparmor", F_OK) == 0;
+    bool selinux = ::access("/sys/fs/selinux/enforce", F_OK) == 0;
+    for (const auto& [field, enforced] : {std::pair{"process.apparmorProfile", apparmor},
+                                          std::pair{"process.selinuxLabel", selinux},
+                                          std::pair{"linux.mountLabel", selinux}}) {
+        const json* v = find_path(config, field);
+        if (v && !asks_nothing(*v) && enforced)
+            throw UsageError(std::string("config.json: ") + field + " is not supported by hutch");
+    }
+    if (const json* ns = find_path(config, "linux.namespaces"); ns && ns->is_array())
+        for (const auto& n : *ns)
+            if (n.is_object() && n.value("type", "") == "user")
+                throw UsageError("config.json: linux.namespaces: the user namespace is not supported by hutch");
+}
+
+std::string absolute_in(const std::string& bundle, const std::string& path) {
+    if (path.empty() || path[0] == '/') return path;
+    return bundle + "/" + path;
+}
+
+}  // namespace
+
+json parse_config(const std::string& text, const std::string& shown_path) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        // nlohmann reports a byte offset: turn it into the line and column an editor shows.
+        std::size_t offset = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+        std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+        std::size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
+        std::size_t column = offset - (line_start == std::string::npos || offset == 0 ? 0 : line_start + 1) + 1;
+        std::string why = e.what();
+        if (auto colon = why.rfind(": "); colon != std::string::npos) why = why.substr(colon + 2);
+        throw UsageError(shown_path + ": invalid JSON at line " + std::to_string(line) + ", column " +
+                         std::to_string(column) + ": " + why);
+    }
+}
+
+Spec spec_from_config(const json& config, const std::string& bundle_dir) {
+    if (!config.is_object()) throw UsageError("config.json: must be a JSON object");
+    if (!config.contains("ociVersion") || !config["ociVersion"].is_string())
+        throw UsageError("config.json: ociVersion is missing");
+    std::string version = config["ociVersion"].get<std::string>();
+    if (version.rfind("1.", 0) != 0)
+        throw UsageError("config.json: unsupported ociVersion \"" + version + "\" (hutch runs 1.x)");
+    refuse_unsupported(config);
+    // The front-end's own section never comes from a bundle: a config.json cannot ask for
+    // host devices or a bridge through hutch's private keys.
+    json plain = config;
+    plain.erase("hutch");
+    Spec spec = spec_from_json(plain);
+    spec.hutch = HutchSection{};
+    spec.hutch.oci = true;
+    spec.hutch.network = spec.has_new_namespace("network") ? "none" : "host";
+    for (const auto& ns : spec.linux.namespaces)
+        if (ns.type == "network" && !ns.path.empty()) spec.hutch.network = "none";
+    spec.root.path = absolute_in(bundle_dir, spec.root.path);
+    for (auto& m : spec.mounts) {
+        bool bind = m.type == "bind" ||
+                    std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
+        if (bind) m.source = absolute_in(bundle_dir, m.source);
+    }
+    if (spec.process.args.empty()) throw UsageError("config.json: process.args must name the command");
+    if (spec.process.cwd.empty() || spec.process.cwd[0] != '/')
+        throw UsageError("config.json: process.cwd \"" + spec.process.cwd + "\" must be an absolute path");
+    return spec;
+}
+
+Spec load_bundle(const std::string& bundle_dir) {
+    std::string path = bundle_dir + "/config.json";
+    std::string text;
+    try {
+        text = read_file(path);
+    } catch (const SysError& e) {
+        throw UsageError("read the bundle's config: open " + path + ": " + std::strerror(e.error_number()));
+    }
+    return spec_from_config(parse_config(text, path), bundle_dir);
+}
+
+const std::vector<std::string>& unsupported_fields() { return kUnsupported; }
+
+json default_config() {
+    const json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+    return {
+        {"ociVersion", "1.0.2"},
+        {"process",
+         {{"terminal", true},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"args", {"sh"}},
+          {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+          {"cwd", "/"},
+          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+          {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
+          {"noNewPrivileges", true}}},
+        {"root", {{"path", "rootfs"}, {"readonly", true}}},
+        {"hostname", "hutch"},
+        {"mounts",
+         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+          {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+           {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+          {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+           {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+          {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+           {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+          {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+           {"options", {"nosuid", "noexec", "nodev"}}},
+          {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+          {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+           {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
+        {"linux",
+         {{"namespaces",
+           {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}}},
+          {"maskedPaths",
+           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+          {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+    };
+}
+
+}  // namespace hutch::oci

@@ -1,0 +1,35 @@
+// An OCI bundle's config.json, read into a Spec for `hutch oci create|run`.
+//
+// The OCI front-end's counterpart of run_options: it fills the same Spec the launcher takes,
+// with hutch.oci set so the launcher adds nothing the engine above did not ask for. Every field
+// of config.md / config-linux.md is either honoured or refused with a message that names it;
+// only properties the spec does not define are ignored, as config.md requires ("Runtimes MUST
+// ignore unknown properties").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "runtime/spec.hpp"
+
+namespace hutch::oci {
+
+// Parses config.json text; errors name the line and column. Throws UsageError.
+nlohmann::json parse_config(const std::string& text, const std::string& shown_path);
+
+// The Spec of the bundle at `bundle_dir` (absolute): root.path and relative bind sources are
+// resolved against it. Throws UsageError for a missing or invalid config.json, an ociVersion
+// whose major is not 1, or a field hutch does not honour.
+Spec load_bundle(const std::string& bundle_dir);
+Spec spec_from_config(const nlohmann::json& config, const std::string& bundle_dir);
+
+// The fields of the runtime spec hutch refuses, as JSON paths ("linux.intelRdt"): what
+// `features` lists and what create names.
+const std::vector<std::string>& unsupported_fields();
+
+// `hutch oci spec`: a default config.json, as runc and crun write it.
+nlohmann::json default_config();
+
+}  // namespace hutch::oci

@@ -1,0 +1,210 @@
+#include "runtime/oci/cgroups.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "runtime/cgroup.hpp"
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/state.hpp"
+
+namespace hutch::oci {
+namespace {
+
+bool has_controller(const CgroupHierarchy& h, const std::string& controller) {
+    std::istringstream list(h.controllers);
+    for (std::string c; std::getline(list, c, ',');)
+        if (c == controller) return true;
+    return false;
+}
+
+std::string trimmed(const std::string& file) {
+    try {
+        std::string v = read_file(file);
+        while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+        return v;
+    } catch (const Error&) {
+        return "";
+    }
+}
+
+void write_value(const std::string& file, const std::string& value) {
+    explain::line("write(" + explain::quote(file) + ", " + explain::quote(value) + ")");
+    Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+        throw SysError("apply linux.resources", "write", file + " <- " + value, errno);
+}
+
+// mkdir -p below the hierarchy's mount point; a new cpuset level starts with its parent's cpus
+// and mems, without which no process could be attached to it (ENOSPC). The last level must be
+// new: delete kills whatever is in it, which must never be a cgroup hutch did not make.
+void make_cgroup_dirs(const std::string& mount_point, const std::string& relative, bool cpuset) {
+    std::string dir = mount_point;
+    std::istringstream parts(relative);
+    std::vector<std::string> levels;
+    for (std::string part; std::getline(parts, part, '/');)
+        if (!part.empty()) levels.push_back(part);
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+        std::string parent = dir;
+        dir += "/" + levels[i];
+        if (::mkdir(dir.c_str(), 0755) != 0) {
+            if (errno == EEXIST && i + 1 < levels.size()) continue;
+            if (errno == EEXIST) throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
+            throw SysError("create the container's cgroup", "mkdir", dir, errno);
+        }
+        explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
+        if (!cpuset) continue;
+        for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
+            if (trimmed(dir + file).empty()) write_value(dir + file, trimmed(parent + file));
+    }
+}
+
+std::string device_rule(const std::string& type, const std::optional<std::int64_t>& major,
+                        const std::optional<std::int64_t>& minor, const std::string& access) {
+    if (type == "a") return "a";
+    auto number = [](const std::optional<std::int64_t>& n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
+    return type + " " + number(major) + ":" + number(minor) + " " + access;
+}
+
+// The device cgroup rules of an OCI container (v1 only): the spec's rules in order, then the
+// nodes every container gets and those linux.devices creates, as runc and crun allow them.
+void apply_device_rules(const std::string& dir, const LinuxSection& linux) {
+    for (const auto& rule : linux.resources.devices)
+        write_value(dir + (rule.allow ? "/devices.allow" : "/devices.deny"),
+                    device_rule(rule.type, rule.major, rule.minor, rule.access.empty() ? "rwm" : rule.access));
+    static const char* kDefaultAllowed[] = {
+        "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+    };
+    for (const char* rule : kDefaultAllowed) write_value(dir + "/devices.allow", rule);
+    for (const auto& d : linux.devices)
+        if (d.type != "p") write_value(dir + "/devices.allow", device_rule(d.type == "u" ? "c" : d.type, d.major, d.minor, "rwm"));
+}
+
+// Writes each resource into the hierarchy that has its controller: a v1 hierarchy when one is
+// mounted for it, else the unified one (with cgroup2's file names and units).
+void apply_resources(const LinuxSection& linux, const std::vector<std::pair<CgroupHierarchy, std::string>>& dirs) {
+    const Resources& r = linux.resources;
+    auto find = [&](const std::string& controller) -> const std::pair<CgroupHierarchy, std::string>* {
+        for (const auto& d : dirs)
+            if (d.first.fstype == "cgroup" && has_controller(d.first, controller)) return &d;
+        for (const auto& d : dirs)
+            if (d.first.fstype == "cgroup2") {
+                std::string enabled = " " + trimmed(d.second + "/../cgroup.subtree_control") + " ";
+                if (::access((d.second + "/" + controller + ".max").c_str(), F_OK) == 0 ||
+                    enabled.find(" " + controller + " ") != std::string::npos)
+                    return &d;
+            }
+        return nullptr;
+    };
+    auto need = [&](const std::string& controller, const char* field) {
+        const auto* d = find(controller);
+        if (!d)
+            throw UsageError(std::string("config.json: ") + field + ": the " + controller +
+                             " controller is not available on this host");
+        return d;
+    };
+    auto limit = [](std::int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); };
+    if (r.pids_limit) {
+        const auto* d = need("pids", "linux.resources.pids");
+        write_value(d->second + "/pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
+    }
+    if (r.memory_limit || r.memory_swap || r.memory_reservation) {
+        const auto* d = need("memory", "linux.resources.memory");
+        if (d->first.fstype == "cgroup") {
+            if (r.memory_limit) write_value(d->second + "/memory.limit_in_bytes", std::to_string(*r.memory_limit));
+            if (r.memory_swap) {
+                if (::access((d->second + "/memory.memsw.limit_in_bytes").c_str(), F_OK) != 0)
+                    throw UsageError("config.json: linux.resources.memory.swap: this kernel does not account swap");
+                write_value(d->second + "/memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap));
+            }
+            if (r.memory_reservation)
+                write_value(d->second + "/memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
+        } else {
+            if (r.memory_limit) write_value(d->second + "/memory.max", limit(*r.memory_limit));
+            // OCI's swap is memory+swap (v1's memsw); cgroup2 limits swap alone.
+            if (r.memory_swap)
+                write_value(d->second + "/memory.swap.max",
+                            *r.memory_swap < 0 || !r.memory_limit || *r.memory_limit < 0
+                                ? "max"
+                                : std::to_string(std::max<std::int64_t>(0, *r.memory_swap - *r.memory_limit)));
+            if (r.memory_reservation) write_value(d->second + "/memory.low", limit(*r.memory_reservation));
+        }
+    }
+    if (r.cpu_shares || r.cpu_quota || r.cpu_period) {
+        const auto* d = need("cpu", "linux.resources.cpu");
+        if (d->first.fstype == "cgroup") {
+            if (r.cpu_shares) write_value(d->second + "/cpu.shares", std::to_string(*r.cpu_shares));
+            if (r.cpu_period) write_value(d->second + "/cpu.cfs_period_us", std::to_string(*r.cpu_period));
+            if (r.cpu_quota) write_value(d->second + "/cpu.cfs_quota_us", std::to_string(*r.cpu_quota));
+        } else {
+            // runc's conversion of shares (2..262144) to cgroup2's weight (1..10000).
+            if (r.cpu_shares) write_value(d->second + "/cpu.weight", std::to_string(1 + ((*r.cpu_shares - 2) * 9999) / 262142));
+            if (r.cpu_quota || r.cpu_period)
+                write_value(d->second + "/cpu.max", (r.cpu_quota && *r.cpu_quota > 0 ? std::to_string(*r.cpu_quota) : "max") +
+                                                        " " + std::to_string(r.cpu_period.value_or(100000)));
+        }
+    }
+    if (!r.cpus.empty()) write_value(need("cpuset", "linux.resources.cpu.cpus")->second + "/cpuset.cpus", r.cpus);
+    if (!r.mems.empty()) write_value(need("cpuset", "linux.resources.cpu.mems")->second + "/cpuset.mems", r.mems);
+    if (!r.devices.empty()) {
+        const auto* d = find("devices");
+        if (!d || d->first.fstype != "cgroup")
+            throw UsageError("config.json: linux.resources.devices: needs cgroup v1's devices controller "
+                             "(hutch loads no cgroup2 device programs)");
+        apply_device_rules(d->second, linux);
+    }
+}
+
+}  // namespace
+
+Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
+    const std::string& path = linux.cgroups_path;
+    if (path.find(':') != std::string::npos && path[0] != '/')
+        throw UsageError("config.json: linux.cgroupsPath \"" + path + "\": systemd slices are not supported (hutch manages cgroupfs)");
+    if (("/" + path + "/").find("/../") != std::string::npos || ("/" + path + "/").find("/./") != std::string::npos)
+        throw UsageError("config.json: linux.cgroupsPath \"" + path + "\" must not hold . or .. components");
+    if (!path.empty() && path.find_first_not_of('/') == std::string::npos)
+        throw UsageError("config.json: linux.cgroupsPath \"" + path + "\" names the root cgroup");
+    // Nothing asked: the unified hierarchy only, as `hutch run` does.
+    const bool everywhere = !path.empty() || !linux.resources.empty();
+    Cgroups out;
+    std::vector<std::pair<CgroupHierarchy, std::string>> dirs;
+    for (const auto& h : host_cgroup_hierarchies()) {
+        if (!everywhere && h.fstype != "cgroup2") continue;
+        std::string relative = path.empty() ? own_cgroup(h) + "/hutch-oci/" + id
+                               : path[0] == '/' ? path
+                                                : own_cgroup(h) + "/" + path;
+        make_cgroup_dirs(h.mount_point, relative, has_controller(h, "cpuset"));
+        std::string dir = h.mount_point + relative;
+        // Recorded at once: whatever follows fails, the destructor removes it.
+        if (h.fstype == "cgroup2") {
+            out.paths_.insert(out.paths_.begin(), dir);
+            out.unified_fd_ = Fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!out.unified_fd_) throw SysError("create the container's cgroup", "open", dir, errno);
+        } else {
+            out.paths_.push_back(dir);
+            out.v1_paths_.push_back(dir);
+        }
+        dirs.emplace_back(h, dir);
+    }
+    apply_resources(linux, dirs);
+    return out;
+}
+
+void Cgroups::attach(pid_t pid) const {
+    for (const auto& dir : v1_paths_) write_value(dir + "/cgroup.procs", std::to_string(pid));
+}
+
+Cgroups::~Cgroups() {
+    if (!kept_) remove_cgroups(paths_);
+}
+
+void remove_cgroups(const std::vector<std::string>& paths) {
+    for (const auto& p : paths) remove_cgroup(p);
+}
+
+}  // namespace hutch::oci

@@ -1,0 +1,48 @@
+// An OCI container's cgroups: linux.cgroupsPath in every mounted hierarchy, with the part of
+// linux.resources hutch applies (pids, memory, cpu, cpuset, and on cgroup v1 device rules).
+//
+// `hutch run` keeps to the unified hierarchy, where clone3(CLONE_INTO_CGROUP) costs nothing
+// (runtime/cgroup.hpp). An engine that gives a cgroupsPath or resources expects the container in
+// its cgroups everywhere (podman's stats and conmon's OOM watch read the v1 hierarchies at that
+// path), so then the first process is also written into each v1 hierarchy before it runs,
+// which costs ~7 ms on this kind of host.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/fd.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch::oci {
+
+class Cgroups {
+public:
+    // Creates the container's cgroups and applies its resources; throws UsageError for a path or
+    // resource hutch cannot honour here, before anything is created.
+    static Cgroups create(const LinuxSection& linux, const std::string& id);
+    Cgroups(Cgroups&&) = default;
+    ~Cgroups();
+
+    // The cgroup2 directory for clone3's CLONE_INTO_CGROUP; -1 without one.
+    int clone_into_fd() const { return unified_fd_.get(); }
+    // Moves `pid` into the v1 hierarchies' cgroups (cgroup2 took it at clone).
+    void attach(pid_t pid) const;
+    const std::vector<std::string>& paths() const { return paths_; }
+    // The cgroups outlive this object (create returns; delete removes them).
+    void keep() { paths_.clear(); unified_fd_.reset(); kept_ = true; }
+
+private:
+    Cgroups() = default;
+    std::vector<std::string> paths_;   // every directory made, the unified one first if any
+    std::vector<std::string> v1_paths_;
+    Fd unified_fd_;
+    bool kept_ = false;
+};
+
+// delete: kills what is left in each and removes them.
+void remove_cgroups(const std::vector<std::string>& paths);
+
+}  // namespace hutch::oci

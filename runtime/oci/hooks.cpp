@@ -1,0 +1,74 @@
+#include "runtime/oci/hooks.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/fd.hpp"
+
+namespace hutch::oci {
+namespace {
+
+void run_hook(const Hook& hook, const std::string& shown, const std::string& state_json) {
+    std::vector<char*> argv, envp;
+    // config.md: args has the same semantics as execv's argv; an empty list still needs argv[0].
+    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env = hook.env;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    int in[2];
+    check(::pipe2(in, O_CLOEXEC), "run a hook", "pipe2");
+    Fd read_end(in[0]), write_end(in[1]);
+    explain::line("fork(); execve(" + explain::quote(hook.path) + ", ...)   # " + shown + ", state on stdin");
+    pid_t pid = ::fork();
+    if (pid < 0) throw SysError("run hook " + shown, "fork", hook.path, errno);
+    if (pid == 0) {
+        ::dup2(read_end.get(), STDIN_FILENO);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execve(hook.path.c_str(), argv.data(), envp.data());
+        ::_exit(127);
+    }
+    read_end.reset();
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    // The state fits a pipe's buffer; a hook that does not read it must not block us.
+    ::fcntl(write_end.get(), F_SETFL, O_NONBLOCK);
+    [[maybe_unused]] ssize_t n = ::write(write_end.get(), state_json.data(), state_json.size());
+    write_end.reset();
+
+    int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
+    pollfd p{pidfd.get(), POLLIN, 0};
+    int ready;
+    while ((ready = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (ready == 0)
+        throw Error("hook " + shown + " " + hook.path + " timed out after " + std::to_string(*hook.timeout) + " s");
+    if (WIFSIGNALED(status))
+        throw Error("hook " + shown + " " + hook.path + " was killed by signal " + std::to_string(WTERMSIG(status)));
+    if (WEXITSTATUS(status) != 0)
+        throw Error("hook " + shown + " " + hook.path + " exited with status " + std::to_string(WEXITSTATUS(status)));
+}
+
+}  // namespace
+
+void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::string& state_json) {
+    for (std::size_t i = 0; i < hooks.size(); ++i)
+        run_hook(hooks[i], std::string(point) + "[" + std::to_string(i) + "]", state_json);
+}
+
+}  // namespace hutch::oci
