@@ -245,8 +245,11 @@ void run_exec_init(const ExecInitContext& ctx) {
     if (!ctx.outlives_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     for (int fd = 0; fd <= 2; ++fd)
         if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
-    explain::line("setns(pidfd, CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP)");
-    check(::setns(ctx.target_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
+    const bool user_ns = spec.has_new_namespace("user");
+    explain::line(std::string("setns(pidfd, ") + (user_ns ? "CLONE_NEWUSER|" : "") +
+                  "CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP)");
+    check(::setns(ctx.target_pidfd, (user_ns ? CLONE_NEWUSER : 0) | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                        CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
     explain::line("setsid()");
     check(::setsid(), "start a new session", "setsid");
@@ -278,6 +281,13 @@ void run_init(const InitContext& ctx) {
     sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
+    if (spec.has_new_namespace("user")) {
+        // The parent has written the id maps: become the namespace's root, so what the child
+        // creates (mount points, /dev nodes) belongs to an id the namespace knows.
+        explain::line("setresgid(0, 0, 0); setresuid(0, 0, 0)   # root of the new user namespace");
+        check(::setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
+        check(::setresuid(0, 0, 0), "become the user namespace's root", "setresuid");
+    }
 
     for (int fd = 0; fd <= 2; ++fd)
         if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");

@@ -58,7 +58,7 @@ struct NamespaceFlag {
 constexpr NamespaceFlag kCloneNamespaces[] = {
     {"mount", CLONE_NEWNS, "CLONE_NEWNS"},   {"uts", CLONE_NEWUTS, "CLONE_NEWUTS"},
     {"ipc", CLONE_NEWIPC, "CLONE_NEWIPC"},   {"pid", CLONE_NEWPID, "CLONE_NEWPID"},
-    {"network", CLONE_NEWNET, "CLONE_NEWNET"},
+    {"network", CLONE_NEWNET, "CLONE_NEWNET"}, {"user", CLONE_NEWUSER, "CLONE_NEWUSER"},
 };
 
 // The child's pid and a pidfd on it: waited for exactly once, killed if abandoned.
@@ -344,6 +344,25 @@ int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& 
 
 void send_console(int socket, int master);
 
+// Writes the user namespace's id maps for the child `pid`, from the parent: as root in the
+// parent namespace hutch may map any ids (and the gid map needs no "setgroups deny" then).
+// Done before "go", so the child runs with its ids mapped from its first step.
+void write_id_maps(pid_t pid, const Spec& spec) {
+    if (!spec.has_new_namespace("user")) return;
+    auto write_map = [pid](const char* file, const std::vector<IdMapping>& maps) {
+        std::string text;
+        for (const auto& m : maps)
+            text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+        std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+        explain::line("write(" + explain::quote(path) + ", " + explain::quote(text) + ")");
+        Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+            throw SysError("map the user namespace's ids", "write", path, errno);
+    };
+    write_map("uid_map", spec.linux.uid_mappings);
+    write_map("gid_map", spec.linux.gid_mappings);
+}
+
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
     if (started_fd < 0) return;
@@ -435,6 +454,24 @@ void validate_spec(const Spec& spec) {
         if (!known) throw UsageError("unsupported namespace type \"" + ns.type + "\"");
         if (!ns.path.empty() && ns.type != "network" && ns.type != "ipc" && ns.type != "pid")
             throw UsageError("joining a " + ns.type + " namespace is not supported yet");
+    }
+    if (spec.has_new_namespace("user")) {
+        if (spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty())
+            throw UsageError("a new user namespace needs linux.uidMappings and linux.gidMappings");
+        auto maps_root = [](const std::vector<IdMapping>& maps) {
+            return std::any_of(maps.begin(), maps.end(), [](const IdMapping& m) { return m.container_id == 0; });
+        };
+        // The container's first process assembles the root as its namespace's root.
+        if (!maps_root(spec.linux.uid_mappings) || !maps_root(spec.linux.gid_mappings))
+            throw UsageError("linux.uidMappings and gidMappings must map the container's id 0");
+        // The child would have to join these from inside its new user namespace, where it holds
+        // no capability over the host's namespaces (runc joins them before unsharing; hutch
+        // does not yet).
+        for (const auto& ns : spec.linux.namespaces)
+            if (!ns.path.empty() && ns.type != "pid")
+                throw UsageError("joining a " + ns.type + " namespace together with a new user namespace is not supported yet");
+    } else if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty()) {
+        throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user)");
     }
 }
 
@@ -813,6 +850,18 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string fifo_path = launch.state_dir + "/exec.fifo";
     Fd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw SysError("open the start fifo", "open", fifo_path, errno);
+    if (spec.has_new_namespace("user")) {
+        // The child works as its namespace's root (a host id of the mapping) and must still
+        // reach its root and open the fifo, as runc arranges for its own.
+        const auto host_id = [](const std::vector<IdMapping>& maps) {
+            for (const auto& m : maps)
+                if (m.container_id == 0) return m.host_id;
+            return 0u;
+        };
+        check(::fchownat(AT_FDCWD, fifo_path.c_str(), host_id(spec.linux.uid_mappings), host_id(spec.linux.gid_mappings), 0),
+              "give the start fifo to the container's root", "fchownat", fifo_path);
+        check(::chmod(launch.state_dir.c_str(), 0711), "open the state dir to the container's root", "chmod", launch.state_dir);
+    }
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
     std::optional<seccomp::Program> filter;
@@ -850,6 +899,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     child_end.reset();
     join_fds.clear();
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
+    write_id_maps(p.child.pid(), spec);
 
     // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
     // container's namespaces exist, before pivot_root.

@@ -173,8 +173,11 @@ void RootfsBuilder::populate_dev() {
         explain::line("mknodat(" + explain::quote(root.shown("/dev")) + ", " + explain::quote(d.name) +
                       ", S_IFCHR|0666, makedev(" + std::to_string(d.major) + ", " +
                       std::to_string(d.minor) + "))");
-        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) != 0)
-            throw SysError("populate /dev", "mknodat", root.shown("/dev/") + d.name, errno);
+        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) != 0) {
+            // In a user namespace no device node can be made: bind the host's, as runc does.
+            if (errno != EPERM) throw SysError("populate /dev", "mknodat", root.shown("/dev/") + d.name, errno);
+            bind_host_device(std::string("/dev/") + d.name, std::string("/dev/") + d.name);
+        }
     }
     for (const auto& [name, target] : kDevLinks) {
         // runc links /dev/core only where the kernel has a /proc/kcore to point at.
@@ -199,6 +202,15 @@ void RootfsBuilder::populate_dev() {
         throw Error("populate /dev: " + root.shown("/dev/null") + " is not the null device");
 }
 
+// Binds the host's device node `host` onto `destination` in the root (a user namespace may not
+// make device nodes).
+void RootfsBuilder::bind_host_device(const std::string& host, const std::string& destination) {
+    Fd source(::open(host.c_str(), O_PATH | O_CLOEXEC));
+    if (!source) throw SysError("bind a host device", "open", host, errno);
+    Fd target = root_->open(destination, Create::kFile);
+    mnt::mount_at("bind a host device", host, source.get(), target, root_->shown(destination), "", MS_BIND, "");
+}
+
 // linux.devices: each node made inside the root (its directory opened there, so a symlink in
 // the rootfs cannot place it elsewhere), with the mode and owner the spec gives.
 void RootfsBuilder::create_spec_devices() {
@@ -215,8 +227,11 @@ void RootfsBuilder::create_spec_devices() {
         explain::line("mknodat(" + explain::quote(root.shown(parent)) + ", " + explain::quote(leaf) + ", " +
                       std::to_string(mode) + ", makedev(" + std::to_string(d.major) + ", " + std::to_string(d.minor) + "))");
         ::unlinkat(dir.get(), leaf.c_str(), 0);  // a default node of the same name gives way
-        if (::mknodat(dir.get(), leaf.c_str(), mode, type == S_IFIFO ? 0 : number) != 0)
-            throw SysError("create a device", "mknodat", root.shown(d.path), errno);
+        if (::mknodat(dir.get(), leaf.c_str(), mode, type == S_IFIFO ? 0 : number) != 0) {
+            if (errno != EPERM) throw SysError("create a device", "mknodat", root.shown(d.path), errno);
+            bind_host_device(d.path, d.path);  // a user namespace: the host's node, as runc does
+            continue;
+        }
         check(::fchmodat(dir.get(), leaf.c_str(), mode & 07777, 0), "create a device", "fchmodat", root.shown(d.path));
         check(::fchownat(dir.get(), leaf.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW), "create a device", "fchownat",
               root.shown(d.path));

@@ -48,6 +48,7 @@ private:
     void mount_cgroups(const Mount& m);
     void populate_dev();
     void create_spec_devices();
+    void bind_host_device(const std::string& host, const std::string& destination);
     void write_sysctls();
     void mask_paths();
     void readonly_paths();

@@ -191,6 +191,22 @@ Process process_from(const Reader& p) {
     return out;
 }
 
+json mappings_json(const std::vector<IdMapping>& maps) {
+    json out = json::array();
+    for (const auto& m : maps) out.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.size}});
+    return out;
+}
+
+std::vector<IdMapping> mappings_from(const Reader& r, const char* key) {
+    std::vector<IdMapping> out;
+    r.each(key, [&](const Reader& m) {
+        IdMapping map{m.id("containerID"), m.id("hostID"), m.id("size")};
+        if (map.size == 0) m.fail("size", "must be at least 1");
+        out.push_back(map);
+    });
+    return out;
+}
+
 template <typename T>
 void put(json& j, const char* key, const std::optional<T>& v) {
     if (v) j[key] = *v;
@@ -288,6 +304,8 @@ json to_json(const Spec& s) {
         linux["rootfsPropagation"] = s.linux.rootfs_propagation;
     if (s.linux.seccomp) linux["seccomp"] = seccomp_json(*s.linux.seccomp);
     if (!s.linux.sysctl.empty()) linux["sysctl"] = s.linux.sysctl;
+    if (!s.linux.uid_mappings.empty()) linux["uidMappings"] = mappings_json(s.linux.uid_mappings);
+    if (!s.linux.gid_mappings.empty()) linux["gidMappings"] = mappings_json(s.linux.gid_mappings);
     if (!s.linux.cgroups_path.empty()) linux["cgroupsPath"] = s.linux.cgroups_path;
     if (!s.linux.resources.empty()) linux["resources"] = resources_json(s.linux.resources);
     if (!s.linux.devices.empty()) {
@@ -393,6 +411,8 @@ Spec spec_from_json(const json& j) {
         s.linux.rootfs_propagation = l.get<std::string>("rootfsPropagation", "");
         if (l.has("seccomp")) s.linux.seccomp = seccomp_from(l.at("seccomp"));
         s.linux.sysctl = l.get<std::map<std::string, std::string>>("sysctl", {});
+        s.linux.uid_mappings = mappings_from(l, "uidMappings");
+        s.linux.gid_mappings = mappings_from(l, "gidMappings");
         s.linux.cgroups_path = l.get<std::string>("cgroupsPath", "");
         if (l.has("resources")) s.linux.resources = resources_from(l.at("resources"));
         l.each("devices", [&](const Reader& d) {

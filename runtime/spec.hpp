@@ -107,6 +107,12 @@ struct Device {
     bool operator==(const Device&) const = default;
 };
 
+// linux.uidMappings[] / gidMappings[]: ids of a new user namespace and the host ids they stand for.
+struct IdMapping {
+    std::uint32_t container_id = 0, host_id = 0, size = 0;
+    bool operator==(const IdMapping&) const = default;
+};
+
 // linux.resources[].devices[]: a device cgroup rule.
 struct DeviceRule {
     bool allow = false;
@@ -130,6 +136,7 @@ struct Resources {
 
 struct LinuxSection {
     std::vector<Namespace> namespaces;
+    std::vector<IdMapping> uid_mappings, gid_mappings;  // with a new user namespace
     std::optional<Seccomp> seccomp;  // none: unconfined
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;

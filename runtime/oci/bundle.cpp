@@ -23,8 +23,6 @@ const std::vector<std::string> kUnsupported = {
     "process.ioPriority",
     "process.scheduler",
     "process.execCPUAffinity",
-    "linux.uidMappings",
-    "linux.gidMappings",
     "linux.resources.memory.kernel",
     "linux.resources.memory.kernelTCP",
     "linux.resources.memory.swappiness",
@@ -104,10 +102,6 @@ void refuse_unsupported(const json& config) {
         if (v && !asks_nothing(*v) && enforced)
             throw UsageError(std::string("config.json: ") + field + " is not supported by hutch");
     }
-    if (const json* ns = find_path(config, "linux.namespaces"); ns && ns->is_array())
-        for (const auto& n : *ns)
-            if (n.is_object() && n.value("type", "") == "user")
-                throw UsageError("config.json: linux.namespaces: the user namespace is not supported by hutch");
 }
 
 std::string absolute_in(const std::string& bundle, const std::string& path) {
