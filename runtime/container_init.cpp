@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -98,6 +99,15 @@ std::string find_executable(const std::string& command, const std::vector<std::s
                 kExitNotFound);
 }
 
+// process.consoleSize: the pty's size before the command starts (an engine resizes it later).
+void set_console_size(int slave, const Spec& spec) {
+    if (!spec.process.console_size) return;
+    winsize size{};
+    size.ws_row = static_cast<unsigned short>(spec.process.console_size->first);
+    size.ws_col = static_cast<unsigned short>(spec.process.console_size->second);
+    check(::ioctl(slave, TIOCSWINSZ, &size), "size the terminal", "ioctl(TIOCSWINSZ)");
+}
+
 void setup_terminal(RootfsBuilder& rootfs, const Spec& spec, int sync_fd) {
     Fd master = rootfs.open_ptmx();
     int unlock = 0;
@@ -109,6 +119,7 @@ void setup_terminal(RootfsBuilder& rootfs, const Spec& spec, int sync_fd) {
     // The user owns its terminal, as with a login.
     check(::fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal",
           "fchown", "pty slave");
+    set_console_size(slave.get(), spec);
     explain::line("sendmsg(sync socket, SCM_RIGHTS [pty master])");
     sync::send(sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
     explain::line("ioctl(slave, TIOCSCTTY); dup2(slave, 0), dup2(slave, 1), dup2(slave, 2)");
@@ -177,6 +188,11 @@ void set_rlimits(const std::vector<Rlimit>& limits) {
 
 // `hutch oci create`: tells the parent the container is made, then waits for `start`. The fifo
 // is reopened through /proc/self/fd: its path lies outside the root since pivot_root.
+//
+// With no parent left (create has returned), the fifo's write end then takes the sync socket's
+// place, so `start` can tell how the start ended: "1" is written just before the command is
+// exec'd, the trampoline's exec failure follows it, and the end closes at exec (O_CLOEXEC) or
+// exit. `start` returns only then, after the startContainer hooks, as runtime.md orders.
 void wait_for_start(const InitContext& ctx) {
     if (ctx.outlives_parent) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the engine reaps us now
     explain::line("sendmsg(sync socket, CREATED); open(exec.fifo, O_WRONLY)   # blocks until start");
@@ -187,6 +203,7 @@ void wait_for_start(const InitContext& ctx) {
         throw SysError("wait for start", "open", "exec.fifo", errno);
     [[maybe_unused]] ssize_t n = ::write(writer.get(), "0", 1);
     ::close(ctx.start_fifo);
+    if (ctx.outlives_parent) check(::dup3(writer.get(), ctx.sync_fd, O_CLOEXEC), "wait for start", "dup3");
 }
 
 // The last steps of every process hutch starts in a container (its first one, or one `exec`
@@ -194,7 +211,7 @@ void wait_for_start(const InitContext& ctx) {
 // order (caps/apply.hpp) with the seccomp filter last, and exec through the trampoline.
 [[noreturn]] void become_the_command(const Spec& spec, const caps::HostCaps& host, int sync_fd,
                                      bool through_trampoline, const seccomp::Program* seccomp_filter,
-                                     bool parent_waits = true) {
+                                     bool parent_waits = true, bool start_waits = false) {
     close_other_fds(sync_fd);
     enter_workdir(spec.process.cwd);
     set_rlimits(spec.process.rlimits);
@@ -225,6 +242,11 @@ void wait_for_start(const InitContext& ctx) {
 
     // Everything the exec needs is made before the filter, so a profile only has to allow
     // capset, fcntl, execveat and execve after it.
+    if (!spec.linux.personality.empty()) {
+        explain::line("personality(" + std::string(spec.linux.personality == "LINUX32" ? "PER_LINUX32" : "PER_LINUX") + ")");
+        check(::personality(spec.linux.personality == "LINUX32" ? PER_LINUX32 : PER_LINUX), "set the personality",
+              "personality", spec.linux.personality);
+    }
     std::string path = find_executable(spec.process.args[0], spec.process.env);
     Fd trampoline_image = through_trampoline ? trampoline::prepare() : Fd();
     sigset_t none;
@@ -234,6 +256,7 @@ void wait_for_start(const InitContext& ctx) {
     ::umask(spec.process.user.umask.value_or(022));
     if (filter) seccomp::install(*seccomp_filter);
     if (extra) caps::set_capabilities(privileges, 0, host);
+    if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);  // see wait_for_start
     exec_command(spec, path, trampoline_image, sync_fd);
 }
 
@@ -262,6 +285,7 @@ void run_exec_init(const ExecInitContext& ctx) {
         Fd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",
                        "ioctl(TIOCGPTPEER)"));
         check(::fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal", "fchown");
+        set_console_size(slave.get(), spec);
         sync::send(ctx.sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
         check(::ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
         for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
@@ -336,7 +360,8 @@ void run_init(const InitContext& ctx) {
         check(::dup2(null_fd, 0), "detach stdin", "dup2");
         ::close(null_fd);
     }
-    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent);
+    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent,
+                       ctx.start_fifo >= 0 && ctx.outlives_parent);
 }
 
 }  // namespace

@@ -439,7 +439,16 @@ void validate_spec(const Spec& spec) {
             continue;
         throw UsageError("mount on " + m.destination + " refused: only procfs may be mounted on /proc");
     }
-    for (const auto& limit : spec.process.rlimits) rlimit_resource(limit.type);  // throws on an unknown name
+    for (std::size_t i = 0; i < spec.process.rlimits.size(); ++i) {
+        rlimit_resource(spec.process.rlimits[i].type);  // throws on an unknown name
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.process.rlimits[j].type == spec.process.rlimits[i].type)
+                throw UsageError("process.rlimits: " + spec.process.rlimits[i].type + " is given twice");
+    }
+    for (std::size_t i = 0; i < spec.linux.namespaces.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.linux.namespaces[j].type == spec.linux.namespaces[i].type)
+                throw UsageError("linux.namespaces: the " + spec.linux.namespaces[i].type + " namespace is given twice");
     for (const auto& [key, value] : spec.linux.sysctl) validate_sysctl(spec, key, value);
     for (const auto& d : spec.linux.devices) {
         if (d.path.size() < 6 || d.path.rfind("/dev/", 0) != 0 || d.path.find("/../") != std::string::npos ||
@@ -932,33 +941,48 @@ void create_oci_container(const Spec& spec, const OciLaunch& launch) {
     p.cgroups.keep();
 }
 
-void start_oci_container(const std::string& fifo_path, int pidfd) {
+void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec) {
     // Opened without blocking, so a process that died meanwhile cannot hang start; the waiting
     // writer's open completes as soon as this reader exists.
     Fd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw SysError("start the container", "open", fifo_path, errno);
     explain::line("open(" + explain::quote(fifo_path) + ", O_RDONLY); read(...)   # releases the container's process");
+    std::string got;  // "0" released; "1" about to exec; then an exec failure, if any
+    bool exited = false;
     for (;;) {
         pollfd fds[] = {{fifo.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
+        if (::poll(fds, 2, exited ? 0 : 100) < 0) {
             if (errno == EINTR) continue;
             throw SysError("start the container", "poll", fifo_path, errno);
         }
-        if (fds[0].revents & POLLIN) {
-            char byte;
-            if (::read(fifo.get(), &byte, 1) == 1) break;
+        char buf[64];
+        ssize_t n = ::read(fifo.get(), buf, sizeof buf);
+        if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        if (!got.empty() && !until_exec) break;
+        // EOF once released: the writer closed, at exec or at exit.
+        if (n == 0 && !got.empty()) break;
+        if (fds[1].revents & POLLIN) {
+            if (exited && got.empty()) throw Error("start: the container's process has exited");
+            exited = true;  // one more round drains what it wrote before it died
         }
-        if (fds[1].revents & POLLIN) throw Error("start: the container's process has exited");
-        if (fds[0].revents & POLLHUP) ::usleep(1000);  // no writer yet: it is about to open
     }
     ::unlink(fifo_path.c_str());
+    if (!until_exec) return;
+    if (got.size() >= 2 + 2 * sizeof(std::int32_t) && got[1] == '1') {
+        std::int32_t failure[2];
+        std::memcpy(failure, got.data() + 2, sizeof failure);
+        if (failure[0] == static_cast<std::int32_t>(sync::Kind::kExecFailed))
+            throw Error(std::string("start: exec failed: ") + std::strerror(failure[1]),
+                        failure[1] == ENOENT || failure[1] == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+    }
+    if (got.size() < 2 || got[1] != '1')
+        throw Error("start: the container's process failed before its command ran (its stderr says why)");
 }
 
 int run_oci_container(const Spec& spec, const OciLaunch& launch) {
     BlockedSignals signals(spec.process.terminal);
     OciProcess p = launch_oci(spec, launch, true);
-    start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd());
-    oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"));
+    start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false);
     for (;;) {
         sync::Message msg = sync::receive(p.sync.get());
         if (msg.eof) break;  // the command runs
@@ -968,6 +992,7 @@ int run_oci_container(const Spec& spec, const OciLaunch& launch) {
                         msg.exit_code == ENOENT || msg.exit_code == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
         throw Error(msg.text, msg.exit_code);
     }
+    oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
     StdioPipes none;
     return supervise_until_exit(p.child, signals, p.master, none, spec.process.terminal && ::isatty(STDIN_FILENO));
 }

@@ -88,7 +88,9 @@ void create_oci_container(const Spec& spec, const OciLaunch& launch);
 int run_oci_container(const Spec& spec, const OciLaunch& launch);
 
 // `start`: opens the exec.fifo of the process `pidfd` waits in, which lets it exec the command.
-// Throws Error when that process is gone instead.
-void start_oci_container(const std::string& fifo_path, int pidfd);
+// With `until_exec` (a created container no hutch process waits for) it returns only once the
+// command was exec'd, and throws when the process failed before (a startContainer hook, exec);
+// without, once the process is released. Throws Error when that process is gone instead.
+void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec);
 
 }  // namespace hutch

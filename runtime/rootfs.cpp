@@ -95,7 +95,10 @@ void RootfsBuilder::mount_root() {
                       source.get(), merged_dir, merged, "", MS_BIND | MS_REC, "");
         Fd top(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
         // Read-only before anything else is mounted: no later step can write into the rootfs.
-        if (spec_.root.readonly) mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
+        // An OCI bundle's root is made read-only last instead (finish), as runc and crun do:
+        // engines expect the runtime to create the mount points their mounts need in it.
+        if (spec_.root.readonly && !spec_.hutch.oci)
+            mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
     } else {
         std::string data = "lowerdir=" + overlay_escape(spec_.root.path) +
                            ",upperdir=" + overlay_escape(plan_.upper_dir) +
@@ -287,6 +290,11 @@ void RootfsBuilder::finish() {
     write_sysctls();
     mask_paths();
     readonly_paths();
+    if (spec_.root.readonly && spec_.hutch.oci) {
+        Fd top(check(::open(plan_.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
+                     "open", plan_.merged_dir));
+        mnt::remount_bind("make the root read-only", top, plan_.merged_dir, MS_RDONLY);
+    }
 }
 
 void RootfsBuilder::mask_paths() {

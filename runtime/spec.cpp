@@ -188,6 +188,10 @@ Process process_from(const Reader& p) {
         out.rlimits.push_back(limit);
     });
     if (p.has("oomScoreAdj")) out.oom_score_adj = p.get<int>("oomScoreAdj", 0);
+    if (p.has("consoleSize")) {
+        Reader c = p.at("consoleSize");
+        out.console_size = std::pair{c.get<unsigned>("height", 0), c.get<unsigned>("width", 0)};
+    }
     return out;
 }
 
@@ -307,6 +311,7 @@ json to_json(const Spec& s) {
     if (!s.linux.uid_mappings.empty()) linux["uidMappings"] = mappings_json(s.linux.uid_mappings);
     if (!s.linux.gid_mappings.empty()) linux["gidMappings"] = mappings_json(s.linux.gid_mappings);
     if (!s.linux.cgroups_path.empty()) linux["cgroupsPath"] = s.linux.cgroups_path;
+    if (!s.linux.personality.empty()) linux["personality"] = {{"domain", s.linux.personality}};
     if (!s.linux.resources.empty()) linux["resources"] = resources_json(s.linux.resources);
     if (!s.linux.devices.empty()) {
         json devices = json::array();
@@ -336,6 +341,8 @@ json to_json(const Spec& s) {
         process["rlimits"] = rlimits;
     }
     if (s.process.oom_score_adj) process["oomScoreAdj"] = *s.process.oom_score_adj;
+    if (s.process.console_size)
+        process["consoleSize"] = {{"height", s.process.console_size->first}, {"width", s.process.console_size->second}};
     json hooks = json::object();
     each_hook_point(s.hooks, [&](const char* point, const std::vector<Hook>& list) {
         if (!list.empty()) hooks[point] = hooks_json(list);
@@ -414,6 +421,13 @@ Spec spec_from_json(const json& j) {
         s.linux.uid_mappings = mappings_from(l, "uidMappings");
         s.linux.gid_mappings = mappings_from(l, "gidMappings");
         s.linux.cgroups_path = l.get<std::string>("cgroupsPath", "");
+        if (l.has("personality")) {
+            Reader per = l.at("personality");
+            s.linux.personality = per.get<std::string>("domain", "");
+            if (s.linux.personality != "LINUX" && s.linux.personality != "LINUX32")
+                per.fail("domain", "must be LINUX or LINUX32");
+            if (!per.get<Strings>("flags", {}).empty()) per.fail("flags", "are not supported by hutch");
+        }
         if (l.has("resources")) s.linux.resources = resources_from(l.at("resources"));
         l.each("devices", [&](const Reader& d) {
             Device dev{d.get<std::string>("path", ""), d.get<std::string>("type", ""),

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,7 @@ struct Process {
     bool no_new_privileges = false;
     std::vector<Rlimit> rlimits;
     std::optional<int> oom_score_adj;
+    std::optional<std::pair<unsigned, unsigned>> console_size;  // {height, width} of the pty
     bool operator==(const Process&) const = default;
 };
 
@@ -143,6 +145,7 @@ struct LinuxSection {
     std::string rootfs_propagation;  // empty: rprivate
     std::map<std::string, std::string> sysctl;  // written under /proc/sys after pivot_root
     std::vector<Device> devices;
+    std::string personality;  // linux.personality.domain: LINUX or LINUX32; empty: unchanged
     std::string cgroups_path;  // absolute: below each hierarchy's root; relative: below hutch's cgroup
     Resources resources;
     bool operator==(const LinuxSection&) const = default;

@@ -145,11 +145,7 @@ void signal_container(const oci::State& state, const Spec& spec, int sig, bool a
 
 // Runs hooks whose failure the spec turns into a warning (poststart, poststop).
 void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const std::string& state) {
-    try {
-        oci::run_hooks(hooks, point, state);
-    } catch (const Error& e) {
-        std::fprintf(stderr, "hutch-oci: warning: %s\n", e.what());
-    }
+    oci::run_hooks(hooks, point, state, false);
 }
 
 // delete: what is left of a stopped container, with its poststop hooks.
@@ -245,7 +241,7 @@ void start(const OciGlobals& g, const std::string& id) {
     if (status != "created") throw UsageError("cannot start container " + id + ": it is " + status);
     Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
     if (!pidfd || !oci::process_alive(state)) throw UsageError("cannot start container " + id + ": it has stopped");
-    start_oci_container(root.file(id, "exec.fifo"), pidfd.get());
+    start_oci_container(root.file(id, "exec.fifo"), pidfd.get(), true);
     Spec spec = stored_spec(root, id);
     run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
 }
@@ -329,7 +325,14 @@ int oci_main(int argc, char** argv) {
     add_create_flags(create_cmd, create_req);
     create_cmd->callback([&] {
         Prepared p = prepare(g, create_req);
-        create_oci_container(p.spec, p.launch);
+        try {
+            create_oci_container(p.spec, p.launch);
+        } catch (...) {
+            // runtime.md: a failed createRuntime (or later) step stops the container and goes on
+            // with delete, whose poststop hooks run.
+            run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
+            throw;
+        }
         p.guard->keep();
     });
 

@@ -37,7 +37,6 @@ const std::vector<std::string> kUnsupported = {
     "linux.resources.rdma",
     "linux.resources.unified",
     "linux.intelRdt",
-    "linux.personality",
     "linux.timeOffsets",
     "linux.memoryPolicy",
     "linux.netDevices",
@@ -147,6 +146,8 @@ Spec spec_from_config(const json& config, const std::string& bundle_dir) {
         if (ns.type == "network" && !ns.path.empty()) spec.hutch.network = "none";
     spec.root.path = absolute_in(bundle_dir, spec.root.path);
     for (auto& m : spec.mounts) {
+        // config.md: a relative destination is deprecated but MUST be taken relative to "/".
+        if (!m.destination.empty() && m.destination[0] != '/') m.destination = "/" + m.destination;
         bool bind = m.type == "bind" ||
                     std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
         if (bind) m.source = absolute_in(bundle_dir, m.source);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
@@ -66,9 +67,16 @@ void run_hook(const Hook& hook, const std::string& shown, const std::string& sta
 
 }  // namespace
 
-void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::string& state_json) {
-    for (std::size_t i = 0; i < hooks.size(); ++i)
-        run_hook(hooks[i], std::string(point) + "[" + std::to_string(i) + "]", state_json);
+void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::string& state_json,
+               bool stop_at_failure) {
+    for (std::size_t i = 0; i < hooks.size(); ++i) {
+        try {
+            run_hook(hooks[i], std::string(point) + "[" + std::to_string(i) + "]", state_json);
+        } catch (const Error& e) {
+            if (stop_at_failure) throw;
+            std::fprintf(stderr, "hutch-oci: warning: %s\n", e.what());
+        }
+    }
 }
 
 }  // namespace hutch::oci

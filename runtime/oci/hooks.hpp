@@ -11,6 +11,10 @@ namespace hutch::oci {
 
 // Runs `hooks` in order; throws Error naming the hook point, its index and path when one exits
 // non-zero, is killed, or runs past its timeout (it is killed then).
-void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::string& state_json);
+//
+// With `stop_at_failure` false (poststart, poststop: runtime.md has the runtime log a warning
+// and go on) every hook runs and each failure is printed as a warning on stderr.
+void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::string& state_json,
+               bool stop_at_failure = true);
 
 }  // namespace hutch::oci
