@@ -43,6 +43,17 @@ Program compile(const Seccomp& seccomp);
 // effective set; throws SysError (EACCES says which is missing).
 void install(const Program& program);
 
+// `hutch profile`'s observing filter: every system call is sent to a supervisor
+// (SCMP_ACT_NOTIFY), which lets it continue; sendmsg on `handover_fd` is let through, because
+// the listener itself travels over that socket and nobody could answer it yet. Calls of another
+// architecture are notified too (x86 and x32 beside x86_64): the spec's own filter decides
+// whether they may run at all.
+Program compile_listener(int handover_fd);
+
+// Installs `program` with SECCOMP_FILTER_FLAG_NEW_LISTENER and returns the listener fd (close-
+// on-exec, as the kernel makes it). The same privilege rule as install().
+int install_listener(const Program& program);
+
 // The names both the profile parser and compile() accept. Each returns "" when the name is
 // fine, else why it is not ("unknown action \"SCMP_ACT_FOO\"").
 std::string action_error(std::string_view action);

@@ -153,7 +153,8 @@ void enter_workdir(const std::string& cwd) {
 // adds): close hutch's fds, enter the working directory, apply the privileges in the kernel's
 // order (caps/apply.hpp) with the seccomp filter last, and exec through the trampoline.
 [[noreturn]] void become_the_command(const Spec& spec, const caps::HostCaps& host, int sync_fd,
-                                     bool through_trampoline, const seccomp::Program* seccomp_filter) {
+                                     bool through_trampoline, const seccomp::Program* seccomp_filter,
+                                     const seccomp::Program* listener_filter = nullptr) {
     close_other_fds(sync_fd);
     enter_workdir(spec.process.cwd);
 
@@ -168,7 +169,7 @@ void enter_workdir(const std::string& cwd) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     pollfd parent{sync_fd, POLLRDHUP, 0};
     if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
-    const bool filter = seccomp_filter != nullptr;
+    const bool filter = seccomp_filter != nullptr || listener_filter != nullptr;
     const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
     const caps::CapSet extra =
         filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
@@ -185,7 +186,13 @@ void enter_workdir(const std::string& cwd) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
     ::umask(022);
-    if (filter) seccomp::install(*seccomp_filter);
+    if (seccomp_filter) seccomp::install(*seccomp_filter);
+    if (listener_filter) {
+        // hutch profile: from here every call waits for the parent, which gets the listener over
+        // the one socket the filter lets sendmsg use. The fd is close-on-exec: it goes at execve.
+        int listener = seccomp::install_listener(*listener_filter);
+        sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
+    }
     if (extra) caps::set_capabilities(privileges, 0, host);
     exec_command(spec, path, trampoline_image, sync_fd);
 }
@@ -268,7 +275,7 @@ void run_init(const InitContext& ctx) {
         check(::dup2(null_fd, 0), "detach stdin", "dup2");
         ::close(null_fd);
     }
-    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp);
+    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, ctx.listener_filter);
 }
 
 }  // namespace

@@ -33,6 +33,8 @@ struct InitContext {
     const seccomp::Program* seccomp;
     // Pipes standing in for host files and terminals, dup2'ed onto 0, 1, 2 (-1: keep as inherited).
     std::array<int, 3> stdio;
+    // hutch profile: a notifying filter installed after `seccomp`, its listener sent as kListener.
+    const seccomp::Program* listener_filter = nullptr;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,
