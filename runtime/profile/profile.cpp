@@ -230,7 +230,8 @@ struct Outcome {
 
 // One foreground run of `options`, output captured. The hostname is pinned so that runs with
 // different container ids print the same.
-Outcome run_once(const Request& request, RunOptions options, const std::string& hostname, RunObserver* observer) {
+Outcome run_once(const Request& request, RunOptions options, const std::string& hostname, RunObserver* observer,
+                 bool first = false) {
     if (options.hostname.empty()) options.hostname = hostname;
     options.rm = true;
     std::string id = new_container_id();
@@ -240,9 +241,9 @@ Outcome run_once(const Request& request, RunOptions options, const std::string& 
     try {
         o.code = run_container(spec, request.paths, id, request.config, -1, false, observer);
     } catch (const Error& e) {
-        // 126/127 (the command cannot run) are outcomes a profile compares like any other;
-        // hutch's own failures (125) are not.
-        if (e.exit_code() == kExitHutchError) throw;
+        // In a replay or the verify run, 126/127 (the command cannot run) are outcomes compared
+        // like any other; a profiled run that never ran the command has nothing to profile.
+        if (first || e.exit_code() == kExitHutchError) throw;
         o.code = e.exit_code();
         o.err = std::string("hutch: ") + e.what() + "\n";
     }
@@ -361,7 +362,7 @@ int run_profile(const Request& r, std::ostream& out) {
     static int instances = 0;
     std::string instance = "hutch-profile-" + std::to_string(::getpid()) + "-" + std::to_string(instances++);
     Observer observer(tracepoint ? &*root : nullptr, notify, starting, instance, spec.root.path);
-    Outcome profiled = run_once(r, r.options, hostname, &observer);
+    Outcome profiled = run_once(r, r.options, hostname, &observer, true);
     report.runs.push_back({"profiled run", profiled.code, profiled.out, profiled.err});
 
     // Capabilities.
@@ -404,6 +405,15 @@ int run_profile(const Request& r, std::ostream& out) {
     std::set<std::string> allowed = runtime_syscalls_after_filter();
     for (const auto& [name, n] : report.syscalls.workload) allowed.insert(name);
     allowed.insert(report.syscalls.runtime.begin(), report.syscalls.runtime.end());
+    // A number libseccomp cannot name cannot go into a Docker profile, which names calls.
+    for (auto it = allowed.begin(); it != allowed.end();) {
+        if (seccomp::syscall_known(*it)) {
+            ++it;
+            continue;
+        }
+        report.notes.push_back("a call libseccomp cannot name (" + *it + ") is not in profile.json");
+        it = allowed.erase(it);
+    }
     seccomp::DockerProfile generated =
         report.syscall_source.rfind("none", 0) == 0 ? base : generate_profile(base, allowed);
     report.profile_syscalls = allowed;
