@@ -230,6 +230,39 @@ CapFindings CapAnalyzer::finish() const {
 
 // --- system calls ---------------------------------------------------------------------------
 
+std::optional<Notification> parse_seccomp_log(std::string_view line) {
+    if (line.find("type=1326") == std::string_view::npos) return std::nullopt;
+    // SECCOMP_RET_LOG: other seccomp actions are audited too (kills, say), and are not "allowed".
+    auto code = field(line, "code", '=', ' ');
+    if (!code || trim(*code) != "0x7ffc0000") return std::nullopt;
+    auto pid = field(line, "pid", '=', ' ');
+    auto arch = field(line, "arch", '=', ' ');
+    auto nr = field(line, "syscall", '=', ' ');
+    if (!pid || !arch || !nr) return std::nullopt;
+    auto p = number<int>(*pid);
+    auto a = number<std::uint32_t>(*arch, 16);
+    auto n = number<int>(*nr);
+    if (!p || !a || !n) return std::nullopt;
+    Notification out{*p, *a, *n, "", 0};
+    // "audit(1795892166.923:14):"
+    if (std::size_t open = line.find("audit("); open != std::string_view::npos) {
+        std::size_t colon = line.find(':', open), close = line.find(')', open);
+        if (colon != std::string_view::npos && close != std::string_view::npos && colon < close)
+            out.serial = number<std::uint64_t>(line.substr(colon + 1, close - colon - 1)).value_or(0);
+    }
+    return out;
+}
+
+std::uint64_t missing_records(const std::vector<Notification>& records) {
+    std::uint64_t missing = 0, last = 0;
+    for (const auto& r : records) {
+        if (r.serial == 0) continue;
+        if (last != 0 && r.serial > last + 1) missing += r.serial - last - 1;
+        last = r.serial;
+    }
+    return missing;
+}
+
 SyscallFindings split_syscalls(const std::vector<Notification>& seen, int init_pid) {
     SyscallFindings out;
     bool started = false;
@@ -411,7 +444,10 @@ std::string report_markdown(const Report& r) {
           << "\n";
     o << "\n## Capabilities\n\n";
     o << "Source: " << r.cap_source << ".\n\n";
-    o << "Started with: " << (r.starting ? cap_flags(r.starting).substr(15) : "(none)") << "\n\n";
+    std::string start;
+    for (int cap = 0; cap < 64; ++cap)
+        if (r.starting & caps::bit(cap)) start += (start.empty() ? "" : " ") + cap_short(cap);
+    o << "Started with: " << (start.empty() ? "(none)" : start) << "\n\n";
     if (r.caps.used.empty()) {
         o << "Used: none.\n";
     } else {

@@ -108,7 +108,15 @@ struct Notification {
     std::uint32_t arch = 0;
     int nr = 0;
     std::string name;  // resolved for `arch`
+    std::uint64_t serial = 0;  // log records only: the audit serial number (gaps are lost records)
 };
+
+// One seccomp audit record (type=1326) of a SECCOMP_RET_LOG action, as the kernel log shows it
+// without auditd; nullopt for any other line. `name` is left empty (resolved by the caller).
+std::optional<Notification> parse_seccomp_log(std::string_view line);
+// Records missing between the first and the last of `records`: audit serial numbers skipped
+// (the kernel numbers every record, printed or dropped by its rate limit).
+std::uint64_t missing_records(const std::vector<Notification>& records);
 
 struct SyscallFindings {
     std::map<std::string, int> workload;  // name -> calls, after the command's exec began

@@ -190,8 +190,9 @@ void enter_workdir(const std::string& cwd) {
     if (listener_filter) {
         // hutch profile: from here every call waits for the parent, which gets the listener over
         // the one socket the filter lets sendmsg use. The fd is close-on-exec: it goes at execve.
-        int listener = seccomp::install_listener(*listener_filter);
-        sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
+        // (A filter that only logs has no listener.)
+        int listener = seccomp::install_observer(*listener_filter);
+        if (listener >= 0) sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
     }
     if (extra) caps::set_capabilities(privileges, 0, host);
     exec_command(spec, path, trampoline_image, sync_fd);

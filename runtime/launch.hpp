@@ -33,9 +33,9 @@ void validate_spec(const Spec& spec);
 // profiler in at these points without knowing what it records. Called on the launching thread.
 struct RunObserver {
     virtual ~RunObserver() = default;
-    // A filter for the child to install after the spec's own, with a listener sent back over the
-    // sync socket (`sync_fd` is that socket's number in the child). Compiled here: the child
-    // only loads it.
+    // A filter for the child to install after the spec's own; one made with a listener
+    // (SECCOMP_FILTER_FLAG_NEW_LISTENER) has it sent back over the sync socket (`sync_fd` is
+    // that socket's number in the child). Compiled here: the child only loads it.
     virtual std::optional<seccomp::Program> listener_filter(int sync_fd) = 0;
     // After clone3, before the child may go on: the container's first process, by host pid.
     virtual void cloned(pid_t pid) = 0;

@@ -1,5 +1,6 @@
 #include "runtime/profile/notify.hpp"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <seccomp.h>
@@ -80,6 +81,32 @@ void Supervisor::serve() {
         if (stopping || (fds[0].revents & (POLLHUP | POLLERR))) break;
     }
     ::seccomp_notify_free(req, resp);
+}
+
+KernelLog::KernelLog() {
+    fd_ = Fd(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd_) throw SysError("read the kernel log for seccomp records", "open", "/dev/kmsg", errno);
+    ::lseek(fd_.get(), 0, SEEK_END);
+}
+
+std::vector<profile::Notification> KernelLog::read_new() {
+    std::vector<profile::Notification> out;
+    char record[8192];
+    for (;;) {
+        ssize_t n = ::read(fd_.get(), record, sizeof record - 1);
+        if (n < 0 && (errno == EINTR || errno == EPIPE)) continue;  // EPIPE: overwritten, skipped
+        if (n <= 0) break;
+        std::string_view line(record, static_cast<std::size_t>(n));
+        // "<prio>,<seq>,<usec>,<flags>;<message>"
+        if (auto semi = line.find(';'); semi != std::string_view::npos) line.remove_prefix(semi + 1);
+        if (auto e = profile::parse_seccomp_log(line)) {
+            char* name = ::seccomp_syscall_resolve_num_arch(e->arch, e->nr);
+            e->name = name ? name : "syscall_" + std::to_string(e->nr);
+            std::free(name);
+            out.push_back(*e);
+        }
+    }
+    return out;
 }
 
 }  // namespace hutch::notify

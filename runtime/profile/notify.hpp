@@ -38,4 +38,16 @@ private:
     std::thread thread_;
 };
 
+// The kernel log (/dev/kmsg) from now on: where SCMP_ACT_LOG records land when no auditd takes
+// them. Reading it changes nothing for anyone else.
+class KernelLog {
+public:
+    KernelLog();  // positioned at the end: only what comes after counts
+    // Every seccomp log record since.
+    std::vector<profile::Notification> read_new();
+
+private:
+    Fd fd_;
+};
+
 }  // namespace hutch::notify

@@ -144,14 +144,19 @@ std::vector<std::string> written_paths(const Tree& before, const Tree& after, co
 // The observer of the profiled run (runtime/launch.hpp's hook points).
 class Observer : public RunObserver {
 public:
-    Observer(const tracefs::Root* trace_root, bool notify, caps::CapSet effective, std::string instance_name,
+    enum class Calls { kNotify, kTrace, kLog };
+    Observer(const tracefs::Root* trace_root, Calls calls, caps::CapSet effective, std::string instance_name,
              std::string lower)
-        : trace_root_(trace_root), notify_(notify), effective_(effective), instance_name_(std::move(instance_name)),
+        : trace_root_(trace_root), calls_(calls), effective_(effective), instance_name_(std::move(instance_name)),
           lower_(std::move(lower)) {}
 
     std::optional<seccomp::Program> listener_filter(int sync_fd) override {
-        if (!notify_) return std::nullopt;
-        return seccomp::compile_listener(sync_fd);
+        if (calls_ == Calls::kNotify) return seccomp::compile_listener(sync_fd);
+        if (calls_ == Calls::kLog) {
+            kernel_log_.emplace();
+            return seccomp::compile_logger();
+        }
+        return std::nullopt;
     }
 
     void cloned(pid_t pid) override {
@@ -186,6 +191,10 @@ public:
 
     void exited(int, const std::string& upper_dir) override {
         if (supervisor_) notifications_ = supervisor_->finish();
+        if (kernel_log_) {
+            notifications_ = kernel_log_->read_new();
+            missing_ = missing_records(notifications_);
+        }
         if (instance_) {
             instance_->stop_reading();
             lost_ = instance_->lost_events();
@@ -205,10 +214,13 @@ public:
     const std::vector<std::string>& writes() const { return writes_; }
     bool writes_known() const { return writes_known_; }
     long lost_events() const { return lost_; }
+    std::uint64_t missing_log_records() const { return missing_; }
 
 private:
     const tracefs::Root* trace_root_;
-    bool notify_;
+    Calls calls_;
+    std::optional<notify::KernelLog> kernel_log_;
+    std::uint64_t missing_ = 0;
     caps::CapSet effective_;
     std::string instance_name_, lower_;
     pid_t init_pid_ = 0;
@@ -357,11 +369,17 @@ int run_profile(const Request& r, std::ostream& out) {
                                "; capabilities come from replays, which see outcomes, not checks, and name no "
                                "system call");
     }
-    bool notify = notify::available() && !env_set("HUTCH_PROFILE_NO_NOTIFY");
+    // How system calls are found: seccomp notification; else the trace's raw_syscalls:sys_enter,
+    // which sees every call as notification does; else seccomp's own logging, which the kernel
+    // rate-limits when no auditd collects it (the report says how many records it dropped).
+    using Calls = Observer::Calls;
+    Calls calls = notify::available() && !env_set("HUTCH_PROFILE_NO_NOTIFY") ? Calls::kNotify
+                  : tracepoint && root->has_event("raw_syscalls/sys_enter")  ? Calls::kTrace
+                                                                             : Calls::kLog;
 
     static int instances = 0;
     std::string instance = "hutch-profile-" + std::to_string(::getpid()) + "-" + std::to_string(instances++);
-    Observer observer(tracepoint ? &*root : nullptr, notify, starting, instance, spec.root.path);
+    Observer observer(tracepoint ? &*root : nullptr, calls, starting, instance, spec.root.path);
     Outcome profiled = run_once(r, r.options, hostname, &observer, true);
     report.runs.push_back({"profiled run", profiled.code, profiled.out, profiled.err});
 
@@ -383,13 +401,26 @@ int run_profile(const Request& r, std::ostream& out) {
     }
 
     // System calls.
-    if (notify) {
+    if (calls == Calls::kLog) {
+        report.syscall_source = "seccomp logging (SCMP_ACT_LOG) read back from the kernel log: seccomp "
+                                "notification is unavailable and so is the trace";
+        report.syscalls = split_syscalls(observer.notifications(), observer.init_pid());
+        report.notes.push_back("seccomp log records come from every process logging seccomp actions meanwhile, "
+                               "and reach the kernel log only when no auditd takes them");
+        report.notes.push_back(
+            "without auditd the kernel rate-limits these records (a burst of 10 per 5 s): " +
+            (observer.missing_log_records() > 0
+                 ? "at least " + std::to_string(observer.missing_log_records()) +
+                       " were dropped (audit serial numbers skipped), so the call list is incomplete"
+                 : std::string("none was seen missing, but calls before the first or after the last record may be")) +
+            "; check with --verify");
+    } else if (calls == Calls::kNotify) {
         report.syscall_source = "a seccomp filter notifying hutch of every call (SECCOMP_RET_USER_NOTIF), "
                                 "each let through";
         report.syscalls = split_syscalls(observer.notifications(), observer.init_pid());
         if (report.syscalls.workload.empty())
             report.notes.push_back("the seccomp listener saw no call of the workload");
-    } else if (tracepoint && !report.caps.syscalls.empty()) {
+    } else if (calls == Calls::kTrace && !report.caps.syscalls.empty()) {
         report.syscall_source = "raw_syscalls:sys_enter in the trace (seccomp notification is unavailable; "
                                 "calls of another ABI are named as native ones)";
         report.syscalls.workload = report.caps.syscalls;

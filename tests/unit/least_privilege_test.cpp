@@ -261,3 +261,19 @@ TEST(Report, SaysWhatItSawAndHowHonestItIs) {
                                "--read-only would not suffice", "verify: same", "flags: --cap-drop ALL --cap-add CHOWN"})
         EXPECT_NE(text.find(needle), std::string::npos) << needle << "\n" << text;
 }
+
+TEST(SeccompLog, RecordsOfLoggedCallsAndTheGapsBetweenThem) {
+    auto r = parse_seccomp_log(
+        "audit: type=1326 audit(1795892166.923:14): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=9237 "
+        "comm=\"true\" exe=\"/bin/busybox\" sig=0 arch=c000003e syscall=12 compat=0 ip=0x49641b code=0x7ffc0000");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->pid, 9237);
+    EXPECT_EQ(r->arch, 0xc000003eu);
+    EXPECT_EQ(r->nr, 12);
+    EXPECT_EQ(r->serial, 14u);
+    // A kill is audited too, but it is no call that ran.
+    EXPECT_FALSE(parse_seccomp_log("audit: type=1326 audit(1.2:15): pid=1 arch=c000003e syscall=12 code=0x80000000"));
+    EXPECT_FALSE(parse_seccomp_log("audit: type=1400 audit(1.2:15): apparmor=\"DENIED\""));
+    std::vector<Notification> seen = {{1, 0, 0, "", 14}, {1, 0, 0, "", 15}, {1, 0, 0, "", 19}, {1, 0, 0, "", 20}};
+    EXPECT_EQ(missing_records(seen), 3u);
+}
