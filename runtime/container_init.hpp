@@ -33,7 +33,8 @@ struct InitContext {
     const seccomp::Program* seccomp;
     // Pipes standing in for host files and terminals, dup2'ed onto 0, 1, 2 (-1: keep as inherited).
     std::array<int, 3> stdio;
-    // hutch profile: a notifying filter installed after `seccomp`, its listener sent as kListener.
+    // hutch profile: an observing filter installed after `seccomp`; a listener it makes is sent
+    // to the parent as kListener.
     const seccomp::Program* listener_filter = nullptr;
 };
 

@@ -19,18 +19,9 @@ namespace hutch {
 // Throws UsageError naming the bad value. Touches nothing.
 void validate_spec(const Spec& spec);
 
-// Runs the container in the foreground and returns its exit status (the command's code, 128+N
-// when killed by signal N). Throws Error (exit 125/126/127) when the start fails; a failed start
-// leaves no state, mount or process behind.
-//
-// With spec.hutch.detach the calling process is the container's monitor: the container's output
-// goes to <runtime dir>/container.log, and "started" is written to `started_fd` once the
-// command runs, so the process that forked the monitor can return.
-//
-// `existing`: the container was made by `hutch create` (or ran before): its record is reopened,
-// not created, and a failed start leaves it as it was.
-// Watches one foreground run for `hutch profile` (runtime/profile.hpp): the launcher lets a
-// profiler in at these points without knowing what it records. Called on the launching thread.
+// Watches one foreground run for `hutch profile` (runtime/profile/profile.hpp): the launcher
+// lets a profiler in at these points without knowing what it records. Called on the launching
+// thread.
 struct RunObserver {
     virtual ~RunObserver() = default;
     // A filter for the child to install after the spec's own; one made with a listener
@@ -46,6 +37,18 @@ struct RunObserver {
     virtual void exited(int status, const std::string& upper_dir) = 0;
 };
 
+// Runs the container in the foreground and returns its exit status (the command's code, 128+N
+// when killed by signal N). Throws Error (exit 125/126/127) when the start fails; a failed start
+// leaves no state, mount or process behind.
+//
+// With spec.hutch.detach the calling process is the container's monitor: the container's output
+// goes to <runtime dir>/container.log, and "started" is written to `started_fd` once the
+// command runs, so the process that forked the monitor can return.
+//
+// `existing`: the container was made by `hutch create` (or ran before): its record is reopened,
+// not created, and a failed start leaves it as it was.
+//
+// `observer` (hutch profile) is called at the points RunObserver names; null: nobody watches.
 int run_container(const Spec& spec, const Paths& paths, const std::string& id,
                   const net::HostConfig& config, int started_fd = -1, bool existing = false,
                   RunObserver* observer = nullptr);

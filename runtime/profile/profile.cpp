@@ -489,6 +489,8 @@ int run_profile(const Request& r, std::ostream& out) {
         report.verified = verified.same_as(profiled);
         if (!*report.verified) code = 1;
     }
+    if (r.output_dir.empty())
+        report.notes.push_back("nothing was written: --output DIR writes profile.json, flags.txt and report.md");
     if (!r.output_dir.empty()) {
         write_out(r.output_dir + "/flags.txt", report.flags + "\n");
         write_out(r.output_dir + "/report.md", report_markdown(report));
