@@ -354,6 +354,9 @@ int run_profile(const Request& r, std::ostream& out) {
     std::optional<tracefs::Root> root;
     if (!env_set("HUTCH_PROFILE_NO_TRACEPOINT")) root = tracefs::Root::open();
     bool tracepoint = root && root->has_event(kCapEvent);
+    if (tracepoint)
+        if (int n = root->remove_orphans("hutch-profile-"))
+            report.notes.push_back("removed " + std::to_string(n) + " trace instance(s) a killed hutch profile had left");
     if (tracepoint) {
         report.cap_source = "the kernel's capability:cap_capable tracepoint, in a private tracefs instance under " +
                             root->where();

@@ -50,6 +50,27 @@ bool Root::has_event(const std::string& event) const {
     return ::faccessat(fd_.get(), ("events/" + event + "/enable").c_str(), F_OK, 0) == 0;
 }
 
+int Root::remove_orphans(const std::string& prefix) const {
+    Fd dir(::openat(fd_.get(), "instances", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return 0;
+    DIR* d = ::fdopendir(dir.release());
+    if (!d) return 0;
+    std::vector<std::string> orphans;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.rfind(prefix, 0) != 0) continue;
+        std::string pid = name.substr(prefix.size(), name.find('-', prefix.size()) - prefix.size());
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        struct stat st {};
+        if (::stat(("/proc/" + pid).c_str(), &st) != 0 && errno == ENOENT) orphans.push_back(name);
+    }
+    ::closedir(d);
+    int removed = 0;
+    for (const auto& name : orphans)
+        if (::unlinkat(fd_.get(), ("instances/" + name).c_str(), AT_REMOVEDIR) == 0) ++removed;
+    return removed;
+}
+
 Instance::Instance(const Root& root, std::string name) : root_fd_(root.fd()), name_(std::move(name)) {
     std::string path = "instances/" + name_;
     if (::mkdirat(root_fd_, path.c_str(), 0700) != 0) throw SysError(kStep, "mkdir", path, errno);

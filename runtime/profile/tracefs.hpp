@@ -29,6 +29,10 @@ public:
     const std::string& where() const { return where_; }
     // "capability/cap_capable": whether the kernel has that event.
     bool has_event(const std::string& event) const;
+    // Removes instances named "<prefix><pid>-..." whose pid no longer runs: what a killed hutch
+    // left. Returns how many. A live pid's instances are never touched (pids as this pid
+    // namespace sees them: profiling from inside another pid namespace would need another name).
+    int remove_orphans(const std::string& prefix) const;
 
 private:
     Root(Fd fd, std::string where) : fd_(std::move(fd)), where_(std::move(where)) {}
