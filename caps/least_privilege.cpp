@@ -14,9 +14,12 @@ constexpr int kCapSysAdmin = 21;
 // administrators (security_vm_enough_memory, asked with CAP_OPT_NOAUDIT): a refusal changes
 // nothing for the caller.
 const std::set<std::string>& memory_accounting_calls() {
-    static const std::set<std::string> calls = {"brk",   "mmap",   "mmap2",   "mremap", "mprotect",
-                                                "clone", "clone3", "fork",    "vfork",  "execve",
-                                                "execveat", "shmat", "munmap", "madvise"};
+    // tmpfs charges every page written or allocated (shmem_acct_blocks) the same way.
+    static const std::set<std::string> calls = {
+        "brk",      "mmap",  "mmap2",   "mremap",  "mprotect",  "clone",    "clone3",   "fork",
+        "vfork",    "execve", "execveat", "shmat",  "munmap",    "madvise",  "write",    "writev",
+        "pwrite64", "pwritev", "pwritev2", "fallocate", "ftruncate", "truncate", "copy_file_range",
+        "sendfile", "splice"};
     return calls;
 }
 
@@ -90,6 +93,7 @@ std::optional<TraceEvent> parse_trace_line(std::string_view line) {
     };
     static constexpr Known kKnown[] = {{": cap_capable: ", EventKind::kCapCheck},
                                        {": sys_enter: ", EventKind::kSysEnter},
+                                       {": sys_exit: ", EventKind::kSysExit},
                                        {": sched_process_exec: ", EventKind::kExec},
                                        {": sched_process_fork: ", EventKind::kFork}};
     if (line.empty() || line[0] == '#') return std::nullopt;
@@ -132,6 +136,18 @@ std::optional<TraceEvent> parse_trace_line(std::string_view line) {
             e.nr = *nr;
             break;
         }
+        case EventKind::kSysExit: {
+            // "NR 92 = 0", "NR 2 = -13"
+            if (body.rfind("NR ", 0) != 0) return std::nullopt;
+            std::size_t eq = body.find(" = ");
+            if (eq == std::string_view::npos) return std::nullopt;
+            auto nr = number<long>(body.substr(3, eq - 3));
+            auto result = number<long>(body.substr(eq + 3));
+            if (!nr || !result) return std::nullopt;
+            e.nr = *nr;
+            e.result = *result;
+            break;
+        }
         case EventKind::kExec: {
             // filename=/bin/sh pid=17 old_pid=17: the name may hold spaces, " pid=" ends it.
             if (body.rfind("filename=", 0) != 0) return std::nullopt;
@@ -172,8 +188,12 @@ void CapAnalyzer::feed(const TraceEvent& e) {
     }
     switch (e.kind) {
     case EventKind::kSysEnter:
+        settle(e.pid, false);  // a call that never returned (execve) kept its refusals
         in_flight_[e.pid] = e.nr;
         ++syscalls_[e.nr];
+        return;
+    case EventKind::kSysExit:
+        settle(e.pid, e.result >= 0);
         return;
     case EventKind::kFork: {
         // The child's first moments are still its parent's clone.
@@ -191,6 +211,12 @@ void CapAnalyzer::feed(const TraceEvent& e) {
     if (e.cap < 0 || e.cap > 63) return;
     auto call = in_flight_.find(e.pid);
     std::string name = call == in_flight_.end() ? "(no system call)" : syscall_name_(call->second);
+    if (e.cap == kCapSysAdmin && memory_accounting_calls().count(name)) {
+        CapUse& use = speculative_[e.cap];
+        ++use.checks;
+        ++use.syscalls[name];
+        return;
+    }
     if (e.ret == 0) {
         if (!(effective_ & caps::bit(e.cap))) {
             foreign_.insert(e.cred);
@@ -201,14 +227,28 @@ void CapAnalyzer::feed(const TraceEvent& e) {
         ++use.syscalls[name];
         return;
     }
-    bool speculative = e.cap == kCapSysAdmin && memory_accounting_calls().count(name);
-    CapUse& use = (speculative ? speculative_ : denied_)[e.cap];
-    ++use.checks;
-    ++use.syscalls[name];
+    pending_[e.pid].emplace_back(e.cap, name);
+}
+
+void CapAnalyzer::settle(int pid, bool succeeded) {
+    auto it = pending_.find(pid);
+    if (it == pending_.end()) return;
+    for (const auto& [cap, name] : it->second) {
+        CapUse& use = (succeeded ? speculative_ : denied_)[cap];
+        ++use.checks;
+        ++use.syscalls[name];
+    }
+    pending_.erase(it);
 }
 
 CapFindings CapAnalyzer::finish() const {
     CapFindings out;
+    // Refusals whose call never returned in the trace count as denials.
+    for (const auto& [pid, checks] : pending_)
+        for (const auto& [cap, name] : checks) {
+            ++out.denied[cap].checks;
+            ++out.denied[cap].syscalls[name];
+        }
     out.saw_command = started_;
     for (const auto& [cred, by_cap] : granted_) {
         for (const auto& [cap, use] : by_cap) {
@@ -221,7 +261,10 @@ CapFindings CapAnalyzer::finish() const {
             for (const auto& [call, n] : use.syscalls) into.syscalls[call] += n;
         }
     }
-    out.denied = denied_;
+    for (const auto& [cap, use] : denied_) {
+        out.denied[cap].checks += use.checks;
+        for (const auto& [call, n] : use.syscalls) out.denied[cap].syscalls[call] += n;
+    }
     out.speculative = speculative_;
     out.programs = programs_;
     for (const auto& [nr, n] : syscalls_) out.syscalls[syscall_name_(nr)] += n;
@@ -468,8 +511,9 @@ std::string report_markdown(const Report& r) {
              "grants outside it come from credentials that are not the container's (overlayfs writes "
              "with its mounter's) and such credentials are ignored altogether"
           << (r.caps.foreign_checks ? " (" + std::to_string(r.caps.foreign_checks) + " such checks here)" : std::string())
-          << "; CAP_SYS_ADMIN refused during memory accounting (brk, mmap, clone, execve) is the "
-             "kernel sizing an administrators' reserve, not a denial";
+          << "; CAP_SYS_ADMIN during memory accounting (brk, mmap, clone, execve, writes to tmpfs) is "
+             "the kernel sizing an administrators' reserve, neither a use nor a denial, and a check "
+             "refused in a call that succeeded anyway is no denial either";
         int speculative = 0;
         for (const auto& [cap, use] : r.caps.speculative) speculative += use.checks;
         o << (speculative ? " (" + std::to_string(speculative) + " such checks)" : std::string()) << ".\n";

@@ -17,9 +17,12 @@
 //     the kernel acting with someone else's, mostly overlayfs doing the container's writes with
 //     the credentials of whoever mounted it (hutch's setup, with every capability). Such a
 //     credential is remembered, and its checks of capabilities inside the set are dropped too;
-//   - a refused check (ret != 0) is reported as denied, except CAP_SYS_ADMIN during memory
-//     accounting (brk, mmap, clone, execve, ...): the kernel asks it without auditing on every
-//     allocation to size a reserve for administrators, and no outcome depends on it.
+//   - CAP_SYS_ADMIN during memory accounting (brk, mmap, clone, execve, writes to tmpfs, ...) is
+//     neither used nor denied: the kernel asks it without auditing on every allocation to size
+//     a reserve for administrators, and no outcome depends on it;
+//   - a refused check (ret != 0) is reported as denied, unless the call it was made in
+//     succeeded all the same (raw_syscalls:sys_exit): then the kernel only asked, on a path
+//     that had another way through (a permission check that tries a capability first, say).
 #pragma once
 
 #include <cstdint>
@@ -39,7 +42,7 @@ namespace hutch::profile {
 
 // --- the trace ------------------------------------------------------------------------------
 
-enum class EventKind { kCapCheck, kSysEnter, kExec, kFork };
+enum class EventKind { kCapCheck, kSysEnter, kSysExit, kExec, kFork };
 
 struct TraceEvent {
     EventKind kind = EventKind::kCapCheck;
@@ -48,8 +51,9 @@ struct TraceEvent {
     int cap = -1;
     int ret = 0;
     std::string cred;  // the (hashed) pointer, as printed: it tells one credential from another
-    // kSysEnter
+    // kSysEnter, kSysExit
     long nr = -1;
+    long result = 0;  // kSysExit: the call's return value (negative: -errno)
     // kExec: the program; kFork: the new task
     std::string filename;
     int child_pid = 0;
@@ -69,7 +73,7 @@ struct CapFindings {
     bool saw_command = false;           // the command's execve was in the trace
     std::map<int, CapUse> used;         // granted, in the effective set: what --cap-add needs
     std::map<int, CapUse> denied;       // refused: the workload asked and did without
-    std::map<int, CapUse> speculative;  // CAP_SYS_ADMIN asked during memory accounting
+    std::map<int, CapUse> speculative;  // memory accounting, or refused in a call that succeeded
     int foreign_checks = 0;             // checks made with credentials not the container's
     std::vector<std::string> programs;  // what the container exec'd, in order, once each
     std::map<std::string, int> syscalls;  // raw_syscalls:sys_enter after the command began
@@ -96,6 +100,9 @@ private:
     // cred -> cap -> use: decided at finish(), once every foreign credential is known
     std::map<std::string, std::map<int, CapUse>> granted_;
     std::map<int, CapUse> denied_, speculative_;
+    // Refusals inside the call a task is in, judged when it returns.
+    std::map<int, std::vector<std::pair<int, std::string>>> pending_;
+    void settle(int pid, bool succeeded);
     std::vector<std::string> programs_;
     std::map<long, int> syscalls_;
 };

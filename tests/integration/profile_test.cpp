@@ -150,7 +150,7 @@ TEST_F(ProfileIntegration, TheMachinesTracingStateIsUnchanged) {
     const Strings files = {"tracing_on", "set_event_pid", "set_event", "trace_clock", "buffer_size_kb",
                            "options/event-fork", "events/capability/cap_capable/enable",
                            "events/capability/cap_capable/filter", "events/raw_syscalls/sys_enter/enable",
-                           "events/raw_syscalls/sys_enter/filter", "events/sched/sched_process_exec/enable",
+                           "events/raw_syscalls/sys_enter/filter", "events/raw_syscalls/sys_exit/enable", "events/sched/sched_process_exec/enable",
                            "events/sched/sched_process_fork/enable"};
     std::map<std::string, std::string> before;
     for (const auto& f : files) before[f] = read_file(t + "/" + f);

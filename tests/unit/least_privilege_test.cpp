@@ -277,3 +277,27 @@ TEST(SeccompLog, RecordsOfLoggedCallsAndTheGapsBetweenThem) {
     std::vector<Notification> seen = {{1, 0, 0, "", 14}, {1, 0, 0, "", 15}, {1, 0, 0, "", 19}, {1, 0, 0, "", 20}};
     EXPECT_EQ(missing_records(seen), 3u);
 }
+
+TEST(CapAnalyzer, ARefusalCountsOnlyWhenTheCallFailed) {
+    auto exit_line = [](int pid, long nr, long result) {
+        return "  sh-" + std::to_string(pid) + " [000] ..... 1.0: sys_exit: NR " + std::to_string(nr) + " = " +
+               std::to_string(result);
+    };
+    auto e = parse_trace_line(exit_line(kInit, 92, -1));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind, EventKind::kSysExit);
+    EXPECT_EQ(e->result, -1);
+    auto f = analyze({enter(kInit, 59),
+                      enter(kInit, 257), cap_line(kInit, "bbbb", 2, -1), exit_line(kInit, 257, 3),  // opened anyway
+                      enter(kInit, 92), cap_line(kInit, "bbbb", 0, -1), exit_line(kInit, 92, -1)});  // EPERM
+    EXPECT_EQ(f.denied.size(), 1u);
+    EXPECT_EQ(f.denied.at(0).syscalls.at("chown"), 1);
+    EXPECT_EQ(f.speculative.at(2).syscalls.at("openat"), 1);
+}
+
+TEST(CapAnalyzer, SysAdminInMemoryAccountingIsNeverAUse) {
+    // --privileged: the reserve check is granted, and still no reason to keep CAP_SYS_ADMIN.
+    auto f = analyze({enter(kInit, 59), enter(kInit, 12), cap_line(kInit, "bbbb", 21, 0)}, ~caps::CapSet{0});
+    EXPECT_TRUE(f.used.empty());
+    EXPECT_EQ(f.speculative.at(21).checks, 1);
+}
