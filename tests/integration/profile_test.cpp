@@ -104,6 +104,16 @@ TEST_F(ProfileIntegration, ARefusedCheckIsReportedAsDenied) {
     EXPECT_NE(r.out.find("denied  CAP_CHOWN in chown"), std::string::npos) << r.out;
 }
 
+TEST_F(ProfileIntegration, WithSysAdminInTheSetOverlayChecksAreWeededOutByReplays) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    // Writing the overlay makes overlayfs check CAP_SYS_ADMIN (trusted.* xattrs) with its own
+    // credentials, which hold what this container holds: only a run without it tells.
+    Result r = profile({"--cap-add", "SYS_ADMIN"}, {"sh", "-c", "touch /f && echo done"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{}) << flags() << "\n" << r.out;
+    EXPECT_NE(r.out.find("without CAP_SYS_ADMIN"), std::string::npos) << r.out;
+}
+
 TEST_F(ProfileIntegration, VerifyPassesAndTheProfileBlocksWhatTheWorkloadNeverCalled) {
     // cat is not the script's last command, so sh forks for it: the run below forks for mkdir too.
     const std::string workload = "echo hello > /tmp/greeting && cat /tmp/greeting; true";
