@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -126,14 +125,12 @@ std::vector<std::string> written_paths(const Tree& before, const Tree& after, co
         auto was = before.find(path);
         if (was != before.end() && was->second.signature == e.signature) continue;
         if (e.dir && !e.whiteout) {
-            struct stat low {}, up {};
+            struct stat low {};
             if (::lstat((lower + path).c_str(), &low) == 0 && S_ISDIR(low.st_mode)) {
-                std::string sig = e.signature;
-                (void)up;
-                // mode and owner are the first two fields of the signature
-                std::string want = std::to_string(low.st_mode) + " " + std::to_string(low.st_uid) + ":" +
+                // Mode and owner lead the signature: the same as below means only copied up.
+                std::string same = std::to_string(low.st_mode) + " " + std::to_string(low.st_uid) + ":" +
                                    std::to_string(low.st_gid) + " ";
-                if (sig.rfind(want, 0) == 0) continue;
+                if (e.signature.rfind(same, 0) == 0) continue;
             }
         }
         out.push_back(path);
@@ -186,6 +183,8 @@ public:
 
     void listener(Fd fd, const std::string& upper_dir) override {
         // The child waits in its next call until the supervisor answers: the command has not run.
+        // (Without a listener there is no such moment; hutch's setup writes nothing to the upper
+        // dir anyway, so an empty "before" costs nothing there.)
         if (!upper_dir.empty()) walk(upper_dir, "", before_);
         supervisor_.emplace(std::move(fd));
     }
