@@ -298,6 +298,51 @@ Program compile(const Seccomp& seccomp) {
     return program;
 }
 
+Program compile_listener(int handover_fd) {
+    Context ctx(::seccomp_init(SCMP_ACT_NOTIFY));
+    if (!ctx) throw Error("compile the observing seccomp filter: seccomp_init failed");
+    // Another architecture is the spec's filter's business; killing it here would change what
+    // the workload does.
+    ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
+    if (::seccomp_arch_native() == SCMP_ARCH_X86_64)
+        for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32})
+            if (int rc = ::seccomp_arch_add(ctx.get(), arch); rc < 0 && rc != -EEXIST)
+                throw SysError("compile the observing seccomp filter", "seccomp_arch_add", "", -rc);
+    int nr = ::seccomp_syscall_resolve_name("sendmsg");
+    scmp_arg_cmp on_socket{0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(handover_fd), 0};
+    if (int rc = ::seccomp_rule_add_array(ctx.get(), SCMP_ACT_ALLOW, nr, 1, &on_socket); rc < 0)
+        throw SysError("compile the observing seccomp filter", "seccomp_rule_add", "sendmsg", -rc);
+    Program program;
+    program.instructions = export_bpf(ctx);
+    program.flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    return program;
+}
+
+Program compile_logger() {
+    Context ctx(::seccomp_init(SCMP_ACT_LOG));
+    if (!ctx) throw Error("compile the observing seccomp filter: seccomp_init failed");
+    ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
+    if (::seccomp_arch_native() == SCMP_ARCH_X86_64)
+        for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32})
+            if (int rc = ::seccomp_arch_add(ctx.get(), arch); rc < 0 && rc != -EEXIST)
+                throw SysError("compile the observing seccomp filter", "seccomp_arch_add", "", -rc);
+    Program program;
+    program.instructions = export_bpf(ctx);
+    return program;
+}
+
+int install_observer(const Program& program) {
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(program.instructions.size());
+    prog.filter = const_cast<sock_filter*>(program.instructions.data());
+    const bool listener = program.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    explain::line(std::string("seccomp(SECCOMP_SET_MODE_FILTER, ") + (listener ? "SECCOMP_FILTER_FLAG_NEW_LISTENER" : "0") +
+                  ", {" + std::to_string(program.instructions.size()) + " BPF instructions})   # hutch profile");
+    long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog);
+    if (fd < 0) throw SysError("load the observing seccomp filter", "seccomp", "SECCOMP_SET_MODE_FILTER", errno);
+    return listener ? static_cast<int>(fd) : -1;
+}
+
 void install(const Program& program) {
     const char* step = "load the seccomp filter";
     if (program.instructions.empty() || program.instructions.size() > BPF_MAXINSNS)

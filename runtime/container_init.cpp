@@ -211,7 +211,8 @@ void wait_for_start(const InitContext& ctx) {
 // order (caps/apply.hpp) with the seccomp filter last, and exec through the trampoline.
 [[noreturn]] void become_the_command(const Spec& spec, const caps::HostCaps& host, int sync_fd,
                                      bool through_trampoline, const seccomp::Program* seccomp_filter,
-                                     bool parent_waits = true, bool start_waits = false) {
+                                     bool parent_waits = true, bool start_waits = false,
+                                     const seccomp::Program* listener_filter = nullptr) {
     close_other_fds(sync_fd);
     enter_workdir(spec.process.cwd);
     set_rlimits(spec.process.rlimits);
@@ -229,7 +230,7 @@ void wait_for_start(const InitContext& ctx) {
         pollfd parent{sync_fd, POLLRDHUP, 0};
         if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
     }
-    const bool filter = seccomp_filter != nullptr;
+    const bool filter = seccomp_filter != nullptr || listener_filter != nullptr;
     const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
     const caps::CapSet extra =
         filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
@@ -254,7 +255,14 @@ void wait_for_start(const InitContext& ctx) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
     ::umask(spec.process.user.umask.value_or(022));
-    if (filter) seccomp::install(*seccomp_filter);
+    if (seccomp_filter) seccomp::install(*seccomp_filter);
+    if (listener_filter) {
+        // hutch profile: from here every call waits for the parent, which gets the listener over
+        // the one socket the filter lets sendmsg use. The fd is close-on-exec: it goes at execve.
+        // (A filter that only logs has no listener.)
+        int listener = seccomp::install_observer(*listener_filter);
+        if (listener >= 0) sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
+    }
     if (extra) caps::set_capabilities(privileges, 0, host);
     if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);  // see wait_for_start
     exec_command(spec, path, trampoline_image, sync_fd);
@@ -361,7 +369,7 @@ void run_init(const InitContext& ctx) {
         ::close(null_fd);
     }
     become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent,
-                       ctx.start_fifo >= 0 && ctx.outlives_parent);
+                       ctx.start_fifo >= 0 && ctx.outlives_parent, ctx.listener_filter);
 }
 
 }  // namespace

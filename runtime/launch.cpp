@@ -501,7 +501,7 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
 }
 
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
-                  int started_fd, bool existing) {
+                  int started_fd, bool existing, RunObserver* observer) {
     validate_spec(spec);
     // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
     // container later instead of killing hutch halfway and leaving state behind.
@@ -576,6 +576,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
+    std::optional<seccomp::Program> listener_filter;
+    if (observer) listener_filter = observer->listener_filter(child_end.get());
 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     Cgroup cgroup = Cgroup::create(id);
@@ -606,8 +608,10 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         ::close(parent_end.release());
         std::optional<net::ChildNetwork> network;
         if (attachment) network = attachment->child_network();
-        container_init({spec, plan, child_end.get(), joins, network, trampoline::available(),
-                        filter ? &*filter : nullptr, stdio_pipes.child_fds()});
+        InitContext context{spec, plan, child_end.get(), joins, network, trampoline::available(),
+                            filter ? &*filter : nullptr, stdio_pipes.child_fds()};
+        context.listener_filter = listener_filter ? &*listener_filter : nullptr;
+        container_init(context);
     }
     explain::line("clone3({flags=" + clone_flags_string(args.flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
@@ -617,6 +621,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     join_fds.clear();
     for (auto& end : stdio_pipes.child_ends) end.reset();
     if (attachment) attachment->connect(child.pid());
+    if (observer) observer->cloned(child.pid());
 
     // Recorded as running before it may run: anything the command prints or does comes after
     // ps could see it (a failed start removes the record anyway).
@@ -632,6 +637,10 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         if (msg.eof) break;  // execve closed the child's end: the command runs
         if (msg.kind == sync::Kind::kTerminal) {
             master = std::move(msg.fd);
+            continue;
+        }
+        if (msg.kind == sync::Kind::kListener && observer) {
+            observer->listener(std::move(msg.fd), plan.upper_dir);
             continue;
         }
         child.wait();
@@ -663,6 +672,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         explain::line("waitid(P_PIDFD, " + std::to_string(child.pid()) + ", WEXITED) = exit status " +
                       std::to_string(status));
     }
+    if (observer) observer->exited(status, plan.upper_dir);
 
     state.status = "exited";
     state.pid = 0;

@@ -5,10 +5,13 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "caps/seccomp_filter.hpp"
 #include "netns/host_config.hpp"
+#include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/state.hpp"
 
@@ -17,6 +20,24 @@ namespace hutch {
 // Checks what the front-end could not: the rootfs is a directory, mount types are known.
 // Throws UsageError naming the bad value. Touches nothing.
 void validate_spec(const Spec& spec);
+
+// Watches one foreground run for `hutch profile` (runtime/profile/profile.hpp): the launcher
+// lets a profiler in at these points without knowing what it records. Called on the launching
+// thread.
+struct RunObserver {
+    virtual ~RunObserver() = default;
+    // A filter for the child to install after the spec's own; one made with a listener
+    // (SECCOMP_FILTER_FLAG_NEW_LISTENER) has it sent back over the sync socket (`sync_fd` is
+    // that socket's number in the child). Compiled here: the child only loads it.
+    virtual std::optional<seccomp::Program> listener_filter(int sync_fd) = 0;
+    // After clone3, before the child may go on: the container's first process, by host pid.
+    virtual void cloned(pid_t pid) = 0;
+    // The child's listener. The child waits in its next system call until someone answers, so
+    // nothing of the command has run yet. `upper_dir`: the writable layer ("" with --read-only).
+    virtual void listener(Fd listener, const std::string& upper_dir) = 0;
+    // The command exited with `status`; its writable layer is still there.
+    virtual void exited(int status, const std::string& upper_dir) = 0;
+};
 
 // Runs the container in the foreground and returns its exit status (the command's code, 128+N
 // when killed by signal N). Throws Error (exit 125/126/127) when the start fails; a failed start
@@ -28,8 +49,11 @@ void validate_spec(const Spec& spec);
 //
 // `existing`: the container was made by `hutch create` (or ran before): its record is reopened,
 // not created, and a failed start leaves it as it was.
+//
+// `observer` (hutch profile) is called at the points RunObserver names; null: nobody watches.
 int run_container(const Spec& spec, const Paths& paths, const std::string& id,
-                  const net::HostConfig& config, int started_fd = -1, bool existing = false);
+                  const net::HostConfig& config, int started_fd = -1, bool existing = false,
+                  RunObserver* observer = nullptr);
 
 // `hutch create`: the record, config and state ("created") of a container that does not run
 // yet, as validated as for run. Nothing is cloned.

@@ -217,13 +217,15 @@ ContainerRecord::ContainerRecord(ContainerRecord&& other) noexcept
 ContainerRecord::~ContainerRecord() {
     if (keep_) return;
     events::emit(paths_.data_root, {"container", "destroy", id_, {{"name", name_}}, 0});
-    remove_tree(paths_.runtime_dir(id_));
-    remove_tree(paths_.data_dir(id_));
+    // The name first: once `ps` no longer lists the container (its runtime dir is gone), its
+    // name must be free already, or a `run --name` right after would find it taken.
     if (!name_.empty()) {
         char owner[128] = {};
         if (::readlink(paths_.name_link(name_).c_str(), owner, sizeof owner - 1) > 0 && id_ == owner)
             ::unlink(paths_.name_link(name_).c_str());
     }
+    remove_tree(paths_.runtime_dir(id_));
+    remove_tree(paths_.data_dir(id_));
 }
 
 void ContainerRecord::record_exit(int status) const {

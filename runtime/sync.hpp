@@ -9,6 +9,8 @@
 //                      <-----------------------  kTerminal + pty master (SCM_RIGHTS), with -t
 //                      <-----------------------  kError {exit code, message}, then _exit
 //                      <-----------------------  kExecFailed {errno}, from the exec trampoline
+//                      <-----------------------  kListener + seccomp listener (SCM_RIGHTS), for
+//                                                hutch profile, once its filter is in
 //   EOF (the socket is O_CLOEXEC) <-------------  execve of the command succeeded
 //
 // `hutch oci create` adds one message: kGo carries the OCI state (JSON) for the hooks the child
@@ -27,13 +29,16 @@ namespace hutch::sync {
 
 // kExecFailed is sent by the freestanding trampoline (runtime/trampoline) as two raw ints:
 // keep its number in step with trampoline.cpp.
-enum class Kind : std::uint32_t { kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4, kCreated = 5 };
+// kListener is numbered apart so the start protocol's own kinds can grow without meeting it.
+enum class Kind : std::uint32_t {
+    kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4, kCreated = 5, kListener = 16
+};
 
 struct Message {
     Kind kind{};
     std::int32_t exit_code = 0;  // kError: 125, 126 or 127; kExecFailed: the errno
     std::string text;            // kError: the whole one-line message
-    Fd fd;                       // kTerminal: the pty master
+    Fd fd;                       // kTerminal: the pty master; kListener: the seccomp listener
     bool eof = false;            // the peer closed its end (for the parent: execve happened)
 };
 

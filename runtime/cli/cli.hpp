@@ -26,6 +26,7 @@ void add_events_command(CLI::App& app, const Paths& paths, int& exit_code);
 // exec, kill, stop, wait, logs, inspect
 void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code);
 void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code);
+void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
 
 // `hutch oci ...` and the binary invoked as hutch-oci: the OCI runtime command line
 // (runc/crun compatible). argv[0] is the command's own name.
@@ -39,6 +40,8 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given
 // (hutch run -d, start, exec -d); its start errors come back as this process's.
 int in_monitor(const std::function<int(int)>& body);
+// The Spec `hutch run` builds from `opts` (rootfs absolute, command set) on this host.
+Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.
 HostFacts host_facts(const std::string& rootfs);
 

@@ -184,14 +184,17 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
 
 // ROOTFS COMMAND... from what follows the flags, and the Spec they make with the host's facts.
 Spec spec_from_command_line(CLI::App* cmd, RunOptions& opts, const Globals& globals, const std::string& id) {
-    const Paths& paths = globals.paths;
     std::vector<std::string> rest = cmd->remaining();
     if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
     if (rest.empty())
         throw UsageError("\"hutch " + cmd->get_name() + "\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
     opts.rootfs = absolute_rootfs(rest[0]);
     opts.command.assign(rest.begin() + 1, rest.end());
+    return spec_from_options(opts, globals, id);
+}
 
+Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id) {
+    const Paths& paths = globals.paths;
     HostFacts host = host_facts(opts.rootfs);
     host.config = net::read_host_config(globals.config_path);
     host.running_container = [&paths](const std::string& ref) {

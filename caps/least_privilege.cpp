@@ -1,0 +1,593 @@
+#include "caps/least_privilege.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace hutch::profile {
+namespace {
+
+constexpr int kCapSysAdmin = 21;
+
+// Calls in which the kernel asks CAP_SYS_ADMIN only to size the memory reserve kept for
+// administrators (security_vm_enough_memory, asked with CAP_OPT_NOAUDIT): a refusal changes
+// nothing for the caller.
+const std::set<std::string>& memory_accounting_calls() {
+    // tmpfs charges every page written or allocated (shmem_acct_blocks) the same way.
+    static const std::set<std::string> calls = {
+        "brk",      "mmap",  "mmap2",   "mremap",  "mprotect",  "clone",    "clone3",   "fork",
+        "vfork",    "execve", "execveat", "shmat",  "munmap",    "madvise",  "write",    "writev",
+        "pwrite64", "pwritev", "pwritev2", "fallocate", "ftruncate", "truncate", "copy_file_range",
+        "sendfile", "splice"};
+    return calls;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+template <typename T>
+std::optional<T> number(std::string_view s, int base = 10) {
+    s = trim(s);
+    T value{};
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    return value;
+}
+
+// "key V, key V" or "key=V key=V": the value after `key` up to the next separator.
+std::optional<std::string_view> field(std::string_view body, std::string_view key, char after_key, char end) {
+    std::size_t at = 0;
+    while ((at = body.find(key, at)) != std::string_view::npos) {
+        bool starts = at == 0 || body[at - 1] == ' ' || body[at - 1] == ',';
+        std::size_t v = at + key.size();
+        if (starts && v < body.size() && body[v] == after_key) {
+            ++v;
+            std::size_t e = body.find(end, v);
+            return body.substr(v, e == std::string_view::npos ? std::string_view::npos : e - v);
+        }
+        at = v;
+    }
+    return std::nullopt;
+}
+
+std::string cap_short(int cap) {
+    std::string name = caps::name_of(cap);
+    return name.rfind("CAP_", 0) == 0 ? name.substr(4) : name;
+}
+
+std::string calls_text(const CapUse& use) {
+    std::string out;
+    for (const auto& [call, n] : use.syscalls)
+        out += (out.empty() ? "" : ", ") + call + (n > 1 ? " (x" + std::to_string(n) + ")" : "");
+    return out;
+}
+
+std::string json_rule_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : " ") + n;
+    return out;
+}
+
+std::string fence(const std::string& text, std::size_t limit = 2000) {
+    if (text.empty()) return "(empty)\n";
+    std::string shown = text.size() > limit ? text.substr(0, limit) + "\n... (" + std::to_string(text.size()) + " bytes)"
+                                            : text;
+    if (shown.back() != '\n') shown += '\n';
+    return "```\n" + shown + "```\n";
+}
+
+}  // namespace
+
+// --- the trace ------------------------------------------------------------------------------
+
+std::optional<TraceEvent> parse_trace_line(std::string_view line) {
+    // The task column is "<comm>-<pid>" and comm may hold spaces and dashes: find the event by
+    // its name, then read the pid backwards from the " [cpu]" before it.
+    struct Known {
+        std::string_view marker;
+        EventKind kind;
+    };
+    static constexpr Known kKnown[] = {{": cap_capable: ", EventKind::kCapCheck},
+                                       {": sys_enter: ", EventKind::kSysEnter},
+                                       {": sys_exit: ", EventKind::kSysExit},
+                                       {": sched_process_exec: ", EventKind::kExec},
+                                       {": sched_process_fork: ", EventKind::kFork}};
+    if (line.empty() || line[0] == '#') return std::nullopt;
+    for (const auto& k : kKnown) {
+        std::size_t at = line.find(k.marker);
+        if (at == std::string_view::npos) continue;
+        std::string_view head = line.substr(0, at);
+        std::string_view body = trim(line.substr(at + k.marker.size()));
+        std::size_t cpu = head.find(" [");
+        // With options/record-tgid a "(tgid)" column sits between the task and the cpu.
+        if (std::size_t paren = head.find(" ("); paren != std::string_view::npos && paren < cpu) cpu = paren;
+        if (cpu == std::string_view::npos) return std::nullopt;
+        std::string_view task = trim(head.substr(0, cpu));
+        std::size_t dash = task.rfind('-');
+        if (dash == std::string_view::npos) return std::nullopt;
+        auto pid = number<int>(task.substr(dash + 1));
+        if (!pid) return std::nullopt;
+        TraceEvent e;
+        e.kind = k.kind;
+        e.pid = *pid;
+        switch (k.kind) {
+        case EventKind::kCapCheck: {
+            auto cred = field(body, "cred", ' ', ',');
+            auto cap = field(body, "cap", ' ', ',');
+            auto ret = field(body, "ret", ' ', ',');
+            if (!cred || !cap || !ret) return std::nullopt;
+            auto c = number<int>(*cap);
+            auto r = number<int>(*ret);
+            if (!c || !r) return std::nullopt;
+            e.cred = std::string(*cred);
+            e.cap = *c;
+            e.ret = *r;
+            break;
+        }
+        case EventKind::kSysEnter: {
+            if (body.rfind("NR ", 0) != 0) return std::nullopt;
+            std::string_view rest = body.substr(3);
+            auto nr = number<long>(rest.substr(0, rest.find(' ')));
+            if (!nr) return std::nullopt;
+            e.nr = *nr;
+            break;
+        }
+        case EventKind::kSysExit: {
+            // "NR 92 = 0", "NR 2 = -13"
+            if (body.rfind("NR ", 0) != 0) return std::nullopt;
+            std::size_t eq = body.find(" = ");
+            if (eq == std::string_view::npos) return std::nullopt;
+            auto nr = number<long>(body.substr(3, eq - 3));
+            auto result = number<long>(body.substr(eq + 3));
+            if (!nr || !result) return std::nullopt;
+            e.nr = *nr;
+            e.result = *result;
+            break;
+        }
+        case EventKind::kExec: {
+            // filename=/bin/sh pid=17 old_pid=17: the name may hold spaces, " pid=" ends it.
+            if (body.rfind("filename=", 0) != 0) return std::nullopt;
+            std::size_t end = body.rfind(" pid=");
+            if (end == std::string_view::npos || end < 9) return std::nullopt;
+            e.filename = std::string(body.substr(9, end - 9));
+            if (auto p = field(body.substr(end), "pid", '=', ' ')) {
+                if (auto n = number<int>(*p)) e.pid = *n;  // a thread's exec takes its leader's pid
+            }
+            break;
+        }
+        case EventKind::kFork: {
+            auto child = field(body, "child_pid", '=', ' ');
+            auto n = child ? number<int>(*child) : std::nullopt;
+            if (!n) return std::nullopt;
+            e.child_pid = *n;
+            break;
+        }
+        }
+        return e;
+    }
+    return std::nullopt;
+}
+
+caps::CapSet CapFindings::needed() const {
+    caps::CapSet set = 0;
+    for (const auto& [cap, use] : used) set |= caps::bit(cap);
+    return set;
+}
+
+CapAnalyzer::CapAnalyzer(int init_pid, caps::CapSet effective, long execve_nr, std::string (*syscall_name)(long))
+    : init_pid_(init_pid), effective_(effective), execve_nr_(execve_nr), syscall_name_(syscall_name) {}
+
+void CapAnalyzer::feed(const TraceEvent& e) {
+    if (!started_) {
+        if (e.kind == EventKind::kSysEnter && e.pid == init_pid_ && e.nr == execve_nr_) started_ = true;
+        else return;
+    }
+    switch (e.kind) {
+    case EventKind::kSysEnter:
+        settle(e.pid, false);  // a call that never returned (execve) kept its refusals
+        in_flight_[e.pid] = e.nr;
+        ++syscalls_[e.nr];
+        return;
+    case EventKind::kSysExit:
+        settle(e.pid, e.result >= 0);
+        return;
+    case EventKind::kFork: {
+        // The child's first moments are still its parent's clone.
+        auto parent = in_flight_.find(e.pid);
+        if (parent != in_flight_.end()) in_flight_[e.child_pid] = parent->second;
+        return;
+    }
+    case EventKind::kExec:
+        if (std::find(programs_.begin(), programs_.end(), e.filename) == programs_.end())
+            programs_.push_back(e.filename);
+        return;
+    case EventKind::kCapCheck:
+        break;
+    }
+    if (e.cap < 0 || e.cap > 63) return;
+    auto call = in_flight_.find(e.pid);
+    std::string name = call == in_flight_.end() ? "(no system call)" : syscall_name_(call->second);
+    if (e.cap == kCapSysAdmin && memory_accounting_calls().count(name)) {
+        CapUse& use = speculative_[e.cap];
+        ++use.checks;
+        ++use.syscalls[name];
+        return;
+    }
+    if (e.ret == 0) {
+        if (!(effective_ & caps::bit(e.cap))) {
+            foreign_.insert(e.cred);
+            return;
+        }
+        CapUse& use = granted_[e.cred][e.cap];
+        ++use.checks;
+        ++use.syscalls[name];
+        return;
+    }
+    pending_[e.pid].emplace_back(e.cap, name);
+}
+
+void CapAnalyzer::settle(int pid, bool succeeded) {
+    auto it = pending_.find(pid);
+    if (it == pending_.end()) return;
+    for (const auto& [cap, name] : it->second) {
+        CapUse& use = (succeeded ? speculative_ : denied_)[cap];
+        ++use.checks;
+        ++use.syscalls[name];
+    }
+    pending_.erase(it);
+}
+
+CapFindings CapAnalyzer::finish() const {
+    CapFindings out;
+    // Refusals whose call never returned in the trace count as denials.
+    for (const auto& [pid, checks] : pending_)
+        for (const auto& [cap, name] : checks) {
+            ++out.denied[cap].checks;
+            ++out.denied[cap].syscalls[name];
+        }
+    out.saw_command = started_;
+    for (const auto& [cred, by_cap] : granted_) {
+        for (const auto& [cap, use] : by_cap) {
+            if (foreign_.count(cred)) {
+                out.foreign_checks += use.checks;
+                continue;
+            }
+            CapUse& into = out.used[cap];
+            into.checks += use.checks;
+            for (const auto& [call, n] : use.syscalls) into.syscalls[call] += n;
+        }
+    }
+    for (const auto& [cap, use] : denied_) {
+        out.denied[cap].checks += use.checks;
+        for (const auto& [call, n] : use.syscalls) out.denied[cap].syscalls[call] += n;
+    }
+    out.speculative = speculative_;
+    out.programs = programs_;
+    for (const auto& [nr, n] : syscalls_) out.syscalls[syscall_name_(nr)] += n;
+    return out;
+}
+
+// --- system calls ---------------------------------------------------------------------------
+
+std::optional<Notification> parse_seccomp_log(std::string_view line) {
+    if (line.find("type=1326") == std::string_view::npos) return std::nullopt;
+    // SECCOMP_RET_LOG: other seccomp actions are audited too (kills, say), and are not "allowed".
+    auto code = field(line, "code", '=', ' ');
+    if (!code || trim(*code) != "0x7ffc0000") return std::nullopt;
+    auto pid = field(line, "pid", '=', ' ');
+    auto arch = field(line, "arch", '=', ' ');
+    auto nr = field(line, "syscall", '=', ' ');
+    if (!pid || !arch || !nr) return std::nullopt;
+    auto p = number<int>(*pid);
+    auto a = number<std::uint32_t>(*arch, 16);
+    auto n = number<int>(*nr);
+    if (!p || !a || !n) return std::nullopt;
+    Notification out{*p, *a, *n, "", 0};
+    // "audit(1795892166.923:14):"
+    if (std::size_t open = line.find("audit("); open != std::string_view::npos) {
+        std::size_t colon = line.find(':', open), close = line.find(')', open);
+        if (colon != std::string_view::npos && close != std::string_view::npos && colon < close)
+            out.serial = number<std::uint64_t>(line.substr(colon + 1, close - colon - 1)).value_or(0);
+    }
+    return out;
+}
+
+std::uint64_t missing_records(const std::vector<Notification>& records) {
+    std::uint64_t missing = 0, last = 0;
+    for (const auto& r : records) {
+        if (r.serial == 0) continue;
+        if (last != 0 && r.serial > last + 1) missing += r.serial - last - 1;
+        last = r.serial;
+    }
+    return missing;
+}
+
+SyscallFindings split_syscalls(const std::vector<Notification>& seen, int init_pid) {
+    SyscallFindings out;
+    bool started = false;
+    for (const auto& n : seen) {
+        if (!started) {
+            out.runtime.insert(n.name);
+            if (n.pid == init_pid && n.name == "execve") started = true;
+            continue;
+        }
+        ++out.workload[n.name];
+    }
+    return out;
+}
+
+const std::set<std::string>& runtime_syscalls_after_filter() {
+    static const std::set<std::string> calls = {"capset", "fcntl", "execveat", "execve"};
+    return calls;
+}
+
+std::string shell_quote(const std::string& word) {
+    if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                "_-./=:,+@%") == std::string::npos)
+        return word;
+    std::string out = "'";
+    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string run_line(const std::vector<std::string>& user_flags, const std::string& flags,
+                     const std::string& rootfs, const std::vector<std::string>& command) {
+    // Flags with a value, given as "--flag VALUE" or "--flag=VALUE".
+    static const std::set<std::string> replaced_with_value = {"--cap-add", "--cap-drop", "--output"};
+    static const std::set<std::string> replaced = {"--privileged", "--verify", "--read-only"};
+    std::string out = "hutch run";
+    for (std::size_t i = 0; i < user_flags.size(); ++i) {
+        const std::string& f = user_flags[i];
+        std::string name = f.substr(0, f.find('='));
+        bool inline_value = f.find('=') != std::string::npos;
+        if (replaced.count(f)) continue;
+        if (replaced_with_value.count(name)) {
+            if (!inline_value) ++i;
+            continue;
+        }
+        if (name == "--security-opt") {
+            std::string value = inline_value ? f.substr(f.find('=') + 1) : (i + 1 < user_flags.size() ? user_flags[i + 1] : "");
+            bool seccomp = value.rfind("seccomp", 0) == 0;
+            if (seccomp) {
+                if (!inline_value) ++i;
+                continue;
+            }
+        }
+        out += " " + shell_quote(f);
+    }
+    out += " " + flags + " " + shell_quote(rootfs);
+    for (const auto& a : command) out += " " + shell_quote(a);
+    return out;
+}
+
+// --- written paths --------------------------------------------------------------------------
+
+const std::vector<std::string>& read_only_tmpfs_dirs() {
+    static const std::vector<std::string> dirs = {"/run", "/tmp", "/var/tmp"};
+    return dirs;
+}
+
+WriteFindings judge_writes(std::vector<std::string> paths) {
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    WriteFindings out;
+    for (const auto& p : paths) {
+        bool covered = false;
+        // Below the mount point, not the mount point itself: a tmpfs over /tmp cannot make /tmp
+        // itself be removed or replaced.
+        for (const auto& dir : read_only_tmpfs_dirs())
+            if (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/') covered = true;
+        if (!covered) out.outside.push_back(p);
+    }
+    out.paths = std::move(paths);
+    return out;
+}
+
+// --- what is written out --------------------------------------------------------------------
+
+seccomp::DockerProfile generate_profile(const seccomp::DockerProfile& base, const std::set<std::string>& allowed) {
+    seccomp::DockerProfile out;
+    out.default_action = base.default_action;
+    out.default_errno_ret = base.default_errno_ret;
+    out.architectures = base.architectures;
+    out.arch_map = base.arch_map;
+    out.flags = base.flags;
+    std::set<std::string> covered;
+    for (const auto& rule : base.syscalls) {
+        if (rule.action != "SCMP_ACT_ALLOW") {
+            out.syscalls.push_back(rule);  // it only takes away
+            continue;
+        }
+        seccomp::ProfileSyscall kept = rule;
+        kept.names.clear();
+        for (const auto& n : rule.names)
+            if (allowed.count(n)) {
+                kept.names.push_back(n);
+                covered.insert(n);
+            }
+        if (!kept.names.empty()) out.syscalls.push_back(std::move(kept));
+    }
+    seccomp::ProfileSyscall rest;
+    rest.action = "SCMP_ACT_ALLOW";
+    for (const auto& n : allowed)
+        if (!covered.count(n)) rest.names.push_back(n);
+    if (!rest.names.empty()) out.syscalls.push_back(std::move(rest));
+    return out;
+}
+
+namespace {
+
+nlohmann::json condition_json(const seccomp::Condition& c) {
+    nlohmann::json j = nlohmann::json::object();
+    if (c.caps) j["caps"] = caps::names_of(c.caps);
+    if (!c.arches.empty()) j["arches"] = c.arches;
+    if (c.min_kernel) j["minKernel"] = std::to_string(c.min_kernel->major) + "." + std::to_string(c.min_kernel->minor);
+    return j;
+}
+
+}  // namespace
+
+nlohmann::json to_docker_json(const seccomp::DockerProfile& p) {
+    nlohmann::json j;
+    j["defaultAction"] = p.default_action;
+    if (p.default_errno_ret) j["defaultErrnoRet"] = *p.default_errno_ret;
+    if (!p.arch_map.empty()) {
+        j["archMap"] = nlohmann::json::array();
+        for (const auto& a : p.arch_map)
+            j["archMap"].push_back({{"architecture", a.architecture}, {"subArchitectures", a.sub_architectures}});
+    } else {
+        j["architectures"] = p.architectures;
+    }
+    if (!p.flags.empty()) j["flags"] = p.flags;
+    j["syscalls"] = nlohmann::json::array();
+    for (const auto& s : p.syscalls) {
+        nlohmann::json r;
+        r["names"] = s.names;
+        r["action"] = s.action;
+        if (s.errno_ret) r["errnoRet"] = *s.errno_ret;
+        if (!s.args.empty()) {
+            r["args"] = nlohmann::json::array();
+            for (const auto& a : s.args)
+                r["args"].push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
+        }
+        if (auto c = condition_json(s.includes); !c.empty()) r["includes"] = c;
+        if (auto c = condition_json(s.excludes); !c.empty()) r["excludes"] = c;
+        j["syscalls"].push_back(std::move(r));
+    }
+    return j;
+}
+
+std::string cap_flags(caps::CapSet needed) {
+    std::string out = "--cap-drop ALL";
+    for (int cap = 0; cap < 64; ++cap)
+        if (needed & caps::bit(cap)) out += " --cap-add " + cap_short(cap);
+    return out;
+}
+
+std::string report_markdown(const Report& r) {
+    std::ostringstream o;
+    std::string command;
+    for (const auto& a : r.command) command += (command.empty() ? "" : " ") + a;
+    o << "# hutch profile: `" << command << "`\n\n";
+    o << "A profile is only as good as the run that produced it: it allows what these runs did, "
+         "nothing they did not. A code path the runs never took (an error path, another "
+         "argument, a rare request) may need more. Profile again with the workloads that matter, "
+         "and check with `--verify`.\n\n";
+    o << "## Runs seen\n\n";
+    for (const auto& run : r.runs)
+        o << "- " << run.label << ": exit status " << run.exit_code << ", " << run.out.size() << " bytes on stdout, "
+          << run.err.size() << " on stderr\n";
+    if (r.verified)
+        o << "\n**Verify:** " << (*r.verified ? "the same exit status and output under the generated profile"
+                                               : "DIFFERENT exit status or output under the generated profile")
+          << "\n";
+    o << "\n## Capabilities\n\n";
+    o << "Source: " << r.cap_source << ".\n\n";
+    std::string start;
+    for (int cap = 0; cap < 64; ++cap)
+        if (r.starting & caps::bit(cap)) start += (start.empty() ? "" : " ") + cap_short(cap);
+    o << "Started with: " << (start.empty() ? "(none)" : start) << "\n\n";
+    if (r.caps.used.empty()) {
+        o << "Used: none.\n";
+    } else {
+        o << "| capability | " << (r.caps_by_replay ? "evidence" : "checked in (granted)") << " |\n|---|---|\n";
+        for (const auto& [cap, use] : r.caps.used)
+            o << "| " << caps::name_of(cap) << " | "
+              << (r.caps_by_replay ? "the run differed without it" : calls_text(use)) << " |\n";
+    }
+    if (!r.caps_by_replay) {
+        o << "\nDenied (the workload asked and was refused):";
+        if (r.caps.denied.empty()) o << " none.\n";
+        else {
+            o << "\n\n";
+            for (const auto& [cap, use] : r.caps.denied) o << "- " << caps::name_of(cap) << " in " << calls_text(use) << "\n";
+        }
+        o << "\nHow checks were counted: only after the command's execve began (hutch's own setup needs "
+             "more); a granted check counts when the capability is in the container's effective set; "
+             "grants outside it come from credentials that are not the container's (overlayfs writes "
+             "with its mounter's) and such credentials are ignored altogether"
+          << (r.caps.foreign_checks ? " (" + std::to_string(r.caps.foreign_checks) + " such checks here)" : std::string())
+          << "; CAP_SYS_ADMIN during memory accounting (brk, mmap, clone, execve, writes to tmpfs) is "
+             "the kernel sizing an administrators' reserve, neither a use nor a denial, and a check "
+             "refused in a call that succeeded anyway is no denial either";
+        int speculative = 0;
+        for (const auto& [cap, use] : r.caps.speculative) speculative += use.checks;
+        o << (speculative ? " (" + std::to_string(speculative) + " such checks)" : std::string()) << ".\n";
+    } else {
+        o << "\nHow: each capability of the starting set was removed in a run of its own; the ones "
+             "whose removal changed the exit status or the output are listed. Two capabilities that "
+             "can stand in for each other (DAC_OVERRIDE and DAC_READ_SEARCH for a read) are both "
+             "missed this way; `--verify` shows it.\n";
+    }
+    if (!r.caps.programs.empty()) {
+        o << "\nPrograms the container ran:";
+        for (const auto& p : r.caps.programs) o << " `" << p << "`";
+        o << "\n";
+    }
+    o << "\n## System calls\n\nSource: " << r.syscall_source << ".\n\n";
+    o << "The workload made " << r.syscalls.workload.size() << " different calls:";
+    for (const auto& [name, n] : r.syscalls.workload) o << " " << name << "(" << n << ")";
+    o << "\n\nhutch itself, after installing the filter:";
+    std::set<std::string> runtime = r.syscalls.runtime;
+    runtime.insert(runtime_syscalls_after_filter().begin(), runtime_syscalls_after_filter().end());
+    for (const auto& name : runtime) o << " " << name;
+    o << "\n\n`profile.json` allows " << r.profile_syscalls.size()
+      << " calls (the union, with the argument and capability conditions of the profile the run had); "
+         "every other call fails with the profile's default errno.\n";
+    o << "\n## Files written\n\n";
+    if (r.writes.paths.empty()) o << "None: the root file system can be read-only.\n";
+    else {
+        for (const auto& p : r.writes.paths) o << "- `" << p << "`\n";
+        o << "\n";
+        if (r.writes.read_only_suffices())
+            o << "All of them are on the tmpfs mounts `--read-only` adds (/run, /tmp, /var/tmp): "
+                 "`--read-only` suffices.\n";
+        else {
+            o << "`--read-only` with the default tmpfs mounts would not suffice: ";
+            for (std::size_t i = 0; i < r.writes.outside.size(); ++i) o << (i ? ", " : "") << "`" << r.writes.outside[i] << "`";
+            o << " would be refused.\n";
+        }
+    }
+    o << "\n## Apply it\n\n```\n" << r.run_line << "\n```\n\nFlags: `" << r.flags << "`\n";
+    if (!r.notes.empty()) {
+        o << "\n## Notes\n\n";
+        for (const auto& n : r.notes) o << "- " << n << "\n";
+    }
+    o << "\n## Output of the profiled run\n\nstdout:\n\n";
+    if (!r.runs.empty()) {
+        o << fence(r.runs.front().out) << "\nstderr:\n\n" << fence(r.runs.front().err);
+    }
+    return o.str();
+}
+
+std::string summary_text(const Report& r) {
+    std::ostringstream o;
+    o << "capabilities (" << r.cap_source << "):\n";
+    if (r.caps.used.empty()) o << "  used: none\n";
+    for (const auto& [cap, use] : r.caps.used)
+        o << "  used    " << caps::name_of(cap) << (r.caps_by_replay ? ": the run differed without it" : " in " + calls_text(use)) << "\n";
+    for (const auto& [cap, use] : r.caps.denied) o << "  denied  " << caps::name_of(cap) << " in " << calls_text(use) << "\n";
+    o << "system calls (" << r.syscall_source << "): " << r.syscalls.workload.size() << " by the workload, "
+      << r.profile_syscalls.size() << " allowed by the profile\n";
+    if (r.writes.paths.empty()) o << "files written: none (--read-only suffices)\n";
+    else {
+        o << "files written: " << json_rule_names(r.writes.paths) << "\n";
+        o << (r.writes.read_only_suffices() ? "  --read-only suffices (all on its tmpfs mounts)\n"
+                                            : "  --read-only would not suffice\n");
+    }
+    o << "runs seen:";
+    for (const auto& run : r.runs) o << " " << run.label << " (exit " << run.exit_code << ")";
+    o << "\n";
+    for (const auto& n : r.notes) o << "note: " << n << "\n";
+    if (r.verified) o << "verify: " << (*r.verified ? "same exit status and output" : "DIFFERENT") << "\n";
+    o << "flags: " << r.flags << "\n";
+    o << "run:   " << r.run_line << "\n";
+    o << "A profile is only as good as the run that produced it: it covers what this run did.\n";
+    return o.str();
+}
+
+}  // namespace hutch::profile

@@ -1,0 +1,232 @@
+// hutch profile (issue 7): real workloads profiled on the busybox rootfs, the generated flags and
+// seccomp profile applied with `hutch run`, the machine's tracing state left as it was, the
+// replay fallback, bad input.
+//
+// Nothing here changes a host setting: the trace lives in hutch's own tracefs instance, port 80
+// is bound on the loopback of a container with --network none, chown acts on a file in the
+// container's own writable layer.
+#include <dirent.h>
+
+#include <nlohmann/json.hpp>
+
+#include "caps/seccomp_profile.hpp"
+#include "harness.hpp"
+
+namespace hutch_it {
+namespace {
+
+constexpr const char* kTracing = "/sys/kernel/tracing";
+
+// The --cap-add values of a flags line.
+Strings cap_adds(const std::string& flags) {
+    Strings out, words;
+    std::istringstream in(flags);
+    std::string w;
+    while (in >> w) words.push_back(w);
+    for (std::size_t i = 0; i + 1 < words.size(); ++i)
+        if (words[i] == "--cap-add") out.push_back(words[i + 1]);
+    return out;
+}
+
+Strings instances() {
+    Strings out;
+    DIR* d = ::opendir((std::string(kTracing) + "/instances").c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+class ProfileIntegration : public HutchTest {
+protected:
+    void SetUp() override {
+        HutchTest::SetUp();
+        if (IsSkipped()) return;
+        out_ = std::make_unique<TempDir>();
+    }
+    // `hutch profile --network none [opts] --output DIR ROOTFS CMD...`
+    Result profile(const Strings& opts, const Strings& cmd, const SpawnOptions& so = {}) {
+        Strings args = {"profile", "--network", "none"};
+        args.insert(args.end(), opts.begin(), opts.end());
+        args.insert(args.end(), {"--output", dir(), rootfs_});
+        args.insert(args.end(), cmd.begin(), cmd.end());
+        return roots_.hutch(args, so);
+    }
+    std::string dir() const { return out_->path() + "/out"; }
+    std::string flags() const { return trim(read_file(dir() + "/flags.txt")); }
+    bool has_tracepoint() const { return path_exists(std::string(kTracing) + "/events/capability/cap_capable"); }
+    std::unique_ptr<TempDir> out_;
+};
+
+TEST_F(ProfileIntegration, ChownToNobodyNeedsExactlyChown) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    Result r = profile({}, {"sh", "-c", "touch /f && chown nobody /f"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{"CHOWN"}) << flags() << "\n" << r.out;
+    EXPECT_NE(r.out.find("used    CAP_CHOWN in chown"), std::string::npos) << r.out;
+    // /f is outside the tmpfs mounts --read-only adds.
+    EXPECT_EQ(flags().find("--read-only"), std::string::npos) << flags();
+    std::string report = read_file(dir() + "/report.md");
+    EXPECT_NE(report.find("| CAP_CHOWN | chown |"), std::string::npos) << report;
+    EXPECT_NE(report.find("- `/f`"), std::string::npos) << report;
+    EXPECT_NE(report.find("only as good as the run"), std::string::npos);
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+}
+
+TEST_F(ProfileIntegration, BindingPort80NeedsNetBindService) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    // busybox httpd binds in the foreground, then leaves a daemon that dies with the container.
+    Result r = profile({}, {"sh", "-c", "httpd -p 127.0.0.1:80 && echo bound"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{"NET_BIND_SERVICE"}) << flags() << "\n" << r.out;
+    EXPECT_NE(r.out.find("CAP_NET_BIND_SERVICE in bind"), std::string::npos) << r.out;
+}
+
+TEST_F(ProfileIntegration, TrueNeedsNoCapabilityAndARead_onlyRoot) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    Result r = profile({}, {"true"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{}) << flags();
+    EXPECT_EQ(flags().rfind("--cap-drop ALL --security-opt seccomp=", 0), 0u) << flags();
+    EXPECT_NE(flags().find("--read-only"), std::string::npos) << flags();
+    EXPECT_NE(r.out.find("used: none"), std::string::npos) << r.out;
+}
+
+TEST_F(ProfileIntegration, ARefusedCheckIsReportedAsDenied) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    Result r = profile({"--cap-drop", "CHOWN"}, {"sh", "-c", "touch /f; chown nobody /f; echo rc=$?"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{}) << flags();
+    EXPECT_NE(r.out.find("denied  CAP_CHOWN in chown"), std::string::npos) << r.out;
+}
+
+TEST_F(ProfileIntegration, WithSysAdminInTheSetOverlayChecksAreWeededOutByReplays) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    // Writing the overlay makes overlayfs check CAP_SYS_ADMIN (trusted.* xattrs) with its own
+    // credentials, which hold what this container holds: only a run without it tells.
+    Result r = profile({"--cap-add", "SYS_ADMIN"}, {"sh", "-c", "touch /f && echo done"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{}) << flags() << "\n" << r.out;
+    EXPECT_NE(r.out.find("without CAP_SYS_ADMIN"), std::string::npos) << r.out;
+}
+
+TEST_F(ProfileIntegration, VerifyPassesAndTheProfileBlocksWhatTheWorkloadNeverCalled) {
+    // cat is not the script's last command, so sh forks for it: the run below forks for mkdir too.
+    const std::string workload = "echo hello > /tmp/greeting && cat /tmp/greeting; true";
+    Result r = profile({"--verify"}, {"sh", "-c", workload});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_NE(r.out.find("verify: same exit status and output"), std::string::npos) << r.out;
+    // The write is under /tmp: --read-only with its tmpfs mounts does.
+    EXPECT_NE(flags().find("--read-only"), std::string::npos) << flags();
+    std::string profile_json = read_file(dir() + "/profile.json");
+    // Docker's format, as the parser behind --security-opt seccomp=FILE reads it.
+    hutch::seccomp::DockerProfile parsed;
+    ASSERT_NO_THROW(parsed = hutch::seccomp::parse_docker_profile(profile_json)) << profile_json;
+    std::set<std::string> names;
+    for (const auto& rule : parsed.syscalls)
+        if (rule.action == "SCMP_ACT_ALLOW") names.insert(rule.names.begin(), rule.names.end());
+    for (const char* call : {"execve", "write", "openat"}) EXPECT_TRUE(names.count(call)) << call;
+    EXPECT_FALSE(names.count("mkdir") || names.count("mkdirat")) << profile_json;
+
+    // Under exactly these flags, the workload runs; a call it never made (mkdir) fails with EPERM.
+    Strings args = {"--network", "none"};
+    std::istringstream words(flags());
+    std::string w;
+    while (words >> w) args.push_back(w);
+    Result ok = run(args, {"sh", "-c", workload});
+    EXPECT_EXIT_CODE(ok, 0);
+    EXPECT_EQ(ok.out, "hello\n");
+    Result blocked = run(args, {"sh", "-c", "echo hello > /tmp/greeting && cat /tmp/greeting; mkdir /tmp/d"});
+    EXPECT_NE(blocked.code, 0) << describe(blocked);
+    EXPECT_EQ(blocked.out, "hello\n");
+    EXPECT_NE(blocked.err.find("can't create directory '/tmp/d': Operation not permitted"), std::string::npos)
+        << describe(blocked);
+}
+
+TEST_F(ProfileIntegration, VerifySaysSoWhenTheWorkloadBehavesDifferently) {
+    // The workload prints a different number each run: no profile can make it behave the same.
+    Result r = profile({"--verify"}, {"sh", "-c", "cat /proc/sys/kernel/random/uuid"});
+    EXPECT_EXIT_CODE(r, 1);
+    EXPECT_NE(r.out.find("verify: DIFFERENT"), std::string::npos) << r.out;
+}
+
+TEST_F(ProfileIntegration, TheMachinesTracingStateIsUnchanged) {
+    if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
+    const std::string t = kTracing;
+    const Strings files = {"tracing_on", "set_event_pid", "set_event", "trace_clock", "buffer_size_kb",
+                           "options/event-fork", "events/capability/cap_capable/enable",
+                           "events/capability/cap_capable/filter", "events/raw_syscalls/sys_enter/enable",
+                           "events/raw_syscalls/sys_enter/filter", "events/raw_syscalls/sys_exit/enable", "events/sched/sched_process_exec/enable",
+                           "events/sched/sched_process_fork/enable"};
+    std::map<std::string, std::string> before;
+    for (const auto& f : files) before[f] = read_file(t + "/" + f);
+    Strings instances_before = instances();
+
+    Strings argv = {hutch_binary()};
+    Strings args = roots_.hutch_args({"profile", "--network", "none", rootfs_, "sh", "-c", "touch /f; chown nobody /f"});
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p = Process::spawn(argv);
+    const std::string mine = "hutch-profile-" + std::to_string(p.pid()) + "-";
+    Result r = p.wait();
+    ASSERT_EXIT_CODE(r, 0);
+
+    for (const auto& f : files) EXPECT_EQ(read_file(t + "/" + f), before[f]) << f;
+    // Other tests may profile in parallel: this run's instance is gone, and no other was touched.
+    for (const auto& name : instances()) EXPECT_NE(name.rfind(mine, 0), 0u) << name << " was left behind";
+    for (const auto& name : instances_before) {
+        bool hutchs = name.rfind("hutch-profile-", 0) == 0;
+        EXPECT_TRUE(hutchs || path_exists(t + "/instances/" + name)) << name;
+    }
+}
+
+TEST_F(ProfileIntegration, WithoutTheTracepointCapabilitiesComeFromReplays) {
+    SpawnOptions so;
+    so.extra_env = {"HUTCH_PROFILE_NO_TRACEPOINT=1"};
+    Result r = profile({"--verify"}, {"sh", "-c", "touch /f; chown nobody /f; ls -n /f"}, so);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(cap_adds(flags()), Strings{"CHOWN"}) << flags() << "\n" << r.out;
+    EXPECT_NE(r.out.find("replaying"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("without CAP_CHOWN"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("verify: same"), std::string::npos) << r.out;
+    std::string report = read_file(dir() + "/report.md");
+    EXPECT_NE(report.find("the tracepoint was not used"), std::string::npos) << report;
+}
+
+TEST_F(ProfileIntegration, BadInputIsOneLineAndLeavesNothing) {
+    const Strings before = instances();
+    struct Case {
+        Strings args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {{"profile", "--cap-add", "NOPE", rootfs_, "true"}, "NOPE"},
+        {{"profile", "/nonexistent-rootfs", "true"}, "/nonexistent-rootfs"},
+        {{"profile", rootfs_}, "requires at least 2 arguments"},
+        {{"profile", "--output", "/nonexistent-dir/out", rootfs_, "true"}, "/nonexistent-dir/out"},
+        {{"profile", "-d", rootfs_, "true"}, "-d"},
+        {{"profile", "--network", "none", rootfs_, "/no/such/command"}, "no/such/command"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.args.back());
+        Result r = roots_.hutch(c.args);
+        EXPECT_EQ(r.code, c.message == "no/such/command" ? 127 : 125) << describe(r);
+        ASSERT_EQ(r.err_lines().size(), 1u) << describe(r);
+        EXPECT_EQ(r.err_lines()[0].rfind("hutch: ", 0), 0u) << describe(r);
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << describe(r);
+        EXPECT_EQ(roots_.leftovers(), Strings{});
+    }
+    EXPECT_FALSE(path_exists("/nonexistent-dir"));
+    // Input is checked before any trace instance exists (TheMachinesTracingStateIsUnchanged
+    // checks a run that made one); the ones not hutch's are untouched.
+    for (const auto& name : before) {
+        bool hutchs = name.rfind("hutch-profile-", 0) == 0;
+        EXPECT_TRUE(hutchs || path_exists(std::string(kTracing) + "/instances/" + name)) << name;
+    }
+}
+
+}  // namespace
+}  // namespace hutch_it
