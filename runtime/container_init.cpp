@@ -255,6 +255,8 @@ void wait_for_start(const InitContext& ctx) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
     ::umask(spec.process.user.umask.value_or(022));
+    // Before the filter, which need not allow write (see wait_for_start).
+    if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);
     if (seccomp_filter) seccomp::install(*seccomp_filter);
     if (listener_filter) {
         // hutch profile: from here every call waits for the parent, which gets the listener over
@@ -264,7 +266,6 @@ void wait_for_start(const InitContext& ctx) {
         if (listener >= 0) sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
     }
     if (extra) caps::set_capabilities(privileges, 0, host);
-    if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);  // see wait_for_start
     exec_command(spec, path, trampoline_image, sync_fd);
 }
 
