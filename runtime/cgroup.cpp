@@ -19,13 +19,22 @@ namespace {
 const std::string kBase = "/sys/fs/cgroup";
 
 
-void write_value(const std::string& file, const std::string& value, const char* step) {
+void make_dir(const std::string& dir) {
+    explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw SysError("create the container's cgroup", "mkdir", dir, errno);
+}
+
+}  // namespace
+
+void write_cgroup_file(const std::string& file, const std::string& value, const char* step) {
+    explain::line("write(" + explain::quote(file) + ", " + explain::quote(value) + ")");
     Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
         throw SysError(step, "write", file + " <- " + value, errno);
 }
 
-std::string read_value(const std::string& file) {
+std::string read_cgroup_file(const std::string& file) {
     try {
         std::string v = read_file(file);
         while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
@@ -34,14 +43,6 @@ std::string read_value(const std::string& file) {
         return "";
     }
 }
-
-void make_dir(const std::string& dir) {
-    explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-        throw SysError("create the container's cgroup", "mkdir", dir, errno);
-}
-
-}  // namespace
 
 std::string own_cgroup(const CgroupHierarchy& h) {
     std::ifstream in("/proc/self/cgroup");
@@ -110,9 +111,9 @@ void remove_cgroup(const std::string& path) {
     for (int attempt = 0; ::rmdir(path.c_str()) != 0 && errno == EBUSY && attempt < 100; ++attempt) {
         if (attempt == 0) {
             try {
-                write_value(path + "/cgroup.kill", "1", "kill the container's processes");
+                write_cgroup_file(path + "/cgroup.kill", "1", "kill the container's processes");
             } catch (const Error&) {
-                std::istringstream procs(read_value(path + "/cgroup.procs"));
+                std::istringstream procs(read_cgroup_file(path + "/cgroup.procs"));
                 pid_t pid;
                 while (procs >> pid) ::kill(pid, SIGKILL);
             }

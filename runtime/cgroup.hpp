@@ -27,6 +27,11 @@ struct CgroupHierarchy {
 // The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
 std::vector<CgroupHierarchy> host_cgroup_hierarchies();
 
+// A cgroup control file: written whole (SysError naming file and value, with `step`), or read
+// without its trailing newline ("" when it cannot be read).
+void write_cgroup_file(const std::string& file, const std::string& value, const char* step);
+std::string read_cgroup_file(const std::string& file);
+
 // hutch's own cgroup in hierarchy `h` ("/a/b"; "" for the root), from /proc/self/cgroup.
 std::string own_cgroup(const CgroupHierarchy& h);
 

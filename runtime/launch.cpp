@@ -125,6 +125,26 @@ std::string clone_flags_string(unsigned long flags) {
     return out + (out.empty() ? "" : "|") + "CLONE_PIDFD";
 }
 
+// clone3 of a container's first process: the spec's new namespaces, a pidfd, and straight into
+// the cgroup `cgroup_fd` when there is one. Returns 0 in the child, the pid in the parent;
+// `flags` says what was asked (for --explain).
+long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags) {
+    flags = CLONE_PIDFD;
+    for (const auto& ns : kCloneNamespaces)
+        if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
+    clone_args args{};
+    if (cgroup_fd >= 0) {
+        flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+    }
+    args.flags = flags;
+    args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(flags), errno);
+    return pid;
+}
+
 std::string read_host_file_or_empty(const std::string& path) {
     try {
         return read_file(path);
@@ -587,21 +607,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
-    unsigned long flags = 0;
-    for (const auto& ns : kCloneNamespaces)
-        if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
-
     int pidfd = -1;
-    clone_args args{};
-    args.flags = flags | CLONE_PIDFD;
-    if (cgroup.fd() >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = static_cast<std::uint64_t>(cgroup.fd());
-    }
-    args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
+    unsigned long flags = 0;
+    long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
     if (pid == 0) {
         // The child's copy of the parent's end goes at once: while the child held it, a dead
         // parent's end never closed, and a child waiting for "go" waited forever.
@@ -613,7 +621,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         context.listener_filter = listener_filter ? &*listener_filter : nullptr;
         container_init(context);
     }
-    explain::line("clone3({flags=" + clone_flags_string(args.flags) +
+    explain::line("clone3({flags=" + clone_flags_string(flags) +
                   (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
                   ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
@@ -831,22 +839,9 @@ namespace {
 // Sends the pty master to an engine's console socket, as runc does: one message, the fd as
 // SCM_RIGHTS, a name as the payload.
 void send_console(int socket, int master) {
-    char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof name - 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &master, sizeof(int));
+    static const char kName[] = "/dev/ptmx";
     explain::line("sendmsg(console socket, SCM_RIGHTS [pty master])");
-    while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) throw SysError("send the terminal to the console socket", "sendmsg", "", errno);
+    sync::send_bytes(socket, kName, sizeof kName - 1, master, "send the terminal to the console socket");
 }
 
 // What create leaves to run (or to abandon): the process, its sync socket, its pty, its cgroup.
@@ -891,20 +886,9 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
-    unsigned long flags = 0;
-    for (const auto& ns : kCloneNamespaces)
-        if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
     int pidfd = -1;
-    clone_args args{};
-    args.flags = flags | CLONE_PIDFD;
-    if (cgroups.clone_into_fd() >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = static_cast<std::uint64_t>(cgroups.clone_into_fd());
-    }
-    args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(args.flags), errno);
+    unsigned long flags = 0;
+    long pid = clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
     if (pid == 0) {
         ::close(parent_end.release());
         InitContext context{spec, plan, child_end.get(), joins, std::nullopt, trampoline::available(),
@@ -913,7 +897,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
         context.outlives_parent = !foreground;
         container_init(context);
     }
-    explain::line("clone3({flags=" + clone_flags_string(args.flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
+    explain::line("clone3({flags=" + clone_flags_string(flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
     child_end.reset();
     join_fds.clear();

@@ -17,13 +17,8 @@ constexpr std::size_t kMaxText = 4000;
 
 }  // namespace
 
-void send(int socket, Kind kind, std::int32_t exit_code, const std::string& text, int fd_to_pass) {
-    char buf[sizeof(Header) + kMaxText];
-    Header h{static_cast<std::uint32_t>(kind), exit_code};
-    std::memcpy(buf, &h, sizeof h);
-    std::size_t len = std::min(text.size(), kMaxText);
-    std::memcpy(buf + sizeof h, text.data(), len);
-    iovec iov{buf, sizeof h + len};
+void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step) {
+    iovec iov{const_cast<void*>(data), size};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -38,8 +33,17 @@ void send(int socket, Kind kind, std::int32_t exit_code, const std::string& text
         std::memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
     }
     while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
-        if (errno != EINTR) throw SysError("talk to the other side of the start", "sendmsg", "sync socket", errno);
+        if (errno != EINTR) throw SysError(step, "sendmsg", "", errno);
     }
+}
+
+void send(int socket, Kind kind, std::int32_t exit_code, const std::string& text, int fd_to_pass) {
+    char buf[sizeof(Header) + kMaxText];
+    Header h{static_cast<std::uint32_t>(kind), exit_code};
+    std::memcpy(buf, &h, sizeof h);
+    std::size_t len = std::min(text.size(), kMaxText);
+    std::memcpy(buf + sizeof h, text.data(), len);
+    send_bytes(socket, buf, sizeof h + len, fd_to_pass, "talk to the other side of the start");
 }
 
 Message receive(int socket) {

@@ -20,6 +20,7 @@
 // Packets keep message boundaries, so each message is one send and one recv.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -44,6 +45,9 @@ struct Message {
 
 void send(int socket, Kind kind, std::int32_t exit_code = 0, const std::string& text = {},
           int fd_to_pass = -1);
+// One sendmsg of `data` with `fd_to_pass` (if >= 0) as SCM_RIGHTS: also what an engine's
+// console socket receives. Throws SysError with `step`.
+void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step);
 // Blocks for one message; EINTR is retried. Throws SysError on a socket error.
 Message receive(int socket);
 

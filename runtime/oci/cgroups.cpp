@@ -21,21 +21,8 @@ bool has_controller(const CgroupHierarchy& h, const std::string& controller) {
     return false;
 }
 
-std::string trimmed(const std::string& file) {
-    try {
-        std::string v = read_file(file);
-        while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
-        return v;
-    } catch (const Error&) {
-        return "";
-    }
-}
-
 void write_value(const std::string& file, const std::string& value) {
-    explain::line("write(" + explain::quote(file) + ", " + explain::quote(value) + ")");
-    Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-        throw SysError("apply linux.resources", "write", file + " <- " + value, errno);
+    write_cgroup_file(file, value, "apply linux.resources");
 }
 
 // mkdir -p below the hierarchy's mount point; a new cpuset level starts with its parent's cpus
@@ -58,7 +45,7 @@ void make_cgroup_dirs(const std::string& mount_point, const std::string& relativ
         explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
         if (!cpuset) continue;
         for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
-            if (trimmed(dir + file).empty()) write_value(dir + file, trimmed(parent + file));
+            if (read_cgroup_file(dir + file).empty()) write_value(dir + file, read_cgroup_file(parent + file));
     }
 }
 
@@ -93,7 +80,7 @@ void apply_resources(const LinuxSection& linux, const std::vector<std::pair<Cgro
             if (d.first.fstype == "cgroup" && has_controller(d.first, controller)) return &d;
         for (const auto& d : dirs)
             if (d.first.fstype == "cgroup2") {
-                std::string enabled = " " + trimmed(d.second + "/../cgroup.subtree_control") + " ";
+                std::string enabled = " " + read_cgroup_file(d.second + "/../cgroup.subtree_control") + " ";
                 if (::access((d.second + "/" + controller + ".max").c_str(), F_OK) == 0 ||
                     enabled.find(" " + controller + " ") != std::string::npos)
                     return &d;
