@@ -106,7 +106,7 @@ Cgroup Cgroup::create(const std::string& id) {
     return cgroup;
 }
 
-void remove_cgroup(const std::string& path) {
+void remove_cgroup(const std::string& path, bool parent_too) {
     // Processes that outlived the container's init (only possible without a PID namespace).
     for (int attempt = 0; ::rmdir(path.c_str()) != 0 && errno == EBUSY && attempt < 100; ++attempt) {
         if (attempt == 0) {
@@ -122,7 +122,7 @@ void remove_cgroup(const std::string& path) {
         ::nanosleep(&pause, nullptr);
     }
     // The shared "hutch" parent goes when it is empty, so the caller's cgroup can be removed.
-    ::rmdir(path.substr(0, path.find_last_of('/')).c_str());
+    if (parent_too) ::rmdir(path.substr(0, path.find_last_of('/')).c_str());
 }
 
 Cgroup::~Cgroup() {

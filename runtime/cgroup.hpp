@@ -37,7 +37,9 @@ std::string own_cgroup(const CgroupHierarchy& h);
 
 // Kills whatever still runs in the cgroup at `path`, then removes it and, when empty, its
 // "hutch" parent. Missing is fine (the start that made it may have cleaned up already).
-void remove_cgroup(const std::string& path);
+// `parent_too`: also remove the parent when it is empty (hutch's own "hutch" or "hutch-oci"
+// parent; never one an engine made).
+void remove_cgroup(const std::string& path, bool parent_too = true);
 
 class Cgroup {
 public:

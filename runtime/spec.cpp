@@ -424,7 +424,8 @@ Spec spec_from_json(const json& j) {
         if (l.has("personality")) {
             Reader per = l.at("personality");
             s.linux.personality = per.get<std::string>("domain", "");
-            if (s.linux.personality != "LINUX" && s.linux.personality != "LINUX32")
+            // An empty section (engines write one) asks for nothing.
+            if (!s.linux.personality.empty() && s.linux.personality != "LINUX" && s.linux.personality != "LINUX32")
                 per.fail("domain", "must be LINUX or LINUX32");
             if (!per.get<Strings>("flags", {}).empty()) per.fail("flags", "are not supported by hutch");
         }

@@ -34,18 +34,35 @@ void make_cgroup_dirs(const std::string& mount_point, const std::string& relativ
     std::vector<std::string> levels;
     for (std::string part; std::getline(parts, part, '/');)
         if (!part.empty()) levels.push_back(part);
-    for (std::size_t i = 0; i < levels.size(); ++i) {
-        std::string parent = dir;
-        dir += "/" + levels[i];
-        if (::mkdir(dir.c_str(), 0755) != 0) {
-            if (errno == EEXIST && i + 1 < levels.size()) continue;
-            if (errno == EEXIST) throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
-            throw SysError("create the container's cgroup", "mkdir", dir, errno);
+    // A level found (or made) here can vanish before the next one is made in it: deleting
+    // another container removes the shared parent ("hutch-oci") as soon as it is empty
+    // (remove_cgroup). The next mkdir then fails with ENOENT, and a create running beside a
+    // delete failed with "mkdir .../hutch-oci/<id>: No such file or directory". Start again from
+    // the top instead.
+    for (int attempt = 0;; ++attempt) {
+        dir = mount_point;
+        bool vanished = false;
+        for (std::size_t i = 0; i < levels.size() && !vanished; ++i) {
+            std::string parent = dir;
+            dir += "/" + levels[i];
+            if (::mkdir(dir.c_str(), 0755) != 0) {
+                if (errno == ENOENT && i > 0 && attempt < 100) {
+                    vanished = true;
+                    continue;
+                }
+                if (errno != EEXIST) throw SysError("create the container's cgroup", "mkdir", dir, errno);
+                if (i + 1 == levels.size())
+                    throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
+            } else {
+                explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
+            }
+            // Also for a level found: another create may have made it an instant ago and not
+            // filled it yet (runc fills every empty level the same way).
+            if (!cpuset) continue;
+            for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
+                if (read_cgroup_file(dir + file).empty()) write_value(dir + file, read_cgroup_file(parent + file));
         }
-        explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
-        if (!cpuset) continue;
-        for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
-            if (read_cgroup_file(dir + file).empty()) write_value(dir + file, read_cgroup_file(parent + file));
+        if (!vanished) return;
     }
 }
 
@@ -191,7 +208,9 @@ Cgroups::~Cgroups() {
 }
 
 void remove_cgroups(const std::vector<std::string>& paths) {
-    for (const auto& p : paths) remove_cgroup(p);
+    // Only the parent hutch made for containers without a cgroupsPath goes with them; an
+    // engine's parents (podman's libpod_parent, a pod's cgroup) are the engine's.
+    for (const auto& p : paths) remove_cgroup(p, p.find("/hutch-oci/") != std::string::npos);
 }
 
 }  // namespace hutch::oci

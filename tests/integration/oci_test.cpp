@@ -1,0 +1,1442 @@
+// hutch-oci, the OCI runtime command line (runc/crun compatible): the lifecycle of runtime.md,
+// hooks, the console socket, exec, the config.json fields seen from inside the container, bad
+// bundles, and podman driving hutch-oci as its runtime.
+//
+// Every test has its own --root and bundle under a temp dir. The bundle's rootfs is the shared
+// busybox tree, read-only (root.readonly); a container writes only into a bind-mounted temp dir
+// (/mnt inside) and a tmpfs /tmp. `create` returns while the container's first process lives on,
+// so the test process is a child subreaper: it inherits that process, and reaps it.
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace hutch_it {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string oci_binary() { return HUTCH_OCI_BINARY; }
+
+Strings entries_of(const std::string& dir) {
+    Strings out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Polls until `path` exists (a marker the container writes); false after `timeout`.
+bool wait_for_file(const std::string& path, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = Clock::now() + timeout;
+    while (!path_exists(path)) {
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+// Polls until `path` holds `needle`.
+bool wait_for_content(const std::string& path, const std::string& needle, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = Clock::now() + timeout;
+    while (read_file(path).find(needle) == std::string::npos) {
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+// Waits for `pid`, a child of the test (an orphan it inherited as subreaper): its exit status as
+// Result::code has it (128+N for signal N), -1 on timeout or when it is not the test's child.
+int reap(pid_t pid, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+        int status = 0;
+        pid_t w = ::waitpid(pid, &status, WNOHANG);
+        if (w == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (w < 0 || Clock::now() >= deadline) return -1;
+        std::this_thread::sleep_for(5ms);
+    }
+}
+
+// Reaps the test's zombie children (exited orphans); returns the ones still alive.
+std::vector<pid_t> reap_zombies() {
+    std::vector<pid_t> alive;
+    for (pid_t k : own_children()) {
+        if (proc_state(k) == 'Z') ::waitpid(k, nullptr, 0);
+        else if (proc_state(k) != '\0') alive.push_back(k);
+    }
+    return alive;
+}
+
+// The unified cgroup hutch-oci gives a container without cgroupsPath (runtime/oci/cgroups.cpp):
+// <cgroup2 mount><test's cgroup>/hutch-oci/<id>; "" without a cgroup2 hierarchy.
+std::string default_oci_cgroup(const std::string& id) {
+    std::string dir = container_cgroup_dir(id);  // .../hutch/<id>, hutch run's
+    if (dir.empty()) return "";
+    return dir.substr(0, dir.size() - id.size() - std::string("/hutch/").size()) + "/hutch-oci/" + id;
+}
+
+// A unix socket the test listens on: an engine's console socket.
+class ConsoleSocket {
+public:
+    explicit ConsoleSocket(std::string path) : path_(std::move(path)) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, path_.c_str(), path_.size());
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 4) != 0)
+            throw std::runtime_error("console socket " + path_ + ": " + std::strerror(errno));
+    }
+    ~ConsoleSocket() {
+        if (fd_ >= 0) ::close(fd_);
+        ::unlink(path_.c_str());
+    }
+    const std::string& path() const { return path_; }
+    // Accepts one connection and receives the fd it sends with SCM_RIGHTS; -1 on failure (and
+    // `why` says what went wrong). `name` gets the message's payload.
+    int receive_fd(std::string& name, std::string& why, std::chrono::milliseconds timeout = 10s) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return why = "nobody connected", -1;
+        int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn < 0) return why = std::string("accept: ") + std::strerror(errno), -1;
+        pollfd c{conn, POLLIN, 0};
+        if (::poll(&c, 1, static_cast<int>(timeout.count())) != 1) {
+            ::close(conn);
+            return why = "nothing sent", -1;
+        }
+        char buf[256] = {};
+        iovec iov{buf, sizeof buf - 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+        ::close(conn);
+        if (n < 0) return why = std::string("recvmsg: ") + std::strerror(errno), -1;
+        name.assign(buf, static_cast<std::size_t>(n));
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            return why = "no SCM_RIGHTS message", -1;
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+        return fd;
+    }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+
+// Reads a pty master until `needle` shows (or EOF/EIO, or the timeout); '\r' dropped.
+std::string read_terminal(int master, const std::string& needle, std::chrono::milliseconds timeout = 10s) {
+    std::string out;
+    auto deadline = Clock::now() + timeout;
+    while (out.find(needle) == std::string::npos && Clock::now() < deadline) {
+        pollfd p{master, POLLIN, 0};
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (::poll(&p, 1, static_cast<int>(std::max<long>(left, 0))) <= 0) break;
+        char buf[4096];
+        ssize_t n = ::read(master, buf, sizeof buf);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; ++i)
+            if (buf[i] != '\r') out += buf[i];
+    }
+    return out;
+}
+
+// --- fixture -------------------------------------------------------------------------------
+
+class OciTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "integration tests need root (containers, mounts)";
+        rootfs_ = test_rootfs();
+        if (rootfs_.empty()) GTEST_SKIP() << rootfs_skip_reason();
+        ASSERT_TRUE(path_exists(oci_binary())) << oci_binary() << " is missing (built beside hutch)";
+        // Containers outlive `create`: as subreaper the test inherits (and reaps) them.
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        reap_zombies();
+        root_ = tmp_ / "root";
+        bundle_ = tmp_ / "bundle";
+        shared_ = tmp_ / "shared";
+        ASSERT_EQ(::mkdir(bundle_.c_str(), 0755), 0);
+        ASSERT_EQ(::mkdir(shared_.c_str(), 0777), 0);
+        ::chmod(shared_.c_str(), 0777);  // an exec'd process of another uid writes here too
+        Result spec = oci({"spec", "--bundle", bundle_});
+        ASSERT_EXIT_CODE(spec, 0);
+        config_ = json::parse(read_file(bundle_ + "/config.json"));
+        config_["process"]["terminal"] = false;
+        // The shared rootfs, never written: read-only; writes go to /mnt and /tmp.
+        config_["root"] = {{"path", rootfs_}, {"readonly", true}};
+        config_["mounts"].push_back(
+            {{"destination", "/mnt"}, {"type", "bind"}, {"source", shared_}, {"options", {"rbind", "rw"}}});
+        config_["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                     {"options", {"nosuid", "nodev", "mode=1777", "size=4m"}}});
+        set_command("true");
+        rootfs_before_ = list_tree(rootfs_);
+    }
+
+    void TearDown() override {
+        for (const auto& id : ids_) oci_reaping({"delete", "--force", id});
+        // Whatever the test left running was started by it (a container, an exec'd process).
+        auto alive = reap_zombies();
+        for (pid_t pid : alive) {
+            ADD_FAILURE() << "process " << pid << " (" << read_file("/proc/" + std::to_string(pid) + "/cmdline")
+                          << ") outlived the test's containers";
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        for (const auto& id : ids_) {
+            std::string cg = default_oci_cgroup(id);
+            if (!cg.empty() && path_exists(cg)) {
+                ADD_FAILURE() << "cgroup " << cg << " left behind";
+                ::rmdir(cg.c_str());
+            }
+        }
+        if (!rootfs_.empty() && !rootfs_before_.empty()) {
+            EXPECT_EQ(diff_trees(rootfs_before_, list_tree(rootfs_)), "") << "the shared rootfs was written";
+        }
+    }
+
+    // hutch-oci --root ROOT ARGS...
+    Result oci(const Strings& args, const SpawnOptions& so = {}, std::chrono::milliseconds timeout = kDefaultTimeout) {
+        Strings argv = {oci_binary(), "--root", root_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_command(argv, so, timeout);
+    }
+
+    // Like oci(), but the command's stdout and stderr are files, not pipes: what it leaves
+    // running (a container after create, a process after exec -d) keeps them, and may write
+    // into them later (a closed pipe would kill it with SIGPIPE). The Result holds what they
+    // held when the command returned.
+    Result oci_to_files(const Strings& args) {
+        static int n = 0;
+        std::string out = tmp_ / ("stdout." + std::to_string(n)), err = tmp_ / ("stderr." + std::to_string(n));
+        ++n;
+        int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        SpawnOptions so;
+        so.inherit_fds = {{out_fd, 1}, {err_fd, 2}};
+        Result r = oci(args, so);
+        ::close(out_fd);
+        ::close(err_fd);
+        r.out = read_file(out);
+        r.err = read_file(err);
+        return r;
+    }
+
+    // Like oci(), while the test reaps the zombies it inherits (as an engine's subreaper does):
+    // a pid namespace's first process cannot finish exiting while a process of its namespace
+    // whose parent is the test (exec -d) stays unreaped, so `delete -f` would wait for it.
+    // `reaped` gets the exit status of each (as Result::code has it).
+    Result oci_reaping(const Strings& args, std::map<pid_t, int>* reaped = nullptr) {
+        Strings argv = {oci_binary(), "--root", root_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        Process p = Process::spawn(argv);
+        std::atomic<bool> done{false};
+        std::map<pid_t, int> got;
+        std::thread reaper([&] {
+            while (!done) {
+                for (pid_t k : own_children()) {
+                    int status = 0;
+                    if (k != p.pid() && proc_state(k) == 'Z' && ::waitpid(k, &status, WNOHANG) == k)
+                        got[k] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                }
+                std::this_thread::sleep_for(2ms);
+            }
+        });
+        Result r = p.wait();
+        done = true;
+        reaper.join();
+        if (reaped) reaped->insert(got.begin(), got.end());
+        return r;
+    }
+
+    // A container id no other test (process) uses: cgroups are shared by the host.
+    std::string new_id(const std::string& name) {
+        static int counter = 0;
+        std::string id = name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+        ids_.push_back(id);
+        return id;
+    }
+
+    void write_config() { write_file(bundle_ + "/config.json", config_.dump(2) + "\n"); }
+    void set_command(const std::string& script) {
+        config_["process"]["args"] = {"sh", "-c", script};
+        write_config();
+    }
+
+    Result create(const std::string& id, const Strings& extra = {}) {
+        Strings args = {"create", "--bundle", bundle_};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.push_back(id);
+        return oci_to_files(args);
+    }
+
+    // `state ID` parsed; null (and a failure) when it fails.
+    json state(const std::string& id) {
+        Result r = oci({"state", id});
+        if (r.code != 0) {
+            ADD_FAILURE() << "state " << id << ": " << describe(r);
+            return nullptr;
+        }
+        try {
+            return json::parse(r.out);
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "state " << id << " is not JSON: " << r.out;
+            return nullptr;
+        }
+    }
+    pid_t pid_of(const std::string& id) {
+        json s = state(id);
+        return s.is_object() ? s.value("pid", 0) : 0;
+    }
+
+    // Creates and starts a container running `script`; it writes /mnt/.ready first. Returns its pid.
+    pid_t start_running(const std::string& id, const std::string& script) {
+        set_command("echo ready > /mnt/.ready; " + script);
+        Result c = create(id);
+        EXPECT_EXIT_CODE(c, 0);
+        Result s = oci({"start", id});
+        EXPECT_EXIT_CODE(s, 0);
+        EXPECT_TRUE(wait_for_file(shared_ + "/.ready")) << "the container's command did not run";
+        ::unlink((shared_ + "/.ready").c_str());
+        return pid_of(id);
+    }
+
+    // `run --bundle B ID`: the container's output is on the Result.
+    Result run_container(const std::string& script) {
+        set_command(script);
+        return oci({"run", "--bundle", bundle_, new_id("run")});
+    }
+
+    // The state root holds nothing of a container (the seccomp cache aside).
+    Strings root_entries() {
+        Strings out;
+        for (const auto& e : entries_of(root_))
+            if (e != "seccomp") out.push_back(e);
+        return out;
+    }
+
+    TempDir tmp_;
+    std::string rootfs_, root_, bundle_, shared_;
+    json config_;
+    Strings ids_;
+    std::map<std::string, std::string> rootfs_before_;
+};
+
+using OciLifecycleIntegration = OciTest;
+using OciExecIntegration = OciTest;
+using OciConfigIntegration = OciTest;
+using OciBadInputIntegration = OciTest;
+
+// --- lifecycle (runtime.md) ----------------------------------------------------------------
+
+TEST_F(OciLifecycleIntegration, CreateStartKillDelete) {
+    std::string id = new_id("life");
+    set_command("trap 'exit 3' TERM; echo ran > /mnt/marker; while :; do sleep 0.05; done");
+    std::string pid_file = tmp_ / "pid";
+    Result c = create(id, {"--pid-file", pid_file});
+    ASSERT_EXIT_CODE(c, 0);
+    EXPECT_EQ(c.err, "");
+
+    // created: the process exists (and was left to us, the reaper), the command has not run.
+    json s = state(id);
+    ASSERT_TRUE(s.is_object());
+    EXPECT_EQ(s["id"], id);
+    EXPECT_EQ(s["status"], "created");
+    EXPECT_EQ(s["bundle"], bundle_);
+    EXPECT_EQ(s["ociVersion"].get<std::string>().substr(0, 2), "1.");
+    pid_t pid = s.value("pid", 0);
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(trim(read_file(pid_file)), std::to_string(pid));
+    EXPECT_TRUE(process_alive(pid));
+    EXPECT_EQ(parent_of(pid), ::getpid()) << "create must leave no hutch process behind";
+    std::this_thread::sleep_for(200ms);
+    EXPECT_FALSE(path_exists(shared_ + "/marker")) << "the command ran before start";
+    EXPECT_TRUE(path_exists(root_ + "/" + id + "/exec.fifo"));
+    Result list = oci({"list", "-q"});
+    EXPECT_EXIT_CODE(list, 0);
+    EXPECT_EQ(list.out, id + "\n");
+
+    Result st = oci({"start", id});
+    ASSERT_EXIT_CODE(st, 0);
+    ASSERT_TRUE(wait_for_content(shared_ + "/marker", "ran\n")) << "the command did not run after start";
+    s = state(id);
+    EXPECT_EQ(s["status"], "running");
+    EXPECT_EQ(s["pid"], pid) << "the command is exec'd by the created process";
+    EXPECT_FALSE(path_exists(root_ + "/" + id + "/exec.fifo"));
+    Result lj = oci({"list", "--format", "json"});
+    EXPECT_EXIT_CODE(lj, 0);
+    json all = json::parse(lj.out);
+    ASSERT_EQ(all.size(), 1u) << lj.out;
+    EXPECT_EQ(all[0]["id"], id);
+    EXPECT_EQ(all[0]["status"], "running");
+
+    // kill: SIGTERM by default; the container's trap makes it exit 3.
+    Result k = oci({"kill", id});
+    EXPECT_EXIT_CODE(k, 0);
+    EXPECT_EQ(reap(pid), 3);
+    s = state(id);
+    EXPECT_EQ(s["status"], "stopped");
+    EXPECT_NE(oci({"kill", id, "KILL"}).code, 0) << "a stopped container cannot be signalled";
+
+    std::string cgroup = default_oci_cgroup(id);
+    if (!cgroup.empty()) {
+        EXPECT_TRUE(path_exists(cgroup)) << cgroup;
+    }
+    Result d = oci({"delete", id});
+    EXPECT_EXIT_CODE(d, 0);
+    Result gone = oci({"state", id});
+    EXPECT_NE(gone.code, 0);
+    ASSERT_EQ(gone.err_lines().size(), 1u) << describe(gone);
+    EXPECT_NE(gone.err.find(id), std::string::npos) << describe(gone);
+    EXPECT_FALSE(path_exists(root_ + "/" + id));
+    EXPECT_EQ(root_entries(), Strings{});
+    if (!cgroup.empty()) {
+        EXPECT_FALSE(path_exists(cgroup)) << cgroup << " left after delete";
+    }
+    EXPECT_EQ(oci({"list", "-q"}).out, "");
+}
+
+TEST_F(OciLifecycleIntegration, StartTwiceFails) {
+    std::string id = new_id("twice");
+    pid_t pid = start_running(id, "echo $$ >> /mnt/runs; exec sleep 60");
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(wait_for_file(shared_ + "/runs"));
+    Result again = oci({"start", id});
+    EXPECT_NE(again.code, 0) << describe(again);
+    ASSERT_EQ(again.err_lines().size(), 1u) << describe(again);
+    EXPECT_NE(again.err.find("running"), std::string::npos) << describe(again);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(read_file(shared_ + "/runs"), "1\n") << "the command ran once, as pid 1 of its namespace";
+    EXPECT_EQ(state(id)["status"], "running");
+}
+
+TEST_F(OciLifecycleIntegration, StartOfAStoppedCreatedContainerFails) {
+    std::string id = new_id("dead");
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
+    Result st = oci({"start", id});
+    EXPECT_NE(st.code, 0);
+    EXPECT_EQ(st.err_lines().size(), 1u) << describe(st);
+    EXPECT_EQ(state(id)["status"], "stopped");
+    EXPECT_EXIT_CODE(oci({"delete", id}), 0);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciLifecycleIntegration, DeleteOfARunningContainerNeedsForce) {
+    std::string id = new_id("busy");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    auto before = list_tree(root_);
+    Result d = oci({"delete", id});
+    EXPECT_NE(d.code, 0);
+    ASSERT_EQ(d.err_lines().size(), 1u) << describe(d);
+    EXPECT_NE(d.err.find("running"), std::string::npos) << describe(d);
+    EXPECT_TRUE(process_alive(pid));
+    EXPECT_EQ(diff_trees(before, list_tree(root_)), "") << "a refused delete changes nothing";
+    EXPECT_EQ(state(id)["status"], "running");
+
+    Result f = oci({"delete", "--force", id});
+    EXPECT_EXIT_CODE(f, 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
+    EXPECT_FALSE(path_exists(root_ + "/" + id));
+    EXPECT_NE(oci({"state", id}).code, 0);
+    // runc's -f: deleting what does not exist is not an error; without -f it is.
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(oci({"delete", id}).code, 0);
+}
+
+TEST_F(OciLifecycleIntegration, DeleteForceOfACreatedContainer) {
+    std::string id = new_id("cr");
+    set_command("echo ran > /mnt/marker");
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    ASSERT_GT(pid, 0);
+    EXPECT_NE(oci({"delete", id}).code, 0) << "a created container is not stopped";
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
+    EXPECT_FALSE(path_exists(shared_ + "/marker")) << "delete must not start the command";
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciLifecycleIntegration, KillAllSignalsEveryProcess) {
+    std::string id = new_id("all");
+    // The first process handles USR1; its two children (sleep) die of it.
+    pid_t pid = start_running(id, "trap 'echo usr1 >> /mnt/log' USR1; sleep 1000 & sleep 1000 & "
+                                  "echo forked > /mnt/forked; while :; do wait; sleep 0.05; done");
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(wait_for_file(shared_ + "/forked"));
+    auto sleepers = [&] {
+        std::vector<pid_t> out;
+        Result ps = oci({"ps", "--format", "json", id});
+        EXPECT_EXIT_CODE(ps, 0);
+        for (pid_t p : json::parse(ps.out).get<std::vector<pid_t>>()) {
+            std::string cmd = read_file("/proc/" + std::to_string(p) + "/cmdline");
+            std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+            if (cmd == "sleep 1000 " && process_alive(p)) out.push_back(p);
+        }
+        return out;
+    };
+    auto kids = sleepers();
+    ASSERT_EQ(kids.size(), 2u);
+
+    EXPECT_EXIT_CODE(oci({"kill", id, "USR1"}), 0);
+    ASSERT_TRUE(wait_for_content(shared_ + "/log", "usr1\n"));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(sleepers(), kids) << "without --all only the first process is signalled";
+
+    EXPECT_EXIT_CODE(oci({"kill", "--all", id, "SIGUSR1"}), 0);
+    for (pid_t k : kids) EXPECT_TRUE(wait_until_gone(k)) << "sleep " << k << " survived kill --all";
+    EXPECT_TRUE(wait_for_content(shared_ + "/log", "usr1\nusr1\n"));
+    EXPECT_TRUE(process_alive(pid));
+    EXPECT_EQ(state(id)["status"], "running");
+}
+
+TEST_F(OciLifecycleIntegration, CreateWithAnExistingIdFails) {
+    std::string id = new_id("dup");
+    ASSERT_EXIT_CODE(create(id), 0);
+    json first = state(id);
+    std::string state_file = read_file(root_ + "/" + id + "/state.json");
+    set_command("echo second > /mnt/second");
+    Result again = create(id);
+    EXPECT_NE(again.code, 0);
+    ASSERT_EQ(again.err_lines().size(), 1u) << describe(again);
+    EXPECT_NE(again.err.find(id), std::string::npos) << describe(again);
+    EXPECT_NE(again.err.find("exists"), std::string::npos) << describe(again);
+    EXPECT_EQ(state(id), first);
+    EXPECT_EQ(read_file(root_ + "/" + id + "/state.json"), state_file);
+    EXPECT_TRUE(process_alive(first.value("pid", 0)));
+    EXPECT_EQ(reap_zombies().size(), 1u) << "only the first container's process lives";
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(path_exists(shared_ + "/second"));
+}
+
+TEST_F(OciLifecycleIntegration, RunReturnsTheExitStatusAndLeavesNothing) {
+    std::string id = new_id("run");
+    set_command("echo out; echo err >&2; exit 7");
+    Result r = oci({"run", "--bundle", bundle_, id});
+    EXPECT_EXIT_CODE(r, 7);
+    EXPECT_EQ(r.out, "out\n");
+    EXPECT_EQ(r.err, "err\n");
+    EXPECT_EQ(root_entries(), Strings{});
+    EXPECT_EQ(reap_zombies(), std::vector<pid_t>{});
+    std::string cgroup = default_oci_cgroup(id);
+    if (!cgroup.empty()) {
+        EXPECT_FALSE(path_exists(cgroup)) << cgroup;
+    }
+
+    // Killed by a signal: 128+N. (From outside: the pid namespace's first process ignores
+    // SIGKILL sent from inside it.)
+    set_command("echo ready; exec sleep 60");
+    Process p = Process::spawn({oci_binary(), "--root", root_, "run", "--bundle", bundle_, new_id("run")});
+    ASSERT_TRUE(p.wait_for_output("ready\n", 10s)) << p.err_so_far();
+    pid_t init = wait_for_child_of(p.pid());
+    ASSERT_GT(init, 0);
+    ASSERT_EQ(::kill(init, SIGKILL), 0);
+    EXPECT_EXIT_CODE(p.wait(), 128 + SIGKILL);
+    set_command("exit 0");
+    EXPECT_EXIT_CODE(oci({"run", "--bundle", bundle_, new_id("run")}), 0);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+// Containers created and deleted side by side (an engine's normal day): one delete removes the
+// shared parent cgroup when it is the last one there, while another create is making its own
+// cgroup in it. Eight workers run containers back to back.
+TEST_F(OciLifecycleIntegration, ParallelRunsDoNotCollide) {
+    set_command("true");
+    std::vector<std::string> failures;
+    std::mutex failures_lock;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 8; ++w) {
+        workers.emplace_back([&, w] {
+            for (int i = 0; i < 12; ++i) {
+                std::string id = "par-" + std::to_string(::getpid()) + "-" + std::to_string(w) + "-" + std::to_string(i);
+                Result r = run_command({oci_binary(), "--root", root_, "run", "--bundle", bundle_, id});
+                if (r.code != 0) {
+                    std::lock_guard<std::mutex> lock(failures_lock);
+                    failures.push_back(id + ": " + describe(r));
+                }
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(failures, Strings{});
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciLifecycleIntegration, RunDetach) {
+    std::string id = new_id("runbg");
+    set_command("echo ran > /mnt/marker; exec sleep 60");
+    Result r = oci_to_files({"run", "--detach", "--bundle", bundle_, id});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_TRUE(wait_for_file(shared_ + "/marker"));
+    json s = state(id);
+    EXPECT_EQ(s["status"], "running");
+    pid_t pid = s.value("pid", 0);
+    EXPECT_EQ(parent_of(pid), ::getpid());
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciLifecycleIntegration, HutchOciSubcommandIsTheSameRuntime) {
+    // `hutch oci COMMAND` and the hutch-oci link speak the same command line.
+    Result via_link = run_command({oci_binary(), "features"});
+    Result via_cmd = run_hutch({"oci", "features"});
+    EXPECT_EXIT_CODE(via_link, 0);
+    EXPECT_EXIT_CODE(via_cmd, 0);
+    EXPECT_EQ(via_link.out, via_cmd.out);
+    std::string id = new_id("sub");
+    set_command("exit 5");
+    Result r = run_hutch({"oci", "--root", root_, "run", "--bundle", bundle_, id});
+    EXPECT_EXIT_CODE(r, 5);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+// --- hooks (config.md "POSIX-platform Hooks") ------------------------------------------------
+
+class OciHooks : public OciTest {
+protected:
+    void SetUp() override {
+        OciTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        // One script for every point: appends "NAME <state on stdin>" to LOG, exits CODE.
+        write_file(shared_ + "/hook.sh",
+                   "#!/bin/sh\n"
+                   "state=$(cat)\n"
+                   "echo \"$1 $state\" >> \"$2\"\n"
+                   "exit \"${3:-0}\"\n",
+                   0755);
+        log_ = shared_ + "/hooks.log";
+    }
+    // A hook on the host (every point but startContainer: that one runs in the container, where
+    // the shared dir is /mnt).
+    json hook(const std::string& point, int code = 0) {
+        bool inside = point == "startContainer";
+        std::string script = inside ? "/mnt/hook.sh" : shared_ + "/hook.sh";
+        std::string log = inside ? "/mnt/hooks.log" : log_;
+        return {{"path", script},
+                {"args", {"hook.sh", point, log, std::to_string(code)}},
+                {"env", {"PATH=/usr/bin:/bin"}}};
+    }
+    // The log as (name, state) pairs.
+    std::vector<std::pair<std::string, json>> entries() {
+        std::vector<std::pair<std::string, json>> out;
+        for (const auto& line : split_lines(read_file(log_))) {
+            auto sp = line.find(' ');
+            std::string name = line.substr(0, sp);
+            json state = nullptr;
+            if (sp != std::string::npos) state = json::parse(line.substr(sp + 1), nullptr, false);
+            out.emplace_back(name, state);
+        }
+        return out;
+    }
+    Strings names() {
+        Strings out;
+        for (const auto& [n, s] : entries()) out.push_back(n);
+        return out;
+    }
+    std::string log_;
+};
+using OciHooksIntegration = OciHooks;
+
+TEST_F(OciHooksIntegration, AllSixPointsInOrderWithTheState) {
+    const Strings points = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
+    for (const auto& p : points) config_["hooks"][p] = json::array({hook(p)});
+    config_["annotations"] = {{"org.example.test", "hooks"}};
+    std::string id = new_id("hooks");
+    set_command("echo command >> /mnt/hooks.log; exec sleep 60");
+
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(names(), (Strings{"prestart", "createRuntime", "createContainer"}));
+
+    ASSERT_EXIT_CODE(oci({"start", id}), 0);
+    ASSERT_TRUE(wait_for_content(log_, "poststart "));
+    ASSERT_TRUE(wait_for_content(log_, "command"));
+    ASSERT_EXIT_CODE(oci({"kill", id, "KILL"}), 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
+    EXPECT_EQ(names().size(), 6u) << read_file(log_);
+    ASSERT_EXIT_CODE(oci({"delete", id}), 0);
+
+    Strings got = names();
+    auto command = std::find(got.begin(), got.end(), "command");
+    ASSERT_NE(command, got.end());
+    EXPECT_GT(command - got.begin(), std::find(got.begin(), got.end(), "startContainer") - got.begin())
+        << "the command ran before startContainer\n" << read_file(log_);
+    got.erase(command);
+    EXPECT_EQ(got, points) << read_file(log_);
+
+    const std::map<std::string, std::set<std::string>> status = {
+        {"prestart", {"creating"}},        {"createRuntime", {"creating"}}, {"createContainer", {"creating", "created"}},
+        {"startContainer", {"created"}}, {"poststart", {"running"}},      {"poststop", {"stopped"}}};
+    for (const auto& [name, s] : entries()) {
+        if (name == "command") continue;
+        SCOPED_TRACE(name);
+        ASSERT_TRUE(s.is_object()) << "no state JSON on stdin\n" << read_file(log_);
+        EXPECT_EQ(s["id"], id);
+        EXPECT_EQ(s["bundle"], bundle_);
+        EXPECT_EQ(s["annotations"]["org.example.test"], "hooks");
+        EXPECT_TRUE(status.at(name).count(s.value("status", ""))) << s.dump();
+        if (name == "poststop") {
+            EXPECT_EQ(s.value("pid", -1), 0) << s.dump();
+        } else {
+            EXPECT_EQ(s.value("pid", 0), pid) << s.dump();
+        }
+    }
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciHooksIntegration, FailingCreateRuntimeHookFailsCreateAndLeavesNothing) {
+    config_["hooks"]["prestart"] = json::array({hook("prestart")});
+    config_["hooks"]["createRuntime"] = json::array({hook("createRuntime", 3)});
+    config_["hooks"]["createContainer"] = json::array({hook("createContainer")});
+    config_["hooks"]["poststop"] = json::array({hook("poststop")});
+    std::string id = new_id("hookfail");
+    set_command("echo command >> /mnt/hooks.log");
+    Result c = create(id);
+    EXPECT_NE(c.code, 0);
+    ASSERT_EQ(c.err_lines().size(), 1u) << describe(c);
+    EXPECT_NE(c.err.find("createRuntime"), std::string::npos) << describe(c);
+    EXPECT_NE(c.err.find("status 3"), std::string::npos) << "the hook's exit status\n" << describe(c);
+    EXPECT_FALSE(path_exists(root_ + "/" + id));
+    EXPECT_EQ(root_entries(), Strings{});
+    EXPECT_EQ(reap_zombies(), std::vector<pid_t>{}) << "the container's process outlived the failed create";
+    std::string cgroup = default_oci_cgroup(id);
+    if (!cgroup.empty()) {
+        EXPECT_FALSE(path_exists(cgroup)) << cgroup;
+    }
+    Strings got = names();
+    ASSERT_GE(got.size(), 2u) << read_file(log_);
+    EXPECT_EQ(got[0], "prestart");
+    EXPECT_EQ(got[1], "createRuntime");
+    EXPECT_EQ(std::count(got.begin(), got.end(), "createContainer"), 0) << read_file(log_);
+    EXPECT_EQ(std::count(got.begin(), got.end(), "command"), 0) << read_file(log_);
+    // runtime.md: a failed createRuntime hook stops the container and continues the lifecycle
+    // at its destruction, after which the poststop hooks run.
+    EXPECT_EQ(got.back(), "poststop") << read_file(log_);
+}
+
+// --- terminal: the console socket ----------------------------------------------------------
+
+TEST_F(OciLifecycleIntegration, ConsoleSocketReceivesThePtyMaster) {
+    ConsoleSocket sock(tmp_ / "console.sock");
+    config_["process"]["terminal"] = true;
+    std::string id = new_id("tty");
+    set_command("tty; test -t 0 && echo stdin-tty; test -t 1 && echo stdout-tty; test -t 2 && echo stderr-tty; "
+                "stty size; echo done; exec sleep 60");
+    Result c = create(id, {"--console-socket", sock.path()});
+    ASSERT_EXIT_CODE(c, 0);
+    std::string name, why;
+    int master = sock.receive_fd(name, why);
+    ASSERT_GE(master, 0) << why;
+    int ptn = -1;
+    EXPECT_EQ(::ioctl(master, TIOCGPTN, &ptn), 0) << "the fd received is not a pty master";
+    ASSERT_EXIT_CODE(oci({"start", id}), 0);
+    // `tty` names the pty of the container's own devpts instance: /dev/pts/0 here.
+    std::string out = read_terminal(master, "done\n");
+    ::close(master);
+    Strings lines = split_lines(out);
+    ASSERT_EQ(lines.size(), 6u) << out;
+    EXPECT_EQ(lines[0], "/dev/pts/" + std::to_string(ptn)) << out;
+    EXPECT_EQ(lines[1], "stdin-tty");
+    EXPECT_EQ(lines[2], "stdout-tty");
+    EXPECT_EQ(lines[3], "stderr-tty");
+    EXPECT_EQ(lines[5], "done");
+    EXPECT_EQ(c.out, "") << "the command's output goes to the terminal only";
+}
+
+TEST_F(OciLifecycleIntegration, TerminalWithoutConsoleSocketIsRefused) {
+    config_["process"]["terminal"] = true;
+    write_config();
+    std::string id = new_id("notty");
+    Result c = create(id);
+    EXPECT_NE(c.code, 0);
+    ASSERT_EQ(c.err_lines().size(), 1u) << describe(c);
+    EXPECT_NE(c.err.find("console-socket"), std::string::npos) << describe(c);
+    EXPECT_EQ(root_entries(), Strings{});
+    EXPECT_EQ(reap_zombies(), std::vector<pid_t>{});
+}
+
+// --- exec ----------------------------------------------------------------------------------
+
+TEST_F(OciExecIntegration, ExecWithAProcessFile) {
+    std::string id = new_id("exec");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    json process = {{"terminal", false},
+                    {"user", {{"uid", 1000}, {"gid", 1001}}},
+                    {"args", {"sh", "-c", "id -u; id -g; pwd; echo $FOO; echo $PATH; exit 6"}},
+                    {"env", {"PATH=/bin:/usr/bin", "FOO=from-process-json"}},
+                    {"cwd", "/tmp"}};
+    std::string file = tmp_ / "process.json";
+    write_file(file, process.dump());
+    Result r = oci({"exec", "--process", file, id});
+    EXPECT_EXIT_CODE(r, 6);
+    EXPECT_EQ(r.out, "1000\n1001\n/tmp\nfrom-process-json\n/bin:/usr/bin\n");
+    EXPECT_EQ(state(id)["status"], "running");
+}
+
+TEST_F(OciExecIntegration, ExecWithArgsJoinsTheContainer) {
+    std::string id = new_id("execa");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    Result r = oci({"exec", "--env", "X=1", "--cwd", "/mnt", id, "sh", "-c",
+                    "echo $X; pwd; hostname; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt; exit 4"});
+    EXPECT_EXIT_CODE(r, 4);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 5u) << describe(r);
+    EXPECT_EQ(lines[0], "1");
+    EXPECT_EQ(lines[1], "/mnt");
+    EXPECT_EQ(lines[2], config_["hostname"].get<std::string>());
+    EXPECT_EQ(lines[3], ns_link("pid", pid));
+    EXPECT_EQ(lines[4], ns_link("mnt", pid));
+    EXPECT_NE(lines[3], ns_link("pid"));
+}
+
+TEST_F(OciExecIntegration, ExecDetachWritesThePidFile) {
+    std::string id = new_id("execd");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    std::string pid_file = tmp_ / "exec.pid";
+    Result r = oci_to_files({"exec", "-d", "--pid-file", pid_file, id, "sh", "-c", "echo $$ > /mnt/exec-pid; exec sleep 60"});
+    ASSERT_EXIT_CODE(r, 0);
+    pid_t exec_pid = std::atoi(trim(read_file(pid_file)).c_str());
+    ASSERT_GT(exec_pid, 0) << "pid file: [" << read_file(pid_file) << "]";
+    EXPECT_TRUE(process_alive(exec_pid));
+    EXPECT_EQ(parent_of(exec_pid), ::getpid()) << "exec -d leaves no hutch process behind";
+    EXPECT_EQ(ns_link("pid", exec_pid), ns_link("pid", pid));
+    ASSERT_TRUE(wait_for_file(shared_ + "/exec-pid"));
+    // Its pid inside the container's namespace: not 1, and the host pid is another number.
+    std::string inner = trim(read_file(shared_ + "/exec-pid"));
+    EXPECT_NE(inner, "1");
+    EXPECT_NE(status_field(read_file("/proc/" + std::to_string(exec_pid) + "/status"), "NSpid").find(inner),
+              std::string::npos);
+    Result ps = oci({"ps", "--format", "json", id});
+    EXPECT_NE(json::parse(ps.out).get<std::vector<pid_t>>().size(), 1u) << ps.out;
+    // delete -f ends every process of the container (the test reaps them meanwhile, as an
+    // engine does).
+    std::map<pid_t, int> reaped;
+    EXPECT_EXIT_CODE(oci_reaping({"delete", "-f", id}, &reaped), 0);
+    for (pid_t p : {pid, exec_pid}) {
+        if (!reaped.count(p)) reaped[p] = reap(p);
+        EXPECT_EQ(reaped[p], 128 + SIGKILL) << p;
+    }
+}
+
+TEST_F(OciExecIntegration, ExecIntoAStoppedContainerFails) {
+    std::string id = new_id("execs");
+    ASSERT_EXIT_CODE(create(id), 0);
+    Result r = oci({"exec", id, "true"});
+    EXPECT_NE(r.code, 0) << "a created container runs no command yet";
+    EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+    Result missing = oci({"exec", "nosuch", "true"});
+    EXPECT_NE(missing.code, 0);
+    EXPECT_NE(missing.err.find("nosuch"), std::string::npos) << describe(missing);
+}
+
+// --- config.json fields, observed inside -------------------------------------------------
+
+TEST_F(OciConfigIntegration, Rlimits) {
+    config_["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 1024}, {"hard", 1024}},
+                                     {{"type", "RLIMIT_NPROC"}, {"soft", 333}, {"hard", 444}}};
+    Result r = run_container("grep -E '^Max (open files|processes)' /proc/self/limits");
+    EXPECT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 2u) << describe(r);
+    auto fields = [](const std::string& line) {
+        std::istringstream in(line.substr(26));
+        std::string soft, hard;
+        in >> soft >> hard;
+        return soft + "/" + hard;
+    };
+    EXPECT_EQ(fields(lines[0]), "333/444") << lines[0];
+    EXPECT_EQ(fields(lines[1]), "1024/1024") << lines[1];
+}
+
+TEST_F(OciConfigIntegration, OomScoreAdj) {
+    config_["process"]["oomScoreAdj"] = 567;
+    Result r = run_container("cat /proc/self/oom_score_adj");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "567\n");
+    EXPECT_NE(read_file("/proc/self/oom_score_adj"), "567\n");
+}
+
+TEST_F(OciConfigIntegration, Umask) {
+    config_["process"]["user"]["umask"] = 027;
+    Result r = run_container("umask; touch /tmp/f; mkdir /tmp/d; stat -c %a /tmp/f /tmp/d");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "0027\n640\n750\n");
+    config_["process"]["user"].erase("umask");
+    r = run_container("umask");
+    EXPECT_EQ(r.out, "0022\n") << "the default, as runc";
+}
+
+TEST_F(OciConfigIntegration, CapabilitySets) {
+    // CAP_CHOWN (0), CAP_KILL (5), CAP_NET_BIND_SERVICE (10). As root, execve makes the
+    // effective set the permitted one (the kernel's rules for uid 0, as under runc), and with
+    // noNewPrivileges the permitted set cannot grow from the bounding set.
+    config_["process"]["noNewPrivileges"] = true;
+    config_["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}},
+                                          {"permitted", {"CAP_KILL", "CAP_NET_BIND_SERVICE"}},
+                                          {"effective", {"CAP_KILL", "CAP_NET_BIND_SERVICE"}},
+                                          {"inheritable", json::array()},
+                                          {"ambient", json::array()}};
+    Result r = run_container("grep ^Cap /proc/self/status");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(status_field(r.out, "CapBnd"), "0000000000000421") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapPrm"), "0000000000000420") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapEff"), "0000000000000420") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapInh"), "0000000000000000") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapAmb"), "0000000000000000") << r.out;
+
+    // Another uid keeps across execve only its ambient capabilities.
+    config_["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    config_["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}},
+                                          {"permitted", {"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}},
+                                          {"effective", {"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}},
+                                          {"inheritable", {"CAP_NET_BIND_SERVICE"}},
+                                          {"ambient", {"CAP_NET_BIND_SERVICE"}}};
+    r = run_container("id -u; grep ^Cap /proc/self/status");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out_lines().at(0), "1000");
+    EXPECT_EQ(status_field(r.out, "CapBnd"), "0000000000000401") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapEff"), "0000000000000400") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapPrm"), "0000000000000400") << r.out;
+    EXPECT_EQ(status_field(r.out, "CapAmb"), "0000000000000400") << r.out;
+}
+
+TEST_F(OciConfigIntegration, NoNewPrivileges) {
+    config_["process"]["noNewPrivileges"] = true;
+    EXPECT_EQ(status_field(run_container("cat /proc/self/status").out, "NoNewPrivs"), "1");
+    config_["process"]["noNewPrivileges"] = false;
+    EXPECT_EQ(status_field(run_container("cat /proc/self/status").out, "NoNewPrivs"), "0");
+}
+
+TEST_F(OciConfigIntegration, HostnameAndDomainname) {
+    config_["hostname"] = "oci-box";
+    config_["domainname"] = "example.test";
+    Result r = run_container("hostname; cat /proc/sys/kernel/domainname");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "oci-box\nexample.test\n");
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    EXPECT_NE(std::string(host), "oci-box") << "the host's name changed";
+}
+
+TEST_F(OciConfigIntegration, NamespacedSysctls) {
+    std::string host_forward = read_file("/proc/sys/net/ipv4/ip_forward");
+    std::string host_rmid = read_file("/proc/sys/kernel/shm_rmid_forced");
+    const std::string script = "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced";
+    Result plain = run_container(script);
+    EXPECT_EXIT_CODE(plain, 0);
+    EXPECT_EQ(plain.out, "0\n0\n") << "the new namespaces' defaults";
+    config_["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}, {"kernel.shm_rmid_forced", "1"}};
+    Result set = run_container(script);
+    EXPECT_EXIT_CODE(set, 0);
+    EXPECT_EQ(set.out, "1\n1\n");
+    EXPECT_EQ(read_file("/proc/sys/net/ipv4/ip_forward"), host_forward);
+    EXPECT_EQ(read_file("/proc/sys/kernel/shm_rmid_forced"), host_rmid);
+}
+
+TEST_F(OciConfigIntegration, HostSysctlIsRefusedAtCreate) {
+    std::string host = read_file("/proc/sys/kernel/pid_max");
+    config_["linux"]["sysctl"] = {{"kernel.pid_max", "4242"}};
+    std::string id = new_id("sysctl");
+    set_command("echo ran > /mnt/marker");
+    Result c = create(id);
+    EXPECT_NE(c.code, 0);
+    ASSERT_EQ(c.err_lines().size(), 1u) << describe(c);
+    EXPECT_NE(c.err.find("kernel.pid_max"), std::string::npos) << describe(c);
+    EXPECT_EQ(read_file("/proc/sys/kernel/pid_max"), host);
+    EXPECT_EQ(root_entries(), Strings{});
+    EXPECT_EQ(reap_zombies(), std::vector<pid_t>{});
+    // A network sysctl without a network namespace of its own would be the host's too.
+    config_["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+    auto& ns = config_["linux"]["namespaces"];
+    ns.erase(std::remove_if(ns.begin(), ns.end(), [](const json& n) { return n["type"] == "network"; }), ns.end());
+    write_config();
+    Result net = create(new_id("sysctl"));
+    EXPECT_NE(net.code, 0);
+    EXPECT_NE(net.err.find("net.ipv4.ip_forward"), std::string::npos) << describe(net);
+    EXPECT_EQ(root_entries(), Strings{});
+    EXPECT_FALSE(path_exists(shared_ + "/marker"));
+}
+
+TEST_F(OciConfigIntegration, MaskedAndReadonlyPaths) {
+    write_file(shared_ + "/secret", "SECRET\n");
+    ASSERT_EQ(::mkdir((shared_ + "/secretdir").c_str(), 0755), 0);
+    write_file(shared_ + "/secretdir/inner", "x");
+    ASSERT_EQ(::mkdir((shared_ + "/rodir").c_str(), 0777), 0);
+    config_["linux"]["maskedPaths"].push_back("/mnt/secret");
+    config_["linux"]["maskedPaths"].push_back("/mnt/secretdir");
+    config_["linux"]["readonlyPaths"].push_back("/mnt/rodir");
+    Result r = run_container(
+        "echo \"secret=[$(cat /mnt/secret)]\"; echo \"dir=[$(ls /mnt/secretdir)]\"; "
+        "echo x > /mnt/rodir/f 2>/dev/null && echo rodir-written || echo rodir-refused; "
+        "echo x > /mnt/rw && echo rw-written; "
+        "echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo procsys-written || echo procsys-refused; "
+        "cat /proc/self/mountinfo");
+    EXPECT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_GE(lines.size(), 5u) << describe(r);
+    EXPECT_EQ(lines[0], "secret=[]");
+    EXPECT_EQ(lines[1], "dir=[]");
+    EXPECT_EQ(lines[2], "rodir-refused");
+    EXPECT_EQ(lines[3], "rw-written");
+    EXPECT_EQ(lines[4], "procsys-refused");
+    EXPECT_FALSE(path_exists(shared_ + "/rodir/f"));
+    EXPECT_EQ(read_file(shared_ + "/secret"), "SECRET\n");
+    std::string ro = mountinfo_line(r.out, "/mnt/rodir");
+    EXPECT_TRUE(has_option(mount_options(ro), "ro")) << ro;
+    EXPECT_TRUE(has_option(mount_options(mountinfo_line(r.out, "/proc/sys")), "ro")) << r.out;
+    EXPECT_TRUE(has_option(mount_options(mountinfo_line(r.out, "/mnt")), "rw")) << r.out;
+}
+
+TEST_F(OciConfigIntegration, MountsWithTheirOptions) {
+    ASSERT_EQ(::mkdir((shared_ + "/ro").c_str(), 0777), 0);
+    write_file(shared_ + "/ro/file", "in-ro\n");
+    config_["mounts"].push_back({{"destination", "/run"},
+                                 {"type", "tmpfs"},
+                                 {"source", "tmpfs"},
+                                 {"options", {"nosuid", "nodev", "noexec", "size=512k", "mode=1750"}}});
+    config_["mounts"].push_back(
+        {{"destination", "/home"}, {"type", "bind"}, {"source", shared_ + "/ro"}, {"options", {"rbind", "ro"}}});
+    Result r = run_container("cat /home/file; echo x > /home/new 2>/dev/null && echo ro-written; stat -c %a /run; "
+                             "cat /proc/self/mountinfo");
+    EXPECT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_GE(lines.size(), 2u) << describe(r);
+    EXPECT_EQ(lines[0], "in-ro");
+    EXPECT_EQ(lines[1], "1750");
+    std::string run = mountinfo_line(r.out, "/run");
+    EXPECT_EQ(mount_fstype(run), "tmpfs") << run;
+    for (const char* o : {"nosuid", "nodev", "noexec"}) EXPECT_TRUE(has_option(mount_options(run), o)) << o << ": " << run;
+    std::string super = run.substr(run.find(" - "));
+    EXPECT_NE(super.find("size=512k"), std::string::npos) << run;
+    EXPECT_NE(super.find("mode=1750"), std::string::npos) << run;
+    std::string home = mountinfo_line(r.out, "/home");
+    EXPECT_TRUE(has_option(mount_options(home), "ro")) << home;
+    EXPECT_FALSE(path_exists(shared_ + "/ro/new"));
+}
+
+TEST_F(OciConfigIntegration, Devices) {
+    // The null device under another name, mode and owner: its owner may write it, root without
+    // CAP_DAC_OVERRIDE (not in the default set) may not.
+    config_["linux"]["devices"] = {{{"path", "/dev/hutch-null"},
+                                    {"type", "c"},
+                                    {"major", 1},
+                                    {"minor", 3},
+                                    {"fileMode", 0620},
+                                    {"uid", 1000},
+                                    {"gid", 1001}}};
+    const std::string script = "stat -c '%F %t:%T %a %u:%g' /dev/hutch-null; "
+                               "echo hi 2>/dev/null > /dev/hutch-null && echo written || echo refused; "
+                               "head -c 3 /dev/hutch-null 2>/dev/null | wc -c";
+    Result root = run_container(script);
+    EXPECT_EXIT_CODE(root, 0);
+    EXPECT_EQ(root.out, "character special file 1:3 620 1000:1001\nrefused\n0\n");
+    config_["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    Result owner = run_container(script);
+    EXPECT_EXIT_CODE(owner, 0);
+    EXPECT_EQ(owner.out, "character special file 1:3 620 1000:1001\nwritten\n0\n");
+}
+
+TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
+    std::string leaf = "hutch-oci-it-" + std::to_string(::getpid());
+    config_["linux"]["cgroupsPath"] = leaf;
+    config_["linux"]["resources"] = {{"pids", {{"limit", 10}}}};
+    std::string id = new_id("pids");
+    // Inside: its own pids.max, through its cgroup as /proc/self/cgroup names it; then 15 forks.
+    pid_t pid = start_running(id,
+                              "p=$(grep ':pids:' /proc/self/cgroup | cut -d: -f3); echo \"$p\" > /mnt/pids.path; "
+                              "cat /sys/fs/cgroup/pids$p/pids.max > /mnt/pids.max; "
+                              "(for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do sleep 60 & done) 2> /mnt/fork-errors; "
+                              "echo forked > /mnt/forked; exec sleep 60");
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(wait_for_file(shared_ + "/forked"));
+    EXPECT_EQ(read_file(shared_ + "/pids.max"), "10\n");
+    // Its cgroup is the root of its cgroup namespace in the v1 hierarchies too (it is moved there
+    // before the namespace is made): it sees no cgroup above its own.
+    EXPECT_EQ(read_file(shared_ + "/pids.path"), "/\n");
+    EXPECT_NE(read_file(shared_ + "/fork-errors"), "") << "15 forks under pids.max 10 all succeeded";
+
+    // Outside: the cgroups state.json records, one with the limit and the container in it.
+    json recorded = json::parse(read_file(root_ + "/" + id + "/state.json"));
+    Strings dirs = recorded.value("cgroups", Strings{});
+    ASSERT_FALSE(dirs.empty()) << recorded.dump();
+    std::string pids_dir;
+    for (const auto& d : dirs) {
+        EXPECT_NE(d.find(leaf), std::string::npos) << d << " is not at cgroupsPath " << leaf;
+        EXPECT_TRUE(path_exists(d)) << d;
+        if (path_exists(d + "/pids.max")) pids_dir = d;
+    }
+    ASSERT_NE(pids_dir, "") << "no pids controller among " << recorded.dump();
+    EXPECT_EQ(read_file(pids_dir + "/pids.max"), "10\n");
+    EXPECT_NE(("\n" + read_file(pids_dir + "/cgroup.procs")).find("\n" + std::to_string(pid) + "\n"), std::string::npos);
+    int current = std::atoi(read_file(pids_dir + "/pids.current").c_str());
+    EXPECT_GE(current, 2);
+    EXPECT_LE(current, 10);
+
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+    for (const auto& d : dirs) {
+        EXPECT_FALSE(path_exists(d)) << d << " left after delete";
+        if (path_exists(d)) ::rmdir(d.c_str());
+    }
+}
+
+// linux.uidMappings/gidMappings: the container's root is a host id of the mapping. Observed from
+// inside (the maps, id, a host-root file showing as the overflow id) and from the host (the
+// process's real uid; an exec joins the same user namespace).
+TEST_F(OciConfigIntegration, UserNamespaceWithIdMappings) {
+    // The container's root (host uid 200000) assembles its root itself, so it must reach the
+    // state root and the bind sources, as runc asks of the rootfs: the test's temp dir is 0700.
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    set_command("exec sleep 60");
+    std::string id = new_id("userns");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    EXPECT_NE(status.find("\nUid:\t200000\t200000\t200000\t200000\n"), std::string::npos) << status;
+    EXPECT_NE(ns_link("user", pid), ns_link("user"));
+    Result r = oci({"exec", id, "sh", "-c",
+                    "id -u; id -g; cat /proc/self/uid_map; stat -c %u /bin/busybox; readlink /proc/self/ns/user; "
+                    "echo x > /dev/null && echo null-ok"});
+    EXPECT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 6u) << describe(r);
+    EXPECT_EQ(lines[0], "0");
+    EXPECT_EQ(lines[1], "0");
+    std::istringstream map(lines[2]);
+    std::uint64_t inside = 1, outside = 0, size = 0;
+    map >> inside >> outside >> size;
+    EXPECT_EQ(inside, 0u);
+    EXPECT_EQ(outside, 200000u);
+    EXPECT_EQ(size, 65536u);
+    EXPECT_EQ(lines[3], "65534") << "a file of the host's root is unmapped inside";
+    EXPECT_EQ(lines[4], ns_link("user", pid));
+    EXPECT_EQ(lines[5], "null-ok") << "/dev/null is usable though no device node can be made";
+}
+
+TEST_F(OciConfigIntegration, UserNamespaceNeedsMappingsOfRoot) {
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    write_config();
+    Result none = create(new_id("nomap"));
+    EXPECT_NE(none.code, 0);
+    EXPECT_NE(none.err.find("uidMappings"), std::string::npos) << describe(none);
+    config_["linux"]["uidMappings"] = {{{"containerID", 1}, {"hostID", 200000}, {"size", 10}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 1}, {"hostID", 200000}, {"size", 10}}};
+    write_config();
+    Result no_root = create(new_id("noroot"));
+    EXPECT_NE(no_root.code, 0);
+    EXPECT_NE(no_root.err.find("id 0"), std::string::npos) << describe(no_root);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciConfigIntegration, SeccompProfile) {
+    // Control: without the profile mkdir works.
+    Result plain = run_container("mkdir /mnt/allowed && echo made");
+    EXPECT_EXIT_CODE(plain, 0);
+    EXPECT_EQ(plain.out, "made\n");
+    config_["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+        {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+    Result r = run_container("mkdir /mnt/blocked; echo rc=$?; touch /mnt/touched && echo touched");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "rc=1\ntouched\n");
+    EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << describe(r);
+    EXPECT_FALSE(path_exists(shared_ + "/blocked"));
+    EXPECT_TRUE(path_exists(shared_ + "/touched"));
+}
+
+// --- bad input: non-zero, one line naming the problem, nothing left ------------------------
+
+TEST_F(OciBadInputIntegration, BadBundlesAreRefusedAndLeaveNothing) {
+    struct Case {
+        std::string what;
+        std::function<void()> prepare;  // edits config_ / the bundle
+        std::string id;
+        Strings needles;                // each must be in the message
+    };
+    set_command("echo ran > /mnt/marker");
+    const json good = config_;
+    const std::vector<Case> cases = {
+        {"missing config.json", [&] { ::unlink((bundle_ + "/config.json").c_str()); }, "", {"config.json"}},
+        {"invalid JSON",
+         [&] { write_file(bundle_ + "/config.json", "{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}\n"); },
+         "",
+         {"config.json", "line 3, column 3"}},
+        {"ociVersion 2.0.0", [&] { config_["ociVersion"] = "2.0.0"; write_config(); }, "", {"ociVersion", "2.0.0"}},
+        {"id with ..", [&] { write_config(); }, "../x", {"\"../x\""}},
+        {"id with a space", [&] { write_config(); }, "a b", {"\"a b\""}},
+        {"root.path missing", [&] { config_["root"].erase("path"); write_config(); }, "", {"rootfs"}},
+        {"no rootfs in the bundle",
+         [&] { config_["root"]["path"] = "rootfs"; write_config(); },
+         "",
+         {bundle_ + "/rootfs"}},
+        {"linux.intelRdt", [&] { config_["linux"]["intelRdt"] = {{"closID", "g1"}}; write_config(); }, "",
+         {"linux.intelRdt"}},
+        {"unknown rlimit", [&] { config_["process"]["rlimits"] = {{{"type", "RLIMIT_NOPE"}, {"soft", 1}, {"hard", 1}}}; write_config(); },
+         "", {"RLIMIT_NOPE"}},
+        {"device outside /dev", [&] { config_["linux"]["devices"] = {{{"path", "/etc/x"}, {"type", "c"}, {"major", 1}, {"minor", 3}}}; write_config(); },
+         "", {"/etc/x"}},
+    };
+    for (const auto& k : cases) {
+        SCOPED_TRACE(k.what);
+        config_ = good;
+        k.prepare();
+        std::string id = k.id.empty() ? new_id("bad") : k.id;
+        for (const char* cmd : {"create", "run"}) {
+            Result r = oci({cmd, "--bundle", bundle_, id});
+            EXPECT_NE(r.code, 0) << cmd << "\n" << describe(r);
+            ASSERT_EQ(r.err_lines().size(), 1u) << cmd << "\n" << describe(r);
+            for (const auto& needle : k.needles) EXPECT_NE(r.err.find(needle), std::string::npos) << needle << "\n" << describe(r);
+            EXPECT_EQ(r.out, "");
+            EXPECT_EQ(root_entries(), Strings{});
+            EXPECT_EQ(reap_zombies(), std::vector<pid_t>{});
+        }
+    }
+    EXPECT_FALSE(path_exists(shared_ + "/marker"));
+    EXPECT_FALSE(path_exists(tmp_ / "x")) << "an id with .. escaped the state root";
+}
+
+TEST_F(OciBadInputIntegration, UnknownContainerAndBadSignal) {
+    for (const Strings& args : {Strings{"state", "nosuch"}, Strings{"start", "nosuch"}, Strings{"kill", "nosuch"},
+                                Strings{"delete", "nosuch"}, Strings{"ps", "nosuch"}, Strings{"exec", "nosuch", "true"}}) {
+        Result r = oci(args);
+        EXPECT_NE(r.code, 0) << args[0];
+        ASSERT_EQ(r.err_lines().size(), 1u) << describe(r);
+        EXPECT_NE(r.err.find("nosuch"), std::string::npos) << describe(r);
+    }
+    std::string id = new_id("sig");
+    pid_t pid = start_running(id, "exec sleep 60");
+    Result r = oci({"kill", id, "NOSIG"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("NOSIG"), std::string::npos) << describe(r);
+    EXPECT_TRUE(process_alive(pid));
+}
+
+TEST_F(OciBadInputIntegration, LogFileInJson) {
+    std::string log = tmp_ / "runtime.log";
+    Result r = oci({"--log", log, "--log-format", "json", "state", "nosuch"});
+    EXPECT_NE(r.code, 0);
+    Strings lines = split_lines(read_file(log));
+    ASSERT_EQ(lines.size(), 1u) << read_file(log);
+    json entry = json::parse(lines[0]);
+    EXPECT_EQ(entry["level"], "error");
+    EXPECT_NE(entry["msg"].get<std::string>().find("nosuch"), std::string::npos) << lines[0];
+
+    config_["ociVersion"] = "2.0.0";
+    write_config();
+    r = oci({"--log", log, "--log-format", "json", "create", "--bundle", bundle_, new_id("log")});
+    EXPECT_NE(r.code, 0);
+    lines = split_lines(read_file(log));
+    ASSERT_EQ(lines.size(), 2u) << read_file(log);
+    entry = json::parse(lines[1]);
+    EXPECT_EQ(entry["level"], "error");
+    EXPECT_NE(entry["msg"].get<std::string>().find("2.0.0"), std::string::npos) << lines[1];
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+TEST_F(OciBadInputIntegration, SpecNeverOverwritesAConfig) {
+    // SetUp wrote bundle_/config.json with `spec`; a second one must not replace the edited file.
+    std::string before = read_file(bundle_ + "/config.json");
+    Result again = oci({"spec", "--bundle", bundle_});
+    EXPECT_NE(again.code, 0);
+    ASSERT_EQ(again.err_lines().size(), 1u) << describe(again);
+    EXPECT_NE(again.err.find(bundle_ + "/config.json"), std::string::npos) << describe(again);
+    EXPECT_EQ(read_file(bundle_ + "/config.json"), before);
+}
+
+TEST_F(OciBadInputIntegration, Features) {
+    Result r = oci({"features"});
+    ASSERT_EXIT_CODE(r, 0);
+    json f = json::parse(r.out);
+    EXPECT_EQ(f["hooks"], json({"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}));
+    auto ns = f["linux"]["namespaces"].get<Strings>();
+    for (const char* n : {"pid", "network", "ipc", "uts", "mount", "cgroup"})
+        EXPECT_NE(std::find(ns.begin(), ns.end(), n), ns.end()) << n;
+    EXPECT_EQ(f["ociVersionMin"].get<std::string>().substr(0, 2), "1.");
+    auto caps = f["linux"]["capabilities"].get<Strings>();
+    EXPECT_NE(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN"), caps.end());
+}
+
+
+// --- podman drives hutch-oci -----------------------------------------------------------------
+
+// podman with storage, run root and libpod tmp dir of its own under a temp dir, cgroupfs, no
+// events and never its default network; hutch-oci as the runtime. podman cannot give the runtime
+// a --root: containers are recorded in /run/hutch-oci under their 64-hex ids, which the test
+// reads from --cidfile and checks are gone afterwards.
+class OciPodman : public OciTest {
+protected:
+    void SetUp() override {
+        if (!path_exists("/usr/bin/podman")) GTEST_SKIP() << "podman is not installed (/usr/bin/podman missing)";
+        OciTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        // podman writes into its --rootfs (/etc/passwd, /etc/group, mount points): a copy.
+        ASSERT_TRUE(copy_rootfs(rootfs_, pod_ / "rootfs"));
+        base_ = {"/usr/bin/podman",  "--root",         pod_ / "storage", "--runroot",      pod_ / "runroot",
+                 "--tmpdir",         pod_ / "libpod", "--cgroup-manager", "cgroupfs",     "--events-backend",
+                 "none",             "--storage-driver", "vfs",          "--runtime",      oci_binary()};
+    }
+    void TearDown() override {
+        if (!base_.empty()) {
+            podman({"rm", "-af", "-t", "0"});
+            // Whatever podman left mounted below its dirs (its shm mounts), deepest first.
+            Strings mounts;
+            for (const auto& line : split_lines(host_mountinfo())) {
+                std::istringstream in(line);
+                std::string f[5];
+                for (auto& x : f) in >> x;
+                if (f[4].rfind(pod_.path() + "/", 0) == 0) mounts.push_back(f[4]);
+            }
+            std::sort(mounts.rbegin(), mounts.rend());
+            for (const auto& m : mounts) run_command({"/bin/umount", "-l", m});
+            // conmon exits after its container: give it a moment before leftovers are counted.
+            for (int i = 0; i < 200 && !reap_zombies().empty(); ++i) std::this_thread::sleep_for(10ms);
+            for (const auto& cid : cids_) {
+                EXPECT_FALSE(path_exists("/run/hutch-oci/" + cid)) << "/run/hutch-oci/" << cid << " left behind";
+                for (const auto& h : entries_of("/sys/fs/cgroup")) {
+                    std::string leaf = "/sys/fs/cgroup/" + h + "/libpod_parent/libpod-" + cid;
+                    EXPECT_FALSE(path_exists(leaf)) << leaf << " left behind";
+                }
+            }
+        }
+        OciTest::TearDown();
+    }
+    Result podman(const Strings& args, std::chrono::milliseconds timeout = kDefaultTimeout) {
+        Strings argv = base_;
+        argv.insert(argv.end(), args.begin(), args.end());
+        // Its conmon outlives podman and ends up the test's child (a subreaper): reap it
+        // meanwhile, as init would.
+        Process p = Process::spawn(argv);
+        std::atomic<bool> done{false};
+        std::thread reaper([&] {
+            while (!done) {
+                for (pid_t k : own_children())
+                    if (k != p.pid() && proc_state(k) == 'Z') ::waitpid(k, nullptr, WNOHANG);
+                std::this_thread::sleep_for(5ms);
+            }
+        });
+        Result r = p.wait(timeout);
+        done = true;
+        reaper.join();
+        return r;
+    }
+    // podman run --rm --network none --ulimit ... OPTS --rootfs COPY CMD...: the ulimits are
+    // within the test's own (podman's default nofile exceeds what the host lets a container
+    // raise to).
+    Result podman_run(const Strings& opts, const Strings& cmd) {
+        std::string cidfile = pod_ / ("cid." + std::to_string(cids_.size() + run_count_++));
+        Strings args = {"run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit",
+                        "nproc=32768:32768", "--cidfile", cidfile};
+        args.insert(args.end(), opts.begin(), opts.end());
+        args.push_back("--rootfs");
+        args.push_back(pod_ / "rootfs");
+        args.insert(args.end(), cmd.begin(), cmd.end());
+        Result r = podman(args);
+        std::string cid = trim(read_file(cidfile));
+        if (!cid.empty()) cids_.push_back(cid);
+        return r;
+    }
+    TempDir pod_;
+    Strings base_, cids_;
+    int run_count_ = 0;
+};
+using OciPodmanIntegration = OciPodman;
+
+TEST_F(OciPodmanIntegration, PodmanRunsContainersWithHutchOci) {
+    Result hi = podman_run({}, {"/bin/echo", "hi"});
+    EXPECT_EXIT_CODE(hi, 0);
+    EXPECT_EQ(hi.out, "hi\n");
+    ASSERT_EQ(cids_.size(), 1u) << "podman wrote no --cidfile";
+    EXPECT_FALSE(path_exists("/run/hutch-oci/" + cids_[0]));
+
+    Result code = podman_run({}, {"sh", "-c", "exit 3"});
+    EXPECT_EXIT_CODE(code, 3);
+
+    Result ro = podman_run({"--read-only"}, {"sh", "-c",
+                                             "touch /x 2>/dev/null && echo root-written || echo root-ro; "
+                                             "touch /tmp/y && echo tmp-written"});
+    EXPECT_EXIT_CODE(ro, 0);
+    EXPECT_EQ(ro.out, "root-ro\ntmp-written\n");
+    EXPECT_FALSE(path_exists(pod_ / "rootfs/x"));
+
+    Result caps = podman_run({"--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"}, {"cat", "/proc/self/status"});
+    EXPECT_EXIT_CODE(caps, 0);
+    EXPECT_EQ(status_field(caps.out, "CapEff"), "0000000000000400") << caps.out;
+    EXPECT_EQ(status_field(caps.out, "CapBnd"), "0000000000000400") << caps.out;
+
+    Result host = podman_run({"--pid", "host"}, {"sh", "-c", "echo $$; readlink /proc/self/ns/pid"});
+    EXPECT_EXIT_CODE(host, 0);
+    Strings lines = host.out_lines();
+    ASSERT_EQ(lines.size(), 2u) << describe(host);
+    EXPECT_NE(lines[0], "1") << "--pid host: the shell is not its namespace's first process";
+    EXPECT_EQ(lines[1], ns_link("pid")) << "--pid host: the host's pid namespace";
+}
+
+TEST_F(OciPodmanIntegration, ExecIntoADetachedContainer) {
+    std::string name = "hutch-it-" + std::to_string(::getpid());
+    Result run = podman({"run", "-d", "--name", name, "--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit",
+                         "nproc=32768:32768", "--rootfs", pod_ / "rootfs", "sleep", "60"});
+    ASSERT_EXIT_CODE(run, 0);
+    std::string cid = trim(run.out);
+    ASSERT_EQ(cid.size(), 64u) << describe(run);
+    cids_.push_back(cid);
+    EXPECT_TRUE(path_exists("/run/hutch-oci/" + cid + "/state.json")) << "not created through hutch-oci";
+    Result ex = podman({"exec", name, "sh", "-c", "echo in-exec; hostname; cat /proc/1/cmdline"});
+    EXPECT_EXIT_CODE(ex, 0);
+    Strings lines = ex.out_lines();
+    ASSERT_EQ(lines.size(), 3u) << describe(ex);
+    EXPECT_EQ(lines[0], "in-exec");
+    EXPECT_EQ(lines[1], cid.substr(0, 12));
+    EXPECT_EQ(lines[2], std::string("sleep") + '\0' + "60" + '\0');
+    Result rm = podman({"rm", "-f", "-t", "0", name});
+    EXPECT_EXIT_CODE(rm, 0);
+    EXPECT_FALSE(path_exists("/run/hutch-oci/" + cid));
+    Result ps = podman({"ps", "-a", "-q"});
+    EXPECT_EQ(ps.out, "");
+}
+
+}  // namespace
+}  // namespace hutch_it
