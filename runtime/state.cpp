@@ -224,8 +224,10 @@ ContainerRecord::~ContainerRecord() {
         if (::readlink(paths_.name_link(name_).c_str(), owner, sizeof owner - 1) > 0 && id_ == owner)
             ::unlink(paths_.name_link(name_).c_str());
     }
-    remove_tree(paths_.runtime_dir(id_));
+    // The data dir before the runtime dir: `ps` lists what has a runtime dir, so once it no
+    // longer lists the container, nothing of it is left.
     remove_tree(paths_.data_dir(id_));
+    remove_tree(paths_.runtime_dir(id_));
 }
 
 void ContainerRecord::record_exit(int status) const {
