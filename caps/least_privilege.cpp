@@ -308,11 +308,18 @@ std::uint64_t missing_records(const std::vector<Notification>& records) {
 
 SyscallFindings split_syscalls(const std::vector<Notification>& seen, int init_pid) {
     SyscallFindings out;
-    bool started = false;
+    bool started = false, listener_closed = false;
     for (const auto& n : seen) {
         if (!started) {
+            if (n.pid == init_pid && n.name == "execve") {
+                started = out.saw_command = true;
+            } else if (n.pid == init_pid && n.name == "close" && !listener_closed) {
+                listener_closed = true;  // the observer's: its copy of the listener
+                continue;
+            } else if (n.pid == init_pid && n.name == "seccomp") {
+                continue;  // the observer's: loading the spec's filter after its own
+            }
             out.runtime.insert(n.name);
-            if (n.pid == init_pid && n.name == "execve") started = true;
             continue;
         }
         ++out.workload[n.name];

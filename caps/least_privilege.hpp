@@ -127,11 +127,15 @@ std::uint64_t missing_records(const std::vector<Notification>& records);
 
 struct SyscallFindings {
     std::map<std::string, int> workload;  // name -> calls, after the command's exec began
-    std::set<std::string> runtime;        // hutch's own between its filter and that exec
+    std::set<std::string> runtime;        // hutch's own between the spec's filter and that exec
+    bool saw_command = false;             // the command's execve was seen at all
 };
 
 // Splits notifications at the first execve of `init_pid` (it belongs to hutch: the command
-// itself starts after it).
+// itself starts after it). The observing filter goes in before the spec's, so the first calls
+// of `init_pid` are the observer's own handover, made before the spec's filter exists: the
+// close of its copy of the listener and the seccomp call loading the spec's filter. Those are
+// left out of `runtime` (a profile applied later need not allow them).
 SyscallFindings split_syscalls(const std::vector<Notification>& seen, int init_pid);
 
 // What hutch itself calls after installing a filter, whether or not the run showed it: the

@@ -257,14 +257,20 @@ void wait_for_start(const InitContext& ctx) {
     ::umask(spec.process.user.umask.value_or(022));
     // Before the filter, which need not allow write (see wait_for_start).
     if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);
-    if (seccomp_filter) seccomp::install(*seccomp_filter);
     if (listener_filter) {
-        // hutch profile: from here every call waits for the parent, which gets the listener over
-        // the one socket the filter lets sendmsg use. The fd is close-on-exec: it goes at execve.
-        // (A filter that only logs has no listener.)
+        // hutch profile: the observing filter goes in before the spec's, so the spec's filter
+        // need not allow what the handover takes (seccomp, sendmsg); stacked filters give the
+        // strictest action whatever their order, so the spec's still decides. From here every
+        // call waits for the parent, which gets the listener over the one socket the filter lets
+        // sendmsg use; the child's copy goes at once (a call the parent answers). A filter that
+        // only logs has no listener.
         int listener = seccomp::install_observer(*listener_filter);
-        if (listener >= 0) sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
+        if (listener >= 0) {
+            sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
+            ::close(listener);
+        }
     }
+    if (seccomp_filter) seccomp::install(*seccomp_filter);
     if (extra) caps::set_capabilities(privileges, 0, host);
     exec_command(spec, path, trampoline_image, sync_fd);
 }

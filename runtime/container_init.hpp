@@ -39,7 +39,7 @@ struct InitContext {
     // `hutch oci create`: the parent exits after kCreated; from then on the child neither dies
     // with it nor reports to it (errors go to the container's stderr, as runc's do).
     bool outlives_parent = false;
-    // hutch profile: an observing filter installed after `seccomp`; a listener it makes is sent
+    // hutch profile: an observing filter installed before `seccomp`; a listener it makes is sent
     // to the parent as kListener.
     const seccomp::Program* listener_filter = nullptr;
 };

@@ -26,7 +26,7 @@ void validate_spec(const Spec& spec);
 // thread.
 struct RunObserver {
     virtual ~RunObserver() = default;
-    // A filter for the child to install after the spec's own; one made with a listener
+    // A filter for the child to install before the spec's own; one made with a listener
     // (SECCOMP_FILTER_FLAG_NEW_LISTENER) has it sent back over the sync socket (`sync_fd` is
     // that socket's number in the child). Compiled here: the child only loads it.
     virtual std::optional<seccomp::Program> listener_filter(int sync_fd) = 0;

@@ -181,6 +181,25 @@ TEST(Syscalls, SplitAtTheInitProcessesFirstExecve) {
     auto s = split_syscalls(seen, 7);
     EXPECT_EQ(s.runtime, (std::set<std::string>{"capset", "fcntl", "execveat", "execve"}));
     EXPECT_EQ(s.workload, (std::map<std::string, int>{{"brk", 2}, {"execve", 1}}));
+    EXPECT_TRUE(s.saw_command);
+}
+
+TEST(Syscalls, TheObserversOwnHandoverIsNotARuntimeCall) {
+    // The observing filter goes in first: the child closes its copy of the listener and loads
+    // the spec's filter, both before that filter exists; a profile need not allow them.
+    std::vector<Notification> seen = {{7, 0, 3, "close"},    {7, 0, 317, "seccomp"}, {7, 0, 126, "capset"},
+                                      {7, 0, 59, "execve"},  {7, 0, 3, "close"},     {8, 0, 317, "seccomp"}};
+    auto s = split_syscalls(seen, 7);
+    EXPECT_EQ(s.runtime, (std::set<std::string>{"capset", "execve"}));
+    EXPECT_EQ(s.workload, (std::map<std::string, int>{{"close", 1}, {"seccomp", 1}}));
+    EXPECT_TRUE(s.saw_command);
+}
+
+TEST(Syscalls, ARunThatNeverExecedTheCommandSaysSo) {
+    std::vector<Notification> seen = {{7, 0, 3, "close"}, {7, 0, 317, "seccomp"}, {7, 0, 231, "exit_group"}};
+    auto s = split_syscalls(seen, 7);
+    EXPECT_FALSE(s.saw_command);
+    EXPECT_TRUE(s.workload.empty());
 }
 
 TEST(Writes, ReadOnlySufficesOnlyBelowTheTmpfsDirs) {
