@@ -647,9 +647,14 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
             master = std::move(msg.fd);
             continue;
         }
-        if (msg.kind == sync::Kind::kListener && observer) {
-            observer->listener(std::move(msg.fd), plan.upper_dir);
-            continue;
+        if (msg.kind == sync::Kind::kListener) {
+            if (observer) {
+                observer->listener(std::move(msg.fd), plan.upper_dir);
+                continue;
+            }
+            // Nobody asked for it: the child waits for an answer nobody would give. A protocol
+            // error; the listener closes with msg and the child is killed with `child`.
+            throw Error("start the container: the container sent a seccomp listener nobody asked for");
         }
         child.wait();
         Error failure = msg.kind == sync::Kind::kExecFailed
