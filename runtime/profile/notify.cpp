@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <seccomp.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 
 #include <cstdlib>
@@ -24,14 +25,32 @@ bool available() {
     return false;
 }
 
+namespace {
+constexpr const char* kStep = "observe the workload's system calls";
+}  // namespace
+
 Supervisor::Supervisor(Fd listener) : listener_(std::move(listener)) {
+    // Allocated here, not in the thread: a thread that could not answer would leave the
+    // container waiting in its first call.
+    if (int rc = ::seccomp_notify_alloc(&req_, &resp_); rc != 0)
+        throw SysError(kStep, "seccomp_notify_alloc", "", -rc);
+    // The kernel refuses a receive buffer that is not zeroed, in its own (possibly larger) size.
+    seccomp_notif_sizes sizes{};
+    req_size_ = sizeof *req_;
+    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 && sizes.seccomp_notif > req_size_)
+        req_size_ = sizes.seccomp_notif;
     wake_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_) throw SysError("supervise the profiled container", "eventfd", "", errno);
+    if (!wake_) {
+        int err = errno;
+        ::seccomp_notify_free(req_, resp_);
+        throw SysError(kStep, "eventfd", "", err);
+    }
     thread_ = std::thread([this] { serve(); });
 }
 
 Supervisor::~Supervisor() {
     if (thread_.joinable()) finish();
+    ::seccomp_notify_free(req_, resp_);
 }
 
 std::vector<profile::Notification> Supervisor::finish() {
@@ -43,44 +62,58 @@ std::vector<profile::Notification> Supervisor::finish() {
     return std::move(seen_);
 }
 
+void Supervisor::fail(const char* syscall, int err) {
+    error_.emplace(kStep, syscall, "seccomp listener", err);
+    // With no listener left, the call waiting now and every later one fail with ENOSYS: the
+    // run ends instead of waiting for an answer that will never come.
+    listener_.reset();
+}
+
 void Supervisor::serve() {
-    seccomp_notif* req = nullptr;
-    seccomp_notif_resp* resp = nullptr;
-    if (::seccomp_notify_alloc(&req, &resp) != 0) return;
-    // The kernel refuses a receive buffer that is not zeroed, in its own (possibly larger) size.
-    seccomp_notif_sizes sizes{};
-    std::size_t req_size = sizeof *req;
-    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 && sizes.seccomp_notif > req_size)
-        req_size = sizes.seccomp_notif;
     bool stopping = false;
     for (;;) {
         pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
         // Once told to stop, only what is queued already is answered.
         int ready = ::poll(fds, 2, stopping ? 0 : -1);
         if (ready < 0 && errno == EINTR) continue;
-        if (ready <= 0) break;
+        if (ready < 0) return fail("poll", errno);
+        if (ready == 0) break;  // stopping, nothing queued
         if (fds[1].revents & POLLIN) stopping = true;
         if (fds[0].revents & POLLIN) {
-            std::memset(req, 0, req_size);
-            if (::seccomp_notify_receive(listener_.get(), req) != 0) continue;  // the caller died meanwhile
-            auto key = std::make_pair(req->data.arch, req->data.nr);
+            // The ioctls themselves, not libseccomp's wrappers, which turn every errno into
+            // ECANCELED.
+            std::memset(req_, 0, req_size_);
+            if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, req_) != 0) {
+                // ENOENT: the caller died (or was interrupted) between poll and here.
+                if (errno == EINTR || errno == ENOENT) continue;
+                return fail("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", errno);
+            }
+            auto key = std::make_pair(req_->data.arch, req_->data.nr);
             auto it = names_.find(key);
             if (it == names_.end()) {
-                char* name = ::seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
-                it = names_.emplace(key, name ? name : "syscall_" + std::to_string(req->data.nr)).first;
+                char* name = ::seccomp_syscall_resolve_num_arch(req_->data.arch, req_->data.nr);
+                it = names_.emplace(key, name ? name : "syscall_" + std::to_string(req_->data.nr)).first;
                 std::free(name);
             }
-            seen_.push_back({static_cast<int>(req->pid), req->data.arch, req->data.nr, it->second});
-            std::memset(resp, 0, sizeof *resp);
-            resp->id = req->id;
-            resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-            ::seccomp_notify_respond(listener_.get(), resp);  // ENOENT: killed while waiting
+            seen_.push_back({static_cast<int>(req_->pid), req_->data.arch, req_->data.nr, it->second});
+            std::memset(resp_, 0, sizeof *resp_);
+            resp_->id = req_->id;
+            resp_->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            while (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp_) != 0) {
+                if (errno == EINTR) continue;
+                // ENOENT: the caller was killed, or a signal interrupted its call (which the
+                // kernel restarts and notifies again).
+                if (errno == ENOENT) break;
+                return fail("ioctl(SECCOMP_IOCTL_NOTIF_SEND)", errno);
+            }
             continue;
         }
-        // POLLHUP: every task the filter was on is gone; or told to stop with nothing queued.
-        if (stopping || (fds[0].revents & (POLLHUP | POLLERR))) break;
+        // POLLHUP: every task the filter was on is gone.
+        if (fds[0].revents & (POLLHUP | POLLERR)) break;
+        // POLLNVAL cannot happen with an open listener; anything else unexpected is a failure.
+        if (fds[0].revents & POLLNVAL) return fail("poll", EBADF);
+        if (stopping) break;
     }
-    ::seccomp_notify_free(req, resp);
 }
 
 KernelLog::KernelLog() {

@@ -7,12 +7,17 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "caps/least_privilege.hpp"
+#include "runtime/error.hpp"
 #include "runtime/fd.hpp"
+
+struct seccomp_notif;
+struct seccomp_notif_resp;
 
 namespace hutch::notify {
 
@@ -20,18 +25,31 @@ namespace hutch::notify {
 bool available();
 
 // Owns the listener fd and the thread answering it.
+//
+// The thread never leaves a call unanswered: if it has to stop early (poll, receive or respond
+// fails for a reason other than the caller having died), it closes the listener, so the call
+// waiting now and every later one fails with ENOSYS and the run ends; error() then says what
+// failed, and the run's profile must not be used.
 class Supervisor {
 public:
+    // Throws SysError when the notification buffers cannot be allocated.
     explicit Supervisor(Fd listener);
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
     ~Supervisor();
     // Answers what is still queued, stops, and returns every call seen, in order.
     std::vector<profile::Notification> finish();
+    // After finish(): why the thread stopped answering before it was told to, if it did.
+    const std::optional<SysError>& error() const { return error_; }
 
 private:
     void serve();
+    void fail(const char* syscall, int err);
     Fd listener_;
+    seccomp_notif* req_ = nullptr;
+    seccomp_notif_resp* resp_ = nullptr;
+    std::size_t req_size_ = 0;
+    std::optional<SysError> error_;
     Fd wake_;  // eventfd: finish() asks the thread to drain and stop
     std::vector<profile::Notification> seen_;
     std::map<std::pair<std::uint32_t, int>, std::string> names_;
