@@ -9,8 +9,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "runtime/error.hpp"
@@ -34,7 +38,36 @@ Fd detached_tracefs() {
     return Fd(static_cast<int>(::syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC, 0)));
 }
 
+// Field 22 of /proc/<pid>/stat (the start time), "" when there is no such process.
+std::string start_time(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return "";
+    // The command name (field 2) may hold spaces and parentheses: count from its last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) return "";
+    std::istringstream rest(stat.substr(close + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && (rest >> field); ++i) {
+        if (i == 22) return field;
+    }
+    return "";
+}
+
+std::string pid_namespace() {
+    struct stat st {};
+    if (::stat("/proc/self/ns/pid", &st) != 0) return "0";
+    return std::to_string(st.st_ino);
+}
+
+bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
 }  // namespace
+
+std::string instance_prefix() {
+    std::string pid = std::to_string(::getpid());
+    return "hutch-profile-" + pid_namespace() + "-" + pid + "-" + start_time(pid) + "-";
+}
 
 std::optional<Root> Root::open() {
     for (const char* path : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
@@ -55,14 +88,18 @@ int Root::remove_orphans(const std::string& prefix) const {
     if (!dir) return 0;
     DIR* d = ::fdopendir(dir.release());
     if (!d) return 0;
+    const std::string ns = pid_namespace();
     std::vector<std::string> orphans;
     while (dirent* e = ::readdir(d)) {
         std::string name = e->d_name;
         if (name.rfind(prefix, 0) != 0) continue;
-        std::string pid = name.substr(prefix.size(), name.find('-', prefix.size()) - prefix.size());
-        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-        struct stat st {};
-        if (::stat(("/proc/" + pid).c_str(), &st) != 0 && errno == ENOENT) orphans.push_back(name);
+        // <pidns>-<pid>-<start time>-<n>
+        std::vector<std::string> parts;
+        std::istringstream in(name.substr(prefix.size()));
+        for (std::string part; std::getline(in, part, '-');) parts.push_back(part);
+        if (parts.size() != 4 || !std::all_of(parts.begin(), parts.end(), all_digits)) continue;
+        if (parts[0] != ns) continue;  // another pid namespace's pids: not ours to judge
+        if (start_time(parts[1]) != parts[2]) orphans.push_back(name);
     }
     ::closedir(d);
     int removed = 0;
@@ -71,9 +108,17 @@ int Root::remove_orphans(const std::string& prefix) const {
     return removed;
 }
 
-Instance::Instance(const Root& root, std::string name) : root_fd_(root.fd()), name_(std::move(name)) {
-    std::string path = "instances/" + name_;
-    if (::mkdirat(root_fd_, path.c_str(), 0700) != 0) throw SysError(kStep, "mkdir", path, errno);
+Instance::Instance(const Root& root, const std::string& prefix) : root_fd_(root.fd()) {
+    static std::atomic<unsigned> next{0};
+    std::string path;
+    for (;;) {
+        name_ = prefix + std::to_string(next++);
+        path = "instances/" + name_;
+        if (::mkdirat(root_fd_, path.c_str(), 0700) == 0) break;
+        // EEXIST: left by an earlier process that had this pid and start time (a pid namespace
+        // torn down and made again), or made by hand. Never ours to remove: take the next.
+        if (errno != EEXIST || next > 1000) throw SysError(kStep, "mkdir", path, errno);
+    }
     dir_ = Fd(::openat(root_fd_, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir_) {
         int err = errno;
@@ -117,14 +162,14 @@ void Instance::enable(const std::string& event) {
 }
 
 void Instance::start_reading(std::function<void(std::string_view)> on_line) {
+    Fd pipe(::openat(dir_.get(), "trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!pipe) throw SysError(kStep, "open", "instances/" + name_ + "/trace_pipe", errno);
     on_line_ = std::move(on_line);
     stop_ = false;
-    reader_ = std::thread([this] { read_loop(); });
+    reader_ = std::thread([this, p = std::move(pipe)]() mutable { read_loop(std::move(p)); });
 }
 
-void Instance::read_loop() {
-    Fd pipe(::openat(dir_.get(), "trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!pipe) return;
+void Instance::read_loop(Fd pipe) {
     std::string pending;
     char buf[65536];
     for (;;) {

@@ -29,9 +29,10 @@ public:
     const std::string& where() const { return where_; }
     // "capability/cap_capable": whether the kernel has that event.
     bool has_event(const std::string& event) const;
-    // Removes instances named "<prefix><pid>-..." whose pid no longer runs: what a killed hutch
-    // left. Returns how many. A live pid's instances are never touched (pids as this pid
-    // namespace sees them: profiling from inside another pid namespace would need another name).
+    // Removes instances named "<prefix><pidns>-<pid>-<start time>-<n>" (instance_prefix()) of
+    // this pid namespace whose process is gone (no such pid, or one with another start time):
+    // what a killed hutch left. Returns how many. Another pid namespace's are never touched, nor
+    // a live process's.
     int remove_orphans(const std::string& prefix) const;
 
 private:
@@ -40,10 +41,16 @@ private:
     std::string where_;
 };
 
+// "hutch-profile-<pid namespace inode>-<pid>-<start time>-": the name of every instance this
+// process makes starts so. The start time (clock ticks after boot, /proc/<pid>/stat field 22)
+// tells this process from a later one given the same pid.
+std::string instance_prefix();
+
 // instances/<name>, removed (events disabled first) when this goes.
 class Instance {
 public:
-    Instance(const Root& root, std::string name);
+    // Named `prefix` + a number, the next one free (an EEXIST moves on to the next number).
+    Instance(const Root& root, const std::string& prefix);
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
     ~Instance();
@@ -55,6 +62,7 @@ public:
     void enable(const std::string& event);
 
     // A thread reads trace_pipe and hands over every line, in order, until stop_reading().
+    // trace_pipe is opened here: SysError naming it when it cannot be.
     void start_reading(std::function<void(std::string_view)> on_line);
     // Stops recording, hands over what is still buffered, joins the reader.
     void stop_reading();
@@ -62,7 +70,7 @@ public:
     long lost_events() const;
 
 private:
-    void read_loop();
+    void read_loop(Fd pipe);
     int root_fd_;
     std::string name_;
     Fd dir_;
