@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 
 #include "caps/least_privilege.hpp"
 #include "caps/seccomp_filter.hpp"
@@ -91,19 +93,26 @@ struct Entry {
 };
 using Tree = std::map<std::string, Entry>;
 
+// A directory that cannot be read is an error, not an empty one: a write missed there would make
+// --read-only look sufficient.
 void walk(const std::string& root, const std::string& rel, Tree& out) {
+    constexpr const char* step = "list the files the run wrote";
     DIR* d = ::opendir((root + rel).c_str());
-    if (!d) return;
+    if (!d) throw SysError(step, "opendir", root + rel, errno);
     std::vector<std::string> names;
+    errno = 0;
     while (dirent* e = ::readdir(d)) {
         std::string n = e->d_name;
         if (n != "." && n != "..") names.push_back(n);
+        errno = 0;
     }
+    int err = errno;
     ::closedir(d);
+    if (err != 0) throw SysError(step, "readdir", root + rel, err);
     for (const auto& n : names) {
         std::string path = rel + "/" + n;
         struct stat st {};
-        if (::lstat((root + path).c_str(), &st) != 0) continue;
+        if (::lstat((root + path).c_str(), &st) != 0) throw SysError(step, "lstat", root + path, errno);
         Entry e;
         e.dir = S_ISDIR(st.st_mode);
         e.whiteout = S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
@@ -190,7 +199,10 @@ public:
     }
 
     void exited(int, const std::string& upper_dir) override {
-        if (supervisor_) notifications_ = supervisor_->finish();
+        if (supervisor_) {
+            notifications_ = supervisor_->finish();
+            supervisor_error_ = supervisor_->error();
+        }
         if (kernel_log_) {
             notifications_ = kernel_log_->read_new();
             missing_ = missing_records(notifications_);
@@ -209,6 +221,9 @@ public:
     }
 
     pid_t init_pid() const { return init_pid_; }
+    // Why the listener's thread stopped answering early, if it did: the run's calls are not all
+    // known (and its calls from then on failed with ENOSYS).
+    const std::optional<SysError>& supervisor_error() const { return supervisor_error_; }
     CapFindings cap_findings() const { return analyzer_ ? analyzer_->finish() : CapFindings{}; }
     const std::vector<Notification>& notifications() const { return notifications_; }
     const std::vector<std::string>& writes() const { return writes_; }
@@ -227,6 +242,7 @@ private:
     std::unique_ptr<CapAnalyzer> analyzer_;
     std::optional<tracefs::Instance> instance_;
     std::optional<notify::Supervisor> supervisor_;
+    std::optional<SysError> supervisor_error_;
     std::vector<Notification> notifications_;
     Tree before_;
     std::vector<std::string> writes_;
@@ -313,6 +329,21 @@ private:
     std::string path_;
 };
 
+// The NSpid line of /proc/self/status: hutch's pid in each pid namespace it is in, outermost
+// first. More than one entry: hutch's pids are not the ones the kernel's tracing reads.
+std::vector<std::string> namespace_pids() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("NSpid:", 0) != 0) continue;
+        std::istringstream words(line.substr(6));
+        std::vector<std::string> out;
+        for (std::string w; words >> w;) out.push_back(w);
+        return out;
+    }
+    return {};
+}
+
 void write_out(const std::string& path, const std::string& text) {
     write_file_atomic(path, text, 0644, Durability::kDurable);
 }
@@ -354,6 +385,11 @@ int run_profile(const Request& r, std::ostream& out) {
     std::optional<tracefs::Root> root;
     if (!env_set("HUTCH_PROFILE_NO_TRACEPOINT")) root = tracefs::Root::open();
     bool tracepoint = root && root->has_event(kCapEvent);
+    // set_event_pid takes pids as the initial pid namespace numbers them: from inside another
+    // one, hutch's pid for the container names some other process there.
+    const std::vector<std::string> nspid = namespace_pids();
+    const bool nested_pidns = nspid.size() > 1;
+    if (tracepoint && nested_pidns) tracepoint = false;
     if (tracepoint)
         if (int n = root->remove_orphans("hutch-profile-"))
             report.notes.push_back("removed " + std::to_string(n) + " trace instance(s) a killed hutch profile had left");
@@ -362,13 +398,21 @@ int run_profile(const Request& r, std::ostream& out) {
                             root->where();
     } else {
         report.caps_by_replay = true;
-        report.cap_source = std::string(env_set("HUTCH_PROFILE_NO_TRACEPOINT") ? "the tracepoint was turned off"
-                                        : root ? "the kernel has no capability:cap_capable tracepoint"
-                                               : "tracefs is not available") +
+        const bool turned_off = env_set("HUTCH_PROFILE_NO_TRACEPOINT");
+        const bool unusable = !turned_off && root && root->has_event(kCapEvent) && nested_pidns;
+        report.cap_source = std::string(turned_off ? "the tracepoint was turned off"
+                                        : unusable ? "hutch runs in a nested pid namespace, where the tracepoint's pid "
+                                                     "filter cannot name the container"
+                                        : root     ? "the kernel has no capability:cap_capable tracepoint"
+                                                   : "tracefs is not available") +
                             ", so by replaying the workload with each capability removed in turn";
-        report.notes.push_back(std::string(env_set("HUTCH_PROFILE_NO_TRACEPOINT")
-                                               ? "HUTCH_PROFILE_NO_TRACEPOINT is set: the tracepoint was not used"
-                                               : "the capability:cap_capable tracepoint is missing") +
+        std::string nspid_text;
+        for (const auto& p : nspid) nspid_text += (nspid_text.empty() ? "" : " ") + p;
+        report.notes.push_back(std::string(turned_off ? "HUTCH_PROFILE_NO_TRACEPOINT is set: the tracepoint was not used"
+                                           : unusable ? "hutch is not in the initial pid namespace (NSpid " + nspid_text +
+                                                            "): set_event_pid reads the pids it is given as the "
+                                                            "initial namespace's, so the tracepoint was not used"
+                                                      : "the capability:cap_capable tracepoint is missing") +
                                "; capabilities come from replays, which see outcomes, not checks, and name no "
                                "system call");
     }
@@ -380,17 +424,30 @@ int run_profile(const Request& r, std::ostream& out) {
                   : tracepoint && root->has_event("raw_syscalls/sys_enter")  ? Calls::kTrace
                                                                              : Calls::kLog;
 
-    static int instances = 0;
-    std::string instance = "hutch-profile-" + std::to_string(::getpid()) + "-" + std::to_string(instances++);
-    Observer observer(tracepoint ? &*root : nullptr, calls, starting, instance, spec.root.path);
+    Observer observer(tracepoint ? &*root : nullptr, calls, starting, tracefs::instance_prefix(), spec.root.path);
     Outcome profiled = run_once(r, r.options, hostname, &observer, true);
     report.runs.push_back({"profiled run", profiled.code, profiled.out, profiled.err});
 
+    // A run that never reached the command (its start crashed, say) has nothing to profile: the
+    // few calls and checks it made are hutch's, and a profile made of them would not run the
+    // command. Nothing is written and nothing verified.
+    if (const auto& e = observer.supervisor_error())
+        throw SysError(e->step() + " (the profiled run exited with status " + std::to_string(profiled.code) +
+                           "; nothing was written)",
+                       e->syscall(), e->object(), e->error_number());
+    if (tracepoint) report.caps = observer.cap_findings();
+    const char* missed = nullptr;
+    if (calls == Calls::kNotify && !split_syscalls(observer.notifications(), observer.init_pid()).saw_command)
+        missed = "the seccomp listener";
+    else if (tracepoint && !report.caps.saw_command)
+        missed = "the trace";
+    if (missed)
+        throw Error(std::string("profile the workload: the profiled run never reached the command's execve (") + missed +
+                    " saw none; the run exited with status " + std::to_string(profiled.code) +
+                    "): nothing was written");
+
     // Capabilities.
     if (tracepoint) {
-        report.caps = observer.cap_findings();
-        if (!report.caps.saw_command)
-            report.notes.push_back("the trace never showed the command's execve: no capability check was counted");
         if (observer.lost_events() > 0)
             report.notes.push_back(std::to_string(observer.lost_events()) +
                                    " trace events were lost (the reader fell behind): checks may be missing");
@@ -484,16 +541,18 @@ int run_profile(const Request& r, std::ostream& out) {
         scratch.emplace();
         dir = scratch->path();
     }
-    // Named as the user will find it: the --output file, else just "profile.json" (nothing is
-    // kept; --verify's copy is scratch).
-    std::string profile_path = "profile.json";
+    // Named as the user will find it: the --output file, else a placeholder that says where it
+    // would be (nothing is kept; --verify's copy is scratch).
+    std::string seccomp_value = "'<--output DIR>/profile.json'";
     if (!r.output_dir.empty()) {
         char resolved[PATH_MAX];
         if (::mkdir(r.output_dir.c_str(), 0755) != 0 && errno != EEXIST)
             throw SysError("write the profile", "mkdir", r.output_dir, errno);
-        if (::realpath(r.output_dir.c_str(), resolved)) profile_path = std::string(resolved) + "/profile.json";
+        if (!::realpath(r.output_dir.c_str(), resolved))
+            throw SysError("write the profile", "realpath", r.output_dir, errno);
+        seccomp_value = shell_quote(std::string(resolved) + "/profile.json");
     }
-    report.flags = cap_flags(report.caps.needed()) + " --security-opt seccomp=" + shell_quote(profile_path) +
+    report.flags = cap_flags(report.caps.needed()) + " --security-opt seccomp=" + seccomp_value +
                    (read_only ? " --read-only" : "");
     report.run_line = run_line(r.user_flags, report.flags, r.rootfs_arg, r.options.command);
     if (!dir.empty()) write_out(dir + "/profile.json", to_docker_json(generated).dump(2) + "\n");
