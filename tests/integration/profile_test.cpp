@@ -6,6 +6,10 @@
 // is bound on the loopback of a container with --network none, chown acts on a file in the
 // container's own writable layer.
 #include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -58,13 +62,20 @@ protected:
     }
     std::string dir() const { return out_->path() + "/out"; }
     std::string flags() const { return trim(read_file(dir() + "/flags.txt")); }
+    // `run --network none [the generated flags] ROOTFS CMD...`
+    Result run_with_flags(const std::string& flag_line, const Strings& cmd) {
+        Strings args = {"--network", "none"};
+        std::istringstream words(flag_line);
+        for (std::string w; words >> w;) args.push_back(w);
+        return run(args, cmd);
+    }
     bool has_tracepoint() const { return path_exists(std::string(kTracing) + "/events/capability/cap_capable"); }
     std::unique_ptr<TempDir> out_;
 };
 
 TEST_F(ProfileIntegration, ChownToNobodyNeedsExactlyChown) {
     if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
-    Result r = profile({}, {"sh", "-c", "touch /f && chown nobody /f"});
+    Result r = profile({}, {"sh", "-c", "touch /f && chown nobody /f"});  // = `check` below
     ASSERT_EXIT_CODE(r, 0);
     EXPECT_EQ(cap_adds(flags()), Strings{"CHOWN"}) << flags() << "\n" << r.out;
     EXPECT_NE(r.out.find("used    CAP_CHOWN in chown"), std::string::npos) << r.out;
@@ -75,6 +86,16 @@ TEST_F(ProfileIntegration, ChownToNobodyNeedsExactlyChown) {
     EXPECT_NE(report.find("- `/f`"), std::string::npos) << report;
     EXPECT_NE(report.find("only as good as the run"), std::string::npos);
     EXPECT_EQ(roots_.leftovers(), Strings{});
+
+    // The proof: under the generated flags the workload runs; with no capability it cannot.
+    // (The profile covers this workload only: the same command, nothing added.)
+    const Strings check = {"sh", "-c", "touch /f && chown nobody /f"};
+    Result ok = run_with_flags(flags(), check);
+    EXPECT_EXIT_CODE(ok, 0);
+    EXPECT_EQ(ok.err, "") << describe(ok);
+    Result bare = run({"--network", "none", "--cap-drop", "ALL"}, check);
+    EXPECT_NE(bare.code, 0) << describe(bare);
+    EXPECT_NE(bare.err.find("Operation not permitted"), std::string::npos) << describe(bare);
 }
 
 TEST_F(ProfileIntegration, BindingPort80NeedsNetBindService) {
@@ -84,6 +105,55 @@ TEST_F(ProfileIntegration, BindingPort80NeedsNetBindService) {
     ASSERT_EXIT_CODE(r, 0);
     EXPECT_EQ(cap_adds(flags()), Strings{"NET_BIND_SERVICE"}) << flags() << "\n" << r.out;
     EXPECT_NE(r.out.find("CAP_NET_BIND_SERVICE in bind"), std::string::npos) << r.out;
+
+    const Strings check = {"sh", "-c", "httpd -p 127.0.0.1:80 && echo bound"};
+    Result ok = run_with_flags(flags(), check);
+    EXPECT_EXIT_CODE(ok, 0);
+    EXPECT_EQ(ok.out, "bound\n") << describe(ok);
+    Result bare = run({"--network", "none", "--cap-drop", "ALL"}, check);
+    EXPECT_NE(bare.code, 0) << describe(bare);
+    EXPECT_NE(bare.err.find("Permission denied"), std::string::npos) << describe(bare);
+}
+
+TEST_F(ProfileIntegration, ProfilingUnderAGeneratedProfileWorks) {
+    // The observing filter goes in before the spec's: a profile that allows neither seccomp nor
+    // sendmsg still lets hutch profile under it, and the result runs the workload the same.
+    Result first = profile({"--cap-add", "CHOWN"}, {"sh", "-c", "echo ok"});
+    ASSERT_EXIT_CODE(first, 0);
+    const std::string generated = out_->path() + "/generated.json";
+    ASSERT_EQ(::rename((dir() + "/profile.json").c_str(), generated.c_str()), 0);
+    Result again = profile({"--cap-add", "CHOWN", "--security-opt", "seccomp=" + generated, "--verify"},
+                           {"sh", "-c", "echo ok"});
+    ASSERT_EXIT_CODE(again, 0);
+    EXPECT_NE(again.out.find("verify: same exit status and output"), std::string::npos) << again.out;
+    EXPECT_NE(again.out.find("runs seen: profiled run (exit 0)"), std::string::npos) << again.out;
+    // The observer's own handover (close, seccomp) is not in the new profile.
+    std::set<std::string> names;
+    for (const auto& rule : hutch::seccomp::parse_docker_profile(read_file(dir() + "/profile.json")).syscalls)
+        if (rule.action == "SCMP_ACT_ALLOW") names.insert(rule.names.begin(), rule.names.end());
+    EXPECT_TRUE(names.count("execve"));
+    EXPECT_FALSE(names.count("seccomp")) << read_file(dir() + "/profile.json");
+}
+
+TEST_F(ProfileIntegration, ARunThatNeverReachedTheCommandFailsAndWritesNothing) {
+    // A profile without capset: hutch's capability drop after the filter fails, the command
+    // never runs. That is no profile to write, nor a run to verify.
+    Result first = profile({}, {"true"});
+    ASSERT_EXIT_CODE(first, 0);
+    nlohmann::json j = nlohmann::json::parse(read_file(dir() + "/profile.json"));
+    for (auto& rule : j["syscalls"]) {
+        auto& names = rule["names"];
+        names.erase(std::remove(names.begin(), names.end(), "capset"), names.end());
+    }
+    const std::string broken = out_->path() + "/no-capset.json";
+    write_file(broken, j.dump());
+    ASSERT_EQ(::rename(dir().c_str(), (out_->path() + "/first").c_str()), 0);
+    Result r = profile({"--security-opt", "seccomp=" + broken, "--verify"}, {"true"});
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_NE(r.err.find("never reached the command's execve"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.out.find("verify: same"), std::string::npos) << r.out;
+    EXPECT_FALSE(path_exists(dir())) << "something was written";
+    EXPECT_EQ(roots_.leftovers(), Strings{});
 }
 
 TEST_F(ProfileIntegration, TrueNeedsNoCapabilityAndARead_onlyRoot) {
@@ -170,7 +240,9 @@ TEST_F(ProfileIntegration, TheMachinesTracingStateIsUnchanged) {
     Strings args = roots_.hutch_args({"profile", "--network", "none", rootfs_, "sh", "-c", "touch /f; chown nobody /f"});
     argv.insert(argv.end(), args.begin(), args.end());
     Process p = Process::spawn(argv);
-    const std::string mine = "hutch-profile-" + std::to_string(p.pid()) + "-";
+    struct stat ns {};
+    ASSERT_EQ(::stat("/proc/self/ns/pid", &ns), 0);
+    const std::string mine = "hutch-profile-" + std::to_string(ns.st_ino) + "-" + std::to_string(p.pid()) + "-";
     Result r = p.wait();
     ASSERT_EXIT_CODE(r, 0);
 
