@@ -298,7 +298,7 @@ Program compile(const Seccomp& seccomp) {
     return program;
 }
 
-Program compile_listener(int handover_fd) {
+Program compile_listener() {
     Context ctx(::seccomp_init(SCMP_ACT_NOTIFY));
     if (!ctx) throw Error("compile the observing seccomp filter: seccomp_init failed");
     // Another architecture is the spec's filter's business; killing it here would change what
@@ -308,10 +308,6 @@ Program compile_listener(int handover_fd) {
         for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32})
             if (int rc = ::seccomp_arch_add(ctx.get(), arch); rc < 0 && rc != -EEXIST)
                 throw SysError("compile the observing seccomp filter", "seccomp_arch_add", "", -rc);
-    int nr = ::seccomp_syscall_resolve_name("sendmsg");
-    scmp_arg_cmp on_socket{0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(handover_fd), 0};
-    if (int rc = ::seccomp_rule_add_array(ctx.get(), SCMP_ACT_ALLOW, nr, 1, &on_socket); rc < 0)
-        throw SysError("compile the observing seccomp filter", "seccomp_rule_add", "sendmsg", -rc);
     Program program;
     program.instructions = export_bpf(ctx);
     program.flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
@@ -330,6 +326,8 @@ Program compile_logger() {
     program.instructions = export_bpf(ctx);
     return program;
 }
+
+bool makes_listener(const Program& program) { return program.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER; }
 
 int install_observer(const Program& program) {
     sock_fprog prog{};

@@ -43,16 +43,19 @@ Program compile(const Seccomp& seccomp);
 // effective set; throws SysError (EACCES says which is missing).
 void install(const Program& program);
 
-// `hutch profile`'s observing filter: every system call is sent to a supervisor
-// (SCMP_ACT_NOTIFY), which lets it continue; sendmsg on `handover_fd` is let through, because
-// the listener itself travels over that socket and nobody could answer it yet. Calls of another
-// architecture are notified too (x86 and x32 beside x86_64): the spec's own filter decides
-// whether they may run at all. The program carries SECCOMP_FILTER_FLAG_NEW_LISTENER.
-Program compile_listener(int handover_fd);
+// `hutch profile`'s observing filter: every system call, with no exception, is sent to a
+// supervisor (SCMP_ACT_NOTIFY), which lets it continue. (The supervisor takes the listener
+// from the child with pidfd_getfd: no call needs letting through for the handover, so nothing
+// the workload does goes unseen.) Calls of another architecture are notified too (x86 and x32
+// beside x86_64): the spec's own filter decides whether they may run at all. The program carries
+// SECCOMP_FILTER_FLAG_NEW_LISTENER.
+Program compile_listener();
 // Where notification is unavailable: every call allowed and logged (SCMP_ACT_LOG), to the audit
 // log or, without auditd, the kernel log.
 Program compile_logger();
 
+// Whether loading `program` returns a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+bool makes_listener(const Program& program);
 // Installs an observing filter (above); returns its listener fd (close-on-exec, as the kernel
 // makes it), or -1 for a filter that only logs. The same privilege rule as install().
 int install_observer(const Program& program);

@@ -259,16 +259,21 @@ void wait_for_start(const InitContext& ctx) {
     if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);
     if (listener_filter) {
         // hutch profile: the observing filter goes in before the spec's, so the spec's filter
-        // need not allow what the handover takes (seccomp, sendmsg); stacked filters give the
-        // strictest action whatever their order, so the spec's still decides. From here every
-        // call waits for the parent, which gets the listener over the one socket the filter lets
-        // sendmsg use; the child's copy goes at once (a call the parent answers). A filter that
-        // only logs has no listener.
-        int listener = seccomp::install_observer(*listener_filter);
-        if (listener >= 0) {
-            sync::send(sync_fd, sync::Kind::kListener, 0, {}, listener);
-            ::close(listener);
+        // need not allow what the handover takes; stacked filters give the strictest action
+        // whatever their order, so the spec's still decides. From the filter on every call
+        // waits for the parent, with no exception, so the parent is told first which fd the
+        // listener will get (the lowest free one: this process has one thread) and takes it
+        // with pidfd_getfd; the child's copy goes at once (the first call the parent answers).
+        // A filter that only logs has no listener.
+        int expected = -1;
+        if (seccomp::makes_listener(*listener_filter)) {
+            expected = check(::fcntl(sync_fd, F_DUPFD_CLOEXEC, 0), "hand the seccomp listener over", "fcntl");
+            ::close(expected);
+            sync::send(sync_fd, sync::Kind::kListener, expected);
         }
+        int listener = seccomp::install_observer(*listener_filter);
+        if (listener != expected) ::_exit(kExitHutchError);  // not the fd announced: the parent would wait on
+        if (listener >= 0) ::close(listener);
     }
     if (seccomp_filter) seccomp::install(*seccomp_filter);
     if (extra) caps::set_capabilities(privileges, 0, host);

@@ -97,6 +97,30 @@ private:
     bool reaped_ = false;
 };
 
+// hutch profile: the child's seccomp listener, which it said would be its fd `fd`, taken with
+// pidfd_getfd once its filter is in (until then that fd does not exist: EBADF). The child is
+// only a few instructions from loading the filter, so this polls briefly. An empty Fd: the child
+// wrote on the sync socket instead (an error) or died; the caller reads which.
+Fd take_listener(const Child& child, int sync_socket, int fd) {
+    const char* step = "take the container's seccomp listener";
+    for (;;) {
+        long got = ::syscall(SYS_pidfd_getfd, child.pidfd(), fd, 0);
+        if (got >= 0) {
+            Fd listener(static_cast<int>(got));
+            char link[64];
+            ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(got)).c_str(), link, sizeof link);
+            if (n > 0 && std::string_view(link, static_cast<std::size_t>(n)) == "anon_inode:seccomp notify")
+                return listener;
+            throw Error(std::string(step) + ": the container's fd " + std::to_string(fd) + " is not a seccomp listener");
+        }
+        if (errno != EBADF) throw SysError(step, "pidfd_getfd", "fd " + std::to_string(fd), errno);
+        pollfd p{sync_socket, POLLIN, 0};
+        int ready = ::poll(&p, 1, 1);
+        if (ready > 0) return Fd();
+        if (ready < 0 && errno != EINTR) throw SysError(step, "poll", "sync socket", errno);
+    }
+}
+
 // Blocks the forwarded signals for hutch's lifetime and reads them from a signalfd instead;
 // restored on the way out (the child unblocks its copy just before execve).
 class BlockedSignals {
@@ -597,7 +621,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "start the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
     std::optional<seccomp::Program> listener_filter;
-    if (observer) listener_filter = observer->listener_filter(child_end.get());
+    if (observer) listener_filter = observer->listener_filter();
 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     Cgroup cgroup = Cgroup::create(id);
@@ -649,7 +673,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         }
         if (msg.kind == sync::Kind::kListener) {
             if (observer) {
-                observer->listener(std::move(msg.fd), plan.upper_dir);
+                // An empty fd: the child wrote first (an error) or died; the loop reads which.
+                if (Fd listener = take_listener(child, parent_end.get(), msg.exit_code))
+                    observer->listener(std::move(listener), plan.upper_dir);
                 continue;
             }
             // Nobody asked for it: the child waits for an answer nobody would give. A protocol

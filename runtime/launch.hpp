@@ -26,10 +26,11 @@ void validate_spec(const Spec& spec);
 // thread.
 struct RunObserver {
     virtual ~RunObserver() = default;
-    // A filter for the child to install before the spec's own; one made with a listener
-    // (SECCOMP_FILTER_FLAG_NEW_LISTENER) has it sent back over the sync socket (`sync_fd` is
-    // that socket's number in the child). Compiled here: the child only loads it.
-    virtual std::optional<seccomp::Program> listener_filter(int sync_fd) = 0;
+    // A filter for the child to install before the spec's own. For one made with a listener
+    // (SECCOMP_FILTER_FLAG_NEW_LISTENER) the child says over the sync socket which fd the
+    // listener will be, before loading it, and the parent takes it with pidfd_getfd once it
+    // exists. Compiled here: the child only loads it.
+    virtual std::optional<seccomp::Program> listener_filter() = 0;
     // After clone3, before the child may go on: the container's first process, by host pid.
     virtual void cloned(pid_t pid) = 0;
     // The child's listener. The child waits in its next system call until someone answers, so

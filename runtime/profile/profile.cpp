@@ -156,8 +156,8 @@ public:
         : trace_root_(trace_root), calls_(calls), effective_(effective), instance_name_(std::move(instance_name)),
           lower_(std::move(lower)) {}
 
-    std::optional<seccomp::Program> listener_filter(int sync_fd) override {
-        if (calls_ == Calls::kNotify) return seccomp::compile_listener(sync_fd);
+    std::optional<seccomp::Program> listener_filter() override {
+        if (calls_ == Calls::kNotify) return seccomp::compile_listener();
         if (calls_ == Calls::kLog) {
             kernel_log_.emplace();
             return seccomp::compile_logger();
