@@ -315,7 +315,6 @@ Result TempRoots::hutch(const Strings& args, const SpawnOptions& options,
     return run_hutch(hutch_args(args), options, timeout);
 }
 
-namespace {
 Strings list_dir(const std::string& dir) {
     Strings out;
     DIR* d = ::opendir(dir.c_str());
@@ -328,7 +327,6 @@ Strings list_dir(const std::string& dir) {
     std::sort(out.begin(), out.end());
     return out;
 }
-}  // namespace
 
 Strings TempRoots::leftovers() const {
     Strings out;

@@ -173,6 +173,8 @@ bool remove_leftover_cgroup(const std::string& id);
 
 // Every entry under `root` as "relative-path type mode uid:gid size mtime[ -> target][ #hash]",
 // sorted; stays on root's file system.
+// The names in `dir` (not . and ..), sorted; empty when it cannot be read.
+Strings list_dir(const std::string& dir);
 std::map<std::string, std::string> list_tree(const std::string& root);
 // What differs between two list_tree() snapshots, one line per path (empty: identical).
 std::string diff_trees(const std::map<std::string, std::string>& before,

@@ -38,19 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string oci_binary() { return HUTCH_OCI_BINARY; }
 
-Strings entries_of(const std::string& dir) {
-    Strings out;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return out;
-    while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 // Polls until `path` exists (a marker the container writes); false after `timeout`.
 bool wait_for_file(const std::string& path, std::chrono::milliseconds timeout = 10s) {
     auto deadline = Clock::now() + timeout;
@@ -341,7 +328,7 @@ protected:
     // The state root holds nothing of a container (the seccomp cache aside).
     Strings root_entries() {
         Strings out;
-        for (const auto& e : entries_of(root_))
+        for (const auto& e : list_dir(root_))
             if (e != "seccomp") out.push_back(e);
         return out;
     }
@@ -1336,7 +1323,7 @@ protected:
             for (int i = 0; i < 200 && !reap_zombies().empty(); ++i) std::this_thread::sleep_for(10ms);
             for (const auto& cid : cids_) {
                 EXPECT_FALSE(path_exists("/run/hutch-oci/" + cid)) << "/run/hutch-oci/" << cid << " left behind";
-                for (const auto& h : entries_of("/sys/fs/cgroup")) {
+                for (const auto& h : list_dir("/sys/fs/cgroup")) {
                     std::string leaf = "/sys/fs/cgroup/" + h + "/libpod_parent/libpod-" + cid;
                     EXPECT_FALSE(path_exists(leaf)) << leaf << " left behind";
                 }

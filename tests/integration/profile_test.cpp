@@ -32,18 +32,7 @@ Strings cap_adds(const std::string& flags) {
     return out;
 }
 
-Strings instances() {
-    Strings out;
-    DIR* d = ::opendir((std::string(kTracing) + "/instances").c_str());
-    if (!d) return out;
-    while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(out.begin(), out.end());
-    return out;
-}
+Strings instances() { return list_dir(std::string(kTracing) + "/instances"); }
 
 class ProfileIntegration : public HutchTest {
 protected:
