@@ -298,11 +298,14 @@ Program compile(const Seccomp& seccomp) {
     return program;
 }
 
-Program compile_listener() {
-    Context ctx(::seccomp_init(SCMP_ACT_NOTIFY));
-    if (!ctx) throw Error("compile the observing seccomp filter: seccomp_init failed");
-    // Another architecture is the spec's filter's business; killing it here would change what
-    // the workload does.
+namespace {
+
+// An observing filter: every call of every architecture the host runs gets `action`. Another
+// architecture is the spec's filter's business; killing it here would change what the workload
+// does.
+Program compile_observer(std::uint32_t action) {
+    Context ctx(::seccomp_init(action));
+    if (!ctx) throw Error("compile the observing seccomp filter: seccomp_init failed (out of memory)");
     ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
     if (::seccomp_arch_native() == SCMP_ARCH_X86_64)
         for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32})
@@ -310,22 +313,18 @@ Program compile_listener() {
                 throw SysError("compile the observing seccomp filter", "seccomp_arch_add", "", -rc);
     Program program;
     program.instructions = export_bpf(ctx);
+    return program;
+}
+
+}  // namespace
+
+Program compile_listener() {
+    Program program = compile_observer(SCMP_ACT_NOTIFY);
     program.flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
     return program;
 }
 
-Program compile_logger() {
-    Context ctx(::seccomp_init(SCMP_ACT_LOG));
-    if (!ctx) throw Error("compile the observing seccomp filter: seccomp_init failed");
-    ::seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
-    if (::seccomp_arch_native() == SCMP_ARCH_X86_64)
-        for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32})
-            if (int rc = ::seccomp_arch_add(ctx.get(), arch); rc < 0 && rc != -EEXIST)
-                throw SysError("compile the observing seccomp filter", "seccomp_arch_add", "", -rc);
-    Program program;
-    program.instructions = export_bpf(ctx);
-    return program;
-}
+Program compile_logger() { return compile_observer(SCMP_ACT_LOG); }
 
 bool makes_listener(const Program& program) { return program.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER; }
 
