@@ -331,6 +331,9 @@ void run_init(const InitContext& ctx) {
         explain::line("setresgid(0, 0, 0); setresuid(0, 0, 0)   # root of the new user namespace");
         check(::setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
         check(::setresuid(0, 0, 0), "become the user namespace's root", "setresuid");
+        // A uid change resets "dumpable": set it again, or the namespace's processes could
+        // open this process's /proc/<pid>/exe, hutch's binary.
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 
     for (int fd = 0; fd <= 2; ++fd)

@@ -907,6 +907,11 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
               "give the start fifo to the container's root", "fchownat", fifo_path);
         check(::chmod(launch.state_dir.c_str(), 0711), "open the state dir to the container's root", "chmod", launch.state_dir);
     }
+    // Joining a pid namespace is for the child only: hutch goes back to its own right after the
+    // clone, so the hooks it forks (prestart, createRuntime, poststart) run in the runtime's
+    // namespace as runtime.md says, with the host pids their state names.
+    Fd own_pid_ns(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pid_ns) throw SysError("create the container", "open", "/proc/self/ns/pid", errno);
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
     std::optional<seccomp::Program> filter;
@@ -932,6 +937,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
     child_end.reset();
     join_fds.clear();
+    check(::setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns", "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
     write_id_maps(p.child.pid(), spec);
 

@@ -179,7 +179,7 @@ void RootfsBuilder::populate_dev() {
         if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) != 0) {
             // In a user namespace no device node can be made: bind the host's, as runc does.
             if (errno != EPERM) throw SysError("populate /dev", "mknodat", root.shown("/dev/") + d.name, errno);
-            bind_host_device(std::string("/dev/") + d.name, std::string("/dev/") + d.name);
+            bind_host_device(std::string("/dev/") + d.name, S_IFCHR, makedev(d.major, d.minor));
         }
     }
     for (const auto& [name, target] : kDevLinks) {
@@ -205,13 +205,18 @@ void RootfsBuilder::populate_dev() {
         throw Error("populate /dev: " + root.shown("/dev/null") + " is not the null device");
 }
 
-// Binds the host's device node `host` onto `destination` in the root (a user namespace may not
-// make device nodes).
-void RootfsBuilder::bind_host_device(const std::string& host, const std::string& destination) {
-    Fd source(::open(host.c_str(), O_PATH | O_CLOEXEC));
-    if (!source) throw SysError("bind a host device", "open", host, errno);
-    Fd target = root_->open(destination, Create::kFile);
-    mnt::mount_at("bind a host device", host, source.get(), target, root_->shown(destination), "", MS_BIND, "");
+// Binds the host's device node at `path` onto the same path in the root (a user namespace may
+// not make device nodes). Only the very device asked for: a config must not get any host file
+// bound into the container by naming it a device.
+void RootfsBuilder::bind_host_device(const std::string& path, mode_t type, dev_t number) {
+    Fd source(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!source) throw SysError("bind a host device", "open", path, errno);
+    struct stat st {};
+    check(::fstat(source.get(), &st), "bind a host device", "fstat", path);
+    if ((st.st_mode & S_IFMT) != type || st.st_rdev != number)
+        throw Error("bind a host device: the host's " + path + " is not the device the config names");
+    Fd target = root_->open(path, Create::kFile);
+    mnt::mount_at("bind a host device", path, source.get(), target, root_->shown(path), "", MS_BIND, "");
 }
 
 // linux.devices: each node made inside the root (its directory opened there, so a symlink in
@@ -232,7 +237,7 @@ void RootfsBuilder::create_spec_devices() {
         ::unlinkat(dir.get(), leaf.c_str(), 0);  // a default node of the same name gives way
         if (::mknodat(dir.get(), leaf.c_str(), mode, type == S_IFIFO ? 0 : number) != 0) {
             if (errno != EPERM) throw SysError("create a device", "mknodat", root.shown(d.path), errno);
-            bind_host_device(d.path, d.path);  // a user namespace: the host's node, as runc does
+            bind_host_device(d.path, type, number);  // a user namespace: the host's node, as runc does
             continue;
         }
         check(::fchmodat(dir.get(), leaf.c_str(), mode & 07777, 0), "create a device", "fchmodat", root.shown(d.path));

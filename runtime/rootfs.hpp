@@ -12,6 +12,8 @@
 //   6. pivot_root into it and detach the host's tree.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include <optional>
@@ -48,7 +50,7 @@ private:
     void mount_cgroups(const Mount& m);
     void populate_dev();
     void create_spec_devices();
-    void bind_host_device(const std::string& host, const std::string& destination);
+    void bind_host_device(const std::string& path, mode_t type, dev_t number);
     void write_sysctls();
     void mask_paths();
     void readonly_paths();

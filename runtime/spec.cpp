@@ -142,7 +142,7 @@ std::vector<Hook> hooks_from(const Reader& r, const char* key) {
         if (hook.path.empty() || hook.path[0] != '/') h.fail("path", "must be an absolute path");
         if (h.has("timeout")) {
             hook.timeout = h.get<int>("timeout", 0);
-            if (*hook.timeout <= 0) h.fail("timeout", "must be greater than zero");
+            if (*hook.timeout <= 0 || *hook.timeout > 86400) h.fail("timeout", "must be from 1 to 86400 seconds");
         }
         out.push_back(hook);
     });
@@ -191,6 +191,8 @@ Process process_from(const Reader& p) {
     if (p.has("consoleSize")) {
         Reader c = p.at("consoleSize");
         out.console_size = std::pair{c.get<unsigned>("height", 0), c.get<unsigned>("width", 0)};
+        if (out.console_size->first > 65535 || out.console_size->second > 65535)
+            p.fail("consoleSize", "height and width must be at most 65535");
     }
     return out;
 }

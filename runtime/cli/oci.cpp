@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <libgen.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -132,10 +133,17 @@ std::vector<pid_t> container_pids(const oci::State& state, const Spec& spec) {
     return pids;
 }
 
-void signal_container(const oci::State& state, const Spec& spec, int sig, bool all) {
-    // The first process through a pidfd checked against its start time: never a recycled pid.
+// A pidfd on the container's first process, opened and then checked against the recorded
+// start time: never a recycled pid. Empty when the process is gone.
+Fd open_live_pidfd(const oci::State& state) {
     Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
-    if (!pidfd || !oci::process_alive(state)) throw UsageError("container " + state.id + " is not running");
+    if (!pidfd || !oci::process_alive(state)) return Fd();
+    return pidfd;
+}
+
+void signal_container(const oci::State& state, const Spec& spec, int sig, bool all) {
+    Fd pidfd = open_live_pidfd(state);
+    if (!pidfd) throw UsageError("container " + state.id + " is not running");
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
         throw SysError("signal container " + state.id, "pidfd_send_signal", std::to_string(sig), errno);
     if (!all) return;
@@ -150,9 +158,10 @@ void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const 
 
 // delete: what is left of a stopped container, with its poststop hooks.
 void destroy(const oci::StateRoot& root, const oci::State& state, const Spec& spec) {
-    run_hooks_warning(spec.hooks.poststop, "poststop", oci::state_json(state, "stopped").dump());
+    // runtime.md: poststop runs after the container is deleted.
     oci::remove_cgroups(state.cgroups);
     remove_tree(root.dir(state.id));
+    run_hooks_warning(spec.hooks.poststop, "poststop", oci::state_json(state, "stopped").dump());
 }
 
 void wait_until_stopped(const oci::State& state) {
@@ -183,8 +192,21 @@ struct Prepared {
     std::string bundle;
     Fd console;
     std::unique_ptr<StateDirGuard> guard;
+    Fd lock;  // flock on the state dir while create runs (the container's process inherits it)
     OciLaunch launch;
 };
+
+// A state dir without state.json whose lock nobody holds: left by a create that was killed
+// before it recorded the container. Its process died with it (the parent-death signal), so
+// what is left is the dir and the cgroup; removed, the id can be used again.
+bool remove_if_abandoned(const oci::StateRoot& root, const std::string& id) {
+    if (::access(root.file(id, "state.json").c_str(), F_OK) == 0) return false;
+    Fd dir(::open(root.dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) return false;
+    oci::remove_default_cgroups(id);
+    remove_tree(root.dir(id));
+    return true;
+}
 
 Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     oci::validate_id(r.id);
@@ -197,10 +219,13 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     make_dirs(g.root, 0711);
     std::string dir = root.dir(r.id);
     if (::mkdir(dir.c_str(), 0700) != 0) {
-        if (errno == EEXIST) throw UsageError("container " + r.id + " already exists");
-        throw SysError("create the container's state", "mkdir", dir, errno);
+        if (errno != EEXIST) throw SysError("create the container's state", "mkdir", dir, errno);
+        if (!remove_if_abandoned(root, r.id) || ::mkdir(dir.c_str(), 0700) != 0)
+            throw UsageError("container " + r.id + " already exists");
     }
     p.guard = std::make_unique<StateDirGuard>(dir);
+    p.lock = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!p.lock || ::flock(p.lock.get(), LOCK_EX) != 0) throw SysError("lock the container's state", "flock", dir, errno);
     std::string fifo = root.file(r.id, "exec.fifo");
     if (::mkfifo(fifo.c_str(), 0600) != 0) throw SysError("create the start fifo", "mkfifo", fifo, errno);
     write_file_atomic(root.file(r.id, "config.json"), to_json(p.spec).dump(2) + "\n", 0600, Durability::kRuntime);
@@ -239,10 +264,17 @@ void start(const OciGlobals& g, const std::string& id) {
     oci::State state = root.load(id);
     std::string status = oci::status_of(root, state);
     if (status != "created") throw UsageError("cannot start container " + id + ": it is " + status);
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
-    if (!pidfd || !oci::process_alive(state)) throw UsageError("cannot start container " + id + ": it has stopped");
-    start_oci_container(root.file(id, "exec.fifo"), pidfd.get(), true);
-    Spec spec = stored_spec(root, id);
+    Spec spec = stored_spec(root, id);  // before the release: nothing may fail after it but hooks
+    Fd pidfd = open_live_pidfd(state);
+    if (!pidfd) throw UsageError("cannot start container " + id + ": it has stopped");
+    // Claimed by renaming the fifo: of two starts at once, one renames it and the other finds
+    // it gone (the container is then running), instead of waiting on a fifo nobody writes.
+    std::string claimed = root.file(id, "exec.fifo.starting");
+    if (::rename(root.file(id, "exec.fifo").c_str(), claimed.c_str()) != 0) {
+        if (errno == ENOENT) throw UsageError("cannot start container " + id + ": it is running");
+        throw SysError("start the container", "rename", root.file(id, "exec.fifo"), errno);
+    }
+    start_oci_container(claimed, pidfd.get(), true);
     run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
 }
 
@@ -259,7 +291,7 @@ json features() {
           "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
           "tmpcopyup", "notmpcopyup"}},
         {"linux",
-         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "uts"}},
+         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
           {"capabilities", caps},
           {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
           {"seccomp",
@@ -353,7 +385,17 @@ int oci_main(int argc, char** argv) {
         if (run_detach) {
             create_oci_container(p.spec, p.launch);
             p.guard->keep();
-            start(g, run_req.id);
+            try {
+                start(g, run_req.id);
+            } catch (...) {
+                // runc leaves nothing of a container whose run failed: neither does hutch.
+                oci::StateRoot root(g.root);
+                oci::State s = root.load(run_req.id);
+                if (Fd pidfd = open_live_pidfd(s)) signal_container(s, p.spec, SIGKILL, true);
+                wait_until_stopped(s);
+                destroy(root, s, p.spec);
+                throw;
+            }
             return;
         }
         oci::StateRoot root(g.root);
@@ -403,6 +445,7 @@ int oci_main(int argc, char** argv) {
         oci::StateRoot root(g.root);
         oci::validate_id(delete_id);
         if (delete_force && ::access(root.dir(delete_id).c_str(), F_OK) != 0) return;  // as runc: nothing to do
+        if (remove_if_abandoned(root, delete_id)) return;
         oci::State s = root.load(delete_id);
         Spec spec = stored_spec(root, delete_id);
         std::string status = oci::status_of(root, s);
@@ -461,13 +504,14 @@ int oci_main(int argc, char** argv) {
             throw UsageError("exec: the working directory \"" + spec.process.cwd + "\" must be absolute");
         if (!exec_user.empty()) {
             auto colon = exec_user.find(':');
-            try {
-                spec.process.user = {static_cast<std::uint32_t>(std::stoul(exec_user.substr(0, colon))),
-                                     colon == std::string::npos ? 0u : static_cast<std::uint32_t>(std::stoul(exec_user.substr(colon + 1))),
-                                     {}, {}};
-            } catch (const std::exception&) {
-                throw UsageError("invalid --user \"" + exec_user + "\": use UID[:GID]");
-            }
+            auto id = [&](const std::string& text) {
+                if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos ||
+                    std::stoull(text) >= 0xffffffffULL)
+                    throw UsageError("invalid --user \"" + exec_user + "\": use UID[:GID]");
+                return static_cast<std::uint32_t>(std::stoull(text));
+            };
+            spec.process.user = {id(exec_user.substr(0, colon)), colon == std::string::npos ? 0u : id(exec_user.substr(colon + 1)),
+                                 {}, {}};
         }
         for (const auto& cap : exec_caps) {
             if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
@@ -477,8 +521,8 @@ int oci_main(int argc, char** argv) {
         }
         if (exec_no_new_privs) spec.process.no_new_privileges = true;
         if (oci::status_of(root, s) != "running") throw UsageError("container " + exec_id + " is not running");
-        Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
-        if (!pidfd || !oci::process_alive(s)) throw UsageError("container " + exec_id + " is not running");
+        Fd pidfd = open_live_pidfd(s);
+        if (!pidfd) throw UsageError("container " + exec_id + " is not running");
         Fd console = connect_console(exec_console);
         if (spec.process.terminal && !console && exec_detach)
             throw UsageError("exec --tty --detach needs --console-socket");

@@ -103,6 +103,23 @@ void refuse_unsupported(const json& config) {
     }
 }
 
+// A mount destination as one absolute path without "." or empty components, so the checks on
+// it (only procfs on /proc, ...) see what the kernel will: "//proc" is /proc. ".." is refused:
+// it could only climb out of where the config says it mounts.
+std::string clean_destination(const std::string& destination) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= destination.size()) {
+        std::size_t slash = destination.find('/', start);
+        if (slash == std::string::npos) slash = destination.size();
+        std::string part = destination.substr(start, slash - start);
+        if (part == "..") throw UsageError("config.json: mount destination \"" + destination + "\" must not hold ..");
+        if (!part.empty() && part != ".") out += "/" + part;
+        start = slash + 1;
+    }
+    return out.empty() ? "/" : out;
+}
+
 std::string absolute_in(const std::string& bundle, const std::string& path) {
     if (path.empty() || path[0] == '/') return path;
     return bundle + "/" + path;
@@ -147,7 +164,7 @@ Spec spec_from_config(const json& config, const std::string& bundle_dir) {
     spec.root.path = absolute_in(bundle_dir, spec.root.path);
     for (auto& m : spec.mounts) {
         // config.md: a relative destination is deprecated but MUST be taken relative to "/".
-        if (!m.destination.empty() && m.destination[0] != '/') m.destination = "/" + m.destination;
+        m.destination = clean_destination(m.destination);
         bool bind = m.type == "bind" ||
                     std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
         if (bind) m.source = absolute_in(bundle_dir, m.source);

@@ -207,6 +207,13 @@ Cgroups::~Cgroups() {
     if (!kept_) remove_cgroups(paths_);
 }
 
+void remove_default_cgroups(const std::string& id) {
+    for (const auto& h : host_cgroup_hierarchies()) {
+        std::string dir = h.mount_point + own_cgroup(h) + "/hutch-oci/" + id;
+        if (::access(dir.c_str(), F_OK) == 0) remove_cgroup(dir, true);
+    }
+}
+
 void remove_cgroups(const std::vector<std::string>& paths) {
     // Only the parent hutch made for containers without a cgroupsPath goes with them; an
     // engine's parents (podman's libpod_parent, a pod's cgroup) are the engine's.

@@ -42,6 +42,10 @@ private:
     bool kept_ = false;
 };
 
+// The cgroups a container without cgroupsPath gets (hutch-oci/<id> below hutch's own), for a
+// create that was killed before it recorded them.
+void remove_default_cgroups(const std::string& id);
+
 // delete: kills what is left in each and removes them.
 void remove_cgroups(const std::vector<std::string>& paths);
 

@@ -3,11 +3,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cap-ng.h>
+
+#include <algorithm>
 #include <chrono>
+#include <string_view>
 #include <cstdio>
 
 #include "runtime/error.hpp"
@@ -17,7 +22,7 @@
 namespace hutch::oci {
 namespace {
 
-void run_hook(const Hook& hook, const std::string& shown, const std::string& state_json) {
+void run_hook(const Hook& hook, const std::string& shown, const std::string& state_json, bool in_container) {
     std::vector<char*> argv, envp;
     // config.md: args has the same semantics as execv's argv; an empty list still needs argv[0].
     std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
@@ -31,9 +36,26 @@ void run_hook(const Hook& hook, const std::string& shown, const std::string& sta
     check(::pipe2(in, O_CLOEXEC), "run a hook", "pipe2");
     Fd read_end(in[0]), write_end(in[1]);
     explain::line("fork(); execve(" + explain::quote(hook.path) + ", ...)   # " + shown + ", state on stdin");
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw SysError("run hook " + shown, "fork", hook.path, errno);
     if (pid == 0) {
+        // A hook's own process group: a timeout kills whatever it started too. And it dies with
+        // the hutch that runs it: a killed create must not leave its hooks running.
+        ::setpgid(0, 0);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (::getppid() != parent) ::_exit(125);
+        // Hooks that run in the container (createContainer, startContainer: the latter's binary
+        // comes from the image) sit beside the container's first process, which is still
+        // hutch's binary until the command is exec'd. Without CAP_SYS_PTRACE no hook can open
+        // its /proc/1/exe (it is not dumpable) and reach hutch's binary (CVE-2019-5736).
+        if (in_container) {
+            capng_get_caps_process();
+            capng_update(CAPNG_DROP, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE |
+                                                               CAPNG_BOUNDING_SET),
+                         CAP_SYS_PTRACE);
+            if (capng_apply(CAPNG_SELECT_BOTH) != 0) ::_exit(126);
+        }
         ::dup2(read_end.get(), STDIN_FILENO);
         sigset_t none;
         sigemptyset(&none);
@@ -48,12 +70,12 @@ void run_hook(const Hook& hook, const std::string& shown, const std::string& sta
     [[maybe_unused]] ssize_t n = ::write(write_end.get(), state_json.data(), state_json.size());
     write_end.reset();
 
-    int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
+    int timeout_ms = hook.timeout ? static_cast<int>(std::min(*hook.timeout, 86400) * 1000) : -1;
     pollfd p{pidfd.get(), POLLIN, 0};
     int ready;
     while ((ready = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
     }
-    if (ready == 0) ::kill(pid, SIGKILL);
+    if (ready == 0) ::kill(-pid, SIGKILL);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -71,7 +93,8 @@ void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::str
                bool stop_at_failure) {
     for (std::size_t i = 0; i < hooks.size(); ++i) {
         try {
-            run_hook(hooks[i], std::string(point) + "[" + std::to_string(i) + "]", state_json);
+            run_hook(hooks[i], std::string(point) + "[" + std::to_string(i) + "]", state_json,
+                     std::string_view(point) == "createContainer" || std::string_view(point) == "startContainer");
         } catch (const Error& e) {
             if (stop_at_failure) throw;
             std::fprintf(stderr, "hutch-oci: warning: %s\n", e.what());

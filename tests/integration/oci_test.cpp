@@ -740,6 +740,53 @@ TEST_F(OciHooksIntegration, FailingCreateRuntimeHookFailsCreateAndLeavesNothing)
 
 // --- terminal: the console socket ----------------------------------------------------------
 
+// Two starts at once: one releases the container, the other fails at once (it used to wait
+// on the fifo until the container exited).
+TEST_F(OciLifecycleIntegration, ConcurrentStartsOneWinsTheOtherFails) {
+    std::string id = new_id("twostart");
+    set_command("echo ready > /mnt/.ready; exec sleep 60");
+    ASSERT_EXIT_CODE(create(id), 0);
+    Strings argv = {oci_binary(), "--root", root_, "start", id};
+    Process a = Process::spawn(argv), b = Process::spawn(argv);
+    Result ra = a.wait(5s), rb = b.wait(5s);
+    EXPECT_TRUE((ra.code == 0) != (rb.code == 0)) << describe(ra) << describe(rb);
+    EXPECT_TRUE(wait_for_file(shared_ + "/.ready"));
+    EXPECT_EQ(state(id).value("status", ""), "running");
+}
+
+// A create killed halfway (here in its createRuntime hook) leaves neither a stuck id nor its
+// cgroup: the next create of the id, or delete -f, clears what it left.
+TEST_F(OciLifecycleIntegration, KilledCreateDoesNotBlockItsId) {
+    write_file(shared_ + "/slow-hook.sh", "#!/bin/sh\necho in > \"$1\"\nexec sleep 30\n", 0755);
+    config_["hooks"]["createRuntime"] = {{{"path", shared_ + "/slow-hook.sh"}, {"args", {"slow-hook.sh", shared_ + "/in-hook"}}}};
+    set_command("true");
+    std::string id = new_id("killed");
+    Process creating = Process::spawn({oci_binary(), "--root", root_, "create", "--bundle", bundle_, id});
+    ASSERT_TRUE(wait_for_file(shared_ + "/in-hook"));
+    ::kill(creating.pid(), SIGKILL);
+    creating.wait(5s);
+    reap_zombies();
+    EXPECT_TRUE(path_exists(root_ + "/" + id)) << "the killed create left its state dir (the case under test)";
+    config_.erase("hooks");
+    set_command("true");
+    Result again = create(id);
+    EXPECT_EXIT_CODE(again, 0);
+    EXPECT_EQ(state(id).value("status", ""), "created");
+}
+
+// A startContainer hook runs in the container beside its first process, still hutch's binary
+// until start: it must not reach that binary through /proc/1/exe (CVE-2019-5736).
+TEST_F(OciLifecycleIntegration, InContainerHooksCannotReachHutchsBinary) {
+    config_["hooks"]["startContainer"] = {
+        {{"path", "/bin/sh"}, {"args", {"sh", "-c", "head -c 4 /proc/1/exe > /mnt/head 2>/mnt/err; echo $? > /mnt/rc"}}}};
+    std::string id = new_id("exehook");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(wait_for_file(shared_ + "/rc"));
+    EXPECT_NE(read_file(shared_ + "/rc"), "0\n") << "the hook read /proc/1/exe";
+    EXPECT_EQ(read_file(shared_ + "/head").find("ELF"), std::string::npos);
+}
+
 TEST_F(OciLifecycleIntegration, ConsoleSocketReceivesThePtyMaster) {
     ConsoleSocket sock(tmp_ / "console.sock");
     config_["process"]["terminal"] = true;
@@ -1141,6 +1188,24 @@ TEST_F(OciConfigIntegration, UserNamespaceWithIdMappings) {
     EXPECT_EQ(lines[3], "65534") << "a file of the host's root is unmapped inside";
     EXPECT_EQ(lines[4], ns_link("user", pid));
     EXPECT_EQ(lines[5], "null-ok") << "/dev/null is usable though no device node can be made";
+}
+
+// In a user namespace the default and linux.devices nodes are bound from the host: only the
+// very device the config names, never a host file it calls a device.
+TEST_F(OciConfigIntegration, UserNamespaceBindsOnlyRealDevices) {
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    // A host regular file below /dev (where linux.devices paths must lie), named a device.
+    std::string planted = "/dev/shm/hutch-test-not-a-device-" + std::to_string(::getpid());
+    config_["linux"]["devices"] = {{{"path", planted}, {"type", "c"}, {"major", 1}, {"minor", 3}}};
+    write_file(planted, "host data\n");
+    Result r = run_container("echo pwned > " + planted);
+    ::unlink(planted.c_str());
+    EXPECT_NE(r.code, 0) << describe(r);
+    EXPECT_NE(r.err.find("not the device"), std::string::npos) << describe(r);
+    EXPECT_EQ(root_entries(), Strings{});
 }
 
 TEST_F(OciConfigIntegration, UserNamespaceNeedsMappingsOfRoot) {
