@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -320,6 +321,162 @@ void report(const OciGlobals& g, const char* program, const std::string& message
         log << rfc3339_now() << " error: " << message << "\n";
 }
 
+struct ExecRequest {
+    std::string id, process_file, console_socket, pid_file, cwd, user;
+    std::vector<std::string> env, caps;
+    bool detach = false, tty = false, no_new_privs = false;
+    int preserve_fds = 0;
+};
+
+// exec's process: the container's own, or --process's, with the flags' changes.
+Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std::string> args) {
+    if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
+    Spec spec = stored_spec(root, r.id);
+    if (!r.process_file.empty()) {
+        spec.process = process_from_json(oci::parse_config(read_file(absolute(r.process_file)), r.process_file));
+    } else {
+        if (!args.empty() && args[0] == "--") args.erase(args.begin());
+        spec.process.args = args;
+        spec.process.terminal = r.tty;
+    }
+    if (spec.process.args.empty() || spec.process.args[0].empty()) throw UsageError("exec: no command given");
+    for (const auto& e : r.env) {
+        auto eq = e.find('=');
+        if (eq == 0 || eq == std::string::npos) throw UsageError("invalid --env \"" + e + "\"");
+        std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(e.substr(0, eq + 1), 0) == 0; });
+        spec.process.env.push_back(e);
+    }
+    if (!r.cwd.empty()) spec.process.cwd = r.cwd;
+    if (spec.process.cwd.empty() || spec.process.cwd[0] != '/')
+        throw UsageError("exec: the working directory \"" + spec.process.cwd + "\" must be absolute");
+    if (!r.user.empty()) {
+        auto colon = r.user.find(':');
+        auto id = [&](const std::string& text) {
+            if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoull(text) >= 0xffffffffULL)
+                throw UsageError("invalid --user \"" + r.user + "\": use UID[:GID]");
+            return static_cast<std::uint32_t>(std::stoull(text));
+        };
+        spec.process.user = {id(r.user.substr(0, colon)), colon == std::string::npos ? 0u : id(r.user.substr(colon + 1)), {}, {}};
+    }
+    for (const auto& cap : r.caps) {
+        if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
+        for (auto* set : {&spec.process.capabilities.bounding, &spec.process.capabilities.effective,
+                          &spec.process.capabilities.permitted})
+            set->push_back(cap);
+    }
+    if (r.no_new_privs) spec.process.no_new_privileges = true;
+    return spec;
+}
+
+// The new process starts in the container's cgroups: clone3 puts it into the unified one (the
+// returned path); for the v1 ones hutch moves itself first and the child inherits them (as
+// runc's exec process sits in them too), so it never runs a moment outside the container's limits.
+std::string join_v1_cgroups(const oci::State& state) {
+    std::string unified;
+    for (const auto& dir : state.cgroups) {
+        struct statfs fs {};
+        if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+            unified = dir;
+            continue;
+        }
+        std::ofstream procs(dir + "/cgroup.procs");
+        procs << ::getpid() << std::flush;
+        if (!procs) throw SysError("join the container's cgroups", "write", dir + "/cgroup.procs", errno);
+    }
+    return unified;
+}
+
+int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::string>& args) {
+    oci::StateRoot root(g.root);
+    oci::State s = root.load(r.id);
+    Spec spec = exec_spec(root, r, args);
+    if (oci::status_of(root, s) != "running") throw UsageError("container " + r.id + " is not running");
+    Fd pidfd = open_live_pidfd(s);
+    if (!pidfd) throw UsageError("container " + r.id + " is not running");
+    Fd console = connect_console(r.console_socket);
+    if (spec.process.terminal && !console && r.detach) throw UsageError("exec --tty --detach needs --console-socket");
+    ExecLaunch launch;
+    launch.target_pidfd = pidfd.get();
+    launch.cgroup = join_v1_cgroups(s);
+    launch.seccomp_cache_dir = g.root + "/seccomp";
+    launch.console_socket = console.get();
+    launch.detach = r.detach;
+    launch.started = [&](pid_t pid) { write_pid_file(r.pid_file, pid); };
+    return exec_process(spec, launch);
+}
+
+void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code) {
+    auto r = std::make_shared<ExecRequest>();
+    auto* cmd = app.add_subcommand("exec", "Run a new process in a running container");
+    cmd->add_option("--process,-p", r->process_file, "The process as config.json's process object");
+    cmd->add_flag("--detach,-d", r->detach, "Return once the command runs");
+    cmd->add_flag("--tty,-t", r->tty, "Give the process a terminal");
+    cmd->add_option("--console-socket", r->console_socket, "Unix socket that receives the pty master");
+    cmd->add_option("--pid-file", r->pid_file, "Write the process's pid here");
+    cmd->add_option("--cwd", r->cwd, "Working directory");
+    cmd->add_option("--env,-e", r->env, "KEY=VALUE, over the container's environment");
+    cmd->add_option("--user,-u", r->user, "UID[:GID]");
+    cmd->add_option("--cap,-c", r->caps, "Add a capability");
+    cmd->add_flag("--no-new-privs", r->no_new_privs, "Set no_new_privs");
+    cmd->add_option("--preserve-fds", r->preserve_fds, "Only 0 is supported");
+    cmd->add_option("id", r->id, "Container id")->required();
+    // Everything after the id is the command, options included (`exec ID sh -c ...`), as runc
+    // takes it; CLI11 leaves it in remaining().
+    cmd->prefix_command();
+    cmd->callback([&g, &exit_code, r, cmd] { exit_code = exec(g, *r, cmd->remaining()); });
+}
+
+void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g) {
+    // ps
+    struct Options {
+        std::string ps_id, ps_format = "table", list_format = "table";
+        bool list_quiet = false;
+    };
+    auto o = std::make_shared<Options>();
+    auto* ps_cmd = app.add_subcommand("ps", "List the processes of a container");
+    ps_cmd->add_option("--format,-f", o->ps_format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    ps_cmd->add_option("id", o->ps_id, "Container id")->required();
+    ps_cmd->callback([&g, o] {
+        oci::StateRoot root(g.root);
+        oci::State s = root.load(o->ps_id);
+        std::vector<pid_t> pids = container_pids(s, stored_spec(root, o->ps_id));
+        if (o->ps_format == "json") {
+            std::cout << json(pids).dump() << "\n";
+            return;
+        }
+        std::cout << "PID\tCMD\n";
+        for (pid_t pid : pids) {
+            std::string cmd;
+            try {
+                cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+            } catch (const Error&) {
+            }
+            std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+            std::cout << pid << "\t" << cmd << "\n";
+        }
+    });
+
+    // list
+    auto* list_cmd = app.add_subcommand("list", "List the containers");
+    list_cmd->add_option("--format,-f", o->list_format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    list_cmd->add_flag("--quiet,-q", o->list_quiet, "Only the ids");
+    list_cmd->callback([&g, o] {
+        oci::StateRoot root(g.root);
+        json all = json::array();
+        if (!o->list_quiet && o->list_format == "table") std::printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+        for (const auto& id : root.ids()) {
+            oci::State s = root.load(id);
+            std::string status = oci::status_of(root, s);
+            if (o->list_quiet) std::cout << id << "\n";
+            else if (o->list_format == "json") all.push_back(oci::state_json(s, status));
+            else std::printf("%-20s %-8d %-10s %-40s %s\n", id.c_str(), status == "stopped" ? 0 : s.pid, status.c_str(),
+                             s.bundle.c_str(), s.created.c_str());
+        }
+        if (!o->list_quiet && o->list_format == "json") std::cout << all.dump() << "\n";
+    });
+}
+
 }  // namespace
 
 int oci_main(int argc, char** argv) {
@@ -458,141 +615,8 @@ int oci_main(int argc, char** argv) {
         destroy(root, s, spec);
     });
 
-    // exec
-    std::string exec_id, exec_process_file, exec_console, exec_pid_file, exec_cwd, exec_user;
-    std::vector<std::string> exec_env, exec_caps;
-    bool exec_detach = false, exec_tty = false, exec_no_new_privs = false;
-    int exec_preserve_fds = 0;
-    auto* exec_cmd = app.add_subcommand("exec", "Run a new process in a running container");
-    exec_cmd->add_option("--process,-p", exec_process_file, "The process as config.json's process object");
-    exec_cmd->add_flag("--detach,-d", exec_detach, "Return once the command runs");
-    exec_cmd->add_flag("--tty,-t", exec_tty, "Give the process a terminal");
-    exec_cmd->add_option("--console-socket", exec_console, "Unix socket that receives the pty master");
-    exec_cmd->add_option("--pid-file", exec_pid_file, "Write the process's pid here");
-    exec_cmd->add_option("--cwd", exec_cwd, "Working directory");
-    exec_cmd->add_option("--env,-e", exec_env, "KEY=VALUE, over the container's environment");
-    exec_cmd->add_option("--user,-u", exec_user, "UID[:GID]");
-    exec_cmd->add_option("--cap,-c", exec_caps, "Add a capability");
-    exec_cmd->add_flag("--no-new-privs", exec_no_new_privs, "Set no_new_privs");
-    exec_cmd->add_option("--preserve-fds", exec_preserve_fds, "Only 0 is supported");
-    exec_cmd->add_option("id", exec_id, "Container id")->required();
-    // Everything after the id is the command, options included (`exec ID sh -c ...`), as runc
-    // takes it; CLI11 leaves it in remaining().
-    exec_cmd->prefix_command();
-    exec_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::State s = root.load(exec_id);
-        if (exec_preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(exec_preserve_fds) + " is not supported");
-        Spec spec = stored_spec(root, exec_id);
-        if (!exec_process_file.empty()) {
-            spec.process = process_from_json(
-                oci::parse_config(read_file(absolute(exec_process_file)), exec_process_file));
-        } else {
-            spec.process.args = exec_cmd->remaining();
-            if (!spec.process.args.empty() && spec.process.args[0] == "--") spec.process.args.erase(spec.process.args.begin());
-            spec.process.terminal = exec_tty;
-        }
-        if (spec.process.args.empty() || spec.process.args[0].empty()) throw UsageError("exec: no command given");
-        for (const auto& e : exec_env) {
-            auto eq = e.find('=');
-            if (eq == 0 || eq == std::string::npos) throw UsageError("invalid --env \"" + e + "\"");
-            std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(e.substr(0, eq + 1), 0) == 0; });
-            spec.process.env.push_back(e);
-        }
-        if (!exec_cwd.empty()) spec.process.cwd = exec_cwd;
-        if (spec.process.cwd.empty() || spec.process.cwd[0] != '/')
-            throw UsageError("exec: the working directory \"" + spec.process.cwd + "\" must be absolute");
-        if (!exec_user.empty()) {
-            auto colon = exec_user.find(':');
-            auto id = [&](const std::string& text) {
-                if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos ||
-                    std::stoull(text) >= 0xffffffffULL)
-                    throw UsageError("invalid --user \"" + exec_user + "\": use UID[:GID]");
-                return static_cast<std::uint32_t>(std::stoull(text));
-            };
-            spec.process.user = {id(exec_user.substr(0, colon)), colon == std::string::npos ? 0u : id(exec_user.substr(colon + 1)),
-                                 {}, {}};
-        }
-        for (const auto& cap : exec_caps) {
-            if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
-            for (auto* set : {&spec.process.capabilities.bounding, &spec.process.capabilities.effective,
-                              &spec.process.capabilities.permitted})
-                set->push_back(cap);
-        }
-        if (exec_no_new_privs) spec.process.no_new_privileges = true;
-        if (oci::status_of(root, s) != "running") throw UsageError("container " + exec_id + " is not running");
-        Fd pidfd = open_live_pidfd(s);
-        if (!pidfd) throw UsageError("container " + exec_id + " is not running");
-        Fd console = connect_console(exec_console);
-        if (spec.process.terminal && !console && exec_detach)
-            throw UsageError("exec --tty --detach needs --console-socket");
-        ExecLaunch launch;
-        launch.target_pidfd = pidfd.get();
-        // The new process starts in the container's cgroups: clone3 puts it into the unified one;
-        // for the v1 ones hutch moves itself first and the child inherits them (as runc's exec
-        // process sits in them too), so it never runs a moment outside the container's limits.
-        for (const auto& dir : s.cgroups) {
-            struct statfs fs {};
-            if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
-                launch.cgroup = dir;
-                continue;
-            }
-            std::ofstream procs(dir + "/cgroup.procs");
-            procs << ::getpid() << std::flush;
-            if (!procs) throw SysError("join the container's cgroups", "write", dir + "/cgroup.procs", errno);
-        }
-        launch.seccomp_cache_dir = g.root + "/seccomp";
-        launch.console_socket = console.get();
-        launch.detach = exec_detach;
-        launch.started = [&](pid_t pid) { write_pid_file(exec_pid_file, pid); };
-        exit_code = exec_process(spec, launch);
-    });
-
-    // ps
-    std::string ps_id, ps_format = "table";
-    auto* ps_cmd = app.add_subcommand("ps", "List the processes of a container");
-    ps_cmd->add_option("--format,-f", ps_format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    ps_cmd->add_option("id", ps_id, "Container id")->required();
-    ps_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::State s = root.load(ps_id);
-        std::vector<pid_t> pids = container_pids(s, stored_spec(root, ps_id));
-        if (ps_format == "json") {
-            std::cout << json(pids).dump() << "\n";
-            return;
-        }
-        std::cout << "PID\tCMD\n";
-        for (pid_t pid : pids) {
-            std::string cmd;
-            try {
-                cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-            } catch (const Error&) {
-            }
-            std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-            std::cout << pid << "\t" << cmd << "\n";
-        }
-    });
-
-    // list
-    std::string list_format = "table";
-    bool list_quiet = false;
-    auto* list_cmd = app.add_subcommand("list", "List the containers");
-    list_cmd->add_option("--format,-f", list_format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    list_cmd->add_flag("--quiet,-q", list_quiet, "Only the ids");
-    list_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        json all = json::array();
-        if (!list_quiet && list_format == "table") std::printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-        for (const auto& id : root.ids()) {
-            oci::State s = root.load(id);
-            std::string status = oci::status_of(root, s);
-            if (list_quiet) std::cout << id << "\n";
-            else if (list_format == "json") all.push_back(oci::state_json(s, status));
-            else std::printf("%-20s %-8d %-10s %-40s %s\n", id.c_str(), status == "stopped" ? 0 : s.pid, status.c_str(),
-                             s.bundle.c_str(), s.created.c_str());
-        }
-        if (!list_quiet && list_format == "json") std::cout << all.dump() << "\n";
-    });
+    add_exec_command(app, g, exit_code);
+    add_ps_and_list_commands(app, g);
 
     // features
     auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");
