@@ -1,11 +1,13 @@
 #include "runtime/cgroup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -107,6 +109,16 @@ Cgroup Cgroup::create(const std::string& id) {
 }
 
 void remove_cgroup(const std::string& path, bool parent_too) {
+    // Sub-cgroups the container made (it may, in its own cgroup namespace) go first: a cgroup
+    // with children cannot be removed.
+    if (DIR* dir = ::opendir(path.c_str())) {
+        std::vector<std::string> children;
+        while (dirent* e = ::readdir(dir))
+            if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+                children.push_back(path + "/" + e->d_name);
+        ::closedir(dir);
+        for (const auto& child : children) remove_cgroup(child, false);
+    }
     // Processes that outlived the container's init (only possible without a PID namespace).
     for (int attempt = 0; ::rmdir(path.c_str()) != 0 && errno == EBUSY && attempt < 100; ++attempt) {
         if (attempt == 0) {
