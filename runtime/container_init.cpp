@@ -374,6 +374,12 @@ void run_init(const InitContext& ctx) {
               "setdomainname", spec.domainname);
     }
     if (spec.process.oom_score_adj) write_oom_score_adj(*spec.process.oom_score_adj);
+    // oci: a command that cannot be found fails create, with 127, as crun's does, rather than
+    // a later start whose caller only sees the container end (a relative path waits for the
+    // working directory, in become_the_command).
+    const std::string& command = spec.process.args[0];
+    if (ctx.start_fifo >= 0 && (command.find('/') == std::string::npos || command[0] == '/'))
+        find_executable(command, spec.process.env);
     if (ctx.start_fifo >= 0) wait_for_start(ctx);
     oci::run_hooks(spec.hooks.start_container, "startContainer", oci_state);
     if (!spec.process.terminal && !spec.hutch.interactive && !spec.hutch.oci) {

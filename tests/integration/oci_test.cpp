@@ -742,6 +742,18 @@ TEST_F(OciHooksIntegration, FailingCreateRuntimeHookFailsCreateAndLeavesNothing)
 
 // Two starts at once: one releases the container, the other fails at once (it used to wait
 // on the fifo until the container exited).
+// A command that cannot be found fails create (127, naming it), as crun's create does, and
+// leaves nothing: the engine reports it instead of a container that ends at start.
+TEST_F(OciLifecycleIntegration, MissingCommandFailsCreate) {
+    config_["process"]["args"] = {"no-such-command"};
+    write_config();
+    Result c = create(new_id("nocmd"));
+    EXPECT_EQ(c.code, 127) << describe(c);
+    ASSERT_EQ(c.err_lines().size(), 1u) << describe(c);
+    EXPECT_NE(c.err.find("no-such-command"), std::string::npos) << describe(c);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 TEST_F(OciLifecycleIntegration, ConcurrentStartsOneWinsTheOtherFails) {
     std::string id = new_id("twostart");
     set_command("echo ready > /mnt/.ready; exec sleep 60");
