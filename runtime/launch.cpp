@@ -960,7 +960,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
         if (msg.eof) throw Error("create: the container's process ended before it was created");
         throw Error(msg.text, msg.exit_code);
     }
-    launch.created(p.child.pid(), p.cgroups.paths());
+    launch.created(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     return p;
 }
 

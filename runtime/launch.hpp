@@ -99,7 +99,9 @@ struct OciLaunch {
     // The OCI state (runtime.md) for the hooks, for the container's pid and a status.
     std::function<std::string(pid_t pid, const std::string& status)> state_json;
     // Called once the process waits for start: records the state and the pid file.
-    std::function<void(pid_t pid, const std::vector<std::string>& cgroups)> created;
+    // `cgroups`: the container's; `made_parents`: the levels above them create made.
+    std::function<void(pid_t pid, const std::vector<std::string>& cgroups, const std::vector<std::string>& made_parents)>
+        created;
 };
 
 // Makes the container up to its command (mounts, pivot_root, hooks prestart, createRuntime and

@@ -160,7 +160,7 @@ void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const 
 // delete: what is left of a stopped container, with its poststop hooks.
 void destroy(const oci::StateRoot& root, const oci::State& state, const Spec& spec) {
     // runtime.md: poststop runs after the container is deleted.
-    oci::remove_cgroups(state.cgroups);
+    oci::remove_cgroups(state.cgroups, state.cgroup_parents);
     remove_tree(root.dir(state.id));
     run_hooks_warning(spec.hooks.poststop, "poststop", oci::state_json(state, "stopped").dump());
 }
@@ -249,11 +249,13 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
         s.pid = pid;
         return oci::state_json(s, status).dump();
     };
-    p.launch.created = [state, root, pid_file = r.pid_file](pid_t pid, const std::vector<std::string>& cgroups) {
+    p.launch.created = [state, root, pid_file = r.pid_file](pid_t pid, const std::vector<std::string>& cgroups,
+                                                             const std::vector<std::string>& made_parents) {
         oci::State s = state;
         s.pid = pid;
         s.pid_start_time = oci::live_start_time(pid);
         s.cgroups = cgroups;
+        s.cgroup_parents = made_parents;
         root.save(s);
         write_pid_file(pid_file, pid);
     };

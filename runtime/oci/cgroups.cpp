@@ -28,7 +28,9 @@ void write_value(const std::string& file, const std::string& value) {
 // mkdir -p below the hierarchy's mount point; a new cpuset level starts with its parent's cpus
 // and mems, without which no process could be attached to it (ENOSPC). The last level must be
 // new: delete kills whatever is in it, which must never be a cgroup hutch did not make.
-void make_cgroup_dirs(const std::string& mount_point, const std::string& relative, bool cpuset) {
+// Returns the highest level it made above the last one ("" when it made none), so delete can
+// remove what create added and nothing else.
+std::string make_cgroup_dirs(const std::string& mount_point, const std::string& relative, bool cpuset) {
     std::string dir = mount_point;
     std::istringstream parts(relative);
     std::vector<std::string> levels;
@@ -42,6 +44,7 @@ void make_cgroup_dirs(const std::string& mount_point, const std::string& relativ
     for (int attempt = 0;; ++attempt) {
         dir = mount_point;
         bool vanished = false;
+        std::string first_made;
         for (std::size_t i = 0; i < levels.size() && !vanished; ++i) {
             std::string parent = dir;
             dir += "/" + levels[i];
@@ -55,6 +58,7 @@ void make_cgroup_dirs(const std::string& mount_point, const std::string& relativ
                     throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
             } else {
                 explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
+                if (first_made.empty() && i + 1 < levels.size()) first_made = dir;
             }
             // Also for a level found: another create may have made it an instant ago and not
             // filled it yet (runc fills every empty level the same way).
@@ -62,7 +66,7 @@ void make_cgroup_dirs(const std::string& mount_point, const std::string& relativ
             for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
                 if (read_cgroup_file(dir + file).empty()) write_value(dir + file, read_cgroup_file(parent + file));
         }
-        if (!vanished) return;
+        if (!vanished) return first_made;
     }
 }
 
@@ -182,9 +186,10 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
         std::string relative = path.empty() ? own_cgroup(h) + "/hutch-oci/" + id
                                : path[0] == '/' ? path
                                                 : own_cgroup(h) + "/" + path;
-        make_cgroup_dirs(h.mount_point, relative, has_controller(h, "cpuset"));
+        std::string made = make_cgroup_dirs(h.mount_point, relative, has_controller(h, "cpuset"));
         std::string dir = h.mount_point + relative;
         // Recorded at once: whatever follows fails, the destructor removes it.
+        if (!made.empty()) out.made_parents_.push_back(made);
         if (h.fstype == "cgroup2") {
             out.paths_.insert(out.paths_.begin(), dir);
             out.unified_fd_ = Fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -204,7 +209,7 @@ void Cgroups::attach(pid_t pid) const {
 }
 
 Cgroups::~Cgroups() {
-    if (!kept_) remove_cgroups(paths_);
+    if (!kept_) remove_cgroups(paths_, made_parents_);
 }
 
 void remove_default_cgroups(const std::string& id) {
@@ -214,10 +219,18 @@ void remove_default_cgroups(const std::string& id) {
     }
 }
 
-void remove_cgroups(const std::vector<std::string>& paths) {
+void remove_cgroups(const std::vector<std::string>& paths, const std::vector<std::string>& made_parents) {
     // Only the parent hutch made for containers without a cgroupsPath goes with them; an
     // engine's parents (podman's libpod_parent, a pod's cgroup) are the engine's.
     for (const auto& p : paths) remove_cgroup(p, p.find("/hutch-oci/") != std::string::npos);
+    // The levels above a cgroupsPath that create made, deepest first, while they are empty
+    // (another container may have been put below them since).
+    for (const auto& top : made_parents)
+        for (const auto& leaf : paths) {
+            if (leaf.rfind(top + "/", 0) != 0) continue;
+            for (std::string dir = leaf.substr(0, leaf.rfind('/')); dir.size() >= top.size(); dir = dir.substr(0, dir.rfind('/')))
+                if (::rmdir(dir.c_str()) != 0) break;
+        }
 }
 
 }  // namespace hutch::oci

@@ -31,13 +31,21 @@ public:
     // Moves `pid` into the v1 hierarchies' cgroups (cgroup2 took it at clone).
     void attach(pid_t pid) const;
     const std::vector<std::string>& paths() const { return paths_; }
+    // The highest level create made above each path (for delete to remove again).
+    const std::vector<std::string>& made_parents() const { return made_parents_; }
     // The cgroups outlive this object (create returns; delete removes them).
-    void keep() { paths_.clear(); unified_fd_.reset(); kept_ = true; }
+    void keep() {
+        paths_.clear();
+        made_parents_.clear();
+        unified_fd_.reset();
+        kept_ = true;
+    }
 
 private:
     Cgroups() = default;
     std::vector<std::string> paths_;   // every directory made, the unified one first if any
     std::vector<std::string> v1_paths_;
+    std::vector<std::string> made_parents_;
     Fd unified_fd_;
     bool kept_ = false;
 };
@@ -47,6 +55,6 @@ private:
 void remove_default_cgroups(const std::string& id);
 
 // delete: kills what is left in each and removes them.
-void remove_cgroups(const std::vector<std::string>& paths);
+void remove_cgroups(const std::vector<std::string>& paths, const std::vector<std::string>& made_parents);
 
 }  // namespace hutch::oci

@@ -36,12 +36,13 @@ State StateRoot::load(const std::string& id) const {
     s.created = j.value("created", "");
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     s.cgroups = j.value("cgroups", std::vector<std::string>{});
+    s.cgroup_parents = j.value("cgroupParents", std::vector<std::string>{});
     return s;
 }
 
 void StateRoot::save(const State& s) const {
     json j = {{"id", s.id},           {"bundle", s.bundle}, {"rootfs", s.rootfs}, {"pid", s.pid}, {"pidStartTime", s.pid_start_time},
-              {"created", s.created}, {"annotations", s.annotations}, {"cgroups", s.cgroups}};
+              {"created", s.created}, {"annotations", s.annotations}, {"cgroups", s.cgroups}, {"cgroupParents", s.cgroup_parents}};
     write_file_atomic(file(s.id, "state.json"), j.dump(2) + "\n", 0600, Durability::kRuntime);
 }
 

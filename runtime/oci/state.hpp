@@ -32,6 +32,7 @@ struct State {
     std::string created;
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroups;  // the unified one first, if any
+    std::vector<std::string> cgroup_parents;  // levels above them that create made
 };
 
 class StateRoot {
