@@ -1123,7 +1123,9 @@ TEST_F(OciConfigIntegration, Devices) {
 }
 
 TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
-    std::string leaf = "hutch-oci-it-" + std::to_string(::getpid());
+    // Two levels, both new: delete must remove the parent level create made too.
+    std::string top = "hutch-oci-it-" + std::to_string(::getpid());
+    std::string leaf = top + "/leaf";
     config_["linux"]["cgroupsPath"] = leaf;
     config_["linux"]["resources"] = {{"pids", {{"limit", 10}}}};
     std::string id = new_id("pids");
@@ -1163,6 +1165,9 @@ TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
     for (const auto& d : dirs) {
         EXPECT_FALSE(path_exists(d)) << d << " left after delete";
         if (path_exists(d)) ::rmdir(d.c_str());
+        std::string parent = d.substr(0, d.rfind('/'));
+        EXPECT_FALSE(path_exists(parent)) << parent << " (made by create) left after delete";
+        if (path_exists(parent)) ::rmdir(parent.c_str());
     }
 }
 
