@@ -32,6 +32,11 @@ void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, 
 // (runc/crun compatible). argv[0] is the command's own name.
 int oci_main(int argc, char** argv);
 
+// Parses argv and runs the chosen command; help goes to stdout, errors to `report` as one line,
+// with hutch's exit codes (125 for its own errors). Returns the exit status.
+int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
+                  const std::function<void(const std::string&)>& report);
+
 // "TERM", "SIGTERM", "sigterm", "15" -> 15; anything else is a UsageError naming it.
 int parse_signal(const std::string& text);
 

@@ -62,6 +62,13 @@ int main(int argc, char** argv) {
     cli::add_events_command(app, paths, exit_code);
     cli::add_audit_command(app, paths, exit_code);
     cli::add_profile_command(app, globals, exit_code, argv);
+    return cli::parse_and_run(app, argc, argv, exit_code, [](const std::string& message) { report(message.c_str()); });
+}
+
+namespace hutch::cli {
+
+int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
+                  const std::function<void(const std::string&)>& report) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -72,7 +79,7 @@ int main(int argc, char** argv) {
             std::cout << app.help();
             return 0;
         }
-        report((std::string(e.what()) + " (see hutch --help)").c_str());
+        report(std::string(e.what()) + " (see " + app.get_name() + " --help)");
         return kExitHutchError;
     } catch (const Error& e) {
         report(e.what());
@@ -83,3 +90,5 @@ int main(int argc, char** argv) {
     }
     return exit_code;
 }
+
+}  // namespace hutch::cli

@@ -624,26 +624,8 @@ int oci_main(int argc, char** argv) {
     auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");
     features_cmd->callback([&] { std::cout << features().dump(2) << "\n"; });
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::cout << app.help();
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) {
-            std::cout << app.help();
-            return 0;
-        }
-        report(g, program.c_str(), std::string(e.what()) + " (see " + program + " --help)");
-        return kExitHutchError;
-    } catch (const Error& e) {
-        report(g, program.c_str(), e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        report(g, program.c_str(), e.what());
-        return kExitHutchError;
-    }
-    return exit_code;
+    return parse_and_run(app, argc, argv, exit_code,
+                         [&](const std::string& message) { report(g, program.c_str(), message); });
 }
 
 }  // namespace hutch::cli
