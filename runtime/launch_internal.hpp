@@ -1,0 +1,107 @@
+// What the launcher's two halves share: launch.cpp (hutch run, exec) and launch_oci.cpp (hutch
+// oci create/start/run). Internal to the launcher: nothing outside runtime/launch*.cpp includes it.
+#pragma once
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "runtime/container_init.hpp"
+#include "runtime/error.hpp"
+#include "runtime/fd.hpp"
+#include "runtime/spec.hpp"
+
+namespace hutch::launch_detail {
+
+// Signals hutch passes on to the container, as `docker run` (sig-proxy) does.
+inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// The child's pid and a pidfd on it: waited for exactly once, killed if abandoned.
+class Child {
+public:
+    Child(pid_t pid, Fd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+    Child(Child&&) = default;
+    ~Child() {
+        if (pid_ > 0 && !reaped_) {
+            ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+            siginfo_t info{};
+            while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 &&
+                   errno == EINTR) {
+            }
+        }
+    }
+    pid_t pid() const { return pid_; }
+    int pidfd() const { return pidfd_.get(); }
+    // Leaves the process to run on without us: the reaper above (an OCI engine) waits for it.
+    void abandon() { reaped_ = true; }
+    void signal(int sig) const { ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0); }
+    // Blocks until the child exits; returns docker's exit status for it.
+    int wait() {
+        siginfo_t info{};
+        while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
+            if (errno != EINTR) throw SysError("wait for the container", "waitid", std::to_string(pid_), errno);
+        }
+        reaped_ = true;
+        if (info.si_code == CLD_EXITED) return info.si_status;
+        return 128 + info.si_status;
+    }
+
+private:
+    pid_t pid_;
+    Fd pidfd_;
+    bool reaped_ = false;
+};
+
+// Blocks the forwarded signals for hutch's lifetime and reads them from a signalfd instead;
+// restored on the way out (the child unblocks its copy just before execve).
+class BlockedSignals {
+public:
+    BlockedSignals(bool with_winch) {
+        sigemptyset(&set_);
+        for (int sig : kForwardedSignals) sigaddset(&set_, sig);
+        if (with_winch) sigaddset(&set_, SIGWINCH);
+        ::sigprocmask(SIG_BLOCK, &set_, &old_);
+        fd_ = Fd(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
+        if (!fd_) throw SysError("watch signals", "signalfd", "", errno);
+    }
+    ~BlockedSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+    int fd() const { return fd_.get(); }
+
+private:
+    sigset_t set_{}, old_{};
+    Fd fd_;
+};
+
+// Pipes in place of the host's files for a container started without -t: a command must never
+// hold a host tty (it could read it, change its modes, or with CAP_SYS_ADMIN push input into the
+// user's shell with TIOCSTI), nor a host file (`> out.log`: container root could fchown and
+// fchmod it into a setuid-root program, or with `< /etc/shadow` chmod that). Docker never hands
+// either over. A stream that is already a pipe is inherited as it is, at no cost.
+struct StdioPipes {
+    std::array<Fd, 3> child_ends;   // what the child dup2s onto 0, 1, 2
+    std::array<Fd, 3> parent_ends;  // what the parent relays
+    std::array<int, 3> child_fds() const {
+        return {child_ends[0].get(), child_ends[1].get(), child_ends[2].get()};
+    }
+};
+
+// clone3 of a container's first process (launch.cpp).
+std::string clone_flags_string(unsigned long flags);
+long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags);
+// The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
+std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
+// Writes a new user namespace's id maps for the child `pid`.
+void write_id_maps(pid_t pid, const Spec& spec);
+// Sends the pty master to an engine's console socket.
+void send_console(int socket, int master);
+// Relays the process's streams and forwards signals until it exits; returns its exit status.
+int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& master, StdioPipes& pipes,
+                         bool interactive);
+
+}  // namespace hutch::launch_detail

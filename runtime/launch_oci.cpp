@@ -1,0 +1,185 @@
+// The OCI half of the launcher (`hutch oci create|start|run`, runtime/cli/oci.cpp): the same
+// clone and child checklist as `hutch run`, with the OCI lifecycle around it. create leaves the
+// container's first process waiting on exec.fifo; start releases it (runtime/oci/state.hpp).
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+
+#include "caps/seccomp_cache.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/launch.hpp"
+#include "runtime/launch_internal.hpp"
+#include "runtime/oci/cgroups.hpp"
+#include "runtime/oci/hooks.hpp"
+#include "runtime/sync.hpp"
+#include "runtime/trampoline/trampoline.hpp"
+
+namespace hutch {
+
+using namespace launch_detail;
+
+namespace {
+
+
+// What create leaves to run (or to abandon): the process, its sync socket, its pty, its cgroup.
+struct OciProcess {
+    oci::Cgroups cgroups;  // declared first: destroyed after `child`, once it is empty
+    Child child;
+    Fd sync;
+    Fd master;
+};
+
+OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground) {
+    validate_spec(spec);
+    if (spec.process.terminal && launch.console_socket < 0 && !foreground)
+        throw UsageError("process.terminal is true: create needs --console-socket");
+    RootfsPlan plan;
+    plan.merged_dir = launch.state_dir + "/rootfs";
+    explain::define("STATE", launch.state_dir);
+    explain::define("ROOT", plan.merged_dir);
+    if (::mkdir(plan.merged_dir.c_str(), 0755) != 0) throw SysError("prepare the root", "mkdir", plan.merged_dir, errno);
+    std::string fifo_path = launch.state_dir + "/exec.fifo";
+    Fd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
+    if (!fifo) throw SysError("open the start fifo", "open", fifo_path, errno);
+    if (spec.has_new_namespace("user")) {
+        // The child works as its namespace's root (a host id of the mapping) and must still
+        // reach its root and open the fifo, as runc arranges for its own.
+        const auto host_id = [](const std::vector<IdMapping>& maps) {
+            for (const auto& m : maps)
+                if (m.container_id == 0) return m.host_id;
+            return 0u;
+        };
+        check(::fchownat(AT_FDCWD, fifo_path.c_str(), host_id(spec.linux.uid_mappings), host_id(spec.linux.gid_mappings), 0),
+              "give the start fifo to the container's root", "fchownat", fifo_path);
+        check(::chmod(launch.state_dir.c_str(), 0711), "open the state dir to the container's root", "chmod", launch.state_dir);
+    }
+    // Joining a pid namespace is for the child only: hutch goes back to its own right after the
+    // clone, so the hooks it forks (prestart, createRuntime, poststart) run in the runtime's
+    // namespace as runtime.md says, with the host pids their state names.
+    Fd own_pid_ns(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pid_ns) throw SysError("create the container", "open", "/proc/self/ns/pid", errno);
+    std::vector<NamespaceJoin> joins;
+    std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
+    std::optional<seccomp::Program> filter;
+    if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, launch.seccomp_cache_dir);
+    int pair[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
+    Fd parent_end(pair[0]), child_end(pair[1]);
+    oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+
+    int pidfd = -1;
+    unsigned long flags = 0;
+    long pid = clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
+    if (pid == 0) {
+        ::close(parent_end.release());
+        InitContext context{spec, plan, child_end.get(), joins, std::nullopt, trampoline::available(),
+                            filter ? &*filter : nullptr, {-1, -1, -1}};
+        context.start_fifo = fifo.get();
+        context.outlives_parent = !foreground;
+        container_init(context);
+    }
+    explain::line("clone3({flags=" + clone_flags_string(flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
+    OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
+    child_end.reset();
+    join_fds.clear();
+    check(::setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns", "/proc/self/ns/pid");
+    p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
+    write_id_maps(p.child.pid(), spec);
+
+    // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
+    // container's namespaces exist, before pivot_root.
+    std::string creating = launch.state_json(p.child.pid(), "creating");
+    oci::run_hooks(spec.hooks.prestart, "prestart", creating);
+    oci::run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    explain::line("sendmsg(sync socket, GO)");
+    sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
+    for (;;) {
+        sync::Message msg = sync::receive(p.sync.get());
+        if (msg.kind == sync::Kind::kCreated && !msg.eof) break;
+        if (!msg.eof && msg.kind == sync::Kind::kTerminal) {
+            if (launch.console_socket >= 0) send_console(launch.console_socket, msg.fd.get());
+            else p.master = std::move(msg.fd);
+            continue;
+        }
+        p.child.wait();
+        if (msg.eof) throw Error("create: the container's process ended before it was created");
+        throw Error(msg.text, msg.exit_code);
+    }
+    launch.created(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
+    return p;
+}
+
+}  // namespace
+
+void create_oci_container(const Spec& spec, const OciLaunch& launch) {
+    OciProcess p = launch_oci(spec, launch, false);
+    p.child.abandon();
+    p.cgroups.keep();
+}
+
+void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec) {
+    // Opened without blocking, so a process that died meanwhile cannot hang start; the waiting
+    // writer's open completes as soon as this reader exists.
+    Fd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw SysError("start the container", "open", fifo_path, errno);
+    explain::line("open(" + explain::quote(fifo_path) + ", O_RDONLY); read(...)   # releases the container's process");
+    std::string got;  // "0" released; "1" about to exec; then an exec failure, if any
+    bool exited = false;
+    for (;;) {
+        pollfd fds[] = {{fifo.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
+        if (::poll(fds, 2, exited ? 0 : 100) < 0) {
+            if (errno == EINTR) continue;
+            throw SysError("start the container", "poll", fifo_path, errno);
+        }
+        char buf[64];
+        ssize_t n = ::read(fifo.get(), buf, sizeof buf);
+        if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        if (!got.empty() && !until_exec) break;
+        // EOF once released: the writer closed, at exec or at exit.
+        if (n == 0 && !got.empty()) break;
+        if (fds[1].revents & POLLIN) {
+            if (exited && got.empty()) throw Error("start: the container's process has exited");
+            exited = true;  // one more round drains what it wrote before it died
+        }
+    }
+    ::unlink(fifo_path.c_str());
+    if (!until_exec) return;
+    if (got.size() >= 2 + 2 * sizeof(std::int32_t) && got[1] == '1') {
+        std::int32_t failure[2];
+        std::memcpy(failure, got.data() + 2, sizeof failure);
+        if (failure[0] == static_cast<std::int32_t>(sync::Kind::kExecFailed))
+            throw Error(std::string("start: exec failed: ") + std::strerror(failure[1]),
+                        failure[1] == ENOENT || failure[1] == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+    }
+    if (got.size() < 2 || got[1] != '1')
+        throw Error("start: the container's process failed before its command ran (its stderr says why)");
+}
+
+int run_oci_container(const Spec& spec, const OciLaunch& launch) {
+    BlockedSignals signals(spec.process.terminal);
+    OciProcess p = launch_oci(spec, launch, true);
+    start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false);
+    for (;;) {
+        sync::Message msg = sync::receive(p.sync.get());
+        if (msg.eof) break;  // the command runs
+        p.child.wait();
+        if (msg.kind == sync::Kind::kExecFailed)
+            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
+                        msg.exit_code == ENOENT || msg.exit_code == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+        throw Error(msg.text, msg.exit_code);
+    }
+    oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
+    StdioPipes none;
+    return supervise_until_exit(p.child, signals, p.master, none, spec.process.terminal && ::isatty(STDIN_FILENO));
+}
+
+}  // namespace hutch
