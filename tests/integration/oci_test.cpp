@@ -1384,6 +1384,10 @@ protected:
         if (IsSkipped() || HasFatalFailure()) return;
         // podman writes into its --rootfs (/etc/passwd, /etc/group, mount points): a copy.
         ASSERT_TRUE(copy_rootfs(rootfs_, pod_ / "rootfs"));
+        // podman makes libpod_parent in every hierarchy and never removes it: the test removes
+        // those it made (empty), so the machine is left as found.
+        for (const auto& h : list_dir("/sys/fs/cgroup"))
+            if (!path_exists("/sys/fs/cgroup/" + h + "/libpod_parent")) new_parents_.push_back("/sys/fs/cgroup/" + h + "/libpod_parent");
         base_ = {"/usr/bin/podman",  "--root",         pod_ / "storage", "--runroot",      pod_ / "runroot",
                  "--tmpdir",         pod_ / "libpod", "--cgroup-manager", "cgroupfs",     "--events-backend",
                  "none",             "--storage-driver", "vfs",          "--runtime",      oci_binary()};
@@ -1409,6 +1413,10 @@ protected:
                     std::string leaf = "/sys/fs/cgroup/" + h + "/libpod_parent/libpod-" + cid;
                     EXPECT_FALSE(path_exists(leaf)) << leaf << " left behind";
                 }
+            }
+            for (const auto& parent : new_parents_) {
+                ::rmdir((parent + "/conmon").c_str());  // where podman puts conmon
+                ::rmdir(parent.c_str());
             }
         }
         OciTest::TearDown();
@@ -1450,6 +1458,7 @@ protected:
     }
     TempDir pod_;
     Strings base_, cids_;
+    Strings new_parents_;  // libpod_parent dirs podman makes during the test
     int run_count_ = 0;
 };
 using OciPodmanIntegration = OciPodman;
