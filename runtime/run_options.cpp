@@ -29,21 +29,6 @@ Strings split(const std::string& s, char sep) {
     return out;
 }
 
-// Normalizes "/a//b/" to "/a/b" and refuses ".." so a destination means one place.
-std::string clean_destination(const std::string& path, const std::string& what) {
-    if (!is_absolute(path))
-        throw UsageError("invalid " + what + " " + quoted(path) + ": the path must be absolute");
-    if (validate::has_control(path))
-        throw UsageError("invalid " + what + " " + quoted(path) + ": control characters");
-    std::string out;
-    for (const auto& part : split(path, '/')) {
-        if (part.empty() || part == ".") continue;
-        if (part == "..")
-            throw UsageError("invalid " + what + " " + quoted(path) + ": \"..\" is not allowed");
-        out += "/" + part;
-    }
-    return out.empty() ? "/" : out;
-}
 
 // --- environment ---------------------------------------------------------------------------
 
@@ -111,7 +96,7 @@ Mount parse_volume(const std::string& spec, const HostFacts& host) {
     if (!host.host_path_exists(source))
         throw UsageError("invalid volume specification: " + quoted(spec) +
                          ": bind source path does not exist: " + source);
-    std::string destination = clean_destination(parts[1], "volume destination");
+    std::string destination = validate::clean_absolute_path(parts[1], "volume destination");
     if (destination == "/")
         throw UsageError("invalid volume specification: " + quoted(spec) +
                          ": destination can't be '/'");
@@ -337,7 +322,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         if (!is_absolute(o.workdir))
             throw UsageError("the working directory " + quoted(o.workdir) +
                              " is invalid, it needs to be an absolute path");
-        s.process.cwd = clean_destination(o.workdir, "working directory");
+        s.process.cwd = validate::clean_absolute_path(o.workdir, "working directory");
     }
 
     // Capabilities: the resolved set bounds everything; a non-root user starts with none
@@ -397,7 +382,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     }
     for (const auto& t : o.tmpfs) {
         auto colon = t.find(':');
-        std::string dest = clean_destination(t.substr(0, colon), "--tmpfs path");
+        std::string dest = validate::clean_absolute_path(t.substr(0, colon), "--tmpfs path");
         if (dest == "/") throw UsageError("invalid --tmpfs " + quoted(t) + ": cannot mount on /");
         std::string opts = colon == std::string::npos ? "" : t.substr(colon + 1);
         put_mount(s.mounts, {dest, "tmpfs", "tmpfs", merge_tmpfs_options(t.substr(0, colon), opts)});

@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
+
+#include "runtime/error.hpp"
 
 namespace hutch::validate {
 
@@ -52,6 +55,22 @@ bool has_control(std::string_view text) {
     for (char c : text)
         if (std::iscntrl(static_cast<unsigned char>(c))) return true;
     return false;
+}
+
+std::string clean_absolute_path(const std::string& path, const std::string& what) {
+    auto invalid = [&](const char* why) { return UsageError("invalid " + what + " \"" + path + "\": " + why); };
+    if (path.empty() || path[0] != '/') throw invalid("the path must be absolute");
+    if (has_control(path)) throw invalid("control characters");
+    std::string out;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t slash = std::min(path.find('/', start), path.size());
+        std::string part = path.substr(start, slash - start);
+        if (part == "..") throw invalid("\"..\" is not allowed");
+        if (!part.empty() && part != ".") out += "/" + part;
+        start = slash + 1;
+    }
+    return out.empty() ? "/" : out;
 }
 
 }  // namespace hutch::validate

@@ -18,4 +18,9 @@ bool has_space_or_control(std::string_view text);
 // True when the text has a control character (newline, tab, NUL, ...).
 bool has_control(std::string_view text);
 
+// An absolute path as one place: "/a//b/./" is "/a/b", so checks on it see what the kernel will.
+// Unlike the checks above it throws, a UsageError naming `what` and the path, when the path is
+// relative, holds a control character or climbs with "..".
+std::string clean_absolute_path(const std::string& path, const std::string& what);
+
 }  // namespace hutch::validate

@@ -9,6 +9,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/state.hpp"
+#include "runtime/validate.hpp"
 
 namespace hutch::oci {
 
@@ -103,22 +104,6 @@ void refuse_unsupported(const json& config) {
     }
 }
 
-// A mount destination as one absolute path without "." or empty components, so the checks on
-// it (only procfs on /proc, ...) see what the kernel will: "//proc" is /proc. ".." is refused:
-// it could only climb out of where the config says it mounts.
-std::string clean_destination(const std::string& destination) {
-    std::string out;
-    std::size_t start = 0;
-    while (start <= destination.size()) {
-        std::size_t slash = destination.find('/', start);
-        if (slash == std::string::npos) slash = destination.size();
-        std::string part = destination.substr(start, slash - start);
-        if (part == "..") throw UsageError("config.json: mount destination \"" + destination + "\" must not hold ..");
-        if (!part.empty() && part != ".") out += "/" + part;
-        start = slash + 1;
-    }
-    return out.empty() ? "/" : out;
-}
 
 std::string absolute_in(const std::string& bundle, const std::string& path) {
     if (path.empty() || path[0] == '/') return path;
@@ -163,8 +148,11 @@ Spec spec_from_config(const json& config, const std::string& bundle_dir) {
         if (ns.type == "network" && !ns.path.empty()) spec.hutch.network = "none";
     spec.root.path = absolute_in(bundle_dir, spec.root.path);
     for (auto& m : spec.mounts) {
-        // config.md: a relative destination is deprecated but MUST be taken relative to "/".
-        m.destination = clean_destination(m.destination);
+        // config.md: a relative destination is deprecated but MUST be taken relative to "/". Cleaned,
+        // so the checks on it see what the kernel will ("//proc" is /proc).
+        m.destination = validate::clean_absolute_path(
+            m.destination.empty() || m.destination[0] == '/' ? m.destination : "/" + m.destination,
+            "config.json mount destination");
         bool bind = m.type == "bind" ||
                     std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
         if (bind) m.source = absolute_in(bundle_dir, m.source);
