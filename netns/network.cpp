@@ -60,10 +60,8 @@ Endpoint endpoint_from(const json& j) {
     return e;
 }
 
-void make_dir(const std::string& path) {
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-        throw SysError("prepare network state", "mkdir", path, errno);
-}
+// Network state (claims, peers' addresses) is root's alone.
+void make_dir(const std::string& path) { make_dirs(path, 0700); }
 
 // Writes `content` over `path` without replacing the inode: the file is bind-mounted into a
 // running container, which would keep seeing the old file after a rename.
@@ -111,7 +109,6 @@ NetworkStore::NetworkStore(std::string data_root, BridgeDefaults defaults,
       container_exists_(std::move(container_exists)) {}
 
 Fd NetworkStore::lock() const {
-    make_dir(root_.substr(0, root_.find_last_of('/')));
     make_dir(root_);
     Fd fd(::open((root_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd || ::flock(fd.get(), LOCK_EX) != 0) throw SysError("lock networks", "flock", root_ + "/.lock", errno);

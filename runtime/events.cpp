@@ -13,15 +13,12 @@
 #include "runtime/fd.hpp"
 
 namespace hutch::events {
-namespace {
 
 std::int64_t now_nano() {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
-
-}  // namespace
 
 void emit(const std::string& data_root, Event event) {
     if (!event.time_nano) event.time_nano = now_nano();

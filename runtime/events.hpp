@@ -32,6 +32,8 @@ std::string to_text(const Event& event);
 
 // --since/--until: RFC 3339 (with or without fraction and zone), Unix seconds ("1700000000.5"),
 // or a duration before now ("10m", "1h30m", "45s"). nullopt when the text is none of these.
+// The wall clock in nanoseconds since the epoch, as events record time.
+std::int64_t now_nano();
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_nano);
 
 struct Filter {

@@ -15,15 +15,8 @@
 #include "runtime/events.hpp"
 
 namespace hutch::cli {
-namespace {
 
-std::int64_t now_nano() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
+using events::now_nano;
 
 void add_events_command(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* cmd = app.add_subcommand("events", "Show container and network events (follows without --until)");
