@@ -326,6 +326,12 @@ void send_console(int socket, int master) {
     sync::send_bytes(socket, kName, sizeof kName - 1, master, "send the terminal to the console socket");
 }
 
+Error start_failure(const Spec& spec, const sync::Message& msg) {
+    if (msg.kind != sync::Kind::kExecFailed) return Error(msg.text, msg.exit_code);
+    return Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
+                 exec_failure_code(msg.exit_code));
+}
+
 // Writes the user namespace's id maps for the child `pid`, from the parent: as root in the
 // parent namespace hutch may map any ids (and the gid map needs no "setgroups deny" then).
 // Done before "go", so the child runs with its ids mapped from its first step.
@@ -623,11 +629,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
             throw Error("start the container: the container sent a seccomp listener nobody asked for");
         }
         child.wait();
-        Error failure = msg.kind == sync::Kind::kExecFailed
-                            ? Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
-                                    msg.exit_code == ENOENT || msg.exit_code == ENOTDIR ? kExitNotFound
-                                                                                        : kExitCannotInvoke)
-                            : Error(msg.text, msg.exit_code);
+        Error failure = start_failure(spec, msg);
         if (existing) {  // a created container that failed to start stays, as exited
             state.status = "exited";
             state.pid = 0;
@@ -790,12 +792,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
             continue;
         }
         child.wait();
-        if (msg.kind == sync::Kind::kExecFailed) {
-            int err = msg.exit_code;
-            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(err),
-                        err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
-        }
-        throw Error(msg.text, msg.exit_code);
+        throw start_failure(spec, msg);
     }
     if (launch.started) launch.started(child.pid());
     if (launch.detach) {

@@ -16,6 +16,7 @@
 #include "runtime/error.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
+#include "runtime/sync.hpp"
 
 namespace hutch::launch_detail {
 
@@ -100,6 +101,11 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
 void write_id_maps(pid_t pid, const Spec& spec);
 // Sends the pty master to an engine's console socket.
 void send_console(int socket, int master);
+// Docker's exit status for a command that could not be exec'd: 127 not found, else 126.
+inline int exec_failure_code(int err) { return err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke; }
+// The child's report of a failed start as the error to throw: the trampoline's exec errno
+// (kExecFailed) with docker's code, or the child's own message and code (kError).
+Error start_failure(const Spec& spec, const sync::Message& msg);
 // Relays the process's streams and forwards signals until it exits; returns its exit status.
 int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& master, StdioPipes& pipes,
                          bool interactive);

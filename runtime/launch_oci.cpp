@@ -157,8 +157,7 @@ void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exe
         std::int32_t failure[2];
         std::memcpy(failure, got.data() + 2, sizeof failure);
         if (failure[0] == static_cast<std::int32_t>(sync::Kind::kExecFailed))
-            throw Error(std::string("start: exec failed: ") + std::strerror(failure[1]),
-                        failure[1] == ENOENT || failure[1] == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+            throw Error(std::string("start: exec failed: ") + std::strerror(failure[1]), exec_failure_code(failure[1]));
     }
     if (got.size() < 2 || got[1] != '1')
         throw Error("start: the container's process failed before its command ran (its stderr says why)");
@@ -172,10 +171,7 @@ int run_oci_container(const Spec& spec, const OciLaunch& launch) {
         sync::Message msg = sync::receive(p.sync.get());
         if (msg.eof) break;  // the command runs
         p.child.wait();
-        if (msg.kind == sync::Kind::kExecFailed)
-            throw Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
-                        msg.exit_code == ENOENT || msg.exit_code == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
-        throw Error(msg.text, msg.exit_code);
+        throw start_failure(spec, msg);
     }
     oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
     StdioPipes none;
