@@ -472,6 +472,26 @@ std::string ns_link(const std::string& type, pid_t pid) {
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
 }
 
+std::string ia32_emulation_missing() {
+    static const std::string reason = [] {
+        pid_t pid = ::fork();
+        if (pid < 0) return std::string("fork failed");
+        if (pid == 0) {
+            long ret = 20;  // __NR_getpid in the i386 table
+            asm volatile("int $0x80" : "+a"(ret) : : "r8", "r9", "r10", "r11", "memory");
+            ::_exit(ret > 0 ? 0 : 1);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::string();
+        if (WIFSIGNALED(status))
+            return "this kernel has no IA32 emulation: int $0x80 killed a host process with signal " +
+                   std::to_string(WTERMSIG(status));
+        return std::string("int $0x80 getpid failed on the host");
+    }();
+    return reason;
+}
+
 bool path_exists(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;

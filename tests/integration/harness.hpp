@@ -154,6 +154,10 @@ void write_file(const std::string& path, const std::string& content, mode_t mode
 std::string own_status_field(const std::string& field);  // e.g. "CapBnd" -> "000001fffeffffff"
 std::string ns_link(const std::string& type, pid_t pid = 0);  // "pid:[4026531836]"; 0 = self
 bool path_exists(const std::string& path);       // lstat succeeds
+// Whether this kernel runs i386 system calls (`int $0x80`): machines of this kind differ (IA32
+// emulation compiled out, or off with ia32_emulation=0, kills the caller with SIGSEGV). Tried
+// in a child of the test, outside any container. "" when it works, else why not, for skips.
+std::string ia32_emulation_missing();
 
 // Children of `pid` (all its threads), from /proc/PID/task/*/children.
 std::vector<pid_t> children_of(pid_t pid);
