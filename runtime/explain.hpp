@@ -12,6 +12,9 @@ namespace hutch::explain {
 
 void enable(bool on);
 bool enabled();
+// Whether lookups (openat2, fstat, ...) are explained too: HUTCH_EXPLAIN=all. By default only
+// the steps that change something are (runtime/sys/kernel.hpp).
+bool lookups();
 
 // Who is speaking: set once in the child right after clone.
 void set_actor(const char* actor);
