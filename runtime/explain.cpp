@@ -69,6 +69,10 @@ void line(const std::string& text) {
     [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, out.data(), out.size());
 }
 
+void comment(const std::string& text) {
+    if (g_enabled) line("# " + text);
+}
+
 std::string quote(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {

@@ -23,6 +23,9 @@ void set_actor(const char* actor);
 // through `if (explain::enabled())` where the text is costly.
 void line(const std::string& text);
 
+// A teaching note beside the calls ("# why"), printed as its own line when enabled.
+void comment(const std::string& text);
+
 // Shortens every later line: occurrences of `prefix` print as `$name`, and the definition is
 // printed once ("# ROOT=/run/hutch/..."), so lines stay readable and still exact.
 void define(const std::string& name, const std::string& prefix);

@@ -327,9 +327,9 @@ void send_console(int socket, int master) {
 }
 
 Error start_failure(const Spec& spec, const sync::Message& msg) {
-    if (msg.kind != sync::Kind::kExecFailed) return Error(msg.text, msg.exit_code);
-    return Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exit_code),
-                 exec_failure_code(msg.exit_code));
+    if (msg.kind != sync::Kind::kExecFailed) return Error(msg.text, msg.exit_code());
+    return Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exec_errno()),
+                 exec_failure_code(msg.exec_errno()));
 }
 
 // Writes the user namespace's id maps for the child `pid`, from the parent: as root in the
@@ -620,7 +620,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         if (msg.kind == sync::Kind::kListener) {
             if (observer) {
                 // An empty fd: the child wrote first (an error) or died; the loop reads which.
-                if (Fd listener = take_listener(child, parent_end.get(), msg.exit_code))
+                if (Fd listener = take_listener(child, parent_end.get(), msg.listener_fd()))
                     observer->listener(std::move(listener), plan.upper_dir);
                 continue;
             }

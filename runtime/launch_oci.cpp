@@ -112,7 +112,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
         }
         p.child.wait();
         if (msg.eof) throw Error("create: the container's process ended before it was created");
-        throw Error(msg.text, msg.exit_code);
+        throw Error(msg.text, msg.exit_code());
     }
     launch.created(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     return p;

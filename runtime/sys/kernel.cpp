@@ -112,6 +112,16 @@ int Kernel::fstatfs(int fd, struct statfs* st) {
     return make(CallKind::kLookup, [&] { return do_fstatfs(fd, st); }, [&] { return "fstatfs(" + at_name(fd, "") + ")"; });
 }
 
+int Kernel::fstatat(int dirfd, const char* path, struct stat* st, int flags) {
+    return make(CallKind::kLookup, [&] { return do_fstatat(dirfd, path, st, flags); },
+                [&] { return "fstatat(" + at_name(dirfd, path) + ", " + at_flags(flags) + ")"; });
+}
+
+int Kernel::faccessat(int dirfd, const char* path, int mode, int flags) {
+    return make(CallKind::kLookup, [&] { return do_faccessat(dirfd, path, mode, flags); },
+                [&] { return "faccessat(" + at_name(dirfd, path) + ", " + std::to_string(mode) + ")"; });
+}
+
 ssize_t Kernel::readlinkat(int dirfd, const char* path, char* buf, std::size_t size) {
     return make(CallKind::kLookup, [&] { return do_readlinkat(dirfd, path, buf, size); },
                   [&] { return "readlinkat(" + at_name(dirfd, path) + ")"; });
@@ -178,7 +188,8 @@ int Kernel::fchdir(int fd) {
 
 int Kernel::dup3(int old_fd, int new_fd, int flags) {
     return make(CallKind::kStep, [&] { return do_dup3(old_fd, new_fd, flags); }, [&] {
-        return "dup3(" + at_name(old_fd, "") + ", " + std::to_string(new_fd) + ", " + open_flags(flags) + ")";
+        return "dup3(" + at_name(old_fd, "") + ", " + std::to_string(new_fd) + ", " +
+               (flags & O_CLOEXEC ? "O_CLOEXEC" : "0") + ")";
     });
 }
 
@@ -293,6 +304,25 @@ mode_t Kernel::umask(mode_t mask) {
     mode_t old = do_umask(mask);  // umask cannot fail
     if (listening(CallKind::kStep)) record(CallKind::kStep, "umask(" + file_mode(mask) + ")", old, 0);
     return old;
+}
+
+int Kernel::sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+    return make(CallKind::kStep, [&] { return do_sigprocmask(how, set, old); }, [&] {
+        std::string blocked;
+        for (int sig = 1; set && sig < NSIG; ++sig)
+            if (sigismember(set, sig) == 1) blocked += (blocked.empty() ? "SIG" : " SIG") + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+        const char* op = how == SIG_SETMASK ? "SIG_SETMASK" : how == SIG_BLOCK ? "SIG_BLOCK" : "SIG_UNBLOCK";
+        return "rt_sigprocmask(" + std::string(op) + ", [" + blocked + "])";
+    });
+}
+
+int Kernel::sigaction(int sig, const struct sigaction* action, struct sigaction* old) {
+    return make(CallKind::kStep, [&] { return do_sigaction(sig, action, old); }, [&] {
+        std::string handler = !action ? "NULL" : action->sa_handler == SIG_DFL ? "{SIG_DFL}"
+                                               : action->sa_handler == SIG_IGN ? "{SIG_IGN}"
+                                                                               : "{handler}";
+        return "rt_sigaction(SIG" + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : "?") + ", " + handler + ")";
+    });
 }
 
 int Kernel::seccomp_filter(unsigned flags, const void* filter, std::size_t instructions) {

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,6 +61,8 @@ public:
     int openat(int dirfd, const char* path, int flags, mode_t mode = 0);
     int fstat(int fd, struct stat* st);
     int fstatfs(int fd, struct statfs* st);
+    int fstatat(int dirfd, const char* path, struct stat* st, int flags);
+    int faccessat(int dirfd, const char* path, int mode, int flags);
     ssize_t readlinkat(int dirfd, const char* path, char* buf, std::size_t size);
 
     // --- files: steps ---------------------------------------------------------------------------
@@ -101,6 +104,10 @@ public:
     int personality(unsigned long persona);
     int setrlimit(int resource, const rlimit& limit);
     mode_t umask(mode_t mask);
+    // The signal state a command inherits across execve: the blocked set and the dispositions
+    // of ignored signals.
+    int sigprocmask(int how, const sigset_t* set, sigset_t* old);
+    int sigaction(int sig, const struct sigaction* action, struct sigaction* old);
     // seccomp(2) SECCOMP_SET_MODE_FILTER with `instructions` classic BPF instructions at `filter`
     // (a sock_filter array); returns 0 or, with SECCOMP_FILTER_FLAG_NEW_LISTENER, the listener.
     int seccomp_filter(unsigned flags, const void* filter, std::size_t instructions);
@@ -136,6 +143,8 @@ protected:
     virtual int do_openat(int dirfd, const char* path, int flags, mode_t mode) = 0;
     virtual int do_fstat(int fd, struct stat* st) = 0;
     virtual int do_fstatfs(int fd, struct statfs* st) = 0;
+    virtual int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) = 0;
+    virtual int do_faccessat(int dirfd, const char* path, int mode, int flags) = 0;
     virtual ssize_t do_readlinkat(int dirfd, const char* path, char* buf, std::size_t size) = 0;
     virtual int do_mkdirat(int dirfd, const char* path, mode_t mode) = 0;
     virtual int do_mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) = 0;
@@ -165,6 +174,8 @@ protected:
     virtual int do_personality(unsigned long persona) = 0;
     virtual int do_setrlimit(int resource, const rlimit& limit) = 0;
     virtual mode_t do_umask(mode_t mask) = 0;
+    virtual int do_sigprocmask(int how, const sigset_t* set, sigset_t* old) = 0;
+    virtual int do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) = 0;
     virtual int do_seccomp_filter(unsigned flags, const void* filter, std::size_t instructions) = 0;
     virtual int do_execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) = 0;
     virtual int do_bpf(int cmd, void* attr, unsigned size) = 0;

@@ -54,6 +54,12 @@ int LinuxKernel::do_openat(int dirfd, const char* path, int flags, mode_t mode) 
 }
 int LinuxKernel::do_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
 int LinuxKernel::do_fstatfs(int fd, struct statfs* st) { return ::fstatfs(fd, st); }
+int LinuxKernel::do_fstatat(int dirfd, const char* path, struct stat* st, int flags) {
+    return ::fstatat(dirfd, path, st, flags);
+}
+int LinuxKernel::do_faccessat(int dirfd, const char* path, int mode, int flags) {
+    return ::faccessat(dirfd, path, mode, flags);
+}
 ssize_t LinuxKernel::do_readlinkat(int dirfd, const char* path, char* buf, std::size_t size) {
     return ::readlinkat(dirfd, path, buf, size);
 }
@@ -121,6 +127,10 @@ int LinuxKernel::do_setrlimit(int resource, const rlimit& limit) {
     return ::setrlimit(static_cast<__rlimit_resource>(resource), &limit);
 }
 mode_t LinuxKernel::do_umask(mode_t mask) { return ::umask(mask); }
+int LinuxKernel::do_sigprocmask(int how, const sigset_t* set, sigset_t* old) { return ::sigprocmask(how, set, old); }
+int LinuxKernel::do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) {
+    return ::sigaction(sig, action, old);
+}
 int LinuxKernel::do_seccomp_filter(unsigned flags, const void* filter, std::size_t instructions) {
     sock_fprog program{};
     program.len = static_cast<unsigned short>(instructions);

@@ -21,6 +21,8 @@ protected:
     int do_openat(int dirfd, const char* path, int flags, mode_t mode) override;
     int do_fstat(int fd, struct stat* st) override;
     int do_fstatfs(int fd, struct statfs* st) override;
+    int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) override;
+    int do_faccessat(int dirfd, const char* path, int mode, int flags) override;
     ssize_t do_readlinkat(int dirfd, const char* path, char* buf, std::size_t size) override;
     int do_mkdirat(int dirfd, const char* path, mode_t mode) override;
     int do_mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) override;
@@ -50,6 +52,8 @@ protected:
     int do_personality(unsigned long persona) override;
     int do_setrlimit(int resource, const rlimit& limit) override;
     mode_t do_umask(mode_t mask) override;
+    int do_sigprocmask(int how, const sigset_t* set, sigset_t* old) override;
+    int do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) override;
     int do_seccomp_filter(unsigned flags, const void* filter, std::size_t instructions) override;
     int do_execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) override;
     int do_bpf(int cmd, void* attr, unsigned size) override;

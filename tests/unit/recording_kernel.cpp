@@ -115,6 +115,19 @@ int RecordingKernel::do_fstatfs(int fd, struct statfs* st) {
     return 0;
 }
 
+// A path nobody made is an executable regular file (the command, in an exec's PATH search).
+int RecordingKernel::do_fstatat(int dirfd, const char* path, struct stat* st, int) {
+    *st = {};
+    std::string name = joined(dirfd, path);
+    if (is_missing(name)) {
+        errno = ENOENT;
+        return -1;
+    }
+    auto it = entries_.find(name);
+    st->st_mode = it != entries_.end() ? it->second.mode : S_IFREG | 0755;
+    return 0;
+}
+
 int RecordingKernel::do_mkdirat(int dirfd, const char* path, mode_t mode) {
     entries_[joined(dirfd, path)] = {static_cast<mode_t>(S_IFDIR | mode), 0};
     return 0;

@@ -64,6 +64,8 @@ protected:
     int do_openat(int dirfd, const char* path, int flags, mode_t mode) override;
     int do_fstat(int fd, struct stat* st) override;
     int do_fstatfs(int fd, struct statfs* st) override;
+    int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) override;
+    int do_faccessat(int, const char*, int, int) override { return 0; }
     ssize_t do_readlinkat(int, const char*, char*, std::size_t) override { return 0; }
     int do_mkdirat(int dirfd, const char* path, mode_t mode) override;
     int do_mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) override;
@@ -92,6 +94,8 @@ protected:
     int do_personality(unsigned long) override { return 0; }
     int do_setrlimit(int, const rlimit&) override { return 0; }
     mode_t do_umask(mode_t) override { return 022; }
+    int do_sigprocmask(int, const sigset_t*, sigset_t*) override { return 0; }
+    int do_sigaction(int, const struct sigaction*, struct sigaction*) override { return 0; }
     int do_seccomp_filter(unsigned, const void*, std::size_t) override { return 0; }
     int do_execveat(int, const char*, char* const[], char* const[], int) override;
     int do_bpf(int, void*, unsigned) override { return next_fd_++; }
