@@ -4,6 +4,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "caps/audit_devices.hpp"
 #include "caps/capabilities.hpp"
 
 namespace hutch::audit {
@@ -152,6 +153,7 @@ public:
                        "with CAP_SYS_ADMIN it can change the host's hostname",
                        "remove --uts host");
         control_sockets();
+        for (auto& f : device_findings(s_)) findings_.push_back(std::move(f));
         sensitive_mounts();
         propagation();
         read_only_root();

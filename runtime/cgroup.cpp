@@ -2,15 +2,20 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "runtime/bpf_device_program.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/state.hpp"
@@ -25,6 +30,25 @@ void make_dir(const std::string& dir) {
     explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         throw SysError("create the container's cgroup", "mkdir", dir, errno);
+}
+
+// Whether the mount `mount_id` (device `devno`, "major:minor") is what its mount point shows:
+// statx's mount id names the topmost mount there (Linux 5.8); older kernels compare devices.
+bool visible(const std::string& point, int mount_id, const std::string& devno) {
+    struct statx stx {};
+    if (::statx(AT_FDCWD, point.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) != 0)
+        return false;
+    if (stx.stx_mask & STATX_MNT_ID) return stx.stx_mnt_id == static_cast<std::uint64_t>(mount_id);
+    return std::to_string(stx.stx_dev_major) + ":" + std::to_string(stx.stx_dev_minor) == devno;
+}
+
+// The container's cgroup in v1's devices hierarchy, for a host without cgroup2.
+const CgroupHierarchy* devices_hierarchy(const std::vector<CgroupHierarchy>& all) {
+    for (const auto& h : all) {
+        std::string list = "," + h.controllers + ",";
+        if (h.fstype == "cgroup" && list.find(",devices,") != std::string::npos) return &h;
+    }
+    return nullptr;
 }
 
 }  // namespace
@@ -73,6 +97,10 @@ std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
         fields >> fstype >> source >> super;
         if (fstype != "cgroup" && fstype != "cgroup2") continue;
         if (point != kBase && point.rfind(kBase + "/", 0) != 0) continue;
+        if (!visible(point, std::atoi(id.c_str()), devno)) {
+            explain::line("# " + point + " (" + fstype + ") is covered by a later mount: not used");
+            continue;
+        }
         CgroupHierarchy h{point, fstype, ""};
         if (fstype == "cgroup") {
             std::istringstream supers(super);
@@ -87,25 +115,57 @@ std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
     return out;
 }
 
-Cgroup Cgroup::create(const std::string& id) {
-    Cgroup cgroup;
-    for (const auto& h : host_cgroup_hierarchies()) {
-        if (h.fstype != "cgroup2") continue;
-        std::string group = h.mount_point + own_cgroup(h) + "/hutch";
-        cgroup.path_ = group + "/" + id;
-        // Another container's exit may remove the shared parent between the two mkdirs.
-        for (int attempt = 0;; ++attempt) {
-            make_dir(group);
-            if (::mkdir(cgroup.path_.c_str(), 0755) == 0 || errno == EEXIST) break;
-            if (errno != ENOENT || attempt == 3)
-                throw SysError("create the container's cgroup", "mkdir", cgroup.path_, errno);
+std::string join_v1_cgroups(const std::vector<std::string>& dirs) {
+    std::string unified;
+    for (const auto& dir : dirs) {
+        struct statfs fs {};
+        if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+            unified = dir;
+            continue;
         }
-        explain::line("mkdir(" + explain::quote(cgroup.path_) + ", 0755)");
-        cgroup.fd_ = Fd(::open(cgroup.path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!cgroup.fd_) throw SysError("create the container's cgroup", "open", cgroup.path_, errno);
-        break;
+        write_cgroup_file(dir + "/cgroup.procs", std::to_string(::getpid()), "join the container's cgroups");
     }
+    return unified;
+}
+
+Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy) {
+    Cgroup cgroup;
+    const auto hierarchies = host_cgroup_hierarchies();
+    const CgroupHierarchy* h = nullptr;
+    for (const auto& candidate : hierarchies)
+        if (candidate.fstype == "cgroup2") h = &candidate;
+    if (!h) {
+        h = devices_hierarchy(hierarchies);
+        if (!h) {
+            if (policy.allows_everything()) return cgroup;
+            throw Error("apply the device policy: this host mounts neither cgroup2 nor cgroup v1's devices "
+                        "controller under /sys/fs/cgroup");
+        }
+        cgroup.v1_ = true;
+    }
+    std::string group = h->mount_point + own_cgroup(*h) + "/hutch";
+    cgroup.path_ = group + "/" + id;
+    // Another container's exit may remove the shared parent between the two mkdirs.
+    for (int attempt = 0;; ++attempt) {
+        make_dir(group);
+        if (::mkdir(cgroup.path_.c_str(), 0755) == 0 || errno == EEXIST) break;
+        if (errno != ENOENT || attempt == 3)
+            throw SysError("create the container's cgroup", "mkdir", cgroup.path_, errno);
+    }
+    explain::line("mkdir(" + explain::quote(cgroup.path_) + ", 0755)");
+    if (cgroup.v1_) {
+        devices::apply_v1(cgroup.path_, policy);
+        return cgroup;
+    }
+    // O_RDONLY, not O_PATH: BPF_PROG_ATTACH takes the directory itself (clone3 takes either).
+    cgroup.fd_ = Fd(::open(cgroup.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cgroup.fd_) throw SysError("create the container's cgroup", "open", cgroup.path_, errno);
+    bpf::apply_v2(cgroup.fd_.get(), cgroup.path_, policy);
     return cgroup;
+}
+
+void Cgroup::attach(pid_t pid) const {
+    if (v1_) write_cgroup_file(path_ + "/cgroup.procs", std::to_string(pid), "move the container into its cgroup");
 }
 
 void remove_cgroup(const std::string& path, bool parent_too) {

@@ -5,15 +5,20 @@
 // stays inside whatever limits its caller runs under. clone3(CLONE_INTO_CGROUP) starts the
 // child directly in it, which costs nothing; moving a running process into a cgroup v1
 // hierarchy instead costs ~7 ms here (the cpu controller's attach waits for an RCU grace
-// period), more than a whole start, so on v1 and hybrid hosts the v1 hierarchies are left as
-// they are (as Docker on v1 shares the host's cgroup namespace). On destruction any process left
-// (possible with --pid host) is killed through cgroup.kill, then the directory is removed.
+// period), more than a whole start, so on hybrid hosts the v1 hierarchies are left as they are
+// and the container sees only its unified cgroup (rootfs.cpp, mount_cgroups). The device policy
+// goes on the same directory as an eBPF program before the clone (runtime/devices.hpp).
+// A host with no cgroup2 mount gets a cgroup in v1's devices hierarchy instead, where the
+// policy is written as devices.deny/devices.allow and the child is moved in before it runs.
+// On destruction any process left (possible with --pid host) is killed through cgroup.kill,
+// then the directory is removed.
 #pragma once
 
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
+#include "runtime/devices.hpp"
 #include "runtime/fd.hpp"
 
 namespace hutch {
@@ -24,8 +29,16 @@ struct CgroupHierarchy {
     std::string controllers;  // "cpu", "name=systemd", "" for cgroup2
 };
 
-// The cgroup hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo.
+// The cgroup hierarchies mounted under /sys/fs/cgroup that this process can see, from
+// /proc/self/mountinfo. A hierarchy covered by a later mount (a tmpfs over
+// /sys/fs/cgroup/unified, as some tools mount) is left out: paths below its mount point lead
+// into the mount on top, so a cgroup "made" there would be a plain directory.
 std::vector<CgroupHierarchy> host_cgroup_hierarchies();
+
+// Moves this process into each cgroup v1 directory of `dirs` (so a child it clones starts in
+// them, as runc's exec does) and returns the cgroup2 one, for clone3's CLONE_INTO_CGROUP ("" when
+// there is none).
+std::string join_v1_cgroups(const std::vector<std::string>& dirs);
 
 // A cgroup control file: written whole (SysError naming file and value, with `step`), or read
 // without its trailing newline ("" when it cannot be read).
@@ -43,15 +56,20 @@ void remove_cgroup(const std::string& path, bool parent_too = true);
 
 class Cgroup {
 public:
-    // An empty Cgroup (no fd) when the host mounts no cgroup2 hierarchy.
-    static Cgroup create(const std::string& id);
+    // The container's cgroup with `policy` on it: in the unified hierarchy with the policy's
+    // program attached, else in v1's devices hierarchy with the policy written. An empty Cgroup
+    // when the host has neither and the policy allows everything; an Error when it does not.
+    static Cgroup create(const std::string& id, const devices::Policy& policy);
     Cgroup(Cgroup&& other) noexcept = default;
     Cgroup(const Cgroup&) = delete;
     Cgroup& operator=(const Cgroup&) = delete;
     ~Cgroup();
 
-    // For clone3's cgroup field (CLONE_INTO_CGROUP); -1 when there is none.
+    // For clone3's cgroup field (CLONE_INTO_CGROUP); -1 when there is none (or it is v1).
     int fd() const { return fd_.get(); }
+    // A v1 cgroup: moves `pid` in (the child waits for "go" until then). Nothing on cgroup2,
+    // where clone3 placed it.
+    void attach(pid_t pid) const;
     const std::string& path() const { return path_; }
     // Keeps the cgroup past this object (an OCI container outlives `create`); whoever deletes
     // the container removes it with remove_cgroup.
@@ -64,6 +82,7 @@ private:
     Cgroup() = default;
     std::string path_;
     Fd fd_;
+    bool v1_ = false;
 };
 
 }  // namespace hutch

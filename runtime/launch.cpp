@@ -30,6 +30,7 @@
 #include "netns/etc_files.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/container_init.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
@@ -440,6 +441,7 @@ void validate_spec(const Spec& spec) {
             if (spec.linux.namespaces[j].type == spec.linux.namespaces[i].type)
                 throw UsageError("linux.namespaces: the " + spec.linux.namespaces[i].type + " namespace is given twice");
     for (const auto& [key, value] : spec.linux.sysctl) validate_sysctl(spec, key, value);
+    devices::container_policy(spec.linux);  // throws UsageError naming a bad device rule
     for (const auto& d : spec.linux.devices) {
         if (d.path.size() < 6 || d.path.rfind("/dev/", 0) != 0 || d.path.find("/../") != std::string::npos ||
             d.path.ends_with("/.."))
@@ -570,7 +572,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     if (observer) listener_filter = observer->listener_filter();
 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
-    Cgroup cgroup = Cgroup::create(id);
+    // The device policy is on it before the clone: the child never runs unfiltered.
+    Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux));
+    if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
     // Recorded before anything can run in it: `rm -f` after a SIGKILLed start finds it.
     state.cgroup = cgroup.path();
     record.save(state);
@@ -598,6 +602,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     child_end.reset();
     join_fds.clear();
     for (auto& end : stdio_pipes.child_ends) end.reset();
+    cgroup.attach(child.pid());  // a v1 cgroup (no cgroup2 on this host), before "go"
     if (attachment) attachment->connect(child.pid());
     if (observer) observer->cloned(child.pid());
 
@@ -733,7 +738,9 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     events::emit(paths.data_root, {"container", "exec_create: " + command, target.id, with({{"execID", exec_id}}), 0});
     ExecLaunch launch;
     launch.target_pidfd = pidfd.get();
-    launch.cgroup = target.cgroup;
+    // Its cgroup, and with it the device policy: clone3 places the child in a cgroup2 one; into a
+    // v1 one (a host without cgroup2) this process moves first, and the child inherits it.
+    if (!target.cgroup.empty()) launch.cgroup = join_v1_cgroups({target.cgroup});
     launch.seccomp_cache_dir = paths.root + "/seccomp";
     launch.started = [&](pid_t) {
         events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});

@@ -74,6 +74,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
     oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
+    plan.cgroups = cgroups.paths();
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     int pidfd = -1;

@@ -148,27 +148,50 @@ void RootfsBuilder::mount_one(const Mount& m) {
     if (m.destination == "/dev") populate_dev();
 }
 
+// /sys/fs/cgroup shows the container's own cgroups and nothing above or beside them (runc's
+// mountCgroupV1). In its own cgroup namespace a new mount of a hierarchy has the container's
+// cgroup as its root (it was placed there before unshare); without one, a new mount would show
+// the host's whole tree, so the container's directory is bound instead. A hierarchy the
+// container was not placed in (`hutch run` keeps out of the v1 ones on hybrid hosts: moving a
+// process there costs milliseconds) is not shown at all: its only cgroup for the container
+// would be hutch's own or the host's.
 void RootfsBuilder::mount_cgroups(const Mount& m) {
     const mnt::Root& root = *root_;
     mnt::Options o = mnt::parse_options(m.options);
     auto hierarchies = host_cgroup_hierarchies();
     std::string shown = root.shown(m.destination);
     const std::string base = "/sys/fs/cgroup";
-    if (hierarchies.size() == 1 && hierarchies[0].mount_point == base) {
-        Fd target = root.open(m.destination, Create::kDirectory);
-        mnt::mount_at("mount cgroup2", "cgroup2", -1, target, shown, "cgroup2", o.flags, "");
-        return;
-    }
-    // cgroup v1 (or hybrid): a tmpfs holding one mount per hierarchy, as runc builds it. Inside
-    // the container's cgroup namespace each shows the container's own cgroup as its root.
+    const bool own_namespace = spec_.has_new_namespace("cgroup");
+    auto own_dir = [&](const CgroupHierarchy& h) {
+        for (const auto& dir : plan_.cgroups)
+            if (dir == h.mount_point || dir.rfind(h.mount_point + "/", 0) == 0) return dir;
+        return std::string();
+    };
+    auto mount_hierarchy = [&](const CgroupHierarchy& h, const std::string& dest) {
+        std::string dir = own_dir(h);
+        Fd target = root.open(dest, Create::kDirectory);
+        if (own_namespace || dir.empty()) {
+            mnt::mount_at("mount cgroup", h.fstype, -1, target, root.shown(dest), h.fstype, o.flags, h.controllers);
+            return;
+        }
+        Fd source(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount cgroup", "open", dir));
+        mnt::mount_at("bind the container's cgroup", dir, source.get(), target, root.shown(dest), "", MS_BIND | MS_REC, "");
+        Fd top = root.open(dest, Create::kNothing);
+        mnt::remount_bind("bind the container's cgroup", top, root.shown(dest), o.flags);
+    };
+    if (hierarchies.size() == 1 && hierarchies[0].mount_point == base) return mount_hierarchy(hierarchies[0], m.destination);
+    // cgroup v1 (or hybrid): a tmpfs holding one mount per hierarchy, as runc builds it.
     Fd target = root.open(m.destination, Create::kDirectory);
     mnt::mount_at("mount cgroup", "tmpfs", -1, target, shown, "tmpfs",
                   (o.flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
     for (const auto& h : hierarchies) {
         if (h.mount_point.size() <= base.size()) continue;
         std::string dest = m.destination + h.mount_point.substr(base.size());
-        Fd sub = root.open(dest, Create::kDirectory);
-        mnt::mount_at("mount cgroup", h.fstype, -1, sub, root.shown(dest), h.fstype, o.flags, h.controllers);
+        if (own_dir(h).empty()) {
+            explain::line("# " + h.mount_point + ": the container has no cgroup there, not shown");
+            continue;
+        }
+        mount_hierarchy(h, dest);
     }
 }
 

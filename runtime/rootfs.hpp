@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include <optional>
 
@@ -30,6 +31,9 @@ struct RootfsPlan {
     std::string upper_dir, work_dir;  // overlay layers (writable root)
     // Generated files bind-mounted over the rootfs' own; empty: not generated.
     std::string hosts_file, resolv_file, hostname_file;
+    // The container's cgroup directories (host paths, one per hierarchy it was placed in): the
+    // only cgroups its /sys/fs/cgroup shows.
+    std::vector<std::string> cgroups;
 };
 
 class RootfsBuilder {

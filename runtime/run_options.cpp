@@ -198,6 +198,25 @@ ExtraHost parse_add_host(const std::string& value) {
     return {name, canonical};
 }
 
+// --- devices -------------------------------------------------------------------------------
+
+// dockerd's WithDevices: its default rules, each --device's node and allow rule, then
+// --device-cgroup-rule; --privileged allows everything and ignores the cgroup rules (every host
+// node is made anyway). The launcher appends runc's defaults, as runc does.
+void add_devices(Spec& s, const RunOptions& o, const HostFacts& host) {
+    s.linux.resources.devices = o.privileged ? devices::privileged_rules() : devices::docker_default_rules();
+    for (const auto& d : o.devices) {
+        auto [node, rule] = devices::parse_device_flag(d, host.host_device);
+        std::erase_if(s.linux.devices, [&](const Device& other) { return other.path == node.path; });
+        s.linux.devices.push_back(node);
+        if (!o.privileged) s.linux.resources.devices.push_back(rule);
+    }
+    for (const auto& r : o.device_cgroup_rules) {
+        DeviceRule rule = devices::parse_cgroup_rule(r);  // validated even where ignored
+        if (!o.privileged) s.linux.resources.devices.push_back(rule);
+    }
+}
+
 }  // namespace
 
 std::vector<Mount> docker_default_mounts() {
@@ -365,6 +384,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         s.hutch.host_shm = true;
         put_mount(s.mounts, {"/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}});
     }
+    add_devices(s, o, host);
     if (o.privileged) {
         for (auto& m : s.mounts)
             if (m.destination == "/sys" || m.destination == "/sys/fs/cgroup")

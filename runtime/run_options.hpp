@@ -13,6 +13,7 @@
 
 #include "caps/capabilities.hpp"
 #include "netns/host_config.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch {
@@ -45,6 +46,8 @@ struct RunOptions {
     std::vector<std::string> add_hosts;
     std::vector<std::string> dns, dns_search, dns_options;
     bool probe = false;  // --probe: hutch-probe bind-mounted read-only at kProbePath
+    std::vector<std::string> devices;              // --device HOST[:CONTAINER][:PERMS]
+    std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule 'c 42:* rmw'
 };
 
 // Where --probe puts hutch-probe: on /dev, hutch's own tmpfs, so it works with --read-only.
@@ -61,6 +64,10 @@ struct HostFacts {
     std::function<std::string(const std::string&)> read_host_file;
     // Whether a host path exists (volume sources).
     std::function<bool(const std::string&)> host_path_exists = [](const std::string&) { return true; };
+    // The host's device node at a path (--device); throws UsageError when it is none.
+    devices::HostDeviceLookup host_device = [](const std::string& path) -> devices::HostDevice {
+        throw UsageError("invalid --device \"" + path + "\": no such device");
+    };
     // /etc/hutch/config.json: DNS defaults and the default bridge.
     net::HostConfig config;
     // --network/--pid/--ipc container:REF: the running container's id, its /proc/<pid>/ns

@@ -4,8 +4,10 @@
 //
 // A static program (libc and the C++ runtime only) so it runs in any root filesystem; `hutch run
 // --probe` bind-mounts it read-only at /dev/.hutch-probe. It reads /proc and tries a list of calls
-// that are made to fail harmlessly (syscalls.cpp); it writes nothing anywhere but stdout, and it
-// never changes its own namespaces, the clock, the hostname or any mount.
+// that are made to fail harmlessly (syscalls.cpp) and a list of device nodes it makes and opens
+// without reading or writing them (devices.cpp, in a scratch directory it removes); it writes
+// nothing else anywhere but stdout, and it never changes its own namespaces, the clock, the
+// hostname or any mount.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "caps/probe/devices.hpp"
 #include "caps/probe/probe_lib.hpp"
 #include "caps/probe/syscalls.hpp"
 
@@ -350,7 +353,7 @@ Runtime gather_runtime(const Mounts& mounts) {
 
 enum Section : unsigned {
     kNs = 1, kIds = 2, kCaps = 4, kSeccomp = 8, kSyscalls = 16, kSyscalls32 = 32, kMounts = 64,
-    kRuntime = 128, kAll = 255,
+    kRuntime = 128, kDevices = 256, kAll = 511,
 };
 
 struct SectionName {
@@ -359,7 +362,7 @@ struct SectionName {
 };
 constexpr SectionName kSections[] = {
     {"ns", kNs}, {"ids", kIds}, {"caps", kCaps}, {"seccomp", kSeccomp}, {"syscalls", kSyscalls},
-    {"syscalls32", kSyscalls32}, {"mounts", kMounts}, {"runtime", kRuntime}, {"all", kAll},
+    {"syscalls32", kSyscalls32}, {"mounts", kMounts}, {"runtime", kRuntime}, {"devices", kDevices}, {"all", kAll},
 };
 
 // Text: headings, then "  key: value" rows with the values aligned; a value of several lines
@@ -537,7 +540,92 @@ struct Report {
     AbiReport sys64, sys32;
     Mounts mounts;
     Runtime runtime;
+    DevicesReport devices;
 };
+
+std::string device_node(const ProbeDevice& d) {
+    return std::string(1, d.type) + " " + std::to_string(d.major) + ":" + std::to_string(d.minor);
+}
+
+// What else an EPERM may mean: the capability the kernel checks too (mknod needs CAP_MKNOD,
+// reading the kernel log CAP_SYSLOG), when the process lacks it.
+std::string device_note(const DeviceResult& r, bool for_open) {
+    int err = for_open ? r.open_err : r.mknod_err;
+    if (err != EPERM) return "";
+    auto eff = effective_caps();
+    auto lacks = [&](int cap) { return eff && !(*eff & (std::uint64_t{1} << cap)); };
+    if (!for_open && lacks(27)) return "also the kernel's answer without CAP_MKNOD";
+    if (for_open && r.device.name == "kmsg" && lacks(34)) return "also the kernel's answer without CAP_SYSLOG";
+    return "";
+}
+
+void print_devices_text(TextOut& t, const DevicesReport& d) {
+    t.heading("devices (mknod in a scratch directory, open O_RDONLY|O_NONBLOCK|O_NOCTTY, closed at once)");
+    if (d.scratch.empty()) t.row("unavailable", "no scratch directory in /dev or /tmp: " + errno_name(d.err));
+    else t.row("scratch", d.scratch + " (removed)" + (d.nodev ? "; a nodev mount: opens fail EACCES" : ""));
+    for (const auto& r : d.results) {
+        std::string head = device_node(r.device) + "  ";
+        if (!r.device.skip.empty()) {
+            t.row(r.device.name, head + "not tried: " + r.device.skip);
+            continue;
+        }
+        std::string line = head + "mknod " + device_verdict(r.mknod_err);
+        if (r.open_err >= 0) line += ", open " + device_verdict(r.open_err);
+        line += std::string("  [Docker: ") + (r.device.docker_allows ? "allowed" : "denied") + "]";
+        std::vector<std::string> lines = {line};
+        for (bool open : {false, true})
+            if (auto note = device_note(r, open); !note.empty()) lines.push_back("(" + note + ")");
+        t.row(r.device.name, lines);
+    }
+    t.flush();
+}
+
+void json_result(JsonOut& j, int err, const std::string& note) {
+    j.begin_object();
+    j.key("tried");
+    j.boolean(err >= 0);
+    j.key("result");
+    err >= 0 ? j.str(device_verdict(err)) : j.null();
+    j.key("denied");
+    err >= 0 ? j.boolean(err == EPERM) : j.null();
+    j.key("errno");
+    err > 0 ? j.str(errno_name(err)) : j.null();
+    j.key("note");
+    note.empty() ? j.null() : j.str(note);
+    j.end_object();
+}
+
+void print_devices_json(JsonOut& j, const DevicesReport& d) {
+    j.key("devices");
+    j.begin_object();
+    j.key("scratch");
+    d.scratch.empty() ? j.null() : j.str(d.scratch);
+    j.key("error");
+    d.scratch.empty() ? j.str(errno_name(d.err)) : j.null();
+    j.key("nodev");
+    j.boolean(d.nodev);
+    j.key("nodes");
+    j.begin_object();
+    for (const auto& r : d.results) {
+        j.key(r.device.name);
+        j.begin_object();
+        j.key("node");
+        j.str(device_node(r.device));
+        j.key("why");
+        j.str(r.device.why);
+        j.key("docker_allows_open");
+        j.boolean(r.device.docker_allows);
+        j.key("skipped");
+        r.device.skip.empty() ? j.null() : j.str(r.device.skip);
+        j.key("mknod");
+        json_result(j, r.mknod_err, device_note(r, false));
+        j.key("open");
+        json_result(j, r.open_err, device_note(r, true));
+        j.end_object();
+    }
+    j.end_object();
+    j.end_object();
+}
 
 void print_text(const Report& r) {
     TextOut t;
@@ -634,6 +722,7 @@ void print_text(const Report& r) {
         t.row("probe", r.runtime.exe.empty() ? "unknown" : r.runtime.exe);
         t.flush();
     }
+    if (r.sections & kDevices) print_devices_text(t, r.devices);
 }
 
 void print_json(const Report& r) {
@@ -811,6 +900,7 @@ void print_json(const Report& r) {
         j.str(r.runtime.exe);
         j.end_object();
     }
+    if (r.sections & kDevices) print_devices_json(j, r.devices);
     j.end_object();
     j.print();
 }
@@ -822,14 +912,24 @@ void usage(std::FILE* to) {
         "\n"
         "  --json           JSON instead of text\n"
         "  --only SECTIONS  print only these sections (repeatable, comma-separated):\n"
-        "                   ns, ids, caps, seccomp, syscalls, syscalls32, mounts, runtime, all\n"
+        "                   ns, ids, caps, seccomp, syscalls, syscalls32, mounts, runtime, devices,\n"
+        "                   all\n"
         "  -h, --help       this text\n"
         "\n"
         "syscalls tries sensitive calls (mount, unshare, bpf, reboot, ...) with arguments the kernel\n"
         "rejects before it acts, each in a short-lived child: \"blocked (EPERM)\" or \"blocked\n"
         "(ENOSYS)\" when refused, \"allowed (<errno>)\" when the kernel got to judge the arguments.\n"
         "Nothing is changed, even as root with every capability. syscalls32 does the same through\n"
-        "the i386 ABI (int $0x80), which a seccomp filter must cover separately.\n");
+        "the i386 ABI (int $0x80), which a seccomp filter must cover separately.\n"
+        "\n"
+        "devices makes a fixed list of device nodes with mknod in a scratch directory it creates\n"
+        "(/dev/.hutch-probe-devices-*, else /tmp) and opens each O_RDONLY|O_NONBLOCK|O_NOCTTY, closing\n"
+        "it at once: \"denied (EPERM)\" is the device policy's refusal (or a missing capability's,\n"
+        "noted), anything else means the policy let it through. The list: null zero full random\n"
+        "urandom tty ptmx pts tun (Docker allows them), fuse hwrng cpu_dma_latency tty0 kmsg and a\n"
+        "host block device that exists, an unbound loop device if any (Docker denies them). Each is\n"
+        "on it because opening it has no lasting effect: nothing is read or written; a watchdog\n"
+        "(opening arms it) is never on it.\n");
 }
 
 int run(int argc, char** argv) {
@@ -863,7 +963,7 @@ int run(int argc, char** argv) {
                 if (!bit) {
                     std::fprintf(stderr,
                                  "hutch-probe: unknown section \"%s\" (ns, ids, caps, seccomp, "
-                                 "syscalls, syscalls32, mounts, runtime, all)\n",
+                                 "syscalls, syscalls32, mounts, runtime, devices, all)\n",
                                  name.c_str());
                     return 2;
                 }
@@ -888,6 +988,7 @@ int run(int argc, char** argv) {
     r.sys32.abi = Abi::i386;
     if (r.sections & (kMounts | kRuntime)) r.mounts = gather_mounts();
     if (r.sections & kRuntime) r.runtime = gather_runtime(r.mounts);
+    if (r.sections & kDevices) r.devices = probe_devices();
     if (json) print_json(r);
     else print_text(r);
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) return 1;

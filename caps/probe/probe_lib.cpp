@@ -344,4 +344,72 @@ std::vector<std::string> wrap_words(const std::vector<std::string>& words, std::
     return lines;
 }
 
+// ---- devices ------------------------------------------------------------------------------------
+
+std::optional<unsigned> misc_minor(std::string_view proc_misc, std::string_view name) {
+    while (!proc_misc.empty()) {
+        std::size_t end = proc_misc.find('\n');
+        std::string_view line = trim(proc_misc.substr(0, end));
+        proc_misc = end == std::string_view::npos ? std::string_view() : proc_misc.substr(end + 1);
+        std::size_t space = line.find(' ');
+        if (space == std::string_view::npos || trim(line.substr(space + 1)) != name) continue;
+        auto n = parse_int(line.substr(0, space));
+        if (n && *n >= 0 && *n < (1 << 20)) return static_cast<unsigned>(*n);
+    }
+    return std::nullopt;
+}
+
+std::vector<ProbeDevice> probe_device_list(std::string_view proc_misc, const std::vector<BlockDevice>& block_devices) {
+    std::vector<ProbeDevice> out = {
+        {"null", 'c', 1, 3, true, "allowed by Docker; opened read-only, nothing read", "", true},
+        {"zero", 'c', 1, 5, true, "allowed by Docker; nothing read", "", true},
+        {"full", 'c', 1, 7, true, "allowed by Docker (runc's list); nothing read", "", true},
+        {"random", 'c', 1, 8, true, "allowed by Docker; nothing read", "", true},
+        {"urandom", 'c', 1, 9, true, "allowed by Docker; nothing read", "", true},
+        {"tty", 'c', 5, 0, true, "allowed by Docker; without a controlling terminal its open fails ENXIO", "", true},
+        {"ptmx", 'c', 5, 2, true, "allowed (runc's list); outside a devpts it finds no pty instance", "", true},
+        {"pts", 'c', 136, 0, true, "allowed (136:*, runc's list); a node outside devpts reaches no terminal", "", true},
+        {"tun", 'c', 10, 200, true, "allowed (runc's list); opening it makes no interface without TUNSETIFF", "", true},
+        {"fuse", 'c', 10, 229, false, "denied by Docker; an unused FUSE connection, freed at close", "", true},
+        {"hwrng", 'c', 10, 183, false, "denied; the host's hardware RNG, no byte is read", "", true},
+        {"cpu_dma_latency", 'c', 10, 0, false,
+         "denied; its open adds a no-constraint latency request, dropped at close", "", true},
+        {"tty0", 'c', 4, 0, false, "denied; the host's console, opened O_NOCTTY, nothing written", "", true},
+        {"kmsg", 'c', 1, 11, false, "denied; the host kernel's log (reading also needs CAP_SYSLOG), nothing read",
+         "", true},
+    };
+    for (auto& d : out)
+        if (d.name == "cpu_dma_latency") {
+            if (auto minor = misc_minor(proc_misc, "cpu_dma_latency")) d.minor = *minor;
+            else d.skip = "not in /proc/misc on this host";
+        }
+    ProbeDevice block{"block", 'b', 8, 0, false, "denied by Docker; a host block device, opened read-only, nothing read",
+                      "", false};
+    auto pick = [&](bool loop) {
+        for (const auto& d : block_devices) {
+            unsigned major = 0, minor = 0;
+            if (std::sscanf(d.numbers.c_str(), "%u:%u", &major, &minor) != 2) continue;
+            // Never a ram disk (1); a loop device (7) only unbound, a disk only fixed (a
+            // removable one may check its media).
+            bool fits = loop ? major == 7 && trim(d.size) == "0" : major != 7 && major != 1 && trim(d.removable) == "0";
+            if (!fits) continue;
+            block.major = major;
+            block.minor = minor;
+            block.open = true;
+            if (loop) block.why += " (an unbound loop device: no data behind it)";
+            return true;
+        }
+        return false;
+    };
+    if (!pick(true) && !pick(false))
+        block.why += " (mknod only: no block device in /sys/dev/block, opening a missing one would load a driver)";
+    out.push_back(block);
+    return out;
+}
+
+std::string device_verdict(int err) {
+    if (err == EPERM) return "denied (EPERM)";
+    return "allowed (" + (err == 0 ? std::string("ok") : errno_name(err)) + ")";
+}
+
 }  // namespace hutch::probe

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hutch::probe {
@@ -101,6 +102,41 @@ Verdict judge(const Outcome& o, const std::vector<int>& expected, bool ok_expect
 std::string errno_name(int err);
 // "SIGSYS" for 31; "signal 99" when unknown.
 std::string signal_name(int sig);
+
+// ---- devices ------------------------------------------------------------------------------------
+
+// One device the `devices` section tries: mknod in a scratch directory, then an open with
+// O_RDONLY|O_NONBLOCK|O_NOCTTY, closed at once. Only devices whose open has no lasting effect are
+// listed; never a watchdog (10:130: opening one arms it, and the host reboots unless it is fed).
+struct ProbeDevice {
+    std::string name;
+    char type = 'c';
+    unsigned major = 0, minor = 0;
+    bool docker_allows = false;  // under Docker's default policy (open; mknod is always allowed)
+    std::string why;             // why it is on the list, and why opening it is harmless
+    std::string skip;            // non-empty: not tried here, and why
+    bool open = true;            // false: mknod only (opening would load a driver)
+};
+
+// A host block device as /sys/dev/block lists it: "M:m", its "removable" and "size" files ("" if
+// unreadable).
+struct BlockDevice {
+    std::string numbers, removable, size;
+};
+
+// The list, given /proc/misc (dynamic misc minors, cpu_dma_latency's) and the host's block
+// devices. The block device tried is one that exists (so opening its node never makes the kernel
+// load a driver or create a device): an unbound loop device (size 0: no data behind it) when
+// there is one, else a fixed disk; none: mknod only.
+std::vector<ProbeDevice> probe_device_list(std::string_view proc_misc, const std::vector<BlockDevice>& block_devices);
+
+// The minor /proc/misc gives `name` ("259 cpu_dma_latency" -> 259).
+std::optional<unsigned> misc_minor(std::string_view proc_misc, std::string_view name);
+
+// The verdict on an open or mknod errno: EPERM is the device policy's (or a capability's)
+// refusal; anything else (0, ENXIO from a driver with nothing behind the node) means the policy
+// let the call through. "allowed (ok)", "allowed (ENXIO)", "denied (EPERM)".
+std::string device_verdict(int err);
 
 // ---- output ------------------------------------------------------------------------------------
 

@@ -371,24 +371,6 @@ Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std
     return spec;
 }
 
-// The new process starts in the container's cgroups: clone3 puts it into the unified one (the
-// returned path); for the v1 ones hutch moves itself first and the child inherits them (as
-// runc's exec process sits in them too), so it never runs a moment outside the container's limits.
-std::string join_v1_cgroups(const oci::State& state) {
-    std::string unified;
-    for (const auto& dir : state.cgroups) {
-        struct statfs fs {};
-        if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
-            unified = dir;
-            continue;
-        }
-        std::ofstream procs(dir + "/cgroup.procs");
-        procs << ::getpid() << std::flush;
-        if (!procs) throw SysError("join the container's cgroups", "write", dir + "/cgroup.procs", errno);
-    }
-    return unified;
-}
-
 int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::string>& args) {
     oci::StateRoot root(g.root);
     oci::State s = root.load(r.id);
@@ -400,7 +382,10 @@ int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::strin
     if (spec.process.terminal && !console && r.detach) throw UsageError("exec --tty --detach needs --console-socket");
     ExecLaunch launch;
     launch.target_pidfd = pidfd.get();
-    launch.cgroup = join_v1_cgroups(s);
+    // The new process starts in the container's cgroups: clone3 puts it into the unified one;
+    // for the v1 ones hutch moves itself first and the child inherits them (as runc's exec
+    // process sits in them too), so it never runs a moment outside the container's limits.
+    launch.cgroup = join_v1_cgroups(s.cgroups);
     launch.seccomp_cache_dir = g.root + "/seccomp";
     launch.console_socket = console.get();
     launch.detach = r.detach;

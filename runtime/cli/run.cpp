@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/cli/cli.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/launch.hpp"
@@ -131,6 +132,7 @@ HostFacts host_facts(const std::string& rootfs) {
         struct stat st {};
         return ::stat(path.c_str(), &st) == 0;
     };
+    host.host_device = devices::stat_host_device;
     if (const char* probe = std::getenv("HUTCH_PROBE"); probe && *probe) {
         host.probe_binary = probe;
     } else {
@@ -164,6 +166,8 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--cap-add", opts.cap_add, "Add Linux capabilities");
     many("--cap-drop", opts.cap_drop, "Drop Linux capabilities");
     cmd->add_flag("--privileged", opts.privileged, "Give extended privileges to this container");
+    many("--device", opts.devices, "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS])");
+    many("--device-cgroup-rule", opts.device_cgroup_rules, "Add a rule to the cgroup allowed devices list");
     many("--security-opt", opts.security_opts, "Security options (no-new-privileges)");
     cmd->add_option("--pid", opts.pid, "PID namespace to use (host)");
     cmd->add_option("--ipc", opts.ipc, "IPC mode to use (host, private)");

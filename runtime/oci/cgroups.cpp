@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
+#include "runtime/bpf_device_program.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/state.hpp"
@@ -68,28 +71,6 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
         }
         if (!vanished) return first_made;
     }
-}
-
-std::string device_rule(const std::string& type, const std::optional<std::int64_t>& major,
-                        const std::optional<std::int64_t>& minor, const std::string& access) {
-    if (type == "a") return "a";
-    auto number = [](const std::optional<std::int64_t>& n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
-    return type + " " + number(major) + ":" + number(minor) + " " + access;
-}
-
-// The device cgroup rules of an OCI container (v1 only): the spec's rules in order, then the
-// nodes every container gets and those linux.devices creates, as runc and crun allow them.
-void apply_device_rules(const std::string& dir, const LinuxSection& linux) {
-    for (const auto& rule : linux.resources.devices)
-        write_value(dir + (rule.allow ? "/devices.allow" : "/devices.deny"),
-                    device_rule(rule.type, rule.major, rule.minor, rule.access.empty() ? "rwm" : rule.access));
-    static const char* kDefaultAllowed[] = {
-        "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-    };
-    for (const char* rule : kDefaultAllowed) write_value(dir + "/devices.allow", rule);
-    for (const auto& d : linux.devices)
-        if (d.type != "p") write_value(dir + "/devices.allow", device_rule(d.type == "u" ? "c" : d.type, d.major, d.minor, "rwm"));
 }
 
 // Writes each resource into the hierarchy that has its controller: a v1 hierarchy when one is
@@ -158,13 +139,26 @@ void apply_resources(const LinuxSection& linux, const std::vector<std::pair<Cgro
     }
     if (!r.cpus.empty()) write_value(need("cpuset", "linux.resources.cpu.cpus")->second + "/cpuset.cpus", r.cpus);
     if (!r.mems.empty()) write_value(need("cpuset", "linux.resources.cpu.mems")->second + "/cpuset.mems", r.mems);
-    if (!r.devices.empty()) {
-        const auto* d = find("devices");
-        if (!d || d->first.fstype != "cgroup")
-            throw UsageError("config.json: linux.resources.devices: needs cgroup v1's devices controller "
-                             "(hutch loads no cgroup2 device programs)");
-        apply_device_rules(d->second, linux);
+}
+
+// The device policy (runtime/devices.hpp) on every cgroup of the container that can hold it:
+// the unified one's program, and the v1 devices hierarchy's lists where the container is placed
+// there too (both enforce; engines read devices.list). A container with neither is refused.
+void apply_device_policy(const devices::Policy& policy, int unified_fd,
+                         const std::vector<std::pair<CgroupHierarchy, std::string>>& dirs) {
+    bool applied = false;
+    for (const auto& [h, dir] : dirs) {
+        if (h.fstype == "cgroup2") {
+            bpf::apply_v2(unified_fd, dir, policy);
+            applied = true;
+        } else if (has_controller(h, "devices")) {
+            devices::apply_v1(dir, policy);
+            applied = true;
+        }
     }
+    if (!applied && !policy.allows_everything())
+        throw Error("apply the device policy: this host mounts neither cgroup2 nor cgroup v1's devices "
+                    "controller under /sys/fs/cgroup");
 }
 
 }  // namespace
@@ -177,12 +171,18 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
         throw UsageError("config.json: linux.cgroupsPath \"" + path + "\" must not hold . or .. components");
     if (!path.empty() && path.find_first_not_of('/') == std::string::npos)
         throw UsageError("config.json: linux.cgroupsPath \"" + path + "\" names the root cgroup");
-    // Nothing asked: the unified hierarchy only, as `hutch run` does.
+    // Checked before anything is made: a bad rule leaves nothing behind.
+    const devices::Policy policy = devices::container_policy(linux);
+    // Nothing asked: the unified hierarchy only, as `hutch run` does; without one, v1's devices
+    // hierarchy, which the device policy needs.
     const bool everywhere = !path.empty() || !linux.resources.empty();
+    const auto hierarchies = host_cgroup_hierarchies();
+    const bool unified = std::any_of(hierarchies.begin(), hierarchies.end(),
+                                     [](const CgroupHierarchy& h) { return h.fstype == "cgroup2"; });
     Cgroups out;
     std::vector<std::pair<CgroupHierarchy, std::string>> dirs;
-    for (const auto& h : host_cgroup_hierarchies()) {
-        if (!everywhere && h.fstype != "cgroup2") continue;
+    for (const auto& h : hierarchies) {
+        if (!everywhere && h.fstype != "cgroup2" && (unified || !has_controller(h, "devices"))) continue;
         std::string relative = path.empty() ? own_cgroup(h) + "/hutch-oci/" + id
                                : path[0] == '/' ? path
                                                 : own_cgroup(h) + "/" + path;
@@ -192,7 +192,8 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
         if (!made.empty()) out.made_parents_.push_back(made);
         if (h.fstype == "cgroup2") {
             out.paths_.insert(out.paths_.begin(), dir);
-            out.unified_fd_ = Fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            // O_RDONLY, not O_PATH: BPF_PROG_ATTACH takes the directory itself.
+            out.unified_fd_ = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!out.unified_fd_) throw SysError("create the container's cgroup", "open", dir, errno);
         } else {
             out.paths_.push_back(dir);
@@ -201,6 +202,7 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
         dirs.emplace_back(h, dir);
     }
     apply_resources(linux, dirs);
+    apply_device_policy(policy, out.unified_fd_.get(), dirs);
     return out;
 }
 

@@ -1,5 +1,6 @@
 // An OCI container's cgroups: linux.cgroupsPath in every mounted hierarchy, with the part of
-// linux.resources hutch applies (pids, memory, cpu, cpuset, and on cgroup v1 device rules).
+// linux.resources hutch applies (pids, memory, cpu, cpuset) and the device policy
+// (runtime/devices.hpp: resources.devices then runc's defaults) on cgroup2 and v1 alike.
 //
 // `hutch run` keeps to the unified hierarchy, where clone3(CLONE_INTO_CGROUP) costs nothing
 // (runtime/cgroup.hpp). An engine that gives a cgroupsPath or resources expects the container in

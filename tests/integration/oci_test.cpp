@@ -1122,6 +1122,117 @@ TEST_F(OciConfigIntegration, Devices) {
     EXPECT_EQ(owner.out, "character special file 1:3 620 1000:1001\nwritten\n0\n");
 }
 
+// The device policy of an OCI container is runc's: linux.resources.devices, then runc's default
+// allow-list; a node in linux.devices is made but gets no allow rule of its own. Seen with
+// hutch-probe bound into the container and with the nodes the config gives.
+class OciDevicesIntegration : public OciTest {
+protected:
+    void SetUp() override {
+        OciTest::SetUp();
+        if (IsSkipped()) return;
+        config_["mounts"].push_back({{"destination", "/dev/.hutch-probe"},
+                                     {"type", "bind"},
+                                     {"source", HUTCH_PROBE_BINARY},
+                                     {"options", {"bind", "ro"}}});
+        for (const char* set : {"bounding", "effective", "permitted"}) {
+            config_["process"]["capabilities"][set].push_back("CAP_MKNOD");
+            config_["process"]["capabilities"][set].push_back("CAP_SYSLOG");
+        }
+        write_config();
+    }
+
+    // The probe's devices section from a command's output.
+    static json nodes(const Result& r) {
+        try {
+            return json::parse(r.out.substr(r.out.find('{'))).at("devices").at("nodes");
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "no devices section (" << e.what() << "): " << describe(r);
+            return nullptr;
+        }
+    }
+
+    // runc's default list: the probe's Docker column (Docker adds only the console, not probed).
+    static void expect_runc_defaults(const json& nodes) {
+        ASSERT_TRUE(nodes.is_object());
+        for (const auto& [name, node] : nodes.items()) {
+            SCOPED_TRACE(name);
+            if (node["skipped"].is_string() || !node["open"].value("tried", false)) continue;
+            EXPECT_FALSE(node["mknod"].value("denied", true));
+            EXPECT_EQ(node["open"].value("denied", false), !node.value("docker_allows_open", false)) << node["open"].dump();
+        }
+    }
+};
+
+TEST_F(OciDevicesIntegration, DefaultContainerGetsRuncsPolicy) {
+    // No cgroupsPath, no resources: still runc's allow-list (the unified cgroup's program).
+    Result r = run_container("/dev/.hutch-probe --only devices --json");
+    ASSERT_EXIT_CODE(r, 0);
+    expect_runc_defaults(nodes(r));
+}
+
+TEST_F(OciDevicesIntegration, NodeInLinuxDevicesButDeniedInResourcesStaysShut) {
+    // runc: "Operation not permitted". A linux.devices entry is a node, not an allow rule.
+    config_["linux"]["devices"] = {{{"path", "/dev/kmsg"}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"fileMode", 0644}}};
+    json deny_all = json::array();
+    deny_all.push_back({{"allow", false}, {"access", "rwm"}});
+    config_["linux"]["resources"] = {{"devices", deny_all}};
+    Result r = run_container("stat -c '%t:%T' /dev/kmsg; dd if=/dev/kmsg bs=1 count=0");
+    EXPECT_EXIT_CODE(r, 1);
+    EXPECT_EQ(r.out, "1:b\n");
+    EXPECT_NE(r.err.find("can't open '/dev/kmsg': Operation not permitted"), std::string::npos) << describe(r);
+    // An allow rule for it opens it, as under runc.
+    config_["linux"]["resources"]["devices"].push_back(
+        {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "r"}});
+    Result allowed = run_container("dd if=/dev/kmsg bs=1 count=0");
+    EXPECT_EXIT_CODE(allowed, 0);
+}
+
+TEST_F(OciDevicesIntegration, ExecObeysThePolicy) {
+    std::string id = new_id("devexec");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    Result r = oci({"exec", id, "/dev/.hutch-probe", "--only", "devices", "--json"});
+    ASSERT_EXIT_CODE(r, 0);
+    expect_runc_defaults(nodes(r));
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+}
+
+TEST_F(OciDevicesIntegration, BadRuleIsRefusedBeforeAnythingIsMade) {
+    // cgroup v1 would silently keep c 1:3 open: refused, as runc refuses it.
+    json rules = json::array();
+    rules.push_back({{"allow", true}, {"type", "c"}, {"access", "rwm"}});
+    rules.push_back({{"allow", false}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "r"}});
+    config_["linux"]["resources"] = {{"devices", rules}};
+    write_config();
+    std::string id = new_id("badrule");
+    Result c = create(id);
+    EXPECT_EXIT_CODE(c, 125);
+    EXPECT_NE(c.err.find("linux.resources.devices[1] (deny c 1:3 r)"), std::string::npos) << describe(c);
+    EXPECT_EQ(root_entries(), Strings{});
+    std::string cg = default_oci_cgroup(id);
+    EXPECT_TRUE(cg.empty() || !path_exists(cg)) << cg;
+}
+
+// Without a cgroup namespace (Docker's configs on cgroup v1) the container sees its own cgroup
+// in each hierarchy it is in, bound there as runc binds it, and nothing above or beside it.
+TEST_F(OciConfigIntegration, CgroupsWithoutANamespaceShowOnlyTheContainersOwn) {
+    auto& ns = config_["linux"]["namespaces"];
+    for (std::size_t i = 0; i < ns.size(); ++i)
+        if (ns[i]["type"] == "cgroup") ns.erase(i--);
+    std::string top = "hutch-oci-view-" + std::to_string(::getpid());
+    config_["linux"]["cgroupsPath"] = top + "/leaf";
+    config_["linux"]["resources"] = {{"pids", {{"limit", 100}}}};
+    Result r = run_container("find /sys/fs/cgroup -mindepth 1 -name cgroup.procs | wc -l; "
+                             "find /sys/fs/cgroup -mindepth 2 -type d | wc -l; ls /sys/fs/cgroup | wc -l");
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 3u) << describe(r);
+    EXPECT_EQ(lines[0], lines[2]) << "one cgroup per hierarchy shown: its own";
+    EXPECT_EQ(lines[1], "0") << "cgroups below the hierarchies' roots are visible: " << describe(r);
+    for (const auto& h : list_dir("/sys/fs/cgroup")) ::rmdir(("/sys/fs/cgroup/" + h + "/" + top).c_str());
+}
+
 TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
     // Two levels, both new: delete must remove the parent level create made too.
     std::string top = "hutch-oci-it-" + std::to_string(::getpid());

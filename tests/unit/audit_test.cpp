@@ -25,7 +25,8 @@ const std::string kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456
 // Every rule, in the order the audit reports them.
 const Strings kRules = {"5.4 privileged",      "5.3 capabilities",     "5.3 dangerous-cap",
                         "5.9 host-network",    "5.15 host-pid",        "5.16 host-ipc",
-                        "5.20 host-uts",       "5.31 control-socket",  "5.5 sensitive-mount",
+                        "5.20 host-uts",       "5.31 control-socket",  "5.17 host-devices",
+                        "5.5 sensitive-mount",
                         "5.19 mount-propagation", "5.12 read-only-rootfs", "5.25 no-new-privileges",
                         "5.21 seccomp",        "4.1 root-user",        "5.10 memory-limit",
                         "5.28 pids-limit"};
@@ -40,6 +41,11 @@ HostFacts fake_host() {
         return "";
     };
     h.read_host_file = [](const std::string&) -> std::string { return ""; };
+    h.host_device = [](const std::string& path) -> devices::HostDevice {
+        if (path == "/dev/fuse") return {'c', 10, 229, 0666, 0, 0};
+        if (path == "/dev/vda") return {'b', 254, 0, 0660, 0, 6};
+        throw UsageError("invalid --device \"" + path + "\": No such file or directory");
+    };
     return h;
 }
 
@@ -86,6 +92,7 @@ RunOptions risky_options() {
     o.volumes = {"/var/run/docker.sock:/var/run/docker.sock:ro", "/etc:/host/etc",
                  "/srv:/srv:rshared"};
     o.security_opts = {"seccomp=unconfined"};
+    o.device_cgroup_rules = {"b *:* rw"};
     return o;
 }
 
@@ -502,4 +509,44 @@ TEST(AuditStrict, ExitCode) {
 TEST(AuditOutput, StoredConfigAuditsLikeTheFlags) {
     for (const Spec& s : {risky(), hardened()})
         EXPECT_EQ(audit::audit(spec_from_json(to_json(s))), audit::audit(s));
+}
+
+// --- 5.17 host devices -------------------------------------------------------------------------
+
+TEST(AuditRules, DevicesBeyondDockersAllowList) {
+    EXPECT_EQ(level_of(build(base()), "5.17 host-devices"), Level::kPass);
+
+    auto o = base();
+    o.devices = {"/dev/fuse", "/dev/vda:/dev/xvda:r"};
+    o.device_cgroup_rules = {"c 42:* rmw", "c 43:1 r", "c 1:3 rwm"};
+    auto findings = with_id(audit::audit(build(o)), "5.17 host-devices");
+    std::map<std::string, Finding> by_title;
+    for (const auto& f : findings) by_title[f.title] = f;
+    ASSERT_EQ(findings.size(), 4u) << "c 1:3 is in Docker's list already";
+    Finding fuse = by_title["host device /dev/fuse (c 10:229, rwm)"];
+    EXPECT_EQ(fuse.level, Level::kInfo);
+    EXPECT_EQ(fuse.fix, "remove --device /dev/fuse");
+    Finding disk = by_title["host block device /dev/xvda (b 254:0, r)"];
+    EXPECT_EQ(disk.level, Level::kWarn) << "a block device is a host disk";
+    EXPECT_EQ(by_title["wide device rule c 42:* rwm"].level, Level::kWarn);
+    EXPECT_EQ(by_title["wide device rule c 42:* rwm"].fix, "remove --device-cgroup-rule 'c 42:* rwm'");
+    EXPECT_EQ(by_title["device rule c 43:1 r"].level, Level::kInfo);
+}
+
+TEST(AuditRules, DevicesAllAllowed) {
+    auto o = base();
+    o.privileged = true;
+    Finding f = only(audit::audit(build(o)), "5.17 host-devices");
+    EXPECT_EQ(f.level, Level::kWarn);
+    EXPECT_EQ(f.title, "every device allowed (a *:* rwm)");
+    EXPECT_EQ(f.fix, "remove --privileged");
+    o = base();
+    o.device_cgroup_rules = {"a *:* rwm"};
+    EXPECT_EQ(only(audit::audit(build(o)), "5.17 host-devices").level, Level::kWarn);
+    // An OCI config whose rules hutch refuses is named, not a crash.
+    Spec bad = build(base());
+    bad.linux.resources.devices = {{true, "c", std::nullopt, std::nullopt, "rwm"}, {false, "c", 1, 3, "r"}};
+    Finding refused = only(audit::audit(bad), "5.17 host-devices");
+    EXPECT_EQ(refused.level, Level::kWarn);
+    EXPECT_TRUE(contains(refused.title, "refuses")) << refused.title;
 }

@@ -218,4 +218,53 @@ TEST(ProbeOutput, WrapWords) {
     EXPECT_EQ(wrap_words({"averyveryverylongword"}, 5), std::vector<std::string>{"averyveryverylongword"});
 }
 
+TEST(ProbeDevices, MiscMinor) {
+    const char* misc = "259 cpu_dma_latency\n229 fuse\n 183 hw_random\n200 tun\n";
+    EXPECT_EQ(misc_minor(misc, "cpu_dma_latency"), 259u);
+    EXPECT_EQ(misc_minor(misc, "hw_random"), 183u);
+    EXPECT_FALSE(misc_minor(misc, "fus"));
+    EXPECT_FALSE(misc_minor("x fuse\n", "fuse"));
+    EXPECT_FALSE(misc_minor("", "fuse"));
+}
+
+TEST(ProbeDevices, ListNeverHoldsAWatchdogAndPicksAnExistingBlockDevice) {
+    auto names = [](const std::vector<ProbeDevice>& list) {
+        std::vector<std::string> out;
+        for (const auto& d : list) out.push_back(d.name);
+        return out;
+    };
+    auto find = [](const std::vector<ProbeDevice>& list, const std::string& name) {
+        for (const auto& d : list)
+            if (d.name == name) return d;
+        return ProbeDevice{};
+    };
+    // An unbound loop device first, never a bound one, a ram disk or a removable disk.
+    std::vector<BlockDevice> block = {{"1:0", "0", "8192"}, {"11:0", "1", "100"}, {"254:0", "0", "100"},
+                                      {"7:0", "0", "100"}, {"7:1", "0", "0"}};
+    auto list = probe_device_list("259 cpu_dma_latency\n", block);
+    for (const auto& d : list) {
+        EXPECT_FALSE(d.type == 'c' && d.major == 10 && d.minor == 130) << "a watchdog is on the list";
+        EXPECT_FALSE(d.why.empty()) << d.name;
+    }
+    EXPECT_EQ(names(list), (std::vector<std::string>{"null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts",
+                                                     "tun", "fuse", "hwrng", "cpu_dma_latency", "tty0", "kmsg", "block"}));
+    EXPECT_EQ(find(list, "cpu_dma_latency").minor, 259u);
+    ProbeDevice b = find(list, "block");
+    EXPECT_EQ(b.major, 7u);
+    EXPECT_EQ(b.minor, 1u);
+    EXPECT_TRUE(b.open);
+    // Without a loop device: the fixed disk; without either: mknod only.
+    b = find(probe_device_list("", {{"11:0", "1", "9"}, {"254:0", "0", "9"}}), "block");
+    EXPECT_EQ(b.major, 254u);
+    EXPECT_TRUE(b.open);
+    EXPECT_FALSE(find(probe_device_list("", {{"1:0", "0", "9"}}), "block").open);
+    EXPECT_FALSE(find(probe_device_list("", {}), "cpu_dma_latency").skip.empty()) << "absent from /proc/misc";
+}
+
+TEST(ProbeDevices, Verdict) {
+    EXPECT_EQ(device_verdict(0), "allowed (ok)");
+    EXPECT_EQ(device_verdict(ENXIO), "allowed (ENXIO)");
+    EXPECT_EQ(device_verdict(EPERM), "denied (EPERM)");
+}
+
 }  // namespace
