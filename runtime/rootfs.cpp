@@ -17,6 +17,7 @@
 
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
+#include "runtime/explain.hpp"
 #include "runtime/sys/kernel.hpp"
 
 namespace hutch {
@@ -174,7 +175,7 @@ void RootfsBuilder::mount_cgroups(const Mount& m) {
             mnt::mount_at("mount cgroup", h.fstype, -1, target, root.shown(dest), h.fstype, o.flags, h.controllers);
             return;
         }
-        Fd source(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount cgroup", "open", dir));
+        Fd source(check(kernel_.openat(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount cgroup", "open", dir));
         mnt::mount_at("bind the container's cgroup", dir, source.get(), target, root.shown(dest), "", MS_BIND | MS_REC, "");
         Fd top = root.open(dest, Create::kNothing);
         mnt::remount_bind("bind the container's cgroup", top, root.shown(dest), o.flags);
@@ -188,7 +189,7 @@ void RootfsBuilder::mount_cgroups(const Mount& m) {
         if (h.mount_point.size() <= base.size()) continue;
         std::string dest = m.destination + h.mount_point.substr(base.size());
         if (own_dir(h).empty()) {
-            explain::line("# " + h.mount_point + ": the container has no cgroup there, not shown");
+            explain::comment(h.mount_point + ": the container has no cgroup there, not shown");
             continue;
         }
         mount_hierarchy(h, dest);
