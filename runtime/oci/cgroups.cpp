@@ -12,6 +12,7 @@
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::oci {
@@ -51,7 +52,7 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
         for (std::size_t i = 0; i < levels.size() && !vanished; ++i) {
             std::string parent = dir;
             dir += "/" + levels[i];
-            if (::mkdir(dir.c_str(), 0755) != 0) {
+            if (sys::kernel().mkdirat(AT_FDCWD, dir.c_str(), 0755) != 0) {
                 if (errno == ENOENT && i > 0 && attempt < 100) {
                     vanished = true;
                     continue;
@@ -60,7 +61,6 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
                 if (i + 1 == levels.size())
                     throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
             } else {
-                explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
                 if (first_made.empty() && i + 1 < levels.size()) first_made = dir;
             }
             // Also for a level found: another create may have made it an instant ago and not
@@ -193,7 +193,7 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
         if (h.fstype == "cgroup2") {
             out.paths_.insert(out.paths_.begin(), dir);
             // O_RDONLY, not O_PATH: BPF_PROG_ATTACH takes the directory itself.
-            out.unified_fd_ = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            out.unified_fd_ = Fd(sys::kernel().openat(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!out.unified_fd_) throw SysError("create the container's cgroup", "open", dir, errno);
         } else {
             out.paths_.push_back(dir);
