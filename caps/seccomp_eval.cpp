@@ -134,8 +134,11 @@ std::string describe(std::uint32_t ret) {
 
 void require_allowed(const Program& program, const std::string& command, const Call* calls, std::size_t count) {
     std::string all;
-    for (std::size_t i = 0; i < count; ++i)
-        if (all.find(calls[i].name) == std::string::npos) all += (all.empty() ? "" : ", ") + std::string(calls[i].name);
+    for (std::size_t i = 0; i < count; ++i) {
+        bool named_before = false;
+        for (std::size_t j = 0; j < i; ++j) named_before = named_before || std::strcmp(calls[j].name, calls[i].name) == 0;
+        if (!named_before) all += (all.empty() ? "" : ", ") + std::string(calls[i].name);
+    }
     for (std::size_t i = 0; i < count; ++i) {
         std::uint32_t ret = evaluate(program, calls[i]);
         if (lets_run(ret)) continue;

@@ -1257,6 +1257,18 @@ TEST_F(OciConfigIntegration, SeccompProfile) {
     EXPECT_TRUE(path_exists(shared_ + "/touched"));
 }
 
+// runc skips a syscall name its libseccomp does not know ("unknown seccomp syscall ignored");
+// hutch-oci refused the whole config (issue 11).
+TEST_F(OciConfigIntegration, SeccompUnknownSyscallNamesAreSkippedAsRuncDoes) {
+    config_["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"future_call_2077", "mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+    Result r = run_container("mkdir /mnt/blocked; echo rc=$?");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "rc=1\n");
+    EXPECT_FALSE(path_exists(shared_ + "/blocked"));
+}
+
 // --- bad input: non-zero, one line naming the problem, nothing left ------------------------
 
 TEST_F(OciBadInputIntegration, BadBundlesAreRefusedAndLeaveNothing) {
@@ -1549,6 +1561,7 @@ TEST_F(OciHooksIntegration, SigtermDuringCreateLeavesNothing) {
     }
     EXPECT_EQ(reap_zombies(), std::vector<pid_t>{}) << "the container's process or the hook outlived the create";
     // The id is free again.
+    config_.erase("hooks");
     set_command("true");
     Result again = create(id);
     EXPECT_EXIT_CODE(again, 0);
