@@ -37,6 +37,7 @@
 #include <cstring>
 
 #include "caps/apply.hpp"
+#include "caps/seccomp_eval.hpp"
 #include "caps/seccomp_filter.hpp"
 #include "netns/loopback.hpp"
 #include "runtime/error.hpp"
@@ -97,6 +98,50 @@ std::string find_executable(const std::string& command, const std::vector<std::s
                     kExitCannotInvoke);
     throw Error("exec " + explain::quote(command) + ": executable file not found in $PATH",
                 kExitNotFound);
+}
+
+// A script's "#!" interpreter, checked as execve will look for it (relative to the working
+// directory, one level): a missing one fails execve with ENOENT, which the kernel reports only
+// after the seccomp filter is in, where a restrictive profile may leave hutch no call to say so.
+// Checked here, before the filter, it gets its own line. A file hutch cannot read is left to
+// the kernel, as is everything else binfmt handlers decide (ELF, binfmt_misc).
+void check_interpreter(const std::string& command, const std::string& path) {
+    Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    char head[256];
+    ssize_t n = file ? ::read(file.get(), head, sizeof head) : -1;
+    if (n < 3 || head[0] != '#' || head[1] != '!') return;
+    std::string line(head + 2, static_cast<std::size_t>(n - 2));
+    std::size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) return;
+    std::size_t end = line.find_first_of(" \t\n", start);
+    if (end == std::string::npos) return;  // the #! line goes on past what was read: the kernel's call
+    std::string interpreter = line.substr(start, end - start);
+    struct stat st {};
+    int err = 0;
+    if (::stat(interpreter.c_str(), &st) != 0) err = errno;
+    else if (S_ISDIR(st.st_mode)) err = EISDIR;
+    else if (::access(interpreter.c_str(), X_OK) != 0) err = errno;
+    if (err)
+        throw Error("exec " + explain::quote(command) + ": its interpreter " + explain::quote(interpreter) + " (the #! line of " +
+                        path + "): " + std::strerror(err),
+                    err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+}
+
+// The calls made after the seccomp filter goes in, as the filter will see them, asked of the
+// filter before it goes in (caps/seccomp_eval.hpp): the capset that drops the CAP_SYS_ADMIN kept
+// for loading it, the trampoline's fcntl/execveat/fcntl, and the command's execve.
+void check_calls_after_filter(const seccomp::Program& filter, const std::string& command, int sync_fd,
+                              const Fd& trampoline_image, bool drops_sys_admin) {
+    std::vector<seccomp::Call> calls;
+    if (drops_sys_admin) calls.push_back({"capset", SYS_capset, {}});
+    if (trampoline_image) {
+        const auto sync = static_cast<std::uint64_t>(sync_fd);
+        calls.push_back({"fcntl", SYS_fcntl, {sync, F_SETFD, 0}});
+        calls.push_back({"execveat", SYS_execveat, {static_cast<std::uint64_t>(trampoline_image.get()), 0, 0, 0, AT_EMPTY_PATH}});
+        calls.push_back({"fcntl", SYS_fcntl, {sync, F_SETFD, FD_CLOEXEC}});
+    }
+    calls.push_back({"execve", SYS_execve, {}});
+    seccomp::require_allowed(filter, command, calls.data(), calls.size());
 }
 
 // process.consoleSize: the pty's size before the command starts (an engine resizes it later).
@@ -249,7 +294,10 @@ void wait_for_start(const InitContext& ctx) {
               "personality", spec.linux.personality);
     }
     std::string path = find_executable(spec.process.args[0], spec.process.env);
+    check_interpreter(spec.process.args[0], path);
     Fd trampoline_image = through_trampoline ? trampoline::prepare() : Fd();
+    if (seccomp_filter)
+        check_calls_after_filter(*seccomp_filter, spec.process.args[0], sync_fd, trampoline_image, extra != 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -34,6 +34,7 @@
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/oci/cgroups.hpp"
 #include "runtime/oci/hooks.hpp"
@@ -352,6 +353,22 @@ void write_id_maps(pid_t pid, const Spec& spec) {
     write_map("gid_map", spec.linux.gid_mappings);
 }
 
+// The child's next message, or EOF once the command runs. A SIGINT or SIGTERM meanwhile
+// abandons the start (Interrupted, which removes what it made); a container of `hutch create`
+// (`record`) is recorded as it was before "go" (created), not "running".
+sync::Message receive_from_child(const Fd& socket, Child& child, const ContainerRecord* record,
+                                 const ContainerState& before_go) {
+    try {
+        interrupt::wait_readable(socket.get(), "start the container");
+    } catch (const interrupt::Interrupted&) {
+        child.signal(SIGKILL);
+        child.wait();
+        if (record) record->save(before_go);
+        throw;
+    }
+    return sync::receive(socket.get());
+}
+
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
     if (started_fd < 0) return;
@@ -478,6 +495,7 @@ void validate_spec(const Spec& spec) {
 
 void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
     validate_spec(spec);
+    interrupt::Scope create_scope;
     ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
     ContainerState state;
@@ -488,6 +506,7 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     state.rootfs = spec.root.path;
     state.command = spec.process.args;
     record.save(state);
+    interrupt::check();  // before it is kept and announced: an interrupted create leaves nothing
     events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     record.keep();
 }
@@ -495,8 +514,9 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
                   int started_fd, bool existing, RunObserver* observer) {
     validate_spec(spec);
-    // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
-    // container later instead of killing hutch halfway and leaving state behind.
+    // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
+    // other signals are blocked before anything is created and forwarded once it runs.
+    interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
     ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
                                       : ContainerRecord::create(paths, id, spec.hutch.name);
@@ -571,6 +591,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     std::optional<seccomp::Program> listener_filter;
     if (observer) listener_filter = observer->listener_filter();
 
+    interrupt::check();
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy is on it before the clone: the child never runs unfiltered.
     Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux));
@@ -608,6 +629,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     // Recorded as running before it may run: anything the command prints or does comes after
     // ps could see it (a failed start removes the record anyway).
+    const ContainerState before_go = state;
     state.status = "running";
     state.pid = child.pid();
     state.started_at = rfc3339_now();
@@ -616,7 +638,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     for (;;) {
-        sync::Message msg = sync::receive(parent_end.get());
+        sync::Message msg = receive_from_child(parent_end, child, existing ? &record : nullptr, before_go);
         if (msg.eof) break;  // execve closed the child's end: the command runs
         if (msg.kind == sync::Kind::kTerminal) {
             master = std::move(msg.fd);
@@ -753,6 +775,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
 }
 
 int exec_process(const Spec& spec, const ExecLaunch& launch) {
+    interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, launch.seccomp_cache_dir);
@@ -791,6 +814,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
 
     Fd master;
     for (;;) {
+        interrupt::wait_readable(parent_end.get(), "exec in the container");
         sync::Message msg = sync::receive(parent_end.get());
         if (msg.eof) break;
         if (msg.kind == sync::Kind::kTerminal) {
@@ -801,6 +825,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
         child.wait();
         throw start_failure(spec, msg);
     }
+    interrupt::check();  // the last moment the start can still be abandoned
     if (launch.started) launch.started(child.pid());
     if (launch.detach) {
         child.abandon();  // the engine's subreaper waits for it

@@ -29,6 +29,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/oci/bundle.hpp"
@@ -500,6 +501,7 @@ int oci_main(int argc, char** argv) {
     auto* create_cmd = app.add_subcommand("create", "Create a container: everything but its command");
     add_create_flags(create_cmd, create_req);
     create_cmd->callback([&] {
+        interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
         Prepared p = prepare(g, create_req);
         try {
             create_oci_container(p.spec, p.launch);
@@ -525,6 +527,7 @@ int oci_main(int argc, char** argv) {
     add_create_flags(run_cmd, run_req);
     run_cmd->add_flag("--detach,-d", run_detach, "Return once the command runs");
     run_cmd->callback([&] {
+        interrupt::Scope start_scope;
         Prepared p = prepare(g, run_req);
         if (run_detach) {
             create_oci_container(p.spec, p.launch);
