@@ -44,11 +44,14 @@ public:
     void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
 
 private:
-    Attachment(NetworkStore store, NetworkConfig network, Endpoint endpoint)
-        : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(endpoint)) {}
+    Attachment(NetworkStore store, NetworkConfig network, Claim claim)
+        : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(claim.endpoint)),
+          host_claim_(std::move(claim.held)), bridge_index_(claim.bridge_index) {}
     NetworkStore store_;
     NetworkConfig network_;
     Endpoint endpoint_;
+    Fd host_claim_;          // the address, held for every world until the container is gone
+    int bridge_index_ = 0;   // the bridge as checked when the address was claimed
     bool connected_ = false;
     bool released_ = false;
     std::function<std::string(const std::string&)> hosts_path_;

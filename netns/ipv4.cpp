@@ -41,4 +41,39 @@ bool Subnet::overlaps(const Subnet& o) const {
     return (network.host_order & common) == (o.network.host_order & common);
 }
 
+std::optional<InterfaceAddress> InterfaceAddress::parse(const std::string& text) {
+    auto slash = text.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    auto address = Ipv4::parse(text.substr(0, slash));
+    int prefix = -1;
+    std::string p = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (!address || ec != std::errc() || end != p.data() + p.size() || p.size() > 2 || prefix < 8 || prefix > 30)
+        return std::nullopt;
+    Subnet subnet{*address, prefix};
+    subnet.network.host_order &= subnet.mask();
+    if (!subnet.is_host(*address)) return std::nullopt;
+    return InterfaceAddress{*address, subnet};
+}
+
+std::optional<std::string> special_range(const Subnet& subnet) {
+    struct Range {
+        const char* what;
+        std::uint32_t network;
+        int prefix;
+    };
+    static const Range kRanges[] = {
+        {"unspecified (\"this network\")", 0x00000000u, 8},
+        {"loopback", 0x7f000000u, 8},
+        {"link-local", 0xa9fe0000u, 16},
+        {"multicast", 0xe0000000u, 4},
+        {"reserved and broadcast", 0xf0000000u, 4},
+    };
+    for (const auto& r : kRanges) {
+        Subnet range{Ipv4{r.network}, r.prefix};
+        if (range.overlaps(subnet)) return std::string(r.what) + " range " + range.str();
+    }
+    return std::nullopt;
+}
+
 }  // namespace hutch::net

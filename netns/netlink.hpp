@@ -4,6 +4,7 @@
 #include <libmnl/libmnl.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace hutch::net {
@@ -17,6 +18,11 @@ public:
 
     // Sends `nlh` with NLM_F_ACK and waits for the kernel's answer; throws SysError with `step`.
     void request(nlmsghdr* nlh, const char* step, const std::string& object);
+    // The same for a request the kernel answers with messages (a GET of one object, or with
+    // NLM_F_DUMP every object): `each` sees every message until the final ack or NLMSG_DONE.
+    // An interrupted dump (NLM_F_DUMP_INTR: the table changed meanwhile) is asked again.
+    using Each = std::function<void(const nlmsghdr*)>;
+    void query(nlmsghdr* nlh, const char* step, const std::string& object, const Each& each);
     std::uint32_t next_seq() { return ++seq_; }
 
 private:
