@@ -1,5 +1,7 @@
 #include "netns/attach.hpp"
 
+#include <unistd.h>
+
 #include "netns/link.hpp"
 #include "runtime/error.hpp"
 
@@ -15,7 +17,7 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
     Endpoint wanted;
     wanted.container_id = id;
     wanted.container_name = spec.hutch.name;
-    wanted.hostname = spec.hostname;
+    wanted.hostname = container_hostname(spec, id);
     wanted.aliases = spec.hutch.network_aliases;
     wanted.extra_hosts = spec.hutch.extra_hosts;
     // Peers rewrite this container's /etc/hosts from the endpoint record: store the gateway's
@@ -78,6 +80,14 @@ void configure_eth0(const ChildNetwork& network) {
     add_address(nl, index, "eth0", network.address.addr(), network.prefix);
     set_up(nl, index, "eth0");
     add_default_route(nl, index, network.gateway.addr());
+}
+
+std::string container_hostname(const Spec& spec, const std::string& id) {
+    if (!spec.hostname.empty()) return spec.hostname;
+    if (spec.hutch.network != "host") return id.substr(0, 12);
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) throw SysError("read the host's name", "gethostname", "", errno);
+    return name;
 }
 
 std::string host_gateway(const Spec&, const std::optional<Attachment>& attachment, const HostConfig& config) {

@@ -60,6 +60,11 @@ private:
 // The child half, inside the container's new network namespace.
 void configure_eth0(const ChildNetwork& network);
 
+// Docker's Config.Hostname: the name /etc/hostname and the container's own /etc/hosts line hold.
+// The spec's hostname, or with the host's UTS namespace (no sethostname, spec.hostname empty)
+// the short id, or the host's name when the network is the host's too.
+std::string container_hostname(const Spec& spec, const std::string& id);
+
 // The gateway `host-gateway` in --add-host means: the container's network's, else the default
 // bridge's (as Docker's host-gateway-ip defaults to its bridge's address).
 std::string host_gateway(const Spec& spec, const std::optional<Attachment>& attachment, const HostConfig& config);
