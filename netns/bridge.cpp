@@ -145,15 +145,11 @@ std::string LinkFacts::describe() const {
 }
 
 std::optional<LinkFacts> find_link(NetlinkSocket& nl, const std::string& name) {
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETLINK;
-    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifm->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+    Request<ifinfomsg> r(RTM_GETLINK, 0);
+    mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
     std::optional<LinkFacts> out;
     try {
-        nl.query(nlh, "look at a link", name, [&](const nlmsghdr* msg) {
+        nl.query(r.nlh, "look at a link", name, [&](const nlmsghdr* msg) {
             if (msg->nlmsg_type == RTM_NEWLINK) out = link_from(msg);
         });
     } catch (const SysError& e) {
@@ -164,14 +160,10 @@ std::optional<LinkFacts> find_link(NetlinkSocket& nl, const std::string& name) {
 }
 
 std::vector<LinkAddress> link_addresses(NetlinkSocket& nl, int index) {
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETADDR;
-    nlh->nlmsg_flags = NLM_F_DUMP;
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET;
+    Request<ifaddrmsg> r(RTM_GETADDR, NLM_F_DUMP);
+    r.header->ifa_family = AF_INET;
     std::vector<LinkAddress> out;
-    nl.query(nlh, "read a link's addresses", "ifindex " + std::to_string(index), [&](const nlmsghdr* msg) {
+    nl.query(r.nlh, "read a link's addresses", "ifindex " + std::to_string(index), [&](const nlmsghdr* msg) {
         if (msg->nlmsg_type != RTM_NEWADDR) return;
         const auto* a = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(msg));
         if (a->ifa_family != AF_INET || static_cast<int>(a->ifa_index) != index) return;
@@ -195,16 +187,11 @@ bool made_by_hutch(const LinkFacts& link) {
 }
 
 bool bridge_in_use(NetlinkSocket& nl, const std::string& name, int index) {
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETLINK;
-    nlh->nlmsg_flags = NLM_F_DUMP;
-    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifm->ifi_family = AF_UNSPEC;
+    Request<ifinfomsg> r(RTM_GETLINK, NLM_F_DUMP);
     // A port that is up: hutch takes a container's port down as the container ends, and the
     // kernel removes it with the container's namespace a little later.
     bool port = false;
-    nl.query(nlh, "list a bridge's ports", name, [&](const nlmsghdr* msg) {
+    nl.query(r.nlh, "list a bridge's ports", name, [&](const nlmsghdr* msg) {
         if (msg->nlmsg_type != RTM_NEWLINK) return;
         if (!(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(msg))->ifi_flags & IFF_UP)) return;
         each_attr(msg, sizeof(ifinfomsg), [&](const nlattr* attr) {

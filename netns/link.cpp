@@ -20,18 +20,10 @@ std::string text(in_addr a) {
     return inet_ntop(AF_INET, &a, buf, sizeof buf);
 }
 
-// One request buffer with its header and ifinfomsg, the shape of every link request.
-struct LinkRequest {
-    std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh;
-    ifinfomsg* ifm;
-    LinkRequest(std::uint16_t type, std::uint16_t flags) {
-        nlh = mnl_nlmsg_put_header(buf.data());
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = flags;
-        ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-        ifm->ifi_family = AF_UNSPEC;
-    }
+// The shape of every link request: the header and an ifinfomsg (ifi_family AF_UNSPEC).
+struct LinkRequest : Request<ifinfomsg> {
+    ifinfomsg* ifm = header;
+    LinkRequest(std::uint16_t type, std::uint16_t flags) : Request(type, flags) { ifm->ifi_family = AF_UNSPEC; }
 };
 
 // A request whose one expected failure means "already as wanted" (EEXIST: made by a concurrent

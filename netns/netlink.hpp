@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace hutch::net {
 
@@ -29,6 +30,21 @@ private:
     mnl_socket* socket_ = nullptr;
     std::uint32_t port_ = 0;
     std::uint32_t seq_ = 0;
+};
+
+// One request message in a buffer of its own: the netlink header, then the family's fixed
+// header `T` (ifinfomsg, ifaddrmsg, rtmsg), zeroed; attributes follow with mnl_attr_put*.
+template <typename T>
+struct Request {
+    std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh;
+    T* header;
+    Request(std::uint16_t type, std::uint16_t flags) {
+        nlh = mnl_nlmsg_put_header(buf.data());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        header = static_cast<T*>(mnl_nlmsg_put_extra_header(nlh, sizeof(T)));
+    }
 };
 
 }  // namespace hutch::net

@@ -52,15 +52,11 @@ std::string HostRoute::describe() const {
 std::vector<HostRoute> host_routes(NetlinkSocket& nl) {
     explain::line("sendmsg(NETLINK_ROUTE, RTM_GETROUTE {rtm_family=AF_INET, rtm_table=RT_TABLE_UNSPEC}, NLM_F_DUMP)"
                   "   # ip -4 route show table all");
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETROUTE;
-    nlh->nlmsg_flags = NLM_F_DUMP;
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = AF_INET;
-    rtm->rtm_table = RT_TABLE_UNSPEC;
+    Request<rtmsg> request(RTM_GETROUTE, NLM_F_DUMP);
+    request.header->rtm_family = AF_INET;
+    request.header->rtm_table = RT_TABLE_UNSPEC;
     std::vector<HostRoute> out;
-    nl.query(nlh, "read the host's routes", "RTM_GETROUTE", [&](const nlmsghdr* msg) {
+    nl.query(request.nlh, "read the host's routes", "RTM_GETROUTE", [&](const nlmsghdr* msg) {
         if (msg->nlmsg_type != RTM_NEWROUTE) return;
         const auto* r = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(msg));
         if (r->rtm_family != AF_INET || r->rtm_dst_len == 0 || r->rtm_dst_len > 32) return;
