@@ -2,7 +2,7 @@
 //
 //   wait for the parent's go       the parent finishes outside work (cgroup, network) first
 //   unshare(CLONE_NEWCGROUP)       after the parent placed us in our cgroup, so it is our root
-//   lo up                          needs CAP_NET_ADMIN, which is dropped later
+//   no IPv6, lo up, eth0           needs CAP_NET_ADMIN, which is dropped later; IPv6 off first
 //   setsid                         no controlling terminal of the host's (TIOCSTI injection)
 //   assemble the root              private propagation first, then mounts (rootfs.hpp)
 //   terminal                       from the container's own devpts, master sent to the parent
@@ -397,6 +397,9 @@ void run_init(const InitContext& ctx) {
         check(::unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
     }
     if (spec.has_new_namespace("network")) {
+        // hutch's networks have no IPv6 (Docker: disable_ipv6 in a network without it). An OCI
+        // engine configures its own namespaces.
+        if (!spec.hutch.oci) net::disable_ipv6();
         net::bring_loopback_up();
         if (ctx.network) net::configure_eth0(*ctx.network);
     }

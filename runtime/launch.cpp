@@ -138,10 +138,17 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     std::vector<ExtraHost> extra = spec.hutch.extra_hosts;
     for (auto& h : extra)
         if (h.address == "host-gateway") h.address = net::host_gateway(spec, attachment, config);
+    const std::string hostname = net::container_hostname(spec, record.id());
     std::string hosts;
     std::string resolv;
-    std::string host_resolv =
-        read_host_file_or_empty(etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
+    std::string host_resolv = etc::host_resolv_source(read_host_file_or_empty("/etc/resolv.conf"),
+                                                       [](const std::string& path) -> std::optional<std::string> {
+                                                           try {
+                                                               return read_file(path);
+                                                           } catch (const Error&) {
+                                                               return std::nullopt;
+                                                           }
+                                                       });
     if (mode == "host") {
         // Docker copies the host's file as it is (its 127.0.0.53 stub is reachable from the
         // host's namespace) unless a DNS flag asks for a generated one.
@@ -151,17 +158,16 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
                                               {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options}, true)
                            : read_host_file_or_empty("/etc/resolv.conf");
     } else {
-        hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", spec.hostname);
+        hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", hostname);
         resolv = etc::resolv_conf(host_resolv, {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options});
     }
     plan.hosts_file = record.runtime_file("hosts");
     plan.resolv_file = record.runtime_file("resolv.conf");
     write_file_atomic(plan.hosts_file, hosts, 0644, Durability::kRuntime);
     write_file_atomic(plan.resolv_file, resolv, 0644, Durability::kRuntime);
-    if (!spec.hostname.empty()) {
-        plan.hostname_file = record.runtime_file("hostname");
-        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644, Durability::kRuntime);
-    }
+    // Also with --uts host (spec.hostname empty: no sethostname), as Docker writes it.
+    plan.hostname_file = record.runtime_file("hostname");
+    write_file_atomic(plan.hostname_file, etc::hostname_file(hostname), 0644, Durability::kRuntime);
 }
 
 // Opens the namespaces the spec joins (linux.namespaces[].path), before clone, so the child
