@@ -38,6 +38,7 @@
 #include "runtime/oci/hooks.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/user.hpp"
+#include "runtime/user_db.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
@@ -707,14 +708,12 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         spec.process.cwd = request.workdir;
     }
     if (!request.user.empty()) {
+        // The container's own files, through its root as its first process sees it; read as
+        // hostile input (runtime/user_db.hpp), never followed out of that root.
         Fd root(::open(("/proc/" + std::to_string(target.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root) throw UsageError("container " + ref + " is not running");
         auto read_inside = [&](const char* path) {
-            Fd f = root ? mnt::open_in_root(root.get(), path, O_RDONLY) : Fd();
-            std::string text;
-            char buf[8192];
-            ssize_t n;
-            while (f && (n = ::read(f.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-            return text;
+            return read_user_db(root.get(), path, std::string(path) + " of container " + ref);
         };
         ResolvedUser user = resolve_user(request.user, read_inside("/etc/passwd"), read_inside("/etc/group"));
         spec.process.user = {user.uid, user.gid, user.additional_gids};

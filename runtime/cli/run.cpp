@@ -19,22 +19,17 @@
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
+#include "runtime/user_db.hpp"
 
 namespace hutch::cli {
 namespace {
 
-// Reads `path` inside `rootfs` with every symlink resolved inside it: a rootfs whose
-// /etc/passwd links to the host's must not make hutch read the host's.
+// Reads a user database (`path`, "/etc/passwd" or "/etc/group") of the rootfs, as the hostile
+// input it is (runtime/user_db.hpp): resolved inside the rootfs, a regular file, bounded.
 std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
     Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return "";
-    Fd fd = mnt::open_in_root(root.get(), path, O_RDONLY);
-    if (!fd) return "";
-    std::string out;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    return out;
+    return read_user_db(root.get(), path, rootfs + path);
 }
 
 std::string host_hostname() {
