@@ -87,6 +87,12 @@ std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
     return out;
 }
 
+std::string Cgroup::path_for(const std::string& id) {
+    for (const auto& h : host_cgroup_hierarchies())
+        if (h.fstype == "cgroup2") return h.mount_point + own_cgroup(h) + "/hutch/" + id;
+    return "";
+}
+
 Cgroup Cgroup::create(const std::string& id) {
     Cgroup cgroup;
     for (const auto& h : host_cgroup_hierarchies()) {

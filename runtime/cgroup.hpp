@@ -45,6 +45,9 @@ class Cgroup {
 public:
     // An empty Cgroup (no fd) when the host mounts no cgroup2 hierarchy.
     static Cgroup create(const std::string& id);
+    // Where create(id) makes it ("" without cgroup2): recorded before it exists, so a start
+    // killed right after the mkdir leaves a cgroup `rm` knows.
+    static std::string path_for(const std::string& id);
     Cgroup(Cgroup&& other) noexcept = default;
     Cgroup(const Cgroup&) = delete;
     Cgroup& operator=(const Cgroup&) = delete;

@@ -477,8 +477,6 @@ void validate_spec(const Spec& spec) {
 
 void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
     validate_spec(spec);
-    ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
-    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
     ContainerState state;
     state.id = id;
     state.name = spec.hutch.name;
@@ -486,7 +484,8 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     state.created = rfc3339_now();
     state.rootfs = spec.root.path;
     state.command = spec.process.args;
-    record.save(state);
+    ContainerRecord record = ContainerRecord::create(paths, state);
+    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
     events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     record.keep();
 }
@@ -497,8 +496,15 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
     // container later instead of killing hutch halfway and leaving state behind.
     BlockedSignals signals(spec.process.terminal);
+    ContainerState state;
+    state.id = id;
+    state.name = spec.hutch.name;
+    state.status = "created";
+    state.created = rfc3339_now();
+    state.rootfs = spec.root.path;
+    state.command = spec.process.args;
     ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
-                                      : ContainerRecord::create(paths, id, spec.hutch.name);
+                                      : ContainerRecord::create(paths, state);
     // The address is claimed once the record's lock is held, so no concurrent start takes the
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
@@ -509,20 +515,13 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     if (!existing)
         events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
-    ContainerState state;
-    state.id = id;
-    state.name = spec.hutch.name;
-    state.status = "created";
-    state.created = rfc3339_now();
     if (existing) {
         try {
             state.created = find_container(paths, id).created;
         } catch (const Error&) {
         }
+        record.save(state);
     }
-    state.rootfs = spec.root.path;
-    state.command = spec.process.args;
-    record.save(state);
 
     RootfsPlan plan;
     plan.merged_dir = record.runtime_file("merged");
@@ -570,11 +569,11 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     std::optional<seccomp::Program> listener_filter;
     if (observer) listener_filter = observer->listener_filter();
 
+    // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
+    state.cgroup = Cgroup::path_for(id);
+    record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     Cgroup cgroup = Cgroup::create(id);
-    // Recorded before anything can run in it: `rm -f` after a SIGKILLed start finds it.
-    state.cgroup = cgroup.path();
-    record.save(state);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");

@@ -91,7 +91,12 @@ class StateDirGuard {
 public:
     explicit StateDirGuard(std::string dir) : dir_(std::move(dir)) {}
     ~StateDirGuard() {
-        if (!dir_.empty()) remove_tree(dir_);
+        if (dir_.empty()) return;
+        try {
+            remove_tree(dir_);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "hutch: warning: %s\n", e.what());
+        }
     }
     void keep() { dir_.clear(); }
 
