@@ -50,6 +50,16 @@ std::string absolute_rootfs(const std::string& given) {
 
 }  // namespace
 
+namespace {
+
+// Closes every fd above the standard streams but `keep`.
+void close_all_but(int keep) {
+    if (keep > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u);
+    ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
+}
+
+}  // namespace
+
 // -d: a forked monitor runs `body` (the container's parent, reaping it, forwarding signals,
 // relaying its output, cleaning up); this process waits only for "started" or the start's
 // error, then returns. `body` gets the fd to write "started" to.
@@ -64,8 +74,14 @@ int in_monitor(const std::function<int(int)>& body) {
         // Its own session, and none of the caller's streams: whoever reads this command's output
         // gets EOF as soon as it returns.
         ::setsid();
+        // Above the standard streams (a caller with fd 0 closed gets the pipe there).
+        started = Fd(::fcntl(started.get(), F_DUPFD_CLOEXEC, 3));
         int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
+        // Nor any other file the caller handed down: a lock a script holds with flock(1), a
+        // pipe whose reader waits for EOF, would otherwise stay open for the container's whole
+        // life. The monitor keeps only the pipe that reports the start.
+        close_all_but(started.get());
         int code = kExitHutchError;
         std::string failure;
         try {
