@@ -475,8 +475,10 @@ void validate_spec(const Spec& spec) {
     }
 }
 
-void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
-    validate_spec(spec);
+namespace {
+
+// The record of a container just made, before it runs.
+ContainerState created_state(const Spec& spec, const std::string& id) {
     ContainerState state;
     state.id = id;
     state.name = spec.hutch.name;
@@ -484,7 +486,14 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     state.created = rfc3339_now();
     state.rootfs = spec.root.path;
     state.command = spec.process.args;
-    ContainerRecord record = ContainerRecord::create(paths, state);
+    return state;
+}
+
+}  // namespace
+
+void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
+    validate_spec(spec);
+    ContainerRecord record = ContainerRecord::create(paths, created_state(spec, id));
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
     events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     record.keep();
@@ -496,13 +505,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
     // container later instead of killing hutch halfway and leaving state behind.
     BlockedSignals signals(spec.process.terminal);
-    ContainerState state;
-    state.id = id;
-    state.name = spec.hutch.name;
-    state.status = "created";
-    state.created = rfc3339_now();
-    state.rootfs = spec.root.path;
-    state.command = spec.process.args;
+    ContainerState state = created_state(spec, id);
     ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
                                       : ContainerRecord::create(paths, state);
     // The address is claimed once the record's lock is held, so no concurrent start takes the

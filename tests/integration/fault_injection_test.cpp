@@ -172,14 +172,6 @@ protected:
 
     // --- what must hold afterwards --------------------------------------------------------
 
-    std::vector<pid_t> reap_zombies() {
-        std::vector<pid_t> alive;
-        for (pid_t k : own_children()) {
-            if (proc_state(k) == 'Z') ::waitpid(k, nullptr, 0);
-            else if (proc_state(k) != '\0') alive.push_back(k);
-        }
-        return alive;
-    }
     // No process of the test's is left (its orphans are its children: it is a subreaper).
     void expect_no_process() {
         std::vector<pid_t> alive;
