@@ -712,8 +712,10 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     if (!request.user.empty()) {
         // The container's own files, through its root as its first process sees it; read as
         // hostile input (runtime/user_db.hpp), never followed out of that root.
+        // Still running once the root is open: its supervisor reaps it before letting go of the
+        // lock, so the pid cannot have been reused by then.
         Fd root(::open(("/proc/" + std::to_string(target.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!root) throw UsageError("container " + ref + " is not running");
+        if (!root || !container_running(paths, target.id)) throw UsageError("container " + ref + " is not running");
         auto read_inside = [&](const char* path) {
             return read_user_db(root.get(), path, std::string(path) + " of container " + ref);
         };
