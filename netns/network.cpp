@@ -80,7 +80,78 @@ void write_in_place(const std::string& path, const std::string& content) {
     check(::ftruncate(fd.get(), static_cast<off_t>(content.size())), "update /etc/hosts", "ftruncate", path);
 }
 
+// A complete endpoint file not yet in the endpoints dir: linking it into place is the claim.
+// An unnamed O_TMPFILE, so a hutch killed at any point leaves no temp file behind (the named
+// `.claim.<id>` used where the file system has no O_TMPFILE is removed by the destructor, and
+// by release_claims when a killed hutch left it).
+class ClaimFile {
+public:
+    ClaimFile(const std::string& dir, const std::string& container_id, const std::string& content)
+        : named_(dir + "/.claim." + container_id) {
+        fd_ = Fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+        if (fd_) {
+            for (std::size_t done = 0; done < content.size();) {
+                ssize_t n = ::write(fd_.get(), content.data() + done, content.size() - done);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) throw SysError("claim an address", "write", "O_TMPFILE in " + dir, errno);
+                done += static_cast<std::size_t>(n);
+            }
+            named_.clear();
+            return;
+        }
+        if (errno != EOPNOTSUPP && errno != EISDIR) throw SysError("claim an address", "open(O_TMPFILE)", dir, errno);
+        write_file_atomic(named_, content, 0600, Durability::kRuntime);
+    }
+    ~ClaimFile() {
+        if (!named_.empty()) ::unlink(named_.c_str());
+    }
+    ClaimFile(const ClaimFile&) = delete;
+    ClaimFile& operator=(const ClaimFile&) = delete;
+
+    // link(2) into `path`; false with errno set (EEXIST: the address is taken).
+    bool link_to(const std::string& path) const {
+        if (!named_.empty()) return ::link(named_.c_str(), path.c_str()) == 0;
+        return ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), AT_FDCWD, path.c_str(),
+                        AT_SYMLINK_FOLLOW) == 0;
+    }
+    std::string shown() const { return named_.empty() ? "/proc/self/fd/" + std::to_string(fd_.get()) : named_; }
+
+private:
+    std::string named_;
+    Fd fd_;
+};
+
 }  // namespace
+
+void release_claims(const std::string& data_root, const std::string& container_id) {
+    std::string root = data_root + "/networks";
+    Fd held(::open((root + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (!held) return;  // no network was ever used here
+    while (::flock(held.get(), LOCK_EX) != 0)
+        if (errno != EINTR) throw SysError("lock networks", "flock", root + "/.lock", errno);
+    DIR* networks = ::opendir(root.c_str());
+    if (!networks) return;
+    std::vector<std::string> dirs;
+    while (dirent* e = ::readdir(networks))
+        if (e->d_name[0] != '.') dirs.push_back(root + "/" + e->d_name + "/endpoints");
+    ::closedir(networks);
+    for (const auto& ep_dir : dirs) {
+        ::unlink((ep_dir + "/.claim." + container_id).c_str());
+        DIR* d = ::opendir(ep_dir.c_str());
+        if (!d) continue;
+        std::vector<std::string> mine;
+        while (dirent* e = ::readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            std::string file = ep_dir + "/" + e->d_name;
+            try {
+                if (endpoint_from(json::parse(read_file(file))).container_id == container_id) mine.push_back(file);
+            } catch (const std::exception&) {  // another container's claim, half-readable: not ours to judge
+            }
+        }
+        ::closedir(d);
+        for (const auto& file : mine) ::unlink(file.c_str());
+    }
+}
 
 Mac mac_for(Ipv4 a) {
     return {0x02, 0x42, static_cast<unsigned char>(a.host_order >> 24), static_cast<unsigned char>(a.host_order >> 16),
@@ -305,21 +376,15 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
         std::string file = ep_dir + "/" + address.str();
         endpoint.address = address;
         endpoint.mac = mac_for(address);
-        std::string temp = ep_dir + "/.claim." + endpoint.container_id;
-        write_file_atomic(temp, to_json(endpoint).dump() + "\n", 0600, Durability::kRuntime);
+        ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n");
         for (int attempt = 0; attempt < 2; ++attempt) {
-            if (::link(temp.c_str(), file.c_str()) == 0) {
-                ::unlink(temp.c_str());
-                explain::line("link(" + explain::quote(temp) + ", " + explain::quote(file) + ")   # claim " +
-                              address.str());
+            if (temp.link_to(file)) {
+                explain::line("linkat(" + explain::quote(temp.shown()) + ", " + explain::quote(file) +
+                              ", AT_SYMLINK_FOLLOW)   # claim " + address.str());
                 out.held = std::move(host_wide);
                 return true;
             }
-            if (errno != EEXIST) {
-                int err = errno;
-                ::unlink(temp.c_str());
-                throw SysError("claim an address", "link", file, err);
-            }
+            if (errno != EEXIST) throw SysError("claim an address", "linkat", file, errno);
             // Taken: by a running container, or by one whose hutch is gone (reclaim it once).
             try {
                 if (container_exists_(endpoint_from(json::parse(read_file(file))).container_id)) break;
@@ -327,7 +392,6 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
             }
             ::unlink(file.c_str());
         }
-        ::unlink(temp.c_str());
         return false;
     };
     if (!requested.empty()) {

@@ -95,6 +95,11 @@ private:
     std::function<bool(const std::string&)> container_exists_;
 };
 
+// `rm` of a container a killed hutch ran: releases its address claims on every network (and a
+// temp claim file it may have left), under the networks lock, now rather than when a later start
+// finds them stale.
+void release_claims(const std::string& data_root, const std::string& container_id);
+
 // A MAC from the address, as Docker makes them (02:42 then the four IPv4 bytes).
 Mac mac_for(Ipv4 address);
 

@@ -40,6 +40,7 @@
 #include "runtime/oci/hooks.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/user.hpp"
+#include "runtime/user_db.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
@@ -499,11 +500,10 @@ void validate_spec(const Spec& spec) {
     }
 }
 
-void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
-    validate_spec(spec);
-    interrupt::Scope create_scope;
-    ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
-    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
+namespace {
+
+// The record of a container just made, before it runs.
+ContainerState created_state(const Spec& spec, const std::string& id) {
     ContainerState state;
     state.id = id;
     state.name = spec.hutch.name;
@@ -511,7 +511,16 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     state.created = rfc3339_now();
     state.rootfs = spec.root.path;
     state.command = spec.process.args;
-    record.save(state);
+    return state;
+}
+
+}  // namespace
+
+void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
+    validate_spec(spec);
+    interrupt::Scope create_scope;
+    ContainerRecord record = ContainerRecord::create(paths, created_state(spec, id));
+    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
     interrupt::check();  // before it is kept and announced: an interrupted create leaves nothing
     events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     record.keep();
@@ -524,8 +533,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     // other signals are blocked before anything is created and forwarded once it runs.
     interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
+    ContainerState state = created_state(spec, id);
     ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
-                                      : ContainerRecord::create(paths, id, spec.hutch.name);
+                                      : ContainerRecord::create(paths, state);
     // The address is claimed once the record's lock is held, so no concurrent start takes the
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
@@ -536,20 +546,13 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     if (!existing)
         events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
-    ContainerState state;
-    state.id = id;
-    state.name = spec.hutch.name;
-    state.status = "created";
-    state.created = rfc3339_now();
     if (existing) {
         try {
             state.created = find_container(paths, id).created;
         } catch (const Error&) {
         }
+        record.save(state);
     }
-    state.rootfs = spec.root.path;
-    state.command = spec.process.args;
-    record.save(state);
 
     RootfsPlan plan;
     plan.merged_dir = record.runtime_file("merged");
@@ -598,13 +601,13 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     if (observer) listener_filter = observer->listener_filter();
 
     interrupt::check();
+    // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
+    state.cgroup = Cgroup::path_for(id);
+    record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy is on it before the clone: the child never runs unfiltered.
     Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux));
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
-    // Recorded before anything can run in it: `rm -f` after a SIGKILLed start finds it.
-    state.cgroup = cgroup.path();
-    record.save(state);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
@@ -740,14 +743,14 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         spec.process.cwd = request.workdir;
     }
     if (!request.user.empty()) {
+        // The container's own files, through its root as its first process sees it; read as
+        // hostile input (runtime/user_db.hpp), never followed out of that root.
+        // Still running once the root is open: its supervisor reaps it before letting go of the
+        // lock, so the pid cannot have been reused by then.
         Fd root(::open(("/proc/" + std::to_string(target.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root || !container_running(paths, target.id)) throw UsageError("container " + ref + " is not running");
         auto read_inside = [&](const char* path) {
-            Fd f = root ? mnt::open_in_root(root.get(), path, O_RDONLY) : Fd();
-            std::string text;
-            char buf[8192];
-            ssize_t n;
-            while (f && (n = ::read(f.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-            return text;
+            return read_user_db(root.get(), path, std::string(path) + " of container " + ref);
         };
         ResolvedUser user = resolve_user(request.user, read_inside("/etc/passwd"), read_inside("/etc/group"));
         spec.process.user = {user.uid, user.gid, user.additional_gids};

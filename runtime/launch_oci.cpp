@@ -78,6 +78,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     interrupt::check();
     oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
     plan.cgroups = cgroups.paths();
+    if (launch.made) launch.made(0, cgroups.paths(), cgroups.made_parents());
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     int pidfd = -1;
@@ -93,6 +94,8 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     }
     explain::line("clone3({flags=" + clone_flags_string(flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
+    // Before "go": until then a killed create takes the child with it (it reads EOF).
+    if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();
     join_fds.clear();
     check(::setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns", "/proc/self/ns/pid");

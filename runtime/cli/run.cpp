@@ -21,22 +21,17 @@
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
+#include "runtime/user_db.hpp"
 
 namespace hutch::cli {
 namespace {
 
-// Reads `path` inside `rootfs` with every symlink resolved inside it: a rootfs whose
-// /etc/passwd links to the host's must not make hutch read the host's.
+// Reads a user database (`path`, "/etc/passwd" or "/etc/group") of the rootfs, as the hostile
+// input it is (runtime/user_db.hpp): resolved inside the rootfs, a regular file, bounded.
 std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
     Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return "";
-    Fd fd = mnt::open_in_root(root.get(), path, O_RDONLY);
-    if (!fd) return "";
-    std::string out;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    return out;
+    return read_user_db(root.get(), path, rootfs + path);
 }
 
 // A file named on the command line (--env-file, --security-opt seccomp=FILE): any readable file,
@@ -82,6 +77,16 @@ std::string absolute_rootfs(const std::string& given) {
 
 }  // namespace
 
+namespace {
+
+// Closes every fd above the standard streams but `keep`.
+void close_all_but(int keep) {
+    if (keep > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u);
+    ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
+}
+
+}  // namespace
+
 // -d: a forked monitor runs `body` (the container's parent, reaping it, forwarding signals,
 // relaying its output, cleaning up); this process waits only for "started" or the start's
 // error, then returns. `body` gets the fd to write "started" to.
@@ -96,8 +101,14 @@ int in_monitor(const std::function<int(int)>& body) {
         // Its own session, and none of the caller's streams: whoever reads this command's output
         // gets EOF as soon as it returns.
         ::setsid();
+        // Above the standard streams (a caller with fd 0 closed gets the pipe there).
+        started = Fd(::fcntl(started.get(), F_DUPFD_CLOEXEC, 3));
         int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
+        // Nor any other file the caller handed down: a lock a script holds with flock(1), a
+        // pipe whose reader waits for EOF, would otherwise stay open for the container's whole
+        // life. The monitor keeps only the pipe that reports the start.
+        close_all_but(started.get());
         int code = kExitHutchError;
         std::string failure;
         try {

@@ -71,16 +71,6 @@ int reap(pid_t pid, std::chrono::milliseconds timeout = 10s) {
     }
 }
 
-// Reaps the test's zombie children (exited orphans); returns the ones still alive.
-std::vector<pid_t> reap_zombies() {
-    std::vector<pid_t> alive;
-    for (pid_t k : own_children()) {
-        if (proc_state(k) == 'Z') ::waitpid(k, nullptr, 0);
-        else if (proc_state(k) != '\0') alive.push_back(k);
-    }
-    return alive;
-}
-
 // The unified cgroup hutch-oci gives a container without cgroupsPath (runtime/oci/cgroups.cpp):
 // <cgroup2 mount><test's cgroup>/hutch-oci/<id>; "" without a cgroup2 hierarchy.
 std::string default_oci_cgroup(const std::string& id) {

@@ -500,12 +500,12 @@ TEST(RunOptions, UserByNameSetsIdsAndHome) {
     auto o = base();
     o.user = "nobody";
     Spec s = build(o);
-    EXPECT_EQ(s.process.user, (User{65534, 65534, {100}}));
+    EXPECT_EQ(s.process.user, (User{65534, 65534, {65534, 100}}));  // Docker's: the primary group first
     EXPECT_EQ(s.process.env, (Strings{kPath, "HOSTNAME=" + kShortId, "HOME=/nonexistent"}));
 
     o.user = "1000";
     s = build(o);
-    EXPECT_EQ(s.process.user, (User{1000, 1000, {10, 100}}));
+    EXPECT_EQ(s.process.user, (User{1000, 1000, {1000, 10, 100}}));
     EXPECT_EQ(s.process.env.back(), "HOME=/home/alice");
 
     o.user = "4242";  // no passwd entry: gid 0, HOME=/
