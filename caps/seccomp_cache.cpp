@@ -33,6 +33,13 @@ std::string cache_key(const Seccomp& seccomp) {
 }  // namespace
 
 Program compile_cached(const Seccomp& seccomp, const std::string& dir) {
+    if (explain::enabled()) {
+        const scmp_version* v = seccomp_version();
+        std::string version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+        for (const auto& name : unknown_syscalls(seccomp))
+            explain::line("# seccomp: \"" + name + "\" is a syscall libseccomp " + version +
+                          " does not know: skipped, as runc and Docker skip it");
+    }
     std::string key = cache_key(seccomp);
     char name[32];
     std::snprintf(name, sizeof name, "%016zx.bpf", std::hash<std::string>{}(key));

@@ -12,11 +12,14 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/sys/kernel.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/interrupt.hpp"
 
 namespace hutch::seccomp {
 namespace {
@@ -206,8 +209,19 @@ std::string flag_error(std::string_view flag) {
     return "";
 }
 
+std::string syscall_name_error(std::string_view name) {
+    if (name.empty()) return "an empty syscall name";
+    if (name.size() > kMaxNameLength)
+        return "a syscall name of " + std::to_string(name.size()) + " characters (at most " +
+               std::to_string(kMaxNameLength) + ")";
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return in_quotes(name) + " is not a syscall name (a-z, 0-9 and _ only)";
+    return "";
+}
+
 bool syscall_known(std::string_view name) {
-    if (name.empty()) return false;
+    if (!syscall_name_error(name).empty()) return false;
     std::string n(name);
     if (::seccomp_syscall_resolve_name(n.c_str()) != __NR_SCMP_ERROR) return true;
     for (const char* arch : kAllArches) {
@@ -218,8 +232,97 @@ bool syscall_known(std::string_view name) {
     return false;
 }
 
+namespace {
+
+void check_limits(const Seccomp& seccomp) {
+    if (seccomp.syscalls.size() > kMaxRules)
+        fail("syscalls", std::to_string(seccomp.syscalls.size()) + " rules; hutch accepts at most " +
+                             std::to_string(kMaxRules));
+    std::size_t conditioned = 0;
+    for (std::size_t i = 0; i < seccomp.syscalls.size(); ++i) {
+        const SeccompSyscall& rule = seccomp.syscalls[i];
+        if (!rule.args.empty() && rule.names.size() <= kMaxNamesPerRule)
+            conditioned += std::unordered_set<std::string>(rule.names.begin(), rule.names.end()).size();
+        if (conditioned > kMaxConditionedRules)
+            fail(at("syscalls", i), "more than " + std::to_string(kMaxConditionedRules) +
+                                        " rules with argument conditions (one per name) up to here; hutch accepts at most " +
+                                        std::to_string(kMaxConditionedRules));
+        if (rule.names.size() > kMaxNamesPerRule)
+            fail(at("syscalls", i) + ".names", std::to_string(rule.names.size()) +
+                                                   " names; hutch accepts at most " +
+                                                   std::to_string(kMaxNamesPerRule) + " in one rule");
+        if (rule.args.size() > kMaxArgsPerRule)
+            fail(at("syscalls", i) + ".args", std::to_string(rule.args.size()) +
+                                                  " conditions; at most " + std::to_string(kMaxArgsPerRule));
+    }
+}
+
+// The libseccomp conditions of one rule: one rule, conditions ANDed; or one rule per condition
+// when an argument is tested twice (see the header).
+std::vector<std::vector<scmp_arg_cmp>> rule_conditions(const SeccompSyscall& rule, const std::string& path) {
+    std::vector<scmp_arg_cmp> conditions;
+    bool same_argument_twice = false;
+    std::array<int, 6> uses{};
+    for (std::size_t k = 0; k < rule.args.size(); ++k) {
+        const SeccompArg& a = rule.args[k];
+        const std::string arg_path = path + "." + at("args", k);
+        if (a.index > 5) fail(arg_path + ".index", std::to_string(a.index) + " is not 0..5");
+        if (auto why = operator_error(a.op); !why.empty()) fail(arg_path + ".op", why);
+        if (++uses[a.index] > 1) same_argument_twice = true;
+        conditions.push_back({a.index, find_operator(a.op)->op, a.value, a.value_two});
+    }
+    std::vector<std::vector<scmp_arg_cmp>> rules;
+    if (same_argument_twice)
+        for (const auto& c : conditions) rules.push_back({c});
+    else
+        rules.push_back(conditions);
+    return rules;
+}
+
+// One libseccomp rule already added: (syscall number, action, conditions) as bytes. A profile
+// that repeats a name (40,000 copies of "read") adds it once: each seccomp_rule_add walks the
+// syscall's existing rules, so repeats made compiling quadratic.
+std::string rule_key(int nr, std::uint32_t action, const std::vector<scmp_arg_cmp>& conditions) {
+    std::string key(reinterpret_cast<const char*>(&nr), sizeof nr);
+    key.append(reinterpret_cast<const char*>(&action), sizeof action);
+    for (const auto& c : conditions) {
+        key.append(reinterpret_cast<const char*>(&c.arg), sizeof c.arg);
+        key.append(reinterpret_cast<const char*>(&c.op), sizeof c.op);
+        key.append(reinterpret_cast<const char*>(&c.datum_a), sizeof c.datum_a);
+        key.append(reinterpret_cast<const char*>(&c.datum_b), sizeof c.datum_b);
+    }
+    return key;
+}
+
+// Whether libseccomp knows `name`, asked once per distinct name.
+class KnownNames {
+public:
+    bool known(const std::string& name) {
+        auto [it, fresh] = known_.try_emplace(name, false);
+        if (fresh) it->second = syscall_known(name);
+        return it->second;
+    }
+
+private:
+    std::unordered_map<std::string, bool> known_;
+};
+
+}  // namespace
+
+std::vector<std::string> unknown_syscalls(const Seccomp& seccomp) {
+    KnownNames names;
+    std::unordered_set<std::string> seen;
+    std::vector<std::string> out;
+    for (const auto& rule : seccomp.syscalls)
+        for (const auto& name : rule.names)
+            if (syscall_name_error(name).empty() && !names.known(name) && seen.insert(name).second)
+                out.push_back(name);
+    return out;
+}
+
 Program compile(const Seccomp& seccomp) {
     if (seccomp.default_action.empty()) fail("defaultAction", "missing");
+    check_limits(seccomp);
     const std::uint32_t default_action = action_value(
         "defaultAction", seccomp.default_action, seccomp.default_errno_ret, "defaultErrnoRet");
 
@@ -243,43 +346,28 @@ Program compile(const Seccomp& seccomp) {
             throw SysError("compile the seccomp filter", "seccomp_arch_add", arch, -rc);
     }
 
+    KnownNames names;
+    std::unordered_set<std::string> added;
     for (std::size_t i = 0; i < seccomp.syscalls.size(); ++i) {
+        interrupt::check();  // a large profile is a slow start: SIGTERM ends it here
         const SeccompSyscall& rule = seccomp.syscalls[i];
         const std::string path = at("syscalls", i);
         const std::uint32_t action =
             action_value(path + ".action", rule.action, rule.errno_ret, path + ".errnoRet");
-
-        if (rule.args.size() > 6) fail(path + ".args", "more than 6 conditions");
-        std::vector<scmp_arg_cmp> conditions;
-        bool same_argument_twice = false;
-        std::array<int, 6> uses{};
-        for (std::size_t k = 0; k < rule.args.size(); ++k) {
-            const SeccompArg& a = rule.args[k];
-            const std::string arg_path = path + "." + at("args", k);
-            if (a.index > 5) fail(arg_path + ".index", std::to_string(a.index) + " is not 0..5");
-            if (auto why = operator_error(a.op); !why.empty()) fail(arg_path + ".op", why);
-            if (++uses[a.index] > 1) same_argument_twice = true;
-            conditions.push_back({a.index, find_operator(a.op)->op, a.value, a.value_two});
-        }
-        // One rule, conditions ANDed; or one rule per condition (see the header).
-        std::vector<std::vector<scmp_arg_cmp>> rules;
-        if (same_argument_twice)
-            for (const auto& c : conditions) rules.push_back({c});
-        else
-            rules.push_back(conditions);
-
+        const auto rules = rule_conditions(rule, path);
         if (rule.names.empty()) fail(path + ".names", "no syscall names");
         for (std::size_t j = 0; j < rule.names.size(); ++j) {
             const std::string& name = rule.names[j];
-            if (!syscall_known(name))
-                fail(path + "." + at("names", j), "unknown syscall " + in_quotes(name));
+            if (auto why = syscall_name_error(name); !why.empty()) fail(path + "." + at("names", j), why);
             // libseccomp refuses a rule that repeats the default action; it changes nothing.
-            if (action == default_action) continue;
+            // A name libseccomp does not know is skipped (unknown_syscalls() lists them).
+            if (action == default_action || !names.known(name)) continue;
             // Native number (negative for a call the native architecture lacks); libseccomp
             // translates it for each architecture of the filter and skips those without it.
             int nr = ::seccomp_syscall_resolve_name(name.c_str());
             if (nr == __NR_SCMP_ERROR) continue;
             for (const auto& r : rules) {
+                if (!added.insert(rule_key(nr, action, r)).second) continue;
                 int rc = ::seccomp_rule_add_array(ctx.get(), action, nr,
                                                   static_cast<unsigned>(r.size()), r.data());
                 if (rc < 0)

@@ -11,6 +11,7 @@
 
 #include "caps/seccomp_filter.hpp"
 #include "runtime/error.hpp"
+#include "runtime/interrupt.hpp"
 
 namespace hutch::seccomp {
 namespace {
@@ -105,6 +106,12 @@ std::vector<std::string> strings_of(const json& j, const std::string& path) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < j.size(); ++i) out.push_back(string_of(j[i], element(path, i)));
     return out;
+}
+
+// An array longer than `max` is refused before its elements are read.
+void within_limit(const json& j, const std::string& path, std::size_t max, const char* what, const char* where) {
+    if (j.is_array() && j.size() > max)
+        fail(path, std::to_string(j.size()) + " " + what + "; hutch accepts at most " + std::to_string(max) + where);
 }
 
 template <typename F>
@@ -207,21 +214,24 @@ ProfileSyscall parse_syscall(const json& j, const std::string& path) {
     const json* name = find(j, "name");
     if (names && name) fail(path, "use either \"name\" or \"names\", not both");
     std::string names_path = member(path, names ? "names" : "name");
-    if (names) s.names = strings_of(*names, names_path);
+    if (names) {
+        within_limit(*names, names_path, kMaxNamesPerRule, "names", " in one rule");
+        s.names = strings_of(*names, names_path);
+    }
     if (name) s.names.push_back(string_of(*name, names_path));
     if (s.names.empty()) fail(member(path, "names"), "no syscall names");
+    // Names libseccomp does not know are kept: compile() skips them, as runc and Docker do.
     for (std::size_t i = 0; i < s.names.size(); ++i)
-        if (!syscall_known(s.names[i]))
-            fail(names ? element(names_path, i) : names_path,
-                 "unknown syscall " + in_quotes(s.names[i]));
+        if (auto why = syscall_name_error(s.names[i]); !why.empty())
+            fail(names ? element(names_path, i) : names_path, why);
     s.action = parse_action(j, "action", path);
     s.errno_ret = parse_errno(j, "errnoRet", s.action, path);
     if (const json* args = find(j, "args")) {
         std::string args_path = member(path, "args");
+        within_limit(*args, args_path, kMaxArgsPerRule, "conditions", "");
         each_object(*args, args_path, [&](const json& a, const std::string& at) {
             s.args.push_back(parse_arg(a, at));
         });
-        if (s.args.size() > 6) fail(args_path, "more than 6 conditions");
     }
     if (const json* c = find(j, "includes")) s.includes = parse_condition(*c, member(path, "includes"));
     if (const json* c = find(j, "excludes")) s.excludes = parse_condition(*c, member(path, "excludes"));
@@ -252,6 +262,10 @@ bool included(const Condition& c, caps::CapSet granted, const Target& target) {
 }  // namespace
 
 DockerProfile parse_docker_profile(const std::string& json_text) {
+    if (json_text.size() > kMaxProfileBytes)
+        fail("", std::to_string(json_text.size()) + " bytes; hutch reads at most " +
+                     std::to_string(kMaxProfileBytes) + " (1 MiB)");
+    interrupt::check();
     json doc;
     try {
         doc = json::parse(json_text);
@@ -307,10 +321,13 @@ DockerProfile parse_docker_profile(const std::string& json_text) {
             fail(key, "not supported: hutch runs no seccomp notification agent");
     if (const json* comment = find(doc, "comment")) string_of(*comment, "comment");
 
-    if (const json* syscalls = find(doc, "syscalls"))
+    if (const json* syscalls = find(doc, "syscalls")) {
+        within_limit(*syscalls, "syscalls", kMaxRules, "rules", "");
         each_object(*syscalls, "syscalls", [&](const json& s, const std::string& at) {
+            interrupt::check();
             p.syscalls.push_back(parse_syscall(s, at));
         });
+    }
     return p;
 }
 

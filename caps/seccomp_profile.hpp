@@ -68,8 +68,12 @@ struct DockerProfile {
 //   seccomp profile: syscalls[3].args[0].op: unknown operator "SCMP_CMP_XX"
 // Refused: text that is not JSON (with nlohmann's line and column), a wrong type, an unknown
 // key (a misspelt "excludes" would silently widen the profile), an unknown action, operator,
-// architecture, flag or capability, a syscall name libseccomp knows on no architecture, an
-// argument index above 5, a malformed minKernel, both "architectures" and "archMap".
+// architecture, flag or capability, a name not shaped like a syscall name (one libseccomp does
+// not know is kept, and skipped when compiled, as Docker and runc skip it), an argument index
+// above 5, a malformed minKernel, both "architectures" and "archMap", and a profile over the
+// limits of caps/seccomp_filter.hpp (kMaxProfileBytes, kMaxRules, kMaxNamesPerRule,
+// kMaxArgsPerRule), each named with the value: "seccomp profile: syscalls: 5000 rules; hutch
+// accepts at most 4096".
 DockerProfile parse_docker_profile(const std::string& json_text);
 
 // hutch's default profile (caps/seccomp_default.cpp), parsed once. Equal in effect to Docker's;

@@ -1,5 +1,7 @@
 #include "netns/attach.hpp"
 
+#include <unistd.h>
+
 #include "netns/link.hpp"
 #include "runtime/error.hpp"
 
@@ -15,7 +17,7 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
     Endpoint wanted;
     wanted.container_id = id;
     wanted.container_name = spec.hutch.name;
-    wanted.hostname = spec.hostname;
+    wanted.hostname = container_hostname(spec, id);
     wanted.aliases = spec.hutch.network_aliases;
     wanted.extra_hosts = spec.hutch.extra_hosts;
     // Peers rewrite this container's /etc/hosts from the endpoint record: store the gateway's
@@ -23,21 +25,27 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
     for (auto& h : wanted.extra_hosts)
         if (h.address == "host-gateway") h.address = network.gateway.str();
     wanted.host_veth = "veth" + id.substr(0, 11);  // IFNAMSIZ: at most 15 characters
-    Endpoint endpoint = store.attach(network, wanted, spec.hutch.ip);
-    return Attachment(std::move(store), std::move(network), std::move(endpoint));
+    Claim claim = store.attach(network, wanted, spec.hutch.ip);
+    return Attachment(std::move(store), std::move(network), std::move(claim));
 }
 
 Attachment::Attachment(Attachment&& other) noexcept
     : store_(std::move(other.store_)), network_(std::move(other.network_)), endpoint_(std::move(other.endpoint_)),
-      connected_(other.connected_), released_(other.released_), hosts_path_(std::move(other.hosts_path_)) {
+      host_claim_(std::move(other.host_claim_)), bridge_index_(other.bridge_index_), connected_(other.connected_), released_(other.released_), hosts_path_(std::move(other.hosts_path_)) {
     other.released_ = true;
 }
 
 void Attachment::connect(pid_t child) {
     NetlinkSocket nl;
-    int bridge = link_index(network_.bridge);
-    if (bridge == 0) throw Error("connect the container: bridge " + network_.bridge + " is gone");
-    create_veth(nl, endpoint_.host_veth, bridge, "eth0", child, endpoint_.mac);
+    // By the index checked at the claim: a bridge another hutch replaced meanwhile (another
+    // world reclaiming the name) is refused by the kernel, never joined by mistake.
+    try {
+        create_veth(nl, endpoint_.host_veth, bridge_index_, "eth0", child, endpoint_.mac);
+    } catch (const SysError&) {
+        if (link_index(network_.bridge) == bridge_index_) throw;
+        throw Error("connect the container: bridge " + network_.bridge +
+                    " was removed or replaced while the container started");
+    }
     connected_ = true;
 }
 
@@ -72,6 +80,14 @@ void configure_eth0(const ChildNetwork& network) {
     add_address(nl, index, "eth0", network.address.addr(), network.prefix);
     set_up(nl, index, "eth0");
     add_default_route(nl, index, network.gateway.addr());
+}
+
+std::string container_hostname(const Spec& spec, const std::string& id) {
+    if (!spec.hostname.empty()) return spec.hostname;
+    if (spec.hutch.network != "host") return id.substr(0, 12);
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) throw SysError("read the host's name", "gethostname", "", errno);
+    return name;
 }
 
 std::string host_gateway(const Spec&, const std::optional<Attachment>& attachment, const HostConfig& config) {

@@ -44,11 +44,14 @@ public:
     void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
 
 private:
-    Attachment(NetworkStore store, NetworkConfig network, Endpoint endpoint)
-        : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(endpoint)) {}
+    Attachment(NetworkStore store, NetworkConfig network, Claim claim)
+        : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(claim.endpoint)),
+          host_claim_(std::move(claim.held)), bridge_index_(claim.bridge_index) {}
     NetworkStore store_;
     NetworkConfig network_;
     Endpoint endpoint_;
+    Fd host_claim_;          // the address, held for every world until the container is gone
+    int bridge_index_ = 0;   // the bridge as checked when the address was claimed
     bool connected_ = false;
     bool released_ = false;
     std::function<std::string(const std::string&)> hosts_path_;
@@ -56,6 +59,11 @@ private:
 
 // The child half, inside the container's new network namespace.
 void configure_eth0(const ChildNetwork& network);
+
+// Docker's Config.Hostname: the name /etc/hostname and the container's own /etc/hosts line hold.
+// The spec's hostname, or with the host's UTS namespace (no sethostname, spec.hostname empty)
+// the short id, or the host's name when the network is the host's too.
+std::string container_hostname(const Spec& spec, const std::string& id);
 
 // The gateway `host-gateway` in --add-host means: the container's network's, else the default
 // bridge's (as Docker's host-gateway-ip defaults to its bridge's address).

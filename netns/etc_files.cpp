@@ -43,6 +43,11 @@ bool is_loopback(const std::string& address) {
     return address == "::1";
 }
 
+bool is_ipv6(const std::string& address) {
+    in6_addr v6;
+    return inet_pton(AF_INET6, address.c_str(), &v6) == 1;
+}
+
 std::string join(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
@@ -80,7 +85,9 @@ std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns, bo
         for (const auto& line : lines_of(host_resolv)) {
             auto f = fields_of(line);
             if (f.size() >= 2 && f[0] == "nameserver") {
-                if (is_loopback(f[1])) continue;
+                // Unreachable from the container: its loopback is not the host's, and its
+                // network has no IPv6 (Docker 20.10's FilterResolvDNS without IPv6).
+                if (is_loopback(f[1]) || (!host_network && is_ipv6(f[1]))) continue;
                 any_server = true;
             }
             out += line + "\n";
@@ -111,6 +118,14 @@ std::string host_resolv_conf_path(std::string_view etc_resolv_conf) {
     auto servers = values_of(etc_resolv_conf, "nameserver", false);
     if (servers.size() == 1 && servers[0] == "127.0.0.53") return "/run/systemd/resolve/resolv.conf";
     return "/etc/resolv.conf";
+}
+
+std::string host_resolv_source(std::string_view etc_resolv_conf,
+                               const std::function<std::optional<std::string>(const std::string&)>& read) {
+    std::string path = host_resolv_conf_path(etc_resolv_conf);
+    if (path != "/etc/resolv.conf")
+        if (auto upstream = read(path)) return *upstream;
+    return std::string(etc_resolv_conf);
 }
 
 std::string hostname_file(const std::string& hostname) { return hostname + "\n"; }

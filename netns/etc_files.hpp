@@ -2,6 +2,8 @@
 // Pure text in, text out: golden-file tests pin every rule.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +29,8 @@ struct DnsSettings {
 };
 
 // Docker 20.10's resolv.conf for a container with its own network namespace. With no DNS
-// flags: the host's file with loopback nameservers (127.0.0.0/8, ::1) removed, and 8.8.8.8 and
-// 8.8.4.4 appended when none remain. With any DNS flag: "search", "nameserver" lines and
+// flags: the host's file with loopback nameservers (127.0.0.0/8, ::1) and, as the container has
+// no IPv6, IPv6 ones removed, and 8.8.8.8 and 8.8.4.4 appended when none remain. With any DNS flag: "search", "nameserver" lines and
 // "options", each kind from the flag when given, else from the host's file (its nameservers
 // again without loopback ones, falling back to 8.8.8.8 and 8.8.4.4). Comments are not values.
 // `host_network`: the container shares the host's namespace, so the host's loopback resolver
@@ -38,6 +40,13 @@ std::string resolv_conf(std::string_view host_resolv, const DnsSettings& dns, bo
 // Which host file Docker reads: /etc/resolv.conf, or systemd-resolved's upstream list when the
 // only nameserver is the 127.0.0.53 stub.
 std::string host_resolv_conf_path(std::string_view etc_resolv_conf);
+
+// The host's resolv.conf a container's is made from: systemd-resolved's upstream list behind a
+// lone 127.0.0.53 (`read` gives a file's content, nullopt when it cannot be read), else
+// /etc/resolv.conf itself, whose search and options lines then count as Docker keeps them (only
+// the loopback nameserver is dropped, by resolv_conf).
+std::string host_resolv_source(std::string_view etc_resolv_conf,
+                               const std::function<std::optional<std::string>(const std::string&)>& read);
 
 std::string hostname_file(const std::string& hostname);
 

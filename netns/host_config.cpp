@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
@@ -9,6 +11,13 @@
 #include "runtime/validate.hpp"
 
 namespace hutch::net {
+
+bool valid_bridge_name(const std::string& name) {
+    if (name.empty() || name.size() > 15) return false;
+    auto ok = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; };
+    if (!std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(), ok);
+}
 
 HostConfig read_host_config(const std::string& path) {
     HostConfig config;
@@ -35,24 +44,24 @@ HostConfig read_host_config(const std::string& path) {
     config.dns_search = strings("dns-search");
     config.dns_options = strings("dns-opts");
     if (j.contains("bridge")) {
+        // A name the kernel takes as it is: IFNAMSIZ (15 characters), no '/', ':', '%' (a
+        // template such as "br%d"), whitespace, or "." and "..".
         std::string b = j["bridge"].is_string() ? j["bridge"].get<std::string>() : "";
-        if (b.empty() || b.size() > 15 || validate::has_space_or_control(b) || b.find('/') != std::string::npos)
-            throw UsageError("host config " + path + ": \"bridge\" must be an interface name of 1-15 characters");
+        if (!valid_bridge_name(b))
+            throw UsageError("host config " + path + ": \"bridge\" must be an interface name of 1-15 characters "
+                             "[a-zA-Z0-9][a-zA-Z0-9_.-]*, not " + j["bridge"].dump());
         config.bridge.bridge = b;
     }
     if (j.contains("bip")) {
         // The gateway address and prefix: it reaches /etc/hosts (host-gateway), so only a
-        // well-formed value is kept.
+        // well-formed value is kept, and never one in a range the kernel treats specially.
         std::string bip = j["bip"].is_string() ? j["bip"].get<std::string>() : "";
-        auto slash = bip.find('/');
-        auto gateway = slash == std::string::npos ? std::nullopt : Ipv4::parse(bip.substr(0, slash));
-        std::string prefix = slash == std::string::npos ? "" : bip.substr(slash + 1);
-        bool prefix_ok = !prefix.empty() && prefix.size() <= 2 &&
-                         prefix.find_first_not_of("0123456789") == std::string::npos &&
-                         std::stoi(prefix) >= 8 && std::stoi(prefix) <= 30;
-        if (!gateway || !prefix_ok)
-            throw UsageError("host config " + path + ": \"bip\" must be a gateway address and prefix such as "
-                             "10.88.0.1/16, not " + j["bip"].dump());
+        auto address = InterfaceAddress::parse(bip);
+        if (!address)
+            throw UsageError("host config " + path + ": \"bip\" must be a gateway address and prefix (8 to 30) such "
+                             "as 10.88.0.1/16, not " + j["bip"].dump());
+        if (auto range = special_range(address->subnet))
+            throw UsageError("host config " + path + ": \"bip\" " + bip + " lies in the " + *range);
         config.bridge.bip = bip;
     }
     return config;

@@ -19,6 +19,9 @@ struct HostConfig {
     BridgeDefaults bridge;
 };
 
+// An interface name hutch accepts for a bridge: [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1 to 15 characters.
+bool valid_bridge_name(const std::string& name);
+
 // Throws UsageError naming the file and the key when it is not valid.
 HostConfig read_host_config(const std::string& path);
 

@@ -33,4 +33,18 @@ struct Subnet {
     bool overlaps(const Subnet& o) const;
 };
 
+// An interface address with its prefix, as Docker's "bip" ("10.88.0.1/16"): the address must
+// be a host of its subnet (neither the network nor the broadcast address), prefix 8 to 30.
+struct InterfaceAddress {
+    Ipv4 address;
+    Subnet subnet;
+    static std::optional<InterfaceAddress> parse(const std::string& text);
+};
+
+// The special-purpose range (RFC 6890) `subnet` overlaps, as "loopback range 127.0.0.0/8"; nullopt
+// for an ordinary one. None of these may be a bridge's subnet or a container's address: the
+// kernel routes them specially (127/8 is always local, 224/4 multicast, 169.254/16 link-local),
+// 0/8 means "this host", 240/4 is reserved and holds the limited broadcast 255.255.255.255.
+std::optional<std::string> special_range(const Subnet& subnet);
+
 }  // namespace hutch::net

@@ -20,18 +20,10 @@ std::string text(in_addr a) {
     return inet_ntop(AF_INET, &a, buf, sizeof buf);
 }
 
-// One request buffer with its header and ifinfomsg, the shape of every link request.
-struct LinkRequest {
-    std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh;
-    ifinfomsg* ifm;
-    LinkRequest(std::uint16_t type, std::uint16_t flags) {
-        nlh = mnl_nlmsg_put_header(buf.data());
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = flags;
-        ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-        ifm->ifi_family = AF_UNSPEC;
-    }
+// The shape of every link request: the header and an ifinfomsg (ifi_family AF_UNSPEC).
+struct LinkRequest : Request<ifinfomsg> {
+    ifinfomsg* ifm = header;
+    LinkRequest(std::uint16_t type, std::uint16_t flags) : Request(type, flags) { ifm->ifi_family = AF_UNSPEC; }
 };
 
 // A request whose one expected failure means "already as wanted" (EEXIST: made by a concurrent
@@ -55,25 +47,57 @@ std::string mac_string(const Mac& m) {
 
 int link_index(const std::string& name) { return static_cast<int>(if_nametoindex(name.c_str())); }
 
-void create_bridge(NetlinkSocket& nl, const std::string& name) {
-    if (link_index(name) == 0) {
-        explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(name) +
-                      ", IFLA_LINKINFO={kind=\"bridge\"}})   # ip link add " + name + " type bridge");
-        LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
-        // A MAC of its own (random, locally administered): otherwise the bridge takes the lowest
-        // of its ports' and the gateway's MAC changes as containers come and go.
-        Mac mac{};
-        if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size()))
-            throw SysError("create bridge", "getrandom", name, errno);
-        mac[0] = static_cast<unsigned char>((mac[0] & 0xfe) | 0x02);
-        mnl_attr_put(r.nlh, IFLA_ADDRESS, mac.size(), mac.data());
-        nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
-        mnl_attr_nest_end(r.nlh, info);
-        request_tolerating(nl, r.nlh, "create bridge", name, EEXIST);
+int add_bridge(NetlinkSocket& nl, const std::string& name) {
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(name) +
+                  ", IFLA_LINKINFO={kind=\"bridge\"}})   # ip link add " + name + " type bridge");
+    LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
+    // A MAC of its own (random, locally administered): otherwise the bridge takes the lowest
+    // of its ports' and the gateway's MAC changes as containers come and go.
+    Mac mac{};
+    if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size()))
+        throw SysError("create bridge", "getrandom", name, errno);
+    mac[0] = static_cast<unsigned char>((mac[0] & 0xfe) | 0x02);
+    mnl_attr_put(r.nlh, IFLA_ADDRESS, mac.size(), mac.data());
+    nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
+    mnl_attr_nest_end(r.nlh, info);
+    nl.request(r.nlh, "create bridge", name);
+    int index = link_index(name);
+    if (index == 0) throw SysError("create bridge", "if_nametoindex", name, ENODEV);
+    return index;
+}
+
+void set_alias(NetlinkSocket& nl, int index, const std::string& name, const std::string& alias) {
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) + ", IFLA_IFALIAS=" +
+                  explain::quote(alias) + "})   # ip link set " + name + " alias " + alias);
+    LinkRequest r(RTM_NEWLINK, 0);
+    r.ifm->ifi_index = index;
+    mnl_attr_put_strz(r.nlh, IFLA_IFALIAS, alias.c_str());
+    nl.request(r.nlh, "mark link", name);
+}
+
+bool rename_link(NetlinkSocket& nl, int index, const std::string& from, const std::string& to) {
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) + ", IFLA_IFNAME=" +
+                  explain::quote(to) + "})   # ip link set " + from + " name " + to);
+    LinkRequest r(RTM_NEWLINK, 0);
+    r.ifm->ifi_index = index;
+    mnl_attr_put_strz(r.nlh, IFLA_IFNAME, to.c_str());
+    try {
+        nl.request(r.nlh, "rename link", from + " to " + to);
+    } catch (const SysError& e) {
+        if (e.error_number() == EEXIST) return false;
+        throw;
     }
-    set_up(nl, link_index(name), name);
+    return true;
+}
+
+void delete_link_index(NetlinkSocket& nl, int index, const std::string& name) {
+    explain::line("sendmsg(NETLINK_ROUTE, RTM_DELLINK {ifi_index=" + std::to_string(index) + "})   # ip link del " +
+                  name);
+    LinkRequest r(RTM_DELLINK, 0);
+    r.ifm->ifi_index = index;
+    request_tolerating(nl, r.nlh, "delete link", name, ENODEV);
 }
 
 void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_index,

@@ -21,8 +21,16 @@ std::string mac_string(const Mac& mac);
 // Interface index by name in the socket's namespace; 0 when there is none.
 int link_index(const std::string& name);
 
-// ip link add NAME type bridge (existing is fine), then up.
-void create_bridge(NetlinkSocket& nl, const std::string& name);
+// ip link add NAME address <random> type bridge: created down, with a MAC of its own. Returns
+// its index; throws SysError (EEXIST when the name is taken).
+int add_bridge(NetlinkSocket& nl, const std::string& name);
+// ip link set INDEX alias ALIAS (IFLA_IFALIAS: kept by the kernel with the link).
+void set_alias(NetlinkSocket& nl, int index, const std::string& name, const std::string& alias);
+// ip link set INDEX name TO (the link must be down). False when TO is taken already.
+bool rename_link(NetlinkSocket& nl, int index, const std::string& from, const std::string& to);
+// ip link del INDEX: by index, so it is that very link, not whatever holds the name by now
+// (gone already is fine).
+void delete_link_index(NetlinkSocket& nl, int index, const std::string& name);
 // ip link add HOST master BRIDGE type veth peer name PEER netns PID address MAC: the peer is
 // created directly inside the container's namespace, which is far cheaper than moving it there
 // afterwards. The host end is brought up.

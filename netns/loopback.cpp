@@ -1,14 +1,32 @@
 #include "netns/loopback.hpp"
 
+#include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <string>
 #include <vector>
 
 #include "netns/netlink.hpp"
+#include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/fd.hpp"
 
 namespace hutch::net {
+
+void disable_ipv6() {
+    // /proc/sys/net answers for the network namespace of the process that opens it: this is
+    // the container's, though /proc is still the host's mount at this point.
+    for (const char* scope : {"all", "default"}) {
+        std::string path = std::string("/proc/sys/net/ipv6/conf/") + scope + "/disable_ipv6";
+        Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd && errno == ENOENT) return;  // the kernel has no IPv6 (ipv6.disable=1)
+        explain::line("write(" + explain::quote(path) + ", \"1\")");
+        if (!fd || ::write(fd.get(), "1", 1) != 1) throw SysError("disable IPv6", "write", path, errno);
+    }
+}
 
 void bring_loopback_up() {
     explain::line("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE); sendmsg(RTM_NEWLINK {ifi_index=1 (lo), "

@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "netns/bridge.hpp"
 #include "netns/etc_files.hpp"
+#include "netns/host_claim.hpp"
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
@@ -78,29 +80,82 @@ void write_in_place(const std::string& path, const std::string& content) {
     check(::ftruncate(fd.get(), static_cast<off_t>(content.size())), "update /etc/hosts", "ftruncate", path);
 }
 
+// A complete endpoint file not yet in the endpoints dir: linking it into place is the claim.
+// An unnamed O_TMPFILE, so a hutch killed at any point leaves no temp file behind (the named
+// `.claim.<id>` used where the file system has no O_TMPFILE is removed by the destructor, and
+// by release_claims when a killed hutch left it).
+class ClaimFile {
+public:
+    ClaimFile(const std::string& dir, const std::string& container_id, const std::string& content)
+        : named_(dir + "/.claim." + container_id) {
+        fd_ = Fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+        if (fd_) {
+            for (std::size_t done = 0; done < content.size();) {
+                ssize_t n = ::write(fd_.get(), content.data() + done, content.size() - done);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) throw SysError("claim an address", "write", "O_TMPFILE in " + dir, errno);
+                done += static_cast<std::size_t>(n);
+            }
+            named_.clear();
+            return;
+        }
+        if (errno != EOPNOTSUPP && errno != EISDIR) throw SysError("claim an address", "open(O_TMPFILE)", dir, errno);
+        write_file_atomic(named_, content, 0600, Durability::kRuntime);
+    }
+    ~ClaimFile() {
+        if (!named_.empty()) ::unlink(named_.c_str());
+    }
+    ClaimFile(const ClaimFile&) = delete;
+    ClaimFile& operator=(const ClaimFile&) = delete;
+
+    // link(2) into `path`; false with errno set (EEXIST: the address is taken).
+    bool link_to(const std::string& path) const {
+        if (!named_.empty()) return ::link(named_.c_str(), path.c_str()) == 0;
+        return ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), AT_FDCWD, path.c_str(),
+                        AT_SYMLINK_FOLLOW) == 0;
+    }
+    std::string shown() const { return named_.empty() ? "/proc/self/fd/" + std::to_string(fd_.get()) : named_; }
+
+private:
+    std::string named_;
+    Fd fd_;
+};
+
 }  // namespace
+
+void release_claims(const std::string& data_root, const std::string& container_id) {
+    std::string root = data_root + "/networks";
+    Fd held(::open((root + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (!held) return;  // no network was ever used here
+    while (::flock(held.get(), LOCK_EX) != 0)
+        if (errno != EINTR) throw SysError("lock networks", "flock", root + "/.lock", errno);
+    DIR* networks = ::opendir(root.c_str());
+    if (!networks) return;
+    std::vector<std::string> dirs;
+    while (dirent* e = ::readdir(networks))
+        if (e->d_name[0] != '.') dirs.push_back(root + "/" + e->d_name + "/endpoints");
+    ::closedir(networks);
+    for (const auto& ep_dir : dirs) {
+        ::unlink((ep_dir + "/.claim." + container_id).c_str());
+        DIR* d = ::opendir(ep_dir.c_str());
+        if (!d) continue;
+        std::vector<std::string> mine;
+        while (dirent* e = ::readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            std::string file = ep_dir + "/" + e->d_name;
+            try {
+                if (endpoint_from(json::parse(read_file(file))).container_id == container_id) mine.push_back(file);
+            } catch (const std::exception&) {  // another container's claim, half-readable: not ours to judge
+            }
+        }
+        ::closedir(d);
+        for (const auto& file : mine) ::unlink(file.c_str());
+    }
+}
 
 Mac mac_for(Ipv4 a) {
     return {0x02, 0x42, static_cast<unsigned char>(a.host_order >> 24), static_cast<unsigned char>(a.host_order >> 16),
             static_cast<unsigned char>(a.host_order >> 8), static_cast<unsigned char>(a.host_order)};
-}
-
-std::vector<std::pair<std::string, Subnet>> host_routes() {
-    std::vector<std::pair<std::string, Subnet>> out;
-    std::ifstream in("/proc/net/route");
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-        std::istringstream f(line);
-        std::string iface, dest, gateway, flags, refcnt, use, metric, mask;
-        if (!(f >> iface >> dest >> gateway >> flags >> refcnt >> use >> metric >> mask)) continue;
-        std::uint32_t d = ntohl(static_cast<std::uint32_t>(std::stoul(dest, nullptr, 16)));
-        std::uint32_t m = ntohl(static_cast<std::uint32_t>(std::stoul(mask, nullptr, 16)));
-        if (m == 0) continue;  // the default route overlaps everything by definition
-        int prefix = __builtin_popcount(m);
-        out.push_back({iface, Subnet{Ipv4{d & m}, prefix}});
-    }
-    return out;
 }
 
 NetworkStore::NetworkStore(std::string data_root, BridgeDefaults defaults,
@@ -115,17 +170,27 @@ Fd NetworkStore::lock() const {
     return fd;
 }
 
-void NetworkStore::check_no_overlap(const Subnet& subnet, const std::string& except) {
-    std::vector<std::string> our_bridges;
+void NetworkStore::check_no_overlap(const Subnet& subnet, const std::string& except, const std::string& own_bridge) {
+    if (auto range = special_range(subnet))
+        throw UsageError("subnet " + subnet.str() + " lies in the " + *range + ": use a private range such as 10.89.0.0/24");
+    std::vector<std::string> our_bridges = {own_bridge};
     for (const auto& n : list()) {
         our_bridges.push_back(n.bridge);
         if (n.name != except && n.subnet.overlaps(subnet))
             throw UsageError("subnet " + subnet.str() + " overlaps network \"" + n.name + "\" (" + n.subnet.str() + ")");
     }
-    for (const auto& [iface, route] : host_routes()) {
-        if (std::find(our_bridges.begin(), our_bridges.end(), iface) != our_bridges.end()) continue;
-        if (route.overlaps(subnet))
-            throw UsageError("subnet " + subnet.str() + " overlaps the host's route " + route.str() + " on " + iface);
+    // Every table, the local one included: an address on any link (a local route), a policy
+    // routing table or a blackhole claims its range as much as a route in main does.
+    NetlinkSocket nl;
+    for (const auto& route : host_routes(nl)) {
+        if (!route.device.empty() && std::find(our_bridges.begin(), our_bridges.end(), route.device) != our_bridges.end())
+            continue;
+        // Another world making the shared default bridge this very moment (it gets its name
+        // once it has its address): its routes lie inside this subnet, and are no obstacle.
+        if (!own_bridge.empty() && bridge_in_the_making(route.device) && route.destination.prefix >= subnet.prefix)
+            continue;
+        if (route.destination.overlaps(subnet))
+            throw UsageError("subnet " + subnet.str() + " overlaps the host's route " + route.describe());
     }
 }
 
@@ -172,10 +237,18 @@ NetworkConfig NetworkStore::create(const std::string& name, const std::string& s
             throw UsageError("invalid gateway \"" + gateway_text + "\": must be a host address in " + n.subnet.str());
         n.gateway = *g;
     }
-    make_dir(dir(name));
-    make_dir(dir(name) + "/endpoints");
-    write_file_atomic(dir(name) + "/network.json", to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
-    ensure_bridge(n);
+    // The bridge first: a network is recorded only once its bridge is there.
+    int index = ensure_bridge(n);
+    try {
+        make_dir(dir(name));
+        make_dir(dir(name) + "/endpoints");
+        write_file_atomic(dir(name) + "/network.json", to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
+    } catch (...) {
+        NetlinkSocket nl;
+        delete_link_index(nl, index, n.bridge);
+        remove_tree(dir(name));
+        throw;
+    }
     events::emit(data_root(), {"network", "create", n.id, {{"name", n.name}, {"type", "bridge"}}, 0});
     return n;
 }
@@ -185,19 +258,20 @@ NetworkConfig NetworkStore::make_default() {
     std::string file = dir(kDefaultNetwork) + "/network.json";
     struct stat st {};
     if (::stat(file.c_str(), &st) == 0) return network_from(json::parse(read_file(file)));
-    auto slash = defaults_.bip.find('/');
-    auto gateway = Ipv4::parse(defaults_.bip.substr(0, slash));
-    int prefix = slash == std::string::npos ? -1 : std::atoi(defaults_.bip.c_str() + slash + 1);
-    if (!gateway || prefix < 8 || prefix > 30)
+    auto bip = InterfaceAddress::parse(defaults_.bip);
+    if (!bip)
         throw UsageError("invalid \"bip\" in the host config: \"" + defaults_.bip + "\" (expected e.g. 10.88.0.1/16)");
     NetworkConfig n;
     n.name = kDefaultNetwork;
     n.id = new_container_id();
     n.bridge = defaults_.bridge;
     n.created = rfc3339_now();
-    n.subnet = Subnet{Ipv4{gateway->host_order & (0xffffffffu << (32 - prefix))}, prefix};
-    n.gateway = *gateway;
-    check_no_overlap(n.subnet, kDefaultNetwork);
+    n.subnet = bip->subnet;
+    n.gateway = bip->address;
+    // The bridge may be there already (another world's, or left by a deleted data root): its
+    // routes are no obstacle when it can be adopted or reclaimed, which check_bridge says.
+    check_bridge({n.bridge, n.gateway, n.subnet.prefix, ""});
+    check_no_overlap(n.subnet, kDefaultNetwork, n.bridge);
     make_dir(dir(kDefaultNetwork));
     make_dir(dir(kDefaultNetwork) + "/endpoints");
     write_file_atomic(file, to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
@@ -249,59 +323,68 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
     return out;
 }
 
-void NetworkStore::remove(const std::string& name) {
+std::string NetworkStore::remove(const std::string& name) {
     Fd held = lock();
     struct stat st {};
     if (::stat((dir(name) + "/network.json").c_str(), &st) != 0) throw UsageError("network " + name + " not found");
     NetworkConfig n = get(name);
     if (!endpoints(n).empty())
         throw UsageError("network " + name + " is in use by a container: remove the container first");
-    {
-        NetlinkSocket nl;
-        delete_link(nl, n.bridge);
-    }
+    // Only a bridge hutch made, and for the shared default bridge only when no world uses it.
+    std::string kept = remove_bridge(n.bridge, world(), !n.user_defined());
     remove_tree(dir(name));
     events::emit(data_root(), {"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}, 0});
+    return kept;
 }
 
-void NetworkStore::ensure_bridge(const NetworkConfig& network) {
-    if (link_index(network.bridge) != 0) return;
-    NetlinkSocket nl;
-    create_bridge(nl, network.bridge);
-    // hutch has no NAT: nothing arriving on a network's bridge is routed anywhere (another
-    // network, the LAN), whatever the host's own net.ipv4.ip_forward says. Local delivery to
-    // the gateway address still works.
-    std::string forwarding = "/proc/sys/net/ipv4/conf/" + network.bridge + "/forwarding";
-    explain::line("write(" + explain::quote(forwarding) + ", \"0\")");
-    Fd fd(::open(forwarding.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), "0", 1) != 1)
-        throw SysError("isolate the network", "write", forwarding, errno);
-    add_address(nl, link_index(network.bridge), network.bridge, network.gateway.addr(), network.subnet.prefix);
+int NetworkStore::ensure_bridge(const NetworkConfig& network) {
+    return net::ensure_bridge({network.bridge, network.gateway, network.subnet.prefix, world()});
 }
 
-Endpoint NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested) {
+std::string NetworkStore::world() {
+    std::string file = root_ + "/.world";
+    try {
+        std::string id = read_file(file);
+        if (id.size() == 13 && id.back() == '\n' && id.find_first_not_of("0123456789abcdef") == 12) return id.substr(0, 12);
+    } catch (const Error&) {
+    }
+    std::string id = new_container_id().substr(0, 12);
+    write_file_atomic(file, id + "\n", 0600, Durability::kDurable);
+    return id;
+}
+
+Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested) {
     Fd held = lock();
-    ensure_bridge(network);
+    auto requested_ip = Ipv4::parse(requested);
+    if (requested_ip) {
+        if (auto range = special_range(Subnet{*requested_ip, 32}))
+            throw UsageError("invalid --ip \"" + requested + "\": it lies in the " + *range);
+    }
+    // A record from before hutch refused these ranges must not reach a bridge.
+    if (auto range = special_range(network.subnet))
+        throw UsageError("network " + network.name + " has subnet " + network.subnet.str() + " in the " + *range +
+                         ": remove it and create it with another subnet");
+    Claim out;
+    out.bridge_index = ensure_bridge(network);
     std::string ep_dir = dir(network.name) + "/endpoints";
     make_dir(ep_dir);
     auto claim = [&](Ipv4 address) {
+        // Other worlds on the bridge (the default one is shared) first: their claims are not
+        // in this world's files.
+        Fd host_wide = hold_address(network.bridge, address);
+        if (!host_wide) return false;
         std::string file = ep_dir + "/" + address.str();
         endpoint.address = address;
         endpoint.mac = mac_for(address);
-        std::string temp = ep_dir + "/.claim." + endpoint.container_id;
-        write_file_atomic(temp, to_json(endpoint).dump() + "\n", 0600, Durability::kRuntime);
+        ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n");
         for (int attempt = 0; attempt < 2; ++attempt) {
-            if (::link(temp.c_str(), file.c_str()) == 0) {
-                ::unlink(temp.c_str());
-                explain::line("link(" + explain::quote(temp) + ", " + explain::quote(file) + ")   # claim " +
-                              address.str());
+            if (temp.link_to(file)) {
+                explain::line("linkat(" + explain::quote(temp.shown()) + ", " + explain::quote(file) +
+                              ", AT_SYMLINK_FOLLOW)   # claim " + address.str());
+                out.held = std::move(host_wide);
                 return true;
             }
-            if (errno != EEXIST) {
-                int err = errno;
-                ::unlink(temp.c_str());
-                throw SysError("claim an address", "link", file, err);
-            }
+            if (errno != EEXIST) throw SysError("claim an address", "linkat", file, errno);
             // Taken: by a running container, or by one whose hutch is gone (reclaim it once).
             try {
                 if (container_exists_(endpoint_from(json::parse(read_file(file))).container_id)) break;
@@ -309,20 +392,23 @@ Endpoint NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, c
             }
             ::unlink(file.c_str());
         }
-        ::unlink(temp.c_str());
         return false;
     };
     if (!requested.empty()) {
-        auto ip = Ipv4::parse(requested);
+        auto ip = requested_ip;
         if (!ip || !network.subnet.is_host(*ip) || *ip == network.gateway)
             throw UsageError("invalid --ip \"" + requested + "\": not a free host address of " + network.name +
                              " (" + network.subnet.str() + ", gateway " + network.gateway.str() + ")");
         if (!claim(*ip)) throw UsageError("address " + requested + " is already in use on network " + network.name);
-        return endpoint;
+        out.endpoint = std::move(endpoint);
+        return out;
     }
     for (std::uint32_t a = network.subnet.first_host().host_order; a < network.subnet.broadcast().host_order; ++a) {
         if (Ipv4{a} == network.gateway) continue;
-        if (claim(Ipv4{a})) return endpoint;
+        if (claim(Ipv4{a})) {
+            out.endpoint = std::move(endpoint);
+            return out;
+        }
     }
     throw UsageError("network " + network.name + " has no free address left (" + network.subnet.str() + ")");
 }

@@ -3,12 +3,15 @@
 //   <data-root>/networks/<name>/network.json     name, id, subnet, gateway, bridge device
 //   <data-root>/networks/<name>/endpoints/<ip>   one file per attached container
 //   <data-root>/networks/.lock                   flock: create/rm, address claims, /etc/hosts
+//   <data-root>/networks/.world                  this world's id, in the mark on its bridges
 //
 // An address is claimed under the lock by link()ing a complete endpoint file into place, which
 // fails if the address is taken: a claim is never seen half-written, and two starts can never
 // get the same address. A claim whose container no longer runs (its hutch was SIGKILLed, the
-// machine rebooted) is reclaimed under the same lock. "bridge" is the default network: a bridge
-// named by the host config (hutch0, 10.88.0.0/16 unless configured), made on first use.
+// machine rebooted) is reclaimed under the same lock. Each claim also holds the address for
+// every world on the host (host_claim.hpp). "bridge" is the default network: a bridge named by
+// the host config (hutch0, 10.88.0.0/16 unless configured), made on first use and shared with
+// the other worlds on the host (bridge.hpp).
 #pragma once
 
 #include <functional>
@@ -17,6 +20,7 @@
 
 #include "netns/ipv4.hpp"
 #include "netns/link.hpp"
+#include "netns/routes.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
 
@@ -45,6 +49,14 @@ struct BridgeDefaults {
     std::string bip = "10.88.0.1/16";  // the gateway address and the subnet, as Docker's "bip"
 };
 
+// An address claimed for a container: the record, the host-wide claim (held until the
+// container is gone) and the bridge's index when it was checked.
+struct Claim {
+    Endpoint endpoint;
+    Fd held;
+    int bridge_index = 0;
+};
+
 class NetworkStore {
 public:
     // `container_running` tells live claims from stale ones.
@@ -55,13 +67,14 @@ public:
     // The network by name; "bridge" is made (record and device) on first use.
     NetworkConfig get(const std::string& name);
     std::vector<NetworkConfig> list();
-    // Refused while a container uses it; removes its bridge device.
-    void remove(const std::string& name);
+    // Refused while a container uses it; removes its bridge device when hutch made it and no
+    // other world uses it. Returns why the device stayed ("" when it went, or was not there).
+    std::string remove(const std::string& name);
     std::vector<Endpoint> endpoints(const NetworkConfig& network);
 
     // Claims an address (`requested`, or the first free one) for the container and makes sure
     // the bridge device exists. Then the caller creates the veth (net::connect_container).
-    Endpoint attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested);
+    Claim attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested);
     void detach(const NetworkConfig& network, const Endpoint& endpoint);
     // Rewrites, in place, the /etc/hosts of every container on a user-defined network so each
     // names its peers (in place, because each file is bind-mounted into its container).
@@ -72,17 +85,22 @@ private:
     std::string data_root() const { return root_.substr(0, root_.find_last_of('/')); }
     Fd lock() const;
     NetworkConfig make_default();
-    void check_no_overlap(const Subnet& subnet, const std::string& except) ;
-    void ensure_bridge(const NetworkConfig& network);
+    // `own_bridge`: the bridge the subnet will be on, whose routes are no obstacle.
+    void check_no_overlap(const Subnet& subnet, const std::string& except, const std::string& own_bridge = "");
+    int ensure_bridge(const NetworkConfig& network);
+    std::string world();
 
     std::string root_;
     BridgeDefaults defaults_;
     std::function<bool(const std::string&)> container_exists_;
 };
 
+// `rm` of a container a killed hutch ran: releases its address claims on every network (and a
+// temp claim file it may have left), under the networks lock, now rather than when a later start
+// finds them stale.
+void release_claims(const std::string& data_root, const std::string& container_id);
+
 // A MAC from the address, as Docker makes them (02:42 then the four IPv4 bytes).
 Mac mac_for(Ipv4 address);
-// The host routes' subnets (/proc/net/route), skipping the default route.
-std::vector<std::pair<std::string, Subnet>> host_routes();
 
 }  // namespace hutch::net

@@ -51,6 +51,14 @@ const CgroupHierarchy* devices_hierarchy(const std::vector<CgroupHierarchy>& all
     return nullptr;
 }
 
+// Where a container's cgroup goes: the unified hierarchy, else v1's devices hierarchy (the
+// device policy needs one of them); null when the host has neither.
+const CgroupHierarchy* container_hierarchy(const std::vector<CgroupHierarchy>& all) {
+    for (const auto& h : all)
+        if (h.fstype == "cgroup2") return &h;
+    return devices_hierarchy(all);
+}
+
 }  // namespace
 
 void write_cgroup_file(const std::string& file, const std::string& value, const char* step) {
@@ -128,21 +136,22 @@ std::string join_v1_cgroups(const std::vector<std::string>& dirs) {
     return unified;
 }
 
+std::string Cgroup::path_for(const std::string& id) {
+    const auto hierarchies = host_cgroup_hierarchies();
+    const CgroupHierarchy* h = container_hierarchy(hierarchies);
+    return h ? h->mount_point + own_cgroup(*h) + "/hutch/" + id : "";
+}
+
 Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy) {
     Cgroup cgroup;
     const auto hierarchies = host_cgroup_hierarchies();
-    const CgroupHierarchy* h = nullptr;
-    for (const auto& candidate : hierarchies)
-        if (candidate.fstype == "cgroup2") h = &candidate;
+    const CgroupHierarchy* h = container_hierarchy(hierarchies);
     if (!h) {
-        h = devices_hierarchy(hierarchies);
-        if (!h) {
-            if (policy.allows_everything()) return cgroup;
-            throw Error("apply the device policy: this host mounts neither cgroup2 nor cgroup v1's devices "
-                        "controller under /sys/fs/cgroup");
-        }
-        cgroup.v1_ = true;
+        if (policy.allows_everything()) return cgroup;
+        throw Error("apply the device policy: this host mounts neither cgroup2 nor cgroup v1's devices "
+                    "controller under /sys/fs/cgroup");
     }
+    cgroup.v1_ = h->fstype == "cgroup";
     std::string group = h->mount_point + own_cgroup(*h) + "/hutch";
     cgroup.path_ = group + "/" + id;
     // Another container's exit may remove the shared parent between the two mkdirs.

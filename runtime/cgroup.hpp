@@ -60,6 +60,9 @@ public:
     // program attached, else in v1's devices hierarchy with the policy written. An empty Cgroup
     // when the host has neither and the policy allows everything; an Error when it does not.
     static Cgroup create(const std::string& id, const devices::Policy& policy);
+    // Where create(id, ...) makes it ("" on a host with neither cgroup2 nor v1 devices):
+    // recorded before it exists, so a start killed right after the mkdir leaves a cgroup `rm` knows.
+    static std::string path_for(const std::string& id);
     Cgroup(Cgroup&& other) noexcept = default;
     Cgroup(const Cgroup&) = delete;
     Cgroup& operator=(const Cgroup&) = delete;

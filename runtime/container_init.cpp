@@ -2,7 +2,7 @@
 //
 //   wait for the parent's go       the parent finishes outside work (cgroup, network) first
 //   unshare(CLONE_NEWCGROUP)       after the parent placed us in our cgroup, so it is our root
-//   lo up                          needs CAP_NET_ADMIN, which is dropped later
+//   no IPv6, lo up, eth0           needs CAP_NET_ADMIN, which is dropped later; IPv6 off first
 //   setsid                         no controlling terminal of the host's (TIOCSTI injection)
 //   assemble the root              private propagation first, then mounts (rootfs.hpp)
 //   terminal                       from the container's own devpts, master sent to the parent
@@ -36,6 +36,7 @@
 #include <cstring>
 
 #include "caps/apply.hpp"
+#include "caps/seccomp_eval.hpp"
 #include "caps/seccomp_filter.hpp"
 #include "netns/loopback.hpp"
 #include "runtime/error.hpp"
@@ -96,6 +97,51 @@ std::string find_executable(const std::string& command, const std::vector<std::s
     if (first_error)
         throw Error("exec " + explain::quote(command) + ": " + std::strerror(first_error), kExitCannotInvoke);
     throw Error("exec " + explain::quote(command) + ": executable file not found in $PATH", kExitNotFound);
+}
+
+// A script's "#!" interpreter, checked as execve will look for it (relative to the working
+// directory, one level): a missing one fails execve with ENOENT, which the kernel reports only
+// after the seccomp filter is in, where a restrictive profile may leave hutch no call to say so.
+// Checked here, before the filter, it gets its own line. A file hutch cannot read is left to
+// the kernel, as is everything else binfmt handlers decide (ELF, binfmt_misc).
+void check_interpreter(const std::string& command, const std::string& path) {
+    sys::Kernel& k = sys::kernel();
+    Fd file(k.openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    char head[256];
+    ssize_t n = file ? ::read(file.get(), head, sizeof head) : -1;
+    if (n < 3 || head[0] != '#' || head[1] != '!') return;
+    std::string line(head + 2, static_cast<std::size_t>(n - 2));
+    std::size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) return;
+    std::size_t end = line.find_first_of(" \t\n", start);
+    if (end == std::string::npos) return;  // the #! line goes on past what was read: the kernel's call
+    std::string interpreter = line.substr(start, end - start);
+    struct stat st {};
+    int err = 0;
+    if (k.fstatat(AT_FDCWD, interpreter.c_str(), &st, 0) != 0) err = errno;
+    else if (S_ISDIR(st.st_mode)) err = EISDIR;
+    else if (k.faccessat(AT_FDCWD, interpreter.c_str(), X_OK, 0) != 0) err = errno;
+    if (err)
+        throw Error("exec " + explain::quote(command) + ": its interpreter " + explain::quote(interpreter) + " (the #! line of " +
+                        path + "): " + std::strerror(err),
+                    err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+}
+
+// The calls made after the seccomp filter goes in, as the filter will see them, asked of the
+// filter before it goes in (caps/seccomp_eval.hpp): the capset that drops the CAP_SYS_ADMIN kept
+// for loading it, the trampoline's fcntl/execveat/fcntl, and the command's execve.
+void check_calls_after_filter(const seccomp::Program& filter, const std::string& command, int sync_fd,
+                              const Fd& trampoline_image, bool drops_sys_admin) {
+    std::vector<seccomp::Call> calls;
+    if (drops_sys_admin) calls.push_back({"capset", SYS_capset, {}});
+    if (trampoline_image) {
+        const auto sync = static_cast<std::uint64_t>(sync_fd);
+        calls.push_back({"fcntl", SYS_fcntl, {sync, F_SETFD, 0}});
+        calls.push_back({"execveat", SYS_execveat, {static_cast<std::uint64_t>(trampoline_image.get()), 0, 0, 0, AT_EMPTY_PATH}});
+        calls.push_back({"fcntl", SYS_fcntl, {sync, F_SETFD, FD_CLOEXEC}});
+    }
+    calls.push_back({"execve", SYS_execve, {}});
+    seccomp::require_allowed(filter, command, calls.data(), calls.size());
 }
 
 // The pipes standing in for host files become 0, 1 and 2 (-1: keep what was inherited).
@@ -276,7 +322,11 @@ void install_observer(const seccomp::Program& listener_filter, int sync_fd) {
         check(k.personality(spec.linux.personality == "LINUX32" ? PER_LINUX32 : PER_LINUX), "set the personality",
               "personality", spec.linux.personality);
     std::string path = find_executable(spec.process.args[0], spec.process.env);
+    check_interpreter(spec.process.args[0], path);
     Fd trampoline_image = launch.through_trampoline ? trampoline::prepare() : Fd();
+    if (launch.seccomp_filter)
+        check_calls_after_filter(*launch.seccomp_filter, spec.process.args[0], launch.sync_fd, trampoline_image,
+                                 extra != 0);
     sigset_t none;
     sigemptyset(&none);
     k.sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -319,6 +369,9 @@ void run_exec_init(const ExecInitContext& ctx) {
 // The container's network, before the capabilities that allow it are dropped.
 void enter_network(const InitContext& ctx) {
     if (!ctx.spec.has_new_namespace("network")) return;
+    // hutch's networks have no IPv6 (Docker: disable_ipv6 in a network without it). An OCI
+    // engine configures its own namespaces.
+    if (!ctx.spec.hutch.oci) net::disable_ipv6();
     net::bring_loopback_up();
     if (ctx.network) net::configure_eth0(*ctx.network);
 }

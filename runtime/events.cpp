@@ -1,6 +1,7 @@
 #include "runtime/events.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,12 +21,52 @@ std::int64_t now_nano() {
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+namespace {
+
+// Appends `line` whole or not at all. Writers take the file's flock, so between the size read
+// here and the write nobody else appends; a write the disk could only take part of (ENOSPC,
+// EDQUOT, EFBIG) is cut off again, so the next line never glues onto half an event. A file that
+// does not end in a newline (a crash mid-write, an older hutch on a full disk) gets one first.
+void append_line(const std::string& file, std::string line) {
+    Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw SysError("record an event", "open", file, errno);
+    while (::flock(fd.get(), LOCK_EX) != 0)
+        if (errno != EINTR) throw SysError("record an event", "flock", file, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw SysError("record an event", "fstat", file, errno);
+    char last = '\n';
+    if (st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) last = '\n';
+    if (last != '\n') line.insert(0, "\n");
+    for (std::size_t done = 0; done < line.size();) {
+        ssize_t n = ::write(fd.get(), line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = n < 0 ? errno : ENOSPC;
+            // Should the cut fail too, the part written stays: the newline check above starts
+            // the next line on a line of its own, and readers skip the damaged one.
+            [[maybe_unused]] int cut = done > 0 ? ::ftruncate(fd.get(), st.st_size) : 0;
+            throw SysError("record an event", "write", file, err);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace
+
 void emit(const std::string& data_root, Event event) {
     if (!event.time_nano) event.time_nano = now_nano();
     std::string line = to_json(event).dump() + "\n";
     ::mkdir(data_root.c_str(), 0711);
-    Fd fd(::open((data_root + "/events.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (fd) [[maybe_unused]] ssize_t n = ::write(fd.get(), line.data(), line.size());
+    try {
+        append_line(data_root + "/events.jsonl", line);
+    } catch (const SysError& e) {
+        // As Docker, whose event log never fails the action it reports: the action goes on, and
+        // the missing event is said once, on stderr (a detached container's monitor writes it
+        // into that container's log, where its other messages go).
+        std::string warning = "hutch: warning: event \"" + event.type + " " + event.action + "\" not recorded: " +
+                              e.what() + "\n";
+        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, warning.data(), warning.size());
+    }
 }
 
 nlohmann::json to_json(const Event& e) {
@@ -46,6 +87,20 @@ Event from_json(const nlohmann::json& j) {
     e.attributes = actor.value("Attributes", std::map<std::string, std::string>{});
     e.time_nano = j.value("timeNano", std::int64_t{0});
     return e;
+}
+
+std::optional<Event> parse_line(const std::string& line) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    auto text = [&](const char* key) { return j.contains(key) && j[key].is_string(); };
+    if (!text("Type") || !text("Action") || !j.contains("timeNano") || !j["timeNano"].is_number_integer() ||
+        !j.contains("Actor") || !j["Actor"].is_object())
+        return std::nullopt;
+    try {
+        return from_json(j);
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;  // an Actor whose fields have the wrong types: not an event hutch wrote
+    }
 }
 
 std::string to_text(const Event& e) {

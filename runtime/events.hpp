@@ -1,6 +1,8 @@
 // Events, as `docker system events` shows them: one JSON line per event, appended to
-// <data-root>/events.jsonl by whichever hutch process acted (a single O_APPEND write each, so
-// concurrent writers never interleave a line), read back by `hutch events`.
+// <data-root>/events.jsonl by whichever hutch process acted (under the file's flock, so
+// concurrent writers never interleave a line, and whole or not at all: a full disk never leaves
+// half a line for the next one to glue onto), read back by `hutch events`, which skips a line
+// that is not a whole event.
 #pragma once
 
 #include <cstdint>
@@ -22,11 +24,15 @@ struct Event {
     std::int64_t time_nano = 0;
 };
 
-// Appends `event` (stamped now when time_nano is 0). Failing to log never fails the action.
+// Appends `event` (stamped now when time_nano is 0). Failing to log never fails the action: it
+// is reported on stderr as one warning line.
 void emit(const std::string& data_root, Event event);
 
 nlohmann::json to_json(const Event& event);
 Event from_json(const nlohmann::json& json);
+// One line of events.jsonl; nullopt when it is not a whole event (a line a full disk or a crash
+// cut short, or anything else that is not what emit() writes).
+std::optional<Event> parse_line(const std::string& line);
 // Docker's text line: 2017-09-27T10:54:58.943347229-07:00 container create <id> (k=v, k=v)
 std::string to_text(const Event& event);
 

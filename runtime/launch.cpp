@@ -34,11 +34,13 @@
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/oci/cgroups.hpp"
 #include "runtime/oci/hooks.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/user.hpp"
+#include "runtime/user_db.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
@@ -137,10 +139,17 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     std::vector<ExtraHost> extra = spec.hutch.extra_hosts;
     for (auto& h : extra)
         if (h.address == "host-gateway") h.address = net::host_gateway(spec, attachment, config);
+    const std::string hostname = net::container_hostname(spec, record.id());
     std::string hosts;
     std::string resolv;
-    std::string host_resolv =
-        read_host_file_or_empty(etc::host_resolv_conf_path(read_host_file_or_empty("/etc/resolv.conf")));
+    std::string host_resolv = etc::host_resolv_source(read_host_file_or_empty("/etc/resolv.conf"),
+                                                       [](const std::string& path) -> std::optional<std::string> {
+                                                           try {
+                                                               return read_file(path);
+                                                           } catch (const Error&) {
+                                                               return std::nullopt;
+                                                           }
+                                                       });
     if (mode == "host") {
         // Docker copies the host's file as it is (its 127.0.0.53 stub is reachable from the
         // host's namespace) unless a DNS flag asks for a generated one.
@@ -150,17 +159,16 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
                                               {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options}, true)
                            : read_host_file_or_empty("/etc/resolv.conf");
     } else {
-        hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", spec.hostname);
+        hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", hostname);
         resolv = etc::resolv_conf(host_resolv, {spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options});
     }
     plan.hosts_file = record.runtime_file("hosts");
     plan.resolv_file = record.runtime_file("resolv.conf");
     write_file_atomic(plan.hosts_file, hosts, 0644, Durability::kRuntime);
     write_file_atomic(plan.resolv_file, resolv, 0644, Durability::kRuntime);
-    if (!spec.hostname.empty()) {
-        plan.hostname_file = record.runtime_file("hostname");
-        write_file_atomic(plan.hostname_file, etc::hostname_file(spec.hostname), 0644, Durability::kRuntime);
-    }
+    // Also with --uts host (spec.hostname empty: no sethostname), as Docker writes it.
+    plan.hostname_file = record.runtime_file("hostname");
+    write_file_atomic(plan.hostname_file, etc::hostname_file(hostname), 0644, Durability::kRuntime);
 }
 
 // Opens the namespaces the spec joins (linux.namespaces[].path), before clone, so the child
@@ -352,6 +360,22 @@ void write_id_maps(pid_t pid, const Spec& spec) {
     write_map("gid_map", spec.linux.gid_mappings);
 }
 
+// The child's next message, or EOF once the command runs. A SIGINT or SIGTERM meanwhile
+// abandons the start (Interrupted, which removes what it made); a container of `hutch create`
+// (`record`) is recorded as it was before "go" (created), not "running".
+sync::Message receive_from_child(const Fd& socket, Child& child, const ContainerRecord* record,
+                                 const ContainerState& before_go) {
+    try {
+        interrupt::wait_readable(socket.get(), "start the container");
+    } catch (const interrupt::Interrupted&) {
+        child.signal(SIGKILL);
+        child.wait();
+        if (record) record->save(before_go);
+        throw;
+    }
+    return sync::receive(socket.get());
+}
+
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
     if (started_fd < 0) return;
@@ -476,10 +500,10 @@ void validate_spec(const Spec& spec) {
     }
 }
 
-void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
-    validate_spec(spec);
-    ContainerRecord record = ContainerRecord::create(paths, id, spec.hutch.name);
-    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
+namespace {
+
+// The record of a container just made, before it runs.
+ContainerState created_state(const Spec& spec, const std::string& id) {
     ContainerState state;
     state.id = id;
     state.name = spec.hutch.name;
@@ -487,7 +511,17 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     state.created = rfc3339_now();
     state.rootfs = spec.root.path;
     state.command = spec.process.args;
-    record.save(state);
+    return state;
+}
+
+}  // namespace
+
+void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
+    validate_spec(spec);
+    interrupt::Scope create_scope;
+    ContainerRecord record = ContainerRecord::create(paths, created_state(spec, id));
+    write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
+    interrupt::check();  // before it is kept and announced: an interrupted create leaves nothing
     events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     record.keep();
 }
@@ -495,11 +529,13 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
                   int started_fd, bool existing, RunObserver* observer) {
     validate_spec(spec);
-    // Blocked before anything is created: a Ctrl-C during the start is forwarded to the
-    // container later instead of killing hutch halfway and leaving state behind.
+    // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
+    // other signals are blocked before anything is created and forwarded once it runs.
+    interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
+    ContainerState state = created_state(spec, id);
     ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
-                                      : ContainerRecord::create(paths, id, spec.hutch.name);
+                                      : ContainerRecord::create(paths, state);
     // The address is claimed once the record's lock is held, so no concurrent start takes the
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
@@ -510,20 +546,13 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     if (!existing)
         events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
-    ContainerState state;
-    state.id = id;
-    state.name = spec.hutch.name;
-    state.status = "created";
-    state.created = rfc3339_now();
     if (existing) {
         try {
             state.created = find_container(paths, id).created;
         } catch (const Error&) {
         }
+        record.save(state);
     }
-    state.rootfs = spec.root.path;
-    state.command = spec.process.args;
-    record.save(state);
 
     RootfsPlan plan;
     plan.merged_dir = record.runtime_file("merged");
@@ -571,13 +600,14 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     std::optional<seccomp::Program> listener_filter;
     if (observer) listener_filter = observer->listener_filter();
 
+    interrupt::check();
+    // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
+    state.cgroup = Cgroup::path_for(id);
+    record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy is on it before the clone: the child never runs unfiltered.
     Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux));
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
-    // Recorded before anything can run in it: `rm -f` after a SIGKILLed start finds it.
-    state.cgroup = cgroup.path();
-    record.save(state);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
@@ -608,6 +638,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     // Recorded as running before it may run: anything the command prints or does comes after
     // ps could see it (a failed start removes the record anyway).
+    const ContainerState before_go = state;
     state.status = "running";
     state.pid = child.pid();
     state.started_at = rfc3339_now();
@@ -616,7 +647,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     for (;;) {
-        sync::Message msg = sync::receive(parent_end.get());
+        sync::Message msg = receive_from_child(parent_end, child, existing ? &record : nullptr, before_go);
         if (msg.eof) break;  // execve closed the child's end: the command runs
         if (msg.kind == sync::Kind::kTerminal) {
             master = std::move(msg.fd);
@@ -712,14 +743,14 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
         spec.process.cwd = request.workdir;
     }
     if (!request.user.empty()) {
+        // The container's own files, through its root as its first process sees it; read as
+        // hostile input (runtime/user_db.hpp), never followed out of that root.
+        // Still running once the root is open: its supervisor reaps it before letting go of the
+        // lock, so the pid cannot have been reused by then.
         Fd root(::open(("/proc/" + std::to_string(target.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root || !container_running(paths, target.id)) throw UsageError("container " + ref + " is not running");
         auto read_inside = [&](const char* path) {
-            Fd f = root ? mnt::open_in_root(root.get(), path, O_RDONLY) : Fd();
-            std::string text;
-            char buf[8192];
-            ssize_t n;
-            while (f && (n = ::read(f.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-            return text;
+            return read_user_db(root.get(), path, std::string(path) + " of container " + ref);
         };
         ResolvedUser user = resolve_user(request.user, read_inside("/etc/passwd"), read_inside("/etc/group"));
         spec.process.user = {user.uid, user.gid, user.additional_gids};
@@ -753,6 +784,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
 }
 
 int exec_process(const Spec& spec, const ExecLaunch& launch) {
+    interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, launch.seccomp_cache_dir);
@@ -791,6 +823,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
 
     Fd master;
     for (;;) {
+        interrupt::wait_readable(parent_end.get(), "exec in the container");
         sync::Message msg = sync::receive(parent_end.get());
         if (msg.eof) break;
         if (msg.kind == sync::Kind::kTerminal) {
@@ -801,6 +834,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
         child.wait();
         throw start_failure(spec, msg);
     }
+    interrupt::check();  // the last moment the start can still be abandoned
     if (launch.started) launch.started(child.pid());
     if (launch.detach) {
         child.abandon();  // the engine's subreaper waits for it

@@ -98,6 +98,10 @@ struct OciLaunch {
     int console_socket = -1;        // connected: receives the pty master when process.terminal
     // The OCI state (runtime.md) for the hooks, for the container's pid and a status.
     std::function<std::string(pid_t pid, const std::string& status)> state_json;
+    // Called the moment something a killed create would leave exists: the cgroups (pid 0), then
+    // the first process. Records them, so delete finds them after a SIGKILL at any point.
+    std::function<void(pid_t pid, const std::vector<std::string>& cgroups, const std::vector<std::string>& made_parents)>
+        made;
     // Called once the process waits for start: records the state and the pid file.
     // `cgroups`: the container's; `made_parents`: the levels above them create made.
     std::function<void(pid_t pid, const std::vector<std::string>& cgroups, const std::vector<std::string>& made_parents)>

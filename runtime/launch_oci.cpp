@@ -15,6 +15,7 @@
 
 #include "caps/seccomp_cache.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/launch_internal.hpp"
 #include "runtime/oci/cgroups.hpp"
@@ -39,6 +40,7 @@ struct OciProcess {
 
 OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground) {
     validate_spec(spec);
+    interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
     if (spec.process.terminal && launch.console_socket < 0 && !foreground)
         throw UsageError("process.terminal is true: create needs --console-socket");
     RootfsPlan plan;
@@ -73,8 +75,10 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
+    interrupt::check();
     oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
     plan.cgroups = cgroups.paths();
+    if (launch.made) launch.made(0, cgroups.paths(), cgroups.made_parents());
     check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     int pidfd = -1;
@@ -90,6 +94,8 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     }
     explain::line("clone3({flags=" + clone_flags_string(flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
+    // Before "go": until then a killed create takes the child with it (it reads EOF).
+    if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();
     join_fds.clear();
     check(::setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns", "/proc/self/ns/pid");
@@ -104,6 +110,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     explain::line("sendmsg(sync socket, GO)");
     sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
     for (;;) {
+        interrupt::wait_readable(p.sync.get(), "create the container");
         sync::Message msg = sync::receive(p.sync.get());
         if (msg.kind == sync::Kind::kCreated && !msg.eof) break;
         if (!msg.eof && msg.kind == sync::Kind::kTerminal) {
@@ -165,10 +172,12 @@ void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exe
 }
 
 int run_oci_container(const Spec& spec, const OciLaunch& launch) {
+    interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
     OciProcess p = launch_oci(spec, launch, true);
     start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false);
     for (;;) {
+        interrupt::wait_readable(p.sync.get(), "start the container");
         sync::Message msg = sync::receive(p.sync.get());
         if (msg.eof) break;  // the command runs
         p.child.wait();

@@ -14,6 +14,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/sys/describe.hpp"
+#include "runtime/explain.hpp"
 #include "runtime/sys/kernel.hpp"
 
 namespace hutch::mnt {
@@ -101,29 +102,77 @@ Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const
             return probe;
         }
     }
+    return open_following(path, create, 0);
+}
+
+Fd Root::open_following(const std::string& path, Create create, int links_followed) const {
     if (Fd fd = open_in_root(fd_.get(), path, O_PATH)) return fd;
     if (errno != ENOENT || create == Create::kNothing)
         throw SysError("open mount target", "openat2", shown(path), errno);
+    return create_leaf(path, create, links_followed);
+}
 
-    // Create the missing last component inside its (root-resolved) parent, then reopen it.
+// The kernel's limit on symlinks in one lookup (MAXSYMLINKS).
+constexpr int kMaxLinks = 40;
+
+// Creates the missing last component of `path` inside its (root-resolved) parent, then reopens
+// it. Where that component is a dangling symlink, what it names is created instead.
+Fd Root::create_leaf(const std::string& given, Create create, int links_followed) const {
+    std::string path = given;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
     auto slash = path.find_last_of('/');
     std::string parent = slash == 0 ? "/" : path.substr(0, slash);
     std::string leaf = path.substr(slash + 1);
-    Fd parent_fd = open(parent, Create::kDirectory);
+    if (leaf.empty() || leaf == "." || leaf == "..")
+        throw Error("create mount point " + shown(given) + ": no such directory in the rootfs");
+    Fd parent_fd = open_following(parent, Create::kDirectory, links_followed);
     // O_PATH handles cannot be used for mkdirat/openat creation: reopen the directory.
     sys::Kernel& k = sys::kernel();
     Fd dir(check(k.openat(parent_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open mount target", "openat",
                  shown(parent)));
+    int err = 0;
     if (create == Create::kDirectory) {
-        if (k.mkdirat(dir.get(), leaf.c_str(), 0755) != 0 && errno != EEXIST)
-            throw SysError("create mount point", "mkdirat", shown(path), errno);
+        if (k.mkdirat(dir.get(), leaf.c_str(), 0755) != 0) err = errno;
     } else {
         Fd file(k.openat(dir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
-        if (!file && errno != EEXIST) throw SysError("create mount point", "openat", shown(path), errno);
+        if (!file) err = errno;
+    }
+    if (err && err != EEXIST) throw SysError("create mount point", create == Create::kDirectory ? "mkdirat" : "openat",
+                                             shown(path), err);
+    if (err == EEXIST) {
+        // Something is there that did not resolve: a dangling symlink. Follow it as the kernel
+        // would, but inside the root (RESOLVE_IN_ROOT resolves the joined path), and create its
+        // target; a relative link is relative to the directory holding it.
+        char target[4096];
+        ssize_t n = k.readlinkat(dir.get(), leaf.c_str(), target, sizeof target - 1);
+        if (n > 0) {
+            std::string to(target, static_cast<std::size_t>(n));
+            if (++links_followed > kMaxLinks)
+                throw SysError("create mount point", "readlinkat", shown(path), ELOOP);
+            explain::comment(path + " in the rootfs is a symlink to " + explain::quote(to) +
+                             ": created where it points, inside the root");
+            std::string next = to[0] == '/' ? to : (parent == "/" ? "" : parent) + "/" + to;
+            try {
+                return open_following(next, create, links_followed);
+            } catch (const Error& e) {
+                throw Error(std::string(e.what()) + " (" + path + " in the rootfs is a symlink to " + to + ")",
+                            e.exit_code());
+            }
+        }
     }
     Fd fd = open_in_root(fd_.get(), path, O_PATH);
     if (!fd) throw SysError("open mount target", "openat2", shown(path), errno);
     return fd;
+}
+
+std::string Root::inside(const Fd& fd) const {
+    char buf[4096];
+    ssize_t n = sys::kernel().readlinkat(AT_FDCWD, fd_path(fd.get()).c_str(), buf, sizeof buf - 1);
+    if (n <= 0) return "?";
+    std::string where(buf, static_cast<std::size_t>(n));
+    if (where == host_path_) return "/";
+    if (where.rfind(host_path_ + "/", 0) == 0) return where.substr(host_path_.size());
+    return where;
 }
 
 Fd Root::open_if_exists(const std::string& path) const {

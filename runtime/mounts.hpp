@@ -36,13 +36,21 @@ public:
 
     enum class Create { kNothing, kDirectory, kFile };
     // Opens `path` (absolute inside the container) as O_PATH, resolving symlinks inside the root.
-    // Missing components are created as directories (the last as `create` says). With
-    // `refuse_symlink`, a last component that is a symlink is an error (a fake /proc, CVE-2019-16884).
+    // Missing components are created as directories (the last as `create` says). A component
+    // that is a dangling symlink is followed, inside the root, and what it names is created
+    // there, as runc does for a mount destination: a link to "/x" or "../../x" makes the root's
+    // /x, never the host's. With `refuse_symlink`, a last component that is a symlink is an
+    // error (a fake /proc, CVE-2019-16884).
     Fd open(const std::string& path, Create create, bool refuse_symlink = false) const;
     // Like open() but returns an empty Fd when the path does not exist.
     Fd open_if_exists(const std::string& path) const;
+    // Where the opened `fd` lies inside the root ("/x" for $ROOT/x), for messages.
+    std::string inside(const Fd& fd) const;
 
 private:
+    Fd open_following(const std::string& path, Create create, int links_followed) const;
+    Fd create_leaf(const std::string& path, Create create, int links_followed) const;
+
     std::string host_path_;
     Fd fd_;
 };

@@ -297,6 +297,17 @@ void RootfsBuilder::bind_generated(const std::string& file, const char* destinat
     Fd source(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
     Fd target = root_->open(destination, Create::kFile);
     std::string shown = root_->shown(destination);
+    // Docker binds the file onto whatever the rootfs has there, a symlink followed inside the
+    // root; only a file can take it. Say what is there instead of the kernel's bare ENOTDIR.
+    struct stat st {};
+    check(::fstat(target.get(), &st), "bind generated file", "fstat", shown);
+    if (!S_ISREG(st.st_mode)) {
+        std::string where = root_->inside(target);
+        throw Error(std::string("bind generated file: ") + destination + " in the rootfs is " +
+                    (where != destination ? "a symlink to " + where + ", " : std::string()) +
+                    (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                    "; hutch binds its generated file only onto a file (or creates one where there is none)");
+    }
     mnt::mount_at("bind generated file", file, source.get(), target, shown, "", MS_BIND, "");
     if (spec_.root.readonly) {
         Fd top = root_->open(destination, Create::kNothing);

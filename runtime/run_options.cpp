@@ -302,8 +302,15 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     if (!host_pid) s.linux.namespaces.push_back({"pid", joined_namespace("pid", o.pid, "pid", host, s)});
     if (!host_ipc) s.linux.namespaces.push_back({"ipc", joined_namespace("ipc", o.ipc, "ipc", host, s)});
     s.linux.namespaces.push_back({"cgroup", ""});
+    if (!host_net && !join_net) {
+        // Docker 20.10 in every container with a network namespace of its own: anyone may bind
+        // ports below 1024 and ping (ICMP datagram sockets) there. Both sysctls exist on every
+        // kernel hutch runs on (4.11 and 3.0 brought them; clone3 needs 5.3).
+        s.linux.sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
+        s.linux.sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
+    }
 
-    // Hostname: -h, else the host's when sharing its UTS or network, else the short id.
+    // Hostname: -h, else the host's when sharing its network, else the short id.
     if (!o.hostname.empty()) {
         if (host_uts) throw UsageError("conflicting options: --hostname and --uts host");
         if (!validate::hostname(o.hostname))
@@ -311,7 +318,10 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
                              ": must be a valid RFC 1123 hostname");
         s.hostname = o.hostname;
     } else {
-        s.hostname = join_net ? joined.hostname : (host_uts || host_net) ? host.hostname : id.substr(0, 12);
+        // Docker's Config.Hostname: the host's name only with --network host; with --uts host
+        // alone the short id still names the container ($HOSTNAME, /etc/hostname, /etc/hosts)
+        // while `hostname` shows the host's, as the UTS namespace is the host's.
+        s.hostname = join_net ? joined.hostname : host_net ? host.hostname : id.substr(0, 12);
     }
     // With the host's UTS namespace hutch must not call sethostname: the OCI spec forbids a
     // hostname without a UTS namespace.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
+#include "netns/network.hpp"
 
 namespace hutch {
 
@@ -28,33 +30,6 @@ void make_dirs(const std::string& path, unsigned mode) {
         }
     }
 }
-
-namespace {
-
-
-void remove_tree_at(int parent, const char* name) {
-    int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        ::unlinkat(parent, name, 0);  // not a directory (or gone): unlink it
-        return;
-    }
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-        ::close(fd);
-        return;
-    }
-    while (dirent* entry = ::readdir(dir)) {
-        std::string child = entry->d_name;
-        if (child == "." || child == "..") continue;
-        if (entry->d_type == DT_DIR) remove_tree_at(fd, child.c_str());
-        else if (::unlinkat(fd, child.c_str(), 0) != 0 && errno == EISDIR)
-            remove_tree_at(fd, child.c_str());
-    }
-    ::closedir(dir);
-    ::unlinkat(parent, name, AT_REMOVEDIR);
-}
-
-}  // namespace
 
 std::string new_container_id() {
     unsigned char bytes[32];
@@ -123,14 +98,6 @@ std::string read_file(const std::string& path) {
     return out;
 }
 
-void remove_tree(const std::string& path) {
-    auto slash = path.find_last_of('/');
-    std::string parent = slash == 0 ? "/" : path.substr(0, slash);
-    Fd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) return;
-    remove_tree_at(dir.get(), path.substr(slash + 1).c_str());
-}
-
 nlohmann::json to_json(const ContainerState& s) {
     return {{"id", s.id},           {"name", s.name},         {"status", s.status},
             {"pid", s.pid},         {"exitCode", s.exit_code}, {"created", s.created},
@@ -154,46 +121,151 @@ ContainerState state_from_json(const nlohmann::json& j) {
     return s;
 }
 
-ContainerRecord ContainerRecord::create(const Paths& paths, const std::string& id,
-                                        const std::string& name) {
-    make_dirs(paths.root + "/containers", 0711);
-    make_dirs(paths.root + "/names", 0711);
-    make_dirs(paths.data_root + "/containers", 0711);
+namespace {
 
-    // The record's directories and lock exist before the name is published, so a claim anyone
-    // can see always has a container behind it; a claim without one is stale.
-    ContainerRecord record(paths, id, "", Fd());
-    make_dirs(paths.runtime_dir(id), 0711);
-    make_dirs(paths.data_dir(id), 0700);
-    record.lock_ = Fd(::open(record.runtime_file("lock").c_str(),
-                             O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!record.lock_ || ::flock(record.lock_.get(), LOCK_EX | LOCK_NB) != 0)
-        throw SysError("lock container", "flock", record.runtime_file("lock"), errno);
-    if (name.empty()) return record;
+std::string containers_dir(const Paths& paths) { return paths.root + "/containers"; }
+std::string new_dir(const Paths& paths, const std::string& id) { return containers_dir(paths) + "/.new-" + id; }
+std::string gone_dir(const Paths& paths, const std::string& id) { return containers_dir(paths) + "/.gone-" + id; }
+std::string claim_temp(const Paths& paths, const std::string& id) { return paths.root + "/names/.claim-" + id; }
 
+void warn(const std::string& message) {
+    std::string line = "hutch: warning: " + message + "\n";
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+// The containers dir's own flock: shared while a .new- dir is made and its lock taken,
+// exclusive while debris is swept, so a sweep never removes a dir made an instant ago whose
+// maker has not locked it yet.
+Fd lock_containers_dir(const Paths& paths, int how) {
+    Fd dir(::open(containers_dir(paths).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throw SysError("lock the containers directory", "open", containers_dir(paths), errno);
+    while (::flock(dir.get(), how) != 0)
+        if (errno != EINTR) throw SysError("lock the containers directory", "flock", containers_dir(paths), errno);
+    return dir;
+}
+
+// Whether some process holds the lock file at `path` (LOCK_EX: also a shared holder counts).
+bool lock_held(const std::string& path, int how = LOCK_SH) {
+    Fd lock(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    return lock && ::flock(lock.get(), how | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
+std::string link_target(const std::string& link) {
+    char target[128] = {};
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "";
+}
+
+// A name's owner still exists: its record is published, or being built by a live hutch. The
+// .new- lock is looked at first: a rename between the two looks finds the record.
+bool owner_exists(const Paths& paths, const std::string& owner) {
+    if (owner.empty() || owner.find('/') != std::string::npos) return false;
+    if (lock_held(new_dir(paths, owner) + "/lock")) return true;
+    struct stat st {};
+    return ::stat(paths.runtime_dir(owner).c_str(), &st) == 0;
+}
+
+void claim_name(const Paths& paths, const std::string& id, const std::string& name) {
     std::string link = paths.name_link(name);
     for (int attempt = 0;; ++attempt) {
-        if (::symlink(id.c_str(), link.c_str()) == 0) break;
+        if (::symlink(id.c_str(), link.c_str()) == 0) return;
         if (errno != EEXIST) throw SysError("claim container name", "symlink", link, errno);
-        char owner[128] = {};
-        ssize_t n = ::readlink(link.c_str(), owner, sizeof owner - 1);
-        std::string owner_id = n > 0 ? std::string(owner, static_cast<std::size_t>(n)) : "";
-        struct stat st {};
-        bool owner_exists = !owner_id.empty() && ::stat(paths.runtime_dir(owner_id).c_str(), &st) == 0;
-        if (owner_exists || attempt > 0)
-            throw UsageError("the container name \"/" + name + "\" is already in use by container \"" +
-                             owner_id + "\": remove that container to reuse the name");
+        std::string owner = link_target(link);
+        if (owner_exists(paths, owner) || attempt > 0)
+            throw UsageError("the container name \"/" + name + "\" is already in use by container \"" + owner +
+                             "\": remove that container to reuse the name");
         // A claim left by a container that no longer exists: take it over atomically, so two
-        // starts that both found it stale cannot both end up holding it.
-        std::string mine = link + "." + id;
+        // starts that both found it stale cannot both end up holding it. The temp link's name
+        // cannot be a container name (those start with a letter or digit).
+        std::string mine = claim_temp(paths, id);
+        ::unlink(mine.c_str());
         if (::symlink(id.c_str(), mine.c_str()) != 0 || ::rename(mine.c_str(), link.c_str()) != 0) {
             ::unlink(mine.c_str());
             continue;
         }
-        char now[128] = {};
-        if (::readlink(link.c_str(), now, sizeof now - 1) > 0 && id == now) break;
+        if (link_target(link) == id) return;
     }
-    record.name_ = name;
+}
+
+void release_name(const Paths& paths, const std::string& name, const std::string& id) {
+    if (!name.empty() && link_target(paths.name_link(name)) == id) ::unlink(paths.name_link(name).c_str());
+}
+
+// What killed hutch processes left: .new- and .gone- dirs whose lock nobody holds, and
+// .claim- links of starts no longer running.
+void sweep_debris(const Paths& paths) {
+    Fd held = lock_containers_dir(paths, LOCK_EX);
+    std::vector<std::string> debris;
+    if (DIR* dir = ::opendir(containers_dir(paths).c_str())) {
+        while (dirent* e = ::readdir(dir)) {
+            std::string name = e->d_name;
+            if (name.rfind(".new-", 0) == 0 || name.rfind(".gone-", 0) == 0) debris.push_back(name);
+        }
+        ::closedir(dir);
+    }
+    for (const auto& name : debris) {
+        std::string path = containers_dir(paths) + "/" + name;
+        if (lock_held(path + "/lock", LOCK_EX)) continue;  // its hutch is still at work
+        try {
+            remove_tree(path);
+        } catch (const Error& e) {
+            warn(e.what());
+        }
+    }
+    if (DIR* dir = ::opendir((paths.root + "/names").c_str())) {
+        std::vector<std::string> claims;
+        while (dirent* e = ::readdir(dir))
+            if (std::strncmp(e->d_name, ".claim-", 7) == 0) claims.emplace_back(e->d_name + 7);
+        ::closedir(dir);
+        for (const auto& id : claims)
+            if (!lock_held(new_dir(paths, id) + "/lock")) ::unlink(claim_temp(paths, id).c_str());
+    }
+}
+
+// Removes a record in the order the header describes: the writable layer (throws when
+// anything stays: the record stays too), then the record out of sight in one rename, the name,
+// the rest.
+void remove_record(const Paths& paths, const std::string& id, const std::string& name) {
+    remove_tree(paths.data_dir(id));
+    std::string tomb = gone_dir(paths, id);
+    if (::rename(paths.runtime_dir(id).c_str(), tomb.c_str()) != 0 && errno != ENOENT)
+        throw SysError("remove the container's record", "rename", paths.runtime_dir(id), errno);
+    release_name(paths, name, id);
+    remove_tree(tomb);
+}
+
+}  // namespace
+
+ContainerRecord ContainerRecord::create(const Paths& paths, const ContainerState& initial) {
+    make_dirs(paths.root + "/containers", 0711);
+    make_dirs(paths.root + "/names", 0711);
+    make_dirs(paths.data_root + "/containers", 0711);
+    sweep_debris(paths);
+
+    const std::string& id = initial.id;
+    ContainerRecord record(paths, id, "", Fd());
+    record.building_ = true;  // until the rename below: the destructor removes the .new- dir
+    const std::string building = new_dir(paths, id);
+    {
+        Fd shared = lock_containers_dir(paths, LOCK_SH);
+        check(::mkdir(building.c_str(), 0711), "create the container's record", "mkdir", building);
+        record.lock_ = Fd(::open((building + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+        // Blocking: nobody else takes this new lock but for an instant (a `ps` or a sweep
+        // looking whether it is held), and a non-blocking try would fail the start then.
+        if (!record.lock_) throw SysError("lock container", "open", building + "/lock", errno);
+        while (::flock(record.lock_.get(), LOCK_EX) != 0)
+            if (errno != EINTR) throw SysError("lock container", "flock", building + "/lock", errno);
+    }
+    write_file_atomic(building + "/state.json", to_json(initial).dump(2) + "\n", 0644, Durability::kRuntime);
+    if (!initial.name.empty()) {
+        claim_name(paths, id, initial.name);
+        record.name_ = initial.name;
+    }
+    check(::rename(building.c_str(), paths.runtime_dir(id).c_str()), "publish the container's record", "rename",
+          paths.runtime_dir(id));
+    record.building_ = false;
+    if (::mkdir(paths.data_dir(id).c_str(), 0700) != 0 && errno != EEXIST)
+        throw SysError("create the container's data directory", "mkdir", paths.data_dir(id), errno);
     return record;
 }
 
@@ -210,24 +282,27 @@ ContainerRecord ContainerRecord::reopen(const Paths& paths, const std::string& i
 
 ContainerRecord::ContainerRecord(ContainerRecord&& other) noexcept
     : paths_(other.paths_), id_(other.id_), name_(other.name_), lock_(std::move(other.lock_)),
-      keep_(other.keep_) {
+      keep_(other.keep_), building_(other.building_) {
     other.keep_ = true;  // the moved-from shell owns nothing
 }
 
 ContainerRecord::~ContainerRecord() {
     if (keep_) return;
-    events::emit(paths_.data_root, {"container", "destroy", id_, {{"name", name_}}, 0});
-    // The name first: once `ps` no longer lists the container (its runtime dir is gone), its
-    // name must be free already, or a `run --name` right after would find it taken.
-    if (!name_.empty()) {
-        char owner[128] = {};
-        if (::readlink(paths_.name_link(name_).c_str(), owner, sizeof owner - 1) > 0 && id_ == owner)
-            ::unlink(paths_.name_link(name_).c_str());
+    if (building_) {  // never published: nobody saw it
+        release_name(paths_, name_, id_);
+        try {
+            remove_tree(new_dir(paths_, id_));
+        } catch (const Error& e) {
+            warn(e.what());
+        }
+        return;
     }
-    // The data dir before the runtime dir: `ps` lists what has a runtime dir, so once it no
-    // longer lists the container, nothing of it is left.
-    remove_tree(paths_.data_dir(id_));
-    remove_tree(paths_.runtime_dir(id_));
+    try {
+        remove_record(paths_, id_, name_);
+        events::emit(paths_.data_root, {"container", "destroy", id_, {{"name", name_}}, 0});
+    } catch (const Error& e) {
+        warn(std::string(e.what()) + ": `hutch rm " + id_.substr(0, 12) + "` removes the rest");
+    }
 }
 
 void ContainerRecord::record_exit(int status) const {
@@ -282,21 +357,17 @@ ContainerState find_container(const Paths& paths, const std::string& ref) {
 }
 
 void remove_container(const Paths& paths, const ContainerState& state) {
-    Fd lock(::open((paths.runtime_dir(state.id) + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+    Fd lock(::open((paths.runtime_dir(state.id) + "/lock").c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
     if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
         throw UsageError("container " + state.id.substr(0, 12) +
                          " is running (a hutch process manages it): stop it first");
-    events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
-    // Left behind when the hutch that ran it was killed: its processes, then its cgroup.
+    // Left behind when the hutch that ran it was killed: its processes, then its cgroup, and
+    // its address claims.
     if (!state.cgroup.empty()) remove_cgroup(state.cgroup);
-    remove_tree(paths.data_dir(state.id));
-    remove_tree(paths.runtime_dir(state.id));
-    if (!state.name.empty()) {
-        char owner[128] = {};
-        if (::readlink(paths.name_link(state.name).c_str(), owner, sizeof owner - 1) > 0 &&
-            state.id == owner)
-            ::unlink(paths.name_link(state.name).c_str());
-    }
+    net::release_claims(paths.data_root, state.id);
+    remove_record(paths, state.id, state.name);
+    events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
+    sweep_debris(paths);
 }
 
 }  // namespace hutch

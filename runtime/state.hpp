@@ -10,6 +10,18 @@
 // file. Only durable data is also fsync'ed: runtime state describes processes that a machine
 // crash ends anyway, and each fsync costs a start ~0.3 ms on ext4. A ContainerRecord removes
 // everything it created unless told to keep it, so a failed start leaves nothing behind.
+//
+// A SIGKILL can stop hutch between any two calls, so a record appears and disappears in single
+// steps that keep the name and the record consistent (`ps`, `rm NAME` and `run --name NAME`
+// agree after any kill):
+//   create: the runtime dir is built as containers/.new-<id> (lock held, state.json written),
+//           the name is claimed, then one rename publishes the record;
+//   remove: the writable layer goes first (if anything stays, the record stays, listed, and
+//           `rm` is tried again), then one rename takes the record out of sight
+//           (containers/.gone-<id>), then the name is released and the rest removed.
+// A claim whose owner has neither a record nor a live .new- dir is stale, and the next claimer
+// takes it over. A .new- or .gone- dir whose lock nobody holds is what a killed hutch left:
+// the next create or rm removes it.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +32,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "runtime/fd.hpp"
+#include "runtime/remove_tree.hpp"
 
 namespace hutch {
 
@@ -47,8 +60,6 @@ void write_file_atomic(const std::string& path, const std::string& content, unsi
 void make_dirs(const std::string& path, unsigned mode);
 // Reads a whole file; throws SysError naming it.
 std::string read_file(const std::string& path);
-// Removes a directory tree without following symlinks; missing is fine.
-void remove_tree(const std::string& path);
 
 struct ContainerState {
     std::string id;
@@ -66,9 +77,10 @@ ContainerState state_from_json(const nlohmann::json& json);
 
 class ContainerRecord {
 public:
-    // Claims the name (if any) and creates the container's directories. Throws UsageError when
-    // the name is taken by a container that still exists.
-    static ContainerRecord create(const Paths& paths, const std::string& id, const std::string& name);
+    // Creates the container's directories with `initial` (id, name, ...) as its state.json and
+    // claims its name, published in one step (above). Throws UsageError when the name is taken
+    // by a container that still exists.
+    static ContainerRecord create(const Paths& paths, const ContainerState& initial);
     // A container made earlier (hutch create, or one that ran and exited), for `start`: its
     // lock is taken (UsageError when it runs), and it is kept whatever happens unless
     // discard() is called (--rm).
@@ -96,6 +108,7 @@ private:
     std::string id_, name_;
     Fd lock_;  // flock held while this process manages the container
     bool keep_ = false;
+    bool building_ = false;  // made as containers/.new-<id>, not published yet
 };
 
 // Whether a hutch process manages the container now (it holds the container's lock): what
@@ -106,7 +119,9 @@ bool container_running(const Paths& paths, const std::string& id);
 std::vector<ContainerState> list_containers(const Paths& paths);
 // Finds a container by name, full id or unique id prefix; throws UsageError otherwise.
 ContainerState find_container(const Paths& paths, const std::string& ref);
-// Removes a stopped container's record, directories and name.
+// Removes a stopped container: what a killed hutch left of it (processes and cgroup, address
+// claims), its writable layer, record and name. Throws Error naming what stayed, and then the
+// container stays listed, so `rm` can be run again.
 void remove_container(const Paths& paths, const ContainerState& state);
 
 }  // namespace hutch

@@ -135,17 +135,18 @@ ResolvedUser resolve_user(std::string_view spec, std::string_view passwd_text,
             out.gid = found->gid;
         }
     }
-    // Supplementary groups: every group naming the user as a member (only known users have a
-    // name to be listed under), unless a group was given: then it is the only one, as in
-    // moby/sys/user GetExecUser.
+    // Supplementary groups as Docker sets them (daemon/oci_linux.go getUser): the primary gid
+    // first, then, only in the implicit form (no group given, moby/sys/user GetExecUser), every
+    // group naming the user as a member, in the group file's order. `id` in the container
+    // shows `groups=29(audio),50(staff),1000(alice)` (the kernel sorts them); a default
+    // container `groups=0(root)`. A group listing the user as well as being its primary one
+    // appears twice, as in Docker.
+    out.additional_gids.push_back(out.gid);
     if (entry && !has_group) {
         for (const auto& g : groups)
             for (const auto& member : g.members)
-                if (member == entry->name && g.gid != out.gid) out.additional_gids.push_back(g.gid);
+                if (member == entry->name) out.additional_gids.push_back(g.gid);
     }
-    // Docker's supplementary list always holds at least the primary group (id shows
-    // "groups=0(root)" in a default container).
-    if (out.additional_gids.empty()) out.additional_gids.push_back(out.gid);
     return out;
 }
 

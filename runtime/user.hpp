@@ -12,7 +12,7 @@ namespace hutch {
 struct ResolvedUser {
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
-    std::vector<std::uint32_t> additional_gids;  // groups in /etc/group listing the user
+    std::vector<std::uint32_t> additional_gids;  // the primary gid, then groups listing the user
     std::string home = "/";
 };
 

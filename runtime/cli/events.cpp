@@ -57,12 +57,9 @@ void add_events_command(CLI::App& app, const Paths& paths, int& exit_code) {
             while ((nl = pending.find('\n', start)) != std::string::npos) {
                 std::string line = pending.substr(start, nl - start);
                 start = nl + 1;
-                events::Event e;
-                try {
-                    e = events::from_json(nlohmann::json::parse(line));
-                } catch (const std::exception&) {
-                    continue;
-                }
+                std::optional<events::Event> parsed = events::parse_line(line);
+                if (!parsed) continue;  // a damaged line: skipped, never half-read
+                const events::Event& e = *parsed;
                 if (to && e.time_nano > *to) return false;
                 if ((from && e.time_nano < *from) || !filter.matches(e)) continue;
                 if (format->empty()) std::cout << events::to_text(e) << "\n";

@@ -18,6 +18,7 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/events.hpp"
 #include "runtime/launch.hpp"
 
@@ -271,6 +272,7 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     auto detach = std::make_shared<bool>(false);
     exec->add_flag("-d,--detach", *detach, "Run in the background (its output is discarded, as Docker's)");
     exec->callback([exec, &paths, &exit_code, request, detach]() {
+        interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the exec until it runs
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
         if (rest.size() < 2)

@@ -8,6 +8,7 @@
 #include "netns/host_config.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/interrupt.hpp"
 
 namespace {
 
@@ -81,6 +82,11 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
         }
         report(std::string(e.what()) + " (see " + app.get_name() + " --help)");
         return kExitHutchError;
+    } catch (const interrupt::Interrupted& e) {
+        // Everything the start made is gone by now: say so, then end as the signal asked.
+        report(e.what());
+        interrupt::die_of(e.signal());
+        return e.exit_code();
     } catch (const Error& e) {
         report(e.what());
         return e.exit_code();

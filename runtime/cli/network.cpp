@@ -85,8 +85,9 @@ void add_network_command(CLI::App& app, const Globals& globals, int& exit_code) 
         exit_code = 0;
         for (const auto& n : *rm_names) {
             try {
-                store.remove(n);
+                std::string kept = store.remove(n);
                 std::printf("%s\n", n.c_str());
+                if (!kept.empty()) std::fprintf(stderr, "hutch: %s\n", kept.c_str());
             } catch (const Error& e) {
                 std::fprintf(stderr, "hutch: %s\n", e.what());
                 exit_code = e.exit_code();

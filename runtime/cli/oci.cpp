@@ -29,6 +29,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/oci/bundle.hpp"
@@ -91,7 +92,12 @@ class StateDirGuard {
 public:
     explicit StateDirGuard(std::string dir) : dir_(std::move(dir)) {}
     ~StateDirGuard() {
-        if (!dir_.empty()) remove_tree(dir_);
+        if (dir_.empty()) return;
+        try {
+            remove_tree(dir_);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "hutch: warning: %s\n", e.what());
+        }
     }
     void keep() { dir_.clear(); }
 
@@ -197,15 +203,30 @@ struct Prepared {
     OciLaunch launch;
 };
 
-// A state dir without state.json whose lock nobody holds: left by a create that was killed
-// before it recorded the container. Its process died with it (the parent-death signal), so
-// what is left is the dir and the cgroup; removed, the id can be used again.
+// What a killed create left (runtime/oci/state.hpp), removed so the id can be used again:
+// a state dir without state.json whose lock nobody holds (killed before it wrote one: nothing
+// else exists yet), or a record still `creating` whose create process is gone. Its first process
+// (alive when the kill came after it stopped waiting for the create, blocked on exec.fifo) is
+// killed by a pidfd checked against its recorded start time, its cgroups removed (the default
+// ones by the id when the kill came before they were recorded), and its poststop hooks run, as
+// for any create that failed.
 bool remove_if_abandoned(const oci::StateRoot& root, const std::string& id) {
-    if (::access(root.file(id, "state.json").c_str(), F_OK) == 0) return false;
-    Fd dir(::open(root.dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) return false;
-    oci::remove_default_cgroups(id);
-    remove_tree(root.dir(id));
+    if (::access(root.file(id, "state.json").c_str(), F_OK) != 0) {
+        Fd dir(::open(root.dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) return false;
+        oci::remove_default_cgroups(id);
+        remove_tree(root.dir(id));
+        return true;
+    }
+    oci::State s = root.load(id);
+    if (!oci::aborted_create(s)) return false;
+    if (Fd pidfd = open_live_pidfd(s)) {
+        if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
+            throw SysError("remove the aborted create of " + id, "pidfd_send_signal", "SIGKILL", errno);
+        wait_until_stopped(s);
+    }
+    if (s.cgroups.empty()) oci::remove_default_cgroups(id);
+    destroy(root, s, stored_spec(root, id));
     return true;
 }
 
@@ -230,16 +251,23 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     std::string fifo = root.file(r.id, "exec.fifo");
     if (::mkfifo(fifo.c_str(), 0600) != 0) throw SysError("create the start fifo", "mkfifo", fifo, errno);
     write_file_atomic(root.file(r.id, "config.json"), to_json(p.spec).dump(2) + "\n", 0600, Durability::kRuntime);
-    p.console = connect_console(r.console_socket);
-    if (p.console && !p.spec.process.terminal)
-        throw UsageError("--console-socket given, but the config's process.terminal is false");
-
     oci::State state;
     state.id = r.id;
     state.bundle = p.bundle;
     state.rootfs = p.spec.root.path;
     state.created = rfc3339_now();
     state.annotations = p.spec.annotations;
+    // Visible from now on, as "creating" (runtime/oci/state.hpp): a SIGKILL at any later point
+    // leaves a record state, list and delete see.
+    oci::State creating = state;
+    creating.creating = true;
+    creating.creator_pid = ::getpid();
+    creating.creator_start_time = oci::live_start_time(::getpid());
+    root.save(creating);
+    p.console = connect_console(r.console_socket);
+    if (p.console && !p.spec.process.terminal)
+        throw UsageError("--console-socket given, but the config's process.terminal is false");
+
     p.launch.id = r.id;
     p.launch.state_dir = dir;
     p.launch.seccomp_cache_dir = g.root + "/seccomp";
@@ -248,6 +276,15 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
         oci::State s = state;
         s.pid = pid;
         return oci::state_json(s, status).dump();
+    };
+    p.launch.made = [creating, root](pid_t pid, const std::vector<std::string>& cgroups,
+                                      const std::vector<std::string>& made_parents) {
+        oci::State s = creating;
+        s.pid = pid;
+        s.pid_start_time = pid > 0 ? oci::live_start_time(pid) : 0;
+        s.cgroups = cgroups;
+        s.cgroup_parents = made_parents;
+        root.save(s);
     };
     p.launch.created = [state, root, pid_file = r.pid_file](pid_t pid, const std::vector<std::string>& cgroups,
                                                              const std::vector<std::string>& made_parents) {
@@ -500,6 +537,7 @@ int oci_main(int argc, char** argv) {
     auto* create_cmd = app.add_subcommand("create", "Create a container: everything but its command");
     add_create_flags(create_cmd, create_req);
     create_cmd->callback([&] {
+        interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
         Prepared p = prepare(g, create_req);
         try {
             create_oci_container(p.spec, p.launch);
@@ -525,6 +563,7 @@ int oci_main(int argc, char** argv) {
     add_create_flags(run_cmd, run_req);
     run_cmd->add_flag("--detach,-d", run_detach, "Return once the command runs");
     run_cmd->callback([&] {
+        interrupt::Scope start_scope;
         Prepared p = prepare(g, run_req);
         if (run_detach) {
             create_oci_container(p.spec, p.launch);
@@ -593,6 +632,9 @@ int oci_main(int argc, char** argv) {
         oci::State s = root.load(delete_id);
         Spec spec = stored_spec(root, delete_id);
         std::string status = oci::status_of(root, s);
+        if (status == "creating")  // its create process still works on it: that one cleans up if it fails
+            throw UsageError("cannot delete container " + delete_id + ": it is being created (by process " +
+                             std::to_string(s.creator_pid) + ")");
         if (status != "stopped") {
             // runtime.md: deleting a container that is not stopped MUST fail and change nothing.
             if (!delete_force) throw UsageError("cannot delete container " + delete_id + ": it is " + status + " (use --force)");

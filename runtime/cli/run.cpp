@@ -15,26 +15,47 @@
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
+#include "runtime/user_db.hpp"
 
 namespace hutch::cli {
 namespace {
 
-// Reads `path` inside `rootfs` with every symlink resolved inside it: a rootfs whose
-// /etc/passwd links to the host's must not make hutch read the host's.
+// Reads a user database (`path`, "/etc/passwd" or "/etc/group") of the rootfs, as the hostile
+// input it is (runtime/user_db.hpp): resolved inside the rootfs, a regular file, bounded.
 std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
     Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return "";
-    Fd fd = mnt::open_in_root(root.get(), path, O_RDONLY);
-    if (!fd) return "";
+    return read_user_db(root.get(), path, rootfs + path);
+}
+
+// A file named on the command line (--env-file, --security-opt seccomp=FILE): any readable file,
+// a pipe too (docker reads `seccomp=<(...)`), but never without end: /dev/zero must not grow
+// hutch until the machine runs out of memory. Each format bounds its text further (a seccomp
+// profile at 1 MiB, caps/seccomp_filter.hpp).
+std::string read_named_file(const std::string& path) {
+    constexpr std::size_t kMax = 64 << 20;
+    // Without blocking: a pipe with no writer yet is waited for in poll, where SIGINT/SIGTERM
+    // can end the wait (runtime/interrupt.hpp).
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) throw UsageError("cannot read \"" + path + "\": " + std::strerror(errno));
     std::string out;
-    char buf[8192];
+    char buf[65536];
     ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    for (;;) {
+        interrupt::wait_readable(fd.get(), "read a file named on the command line");
+        n = ::read(fd.get(), buf, sizeof buf);
+        if (n == 0) break;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n < 0) throw UsageError("cannot read \"" + path + "\": " + std::strerror(errno));
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > kMax) throw UsageError("cannot read \"" + path + "\": larger than 64 MiB, the most hutch reads");
+    }
     return out;
 }
 
@@ -56,6 +77,16 @@ std::string absolute_rootfs(const std::string& given) {
 
 }  // namespace
 
+namespace {
+
+// Closes every fd above the standard streams but `keep`.
+void close_all_but(int keep) {
+    if (keep > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u);
+    ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
+}
+
+}  // namespace
+
 // -d: a forked monitor runs `body` (the container's parent, reaping it, forwarding signals,
 // relaying its output, cleaning up); this process waits only for "started" or the start's
 // error, then returns. `body` gets the fd to write "started" to.
@@ -70,8 +101,14 @@ int in_monitor(const std::function<int(int)>& body) {
         // Its own session, and none of the caller's streams: whoever reads this command's output
         // gets EOF as soon as it returns.
         ::setsid();
+        // Above the standard streams (a caller with fd 0 closed gets the pipe there).
+        started = Fd(::fcntl(started.get(), F_DUPFD_CLOEXEC, 3));
         int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
+        // Nor any other file the caller handed down: a lock a script holds with flock(1), a
+        // pipe whose reader waits for EOF, would otherwise stay open for the container's whole
+        // life. The monitor keeps only the pipe that reports the start.
+        close_all_but(started.get());
         int code = kExitHutchError;
         std::string failure;
         try {
@@ -92,11 +129,26 @@ int in_monitor(const std::function<int(int)>& body) {
     std::string answer;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(report.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    int forwarded = 0;
+    for (;;) {
+        // SIGINT/SIGTERM here is meant for the start, which the monitor makes: it is passed on
+        // (the monitor holds them blocked too, runtime/interrupt.hpp), and its answer awaited.
+        try {
+            interrupt::wait_readable(report.get(), "start the monitor");
+        } catch (const interrupt::Interrupted& e) {
+            forwarded = e.signal();
+            ::kill(monitor, forwarded);
+            continue;
+        }
+        n = ::read(report.get(), buf, sizeof buf);
         if (n > 0) answer.append(buf, static_cast<std::size_t>(n));
+        else if (n == 0 || errno != EINTR) break;
+    }
+    // Started before the signal reached it: the monitor forwarded it to the command.
     if (answer.rfind("started", 0) == 0) return 0;
     int status = 0;
     ::waitpid(monitor, &status, 0);
+    if (forwarded) throw interrupt::Interrupted(forwarded);
     if (answer.size() > 1 && answer[0] == 'E') {
         auto space = answer.find(' ');
         throw Error(answer.substr(space + 1), std::atoi(answer.substr(1, space - 1).c_str()));
@@ -121,13 +173,7 @@ HostFacts host_facts(const std::string& rootfs) {
     host.hostname = host_hostname();
     host.getenv = [](const char* key) { return std::getenv(key); };
     host.read_in_rootfs = [rootfs](const std::string& path) { return read_in_rootfs(rootfs, path); };
-    host.read_host_file = [](const std::string& path) {
-        try {
-            return read_file(path);
-        } catch (const SysError& e) {
-            throw UsageError("cannot read \"" + path + "\": " + std::strerror(e.error_number()));
-        }
-    };
+    host.read_host_file = read_named_file;
     host.host_path_exists = [](const std::string& path) {
         struct stat st {};
         return ::stat(path.c_str(), &st) == 0;
@@ -231,6 +277,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     run->add_flag("--dry-run", *dry_run, "Print the OCI config.json and exit without running anything");
 
     run->callback([run, opts, explain_flag, dry_run, &globals, &exit_code, argv]() {
+        interrupt::Scope start_scope;  // from the profile's parsing on (runtime/interrupt.hpp)
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(run, *opts, globals, id);
         if (*dry_run) {
@@ -255,6 +302,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     auto create_opts = std::make_shared<RunOptions>();
     add_run_flags(create, *create_opts);
     create->callback([create, create_opts, &globals, &exit_code]() {
+        interrupt::Scope start_scope;
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(create, *create_opts, globals, id);
         create_container(spec, globals.paths, id);
@@ -269,6 +317,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     start->add_flag("-a,--attach", *attach, "Stay attached: output here, exit status the command's");
     start->add_option("CONTAINER", *ref, "Container name or id")->required();
     start->callback([&globals, &exit_code, attach, ref, argv]() {
+        interrupt::Scope start_scope;
         const Paths& paths = globals.paths;
         ContainerState c = find_container(paths, *ref);
         if (container_running(paths, c.id)) throw UsageError("container " + *ref + " is already running");

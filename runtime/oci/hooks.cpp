@@ -17,6 +17,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/interrupt.hpp"
 #include "runtime/fd.hpp"
 
 namespace hutch::oci {
@@ -71,14 +72,17 @@ void run_hook(const Hook& hook, const std::string& shown, const std::string& sta
     write_end.reset();
 
     int timeout_ms = hook.timeout ? static_cast<int>(std::min(*hook.timeout, 86400) * 1000) : -1;
-    pollfd p{pidfd.get(), POLLIN, 0};
+    // A SIGINT or SIGTERM during a create ends the hook with it (runtime/interrupt.hpp).
+    pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {interrupt::fd(), POLLIN, 0}};
     int ready;
-    while ((ready = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    while ((ready = ::poll(p, interrupt::fd() >= 0 ? 2 : 1, timeout_ms)) < 0 && errno == EINTR) {
     }
-    if (ready == 0) ::kill(-pid, SIGKILL);
+    const bool interrupted = ready > 0 && !p[0].revents;
+    if (ready == 0 || interrupted) ::kill(-pid, SIGKILL);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (interrupted) interrupt::check();
     if (ready == 0)
         throw Error("hook " + shown + " " + hook.path + " timed out after " + std::to_string(*hook.timeout) + " s");
     if (WIFSIGNALED(status))
@@ -95,6 +99,8 @@ void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::str
         try {
             run_hook(hooks[i], std::string(point) + "[" + std::to_string(i) + "]", state_json,
                      std::string_view(point) == "createContainer" || std::string_view(point) == "startContainer");
+        } catch (const interrupt::Interrupted&) {
+            throw;  // never a warning: the start is being abandoned
         } catch (const Error& e) {
             if (stop_at_failure) throw;
             std::fprintf(stderr, "hutch-oci: warning: %s\n", e.what());

@@ -37,12 +37,20 @@ State StateRoot::load(const std::string& id) const {
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     s.cgroups = j.value("cgroups", std::vector<std::string>{});
     s.cgroup_parents = j.value("cgroupParents", std::vector<std::string>{});
+    s.creating = j.value("creating", false);
+    s.creator_pid = j.value("creatorPid", 0);
+    s.creator_start_time = j.value("creatorStartTime", 0ULL);
     return s;
 }
 
 void StateRoot::save(const State& s) const {
     json j = {{"id", s.id},           {"bundle", s.bundle}, {"rootfs", s.rootfs}, {"pid", s.pid}, {"pidStartTime", s.pid_start_time},
               {"created", s.created}, {"annotations", s.annotations}, {"cgroups", s.cgroups}, {"cgroupParents", s.cgroup_parents}};
+    if (s.creating) {
+        j["creating"] = true;
+        j["creatorPid"] = s.creator_pid;
+        j["creatorStartTime"] = s.creator_start_time;
+    }
     write_file_atomic(file(s.id, "state.json"), j.dump(2) + "\n", 0600, Durability::kRuntime);
 }
 
@@ -94,7 +102,13 @@ bool process_alive(const State& state) {
     return state.pid > 0 && live_start_time(state.pid) == state.pid_start_time && state.pid_start_time != 0;
 }
 
+bool aborted_create(const State& state) {
+    if (!state.creating) return false;
+    return state.creator_start_time == 0 || live_start_time(state.creator_pid) != state.creator_start_time;
+}
+
 std::string status_of(const StateRoot& root, const State& state) {
+    if (state.creating) return aborted_create(state) ? "stopped" : "creating";
     if (!process_alive(state)) return "stopped";
     return ::access(root.file(state.id, "exec.fifo").c_str(), F_OK) == 0 ? "created" : "running";
 }

@@ -10,6 +10,14 @@
 // containerd-shim) is the subreaper that reaps it. Status is therefore read from the process
 // itself: its pid, checked against the start time recorded at create so a recycled pid never
 // passes for the container.
+//
+// state.json exists from the start of create, marked `creating` with the create process's own
+// pid and start time, and each thing a killed create would leave (its cgroups, then its first
+// process) is recorded the moment it exists. So a create SIGKILLed at any point leaves a record
+// `state`, `list` and `delete` see: "creating" while the create process lives, "stopped" once
+// it is gone (its process never runs the command: start refuses it), and `delete` or the next
+// `create` of the id kills what is left of it (the process by a pidfd checked against its start
+// time, the cgroups) and removes it.
 #pragma once
 
 #include <sys/types.h>
@@ -33,6 +41,9 @@ struct State {
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroups;  // the unified one first, if any
     std::vector<std::string> cgroup_parents;  // levels above them that create made
+    bool creating = false;                     // create has not finished (or was killed)
+    int creator_pid = 0;                       // the create process, while `creating`
+    unsigned long long creator_start_time = 0;
 };
 
 class StateRoot {
@@ -59,9 +70,11 @@ void validate_id(const std::string& id);
 // /proc/<pid>/stat's start time, or 0 when the process is gone or a zombie.
 unsigned long long live_start_time(pid_t pid);
 
-// created | running | stopped, from the process and the fifo (runtime.md "State").
+// creating | created | running | stopped, from the processes and the fifo (runtime.md "State").
 std::string status_of(const StateRoot& root, const State& state);
 bool process_alive(const State& state);
+// A create that will never finish: `creating`, and its create process is gone.
+bool aborted_create(const State& state);
 
 // The state runtime.md defines, as `state` prints it and hooks read it on stdin.
 nlohmann::json state_json(const State& state, const std::string& status);

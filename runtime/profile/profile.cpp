@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -322,7 +323,13 @@ public:
         if (!::mkdtemp(tmpl)) throw SysError("make a directory for the profile", "mkdtemp", tmpl, errno);
         path_ = tmpl;
     }
-    ~TempDir() { remove_tree(path_); }
+    ~TempDir() {
+        try {
+            remove_tree(path_);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "hutch: warning: %s\n", e.what());
+        }
+    }
     const std::string& path() const { return path_; }
 
 private:

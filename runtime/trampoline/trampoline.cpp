@@ -29,7 +29,7 @@ long syscall6(long n, long a, long b, long c, long d, long e, long f) {
     return ret;
 }
 
-constexpr long kSysWrite = 1, kSysFcntl = 72, kSysExecve = 59, kSysExit = 60, kSysSendto = 44;
+constexpr long kSysWrite = 1, kSysFcntl = 72, kSysExecve = 59, kSysExit = 60, kSysExitGroup = 231, kSysSendto = 44;
 constexpr long kFSetFd = 2, kFdCloexec = 1, kMsgNoSignal = 0x4000;
 constexpr int kENOENT = 2, kENOTDIR = 20;
 constexpr unsigned kExecFailed = 4;  // sync::Kind::kExecFailed
@@ -60,8 +60,11 @@ extern "C" [[noreturn]] void trampoline_main(long* stack) {
         int message[2] = {static_cast<int>(kExecFailed), static_cast<int>(err)};
         syscall6(kSysSendto, sync_fd, reinterpret_cast<long>(message), sizeof message, kMsgNoSignal, 0, 0);
     }
+    // A restrictive seccomp profile may block either exit call: then end by a fault, never by
+    // running on into whatever follows.
     syscall3(kSysExit, exit_code, 0, 0);
-    __builtin_unreachable();
+    syscall3(kSysExitGroup, exit_code, 0, 0);
+    __builtin_trap();
 }
 
 // The kernel starts here with the stack pointer on argc; hand it to C++ with the ABI's

@@ -519,6 +519,15 @@ int reap_leftover_children() {
     return static_cast<int>(kids.size());
 }
 
+std::vector<pid_t> reap_zombies() {
+    std::vector<pid_t> alive;
+    for (pid_t k : own_children()) {
+        if (proc_state(k) == 'Z') ::waitpid(k, nullptr, 0);
+        else if (proc_state(k) != '\0') alive.push_back(k);
+    }
+    return alive;
+}
+
 pid_t wait_for_child_of(pid_t pid, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {

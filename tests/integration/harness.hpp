@@ -166,6 +166,8 @@ std::vector<pid_t> children_of(pid_t pid);
 std::vector<pid_t> own_children();
 // Kills (by pid) and reaps the test's own leftover children; returns how many there were.
 int reap_leftover_children();
+// Reaps the test's zombie children (exited orphans); returns the ones still alive.
+std::vector<pid_t> reap_zombies();
 // Polls until `pid` has a child (its container init); 0 on timeout.
 pid_t wait_for_child_of(pid_t pid, std::chrono::milliseconds timeout = 10s);
 

@@ -71,16 +71,6 @@ int reap(pid_t pid, std::chrono::milliseconds timeout = 10s) {
     }
 }
 
-// Reaps the test's zombie children (exited orphans); returns the ones still alive.
-std::vector<pid_t> reap_zombies() {
-    std::vector<pid_t> alive;
-    for (pid_t k : own_children()) {
-        if (proc_state(k) == 'Z') ::waitpid(k, nullptr, 0);
-        else if (proc_state(k) != '\0') alive.push_back(k);
-    }
-    return alive;
-}
-
 // The unified cgroup hutch-oci gives a container without cgroupsPath (runtime/oci/cgroups.cpp):
 // <cgroup2 mount><test's cgroup>/hutch-oci/<id>; "" without a cgroup2 hierarchy.
 std::string default_oci_cgroup(const std::string& id) {
@@ -1368,6 +1358,18 @@ TEST_F(OciConfigIntegration, SeccompProfile) {
     EXPECT_TRUE(path_exists(shared_ + "/touched"));
 }
 
+// runc skips a syscall name its libseccomp does not know ("unknown seccomp syscall ignored");
+// hutch-oci refused the whole config (issue 11).
+TEST_F(OciConfigIntegration, SeccompUnknownSyscallNamesAreSkippedAsRuncDoes) {
+    config_["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"future_call_2077", "mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+    Result r = run_container("mkdir /mnt/blocked; echo rc=$?");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "rc=1\n");
+    EXPECT_FALSE(path_exists(shared_ + "/blocked"));
+}
+
 // --- bad input: non-zero, one line naming the problem, nothing left ------------------------
 
 TEST_F(OciBadInputIntegration, BadBundlesAreRefusedAndLeaveNothing) {
@@ -1625,6 +1627,45 @@ TEST_F(OciPodmanIntegration, ExecIntoADetachedContainer) {
     EXPECT_FALSE(path_exists("/run/hutch-oci/" + cid));
     Result ps = podman({"ps", "-a", "-q"});
     EXPECT_EQ(ps.out, "");
+}
+
+}  // namespace
+}  // namespace hutch_it
+
+namespace hutch_it {
+namespace {
+
+// Issue 11: SIGTERM during `hutch-oci create` (here while a createRuntime hook sleeps, the
+// container's process cloned and its cgroup made) abandons the create: the hook and the
+// process are killed, the cgroup and the state dir removed; one line, and hutch-oci dies of the
+// signal as runc does. Before, it died at once and left the state dir (and the id taken).
+TEST_F(OciHooksIntegration, SigtermDuringCreateLeavesNothing) {
+    write_file(shared_ + "/slow-hook.sh", "#!/bin/sh\ntouch \"$1\"\nexec sleep 60\n", 0755);
+    std::string started = shared_ + "/hook-started";
+    config_["hooks"]["createRuntime"] =
+        json::array({{{"path", shared_ + "/slow-hook.sh"}, {"args", {"slow-hook.sh", started}}}});
+    std::string id = new_id("sigterm");
+    set_command("true");
+    Process p = Process::spawn({oci_binary(), "--root", root_, "create", "--bundle", bundle_, id});
+    ASSERT_TRUE(wait_for_file(started)) << "the hook never ran\n" << p.err_so_far();
+    auto sent = Clock::now();
+    ::kill(p.pid(), SIGTERM);
+    Result r = p.wait(20s);
+    EXPECT_EXIT_CODE(r, 128 + SIGTERM);
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - sent).count(), 5.0) << "the create must end promptly";
+    EXPECT_EQ(r.err_lines(), Strings{"hutch-oci: the start was interrupted by SIGTERM; nothing of the container was left"});
+    EXPECT_FALSE(path_exists(root_ + "/" + id)) << "state dir left";
+    EXPECT_EQ(root_entries(), Strings{});
+    std::string cgroup = default_oci_cgroup(id);
+    if (!cgroup.empty()) {
+        EXPECT_FALSE(path_exists(cgroup)) << cgroup;
+    }
+    EXPECT_EQ(reap_zombies(), std::vector<pid_t>{}) << "the container's process or the hook outlived the create";
+    // The id is free again.
+    config_.erase("hooks");
+    set_command("true");
+    Result again = create(id);
+    EXPECT_EXIT_CODE(again, 0);
 }
 
 }  // namespace

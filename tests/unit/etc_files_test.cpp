@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -180,4 +181,42 @@ TEST(ResolvConf, HostResolvConfPath) {
     EXPECT_EQ(etc::host_resolv_conf_path("nameserver 10.0.0.1\n"), "/etc/resolv.conf");
     EXPECT_EQ(etc::host_resolv_conf_path(""), "/etc/resolv.conf");
     EXPECT_EQ(etc::host_resolv_conf_path("# nameserver 127.0.0.53\n"), "/etc/resolv.conf");
+}
+
+// Behind a lone systemd-resolved stub Docker reads the upstream list; without that file the
+// host's own lines count: its search and options stay, only the loopback nameserver goes.
+TEST(ResolvConf, LoopbackOnlyHostKeepsItsSearchAndOptions) {
+    const std::string host = "nameserver 127.0.0.53\nsearch corp.example\noptions ndots:2\n";
+    auto missing = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    std::string source = etc::host_resolv_source(host, missing);
+    EXPECT_EQ(resolv(source, {}, {}, {}),
+              "search corp.example\noptions ndots:2\n\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    // A DNS flag replaces only its kind of line: the host's search and options stay.
+    EXPECT_EQ(resolv(source, {}, {}, {"timeout:1"}),
+              "search corp.example\nnameserver 8.8.8.8\nnameserver 8.8.4.4\noptions timeout:1\n");
+    EXPECT_EQ(resolv(source, {"4.4.4.2"}, {}, {}), "search corp.example\nnameserver 4.4.4.2\noptions ndots:2\n");
+}
+
+TEST(ResolvConf, SystemdUpstreamListIsReadWhenThere) {
+    std::string asked;
+    auto upstream = [&](const std::string& path) -> std::optional<std::string> {
+        asked = path;
+        return std::string("nameserver 10.0.0.1\nsearch lan\n");
+    };
+    EXPECT_EQ(etc::host_resolv_source("nameserver 127.0.0.53\nsearch corp.example\n", upstream),
+              "nameserver 10.0.0.1\nsearch lan\n");
+    EXPECT_EQ(asked, "/run/systemd/resolve/resolv.conf");
+    asked.clear();
+    EXPECT_EQ(etc::host_resolv_source("nameserver 127.0.0.1\nsearch corp.example\n", upstream),
+              "nameserver 127.0.0.1\nsearch corp.example\n");
+    EXPECT_EQ(asked, "") << "only a lone 127.0.0.53 sends Docker to systemd's file";
+}
+
+// Docker 20.10 on a network without IPv6 (every hutch network): IPv6 nameservers are unreachable
+// from the container and go, like loopback ones, when no DNS flag is given.
+TEST(ResolvConf, DefaultDropsIpv6NameserversOnANetworkWithoutIpv6) {
+    EXPECT_EQ(resolv("nameserver 2001:4860:4860::8888\nnameserver 10.0.0.1\nsearch lan\n", {}, {}, {}),
+              "nameserver 10.0.0.1\nsearch lan\n");
+    EXPECT_EQ(resolv("nameserver fd00::1\nsearch lan\n", {}, {}, {}),
+              "search lan\n\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 }

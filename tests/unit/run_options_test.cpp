@@ -275,6 +275,7 @@ TEST(RunOptions, ContainerNetworkJoinsTheTargetsNamespace) {
     bool joined = false;
     for (const auto& ns : s.linux.namespaces) joined |= ns.type == "network" && ns.path == "/proc/42/ns/net";
     EXPECT_TRUE(joined);
+    EXPECT_TRUE(s.linux.sysctl.empty()) << "the joined namespace's sysctls are its owner's";
     o.hostname = "other";
     EXPECT_TRUE(contains(build_error(o, fake), "conflicting options"));
     o.hostname.clear();
@@ -340,14 +341,32 @@ TEST(RunOptions, InvalidHostnameRejected) {
     }
 }
 
-TEST(RunOptions, UtsHostUsesHostHostnameWithoutSettingIt) {
+TEST(RunOptions, UtsHostKeepsTheShortIdAsDockersConfigHostname) {
+    // Docker's Config.Hostname is the short id unless the network is the host's: with --uts host
+    // alone `hostname` shows the host's (no sethostname), but $HOSTNAME is the short id.
     auto o = base();
     o.uts = "host";
     Spec s = build(o);
     EXPECT_EQ(s.hostname, "");
-    EXPECT_EQ(s.process.env[1], "HOSTNAME=hosty");
+    EXPECT_EQ(s.process.env[1], "HOSTNAME=" + kShortId);
+    o.network = "host";
+    EXPECT_EQ(build(o).process.env[1], "HOSTNAME=hosty");
     o.hostname = "x";
     EXPECT_TRUE(contains(build_error(o), "--uts host"));
+}
+
+TEST(RunOptions, DockersNetworkSysctlsOnlyInANetworkNamespaceOfItsOwn) {
+    // Docker 20.10 (reference engines/docker-20.10-config.json): unprivileged ports and ping in
+    // every container with its own network namespace; never on the host's or a joined one.
+    const std::map<std::string, std::string> docker = {{"net.ipv4.ip_unprivileged_port_start", "0"},
+                                                       {"net.ipv4.ping_group_range", "0 2147483647"}};
+    auto o = base();
+    for (const char* mode : {"bridge", "none", "mynet"}) {
+        o.network = mode;
+        EXPECT_EQ(build(o).linux.sysctl, docker) << mode;
+    }
+    o.network = "host";
+    EXPECT_TRUE(build(o).linux.sysctl.empty());
 }
 
 // --- environment ---------------------------------------------------------------------------
@@ -481,12 +500,12 @@ TEST(RunOptions, UserByNameSetsIdsAndHome) {
     auto o = base();
     o.user = "nobody";
     Spec s = build(o);
-    EXPECT_EQ(s.process.user, (User{65534, 65534, {100}}));
+    EXPECT_EQ(s.process.user, (User{65534, 65534, {65534, 100}}));  // Docker's: the primary group first
     EXPECT_EQ(s.process.env, (Strings{kPath, "HOSTNAME=" + kShortId, "HOME=/nonexistent"}));
 
     o.user = "1000";
     s = build(o);
-    EXPECT_EQ(s.process.user, (User{1000, 1000, {10, 100}}));
+    EXPECT_EQ(s.process.user, (User{1000, 1000, {1000, 10, 100}}));
     EXPECT_EQ(s.process.env.back(), "HOME=/home/alice");
 
     o.user = "4242";  // no passwd entry: gid 0, HOME=/

@@ -48,7 +48,7 @@ TEST(User, EmptyIsRoot) {
     EXPECT_EQ(u.uid, 0u);
     EXPECT_EQ(u.gid, 0u);
     EXPECT_EQ(u.home, "/root");
-    EXPECT_EQ(u.additional_gids, (Gids{10}));  // wheel lists root
+    EXPECT_EQ(u.additional_gids, (Gids{0, 10}));  // the primary group, then wheel, which lists root
 }
 
 TEST(User, NumericZeroAndRootName) {
@@ -58,7 +58,7 @@ TEST(User, NumericZeroAndRootName) {
         EXPECT_EQ(u.uid, 0u);
         EXPECT_EQ(u.gid, 0u);
         EXPECT_EQ(u.home, "/root");
-        EXPECT_EQ(u.additional_gids, (Gids{10}));
+        EXPECT_EQ(u.additional_gids, (Gids{0, 10}));
     }
 }
 
@@ -82,7 +82,7 @@ TEST(User, Nobody) {
     EXPECT_EQ(u.uid, 65534u);
     EXPECT_EQ(u.gid, 65534u);
     EXPECT_EQ(u.home, "/nonexistent");
-    EXPECT_EQ(u.additional_gids, (Gids{100}));
+    EXPECT_EQ(u.additional_gids, (Gids{65534, 100}));
 }
 
 TEST(User, NumericWithPasswdEntry) {
@@ -90,7 +90,8 @@ TEST(User, NumericWithPasswdEntry) {
     EXPECT_EQ(u.uid, 1000u);
     EXPECT_EQ(u.gid, 1000u);
     EXPECT_EQ(u.home, "/home/alice");
-    EXPECT_EQ(u.additional_gids, (Gids{10, 100, 50}));  // group-file order
+    // Docker's list: the primary group first (groups=...,1000(alice) in `id`), then group-file order.
+    EXPECT_EQ(u.additional_gids, (Gids{1000, 10, 100, 50}));
 }
 
 TEST(User, NumericWithoutPasswdEntry) {
