@@ -16,6 +16,7 @@
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/state.hpp"
 #include "runtime/validate.hpp"
 
@@ -110,9 +111,9 @@ public:
 
     // link(2) into `path`; false with errno set (EEXIST: the address is taken).
     bool link_to(const std::string& path) const {
-        if (!named_.empty()) return ::link(named_.c_str(), path.c_str()) == 0;
-        return ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), AT_FDCWD, path.c_str(),
-                        AT_SYMLINK_FOLLOW) == 0;
+        if (!named_.empty()) return sys::kernel().linkat(AT_FDCWD, named_.c_str(), AT_FDCWD, path.c_str(), 0) == 0;
+        return sys::kernel().linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), AT_FDCWD,
+                                    path.c_str(), AT_SYMLINK_FOLLOW) == 0;
     }
     std::string shown() const { return named_.empty() ? "/proc/self/fd/" + std::to_string(fd_.get()) : named_; }
 
@@ -120,6 +121,16 @@ private:
     std::string named_;
     Fd fd_;
 };
+
+// Whether the claim file at `file` names a container that exists: one that cannot be read or
+// parsed (a claim torn by a crash) names none, and is reclaimed.
+bool claim_is_live(const std::string& file, const std::function<bool(const std::string&)>& container_exists) {
+    try {
+        return container_exists(endpoint_from(json::parse(read_file(file))).container_id);
+    } catch (const std::exception&) {
+        return false;
+    }
+}
 
 }  // namespace
 
@@ -378,18 +389,14 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
         endpoint.mac = mac_for(address);
         ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n");
         for (int attempt = 0; attempt < 2; ++attempt) {
+            explain::comment("claim " + address.str() + " in this world's endpoints");
             if (temp.link_to(file)) {
-                explain::line("linkat(" + explain::quote(temp.shown()) + ", " + explain::quote(file) +
-                              ", AT_SYMLINK_FOLLOW)   # claim " + address.str());
                 out.held = std::move(host_wide);
                 return true;
             }
             if (errno != EEXIST) throw SysError("claim an address", "linkat", file, errno);
             // Taken: by a running container, or by one whose hutch is gone (reclaim it once).
-            try {
-                if (container_exists_(endpoint_from(json::parse(read_file(file))).container_id)) break;
-            } catch (const std::exception&) {
-            }
+            if (claim_is_live(file, container_exists_)) break;
             ::unlink(file.c_str());
         }
         return false;

@@ -43,6 +43,8 @@
 #include "runtime/user_db.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/sys/describe.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/terminal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
@@ -88,14 +90,6 @@ Fd take_listener(const Child& child, int sync_socket, int fd) {
 }
 
 
-std::string clone_flags_string(unsigned long flags) {
-    std::string out;
-    for (const auto& ns : kCloneNamespaces)
-        if (flags & ns.flag) out += std::string(out.empty() ? "" : "|") + ns.name;
-    if (flags & CLONE_INTO_CGROUP) out += "|CLONE_INTO_CGROUP";
-    return out + (out.empty() ? "" : "|") + "CLONE_PIDFD";
-}
-
 // clone3 of a container's first process: the spec's new namespaces, a pidfd, and straight into
 // the cgroup `cgroup_fd` when there is one. Returns 0 in the child, the pid in the parent;
 // `flags` says what was asked (for --explain).
@@ -111,8 +105,8 @@ long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long&
     args.flags = flags;
     args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) throw SysError("create the container's process", "clone3", clone_flags_string(flags), errno);
+    long pid = sys::kernel().clone3(args);
+    if (pid < 0) throw SysError("create the container's process", "clone3", sys::clone_flags(flags), errno);
     return pid;
 }
 
@@ -179,17 +173,16 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
     std::vector<Fd> fds;
     for (const auto& ns : spec.linux.namespaces) {
         if (ns.path.empty()) continue;
+        sys::Kernel& k = sys::kernel();
+        Fd fd(k.openat(AT_FDCWD, ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
         if (ns.type == "pid") {
-            Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
-            explain::line("setns(open(" + explain::quote(ns.path) + "), CLONE_NEWPID)   # for the child");
-            check(::setns(fd.get(), CLONE_NEWPID), "join a pid namespace", "setns", ns.path);
+            explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");
+            check(k.setns(fd.get(), CLONE_NEWPID), "join a pid namespace", "setns", ns.path);
             continue;
         }
-        Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
         struct statfs sf {};
-        if (::fstatfs(fd.get(), &sf) != 0 || sf.f_type != NSFS_MAGIC)
+        if (k.fstatfs(fd.get(), &sf) != 0 || sf.f_type != NSFS_MAGIC)
             throw Error("join " + ns.type + " namespace: " + ns.path + " is not a namespace file");
         joins.push_back({fd.get(), ns.type == "network" ? CLONE_NEWNET : CLONE_NEWIPC, ns.path});
         fds.push_back(std::move(fd));
@@ -331,7 +324,6 @@ int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& 
 // SCM_RIGHTS, a name as the payload.
 void send_console(int socket, int master) {
     static const char kName[] = "/dev/ptmx";
-    explain::line("sendmsg(console socket, SCM_RIGHTS [pty master])");
     sync::send_bytes(socket, kName, sizeof kName - 1, master, "send the terminal to the console socket");
 }
 
@@ -351,9 +343,9 @@ void write_id_maps(pid_t pid, const Spec& spec) {
         for (const auto& m : maps)
             text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
         std::string path = "/proc/" + std::to_string(pid) + "/" + file;
-        explain::line("write(" + explain::quote(path) + ", " + explain::quote(text) + ")");
-        Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-        if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        sys::Kernel& k = sys::kernel();
+        Fd fd(k.openat(AT_FDCWD, path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd || k.write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
             throw SysError("map the user namespace's ids", "write", path, errno);
     };
     write_map("uid_map", spec.linux.uid_mappings);
@@ -610,7 +602,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
-    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+    check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
     int pidfd = -1;
     unsigned long flags = 0;
     long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
@@ -625,9 +617,6 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         context.listener_filter = listener_filter ? &*listener_filter : nullptr;
         container_init(context);
     }
-    explain::line("clone3({flags=" + clone_flags_string(flags) +
-                  (cgroup.fd() >= 0 ? ", cgroup=" + explain::quote(cgroup.path()) : std::string()) +
-                  ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
     child_end.reset();
     join_fds.clear();
@@ -643,7 +632,6 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.pid = child.pid();
     state.started_at = rfc3339_now();
     record.save(state);
-    explain::line("sendmsg(sync socket, GO)");
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     for (;;) {
@@ -686,8 +674,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     int status;
     {
         status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
-        explain::line("waitid(P_PIDFD, " + std::to_string(child.pid()) + ", WEXITED) = exit status " +
-                      std::to_string(status));
+        explain::comment("waitid(P_PIDFD, " + std::to_string(child.pid()) + "): the command exited with status " + std::to_string(status));
     }
     if (observer) observer->exited(status, plan.upper_dir);
 
@@ -707,7 +694,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
         record.keep();
     } else {
         record.discard();
-        explain::line("rm -r $STATE $DATA   # --rm: the container's record and writable layer");
+        explain::comment("--rm: the container's record and writable layer are removed");
     }
     return status;
 }
@@ -796,12 +783,12 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     Fd parent_end(pair[0]), child_end(pair[1]);
     Fd cgroup;
     if (!launch.cgroup.empty()) cgroup = Fd(::open(launch.cgroup.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+    check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     // A process enters a pid namespace only at birth: this process joins it for its children.
     if (spec.has_new_namespace("pid")) {
-        explain::line("setns(pidfd, CLONE_NEWPID)   # for the child about to be cloned");
-        check(::setns(launch.target_pidfd, CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
+        explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");
+        check(sys::kernel().setns(launch.target_pidfd, CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
     }
     int child_pidfd = -1;
     clone_args args{};
@@ -809,14 +796,13 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     args.cgroup = cgroup ? static_cast<std::uint64_t>(cgroup.get()) : 0;
     args.pidfd = reinterpret_cast<std::uint64_t>(&child_pidfd);
     args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) throw SysError("exec in the container", "clone3", clone_flags_string(args.flags), errno);
+    long pid = sys::kernel().clone3(args);
+    if (pid < 0) throw SysError("exec in the container", "clone3", sys::clone_flags(args.flags), errno);
     if (pid == 0) {
         ::close(parent_end.release());  // as for run: a dead parent must read as EOF here
         exec_init({spec, child_end.get(), launch.target_pidfd, stdio_pipes.child_fds(), trampoline::available(),
                    filter ? &*filter : nullptr, launch.detach});
     }
-    explain::line("clone3({flags=" + clone_flags_string(args.flags) + "}) = " + std::to_string(pid));
     Child child(static_cast<pid_t>(pid), Fd(child_pidfd));
     child_end.reset();
     for (auto& end : stdio_pipes.child_ends) end.reset();

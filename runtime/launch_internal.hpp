@@ -93,7 +93,6 @@ struct StdioPipes {
 };
 
 // clone3 of a container's first process (launch.cpp).
-std::string clone_flags_string(unsigned long flags);
 long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags);
 // The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);

@@ -21,6 +21,7 @@
 #include "runtime/oci/cgroups.hpp"
 #include "runtime/oci/hooks.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch {
@@ -79,7 +80,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
     plan.cgroups = cgroups.paths();
     if (launch.made) launch.made(0, cgroups.paths(), cgroups.made_parents());
-    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+    check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     int pidfd = -1;
     unsigned long flags = 0;
@@ -92,13 +93,13 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
         context.outlives_parent = !foreground;
         container_init(context);
     }
-    explain::line("clone3({flags=" + clone_flags_string(flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
     // Before "go": until then a killed create takes the child with it (it reads EOF).
     if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();
     join_fds.clear();
-    check(::setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns", "/proc/self/ns/pid");
+    check(sys::kernel().setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns",
+          "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
     write_id_maps(p.child.pid(), spec);
 
@@ -107,7 +108,6 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string creating = launch.state_json(p.child.pid(), "creating");
     oci::run_hooks(spec.hooks.prestart, "prestart", creating);
     oci::run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
-    explain::line("sendmsg(sync socket, GO)");
     sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
     for (;;) {
         interrupt::wait_readable(p.sync.get(), "create the container");
@@ -139,7 +139,7 @@ void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exe
     // writer's open completes as soon as this reader exists.
     Fd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw SysError("start the container", "open", fifo_path, errno);
-    explain::line("open(" + explain::quote(fifo_path) + ", O_RDONLY); read(...)   # releases the container's process");
+    explain::comment("opening exec.fifo for reading releases the container's process");
     std::string got;  // "0" released; "1" about to exec; then an exec failure, if any
     bool exited = false;
     for (;;) {

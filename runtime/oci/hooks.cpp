@@ -36,7 +36,7 @@ void run_hook(const Hook& hook, const std::string& shown, const std::string& sta
     int in[2];
     check(::pipe2(in, O_CLOEXEC), "run a hook", "pipe2");
     Fd read_end(in[0]), write_end(in[1]);
-    explain::line("fork(); execve(" + explain::quote(hook.path) + ", ...)   # " + shown + ", state on stdin");
+    explain::comment(shown + " hook: fork, then execve(" + explain::quote(hook.path) + ") with the state on its stdin");
     const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw SysError("run hook " + shown, "fork", hook.path, errno);

@@ -1,7 +1,13 @@
 #include "runtime/sys/describe.hpp"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
@@ -14,6 +20,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <initializer_list>
 
 #include "caps/capabilities.hpp"
@@ -187,6 +194,123 @@ std::string bpf_command(int cmd) {
 std::string errno_name(int err) {
     const char* name = strerrorname_np(err);
     return name ? name : std::to_string(err);
+}
+
+namespace {
+
+// The attributes of one level, each by name: strings quoted, u32 as numbers, IPv4 addresses and
+// MACs as such, nested ones in braces. `names` maps the level's attribute numbers.
+struct AttrName {
+    std::uint16_t type;
+    const char* name;
+    char kind;  // s string, u u32, a IPv4 address, m MAC, n nested (IFLA_LINKINFO), p veth peer, r raw
+};
+
+std::string attributes(const char* data, std::size_t len, std::initializer_list<AttrName> names);
+
+std::string attribute_value(const nlattr* a, char kind) {
+    const char* payload = reinterpret_cast<const char*>(a) + NLA_HDRLEN;
+    std::size_t size = a->nla_len >= NLA_HDRLEN ? a->nla_len - NLA_HDRLEN : 0;
+    switch (kind) {
+    case 's':
+        return quoted(std::string(payload, ::strnlen(payload, size)).c_str());
+    case 'u': {
+        std::uint32_t v = 0;
+        std::memcpy(&v, payload, std::min<std::size_t>(size, sizeof v));
+        return std::to_string(v);
+    }
+    case 'a': {
+        char text[INET_ADDRSTRLEN] = "?";
+        if (size == 4) ::inet_ntop(AF_INET, payload, text, sizeof text);
+        return text;
+    }
+    case 'm': {
+        std::string out;
+        char hex[4];
+        for (std::size_t i = 0; i < size; ++i) {
+            std::snprintf(hex, sizeof hex, i ? ":%02x" : "%02x", static_cast<unsigned char>(payload[i]));
+            out += hex;
+        }
+        return out;
+    }
+    case 'n':
+        return "{" + attributes(payload, size, {{IFLA_INFO_KIND, "IFLA_INFO_KIND", 's'},
+                                                {IFLA_INFO_DATA, "IFLA_INFO_DATA", 'p'}}) + "}";
+    case 'p': {  // VETH_INFO_PEER: the peer's ifinfomsg, then its attributes
+        const auto* peer = reinterpret_cast<const nlattr*>(payload);
+        if (size < NLA_HDRLEN + sizeof(ifinfomsg) || peer->nla_type != VETH_INFO_PEER) return "{...}";
+        const char* inner = payload + NLA_HDRLEN + NLMSG_ALIGN(sizeof(ifinfomsg));
+        std::size_t inner_len = std::min<std::size_t>(peer->nla_len, size) - NLA_HDRLEN - NLMSG_ALIGN(sizeof(ifinfomsg));
+        return "{VETH_INFO_PEER={" + attributes(inner, inner_len, {{IFLA_IFNAME, "IFLA_IFNAME", 's'},
+                                                                   {IFLA_NET_NS_PID, "IFLA_NET_NS_PID", 'u'},
+                                                                   {IFLA_NET_NS_FD, "IFLA_NET_NS_FD", 'u'},
+                                                                   {IFLA_ADDRESS, "IFLA_ADDRESS", 'm'}}) + "}}";
+    }
+    default:
+        return "<" + std::to_string(size) + " bytes>";
+    }
+}
+
+std::string attributes(const char* data, std::size_t len, std::initializer_list<AttrName> names) {
+    std::string out;
+    while (len >= NLA_HDRLEN) {
+        const auto* a = reinterpret_cast<const nlattr*>(data);
+        if (a->nla_len < NLA_HDRLEN || a->nla_len > len) break;
+        const std::uint16_t type = a->nla_type & NLA_TYPE_MASK;
+        std::string name = "attr" + std::to_string(type);
+        char kind = 'r';
+        for (const auto& n : names)
+            if (n.type == type) {
+                name = n.name;
+                kind = n.kind;
+            }
+        out += (out.empty() ? "" : ", ") + name + "=" + attribute_value(a, kind);
+        std::size_t step = NLA_ALIGN(a->nla_len);
+        if (step >= len) break;
+        data += step;
+        len -= step;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string netlink_message(const nlmsghdr* m) {
+    const char* body = reinterpret_cast<const char*>(NLMSG_DATA(m));
+    const std::size_t body_len = m->nlmsg_len > NLMSG_HDRLEN ? m->nlmsg_len - NLMSG_HDRLEN : 0;
+    const std::string type = one_name(m->nlmsg_type, {{RTM_NEWLINK, "RTM_NEWLINK"},   {RTM_DELLINK, "RTM_DELLINK"},
+                                                      {RTM_GETLINK, "RTM_GETLINK"},   {RTM_NEWADDR, "RTM_NEWADDR"},
+                                                      {RTM_DELADDR, "RTM_DELADDR"},   {RTM_GETADDR, "RTM_GETADDR"},
+                                                      {RTM_NEWROUTE, "RTM_NEWROUTE"}, {RTM_DELROUTE, "RTM_DELROUTE"},
+                                                      {RTM_GETROUTE, "RTM_GETROUTE"}});
+    auto flags = [](unsigned f) {
+        return bit_names(f, {{IFF_UP, "IFF_UP"}, {IFF_BROADCAST, "IFF_BROADCAST"}, {IFF_LOOPBACK, "IFF_LOOPBACK"}});
+    };
+    std::string fixed, attrs;
+    if ((m->nlmsg_type == RTM_NEWLINK || m->nlmsg_type == RTM_DELLINK || m->nlmsg_type == RTM_GETLINK) &&
+        body_len >= sizeof(ifinfomsg)) {
+        const auto* ifi = reinterpret_cast<const ifinfomsg*>(body);
+        fixed = "ifi_index=" + std::to_string(ifi->ifi_index) + ", ifi_flags=" + flags(ifi->ifi_flags) +
+                ", ifi_change=" + flags(ifi->ifi_change);
+        attrs = attributes(body + NLMSG_ALIGN(sizeof(ifinfomsg)), body_len - NLMSG_ALIGN(sizeof(ifinfomsg)),
+                           {{IFLA_IFNAME, "IFLA_IFNAME", 's'},   {IFLA_MASTER, "IFLA_MASTER", 'u'},
+                            {IFLA_IFALIAS, "IFLA_IFALIAS", 's'}, {IFLA_ADDRESS, "IFLA_ADDRESS", 'm'},
+                            {IFLA_MTU, "IFLA_MTU", 'u'},         {IFLA_LINKINFO, "IFLA_LINKINFO", 'n'},
+                            {IFLA_NET_NS_PID, "IFLA_NET_NS_PID", 'u'}, {IFLA_NET_NS_FD, "IFLA_NET_NS_FD", 'u'}});
+    } else if ((m->nlmsg_type == RTM_NEWADDR || m->nlmsg_type == RTM_DELADDR) && body_len >= sizeof(ifaddrmsg)) {
+        const auto* ifa = reinterpret_cast<const ifaddrmsg*>(body);
+        fixed = "ifa_index=" + std::to_string(ifa->ifa_index) + ", ifa_prefixlen=" + std::to_string(ifa->ifa_prefixlen);
+        attrs = attributes(body + NLMSG_ALIGN(sizeof(ifaddrmsg)), body_len - NLMSG_ALIGN(sizeof(ifaddrmsg)),
+                           {{IFA_LOCAL, "IFA_LOCAL", 'a'}, {IFA_ADDRESS, "IFA_ADDRESS", 'a'},
+                            {IFA_BROADCAST, "IFA_BROADCAST", 'a'}});
+    } else if (m->nlmsg_type >= RTM_NEWROUTE && m->nlmsg_type <= RTM_GETROUTE && body_len >= sizeof(rtmsg)) {
+        const auto* rt = reinterpret_cast<const rtmsg*>(body);
+        fixed = "rtm_dst_len=" + std::to_string(rt->rtm_dst_len) + ", rtm_table=" + std::to_string(rt->rtm_table);
+        attrs = attributes(body + NLMSG_ALIGN(sizeof(rtmsg)), body_len - NLMSG_ALIGN(sizeof(rtmsg)),
+                           {{RTA_DST, "RTA_DST", 'a'}, {RTA_GATEWAY, "RTA_GATEWAY", 'a'}, {RTA_OIF, "RTA_OIF", 'u'}});
+    }
+    std::string all = fixed + (fixed.empty() || attrs.empty() ? "" : ", ") + attrs;
+    return type + " {" + all + "}";
 }
 
 std::string quoted(const char* s) {

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+struct nlmsghdr;
+
 namespace hutch::sys {
 
 std::string mount_flags(unsigned long flags);      // "MS_NOSUID|MS_NODEV", or "0"
@@ -25,6 +27,8 @@ std::string ioctl_request(unsigned long request);  // "TIOCSCTTY"
 std::string seccomp_flags(unsigned flags);         // "SECCOMP_FILTER_FLAG_LOG", or "0"
 std::string bpf_command(int cmd);                  // "BPF_PROG_LOAD"
 std::string errno_name(int err);                   // "EPERM"
+// An rtnetlink request decoded: "RTM_NEWLINK {ifi_index=3, ifi_flags=IFF_UP, IFLA_IFNAME=\"eth0\"}".
+std::string netlink_message(const ::nlmsghdr* message);
 // A string argument as C source shows it ("/proc", with \" \\ \n escaped), or NULL.
 std::string quoted(const char* s);
 

@@ -5,7 +5,12 @@
 #include <linux/bpf.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#include <cstddef>
 
 #include <cerrno>
 #include <climits>
@@ -149,6 +154,12 @@ int Kernel::symlinkat(const char* target, int dirfd, const char* path) {
 int Kernel::unlinkat(int dirfd, const char* path, int flags) {
     return make(CallKind::kStep, [&] { return do_unlinkat(dirfd, path, flags); },
                   [&] { return "unlinkat(" + at_name(dirfd, "") + ", " + quoted(path) + ", " + at_flags(flags) + ")"; });
+}
+
+int Kernel::linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags) {
+    return make(CallKind::kStep, [&] { return do_linkat(old_dirfd, old_path, new_dirfd, new_path, flags); }, [&] {
+        return "linkat(" + at_name(old_dirfd, old_path) + ", " + at_name(new_dirfd, new_path) + ", " + at_flags(flags) + ")";
+    });
 }
 
 int Kernel::fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
@@ -367,6 +378,29 @@ int Kernel::bpf(int cmd, void* attr, unsigned size) {
                      (a->attach_type == BPF_CGROUP_DEVICE ? std::string("BPF_CGROUP_DEVICE") : std::to_string(a->attach_type)) +
                      (a->attach_flags & BPF_F_ALLOW_MULTI ? ", attach_flags=BPF_F_ALLOW_MULTI" : "") + "}";
         return "bpf(" + bpf_command(cmd) + ", " + detail + ")";
+    });
+}
+
+// --- netlink -------------------------------------------------------------------------------------
+
+int Kernel::netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each) {
+    const bool get = request->nlmsg_type == RTM_GETLINK || request->nlmsg_type == RTM_GETADDR ||
+                     request->nlmsg_type == RTM_GETROUTE;
+    return make(get ? CallKind::kLookup : CallKind::kStep, [&] { return do_netlink(socket, port, request, each); },
+                [&] { return "sendmsg(NETLINK_ROUTE, " + netlink_message(request) + ")"; });
+}
+
+int Kernel::bind(int socket, const sockaddr* address, socklen_t length) {
+    return make(CallKind::kStep, [&] { return do_bind(socket, address, length); }, [&] {
+        std::string name = "...";
+        if (address->sa_family == AF_UNIX && length > offsetof(sockaddr_un, sun_path)) {
+            const auto* un = reinterpret_cast<const sockaddr_un*>(address);
+            std::size_t size = length - offsetof(sockaddr_un, sun_path);
+            name = un->sun_path[0] == '\0' ? "@" + std::string(un->sun_path + 1, size - 1)
+                                            : std::string(un->sun_path, ::strnlen(un->sun_path, size));
+            name = "{AF_UNIX, " + quoted(name.c_str()) + "}";
+        }
+        return "bind(" + at_name(socket, "") + ", " + name + ")";
     });
 }
 

@@ -36,7 +36,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+
+struct nlmsghdr;
 
 namespace hutch::sys {
 
@@ -70,6 +73,7 @@ public:
     int mknodat(int dirfd, const char* path, mode_t mode, dev_t dev);
     int symlinkat(const char* target, int dirfd, const char* path);
     int unlinkat(int dirfd, const char* path, int flags);
+    int linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags);
     int fchmodat(int dirfd, const char* path, mode_t mode, int flags);
     int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags);
     int fchown(int fd, uid_t uid, gid_t gid);
@@ -117,6 +121,16 @@ public:
     // --- cgroups and devices --------------------------------------------------------------------
     int bpf(int cmd, void* attr, unsigned size);
 
+    // --- netlink (rtnetlink: links, addresses, routes) --------------------------------------------
+    // Sends `request` on the bound NETLINK_ROUTE socket `socket` (port `port`) with NLM_F_ACK and
+    // reads the answers up to the kernel's ack: 0, or -1 with the errno the kernel answered. Each
+    // answer message goes to `each` (a GET or a dump). Described by decoding the message: its type
+    // and fixed header, then its attributes by name. A GET is a lookup, anything else a step.
+    using NetlinkAnswer = std::function<void(const nlmsghdr*)>;
+    int netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each);
+    // bind(2): for hutch, an AF_UNIX name (an abstract one, "@...", claims an address host-wide).
+    int bind(int socket, const sockaddr* address, socklen_t length);
+
     // --- the parent/child protocol --------------------------------------------------------------
     // Sends or receives one packet on the sync socket; `what` names the message for --explain.
     ssize_t sendmsg(int socket, const msghdr& message, int flags, const char* what);
@@ -150,6 +164,7 @@ protected:
     virtual int do_mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) = 0;
     virtual int do_symlinkat(const char* target, int dirfd, const char* path) = 0;
     virtual int do_unlinkat(int dirfd, const char* path, int flags) = 0;
+    virtual int do_linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags) = 0;
     virtual int do_fchmodat(int dirfd, const char* path, mode_t mode, int flags) = 0;
     virtual int do_fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) = 0;
     virtual int do_fchown(int fd, uid_t uid, gid_t gid) = 0;
@@ -179,6 +194,8 @@ protected:
     virtual int do_seccomp_filter(unsigned flags, const void* filter, std::size_t instructions) = 0;
     virtual int do_execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) = 0;
     virtual int do_bpf(int cmd, void* attr, unsigned size) = 0;
+    virtual int do_netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each) = 0;
+    virtual int do_bind(int socket, const sockaddr* address, socklen_t length) = 0;
     virtual ssize_t do_sendmsg(int socket, const msghdr& message, int flags) = 0;
     virtual ssize_t do_recvmsg(int socket, msghdr& message, int flags) = 0;
 

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
+
+#include <libmnl/libmnl.h>
 
 #include "runtime/explain.hpp"
 #include "runtime/sys/describe.hpp"
@@ -71,6 +74,9 @@ int LinuxKernel::do_symlinkat(const char* target, int dirfd, const char* path) {
     return ::symlinkat(target, dirfd, path);
 }
 int LinuxKernel::do_unlinkat(int dirfd, const char* path, int flags) { return ::unlinkat(dirfd, path, flags); }
+int LinuxKernel::do_linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags) {
+    return ::linkat(old_dirfd, old_path, new_dirfd, new_path, flags);
+}
 int LinuxKernel::do_fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
     return ::fchmodat(dirfd, path, mode, flags);
 }
@@ -143,6 +149,33 @@ int LinuxKernel::do_execveat(int dirfd, const char* path, char* const argv[], ch
 int LinuxKernel::do_bpf(int cmd, void* attr, unsigned size) {
     return static_cast<int>(::syscall(SYS_bpf, cmd, attr, size));
 }
+// libmnl's loop: every answer to this sequence number goes to `each` until the ack (or
+// NLMSG_DONE) ends it; an error answer is the call's errno.
+int LinuxKernel::do_netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each) {
+    request->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    if (::send(socket, request, request->nlmsg_len, 0) < 0) return -1;
+    // As large as the kernel may make one datagram of a dump (libmnl's MNL_SOCKET_DUMP_SIZE):
+    // a smaller buffer truncates it.
+    std::vector<char> buf(32768);
+    auto callback = [](const nlmsghdr* message, void* data) -> int {
+        const auto* answer = static_cast<const NetlinkAnswer*>(data);
+        if (*answer) (*answer)(message);
+        return MNL_CB_OK;
+    };
+    int rc = MNL_CB_OK;
+    while (rc == MNL_CB_OK) {
+        ssize_t n = ::recv(socket, buf.data(), buf.size(), 0);
+        if (n < 0) return -1;
+        rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), request->nlmsg_seq, port, callback,
+                        const_cast<NetlinkAnswer*>(&each));
+    }
+    return rc == MNL_CB_ERROR ? -1 : 0;
+}
+
+int LinuxKernel::do_bind(int socket, const sockaddr* address, socklen_t length) {
+    return ::bind(socket, address, length);
+}
+
 ssize_t LinuxKernel::do_sendmsg(int socket, const msghdr& message, int flags) {
     return ::sendmsg(socket, &message, flags);
 }

@@ -28,6 +28,7 @@ protected:
     int do_mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) override;
     int do_symlinkat(const char* target, int dirfd, const char* path) override;
     int do_unlinkat(int dirfd, const char* path, int flags) override;
+    int do_linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags) override;
     int do_fchmodat(int dirfd, const char* path, mode_t mode, int flags) override;
     int do_fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) override;
     int do_fchown(int fd, uid_t uid, gid_t gid) override;
@@ -57,6 +58,8 @@ protected:
     int do_seccomp_filter(unsigned flags, const void* filter, std::size_t instructions) override;
     int do_execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) override;
     int do_bpf(int cmd, void* attr, unsigned size) override;
+    int do_netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each) override;
+    int do_bind(int socket, const sockaddr* address, socklen_t length) override;
     ssize_t do_sendmsg(int socket, const msghdr& message, int flags) override;
     ssize_t do_recvmsg(int socket, msghdr& message, int flags) override;
 };

@@ -90,9 +90,9 @@ TEST_F(ExplainIntegration, EveryMountPivotCapsetPrctlAndSeccompTheKernelSawIsExp
     write_file(volume / "file", "x");
     Strings args = {"strace", "-ff", "-qq", "-s", "512", "-e", std::string("trace=") + kTraced, "-e", "signal=none",
                     "-o", traces / "t", hutch_binary()};
-    for (const auto& a : roots_.hutch_args({"run", "--explain", "--rm", "--read-only", "-v", volume.path() + ":/data:ro",
-                                            "--tmpfs", "/scratch", "--network", "bridge", "-u", "nobody", rootfs_,
-                                            "sh", "-c", "cat /data/file"}))
+    for (const auto& a : roots_.hutch_args({"run", "--explain", "--rm", "--read-only", "-v", volume.path() + ":/home:ro",
+                                            "--tmpfs", "/mnt", "--network", "bridge", "-u", "nobody", rootfs_,
+                                            "sh", "-c", "cat /home/file"}))
         args.push_back(a);
     Result r = run_command(args, {}, 60s);
     ASSERT_EXIT_CODE(r, 0);

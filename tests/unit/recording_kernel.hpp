@@ -71,6 +71,7 @@ protected:
     int do_mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) override;
     int do_symlinkat(const char*, int dirfd, const char* path) override;
     int do_unlinkat(int, const char*, int) override { return 0; }
+    int do_linkat(int, const char*, int, const char*, int) override { return 0; }
     int do_fchmodat(int, const char*, mode_t, int) override { return 0; }
     int do_fchownat(int, const char*, uid_t, gid_t, int) override { return 0; }
     int do_fchown(int, uid_t, gid_t) override { return 0; }
@@ -99,6 +100,8 @@ protected:
     int do_seccomp_filter(unsigned, const void*, std::size_t) override { return 0; }
     int do_execveat(int, const char*, char* const[], char* const[], int) override;
     int do_bpf(int, void*, unsigned) override { return next_fd_++; }
+    int do_netlink(int, std::uint32_t, nlmsghdr*, const NetlinkAnswer&) override { return 0; }
+    int do_bind(int, const sockaddr*, socklen_t) override { return 0; }
     ssize_t do_sendmsg(int, const msghdr& message, int) override;
     ssize_t do_recvmsg(int, msghdr& message, int) override;
 
