@@ -8,7 +8,9 @@ namespace hutch::net {
 
 std::optional<Ipv4> Ipv4::parse(const std::string& text) {
     in_addr a{};
-    if (inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+    // inet_pton reads up to the first NUL: "10.0.0.1\0junk" (a JSON string may hold \u0000)
+    // is not the address it would read.
+    if (text.find('\0') != std::string::npos || inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
     return Ipv4{ntohl(a.s_addr)};
 }
 

@@ -35,6 +35,7 @@ bool hostname(std::string_view name) {
 
 std::string ip_address(std::string_view text) {
     std::string s(text);
+    if (s.find('\0') != std::string::npos) return "";  // inet_pton would stop at it
     if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
     unsigned char buf[sizeof(struct in6_addr)];
     char out[INET6_ADDRSTRLEN];
