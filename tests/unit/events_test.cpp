@@ -33,6 +33,21 @@ TEST(EventsTime, BadTextIsRejected) {
         EXPECT_FALSE(events::parse_time(bad, kNow).has_value()) << bad;
 }
 
+// Found by the events fuzz target (tests/fuzz/corpus/events/regress-*): each threw out of
+// parse_time (std::stoll), overflowed int64 nanoseconds, or read past the text's end.
+TEST(EventsTime, OutOfRangeAndCutShortAreRejected) {
+    for (const char* bad : {".", ".5", "99999999999999999999", "9999999999s", "1h99999999999999999m",
+                            "9999999999999999999h", "0001-01-01T00:00:00Z", "9999-01-01T00:00:00Z",
+                            "2026-01-01T00:00:00.5+1:2", "2026-01-01T00:00:00+01:0", "2026-01-01T00:00:00+01:00:"}) {
+        std::optional<std::int64_t> t;
+        EXPECT_NO_THROW(t = events::parse_time(bad, kNow)) << bad;
+        EXPECT_FALSE(t.has_value()) << bad << " read as " << *t;
+    }
+    // The ends of the range still read.
+    EXPECT_EQ(events::parse_time("9223372036.854775807", kNow), INT64_MAX);
+    EXPECT_EQ(events::parse_time("1677-09-21T00:12:44Z", kNow), -9223372036LL * 1'000'000'000);
+}
+
 TEST(EventsText, DockersLineWithSortedAttributes) {
     Event e{"container", "die", "abc", {{"name", "web"}, {"exitCode", "3"}, {"image", "/r"}}, 1795881600LL * 1'000'000'000 + 42};
     std::string line = events::to_text(e);
