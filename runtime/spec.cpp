@@ -1,8 +1,10 @@
 #include "runtime/spec.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
+#include "runtime/validate.hpp"
 
 namespace hutch {
 
@@ -462,6 +464,41 @@ Spec spec_from_json(const json& j) {
         s.hutch.oci = h.get("oci", false);
     }
     return s;
+}
+
+namespace {
+
+// The first string of `j`, keys included, that is not UTF-8: its JSON path and text.
+std::optional<std::pair<std::string, std::string>> first_non_utf8(const json& j, const std::string& path) {
+    if (j.is_string()) {
+        const auto& text = j.get_ref<const std::string&>();
+        if (!validate::utf8(text)) return std::pair{path, text};
+    } else if (j.is_array()) {
+        for (std::size_t i = 0; i < j.size(); ++i)
+            if (auto bad = first_non_utf8(j[i], path + "[" + std::to_string(i) + "]")) return bad;
+    } else if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            std::string at = path.empty() ? key : path + "." + key;
+            if (!validate::utf8(key)) return std::pair{at, key};
+            if (auto bad = first_non_utf8(value, at)) return bad;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+void require_utf8(const Spec& spec) {
+    auto bad = first_non_utf8(to_json(spec), "");
+    if (!bad) return;
+    std::string shown;  // bytes past ASCII as \xNN: the message itself must print
+    for (unsigned char c : bad->second) {
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02x", c);
+        shown += c < 0x80 ? std::string(1, static_cast<char>(c)) : hex;
+    }
+    throw UsageError(bad->first + " \"" + shown + "\" is not UTF-8: hutch keeps a container's configuration as JSON "
+                     "(config.json), which holds UTF-8 text only");
 }
 
 }  // namespace hutch

@@ -9,7 +9,7 @@
 // create` stores), that the launcher's validate_spec accepts, whose mount destinations and cwd
 // are clean absolute paths, whose strings bound for the container's /etc files hold no space or
 // control character, whose environment has one entry per name, and whose effective
-// capabilities lie within the bounding set.
+// capabilities lie within the bounding set. validate::utf8 agrees with nlohmann's UTF-8 check.
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -120,9 +120,22 @@ void check_spec(const Spec& spec) {
 
 }  // namespace
 
+// validate::utf8, which build_run_spec relies on, agrees with the JSON library's own check.
+void check_utf8_agrees(const std::string& word) {
+    bool dumps = true;
+    try {
+        (void)nlohmann::json(word).dump();
+    } catch (const nlohmann::json::type_error&) {
+        dumps = false;
+    }
+    FUZZ_CHECK(validate::utf8(word) == dumps, "validate::utf8 and nlohmann disagree on " + nlohmann::json(word).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size > 4096) return -1;
-    auto spec = spec_of(fuzz::split_nul(data, size));
+    auto words = fuzz::split_nul(data, size);
+    for (const auto& w : words) check_utf8_agrees(w);
+    auto spec = spec_of(words);
     if (spec) check_spec(*spec);
     return 0;
 }
