@@ -23,7 +23,9 @@ std::int64_t now_nano() {
 
 void emit(const std::string& data_root, Event event) {
     if (!event.time_nano) event.time_nano = now_nano();
-    std::string line = to_json(event).dump() + "\n";
+    // An exec'd command may be Latin-1: replaced by U+FFFD as Docker's JSON encoder does, not a
+    // JSON type_error that would fail the exec itself.
+    std::string line = to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     ::mkdir(data_root.c_str(), 0711);
     Fd fd(::open((data_root + "/events.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (fd) [[maybe_unused]] ssize_t n = ::write(fd.get(), line.data(), line.size());

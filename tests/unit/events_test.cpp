@@ -1,4 +1,9 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -102,4 +107,19 @@ TEST(EventsFilter, UnknownKeyAndMalformedAreErrors) {
     EXPECT_THROW(f.add("image=x"), UsageError);
     EXPECT_THROW(f.add("type"), UsageError);
     EXPECT_THROW(f.add("type="), UsageError);
+}
+
+// `hutch exec C echo $'caf\xe9'` failed with the JSON library's type_error 316: its
+// exec_create event names the command, and writing the event line threw.
+TEST(EventsEmit, TextThatIsNotUtf8IsLoggedWithReplacementCharacters) {
+    char dir[] = "/tmp/hutch-events-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    EXPECT_NO_THROW(events::emit(dir, {"container", "exec_create: echo caf\xe9", "abc", {}, 1}));
+    std::string path = std::string(dir) + "/events.jsonl";
+    std::ifstream in(path);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_EQ(events::from_json(nlohmann::json::parse(line)).action, "exec_create: echo caf\xef\xbf\xbd");
+    std::remove(path.c_str());
+    ::rmdir(dir);
 }
