@@ -17,7 +17,7 @@ HostConfig read_host_config(const std::string& path) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
         throw UsageError("host config " + path + ": " + e.what());
     }
     // A file of another shape ("[...]", a number) would otherwise read as "all defaults" and hide
