@@ -47,6 +47,9 @@ Event from_json(const nlohmann::json& j) {
     const auto& actor = j.value("Actor", nlohmann::json::object());
     e.id = actor.value("ID", "");
     e.attributes = actor.value("Attributes", std::map<std::string, std::string>{});
+    // An integer only: nlohmann converts a float such as 1e36 to int64 with undefined behaviour.
+    if (j.contains("timeNano") && !j["timeNano"].is_number_integer())
+        throw UsageError("event: timeNano must be an integer, not " + j["timeNano"].dump());
     e.time_nano = j.value("timeNano", std::int64_t{0});
     return e;
 }

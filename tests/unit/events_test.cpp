@@ -109,6 +109,16 @@ TEST(EventsFilter, UnknownKeyAndMalformedAreErrors) {
     EXPECT_THROW(f.add("type="), UsageError);
 }
 
+// Found by the events fuzz target (corpus events/regress-float-time): a float timeNano was
+// converted to int64 with undefined behaviour (1e36) or silently cut (1.5). `hutch events`
+// skips a line that does not read as an event, as it skips a torn one.
+TEST(EventsJson, TimeThatIsNotAnIntegerIsRefused) {
+    for (const char* line : {R"({"Type":"container","timeNano":1e36})", R"({"Type":"container","timeNano":1.5})",
+                             R"({"Type":"container","timeNano":"1"})"})
+        EXPECT_THROW(events::from_json(nlohmann::json::parse(line)), UsageError) << line;
+    EXPECT_EQ(events::from_json(nlohmann::json::parse(R"({"timeNano":7})")).time_nano, 7);
+}
+
 // `hutch exec C echo $'caf\xe9'` failed with the JSON library's type_error 316: its
 // exec_create event names the command, and writing the event line threw.
 TEST(EventsEmit, TextThatIsNotUtf8IsLoggedWithReplacementCharacters) {
