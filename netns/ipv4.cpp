@@ -28,6 +28,8 @@ std::optional<Subnet> Subnet::parse(const std::string& text) {
     auto ip = Ipv4::parse(text.substr(0, slash));
     int prefix = -1;
     std::string p = text.substr(slash + 1);
+    // Digits only, as Go's net.ParseCIDR (Docker's) reads them: from_chars would take "-0".
+    if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
     auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (!ip || ec != std::errc() || end != p.data() + p.size() || prefix < 0 || prefix > 32)
         return std::nullopt;
