@@ -452,6 +452,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
             throw UsageError("invalid --dns-option " + quoted(d));
         s.hutch.dns_options.push_back(d);
     }
+    require_utf8(s);  // an argument, variable or path in Latin-1, say
     return s;
 }
 
