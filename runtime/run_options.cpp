@@ -207,7 +207,8 @@ void add_devices(Spec& s, const RunOptions& o, const HostFacts& host) {
     s.linux.resources.devices = o.privileged ? devices::privileged_rules() : devices::docker_default_rules();
     for (const auto& d : o.devices) {
         auto [node, rule] = devices::parse_device_flag(d, host.host_device);
-        std::erase_if(s.linux.devices, [&](const Device& other) { return other.path == node.path; });
+        const std::string& path = node.path;  // clang 14 cannot capture a structured binding
+        std::erase_if(s.linux.devices, [&](const Device& other) { return other.path == path; });
         s.linux.devices.push_back(node);
         if (!o.privileged) s.linux.resources.devices.push_back(rule);
     }
