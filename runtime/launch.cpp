@@ -32,6 +32,7 @@
 #include "runtime/container_init.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
+#include "runtime/env.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
@@ -729,14 +730,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     spec.process.args = request.args;
     spec.process.terminal = request.tty;
     spec.hutch.interactive = request.interactive;
-    for (const auto& e : request.env) {
-        auto eq = e.find('=');
-        if (eq == 0 || eq == std::string::npos || validate::has_control(e))
-            throw UsageError("invalid environment variable: \"" + e + "\"");
-        std::string key = e.substr(0, eq + 1);
-        std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(key, 0) == 0; });
-        spec.process.env.push_back(e);
-    }
+    for (const auto& e : request.env) env::apply(spec.process.env, e);  // resolved by the CLI (runtime/env.hpp)
     if (request.tty) spec.process.env.push_back("TERM=xterm");
     if (!request.workdir.empty()) {
         if (request.workdir[0] != '/') throw UsageError("invalid --workdir \"" + request.workdir + "\": must be absolute");

@@ -7,6 +7,7 @@
 
 #include "caps/seccomp_profile.hpp"
 #include "netns/etc_files.hpp"
+#include "runtime/env.hpp"
 #include "runtime/error.hpp"
 #include "runtime/user.hpp"
 #include "runtime/validate.hpp"
@@ -32,53 +33,15 @@ Strings split(const std::string& s, char sep) {
 
 // --- environment ---------------------------------------------------------------------------
 
-void add_env(Strings& env, const std::string& entry, const HostFacts& host) {
-    auto eq = entry.find('=');
-    std::string key = entry.substr(0, eq);
-    if (key.empty() || entry.find('\0') != std::string::npos)
-        throw UsageError("invalid environment variable: " + quoted(entry));
-    std::string value;
-    if (eq == std::string::npos) {
-        // "-e KEY" passes the host's value, or nothing when the host has none (docker's rule).
-        const char* host_value = host.getenv(key.c_str());
-        if (!host_value) return;
-        value = key + "=" + host_value;
-    } else {
-        value = entry;
-    }
-    // A variable set twice keeps its first position, as docker does.
-    auto same_key = [&](const std::string& e) { return e.compare(0, key.size() + 1, key + "=") == 0; };
-    if (auto it = std::find_if(env.begin(), env.end(), same_key); it != env.end()) *it = value;
-    else env.push_back(value);
-}
-
-void add_env_file(Strings& env, const std::string& path, const HostFacts& host) {
+// --env-file PATH: read from the host, parsed as -e entries (runtime/env.hpp).
+void add_env_file(Strings& vars, const std::string& path, const HostFacts& host) {
     std::string text;
     try {
         text = host.read_host_file(path);
     } catch (const UsageError& e) {
         throw UsageError(std::string("--env-file: ") + e.what());
     }
-    std::istringstream in(text);
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        auto first = line.find_first_not_of(" \t");
-        if (first == std::string::npos || line[first] == '#') continue;
-        line.erase(0, first);  // docker's kvfile trims leading whitespace
-        if (line.find_first_of("\r") != std::string::npos)
-            line.erase(line.find_last_not_of("\r") + 1);
-        if (line.substr(0, line.find('=')).find_first_of(" \t") != std::string::npos)
-            throw UsageError("invalid --env-file " + quoted(path) + " line " +
-                             std::to_string(number) + ": variable name contains whitespace");
-        add_env(env, line, host);
-    }
-}
-
-bool has_key(const Strings& env, const std::string& key) {
-    return std::any_of(env.begin(), env.end(),
-                       [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; });
+    for (const auto& entry : env::file_entries(path, text)) env::add(vars, entry, host.getenv);
 }
 
 // --- mounts --------------------------------------------------------------------------------
@@ -344,8 +307,8 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     s.process.env = {kDefaultPath, "HOSTNAME=" + env_hostname};
     if (o.tty) s.process.env.push_back("TERM=xterm");
     for (const auto& file : o.env_files) add_env_file(s.process.env, file, host);
-    for (const auto& e : o.env) add_env(s.process.env, e, host);
-    if (!has_key(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);
+    for (const auto& e : o.env) env::add(s.process.env, e, host.getenv);
+    if (!env::has(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);
 
     if (!o.workdir.empty()) {
         if (!is_absolute(o.workdir))
