@@ -35,6 +35,7 @@
 #include "runtime/oci/bundle.hpp"
 #include "runtime/oci/cgroups.hpp"
 #include "runtime/oci/hooks.hpp"
+#include "runtime/oci/lifecycle.hpp"
 #include "runtime/oci/state.hpp"
 #include "runtime/state.hpp"
 
@@ -105,78 +106,6 @@ private:
     std::string dir_;
 };
 
-Spec stored_spec(const oci::StateRoot& root, const std::string& id) {
-    return spec_from_json(oci::parse_config(read_file(root.file(id, "config.json")), root.file(id, "config.json")));
-}
-
-// The processes of a container: every process in its pid namespace when it has its own (the
-// kernel ends them all with its first), else those of its cgroup, else its first process.
-std::vector<pid_t> container_pids(const oci::State& state, const Spec& spec) {
-    std::vector<pid_t> pids;
-    if (!oci::process_alive(state)) return pids;
-    auto ns_of = [](pid_t pid) {
-        char link[64] = {};
-        std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
-        ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
-        return n > 0 ? std::string(link, static_cast<std::size_t>(n)) : std::string();
-    };
-    if (spec.has_new_namespace("pid")) {
-        std::string ns = ns_of(state.pid);
-        if (DIR* d = ::opendir("/proc")) {
-            while (dirent* e = ::readdir(d)) {
-                char* end = nullptr;
-                long pid = std::strtol(e->d_name, &end, 10);
-                if (pid > 0 && *end == '\0' && ns_of(static_cast<pid_t>(pid)) == ns && !ns.empty())
-                    pids.push_back(static_cast<pid_t>(pid));
-            }
-            ::closedir(d);
-        }
-    } else if (!state.cgroups.empty()) {
-        std::ifstream procs(state.cgroups.front() + "/cgroup.procs");
-        for (pid_t pid; procs >> pid;) pids.push_back(pid);
-    }
-    if (std::find(pids.begin(), pids.end(), state.pid) == pids.end()) pids.insert(pids.begin(), state.pid);
-    std::sort(pids.begin(), pids.end());
-    return pids;
-}
-
-// A pidfd on the container's first process, opened and then checked against the recorded
-// start time: never a recycled pid. Empty when the process is gone.
-Fd open_live_pidfd(const oci::State& state) {
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
-    if (!pidfd || !oci::process_alive(state)) return Fd();
-    return pidfd;
-}
-
-void signal_container(const oci::State& state, const Spec& spec, int sig, bool all) {
-    Fd pidfd = open_live_pidfd(state);
-    if (!pidfd) throw UsageError("container " + state.id + " is not running");
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
-        throw SysError("signal container " + state.id, "pidfd_send_signal", std::to_string(sig), errno);
-    if (!all) return;
-    for (pid_t pid : container_pids(state, spec))
-        if (pid != state.pid) ::kill(pid, sig);
-}
-
-// Runs hooks whose failure the spec turns into a warning (poststart, poststop).
-void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const std::string& state) {
-    oci::run_hooks(hooks, point, state, false);
-}
-
-// delete: what is left of a stopped container, with its poststop hooks.
-void destroy(const oci::StateRoot& root, const oci::State& state, const Spec& spec) {
-    // runtime.md: poststop runs after the container is deleted.
-    oci::remove_cgroups(state.cgroups, state.cgroup_parents);
-    remove_tree(root.dir(state.id));
-    run_hooks_warning(spec.hooks.poststop, "poststop", oci::state_json(state, "stopped").dump());
-}
-
-void wait_until_stopped(const oci::State& state) {
-    for (int i = 0; i < 2000 && oci::process_alive(state); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (oci::process_alive(state)) throw Error("container " + state.id + " did not stop after SIGKILL");
-}
-
 struct CreateRequest {
     std::string id, bundle, pid_file, console_socket;
     bool no_pivot = false, no_new_keyring = false;
@@ -203,33 +132,6 @@ struct Prepared {
     OciLaunch launch;
 };
 
-// What a killed create left (runtime/oci/state.hpp), removed so the id can be used again:
-// a state dir without state.json whose lock nobody holds (killed before it wrote one: nothing
-// else exists yet), or a record still `creating` whose create process is gone. Its first process
-// (alive when the kill came after it stopped waiting for the create, blocked on exec.fifo) is
-// killed by a pidfd checked against its recorded start time, its cgroups removed (the default
-// ones by the id when the kill came before they were recorded), and its poststop hooks run, as
-// for any create that failed.
-bool remove_if_abandoned(const oci::StateRoot& root, const std::string& id) {
-    if (::access(root.file(id, "state.json").c_str(), F_OK) != 0) {
-        Fd dir(::open(root.dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!dir || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) return false;
-        oci::remove_default_cgroups(id);
-        remove_tree(root.dir(id));
-        return true;
-    }
-    oci::State s = root.load(id);
-    if (!oci::aborted_create(s)) return false;
-    if (Fd pidfd = open_live_pidfd(s)) {
-        if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
-            throw SysError("remove the aborted create of " + id, "pidfd_send_signal", "SIGKILL", errno);
-        wait_until_stopped(s);
-    }
-    if (s.cgroups.empty()) oci::remove_default_cgroups(id);
-    destroy(root, s, stored_spec(root, id));
-    return true;
-}
-
 Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     oci::validate_id(r.id);
     if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
@@ -242,7 +144,7 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     std::string dir = root.dir(r.id);
     if (::mkdir(dir.c_str(), 0700) != 0) {
         if (errno != EEXIST) throw SysError("create the container's state", "mkdir", dir, errno);
-        if (!remove_if_abandoned(root, r.id) || ::mkdir(dir.c_str(), 0700) != 0)
+        if (!oci::remove_if_abandoned(root, r.id) || ::mkdir(dir.c_str(), 0700) != 0)
             throw UsageError("container " + r.id + " already exists");
     }
     p.guard = std::make_unique<StateDirGuard>(dir);
@@ -304,8 +206,8 @@ void start(const OciGlobals& g, const std::string& id) {
     oci::State state = root.load(id);
     std::string status = oci::status_of(root, state);
     if (status != "created") throw UsageError("cannot start container " + id + ": it is " + status);
-    Spec spec = stored_spec(root, id);  // before the release: nothing may fail after it but hooks
-    Fd pidfd = open_live_pidfd(state);
+    Spec spec = oci::stored_spec(root, id);  // before the release: nothing may fail after it but hooks
+    Fd pidfd = oci::open_live_pidfd(state);
     if (!pidfd) throw UsageError("cannot start container " + id + ": it has stopped");
     // Claimed by renaming the fifo: of two starts at once, one renames it and the other finds
     // it gone (the container is then running), instead of waiting on a fifo nobody writes.
@@ -315,7 +217,7 @@ void start(const OciGlobals& g, const std::string& id) {
         throw SysError("start the container", "rename", root.file(id, "exec.fifo"), errno);
     }
     start_oci_container(claimed, pidfd.get(), true);
-    run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
+    oci::run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
 }
 
 json features() {
@@ -370,7 +272,7 @@ struct ExecRequest {
 // exec's process: the container's own, or --process's, with the flags' changes.
 Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std::string> args) {
     if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
-    Spec spec = stored_spec(root, r.id);
+    Spec spec = oci::stored_spec(root, r.id);
     if (!r.process_file.empty()) {
         spec.process = process_from_json(oci::parse_config(read_file(absolute(r.process_file)), r.process_file));
     } else {
@@ -413,7 +315,7 @@ int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::strin
     oci::State s = root.load(r.id);
     Spec spec = exec_spec(root, r, args);
     if (oci::status_of(root, s) != "running") throw UsageError("container " + r.id + " is not running");
-    Fd pidfd = open_live_pidfd(s);
+    Fd pidfd = oci::open_live_pidfd(s);
     if (!pidfd) throw UsageError("container " + r.id + " is not running");
     Fd console = connect_console(r.console_socket);
     if (spec.process.terminal && !console && r.detach) throw UsageError("exec --tty --detach needs --console-socket");
@@ -464,7 +366,7 @@ void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g) {
     ps_cmd->callback([&g, o] {
         oci::StateRoot root(g.root);
         oci::State s = root.load(o->ps_id);
-        std::vector<pid_t> pids = container_pids(s, stored_spec(root, o->ps_id));
+        std::vector<pid_t> pids = oci::container_pids(s, oci::stored_spec(root, o->ps_id));
         if (o->ps_format == "json") {
             std::cout << json(pids).dump() << "\n";
             return;
@@ -474,7 +376,10 @@ void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g) {
             std::string cmd;
             try {
                 cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-            } catch (const Error&) {
+            } catch (const SysError& e) {
+                // It exited since it was listed: no longer one of the container's processes.
+                if (e.error_number() == ENOENT || e.error_number() == ESRCH) continue;
+                throw;
             }
             std::replace(cmd.begin(), cmd.end(), '\0', ' ');
             std::cout << pid << "\t" << cmd << "\n";
@@ -544,7 +449,7 @@ int oci_main(int argc, char** argv) {
         } catch (...) {
             // runtime.md: a failed createRuntime (or later) step stops the container and goes on
             // with delete, whose poststop hooks run.
-            run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
+            oci::run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
             throw;
         }
         p.guard->keep();
@@ -572,11 +477,7 @@ int oci_main(int argc, char** argv) {
                 start(g, run_req.id);
             } catch (...) {
                 // runc leaves nothing of a container whose run failed: neither does hutch.
-                oci::StateRoot root(g.root);
-                oci::State s = root.load(run_req.id);
-                if (Fd pidfd = open_live_pidfd(s)) signal_container(s, p.spec, SIGKILL, true);
-                wait_until_stopped(s);
-                destroy(root, s, p.spec);
+                oci::abort_run(oci::StateRoot(g.root), run_req.id, p.spec);
                 throw;
             }
             return;
@@ -585,10 +486,10 @@ int oci_main(int argc, char** argv) {
         try {
             exit_code = run_oci_container(p.spec, p.launch);
         } catch (...) {
-            run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
+            oci::run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
             throw;
         }
-        destroy(root, root.load(run_req.id), p.spec);
+        oci::destroy(root, root.load(run_req.id), p.spec);
         p.guard->keep();
     });
 
@@ -609,14 +510,7 @@ int oci_main(int argc, char** argv) {
     kill_cmd->add_flag("--all,-a", kill_all, "Signal every process of the container");
     kill_cmd->add_option("id", kill_id, "Container id")->required();
     kill_cmd->add_option("signal", kill_signal, "Signal name or number (default SIGTERM)");
-    kill_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::State s = root.load(kill_id);
-        int sig = parse_signal(kill_signal);
-        std::string status = oci::status_of(root, s);
-        if (status != "created" && status != "running") throw UsageError("container " + kill_id + " is not running");
-        signal_container(s, stored_spec(root, kill_id), sig, kill_all);
-    });
+    kill_cmd->callback([&] { oci::kill(oci::StateRoot(g.root), kill_id, parse_signal(kill_signal), kill_all); });
 
     // delete
     std::string delete_id;
@@ -624,25 +518,7 @@ int oci_main(int argc, char** argv) {
     auto* delete_cmd = app.add_subcommand("delete", "Delete a stopped container (--force: kill it first)");
     delete_cmd->add_flag("--force,-f", delete_force, "Kill the container if it runs");
     delete_cmd->add_option("id", delete_id, "Container id")->required();
-    delete_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::validate_id(delete_id);
-        if (delete_force && ::access(root.dir(delete_id).c_str(), F_OK) != 0) return;  // as runc: nothing to do
-        if (remove_if_abandoned(root, delete_id)) return;
-        oci::State s = root.load(delete_id);
-        Spec spec = stored_spec(root, delete_id);
-        std::string status = oci::status_of(root, s);
-        if (status == "creating")  // its create process still works on it: that one cleans up if it fails
-            throw UsageError("cannot delete container " + delete_id + ": it is being created (by process " +
-                             std::to_string(s.creator_pid) + ")");
-        if (status != "stopped") {
-            // runtime.md: deleting a container that is not stopped MUST fail and change nothing.
-            if (!delete_force) throw UsageError("cannot delete container " + delete_id + ": it is " + status + " (use --force)");
-            signal_container(s, spec, SIGKILL, true);
-            wait_until_stopped(s);
-        }
-        destroy(root, s, spec);
-    });
+    delete_cmd->callback([&] { oci::remove(oci::StateRoot(g.root), delete_id, delete_force); });
 
     add_exec_command(app, g, exit_code);
     add_ps_and_list_commands(app, g);
