@@ -118,9 +118,7 @@ std::vector<std::string> exec_env(const std::vector<std::string>& files, const s
     return resolved;
 }
 
-}  // namespace
-
-void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
+void add_kill_and_stop(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* kill = app.add_subcommand("kill", "Send a signal to a running container (default SIGKILL)");
     auto kill_signal = std::make_shared<std::string>("KILL");
     auto kill_refs = std::make_shared<std::vector<std::string>>();
@@ -148,7 +146,9 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         }
         exit_code = 0;
     });
+}
 
+void add_wait_and_logs(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* wait = app.add_subcommand("wait", "Block until containers stop, then print their exit codes");
     auto wait_refs = std::make_shared<std::vector<std::string>>();
     wait->add_option("CONTAINER", *wait_refs, "Container names or ids")->required();
@@ -180,7 +180,9 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
                                   std::chrono::milliseconds(50));
         exit_code = 0;
     });
+}
 
+void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* exec = app.add_subcommand("exec", "Run a command in a running container");
     exec->set_help_flag("--help", "Print this help and exit");
     exec->prefix_command();  // everything from CONTAINER on: options after it are the command's
@@ -216,7 +218,9 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         }
         exit_code = exec_in_container(paths, rest[0], *request);
     });
+}
 
+void add_inspect(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* inspect = app.add_subcommand("inspect", "Show containers as JSON (Docker's shape where it applies)");
     auto inspect_refs = std::make_shared<std::vector<std::string>>();
     inspect->add_option("CONTAINER", *inspect_refs, "Container names or ids")->required();
@@ -226,6 +230,15 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         std::cout << out.dump(4) << std::endl;
         exit_code = 0;
     });
+}
+
+}  // namespace
+
+void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
+    add_kill_and_stop(app, paths, exit_code);
+    add_wait_and_logs(app, paths, exit_code);
+    add_exec(app, paths, exit_code);
+    add_inspect(app, paths, exit_code);
 }
 
 }  // namespace hutch::cli
