@@ -10,6 +10,7 @@
 #include <poll.h>
 
 #include <array>
+#include <cstdio>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -550,7 +551,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     if (existing) {
         try {
             state.created = find_container(paths, id).created;
-        } catch (const Error&) {
+        } catch (const Error& e) {
+            // The start goes on (the record is this run's from here); only `ps` loses the time.
+            std::fprintf(stderr, "hutch: warning: container %s: its creation time is lost: %s\n", id.c_str(), e.what());
         }
         record.save(state);
     }
