@@ -426,6 +426,18 @@ TEST(RunOptions, EnvKeyOnlyTakesHostValue) {
               (Strings{kPath, "HOSTNAME=" + kShortId, "FROMHOST=hostval", "AFTER=1", "HOME=/root"}));
 }
 
+// docker: an entry without '=' whose name hutch's environment lacks unsets what came before
+// (an --env-file's value, the default HOSTNAME), as moby's ReplaceOrAppendEnvValues does.
+TEST(RunOptions, EnvKeyOnlyMissingOnTheHostUnsets) {
+    Fake fake;
+    fake.host_files["/env.list"] = "FROMFILE=1\nKEEP=2\n";
+    auto o = base();
+    o.env_files = {"/env.list"};
+    o.env = {"FROMFILE", "HOSTNAME"};
+    Spec s = build(o, fake);
+    EXPECT_EQ(s.process.env, (Strings{kPath, "KEEP=2", "HOME=/root"}));
+}
+
 TEST(RunOptions, EnvEmptyKeyRejected) {
     auto o = base();
     o.env = {"=value"};
