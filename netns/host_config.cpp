@@ -26,9 +26,12 @@ HostConfig read_host_config(const std::string& path) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
         throw UsageError("host config " + path + ": " + e.what());
     }
+    // A file of another shape ("[...]", a number) would otherwise read as "all defaults" and hide
+    // that the configuration is broken (dockerd refuses such a daemon.json too).
+    if (!j.is_object()) throw UsageError("host config " + path + ": must be a JSON object, not " + j.type_name());
     auto strings = [&](const char* key) {
         std::vector<std::string> out;
         if (!j.contains(key)) return out;

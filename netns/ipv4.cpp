@@ -9,7 +9,9 @@ namespace hutch::net {
 
 std::optional<Ipv4> Ipv4::parse(const std::string& text) {
     in_addr a{};
-    if (inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+    // inet_pton reads up to the first NUL: "10.0.0.1\0junk" (a JSON string may hold \u0000)
+    // is not the address it would read.
+    if (text.find('\0') != std::string::npos || inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
     return Ipv4{ntohl(a.s_addr)};
 }
 
@@ -30,6 +32,8 @@ std::optional<std::pair<Ipv4, int>> address_and_prefix(const std::string& text) 
     auto ip = Ipv4::parse(text.substr(0, slash));
     int prefix = -1;
     std::string p = text.substr(slash + 1);
+    // Digits only, as Go's net.ParseCIDR (Docker's) reads them: from_chars would take "-0".
+    if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
     auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (!ip || ec != std::errc() || end != p.data() + p.size() || p.size() > 2 || prefix < 0 || prefix > 32)
         return std::nullopt;

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
@@ -55,7 +56,9 @@ void append_line(const std::string& file, std::string line) {
 
 void emit(const std::string& data_root, Event event) {
     if (!event.time_nano) event.time_nano = now_nano();
-    std::string line = to_json(event).dump() + "\n";
+    // An exec'd command may be Latin-1: replaced by U+FFFD as Docker's JSON encoder does, not a
+    // JSON type_error that would fail the exec itself.
+    std::string line = to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     ::mkdir(data_root.c_str(), 0711);
     try {
         append_line(data_root + "/events.jsonl", line);
@@ -85,6 +88,9 @@ Event from_json(const nlohmann::json& j) {
     const auto& actor = j.value("Actor", nlohmann::json::object());
     e.id = actor.value("ID", "");
     e.attributes = actor.value("Attributes", std::map<std::string, std::string>{});
+    // An integer only: nlohmann converts a float such as 1e36 to int64 with undefined behaviour.
+    if (j.contains("timeNano") && !j["timeNano"].is_number_integer())
+        throw UsageError("event: timeNano must be an integer, not " + j["timeNano"].dump());
     e.time_nano = j.value("timeNano", std::int64_t{0});
     return e;
 }
@@ -126,65 +132,96 @@ std::string to_text(const Event& e) {
     return out;
 }
 
-std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now) {
-    if (text.empty()) return std::nullopt;
-    // A duration before now: digits and units, e.g. 1h30m, 45s, 10m.
-    if (text.find_first_not_of("0123456789hms") == std::string::npos &&
-        std::isalpha(static_cast<unsigned char>(text.back()))) {
-        std::int64_t total = 0, number = 0;
-        bool digits = false;
-        for (char c : text) {
-            if (std::isdigit(static_cast<unsigned char>(c))) {
-                number = number * 10 + (c - '0');
-                digits = true;
-                continue;
-            }
-            std::int64_t unit = c == 'h' ? 3600 : c == 'm' ? 60 : c == 's' ? 1 : 0;
-            if (!unit || !digits) return std::nullopt;
-            total += number * unit;
-            number = 0;
-            digits = false;
-        }
-        if (digits) return std::nullopt;
-        return now - total * 1'000'000'000;
+namespace {
+
+// Times are int64 nanoseconds, which end in 2262: every step is checked, so a text of many
+// digits, year 1 or year 9999 is "not a time" instead of a signed overflow.
+std::optional<std::int64_t> scaled(std::int64_t value, std::int64_t unit, std::int64_t plus = 0) {
+    std::int64_t out = 0;
+    if (__builtin_mul_overflow(value, unit, &out) || __builtin_add_overflow(out, plus, &out)) return std::nullopt;
+    return out;
+}
+
+// Decimal digits only, at most 18 of them (so the value fits); nullopt otherwise.
+std::optional<std::int64_t> decimal(std::string_view digits) {
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    std::int64_t value = 0;
+    for (char c : digits) value = value * 10 + (c - '0');
+    return value;
+}
+
+// Up to 9 fraction digits as nanoseconds ("5" is 500000000); more digits are cut off.
+std::int64_t fraction(std::string_view digits) {
+    std::string nine = (std::string(digits.substr(0, 9)) + "000000000").substr(0, 9);
+    return *decimal(nine);
+}
+
+// A duration before now: digits and units, e.g. 1h30m, 45s, 10m.
+std::optional<std::int64_t> parse_duration(std::string_view text, std::int64_t now) {
+    std::int64_t total = 0;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (std::isdigit(static_cast<unsigned char>(text[i]))) continue;
+        std::int64_t unit = text[i] == 'h' ? 3600 : text[i] == 'm' ? 60 : text[i] == 's' ? 1 : 0;
+        auto number = decimal(text.substr(start, i - start));
+        auto seconds = number && unit ? scaled(*number, unit) : std::nullopt;
+        if (!seconds || __builtin_add_overflow(total, *seconds, &total)) return std::nullopt;
+        start = i + 1;
     }
-    // Unix seconds, with an optional fraction.
-    if (text.find_first_not_of("0123456789.") == std::string::npos) {
-        auto dot = text.find('.');
-        if (text.find('.', dot == std::string::npos ? 0 : dot + 1) != std::string::npos && dot != std::string::npos)
-            return std::nullopt;
-        std::int64_t secs = std::stoll(text.substr(0, dot));
-        std::int64_t frac = 0;
-        if (dot != std::string::npos) {
-            std::string f = (text.substr(dot + 1) + "000000000").substr(0, 9);
-            frac = std::stoll(f);
-        }
-        return secs * 1'000'000'000 + frac;
-    }
-    // RFC 3339: 2026-11-28T16:00:00[.123456789](Z|+01:00)
+    if (start != text.size()) return std::nullopt;  // digits without a unit
+    auto nanos = scaled(total, 1'000'000'000);
+    std::int64_t out = 0;
+    if (!nanos || __builtin_sub_overflow(now, *nanos, &out)) return std::nullopt;
+    return out;
+}
+
+// Unix seconds, with an optional fraction: "1700000000", "1700000000.5".
+std::optional<std::int64_t> parse_unix(std::string_view text) {
+    auto dot = text.find('.');
+    auto secs = decimal(text.substr(0, dot));
+    std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+    if (!secs || frac.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return scaled(*secs, 1'000'000'000, fraction(frac));
+}
+
+// RFC 3339: 2026-11-28T16:00:00[.123456789](Z|+01:00)
+std::optional<std::int64_t> parse_rfc3339(const std::string& text) {
     tm t{};
     const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
     if (!rest) return std::nullopt;
     std::int64_t frac = 0;
     if (*rest == '.') {
-        std::string digits;
-        for (++rest; std::isdigit(static_cast<unsigned char>(*rest)); ++rest) digits += *rest;
-        if (digits.empty()) return std::nullopt;
-        frac = std::stoll((digits + "000000000").substr(0, 9));
+        std::size_t n = 0;
+        while (std::isdigit(static_cast<unsigned char>(rest[1 + n]))) ++n;
+        if (n == 0) return std::nullopt;
+        frac = fraction(std::string_view(rest + 1, n));
+        rest += 1 + n;
     }
     std::int64_t offset = 0;
-    if (*rest == 'Z') {
-        ++rest;
-    } else if (*rest == '+' || *rest == '-') {
-        int hh = 0, mm = 0;
-        if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
-        offset = (*rest == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-        rest += 6;
+    std::string_view zone = rest;
+    if (zone == "Z") {
+        offset = 0;
+    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':' && decimal(zone.substr(1, 2)) &&
+               decimal(zone.substr(4, 2))) {
+        offset = (zone[0] == '+' ? 1 : -1) * (*decimal(zone.substr(1, 2)) * 3600 + *decimal(zone.substr(4, 2)) * 60);
     } else {
         return std::nullopt;
     }
-    if (*rest) return std::nullopt;
-    return (static_cast<std::int64_t>(::timegm(&t)) - offset) * 1'000'000'000 + frac;
+    std::int64_t secs = 0;
+    if (__builtin_sub_overflow(static_cast<std::int64_t>(::timegm(&t)), offset, &secs)) return std::nullopt;
+    return scaled(secs, 1'000'000'000, frac);
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now) {
+    if (text.empty()) return std::nullopt;
+    if (text.find_first_not_of("0123456789hms") == std::string::npos &&
+        std::isalpha(static_cast<unsigned char>(text.back())))
+        return parse_duration(text, now);
+    if (text.find_first_not_of("0123456789.") == std::string::npos) return parse_unix(text);
+    return parse_rfc3339(text);
 }
 
 void Filter::add(const std::string& key_value) {

@@ -10,6 +10,7 @@
 #include <poll.h>
 
 #include <array>
+#include <cstdio>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -32,6 +33,7 @@
 #include "runtime/container_init.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
+#include "runtime/env.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
@@ -541,7 +543,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     if (existing) {
         try {
             state.created = find_container(paths, id).created;
-        } catch (const Error&) {
+        } catch (const Error& e) {
+            // The start goes on (the record is this run's from here); only `ps` loses the time.
+            std::fprintf(stderr, "hutch: warning: container %s: its creation time is lost: %s\n", id.c_str(), e.what());
         }
         record.save(state);
     }
@@ -716,14 +720,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     spec.process.args = request.args;
     spec.process.terminal = request.tty;
     spec.hutch.interactive = request.interactive;
-    for (const auto& e : request.env) {
-        auto eq = e.find('=');
-        if (eq == 0 || eq == std::string::npos || validate::has_control(e))
-            throw UsageError("invalid environment variable: \"" + e + "\"");
-        std::string key = e.substr(0, eq + 1);
-        std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(key, 0) == 0; });
-        spec.process.env.push_back(e);
-    }
+    for (const auto& e : request.env) env::apply(spec.process.env, e);  // resolved by the CLI (runtime/env.hpp)
     if (request.tty) spec.process.env.push_back("TERM=xterm");
     if (!request.workdir.empty()) {
         if (request.workdir[0] != '/') throw UsageError("invalid --workdir \"" + request.workdir + "\": must be absolute");

@@ -63,7 +63,7 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
 // `hutch exec`: a new process in a running container.
 struct ExecRequest {
     std::vector<std::string> args;
-    std::vector<std::string> env;  // KEY=VALUE, over the container's own
+    std::vector<std::string> env;  // env::resolve()d entries, applied over the container's own
     std::string user;              // name or uid[:gid], from the container's /etc/passwd
     std::string workdir;
     bool interactive = false;

@@ -7,7 +7,9 @@
 
 #include "caps/seccomp_profile.hpp"
 #include "netns/etc_files.hpp"
+#include "runtime/env.hpp"
 #include "runtime/error.hpp"
+#include "runtime/run_modes.hpp"
 #include "runtime/user.hpp"
 #include "runtime/validate.hpp"
 
@@ -32,53 +34,15 @@ Strings split(const std::string& s, char sep) {
 
 // --- environment ---------------------------------------------------------------------------
 
-void add_env(Strings& env, const std::string& entry, const HostFacts& host) {
-    auto eq = entry.find('=');
-    std::string key = entry.substr(0, eq);
-    if (key.empty() || entry.find('\0') != std::string::npos)
-        throw UsageError("invalid environment variable: " + quoted(entry));
-    std::string value;
-    if (eq == std::string::npos) {
-        // "-e KEY" passes the host's value, or nothing when the host has none (docker's rule).
-        const char* host_value = host.getenv(key.c_str());
-        if (!host_value) return;
-        value = key + "=" + host_value;
-    } else {
-        value = entry;
-    }
-    // A variable set twice keeps its first position, as docker does.
-    auto same_key = [&](const std::string& e) { return e.compare(0, key.size() + 1, key + "=") == 0; };
-    if (auto it = std::find_if(env.begin(), env.end(), same_key); it != env.end()) *it = value;
-    else env.push_back(value);
-}
-
-void add_env_file(Strings& env, const std::string& path, const HostFacts& host) {
+// --env-file PATH: read from the host, parsed as -e entries (runtime/env.hpp).
+void add_env_file(Strings& vars, const std::string& path, const HostFacts& host) {
     std::string text;
     try {
         text = host.read_host_file(path);
     } catch (const UsageError& e) {
         throw UsageError(std::string("--env-file: ") + e.what());
     }
-    std::istringstream in(text);
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        auto first = line.find_first_not_of(" \t");
-        if (first == std::string::npos || line[first] == '#') continue;
-        line.erase(0, first);  // docker's kvfile trims leading whitespace
-        if (line.find_first_of("\r") != std::string::npos)
-            line.erase(line.find_last_not_of("\r") + 1);
-        if (line.substr(0, line.find('=')).find_first_of(" \t") != std::string::npos)
-            throw UsageError("invalid --env-file " + quoted(path) + " line " +
-                             std::to_string(number) + ": variable name contains whitespace");
-        add_env(env, line, host);
-    }
-}
-
-bool has_key(const Strings& env, const std::string& key) {
-    return std::any_of(env.begin(), env.end(),
-                       [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; });
+    for (const auto& entry : env::file_entries(path, text)) env::add(vars, entry, host.getenv);
 }
 
 // --- mounts --------------------------------------------------------------------------------
@@ -163,27 +127,6 @@ void put_mount(std::vector<Mount>& mounts, Mount mount) {
 
 // --- namespaces ----------------------------------------------------------------------------
 
-bool host_mode(const std::string& flag, const std::string& value, const Strings& allowed_private) {
-    if (value == "host") return true;
-    if (value.empty() || value.rfind("container:", 0) == 0 ||
-        std::find(allowed_private.begin(), allowed_private.end(), value) != allowed_private.end())
-        return false;
-    throw UsageError("invalid --" + flag + " " + quoted(value) + ": hutch supports \"host\", \"container:NAME\"" +
-                     (allowed_private.empty() ? "" : " and \"" + allowed_private[0] + "\""));
-}
-
-// --pid/--ipc container:NAME: the running container's namespace file; "" when not that form.
-std::string joined_namespace(const std::string& flag, const std::string& value, const std::string& type,
-                             const HostFacts& host, Spec& spec) {
-    if (value.rfind("container:", 0) != 0) return "";
-    std::string ref = value.substr(10);
-    if (ref.empty() || !validate::container_name(ref))
-        throw UsageError("invalid --" + flag + " " + quoted(value) + ": expected container:NAME or container:ID");
-    HostFacts::JoinedContainer joined = host.running_container(ref);
-    spec.hutch.joined_containers.push_back(joined.id);
-    return joined.ns_dir + "/" + type;
-}
-
 ExtraHost parse_add_host(const std::string& value) {
     // name:ip or name=ip; IPv6 addresses contain colons, so split at the first separator.
     auto sep = value.find_first_of(":=");
@@ -207,7 +150,8 @@ void add_devices(Spec& s, const RunOptions& o, const HostFacts& host) {
     s.linux.resources.devices = o.privileged ? devices::privileged_rules() : devices::docker_default_rules();
     for (const auto& d : o.devices) {
         auto [node, rule] = devices::parse_device_flag(d, host.host_device);
-        std::erase_if(s.linux.devices, [&](const Device& other) { return other.path == node.path; });
+        const std::string& path = node.path;  // clang 14 cannot capture a structured binding
+        std::erase_if(s.linux.devices, [&](const Device& other) { return other.path == path; });
         s.linux.devices.push_back(node);
         if (!o.privileged) s.linux.resources.devices.push_back(rule);
     }
@@ -243,47 +187,49 @@ std::vector<std::string> docker_readonly_paths() {
     return {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 }
 
-Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts& host) {
-    Spec s;
+namespace {
+
+// The modes, parsed once; the joined containers looked up (running_container) as they come.
+struct Modes {
+    NamespaceMode pid, ipc, uts;
+    NetworkMode network;
+    HostFacts::JoinedContainer joined_net;  // with ContainerNetwork
+    bool host_net() const { return std::holds_alternative<HostNetwork>(network); }
+    bool join_net() const { return std::holds_alternative<ContainerNetwork>(network); }
+    bool own_net() const { return !host_net() && !join_net(); }
+};
+
+void check_basics(const RunOptions& o) {
     if (o.command.empty() || o.command[0].empty())
         throw UsageError("no command given: usage: hutch run [OPTIONS] ROOTFS COMMAND [ARG...]");
     if (!o.name.empty() && !validate::container_name(o.name))
-        throw UsageError("invalid container name " + quoted(o.name) +
-                         ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+        throw UsageError("invalid container name " + quoted(o.name) + ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    if (o.detach && o.tty && o.interactive)
+        throw UsageError("-d with -it: hutch has no attach yet, so a detached terminal could never be used");
+}
+
+void set_basics(Spec& s, const RunOptions& o) {
     s.root.path = o.rootfs;
     s.root.readonly = o.read_only;
     s.hutch.name = o.name;
     s.hutch.auto_remove = o.rm;
     s.hutch.detach = o.detach;
-    if (o.detach && o.tty && o.interactive)
-        throw UsageError("-d with -it: hutch has no attach yet, so a detached terminal could never be used");
     s.hutch.interactive = o.interactive;
     s.hutch.privileged = o.privileged;
     s.process.terminal = o.tty;
     s.process.args = o.command;
+}
 
-    // Namespaces: mount always; the rest unless shared with the host.
-    bool host_pid = host_mode("pid", o.pid, {});
-    bool host_ipc = host_mode("ipc", o.ipc, {"private", "shareable"});
-    bool host_uts = host_mode("uts", o.uts, {});
-    // Network: none, host, the default bridge, a user-defined network, or another container's.
-    std::string network = o.network == "default" ? "bridge" : o.network;
-    HostFacts::JoinedContainer joined;
-    bool join_net = network.rfind("container:", 0) == 0;
-    if (join_net) {
-        std::string ref = network.substr(10);
-        if (ref.empty() || !validate::container_name(ref))
-            throw UsageError("invalid --network " + quoted(o.network) + ": expected container:NAME or container:ID");
-        if (!o.hostname.empty())
-            throw UsageError("conflicting options: --hostname and --network " + o.network);
-        joined = host.running_container(ref);
-        network = "container:" + joined.id;
-        s.hutch.joined_containers.push_back(joined.id);
-    } else if (network != "none" && network != "host" && !validate::container_name(network)) {
-        throw UsageError("invalid --network " + quoted(o.network) +
-                         ": use bridge, none, host, container:NAME or a network's name");
+// --network and what only a user-defined network takes (--ip, --network-alias).
+void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) {
+    s.hutch.network = o.network == "default" ? "bridge" : o.network;
+    if (const auto* joined = std::get_if<ContainerNetwork>(&m.network)) {
+        if (!o.hostname.empty()) throw UsageError("conflicting options: --hostname and --network " + o.network);
+        m.joined_net = host.running_container(joined->container);
+        s.hutch.network = "container:" + m.joined_net.id;
+        s.hutch.joined_containers.push_back(m.joined_net.id);
     }
-    bool user_network = network != "bridge" && network != "none" && network != "host" && !join_net;
+    bool user_network = std::holds_alternative<NamedNetwork>(m.network);
     if (!o.ip.empty() && !user_network)
         throw UsageError("--ip " + quoted(o.ip) + " needs a user-defined network (hutch network create)");
     if (!o.network_aliases.empty() && !user_network)
@@ -292,70 +238,81 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         if (!validate::hostname(alias)) throw UsageError("invalid --network-alias " + quoted(alias));
     if (!o.ip.empty() && validate::ip_address(o.ip).empty())
         throw UsageError("invalid --ip " + quoted(o.ip) + ": not an IP address");
-    bool host_net = network == "host";
-    s.hutch.network = network;
     s.hutch.ip = o.ip;
     s.hutch.network_aliases = o.network_aliases;
+}
+
+// --pid/--ipc container:NAME: the running container's namespace file; "" for a new one.
+std::string namespace_path(const NamespaceMode& mode, const char* type, const HostFacts& host, Spec& s) {
+    if (mode.kind != NamespaceMode::Kind::kContainer) return "";
+    HostFacts::JoinedContainer joined = host.running_container(mode.container);
+    s.hutch.joined_containers.push_back(joined.id);
+    return joined.ns_dir + "/" + type;
+}
+
+// Namespaces: mount always; the rest unless shared with the host.
+void add_namespaces(Spec& s, const Modes& m, const HostFacts& host) {
     s.linux.namespaces.push_back({"mount", ""});
-    if (!host_net) s.linux.namespaces.push_back({"network", join_net ? joined.ns_dir + "/net" : ""});
-    if (!host_uts) s.linux.namespaces.push_back({"uts", ""});
-    if (!host_pid) s.linux.namespaces.push_back({"pid", joined_namespace("pid", o.pid, "pid", host, s)});
-    if (!host_ipc) s.linux.namespaces.push_back({"ipc", joined_namespace("ipc", o.ipc, "ipc", host, s)});
+    if (!m.host_net()) s.linux.namespaces.push_back({"network", m.join_net() ? m.joined_net.ns_dir + "/net" : ""});
+    if (!m.uts.host()) s.linux.namespaces.push_back({"uts", ""});
+    if (!m.pid.host()) s.linux.namespaces.push_back({"pid", namespace_path(m.pid, "pid", host, s)});
+    if (!m.ipc.host()) s.linux.namespaces.push_back({"ipc", namespace_path(m.ipc, "ipc", host, s)});
     s.linux.namespaces.push_back({"cgroup", ""});
-    if (!host_net && !join_net) {
+    if (m.own_net()) {
         // Docker 20.10 in every container with a network namespace of its own: anyone may bind
         // ports below 1024 and ping (ICMP datagram sockets) there. Both sysctls exist on every
         // kernel hutch runs on (4.11 and 3.0 brought them; clone3 needs 5.3).
         s.linux.sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
         s.linux.sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
     }
+}
 
-    // Hostname: -h, else the host's when sharing its network, else the short id.
+// Hostname: -h, else the joined container's or the host's when sharing its network, else the
+// short id. Returns the name $HOSTNAME gets.
+std::string set_hostname(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host, const std::string& id) {
     if (!o.hostname.empty()) {
-        if (host_uts) throw UsageError("conflicting options: --hostname and --uts host");
+        if (m.uts.host()) throw UsageError("conflicting options: --hostname and --uts host");
         if (!validate::hostname(o.hostname))
-            throw UsageError("invalid hostname " + quoted(o.hostname) +
-                             ": must be a valid RFC 1123 hostname");
+            throw UsageError("invalid hostname " + quoted(o.hostname) + ": must be a valid RFC 1123 hostname");
         s.hostname = o.hostname;
     } else {
         // Docker's Config.Hostname: the host's name only with --network host; with --uts host
         // alone the short id still names the container ($HOSTNAME, /etc/hostname, /etc/hosts)
         // while `hostname` shows the host's, as the UTS namespace is the host's.
-        s.hostname = join_net ? joined.hostname : host_net ? host.hostname : id.substr(0, 12);
+        s.hostname = m.join_net() ? m.joined_net.hostname : m.host_net() ? host.hostname : id.substr(0, 12);
     }
     // With the host's UTS namespace hutch must not call sethostname: the OCI spec forbids a
     // hostname without a UTS namespace.
     std::string env_hostname = s.hostname;
-    if (host_uts) s.hostname.clear();
+    if (m.uts.host()) s.hostname.clear();
+    return env_hostname;
+}
 
-    // User, resolved against the rootfs' own files.
-    ResolvedUser user;
-    if (!o.user.empty()) {
-        if (validate::has_space_or_control(o.user))
-            throw UsageError("invalid --user " + quoted(o.user));
-        user = resolve_user(o.user, host.read_in_rootfs("/etc/passwd"),
-                            host.read_in_rootfs("/etc/group"));
-    } else {
-        user = resolve_user("0", host.read_in_rootfs("/etc/passwd"), host.read_in_rootfs("/etc/group"));
-    }
-    s.process.user = {user.uid, user.gid, user.additional_gids};
+// -u, resolved against the rootfs' own files (root when not given).
+ResolvedUser run_user(const RunOptions& o, const HostFacts& host) {
+    if (validate::has_space_or_control(o.user)) throw UsageError("invalid --user " + quoted(o.user));
+    return resolve_user(o.user.empty() ? "0" : o.user, host.read_in_rootfs("/etc/passwd"),
+                        host.read_in_rootfs("/etc/group"));
+}
 
-    // Environment, in docker's order: PATH, HOSTNAME, TERM with -t, the user's, then HOME.
-    s.process.env = {kDefaultPath, "HOSTNAME=" + env_hostname};
+// Environment, in docker's order: PATH, HOSTNAME, TERM with -t, the user's, then HOME; and -w.
+void set_process_env(Spec& s, const RunOptions& o, const HostFacts& host, const ResolvedUser& user,
+                     const std::string& hostname) {
+    s.process.env = {kDefaultPath, "HOSTNAME=" + hostname};
     if (o.tty) s.process.env.push_back("TERM=xterm");
     for (const auto& file : o.env_files) add_env_file(s.process.env, file, host);
-    for (const auto& e : o.env) add_env(s.process.env, e, host);
-    if (!has_key(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);
-
+    for (const auto& e : o.env) env::add(s.process.env, e, host.getenv);
+    if (!env::has(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);
     if (!o.workdir.empty()) {
         if (!is_absolute(o.workdir))
-            throw UsageError("the working directory " + quoted(o.workdir) +
-                             " is invalid, it needs to be an absolute path");
+            throw UsageError("the working directory " + quoted(o.workdir) + " is invalid, it needs to be an absolute path");
         s.process.cwd = validate::clean_absolute_path(o.workdir, "working directory");
     }
+}
 
-    // Capabilities: the resolved set bounds everything; a non-root user starts with none
-    // effective or permitted (execve clears them), as Docker gives it.
+// Capabilities: the resolved set bounds everything; a non-root user starts with none
+// effective or permitted (execve clears them), as Docker gives it.
+caps::CapSet set_capabilities(Spec& s, const RunOptions& o, const HostFacts& host, const ResolvedUser& user) {
     caps::CapSet set = caps::resolve({o.cap_add, o.cap_drop, o.privileged}, host.caps);
     auto names = caps::names_of(set);
     s.process.capabilities.bounding = names;
@@ -363,52 +320,51 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         s.process.capabilities.effective = names;
         s.process.capabilities.permitted = names;
     }
+    return set;
+}
 
-    // Seccomp: hutch's default profile unless privileged or told otherwise, resolved for the
-    // container's capabilities (so e.g. --cap-add SYS_TIME opens the clock calls).
-    bool unconfined = o.privileged;
+// --security-opt: no_new_privs, and hutch's default seccomp profile unless privileged or told
+// otherwise, resolved for the container's capabilities (--cap-add SYS_TIME opens the clock calls).
+void set_security(Spec& s, const RunOptions& o, const HostFacts& host, caps::CapSet set) {
+    SecurityOptions security = parse_security_options(o.security_opts);
+    if (security.no_new_privileges) s.process.no_new_privileges = *security.no_new_privileges;
     std::optional<seccomp::DockerProfile> profile;
-    for (const auto& opt : o.security_opts) {
-        if (opt == "no-new-privileges" || opt == "no-new-privileges:true" ||
-            opt == "no-new-privileges=true")
-            s.process.no_new_privileges = true;
-        else if (opt == "no-new-privileges:false" || opt == "no-new-privileges=false")
-            s.process.no_new_privileges = false;
-        else if (opt == "seccomp=unconfined" || opt == "seccomp:unconfined")
-            unconfined = true;
-        else if (opt.rfind("seccomp=", 0) == 0 || opt.rfind("seccomp:", 0) == 0)
-            try {
-                profile = seccomp::parse_docker_profile(host.read_host_file(opt.substr(8)));
-            } catch (const UsageError& e) {
-                throw UsageError("--security-opt " + quoted(opt) + ": " + e.what());
-            }
-        else
-            throw UsageError("invalid --security-opt " + quoted(opt) +
-                             ": hutch supports no-new-privileges, seccomp=unconfined and seccomp=FILE");
+    if (!security.seccomp_profile.empty()) {
+        try {
+            profile = seccomp::parse_docker_profile(host.read_host_file(security.seccomp_profile));
+        } catch (const UsageError& e) {
+            throw UsageError("--security-opt " + quoted(security.seccomp_option) + ": " + e.what());
+        }
     }
-    if (!unconfined) s.linux.seccomp = seccomp::resolve(profile ? *profile : seccomp::default_profile(), set);
+    if (!o.privileged && !security.seccomp_unconfined)
+        s.linux.seccomp = seccomp::resolve(profile ? *profile : seccomp::default_profile(), set);
+}
 
-    // Mounts: Docker's defaults, then the read-only tmpfs set, then --tmpfs and -v in order.
+// Docker's default mounts as --ipc host and --privileged change them, and the device policy.
+void add_default_mounts(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     s.mounts = docker_default_mounts();
-    if (host_ipc) {
+    if (m.ipc.host()) {
         s.hutch.host_shm = true;
         put_mount(s.mounts, {"/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}});
     }
     add_devices(s, o, host);
     if (o.privileged) {
-        for (auto& m : s.mounts)
-            if (m.destination == "/sys" || m.destination == "/sys/fs/cgroup")
-                std::replace(m.options.begin(), m.options.end(), std::string("ro"), std::string("rw"));
+        for (auto& mount : s.mounts)
+            if (mount.destination == "/sys" || mount.destination == "/sys/fs/cgroup")
+                std::replace(mount.options.begin(), mount.options.end(), std::string("ro"), std::string("rw"));
         s.hutch.host_devices = true;
     } else {
         s.linux.masked_paths = docker_masked_paths();
         s.linux.readonly_paths = docker_readonly_paths();
     }
+}
+
+// --read-only's tmpfs set, then --tmpfs and -v in order (a later one on a path replaces).
+void add_user_mounts(Spec& s, const RunOptions& o, const HostFacts& host) {
     if (o.read_only && o.read_only_tmpfs) {
         for (const char* dir : {"/run", "/tmp", "/var/tmp"})
             put_mount(s.mounts, {dir, "tmpfs", "tmpfs",
-                                 {"rw", "nosuid", "nodev",
-                                  std::string(dir) == "/run" ? "mode=755" : "mode=1777"}});
+                                 {"rw", "nosuid", "nodev", std::string(dir) == "/run" ? "mode=755" : "mode=1777"}});
     }
     for (const auto& t : o.tmpfs) {
         auto colon = t.find(':');
@@ -418,40 +374,62 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
         put_mount(s.mounts, {dest, "tmpfs", "tmpfs", merge_tmpfs_options(t.substr(0, colon), opts)});
     }
     for (const auto& v : o.volumes) put_mount(s.mounts, parse_volume(v, host));
-    if (o.probe) {
-        // The mount point is made on hutch's /dev tmpfs: never on a volume from the host.
-        for (const auto& m : s.mounts)
-            if (m.destination == "/dev" && m.type != "tmpfs")
-                throw UsageError("--probe needs hutch's own /dev, and a volume is mounted there");
-        if (host.probe_binary.empty() || !host.host_path_exists(host.probe_binary))
-            throw UsageError("--probe: hutch-probe not found" +
-                             (host.probe_binary.empty() ? std::string() : " at " + quoted(host.probe_binary)) +
-                             " (build it, or set HUTCH_PROBE)");
-        put_mount(s.mounts, {kProbePath, "bind", host.probe_binary, {"bind", "ro", "nosuid", "nodev"}});
-    }
+}
 
-    // Name resolution files.
+// --probe: hutch-probe bound read-only on hutch's own /dev tmpfs, never on a volume from the host.
+void add_probe(Spec& s, const HostFacts& host) {
+    for (const auto& m : s.mounts)
+        if (m.destination == "/dev" && m.type != "tmpfs")
+            throw UsageError("--probe needs hutch's own /dev, and a volume is mounted there");
+    if (host.probe_binary.empty() || !host.host_path_exists(host.probe_binary))
+        throw UsageError("--probe: hutch-probe not found" +
+                         (host.probe_binary.empty() ? std::string() : " at " + quoted(host.probe_binary)) +
+                         " (build it, or set HUTCH_PROBE)");
+    put_mount(s.mounts, {kProbePath, "bind", host.probe_binary, {"bind", "ro", "nosuid", "nodev"}});
+}
+
+// --add-host and DNS: the container's flags, else the host config's defaults (as daemon.json's).
+void set_name_resolution(Spec& s, const RunOptions& o, const HostFacts& host) {
     for (const auto& h : o.add_hosts) s.hutch.extra_hosts.push_back(parse_add_host(h));
-    // DNS: the container's flags, else the host config's defaults (as daemon.json's).
-    const Strings& dns = o.dns.empty() ? host.config.dns : o.dns;
-    const Strings& dns_search = o.dns_search.empty() ? host.config.dns_search : o.dns_search;
-    const Strings& dns_options = o.dns_options.empty() ? host.config.dns_options : o.dns_options;
-    for (const auto& d : dns) {
+    for (const auto& d : o.dns.empty() ? host.config.dns : o.dns) {
         std::string canonical = validate::ip_address(d);
         if (canonical.empty()) throw UsageError("invalid --dns address: " + quoted(d));
         s.hutch.dns.push_back(canonical);
     }
-    for (const auto& d : dns_search) {
+    for (const auto& d : o.dns_search.empty() ? host.config.dns_search : o.dns_search) {
         if (d != "." && (validate::has_space_or_control(d) || !validate::hostname(d)))
             throw UsageError("invalid --dns-search " + quoted(d) +
                              ": must be a domain name (labels of at most 63 characters) or \".\"");
         s.hutch.dns_search.push_back(d);
     }
-    for (const auto& d : dns_options) {
-        if (d.empty() || validate::has_space_or_control(d))
-            throw UsageError("invalid --dns-option " + quoted(d));
+    for (const auto& d : o.dns_options.empty() ? host.config.dns_options : o.dns_options) {
+        if (d.empty() || validate::has_space_or_control(d)) throw UsageError("invalid --dns-option " + quoted(d));
         s.hutch.dns_options.push_back(d);
     }
+}
+
+}  // namespace
+
+// Each step in the order its errors are reported: the command, the modes, the process, the
+// security settings, the mounts, name resolution.
+Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts& host) {
+    check_basics(o);
+    Spec s;
+    set_basics(s, o);
+    Modes m{parse_pid_mode(o.pid), parse_ipc_mode(o.ipc), parse_uts_mode(o.uts), parse_network_mode(o.network), {}};
+    set_network(s, o, m, host);
+    add_namespaces(s, m, host);
+    std::string env_hostname = set_hostname(s, o, m, host, id);
+    ResolvedUser user = run_user(o, host);
+    s.process.user = {user.uid, user.gid, user.additional_gids};
+    set_process_env(s, o, host, user, env_hostname);
+    caps::CapSet set = set_capabilities(s, o, host, user);
+    set_security(s, o, host, set);
+    add_default_mounts(s, o, m, host);
+    add_user_mounts(s, o, host);
+    if (o.probe) add_probe(s, host);
+    set_name_resolution(s, o, host);
+    require_utf8(s);  // an argument, variable or path in Latin-1, say
     return s;
 }
 

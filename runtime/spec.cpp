@@ -1,8 +1,12 @@
 #include "runtime/spec.hpp"
 
+#include <cstdio>
+#include <type_traits>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
+#include "runtime/validate.hpp"
 
 namespace hutch {
 
@@ -44,11 +48,22 @@ public:
     template <typename T>
     T get(const char* key, T fallback) const {
         if (!has(key) || j_.at(key).is_null()) return fallback;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return integer<T>(key, j_.at(key));
         try {
             return j_.at(key).get<T>();
         } catch (const json::exception& e) {
             fail(key, e.what());
         }
+    }
+    // A whole number that fits T. nlohmann's get<T> would convert anything: a float with
+    // undefined behaviour (1e30, or 2e19, which JSON text beyond uint64 becomes), -1 into a
+    // uint32 as 4294967295, 1.5 as 1. Go's decoder (runc's) refuses each of these.
+    template <typename T>
+    T integer(const char* key, const json& v) const {
+        if (!v.is_number_integer()) fail(key, "must be a whole number, not " + v.dump());
+        bool fits = v.is_number_unsigned() ? std::in_range<T>(v.get<std::uint64_t>()) : std::in_range<T>(v.get<std::int64_t>());
+        if (!fits) fail(key, v.dump() + " is out of range");
+        return v.get<T>();
     }
     template <typename F>
     void each(const char* key, F&& f) const {
@@ -167,9 +182,12 @@ Process process_from(const Reader& p) {
         Reader u = p.at("user");
         out.user.uid = u.id("uid");
         out.user.gid = u.id("gid");
-        for (const auto& g : u.get<std::vector<std::int64_t>>("additionalGids", {})) {
-            if (g < 0 || g >= 0xffffffffLL) u.fail("additionalGids", "must hold integers from 0 to 4294967294");
-            out.user.additional_gids.push_back(static_cast<std::uint32_t>(g));
+        json gids = u.get<json>("additionalGids", json::array());
+        if (!gids.is_array()) u.fail("additionalGids", "must be an array");
+        for (const auto& g : gids) {
+            if (!g.is_number_integer() || g.get<std::int64_t>() < 0 || g.get<std::int64_t>() >= 0xffffffffLL)
+                u.fail("additionalGids", "must hold integers from 0 to 4294967294");
+            out.user.additional_gids.push_back(static_cast<std::uint32_t>(g.get<std::int64_t>()));
         }
         if (u.has("umask")) {
             auto mask = u.get<std::int64_t>("umask", 0);
@@ -462,6 +480,41 @@ Spec spec_from_json(const json& j) {
         s.hutch.oci = h.get("oci", false);
     }
     return s;
+}
+
+namespace {
+
+// The first string of `j`, keys included, that is not UTF-8: its JSON path and text.
+std::optional<std::pair<std::string, std::string>> first_non_utf8(const json& j, const std::string& path) {
+    if (j.is_string()) {
+        const auto& text = j.get_ref<const std::string&>();
+        if (!validate::utf8(text)) return std::pair{path, text};
+    } else if (j.is_array()) {
+        for (std::size_t i = 0; i < j.size(); ++i)
+            if (auto bad = first_non_utf8(j[i], path + "[" + std::to_string(i) + "]")) return bad;
+    } else if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            std::string at = path.empty() ? key : path + "." + key;
+            if (!validate::utf8(key)) return std::pair{at, key};
+            if (auto bad = first_non_utf8(value, at)) return bad;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+void require_utf8(const Spec& spec) {
+    auto bad = first_non_utf8(to_json(spec), "");
+    if (!bad) return;
+    std::string shown;  // bytes past ASCII as \xNN: the message itself must print
+    for (unsigned char c : bad->second) {
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02x", c);
+        shown += c < 0x80 ? std::string(1, static_cast<char>(c)) : hex;
+    }
+    throw UsageError(bad->first + " \"" + shown + "\" is not UTF-8: hutch keeps a container's configuration as JSON "
+                     "(config.json), which holds UTF-8 text only");
 }
 
 }  // namespace hutch

@@ -310,6 +310,27 @@ void ContainerRecord::record_exit(int status) const {
     [[maybe_unused]] ssize_t n = ::pwrite(lock_.get(), text.data(), text.size(), 0);
 }
 
+std::optional<int> parse_exit_record(std::string_view text) {
+    constexpr std::string_view kPrefix = "exit ";
+    if (text.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+    text.remove_prefix(kPrefix.size());
+    if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    // 1 to 3 digits, nothing else: an exit status is 0..255 (128+N for signal N).
+    if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    int status = 0;
+    for (char c : text) status = status * 10 + (c - '0');
+    if (status > 255) return std::nullopt;
+    return status;
+}
+
+std::optional<int> read_exit_record(int fd) {
+    char buf[16];
+    ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    if (n <= 0) return std::nullopt;
+    return parse_exit_record(std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
 void ContainerRecord::save(const ContainerState& state) const {
     write_file_atomic(runtime_file("state.json"), to_json(state).dump(2) + "\n", 0644,
                       Durability::kRuntime);

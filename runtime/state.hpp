@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -110,6 +111,13 @@ private:
     bool keep_ = false;
     bool building_ = false;  // made as containers/.new-<id>, not published yet
 };
+
+// The exit record ContainerRecord::record_exit writes into the lock file ("exit N\n"), read
+// back by `hutch wait`: N, or nullopt for anything else (an empty file: the supervisor was
+// killed first; garbage, a sign, a number out of 0..255: a file someone else wrote).
+std::optional<int> parse_exit_record(std::string_view text);
+// The exit record of the lock file `fd` (read from offset 0, at most a line's worth).
+std::optional<int> read_exit_record(int fd);
 
 // Whether a hutch process manages the container now (it holds the container's lock): what
 // tells a live claim (an address, a name) from one left by a killed hutch.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "runtime/error.hpp"
 
@@ -35,6 +36,7 @@ bool hostname(std::string_view name) {
 
 std::string ip_address(std::string_view text) {
     std::string s(text);
+    if (s.find('\0') != std::string::npos) return "";  // inet_pton would stop at it
     if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
     unsigned char buf[sizeof(struct in6_addr)];
     char out[INET6_ADDRSTRLEN];
@@ -55,6 +57,31 @@ bool has_control(std::string_view text) {
     for (char c : text)
         if (std::iscntrl(static_cast<unsigned char>(c))) return true;
     return false;
+}
+
+bool utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        // The lead byte gives the length; the code point must need that length (no overlong form).
+        std::size_t extra = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 0;
+        if (extra == 0) return false;  // a continuation byte, or 0xf8-0xff, where a character starts
+        static constexpr std::uint32_t kLeast[] = {0, 0x80, 0x800, 0x10000};
+        std::uint32_t point = c & (0x7fu >> (extra + 1));
+        if (text.size() - i <= extra) return false;
+        for (std::size_t k = 1; k <= extra; ++k) {
+            auto next = static_cast<unsigned char>(text[i + k]);
+            if ((next & 0xc0) != 0x80) return false;
+            point = (point << 6) | (next & 0x3f);
+        }
+        if (point < kLeast[extra] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)) return false;
+        i += extra + 1;
+    }
+    return true;
 }
 
 std::string clean_absolute_path(const std::string& path, const std::string& what) {

@@ -17,6 +17,9 @@ std::string ip_address(std::string_view text);
 bool has_space_or_control(std::string_view text);
 // True when the text has a control character (newline, tab, NUL, ...).
 bool has_control(std::string_view text);
+// True when the text is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code
+// points above U+10FFFF), as JSON requires of every string.
+bool utf8(std::string_view text);
 
 // An absolute path as one place: "/a//b/./" is "/a/b", so checks on it see what the kernel will.
 // Unlike the checks above it throws, a UsageError naming `what` and the path, when the path is

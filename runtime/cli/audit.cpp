@@ -46,6 +46,8 @@ Spec read_spec(const std::string& path, const std::string& what) {
         json = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         throw UsageError("invalid JSON in " + what + " \"" + path + "\": " + parse_error_text(e));
+    } catch (const nlohmann::json::exception& e) {  // out_of_range.406: "1e400"
+        throw UsageError("invalid JSON in " + what + " \"" + path + "\": " + e.what());
     }
     try {
         return spec_from_json(json);

@@ -40,6 +40,10 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
 // "TERM", "SIGTERM", "sigterm", "15" -> 15; anything else is a UsageError naming it.
 int parse_signal(const std::string& text);
 
+// A file named on the command line (--env-file, --security-opt seccomp=FILE), bounded;
+// UsageError naming the path when it cannot be read.
+std::string read_named_file(const std::string& path);
+
 // docker run's flags into `opts`: shared by `run` and `audit`, so both build the same Spec.
 void add_run_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given

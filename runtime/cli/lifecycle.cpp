@@ -1,26 +1,22 @@
-// `hutch kill|stop|wait|logs|inspect`: acting on a container another hutch process (its
-// monitor, or a foreground `run`) supervises. That process holds the container's lock for as
-// long as the container runs, so "running" and "has ended" are questions about the lock, and
-// waiting for the end is waiting for the lock.
+// `hutch kill|stop|wait|logs|exec|inspect`: flags mapped onto runtime/lifecycle.hpp (acting on
+// a container another hutch process supervises) and the launcher's exec.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <deque>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "runtime/cli/cli.hpp"
+#include "runtime/env.hpp"
 #include "runtime/error.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/events.hpp"
 #include "runtime/launch.hpp"
+#include "runtime/lifecycle.hpp"
 
 namespace hutch::cli {
 namespace {
@@ -55,48 +51,14 @@ int parse_signal(const std::string& text) {
 
 namespace {
 
-// The container, which must be running: a pidfd on its first process, opened while the lock
-// says its supervisor still runs, so the pid cannot name a recycled process.
-Fd running_pidfd(const Paths& paths, const ContainerState& c, const std::string& ref) {
-    if (!container_running(paths, c.id) || c.pid <= 0)
-        throw UsageError("container " + ref + " is not running");
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0)));
-    if (!pidfd || !container_running(paths, c.id)) throw UsageError("container " + ref + " is not running");
-    return pidfd;
-}
-
-void send_signal(const Fd& pidfd, int sig, const std::string& ref) {
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
-        throw SysError("signal container " + ref, "pidfd_send_signal", std::to_string(sig), errno);
-}
-
-// Waits until the container's supervisor releases its lock, at most `timeout` (negative: no
-// limit). Returns whether the container has ended.
-bool wait_for_end(const Paths& paths, const std::string& id, std::chrono::milliseconds timeout) {
-    Fd lock(::open((paths.runtime_dir(id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!lock) return true;
-    if (timeout.count() < 0) {
-        while (::flock(lock.get(), LOCK_SH) != 0)
-            if (errno != EINTR) return true;
-        ::flock(lock.get(), LOCK_UN);
-        return true;
-    }
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        if (::flock(lock.get(), LOCK_SH | LOCK_NB) == 0) {
-            ::flock(lock.get(), LOCK_UN);
-            return true;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-}
-
 nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
     nlohmann::json config = nlohmann::json::object();
     try {
         config = nlohmann::json::parse(read_file(paths.data_dir(c.id) + "/config.json"));
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        // A record whose config is gone or torn (its data root was cleaned by hand): the record
+        // alone is still worth showing, and stderr says what is missing.
+        std::fprintf(stderr, "hutch: warning: inspect %s without its config: %s\n", c.id.c_str(), e.what());
     }
     bool running = c.status == "running";
     const auto& hutch = config.value("hutch", nlohmann::json::object());
@@ -139,9 +101,24 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
     };
 }
 
-}  // namespace
+// exec's --env-file and -e, in docker's order, resolved here against hutch's environment
+// (runtime/env.hpp): the launcher applies them over the container's.
+std::vector<std::string> exec_env(const std::vector<std::string>& files, const std::vector<std::string>& entries) {
+    std::vector<std::string> resolved;
+    for (const auto& file : files) {
+        std::string text;
+        try {
+            text = read_named_file(file);
+        } catch (const UsageError& e) {
+            throw UsageError(std::string("--env-file: ") + e.what());
+        }
+        for (const auto& entry : env::file_entries(file, text)) resolved.push_back(env::resolve(entry, std::getenv));
+    }
+    for (const auto& entry : entries) resolved.push_back(env::resolve(entry, std::getenv));
+    return resolved;
+}
 
-void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
+void add_kill_and_stop(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* kill = app.add_subcommand("kill", "Send a signal to a running container (default SIGKILL)");
     auto kill_signal = std::make_shared<std::string>("KILL");
     auto kill_refs = std::make_shared<std::vector<std::string>>();
@@ -150,10 +127,7 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     kill->callback([&paths, &exit_code, kill_signal, kill_refs]() {
         int sig = parse_signal(*kill_signal);
         for (const auto& ref : *kill_refs) {
-            ContainerState c = find_container(paths, ref);
-            send_signal(running_pidfd(paths, c, ref), sig, ref);
-            events::emit(paths.data_root, {"container", "kill", c.id,
-                                           {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
+            lifecycle::kill_container(paths, find_container(paths, ref), ref, sig);
             std::printf("%s\n", ref.c_str());
         }
         exit_code = 0;
@@ -167,47 +141,20 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     stop->add_option("CONTAINER", *stop_refs, "Container names or ids")->required();
     stop->callback([&paths, &exit_code, stop_time, stop_refs]() {
         for (const auto& ref : *stop_refs) {
-            ContainerState c = find_container(paths, ref);
-            if (container_running(paths, c.id)) {  // a stopped container is already stopped
-                Fd pidfd = running_pidfd(paths, c, ref);
-                const std::map<std::string, std::string> who = {{"image", c.rootfs}, {"name", c.name}};
-                auto killed = [&](int sig) {
-                    send_signal(pidfd, sig, ref);
-                    auto attrs = who;
-                    attrs["signal"] = std::to_string(sig);
-                    events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
-                };
-                killed(SIGTERM);
-                if (!wait_for_end(paths, c.id, std::chrono::seconds(*stop_time))) {
-                    killed(SIGKILL);
-                    wait_for_end(paths, c.id, std::chrono::milliseconds(-1));
-                }
-                events::emit(paths.data_root, {"container", "stop", c.id, who, 0});
-            }
+            lifecycle::stop_container(paths, find_container(paths, ref), ref, std::chrono::seconds(*stop_time));
             std::printf("%s\n", ref.c_str());
         }
         exit_code = 0;
     });
+}
 
+void add_wait_and_logs(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* wait = app.add_subcommand("wait", "Block until containers stop, then print their exit codes");
     auto wait_refs = std::make_shared<std::vector<std::string>>();
     wait->add_option("CONTAINER", *wait_refs, "Container names or ids")->required();
     wait->callback([&paths, &exit_code, wait_refs]() {
-        for (const auto& ref : *wait_refs) {
-            ContainerState c = find_container(paths, ref);
-            // Hold the lock file open: its supervisor writes the exit status into it before it
-            // lets go, which outlives the record when --rm removes it.
-            Fd lock(::open((paths.runtime_dir(c.id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
-            if (!lock) throw UsageError("no such container: " + ref);
-            while (::flock(lock.get(), LOCK_SH) != 0)
-                if (errno != EINTR) throw SysError("wait for container " + ref, "flock", "lock", errno);
-            char buf[32] = {};
-            ssize_t n = ::pread(lock.get(), buf, sizeof buf - 1, 0);
-            if (n <= 5 || std::strncmp(buf, "exit ", 5) != 0)
-                throw Error("container " + ref + " ended without an exit status: the hutch process that "
-                            "supervised it was killed");
-            std::printf("%d\n", std::atoi(buf + 5));
-        }
+        for (const auto& ref : *wait_refs)
+            std::printf("%d\n", lifecycle::wait_exit(paths, find_container(paths, ref).id, ref));
         exit_code = 0;
     });
 
@@ -219,47 +166,23 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     logs->add_option("-n,--tail", *tail, "Number of lines to show from the end (default all)");
     logs->add_option("CONTAINER", *logs_ref, "Container name or id")->required();
     logs->callback([&paths, &exit_code, follow, tail, logs_ref]() {
-        long lines = -1;
-        if (*tail != "all") {
-            if (tail->empty() || tail->find_first_not_of("0123456789") != std::string::npos)
-                throw UsageError("invalid --tail \"" + *tail + "\": a number of lines or all");
-            lines = std::stol(*tail);
-        }
+        long lines = lifecycle::parse_tail(*tail);
         ContainerState c = find_container(paths, *logs_ref);
-        std::string file = paths.runtime_dir(c.id) + "/container.log";
-        Fd log(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+        Fd log(::open((paths.runtime_dir(c.id) + "/container.log").c_str(), O_RDONLY | O_CLOEXEC));
         if (!log) throw UsageError("container " + *logs_ref + " has no log (only -d containers keep one)");
-        std::string text;
-        char buf[65536];
-        ssize_t n;
-        while ((n = ::read(log.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-        if (lines >= 0) {
-            // The last `lines` lines; a final line without a newline is a line too.
-            std::size_t cut = text.size();
-            long seen = 0;
-            std::size_t end = text.empty() || text.back() != '\n' ? text.size() : text.size() - 1;
-            while (seen < lines && end > 0) {
-                std::size_t nl = text.rfind('\n', end - 1);
-                cut = nl == std::string::npos ? 0 : nl + 1;
-                ++seen;
-                if (nl == std::string::npos) break;
-                end = nl;
-            }
-            if (lines == 0) cut = text.size();
-            text = text.substr(cut);
-        }
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-        while (*follow) {
-            bool ended = !container_running(paths, c.id);
-            while ((n = ::read(log.get(), buf, sizeof buf)) > 0) std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+        auto out = [](std::string_view text) {
+            std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
-            if (ended) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
+        };
+        lifecycle::print_log(log.get(), lines, out);
+        if (*follow)
+            lifecycle::follow_log(log.get(), [&] { return container_running(paths, c.id); }, out,
+                                  std::chrono::milliseconds(50));
         exit_code = 0;
     });
+}
 
+void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* exec = app.add_subcommand("exec", "Run a command in a running container");
     exec->set_help_flag("--help", "Print this help and exit");
     exec->prefix_command();  // everything from CONTAINER on: options after it are the command's
@@ -268,16 +191,24 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     exec->add_flag("-t,--tty", request->tty, "Allocate a pseudo-TTY");
     exec->add_option("-u,--user", request->user, "Username or UID (format: <name|uid>[:<group|gid>])");
     exec->add_option("-w,--workdir", request->workdir, "Working directory inside the container");
-    exec->add_option("-e,--env", request->env, "Set environment variables")->allow_extra_args(false)->take_all();
+    auto env_entries = std::make_shared<std::vector<std::string>>();
+    auto env_files = std::make_shared<std::vector<std::string>>();
+    exec->add_option("-e,--env", *env_entries, "Set environment variables (KEY=VALUE, or KEY to pass hutch's)")
+        ->allow_extra_args(false)
+        ->take_all();
+    exec->add_option("--env-file", *env_files, "Read environment variables from a file")
+        ->allow_extra_args(false)
+        ->take_all();
     auto detach = std::make_shared<bool>(false);
     exec->add_flag("-d,--detach", *detach, "Run in the background (its output is discarded, as Docker's)");
-    exec->callback([exec, &paths, &exit_code, request, detach]() {
+    exec->callback([exec, &paths, &exit_code, request, detach, env_entries, env_files]() {
         interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the exec until it runs
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
         if (rest.size() < 2)
             throw UsageError("\"hutch exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
         request->args.assign(rest.begin() + 1, rest.end());
+        request->env = exec_env(*env_files, *env_entries);
         if (*detach) {
             if (request->tty || request->interactive)
                 throw UsageError("exec -d with -i or -t: a detached process has no terminal or input to attach");
@@ -287,7 +218,9 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         }
         exit_code = exec_in_container(paths, rest[0], *request);
     });
+}
 
+void add_inspect(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* inspect = app.add_subcommand("inspect", "Show containers as JSON (Docker's shape where it applies)");
     auto inspect_refs = std::make_shared<std::vector<std::string>>();
     inspect->add_option("CONTAINER", *inspect_refs, "Container names or ids")->required();
@@ -297,6 +230,15 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
         std::cout << out.dump(4) << std::endl;
         exit_code = 0;
     });
+}
+
+}  // namespace
+
+void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
+    add_kill_and_stop(app, paths, exit_code);
+    add_wait_and_logs(app, paths, exit_code);
+    add_exec(app, paths, exit_code);
+    add_inspect(app, paths, exit_code);
 }
 
 }  // namespace hutch::cli

@@ -4,30 +4,24 @@
 // Each command maps its flags onto the same Spec and launcher `hutch run` uses (the bundle's
 // config.json is read by runtime/oci/bundle). State lives under --root (runtime/oci/state.hpp);
 // no hutch process stays with a container after create: the engine reaps it.
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/socket.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "caps/capabilities.hpp"
-#include "runtime/cgroup.hpp"
 #include "runtime/cli/cli.hpp"
+#include "runtime/cli/oci_internal.hpp"
 #include "runtime/error.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/explain.hpp"
@@ -35,36 +29,20 @@
 #include "runtime/oci/bundle.hpp"
 #include "runtime/oci/cgroups.hpp"
 #include "runtime/oci/hooks.hpp"
+#include "runtime/oci/lifecycle.hpp"
 #include "runtime/oci/state.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::cli {
-namespace {
+namespace ocicli {
 
 using nlohmann::json;
-
-struct OciGlobals {
-    std::string root = "/run/hutch-oci";
-    std::string log;                   // --log: errors are appended here too (conmon reads it)
-    std::string log_format = "text";   // text | json
-    bool debug = false;                // --debug: every step as the syscall it makes (--explain)
-    bool systemd_cgroup = false;       // accepted: hutch manages cgroupfs itself
-};
 
 std::string absolute(const std::string& path) {
     if (!path.empty() && path[0] == '/') return path;
     char cwd[4096];
     if (!::getcwd(cwd, sizeof cwd)) throw SysError("resolve a path", "getcwd", path, errno);
     return path.empty() || path == "." ? cwd : std::string(cwd) + "/" + path;
-}
-
-// The bundle directory, absolute and without symlinks (state.json records it for `state`).
-std::string bundle_dir(const std::string& given) {
-    std::string path = absolute(given.empty() ? "." : given);
-    char resolved[PATH_MAX];
-    if (!::realpath(path.c_str(), resolved))
-        throw UsageError("invalid bundle \"" + given + "\": " + std::strerror(errno));
-    return resolved;
 }
 
 // Connects to an engine's console socket (a unix stream socket it listens on).
@@ -87,6 +65,22 @@ void write_pid_file(const std::string& path, pid_t pid) {
     write_file_atomic(absolute(path), std::to_string(pid), 0644, Durability::kRuntime);
 }
 
+}  // namespace ocicli
+
+namespace {
+
+using nlohmann::json;
+using namespace ocicli;
+
+// The bundle directory, absolute and without symlinks (state.json records it for `state`).
+std::string bundle_dir(const std::string& given) {
+    std::string path = absolute(given.empty() ? "." : given);
+    char resolved[PATH_MAX];
+    if (!::realpath(path.c_str(), resolved))
+        throw UsageError("invalid bundle \"" + given + "\": " + std::strerror(errno));
+    return resolved;
+}
+
 // Removes a state dir it was given unless told the container exists now.
 class StateDirGuard {
 public:
@@ -104,78 +98,6 @@ public:
 private:
     std::string dir_;
 };
-
-Spec stored_spec(const oci::StateRoot& root, const std::string& id) {
-    return spec_from_json(oci::parse_config(read_file(root.file(id, "config.json")), root.file(id, "config.json")));
-}
-
-// The processes of a container: every process in its pid namespace when it has its own (the
-// kernel ends them all with its first), else those of its cgroup, else its first process.
-std::vector<pid_t> container_pids(const oci::State& state, const Spec& spec) {
-    std::vector<pid_t> pids;
-    if (!oci::process_alive(state)) return pids;
-    auto ns_of = [](pid_t pid) {
-        char link[64] = {};
-        std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
-        ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
-        return n > 0 ? std::string(link, static_cast<std::size_t>(n)) : std::string();
-    };
-    if (spec.has_new_namespace("pid")) {
-        std::string ns = ns_of(state.pid);
-        if (DIR* d = ::opendir("/proc")) {
-            while (dirent* e = ::readdir(d)) {
-                char* end = nullptr;
-                long pid = std::strtol(e->d_name, &end, 10);
-                if (pid > 0 && *end == '\0' && ns_of(static_cast<pid_t>(pid)) == ns && !ns.empty())
-                    pids.push_back(static_cast<pid_t>(pid));
-            }
-            ::closedir(d);
-        }
-    } else if (!state.cgroups.empty()) {
-        std::ifstream procs(state.cgroups.front() + "/cgroup.procs");
-        for (pid_t pid; procs >> pid;) pids.push_back(pid);
-    }
-    if (std::find(pids.begin(), pids.end(), state.pid) == pids.end()) pids.insert(pids.begin(), state.pid);
-    std::sort(pids.begin(), pids.end());
-    return pids;
-}
-
-// A pidfd on the container's first process, opened and then checked against the recorded
-// start time: never a recycled pid. Empty when the process is gone.
-Fd open_live_pidfd(const oci::State& state) {
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0)));
-    if (!pidfd || !oci::process_alive(state)) return Fd();
-    return pidfd;
-}
-
-void signal_container(const oci::State& state, const Spec& spec, int sig, bool all) {
-    Fd pidfd = open_live_pidfd(state);
-    if (!pidfd) throw UsageError("container " + state.id + " is not running");
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
-        throw SysError("signal container " + state.id, "pidfd_send_signal", std::to_string(sig), errno);
-    if (!all) return;
-    for (pid_t pid : container_pids(state, spec))
-        if (pid != state.pid) ::kill(pid, sig);
-}
-
-// Runs hooks whose failure the spec turns into a warning (poststart, poststop).
-void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const std::string& state) {
-    oci::run_hooks(hooks, point, state, false);
-}
-
-// delete: what is left of a stopped container, with its poststop hooks.
-void destroy(const oci::StateRoot& root, const oci::State& state, const Spec& spec) {
-    // runtime.md: poststop runs after the container is deleted.
-    oci::remove_cgroups(state.cgroups, state.cgroup_parents);
-    remove_tree(root.dir(state.id));
-    run_hooks_warning(spec.hooks.poststop, "poststop", oci::state_json(state, "stopped").dump());
-}
-
-void wait_until_stopped(const oci::State& state) {
-    for (int i = 0; i < 2000 && oci::process_alive(state); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (oci::process_alive(state)) throw Error("container " + state.id + " did not stop after SIGKILL");
-}
 
 struct CreateRequest {
     std::string id, bundle, pid_file, console_socket;
@@ -203,33 +125,6 @@ struct Prepared {
     OciLaunch launch;
 };
 
-// What a killed create left (runtime/oci/state.hpp), removed so the id can be used again:
-// a state dir without state.json whose lock nobody holds (killed before it wrote one: nothing
-// else exists yet), or a record still `creating` whose create process is gone. Its first process
-// (alive when the kill came after it stopped waiting for the create, blocked on exec.fifo) is
-// killed by a pidfd checked against its recorded start time, its cgroups removed (the default
-// ones by the id when the kill came before they were recorded), and its poststop hooks run, as
-// for any create that failed.
-bool remove_if_abandoned(const oci::StateRoot& root, const std::string& id) {
-    if (::access(root.file(id, "state.json").c_str(), F_OK) != 0) {
-        Fd dir(::open(root.dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!dir || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) return false;
-        oci::remove_default_cgroups(id);
-        remove_tree(root.dir(id));
-        return true;
-    }
-    oci::State s = root.load(id);
-    if (!oci::aborted_create(s)) return false;
-    if (Fd pidfd = open_live_pidfd(s)) {
-        if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
-            throw SysError("remove the aborted create of " + id, "pidfd_send_signal", "SIGKILL", errno);
-        wait_until_stopped(s);
-    }
-    if (s.cgroups.empty()) oci::remove_default_cgroups(id);
-    destroy(root, s, stored_spec(root, id));
-    return true;
-}
-
 Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     oci::validate_id(r.id);
     if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
@@ -242,7 +137,7 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     std::string dir = root.dir(r.id);
     if (::mkdir(dir.c_str(), 0700) != 0) {
         if (errno != EEXIST) throw SysError("create the container's state", "mkdir", dir, errno);
-        if (!remove_if_abandoned(root, r.id) || ::mkdir(dir.c_str(), 0700) != 0)
+        if (!oci::remove_if_abandoned(root, r.id) || ::mkdir(dir.c_str(), 0700) != 0)
             throw UsageError("container " + r.id + " already exists");
     }
     p.guard = std::make_unique<StateDirGuard>(dir);
@@ -304,8 +199,8 @@ void start(const OciGlobals& g, const std::string& id) {
     oci::State state = root.load(id);
     std::string status = oci::status_of(root, state);
     if (status != "created") throw UsageError("cannot start container " + id + ": it is " + status);
-    Spec spec = stored_spec(root, id);  // before the release: nothing may fail after it but hooks
-    Fd pidfd = open_live_pidfd(state);
+    Spec spec = oci::stored_spec(root, id);  // before the release: nothing may fail after it but hooks
+    Fd pidfd = oci::open_live_pidfd(state);
     if (!pidfd) throw UsageError("cannot start container " + id + ": it has stopped");
     // Claimed by renaming the fifo: of two starts at once, one renames it and the other finds
     // it gone (the container is then running), instead of waiting on a fifo nobody writes.
@@ -315,39 +210,96 @@ void start(const OciGlobals& g, const std::string& id) {
         throw SysError("start the container", "rename", root.file(id, "exec.fifo"), errno);
     }
     start_oci_container(claimed, pidfd.get(), true);
-    run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
+    oci::run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
 }
 
-json features() {
-    json caps = json::array();
-    for (int n = 0; n <= caps::HostCaps::read().last_cap; ++n) caps.push_back(caps::name_of(n));
-    return {
-        {"ociVersionMin", "1.0.0"},
-        {"ociVersionMax", "1.2.0"},
-        {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
-        {"mountOptions",
-         {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync", "noatime",
-          "atime", "nodiratime", "diratime", "relatime", "norelatime", "strictatime", "nostrictatime", "bind",
-          "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
-          "tmpcopyup", "notmpcopyup"}},
-        {"linux",
-         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
-          {"capabilities", caps},
-          {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
-          {"seccomp",
-           {{"enabled", true},
-            {"actions",
-             {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-              "SCMP_ACT_LOG", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE"}},
-            {"operators",
-             {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-              "SCMP_CMP_MASKED_EQ"}},
-            {"archs", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}},
-          {"apparmor", {{"enabled", false}}},
-          {"selinux", {{"enabled", false}}}}},
-        // Not in features.md: what create refuses, so an engine or a user can see it up front.
-        {"org.hutch.unsupportedFields", oci::unsupported_fields()},
+// `run`: create and start; with `detach` return once it runs, else wait and delete it.
+int run(const OciGlobals& g, const CreateRequest& r, bool detach) {
+    Prepared p = prepare(g, r);
+    if (detach) {
+        create_oci_container(p.spec, p.launch);
+        p.guard->keep();
+        try {
+            start(g, r.id);
+        } catch (...) {
+            // runc leaves nothing of a container whose run failed: neither does hutch.
+            oci::abort_run(oci::StateRoot(g.root), r.id, p.spec);
+            throw;
+        }
+        return 0;
+    }
+    oci::StateRoot root(g.root);
+    int status = 0;
+    try {
+        status = run_oci_container(p.spec, p.launch);
+    } catch (...) {
+        oci::run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
+        throw;
+    }
+    oci::destroy(root, root.load(r.id), p.spec);
+    p.guard->keep();
+    return status;
+}
+
+// create, start, run: the requests live as long as `app`'s callbacks may run.
+void add_create_start_run(CLI::App& app, const OciGlobals& g, int& exit_code) {
+    auto create_req = std::make_shared<CreateRequest>();
+    auto* create_cmd = app.add_subcommand("create", "Create a container: everything but its command");
+    add_create_flags(create_cmd, *create_req);
+    create_cmd->callback([&g, create_req] {
+        interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
+        Prepared p = prepare(g, *create_req);
+        try {
+            create_oci_container(p.spec, p.launch);
+        } catch (...) {
+            // runtime.md: a failed createRuntime (or later) step stops the container and goes on
+            // with delete, whose poststop hooks run.
+            oci::run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
+            throw;
+        }
+        p.guard->keep();
+    });
+
+    auto start_id = std::make_shared<std::string>();
+    auto* start_cmd = app.add_subcommand("start", "Run the command of a created container");
+    start_cmd->add_option("id", *start_id, "Container id")->required();
+    start_cmd->callback([&g, start_id] { start(g, *start_id); });
+
+    auto run_req = std::make_shared<CreateRequest>();
+    auto run_detach = std::make_shared<bool>(false);
+    auto* run_cmd = app.add_subcommand("run", "Create and start a container, and wait for it unless --detach");
+    add_create_flags(run_cmd, *run_req);
+    run_cmd->add_flag("--detach,-d", *run_detach, "Return once the command runs");
+    run_cmd->callback([&g, &exit_code, run_req, run_detach] {
+        interrupt::Scope start_scope;
+        exit_code = run(g, *run_req, *run_detach);
+    });
+}
+
+void add_state_kill_delete(CLI::App& app, const OciGlobals& g) {
+    struct Options {
+        std::string state_id, kill_id, kill_signal = "SIGTERM", delete_id;
+        bool kill_all = false, delete_force = false;
     };
+    auto o = std::make_shared<Options>();
+    auto* state_cmd = app.add_subcommand("state", "Print the state of a container (runtime.md)");
+    state_cmd->add_option("id", o->state_id, "Container id")->required();
+    state_cmd->callback([&g, o] {
+        oci::StateRoot root(g.root);
+        oci::State s = root.load(o->state_id);
+        std::cout << oci::state_json(s, oci::status_of(root, s)).dump(2) << "\n";
+    });
+
+    auto* kill_cmd = app.add_subcommand("kill", "Send a signal to a container's first process");
+    kill_cmd->add_flag("--all,-a", o->kill_all, "Signal every process of the container");
+    kill_cmd->add_option("id", o->kill_id, "Container id")->required();
+    kill_cmd->add_option("signal", o->kill_signal, "Signal name or number (default SIGTERM)");
+    kill_cmd->callback([&g, o] { oci::kill(oci::StateRoot(g.root), o->kill_id, parse_signal(o->kill_signal), o->kill_all); });
+
+    auto* delete_cmd = app.add_subcommand("delete", "Delete a stopped container (--force: kill it first)");
+    delete_cmd->add_flag("--force,-f", o->delete_force, "Kill the container if it runs");
+    delete_cmd->add_option("id", o->delete_id, "Container id")->required();
+    delete_cmd->callback([&g, o] { oci::remove(oci::StateRoot(g.root), o->delete_id, o->delete_force); });
 }
 
 void report(const OciGlobals& g, const char* program, const std::string& message) {
@@ -358,147 +310,6 @@ void report(const OciGlobals& g, const char* program, const std::string& message
         log << json{{"level", "error"}, {"msg", message}, {"time", rfc3339_now()}}.dump() << "\n";
     else
         log << rfc3339_now() << " error: " << message << "\n";
-}
-
-struct ExecRequest {
-    std::string id, process_file, console_socket, pid_file, cwd, user;
-    std::vector<std::string> env, caps;
-    bool detach = false, tty = false, no_new_privs = false;
-    int preserve_fds = 0;
-};
-
-// exec's process: the container's own, or --process's, with the flags' changes.
-Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std::string> args) {
-    if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
-    Spec spec = stored_spec(root, r.id);
-    if (!r.process_file.empty()) {
-        spec.process = process_from_json(oci::parse_config(read_file(absolute(r.process_file)), r.process_file));
-    } else {
-        if (!args.empty() && args[0] == "--") args.erase(args.begin());
-        spec.process.args = args;
-        spec.process.terminal = r.tty;
-    }
-    if (spec.process.args.empty() || spec.process.args[0].empty()) throw UsageError("exec: no command given");
-    for (const auto& e : r.env) {
-        auto eq = e.find('=');
-        if (eq == 0 || eq == std::string::npos) throw UsageError("invalid --env \"" + e + "\"");
-        std::erase_if(spec.process.env, [&](const std::string& v) { return v.rfind(e.substr(0, eq + 1), 0) == 0; });
-        spec.process.env.push_back(e);
-    }
-    if (!r.cwd.empty()) spec.process.cwd = r.cwd;
-    if (spec.process.cwd.empty() || spec.process.cwd[0] != '/')
-        throw UsageError("exec: the working directory \"" + spec.process.cwd + "\" must be absolute");
-    if (!r.user.empty()) {
-        auto colon = r.user.find(':');
-        auto id = [&](const std::string& text) {
-            if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos ||
-                std::stoull(text) >= 0xffffffffULL)
-                throw UsageError("invalid --user \"" + r.user + "\": use UID[:GID]");
-            return static_cast<std::uint32_t>(std::stoull(text));
-        };
-        spec.process.user = {id(r.user.substr(0, colon)), colon == std::string::npos ? 0u : id(r.user.substr(colon + 1)), {}, {}};
-    }
-    for (const auto& cap : r.caps) {
-        if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
-        for (auto* set : {&spec.process.capabilities.bounding, &spec.process.capabilities.effective,
-                          &spec.process.capabilities.permitted})
-            set->push_back(cap);
-    }
-    if (r.no_new_privs) spec.process.no_new_privileges = true;
-    return spec;
-}
-
-int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::string>& args) {
-    oci::StateRoot root(g.root);
-    oci::State s = root.load(r.id);
-    Spec spec = exec_spec(root, r, args);
-    if (oci::status_of(root, s) != "running") throw UsageError("container " + r.id + " is not running");
-    Fd pidfd = open_live_pidfd(s);
-    if (!pidfd) throw UsageError("container " + r.id + " is not running");
-    Fd console = connect_console(r.console_socket);
-    if (spec.process.terminal && !console && r.detach) throw UsageError("exec --tty --detach needs --console-socket");
-    ExecLaunch launch;
-    launch.target_pidfd = pidfd.get();
-    // The new process starts in the container's cgroups: clone3 puts it into the unified one;
-    // for the v1 ones hutch moves itself first and the child inherits them (as runc's exec
-    // process sits in them too), so it never runs a moment outside the container's limits.
-    launch.cgroup = join_v1_cgroups(s.cgroups);
-    launch.seccomp_cache_dir = g.root + "/seccomp";
-    launch.console_socket = console.get();
-    launch.detach = r.detach;
-    launch.started = [&](pid_t pid) { write_pid_file(r.pid_file, pid); };
-    return exec_process(spec, launch);
-}
-
-void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code) {
-    auto r = std::make_shared<ExecRequest>();
-    auto* cmd = app.add_subcommand("exec", "Run a new process in a running container");
-    cmd->add_option("--process,-p", r->process_file, "The process as config.json's process object");
-    cmd->add_flag("--detach,-d", r->detach, "Return once the command runs");
-    cmd->add_flag("--tty,-t", r->tty, "Give the process a terminal");
-    cmd->add_option("--console-socket", r->console_socket, "Unix socket that receives the pty master");
-    cmd->add_option("--pid-file", r->pid_file, "Write the process's pid here");
-    cmd->add_option("--cwd", r->cwd, "Working directory");
-    cmd->add_option("--env,-e", r->env, "KEY=VALUE, over the container's environment");
-    cmd->add_option("--user,-u", r->user, "UID[:GID]");
-    cmd->add_option("--cap,-c", r->caps, "Add a capability");
-    cmd->add_flag("--no-new-privs", r->no_new_privs, "Set no_new_privs");
-    cmd->add_option("--preserve-fds", r->preserve_fds, "Only 0 is supported");
-    cmd->add_option("id", r->id, "Container id")->required();
-    // Everything after the id is the command, options included (`exec ID sh -c ...`), as runc
-    // takes it; CLI11 leaves it in remaining().
-    cmd->prefix_command();
-    cmd->callback([&g, &exit_code, r, cmd] { exit_code = exec(g, *r, cmd->remaining()); });
-}
-
-void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g) {
-    // ps
-    struct Options {
-        std::string ps_id, ps_format = "table", list_format = "table";
-        bool list_quiet = false;
-    };
-    auto o = std::make_shared<Options>();
-    auto* ps_cmd = app.add_subcommand("ps", "List the processes of a container");
-    ps_cmd->add_option("--format,-f", o->ps_format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    ps_cmd->add_option("id", o->ps_id, "Container id")->required();
-    ps_cmd->callback([&g, o] {
-        oci::StateRoot root(g.root);
-        oci::State s = root.load(o->ps_id);
-        std::vector<pid_t> pids = container_pids(s, stored_spec(root, o->ps_id));
-        if (o->ps_format == "json") {
-            std::cout << json(pids).dump() << "\n";
-            return;
-        }
-        std::cout << "PID\tCMD\n";
-        for (pid_t pid : pids) {
-            std::string cmd;
-            try {
-                cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-            } catch (const Error&) {
-            }
-            std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-            std::cout << pid << "\t" << cmd << "\n";
-        }
-    });
-
-    // list
-    auto* list_cmd = app.add_subcommand("list", "List the containers");
-    list_cmd->add_option("--format,-f", o->list_format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    list_cmd->add_flag("--quiet,-q", o->list_quiet, "Only the ids");
-    list_cmd->callback([&g, o] {
-        oci::StateRoot root(g.root);
-        json all = json::array();
-        if (!o->list_quiet && o->list_format == "table") std::printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-        for (const auto& id : root.ids()) {
-            oci::State s = root.load(id);
-            std::string status = oci::status_of(root, s);
-            if (o->list_quiet) std::cout << id << "\n";
-            else if (o->list_format == "json") all.push_back(oci::state_json(s, status));
-            else std::printf("%-20s %-8d %-10s %-40s %s\n", id.c_str(), status == "stopped" ? 0 : s.pid, status.c_str(),
-                             s.bundle.c_str(), s.created.c_str());
-        }
-        if (!o->list_quiet && o->list_format == "json") std::cout << all.dump() << "\n";
-    });
 }
 
 }  // namespace
@@ -532,118 +343,8 @@ int oci_main(int argc, char** argv) {
         write_file_atomic(path, oci::default_config().dump(2) + "\n", 0644, Durability::kDurable);
     });
 
-    // create
-    CreateRequest create_req;
-    auto* create_cmd = app.add_subcommand("create", "Create a container: everything but its command");
-    add_create_flags(create_cmd, create_req);
-    create_cmd->callback([&] {
-        interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
-        Prepared p = prepare(g, create_req);
-        try {
-            create_oci_container(p.spec, p.launch);
-        } catch (...) {
-            // runtime.md: a failed createRuntime (or later) step stops the container and goes on
-            // with delete, whose poststop hooks run.
-            run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
-            throw;
-        }
-        p.guard->keep();
-    });
-
-    // start
-    std::string start_id;
-    auto* start_cmd = app.add_subcommand("start", "Run the command of a created container");
-    start_cmd->add_option("id", start_id, "Container id")->required();
-    start_cmd->callback([&] { start(g, start_id); });
-
-    // run
-    CreateRequest run_req;
-    bool run_detach = false;
-    auto* run_cmd = app.add_subcommand("run", "Create and start a container, and wait for it unless --detach");
-    add_create_flags(run_cmd, run_req);
-    run_cmd->add_flag("--detach,-d", run_detach, "Return once the command runs");
-    run_cmd->callback([&] {
-        interrupt::Scope start_scope;
-        Prepared p = prepare(g, run_req);
-        if (run_detach) {
-            create_oci_container(p.spec, p.launch);
-            p.guard->keep();
-            try {
-                start(g, run_req.id);
-            } catch (...) {
-                // runc leaves nothing of a container whose run failed: neither does hutch.
-                oci::StateRoot root(g.root);
-                oci::State s = root.load(run_req.id);
-                if (Fd pidfd = open_live_pidfd(s)) signal_container(s, p.spec, SIGKILL, true);
-                wait_until_stopped(s);
-                destroy(root, s, p.spec);
-                throw;
-            }
-            return;
-        }
-        oci::StateRoot root(g.root);
-        try {
-            exit_code = run_oci_container(p.spec, p.launch);
-        } catch (...) {
-            run_hooks_warning(p.spec.hooks.poststop, "poststop", p.launch.state_json(0, "stopped"));
-            throw;
-        }
-        destroy(root, root.load(run_req.id), p.spec);
-        p.guard->keep();
-    });
-
-    // state
-    std::string state_id;
-    auto* state_cmd = app.add_subcommand("state", "Print the state of a container (runtime.md)");
-    state_cmd->add_option("id", state_id, "Container id")->required();
-    state_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::State s = root.load(state_id);
-        std::cout << oci::state_json(s, oci::status_of(root, s)).dump(2) << "\n";
-    });
-
-    // kill
-    std::string kill_id, kill_signal = "SIGTERM";
-    bool kill_all = false;
-    auto* kill_cmd = app.add_subcommand("kill", "Send a signal to a container's first process");
-    kill_cmd->add_flag("--all,-a", kill_all, "Signal every process of the container");
-    kill_cmd->add_option("id", kill_id, "Container id")->required();
-    kill_cmd->add_option("signal", kill_signal, "Signal name or number (default SIGTERM)");
-    kill_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::State s = root.load(kill_id);
-        int sig = parse_signal(kill_signal);
-        std::string status = oci::status_of(root, s);
-        if (status != "created" && status != "running") throw UsageError("container " + kill_id + " is not running");
-        signal_container(s, stored_spec(root, kill_id), sig, kill_all);
-    });
-
-    // delete
-    std::string delete_id;
-    bool delete_force = false;
-    auto* delete_cmd = app.add_subcommand("delete", "Delete a stopped container (--force: kill it first)");
-    delete_cmd->add_flag("--force,-f", delete_force, "Kill the container if it runs");
-    delete_cmd->add_option("id", delete_id, "Container id")->required();
-    delete_cmd->callback([&] {
-        oci::StateRoot root(g.root);
-        oci::validate_id(delete_id);
-        if (delete_force && ::access(root.dir(delete_id).c_str(), F_OK) != 0) return;  // as runc: nothing to do
-        if (remove_if_abandoned(root, delete_id)) return;
-        oci::State s = root.load(delete_id);
-        Spec spec = stored_spec(root, delete_id);
-        std::string status = oci::status_of(root, s);
-        if (status == "creating")  // its create process still works on it: that one cleans up if it fails
-            throw UsageError("cannot delete container " + delete_id + ": it is being created (by process " +
-                             std::to_string(s.creator_pid) + ")");
-        if (status != "stopped") {
-            // runtime.md: deleting a container that is not stopped MUST fail and change nothing.
-            if (!delete_force) throw UsageError("cannot delete container " + delete_id + ": it is " + status + " (use --force)");
-            signal_container(s, spec, SIGKILL, true);
-            wait_until_stopped(s);
-        }
-        destroy(root, s, spec);
-    });
-
+    add_create_start_run(app, g, exit_code);
+    add_state_kill_delete(app, g);
     add_exec_command(app, g, exit_code);
     add_ps_and_list_commands(app, g);
 

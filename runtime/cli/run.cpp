@@ -34,9 +34,26 @@ std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
     return read_user_db(root.get(), path, rootfs + path);
 }
 
-// A file named on the command line (--env-file, --security-opt seccomp=FILE): any readable file,
-// a pipe too (docker reads `seccomp=<(...)`), but never without end: /dev/zero must not grow
-// hutch until the machine runs out of memory. Each format bounds its text further (a seccomp
+std::string host_hostname() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+std::string absolute_rootfs(const std::string& given) {
+    char resolved[PATH_MAX];
+    if (!::realpath(given.c_str(), resolved))
+        throw UsageError("invalid rootfs \"" + given + "\": " + std::strerror(errno));
+    struct stat st {};
+    if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw UsageError("invalid rootfs \"" + given + "\": not a directory");
+    return resolved;
+}
+
+}  // namespace
+
+// Any readable file, a pipe too (docker reads `seccomp=<(...)`), but never without end:
+// /dev/zero must not grow hutch until the machine runs out of memory. Each format bounds its text further (a seccomp
 // profile at 1 MiB, caps/seccomp_filter.hpp).
 std::string read_named_file(const std::string& path) {
     constexpr std::size_t kMax = 64 << 20;
@@ -58,24 +75,6 @@ std::string read_named_file(const std::string& path) {
     }
     return out;
 }
-
-std::string host_hostname() {
-    char buf[256] = {};
-    ::gethostname(buf, sizeof buf - 1);
-    return buf;
-}
-
-std::string absolute_rootfs(const std::string& given) {
-    char resolved[PATH_MAX];
-    if (!::realpath(given.c_str(), resolved))
-        throw UsageError("invalid rootfs \"" + given + "\": " + std::strerror(errno));
-    struct stat st {};
-    if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
-        throw UsageError("invalid rootfs \"" + given + "\": not a directory");
-    return resolved;
-}
-
-}  // namespace
 
 namespace {
 
@@ -254,7 +253,10 @@ Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std
         std::string hostname;
         try {
             hostname = read_file(paths.runtime_dir(target.id) + "/hostname");
-        } catch (const Error&) {
+        } catch (const SysError& e) {
+            // A container that itself joined another's network has no hostname file of its own
+            // (launch.cpp's write_etc_files): it has no name to share. Anything else is shown.
+            if (e.error_number() != ENOENT) throw;
         }
         while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
         return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};

@@ -125,6 +125,11 @@ json parse_config(const std::string& text, const std::string& shown_path) {
         if (auto colon = why.rfind(": "); colon != std::string::npos) why = why.substr(colon + 2);
         throw UsageError(shown_path + ": invalid JSON at line " + std::to_string(line) + ", column " +
                          std::to_string(column) + ": " + why);
+    } catch (const json::exception& e) {
+        // out_of_range.406: a number beyond a double ("1e400"), which has no position.
+        std::string why = e.what();
+        if (auto close = why.find("] "); close != std::string::npos) why = why.substr(close + 2);
+        throw UsageError(shown_path + ": invalid JSON: " + why);
     }
 }
 

@@ -475,6 +475,43 @@ TEST_F(ExecIntegration, EnvAddsAndOverrides) {
     EXPECT_EQ(plain.out, "orig-kept-unset\n");
 }
 
+// `exec -e NAME` takes NAME from hutch's environment, as `run -e NAME` does (one parser,
+// runtime/env.hpp); NAME unset there unsets it in the process, as docker exec does.
+TEST_F(ExecIntegration, EnvNameAloneTakesHutchsValueOrUnsets) {
+    ASSERT_FALSE(start_d({"--name", "envname", "-e", "HUTCH_IT_GONE=container"}, {"sleep", "30"}).empty());
+    ASSERT_EQ(::getenv("HUTCH_IT_GONE"), nullptr);
+    ASSERT_EQ(::getenv("HUTCH_IT_NEVER"), nullptr);
+    SpawnOptions with_var;
+    with_var.extra_env = {"HUTCH_IT_FROM_HUTCH=from hutch's environment"};
+    Result r = exec({"-e", "HUTCH_IT_FROM_HUTCH", "-e", "HUTCH_IT_GONE", "-e", "HUTCH_IT_NEVER"}, "envname", {"env"},
+                    with_var);
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    EXPECT_NE(std::find(lines.begin(), lines.end(), "HUTCH_IT_FROM_HUTCH=from hutch's environment"), lines.end())
+        << r.out;
+    for (const auto& l : lines) {
+        EXPECT_NE(l.rfind("HUTCH_IT_GONE", 0), 0u) << r.out;
+        EXPECT_NE(l.rfind("HUTCH_IT_NEVER", 0), 0u) << r.out;
+    }
+    // Without -e the container's own stays.
+    EXPECT_EQ(exec({}, "envname", {"sh", "-c", "echo $HUTCH_IT_GONE"}).out, "container\n");
+}
+
+// `exec --env-file`, as docker exec has it since 18.06: the file's entries, then -e's.
+TEST_F(ExecIntegration, EnvFileSetsVariables) {
+    ASSERT_FALSE(start_d({"--name", "envfile"}, {"sleep", "30"}).empty());
+    std::string file = roots_.base() + "/exec.env";
+    write_file(file, "# comment\nFROM_FILE=1\nBOTH=file\n");
+    Result r = exec({"--env-file", file, "-e", "BOTH=flag"}, "envfile", {"sh", "-c", "echo $FROM_FILE-$BOTH"});
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "1-flag\n") << describe(r);
+    write_file(file, std::string("BAD=a\0b\n", 8));
+    Result bad = exec({"--env-file", file}, "envfile", {"true"});
+    EXPECT_EXIT_CODE(bad, 125);
+    EXPECT_EQ(bad.err_lines().size(), 1u) << describe(bad);
+    EXPECT_NE(bad.err.find("BAD=a?b"), std::string::npos) << describe(bad);
+}
+
 TEST_F(ExecIntegration, InteractivePassesStdin) {
     ASSERT_FALSE(start_d({"--name", "in"}, {"sleep", "30"}).empty());
     SpawnOptions so;

@@ -1,4 +1,9 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +36,21 @@ TEST(EventsTime, BadTextIsRejected) {
     for (const char* bad : {"", "yesterday", "10x", "m10", "1.2.3", "2026-11-28", "2026-11-28T16:00:00",
                             "2026-11-28T16:00:00Zjunk"})
         EXPECT_FALSE(events::parse_time(bad, kNow).has_value()) << bad;
+}
+
+// Found by the events fuzz target (tests/fuzz/corpus/events/regress-*): each threw out of
+// parse_time (std::stoll), overflowed int64 nanoseconds, or read past the text's end.
+TEST(EventsTime, OutOfRangeAndCutShortAreRejected) {
+    for (const char* bad : {".", ".5", "99999999999999999999", "9999999999s", "1h99999999999999999m",
+                            "9999999999999999999h", "0001-01-01T00:00:00Z", "9999-01-01T00:00:00Z",
+                            "2026-01-01T00:00:00.5+1:2", "2026-01-01T00:00:00+01:0", "2026-01-01T00:00:00+01:00:"}) {
+        std::optional<std::int64_t> t;
+        EXPECT_NO_THROW(t = events::parse_time(bad, kNow)) << bad;
+        EXPECT_FALSE(t.has_value()) << bad << " read as " << *t;
+    }
+    // The ends of the range still read.
+    EXPECT_EQ(events::parse_time("9223372036.854775807", kNow), INT64_MAX);
+    EXPECT_EQ(events::parse_time("1677-09-21T00:12:44Z", kNow), -9223372036LL * 1'000'000'000);
 }
 
 TEST(EventsText, DockersLineWithSortedAttributes) {
@@ -87,4 +107,29 @@ TEST(EventsFilter, UnknownKeyAndMalformedAreErrors) {
     EXPECT_THROW(f.add("image=x"), UsageError);
     EXPECT_THROW(f.add("type"), UsageError);
     EXPECT_THROW(f.add("type="), UsageError);
+}
+
+// Found by the events fuzz target (corpus events/regress-float-time): a float timeNano was
+// converted to int64 with undefined behaviour (1e36) or silently cut (1.5). `hutch events`
+// skips a line that does not read as an event, as it skips a torn one.
+TEST(EventsJson, TimeThatIsNotAnIntegerIsRefused) {
+    for (const char* line : {R"({"Type":"container","timeNano":1e36})", R"({"Type":"container","timeNano":1.5})",
+                             R"({"Type":"container","timeNano":"1"})"})
+        EXPECT_THROW(events::from_json(nlohmann::json::parse(line)), UsageError) << line;
+    EXPECT_EQ(events::from_json(nlohmann::json::parse(R"({"timeNano":7})")).time_nano, 7);
+}
+
+// `hutch exec C echo $'caf\xe9'` failed with the JSON library's type_error 316: its
+// exec_create event names the command, and writing the event line threw.
+TEST(EventsEmit, TextThatIsNotUtf8IsLoggedWithReplacementCharacters) {
+    char dir[] = "/tmp/hutch-events-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    EXPECT_NO_THROW(events::emit(dir, {"container", "exec_create: echo caf\xe9", "abc", {}, 1}));
+    std::string path = std::string(dir) + "/events.jsonl";
+    std::ifstream in(path);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_EQ(events::from_json(nlohmann::json::parse(line)).action, "exec_create: echo caf\xef\xbf\xbd");
+    std::remove(path.c_str());
+    ::rmdir(dir);
 }

@@ -57,6 +57,14 @@ TEST(OciBundle, TruncatedJsonPointsAtTheEnd) {
     EXPECT_TRUE(contains(msg, "line 3")) << msg;
 }
 
+// Found by the fuzz targets (corpus config_json/ and host_config/regress-number-overflow): a
+// number beyond a double is nlohmann's out_of_range, not a parse_error, and escaped as
+// "hutch oci: [json.exception.out_of_range.406] number overflow parsing '1e400'".
+TEST(OciBundle, NumberBeyondADoubleIsInvalidJsonNamingTheFile) {
+    std::string msg = usage_error([&] { oci::parse_config(R"({"ociVersion": 1e400})", "/b/config.json"); });
+    EXPECT_TRUE(contains(msg, "/b/config.json: invalid JSON: number overflow parsing '1e400'")) << msg;
+}
+
 TEST(OciBundle, EmptyFileIsInvalid) {
     std::string msg = usage_error([&] { oci::parse_config("", "c.json"); });
     EXPECT_TRUE(contains(msg, "c.json: invalid JSON")) << msg;

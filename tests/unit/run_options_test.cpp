@@ -153,6 +153,21 @@ TEST(RunOptions, InvalidNameRejected) {
     }
 }
 
+// Found by the flags fuzz target (tests/fuzz/corpus/flags/regress-latin1-*): text that is not
+// UTF-8 made every later to_json(...).dump() throw the JSON library's type_error 316, so
+// `hutch run ROOTFS echo $'caf\xe9'` printed "[json.exception.type_error.316] ...".
+TEST(RunOptions, TextThatIsNotUtf8IsAUsageErrorNamingTheField) {
+    auto o = base();
+    o.command = {"echo", "caf\xe9"};
+    EXPECT_TRUE(contains(build_error(o), "process.args[1] \"caf\\xe9\" is not UTF-8")) << build_error(o);
+    o = base();
+    o.env = {"NAME=\xed\xa0\x80"};  // a surrogate, which UTF-8 must not encode
+    EXPECT_TRUE(contains(build_error(o), "process.env[")) << build_error(o);
+    o = base();
+    o.command = {"echo", "caf\xc3\xa9", "\xf0\x9f\x90\xb9"};  // UTF-8 itself is fine
+    EXPECT_EQ(build(o).process.args[2], "\xf0\x9f\x90\xb9");
+}
+
 // Docker's daemon pattern is ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (moby daemon/names), refusing a
 // one-character name.
 // The rule is [a-zA-Z0-9][a-zA-Z0-9_.-]* (one character is a valid name; moby's daemon
@@ -409,6 +424,18 @@ TEST(RunOptions, EnvKeyOnlyTakesHostValue) {
     Spec s = build(o);
     EXPECT_EQ(s.process.env,
               (Strings{kPath, "HOSTNAME=" + kShortId, "FROMHOST=hostval", "AFTER=1", "HOME=/root"}));
+}
+
+// docker: an entry without '=' whose name hutch's environment lacks unsets what came before
+// (an --env-file's value, the default HOSTNAME), as moby's ReplaceOrAppendEnvValues does.
+TEST(RunOptions, EnvKeyOnlyMissingOnTheHostUnsets) {
+    Fake fake;
+    fake.host_files["/env.list"] = "FROMFILE=1\nKEEP=2\n";
+    auto o = base();
+    o.env_files = {"/env.list"};
+    o.env = {"FROMFILE", "HOSTNAME"};
+    Spec s = build(o, fake);
+    EXPECT_EQ(s.process.env, (Strings{kPath, "KEEP=2", "HOME=/root"}));
 }
 
 TEST(RunOptions, EnvEmptyKeyRejected) {

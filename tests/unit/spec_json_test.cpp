@@ -190,6 +190,38 @@ TEST(SpecJson, MistypedSectionNamesThePath) {
     }
 }
 
+// Found by the config_json fuzz target (corpus config_json/regress-float-integer): numbers were
+// converted to the field's type whatever they were, a float beyond the type with undefined
+// behaviour (a device minor of 22955555555555555555, which JSON reads as a double), -1 into an
+// unsigned field as 4294967295, 1.5 as 1. Each is now refused, naming the path.
+TEST(SpecJson, NumbersThatDoNotFitTheFieldNameThePath) {
+    struct Case {
+        const char* pointer;
+        json value;
+        const char* path;
+    };
+    for (const Case& c : {Case{"/linux/resources", json::parse(R"({"devices":[{"minor":22955555555555555555}]})"),
+                               "linux.resources.devices[0].minor"},
+                          Case{"/process/oomScoreAdj", 1.5, "process.oomScoreAdj"},
+                          Case{"/process/oomScoreAdj", 4294967296LL, "process.oomScoreAdj"},
+                          Case{"/process/consoleSize", json::parse(R"({"height":-1,"width":80})"), "process.consoleSize.height"},
+                          Case{"/process/user", json::parse(R"({"additionalGids":[1e300]})"), "process.user.additionalGids"},
+                          Case{"/process/user", json::parse(R"({"additionalGids":{"a":1}})"), "process.user.additionalGids"},
+                          Case{"/process/rlimits", json::parse(R"([{"type":"RLIMIT_NOFILE","soft":-1,"hard":1}])"),
+                               "process.rlimits[0].soft"},
+                          Case{"/linux/seccomp", json::parse(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+                               {"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":-1,"value":0,"op":"SCMP_CMP_EQ"}]}]})"),
+                               "linux.seccomp.syscalls[0].args[0].index"}}) {
+        SCOPED_TRACE(c.path);
+        json j = minimal();
+        j[json::json_pointer(c.pointer)] = c.value;
+        EXPECT_TRUE(contains(config_error(j), c.path)) << config_error(j);
+    }
+    json j = minimal();
+    j["process"]["rlimits"] = json::parse(R"([{"type":"RLIMIT_NOFILE","soft":18446744073709551615,"hard":1}])");
+    EXPECT_EQ(spec_from_json(j).process.rlimits[0].soft, UINT64_MAX);  // RLIM_INFINITY still reads
+}
+
 // A negative uid/gid must not wrap to 4294967295: (uid_t)-1 means "unchanged" to setresuid,
 // which would leave the process root.
 TEST(SpecJson, NegativeUidRejected) {

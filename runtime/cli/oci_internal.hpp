@@ -1,0 +1,35 @@
+// What the files of `hutch oci` (oci.cpp: create, start, run, state, kill, delete;
+// oci_exec.cpp: exec, ps, list, features) share.
+#pragma once
+
+#include <sys/types.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "runtime/fd.hpp"
+
+namespace hutch::cli::ocicli {
+
+struct OciGlobals {
+    std::string root = "/run/hutch-oci";
+    std::string log;                   // --log: errors are appended here too (conmon reads it)
+    std::string log_format = "text";   // text | json
+    bool debug = false;                // --debug: every step as the syscall it makes (--explain)
+    bool systemd_cgroup = false;       // accepted: hutch manages cgroupfs itself
+};
+
+// `path` made absolute against the current directory.
+std::string absolute(const std::string& path);
+// Connects to an engine's console socket (a unix stream socket it listens on); empty for "".
+Fd connect_console(const std::string& path);
+// Writes `pid` to the --pid-file `path` (nothing for "").
+void write_pid_file(const std::string& path, pid_t pid);
+
+void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code);
+void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g);
+// features.md's document.
+nlohmann::json features();
+
+}  // namespace hutch::cli::ocicli
