@@ -515,6 +515,8 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     interrupt::Scope create_scope;
     ContainerRecord record = ContainerRecord::create(paths, created_state(spec, id));
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600, Durability::kDurable);
+    explain::comment("create: the record and config.json are written to " + paths.data_dir(id) +
+                     "; no namespace, mount or process exists until start");
     interrupt::check();  // before it is kept and announced: an interrupted create leaves nothing
     events::emit(paths.data_root, {"container", "create", id, {{"image", spec.root.path}, {"name", spec.hutch.name}}, 0});
     record.keep();

@@ -67,6 +67,7 @@ std::string Kernel::path_name(const char* path) const {
 }
 
 std::string Kernel::at_name(int dirfd, const char* path) const {
+    if (dirfd == AT_FDCWD && (!path || !*path)) return "AT_FDCWD";  // the directory alone, as strace
     if (dirfd == AT_FDCWD || (path && path[0] == '/')) return path_name(path);
     std::string dir = fd_name(dirfd);
     if (!path || !*path) return dir.empty() || dir[0] != '/' ? dir : quoted(dir.c_str());
