@@ -41,7 +41,7 @@
 #include "netns/loopback.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
-#include "runtime/oci/hooks.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/sys/kernel.hpp"
@@ -359,7 +359,7 @@ void run_exec_init(const ExecInitContext& ctx) {
         Fd master(check(k.openat(AT_FDCWD, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",
                         "open", "/dev/pts/ptmx"));
         hand_over_terminal(std::move(master), spec, ctx.sync_fd, nullptr);
-    } else if (!spec.hutch.interactive && !spec.hutch.oci) {
+    } else if (!spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed) {
         detach_stdin();
     }
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, nullptr,
@@ -371,7 +371,7 @@ void enter_network(const InitContext& ctx) {
     if (!ctx.spec.has_new_namespace("network")) return;
     // hutch's networks have no IPv6 (Docker: disable_ipv6 in a network without it). An OCI
     // engine configures its own namespaces.
-    if (!ctx.spec.hutch.oci) net::disable_ipv6();
+    if (ctx.spec.hutch.disable_ipv6) net::disable_ipv6();
     net::bring_loopback_up();
     if (ctx.network) net::configure_eth0(*ctx.network);
 }
@@ -408,7 +408,7 @@ void container_init_steps(const InitContext& ctx) {
         rootfs.assemble();
         if (spec.process.terminal) hand_over_terminal(rootfs.open_ptmx(), spec, ctx.sync_fd, &rootfs);
         rootfs.finish();
-        oci::run_hooks(spec.hooks.create_container, "createContainer", oci_state);
+        run_hooks(spec.hooks.create_container, "createContainer", oci_state);
         rootfs.pivot();
     }
     if (!spec.hostname.empty() && spec.has_new_namespace("uts"))
@@ -425,9 +425,10 @@ void container_init_steps(const InitContext& ctx) {
     if (ctx.start_fifo >= 0 && (command.find('/') == std::string::npos || command[0] == '/'))
         find_executable(command, spec.process.env);
     if (ctx.start_fifo >= 0) wait_for_start(ctx);
-    oci::run_hooks(spec.hooks.start_container, "startContainer", oci_state);
+    run_hooks(spec.hooks.start_container, "startContainer", oci_state);
     // An OCI engine hands the container the stdin it means it to have.
-    if (!spec.process.terminal && !spec.hutch.interactive && !spec.hutch.oci) detach_stdin();
+    if (!spec.process.terminal && !spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed)
+        detach_stdin();
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, ctx.listener_filter,
                         !ctx.outlives_parent, ctx.start_fifo >= 0 && ctx.outlives_parent});
 }

@@ -18,8 +18,8 @@
 #include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/launch_internal.hpp"
-#include "runtime/oci/cgroups.hpp"
-#include "runtime/oci/hooks.hpp"
+#include "runtime/cgroup_resources.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -33,7 +33,7 @@ namespace {
 
 // What create leaves to run (or to abandon): the process, its sync socket, its pty, its cgroup.
 struct OciProcess {
-    oci::Cgroups cgroups;  // declared first: destroyed after `child`, once it is empty
+    ResourceCgroups cgroups;  // declared first: destroyed after `child`, once it is empty
     Child child;
     Fd sync;
     Fd master;
@@ -77,7 +77,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
     interrupt::check();
-    oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
+    ResourceCgroups cgroups = ResourceCgroups::create(spec.linux, launch.id);
     plan.cgroups = cgroups.paths();
     if (launch.made) launch.made(0, cgroups.paths(), cgroups.made_parents());
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
@@ -106,22 +106,15 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
     // container's namespaces exist, before pivot_root.
     std::string creating = launch.state_json(p.child.pid(), "creating");
-    oci::run_hooks(spec.hooks.prestart, "prestart", creating);
-    oci::run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    run_hooks(spec.hooks.prestart, "prestart", creating);
+    run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
     sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
-    for (;;) {
-        interrupt::wait_readable(p.sync.get(), "create the container");
-        sync::Message msg = sync::receive(p.sync.get());
-        if (msg.kind == sync::Kind::kCreated && !msg.eof) break;
-        if (!msg.eof && msg.kind == sync::Kind::kTerminal) {
-            if (launch.console_socket >= 0) send_console(launch.console_socket, msg.fd.get());
-            else p.master = std::move(msg.fd);
-            continue;
-        }
-        p.child.wait();
-        if (msg.eof) throw Error("create: the container's process ended before it was created");
-        throw Error(msg.text, msg.exit_code());
-    }
+    StartHandlers on;
+    on.terminal = [&](Fd master) {
+        if (launch.console_socket >= 0) send_console(launch.console_socket, master.get());
+        else p.master = std::move(master);
+    };
+    receive_until(p.sync, p.child, spec, Until::kCreated, on, "create the container");
     launch.created(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     return p;
 }
@@ -176,14 +169,8 @@ int run_oci_container(const Spec& spec, const OciLaunch& launch) {
     BlockedSignals signals(spec.process.terminal);
     OciProcess p = launch_oci(spec, launch, true);
     start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false);
-    for (;;) {
-        interrupt::wait_readable(p.sync.get(), "start the container");
-        sync::Message msg = sync::receive(p.sync.get());
-        if (msg.eof) break;  // the command runs
-        p.child.wait();
-        throw start_failure(spec, msg);
-    }
-    oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
+    receive_until(p.sync, p.child, spec, Until::kExec, {}, "start the container");
+    run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
     StdioPipes none;
     return supervise_until_exit(p.child, signals, p.master, none, spec.process.terminal && ::isatty(STDIN_FILENO));
 }

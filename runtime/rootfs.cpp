@@ -93,17 +93,18 @@ void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
     Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
                         "open", merged));
-    if (spec_.root.readonly || spec_.hutch.oci) {
+    const auto kind = spec_.hutch.root;
+    if (kind != HutchSection::RootKind::kOverlay) {
         // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
         Fd source(check(kernel_.openat(AT_FDCWD, spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                         "mount the root", "open", spec_.root.path));
-        mnt::mount_at(spec_.root.readonly ? "mount the read-only root" : "mount the root", spec_.root.path,
+        mnt::mount_at(kind == HutchSection::RootKind::kReadOnlyBind ? "mount the read-only root" : "mount the root", spec_.root.path,
                       source.get(), merged_dir, merged, "", MS_BIND | MS_REC, "");
         Fd top(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
         // Read-only before anything else is mounted: no later step can write into the rootfs.
         // An OCI bundle's root is made read-only last instead (finish), as runc and crun do:
         // engines expect the runtime to create the mount points their mounts need in it.
-        if (spec_.root.readonly && !spec_.hutch.oci)
+        if (kind == HutchSection::RootKind::kReadOnlyBind)
             mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
     } else {
         std::string data = "lowerdir=" + overlay_escape(spec_.root.path) +
@@ -325,7 +326,7 @@ void RootfsBuilder::finish() {
     write_sysctls();
     mask_paths();
     readonly_paths();
-    if (spec_.root.readonly && spec_.hutch.oci) {
+    if (spec_.hutch.root == HutchSection::RootKind::kBind && spec_.root.readonly) {
         Fd top(check(kernel_.openat(AT_FDCWD, plan_.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
                      "open", plan_.merged_dir));
         mnt::remount_bind("make the root read-only", top, plan_.merged_dir, MS_RDONLY);

@@ -147,7 +147,10 @@ Spec spec_from_config(const json& config, const std::string& bundle_dir) {
     plain.erase("hutch");
     Spec spec = spec_from_json(plain);
     spec.hutch = HutchSection{};
-    spec.hutch.oci = true;
+    // runc's behaviour: the bundle's rootfs itself, the engine's stdio, its own network set-up.
+    spec.hutch.root = HutchSection::RootKind::kBind;
+    spec.hutch.stdio = HutchSection::Stdio::kInherited;
+    spec.hutch.disable_ipv6 = false;
     spec.hutch.network = spec.has_new_namespace("network") ? "none" : "host";
     for (const auto& ns : spec.linux.namespaces)
         if (ns.type == "network" && !ns.path.empty()) spec.hutch.network = "none";

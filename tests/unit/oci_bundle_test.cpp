@@ -189,7 +189,9 @@ TEST(OciBundle, EngineFieldsAreRead) {
     EXPECT_EQ(s.linux.devices[0].file_mode, 420u);
     EXPECT_EQ(s.linux.devices[0].uid, 7u);
     EXPECT_EQ(s.linux.devices[0].gid, 8u);
-    EXPECT_TRUE(s.hutch.oci);
+    EXPECT_EQ(s.hutch.root, HutchSection::RootKind::kBind);
+    EXPECT_EQ(s.hutch.stdio, HutchSection::Stdio::kInherited);
+    EXPECT_FALSE(s.hutch.disable_ipv6);
     EXPECT_EQ(s.hutch.network, "none");  // its own network namespace, nothing added to it
 }
 
@@ -223,7 +225,9 @@ TEST(OciBundle, HutchSectionOfABundleIsIgnored) {
     EXPECT_FALSE(s.hutch.host_devices);
     EXPECT_EQ(s.hutch.name, "");
     EXPECT_EQ(s.hutch.network, "host");
-    EXPECT_TRUE(s.hutch.oci);
+    EXPECT_EQ(s.hutch.root, HutchSection::RootKind::kBind);
+    EXPECT_EQ(s.hutch.stdio, HutchSection::Stdio::kInherited);
+    EXPECT_FALSE(s.hutch.disable_ipv6);
 }
 
 TEST(OciBundle, UnknownPropertiesAreIgnored) {

@@ -1,4 +1,4 @@
-#include "runtime/oci/hooks.hpp"
+#include "runtime/hooks.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -20,7 +20,7 @@
 #include "runtime/interrupt.hpp"
 #include "runtime/fd.hpp"
 
-namespace hutch::oci {
+namespace hutch {
 namespace {
 
 void run_hook(const Hook& hook, const std::string& shown, const std::string& state_json, bool in_container) {
@@ -108,4 +108,4 @@ void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::str
     }
 }
 
-}  // namespace hutch::oci
+}  // namespace hutch

@@ -1,4 +1,4 @@
-#include "runtime/oci/cgroups.hpp"
+#include "runtime/cgroup_resources.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include "runtime/sys/kernel.hpp"
 #include "runtime/state.hpp"
 
-namespace hutch::oci {
+namespace hutch {
 namespace {
 
 bool has_controller(const CgroupHierarchy& h, const std::string& controller) {
@@ -163,7 +163,7 @@ void apply_device_policy(const devices::Policy& policy, int unified_fd,
 
 }  // namespace
 
-Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
+ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::string& id) {
     const std::string& path = linux.cgroups_path;
     if (path.find(':') != std::string::npos && path[0] != '/')
         throw UsageError("config.json: linux.cgroupsPath \"" + path + "\": systemd slices are not supported (hutch manages cgroupfs)");
@@ -179,7 +179,7 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
     const auto hierarchies = host_cgroup_hierarchies();
     const bool unified = std::any_of(hierarchies.begin(), hierarchies.end(),
                                      [](const CgroupHierarchy& h) { return h.fstype == "cgroup2"; });
-    Cgroups out;
+    ResourceCgroups out;
     std::vector<std::pair<CgroupHierarchy, std::string>> dirs;
     for (const auto& h : hierarchies) {
         if (!everywhere && h.fstype != "cgroup2" && (unified || !has_controller(h, "devices"))) continue;
@@ -206,11 +206,11 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
     return out;
 }
 
-void Cgroups::attach(pid_t pid) const {
+void ResourceCgroups::attach(pid_t pid) const {
     for (const auto& dir : v1_paths_) write_value(dir + "/cgroup.procs", std::to_string(pid));
 }
 
-Cgroups::~Cgroups() {
+ResourceCgroups::~ResourceCgroups() {
     if (!kept_) remove_cgroups(paths_, made_parents_);
 }
 
@@ -235,4 +235,4 @@ void remove_cgroups(const std::vector<std::string>& paths, const std::vector<std
         }
 }
 
-}  // namespace hutch::oci
+}  // namespace hutch
