@@ -1,6 +1,10 @@
-// The container's first process, from clone3 to execve. The checklist, and why in this order:
+// The container's first process, from clone3 to execve. The checklist, and why in this order
+// (tests/unit/launch_order_test.cpp holds the orders that matter, without root):
 //
-//   wait for the parent's go       the parent finishes outside work (cgroup, network) first
+//   PR_SET_PDEATHSIG, wait for go  die with the parent; it finishes outside work (cgroup, network)
+//   setresuid(0) in a user ns      the parent wrote the id maps before go
+//   stdio, umask(0)                the pipes or pty slave the parent chose; exact modes below
+//   setns the joined namespaces    --network/--ipc container:NAME, before anything uses them
 //   unshare(CLONE_NEWCGROUP)       after the parent placed us in our cgroup, so it is our root
 //   no IPv6, lo up, eth0           needs CAP_NET_ADMIN, which is dropped later; IPv6 off first
 //   setsid                         no controlling terminal of the host's (TIOCSTI injection)
@@ -13,11 +17,15 @@
 //   oom_score_adj
 //   kCreated, wait on exec.fifo    (oci) the command must not run before `start`
 //   startContainer hooks           (oci)
-//   rlimits                        before the uid change, which can forbid raising them
 //   close every other fd, chdir    no host fd can become the cwd (CVE-2024-21626)
+//   rlimits                        before the uid change, which can forbid raising them
 //   user, capabilities             bounding set, uid change, capset (caps/apply.hpp)
 //   no_new_privs
-//   execve                         the sync socket closes on exec: the parent sees EOF
+//   seccomp                        last, so the filter need not allow hutch's own calls; without
+//                                  no_new_privs CAP_SYS_ADMIN is kept for it and one capset after
+//                                  it drops that (runc's order)
+//   execveat of the trampoline     the sync socket closes on exec: the parent sees EOF; the
+//                                  trampoline (runtime/trampoline) then execs the command
 #include "runtime/container_init.hpp"
 
 #include <fcntl.h>

@@ -9,8 +9,10 @@
 //                      <-----------------------  kTerminal + pty master (SCM_RIGHTS), with -t
 //                      <-----------------------  kError {exit code, message}, then _exit
 //                      <-----------------------  kExecFailed {errno}, from the exec trampoline
-//                      <-----------------------  kListener + seccomp listener (SCM_RIGHTS), for
-//                                                hutch profile, once its filter is in
+//                      <-----------------------  kListener {the fd number its seccomp listener
+//                                                will have}, for hutch profile, just before its
+//                                                filter goes in: the parent takes the fd with
+//                                                pidfd_getfd once it exists
 //   EOF (the socket is O_CLOEXEC) <-------------  execve of the command succeeded
 //
 // `hutch oci create` adds one message: kGo carries the OCI state (JSON) for the hooks the child

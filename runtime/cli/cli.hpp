@@ -1,5 +1,6 @@
 // The docker-style command line. Each command is one small file that maps options into a Spec
-// (or reads state) and calls the launcher; nothing here touches the kernel directly.
+// (or reads state) and calls the launcher. The few calls made here (the -d monitor's fork and
+// setsid, the OCI state directory) are process housekeeping, not container set-up.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -207,9 +207,9 @@ private:
     auto make(CallKind kind, Call call, Describe describe) -> decltype(call());
 };
 
-// The kernel hutch runs on: set by the front-end at start (a LinuxKernel), replaced by a
-// RecordingKernel in unit tests (ScopedKernel). Everything below the front-end reaches the
-// kernel through it.
+// The kernel hutch runs on: a LinuxKernel unless replaced (a RecordingKernel in unit tests,
+// through ScopedKernel). Everything below the front-end that changes the container or the
+// process reaches the kernel through it (docs/design.md lists what does not yet).
 Kernel& kernel();
 void set_kernel(Kernel& k);
 
