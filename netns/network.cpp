@@ -1,5 +1,6 @@
 #include "netns/network.hpp"
 
+#include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -237,6 +238,7 @@ NetworkConfig NetworkStore::create(const std::string& name, const std::string& s
                 n.subnet = candidate;
                 found = true;
             } catch (const UsageError&) {
+                continue;  // this /24 overlaps a route or network of the host's: try the next
             }
         }
         if (!found) throw UsageError("no free subnet left in 10.89.0.0/16: give one with --subnet");
@@ -306,9 +308,14 @@ std::vector<NetworkConfig> NetworkStore::list() {
     while (dirent* e = ::readdir(d)) {
         std::string name = e->d_name;
         if (name.empty() || name[0] == '.') continue;
+        const std::string file = dir(name) + "/network.json";
+        struct stat st {};
+        if (::lstat(file.c_str(), &st) != 0) continue;  // the default bridge's claims alone: no network.json
         try {
-            out.push_back(network_from(json::parse(read_file(dir(name) + "/network.json"))));
-        } catch (const std::exception&) {
+            out.push_back(network_from(json::parse(read_file(file))));
+        } catch (const std::exception& bad) {
+            // One damaged network must not hide the others from `network ls`: say which, go on.
+            std::fprintf(stderr, "hutch: warning: network %s is unreadable, left out: %s\n", name.c_str(), bad.what());
         }
     }
     ::closedir(d);
@@ -328,6 +335,9 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
             if (container_exists_(ep.container_id)) out.push_back(ep);
             else ::unlink((ep_dir + "/" + file).c_str());  // a claim left by a killed hutch
         } catch (const std::exception&) {
+            // A claim being written by another start (O_TMPFILE, then linked whole) is never
+            // half-read; anything else unreadable here is not a container's address either.
+            continue;
         }
     }
     ::closedir(d);
@@ -358,6 +368,7 @@ std::string NetworkStore::world() {
         std::string id = read_file(file);
         if (id.size() == 13 && id.back() == '\n' && id.find_first_not_of("0123456789abcdef") == 12) return id.substr(0, 12);
     } catch (const Error&) {
+        // No world yet (the first network of this data root): one is made below.
     }
     std::string id = new_container_id().substr(0, 12);
     write_file_atomic(file, id + "\n", 0600, Durability::kDurable);
