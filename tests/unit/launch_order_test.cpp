@@ -5,123 +5,21 @@
 //   masks after every bind; pivot_root after the masks; capset after setresuid; the seccomp
 //   filter the last call before execveat (but for the capset that drops the CAP_SYS_ADMIN kept
 //   for it, when no_new_privs is off, as runc does).
+// And a checklist stops where it fails: nothing runs after a failed step, or after the exec.
+// (exec_order_test.cpp and oci_order_test.cpp do the same for `hutch exec` and OCI bundles.)
 // A violation here is a hole in the container, which an integration test would only see if it
 // looked for that one hole.
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-
-#include <cstring>
-
-#include "caps/seccomp_filter.hpp"
-#include "recording_kernel.hpp"
-#include "runtime/container_init.hpp"
-#include "runtime/run_options.hpp"
-#include "runtime/sync.hpp"
+#include "launch_order.hpp"
 
 namespace hutch {
 namespace {
 
-using testing::ExecReached;
-using testing::RecordingKernel;
-using Strings = std::vector<std::string>;
+using namespace hutch::testing;
 
-const std::string kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const std::string kMerged = "/run/hutch/containers/" + kId + "/merged";
-
-HostFacts fake_host() {
-    HostFacts h;
-    h.caps = caps::HostCaps{40, ~caps::CapSet{0}};
-    h.hostname = "hosty";
-    h.read_in_rootfs = [](const std::string& path) -> std::string {
-        if (path == "/etc/passwd") return "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
-        if (path == "/etc/group") return "root:x:0:\nalice:x:1000:\n";
-        return "";
-    };
-    h.read_host_file = [](const std::string&) -> std::string { return ""; };
-    return h;
-}
-
-Spec run_spec(Strings flags_of_interest) {
-    RunOptions o;
-    o.rootfs = "/srv/rootfs";
-    o.command = {"/bin/sh", "-c", "true"};
-    o.network = "none";  // the network's own order is the parent's (attach.cpp)
-    for (std::size_t i = 0; i < flags_of_interest.size(); ++i) {
-        const std::string& f = flags_of_interest[i];
-        if (f == "--read-only") o.read_only = true;
-        else if (f == "-v") o.volumes.push_back(flags_of_interest[++i]);
-        else if (f == "--tmpfs") o.tmpfs.push_back(flags_of_interest[++i]);
-        else if (f == "-u") o.user = flags_of_interest[++i];
-        else if (f == "--security-opt") o.security_opts.push_back(flags_of_interest[++i]);
-        else ADD_FAILURE() << "the test knows no flag " << f;
-    }
-    return build_run_spec(o, kId, fake_host());
-}
-
-// A GO packet as the parent sends it (runtime/sync.cpp: kind, number, text).
-std::string go_packet() {
-    std::string packet(8, '\0');
-    std::uint32_t kind = static_cast<std::uint32_t>(sync::Kind::kGo);
-    std::memcpy(packet.data(), &kind, sizeof kind);
-    return packet;
-}
-
-// Runs the child's checklist for `spec` to its exec against a recording kernel.
-class ChildOrder : public ::testing::Test {
-protected:
-    void run_child(const Spec& spec) {
-        int pair[2];
-        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
-        sync_ = Fd(pair[0]);
-        peer_ = Fd(pair[1]);
-        plan_.merged_dir = kMerged;
-        plan_.upper_dir = "/var/lib/hutch/containers/" + kId + "/upper";
-        plan_.work_dir = "/var/lib/hutch/containers/" + kId + "/work";
-        if (spec.linux.seccomp) program_ = seccomp::compile(*spec.linux.seccomp);
-        kernel_.queue_packet(go_packet());
-        sys::ScopedKernel scoped(kernel_);
-        InitContext context{spec, plan_, sync_.get(), {}, std::nullopt, false,
-                            program_ ? &*program_ : nullptr, {-1, -1, -1}};
-        try {
-            container_init_steps(context);
-            ADD_FAILURE() << "the checklist returned without an exec";
-        } catch (const ExecReached&) {
-        }
-        steps_ = kernel_.steps();
-    }
-    // Index of the first step starting with `prefix` (fails the test when there is none).
-    int first(const std::string& prefix) const {
-        int i = kernel_.first(prefix);
-        EXPECT_GE(i, 0) << "no step " << prefix << "\n" << all_steps();
-        return i;
-    }
-    int last(const std::string& prefix) const {
-        int i = kernel_.last(prefix);
-        EXPECT_GE(i, 0) << "no step " << prefix << "\n" << all_steps();
-        return i;
-    }
-    // Steps that are mounts onto the masked paths (/dev/null bound on files, tmpfs on dirs).
-    std::vector<int> mask_mounts(const Spec& spec) const {
-        std::vector<int> out;
-        for (std::size_t i = 0; i < steps_.size(); ++i)
-            for (const auto& path : spec.linux.masked_paths)
-                if (steps_[i].rfind("mount(", 0) == 0 && steps_[i].find("\"" + kMerged + path + "\"") != std::string::npos)
-                    out.push_back(static_cast<int>(i));
-        return out;
-    }
-    std::string all_steps() const {
-        std::string out;
-        for (std::size_t i = 0; i < steps_.size(); ++i) out += std::to_string(i) + ": " + steps_[i] + "\n";
-        return out;
-    }
-
-    RecordingKernel kernel_;
-    RootfsPlan plan_;
-    Fd sync_, peer_;
-    std::optional<seccomp::Program> program_;
-    Strings steps_;
-};
+// The child's checklist for a `hutch run` spec, to its exec, against a recording kernel.
+class ChildOrder : public LaunchOrder {};
 
 TEST_F(ChildOrder, MountsArePrivateBeforeTheFirstMount) {
     run_child(run_spec({"-v", "/srv/data:/data", "--tmpfs", "/scratch"}));
@@ -190,6 +88,59 @@ TEST_F(ChildOrder, NoFdOfHutchsSurvivesAndTheWorkdirIsEnteredAfterThePivot) {
     EXPECT_LT(last("close_range("), last("chdir(")) << "the workdir is entered with no host fd open";
     EXPECT_GT(last("chdir("), first("pivot_root(")) << all_steps();
     EXPECT_LT(last("close_range("), first("capset(")) << "fds close while hutch still holds its capabilities";
+}
+
+// The exec is the end: ExecReached stands for a process that is now the command, and nothing of
+// hutch's may run after it (a clean-up that catches the exec's unwinding would show here).
+TEST_F(ChildOrder, NothingIsCalledAfterTheExec) {
+    run_child(run_spec({}));
+    const auto& calls = kernel_.calls();
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back().line.rfind("execveat(\"/bin/sh\"", 0), 0u) << all_calls();
+    EXPECT_EQ(calls.back().result, sys::Kernel::kPending) << "recorded as made, never as returned";
+    EXPECT_EQ(kernel_.all("execveat(").size(), 1u);
+}
+
+// A failed step ends the checklist at once: what follows it (the pivot's clean-up, the user
+// change, the privileges, the filter, the exec) never runs, and the error names the step,
+// the call and errno, as the parent prints it.
+TEST_F(ChildOrder, AFailedPivotRootStopsTheChecklistThere) {
+    kernel_.fail("pivot_root(", EPERM);
+    Outcome o = attempt_child(run_spec({"-u", "1000"}));
+    EXPECT_FALSE(o.exec_reached);
+    ASSERT_TRUE(o.sys_error) << o.error;
+    EXPECT_EQ(o.sys_error->step(), "pivot into the root");
+    EXPECT_EQ(o.sys_error->syscall(), "pivot_root");
+    EXPECT_EQ(o.sys_error->error_number(), EPERM);
+    EXPECT_EQ(o.error, "pivot into the root: pivot_root " + kMerged + ": Operation not permitted");
+    const auto& calls = kernel_.calls();
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back().line.rfind("pivot_root(", 0), 0u) << "a call after the failed one\n" << all_calls();
+    EXPECT_EQ(calls.back().err, EPERM);
+    for (const char* after : {"umount2(", "setresuid(", "capset(", "close_range(", "seccomp(", "execveat("})
+        EXPECT_FALSE(any_call(after)) << after << "\n" << all_calls();
+}
+
+TEST_F(ChildOrder, AFailedCapsetStopsTheChecklistBeforeTheFilterAndTheExec) {
+    kernel_.fail("capset(", EPERM);
+    Outcome o = attempt_child(run_spec({"-u", "1000"}));
+    ASSERT_TRUE(o.sys_error) << o.error;
+    EXPECT_EQ(o.sys_error->syscall(), "capset");
+    EXPECT_EQ(o.sys_error->error_number(), EPERM);
+    EXPECT_FALSE(o.sys_error->step().empty());
+    EXPECT_EQ(kernel_.calls().back().line.rfind("capset(", 0), 0u) << all_calls();
+    for (const char* after : {"prctl(PR_CAP_AMBIENT", "seccomp(", "execveat("})
+        EXPECT_FALSE(any_call(after)) << after << "\n" << all_calls();
+}
+
+TEST_F(ChildOrder, AFailedSetnsStopsAnExecBeforeItTouchesTheContainer) {
+    kernel_.fail("setns(", EINVAL);
+    Outcome o = attempt_exec(run_spec({}));
+    ASSERT_TRUE(o.sys_error) << o.error;
+    EXPECT_EQ(o.error, "join the container's namespaces: setns pidfd: Invalid argument");
+    EXPECT_EQ(kernel_.calls().back().line.rfind("setns(", 0), 0u) << all_calls();
+    for (const char* after : {"setsid(", "openat(", "close_range(", "chdir(", "capset(", "seccomp(", "execveat("})
+        EXPECT_FALSE(any_call(after)) << after << "\n" << all_calls();
 }
 
 }  // namespace

@@ -65,6 +65,12 @@ std::vector<std::string> RecordingKernel::all(const std::string& prefix) const {
 
 std::string RecordingKernel::joined(int dirfd, const char* path) const {
     std::string p = path ? path : "";
+    static const std::string kFdDir = "/proc/self/fd/";
+    if (p.rfind(kFdDir, 0) == 0 && p.size() > kFdDir.size() &&
+        p.find_first_not_of("0123456789", kFdDir.size()) == std::string::npos) {
+        auto it = fd_names_.find(std::stoi(p.substr(kFdDir.size())));
+        if (it != fd_names_.end()) return it->second;  // reopened through procfs: the same file
+    }
     if (!p.empty() && p[0] == '/') return p;
     std::string dir = dirfd == AT_FDCWD ? "" : fd_name(dirfd);
     if (p.empty() || p == ".") return dir;
@@ -144,6 +150,11 @@ int RecordingKernel::do_symlinkat(const char*, int dirfd, const char* path) {
 }
 
 ssize_t RecordingKernel::do_write(int, const void*, std::size_t size) { return static_cast<ssize_t>(size); }
+
+int RecordingKernel::do_dup3(int old_fd, int new_fd, int) {
+    if (auto it = fd_names_.find(old_fd); it != fd_names_.end()) fd_names_[new_fd] = it->second;
+    return new_fd;
+}
 
 int RecordingKernel::do_ioctl(int fd, unsigned long request, unsigned long) {
     if (request == TIOCGPTPEER) return new_fd(fd_name(fd) + " (pty slave)");

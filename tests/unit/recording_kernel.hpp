@@ -7,7 +7,9 @@
 //     /dev/null made with mknodat is a character device 1:3); anything else reported as a
 //     directory, on procfs under a ".../proc" path, tmpfs elsewhere;
 //   - clone3 returns a pid (the parent's side), execveat throws ExecReached;
-//   - recvmsg hands out the packets a test queued (none left: EOF, the peer closed).
+//   - recvmsg hands out the packets a test queued (none left: EOF, the peer closed);
+//   - an fd the test hands the code (a socket, a pidfd, the OCI exec.fifo) is shown by the name
+//     the test gives it, also when reopened through "/proc/self/fd/N" or duplicated by dup3.
 // A test makes a call fail with fail(call, errno): the first call whose line starts with
 // `call` returns -1 with that errno.
 #pragma once
@@ -50,6 +52,8 @@ public:
     void queue_packet(std::string bytes) { packets_.push_back(std::move(bytes)); }
     // Paths (as described, e.g. "/root/etc/hosts") that do not exist until made.
     void missing(const std::string& path) { missing_.push_back(path); }
+    // What the test's own fd `fd` is, for the lines that name it.
+    void name_fd(int fd, std::string name) { fd_names_[fd] = std::move(name); }
 
 protected:
     bool listening(sys::CallKind) const override { return true; }
@@ -78,7 +82,7 @@ protected:
     ssize_t do_write(int, const void*, std::size_t size) override;
     int do_chdir(const char*) override { return 0; }
     int do_fchdir(int) override { return 0; }
-    int do_dup3(int, int new_fd, int) override { return new_fd; }
+    int do_dup3(int old_fd, int new_fd, int) override;
     int do_close_range(unsigned, unsigned, unsigned) override { return 0; }
     int do_ioctl(int, unsigned long request, unsigned long) override;
     long do_clone3(clone_args&) override { return 4242; }
