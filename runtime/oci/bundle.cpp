@@ -53,6 +53,8 @@ bool asks_nothing(const json& v) {
     if (v.is_null()) return true;
     if (v.is_boolean()) return !v.get<bool>();
     if (v.is_string()) return v.get<std::string>().empty();
+    // dockerd 20.10 writes "blockIO": {"weight": 0} into every config.json: 0 is "not set".
+    if (v.is_number()) return v == 0;
     if (v.is_array() || v.is_object()) {
         for (const auto& e : v)
             if (!asks_nothing(e)) return false;

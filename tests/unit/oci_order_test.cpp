@@ -37,10 +37,6 @@ protected:
         for (std::size_t at; (at = text.find("<data-root>")) != std::string::npos;)
             text.replace(at, 11, "/var/lib/docker");
         config_ = oci::parse_config(text, "docker-20.10-config.json");
-        // spec_from_config refuses Docker's "blockIO": {"weight": 0} today (asks_nothing in
-        // bundle.cpp takes no number for "nothing", against its comment): dropped here, as
-        // resources are the parent's business, not the child's order.
-        config_["linux"]["resources"].erase("blockIO");
         plan_.merged_dir = kState + "/rootfs";  // as launch_oci.cpp places it
     }
     Spec spec() const { return oci::spec_from_config(config_, kBundle); }

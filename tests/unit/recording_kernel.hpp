@@ -124,7 +124,9 @@ private:
     std::vector<std::string> missing_;
     std::map<int, std::string> fd_names_;
     std::map<std::string, Entry> entries_;
-    int next_fd_ = 100;
+    // Above any fd the kernel can hand out (fs.nr_open is at most 1<<20 by default): the real
+    // ::close an Fd destructor makes on a fake one can never close a real fd of the test.
+    int next_fd_ = 1 << 24;
 };
 
 }  // namespace hutch::testing
