@@ -6,6 +6,7 @@
 
 #include "caps/audit_devices.hpp"
 #include "caps/capabilities.hpp"
+#include "runtime/run_modes.hpp"
 
 namespace hutch::audit {
 namespace {
@@ -241,7 +242,7 @@ private:
                                [&](const Namespace& n) { return n.type == type; });
         if (ns == s_.linux.namespaces.end()) {
             add(id, Level::kWarn, "shares the host's " + label + " namespace", why, fix);
-        } else if (type == "network" && s_.hutch.network.rfind("container:", 0) == 0) {
+        } else if (type == "network" && std::holds_alternative<ContainerNetwork>(network_mode(s_))) {
             add(id, Level::kInfo, "shares the network namespace of " + s_.hutch.network,
                 "the two containers reach each other's interfaces and loopback services",
                 "remove --network " + s_.hutch.network + " if they need not share");

@@ -37,7 +37,7 @@ Program compile_cached(const Seccomp& seccomp, const std::string& dir) {
         const scmp_version* v = seccomp_version();
         std::string version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
         for (const auto& name : unknown_syscalls(seccomp))
-            explain::line("# seccomp: \"" + name + "\" is a syscall libseccomp " + version +
+            explain::comment("seccomp: \"" + name + "\" is a syscall libseccomp " + version +
                           " does not know: skipped, as runc and Docker skip it");
     }
     std::string key = cache_key(seccomp);
@@ -59,7 +59,7 @@ Program compile_cached(const Seccomp& seccomp, const std::string& dir) {
             std::memcpy(&program.flags, data.data() + sizeof kMagic - 1 + key.size(), sizeof(unsigned));
             program.instructions.resize((data.size() - header) / sizeof(sock_filter));
             std::memcpy(program.instructions.data(), data.data() + header, data.size() - header);
-            explain::line("# seccomp filter: " + std::to_string(program.instructions.size()) +
+            explain::comment("seccomp filter: " + std::to_string(program.instructions.size()) +
                           " BPF instructions, compiled earlier (" + file + ")");
             return program;
         }
@@ -67,7 +67,7 @@ Program compile_cached(const Seccomp& seccomp, const std::string& dir) {
         // no entry yet
     }
     Program program = compile(seccomp);
-    explain::line("# seccomp filter: " + std::to_string(program.instructions.size()) +
+    explain::comment("seccomp filter: " + std::to_string(program.instructions.size()) +
                   " BPF instructions compiled by libseccomp, kept in " + file);
     std::string data = kMagic + key;
     data.append(reinterpret_cast<const char*>(&program.flags), sizeof(unsigned));

@@ -17,6 +17,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/interrupt.hpp"
 
@@ -417,13 +418,9 @@ Program compile_logger() { return compile_observer(SCMP_ACT_LOG); }
 bool makes_listener(const Program& program) { return program.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER; }
 
 int install_observer(const Program& program) {
-    sock_fprog prog{};
-    prog.len = static_cast<unsigned short>(program.instructions.size());
-    prog.filter = const_cast<sock_filter*>(program.instructions.data());
     const bool listener = program.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
-    explain::line(std::string("seccomp(SECCOMP_SET_MODE_FILTER, ") + (listener ? "SECCOMP_FILTER_FLAG_NEW_LISTENER" : "0") +
-                  ", {" + std::to_string(program.instructions.size()) + " BPF instructions})   # hutch profile");
-    long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog);
+    explain::comment("hutch profile: the observing filter, before the container's own");
+    long fd = sys::kernel().seccomp_filter(program.flags, program.instructions.data(), program.instructions.size());
     if (fd < 0) throw SysError("load the observing seccomp filter", "seccomp", "SECCOMP_SET_MODE_FILTER", errno);
     return listener ? static_cast<int>(fd) : -1;
 }
@@ -433,17 +430,7 @@ void install(const Program& program) {
     if (program.instructions.empty() || program.instructions.size() > BPF_MAXINSNS)
         throw Error(std::string(step) + ": a program of " +
                     std::to_string(program.instructions.size()) + " instructions cannot be loaded");
-    if (explain::enabled()) {
-        std::string flags;
-        for (const auto& f : kFlags)
-            if (program.flags & f.value) flags += (flags.empty() ? "" : "|") + std::string(f.name);
-        explain::line("seccomp(SECCOMP_SET_MODE_FILTER, " + (flags.empty() ? "0" : flags) + ", {" +
-                      std::to_string(program.instructions.size()) + " BPF instructions})");
-    }
-    sock_fprog prog{};
-    prog.len = static_cast<unsigned short>(program.instructions.size());
-    prog.filter = const_cast<sock_filter*>(program.instructions.data());
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog) != 0) {
+    if (sys::kernel().seccomp_filter(program.flags, program.instructions.data(), program.instructions.size()) != 0) {
         int err = errno;
         // EACCES: neither no_new_privs nor CAP_SYS_ADMIN (seccomp(2)); say so, errno alone
         // reads like a file permission problem.

@@ -2,18 +2,22 @@
 
 #include <unistd.h>
 
+#include "netns/etc_files.hpp"
 #include "netns/link.hpp"
 #include "runtime/error.hpp"
+#include "runtime/run_modes.hpp"
 
 namespace hutch::net {
 
 std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::string& data_root, const std::string& id,
                                               const HostConfig& config,
                                               std::function<bool(const std::string&)> container_exists) {
-    const std::string& mode = spec.hutch.network;
-    if (mode == "none" || mode == "host" || mode.rfind("container:", 0) == 0) return std::nullopt;
+    // Only a bridge, the default one or a named one, gets an address and a veth.
+    NetworkMode mode = network_mode(spec);
+    if (!std::holds_alternative<BridgeNetwork>(mode) && !std::holds_alternative<NamedNetwork>(mode))
+        return std::nullopt;
     NetworkStore store(data_root, config.bridge, std::move(container_exists));
-    NetworkConfig network = store.get(mode);
+    NetworkConfig network = store.get(spec.hutch.network);
     Endpoint wanted;
     wanted.container_id = id;
     wanted.container_name = spec.hutch.name;
@@ -93,6 +97,30 @@ std::string container_hostname(const Spec& spec, const std::string& id) {
 std::string host_gateway(const Spec&, const std::optional<Attachment>& attachment, const HostConfig& config) {
     if (attachment) return attachment->network().gateway.str();
     return config.bridge.bip.substr(0, config.bridge.bip.find('/'));
+}
+
+EtcFiles container_etc_files(const Spec& spec, const std::string& id, const std::optional<Attachment>& attachment,
+                             const HostConfig& config,
+                             const std::function<std::optional<std::string>(const std::string&)>& read_host) {
+    auto host_file = [&](const std::string& path) { return read_host(path).value_or(""); };
+    std::vector<ExtraHost> extra = spec.hutch.extra_hosts;
+    for (auto& h : extra)
+        if (h.address == "host-gateway") h.address = host_gateway(spec, attachment, config);
+    const etc::DnsSettings dns{spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options};
+    EtcFiles files;
+    files.hostname = etc::hostname_file(container_hostname(spec, id));
+    if (spec.hutch.network == "host") {
+        // Docker copies the host's files as they are (its 127.0.0.53 stub is reachable from the
+        // host's namespace) unless a DNS flag asks for a generated resolv.conf.
+        files.hosts = etc::host_network_hosts(host_file("/etc/hosts"), extra);
+        bool dns_flags = !dns.servers.empty() || !dns.search.empty() || !dns.options.empty();
+        files.resolv_conf = dns_flags ? etc::resolv_conf(host_file("/etc/resolv.conf"), dns, true)
+                                      : host_file("/etc/resolv.conf");
+        return files;
+    }
+    files.hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", container_hostname(spec, id));
+    files.resolv_conf = etc::resolv_conf(etc::host_resolv_source(host_file("/etc/resolv.conf"), read_host), dns);
+    return files;
 }
 
 }  // namespace hutch::net

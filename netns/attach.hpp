@@ -69,4 +69,16 @@ std::string container_hostname(const Spec& spec, const std::string& id);
 // bridge's (as Docker's host-gateway-ip defaults to its bridge's address).
 std::string host_gateway(const Spec& spec, const std::optional<Attachment>& attachment, const HostConfig& config);
 
+// The name-resolution files of a container with a network of its own or the host's (a
+// container joining another's network uses that one's files). `read_host` gives a host file's
+// content, nullopt when it cannot be read.
+struct EtcFiles {
+    std::string hosts;
+    std::string resolv_conf;
+    std::string hostname;
+};
+EtcFiles container_etc_files(const Spec& spec, const std::string& id, const std::optional<Attachment>& attachment,
+                             const HostConfig& config,
+                             const std::function<std::optional<std::string>(const std::string&)>& read_host);
+
 }  // namespace hutch::net

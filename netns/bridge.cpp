@@ -13,6 +13,7 @@
 #include "netns/link.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/fd.hpp"
 
 namespace hutch::net {
@@ -79,9 +80,9 @@ std::string random_hex(std::size_t digits) {
 // LAN), whatever the host's own net.ipv4.ip_forward says. Local delivery to the gateway works.
 void forbid_forwarding(const std::string& name) {
     std::string forwarding = "/proc/sys/net/ipv4/conf/" + name + "/forwarding";
-    explain::line("write(" + explain::quote(forwarding) + ", \"0\")");
-    Fd fd(::open(forwarding.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), "0", 1) != 1) throw SysError("isolate the network", "write", forwarding, errno);
+    sys::Kernel& k = sys::kernel();
+    Fd fd(k.openat(AT_FDCWD, forwarding.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || k.write(fd.get(), "0", 1) != 1) throw SysError("isolate the network", "write", forwarding, errno);
 }
 
 // Creates the bridge ready to use under a temporary name, then renames it into place; returns its

@@ -8,6 +8,8 @@
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
+#include "runtime/explain.hpp"
 
 namespace hutch::net {
 namespace {
@@ -25,12 +27,11 @@ Fd hold_address(const std::string& bridge, Ipv4 address) {
     // Abstract: a NUL first, then the name (at most 15 + 15 + 6 characters here).
     name.copy(sa.sun_path + 1, sizeof sa.sun_path - 2);
     auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-    if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&sa), length) != 0) {
+    explain::comment("claim " + address.str() + " on " + bridge + " for every world on this host");
+    if (sys::kernel().bind(socket.get(), reinterpret_cast<const sockaddr*>(&sa), length) != 0) {
         if (errno == EADDRINUSE) return Fd();
         throw SysError("claim an address", "bind", "@" + name, errno);
     }
-    explain::line("bind(socket(AF_UNIX, SOCK_DGRAM), \"@" + name + "\")   # claim " + address.str() +
-                  " on " + bridge + " for every world on this host");
     return socket;
 }
 

@@ -48,8 +48,7 @@ std::string mac_string(const Mac& m) {
 int link_index(const std::string& name) { return static_cast<int>(if_nametoindex(name.c_str())); }
 
 int add_bridge(NetlinkSocket& nl, const std::string& name) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(name) +
-                  ", IFLA_LINKINFO={kind=\"bridge\"}})   # ip link add " + name + " type bridge");
+    explain::comment("ip link add " + name + " type bridge");
     LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
     // A MAC of its own (random, locally administered): otherwise the bridge takes the lowest
@@ -69,8 +68,7 @@ int add_bridge(NetlinkSocket& nl, const std::string& name) {
 }
 
 void set_alias(NetlinkSocket& nl, int index, const std::string& name, const std::string& alias) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) + ", IFLA_IFALIAS=" +
-                  explain::quote(alias) + "})   # ip link set " + name + " alias " + alias);
+    explain::comment("ip link set " + name + " alias " + alias);
     LinkRequest r(RTM_NEWLINK, 0);
     r.ifm->ifi_index = index;
     mnl_attr_put_strz(r.nlh, IFLA_IFALIAS, alias.c_str());
@@ -78,8 +76,7 @@ void set_alias(NetlinkSocket& nl, int index, const std::string& name, const std:
 }
 
 bool rename_link(NetlinkSocket& nl, int index, const std::string& from, const std::string& to) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) + ", IFLA_IFNAME=" +
-                  explain::quote(to) + "})   # ip link set " + from + " name " + to);
+    explain::comment("ip link set " + from + " name " + to);
     LinkRequest r(RTM_NEWLINK, 0);
     r.ifm->ifi_index = index;
     mnl_attr_put_strz(r.nlh, IFLA_IFNAME, to.c_str());
@@ -93,8 +90,7 @@ bool rename_link(NetlinkSocket& nl, int index, const std::string& from, const st
 }
 
 void delete_link_index(NetlinkSocket& nl, int index, const std::string& name) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_DELLINK {ifi_index=" + std::to_string(index) + "})   # ip link del " +
-                  name);
+    explain::comment("ip link del " + name);
     LinkRequest r(RTM_DELLINK, 0);
     r.ifm->ifi_index = index;
     request_tolerating(nl, r.nlh, "delete link", name, ENODEV);
@@ -102,12 +98,8 @@ void delete_link_index(NetlinkSocket& nl, int index, const std::string& name) {
 
 void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_index,
                  const std::string& peer_name, pid_t peer_netns_pid, const Mac& peer_mac) {
-    const std::string mac = mac_string(peer_mac);
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {IFLA_IFNAME=" + explain::quote(host_name) +
-                  ", IFLA_MASTER=" + std::to_string(bridge_index) + ", IFLA_LINKINFO={kind=\"veth\", peer={IFLA_IFNAME=" +
-                  explain::quote(peer_name) + ", IFLA_NET_NS_PID=" + std::to_string(peer_netns_pid) +
-                  ", IFLA_ADDRESS=" + mac + "}}})   # ip link add " + host_name + " master <bridge> type veth peer name " +
-                  peer_name + " netns " + std::to_string(peer_netns_pid));
+    explain::comment("ip link add " + host_name + " master <bridge> type veth peer name " + peer_name + " netns " +
+                     std::to_string(peer_netns_pid) + " address " + mac_string(peer_mac));
     LinkRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     r.ifm->ifi_flags = IFF_UP;
     r.ifm->ifi_change = IFF_UP;
@@ -132,16 +124,14 @@ void create_veth(NetlinkSocket& nl, const std::string& host_name, int bridge_ind
 void delete_link(NetlinkSocket& nl, const std::string& name) {
     int index = link_index(name);
     if (index == 0) return;
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_DELLINK {ifi_index=" + std::to_string(index) +
-                  "})   # ip link del " + name);
+    explain::comment("ip link del " + name);
     LinkRequest r(RTM_DELLINK, 0);
     r.ifm->ifi_index = index;
     request_tolerating(nl, r.nlh, "delete link", name, ENODEV);
 }
 
 void set_up(NetlinkSocket& nl, int index, const std::string& name) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) +
-                  ", ifi_flags=IFF_UP})   # ip link set " + name + " up");
+    explain::comment("ip link set " + name + " up");
     LinkRequest r(RTM_NEWLINK, 0);
     r.ifm->ifi_index = index;
     r.ifm->ifi_flags = IFF_UP;
@@ -152,8 +142,7 @@ void set_up(NetlinkSocket& nl, int index, const std::string& name) {
 void set_down(NetlinkSocket& nl, const std::string& name) {
     int index = link_index(name);
     if (index == 0) return;
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWLINK {ifi_index=" + std::to_string(index) +
-                  ", ifi_flags=0, ifi_change=IFF_UP})   # ip link set " + name + " down");
+    explain::comment("ip link set " + name + " down");
     LinkRequest r(RTM_NEWLINK, 0);
     r.ifm->ifi_index = index;
     r.ifm->ifi_change = IFF_UP;
@@ -164,9 +153,7 @@ void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr 
     in_addr broadcast = address;
     std::uint32_t host_mask = prefix >= 32 ? 0 : (0xffffffffu >> prefix);
     broadcast.s_addr = htonl(ntohl(address.s_addr) | host_mask);
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWADDR {ifa_index=" + std::to_string(index) + ", IFA_LOCAL=" +
-                  text(address) + "/" + std::to_string(prefix) + ", IFA_BROADCAST=" + text(broadcast) +
-                  "})   # ip addr add " + text(address) + "/" + std::to_string(prefix) + " dev " + name);
+    explain::comment("ip addr add " + text(address) + "/" + std::to_string(prefix) + " dev " + name);
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = RTM_NEWADDR;
@@ -183,8 +170,7 @@ void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr 
 }
 
 void add_default_route(NetlinkSocket& nl, int index, in_addr gateway) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_NEWROUTE {dst=0.0.0.0/0, RTA_GATEWAY=" + text(gateway) +
-                  ", RTA_OIF=" + std::to_string(index) + "})   # ip route add default via " + text(gateway));
+    explain::comment("ip route add default via " + text(gateway));
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = RTM_NEWROUTE;

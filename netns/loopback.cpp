@@ -13,6 +13,7 @@
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch::net {
 
@@ -21,16 +22,15 @@ void disable_ipv6() {
     // the container's, though /proc is still the host's mount at this point.
     for (const char* scope : {"all", "default"}) {
         std::string path = std::string("/proc/sys/net/ipv6/conf/") + scope + "/disable_ipv6";
-        Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        sys::Kernel& k = sys::kernel();
+        Fd fd(k.openat(AT_FDCWD, path.c_str(), O_WRONLY | O_CLOEXEC));
         if (!fd && errno == ENOENT) return;  // the kernel has no IPv6 (ipv6.disable=1)
-        explain::line("write(" + explain::quote(path) + ", \"1\")");
-        if (!fd || ::write(fd.get(), "1", 1) != 1) throw SysError("disable IPv6", "write", path, errno);
+        if (!fd || k.write(fd.get(), "1", 1) != 1) throw SysError("disable IPv6", "write", path, errno);
     }
 }
 
 void bring_loopback_up() {
-    explain::line("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE); sendmsg(RTM_NEWLINK {ifi_index=1 (lo), "
-                  "ifi_flags=IFF_UP, ifi_change=IFF_UP})");
+    explain::comment("ip link set lo up");
     NetlinkSocket nl;
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());

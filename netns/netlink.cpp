@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/error.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch::net {
 
@@ -29,43 +30,27 @@ void NetlinkSocket::request(nlmsghdr* nlh, const char* step, const std::string& 
 }
 
 void NetlinkSocket::query(nlmsghdr* nlh, const char* step, const std::string& object, const Each& each) {
-    nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
     // Answers are kept until the last one arrived: an interrupted dump is asked again, and the
     // caller must never see a half of the first try.
-    struct State {
+    for (int attempt = 0;; ++attempt) {
         std::vector<std::vector<char>> messages;
         bool interrupted = false;
-    };
-    auto callback = [](const nlmsghdr* msg, void* data) -> int {
-        auto* state = static_cast<State*>(data);
-        if (msg->nlmsg_flags & NLM_F_DUMP_INTR) state->interrupted = true;
-        const char* bytes = reinterpret_cast<const char*>(msg);
-        state->messages.emplace_back(bytes, bytes + msg->nlmsg_len);
-        return MNL_CB_OK;
-    };
-    // As large as the kernel may make one datagram of a dump (libmnl's MNL_SOCKET_DUMP_SIZE):
-    // a smaller buffer truncates it.
-    std::vector<char> buf(32768);
-    for (int attempt = 0;; ++attempt) {
-        State state;
+        auto keep = [&](const nlmsghdr* msg) {
+            if (msg->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+            const char* bytes = reinterpret_cast<const char*>(msg);
+            messages.emplace_back(bytes, bytes + msg->nlmsg_len);
+        };
         nlh->nlmsg_seq = next_seq();
-        if (mnl_socket_sendto(socket_, nlh, nlh->nlmsg_len) < 0)
-            throw SysError(step, "sendto(NETLINK_ROUTE)", object, errno);
-        int rc = MNL_CB_OK;
-        while (rc == MNL_CB_OK) {
-            ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
-            if (n < 0) throw SysError(step, "recvfrom(NETLINK_ROUTE)", object, errno);
-            rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq, port_, callback, &state);
-        }
-        if (rc == MNL_CB_ERROR) throw SysError(step, "netlink", object, errno);
+        if (sys::kernel().netlink(mnl_socket_get_fd(socket_), port_, nlh, keep) != 0)
+            throw SysError(step, "netlink", object, errno);
         // An interrupted dump (the table changed while it was read) may have skipped or
         // repeated entries: ask again, a few times.
-        if (state.interrupted) {
+        if (interrupted) {
             if (attempt >= 3) throw SysError(step, "netlink dump", object, EINTR);
             continue;
         }
         if (each)
-            for (const auto& m : state.messages) each(reinterpret_cast<const nlmsghdr*>(m.data()));
+            for (const auto& m : messages) each(reinterpret_cast<const nlmsghdr*>(m.data()));
         return;
     }
 }

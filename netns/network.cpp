@@ -1,5 +1,6 @@
 #include "netns/network.hpp"
 
+#include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -16,6 +17,7 @@
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/state.hpp"
 #include "runtime/validate.hpp"
 
@@ -110,9 +112,9 @@ public:
 
     // link(2) into `path`; false with errno set (EEXIST: the address is taken).
     bool link_to(const std::string& path) const {
-        if (!named_.empty()) return ::link(named_.c_str(), path.c_str()) == 0;
-        return ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), AT_FDCWD, path.c_str(),
-                        AT_SYMLINK_FOLLOW) == 0;
+        if (!named_.empty()) return sys::kernel().linkat(AT_FDCWD, named_.c_str(), AT_FDCWD, path.c_str(), 0) == 0;
+        return sys::kernel().linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), AT_FDCWD,
+                                    path.c_str(), AT_SYMLINK_FOLLOW) == 0;
     }
     std::string shown() const { return named_.empty() ? "/proc/self/fd/" + std::to_string(fd_.get()) : named_; }
 
@@ -120,6 +122,16 @@ private:
     std::string named_;
     Fd fd_;
 };
+
+// Whether the claim file at `file` names a container that exists: one that cannot be read or
+// parsed (a claim torn by a crash) names none, and is reclaimed.
+bool claim_is_live(const std::string& file, const std::function<bool(const std::string&)>& container_exists) {
+    try {
+        return container_exists(endpoint_from(json::parse(read_file(file))).container_id);
+    } catch (const std::exception&) {
+        return false;
+    }
+}
 
 }  // namespace
 
@@ -226,6 +238,7 @@ NetworkConfig NetworkStore::create(const std::string& name, const std::string& s
                 n.subnet = candidate;
                 found = true;
             } catch (const UsageError&) {
+                continue;  // this /24 overlaps a route or network of the host's: try the next
             }
         }
         if (!found) throw UsageError("no free subnet left in 10.89.0.0/16: give one with --subnet");
@@ -295,9 +308,14 @@ std::vector<NetworkConfig> NetworkStore::list() {
     while (dirent* e = ::readdir(d)) {
         std::string name = e->d_name;
         if (name.empty() || name[0] == '.') continue;
+        const std::string file = dir(name) + "/network.json";
+        struct stat st {};
+        if (::lstat(file.c_str(), &st) != 0) continue;  // the default bridge's claims alone: no network.json
         try {
-            out.push_back(network_from(json::parse(read_file(dir(name) + "/network.json"))));
-        } catch (const std::exception&) {
+            out.push_back(network_from(json::parse(read_file(file))));
+        } catch (const std::exception& bad) {
+            // One damaged network must not hide the others from `network ls`: say which, go on.
+            std::fprintf(stderr, "hutch: warning: network %s is unreadable, left out: %s\n", name.c_str(), bad.what());
         }
     }
     ::closedir(d);
@@ -317,6 +335,9 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
             if (container_exists_(ep.container_id)) out.push_back(ep);
             else ::unlink((ep_dir + "/" + file).c_str());  // a claim left by a killed hutch
         } catch (const std::exception&) {
+            // A claim being written by another start (O_TMPFILE, then linked whole) is never
+            // half-read; anything else unreadable here is not a container's address either.
+            continue;
         }
     }
     ::closedir(d);
@@ -347,6 +368,7 @@ std::string NetworkStore::world() {
         std::string id = read_file(file);
         if (id.size() == 13 && id.back() == '\n' && id.find_first_not_of("0123456789abcdef") == 12) return id.substr(0, 12);
     } catch (const Error&) {
+        // No world yet (the first network of this data root): one is made below.
     }
     std::string id = new_container_id().substr(0, 12);
     write_file_atomic(file, id + "\n", 0600, Durability::kDurable);
@@ -378,18 +400,14 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
         endpoint.mac = mac_for(address);
         ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n");
         for (int attempt = 0; attempt < 2; ++attempt) {
+            explain::comment("claim " + address.str() + " in this world's endpoints");
             if (temp.link_to(file)) {
-                explain::line("linkat(" + explain::quote(temp.shown()) + ", " + explain::quote(file) +
-                              ", AT_SYMLINK_FOLLOW)   # claim " + address.str());
                 out.held = std::move(host_wide);
                 return true;
             }
             if (errno != EEXIST) throw SysError("claim an address", "linkat", file, errno);
             // Taken: by a running container, or by one whose hutch is gone (reclaim it once).
-            try {
-                if (container_exists_(endpoint_from(json::parse(read_file(file))).container_id)) break;
-            } catch (const std::exception&) {
-            }
+            if (claim_is_live(file, container_exists_)) break;
             ::unlink(file.c_str());
         }
         return false;

@@ -50,8 +50,7 @@ std::string HostRoute::describe() const {
 }
 
 std::vector<HostRoute> host_routes(NetlinkSocket& nl) {
-    explain::line("sendmsg(NETLINK_ROUTE, RTM_GETROUTE {rtm_family=AF_INET, rtm_table=RT_TABLE_UNSPEC}, NLM_F_DUMP)"
-                  "   # ip -4 route show table all");
+    explain::comment("ip -4 route show table all: every route the host has, to check overlaps");
     Request<rtmsg> request(RTM_GETROUTE, NLM_F_DUMP);
     request.header->rtm_family = AF_INET;
     request.header->rtm_table = RT_TABLE_UNSPEC;

@@ -7,6 +7,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch::bpf {
 namespace {
@@ -60,7 +61,7 @@ void append_block(std::vector<bpf_insn>& out, const devices::Exception& e, bool 
     out.insert(out.end(), block.begin(), block.end());
 }
 
-long bpf_call(int command, bpf_attr& attr) { return ::syscall(SYS_bpf, command, &attr, sizeof attr); }
+long bpf_call(int command, bpf_attr& attr) { return sys::kernel().bpf(command, &attr, sizeof attr); }
 
 std::string summary(const devices::Policy& policy) {
     std::string out = policy.default_allow ? "allow all but:" : "deny all but:";
@@ -126,17 +127,12 @@ void DeviceProgram::attach(int cgroup_fd, const std::string& shown) const {
 
 void apply_v2(int cgroup_fd, const std::string& shown, const devices::Policy& policy) {
     if (policy.allows_everything()) {
-        explain::line("# device policy: allow all (no device program)");
+        explain::comment("device policy: allow all (no device program)");
         return;
     }
-    std::vector<bpf_insn> instructions = device_program(policy);
-    DeviceProgram program = DeviceProgram::load(instructions);
-    explain::line("bpf(BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt=" +
-                  std::to_string(instructions.size()) + ", license=\"GPL\"}) = " + std::to_string(program.fd()) +
-                  "   # " + summary(policy));
+    explain::comment("device policy: " + summary(policy));
+    DeviceProgram program = DeviceProgram::load(device_program(policy));
     program.attach(cgroup_fd, shown);
-    explain::line("bpf(BPF_PROG_ATTACH, {target_fd=open(" + explain::quote(shown) + "), attach_bpf_fd=" +
-                  std::to_string(program.fd()) + ", attach_type=BPF_CGROUP_DEVICE, attach_flags=BPF_F_ALLOW_MULTI})");
 }
 
 }  // namespace hutch::bpf

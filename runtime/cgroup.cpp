@@ -18,6 +18,7 @@
 #include "runtime/bpf_device_program.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch {
@@ -27,8 +28,7 @@ const std::string kBase = "/sys/fs/cgroup";
 
 
 void make_dir(const std::string& dir) {
-    explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    if (sys::kernel().mkdirat(AT_FDCWD, dir.c_str(), 0755) != 0 && errno != EEXIST)
         throw SysError("create the container's cgroup", "mkdir", dir, errno);
 }
 
@@ -62,9 +62,9 @@ const CgroupHierarchy* container_hierarchy(const std::vector<CgroupHierarchy>& a
 }  // namespace
 
 void write_cgroup_file(const std::string& file, const std::string& value, const char* step) {
-    explain::line("write(" + explain::quote(file) + ", " + explain::quote(value) + ")");
-    Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    sys::Kernel& k = sys::kernel();
+    Fd fd(k.openat(AT_FDCWD, file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || k.write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
         throw SysError(step, "write", file + " <- " + value, errno);
 }
 
@@ -106,7 +106,7 @@ std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
         if (fstype != "cgroup" && fstype != "cgroup2") continue;
         if (point != kBase && point.rfind(kBase + "/", 0) != 0) continue;
         if (!visible(point, std::atoi(id.c_str()), devno)) {
-            explain::line("# " + point + " (" + fstype + ") is covered by a later mount: not used");
+            explain::comment(point + " (" + fstype + ") is covered by a later mount: not used");
             continue;
         }
         CgroupHierarchy h{point, fstype, ""};
@@ -157,17 +157,16 @@ Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy) {
     // Another container's exit may remove the shared parent between the two mkdirs.
     for (int attempt = 0;; ++attempt) {
         make_dir(group);
-        if (::mkdir(cgroup.path_.c_str(), 0755) == 0 || errno == EEXIST) break;
+        if (sys::kernel().mkdirat(AT_FDCWD, cgroup.path_.c_str(), 0755) == 0 || errno == EEXIST) break;
         if (errno != ENOENT || attempt == 3)
             throw SysError("create the container's cgroup", "mkdir", cgroup.path_, errno);
     }
-    explain::line("mkdir(" + explain::quote(cgroup.path_) + ", 0755)");
     if (cgroup.v1_) {
         devices::apply_v1(cgroup.path_, policy);
         return cgroup;
     }
     // O_RDONLY, not O_PATH: BPF_PROG_ATTACH takes the directory itself (clone3 takes either).
-    cgroup.fd_ = Fd(::open(cgroup.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    cgroup.fd_ = Fd(sys::kernel().openat(AT_FDCWD, cgroup.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cgroup.fd_) throw SysError("create the container's cgroup", "open", cgroup.path_, errno);
     bpf::apply_v2(cgroup.fd_.get(), cgroup.path_, policy);
     return cgroup;

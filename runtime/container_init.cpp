@@ -1,6 +1,10 @@
-// The container's first process, from clone3 to execve. The checklist, and why in this order:
+// The container's first process, from clone3 to execve. The checklist, and why in this order
+// (tests/unit/launch_order_test.cpp holds the orders that matter, without root):
 //
-//   wait for the parent's go       the parent finishes outside work (cgroup, network) first
+//   PR_SET_PDEATHSIG, wait for go  die with the parent; it finishes outside work (cgroup, network)
+//   setresuid(0) in a user ns      the parent wrote the id maps before go
+//   stdio, umask(0)                the pipes or pty slave the parent chose; exact modes below
+//   setns the joined namespaces    --network/--ipc container:NAME, before anything uses them
 //   unshare(CLONE_NEWCGROUP)       after the parent placed us in our cgroup, so it is our root
 //   no IPv6, lo up, eth0           needs CAP_NET_ADMIN, which is dropped later; IPv6 off first
 //   setsid                         no controlling terminal of the host's (TIOCSTI injection)
@@ -13,11 +17,15 @@
 //   oom_score_adj
 //   kCreated, wait on exec.fifo    (oci) the command must not run before `start`
 //   startContainer hooks           (oci)
-//   rlimits                        before the uid change, which can forbid raising them
 //   close every other fd, chdir    no host fd can become the cwd (CVE-2024-21626)
+//   rlimits                        before the uid change, which can forbid raising them
 //   user, capabilities             bounding set, uid change, capset (caps/apply.hpp)
 //   no_new_privs
-//   execve                         the sync socket closes on exec: the parent sees EOF
+//   seccomp                        last, so the filter need not allow hutch's own calls; without
+//                                  no_new_privs CAP_SYS_ADMIN is kept for it and one capset after
+//                                  it drops that (runc's order)
+//   execveat of the trampoline     the sync socket closes on exec: the parent sees EOF; the
+//                                  trampoline (runtime/trampoline) then execs the command
 #include "runtime/container_init.hpp"
 
 #include <fcntl.h>
@@ -30,7 +38,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -42,9 +49,10 @@
 #include "netns/loopback.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
-#include "runtime/oci/hooks.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch {
@@ -59,9 +67,10 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
 // execvp's search, with the container's PATH, after pivot_root. Errors carry docker's exit
 // codes: 127 not found, 126 found but not executable.
 std::string find_executable(const std::string& command, const std::vector<std::string>& env) {
-    auto usable = [](const std::string& path, int& err) {
+    sys::Kernel& k = sys::kernel();
+    auto usable = [&k](const std::string& path, int& err) {
         struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) {
+        if (k.fstatat(AT_FDCWD, path.c_str(), &st, 0) != 0) {
             err = errno;
             return false;
         }
@@ -69,7 +78,7 @@ std::string find_executable(const std::string& command, const std::vector<std::s
             err = EISDIR;
             return false;
         }
-        if (::access(path.c_str(), X_OK) != 0) {
+        if (k.faccessat(AT_FDCWD, path.c_str(), X_OK, 0) != 0) {
             err = errno;
             return false;
         }
@@ -94,10 +103,8 @@ std::string find_executable(const std::string& command, const std::vector<std::s
         start = end + 1;
     }
     if (first_error)
-        throw Error("exec " + explain::quote(command) + ": " + std::strerror(first_error),
-                    kExitCannotInvoke);
-    throw Error("exec " + explain::quote(command) + ": executable file not found in $PATH",
-                kExitNotFound);
+        throw Error("exec " + explain::quote(command) + ": " + std::strerror(first_error), kExitCannotInvoke);
+    throw Error("exec " + explain::quote(command) + ": executable file not found in $PATH", kExitNotFound);
 }
 
 // A script's "#!" interpreter, checked as execve will look for it (relative to the working
@@ -106,7 +113,8 @@ std::string find_executable(const std::string& command, const std::vector<std::s
 // Checked here, before the filter, it gets its own line. A file hutch cannot read is left to
 // the kernel, as is everything else binfmt handlers decide (ELF, binfmt_misc).
 void check_interpreter(const std::string& command, const std::string& path) {
-    Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    sys::Kernel& k = sys::kernel();
+    Fd file(k.openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     char head[256];
     ssize_t n = file ? ::read(file.get(), head, sizeof head) : -1;
     if (n < 3 || head[0] != '#' || head[1] != '!') return;
@@ -118,9 +126,9 @@ void check_interpreter(const std::string& command, const std::string& path) {
     std::string interpreter = line.substr(start, end - start);
     struct stat st {};
     int err = 0;
-    if (::stat(interpreter.c_str(), &st) != 0) err = errno;
+    if (k.fstatat(AT_FDCWD, interpreter.c_str(), &st, 0) != 0) err = errno;
     else if (S_ISDIR(st.st_mode)) err = EISDIR;
-    else if (::access(interpreter.c_str(), X_OK) != 0) err = errno;
+    else if (k.faccessat(AT_FDCWD, interpreter.c_str(), X_OK, 0) != 0) err = errno;
     if (err)
         throw Error("exec " + explain::quote(command) + ": its interpreter " + explain::quote(interpreter) + " (the #! line of " +
                         path + "): " + std::strerror(err),
@@ -144,78 +152,80 @@ void check_calls_after_filter(const seccomp::Program& filter, const std::string&
     seccomp::require_allowed(filter, command, calls.data(), calls.size());
 }
 
-// process.consoleSize: the pty's size before the command starts (an engine resizes it later).
-void set_console_size(int slave, const Spec& spec) {
-    if (!spec.process.console_size) return;
-    winsize size{};
-    size.ws_row = static_cast<unsigned short>(spec.process.console_size->first);
-    size.ws_col = static_cast<unsigned short>(spec.process.console_size->second);
-    check(::ioctl(slave, TIOCSWINSZ, &size), "size the terminal", "ioctl(TIOCSWINSZ)");
+// The pipes standing in for host files become 0, 1 and 2 (-1: keep what was inherited).
+void take_stdio(const std::array<int, 3>& stdio) {
+    for (int fd = 0; fd <= 2; ++fd)
+        if (stdio[fd] >= 0) check(sys::kernel().dup3(stdio[fd], fd, 0), "replace the host's terminal", "dup3");
 }
 
-void setup_terminal(RootfsBuilder& rootfs, const Spec& spec, int sync_fd) {
-    Fd master = rootfs.open_ptmx();
+// Like docker without -i: the command reads nothing from the host's stdin.
+void detach_stdin() {
+    sys::Kernel& k = sys::kernel();
+    Fd null(check(k.openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null"));
+    check(k.dup3(null.get(), 0, 0), "detach stdin", "dup3");
+}
+
+// The process's terminal, from `master` (a pty of the container's own devpts): the slave is
+// opened from the master itself (TIOCGPTPEER, no path an attacker could race), shown at
+// /dev/console for a container's first process (`rootfs`), owned by the user as with a login,
+// and made the controlling terminal on 0, 1 and 2; the master goes to the parent.
+void hand_over_terminal(Fd master, const Spec& spec, int sync_fd, const RootfsBuilder* rootfs) {
+    sys::Kernel& k = sys::kernel();
     int unlock = 0;
-    check(::ioctl(master.get(), TIOCSPTLCK, &unlock), "open the terminal", "ioctl(TIOCSPTLCK)");
-    // TIOCGPTPEER opens the slave from the master itself: no path lookup an attacker could race.
-    Fd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC),
-                   "open the terminal", "ioctl(TIOCGPTPEER)"));
-    rootfs.bind_console(slave.get());
-    // The user owns its terminal, as with a login.
-    check(::fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal",
-          "fchown", "pty slave");
-    set_console_size(slave.get(), spec);
-    explain::line("sendmsg(sync socket, SCM_RIGHTS [pty master])");
+    check(k.ioctl(master.get(), TIOCSPTLCK, reinterpret_cast<unsigned long>(&unlock)), "open the terminal",
+          "ioctl(TIOCSPTLCK)");
+    Fd slave(check(k.ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",
+                   "ioctl(TIOCGPTPEER)"));
+    if (rootfs) rootfs->bind_console(slave.get());
+    check(k.fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal", "fchown",
+          "pty slave");
+    if (spec.process.console_size) {  // the pty's size before the command starts (an engine resizes it later)
+        winsize size{};
+        size.ws_row = static_cast<unsigned short>(spec.process.console_size->first);
+        size.ws_col = static_cast<unsigned short>(spec.process.console_size->second);
+        check(k.ioctl(slave.get(), TIOCSWINSZ, reinterpret_cast<unsigned long>(&size)), "size the terminal",
+              "ioctl(TIOCSWINSZ)");
+    }
     sync::send(sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
-    explain::line("ioctl(slave, TIOCSCTTY); dup2(slave, 0), dup2(slave, 1), dup2(slave, 2)");
-    check(::ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
-    for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
+    check(k.ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
+    for (int fd = 0; fd <= 2; ++fd) check(k.dup3(slave.get(), fd, 0), "open the terminal", "dup3");
 }
 
 void write_oom_score_adj(int value) {
-    explain::line("write(\"/proc/self/oom_score_adj\", \"" + std::to_string(value) + "\")");
-    Fd f(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    sys::Kernel& k = sys::kernel();
     std::string text = std::to_string(value);
-    if (!f || ::write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    Fd f(k.openat(AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    if (!f || k.write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
         throw SysError("set oom_score_adj", "write", "/proc/self/oom_score_adj <- " + text, errno);
 }
 
+// Every fd but 0, 1, 2 and `keep` (the sync socket) goes: no fd of hutch's survives into the
+// container (CVE-2024-21626).
 void close_other_fds(int keep) {
-    explain::line("close_range(3, " + std::to_string(keep - 1) + ", 0); close_range(" +
-                  std::to_string(keep + 1) + ", ~0U, 0)");
-    if (keep > 3) check(static_cast<int>(::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u)),
-                        "close hutch's files", "close_range");
-    check(static_cast<int>(::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u)),
-          "close hutch's files", "close_range");
+    sys::Kernel& k = sys::kernel();
+    if (keep > 3) check(k.close_range(3, static_cast<unsigned>(keep - 1), 0), "close hutch's files", "close_range");
+    check(k.close_range(static_cast<unsigned>(keep + 1), ~0u, 0), "close hutch's files", "close_range");
 }
 
 void enter_workdir(const std::string& cwd) {
-    explain::line("chdir(" + explain::quote(cwd) + ")");
-    check(::chdir(cwd.c_str()), "enter the working directory", "chdir", cwd);
+    check(sys::kernel().chdir(cwd.c_str()), "enter the working directory", "chdir", cwd);
     // A cwd outside the root (a leaked host directory) shows as "(unreachable)/...".
     char buf[4096];
     if (!::getcwd(buf, sizeof buf)) throw SysError("enter the working directory", "getcwd", cwd, errno);
     if (buf[0] != '/') throw Error("enter the working directory: " + cwd + " is outside the container's root");
 }
 
-[[noreturn]] void exec_command(const Spec& spec, const std::string& path, const Fd& trampoline_image,
-                               int sync_fd) {
+[[noreturn]] void exec_command(const Spec& spec, const std::string& path, const Fd& trampoline_image, int sync_fd) {
+    if (trampoline_image) {
+        explain::comment("/proc/self/exe becomes sealed memory (hutch's trampoline), which then execs " + path);
+        trampoline::exec(trampoline_image, sync_fd, path, spec.process.args, spec.process.env);
+    }
     std::vector<char*> argv, envp;
     for (const auto& a : spec.process.args) argv.push_back(const_cast<char*>(a.c_str()));
     for (const auto& e : spec.process.env) envp.push_back(const_cast<char*>(e.c_str()));
     argv.push_back(nullptr);
     envp.push_back(nullptr);
-    if (explain::enabled()) {
-        std::string args;
-        for (const auto& a : spec.process.args) args += (args.empty() ? "" : ", ") + explain::quote(a);
-        if (trampoline_image)
-            explain::line("execveat(memfd \"hutch-trampoline\" (sealed), \"\", ..., AT_EMPTY_PATH)"
-                          "   # /proc/self/exe is now sealed memory, then:");
-        explain::line("execve(" + explain::quote(path) + ", [" + args + "], [" +
-                      std::to_string(spec.process.env.size()) + " variables])");
-    }
-    if (trampoline_image) trampoline::exec(trampoline_image, sync_fd, path, spec.process.args, spec.process.env);
-    ::execve(path.c_str(), argv.data(), envp.data());
+    sys::kernel().execveat(AT_FDCWD, path.c_str(), argv.data(), envp.data(), 0);
     int err = errno;
     throw SysError("exec " + explain::quote(spec.process.args[0]), "execve", path, err,
                    err == ENOENT ? kExitNotFound : kExitCannotInvoke);
@@ -223,11 +233,9 @@ void enter_workdir(const std::string& cwd) {
 
 void set_rlimits(const std::vector<Rlimit>& limits) {
     for (const auto& limit : limits) {
-        int resource = rlimit_resource(limit.type);
-        explain::line("setrlimit(" + limit.type + ", {" + std::to_string(limit.soft) + ", " +
-                      std::to_string(limit.hard) + "})");
         rlimit value{limit.soft, limit.hard};
-        check(::setrlimit(resource, &value), "set a resource limit", "setrlimit", limit.type);
+        check(sys::kernel().setrlimit(rlimit_resource(limit.type), value), "set a resource limit", "setrlimit",
+              limit.type);
     }
 }
 
@@ -239,26 +247,55 @@ void set_rlimits(const std::vector<Rlimit>& limits) {
 // exec'd, the trampoline's exec failure follows it, and the end closes at exec (O_CLOEXEC) or
 // exit. `start` returns only then, after the startContainer hooks, as runtime.md orders.
 void wait_for_start(const InitContext& ctx) {
-    if (ctx.outlives_parent) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the engine reaps us now
-    explain::line("sendmsg(sync socket, CREATED); open(exec.fifo, O_WRONLY)   # blocks until start");
+    sys::Kernel& k = sys::kernel();
+    if (ctx.outlives_parent) k.prctl(PR_SET_PDEATHSIG, 0);  // the engine reaps us now
     sync::send(ctx.sync_fd, sync::Kind::kCreated);
+    explain::comment("open(exec.fifo, O_WRONLY) blocks until `start` opens it for reading");
     std::string fifo = "/proc/self/fd/" + std::to_string(ctx.start_fifo);
-    Fd writer(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!writer)
-        throw SysError("wait for start", "open", "exec.fifo", errno);
-    [[maybe_unused]] ssize_t n = ::write(writer.get(), "0", 1);
+    Fd writer(k.openat(AT_FDCWD, fifo.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!writer) throw SysError("wait for start", "open", "exec.fifo", errno);
+    [[maybe_unused]] ssize_t n = k.write(writer.get(), "0", 1);
     ::close(ctx.start_fifo);
-    if (ctx.outlives_parent) check(::dup3(writer.get(), ctx.sync_fd, O_CLOEXEC), "wait for start", "dup3");
+    if (ctx.outlives_parent) check(k.dup3(writer.get(), ctx.sync_fd, O_CLOEXEC), "wait for start", "dup3");
+}
+
+// What the last steps of a process need to know besides its spec.
+struct CommandLaunch {
+    const Spec& spec;
+    const caps::HostCaps& host;
+    int sync_fd;
+    bool through_trampoline;                          // exec from the sealed memfd (CVE-2019-5736)
+    const seccomp::Program* seccomp_filter;           // the spec's; null: unconfined
+    const seccomp::Program* listener_filter = nullptr;  // hutch profile's observer, before it
+    bool parent_waits = true;   // the parent reads the sync socket until exec (not after oci create)
+    bool start_waits = false;   // oci create: `start` reads the fifo that replaced the sync socket
+};
+
+// hutch profile: the observing filter goes in before the spec's, so the spec's filter need not
+// allow what the handover takes; stacked filters give the strictest action whatever their
+// order, so the spec's still decides. From the filter on every call waits for the parent, with
+// no exception, so the parent is told first which fd the listener will get (the lowest free
+// one: this process has one thread) and takes it with pidfd_getfd; the child's copy goes at
+// once (the first call the parent answers). A filter that only logs has no listener.
+void install_observer(const seccomp::Program& listener_filter, int sync_fd) {
+    int expected = -1;
+    if (seccomp::makes_listener(listener_filter)) {
+        expected = check(::fcntl(sync_fd, F_DUPFD_CLOEXEC, 0), "hand the seccomp listener over", "fcntl");
+        ::close(expected);
+        sync::send(sync_fd, sync::Kind::kListener, expected);
+    }
+    int listener = seccomp::install_observer(listener_filter);
+    if (listener != expected) ::_exit(kExitHutchError);  // not the fd announced: the parent would wait on
+    if (listener >= 0) ::close(listener);
 }
 
 // The last steps of every process hutch starts in a container (its first one, or one `exec`
 // adds): close hutch's fds, enter the working directory, apply the privileges in the kernel's
 // order (caps/apply.hpp) with the seccomp filter last, and exec through the trampoline.
-[[noreturn]] void become_the_command(const Spec& spec, const caps::HostCaps& host, int sync_fd,
-                                     bool through_trampoline, const seccomp::Program* seccomp_filter,
-                                     bool parent_waits = true, bool start_waits = false,
-                                     const seccomp::Program* listener_filter = nullptr) {
-    close_other_fds(sync_fd);
+[[noreturn]] void become_the_command(const CommandLaunch& launch) {
+    const Spec& spec = launch.spec;
+    sys::Kernel& k = sys::kernel();
+    close_other_fds(launch.sync_fd);
     enter_workdir(spec.process.cwd);
     set_rlimits(spec.process.rlimits);
 
@@ -266,164 +303,128 @@ void wait_for_start(const InitContext& ctx) {
     // for, CAP_SYS_ADMIN is kept for that one call and dropped right after, as runc does, so the
     // container's NoNewPrivs stays 0 as in Docker.
     const auto privileges = caps::ProcessPrivileges::from(spec.process.capabilities);
-    caps::drop_bounding_set(privileges.bounding, host);
+    caps::drop_bounding_set(privileges.bounding, launch.host);
     caps::switch_user(spec.process.user);
     // The kernel clears the parent-death signal when the uid or gid changes: set it again, and
     // make sure the parent did not die in between.
-    if (parent_waits) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        pollfd parent{sync_fd, POLLRDHUP, 0};
+    if (launch.parent_waits) {
+        k.prctl(PR_SET_PDEATHSIG, SIGKILL);
+        pollfd parent{launch.sync_fd, POLLRDHUP, 0};
         if (::poll(&parent, 1, 0) > 0 && (parent.revents & (POLLHUP | POLLRDHUP))) ::_exit(kExitHutchError);
     }
-    const bool filter = seccomp_filter != nullptr || listener_filter != nullptr;
+    const bool filter = launch.seccomp_filter != nullptr || launch.listener_filter != nullptr;
     const caps::CapSet sys_admin = caps::bit(*caps::number_from_name("SYS_ADMIN"));
     const caps::CapSet extra =
         filter && !spec.process.no_new_privileges && !(privileges.effective & sys_admin) ? sys_admin : 0;
-    caps::set_capabilities(privileges, extra, host);
+    if (extra) explain::comment("CAP_SYS_ADMIN is kept for the seccomp call only, and dropped right after it");
+    caps::set_capabilities(privileges, extra, launch.host);
     // The kernel keeps a capability ambient only while it is permitted and inheritable; runc and
     // crun skip the others with a warning (runc's default spec lists ambient caps without
     // inheritable ones since CVE-2022-29162), and so does hutch.
-    caps::set_ambient(privileges.ambient & privileges.inheritable & privileges.permitted, host);
+    caps::set_ambient(privileges.ambient & privileges.inheritable & privileges.permitted, launch.host);
     if (spec.process.no_new_privileges) caps::set_no_new_privileges();
 
     // Everything the exec needs is made before the filter, so a profile only has to allow
     // capset, fcntl, execveat and execve after it.
-    if (!spec.linux.personality.empty()) {
-        explain::line("personality(" + std::string(spec.linux.personality == "LINUX32" ? "PER_LINUX32" : "PER_LINUX") + ")");
-        check(::personality(spec.linux.personality == "LINUX32" ? PER_LINUX32 : PER_LINUX), "set the personality",
+    if (!spec.linux.personality.empty())
+        check(k.personality(spec.linux.personality == "LINUX32" ? PER_LINUX32 : PER_LINUX), "set the personality",
               "personality", spec.linux.personality);
-    }
     std::string path = find_executable(spec.process.args[0], spec.process.env);
     check_interpreter(spec.process.args[0], path);
-    Fd trampoline_image = through_trampoline ? trampoline::prepare() : Fd();
-    if (seccomp_filter)
-        check_calls_after_filter(*seccomp_filter, spec.process.args[0], sync_fd, trampoline_image, extra != 0);
+    Fd trampoline_image = launch.through_trampoline ? trampoline::prepare() : Fd();
+    if (launch.seccomp_filter)
+        check_calls_after_filter(*launch.seccomp_filter, spec.process.args[0], launch.sync_fd, trampoline_image,
+                                 extra != 0);
     sigset_t none;
     sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);  // hutch ignores it; an ignored signal would survive execve
-    ::umask(spec.process.user.umask.value_or(022));
+    k.sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    k.sigaction(SIGPIPE, &default_action, nullptr);  // hutch ignores it; an ignored signal would survive execve
+    k.umask(spec.process.user.umask.value_or(022));
     // Before the filter, which need not allow write (see wait_for_start).
-    if (start_waits) [[maybe_unused]] ssize_t n = ::write(sync_fd, "1", 1);
-    if (listener_filter) {
-        // hutch profile: the observing filter goes in before the spec's, so the spec's filter
-        // need not allow what the handover takes; stacked filters give the strictest action
-        // whatever their order, so the spec's still decides. From the filter on every call
-        // waits for the parent, with no exception, so the parent is told first which fd the
-        // listener will get (the lowest free one: this process has one thread) and takes it
-        // with pidfd_getfd; the child's copy goes at once (the first call the parent answers).
-        // A filter that only logs has no listener.
-        int expected = -1;
-        if (seccomp::makes_listener(*listener_filter)) {
-            expected = check(::fcntl(sync_fd, F_DUPFD_CLOEXEC, 0), "hand the seccomp listener over", "fcntl");
-            ::close(expected);
-            sync::send(sync_fd, sync::Kind::kListener, expected);
-        }
-        int listener = seccomp::install_observer(*listener_filter);
-        if (listener != expected) ::_exit(kExitHutchError);  // not the fd announced: the parent would wait on
-        if (listener >= 0) ::close(listener);
-    }
-    if (seccomp_filter) seccomp::install(*seccomp_filter);
-    if (extra) caps::set_capabilities(privileges, 0, host);
-    exec_command(spec, path, trampoline_image, sync_fd);
+    if (launch.start_waits) [[maybe_unused]] ssize_t n = k.write(launch.sync_fd, "1", 1);
+    if (launch.listener_filter) install_observer(*launch.listener_filter, launch.sync_fd);
+    if (launch.seccomp_filter) seccomp::install(*launch.seccomp_filter);
+    if (extra) caps::set_capabilities(privileges, 0, launch.host);
+    exec_command(spec, path, trampoline_image, launch.sync_fd);
 }
 
 // exec's child: already in the container's pid namespace and cgroup (the parent saw to both);
 // joins the rest of the target's namespaces through its pidfd in one setns call.
 void run_exec_init(const ExecInitContext& ctx) {
     const Spec& spec = ctx.spec;
+    sys::Kernel& k = sys::kernel();
     const caps::HostCaps host = caps::HostCaps::read();
-    if (!ctx.outlives_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    for (int fd = 0; fd <= 2; ++fd)
-        if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
-    const bool user_ns = spec.has_new_namespace("user");
-    explain::line(std::string("setns(pidfd, ") + (user_ns ? "CLONE_NEWUSER|" : "") +
-                  "CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP)");
-    check(::setns(ctx.target_pidfd, (user_ns ? CLONE_NEWUSER : 0) | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                                        CLONE_NEWNET | CLONE_NEWCGROUP),
+    if (!ctx.outlives_parent) k.prctl(PR_SET_PDEATHSIG, SIGKILL);
+    take_stdio(ctx.stdio);
+    const int user_ns = spec.has_new_namespace("user") ? CLONE_NEWUSER : 0;
+    check(k.setns(ctx.target_pidfd, user_ns | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
-    explain::line("setsid()");
-    check(::setsid(), "start a new session", "setsid");
+    check(k.setsid(), "start a new session", "setsid");
     if (spec.process.terminal) {
         // A pty from the container's own devpts, as for its first process.
-        Fd master(check(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal", "open",
-                        "/dev/pts/ptmx"));
-        int unlock = 0;
-        check(::ioctl(master.get(), TIOCSPTLCK, &unlock), "open the terminal", "ioctl(TIOCSPTLCK)");
-        Fd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",
-                       "ioctl(TIOCGPTPEER)"));
-        check(::fchown(slave.get(), spec.process.user.uid, spec.process.user.gid), "open the terminal", "fchown");
-        set_console_size(slave.get(), spec);
-        sync::send(ctx.sync_fd, sync::Kind::kTerminal, 0, {}, master.get());
-        check(::ioctl(slave.get(), TIOCSCTTY, 0), "open the terminal", "ioctl(TIOCSCTTY)");
-        for (int fd = 0; fd <= 2; ++fd) check(::dup2(slave.get(), fd), "open the terminal", "dup2");
-    } else if (!spec.hutch.interactive && !spec.hutch.oci) {
-        int null_fd = check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null");
-        check(::dup2(null_fd, 0), "detach stdin", "dup2");
-        ::close(null_fd);
+        Fd master(check(k.openat(AT_FDCWD, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",
+                        "open", "/dev/pts/ptmx"));
+        hand_over_terminal(std::move(master), spec, ctx.sync_fd, nullptr);
+    } else if (!spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed) {
+        detach_stdin();
     }
-    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent);
+    become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, nullptr,
+                        !ctx.outlives_parent, false});
 }
 
-void run_init(const InitContext& ctx) {
+// The container's network, before the capabilities that allow it are dropped.
+void enter_network(const InitContext& ctx) {
+    if (!ctx.spec.has_new_namespace("network")) return;
+    // hutch's networks have no IPv6 (Docker: disable_ipv6 in a network without it). An OCI
+    // engine configures its own namespaces.
+    if (ctx.spec.hutch.disable_ipv6) net::disable_ipv6();
+    net::bring_loopback_up();
+    if (ctx.network) net::configure_eth0(*ctx.network);
+}
+
+}  // namespace
+
+void container_init_steps(const InitContext& ctx) {
     const Spec& spec = ctx.spec;
+    sys::Kernel& k = sys::kernel();
     const caps::HostCaps host = caps::HostCaps::read();  // while the host's /proc is still ours
     // Die with the parent: a foreground container has no one else to reap or clean it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    k.prctl(PR_SET_PDEATHSIG, SIGKILL);
     sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
     if (spec.has_new_namespace("user")) {
         // The parent has written the id maps: become the namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
-        explain::line("setresgid(0, 0, 0); setresuid(0, 0, 0)   # root of the new user namespace");
-        check(::setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
-        check(::setresuid(0, 0, 0), "become the user namespace's root", "setresuid");
+        check(k.setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
+        check(k.setresuid(0, 0, 0), "become the user namespace's root", "setresuid");
         // A uid change resets "dumpable": set it again, or the namespace's processes could
         // open this process's /proc/<pid>/exe, hutch's binary.
-        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        k.prctl(PR_SET_DUMPABLE, 0);
     }
-
-    for (int fd = 0; fd <= 2; ++fd)
-        if (ctx.stdio[fd] >= 0) check(::dup2(ctx.stdio[fd], fd), "replace the host's terminal", "dup2");
-    ::umask(0);  // modes below are exact; the command gets 022 back before execve
-    for (const auto& join : ctx.joins) {
-        explain::line("setns(open(" + explain::quote(join.path) + "), " +
-                      (join.clone_flag == CLONE_NEWNET ? "CLONE_NEWNET" : "CLONE_NEWIPC") + ")");
-        check(::setns(join.fd, join.clone_flag), "join a namespace", "setns", join.path);
-    }
-    if (spec.has_new_namespace("cgroup")) {
-        explain::line("unshare(CLONE_NEWCGROUP)");
-        check(::unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
-    }
-    if (spec.has_new_namespace("network")) {
-        // hutch's networks have no IPv6 (Docker: disable_ipv6 in a network without it). An OCI
-        // engine configures its own namespaces.
-        if (!spec.hutch.oci) net::disable_ipv6();
-        net::bring_loopback_up();
-        if (ctx.network) net::configure_eth0(*ctx.network);
-    }
-    explain::line("setsid()");
-    check(::setsid(), "start a new session", "setsid");
-
+    take_stdio(ctx.stdio);
+    k.umask(0);  // modes below are exact; the command gets 022 back before execve
+    for (const auto& join : ctx.joins) check(k.setns(join.fd, join.clone_flag), "join a namespace", "setns", join.path);
+    if (spec.has_new_namespace("cgroup"))
+        check(k.unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
+    enter_network(ctx);
+    check(k.setsid(), "start a new session", "setsid");
     {
         RootfsBuilder rootfs(spec, ctx.rootfs);
         rootfs.assemble();
-        if (spec.process.terminal) setup_terminal(rootfs, spec, ctx.sync_fd);
+        if (spec.process.terminal) hand_over_terminal(rootfs.open_ptmx(), spec, ctx.sync_fd, &rootfs);
         rootfs.finish();
-        oci::run_hooks(spec.hooks.create_container, "createContainer", oci_state);
+        run_hooks(spec.hooks.create_container, "createContainer", oci_state);
         rootfs.pivot();
     }
-    if (!spec.hostname.empty() && spec.has_new_namespace("uts")) {
-        explain::line("sethostname(" + explain::quote(spec.hostname) + ")");
-        check(::sethostname(spec.hostname.c_str(), spec.hostname.size()), "set the hostname",
-              "sethostname", spec.hostname);
-    }
-    if (!spec.domainname.empty()) {
-        explain::line("setdomainname(" + explain::quote(spec.domainname) + ")");
-        check(::setdomainname(spec.domainname.c_str(), spec.domainname.size()), "set the domain name",
-              "setdomainname", spec.domainname);
-    }
+    if (!spec.hostname.empty() && spec.has_new_namespace("uts"))
+        check(k.sethostname(spec.hostname.c_str(), spec.hostname.size()), "set the hostname", "sethostname",
+              spec.hostname);
+    if (!spec.domainname.empty())
+        check(k.setdomainname(spec.domainname.c_str(), spec.domainname.size()), "set the domain name", "setdomainname",
+              spec.domainname);
     if (spec.process.oom_score_adj) write_oom_score_adj(*spec.process.oom_score_adj);
     // oci: a command that cannot be found fails create, with 127, as crun's does, rather than
     // a later start whose caller only sees the container end (a relative path waits for the
@@ -432,19 +433,15 @@ void run_init(const InitContext& ctx) {
     if (ctx.start_fifo >= 0 && (command.find('/') == std::string::npos || command[0] == '/'))
         find_executable(command, spec.process.env);
     if (ctx.start_fifo >= 0) wait_for_start(ctx);
-    oci::run_hooks(spec.hooks.start_container, "startContainer", oci_state);
-    if (!spec.process.terminal && !spec.hutch.interactive && !spec.hutch.oci) {
-        // Like docker without -i: the command reads nothing from the host's stdin. (An OCI
-        // engine hands the container the stdin it means it to have.)
-        int null_fd = check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "detach stdin", "open", "/dev/null");
-        check(::dup2(null_fd, 0), "detach stdin", "dup2");
-        ::close(null_fd);
-    }
-    become_the_command(spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, !ctx.outlives_parent,
-                       ctx.start_fifo >= 0 && ctx.outlives_parent, ctx.listener_filter);
+    run_hooks(spec.hooks.start_container, "startContainer", oci_state);
+    // An OCI engine hands the container the stdin it means it to have.
+    if (!spec.process.terminal && !spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed)
+        detach_stdin();
+    become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, ctx.listener_filter,
+                        !ctx.outlives_parent, ctx.start_fifo >= 0 && ctx.outlives_parent});
 }
 
-}  // namespace
+void exec_init_steps(const ExecInitContext& ctx) { run_exec_init(ctx); }
 
 // Runs a child half; any failure travels to the parent as one message, then the child exits.
 template <typename Context, typename Body>
@@ -462,7 +459,7 @@ template <typename Context, typename Body>
     }
     try {
         sync::send(context.sync_fd, sync::Kind::kError, code, message);
-    } catch (...) {
+    } catch (const Error&) {
         // No parent to tell (an OCI container after create): the engine reads the container's
         // stderr, as it does runc's.
         std::string line = "hutch: " + message + "\n";
@@ -471,8 +468,8 @@ template <typename Context, typename Body>
     ::_exit(code);
 }
 
-void container_init(const InitContext& context) { report_failures(context, run_init); }
+void container_init(const InitContext& context) { report_failures(context, container_init_steps); }
 
-void exec_init(const ExecInitContext& context) { report_failures(context, run_exec_init); }
+void exec_init(const ExecInitContext& context) { report_failures(context, exec_init_steps); }
 
 }  // namespace hutch

@@ -47,6 +47,9 @@ struct InitContext {
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,
 // 126 or 127.
 [[noreturn]] void container_init(const InitContext& context);
+// The checklist itself: returns only by throwing (Linux: the exec replaced the process). What
+// container_init runs, and what the ordering tests run against a recording kernel.
+void container_init_steps(const InitContext& context);
 
 // `hutch exec`'s child: a process added to a running container.
 struct ExecInitContext {
@@ -59,5 +62,6 @@ struct ExecInitContext {
     bool outlives_parent = false;  // oci exec --detach: the parent returns once the command runs
 };
 [[noreturn]] void exec_init(const ExecInitContext& context);
+void exec_init_steps(const ExecInitContext& context);
 
 }  // namespace hutch

@@ -35,14 +35,18 @@ void define(const std::string& name, const std::string& prefix) {
 }
 
 bool g_times = false;
+bool g_lookups = false;
 
 void enable(bool on) {
     g_enabled = on;
     // HUTCH_EXPLAIN_TIMES=1 stamps each line with CLOCK_MONOTONIC, to see where a start's time
     // goes (the same clock in parent, child and the re-executed parent).
     g_times = on && std::getenv("HUTCH_EXPLAIN_TIMES") != nullptr;
+    const char* level = std::getenv("HUTCH_EXPLAIN");
+    g_lookups = on && level && std::string(level) == "all";
 }
 bool enabled() { return g_enabled; }
+bool lookups() { return g_lookups; }
 void set_actor(const char* actor) { g_actor = actor; }
 
 void line(const std::string& text) {
@@ -63,6 +67,10 @@ void line(const std::string& text) {
     // One write so concurrent parent/child lines stay whole; a short write on stderr is not
     // worth retrying for a diagnostic.
     [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, out.data(), out.size());
+}
+
+void comment(const std::string& text) {
+    if (g_enabled) line("# " + text);
 }
 
 std::string quote(const std::string& s) {

@@ -12,6 +12,9 @@ namespace hutch::explain {
 
 void enable(bool on);
 bool enabled();
+// Whether lookups (openat2, fstat, ...) are explained too: HUTCH_EXPLAIN=all. By default only
+// the steps that change something are (runtime/sys/kernel.hpp).
+bool lookups();
 
 // Who is speaking: set once in the child right after clone.
 void set_actor(const char* actor);
@@ -19,6 +22,9 @@ void set_actor(const char* actor);
 // Prints "[actor] text" when enabled. Cheap when disabled: callers build the text lazily
 // through `if (explain::enabled())` where the text is costly.
 void line(const std::string& text);
+
+// A teaching note beside the calls ("# why"), printed as its own line when enabled.
+void comment(const std::string& text);
 
 // Shortens every later line: occurrences of `prefix` print as `$name`, and the definition is
 // printed once ("# ROOT=/run/hutch/..."), so lines stay readable and still exact.

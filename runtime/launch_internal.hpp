@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,20 @@
 #include "runtime/sync.hpp"
 
 namespace hutch::launch_detail {
+
+struct NamespaceFlag {
+    const char* type;
+    unsigned long flag;
+    const char* name;
+};
+// The cgroup namespace is entered by the child with unshare(), after the parent has placed it
+// in its cgroup; every other new namespace is created by clone3 itself.
+inline constexpr NamespaceFlag kCloneNamespaces[] = {
+    {"mount", CLONE_NEWNS, "CLONE_NEWNS"},   {"uts", CLONE_NEWUTS, "CLONE_NEWUTS"},
+    {"ipc", CLONE_NEWIPC, "CLONE_NEWIPC"},   {"pid", CLONE_NEWPID, "CLONE_NEWPID"},
+    {"network", CLONE_NEWNET, "CLONE_NEWNET"}, {"user", CLONE_NEWUSER, "CLONE_NEWUSER"},
+};
+
 
 // Signals hutch passes on to the container, as `docker run` (sig-proxy) does.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -93,7 +108,6 @@ struct StdioPipes {
 };
 
 // clone3 of a container's first process (launch.cpp).
-std::string clone_flags_string(unsigned long flags);
 long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags);
 // The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
@@ -106,6 +120,25 @@ inline int exec_failure_code(int err) { return err == ENOENT || err == ENOTDIR ?
 // The child's report of a failed start as the error to throw: the trampoline's exec errno
 // (kExecFailed) with docker's code, or the child's own message and code (kError).
 Error start_failure(const Spec& spec, const sync::Message& msg);
+// -d, start, exec -d: tells the process that forked the monitor that the command runs.
+void report_started(int started_fd);
+// Pipes for the host's streams that are not pipes already (none with a terminal; stdin only
+// with -i): runtime/relay.cpp.
+StdioPipes pipes_for_host_streams(const Spec& spec);
+// What the child's messages lead to while a start waits for its command (start_messages.cpp).
+// A handler left empty makes that message a protocol error, as is any other kind.
+struct StartHandlers {
+    std::function<void(Fd master)> terminal;     // kTerminal: the pty master
+    std::function<void(int child_fd)> listener;  // kListener: the child's fd for its seccomp listener
+    std::function<void()> interrupted;           // SIGINT/SIGTERM: after the child is killed and reaped
+    std::function<void(const Error&)> failed;    // the child failed (it is reaped): before the throw
+};
+enum class Until { kExec, kCreated };
+// Receives until the command runs (kExec: EOF, as execve closes the child's end) or the child is
+// created (kCreated: `hutch oci create`). A failure is thrown as the child reported it; an
+// interrupt kills the child and rethrows Interrupted.
+void receive_until(const Fd& socket, Child& child, const Spec& spec, Until until, const StartHandlers& on,
+                   const char* step);
 // Relays the process's streams and forwards signals until it exits; returns its exit status.
 int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& master, StdioPipes& pipes,
                          bool interactive);

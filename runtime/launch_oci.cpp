@@ -18,9 +18,10 @@
 #include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/launch_internal.hpp"
-#include "runtime/oci/cgroups.hpp"
-#include "runtime/oci/hooks.hpp"
+#include "runtime/cgroup_resources.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch {
@@ -32,7 +33,7 @@ namespace {
 
 // What create leaves to run (or to abandon): the process, its sync socket, its pty, its cgroup.
 struct OciProcess {
-    oci::Cgroups cgroups;  // declared first: destroyed after `child`, once it is empty
+    ResourceCgroups cgroups;  // declared first: destroyed after `child`, once it is empty
     Child child;
     Fd sync;
     Fd master;
@@ -76,10 +77,10 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
     interrupt::check();
-    oci::Cgroups cgroups = oci::Cgroups::create(spec.linux, launch.id);
+    ResourceCgroups cgroups = ResourceCgroups::create(spec.linux, launch.id);
     plan.cgroups = cgroups.paths();
     if (launch.made) launch.made(0, cgroups.paths(), cgroups.made_parents());
-    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+    check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     int pidfd = -1;
     unsigned long flags = 0;
@@ -92,36 +93,28 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
         context.outlives_parent = !foreground;
         container_init(context);
     }
-    explain::line("clone3({flags=" + clone_flags_string(flags) + ", exit_signal=SIGCHLD}) = " + std::to_string(pid));
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
     // Before "go": until then a killed create takes the child with it (it reads EOF).
     if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();
     join_fds.clear();
-    check(::setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns", "/proc/self/ns/pid");
+    check(sys::kernel().setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns",
+          "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
     write_id_maps(p.child.pid(), spec);
 
     // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
     // container's namespaces exist, before pivot_root.
     std::string creating = launch.state_json(p.child.pid(), "creating");
-    oci::run_hooks(spec.hooks.prestart, "prestart", creating);
-    oci::run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
-    explain::line("sendmsg(sync socket, GO)");
+    run_hooks(spec.hooks.prestart, "prestart", creating);
+    run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
     sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
-    for (;;) {
-        interrupt::wait_readable(p.sync.get(), "create the container");
-        sync::Message msg = sync::receive(p.sync.get());
-        if (msg.kind == sync::Kind::kCreated && !msg.eof) break;
-        if (!msg.eof && msg.kind == sync::Kind::kTerminal) {
-            if (launch.console_socket >= 0) send_console(launch.console_socket, msg.fd.get());
-            else p.master = std::move(msg.fd);
-            continue;
-        }
-        p.child.wait();
-        if (msg.eof) throw Error("create: the container's process ended before it was created");
-        throw Error(msg.text, msg.exit_code);
-    }
+    StartHandlers on;
+    on.terminal = [&](Fd master) {
+        if (launch.console_socket >= 0) send_console(launch.console_socket, master.get());
+        else p.master = std::move(master);
+    };
+    receive_until(p.sync, p.child, spec, Until::kCreated, on, "create the container");
     launch.created(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     return p;
 }
@@ -139,7 +132,7 @@ void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exe
     // writer's open completes as soon as this reader exists.
     Fd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw SysError("start the container", "open", fifo_path, errno);
-    explain::line("open(" + explain::quote(fifo_path) + ", O_RDONLY); read(...)   # releases the container's process");
+    explain::comment("opening exec.fifo for reading releases the container's process");
     std::string got;  // "0" released; "1" about to exec; then an exec failure, if any
     bool exited = false;
     for (;;) {
@@ -176,14 +169,8 @@ int run_oci_container(const Spec& spec, const OciLaunch& launch) {
     BlockedSignals signals(spec.process.terminal);
     OciProcess p = launch_oci(spec, launch, true);
     start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false);
-    for (;;) {
-        interrupt::wait_readable(p.sync.get(), "start the container");
-        sync::Message msg = sync::receive(p.sync.get());
-        if (msg.eof) break;  // the command runs
-        p.child.wait();
-        throw start_failure(spec, msg);
-    }
-    oci::run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
+    receive_until(p.sync, p.child, spec, Until::kExec, {}, "start the container");
+    run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
     StdioPipes none;
     return supervise_until_exit(p.child, signals, p.master, none, spec.process.terminal && ::isatty(STDIN_FILENO));
 }

@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,43 +13,27 @@
 #include <utility>
 
 #include "runtime/error.hpp"
+#include "runtime/sys/describe.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch::mnt {
 namespace {
 
-struct FlagName {
-    unsigned long flag;
-    const char* name;
-};
-constexpr FlagName kFlagNames[] = {
-    {MS_RDONLY, "MS_RDONLY"},     {MS_NOSUID, "MS_NOSUID"},     {MS_NODEV, "MS_NODEV"},
-    {MS_NOEXEC, "MS_NOEXEC"},     {MS_SYNCHRONOUS, "MS_SYNCHRONOUS"},
-    {MS_REMOUNT, "MS_REMOUNT"},   {MS_MANDLOCK, "MS_MANDLOCK"}, {MS_DIRSYNC, "MS_DIRSYNC"},
-    {MS_NOATIME, "MS_NOATIME"},   {MS_NODIRATIME, "MS_NODIRATIME"}, {MS_BIND, "MS_BIND"},
-    {MS_MOVE, "MS_MOVE"},         {MS_REC, "MS_REC"},           {MS_SILENT, "MS_SILENT"},
-    {MS_UNBINDABLE, "MS_UNBINDABLE"}, {MS_PRIVATE, "MS_PRIVATE"}, {MS_SLAVE, "MS_SLAVE"},
-    {MS_SHARED, "MS_SHARED"},     {MS_RELATIME, "MS_RELATIME"}, {MS_STRICTATIME, "MS_STRICTATIME"},
-};
-
-
-// Flags statvfs reports that a bind remount must keep (the kernel refuses to clear locked
-// flags, and clearing nosuid/nodev/noexec by accident would weaken a mount).
+// Flags the mount at `fd` has that a bind remount must keep (the kernel refuses to clear locked
+// flags, and clearing nosuid/nodev/noexec by accident would weaken a mount). statfs's f_flags
+// carries them as ST_* bits.
 unsigned long kept_flags(int fd) {
-    struct statvfs st {};
-    if (fstatvfs(fd, &st) != 0) return 0;
+    struct statfs st {};
+    if (sys::kernel().fstatfs(fd, &st) != 0) return 0;
     unsigned long out = 0;
-    if (st.f_flag & ST_NOSUID) out |= MS_NOSUID;
-    if (st.f_flag & ST_NODEV) out |= MS_NODEV;
-    if (st.f_flag & ST_NOEXEC) out |= MS_NOEXEC;
-    if (st.f_flag & ST_NOATIME) out |= MS_NOATIME;
-    if (st.f_flag & ST_NODIRATIME) out |= MS_NODIRATIME;
-    if (st.f_flag & ST_RELATIME) out |= MS_RELATIME;
+    if (st.f_flags & ST_NOSUID) out |= MS_NOSUID;
+    if (st.f_flags & ST_NODEV) out |= MS_NODEV;
+    if (st.f_flags & ST_NOEXEC) out |= MS_NOEXEC;
+    if (st.f_flags & ST_NOATIME) out |= MS_NOATIME;
+    if (st.f_flags & ST_NODIRATIME) out |= MS_NODIRATIME;
+    if (st.f_flags & ST_RELATIME) out |= MS_RELATIME;
     return out;
-}
-
-std::string source_shown(const std::string& source) {
-    return source.empty() ? "NULL" : explain::quote(source);
 }
 
 }  // namespace
@@ -94,19 +79,6 @@ Options parse_options(const std::vector<std::string>& options) {
     return out;
 }
 
-std::string flags_to_string(unsigned long flags) {
-    std::string out;
-    for (const auto& f : kFlagNames) {
-        if (flags & f.flag) {
-            out += (out.empty() ? "" : "|");
-            out += f.name;
-            flags &= ~f.flag;
-        }
-    }
-    if (flags) out += (out.empty() ? "" : "|") + std::to_string(flags);
-    return out.empty() ? "0" : out;
-}
-
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 Fd open_in_root(int root_fd, const std::string& path, int flags) {
@@ -114,7 +86,7 @@ Fd open_in_root(int root_fd, const std::string& path, int flags) {
     open_how how{};
     how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    return Fd(static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how)));
+    return Fd(sys::kernel().openat2(root_fd, relative.c_str(), how));
 }
 
 Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const {
@@ -123,7 +95,7 @@ Fd Root::open(const std::string& path, Create create, bool refuse_symlink) const
         Fd probe = open_in_root(fd_.get(), path, O_PATH | O_NOFOLLOW);
         if (probe) {
             struct stat st {};
-            if (fstat(probe.get(), &st) == 0 && S_ISLNK(st.st_mode))
+            if (sys::kernel().fstat(probe.get(), &st) == 0 && S_ISLNK(st.st_mode))
                 throw Error("refusing to mount on " + shown(path) +
                             ": it is a symlink in the rootfs (a fake " + path + " could hide the "
                             "container's protections)");
@@ -155,16 +127,14 @@ Fd Root::create_leaf(const std::string& given, Create create, int links_followed
         throw Error("create mount point " + shown(given) + ": no such directory in the rootfs");
     Fd parent_fd = open_following(parent, Create::kDirectory, links_followed);
     // O_PATH handles cannot be used for mkdirat/openat creation: reopen the directory.
-    Fd dir(check(::openat(parent_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
-                 "open mount target", "openat", shown(parent)));
+    sys::Kernel& k = sys::kernel();
+    Fd dir(check(k.openat(parent_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open mount target", "openat",
+                 shown(parent)));
     int err = 0;
     if (create == Create::kDirectory) {
-        explain::line("mkdirat(" + explain::quote(shown(parent)) + ", " + explain::quote(leaf) + ", 0755)");
-        if (::mkdirat(dir.get(), leaf.c_str(), 0755) != 0) err = errno;
+        if (k.mkdirat(dir.get(), leaf.c_str(), 0755) != 0) err = errno;
     } else {
-        explain::line("openat(" + explain::quote(shown(parent)) + ", " + explain::quote(leaf) +
-                      ", O_CREAT|O_EXCL|O_NOFOLLOW, 0644)");
-        Fd file(::openat(dir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+        Fd file(k.openat(dir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
         if (!file) err = errno;
     }
     if (err && err != EEXIST) throw SysError("create mount point", create == Create::kDirectory ? "mkdirat" : "openat",
@@ -174,13 +144,13 @@ Fd Root::create_leaf(const std::string& given, Create create, int links_followed
         // would, but inside the root (RESOLVE_IN_ROOT resolves the joined path), and create its
         // target; a relative link is relative to the directory holding it.
         char target[4096];
-        ssize_t n = ::readlinkat(dir.get(), leaf.c_str(), target, sizeof target - 1);
+        ssize_t n = k.readlinkat(dir.get(), leaf.c_str(), target, sizeof target - 1);
         if (n > 0) {
             std::string to(target, static_cast<std::size_t>(n));
             if (++links_followed > kMaxLinks)
                 throw SysError("create mount point", "readlinkat", shown(path), ELOOP);
-            explain::line("# " + path + " in the rootfs is a symlink to " + explain::quote(to) +
-                          ": created where it points, inside the root");
+            explain::comment(path + " in the rootfs is a symlink to " + explain::quote(to) +
+                             ": created where it points, inside the root");
             std::string next = to[0] == '/' ? to : (parent == "/" ? "" : parent) + "/" + to;
             try {
                 return open_following(next, create, links_followed);
@@ -197,7 +167,7 @@ Fd Root::create_leaf(const std::string& given, Create create, int links_followed
 
 std::string Root::inside(const Fd& fd) const {
     char buf[4096];
-    ssize_t n = ::readlink(fd_path(fd.get()).c_str(), buf, sizeof buf - 1);
+    ssize_t n = sys::kernel().readlinkat(AT_FDCWD, fd_path(fd.get()).c_str(), buf, sizeof buf - 1);
     if (n <= 0) return "?";
     std::string where(buf, static_cast<std::size_t>(n));
     if (where == host_path_) return "/";
@@ -214,17 +184,13 @@ Fd Root::open_if_exists(const std::string& path) const {
 void mount_at(const char* step, const std::string& source, int source_fd, const Fd& target,
               const std::string& target_shown, const std::string& fstype, unsigned long flags,
               const std::string& data) {
-    explain::line("mount(" + source_shown(source) + ", " + explain::quote(target_shown) + ", " +
-                  (fstype.empty() ? "NULL" : explain::quote(fstype)) + ", " +
-                  flags_to_string(flags) + ", " + (data.empty() ? "NULL" : explain::quote(data)) + ")");
     std::string real_source = source_fd >= 0 ? fd_path(source_fd) : source;
     std::string real_target = fd_path(target.get());
-    if (::mount(real_source.empty() ? nullptr : real_source.c_str(), real_target.c_str(),
-                fstype.empty() ? nullptr : fstype.c_str(), flags,
-                data.empty() ? nullptr : data.c_str()) != 0)
+    if (sys::kernel().mount(real_source.empty() ? nullptr : real_source.c_str(), real_target.c_str(),
+                            fstype.empty() ? nullptr : fstype.c_str(), flags, data.empty() ? nullptr : data.c_str()) != 0)
         throw SysError(step, "mount " + (source.empty() ? std::string() : source + " ->"),
-                       target_shown + " " + (fstype.empty() ? "" : fstype + " ") +
-                           flags_to_string(flags) + (data.empty() ? "" : " " + data),
+                       target_shown + " " + (fstype.empty() ? "" : fstype + " ") + sys::mount_flags(flags) +
+                           (data.empty() ? "" : " " + data),
                        errno);
 }
 
@@ -236,10 +202,8 @@ void remount_bind(const char* step, const Fd& target, const std::string& target_
 
 void set_propagation(const char* step, const std::string& target_path, const std::string& shown,
                      unsigned long propagation) {
-    explain::line("mount(NULL, " + explain::quote(shown) + ", NULL, " +
-                  flags_to_string(propagation) + ", NULL)");
-    if (::mount(nullptr, target_path.c_str(), nullptr, propagation, nullptr) != 0)
-        throw SysError(step, "mount", shown + " " + flags_to_string(propagation), errno);
+    if (sys::kernel().mount(nullptr, target_path.c_str(), nullptr, propagation, nullptr) != 0)
+        throw SysError(step, "mount", shown + " " + sys::mount_flags(propagation), errno);
 }
 
 }  // namespace hutch::mnt

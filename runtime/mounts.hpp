@@ -2,8 +2,8 @@
 //
 // Every target is opened with openat2(RESOLVE_IN_ROOT) from a handle on the container's root,
 // so a symlink in the rootfs (CVE-2021-30465) resolves inside it, never to the host; the mount
-// is then made on /proc/self/fd/N, the exact object that was opened. Each call is printed by
-// --explain as the mount(2) a student could type, with flags by name.
+// is then made on /proc/self/fd/N, the exact object that was opened. Every call goes through the
+// kernel seam (runtime/sys/kernel.hpp), which --explain prints with flags by name.
 #pragma once
 
 #include <string>
@@ -23,9 +23,6 @@ struct Options {
 };
 // Throws UsageError on an option hutch does not know.
 Options parse_options(const std::vector<std::string>& options);
-
-// "MS_NOSUID|MS_NODEV|MS_NOEXEC", or "0".
-std::string flags_to_string(unsigned long flags);
 
 // The container's root being assembled: `host_path` is where it is mounted on the host (shown
 // by --explain and in errors), `fd` an O_PATH handle on it.

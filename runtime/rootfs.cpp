@@ -12,11 +12,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch {
 namespace {
@@ -49,30 +51,34 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {
 };
 
 // Copies every host device node under `host_dir` into `dev_dir` (privileged containers get the
-// host's devices, as Docker gives them).
+// host's devices, as Docker gives them). The host's /dev is read as it is listed; a node that
+// cannot be made is an error, except one the container's /dev already has (the defaults).
 void copy_host_devices(const std::string& host_dir, int dev_dir, const std::string& shown) {
-    DIR* dir = ::opendir(host_dir.c_str());
-    if (!dir) return;
-    while (dirent* e = ::readdir(dir)) {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(host_dir.c_str()), ::closedir);
+    if (!dir) throw SysError("copy the host's devices", "opendir", host_dir, errno);
+    sys::Kernel& k = sys::kernel();
+    while (dirent* e = ::readdir(dir.get())) {
         std::string name = e->d_name;
-        if (name == "." || name == ".." || name == "pts" || name == "shm" || name == "mqueue" ||
-            name == "console")
+        if (name == "." || name == ".." || name == "pts" || name == "shm" || name == "mqueue" || name == "console")
             continue;
         std::string path = host_dir + "/" + name;
         struct stat st {};
-        if (::lstat(path.c_str(), &st) != 0) continue;
+        if (::lstat(path.c_str(), &st) != 0) continue;  // gone since it was listed
         if (S_ISDIR(st.st_mode)) {
-            ::mkdirat(dev_dir, name.c_str(), 0755);
-            int sub = ::openat(dev_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub < 0) continue;
-            copy_host_devices(path, sub, shown + "/" + name);
-            ::close(sub);
+            if (k.mkdirat(dev_dir, name.c_str(), 0755) != 0 && errno != EEXIST)
+                throw SysError("copy the host's devices", "mkdirat", shown + "/" + name, errno);
+            Fd sub(check(k.openat(dev_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                         "copy the host's devices", "openat", shown + "/" + name));
+            copy_host_devices(path, sub.get(), shown + "/" + name);
         } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-            if (::mknodat(dev_dir, name.c_str(), st.st_mode, st.st_rdev) == 0)
-                ::fchownat(dev_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+            if (k.mknodat(dev_dir, name.c_str(), st.st_mode, st.st_rdev) != 0) {
+                if (errno == EEXIST) continue;
+                throw SysError("copy the host's devices", "mknodat", shown + "/" + name, errno);
+            }
+            check(k.fchownat(dev_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
+                  "copy the host's devices", "fchownat", shown + "/" + name);
         }
     }
-    ::closedir(dir);
 }
 
 }  // namespace
@@ -85,19 +91,20 @@ void RootfsBuilder::assemble() {
 
 void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
-    Fd merged_dir(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
+    Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
                         "open", merged));
-    if (spec_.root.readonly || spec_.hutch.oci) {
+    const auto kind = spec_.hutch.root;
+    if (kind != HutchSection::RootKind::kOverlay) {
         // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
-        Fd source(check(::open(spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+        Fd source(check(kernel_.openat(AT_FDCWD, spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                         "mount the root", "open", spec_.root.path));
-        mnt::mount_at(spec_.root.readonly ? "mount the read-only root" : "mount the root", spec_.root.path,
+        mnt::mount_at(kind == HutchSection::RootKind::kReadOnlyBind ? "mount the read-only root" : "mount the root", spec_.root.path,
                       source.get(), merged_dir, merged, "", MS_BIND | MS_REC, "");
-        Fd top(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
+        Fd top(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
         // Read-only before anything else is mounted: no later step can write into the rootfs.
         // An OCI bundle's root is made read-only last instead (finish), as runc and crun do:
         // engines expect the runtime to create the mount points their mounts need in it.
-        if (spec_.root.readonly && !spec_.hutch.oci)
+        if (kind == HutchSection::RootKind::kReadOnlyBind)
             mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
     } else {
         std::string data = "lowerdir=" + overlay_escape(spec_.root.path) +
@@ -105,7 +112,7 @@ void RootfsBuilder::mount_root() {
                            ",workdir=" + overlay_escape(plan_.work_dir);
         mnt::mount_at("mount the root overlay", "overlay", -1, merged_dir, merged, "overlay", 0, data);
     }
-    root_.emplace(merged, Fd(check(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+    root_.emplace(merged, Fd(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                                    "open the root", "open", merged)));
 }
 
@@ -116,10 +123,10 @@ void RootfsBuilder::mount_one(const Mount& m) {
 
     std::string shown = root.shown(m.destination);
     if (is_bind(m, o)) {
-        Fd source(::open(m.source.c_str(), O_PATH | O_CLOEXEC));
+        Fd source(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
         if (!source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
         struct stat st {};
-        check(::fstat(source.get(), &st), "bind mount", "fstat", m.source);
+        check(kernel_.fstat(source.get(), &st), "bind mount", "fstat", m.source);
         Fd target = root.open(m.destination, S_ISDIR(st.st_mode) ? Create::kDirectory : Create::kFile);
         mnt::mount_at("bind mount", m.source, source.get(), target, shown, "",
                       MS_BIND | (o.recursive ? MS_REC : 0), "");
@@ -137,7 +144,7 @@ void RootfsBuilder::mount_one(const Mount& m) {
     if (m.type == "proc") {
         Fd proc = root.open(m.destination, Create::kNothing);
         struct statfs sf {};
-        check(::fstatfs(proc.get(), &sf), "verify /proc", "fstatfs", root.shown(m.destination));
+        check(kernel_.fstatfs(proc.get(), &sf), "verify /proc", "fstatfs", root.shown(m.destination));
         if (sf.f_type != PROC_SUPER_MAGIC) throw Error("mount " + m.destination + ": the mounted /proc is not procfs");
     }
     if (m.destination == "/dev") populate_dev();
@@ -169,7 +176,7 @@ void RootfsBuilder::mount_cgroups(const Mount& m) {
             mnt::mount_at("mount cgroup", h.fstype, -1, target, root.shown(dest), h.fstype, o.flags, h.controllers);
             return;
         }
-        Fd source(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount cgroup", "open", dir));
+        Fd source(check(kernel_.openat(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount cgroup", "open", dir));
         mnt::mount_at("bind the container's cgroup", dir, source.get(), target, root.shown(dest), "", MS_BIND | MS_REC, "");
         Fd top = root.open(dest, Create::kNothing);
         mnt::remount_bind("bind the container's cgroup", top, root.shown(dest), o.flags);
@@ -183,7 +190,7 @@ void RootfsBuilder::mount_cgroups(const Mount& m) {
         if (h.mount_point.size() <= base.size()) continue;
         std::string dest = m.destination + h.mount_point.substr(base.size());
         if (own_dir(h).empty()) {
-            explain::line("# " + h.mount_point + ": the container has no cgroup there, not shown");
+            explain::comment(h.mount_point + ": the container has no cgroup there, not shown");
             continue;
         }
         mount_hierarchy(h, dest);
@@ -193,13 +200,10 @@ void RootfsBuilder::mount_cgroups(const Mount& m) {
 void RootfsBuilder::populate_dev() {
     const mnt::Root& root = *root_;
     Fd dev_path = root.open("/dev", Create::kNothing);
-    Fd dev(check(::openat(dev_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "populate /dev",
+    Fd dev(check(kernel_.openat(dev_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "populate /dev",
                  "openat", root.shown("/dev")));
     for (const auto& d : kDefaultDevices) {
-        explain::line("mknodat(" + explain::quote(root.shown("/dev")) + ", " + explain::quote(d.name) +
-                      ", S_IFCHR|0666, makedev(" + std::to_string(d.major) + ", " +
-                      std::to_string(d.minor) + "))");
-        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) != 0) {
+        if (kernel_.mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) != 0) {
             // In a user namespace no device node can be made: bind the host's, as runc does.
             if (errno != EPERM) throw SysError("populate /dev", "mknodat", root.shown("/dev/") + d.name, errno);
             bind_host_device(std::string("/dev/") + d.name, S_IFCHR, makedev(d.major, d.minor));
@@ -208,23 +212,20 @@ void RootfsBuilder::populate_dev() {
     for (const auto& [name, target] : kDevLinks) {
         // runc links /dev/core only where the kernel has a /proc/kcore to point at.
         if (std::string(name) == "core" && ::access("/proc/kcore", F_OK) != 0) continue;
-        explain::line("symlinkat(" + explain::quote(target) + ", " + explain::quote(root.shown("/dev")) +
-                      ", " + explain::quote(name) + ")");
-        if (::symlinkat(target, dev.get(), name) != 0)
+        if (kernel_.symlinkat(target, dev.get(), name) != 0)
             throw SysError("populate /dev", "symlinkat", root.shown("/dev/") + name, errno);
     }
-    for (const char* dir : {"pts", "shm", "mqueue"}) ::mkdirat(dev.get(), dir, 0755);
+    for (const char* dir : {"pts", "shm", "mqueue"}) kernel_.mkdirat(dev.get(), dir, 0755);
     create_spec_devices();
     if (spec_.hutch.host_devices) {
-        explain::line("mknodat(...) for every device node of the host's /dev (privileged)");
         copy_host_devices("/dev", dev.get(), root.shown("/dev"));
     }
     // Keep a verified handle on the /dev/null just made: masking binds it, and nothing the
     // rootfs or a volume puts at /dev/null later can substitute another file (CVE-2025-31133).
-    dev_null_ = Fd(check(::openat(dev.get(), "null", O_PATH | O_NOFOLLOW | O_CLOEXEC), "populate /dev",
+    dev_null_ = Fd(check(kernel_.openat(dev.get(), "null", O_PATH | O_NOFOLLOW | O_CLOEXEC), "populate /dev",
                          "openat", root.shown("/dev/null")));
     struct stat st {};
-    if (::fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    if (kernel_.fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
         throw Error("populate /dev: " + root.shown("/dev/null") + " is not the null device");
 }
 
@@ -232,10 +233,10 @@ void RootfsBuilder::populate_dev() {
 // not make device nodes). Only the very device asked for: a config must not get any host file
 // bound into the container by naming it a device.
 void RootfsBuilder::bind_host_device(const std::string& path, mode_t type, dev_t number) {
-    Fd source(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    Fd source(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!source) throw SysError("bind a host device", "open", path, errno);
     struct stat st {};
-    check(::fstat(source.get(), &st), "bind a host device", "fstat", path);
+    check(kernel_.fstat(source.get(), &st), "bind a host device", "fstat", path);
     if ((st.st_mode & S_IFMT) != type || st.st_rdev != number)
         throw Error("bind a host device: the host's " + path + " is not the device the config names");
     Fd target = root_->open(path, Create::kFile);
@@ -253,18 +254,16 @@ void RootfsBuilder::create_spec_devices() {
         mode_t mode = type | (d.file_mode ? (*d.file_mode & 07777) : 0666);
         dev_t number = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
         Fd dir_path = root.open(parent, Create::kDirectory);
-        Fd dir(check(::openat(dir_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "create a device", "openat",
+        Fd dir(check(kernel_.openat(dir_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "create a device", "openat",
                      root.shown(parent)));
-        explain::line("mknodat(" + explain::quote(root.shown(parent)) + ", " + explain::quote(leaf) + ", " +
-                      std::to_string(mode) + ", makedev(" + std::to_string(d.major) + ", " + std::to_string(d.minor) + "))");
-        ::unlinkat(dir.get(), leaf.c_str(), 0);  // a default node of the same name gives way
-        if (::mknodat(dir.get(), leaf.c_str(), mode, type == S_IFIFO ? 0 : number) != 0) {
+        kernel_.unlinkat(dir.get(), leaf.c_str(), 0);  // a default node of the same name gives way
+        if (kernel_.mknodat(dir.get(), leaf.c_str(), mode, type == S_IFIFO ? 0 : number) != 0) {
             if (errno != EPERM) throw SysError("create a device", "mknodat", root.shown(d.path), errno);
             bind_host_device(d.path, type, number);  // a user namespace: the host's node, as runc does
             continue;
         }
-        check(::fchmodat(dir.get(), leaf.c_str(), mode & 07777, 0), "create a device", "fchmodat", root.shown(d.path));
-        check(::fchownat(dir.get(), leaf.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW), "create a device", "fchownat",
+        check(kernel_.fchmodat(dir.get(), leaf.c_str(), mode & 07777, 0), "create a device", "fchmodat", root.shown(d.path));
+        check(kernel_.fchownat(dir.get(), leaf.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW), "create a device", "fchownat",
               root.shown(d.path));
     }
 }
@@ -276,17 +275,15 @@ void RootfsBuilder::write_sysctls() {
         std::string path = "/proc/sys/" + key;
         std::replace(path.begin() + 10, path.end(), '.', '/');
         Fd file_path = root_->open(path, Create::kNothing, true);
-        explain::line("write(" + explain::quote(root_->shown(path)) + ", " + explain::quote(value) + ")");
-        Fd file(::open(mnt::fd_path(file_path.get()).c_str(), O_WRONLY | O_CLOEXEC));
-        if (!file || ::write(file.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+        Fd file(kernel_.openat(AT_FDCWD, mnt::fd_path(file_path.get()).c_str(), O_WRONLY | O_CLOEXEC));
+        if (!file || kernel_.write(file.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
             throw SysError("set sysctl " + key, "write", root_->shown(path) + " <- " + value, errno);
     }
 }
 
 Fd RootfsBuilder::open_ptmx() const {
     Fd path = root_->open("/dev/pts/ptmx", Create::kNothing, true);
-    explain::line("open(" + explain::quote(root_->shown("/dev/pts/ptmx")) + ", O_RDWR|O_NOCTTY)");
-    return Fd(check(::open(mnt::fd_path(path.get()).c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC),
+    return Fd(check(kernel_.openat(AT_FDCWD, mnt::fd_path(path.get()).c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC),
                     "open the terminal", "open", root_->shown("/dev/pts/ptmx")));
 }
 
@@ -298,7 +295,7 @@ void RootfsBuilder::bind_console(int slave_fd) const {
 
 void RootfsBuilder::bind_generated(const std::string& file, const char* destination) {
     if (file.empty()) return;
-    Fd source(check(::open(file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
+    Fd source(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
     Fd target = root_->open(destination, Create::kFile);
     std::string shown = root_->shown(destination);
     // Docker binds the file onto whatever the rootfs has there, a symlink followed inside the
@@ -329,8 +326,8 @@ void RootfsBuilder::finish() {
     write_sysctls();
     mask_paths();
     readonly_paths();
-    if (spec_.root.readonly && spec_.hutch.oci) {
-        Fd top(check(::open(plan_.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
+    if (spec_.hutch.root == HutchSection::RootKind::kBind && spec_.root.readonly) {
+        Fd top(check(kernel_.openat(AT_FDCWD, plan_.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
                      "open", plan_.merged_dir));
         mnt::remount_bind("make the root read-only", top, plan_.merged_dir, MS_RDONLY);
     }
@@ -342,14 +339,14 @@ void RootfsBuilder::mask_paths() {
         // opened inside the root, never a path the host's root could resolve.
         dev_null_ = root_->open("/dev/null", Create::kNothing, true);
         struct stat st {};
-        if (::fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        if (kernel_.fstat(dev_null_.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
             throw Error("mask paths: " + root_->shown("/dev/null") + " is not the null device (1:3)");
     }
     for (const auto& path : spec_.linux.masked_paths) {
         Fd target = root_->open_if_exists(path);
         if (!target) continue;
         struct stat st {};
-        check(::fstat(target.get(), &st), "mask path", "fstat", root_->shown(path));
+        check(kernel_.fstat(target.get(), &st), "mask path", "fstat", root_->shown(path));
         if (S_ISDIR(st.st_mode))
             mnt::mount_at("mask directory", "tmpfs", -1, target, root_->shown(path), "tmpfs", MS_RDONLY, "");
         else
@@ -371,16 +368,12 @@ void RootfsBuilder::readonly_paths() {
 
 void RootfsBuilder::pivot() {
     const std::string& merged = root_->host_path();
-    explain::line("chdir(" + explain::quote(merged) + ")");
-    check(::fchdir(root_->fd()), "enter the root", "fchdir", merged);
+    check(kernel_.fchdir(root_->fd()), "enter the root", "fchdir", merged);
     // pivot_root(".", "."): the old root is stacked under the new one and detached right after,
     // so no put_old directory is needed inside the (possibly read-only) rootfs.
-    explain::line("pivot_root(\".\", \".\")");
-    check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot into the root", "pivot_root", merged);
-    explain::line("umount2(\".\", MNT_DETACH)");
-    check(::umount2(".", MNT_DETACH), "detach the host's tree", "umount2", "/");
-    explain::line("chdir(\"/\")");
-    check(::chdir("/"), "enter the root", "chdir", "/");
+    check(kernel_.pivot_root(".", "."), "pivot into the root", "pivot_root", merged);
+    check(kernel_.umount2(".", MNT_DETACH), "detach the host's tree", "umount2", "/");
+    check(kernel_.chdir("/"), "enter the root", "chdir", "/");
     root_.reset();
     dev_null_.reset();
 }

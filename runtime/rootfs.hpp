@@ -22,6 +22,7 @@
 #include "runtime/fd.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/spec.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch {
 
@@ -62,6 +63,7 @@ private:
 
     const Spec& spec_;
     const RootfsPlan& plan_;
+    sys::Kernel& kernel_ = sys::kernel();
     std::optional<mnt::Root> root_;
     Fd dev_null_;  // the /dev/null hutch created, verified, used to mask files
 };

@@ -1,4 +1,5 @@
 #include "runtime/run_modes.hpp"
+#include "runtime/spec.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -54,6 +55,8 @@ NetworkMode parse_network_mode(const std::string& value) {
                          ": use bridge, none, host, container:NAME or a network's name");
     return NamedNetwork{value};
 }
+
+NetworkMode network_mode(const Spec& spec) { return parse_network_mode(spec.hutch.network); }
 
 namespace {
 

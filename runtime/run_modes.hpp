@@ -38,6 +38,9 @@ struct NamedNetwork {
 using NetworkMode = std::variant<BridgeNetwork, NoNetwork, HostNetwork, ContainerNetwork, NamedNetwork>;
 // "bridge" and "default" are the default bridge.
 NetworkMode parse_network_mode(const std::string& value);
+struct Spec;
+// The network a built Spec asks for (its hutch.network, as build_run_spec wrote it).
+NetworkMode network_mode(const Spec& spec);
 
 // --security-opt, all of them: KEY=VALUE or KEY:VALUE (Docker takes both).
 struct SecurityOptions {

@@ -211,6 +211,7 @@ void check_basics(const RunOptions& o) {
 void set_basics(Spec& s, const RunOptions& o) {
     s.root.path = o.rootfs;
     s.root.readonly = o.read_only;
+    s.hutch.root = o.read_only ? HutchSection::RootKind::kReadOnlyBind : HutchSection::RootKind::kOverlay;
     s.hutch.name = o.name;
     s.hutch.auto_remove = o.rm;
     s.hutch.detach = o.detach;

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include "runtime/seal.hpp"
 
 #include <sched.h>
@@ -10,6 +11,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 
 extern char** environ;
 
@@ -24,19 +26,15 @@ void ensure_sealed_binary(char** argv) {
     if (n <= 0) throw SysError("seal hutch's binary", "readlink", "/proc/self/exe", errno);
     std::string self(buf, static_cast<std::size_t>(n));
 
-    explain::line("unshare(CLONE_NEWNS)   # hutch's own mount namespace, to seal its binary");
-    check(::unshare(CLONE_NEWNS), "seal hutch's binary", "unshare(CLONE_NEWNS)");
-    explain::line("mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
-    check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "seal hutch's binary",
+    sys::Kernel& k = sys::kernel();
+    explain::comment("hutch's own mount namespace, to run its binary from a read-only bind");
+    check(k.unshare(CLONE_NEWNS), "seal hutch's binary", "unshare(CLONE_NEWNS)");
+    check(k.mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "seal hutch's binary",
           "mount MS_REC|MS_PRIVATE", "/");
-    explain::line("mount(" + explain::quote(self) + ", " + explain::quote(self) + ", NULL, MS_BIND, NULL)");
-    check(::mount(self.c_str(), self.c_str(), nullptr, MS_BIND, nullptr), "seal hutch's binary",
-          "mount MS_BIND", self);
-    explain::line("mount(NULL, " + explain::quote(self) + ", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY, NULL)");
-    check(::mount(nullptr, self.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr),
-          "seal hutch's binary", "mount MS_BIND|MS_REMOUNT|MS_RDONLY", self);
-    explain::line("execve(" + explain::quote(self) + ", argv, envp)   # now running read-only");
-    ::execve(self.c_str(), argv, environ);
+    check(k.mount(self.c_str(), self.c_str(), nullptr, MS_BIND, nullptr), "seal hutch's binary", "mount MS_BIND", self);
+    check(k.mount(nullptr, self.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "seal hutch's binary",
+          "mount MS_BIND|MS_REMOUNT|MS_RDONLY", self);
+    k.execveat(AT_FDCWD, self.c_str(), argv, environ, 0);
     throw SysError("seal hutch's binary", "execve", self, errno);
 }
 

@@ -20,6 +20,21 @@ bool Spec::has_new_namespace(const std::string& type) const {
 
 namespace {
 
+const char* root_kind_name(HutchSection::RootKind kind) {
+    switch (kind) {
+        case HutchSection::RootKind::kOverlay: return "overlay";
+        case HutchSection::RootKind::kReadOnlyBind: return "read-only-bind";
+        case HutchSection::RootKind::kBind: return "bind";
+    }
+    return "overlay";
+}
+
+HutchSection::RootKind root_kind(const std::string& name) {
+    for (auto kind : {HutchSection::RootKind::kOverlay, HutchSection::RootKind::kReadOnlyBind, HutchSection::RootKind::kBind})
+        if (name == root_kind_name(kind)) return kind;
+    throw UsageError("hutch.root \"" + name + "\": overlay, read-only-bind or bind");
+}
+
 json caps_json(const CapabilitySets& c) {
     return {{"bounding", c.bounding},   {"effective", c.effective}, {"inheritable", c.inheritable},
             {"permitted", c.permitted}, {"ambient", c.ambient}};
@@ -391,7 +406,9 @@ json to_json(const Spec& s) {
           {"dns", s.hutch.dns},
           {"dnsSearch", s.hutch.dns_search},
           {"dnsOptions", s.hutch.dns_options},
-          {"oci", s.hutch.oci}}},
+          {"root", root_kind_name(s.hutch.root)},
+          {"stdio", s.hutch.stdio == HutchSection::Stdio::kRelayed ? "relayed" : "inherited"},
+          {"disableIpv6", s.hutch.disable_ipv6}}},
     };
     if (!s.domainname.empty()) out["domainname"] = s.domainname;
     if (!hooks.empty()) out["hooks"] = hooks;
@@ -477,7 +494,12 @@ Spec spec_from_json(const json& j) {
         s.hutch.dns = h.get<Strings>("dns", {});
         s.hutch.dns_search = h.get<Strings>("dnsSearch", {});
         s.hutch.dns_options = h.get<Strings>("dnsOptions", {});
-        s.hutch.oci = h.get("oci", false);
+        // A record written before these fields existed: hutch run's behaviour, as it was then.
+        s.hutch.root = root_kind(h.get<std::string>("root", s.root.readonly ? "read-only-bind" : "overlay"));
+        const std::string stdio = h.get<std::string>("stdio", "relayed");
+        if (stdio != "relayed" && stdio != "inherited") throw UsageError("hutch.stdio \"" + stdio + "\": relayed or inherited");
+        s.hutch.stdio = stdio == "relayed" ? HutchSection::Stdio::kRelayed : HutchSection::Stdio::kInherited;
+        s.hutch.disable_ipv6 = h.get("disableIpv6", true);
     }
     return s;
 }

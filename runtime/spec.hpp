@@ -124,7 +124,7 @@ struct DeviceRule {
     bool operator==(const DeviceRule&) const = default;
 };
 
-// linux.resources: the part hutch applies (runtime/oci/cgroups.hpp); create refuses the rest.
+// linux.resources: the part hutch applies (runtime/cgroup_resources.hpp); create refuses the rest.
 struct Resources {
     std::optional<std::int64_t> pids_limit;
     std::optional<std::int64_t> memory_limit, memory_swap, memory_reservation;
@@ -187,10 +187,23 @@ struct HutchSection {
     bool host_shm = false;            // --ipc host: bind the host's /dev/shm
     std::vector<ExtraHost> extra_hosts;
     std::vector<std::string> dns, dns_search, dns_options;
-    // The spec came from an OCI bundle (`hutch oci`): the root is the bundle's rootfs itself
-    // (bound, not overlaid), and nothing is added to it (no /etc files, no network, no events):
-    // the engine above hutch provides those through mounts.
-    bool oci = false;
+    // What the launcher does, said by the front-end that built the Spec (the launcher never asks
+    // which one it was). `hutch run` takes Docker's behaviour, an OCI bundle runc's.
+    //   root: kOverlay, the rootfs as the lower layer under the container's own writable one
+    //   (Docker); kReadOnlyBind, the rootfs itself bound and made read-only before anything is
+    //   mounted in it, so nothing is ever written into the image (run --read-only); kBind, the
+    //   rootfs itself, written in place, made read-only last when root.readonly (an OCI bundle:
+    //   engines expect the runtime to create the mount points their mounts need, as runc does).
+    enum class RootKind { kOverlay, kReadOnlyBind, kBind };
+    RootKind root = RootKind::kOverlay;
+    //   stdio: kRelayed, stdin /dev/null unless -i and host files or terminals replaced by pipes
+    //   the parent relays (Docker never hands a host file to a container); kInherited, the fds
+    //   the caller gives, as they are (an OCI engine means the container to have them).
+    enum class Stdio { kRelayed, kInherited };
+    Stdio stdio = Stdio::kRelayed;
+    // A container's own network namespace without IPv6 (Docker: a network without --ipv6); an
+    // OCI engine configures the namespaces it asks for itself.
+    bool disable_ipv6 = true;
     bool operator==(const HutchSection&) const = default;
 };
 

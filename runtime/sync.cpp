@@ -5,19 +5,30 @@
 #include <cstring>
 
 #include "runtime/error.hpp"
+#include "runtime/sys/kernel.hpp"
 
 namespace hutch::sync {
 namespace {
 
 struct Header {
     std::uint32_t kind;
-    std::int32_t exit_code;
+    std::int32_t number;  // the kind's one number: an exit code, an errno or an fd number
 };
 constexpr std::size_t kMaxText = 4000;
 
-}  // namespace
+const char* kind_name(Kind kind) {
+    switch (kind) {
+    case Kind::kGo: return "GO";
+    case Kind::kTerminal: return "TERMINAL";
+    case Kind::kError: return "ERROR";
+    case Kind::kExecFailed: return "EXEC_FAILED";
+    case Kind::kCreated: return "CREATED";
+    case Kind::kListener: return "LISTENER";
+    }
+    return "?";
+}
 
-void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step) {
+void send_packet(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step, const char* what) {
     iovec iov{const_cast<void*>(data), size};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -32,18 +43,24 @@ void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, 
         c->cmsg_len = CMSG_LEN(sizeof(int));
         std::memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
     }
-    while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
+    while (sys::kernel().sendmsg(socket, msg, MSG_NOSIGNAL, what) < 0) {
         if (errno != EINTR) throw SysError(step, "sendmsg", "", errno);
     }
 }
 
-void send(int socket, Kind kind, std::int32_t exit_code, const std::string& text, int fd_to_pass) {
+}  // namespace
+
+void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step) {
+    send_packet(socket, data, size, fd_to_pass, step, "console");
+}
+
+void send(int socket, Kind kind, std::int32_t number, const std::string& text, int fd_to_pass) {
     char buf[sizeof(Header) + kMaxText];
-    Header h{static_cast<std::uint32_t>(kind), exit_code};
+    Header h{static_cast<std::uint32_t>(kind), number};
     std::memcpy(buf, &h, sizeof h);
     std::size_t len = std::min(text.size(), kMaxText);
     std::memcpy(buf + sizeof h, text.data(), len);
-    send_bytes(socket, buf, sizeof h + len, fd_to_pass, "talk to the other side of the start");
+    send_packet(socket, buf, sizeof h + len, fd_to_pass, "talk to the other side of the start", kind_name(kind));
 }
 
 Message receive(int socket) {
@@ -56,7 +73,7 @@ Message receive(int socket) {
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t n;
-    while ((n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+    while ((n = sys::kernel().recvmsg(socket, msg, MSG_CMSG_CLOEXEC)) < 0) {
         if (errno != EINTR) throw SysError("talk to the other side of the start", "recvmsg", "sync socket", errno);
     }
     Message out;
@@ -76,7 +93,7 @@ Message receive(int socket) {
     Header h;
     std::memcpy(&h, buf, sizeof h);
     out.kind = static_cast<Kind>(h.kind);
-    out.exit_code = h.exit_code;
+    out.number = h.number;
     out.text.assign(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h);
     return out;
 }

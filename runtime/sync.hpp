@@ -9,8 +9,10 @@
 //                      <-----------------------  kTerminal + pty master (SCM_RIGHTS), with -t
 //                      <-----------------------  kError {exit code, message}, then _exit
 //                      <-----------------------  kExecFailed {errno}, from the exec trampoline
-//                      <-----------------------  kListener + seccomp listener (SCM_RIGHTS), for
-//                                                hutch profile, once its filter is in
+//                      <-----------------------  kListener {the fd number its seccomp listener
+//                                                will have}, for hutch profile, just before its
+//                                                filter goes in: the parent takes the fd with
+//                                                pidfd_getfd once it exists
 //   EOF (the socket is O_CLOEXEC) <-------------  execve of the command succeeded
 //
 // `hutch oci create` adds one message: kGo carries the OCI state (JSON) for the hooks the child
@@ -37,13 +39,18 @@ enum class Kind : std::uint32_t {
 
 struct Message {
     Kind kind{};
-    std::int32_t exit_code = 0;  // kError: 125, 126 or 127; kExecFailed: the errno
-    std::string text;            // kError: the whole one-line message
-    Fd fd;                       // kTerminal: the pty master; kListener: the seccomp listener
+    std::int32_t number = 0;     // what the kind carries, read through the accessors below
+    std::string text;            // kError: the whole one-line message; kGo: the OCI state
+    Fd fd;                       // kTerminal: the pty master
     bool eof = false;            // the peer closed its end (for the parent: execve happened)
+
+    int exit_code() const { return number; }       // kError: 125, 126 or 127
+    int exec_errno() const { return number; }      // kExecFailed: why the command's execve failed
+    int listener_fd() const { return number; }     // kListener: the child's fd for its listener
 };
 
-void send(int socket, Kind kind, std::int32_t exit_code = 0, const std::string& text = {},
+// One message of `kind`; `number` is its exit code, errno or fd number (see Message).
+void send(int socket, Kind kind, std::int32_t number = 0, const std::string& text = {},
           int fd_to_pass = -1);
 // One sendmsg of `data` with `fd_to_pass` (if >= 0) as SCM_RIGHTS: also what an engine's
 // console socket receives. Throws SysError with `step`.

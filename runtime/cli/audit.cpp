@@ -76,6 +76,7 @@ Spec spec_from_flags(RunOptions options, const std::vector<std::string>& rest, c
         try {
             joined.id = find_container(paths, ref).id;
         } catch (const UsageError&) {
+            // None of that name: audited by the mode alone (its id stays empty), as audit runs nothing.
         }
         return joined;
     };

@@ -1,5 +1,6 @@
 // The docker-style command line. Each command is one small file that maps options into a Spec
-// (or reads state) and calls the launcher; nothing here touches the kernel directly.
+// (or reads state) and calls the launcher. The few calls made here (the -d monitor's fork and
+// setsid, the OCI state directory) are process housekeeping, not container set-up.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -49,6 +50,9 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given
 // (hutch run -d, start, exec -d); its start errors come back as this process's.
 int in_monitor(const std::function<int(int)>& body);
+// --explain with a detached start (`what`: "run -d", ...) is refused: the monitor's stderr is
+// the container's log, and the lines would end up in `hutch logs`.
+void refuse_detached_explain(bool explain, bool detached, const char* what);
 // The Spec `hutch run` builds from `opts` (rootfs absolute, command set) on this host.
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.

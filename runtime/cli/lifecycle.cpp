@@ -13,6 +13,7 @@
 #include "runtime/cli/cli.hpp"
 #include "runtime/env.hpp"
 #include "runtime/error.hpp"
+#include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/events.hpp"
 #include "runtime/launch.hpp"
@@ -201,7 +202,9 @@ void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
         ->take_all();
     auto detach = std::make_shared<bool>(false);
     exec->add_flag("-d,--detach", *detach, "Run in the background (its output is discarded, as Docker's)");
-    exec->callback([exec, &paths, &exit_code, request, detach, env_entries, env_files]() {
+    auto explain_flag = std::make_shared<bool>(false);
+    exec->add_flag("--explain", *explain_flag, "Print each kernel-level step as the call it makes (stderr)");
+    exec->callback([exec, &paths, &exit_code, request, detach, env_entries, env_files, explain_flag]() {
         interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the exec until it runs
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
@@ -209,6 +212,8 @@ void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
             throw UsageError("\"hutch exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
         request->args.assign(rest.begin() + 1, rest.end());
         request->env = exec_env(*env_files, *env_entries);
+        refuse_detached_explain(*explain_flag, *detach, "exec -d");
+        explain::enable(*explain_flag);
         if (*detach) {
             if (request->tty || request->interactive)
                 throw UsageError("exec -d with -i or -t: a detached process has no terminal or input to attach");

@@ -89,6 +89,12 @@ void close_all_but(int keep) {
 // -d: a forked monitor runs `body` (the container's parent, reaping it, forwarding signals,
 // relaying its output, cleaning up); this process waits only for "started" or the start's
 // error, then returns. `body` gets the fd to write "started" to.
+void refuse_detached_explain(bool explain, bool detached, const char* what) {
+    if (explain && detached)
+        throw UsageError(std::string("--explain with ") + what +
+                         ": a detached container's output is its log; explain a foreground start instead");
+}
+
 int in_monitor(const std::function<int(int)>& body) {
     int ends[2];
     check(::pipe2(ends, O_CLOEXEC), "start the monitor", "pipe2");
@@ -288,6 +294,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
             return;
         }
         validate_spec(spec);
+        refuse_detached_explain(*explain_flag, spec.hutch.detach, "run -d");
         explain::enable(*explain_flag);
         // The exec trampoline keeps containers away from hutch's binary; only where the kernel
         // forbids executable memfds does hutch seal itself (one more exec).
@@ -303,10 +310,13 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     create->prefix_command();
     auto create_opts = std::make_shared<RunOptions>();
     add_run_flags(create, *create_opts);
-    create->callback([create, create_opts, &globals, &exit_code]() {
+    auto create_explain = std::make_shared<bool>(false);
+    create->add_flag("--explain", *create_explain, "Print each step as the call it makes (stderr)");
+    create->callback([create, create_opts, create_explain, &globals, &exit_code]() {
         interrupt::Scope start_scope;
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(create, *create_opts, globals, id);
+        explain::enable(*create_explain);
         create_container(spec, globals.paths, id);
         std::cout << id << std::endl;
         exit_code = 0;
@@ -318,13 +328,17 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     auto ref = std::make_shared<std::string>();
     start->add_flag("-a,--attach", *attach, "Stay attached: output here, exit status the command's");
     start->add_option("CONTAINER", *ref, "Container name or id")->required();
-    start->callback([&globals, &exit_code, attach, ref, argv]() {
+    auto start_explain = std::make_shared<bool>(false);
+    start->add_flag("--explain", *start_explain, "Print each kernel-level step as the call it makes (stderr)");
+    start->callback([&globals, &exit_code, attach, ref, argv, start_explain]() {
         interrupt::Scope start_scope;
         const Paths& paths = globals.paths;
         ContainerState c = find_container(paths, *ref);
         if (container_running(paths, c.id)) throw UsageError("container " + *ref + " is already running");
         Spec spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(c.id) + "/config.json")));
         spec.hutch.detach = !*attach;
+        refuse_detached_explain(*start_explain, spec.hutch.detach, "start without -a");
+        explain::enable(*start_explain);
         if (!trampoline::available()) ensure_sealed_binary(argv);
         net::HostConfig config = net::read_host_config(globals.config_path);
         exit_code = spec.hutch.detach ? run_detached(spec, paths, c.id, config, true)

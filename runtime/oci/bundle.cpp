@@ -53,6 +53,8 @@ bool asks_nothing(const json& v) {
     if (v.is_null()) return true;
     if (v.is_boolean()) return !v.get<bool>();
     if (v.is_string()) return v.get<std::string>().empty();
+    // dockerd 20.10 writes "blockIO": {"weight": 0} into every config.json: 0 is "not set".
+    if (v.is_number()) return v == 0;
     if (v.is_array() || v.is_object()) {
         for (const auto& e : v)
             if (!asks_nothing(e)) return false;
@@ -147,7 +149,10 @@ Spec spec_from_config(const json& config, const std::string& bundle_dir) {
     plain.erase("hutch");
     Spec spec = spec_from_json(plain);
     spec.hutch = HutchSection{};
-    spec.hutch.oci = true;
+    // runc's behaviour: the bundle's rootfs itself, the engine's stdio, its own network set-up.
+    spec.hutch.root = HutchSection::RootKind::kBind;
+    spec.hutch.stdio = HutchSection::Stdio::kInherited;
+    spec.hutch.disable_ipv6 = false;
     spec.hutch.network = spec.has_new_namespace("network") ? "none" : "host";
     for (const auto& ns : spec.linux.namespaces)
         if (ns.type == "network" && !ns.path.empty()) spec.hutch.network = "none";

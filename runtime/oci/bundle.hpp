@@ -1,7 +1,8 @@
 // An OCI bundle's config.json, read into a Spec for `hutch oci create|run`.
 //
 // The OCI front-end's counterpart of run_options: it fills the same Spec the launcher takes,
-// with hutch.oci set so the launcher adds nothing the engine above did not ask for. Every field
+// with runc's behaviour in its hutch section (the rootfs bound in place, the engine's stdio, no IPv6 change),
+// so the launcher adds nothing the engine above did not ask for. Every field
 // of config.md / config-linux.md is either honoured or refused with a message that names it;
 // only properties the spec does not define are ignored, as config.md requires ("Runtimes MUST
 // ignore unknown properties").

@@ -17,8 +17,8 @@
 
 #include "runtime/error.hpp"
 #include "runtime/oci/bundle.hpp"
-#include "runtime/oci/cgroups.hpp"
-#include "runtime/oci/hooks.hpp"
+#include "runtime/cgroup_resources.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/remove_tree.hpp"
 #include "runtime/state.hpp"
 

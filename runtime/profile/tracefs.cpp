@@ -1,5 +1,6 @@
 #include "runtime/profile/tracefs.hpp"
 
+#include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -130,7 +131,9 @@ Instance::Instance(const Root& root, const std::string& prefix) : root_fd_(root.
 Instance::~Instance() {
     try {
         stop_reading();
-    } catch (...) {
+    } catch (const std::exception& e) {
+        // A destructor must not throw; the instance is removed below all the same.
+        std::fprintf(stderr, "hutch: warning: stop the trace reader: %s\n", e.what());
     }
     // Events off before the rmdir: an instance with enabled events can still be removed, but
     // this way nothing records between here and there.
@@ -199,7 +202,9 @@ void Instance::stop_reading() {
     // Recording off in this instance only; the buffer still holds what was recorded.
     try {
         write("tracing_on", "0");
-    } catch (const Error&) {
+    } catch (const Error& e) {
+        // The reader is stopped all the same; the instance's rmdir turns recording off with it.
+        std::fprintf(stderr, "hutch: warning: %s\n", e.what());
     }
     stop_ = true;
     reader_.join();

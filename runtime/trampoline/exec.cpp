@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "runtime/error.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch::trampoline {
@@ -46,7 +47,7 @@ void exec(const Fd& image, int sync_fd, const std::string& path, const std::vect
     env.push_back(nullptr);
     // The socket must survive this exec; the trampoline marks it close-on-exec again.
     ::fcntl(sync_fd, F_SETFD, 0);
-    ::syscall(SYS_execveat, image.get(), "", args.data(), env.data(), AT_EMPTY_PATH);
+    sys::kernel().execveat(image.get(), "", args.data(), env.data(), AT_EMPTY_PATH);
     int err = errno;
     ::fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
     throw SysError("exec through hutch's trampoline", "execveat", "memfd:hutch-trampoline", err);

@@ -44,7 +44,7 @@ void check_bundle(const nlohmann::json& json) {
     } catch (const UsageError&) {
         return;
     }
-    FUZZ_CHECK(spec.hutch.oci && spec.hutch.name.empty() && !spec.hutch.host_devices && !spec.hutch.privileged &&
+    FUZZ_CHECK(spec.hutch.root == HutchSection::RootKind::kBind && spec.hutch.stdio == HutchSection::Stdio::kInherited && spec.hutch.name.empty() && !spec.hutch.host_devices && !spec.hutch.privileged &&
                    (spec.hutch.network == "none" || spec.hutch.network == "host"),
                "a bundle set hutch's own section");
     for (const auto& m : spec.mounts)

@@ -72,7 +72,7 @@ TEST_F(ContainerNetIntegration, Ipv6IsOffBeforeLoAndEth0ComeUp) {
     ASSERT_EXIT_CODE(r, 0);
     auto at = [&](const std::string& needle) { return r.err.find(needle); };
     std::size_t off = at("/proc/sys/net/ipv6/conf/all/disable_ipv6");
-    std::size_t lo_up = at("RTM_NEWLINK {ifi_index=1 (lo)");
+    std::size_t lo_up = at("RTM_NEWLINK {ifi_index=1, ifi_flags=IFF_UP");  // lo is always index 1
     std::size_t eth0_up = at("# ip link set eth0 up");
     ASSERT_NE(off, std::string::npos) << r.err;
     ASSERT_NE(lo_up, std::string::npos) << r.err;

@@ -203,13 +203,13 @@ TEST_F(LifecycleIntegration, ExplainPrintsTheSyscalls) {
     Result r = run({"--explain"}, {"echo", "hi"});
     EXPECT_EXIT_CODE(r, 0);
     EXPECT_EQ(r.out, "hi\n") << "the steps go to stderr only";
-    for (const char* call : {"clone3(", "pivot_root", "mount(", "capset", "execve("})
+    for (const char* call : {"clone3(", "pivot_root", "mount(", "capset", "execveat("})
         EXPECT_NE(r.err.find(call), std::string::npos) << call << "\n" << r.err;
     // In the order they happen.
     auto pos = [&](const char* s) { return r.err.find(s); };
     EXPECT_LT(pos("clone3("), pos("pivot_root"));
     EXPECT_LT(pos("pivot_root"), pos("capset"));
-    EXPECT_LT(pos("capset"), r.err.rfind("execve("));
+    EXPECT_LT(pos("capset"), r.err.rfind("execveat("));
 }
 
 TEST_F(LifecycleIntegration, NoExplainNoNoise) {

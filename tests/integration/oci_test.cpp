@@ -71,7 +71,7 @@ int reap(pid_t pid, std::chrono::milliseconds timeout = 10s) {
     }
 }
 
-// The unified cgroup hutch-oci gives a container without cgroupsPath (runtime/oci/cgroups.cpp):
+// The unified cgroup hutch-oci gives a container without cgroupsPath (runtime/cgroup_resources.cpp):
 // <cgroup2 mount><test's cgroup>/hutch-oci/<id>; "" without a cgroup2 hierarchy.
 std::string default_oci_cgroup(const std::string& id) {
     std::string dir = container_cgroup_dir(id);  // .../hutch/<id>, hutch run's

@@ -13,6 +13,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/oci/bundle.hpp"
+#include "test_helpers.hpp"
 #include "runtime/oci/state.hpp"
 #include "runtime/spec.hpp"
 #include "test_helpers.hpp"
@@ -189,7 +190,9 @@ TEST(OciBundle, EngineFieldsAreRead) {
     EXPECT_EQ(s.linux.devices[0].file_mode, 420u);
     EXPECT_EQ(s.linux.devices[0].uid, 7u);
     EXPECT_EQ(s.linux.devices[0].gid, 8u);
-    EXPECT_TRUE(s.hutch.oci);
+    EXPECT_EQ(s.hutch.root, HutchSection::RootKind::kBind);
+    EXPECT_EQ(s.hutch.stdio, HutchSection::Stdio::kInherited);
+    EXPECT_FALSE(s.hutch.disable_ipv6);
     EXPECT_EQ(s.hutch.network, "none");  // its own network namespace, nothing added to it
 }
 
@@ -223,7 +226,9 @@ TEST(OciBundle, HutchSectionOfABundleIsIgnored) {
     EXPECT_FALSE(s.hutch.host_devices);
     EXPECT_EQ(s.hutch.name, "");
     EXPECT_EQ(s.hutch.network, "host");
-    EXPECT_TRUE(s.hutch.oci);
+    EXPECT_EQ(s.hutch.root, HutchSection::RootKind::kBind);
+    EXPECT_EQ(s.hutch.stdio, HutchSection::Stdio::kInherited);
+    EXPECT_FALSE(s.hutch.disable_ipv6);
 }
 
 TEST(OciBundle, UnknownPropertiesAreIgnored) {
@@ -259,6 +264,16 @@ TEST(OciBundle, UnsupportedFieldsAreNamed) {
         EXPECT_TRUE(contains(msg, k.named)) << k.pointer << ": " << msg;
         EXPECT_TRUE(contains(msg, "not supported")) << msg;
     }
+}
+
+TEST(OciBundle, DockersOwnConfigIsAccepted) {
+    // dockerd 20.10's config.json as it hands it to its runtime: "blockIO": {"weight": 0}
+    // included, which asks for nothing and was refused.
+    std::string text = test::golden("docker-20.10-config.json");
+    for (std::size_t at; (at = text.find("<data-root>")) != std::string::npos;) text.replace(at, 11, "/var/lib/docker");
+    json c = oci::parse_config(text, "docker-20.10-config.json");
+    ASSERT_TRUE(c["linux"]["resources"].contains("blockIO"));
+    EXPECT_NO_THROW(oci::spec_from_config(c, kBundle));
 }
 
 TEST(OciBundle, EmptyUnsupportedSectionsAskForNothing) {

@@ -1,4 +1,5 @@
-// An OCI container's cgroups: linux.cgroupsPath in every mounted hierarchy, with the part of
+// A container's cgroups with resources, a launcher concern (an OCI bundle asks for them today,
+// `hutch run`'s resource flags will): linux.cgroupsPath in every mounted hierarchy, with the part of
 // linux.resources hutch applies (pids, memory, cpu, cpuset) and the device policy
 // (runtime/devices.hpp: resources.devices then runc's defaults) on cgroup2 and v1 alike.
 //
@@ -17,15 +18,15 @@
 #include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
 
-namespace hutch::oci {
+namespace hutch {
 
-class Cgroups {
+class ResourceCgroups {
 public:
     // Creates the container's cgroups and applies its resources; throws UsageError for a path or
     // resource hutch cannot honour here, before anything is created.
-    static Cgroups create(const LinuxSection& linux, const std::string& id);
-    Cgroups(Cgroups&&) = default;
-    ~Cgroups();
+    static ResourceCgroups create(const LinuxSection& linux, const std::string& id);
+    ResourceCgroups(ResourceCgroups&&) = default;
+    ~ResourceCgroups();
 
     // The cgroup2 directory for clone3's CLONE_INTO_CGROUP; -1 without one.
     int clone_into_fd() const { return unified_fd_.get(); }
@@ -43,7 +44,7 @@ public:
     }
 
 private:
-    Cgroups() = default;
+    ResourceCgroups() = default;
     std::vector<std::string> paths_;   // every directory made, the unified one first if any
     std::vector<std::string> v1_paths_;
     std::vector<std::string> made_parents_;
@@ -58,4 +59,4 @@ void remove_default_cgroups(const std::string& id);
 // delete: kills what is left in each and removes them.
 void remove_cgroups(const std::vector<std::string>& paths, const std::vector<std::string>& made_parents);
 
-}  // namespace hutch::oci
+}  // namespace hutch

@@ -1,4 +1,4 @@
-#include "runtime/oci/hooks.hpp"
+#include "runtime/hooks.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -20,7 +20,7 @@
 #include "runtime/interrupt.hpp"
 #include "runtime/fd.hpp"
 
-namespace hutch::oci {
+namespace hutch {
 namespace {
 
 void run_hook(const Hook& hook, const std::string& shown, const std::string& state_json, bool in_container) {
@@ -36,7 +36,7 @@ void run_hook(const Hook& hook, const std::string& shown, const std::string& sta
     int in[2];
     check(::pipe2(in, O_CLOEXEC), "run a hook", "pipe2");
     Fd read_end(in[0]), write_end(in[1]);
-    explain::line("fork(); execve(" + explain::quote(hook.path) + ", ...)   # " + shown + ", state on stdin");
+    explain::comment(shown + " hook: fork, then execve(" + explain::quote(hook.path) + ") with the state on its stdin");
     const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw SysError("run hook " + shown, "fork", hook.path, errno);
@@ -108,4 +108,4 @@ void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::str
     }
 }
 
-}  // namespace hutch::oci
+}  // namespace hutch

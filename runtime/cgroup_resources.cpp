@@ -1,4 +1,4 @@
-#include "runtime/oci/cgroups.hpp"
+#include "runtime/cgroup_resources.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,9 +12,10 @@
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/sys/kernel.hpp"
 #include "runtime/state.hpp"
 
-namespace hutch::oci {
+namespace hutch {
 namespace {
 
 bool has_controller(const CgroupHierarchy& h, const std::string& controller) {
@@ -51,7 +52,7 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
         for (std::size_t i = 0; i < levels.size() && !vanished; ++i) {
             std::string parent = dir;
             dir += "/" + levels[i];
-            if (::mkdir(dir.c_str(), 0755) != 0) {
+            if (sys::kernel().mkdirat(AT_FDCWD, dir.c_str(), 0755) != 0) {
                 if (errno == ENOENT && i > 0 && attempt < 100) {
                     vanished = true;
                     continue;
@@ -60,7 +61,6 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
                 if (i + 1 == levels.size())
                     throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
             } else {
-                explain::line("mkdir(" + explain::quote(dir) + ", 0755)");
                 if (first_made.empty() && i + 1 < levels.size()) first_made = dir;
             }
             // Also for a level found: another create may have made it an instant ago and not
@@ -163,7 +163,7 @@ void apply_device_policy(const devices::Policy& policy, int unified_fd,
 
 }  // namespace
 
-Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
+ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::string& id) {
     const std::string& path = linux.cgroups_path;
     if (path.find(':') != std::string::npos && path[0] != '/')
         throw UsageError("config.json: linux.cgroupsPath \"" + path + "\": systemd slices are not supported (hutch manages cgroupfs)");
@@ -179,7 +179,7 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
     const auto hierarchies = host_cgroup_hierarchies();
     const bool unified = std::any_of(hierarchies.begin(), hierarchies.end(),
                                      [](const CgroupHierarchy& h) { return h.fstype == "cgroup2"; });
-    Cgroups out;
+    ResourceCgroups out;
     std::vector<std::pair<CgroupHierarchy, std::string>> dirs;
     for (const auto& h : hierarchies) {
         if (!everywhere && h.fstype != "cgroup2" && (unified || !has_controller(h, "devices"))) continue;
@@ -193,7 +193,7 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
         if (h.fstype == "cgroup2") {
             out.paths_.insert(out.paths_.begin(), dir);
             // O_RDONLY, not O_PATH: BPF_PROG_ATTACH takes the directory itself.
-            out.unified_fd_ = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            out.unified_fd_ = Fd(sys::kernel().openat(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!out.unified_fd_) throw SysError("create the container's cgroup", "open", dir, errno);
         } else {
             out.paths_.push_back(dir);
@@ -206,11 +206,11 @@ Cgroups Cgroups::create(const LinuxSection& linux, const std::string& id) {
     return out;
 }
 
-void Cgroups::attach(pid_t pid) const {
+void ResourceCgroups::attach(pid_t pid) const {
     for (const auto& dir : v1_paths_) write_value(dir + "/cgroup.procs", std::to_string(pid));
 }
 
-Cgroups::~Cgroups() {
+ResourceCgroups::~ResourceCgroups() {
     if (!kept_) remove_cgroups(paths_, made_parents_);
 }
 
@@ -235,4 +235,4 @@ void remove_cgroups(const std::vector<std::string>& paths, const std::vector<std
         }
 }
 
-}  // namespace hutch::oci
+}  // namespace hutch

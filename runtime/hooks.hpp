@@ -7,7 +7,7 @@
 
 #include "runtime/spec.hpp"
 
-namespace hutch::oci {
+namespace hutch {
 
 // Runs `hooks` in order; throws Error naming the hook point, its index and path when one exits
 // non-zero, is killed, or runs past its timeout (it is killed then).
@@ -17,4 +17,4 @@ namespace hutch::oci {
 void run_hooks(const std::vector<Hook>& hooks, const char* point, const std::string& state_json,
                bool stop_at_failure = true);
 
-}  // namespace hutch::oci
+}  // namespace hutch

@@ -1,0 +1,35 @@
+// Arguments of system calls by name, as strace prints them: "MS_BIND|MS_REC", "CLONE_NEWNS",
+// "PR_SET_NO_NEW_PRIVS", "S_IFCHR|0666", "EPERM". Used by the kernel seam's descriptions
+// (--explain) and by error messages, so both name a flag the same way.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+struct nlmsghdr;
+
+namespace hutch::sys {
+
+std::string mount_flags(unsigned long flags);      // "MS_NOSUID|MS_NODEV", or "0"
+std::string umount_flags(int flags);               // "MNT_DETACH"
+std::string clone_flags(std::uint64_t flags);      // "CLONE_NEWNS|CLONE_PIDFD"
+std::string namespace_type(int nstype);            // setns's nstype: "CLONE_NEWNET", or "0"
+std::string open_flags(int flags);                 // "O_RDONLY|O_DIRECTORY|O_CLOEXEC"
+std::string resolve_flags(std::uint64_t resolve);  // "RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS"
+std::string at_flags(int flags);                   // "AT_SYMLINK_NOFOLLOW", "AT_REMOVEDIR", "AT_EMPTY_PATH"
+std::string file_mode(mode_t mode);                // "S_IFCHR|0666", "0755"
+std::string prctl_call(int option, unsigned long arg2, unsigned long arg3);  // "PR_CAPBSET_DROP, CAP_SYS_ADMIN"
+std::string capability_set(std::uint64_t set);     // "CAP_CHOWN|CAP_KILL", or "0"
+std::string rlimit_name(int resource);             // "RLIMIT_NOFILE"
+std::string ioctl_request(unsigned long request);  // "TIOCSCTTY"
+std::string seccomp_flags(unsigned flags);         // "SECCOMP_FILTER_FLAG_LOG", or "0"
+std::string bpf_command(int cmd);                  // "BPF_PROG_LOAD"
+std::string errno_name(int err);                   // "EPERM"
+// An rtnetlink request decoded: "RTM_NEWLINK {ifi_index=3, ifi_flags=IFF_UP, IFLA_IFNAME=\"eth0\"}".
+std::string netlink_message(const ::nlmsghdr* message);
+// A string argument as C source shows it ("/proc", with \" \\ \n escaped), or NULL.
+std::string quoted(const char* s);
+
+}  // namespace hutch::sys

@@ -1,0 +1,160 @@
+// The checks every Spec passes before anything is made, whichever front-end built it: an OCI
+// bundle's config.json is hostile input, and `hutch run`'s Spec goes through the same door.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "runtime/devices.hpp"
+#include "runtime/error.hpp"
+#include "runtime/launch.hpp"
+#include "runtime/launch_internal.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/rlimits.hpp"
+#include "runtime/validate.hpp"
+
+namespace hutch {
+namespace {
+
+// A sysctl the container may set: one the kernel keeps per namespace, in a namespace of the
+// container's own (config-linux.md leaves this to the runtime; runc's list). Anything else would
+// be written into the host's kernel.
+void validate_sysctl(const Spec& spec, const std::string& key, const std::string& value) {
+    auto bad = [&](const std::string& why) { throw UsageError("sysctl \"" + key + "\": " + why); };
+    if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos ||
+        key.front() == '.' || key.back() == '.' || validate::has_control(key))
+        bad("not a sysctl name");
+    if (validate::has_control(value)) bad("the value holds control characters");
+    static const char* kIpc[] = {"kernel.msgmax", "kernel.msgmnb",  "kernel.msgmni",         "kernel.sem",
+                                 "kernel.shmall", "kernel.shmmax",  "kernel.shmmni",         "kernel.shm_rmid_forced"};
+    bool ipc = key.rfind("fs.mqueue.", 0) == 0 ||
+               std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc);
+    if (ipc) {
+        if (!spec.has_new_namespace("ipc")) bad("needs a new ipc namespace");
+        return;
+    }
+    if (key.rfind("net.", 0) == 0) {
+        if (!spec.has_new_namespace("network")) bad("needs a new network namespace");
+        return;
+    }
+    if (key == "kernel.hostname" || key == "kernel.domainname") {
+        if (!spec.has_new_namespace("uts")) bad("needs a new uts namespace");
+        return;
+    }
+    bad("not namespaced: it would change the host");
+}
+
+using launch_detail::kCloneNamespaces;
+
+void check_root_and_command(const Spec& spec) {
+    struct stat st {};
+    if (spec.root.path.empty() || spec.root.path[0] != '/')
+        throw UsageError("invalid rootfs \"" + spec.root.path + "\": the path must be absolute");
+    if (::stat(spec.root.path.c_str(), &st) != 0)
+        throw UsageError("invalid rootfs \"" + spec.root.path + "\": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        throw UsageError("invalid rootfs \"" + spec.root.path + "\": not a directory");
+    if (spec.process.args.empty()) throw UsageError("the spec has no command (process.args)");
+    // Without its own mount namespace, assembling the root would mount onto the host's.
+    if (!spec.has_new_namespace("mount"))
+        throw UsageError("the spec must give the container a new mount namespace (linux.namespaces: mount)");
+    if (!spec.linux.rootfs_propagation.empty() && spec.linux.rootfs_propagation != "rprivate" &&
+        spec.linux.rootfs_propagation != "private")
+        throw UsageError("linux.rootfsPropagation \"" + spec.linux.rootfs_propagation +
+                         "\" is not supported (hutch keeps the root private)");
+}
+
+void check_mounts(const Spec& spec) {
+    static const char* kTypes[] = {"proc", "tmpfs", "devpts", "sysfs", "cgroup", "mqueue", "bind"};
+    for (const auto& m : spec.mounts) {
+        if (m.destination.empty() || m.destination[0] != '/')
+            throw UsageError("mount destination \"" + m.destination + "\" must be absolute");
+        bool known = std::find(std::begin(kTypes), std::end(kTypes), m.type) != std::end(kTypes);
+        mnt::Options o = mnt::parse_options(m.options);  // throws on an unknown option
+        if (!known && !o.bind)
+            throw UsageError("mount " + m.destination + ": unsupported type \"" + m.type + "\"");
+    }
+    for (const auto& m : spec.mounts) {
+        // Anything but procfs on /proc, or over a file in it, would make the masked and
+        // read-only paths meaningless (runc's checkProcMount); lxcfs-style binds over these few
+        // files are the exception runc also makes.
+        static const char* kProcFilesMayBind[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
+                                                  "/proc/stat",    "/proc/swaps",     "/proc/uptime",
+                                                  "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev"};
+        bool in_proc = m.destination == "/proc" || m.destination.rfind("/proc/", 0) == 0;
+        if (!in_proc || (m.destination == "/proc" && m.type == "proc")) continue;
+        if (std::find(std::begin(kProcFilesMayBind), std::end(kProcFilesMayBind), m.destination) !=
+            std::end(kProcFilesMayBind))
+            continue;
+        throw UsageError("mount on " + m.destination + " refused: only procfs may be mounted on /proc");
+    }
+}
+
+void check_no_duplicates(const Spec& spec) {
+    for (std::size_t i = 0; i < spec.process.rlimits.size(); ++i) {
+        rlimit_resource(spec.process.rlimits[i].type);  // throws on an unknown name
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.process.rlimits[j].type == spec.process.rlimits[i].type)
+                throw UsageError("process.rlimits: " + spec.process.rlimits[i].type + " is given twice");
+    }
+    for (std::size_t i = 0; i < spec.linux.namespaces.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.linux.namespaces[j].type == spec.linux.namespaces[i].type)
+                throw UsageError("linux.namespaces: the " + spec.linux.namespaces[i].type + " namespace is given twice");
+}
+
+void check_devices(const Spec& spec) {
+    devices::container_policy(spec.linux);  // throws UsageError naming a bad device rule
+    for (const auto& d : spec.linux.devices) {
+        if (d.path.size() < 6 || d.path.rfind("/dev/", 0) != 0 || d.path.find("/../") != std::string::npos ||
+            d.path.ends_with("/.."))
+            throw UsageError("linux.devices: path \"" + d.path + "\" must lie below /dev");
+        if (d.type != "c" && d.type != "u" && d.type != "b" && d.type != "p")
+            throw UsageError("linux.devices " + d.path + ": unknown type \"" + d.type + "\"");
+    }
+}
+
+void check_namespaces(const Spec& spec) {
+    for (const auto& ns : spec.linux.namespaces) {
+        bool known = ns.type == "cgroup";
+        for (const auto& c : kCloneNamespaces) known = known || ns.type == c.type;
+        if (!known) throw UsageError("unsupported namespace type \"" + ns.type + "\"");
+        if (!ns.path.empty() && ns.type != "network" && ns.type != "ipc" && ns.type != "pid")
+            throw UsageError("joining a " + ns.type + " namespace is not supported yet");
+    }
+    if (!spec.has_new_namespace("user")) {
+        if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty())
+            throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user)");
+        return;
+    }
+    if (spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty())
+        throw UsageError("a new user namespace needs linux.uidMappings and linux.gidMappings");
+    auto maps_root = [](const std::vector<IdMapping>& maps) {
+        return std::any_of(maps.begin(), maps.end(), [](const IdMapping& m) { return m.container_id == 0; });
+    };
+    // The container's first process assembles the root as its namespace's root.
+    if (!maps_root(spec.linux.uid_mappings) || !maps_root(spec.linux.gid_mappings))
+        throw UsageError("linux.uidMappings and gidMappings must map the container's id 0");
+    // The child would have to join these from inside its new user namespace, where it holds
+    // no capability over the host's namespaces (runc joins them before unsharing; hutch
+    // does not yet).
+    for (const auto& ns : spec.linux.namespaces)
+        if (!ns.path.empty() && ns.type != "pid")
+            throw UsageError("joining a " + ns.type + " namespace together with a new user namespace is not supported yet");
+}
+
+}  // namespace
+
+// In the order the errors were always reported: the root and command, mounts, limits and
+// namespaces given twice, sysctls, devices, then which namespaces can be made or joined.
+void validate_spec(const Spec& spec) {
+    check_root_and_command(spec);
+    check_mounts(spec);
+    check_no_duplicates(spec);
+    for (const auto& [key, value] : spec.linux.sysctl) validate_sysctl(spec, key, value);
+    check_devices(spec);
+    check_namespaces(spec);
+}
+
+}  // namespace hutch
