@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace hutch::profile {
 namespace {
@@ -54,39 +53,97 @@ std::optional<std::string_view> field(std::string_view body, std::string_view ke
     return std::nullopt;
 }
 
-std::string cap_short(int cap) {
-    std::string name = caps::name_of(cap);
-    return name.rfind("CAP_", 0) == 0 ? name.substr(4) : name;
-}
-
-std::string calls_text(const CapUse& use) {
-    std::string out;
-    for (const auto& [call, n] : use.syscalls)
-        out += (out.empty() ? "" : ", ") + call + (n > 1 ? " (x" + std::to_string(n) + ")" : "");
-    return out;
-}
-
-std::string json_rule_names(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : " ") + n;
-    return out;
-}
-
-std::string fence(const std::string& text, std::size_t limit = 2000) {
-    if (text.empty()) return "(empty)\n";
-    std::string shown = text.size() > limit ? text.substr(0, limit) + "\n... (" + std::to_string(text.size()) + " bytes)"
-                                            : text;
-    if (shown.back() != '\n') shown += '\n';
-    return "```\n" + shown + "```\n";
-}
-
 }  // namespace
 
 // --- the trace ------------------------------------------------------------------------------
 
+namespace {
+
+// The pid of the task column "<comm>-<pid>", in `head` (the line before the event's name): comm
+// may hold spaces and dashes, so the pid is read backwards from the " [cpu]" after it.
+std::optional<int> task_pid(std::string_view head) {
+    std::size_t cpu = head.find(" [");
+    // With options/record-tgid a "(tgid)" column sits between the task and the cpu.
+    if (std::size_t paren = head.find(" ("); paren != std::string_view::npos && paren < cpu) cpu = paren;
+    if (cpu == std::string_view::npos) return std::nullopt;
+    std::string_view task = trim(head.substr(0, cpu));
+    std::size_t dash = task.rfind('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    return number<int>(task.substr(dash + 1));
+}
+
+// Each event's fields from its body (what follows "<event>: "); false when one is missing.
+bool parse_cap_check(std::string_view body, TraceEvent& e) {
+    auto cred = field(body, "cred", ' ', ',');
+    auto cap = field(body, "cap", ' ', ',');
+    auto ret = field(body, "ret", ' ', ',');
+    if (!cred || !cap || !ret) return false;
+    auto c = number<int>(*cap);
+    auto r = number<int>(*ret);
+    if (!c || !r) return false;
+    e.cred = std::string(*cred);
+    e.cap = *c;
+    e.ret = *r;
+    return true;
+}
+
+bool parse_sys_enter(std::string_view body, TraceEvent& e) {
+    if (body.rfind("NR ", 0) != 0) return false;
+    std::string_view rest = body.substr(3);
+    auto nr = number<long>(rest.substr(0, rest.find(' ')));
+    if (!nr) return false;
+    e.nr = *nr;
+    return true;
+}
+
+bool parse_sys_exit(std::string_view body, TraceEvent& e) {
+    // "NR 92 = 0", "NR 2 = -13"
+    if (body.rfind("NR ", 0) != 0) return false;
+    std::size_t eq = body.find(" = ");
+    if (eq == std::string_view::npos) return false;
+    auto nr = number<long>(body.substr(3, eq - 3));
+    auto result = number<long>(body.substr(eq + 3));
+    if (!nr || !result) return false;
+    e.nr = *nr;
+    e.result = *result;
+    return true;
+}
+
+bool parse_exec(std::string_view body, TraceEvent& e) {
+    // filename=/bin/sh pid=17 old_pid=17: the name may hold spaces, " pid=" ends it.
+    if (body.rfind("filename=", 0) != 0) return false;
+    std::size_t end = body.rfind(" pid=");
+    if (end == std::string_view::npos || end < 9) return false;
+    e.filename = std::string(body.substr(9, end - 9));
+    if (auto p = field(body.substr(end), "pid", '=', ' ')) {
+        if (auto n = number<int>(*p)) e.pid = *n;  // a thread's exec takes its leader's pid
+    }
+    return true;
+}
+
+bool parse_fork(std::string_view body, TraceEvent& e) {
+    auto child = field(body, "child_pid", '=', ' ');
+    auto n = child ? number<int>(*child) : std::nullopt;
+    if (!n) return false;
+    e.child_pid = *n;
+    return true;
+}
+
+bool parse_body(std::string_view body, TraceEvent& e) {
+    switch (e.kind) {
+    case EventKind::kCapCheck: return parse_cap_check(body, e);
+    case EventKind::kSysEnter: return parse_sys_enter(body, e);
+    case EventKind::kSysExit: return parse_sys_exit(body, e);
+    case EventKind::kExec: return parse_exec(body, e);
+    case EventKind::kFork: return parse_fork(body, e);
+    }
+    return false;
+}
+
+}  // namespace
+
 std::optional<TraceEvent> parse_trace_line(std::string_view line) {
-    // The task column is "<comm>-<pid>" and comm may hold spaces and dashes: find the event by
-    // its name, then read the pid backwards from the " [cpu]" before it.
+    // The event is found by its name: the task column before it is free text (task_pid).
     struct Known {
         std::string_view marker;
         EventKind kind;
@@ -100,73 +157,12 @@ std::optional<TraceEvent> parse_trace_line(std::string_view line) {
     for (const auto& k : kKnown) {
         std::size_t at = line.find(k.marker);
         if (at == std::string_view::npos) continue;
-        std::string_view head = line.substr(0, at);
-        std::string_view body = trim(line.substr(at + k.marker.size()));
-        std::size_t cpu = head.find(" [");
-        // With options/record-tgid a "(tgid)" column sits between the task and the cpu.
-        if (std::size_t paren = head.find(" ("); paren != std::string_view::npos && paren < cpu) cpu = paren;
-        if (cpu == std::string_view::npos) return std::nullopt;
-        std::string_view task = trim(head.substr(0, cpu));
-        std::size_t dash = task.rfind('-');
-        if (dash == std::string_view::npos) return std::nullopt;
-        auto pid = number<int>(task.substr(dash + 1));
+        auto pid = task_pid(line.substr(0, at));
         if (!pid) return std::nullopt;
         TraceEvent e;
         e.kind = k.kind;
         e.pid = *pid;
-        switch (k.kind) {
-        case EventKind::kCapCheck: {
-            auto cred = field(body, "cred", ' ', ',');
-            auto cap = field(body, "cap", ' ', ',');
-            auto ret = field(body, "ret", ' ', ',');
-            if (!cred || !cap || !ret) return std::nullopt;
-            auto c = number<int>(*cap);
-            auto r = number<int>(*ret);
-            if (!c || !r) return std::nullopt;
-            e.cred = std::string(*cred);
-            e.cap = *c;
-            e.ret = *r;
-            break;
-        }
-        case EventKind::kSysEnter: {
-            if (body.rfind("NR ", 0) != 0) return std::nullopt;
-            std::string_view rest = body.substr(3);
-            auto nr = number<long>(rest.substr(0, rest.find(' ')));
-            if (!nr) return std::nullopt;
-            e.nr = *nr;
-            break;
-        }
-        case EventKind::kSysExit: {
-            // "NR 92 = 0", "NR 2 = -13"
-            if (body.rfind("NR ", 0) != 0) return std::nullopt;
-            std::size_t eq = body.find(" = ");
-            if (eq == std::string_view::npos) return std::nullopt;
-            auto nr = number<long>(body.substr(3, eq - 3));
-            auto result = number<long>(body.substr(eq + 3));
-            if (!nr || !result) return std::nullopt;
-            e.nr = *nr;
-            e.result = *result;
-            break;
-        }
-        case EventKind::kExec: {
-            // filename=/bin/sh pid=17 old_pid=17: the name may hold spaces, " pid=" ends it.
-            if (body.rfind("filename=", 0) != 0) return std::nullopt;
-            std::size_t end = body.rfind(" pid=");
-            if (end == std::string_view::npos || end < 9) return std::nullopt;
-            e.filename = std::string(body.substr(9, end - 9));
-            if (auto p = field(body.substr(end), "pid", '=', ' ')) {
-                if (auto n = number<int>(*p)) e.pid = *n;  // a thread's exec takes its leader's pid
-            }
-            break;
-        }
-        case EventKind::kFork: {
-            auto child = field(body, "child_pid", '=', ' ');
-            auto n = child ? number<int>(*child) : std::nullopt;
-            if (!n) return std::nullopt;
-            e.child_pid = *n;
-            break;
-        }
-        }
+        if (!parse_body(trim(line.substr(at + k.marker.size())), e)) return std::nullopt;
         return e;
     }
     return std::nullopt;
@@ -466,135 +462,6 @@ nlohmann::json to_docker_json(const seccomp::DockerProfile& p) {
         j["syscalls"].push_back(std::move(r));
     }
     return j;
-}
-
-std::string cap_flags(caps::CapSet needed) {
-    std::string out = "--cap-drop ALL";
-    for (int cap = 0; cap < 64; ++cap)
-        if (needed & caps::bit(cap)) out += " --cap-add " + cap_short(cap);
-    return out;
-}
-
-std::string report_markdown(const Report& r) {
-    std::ostringstream o;
-    std::string command;
-    for (const auto& a : r.command) command += (command.empty() ? "" : " ") + a;
-    o << "# hutch profile: `" << command << "`\n\n";
-    o << "A profile is only as good as the run that produced it: it allows what these runs did, "
-         "nothing they did not. A code path the runs never took (an error path, another "
-         "argument, a rare request) may need more. Profile again with the workloads that matter, "
-         "and check with `--verify`.\n\n";
-    o << "## Runs seen\n\n";
-    for (const auto& run : r.runs)
-        o << "- " << run.label << ": exit status " << run.exit_code << ", " << run.out.size() << " bytes on stdout, "
-          << run.err.size() << " on stderr\n";
-    if (r.verified)
-        o << "\n**Verify:** " << (*r.verified ? "the same exit status and output under the generated profile"
-                                               : "DIFFERENT exit status or output under the generated profile")
-          << "\n";
-    o << "\n## Capabilities\n\n";
-    o << "Source: " << r.cap_source << ".\n\n";
-    std::string start;
-    for (int cap = 0; cap < 64; ++cap)
-        if (r.starting & caps::bit(cap)) start += (start.empty() ? "" : " ") + cap_short(cap);
-    o << "Started with: " << (start.empty() ? "(none)" : start) << "\n\n";
-    if (r.caps.used.empty()) {
-        o << "Used: none.\n";
-    } else {
-        o << "| capability | " << (r.caps_by_replay ? "evidence" : "checked in (granted)") << " |\n|---|---|\n";
-        for (const auto& [cap, use] : r.caps.used)
-            o << "| " << caps::name_of(cap) << " | "
-              << (r.caps_by_replay ? "the run differed without it" : calls_text(use)) << " |\n";
-    }
-    if (!r.caps_by_replay) {
-        o << "\nDenied (the workload asked and was refused):";
-        if (r.caps.denied.empty()) o << " none.\n";
-        else {
-            o << "\n\n";
-            for (const auto& [cap, use] : r.caps.denied) o << "- " << caps::name_of(cap) << " in " << calls_text(use) << "\n";
-        }
-        o << "\nHow checks were counted: only after the command's execve began (hutch's own setup needs "
-             "more); a granted check counts when the capability is in the container's effective set; "
-             "grants outside it come from credentials that are not the container's (overlayfs writes "
-             "with its mounter's) and such credentials are ignored altogether"
-          << (r.caps.foreign_checks ? " (" + std::to_string(r.caps.foreign_checks) + " such checks here)" : std::string())
-          << "; CAP_SYS_ADMIN during memory accounting (brk, mmap, clone, execve, writes to tmpfs) is "
-             "the kernel sizing an administrators' reserve, neither a use nor a denial, and a check "
-             "refused in a call that succeeded anyway is no denial either";
-        int speculative = 0;
-        for (const auto& [cap, use] : r.caps.speculative) speculative += use.checks;
-        o << (speculative ? " (" + std::to_string(speculative) + " such checks)" : std::string()) << ".\n";
-    } else {
-        o << "\nHow: each capability of the starting set was removed in a run of its own; the ones "
-             "whose removal changed the exit status or the output are listed. Two capabilities that "
-             "can stand in for each other (DAC_OVERRIDE and DAC_READ_SEARCH for a read) are both "
-             "missed this way; `--verify` shows it.\n";
-    }
-    if (!r.caps.programs.empty()) {
-        o << "\nPrograms the container ran:";
-        for (const auto& p : r.caps.programs) o << " `" << p << "`";
-        o << "\n";
-    }
-    o << "\n## System calls\n\nSource: " << r.syscall_source << ".\n\n";
-    o << "The workload made " << r.syscalls.workload.size() << " different calls:";
-    for (const auto& [name, n] : r.syscalls.workload) o << " " << name << "(" << n << ")";
-    o << "\n\nhutch itself, after installing the filter:";
-    std::set<std::string> runtime = r.syscalls.runtime;
-    runtime.insert(runtime_syscalls_after_filter().begin(), runtime_syscalls_after_filter().end());
-    for (const auto& name : runtime) o << " " << name;
-    o << "\n\n`profile.json` allows " << r.profile_syscalls.size()
-      << " calls (the union, with the argument and capability conditions of the profile the run had); "
-         "every other call fails with the profile's default errno.\n";
-    o << "\n## Files written\n\n";
-    if (r.writes.paths.empty()) o << "None: the root file system can be read-only.\n";
-    else {
-        for (const auto& p : r.writes.paths) o << "- `" << p << "`\n";
-        o << "\n";
-        if (r.writes.read_only_suffices())
-            o << "All of them are on the tmpfs mounts `--read-only` adds (/run, /tmp, /var/tmp): "
-                 "`--read-only` suffices.\n";
-        else {
-            o << "`--read-only` with the default tmpfs mounts would not suffice: ";
-            for (std::size_t i = 0; i < r.writes.outside.size(); ++i) o << (i ? ", " : "") << "`" << r.writes.outside[i] << "`";
-            o << " would be refused.\n";
-        }
-    }
-    o << "\n## Apply it\n\n```\n" << r.run_line << "\n```\n\nFlags: `" << r.flags << "`\n";
-    if (!r.notes.empty()) {
-        o << "\n## Notes\n\n";
-        for (const auto& n : r.notes) o << "- " << n << "\n";
-    }
-    o << "\n## Output of the profiled run\n\nstdout:\n\n";
-    if (!r.runs.empty()) {
-        o << fence(r.runs.front().out) << "\nstderr:\n\n" << fence(r.runs.front().err);
-    }
-    return o.str();
-}
-
-std::string summary_text(const Report& r) {
-    std::ostringstream o;
-    o << "capabilities (" << r.cap_source << "):\n";
-    if (r.caps.used.empty()) o << "  used: none\n";
-    for (const auto& [cap, use] : r.caps.used)
-        o << "  used    " << caps::name_of(cap) << (r.caps_by_replay ? ": the run differed without it" : " in " + calls_text(use)) << "\n";
-    for (const auto& [cap, use] : r.caps.denied) o << "  denied  " << caps::name_of(cap) << " in " << calls_text(use) << "\n";
-    o << "system calls (" << r.syscall_source << "): " << r.syscalls.workload.size() << " by the workload, "
-      << r.profile_syscalls.size() << " allowed by the profile\n";
-    if (r.writes.paths.empty()) o << "files written: none (--read-only suffices)\n";
-    else {
-        o << "files written: " << json_rule_names(r.writes.paths) << "\n";
-        o << (r.writes.read_only_suffices() ? "  --read-only suffices (all on its tmpfs mounts)\n"
-                                            : "  --read-only would not suffice\n");
-    }
-    o << "runs seen:";
-    for (const auto& run : r.runs) o << " " << run.label << " (exit " << run.exit_code << ")";
-    o << "\n";
-    for (const auto& n : r.notes) o << "note: " << n << "\n";
-    if (r.verified) o << "verify: " << (*r.verified ? "same exit status and output" : "DIFFERENT") << "\n";
-    o << "flags: " << r.flags << "\n";
-    o << "run:   " << r.run_line << "\n";
-    o << "A profile is only as good as the run that produced it: it covers what this run did.\n";
-    return o.str();
 }
 
 }  // namespace hutch::profile
