@@ -6,7 +6,10 @@
 // to the loopback of a container with --network none, chown acts on a file in the container's
 // own writable layer.
 #include <dirent.h>
+#include <linux/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -19,7 +22,21 @@
 namespace hutch_it {
 namespace {
 
-constexpr const char* kTracing = "/sys/kernel/tracing";
+// The machine's tracefs as hutch reaches it (runtime/profile/tracefs.cpp): a detached mount of
+// its one superblock, so the tests need not find it mounted at /sys/kernel/tracing, which some
+// machines do not have. The fd stays open for the test binary's life.
+const std::string& tracing() {
+    static const std::string path = [] {
+        int fs = static_cast<int>(::syscall(SYS_fsopen, "tracefs", FSOPEN_CLOEXEC));
+        if (fs < 0) return std::string("/sys/kernel/tracing");
+        int mnt = -1;
+        if (::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0)
+            mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0));
+        ::close(fs);
+        return mnt < 0 ? std::string("/sys/kernel/tracing") : "/proc/self/fd/" + std::to_string(mnt);
+    }();
+    return path;
+}
 
 // The --cap-add values of a flags line.
 Strings cap_adds(const std::string& flags) {
@@ -32,7 +49,7 @@ Strings cap_adds(const std::string& flags) {
     return out;
 }
 
-Strings instances() { return list_dir(std::string(kTracing) + "/instances"); }
+Strings instances() { return list_dir(tracing() + "/instances"); }
 
 class ProfileIntegration : public HutchTest {
 protected:
@@ -58,7 +75,7 @@ protected:
         for (std::string w; words >> w;) args.push_back(w);
         return run(args, cmd);
     }
-    bool has_tracepoint() const { return path_exists(std::string(kTracing) + "/events/capability/cap_capable"); }
+    bool has_tracepoint() const { return path_exists(tracing() + "/events/capability/cap_capable"); }
     std::unique_ptr<TempDir> out_;
 };
 
@@ -217,7 +234,7 @@ TEST_F(ProfileIntegration, VerifySaysSoWhenTheWorkloadBehavesDifferently) {
 
 TEST_F(ProfileIntegration, TheMachinesTracingStateIsUnchanged) {
     if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
-    const std::string t = kTracing;
+    const std::string t = tracing();
     const Strings files = {"tracing_on", "set_event_pid", "set_event", "trace_clock", "buffer_size_kb",
                            "options/event-fork", "events/capability/cap_capable/enable",
                            "events/capability/cap_capable/filter", "events/raw_syscalls/sys_enter/enable",
@@ -287,7 +304,7 @@ TEST_F(ProfileIntegration, BadInputIsOneLineAndLeavesNothing) {
     // checks a run that made one); the ones not hutch's are untouched.
     for (const auto& name : before) {
         bool hutchs = name.rfind("hutch-profile-", 0) == 0;
-        EXPECT_TRUE(hutchs || path_exists(std::string(kTracing) + "/instances/" + name)) << name;
+        EXPECT_TRUE(hutchs || path_exists(tracing() + "/instances/" + name)) << name;
     }
 }
 
