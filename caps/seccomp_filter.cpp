@@ -370,6 +370,12 @@ Program compile(const Seccomp& seccomp) {
                 if (!added.insert(rule_key(nr, action, r)).second) continue;
                 int rc = ::seccomp_rule_add_array(ctx.get(), action, nr,
                                                   static_cast<unsigned>(r.size()), r.data());
+                // EEXIST: an earlier rule gave this call another action for the same arguments.
+                // A call has one; runc fails such a start too ("file exists"), so say it plainly.
+                if (rc == -EEXIST)
+                    fail(path + "." + at("names", j),
+                         in_quotes(name) + " already has another action from an earlier rule (after the "
+                         "caps and arches includes/excludes): a call takes one action");
                 if (rc < 0)
                     fail(path + "." + at("names", j),
                          "libseccomp refused the rule for " + in_quotes(name) + ": " +

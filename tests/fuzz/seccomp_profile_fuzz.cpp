@@ -60,6 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         seccomp::compile(native);
     } catch (const UsageError& e) {
+        // Two actions for one call can only show once a profile is resolved for a capability set
+        // and machine (includes/excludes): compile's refusal, with its own message, is right.
+        if (std::string(e.what()).find("already has another action from an earlier rule") != std::string::npos) return 0;
         fuzz::violated(__FILE__, __LINE__, "compile", std::string("the parser accepted what compile refuses: ") + e.what());
     }
     return 0;

@@ -633,6 +633,16 @@ TEST(SeccompCompile, RejectsBadActionOperatorArchitectureAndName) {
     EXPECT_EQ(compile_error(small("", {ok})), "linux.seccomp: defaultAction: missing");
 }
 
+// Found by the seccomp_profile fuzzer: one call allowed by one rule and given ERRNO by another
+// (both apply once resolved) made libseccomp answer EEXIST, reported as "File exists".
+TEST(SeccompCompile, TwoActionsForOneCallAreRefusedPlainly) {
+    SeccompSyscall allow{{"read", "getsockname"}, "SCMP_ACT_ALLOW", std::nullopt, {}};
+    SeccompSyscall deny{{"getsockname"}, "SCMP_ACT_ERRNO", 38, {}};
+    EXPECT_EQ(compile_error(small("SCMP_ACT_ERRNO", {allow, deny})),
+              "linux.seccomp: syscalls[1].names[0]: \"getsockname\" already has another action from an earlier "
+              "rule (after the caps and arches includes/excludes): a call takes one action");
+}
+
 TEST(SeccompCompile, SkipsNamesAnArchitectureLacks) {
     // chown32 exists only on x86 (not x86_64 or x32), breakpoint only on ARM: skipped, no error.
     Program p = compile(small("SCMP_ACT_ERRNO",
