@@ -141,16 +141,16 @@ public:
     std::vector<Finding> run() {
         privileged();
         capabilities();
-        namespace_rule("5.9 host-network", "network", "network",
+        namespace_rule("5.9 host-network", NamespaceType::kNetwork, "network",
                        "it can bind every host interface and reach services on the host's loopback",
                        "remove --network host");
-        namespace_rule("5.15 host-pid", "pid", "PID",
+        namespace_rule("5.15 host-pid", NamespaceType::kPid, "PID",
                        "it sees every host process (command lines, environment) and can signal them",
                        "remove --pid host");
-        namespace_rule("5.16 host-ipc", "ipc", "IPC",
+        namespace_rule("5.16 host-ipc", NamespaceType::kIpc, "IPC",
                        "it reads and writes the host's System V IPC and /dev/shm shared memory",
                        "remove --ipc host");
-        namespace_rule("5.20 host-uts", "uts", "UTS",
+        namespace_rule("5.20 host-uts", NamespaceType::kUts, "UTS",
                        "with CAP_SYS_ADMIN it can change the host's hostname",
                        "remove --uts host");
         control_sockets();
@@ -236,13 +236,13 @@ private:
 
     // A namespace missing from linux.namespaces is the host's (OCI runtime-spec); one with a
     // path is joined, which is the host's when the path is pid 1's.
-    void namespace_rule(const char* id, const std::string& type, const std::string& label,
+    void namespace_rule(const char* id, NamespaceType type, const std::string& label,
                         const char* why, const char* fix) {
         auto ns = std::find_if(s_.linux.namespaces.begin(), s_.linux.namespaces.end(),
                                [&](const Namespace& n) { return n.type == type; });
         if (ns == s_.linux.namespaces.end()) {
             add(id, Level::kWarn, "shares the host's " + label + " namespace", why, fix);
-        } else if (type == "network" && std::holds_alternative<ContainerNetwork>(network_mode(s_))) {
+        } else if (type == NamespaceType::kNetwork && std::holds_alternative<ContainerNetwork>(network_mode(s_))) {
             add(id, Level::kInfo, "shares the network namespace of " + s_.hutch.network,
                 "the two containers reach each other's interfaces and loopback services",
                 "remove --network " + s_.hutch.network + " if they need not share");
@@ -397,7 +397,7 @@ private:
                           std::to_string(s_.process.user.gid);
         if (s_.process.user.uid != 0)
             add(id, Level::kPass, "runs as " + who, why, fix);
-        else if (s_.has_new_namespace("user"))
+        else if (s_.has_new_namespace(NamespaceType::kUser))
             add(id, Level::kInfo, "runs as root inside its own user namespace", why, fix);
         else
             add(id, Level::kWarn, "runs as root (" + who + ")", why, fix);

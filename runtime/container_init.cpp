@@ -358,7 +358,7 @@ void run_exec_init(const ExecInitContext& ctx) {
     const caps::HostCaps host = caps::HostCaps::read();
     if (!ctx.outlives_parent) k.prctl(PR_SET_PDEATHSIG, SIGKILL);
     take_stdio(ctx.stdio);
-    const int user_ns = spec.has_new_namespace("user") ? CLONE_NEWUSER : 0;
+    const int user_ns = spec.has_new_namespace(NamespaceType::kUser) ? CLONE_NEWUSER : 0;
     check(k.setns(ctx.target_pidfd, user_ns | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
     check(k.setsid(), "start a new session", "setsid");
@@ -376,7 +376,7 @@ void run_exec_init(const ExecInitContext& ctx) {
 
 // The container's network, before the capabilities that allow it are dropped.
 void enter_network(const InitContext& ctx) {
-    if (!ctx.spec.has_new_namespace("network")) return;
+    if (!ctx.spec.has_new_namespace(NamespaceType::kNetwork)) return;
     // hutch's networks have no IPv6 (Docker: disable_ipv6 in a network without it). An OCI
     // engine configures its own namespaces.
     if (ctx.spec.hutch.disable_ipv6) net::disable_ipv6();
@@ -395,7 +395,7 @@ void container_init_steps(const InitContext& ctx) {
     sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
-    if (spec.has_new_namespace("user")) {
+    if (spec.has_new_namespace(NamespaceType::kUser)) {
         // The parent has written the id maps: become the namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
         check(k.setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
@@ -407,7 +407,7 @@ void container_init_steps(const InitContext& ctx) {
     take_stdio(ctx.stdio);
     k.umask(0);  // modes below are exact; the command gets 022 back before execve
     for (const auto& join : ctx.joins) check(k.setns(join.fd, join.clone_flag), "join a namespace", "setns", join.path);
-    if (spec.has_new_namespace("cgroup"))
+    if (spec.has_new_namespace(NamespaceType::kCgroup))
         check(k.unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
@@ -419,7 +419,7 @@ void container_init_steps(const InitContext& ctx) {
         run_hooks(spec.hooks.create_container, "createContainer", oci_state);
         rootfs.pivot();
     }
-    if (!spec.hostname.empty() && spec.has_new_namespace("uts"))
+    if (!spec.hostname.empty() && spec.has_new_namespace(NamespaceType::kUts))
         check(k.sethostname(spec.hostname.c_str(), spec.hostname.size()), "set the hostname", "sethostname",
               spec.hostname);
     if (!spec.domainname.empty())

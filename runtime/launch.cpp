@@ -87,8 +87,10 @@ Fd take_listener(const Child& child, int sync_socket, int fd) {
 // `flags` says what was asked (for --explain).
 long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags) {
     flags = CLONE_PIDFD;
-    for (const auto& ns : kCloneNamespaces)
-        if (spec.has_new_namespace(ns.type)) flags |= ns.flag;
+    // The cgroup namespace is entered by the child with unshare(), after the parent has placed
+    // it in its cgroup; every other new namespace is created by clone3 itself.
+    for (const auto& ns : kNamespaceKinds)
+        if (ns.type != NamespaceType::kCgroup && spec.has_new_namespace(ns.type)) flags |= ns.clone_flag;
     clone_args args{};
     if (cgroup_fd >= 0) {
         flags |= CLONE_INTO_CGROUP;
@@ -141,15 +143,15 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
         sys::Kernel& k = sys::kernel();
         Fd fd(k.openat(AT_FDCWD, ns.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
-        if (ns.type == "pid") {
+        if (ns.type == NamespaceType::kPid) {
             explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");
             check(k.setns(fd.get(), CLONE_NEWPID), "join a pid namespace", "setns", ns.path);
             continue;
         }
         struct statfs sf {};
         if (k.fstatfs(fd.get(), &sf) != 0 || sf.f_type != NSFS_MAGIC)
-            throw Error("join " + ns.type + " namespace: " + ns.path + " is not a namespace file");
-        joins.push_back({fd.get(), ns.type == "network" ? CLONE_NEWNET : CLONE_NEWIPC, ns.path});
+            throw Error("join " + std::string(namespace_name(ns.type)) + " namespace: " + ns.path + " is not a namespace file");
+        joins.push_back({fd.get(), static_cast<int>(clone_flag(ns.type)), ns.path});
         fds.push_back(std::move(fd));
     }
     return fds;
@@ -172,7 +174,7 @@ Error start_failure(const Spec& spec, const sync::Message& msg) {
 // parent namespace hutch may map any ids (and the gid map needs no "setgroups deny" then).
 // Done before "go", so the child runs with its ids mapped from its first step.
 void write_id_maps(pid_t pid, const Spec& spec) {
-    if (!spec.has_new_namespace("user")) return;
+    if (!spec.has_new_namespace(NamespaceType::kUser)) return;
     auto write_map = [pid](const char* file, const std::vector<IdMapping>& maps) {
         std::string text;
         for (const auto& m : maps)

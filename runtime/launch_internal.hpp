@@ -21,19 +21,6 @@
 
 namespace hutch::launch_detail {
 
-struct NamespaceFlag {
-    const char* type;
-    unsigned long flag;
-    const char* name;
-};
-// The cgroup namespace is entered by the child with unshare(), after the parent has placed it
-// in its cgroup; every other new namespace is created by clone3 itself.
-inline constexpr NamespaceFlag kCloneNamespaces[] = {
-    {"mount", CLONE_NEWNS, "CLONE_NEWNS"},   {"uts", CLONE_NEWUTS, "CLONE_NEWUTS"},
-    {"ipc", CLONE_NEWIPC, "CLONE_NEWIPC"},   {"pid", CLONE_NEWPID, "CLONE_NEWPID"},
-    {"network", CLONE_NEWNET, "CLONE_NEWNET"}, {"user", CLONE_NEWUSER, "CLONE_NEWUSER"},
-};
-
 
 // Signals hutch passes on to the container, as `docker run` (sig-proxy) does.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};

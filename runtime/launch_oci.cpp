@@ -52,7 +52,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string fifo_path = launch.state_dir + "/exec.fifo";
     Fd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw SysError("open the start fifo", "open", fifo_path, errno);
-    if (spec.has_new_namespace("user")) {
+    if (spec.has_new_namespace(NamespaceType::kUser)) {
         // The child works as its namespace's root (a host id of the mapping) and must still
         // reach its root and open the fifo, as runc arranges for its own.
         const auto host_id = [](const std::vector<IdMapping>& maps) {

@@ -163,7 +163,7 @@ void RootfsBuilder::mount_cgroups(const Mount& m) {
     auto hierarchies = host_cgroup_hierarchies();
     std::string shown = root.shown(m.destination);
     const std::string base = "/sys/fs/cgroup";
-    const bool own_namespace = spec_.has_new_namespace("cgroup");
+    const bool own_namespace = spec_.has_new_namespace(NamespaceType::kCgroup);
     auto own_dir = [&](const CgroupHierarchy& h) {
         for (const auto& dir : plan_.cgroups)
             if (dir == h.mount_point || dir.rfind(h.mount_point + "/", 0) == 0) return dir;

@@ -244,21 +244,22 @@ void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) 
 }
 
 // --pid/--ipc container:NAME: the running container's namespace file; "" for a new one.
-std::string namespace_path(const NamespaceMode& mode, const char* type, const HostFacts& host, Spec& s) {
+std::string namespace_path(const NamespaceMode& mode, NamespaceType type, const HostFacts& host, Spec& s) {
     if (mode.kind != NamespaceMode::Kind::kContainer) return "";
     HostFacts::JoinedContainer joined = host.running_container(mode.container);
     s.hutch.joined_containers.push_back(joined.id);
-    return joined.ns_dir + "/" + type;
+    return joined.ns_dir + "/" + namespace_name(type);
 }
 
 // Namespaces: mount always; the rest unless shared with the host.
 void add_namespaces(Spec& s, const Modes& m, const HostFacts& host) {
-    s.linux.namespaces.push_back({"mount", ""});
-    if (!m.host_net()) s.linux.namespaces.push_back({"network", m.join_net() ? m.joined_net.ns_dir + "/net" : ""});
-    if (!m.uts.host()) s.linux.namespaces.push_back({"uts", ""});
-    if (!m.pid.host()) s.linux.namespaces.push_back({"pid", namespace_path(m.pid, "pid", host, s)});
-    if (!m.ipc.host()) s.linux.namespaces.push_back({"ipc", namespace_path(m.ipc, "ipc", host, s)});
-    s.linux.namespaces.push_back({"cgroup", ""});
+    using enum NamespaceType;
+    s.linux.namespaces.push_back({kMount, ""});
+    if (!m.host_net()) s.linux.namespaces.push_back({kNetwork, m.join_net() ? m.joined_net.ns_dir + "/net" : ""});
+    if (!m.uts.host()) s.linux.namespaces.push_back({kUts, ""});
+    if (!m.pid.host()) s.linux.namespaces.push_back({kPid, namespace_path(m.pid, kPid, host, s)});
+    if (!m.ipc.host()) s.linux.namespaces.push_back({kIpc, namespace_path(m.ipc, kIpc, host, s)});
+    s.linux.namespaces.push_back({kCgroup, ""});
     if (m.own_net()) {
         // Docker 20.10 in every container with a network namespace of its own: anyone may bind
         // ports below 1024 and ping (ICMP datagram sockets) there. Both sysctls exist on every

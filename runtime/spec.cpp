@@ -12,7 +12,13 @@ namespace hutch {
 
 using nlohmann::json;
 
-bool Spec::has_new_namespace(const std::string& type) const {
+std::optional<NamespaceType> namespace_type(std::string_view name) {
+    for (const auto& k : kNamespaceKinds)
+        if (name == k.name) return k.type;
+    return std::nullopt;
+}
+
+bool Spec::has_new_namespace(NamespaceType type) const {
     for (const auto& ns : linux.namespaces)
         if (ns.type == type) return ns.path.empty();
     return false;
@@ -236,6 +242,15 @@ json mappings_json(const std::vector<IdMapping>& maps) {
     return out;
 }
 
+// linux.namespaces[].type: an unknown name is refused here, naming it and where it is
+// (config.md: runtimes MUST generate an error for values they do not support).
+NamespaceType namespace_from(const Reader& n) {
+    std::string name = n.get<std::string>("type", "");
+    std::optional<NamespaceType> type = namespace_type(name);
+    if (!type) n.fail("type", "unsupported namespace type \"" + name + "\"");
+    return *type;
+}
+
 std::vector<IdMapping> mappings_from(const Reader& r, const char* key) {
     std::vector<IdMapping> out;
     r.each(key, [&](const Reader& m) {
@@ -327,7 +342,7 @@ json to_json(const Spec& s) {
     }
     json namespaces = json::array();
     for (const auto& ns : s.linux.namespaces) {
-        json jn = {{"type", ns.type}};
+        json jn = {{"type", namespace_name(ns.type)}};
         if (!ns.path.empty()) jn["path"] = ns.path;
         namespaces.push_back(jn);
     }
@@ -447,8 +462,7 @@ Spec spec_from_json(const json& j) {
     if (top.has("linux")) {
         Reader l = top.at("linux");
         l.each("namespaces", [&](const Reader& n) {
-            s.linux.namespaces.push_back(
-                {n.get<std::string>("type", ""), n.get<std::string>("path", "")});
+            s.linux.namespaces.push_back({namespace_from(n), n.get<std::string>("path", "")});
         });
         s.linux.masked_paths = l.get<Strings>("maskedPaths", {});
         s.linux.readonly_paths = l.get<Strings>("readonlyPaths", {});

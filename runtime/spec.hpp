@@ -7,11 +7,14 @@
 // runtimes must ignore ("Runtimes MUST ignore unknown properties", config.md).
 #pragma once
 
+#include <sched.h>
+
 #include <cstdint>
 #include <map>
 #include <utility>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -66,8 +69,34 @@ struct Root {
     bool operator==(const Root&) const = default;
 };
 
+// The kinds of namespace a spec names. Parsed from the OCI name once, where JSON comes in
+// (spec_from_json), so no code past the edge compares names or meets an unknown kind.
+enum class NamespaceType { kMount, kUts, kIpc, kPid, kNetwork, kUser, kCgroup };
+
+struct NamespaceKind {
+    NamespaceType type;
+    const char* name;          // linux.namespaces[].type in config.json (config-linux.md)
+    unsigned long clone_flag;  // what clone3/unshare/setns take for it
+};
+inline constexpr NamespaceKind kNamespaceKinds[] = {
+    {NamespaceType::kMount, "mount", CLONE_NEWNS},     {NamespaceType::kUts, "uts", CLONE_NEWUTS},
+    {NamespaceType::kIpc, "ipc", CLONE_NEWIPC},        {NamespaceType::kPid, "pid", CLONE_NEWPID},
+    {NamespaceType::kNetwork, "network", CLONE_NEWNET}, {NamespaceType::kUser, "user", CLONE_NEWUSER},
+    {NamespaceType::kCgroup, "cgroup", CLONE_NEWCGROUP},
+};
+constexpr const NamespaceKind& namespace_kind(NamespaceType type) {
+    for (const auto& k : kNamespaceKinds)
+        if (k.type == type) return k;
+    return kNamespaceKinds[0];  // unreachable: every enumerator is in the table
+}
+// The OCI name ("network"), for JSON and for messages.
+constexpr const char* namespace_name(NamespaceType type) { return namespace_kind(type).name; }
+constexpr unsigned long clone_flag(NamespaceType type) { return namespace_kind(type).clone_flag; }
+// The kind an OCI name means, or nullopt for a name hutch does not know.
+std::optional<NamespaceType> namespace_type(std::string_view name);
+
 struct Namespace {
-    std::string type;  // pid network mount ipc uts cgroup user
+    NamespaceType type = NamespaceType::kMount;
     std::string path;  // empty: a new namespace; else the namespace to join
     bool operator==(const Namespace&) const = default;
 };
@@ -220,7 +249,7 @@ struct Spec {
     HutchSection hutch;
     bool operator==(const Spec&) const = default;
 
-    bool has_new_namespace(const std::string& type) const;
+    bool has_new_namespace(NamespaceType type) const;
 };
 
 nlohmann::json to_json(const Spec& spec);

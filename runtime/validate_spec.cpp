@@ -9,7 +9,6 @@
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/launch.hpp"
-#include "runtime/launch_internal.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/validate.hpp"
@@ -31,21 +30,19 @@ void validate_sysctl(const Spec& spec, const std::string& key, const std::string
     bool ipc = key.rfind("fs.mqueue.", 0) == 0 ||
                std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc);
     if (ipc) {
-        if (!spec.has_new_namespace("ipc")) bad("needs a new ipc namespace");
+        if (!spec.has_new_namespace(NamespaceType::kIpc)) bad("needs a new ipc namespace");
         return;
     }
     if (key.rfind("net.", 0) == 0) {
-        if (!spec.has_new_namespace("network")) bad("needs a new network namespace");
+        if (!spec.has_new_namespace(NamespaceType::kNetwork)) bad("needs a new network namespace");
         return;
     }
     if (key == "kernel.hostname" || key == "kernel.domainname") {
-        if (!spec.has_new_namespace("uts")) bad("needs a new uts namespace");
+        if (!spec.has_new_namespace(NamespaceType::kUts)) bad("needs a new uts namespace");
         return;
     }
     bad("not namespaced: it would change the host");
 }
-
-using launch_detail::kCloneNamespaces;
 
 void check_root_and_command(const Spec& spec) {
     struct stat st {};
@@ -57,7 +54,7 @@ void check_root_and_command(const Spec& spec) {
         throw UsageError("invalid rootfs \"" + spec.root.path + "\": not a directory");
     if (spec.process.args.empty()) throw UsageError("the spec has no command (process.args)");
     // Without its own mount namespace, assembling the root would mount onto the host's.
-    if (!spec.has_new_namespace("mount"))
+    if (!spec.has_new_namespace(NamespaceType::kMount))
         throw UsageError("the spec must give the container a new mount namespace (linux.namespaces: mount)");
     if (!spec.linux.rootfs_propagation.empty() && spec.linux.rootfs_propagation != "rprivate" &&
         spec.linux.rootfs_propagation != "private")
@@ -101,7 +98,7 @@ void check_no_duplicates(const Spec& spec) {
     for (std::size_t i = 0; i < spec.linux.namespaces.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (spec.linux.namespaces[j].type == spec.linux.namespaces[i].type)
-                throw UsageError("linux.namespaces: the " + spec.linux.namespaces[i].type + " namespace is given twice");
+                throw UsageError("linux.namespaces: the " + std::string(namespace_name(spec.linux.namespaces[i].type)) + " namespace is given twice");
 }
 
 void check_devices(const Spec& spec) {
@@ -117,13 +114,12 @@ void check_devices(const Spec& spec) {
 
 void check_namespaces(const Spec& spec) {
     for (const auto& ns : spec.linux.namespaces) {
-        bool known = ns.type == "cgroup";
-        for (const auto& c : kCloneNamespaces) known = known || ns.type == c.type;
-        if (!known) throw UsageError("unsupported namespace type \"" + ns.type + "\"");
-        if (!ns.path.empty() && ns.type != "network" && ns.type != "ipc" && ns.type != "pid")
-            throw UsageError("joining a " + ns.type + " namespace is not supported yet");
+        // An unknown type was refused where the JSON was read (spec_from_json).
+        bool joinable = ns.type == NamespaceType::kNetwork || ns.type == NamespaceType::kIpc || ns.type == NamespaceType::kPid;
+        if (!ns.path.empty() && !joinable)
+            throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace is not supported yet");
     }
-    if (!spec.has_new_namespace("user")) {
+    if (!spec.has_new_namespace(NamespaceType::kUser)) {
         if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty())
             throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user)");
         return;
@@ -140,8 +136,8 @@ void check_namespaces(const Spec& spec) {
     // no capability over the host's namespaces (runc joins them before unsharing; hutch
     // does not yet).
     for (const auto& ns : spec.linux.namespaces)
-        if (!ns.path.empty() && ns.type != "pid")
-            throw UsageError("joining a " + ns.type + " namespace together with a new user namespace is not supported yet");
+        if (!ns.path.empty() && ns.type != NamespaceType::kPid)
+            throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace together with a new user namespace is not supported yet");
 }
 
 }  // namespace

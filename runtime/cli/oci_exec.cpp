@@ -172,6 +172,9 @@ void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g) {
 json features() {
     json caps = json::array();
     for (int n = 0; n <= caps::HostCaps::read().last_cap; ++n) caps.push_back(caps::name_of(n));
+    std::vector<std::string> namespaces;  // sorted, as runc lists them
+    for (const auto& k : kNamespaceKinds) namespaces.push_back(k.name);
+    std::sort(namespaces.begin(), namespaces.end());
     return {
         {"ociVersionMin", "1.0.0"},
         {"ociVersionMax", "1.2.0"},
@@ -182,7 +185,7 @@ json features() {
           "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
           "tmpcopyup", "notmpcopyup"}},
         {"linux",
-         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
+         {{"namespaces", namespaces},
           {"capabilities", caps},
           {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
           {"seccomp",

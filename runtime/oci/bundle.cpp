@@ -153,9 +153,9 @@ Spec spec_from_config(const json& config, const std::string& bundle_dir) {
     spec.hutch.root = HutchSection::RootKind::kBind;
     spec.hutch.stdio = HutchSection::Stdio::kInherited;
     spec.hutch.disable_ipv6 = false;
-    spec.hutch.network = spec.has_new_namespace("network") ? "none" : "host";
+    spec.hutch.network = spec.has_new_namespace(NamespaceType::kNetwork) ? "none" : "host";
     for (const auto& ns : spec.linux.namespaces)
-        if (ns.type == "network" && !ns.path.empty()) spec.hutch.network = "none";
+        if (ns.type == NamespaceType::kNetwork && !ns.path.empty()) spec.hutch.network = "none";
     spec.root.path = absolute_in(bundle_dir, spec.root.path);
     for (auto& m : spec.mounts) {
         // config.md: a relative destination is deprecated but MUST be taken relative to "/". Cleaned,

@@ -60,7 +60,7 @@ Spec stored_spec(const StateRoot& root, const std::string& id) {
 std::vector<pid_t> container_pids(const State& state, const Spec& spec) {
     std::vector<pid_t> pids;
     if (!process_alive(state)) return pids;
-    if (spec.has_new_namespace("pid")) {
+    if (spec.has_new_namespace(NamespaceType::kPid)) {
         if (std::string ns = pid_ns_of(state.pid); !ns.empty()) pids = pids_in_namespace(ns);
     } else if (!state.cgroups.empty()) {
         std::ifstream procs(state.cgroups.front() + "/cgroup.procs");

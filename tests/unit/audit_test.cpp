@@ -222,7 +222,7 @@ TEST(AuditRules, RootUser) {
     EXPECT_EQ(level_of(build(o), "4.1 root-user"), Level::kPass);
     // Root in its own user namespace is not the host's root.
     Spec s = build(base());
-    s.linux.namespaces.push_back({"user", ""});
+    s.linux.namespaces.push_back({NamespaceType::kUser, ""});
     EXPECT_EQ(level_of(s, "4.1 root-user"), Level::kInfo);
 }
 
@@ -326,7 +326,7 @@ TEST(AuditNamespaces, EachHostNamespaceWarnsAlone) {
 // OCI: a namespace missing from linux.namespaces is the runtime's own, i.e. the host's.
 TEST(AuditNamespaces, MissingFromConfigMeansHost) {
     Spec s = hardened();
-    s.linux.namespaces = {{"mount", ""}};
+    s.linux.namespaces = {{NamespaceType::kMount, ""}};
     auto findings = audit::audit(s);
     for (const char* id : {"5.9 host-network", "5.15 host-pid", "5.16 host-ipc", "5.20 host-uts"})
         EXPECT_EQ(only(findings, id).level, Level::kWarn) << id;
@@ -335,8 +335,8 @@ TEST(AuditNamespaces, MissingFromConfigMeansHost) {
 TEST(AuditNamespaces, JoinedNamespaces) {
     Spec s = hardened();
     for (auto& ns : s.linux.namespaces)
-        if (ns.type == "pid") ns.path = "/proc/1/ns/pid";
-        else if (ns.type == "ipc") ns.path = "/proc/4242/ns/ipc";
+        if (ns.type == NamespaceType::kPid) ns.path = "/proc/1/ns/pid";
+        else if (ns.type == NamespaceType::kIpc) ns.path = "/proc/4242/ns/ipc";
     auto findings = audit::audit(s);
     EXPECT_EQ(only(findings, "5.15 host-pid").level, Level::kWarn);  // pid 1's is the host's
     EXPECT_EQ(only(findings, "5.16 host-ipc").level, Level::kInfo);
@@ -348,7 +348,7 @@ TEST(AuditNamespaces, ContainerNetwork) {
     Spec s = hardened();
     s.hutch.network = "container:0123456789ab";
     for (auto& ns : s.linux.namespaces)
-        if (ns.type == "network") ns.path = "/proc/4242/ns/net";
+        if (ns.type == NamespaceType::kNetwork) ns.path = "/proc/4242/ns/net";
     Finding f = only(audit::audit(s), "5.9 host-network");
     EXPECT_EQ(f.level, Level::kInfo);
     EXPECT_TRUE(contains(f.title, "container:0123456789ab"));

@@ -323,8 +323,9 @@ TEST(OciBundle, DefaultConfigIsAValidBundleConfig) {
     EXPECT_EQ(s.process.args, Strings{"sh"});
     EXPECT_TRUE(s.process.terminal);
     EXPECT_TRUE(s.process.no_new_privileges);
-    for (const char* ns : {"pid", "network", "ipc", "uts", "mount"}) EXPECT_TRUE(s.has_new_namespace(ns)) << ns;
-    EXPECT_FALSE(s.has_new_namespace("user"));
+    using enum NamespaceType;
+    for (NamespaceType ns : {kPid, kNetwork, kIpc, kUts, kMount}) EXPECT_TRUE(s.has_new_namespace(ns)) << namespace_name(ns);
+    EXPECT_FALSE(s.has_new_namespace(NamespaceType::kUser));
     EXPECT_FALSE(s.linux.masked_paths.empty());
     EXPECT_FALSE(s.linux.readonly_paths.empty());
 }

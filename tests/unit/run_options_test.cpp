@@ -88,8 +88,8 @@ std::string build_error(const RunOptions& o, const Fake& fake = Fake{}) {
 Strings namespace_types(const Spec& s) {
     Strings out;
     for (const auto& ns : s.linux.namespaces) {
-        EXPECT_EQ(ns.path, "") << ns.type;
-        out.push_back(ns.type);
+        EXPECT_EQ(ns.path, "") << namespace_name(ns.type);
+        out.push_back(namespace_name(ns.type));
     }
     return out;
 }
@@ -239,11 +239,11 @@ TEST(RunOptions, NetworkNoneAndHost) {
     o.network = "none";
     Spec none = build(o);
     EXPECT_EQ(none.hutch.network, "none");
-    EXPECT_TRUE(none.has_new_namespace("network"));
+    EXPECT_TRUE(none.has_new_namespace(NamespaceType::kNetwork));
     o.network = "host";
     Spec host = build(o);
     EXPECT_EQ(host.hutch.network, "host");
-    EXPECT_FALSE(host.has_new_namespace("network"));
+    EXPECT_FALSE(host.has_new_namespace(NamespaceType::kNetwork));
     EXPECT_EQ(host.hostname, "hosty");
 }
 
@@ -254,7 +254,7 @@ TEST(RunOptions, NetworkModes) {
     o.network = "mynet";
     Spec user = build(o);
     EXPECT_EQ(user.hutch.network, "mynet");  // existence is the launcher's check
-    EXPECT_TRUE(user.has_new_namespace("network"));
+    EXPECT_TRUE(user.has_new_namespace(NamespaceType::kNetwork));
     o.network = "bad net";
     EXPECT_TRUE(contains(build_error(o), "\"bad net\""));
 }
@@ -288,7 +288,7 @@ TEST(RunOptions, ContainerNetworkJoinsTheTargetsNamespace) {
     EXPECT_EQ(s.hutch.network, "container:" + std::string(64, 'a'));
     EXPECT_EQ(s.hostname, "webhost");
     bool joined = false;
-    for (const auto& ns : s.linux.namespaces) joined |= ns.type == "network" && ns.path == "/proc/42/ns/net";
+    for (const auto& ns : s.linux.namespaces) joined |= ns.type == NamespaceType::kNetwork && ns.path == "/proc/42/ns/net";
     EXPECT_TRUE(joined);
     EXPECT_TRUE(s.linux.sysctl.empty()) << "the joined namespace's sysctls are its owner's";
     o.hostname = "other";
@@ -309,7 +309,7 @@ TEST(RunOptions, PidAndIpcCanJoinARunningContainer) {
     o.ipc = "container:target";
     Spec s = build_run_spec(o, kId, facts);
     std::map<std::string, std::string> paths;
-    for (const auto& ns : s.linux.namespaces) paths[ns.type] = ns.path;
+    for (const auto& ns : s.linux.namespaces) paths[namespace_name(ns.type)] = ns.path;
     EXPECT_EQ(paths["pid"], "/proc/77/ns/pid");
     EXPECT_EQ(paths["ipc"], "/proc/77/ns/ipc");
     EXPECT_EQ(paths["network"], "");

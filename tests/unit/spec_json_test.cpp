@@ -36,8 +36,8 @@ Spec full_spec() {
         {"/data", "bind", "/srv/data", {"rbind", "ro", "rprivate"}},
         {"/empty-opts", "tmpfs", "tmpfs", {}},
     };
-    s.linux.namespaces = {{"pid", ""}, {"network", "/proc/42/ns/net"}, {"mount", ""},
-                          {"user", "/run/netns/x"}};
+    s.linux.namespaces = {{NamespaceType::kPid, ""}, {NamespaceType::kNetwork, "/proc/42/ns/net"},
+                          {NamespaceType::kMount, ""}, {NamespaceType::kUser, "/run/netns/x"}};
     s.linux.masked_paths = {"/proc/kcore", "/sys/firmware"};
     s.linux.readonly_paths = {"/proc/sys"};
     s.linux.rootfs_propagation = "rslave";
@@ -115,9 +115,34 @@ TEST(SpecJson, MinimalConfigGetsDefaults) {
 
 TEST(SpecJson, HasNewNamespace) {
     Spec s = full_spec();
-    EXPECT_TRUE(s.has_new_namespace("pid"));
-    EXPECT_FALSE(s.has_new_namespace("network"));  // joins a path
-    EXPECT_FALSE(s.has_new_namespace("ipc"));      // absent
+    EXPECT_TRUE(s.has_new_namespace(NamespaceType::kPid));
+    EXPECT_FALSE(s.has_new_namespace(NamespaceType::kNetwork));  // joins a path
+    EXPECT_FALSE(s.has_new_namespace(NamespaceType::kIpc));      // absent
+}
+
+// Every OCI namespace name reads to its kind and prints back as the same name, so config.json,
+// stored records and --dry-run output are what they were when the type was a string.
+TEST(SpecJson, NamespaceTypesRoundTripByName) {
+    json j = minimal();
+    j["linux"]["namespaces"] = json::array();
+    for (const char* name : {"mount", "uts", "ipc", "pid", "network", "user", "cgroup"})
+        j["linux"]["namespaces"].push_back({{"type", name}});
+    Spec s = spec_from_json(j);
+    ASSERT_EQ(s.linux.namespaces.size(), 7u);
+    EXPECT_EQ(s.linux.namespaces[5].type, NamespaceType::kUser);
+    EXPECT_EQ(s.linux.namespaces[6].type, NamespaceType::kCgroup);
+    EXPECT_EQ(to_json(s)["linux"]["namespaces"], j["linux"]["namespaces"]);
+}
+
+// An unknown type is refused where the JSON is read, naming the value and where it is.
+TEST(SpecJson, UnknownNamespaceTypeNamesValueAndPath) {
+    json j = minimal();
+    j["linux"]["namespaces"] = json::parse(R"([{"type":"pid"},{"type":"bogus"}])");
+    std::string m = config_error(j);
+    EXPECT_TRUE(contains(m, "unsupported namespace type \"bogus\"")) << m;
+    EXPECT_TRUE(contains(m, "linux.namespaces[1].type")) << m;
+    j["linux"]["namespaces"] = json::parse(R"([{"path":"/proc/1/ns/net"}])");
+    EXPECT_TRUE(contains(config_error(j), "unsupported namespace type \"\"")) << config_error(j);
 }
 
 TEST(SpecJson, MissingProcessNamesPath) {
