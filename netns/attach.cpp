@@ -107,8 +107,9 @@ EtcFiles container_etc_files(const Spec& spec, const std::string& id, const std:
     for (auto& h : extra)
         if (h.address == "host-gateway") h.address = host_gateway(spec, attachment, config);
     const etc::DnsSettings dns{spec.hutch.dns, spec.hutch.dns_search, spec.hutch.dns_options};
+    const std::string hostname = container_hostname(spec, id);
     EtcFiles files;
-    files.hostname = etc::hostname_file(container_hostname(spec, id));
+    files.hostname = etc::hostname_file(hostname);
     if (spec.hutch.network == "host") {
         // Docker copies the host's files as they are (its 127.0.0.53 stub is reachable from the
         // host's namespace) unless a DNS flag asks for a generated resolv.conf.
@@ -118,7 +119,7 @@ EtcFiles container_etc_files(const Spec& spec, const std::string& id, const std:
                                       : host_file("/etc/resolv.conf");
         return files;
     }
-    files.hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", container_hostname(spec, id));
+    files.hosts = etc::hosts(extra, attachment ? attachment->endpoint().address.str() : "", hostname);
     files.resolv_conf = etc::resolv_conf(etc::host_resolv_source(host_file("/etc/resolv.conf"), read_host), dns);
     return files;
 }

@@ -12,46 +12,32 @@
 #include <linux/sched.h>
 #include <poll.h>
 
-#include <array>
 #include <cstdio>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "caps/seccomp_cache.hpp"
 #include "netns/attach.hpp"
-#include "netns/etc_files.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/container_init.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
-#include "runtime/env.hpp"
 #include "runtime/events.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
-#include "runtime/mounts.hpp"
-#include "runtime/cgroup_resources.hpp"
-#include "runtime/hooks.hpp"
-#include "runtime/rlimits.hpp"
 #include "runtime/run_modes.hpp"
-#include "runtime/user.hpp"
-#include "runtime/user_db.hpp"
-#include "runtime/validate.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/sys/describe.hpp"
 #include "runtime/sys/kernel.hpp"
-#include "runtime/terminal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 
 namespace hutch {
