@@ -10,12 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "runtime/bpf_device_program.hpp"
+#include "runtime/cgroup_resources.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/sys/kernel.hpp"
@@ -57,6 +59,51 @@ const CgroupHierarchy* container_hierarchy(const std::vector<CgroupHierarchy>& a
     for (const auto& h : all)
         if (h.fstype == "cgroup2") return &h;
     return devices_hierarchy(all);
+}
+
+bool holds(const CgroupHierarchy& h, const std::string& controller) {
+    return h.fstype == "cgroup" && ("," + h.controllers + ",").find("," + controller + ",") != std::string::npos;
+}
+
+// The v1 hierarchies holding a controller the limits need, each once (cpu and cpuacct may share one).
+std::vector<const CgroupHierarchy*> limit_hierarchies(const std::vector<CgroupHierarchy>& all, const Resources& limits) {
+    std::vector<const CgroupHierarchy*> out;
+    for (const auto& controller : resource_controllers(limits))
+        for (const auto& h : all)
+            if (holds(h, controller) && std::find(out.begin(), out.end(), &h) == out.end()) out.push_back(&h);
+    return out;
+}
+
+// Makes `group` (hutch's parent cgroup) and `dir` below it; another container's exit may remove
+// the shared parent between the two mkdirs. A new cpuset level starts with its parent's cpus and
+// mems, without which no process could join it (ENOSPC).
+void make_container_dir(const std::string& group, const std::string& dir, bool cpuset) {
+    for (int attempt = 0;; ++attempt) {
+        make_dir(group);
+        if (cpuset)
+            for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
+                if (read_cgroup_file(group + file).empty())
+                    write_cgroup_file(group + file, read_cgroup_file(group + "/.." + file), "create the container's cgroup");
+        if (sys::kernel().mkdirat(AT_FDCWD, dir.c_str(), 0755) == 0 || errno == EEXIST) break;
+        if (errno != ENOENT || attempt == 3) throw SysError("create the container's cgroup", "mkdir", dir, errno);
+    }
+    if (cpuset)
+        for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
+            if (read_cgroup_file(dir + file).empty())
+                write_cgroup_file(dir + file, read_cgroup_file(group + file), "create the container's cgroup");
+}
+
+// cgroup2: a controller the limits need that no v1 hierarchy holds is enabled for the
+// containers below hutch's parent cgroup, where the parent above offers it. Where it does not,
+// apply_resources refuses the setting naming the controller.
+void enable_unified_controllers(const std::string& group, const std::vector<CgroupHierarchy>& all, const Resources& limits) {
+    std::string available = " " + read_cgroup_file(group + "/cgroup.controllers") + " ";
+    for (auto controller : resource_controllers(limits)) {
+        if (std::any_of(all.begin(), all.end(), [&](const CgroupHierarchy& h) { return holds(h, controller); })) continue;
+        if (controller == "blkio") controller = "io";
+        if (available.find(" " + controller + " ") != std::string::npos)
+            write_cgroup_file(group + "/cgroup.subtree_control", "+" + controller, "enable a controller for the container");
+    }
 }
 
 }  // namespace
@@ -142,11 +189,25 @@ std::string Cgroup::path_for(const std::string& id) {
     return h ? h->mount_point + own_cgroup(*h) + "/hutch/" + id : "";
 }
 
-Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy) {
+std::vector<std::string> Cgroup::v1_paths_for(const std::string& id, const Resources& limits) {
+    std::vector<std::string> out;
+    if (!limits.limits_anything()) return out;
+    const auto hierarchies = host_cgroup_hierarchies();
+    const CgroupHierarchy* main = container_hierarchy(hierarchies);
+    for (const CgroupHierarchy* h : limit_hierarchies(hierarchies, limits))
+        if (h != main) out.push_back(h->mount_point + own_cgroup(*h) + "/hutch/" + id);
+    return out;
+}
+
+Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy, const Resources& limits,
+                      std::string (*name)(const std::string&)) {
     Cgroup cgroup;
     const auto hierarchies = host_cgroup_hierarchies();
     const CgroupHierarchy* h = container_hierarchy(hierarchies);
     if (!h) {
+        if (limits.limits_anything())
+            throw UsageError((name ? name : oci_resource_name)("linux.resources") +
+                             ": this host mounts no cgroup hierarchy under /sys/fs/cgroup");
         if (policy.allows_everything()) return cgroup;
         throw Error("apply the device policy: this host mounts neither cgroup2 nor cgroup v1's devices "
                     "controller under /sys/fs/cgroup");
@@ -154,12 +215,20 @@ Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy) {
     cgroup.v1_ = h->fstype == "cgroup";
     std::string group = h->mount_point + own_cgroup(*h) + "/hutch";
     cgroup.path_ = group + "/" + id;
-    // Another container's exit may remove the shared parent between the two mkdirs.
-    for (int attempt = 0;; ++attempt) {
-        make_dir(group);
-        if (sys::kernel().mkdirat(AT_FDCWD, cgroup.path_.c_str(), 0755) == 0 || errno == EEXIST) break;
-        if (errno != ENOENT || attempt == 3)
-            throw SysError("create the container's cgroup", "mkdir", cgroup.path_, errno);
+    CgroupDirs dirs;
+    make_container_dir(group, cgroup.path_, false);
+    dirs.emplace_back(*h, cgroup.path_);
+    if (limits.limits_anything()) {
+        // Each recorded as soon as it exists: whatever fails next, the destructor removes it.
+        for (const CgroupHierarchy* v1 : limit_hierarchies(hierarchies, limits)) {
+            if (v1 == h) continue;
+            std::string v1_group = v1->mount_point + own_cgroup(*v1) + "/hutch";
+            cgroup.v1_paths_.push_back(v1_group + "/" + id);
+            make_container_dir(v1_group, cgroup.v1_paths_.back(), holds(*v1, "cpuset"));
+            dirs.emplace_back(*v1, cgroup.v1_paths_.back());
+        }
+        if (!cgroup.v1_) enable_unified_controllers(group, hierarchies, limits);
+        apply_resources(limits, dirs, name ? name : oci_resource_name);
     }
     if (cgroup.v1_) {
         devices::apply_v1(cgroup.path_, policy);
@@ -174,6 +243,8 @@ Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy) {
 
 void Cgroup::attach(pid_t pid) const {
     if (v1_) write_cgroup_file(path_ + "/cgroup.procs", std::to_string(pid), "move the container into its cgroup");
+    for (const auto& dir : v1_paths_)
+        write_cgroup_file(dir + "/cgroup.procs", std::to_string(pid), "move the container into its cgroups");
 }
 
 void remove_cgroup(const std::string& path, bool parent_too) {
@@ -205,10 +276,29 @@ void remove_cgroup(const std::string& path, bool parent_too) {
     if (parent_too) ::rmdir(path.substr(0, path.find_last_of('/')).c_str());
 }
 
+long oom_kills(const std::vector<std::string>& dirs) {
+    long kills = 0;
+    for (const auto& dir : dirs)
+        for (const char* file : {"/memory.oom_control", "/memory.events"}) {
+            std::istringstream lines(read_cgroup_file(dir + file));
+            std::string key;
+            long value = 0;
+            while (lines >> key >> value)
+                if (key == "oom_kill") kills += value;
+        }
+    return kills;
+}
+
+long Cgroup::oom_kills() const {
+    std::vector<std::string> dirs = v1_paths_;
+    if (!path_.empty()) dirs.push_back(path_);
+    return hutch::oom_kills(dirs);
+}
+
 Cgroup::~Cgroup() {
-    if (path_.empty()) return;
     fd_.reset();
-    remove_cgroup(path_);
+    for (const auto& dir : v1_paths_) remove_cgroup(dir);
+    if (!path_.empty()) remove_cgroup(path_);
 }
 
 }  // namespace hutch

@@ -20,6 +20,7 @@
 
 #include "runtime/devices.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/spec.hpp"
 
 namespace hutch {
 
@@ -54,15 +55,27 @@ std::string own_cgroup(const CgroupHierarchy& h);
 // parent; never one an engine made).
 void remove_cgroup(const std::string& path, bool parent_too = true);
 
+// How many processes the OOM killer killed in the memory cgroup among `dirs` (v1's
+// memory.oom_control, cgroup2's memory.events): 0 when none of them has the memory controller.
+long oom_kills(const std::vector<std::string>& dirs);
+
 class Cgroup {
 public:
     // The container's cgroup with `policy` on it: in the unified hierarchy with the policy's
     // program attached, else in v1's devices hierarchy with the policy written. An empty Cgroup
     // when the host has neither and the policy allows everything; an Error when it does not.
-    static Cgroup create(const std::string& id, const devices::Policy& policy);
+    // `limits` (--memory, --pids-limit, --cpus...: anything beyond the device rules) also gives
+    // the container a cgroup in each v1 hierarchy holding one of their controllers, where they
+    // are written (or into the unified cgroup where cgroup2 holds the controller); only such a
+    // container pays for the move into v1 (attach). `name` says how a refusal names a setting
+    // (runtime/cgroup_resources.hpp).
+    static Cgroup create(const std::string& id, const devices::Policy& policy, const Resources& limits = {},
+                         std::string (*name)(const std::string&) = nullptr);
     // Where create(id, ...) makes it ("" on a host with neither cgroup2 nor v1 devices):
     // recorded before it exists, so a start killed right after the mkdir leaves a cgroup `rm` knows.
     static std::string path_for(const std::string& id);
+    // The v1 cgroups create(id, policy, limits) makes for the limits (recorded the same way).
+    static std::vector<std::string> v1_paths_for(const std::string& id, const Resources& limits);
     Cgroup(Cgroup&& other) noexcept = default;
     Cgroup(const Cgroup&) = delete;
     Cgroup& operator=(const Cgroup&) = delete;
@@ -70,20 +83,26 @@ public:
 
     // For clone3's cgroup field (CLONE_INTO_CGROUP); -1 when there is none (or it is v1).
     int fd() const { return fd_.get(); }
-    // A v1 cgroup: moves `pid` in (the child waits for "go" until then). Nothing on cgroup2,
+    // The v1 cgroups: moves `pid` in (the child waits for "go" until then). Nothing on cgroup2,
     // where clone3 placed it.
     void attach(pid_t pid) const;
     const std::string& path() const { return path_; }
+    // The v1 cgroups made for the limits (not the devices one of a host without cgroup2).
+    const std::vector<std::string>& v1_paths() const { return v1_paths_; }
+    // oom_kills of its cgroups: Docker's State.OOMKilled and `oom` event.
+    long oom_kills() const;
     // Keeps the cgroup past this object (an OCI container outlives `create`); whoever deletes
     // the container removes it with remove_cgroup.
     void keep() {
         fd_.reset();
         path_.clear();
+        v1_paths_.clear();
     }
 
 private:
     Cgroup() = default;
     std::string path_;
+    std::vector<std::string> v1_paths_;
     Fd fd_;
     bool v1_ = false;
 };

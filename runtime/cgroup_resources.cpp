@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 #include "runtime/bpf_device_program.hpp"
@@ -73,27 +74,41 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
     }
 }
 
+}  // namespace
+
+std::vector<std::string> resource_controllers(const Resources& r) {
+    std::vector<std::string> out;
+    if (r.memory_limit || r.memory_swap || r.memory_reservation || r.kernel_memory || r.disable_oom_killer)
+        out.push_back("memory");
+    if (r.pids_limit) out.push_back("pids");
+    if (r.cpu_shares || r.cpu_quota || r.cpu_period) out.push_back("cpu");
+    if (!r.cpus.empty() || !r.mems.empty()) out.push_back("cpuset");
+    if (r.blkio_weight) out.push_back("blkio");
+    return out;
+}
+
+std::string oci_resource_name(const std::string& field) { return "config.json: " + field; }
+
 // Writes each resource into the hierarchy that has its controller: a v1 hierarchy when one is
 // mounted for it, else the unified one (with cgroup2's file names and units).
-void apply_resources(const LinuxSection& linux, const std::vector<std::pair<CgroupHierarchy, std::string>>& dirs) {
-    const Resources& r = linux.resources;
+void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName name) {
     auto find = [&](const std::string& controller) -> const std::pair<CgroupHierarchy, std::string>* {
         for (const auto& d : dirs)
             if (d.first.fstype == "cgroup" && has_controller(d.first, controller)) return &d;
+        // cgroup2 names the block I/O controller io.
+        const std::string v2 = controller == "blkio" ? "io" : controller;
         for (const auto& d : dirs)
             if (d.first.fstype == "cgroup2") {
                 std::string enabled = " " + read_cgroup_file(d.second + "/../cgroup.subtree_control") + " ";
-                if (::access((d.second + "/" + controller + ".max").c_str(), F_OK) == 0 ||
-                    enabled.find(" " + controller + " ") != std::string::npos)
+                if (::access((d.second + "/" + v2 + ".max").c_str(), F_OK) == 0 ||
+                    enabled.find(" " + v2 + " ") != std::string::npos)
                     return &d;
             }
         return nullptr;
     };
     auto need = [&](const std::string& controller, const char* field) {
         const auto* d = find(controller);
-        if (!d)
-            throw UsageError(std::string("config.json: ") + field + ": the " + controller +
-                             " controller is not available on this host");
+        if (!d) throw UsageError(name(field) + ": the " + controller + " controller is not available on this host");
         return d;
     };
     auto limit = [](std::int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); };
@@ -101,18 +116,35 @@ void apply_resources(const LinuxSection& linux, const std::vector<std::pair<Cgro
         const auto* d = need("pids", "linux.resources.pids");
         write_value(d->second + "/pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
     }
-    if (r.memory_limit || r.memory_swap || r.memory_reservation) {
+    if (r.memory_limit || r.memory_swap || r.memory_reservation || r.kernel_memory || r.disable_oom_killer) {
         const auto* d = need("memory", "linux.resources.memory");
         if (d->first.fstype == "cgroup") {
             if (r.memory_limit) write_value(d->second + "/memory.limit_in_bytes", std::to_string(*r.memory_limit));
             if (r.memory_swap) {
                 if (::access((d->second + "/memory.memsw.limit_in_bytes").c_str(), F_OK) != 0)
-                    throw UsageError("config.json: linux.resources.memory.swap: this kernel does not account swap");
+                    throw UsageError(name("linux.resources.memory.swap") + ": this kernel does not account swap");
                 write_value(d->second + "/memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap));
             }
             if (r.memory_reservation)
                 write_value(d->second + "/memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
+            if (r.kernel_memory) {
+                // Linux 5.16 made the kmem limit a no-op that still accepts writes: only a value
+                // that reads back is a limit.
+                std::string file = d->second + "/memory.kmem.limit_in_bytes";
+                if (::access(file.c_str(), F_OK) == 0) write_value(file, std::to_string(*r.kernel_memory));
+                std::int64_t page = ::sysconf(_SC_PAGESIZE);
+                if (read_cgroup_file(file) != std::to_string(*r.kernel_memory / page * page))
+                    throw UsageError(name("linux.resources.memory.kernel") +
+                                     ": this kernel no longer enforces kernel memory limits (removed in Linux 5.16)");
+            }
+            if (r.disable_oom_killer && *r.disable_oom_killer) write_value(d->second + "/memory.oom_control", "1");
         } else {
+            if (r.kernel_memory)
+                throw UsageError(name("linux.resources.memory.kernel") +
+                                 ": cgroup v2 has no kernel memory limit (kernel memory counts in memory.max)");
+            if (r.disable_oom_killer && *r.disable_oom_killer)
+                throw UsageError(name("linux.resources.memory.disableOOMKiller") +
+                                 ": cgroup v2 cannot turn the OOM killer off for a cgroup");
             if (r.memory_limit) write_value(d->second + "/memory.max", limit(*r.memory_limit));
             // OCI's swap is memory+swap (v1's memsw); cgroup2 limits swap alone.
             if (r.memory_swap)
@@ -139,7 +171,26 @@ void apply_resources(const LinuxSection& linux, const std::vector<std::pair<Cgro
     }
     if (!r.cpus.empty()) write_value(need("cpuset", "linux.resources.cpu.cpus")->second + "/cpuset.cpus", r.cpus);
     if (!r.mems.empty()) write_value(need("cpuset", "linux.resources.cpu.mems")->second + "/cpuset.mems", r.mems);
+    if (r.blkio_weight) {
+        // A weight is a share of disk time, not isolation: where the I/O scheduler has none
+        // (no BFQ), it is dropped with Docker's warning rather than refused.
+        const auto* d = find("blkio");
+        std::string file;
+        if (d)
+            for (const char* f : {"/blkio.weight", "/blkio.bfq.weight", "/io.weight", "/io.bfq.weight"})
+                if (::access((d->second + f).c_str(), F_OK) == 0) {
+                    file = d->second + f;
+                    break;
+                }
+        if (file.empty())
+            std::cerr << "WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. "
+                         "Weight discarded." << std::endl;
+        else
+            write_value(file, std::to_string(*r.blkio_weight));
+    }
 }
+
+namespace {
 
 // The device policy (runtime/devices.hpp) on every cgroup of the container that can hold it:
 // the unified one's program, and the v1 devices hierarchy's lists where the container is placed
@@ -180,7 +231,7 @@ ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::st
     const bool unified = std::any_of(hierarchies.begin(), hierarchies.end(),
                                      [](const CgroupHierarchy& h) { return h.fstype == "cgroup2"; });
     ResourceCgroups out;
-    std::vector<std::pair<CgroupHierarchy, std::string>> dirs;
+    CgroupDirs dirs;
     for (const auto& h : hierarchies) {
         if (!everywhere && h.fstype != "cgroup2" && (unified || !has_controller(h, "devices"))) continue;
         std::string relative = path.empty() ? own_cgroup(h) + "/hutch-oci/" + id
@@ -201,7 +252,7 @@ ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::st
         }
         dirs.emplace_back(h, dir);
     }
-    apply_resources(linux, dirs);
+    apply_resources(linux.resources, dirs, oci_resource_name);
     apply_device_policy(policy, out.unified_fd_.get(), dirs);
     return out;
 }

@@ -15,10 +15,26 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cgroup.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch {
+
+// A container's cgroups: each hierarchy with the container's directory in it.
+using CgroupDirs = std::vector<std::pair<CgroupHierarchy, std::string>>;
+// How a refusal names a setting, from its OCI field ("linux.resources.memory"): the
+// front-end's words (config.json's field, or the `hutch run` flag a user typed).
+using ResourceName = std::string (*)(const std::string& oci_field);
+std::string oci_resource_name(const std::string& field);  // "config.json: linux.resources.memory"
+
+// The controllers `r` asks for: memory, pids, cpu, cpuset, blkio (v1's names).
+std::vector<std::string> resource_controllers(const Resources& r);
+// Writes `r` into the container's cgroups: each setting into the v1 hierarchy holding its
+// controller, else into the unified one (with cgroup2's files and units). UsageError naming the
+// setting (through `name`) for a controller the host lacks or a limit the kernel no longer
+// enforces; SysError naming the file and value for a write the kernel refuses.
+void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName name);
 
 class ResourceCgroups {
 public:

@@ -28,6 +28,7 @@
 #include "caps/seccomp_cache.hpp"
 #include "netns/attach.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/resource_flags.hpp"
 #include "runtime/container_init.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
@@ -278,12 +279,15 @@ std::vector<Fd> open_joins(const Spec& spec, const Paths& paths, std::vector<Nam
 
 // The command has exited: its record, events and (--rm) removal.
 void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, ContainerState& state,
-                 const std::optional<net::Attachment>& attachment, int status) {
+                 const std::optional<net::Attachment>& attachment, int status, bool oom_killed) {
     state.status = "exited";
     state.pid = 0;
     state.exit_code = status;
+    state.oom_killed = oom_killed;
     state.finished_at = rfc3339_now();
     record.record_exit(status);
+    // As dockerd: the OOM kill is reported before the death it caused.
+    if (oom_killed) events::emit(paths.data_root, {"container", "oom", state.id, who(spec), 0});
     auto died = who(spec);
     died["exitCode"] = std::to_string(status);
     events::emit(paths.data_root, {"container", "die", state.id, died, 0});
@@ -360,11 +364,14 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     interrupt::check();
     // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
     state.cgroup = Cgroup::path_for(id);
+    state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources);
     record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
-    // The device policy is on it before the clone: the child never runs unfiltered.
-    Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux));
+    // The device policy and the limits are on it before the clone: the child never runs
+    // unfiltered or unlimited.
+    Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources, resource_flag_name);
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
+    plan.cgroups.insert(plan.cgroups.end(), cgroup.v1_paths().begin(), cgroup.v1_paths().end());
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
@@ -386,7 +393,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     child_end.reset();
     join_fds.clear();
     for (auto& end : stdio_pipes.child_ends) end.reset();
-    cgroup.attach(child.pid());  // a v1 cgroup (no cgroup2 on this host), before "go"
+    cgroup.attach(child.pid());  // v1 cgroups (the limits', or no cgroup2 on this host), before "go"
     if (attachment) attachment->connect(child.pid());
     if (observer) observer->cloned(child.pid());
 
@@ -418,7 +425,10 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     explain::comment("waitid(P_PIDFD, " + std::to_string(child.pid()) + "): the command exited with status " +
                      std::to_string(status));
     if (observer) observer->exited(status, plan.upper_dir);
-    record_exit(spec, paths, record, state, attachment, status);
+    // Read before the cgroup goes (it is destroyed after this returns).
+    const bool oom_killed = cgroup.oom_kills() > 0;
+    if (oom_killed) explain::comment("the container's memory cgroup counts an OOM kill: State.OOMKilled");
+    record_exit(spec, paths, record, state, attachment, status, oom_killed);
     return status;
 }
 

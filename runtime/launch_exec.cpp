@@ -85,9 +85,12 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     events::emit(paths.data_root, {"container", "exec_create: " + command, target.id, with({{"execID", exec_id}}), 0});
     ExecLaunch launch;
     launch.target_pidfd = pidfd.get();
-    // Its cgroup, and with it the device policy: clone3 places the child in a cgroup2 one; into a
-    // v1 one (a host without cgroup2) this process moves first, and the child inherits it.
-    if (!target.cgroup.empty()) launch.cgroup = join_v1_cgroups({target.cgroup});
+    // Its cgroups, and with them the device policy and the limits: clone3 places the child in
+    // the cgroup2 one; into v1 ones (the limits' hierarchies, or a host without cgroup2) this
+    // process moves first, and the child inherits them.
+    std::vector<std::string> cgroups = target.limit_cgroups;
+    if (!target.cgroup.empty()) cgroups.insert(cgroups.begin(), target.cgroup);
+    launch.cgroup = join_v1_cgroups(cgroups);
     launch.seccomp_cache_dir = paths.root + "/seccomp";
     launch.started = [&](pid_t) {
         events::emit(paths.data_root, {"container", "exec_start: " + command, target.id, with({{"execID", exec_id}}), 0});

@@ -1,4 +1,5 @@
 #include "runtime/run_options.hpp"
+#include "runtime/resource_flags.hpp"
 
 #include <algorithm>
 #include <map>
@@ -413,7 +414,7 @@ void set_name_resolution(Spec& s, const RunOptions& o, const HostFacts& host) {
 }  // namespace
 
 // Each step in the order its errors are reported: the command, the modes, the process, the
-// security settings, the mounts, name resolution.
+// security settings, the mounts, the resources, name resolution.
 Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts& host) {
     check_basics(o);
     Spec s;
@@ -429,6 +430,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     set_security(s, o, host, set);
     add_default_mounts(s, o, m, host);
     add_user_mounts(s, o, host);
+    add_resources(s, o, host);  // after the mounts: --shm-size sizes /dev/shm
     if (o.probe) add_probe(s, host);
     set_name_resolution(s, o, host);
     require_utf8(s);  // an argument, variable or path in Latin-1, say

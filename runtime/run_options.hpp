@@ -5,6 +5,7 @@
 // the kernel.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include "runtime/error.hpp"
@@ -48,6 +49,14 @@ struct RunOptions {
     bool probe = false;  // --probe: hutch-probe bind-mounted read-only at kProbePath
     std::vector<std::string> devices;              // --device HOST[:CONTAINER][:PERMS]
     std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule 'c 42:* rmw'
+    // Resources, as typed ("" when not given): runtime/resource_flags.hpp parses them.
+    std::string memory, memory_swap, memory_reservation, kernel_memory, shm_size;
+    bool oom_kill_disable = false;
+    std::string oom_score_adj;
+    std::string cpus, cpu_shares, cpu_period, cpu_quota, cpuset_cpus, cpuset_mems;
+    std::string pids_limit, blkio_weight;
+    std::vector<std::string> ulimits;  // --ulimit nofile=100:200
+    std::vector<std::string> sysctls;  // --sysctl net.ipv4.ip_forward=1
 };
 
 // Where --probe puts hutch-probe: on /dev, hutch's own tmpfs, so it works with --read-only.
@@ -77,6 +86,14 @@ struct HostFacts {
     };
     // The hutch-probe binary on the host (beside hutch, or $HUTCH_PROBE).
     std::string probe_binary;
+    // For the resource flags (runtime/resource_flags.hpp): the online CPUs and memory nodes
+    // ("0-1"), how many CPUs, whether the memory controller limits swap, hutch's own hard
+    // rlimit for a resource and whether it may raise it (CAP_SYS_RESOURCE).
+    std::string online_cpus = "0", online_mems = "0";
+    int cpu_count = 1;
+    bool swap_accounting = false;
+    std::function<std::uint64_t(int)> hard_rlimit = [](int) { return ~std::uint64_t{0}; };
+    bool can_raise_rlimits = true;
     std::function<JoinedContainer(const std::string&)> running_container = [](const std::string& ref) -> JoinedContainer {
         throw UsageError("no running container " + ref);
     };

@@ -273,6 +273,8 @@ json resources_json(const Resources& r) {
     put(memory, "limit", r.memory_limit);
     put(memory, "swap", r.memory_swap);
     put(memory, "reservation", r.memory_reservation);
+    put(memory, "kernel", r.kernel_memory);
+    put(memory, "disableOOMKiller", r.disable_oom_killer);
     if (!memory.empty()) out["memory"] = memory;
     json cpu = json::object();
     put(cpu, "shares", r.cpu_shares);
@@ -281,6 +283,7 @@ json resources_json(const Resources& r) {
     if (!r.cpus.empty()) cpu["cpus"] = r.cpus;
     if (!r.mems.empty()) cpu["mems"] = r.mems;
     if (!cpu.empty()) out["cpu"] = cpu;
+    if (r.blkio_weight) out["blockIO"] = {{"weight", *r.blkio_weight}};
     if (!r.devices.empty()) {
         json devices = json::array();
         for (const auto& d : r.devices) {
@@ -308,6 +311,9 @@ Resources resources_from(const Reader& r) {
         out.memory_limit = optional_at<std::int64_t>(m, "limit");
         out.memory_swap = optional_at<std::int64_t>(m, "swap");
         out.memory_reservation = optional_at<std::int64_t>(m, "reservation");
+        out.kernel_memory = optional_at<std::int64_t>(m, "kernel");
+        // false asks for nothing (dockerd writes it into every config.json).
+        if (m.get("disableOOMKiller", false)) out.disable_oom_killer = true;
     }
     if (r.has("cpu")) {
         Reader c = r.at("cpu");
@@ -316,6 +322,13 @@ Resources resources_from(const Reader& r) {
         out.cpu_period = optional_at<std::uint64_t>(c, "period");
         out.cpus = c.get<std::string>("cpus", "");
         out.mems = c.get<std::string>("mems", "");
+    }
+    // 0 is "not set" (dockerd writes {"weight": 0} into every config.json).
+    if (r.has("blockIO")) {
+        Reader b = r.at("blockIO");
+        auto weight = b.get<std::uint16_t>("weight", 0);
+        if (weight != 0 && (weight < 10 || weight > 1000)) b.fail("weight", "must be from 10 to 1000 (0: not set)");
+        if (weight != 0) out.blkio_weight = weight;
     }
     r.each("devices", [&](const Reader& d) {
         DeviceRule rule;

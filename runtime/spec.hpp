@@ -157,12 +157,22 @@ struct DeviceRule {
 struct Resources {
     std::optional<std::int64_t> pids_limit;
     std::optional<std::int64_t> memory_limit, memory_swap, memory_reservation;
+    std::optional<std::int64_t> kernel_memory;  // memory.kernel: cgroup v1 only, where the kernel still has it
+    std::optional<bool> disable_oom_killer;      // memory.disableOOMKiller: cgroup v1's memory.oom_control
     std::optional<std::uint64_t> cpu_shares, cpu_period;
     std::optional<std::int64_t> cpu_quota;
     std::string cpus, mems;
+    std::optional<std::uint16_t> blkio_weight;  // blockIO.weight, 10..1000 (0: not set)
     std::vector<DeviceRule> devices;
     bool operator==(const Resources&) const = default;
     bool empty() const { return *this == Resources{}; }
+    // Whether anything beyond the device rules is asked: those need cgroups of their own
+    // controllers (runtime/cgroup.hpp); the device rules alone do not.
+    bool limits_anything() const {
+        Resources rest = *this;
+        rest.devices.clear();
+        return !rest.empty();
+    }
 };
 
 struct LinuxSection {

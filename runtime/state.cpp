@@ -102,7 +102,8 @@ nlohmann::json to_json(const ContainerState& s) {
     return {{"id", s.id},           {"name", s.name},         {"status", s.status},
             {"pid", s.pid},         {"exitCode", s.exit_code}, {"created", s.created},
             {"startedAt", s.started_at}, {"finishedAt", s.finished_at},
-            {"rootfs", s.rootfs},   {"command", s.command}, {"cgroup", s.cgroup}};
+            {"rootfs", s.rootfs},   {"command", s.command}, {"cgroup", s.cgroup},
+            {"limitCgroups", s.limit_cgroups}, {"oomKilled", s.oom_killed}};
 }
 
 ContainerState state_from_json(const nlohmann::json& j) {
@@ -112,12 +113,14 @@ ContainerState state_from_json(const nlohmann::json& j) {
     s.status = j.value("status", "unknown");
     s.pid = j.value("pid", 0);
     s.exit_code = j.value("exitCode", 0);
+    s.oom_killed = j.value("oomKilled", false);
     s.created = j.value("created", "");
     s.started_at = j.value("startedAt", "");
     s.finished_at = j.value("finishedAt", "");
     s.rootfs = j.value("rootfs", "");
     s.command = j.value("command", std::vector<std::string>{});
     s.cgroup = j.value("cgroup", "");
+    s.limit_cgroups = j.value("limitCgroups", std::vector<std::string>{});
     return s;
 }
 
@@ -385,6 +388,7 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     // Left behind when the hutch that ran it was killed: its processes, then its cgroup, and
     // its address claims.
     if (!state.cgroup.empty()) remove_cgroup(state.cgroup);
+    for (const auto& dir : state.limit_cgroups) remove_cgroup(dir);
     net::release_claims(paths.data_root, state.id);
     remove_record(paths, state.id, state.name);
     events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});

@@ -68,10 +68,14 @@ struct ContainerState {
     std::string status;  // created | running | exited
     int pid = 0;
     int exit_code = 0;
+    bool oom_killed = false;  // the OOM killer killed a process of it (Docker's State.OOMKilled)
     std::string created, started_at, finished_at;
     std::string rootfs;
     std::vector<std::string> command;
     std::string cgroup;  // its cgroup2 directory, if any: what `rm` cleans when hutch was killed
+    // Its v1 cgroups for resource limits (--memory, --pids-limit...), if any: also `rm`'s to
+    // clean, joined by exec, read by stats.
+    std::vector<std::string> limit_cgroups;
 };
 nlohmann::json to_json(const ContainerState& state);
 ContainerState state_from_json(const nlohmann::json& json);

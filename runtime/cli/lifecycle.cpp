@@ -52,6 +52,47 @@ int parse_signal(const std::string& text) {
 
 namespace {
 
+// HostConfig's resource fields, as docker inspect shows them (0 or null: not set), from the
+// config.json the container runs with.
+void add_resources(nlohmann::json& host_config, const nlohmann::json& config) {
+    using nlohmann::json;
+    const json linux = config.value("linux", json::object());
+    const json r = linux.value("resources", json::object());
+    const json memory = r.value("memory", json::object()), cpu = r.value("cpu", json::object());
+    const json process = config.value("process", json::object());
+    std::int64_t quota = cpu.value("quota", std::int64_t{0}), period = cpu.value("period", std::int64_t{0});
+    host_config["Memory"] = memory.value("limit", std::int64_t{0});
+    host_config["MemorySwap"] = memory.value("swap", std::int64_t{0});
+    host_config["MemoryReservation"] = memory.value("reservation", std::int64_t{0});
+    host_config["KernelMemory"] = memory.value("kernel", std::int64_t{0});
+    host_config["OomKillDisable"] = memory.value("disableOOMKiller", false);
+    host_config["OomScoreAdj"] = process.value("oomScoreAdj", 0);
+    host_config["CpuShares"] = cpu.value("shares", std::int64_t{0});
+    host_config["CpuPeriod"] = period;
+    host_config["CpuQuota"] = quota;
+    // --cpus sets a quota over the default period; shown as Docker's NanoCpus too.
+    host_config["NanoCpus"] = period == 100000 && quota > 0 ? quota * 10000 : 0;
+    host_config["CpusetCpus"] = cpu.value("cpus", "");
+    host_config["CpusetMems"] = cpu.value("mems", "");
+    host_config["BlkioWeight"] = r.value("blockIO", json::object()).value("weight", 0);
+    host_config["PidsLimit"] = r.contains("pids") ? r["pids"].value("limit", json(nullptr)) : json(nullptr);
+    json ulimits = json(nullptr);
+    for (const auto& l : process.value("rlimits", json::array())) {
+        if (ulimits.is_null()) ulimits = json::array();
+        std::string name = l.value("type", "");
+        if (name.rfind("RLIMIT_", 0) == 0) name = name.substr(7);
+        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        ulimits.push_back({{"Name", name}, {"Soft", l.value("soft", json(0))}, {"Hard", l.value("hard", json(0))}});
+    }
+    host_config["Ulimits"] = ulimits;
+    host_config["Sysctls"] = linux.value("sysctl", json::object());
+    for (const auto& m : config.value("mounts", json::array()))
+        if (m.value("destination", "") == "/dev/shm")
+            for (const auto& o : m.value("options", json::array()))
+                if (o.is_string() && o.get<std::string>().rfind("size=", 0) == 0)
+                    host_config["ShmSize"] = std::strtoll(o.get<std::string>().c_str() + 5, nullptr, 10);
+}
+
 nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
     nlohmann::json config = nlohmann::json::object();
     try {
@@ -64,7 +105,7 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
     bool running = c.status == "running";
     const auto& hutch = config.value("hutch", nlohmann::json::object());
     const auto& process = config.value("process", nlohmann::json::object());
-    return {
+    nlohmann::json out = {
         {"Id", c.id},
         {"Created", c.created},
         {"Path", c.command.empty() ? "" : c.command[0]},
@@ -74,6 +115,7 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
          {{"Status", c.status},
           {"Running", running},
           {"Pid", running ? c.pid : 0},
+          {"OOMKilled", c.oom_killed},
           {"ExitCode", c.exit_code},
           {"StartedAt", c.started_at.empty() ? "0001-01-01T00:00:00Z" : c.started_at},
           {"FinishedAt", c.finished_at.empty() ? "0001-01-01T00:00:00Z" : c.finished_at}}},
@@ -100,6 +142,8 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
           {"DnsOptions", hutch.value("dnsOptions", nlohmann::json::array())}}},
         {"OCI", config},
     };
+    add_resources(out["HostConfig"], config);
+    return out;
 }
 
 // exec's --env-file and -e, in docker's order, resolved here against hutch's environment

@@ -5,13 +5,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+#include <cap-ng.h>
+
+#include <algorithm>
 #include <climits>
+#include <fstream>
 #include <functional>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "runtime/cli/cli.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
@@ -170,6 +176,31 @@ int run_detached(const Spec& spec, const Paths& paths, const std::string& id, co
     return code;
 }
 
+// What the resource flags check against (runtime/resource_flags.hpp).
+void add_resource_facts(HostFacts& host) {
+    auto first_line = [](const char* path, const char* fallback) {
+        std::ifstream in(path);
+        std::string line;
+        return std::getline(in, line) && !line.empty() ? line : std::string(fallback);
+    };
+    host.online_cpus = first_line("/sys/devices/system/cpu/online", "0");
+    host.online_mems = first_line("/sys/devices/system/node/online", "0");
+    host.cpu_count = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    for (const auto& h : host_cgroup_hierarchies()) {
+        if (h.fstype == "cgroup" && ("," + h.controllers + ",").find(",memory,") != std::string::npos)
+            host.swap_accounting = ::access((h.mount_point + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
+        if (h.fstype == "cgroup2" && ::access((h.mount_point + "/memory.swap.max").c_str(), F_OK) == 0)
+            host.swap_accounting = true;
+    }
+    host.hard_rlimit = [](int resource) {
+        rlimit current{};
+        ::getrlimit(resource, &current);
+        return static_cast<std::uint64_t>(current.rlim_max);
+    };
+    capng_get_caps_process();
+    host.can_raise_rlimits = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE);
+}
+
 }  // namespace
 
 HostFacts host_facts(const std::string& rootfs) {
@@ -184,6 +215,7 @@ HostFacts host_facts(const std::string& rootfs) {
         return ::stat(path.c_str(), &st) == 0;
     };
     host.host_device = devices::stat_host_device;
+    add_resource_facts(host);
     if (const char* probe = std::getenv("HUTCH_PROBE"); probe && *probe) {
         host.probe_binary = probe;
     } else {
@@ -235,6 +267,24 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--dns", opts.dns, "Set custom DNS servers");
     many("--dns-search", opts.dns_search, "Set custom DNS search domains");
     many("--dns-option", opts.dns_options, "Set DNS options");
+    // Resources (runtime/resource_flags.hpp): Docker's names and units.
+    cmd->add_option("-m,--memory", opts.memory, "Memory limit (e.g. 64m, 1g)");
+    cmd->add_option("--memory-swap", opts.memory_swap, "Memory plus swap limit; -1: unlimited swap");
+    cmd->add_option("--memory-reservation", opts.memory_reservation, "Memory soft limit");
+    cmd->add_option("--kernel-memory", opts.kernel_memory, "Kernel memory limit (cgroup v1 kernels that still enforce it)");
+    cmd->add_flag("--oom-kill-disable", opts.oom_kill_disable, "Disable the OOM killer (cgroup v1)");
+    cmd->add_option("--oom-score-adj", opts.oom_score_adj, "Tune the host's OOM preferences (-1000 to 1000)");
+    cmd->add_option("--cpus", opts.cpus, "Number of CPUs (e.g. 0.5)");
+    cmd->add_option("-c,--cpu-shares", opts.cpu_shares, "CPU shares (relative weight)");
+    cmd->add_option("--cpu-period", opts.cpu_period, "Limit CPU CFS (Completely Fair Scheduler) period");
+    cmd->add_option("--cpu-quota", opts.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
+    cmd->add_option("--cpuset-cpus", opts.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+    cmd->add_option("--cpuset-mems", opts.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
+    cmd->add_option("--pids-limit", opts.pids_limit, "Tune container pids limit (-1 for unlimited)");
+    cmd->add_option("--blkio-weight", opts.blkio_weight, "Block IO (relative weight), between 10 and 1000, or 0 to disable");
+    many("--ulimit", opts.ulimits, "Ulimit options (NAME=SOFT[:HARD], e.g. nofile=100:200)");
+    cmd->add_option("--shm-size", opts.shm_size, "Size of /dev/shm (e.g. 128m)");
+    many("--sysctl", opts.sysctls, "Sysctl options (namespaced keys only, KEY=VALUE)");
 }
 
 // ROOTFS COMMAND... from what follows the flags, and the Spec they make with the host's facts.

@@ -298,7 +298,7 @@ TEST(OciBundle, MountIdMappingsAreNamedWithTheirIndex) {
 
 TEST(OciBundle, UnsupportedFieldsListNamesWhatCreateRefuses) {
     const auto& list = oci::unsupported_fields();
-    for (const char* f : {"linux.intelRdt", "linux.resources.blockIO"})
+    for (const char* f : {"linux.intelRdt", "linux.resources.blockIO.weightDevice"})
         EXPECT_NE(std::find(list.begin(), list.end(), f), list.end()) << f;
     // Every listed top-level field is refused when set (the list and the check agree).
     for (const auto& field : list) {
@@ -422,3 +422,19 @@ TEST(OciState, SaveLoadAndStatus) {
 }
 
 }  // namespace
+
+// dockerd writes these into every config.json; they ask for nothing, or for what hutch applies
+// (runtime/cgroup_resources.cpp), so a bundle with them is accepted.
+TEST(OciBundle, AcceptsTheResourceFieldsHutchApplies) {
+    json c = minimal();
+    c["linux"]["resources"] = {{"blockIO", {{"weight", 500}}},
+                               {"memory", {{"kernel", 8388608}, {"disableOOMKiller", true}}}};
+    Spec s = oci::spec_from_config(c, kBundle);
+    EXPECT_EQ(s.linux.resources.blkio_weight, 500);
+    EXPECT_EQ(s.linux.resources.kernel_memory, 8388608);
+    EXPECT_EQ(s.linux.resources.disable_oom_killer, true);
+    c["linux"]["resources"] = {{"blockIO", {{"weight", 0}}}, {"memory", {{"disableOOMKiller", false}}}};
+    EXPECT_FALSE(oci::spec_from_config(c, kBundle).linux.resources.limits_anything());
+    c["linux"]["resources"] = {{"blockIO", {{"weight", 5}}}};
+    EXPECT_TRUE(contains(usage_error([&] { oci::spec_from_config(c, kBundle); }), "blockIO.weight"));
+}
