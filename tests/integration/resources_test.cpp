@@ -223,6 +223,16 @@ TEST_F(ResourcesIntegration, ShmSizeOomScoreAdjAndSysctl) {
     EXPECT_EQ(r.out_lines(), (Strings{"16384", "500", "1"}));
 }
 
+TEST_F(ResourcesIntegration, DeviceFlagGivesOneNodeAndTheRestStayRefused) {
+    // The pair: a declared device works under its new name; an undeclared one made with
+    // CAP_MKNOD is refused by the device policy (the cgroup's eBPF program or v1 list).
+    Result r = sh({"--network", "none", "--device", "/dev/null:/dev/mynull"},
+                  "echo x > /dev/mynull && echo wrote; mknod /tmp/sda b 8 0 && head -c1 /tmp/sda; echo read=$?");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out_lines(), (Strings{"wrote", "read=1"})) << describe(r);
+    EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << describe(r);
+}
+
 TEST_F(ResourcesIntegration, ExecJoinsTheLimitCgroups) {
     std::string id = detached({"--pids-limit", "64"});
     ASSERT_FALSE(id.empty());
