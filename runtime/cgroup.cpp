@@ -61,9 +61,13 @@ const CgroupHierarchy* container_hierarchy(const std::vector<CgroupHierarchy>& a
     return devices_hierarchy(all);
 }
 
+}  // namespace
+
 bool holds(const CgroupHierarchy& h, const std::string& controller) {
     return h.fstype == "cgroup" && ("," + h.controllers + ",").find("," + controller + ",") != std::string::npos;
 }
+
+namespace {
 
 // The v1 hierarchies holding a controller the limits need, each once (cpu and cpuacct may share one).
 std::vector<const CgroupHierarchy*> limit_hierarchies(const std::vector<CgroupHierarchy>& all, const Resources& limits) {
@@ -73,6 +77,8 @@ std::vector<const CgroupHierarchy*> limit_hierarchies(const std::vector<CgroupHi
             if (holds(h, controller) && std::find(out.begin(), out.end(), &h) == out.end()) out.push_back(&h);
     return out;
 }
+
+}  // namespace
 
 // Makes `group` (hutch's parent cgroup) and `dir` below it; another container's exit may remove
 // the shared parent between the two mkdirs. A new cpuset level starts with its parent's cpus and
@@ -106,8 +112,6 @@ void enable_unified_controllers(const std::string& group, const std::vector<Cgro
     }
 }
 
-}  // namespace
-
 void write_cgroup_file(const std::string& file, const std::string& value, const char* step) {
     sys::Kernel& k = sys::kernel();
     Fd fd(k.openat(AT_FDCWD, file.c_str(), O_WRONLY | O_CLOEXEC));
@@ -125,8 +129,10 @@ std::string read_cgroup_file(const std::string& file) {
     }
 }
 
-std::string own_cgroup(const CgroupHierarchy& h) {
-    std::ifstream in("/proc/self/cgroup");
+std::string own_cgroup(const CgroupHierarchy& h) { return cgroup_of(0, h); }
+
+std::string cgroup_of(pid_t pid, const CgroupHierarchy& h) {
+    std::ifstream in(pid == 0 ? std::string("/proc/self/cgroup") : "/proc/" + std::to_string(pid) + "/cgroup");
     std::string line;
     while (std::getline(in, line)) {
         auto first = line.find(':'), second = line.find(':', first + 1);
@@ -276,6 +282,21 @@ void remove_cgroup(const std::string& path, bool parent_too) {
     if (parent_too) ::rmdir(path.substr(0, path.find_last_of('/')).c_str());
 }
 
+std::vector<std::string> container_cgroups(const std::string& id, const std::vector<std::string>& recorded) {
+    std::vector<std::string> out = recorded;
+    // An id is 64 hex digits (hutch's own): never a path that leaves hutch's parent.
+    if (id.empty() || id.find_first_of("/.") != std::string::npos) return out;
+    for (const auto& h : host_cgroup_hierarchies()) {
+        std::string dir = h.mount_point + own_cgroup(h) + "/hutch/" + id;
+        if (std::find(out.begin(), out.end(), dir) == out.end() && ::access(dir.c_str(), F_OK) == 0) out.push_back(dir);
+    }
+    return out;
+}
+
+void remove_container_cgroups(const std::string& id, const std::vector<std::string>& recorded) {
+    for (const auto& dir : container_cgroups(id, recorded)) remove_cgroup(dir);
+}
+
 long oom_kills(const std::vector<std::string>& dirs) {
     long kills = 0;
     for (const auto& dir : dirs)
@@ -289,16 +310,19 @@ long oom_kills(const std::vector<std::string>& dirs) {
     return kills;
 }
 
-long Cgroup::oom_kills() const {
+std::vector<std::string> Cgroup::all_paths() const {
     std::vector<std::string> dirs = v1_paths_;
     if (!path_.empty()) dirs.push_back(path_);
-    return hutch::oom_kills(dirs);
+    // `hutch update` may have given the container cgroups since (a memory or pids limit it did
+    // not start with): they are where this process's own cgroup is, and found there.
+    return path_.empty() ? dirs : container_cgroups(path_.substr(path_.find_last_of('/') + 1), dirs);
 }
+
+long Cgroup::oom_kills() const { return hutch::oom_kills(all_paths()); }
 
 Cgroup::~Cgroup() {
     fd_.reset();
-    for (const auto& dir : v1_paths_) remove_cgroup(dir);
-    if (!path_.empty()) remove_cgroup(path_);
+    for (const auto& dir : all_paths()) remove_cgroup(dir);
 }
 
 }  // namespace hutch

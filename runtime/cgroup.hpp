@@ -48,12 +48,31 @@ std::string read_cgroup_file(const std::string& file);
 
 // hutch's own cgroup in hierarchy `h` ("/a/b"; "" for the root), from /proc/self/cgroup.
 std::string own_cgroup(const CgroupHierarchy& h);
+// The same for process `pid` (0: this one), from /proc/<pid>/cgroup ("" when it is gone).
+std::string cgroup_of(pid_t pid, const CgroupHierarchy& h);
 
 // Kills whatever still runs in the cgroup at `path`, then removes it and, when empty, its
 // "hutch" parent. Missing is fine (the start that made it may have cleaned up already).
 // `parent_too`: also remove the parent when it is empty (hutch's own "hutch" or "hutch-oci"
 // parent; never one an engine made).
 void remove_cgroup(const std::string& path, bool parent_too = true);
+
+// The container `id`'s cgroups: `recorded`, and <every hierarchy>/<own cgroup>/hutch/<id>
+// that exists. `hutch update` can give a running container cgroups its record does not list
+// (the running hutch rewrites the record from its own copy), so whoever removes a container's
+// cgroups looks in every hierarchy rather than trusting a list.
+std::vector<std::string> container_cgroups(const std::string& id, const std::vector<std::string>& recorded);
+// remove_cgroup of each of them.
+void remove_container_cgroups(const std::string& id, const std::vector<std::string>& recorded);
+
+// Whether `h` is a v1 hierarchy holding `controller`.
+bool holds(const CgroupHierarchy& h, const std::string& controller);
+// Makes `group` (hutch's parent cgroup) and the container's `dir` below it; `cpuset`: a new
+// level starts with its parent's cpus and mems (no process could join it otherwise).
+void make_container_dir(const std::string& group, const std::string& dir, bool cpuset);
+// cgroup2: enables below `group` the controllers `limits` need that no v1 hierarchy of `all`
+// holds, where the parent offers them.
+void enable_unified_controllers(const std::string& group, const std::vector<CgroupHierarchy>& all, const Resources& limits);
 
 // How many processes the OOM killer killed in the memory cgroup among `dirs` (v1's
 // memory.oom_control, cgroup2's memory.events): 0 when none of them has the memory controller.
@@ -101,6 +120,8 @@ public:
 
 private:
     Cgroup() = default;
+    // The recorded cgroups and those `hutch update` added (container_cgroups).
+    std::vector<std::string> all_paths() const;
     std::string path_;
     std::vector<std::string> v1_paths_;
     Fd fd_;

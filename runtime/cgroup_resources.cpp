@@ -119,12 +119,16 @@ void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName na
     if (r.memory_limit || r.memory_swap || r.memory_reservation || r.kernel_memory || r.disable_oom_killer) {
         const auto* d = need("memory", "linux.resources.memory");
         if (d->first.fstype == "cgroup") {
+            const std::string memsw = d->second + "/memory.memsw.limit_in_bytes";
+            if (r.memory_swap && ::access(memsw.c_str(), F_OK) != 0)
+                throw UsageError(name("linux.resources.memory.swap") + ": this kernel does not account swap");
+            // The kernel keeps memory <= memory+swap at every write (EINVAL otherwise): raising
+            // both above the current memory+swap (an update) writes the swap limit first.
+            const bool swap_first = r.memory_swap && r.memory_limit &&
+                                    *r.memory_limit > std::stoll("0" + read_cgroup_file(memsw).substr(0, 19));
+            if (swap_first) write_value(memsw, std::to_string(*r.memory_swap));
             if (r.memory_limit) write_value(d->second + "/memory.limit_in_bytes", std::to_string(*r.memory_limit));
-            if (r.memory_swap) {
-                if (::access((d->second + "/memory.memsw.limit_in_bytes").c_str(), F_OK) != 0)
-                    throw UsageError(name("linux.resources.memory.swap") + ": this kernel does not account swap");
-                write_value(d->second + "/memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap));
-            }
+            if (r.memory_swap && !swap_first) write_value(memsw, std::to_string(*r.memory_swap));
             if (r.memory_reservation)
                 write_value(d->second + "/memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
             if (r.kernel_memory) {

@@ -17,19 +17,6 @@ namespace {
     throw UsageError("invalid " + flag + " \"" + value + "\": " + why);
 }
 
-// A whole number, all of it; UsageError naming the flag otherwise.
-std::int64_t parse_integer(const std::string& flag, const std::string& text) {
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-        v = std::stoll(text, &used, 10);
-    } catch (const std::exception&) {
-        bad(flag, text, "not a whole number");
-    }
-    if (used != text.size() || text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
-        bad(flag, text, "not a whole number");
-    return v;
-}
 
 // "0-2,4": the sorted set of numbers; std::nullopt when the text is not such a list.
 std::optional<std::set<int>> parse_list(const std::string& text) {
@@ -149,7 +136,50 @@ void set_shm_size(Spec& spec, std::int64_t bytes) {
     }
 }
 
+// --cpus, --cpu-shares, --cpu-period, --cpu-quota, --cpuset-cpus and --cpuset-mems into the
+// result `r` and the values to write `w` (merge_limit_flags).
+void add_cpu_flags(Resources& r, Resources& w, const RunOptions& o, const HostFacts& host) {
+    if (!o.cpus.empty()) {
+        if (!o.cpu_period.empty() || !o.cpu_quota.empty())
+            bad("--cpus", o.cpus, "conflicts with --cpu-period and --cpu-quota (it sets both)");
+        std::int64_t nano = parse_cpus(o.cpus, host.cpu_count);
+        w.cpu_period = r.cpu_period = 100000;
+        w.cpu_quota = r.cpu_quota = nano / 10000;  // nano * 100000 us / 1e9
+    }
+    if (!o.cpu_shares.empty()) {
+        std::int64_t shares = parse_integer("--cpu-shares", o.cpu_shares);
+        if (shares < 0) bad("--cpu-shares", o.cpu_shares, "must not be negative");
+        // The kernel's range (2..262144); dockerd clamps the same way.
+        if (shares > 0) w.cpu_shares = r.cpu_shares = static_cast<std::uint64_t>(std::clamp<std::int64_t>(shares, 2, 262144));
+    }
+    if (!o.cpu_period.empty()) {
+        std::int64_t period = parse_integer("--cpu-period", o.cpu_period);
+        if (period < 1000 || period > 1000000) bad("--cpu-period", o.cpu_period, "must be from 1000 (1 ms) to 1000000 (1 s)");
+        w.cpu_period = r.cpu_period = static_cast<std::uint64_t>(period);
+    }
+    if (!o.cpu_quota.empty()) {
+        std::int64_t quota = parse_integer("--cpu-quota", o.cpu_quota);
+        if (quota != -1 && quota < 1000) bad("--cpu-quota", o.cpu_quota, "must be -1 (none) or at least 1000 (1 ms)");
+        w.cpu_quota = r.cpu_quota = quota;
+    }
+    if (!o.cpuset_cpus.empty()) w.cpus = r.cpus = cpuset("--cpuset-cpus", o.cpuset_cpus, host.online_cpus, "CPU");
+    if (!o.cpuset_mems.empty()) w.mems = r.mems = cpuset("--cpuset-mems", o.cpuset_mems, host.online_mems, "memory node");
+}
+
 }  // namespace
+
+std::int64_t parse_integer(const std::string& flag, const std::string& text) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(text, &used, 10);
+    } catch (const std::exception&) {
+        bad(flag, text, "not a whole number");
+    }
+    if (used != text.size() || text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
+        bad(flag, text, "not a whole number");
+    return v;
+}
 
 std::int64_t parse_bytes(const std::string& flag, const std::string& text) {
     // ^(\d+(\.\d+)?) ?([kmgtp])?i?b?$ without regard to case, as go-units' RAMInBytes.
@@ -173,26 +203,67 @@ std::int64_t parse_bytes(const std::string& flag, const std::string& text) {
     return static_cast<std::int64_t>(bytes);
 }
 
-void add_resources(Spec& spec, const RunOptions& o, const HostFacts& host) {
-    Resources& r = spec.linux.resources;
+LimitUpdate merge_limit_flags(const Resources& current, const RunOptions& o, const HostFacts& host) {
+    LimitUpdate u{current, {}};
+    Resources& r = u.result;
+    Resources& w = u.write;
     constexpr std::int64_t kMinMemory = 6 << 20;  // dockerd's linuxMinMemory
+    // What a memory check compares against: the flag as typed, or the container's own limit.
+    auto memory_named = [&] {
+        return !o.memory.empty() ? "--memory " + o.memory
+                                 : "the container's memory limit " + std::to_string(r.memory_limit.value_or(0));
+    };
     if (!o.memory.empty()) {
-        r.memory_limit = parse_bytes("--memory", o.memory);
+        w.memory_limit = r.memory_limit = parse_bytes("--memory", o.memory);
         if (*r.memory_limit < kMinMemory) bad("--memory", o.memory, "the least is 6 MiB (Docker's minimum)");
     }
     if (!o.memory_swap.empty()) {
         if (!r.memory_limit) bad("--memory-swap", o.memory_swap, "needs --memory (the swap limit counts memory and swap)");
-        r.memory_swap = o.memory_swap == "-1" ? -1 : parse_bytes("--memory-swap", o.memory_swap);
+        w.memory_swap = r.memory_swap = o.memory_swap == "-1" ? -1 : parse_bytes("--memory-swap", o.memory_swap);
         if (*r.memory_swap != -1 && *r.memory_swap < *r.memory_limit)
-            bad("--memory-swap", o.memory_swap, "below --memory " + o.memory + " (it is memory and swap together)");
-    } else if (r.memory_limit && host.swap_accounting) {
-        r.memory_swap = *r.memory_limit * 2;  // dockerd's default: as much swap as memory
+            bad("--memory-swap", o.memory_swap, "below " + memory_named() + " (it is memory and swap together)");
+    } else if (!o.memory.empty() && !current.memory_swap) {
+        if (host.swap_accounting) w.memory_swap = r.memory_swap = *r.memory_limit * 2;  // dockerd's default: as much swap as memory
+    } else if (!o.memory.empty() && *current.memory_swap != -1 && *current.memory_swap < *r.memory_limit) {
+        // The kernel refuses a memory limit above memory+swap; dockerd's update refuses it first.
+        bad("--memory", o.memory, "above the container's memory+swap limit " + std::to_string(*current.memory_swap) +
+                                      ": give --memory-swap too");
     }
     if (!o.memory_reservation.empty()) {
-        r.memory_reservation = parse_bytes("--memory-reservation", o.memory_reservation);
+        w.memory_reservation = r.memory_reservation = parse_bytes("--memory-reservation", o.memory_reservation);
         if (r.memory_limit && *r.memory_reservation > *r.memory_limit)
-            bad("--memory-reservation", o.memory_reservation, "above --memory " + o.memory);
+            bad("--memory-reservation", o.memory_reservation, "above " + memory_named());
     }
+    add_cpu_flags(r, w, o, host);
+    if (!o.pids_limit.empty()) {
+        std::int64_t limit = parse_integer("--pids-limit", o.pids_limit);
+        if (limit < -1) bad("--pids-limit", o.pids_limit, "must be -1 or 0 (no limit) or a positive number");
+        if (limit > 0) {
+            w.pids_limit = r.pids_limit = limit;
+        } else {
+            // 0 and -1: unlimited, as Docker; a limit the container has is lifted (pids.max "max").
+            r.pids_limit.reset();
+            if (current.pids_limit) w.pids_limit = -1;
+        }
+    }
+    if (!o.blkio_weight.empty()) {
+        std::int64_t weight = parse_integer("--blkio-weight", o.blkio_weight);
+        if (weight != 0 && (weight < 10 || weight > 1000)) bad("--blkio-weight", o.blkio_weight, "must be from 10 to 1000 (0: none)");
+        if (weight != 0) w.blkio_weight = r.blkio_weight = static_cast<std::uint16_t>(weight);
+    }
+    return u;
+}
+
+bool has_limit_flags(const RunOptions& o) {
+    for (const std::string* flag : {&o.memory, &o.memory_swap, &o.memory_reservation, &o.cpus, &o.cpu_shares, &o.cpu_period,
+                                    &o.cpu_quota, &o.cpuset_cpus, &o.cpuset_mems, &o.pids_limit, &o.blkio_weight})
+        if (!flag->empty()) return true;
+    return false;
+}
+
+void add_resources(Spec& spec, const RunOptions& o, const HostFacts& host) {
+    Resources& r = spec.linux.resources;
+    r = merge_limit_flags(r, o, host).result;
     if (!o.kernel_memory.empty()) {
         r.kernel_memory = parse_bytes("--kernel-memory", o.kernel_memory);
         if (*r.kernel_memory < (4 << 20)) bad("--kernel-memory", o.kernel_memory, "the least is 4 MiB (Docker's minimum)");
@@ -202,43 +273,6 @@ void add_resources(Spec& spec, const RunOptions& o, const HostFacts& host) {
         std::int64_t adj = parse_integer("--oom-score-adj", o.oom_score_adj);
         if (adj < -1000 || adj > 1000) bad("--oom-score-adj", o.oom_score_adj, "must be from -1000 to 1000");
         spec.process.oom_score_adj = static_cast<int>(adj);
-    }
-
-    if (!o.cpus.empty()) {
-        if (!o.cpu_period.empty() || !o.cpu_quota.empty())
-            bad("--cpus", o.cpus, "conflicts with --cpu-period and --cpu-quota (it sets both)");
-        std::int64_t nano = parse_cpus(o.cpus, host.cpu_count);
-        r.cpu_period = 100000;
-        r.cpu_quota = nano / 10000;  // nano * 100000 us / 1e9
-    }
-    if (!o.cpu_shares.empty()) {
-        std::int64_t shares = parse_integer("--cpu-shares", o.cpu_shares);
-        if (shares < 0) bad("--cpu-shares", o.cpu_shares, "must not be negative");
-        // The kernel's range (2..262144); dockerd clamps the same way.
-        if (shares > 0) r.cpu_shares = static_cast<std::uint64_t>(std::clamp<std::int64_t>(shares, 2, 262144));
-    }
-    if (!o.cpu_period.empty()) {
-        std::int64_t period = parse_integer("--cpu-period", o.cpu_period);
-        if (period < 1000 || period > 1000000) bad("--cpu-period", o.cpu_period, "must be from 1000 (1 ms) to 1000000 (1 s)");
-        r.cpu_period = static_cast<std::uint64_t>(period);
-    }
-    if (!o.cpu_quota.empty()) {
-        std::int64_t quota = parse_integer("--cpu-quota", o.cpu_quota);
-        if (quota != -1 && quota < 1000) bad("--cpu-quota", o.cpu_quota, "must be -1 (none) or at least 1000 (1 ms)");
-        r.cpu_quota = quota;
-    }
-    if (!o.cpuset_cpus.empty()) r.cpus = cpuset("--cpuset-cpus", o.cpuset_cpus, host.online_cpus, "CPU");
-    if (!o.cpuset_mems.empty()) r.mems = cpuset("--cpuset-mems", o.cpuset_mems, host.online_mems, "memory node");
-
-    if (!o.pids_limit.empty()) {
-        std::int64_t limit = parse_integer("--pids-limit", o.pids_limit);
-        if (limit < -1) bad("--pids-limit", o.pids_limit, "must be -1 or 0 (no limit) or a positive number");
-        if (limit > 0) r.pids_limit = limit;  // 0 and -1: unlimited, as Docker
-    }
-    if (!o.blkio_weight.empty()) {
-        std::int64_t weight = parse_integer("--blkio-weight", o.blkio_weight);
-        if (weight != 0 && (weight < 10 || weight > 1000)) bad("--blkio-weight", o.blkio_weight, "must be from 10 to 1000 (0: none)");
-        if (weight != 0) r.blkio_weight = static_cast<std::uint16_t>(weight);
     }
 
     for (const auto& u : o.ulimits) {

@@ -19,6 +19,22 @@ namespace hutch {
 // UsageError naming `flag` and the value otherwise.
 std::int64_t parse_bytes(const std::string& flag, const std::string& text);
 
+// The cgroup limits among the flags (--memory, --memory-swap, --memory-reservation, --cpus,
+// --cpu-shares, --cpu-period, --cpu-quota, --cpuset-cpus, --cpuset-mems, --pids-limit,
+// --blkio-weight) over a container's `current` ones: `run` starts from none, `update` from
+// what config.json records, one parser for both. Docker's checks run on the result (a swap
+// limit below the memory limit, whichever of the two changed). UsageError naming the flag.
+struct LimitUpdate {
+    Resources result;  // `current` with the flags' values: what config.json records
+    Resources write;   // only what the flags change, as the cgroup files take it (pids -1: "max")
+};
+LimitUpdate merge_limit_flags(const Resources& current, const RunOptions& flags, const HostFacts& host);
+// Whether any of merge_limit_flags' flags was given.
+bool has_limit_flags(const RunOptions& flags);
+
+// A whole number, all of it; UsageError naming the flag and value otherwise.
+std::int64_t parse_integer(const std::string& flag, const std::string& text);
+
 // Fills the Spec from the options' resource flags; UsageError naming the flag and value for
 // anything Docker refuses (and for what this host cannot honour, e.g. CPUs it lacks).
 void add_resources(Spec& spec, const RunOptions& options, const HostFacts& host);

@@ -444,6 +444,11 @@ json to_json(const Spec& s) {
     return out;
 }
 
+Resources resources_from_json(const json& j, const std::string& path) {
+    if (!j.is_object()) throw UsageError(path + ": must be an object");
+    return resources_from(Reader(j, path));
+}
+
 Process process_from_json(const json& j) {
     if (!j.is_object()) throw UsageError("process: must be a JSON object");
     return process_from(Reader(j, "process"));

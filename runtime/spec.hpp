@@ -267,6 +267,8 @@ nlohmann::json to_json(const Spec& spec);
 Spec spec_from_json(const nlohmann::json& json);
 // A config.json's "process" object alone (an OCI exec's --process file).
 Process process_from_json(const nlohmann::json& json);
+// A linux.resources object alone (`hutch-oci update -r`); errors name fields from `path`.
+Resources resources_from_json(const nlohmann::json& json, const std::string& path);
 // Every Spec is kept and shown as JSON (config.json, --dry-run), and JSON strings are UTF-8:
 // throws UsageError naming the first field whose text is not (an argument in Latin-1, say),
 // instead of failing later in the JSON library with a message that names nothing.

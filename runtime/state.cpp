@@ -385,10 +385,11 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
         throw UsageError("container " + state.id.substr(0, 12) +
                          " is running (a hutch process manages it): stop it first");
-    // Left behind when the hutch that ran it was killed: its processes, then its cgroup, and
-    // its address claims.
-    if (!state.cgroup.empty()) remove_cgroup(state.cgroup);
-    for (const auto& dir : state.limit_cgroups) remove_cgroup(dir);
+    // Left behind when the hutch that ran it was killed: its processes, then its cgroups (also
+    // those `hutch update` made, which the record may not list), and its address claims.
+    std::vector<std::string> recorded = state.limit_cgroups;
+    if (!state.cgroup.empty()) recorded.insert(recorded.begin(), state.cgroup);
+    remove_container_cgroups(state.id, recorded);
     net::release_claims(paths.data_root, state.id);
     remove_record(paths, state.id, state.name);
     events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});

@@ -27,6 +27,7 @@ void add_events_command(CLI::App& app, const Paths& paths, int& exit_code);
 // exec, kill, stop, wait, logs, inspect
 void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code);
 void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code);
+void add_update_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
 
 // `hutch oci ...` and the binary invoked as hutch-oci: the OCI runtime command line
@@ -47,6 +48,8 @@ std::string read_named_file(const std::string& path);
 
 // docker run's flags into `opts`: shared by `run` and `audit`, so both build the same Spec.
 void add_run_flags(CLI::App* cmd, RunOptions& opts);
+// The cgroup limit flags among them (--memory ... --blkio-weight), shared with `update`.
+void add_limit_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given
 // (hutch run -d, start, exec -d); its start errors come back as this process's.
 int in_monitor(const std::function<int(int)>& body);

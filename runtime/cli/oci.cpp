@@ -347,6 +347,7 @@ int oci_main(int argc, char** argv) {
     add_state_kill_delete(app, g);
     add_exec_command(app, g, exit_code);
     add_ps_and_list_commands(app, g);
+    add_update_command(app, g);
 
     // features
     auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");

@@ -1,5 +1,5 @@
 // What the files of `hutch oci` (oci.cpp: create, start, run, state, kill, delete;
-// oci_exec.cpp: exec, ps, list, features) share.
+// oci_exec.cpp: exec, ps, list, features; oci_update.cpp: update) share.
 #pragma once
 
 #include <sys/types.h>
@@ -29,6 +29,7 @@ void write_pid_file(const std::string& path, pid_t pid);
 
 void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code);
 void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g);
+void add_update_command(CLI::App& app, const OciGlobals& g);
 // features.md's document.
 nlohmann::json features();
 

@@ -229,6 +229,20 @@ HostFacts host_facts(const std::string& rootfs) {
     return host;
 }
 
+void add_limit_flags(CLI::App* cmd, RunOptions& opts) {
+    cmd->add_option("-m,--memory", opts.memory, "Memory limit (e.g. 64m, 1g)");
+    cmd->add_option("--memory-swap", opts.memory_swap, "Memory plus swap limit; -1: unlimited swap");
+    cmd->add_option("--memory-reservation", opts.memory_reservation, "Memory soft limit");
+    cmd->add_option("--cpus", opts.cpus, "Number of CPUs (e.g. 0.5)");
+    cmd->add_option("-c,--cpu-shares", opts.cpu_shares, "CPU shares (relative weight)");
+    cmd->add_option("--cpu-period", opts.cpu_period, "Limit CPU CFS (Completely Fair Scheduler) period");
+    cmd->add_option("--cpu-quota", opts.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
+    cmd->add_option("--cpuset-cpus", opts.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+    cmd->add_option("--cpuset-mems", opts.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
+    cmd->add_option("--pids-limit", opts.pids_limit, "Tune container pids limit (-1 for unlimited)");
+    cmd->add_option("--blkio-weight", opts.blkio_weight, "Block IO (relative weight), between 10 and 1000, or 0 to disable");
+}
+
 void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     auto many = [cmd](const char* names, std::vector<std::string>& into, const char* help) {
         cmd->add_option(names, into, help)->allow_extra_args(false)->take_all();
@@ -268,20 +282,10 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--dns-search", opts.dns_search, "Set custom DNS search domains");
     many("--dns-option", opts.dns_options, "Set DNS options");
     // Resources (runtime/resource_flags.hpp): Docker's names and units.
-    cmd->add_option("-m,--memory", opts.memory, "Memory limit (e.g. 64m, 1g)");
-    cmd->add_option("--memory-swap", opts.memory_swap, "Memory plus swap limit; -1: unlimited swap");
-    cmd->add_option("--memory-reservation", opts.memory_reservation, "Memory soft limit");
+    add_limit_flags(cmd, opts);
     cmd->add_option("--kernel-memory", opts.kernel_memory, "Kernel memory limit (cgroup v1 kernels that still enforce it)");
     cmd->add_flag("--oom-kill-disable", opts.oom_kill_disable, "Disable the OOM killer (cgroup v1)");
     cmd->add_option("--oom-score-adj", opts.oom_score_adj, "Tune the host's OOM preferences (-1000 to 1000)");
-    cmd->add_option("--cpus", opts.cpus, "Number of CPUs (e.g. 0.5)");
-    cmd->add_option("-c,--cpu-shares", opts.cpu_shares, "CPU shares (relative weight)");
-    cmd->add_option("--cpu-period", opts.cpu_period, "Limit CPU CFS (Completely Fair Scheduler) period");
-    cmd->add_option("--cpu-quota", opts.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
-    cmd->add_option("--cpuset-cpus", opts.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
-    cmd->add_option("--cpuset-mems", opts.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
-    cmd->add_option("--pids-limit", opts.pids_limit, "Tune container pids limit (-1 for unlimited)");
-    cmd->add_option("--blkio-weight", opts.blkio_weight, "Block IO (relative weight), between 10 and 1000, or 0 to disable");
     many("--ulimit", opts.ulimits, "Ulimit options (NAME=SOFT[:HARD], e.g. nofile=100:200)");
     cmd->add_option("--shm-size", opts.shm_size, "Size of /dev/shm (e.g. 128m)");
     many("--sysctl", opts.sysctls, "Sysctl options (namespaced keys only, KEY=VALUE)");

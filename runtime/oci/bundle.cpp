@@ -50,21 +50,6 @@ const std::vector<std::string> kUnsupported = {
     "mounts[].gidMappings",
 };
 
-// A field's value that asks for nothing: null, false, 0, "", [] or {} (engines often write
-// empty sections, e.g. "resources": {}).
-bool asks_nothing(const json& v) {
-    if (v.is_null()) return true;
-    if (v.is_boolean()) return !v.get<bool>();
-    if (v.is_string()) return v.get<std::string>().empty();
-    // dockerd 20.10 writes "blockIO": {"weight": 0} into every config.json: 0 is "not set".
-    if (v.is_number()) return v == 0;
-    if (v.is_array() || v.is_object()) {
-        for (const auto& e : v)
-            if (!asks_nothing(e)) return false;
-        return true;
-    }
-    return false;
-}
 
 const json* find_path(const json& config, const std::string& path) {
     const json* at = &config;
@@ -116,6 +101,20 @@ std::string absolute_in(const std::string& bundle, const std::string& path) {
 }
 
 }  // namespace
+
+bool asks_nothing(const json& v) {
+    if (v.is_null()) return true;
+    if (v.is_boolean()) return !v.get<bool>();
+    if (v.is_string()) return v.get<std::string>().empty();
+    // dockerd 20.10 writes "blockIO": {"weight": 0} into every config.json: 0 is "not set".
+    if (v.is_number()) return v == 0;
+    if (v.is_array() || v.is_object()) {
+        for (const auto& e : v)
+            if (!asks_nothing(e)) return false;
+        return true;
+    }
+    return false;
+}
 
 json parse_config(const std::string& text, const std::string& shown_path) {
     try {

@@ -32,5 +32,8 @@ const std::vector<std::string>& unsupported_fields();
 
 // `hutch oci spec`: a default config.json, as runc and crun write it.
 nlohmann::json default_config();
+// Whether a config value asks for nothing: null, false, 0, "", [] or {} (engines often write
+// empty sections, e.g. "resources": {}, and dockerd writes "blockIO": {"weight": 0}).
+bool asks_nothing(const nlohmann::json& value);
 
 }  // namespace hutch::oci

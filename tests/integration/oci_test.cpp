@@ -1272,6 +1272,39 @@ TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
     }
 }
 
+TEST_F(OciConfigIntegration, UpdateSetsPidsLimitFromFlagsAndFromAResourcesFile) {
+    // Created without resources: only its unified cgroup; update gives it a v1 pids cgroup.
+    if (mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/pids").empty()) GTEST_SKIP() << "no cgroup v1 pids hierarchy here";
+    std::string id = new_id("update");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    auto pids_dir = [&] {
+        for (const auto& line : split_lines(read_file("/proc/" + std::to_string(pid) + "/cgroup")))
+            if (line.find(":pids:") != std::string::npos) return "/sys/fs/cgroup/pids" + line.substr(line.find(":pids:") + 6);
+        return std::string();
+    };
+    Result u = oci({"update", "--pids-limit", "7", id});
+    ASSERT_EXIT_CODE(u, 0);
+    std::string dir = pids_dir();
+    EXPECT_NE(dir.find("/hutch-oci/" + id), std::string::npos) << dir;
+    EXPECT_EQ(read_file(dir + "/pids.max"), "7\n");
+
+    write_file(tmp_ / "resources.json", R"({"pids": {"limit": 9}, "memory": {"swappiness": null}})");
+    ASSERT_EXIT_CODE(oci({"update", "-r", tmp_ / "resources.json", id}), 0);
+    EXPECT_EQ(read_file(dir + "/pids.max"), "9\n");
+    // runc's exit status 1, the field named, nothing applied.
+    write_file(tmp_ / "bad.json", R"({"pids": {"limit": 3}, "cpu": {"bogus": 1}})");
+    Result bad = oci({"update", "-r", tmp_ / "bad.json", id});
+    EXPECT_EXIT_CODE(bad, 1);
+    EXPECT_NE(bad.err.find("cpu.bogus"), std::string::npos) << describe(bad);
+    EXPECT_EQ(read_file(dir + "/pids.max"), "9\n");
+    EXPECT_EQ(json::parse(read_file(root_ + "/" + id + "/config.json"))["linux"]["resources"]["pids"]["limit"], 9);
+
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+    EXPECT_FALSE(path_exists(dir)) << dir << " left after delete";
+}
+
 // linux.uidMappings/gidMappings: the container's root is a host id of the mapping. Observed from
 // inside (the maps, id, a host-root file showing as the overflow id) and from the host (the
 // process's real uid; an exec joins the same user namespace).

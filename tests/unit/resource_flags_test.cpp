@@ -255,3 +255,39 @@ TEST(ResourceFlags, RefusalsFromTheCgroupCodeNameTheFlag) {
     EXPECT_EQ(resource_flag_name("linux.resources.pids"), "--pids-limit");
     EXPECT_EQ(resource_flag_name("linux.resources.memory.kernel"), "--kernel-memory");
 }
+
+// `hutch update`: the same flags over a container's current limits.
+TEST(LimitUpdate, KeepsWhatTheFlagsDoNotChangeAndChecksTheResult) {
+    Resources current;
+    current.memory_limit = 64 << 20;
+    current.memory_swap = 128 << 20;
+    current.pids_limit = 5;
+    RunOptions o;
+    o.memory = "128m";
+    LimitUpdate u = merge_limit_flags(current, o, host());
+    EXPECT_EQ(u.result.memory_limit, 128 << 20);
+    EXPECT_EQ(u.result.memory_swap, 128 << 20);  // kept: the container's memory+swap limit
+    EXPECT_EQ(u.result.pids_limit, 5);
+    EXPECT_FALSE(u.write.memory_swap);  // only what changes is written
+    EXPECT_FALSE(u.write.pids_limit);
+    o.memory = "256m";  // above the current memory+swap without --memory-swap: dockerd refuses it
+    EXPECT_TRUE(contains(usage_error([&] { merge_limit_flags(current, o, host()); }),
+                         "invalid --memory \"256m\": above the container's memory+swap limit 134217728"));
+    o = RunOptions{};
+    o.memory_swap = "32m";  // checked against the container's memory limit
+    EXPECT_TRUE(contains(usage_error([&] { merge_limit_flags(current, o, host()); }),
+                         "--memory-swap \"32m\": below the container's memory limit 67108864"));
+}
+
+TEST(LimitUpdate, PidsLimitMinusOneLiftsALimit) {
+    Resources current;
+    current.pids_limit = 5;
+    RunOptions o;
+    o.pids_limit = "-1";
+    LimitUpdate u = merge_limit_flags(current, o, host());
+    EXPECT_FALSE(u.result.pids_limit);   // recorded as none, as run records it
+    EXPECT_EQ(u.write.pids_limit, -1);   // written as pids.max "max"
+    EXPECT_FALSE(merge_limit_flags({}, o, host()).write.pids_limit);  // nothing to lift
+    EXPECT_FALSE(has_limit_flags(RunOptions{}));
+    EXPECT_TRUE(has_limit_flags(o));
+}
