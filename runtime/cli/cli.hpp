@@ -26,6 +26,7 @@ void add_rm_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_events_command(CLI::App& app, const Paths& paths, int& exit_code);
 // exec, kill, stop, wait, logs, inspect
 void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code);
+void add_stats_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_update_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     cli::add_rm_command(app, paths, exit_code);
     cli::add_lifecycle_commands(app, paths, exit_code);
     cli::add_events_command(app, paths, exit_code);
+    cli::add_stats_command(app, paths, exit_code);
     cli::add_audit_command(app, paths, exit_code);
     cli::add_update_command(app, paths, exit_code);
     cli::add_profile_command(app, globals, exit_code, argv);
