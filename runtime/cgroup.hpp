@@ -68,14 +68,15 @@ public:
     // the container a cgroup in each v1 hierarchy holding one of their controllers, where they
     // are written (or into the unified cgroup where cgroup2 holds the controller); only such a
     // container pays for the move into v1 (attach). `name` says how a refusal names a setting
-    // (runtime/cgroup_resources.hpp).
+    // (runtime/cgroup_resources.hpp). `accounting` (hutch profile) puts the container in the
+    // memory and pids controllers too, with no limit written, so their usage can be read.
     static Cgroup create(const std::string& id, const devices::Policy& policy, const Resources& limits = {},
-                         std::string (*name)(const std::string&) = nullptr);
+                         std::string (*name)(const std::string&) = nullptr, bool accounting = false);
     // Where create(id, ...) makes it ("" on a host with neither cgroup2 nor v1 devices):
     // recorded before it exists, so a start killed right after the mkdir leaves a cgroup `rm` knows.
     static std::string path_for(const std::string& id);
-    // The v1 cgroups create(id, policy, limits) makes for the limits (recorded the same way).
-    static std::vector<std::string> v1_paths_for(const std::string& id, const Resources& limits);
+    // The v1 cgroups create(id, policy, limits, name, accounting) makes (recorded the same way).
+    static std::vector<std::string> v1_paths_for(const std::string& id, const Resources& limits, bool accounting = false);
     Cgroup(Cgroup&& other) noexcept = default;
     Cgroup(const Cgroup&) = delete;
     Cgroup& operator=(const Cgroup&) = delete;
