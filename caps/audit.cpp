@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "caps/audit_devices.hpp"
+#include "caps/audit_resources.hpp"
 #include "caps/capabilities.hpp"
 #include "runtime/run_modes.hpp"
 
@@ -161,12 +162,7 @@ public:
         no_new_privileges();
         seccomp();
         root_user();
-        add("5.10 memory-limit", Level::kInfo, "no memory limit",
-            "one container can exhaust the host's memory",
-            "--memory, once hutch has it");
-        add("5.28 pids-limit", Level::kInfo, "no pids limit",
-            "a fork bomb inside exhausts the host's process table",
-            "--pids-limit, once hutch has it");
+        for (auto& f : resource_findings(s_)) findings_.push_back(std::move(f));
         return std::move(findings_);
     }
 

@@ -177,6 +177,27 @@ nlohmann::json to_docker_json(const seccomp::DockerProfile& profile);
 // "--cap-drop ALL --cap-add CHOWN --cap-add NET_BIND_SERVICE"
 std::string cap_flags(caps::CapSet needed);
 
+// --- resources ------------------------------------------------------------------------------
+
+// What the profiled run took from its memory and pids cgroups (runtime/profile/usage.hpp reads
+// them), and the limits proposed from it. A limit the user gave to profile bounded the run: it
+// is kept as typed (the run line has it) and not proposed again.
+struct ResourceUsage {
+    std::optional<std::int64_t> memory_peak;  // bytes; none: not measured (memory_source says why)
+    std::string memory_source;
+    std::optional<std::int64_t> pids_peak;    // tasks (threads count, as for pids.max)
+    std::string pids_source;
+    std::string memory_given, pids_given;     // the user's --memory and --pids-limit, as typed
+};
+
+// --memory from a peak: x1.5 rounded up to a whole MiB, at least 6 MiB (Docker's minimum), so
+// the allocations the run did not reach this time still fit.
+std::int64_t proposed_memory(std::int64_t peak_bytes);
+// --pids-limit from a peak: x2, at least 16 (a shell, its pipes and a few helpers).
+std::int64_t proposed_pids(std::int64_t peak);
+// The limits flags.txt adds: " --memory 30m --pids-limit 16", each only when measured and not given.
+std::string resource_flags(const ResourceUsage& usage);
+
 // Everything the report says.
 struct RunRecord {
     std::string label;  // "profile", "without CAP_CHOWN", "verify"
@@ -194,6 +215,7 @@ struct Report {
     SyscallFindings syscalls;
     std::set<std::string> profile_syscalls;  // what profile.json allows
     WriteFindings writes;
+    ResourceUsage usage;
     std::string flags;     // the line for flags.txt
     std::string run_line;  // the hutch run command that applies the profile
     std::vector<RunRecord> runs;

@@ -1,5 +1,7 @@
 // `hutch profile`'s report (caps/least_privilege.hpp): report.md, the summary printed on stdout
 // and the flags line, from what the runs found.
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "caps/least_privilege.hpp"
@@ -126,7 +128,61 @@ void markdown_writes(std::ostream& o, const Report& r) {
     }
 }
 
+constexpr std::int64_t kMiB = 1024 * 1024;
+
+// "21.4 MiB"
+std::string mib_text(std::int64_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / kMiB);
+    return buf;
+}
+
+// One line per resource: the peak, where it was read, and the limit proposed (or kept).
+std::vector<std::string> usage_lines(const ResourceUsage& u) {
+    std::string memory = "memory: ";
+    if (!u.memory_peak) memory += "not measured (" + u.memory_source + ")";
+    else {
+        memory += "peak " + mib_text(*u.memory_peak) + " (" + u.memory_source + ")";
+        memory += u.memory_given.empty()
+                      ? ": --memory " + std::to_string(proposed_memory(*u.memory_peak) / kMiB) +
+                            "m (peak x1.5, whole MiB, at least 6m)"
+                      : ": --memory " + u.memory_given + " as given";
+    }
+    std::string pids = "pids: ";
+    if (!u.pids_peak) pids += "not measured (" + u.pids_source + ")";
+    else {
+        pids += "peak " + std::to_string(*u.pids_peak) + " (" + u.pids_source + ")";
+        pids += u.pids_given.empty()
+                    ? ": --pids-limit " + std::to_string(proposed_pids(*u.pids_peak)) + " (peak x2, at least 16)"
+                    : ": --pids-limit " + u.pids_given + " as given";
+    }
+    return {memory, pids};
+}
+
+void markdown_resources(std::ostream& o, const Report& r) {
+    o << "\n## Resources\n\n";
+    for (const auto& line : usage_lines(r.usage)) o << "- " << line << "\n";
+    o << "\nA peak is what this run reached: a larger input needs more. The proposed limits leave "
+         "headroom; check them with `--verify`, which runs under them.\n";
+}
+
 }  // namespace
+
+std::int64_t proposed_memory(std::int64_t peak_bytes) {
+    std::int64_t with_headroom = peak_bytes + (peak_bytes + 1) / 2;
+    std::int64_t mib = (with_headroom + kMiB - 1) / kMiB;
+    return std::max<std::int64_t>(mib, 6) * kMiB;
+}
+
+std::int64_t proposed_pids(std::int64_t peak) { return std::max<std::int64_t>(peak * 2, 16); }
+
+std::string resource_flags(const ResourceUsage& u) {
+    std::string out;
+    if (u.memory_peak && u.memory_given.empty())
+        out += " --memory " + std::to_string(proposed_memory(*u.memory_peak) / kMiB) + "m";
+    if (u.pids_peak && u.pids_given.empty()) out += " --pids-limit " + std::to_string(proposed_pids(*u.pids_peak));
+    return out;
+}
 
 std::string cap_flags(caps::CapSet needed) {
     std::string out = "--cap-drop ALL";
@@ -148,6 +204,7 @@ std::string report_markdown(const Report& r) {
     markdown_capabilities(o, r);
     markdown_syscalls(o, r);
     markdown_writes(o, r);
+    markdown_resources(o, r);
     o << "\n## Apply it\n\n```\n" << r.run_line << "\n```\n\nFlags: `" << r.flags << "`\n";
     if (!r.notes.empty()) {
         o << "\n## Notes\n\n";
@@ -175,6 +232,7 @@ std::string summary_text(const Report& r) {
         o << (r.writes.read_only_suffices() ? "  --read-only suffices (all on its tmpfs mounts)\n"
                                             : "  --read-only would not suffice\n");
     }
+    for (const auto& line : usage_lines(r.usage)) o << line << "\n";
     o << "runs seen:";
     for (const auto& run : r.runs) o << " " << run.label << " (exit " << run.exit_code << ")";
     o << "\n";

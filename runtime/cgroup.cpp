@@ -69,10 +69,21 @@ bool holds(const CgroupHierarchy& h, const std::string& controller) {
 
 namespace {
 
-// The v1 hierarchies holding a controller the limits need, each once (cpu and cpuacct may share one).
-std::vector<const CgroupHierarchy*> limit_hierarchies(const std::vector<CgroupHierarchy>& all, const Resources& limits) {
+// The controllers the container's cgroups need: the limits', plus memory and pids for
+// `accounting` (hutch profile reads their peaks; no limit is written for them).
+std::vector<std::string> wanted_controllers(const Resources& limits, bool accounting) {
+    std::vector<std::string> out = resource_controllers(limits);
+    if (accounting)
+        for (const char* c : {"memory", "pids"})
+            if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    return out;
+}
+
+// The v1 hierarchies holding one of `controllers`, each once (cpu and cpuacct may share one).
+std::vector<const CgroupHierarchy*> limit_hierarchies(const std::vector<CgroupHierarchy>& all,
+                                                      const std::vector<std::string>& controllers) {
     std::vector<const CgroupHierarchy*> out;
-    for (const auto& controller : resource_controllers(limits))
+    for (const auto& controller : controllers)
         for (const auto& h : all)
             if (holds(h, controller) && std::find(out.begin(), out.end(), &h) == out.end()) out.push_back(&h);
     return out;
@@ -102,9 +113,10 @@ void make_container_dir(const std::string& group, const std::string& dir, bool c
 // cgroup2: a controller the limits need that no v1 hierarchy holds is enabled for the
 // containers below hutch's parent cgroup, where the parent above offers it. Where it does not,
 // apply_resources refuses the setting naming the controller.
-void enable_unified_controllers(const std::string& group, const std::vector<CgroupHierarchy>& all, const Resources& limits) {
+void enable_unified_controllers(const std::string& group, const std::vector<CgroupHierarchy>& all,
+                                const std::vector<std::string>& controllers) {
     std::string available = " " + read_cgroup_file(group + "/cgroup.controllers") + " ";
-    for (auto controller : resource_controllers(limits)) {
+    for (auto controller : controllers) {
         if (std::any_of(all.begin(), all.end(), [&](const CgroupHierarchy& h) { return holds(h, controller); })) continue;
         if (controller == "blkio") controller = "io";
         if (available.find(" " + controller + " ") != std::string::npos)
@@ -195,18 +207,18 @@ std::string Cgroup::path_for(const std::string& id) {
     return h ? h->mount_point + own_cgroup(*h) + "/hutch/" + id : "";
 }
 
-std::vector<std::string> Cgroup::v1_paths_for(const std::string& id, const Resources& limits) {
+std::vector<std::string> Cgroup::v1_paths_for(const std::string& id, const Resources& limits, bool accounting) {
     std::vector<std::string> out;
-    if (!limits.limits_anything()) return out;
+    if (!limits.limits_anything() && !accounting) return out;
     const auto hierarchies = host_cgroup_hierarchies();
     const CgroupHierarchy* main = container_hierarchy(hierarchies);
-    for (const CgroupHierarchy* h : limit_hierarchies(hierarchies, limits))
+    for (const CgroupHierarchy* h : limit_hierarchies(hierarchies, wanted_controllers(limits, accounting)))
         if (h != main) out.push_back(h->mount_point + own_cgroup(*h) + "/hutch/" + id);
     return out;
 }
 
 Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy, const Resources& limits,
-                      std::string (*name)(const std::string&)) {
+                      std::string (*name)(const std::string&), bool accounting) {
     Cgroup cgroup;
     const auto hierarchies = host_cgroup_hierarchies();
     const CgroupHierarchy* h = container_hierarchy(hierarchies);
@@ -224,17 +236,18 @@ Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy, cons
     CgroupDirs dirs;
     make_container_dir(group, cgroup.path_, false);
     dirs.emplace_back(*h, cgroup.path_);
-    if (limits.limits_anything()) {
+    if (limits.limits_anything() || accounting) {
+        const std::vector<std::string> controllers = wanted_controllers(limits, accounting);
         // Each recorded as soon as it exists: whatever fails next, the destructor removes it.
-        for (const CgroupHierarchy* v1 : limit_hierarchies(hierarchies, limits)) {
+        for (const CgroupHierarchy* v1 : limit_hierarchies(hierarchies, controllers)) {
             if (v1 == h) continue;
             std::string v1_group = v1->mount_point + own_cgroup(*v1) + "/hutch";
             cgroup.v1_paths_.push_back(v1_group + "/" + id);
             make_container_dir(v1_group, cgroup.v1_paths_.back(), holds(*v1, "cpuset"));
             dirs.emplace_back(*v1, cgroup.v1_paths_.back());
         }
-        if (!cgroup.v1_) enable_unified_controllers(group, hierarchies, limits);
-        apply_resources(limits, dirs, name ? name : oci_resource_name);
+        if (!cgroup.v1_) enable_unified_controllers(group, hierarchies, controllers);
+        if (limits.limits_anything()) apply_resources(limits, dirs, name ? name : oci_resource_name);
     }
     if (cgroup.v1_) {
         devices::apply_v1(cgroup.path_, policy);

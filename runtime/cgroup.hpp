@@ -72,7 +72,8 @@ bool holds(const CgroupHierarchy& h, const std::string& controller);
 void make_container_dir(const std::string& group, const std::string& dir, bool cpuset);
 // cgroup2: enables below `group` the controllers `limits` need that no v1 hierarchy of `all`
 // holds, where the parent offers them.
-void enable_unified_controllers(const std::string& group, const std::vector<CgroupHierarchy>& all, const Resources& limits);
+void enable_unified_controllers(const std::string& group, const std::vector<CgroupHierarchy>& all,
+                                const std::vector<std::string>& controllers);
 
 // How many processes the OOM killer killed in the memory cgroup among `dirs` (v1's
 // memory.oom_control, cgroup2's memory.events): 0 when none of them has the memory controller.
@@ -87,14 +88,15 @@ public:
     // the container a cgroup in each v1 hierarchy holding one of their controllers, where they
     // are written (or into the unified cgroup where cgroup2 holds the controller); only such a
     // container pays for the move into v1 (attach). `name` says how a refusal names a setting
-    // (runtime/cgroup_resources.hpp).
+    // (runtime/cgroup_resources.hpp). `accounting` (hutch profile) puts the container in the
+    // memory and pids controllers too, with no limit written, so their usage can be read.
     static Cgroup create(const std::string& id, const devices::Policy& policy, const Resources& limits = {},
-                         std::string (*name)(const std::string&) = nullptr);
+                         std::string (*name)(const std::string&) = nullptr, bool accounting = false);
     // Where create(id, ...) makes it ("" on a host with neither cgroup2 nor v1 devices):
     // recorded before it exists, so a start killed right after the mkdir leaves a cgroup `rm` knows.
     static std::string path_for(const std::string& id);
-    // The v1 cgroups create(id, policy, limits) makes for the limits (recorded the same way).
-    static std::vector<std::string> v1_paths_for(const std::string& id, const Resources& limits);
+    // The v1 cgroups create(id, policy, limits, name, accounting) makes (recorded the same way).
+    static std::vector<std::string> v1_paths_for(const std::string& id, const Resources& limits, bool accounting = false);
     Cgroup(Cgroup&& other) noexcept = default;
     Cgroup(const Cgroup&) = delete;
     Cgroup& operator=(const Cgroup&) = delete;

@@ -158,7 +158,7 @@ std::vector<std::string> update_cgroups(const RunningCgroups& c, const Resources
         // cgroup2 controllers are enabled below hutch's own parent, never an engine's.
         if (main.ends_with("/" + c.parent + "/" + c.id))
             for (const auto& [h, dir] : dirs)
-                if (h.fstype == "cgroup2") enable_unified_controllers(dir.substr(0, dir.find_last_of('/')), hierarchies, changes);
+                if (h.fstype == "cgroup2") enable_unified_controllers(dir.substr(0, dir.find_last_of('/')), hierarchies, resource_controllers(changes));
         // Limits first, into the new cgroups while they are empty: a refusal leaves the
         // container where it was, and the new cgroups are removed again.
         apply_in_order(changes, dirs, name);

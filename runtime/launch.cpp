@@ -364,14 +364,17 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     interrupt::check();
     // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
     state.cgroup = Cgroup::path_for(id);
-    state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources);
+    const bool accounting = observer && observer->accounting();
+    state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources, accounting);
     record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy and the limits are on it before the clone: the child never runs
     // unfiltered or unlimited.
-    Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources, resource_flag_name);
+    Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources, resource_flag_name,
+                                   accounting);
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
     plan.cgroups.insert(plan.cgroups.end(), cgroup.v1_paths().begin(), cgroup.v1_paths().end());
+    if (observer) observer->cgroups(plan.cgroups);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");

@@ -36,8 +36,13 @@ struct RunObserver {
     // The child's listener. The child waits in its next system call until someone answers, so
     // nothing of the command has run yet. `upper_dir`: the writable layer ("" with --read-only).
     virtual void listener(Fd listener, const std::string& upper_dir) = 0;
-    // The command exited with `status`; its writable layer is still there.
+    // The command exited with `status`; its writable layer is still there, and so are its
+    // cgroups.
     virtual void exited(int status, const std::string& upper_dir) = 0;
+    // Whether the container's cgroups also account memory and pids (Cgroup::create's
+    // `accounting`), and, when made, where they are: before the clone.
+    virtual bool accounting() const { return false; }
+    virtual void cgroups(const std::vector<std::string>& /*dirs*/) {}
 };
 
 // Runs the container in the foreground and returns its exit status (the command's code, 128+N

@@ -118,6 +118,7 @@ void Observer::listener(Fd fd, const std::string& upper_dir) {
 }
 
 void Observer::exited(int, const std::string& upper_dir) {
+    usage_ = meter_.finish();  // the cgroups go once run_container returns
     if (supervisor_) {
         notifications_ = supervisor_->finish();
         supervisor_error_ = supervisor_->error();

@@ -18,6 +18,7 @@
 #include "runtime/launch.hpp"
 #include "runtime/profile/notify.hpp"
 #include "runtime/profile/tracefs.hpp"
+#include "runtime/profile/usage.hpp"
 
 namespace hutch::profile {
 
@@ -44,6 +45,9 @@ public:
     void cloned(pid_t pid) override;
     void listener(Fd fd, const std::string& upper_dir) override;
     void exited(int, const std::string& upper_dir) override;
+    // Memory and pids are accounted (no limit unless the user gave one): usage() has the peaks.
+    bool accounting() const override { return true; }
+    void cgroups(const std::vector<std::string>& dirs) override { meter_.start(dirs); }
 
     pid_t init_pid() const { return init_pid_; }
     // Why the listener's thread stopped answering early, if it did: the run's calls are not all
@@ -54,6 +58,7 @@ public:
     const std::vector<std::string>& writes() const { return writes_; }
     bool writes_known() const { return writes_known_; }
     long lost_events() const { return lost_; }
+    const ResourceUsage& usage() const { return usage_; }
     std::uint64_t missing_log_records() const { return missing_; }
 
 private:
@@ -73,6 +78,8 @@ private:
     std::vector<std::string> writes_;
     bool writes_known_ = false;
     long lost_ = 0;
+    UsageMeter meter_;
+    ResourceUsage usage_;
 };
 
 }  // namespace hutch::profile

@@ -137,6 +137,22 @@ seccomp::DockerProfile base_profile(const RunOptions& o, bool& unconfined) {
     return profile ? *profile : seccomp::default_profile();
 }
 
+// The options with the limits flags.txt proposes (resource_flags), where the user gave none.
+RunOptions with_limits(RunOptions o, const ResourceUsage& usage) {
+    if (usage.memory_peak && usage.memory_given.empty())
+        o.memory = std::to_string(proposed_memory(*usage.memory_peak) / (1024 * 1024)) + "m";
+    if (usage.pids_peak && usage.pids_given.empty()) o.pids_limit = std::to_string(proposed_pids(*usage.pids_peak));
+    return o;
+}
+
+// What the profiled run took (the observer read its cgroups), with the limits the user gave.
+ResourceUsage measured_usage(const Observer& observer, const RunOptions& options) {
+    ResourceUsage usage = observer.usage();
+    usage.memory_given = options.memory;
+    usage.pids_given = options.pids_limit;
+    return usage;
+}
+
 // A private directory for the profile when --output is not given (--verify still needs a file).
 class TempDir {
 public:
@@ -373,7 +389,7 @@ std::string seccomp_flag_value(const Request& r) {
 // --verify: one run under the generated flags and `dir`/profile.json. 1 when it behaved
 // differently from the profiled run.
 int verify(Profiling& p, const std::string& dir, bool read_only) {
-    RunOptions v = with_caps(p.request.options, p.report.caps.needed());
+    RunOptions v = with_limits(with_caps(p.request.options, p.report.caps.needed()), p.report.usage);
     std::erase_if(v.security_opts, [](const std::string& s) { return s.rfind("seccomp", 0) == 0; });
     v.security_opts.push_back("seccomp=" + dir + "/profile.json");
     v.read_only = read_only;
@@ -420,6 +436,7 @@ int run_profile(const Request& r, std::ostream& out) {
     Observer observer(sources.tracepoint ? &*sources.root : nullptr, sources.calls, p.starting,
                       tracefs::instance_prefix(), spec.root.path);
     profiled_run(p, sources, observer);
+    report.usage = measured_usage(observer, r.options);
     if (sources.tracepoint) confirm_traced_caps(p, observer);
     else replay_caps(p);
     record_syscalls(report, sources.calls, observer);
@@ -442,7 +459,7 @@ int run_profile(const Request& r, std::ostream& out) {
     }
     const std::string seccomp_value = seccomp_flag_value(r);
     report.flags = cap_flags(report.caps.needed()) + " --security-opt seccomp=" + seccomp_value +
-                   (read_only ? " --read-only" : "");
+                   (read_only ? " --read-only" : "") + resource_flags(report.usage);
     report.run_line = run_line(r.user_flags, report.flags, r.rootfs_arg, r.options.command);
     if (!dir.empty()) write_out(dir + "/profile.json", to_docker_json(generated).dump(2) + "\n");
 

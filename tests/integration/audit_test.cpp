@@ -85,12 +85,14 @@ TEST_F(AuditIntegration, PrivilegedIsTheWorstCase) {
 
 TEST_F(AuditIntegration, HardenedProfileHasNoWarnAndPassesStrict) {
     Strings hardened = {"--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-                        "-u", "65534:65534", rootfs_};
+                        "-u", "65534:65534", "--memory", "64m", "--pids-limit", "100", "--cpu-shares", "512",
+                        rootfs_};
     json findings = audit_json(hardened);
     EXPECT_EQ(warn_ids(findings), std::set<std::string>{}) << findings.dump(2);
     auto lv = levels(findings);
     for (const char* id : {"5.4 privileged", "5.3 capabilities", "5.12 read-only-rootfs", "5.25 no-new-privileges",
-                           "5.21 seccomp", "4.1 root-user", "5.31 control-socket"})
+                           "5.21 seccomp", "4.1 root-user", "5.31 control-socket", "5.10 memory-limit",
+                           "5.11 cpu-shares", "5.18 ulimits", "5.28 pids-limit"})
         EXPECT_EQ(lv[id], std::multiset<std::string>{"PASS"}) << id << "\n" << findings.dump(2);
 
     Strings strict = {"--strict"};
@@ -98,6 +100,49 @@ TEST_F(AuditIntegration, HardenedProfileHasNoWarnAndPassesStrict) {
     Result r = audit(strict);
     EXPECT_EXIT_CODE(r, 0);
     EXPECT_NE(r.out.find("summary: 0 WARN"), std::string::npos) << r.out;
+}
+
+// Issue 16: CIS 5.10 and 5.28 judge the limits run's flags set; --strict fails without them.
+TEST_F(AuditIntegration, MemoryAndPidsLimitsFromRunFlags) {
+    Strings others = {"--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+                      "-u", "65534:65534", "--cpu-shares", "512"};
+    Strings bare = others;
+    bare.push_back(rootfs_);
+    json without = audit_json(bare);
+    EXPECT_EQ(warn_ids(without), (std::set<std::string>{"5.10 memory-limit", "5.28 pids-limit"})) << without.dump(2);
+    for (const auto& f : without) {
+        if (f["id"] == "5.10 memory-limit") {
+            EXPECT_NE(f["fix"].get<std::string>().find("--memory"), std::string::npos);
+        }
+        if (f["id"] == "5.28 pids-limit") {
+            EXPECT_NE(f["fix"].get<std::string>().find("--pids-limit"), std::string::npos);
+        }
+        EXPECT_EQ(f["fix"].get<std::string>().find("once hutch"), std::string::npos) << f.dump();
+    }
+    Strings strict = {"--strict"};
+    strict.insert(strict.end(), bare.begin(), bare.end());
+    EXPECT_EXIT_CODE(audit(strict), 1);
+
+    Strings limited = others;
+    limited.insert(limited.end(), {"--memory", "64m", "--pids-limit", "100", rootfs_});
+    json with = audit_json(limited);
+    auto lv = levels(with);
+    EXPECT_EQ(lv["5.10 memory-limit"], std::multiset<std::string>{"PASS"}) << with.dump(2);
+    EXPECT_EQ(lv["5.28 pids-limit"], std::multiset<std::string>{"PASS"}) << with.dump(2);
+    strict = {"--strict"};
+    strict.insert(strict.end(), limited.begin(), limited.end());
+    Result r = audit(strict);
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_NE(r.out.find("memory limited to 64m"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pids limited to 100"), std::string::npos) << r.out;
+
+    // A created container is audited as created: its stored limits count.
+    ASSERT_EXIT_CODE(roots_.hutch({"create", "--name", "limited", "--network", "none", "--memory", "64m",
+                                   "--pids-limit", "100", rootfs_, "true"}), 0);
+    auto stored = levels(audit_json({"limited"}));
+    EXPECT_EQ(stored["5.10 memory-limit"], std::multiset<std::string>{"PASS"});
+    EXPECT_EQ(stored["5.28 pids-limit"], std::multiset<std::string>{"PASS"});
+    EXPECT_EXIT_CODE(roots_.hutch({"rm", "limited"}), 0);
 }
 
 TEST_F(AuditIntegration, SensitiveHostPathsAreFlagged) {

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -274,6 +276,69 @@ TEST_F(ProfileIntegration, WithoutTheTracepointCapabilitiesComeFromReplays) {
     EXPECT_NE(r.out.find("verify: same"), std::string::npos) << r.out;
     std::string report = read_file(dir() + "/report.md");
     EXPECT_NE(report.find("the tracepoint was not used"), std::string::npos) << report;
+}
+
+// --- resources (issue 16) -----------------------------------------------------------------------
+
+// Whether the kernel has the controller at all (/proc/cgroups' enabled column): profile measures
+// with it wherever it is mounted, v1 or cgroup2.
+bool controller_enabled(const std::string& name) {
+    std::istringstream lines(read_file("/proc/cgroups"));
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::istringstream f(line);
+        std::string n, hierarchy, count, enabled;
+        if (f >> n >> hierarchy >> count >> enabled && n == name) return enabled == "1";
+    }
+    return false;
+}
+
+// The number after `key` ("--memory 33m" -> 33); -1 when absent.
+long number_after(const std::string& text, const std::string& key) {
+    auto at = text.find(key);
+    return at == std::string::npos ? -1 : std::atol(text.c_str() + at + key.size());
+}
+
+// ~20 MiB in one buffer (dd's bs), then 5 sleeps alive at once beside the shell.
+const Strings kHungryWorkload = {
+    "sh", "-c", "dd if=/dev/zero of=/dev/null bs=20M count=1 2>/dev/null; for i in 1 2 3 4 5; do sleep 1 & done; wait"};
+
+TEST_F(ProfileIntegration, PeakMemoryAndPidsBecomeProposedLimits) {
+    for (const char* c : {"memory", "pids"})
+        if (!controller_enabled(c)) GTEST_SKIP() << "the kernel has no " << c << " cgroup controller";
+    Result r = profile({}, kHungryWorkload);
+    ASSERT_EXIT_CODE(r, 0);
+    // The report: "memory: peak 21.4 MiB (...)", "pids: peak 6 (...)".
+    EXPECT_GE(number_after(r.out, "memory: peak "), 20) << r.out;
+    EXPECT_GE(number_after(r.out, "pids: peak "), 6) << r.out;
+    // flags.txt: peak x1.5 in whole MiB (>= 30m for 20 MiB), pids x2 at least 16.
+    EXPECT_GE(number_after(flags(), "--memory "), 30) << flags();
+    EXPECT_GE(number_after(flags(), "--pids-limit "), 16) << flags();
+    std::string report = read_file(dir() + "/report.md");
+    EXPECT_NE(report.find("## Resources"), std::string::npos) << report;
+    EXPECT_NE(report.find("memory: peak "), std::string::npos) << report;
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+
+    // The workload runs under exactly the proposed flags, limits included.
+    Result ok = run_with_flags(flags(), kHungryWorkload);
+    EXPECT_EXIT_CODE(ok, 0);
+}
+
+// The user's limits bound the profiled run: kept as typed (the run line has them), not proposed
+// again, and the peaks are reported all the same.
+TEST_F(ProfileIntegration, GivenLimitsAreKeptAndThePeaksStillReported) {
+    for (const char* c : {"memory", "pids"})
+        if (!controller_enabled(c)) GTEST_SKIP() << "the kernel has no " << c << " cgroup controller";
+    Result r = profile({"--memory", "64m", "--pids-limit", "50"}, kHungryWorkload);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_GE(number_after(r.out, "memory: peak "), 20) << r.out;
+    EXPECT_GE(number_after(r.out, "pids: peak "), 6) << r.out;
+    EXPECT_NE(r.out.find("--memory 64m as given"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--pids-limit 50 as given"), std::string::npos) << r.out;
+    EXPECT_EQ(flags().find("--memory"), std::string::npos) << flags();
+    EXPECT_EQ(flags().find("--pids-limit"), std::string::npos) << flags();
+    std::string report = read_file(dir() + "/report.md");
+    EXPECT_NE(report.find("--memory 64m --pids-limit 50"), std::string::npos) << report;
 }
 
 TEST_F(ProfileIntegration, BadInputIsOneLineAndLeavesNothing) {

@@ -29,7 +29,7 @@ const Strings kRules = {"5.4 privileged",      "5.3 capabilities",     "5.3 dang
                         "5.5 sensitive-mount",
                         "5.19 mount-propagation", "5.12 read-only-rootfs", "5.25 no-new-privileges",
                         "5.21 seccomp",        "4.1 root-user",        "5.10 memory-limit",
-                        "5.28 pids-limit"};
+                        "5.11 cpu-shares",     "5.18 ulimits",         "5.28 pids-limit"};
 
 HostFacts fake_host() {
     HostFacts h;
@@ -78,6 +78,9 @@ Spec hardened() {
     o.security_opts = {"no-new-privileges"};
     o.user = "app";
     o.volumes = {"/srv/data:/data:ro"};
+    o.memory = "64m";
+    o.pids_limit = "100";
+    o.cpu_shares = "512";
     Spec s = build(o);
     // hutch's default filter is a matter of build_run_spec; the rules only ask that one exists.
     if (!s.linux.seccomp) s.linux.seccomp = allow_list_filter();
@@ -138,8 +141,7 @@ TEST(AuditRules, HardenedProfilePassesEveryRule) {
     for (const auto& id : kRules) {
         SCOPED_TRACE(id);
         Finding f = only(findings, id);
-        if (id == "5.10 memory-limit" || id == "5.28 pids-limit") EXPECT_EQ(f.level, Level::kInfo);
-        else EXPECT_EQ(f.level, Level::kPass) << f.title;
+        EXPECT_EQ(f.level, Level::kPass) << f.title;
         EXPECT_FALSE(f.title.empty());
         EXPECT_FALSE(f.why.empty());
         EXPECT_FALSE(f.fix.empty());
@@ -152,8 +154,8 @@ TEST(AuditRules, RiskyProfileWarnsEveryRuleItReaches) {
     for (const auto& id : kRules) {
         SCOPED_TRACE(id);
         if (id == "5.4 privileged") continue;  // below, on its own
-        if (id == "5.10 memory-limit" || id == "5.28 pids-limit") {
-            EXPECT_EQ(only(findings, id).level, Level::kInfo);
+        if (id == "5.18 ulimits") {  // CIS: a manual check; no --ulimit here is the default
+            EXPECT_EQ(only(findings, id).level, Level::kPass);
             continue;
         }
         EXPECT_TRUE(any_warn(findings, id));
@@ -226,11 +228,76 @@ TEST(AuditRules, RootUser) {
     EXPECT_EQ(level_of(s, "4.1 root-user"), Level::kInfo);
 }
 
-TEST(AuditRules, LimitsAreInformationUntilHutchHasThem) {
-    for (const Spec& s : {hardened(), risky()}) {
-        EXPECT_EQ(level_of(s, "5.10 memory-limit"), Level::kInfo);
-        EXPECT_EQ(level_of(s, "5.28 pids-limit"), Level::kInfo);
-    }
+// CIS 5.10 and 5.28 are automated checks: WARN without the limit, PASS with it, and the fix
+// names the flag that sets it.
+TEST(AuditRules, MemoryAndPidsLimits) {
+    auto o = base();
+    Finding memory = only(audit::audit(build(o)), "5.10 memory-limit");
+    Finding pids = only(audit::audit(build(o)), "5.28 pids-limit");
+    EXPECT_EQ(memory.level, Level::kWarn);
+    EXPECT_EQ(pids.level, Level::kWarn);
+    EXPECT_TRUE(contains(memory.fix, "--memory")) << memory.fix;
+    EXPECT_TRUE(contains(pids.fix, "--pids-limit")) << pids.fix;
+    EXPECT_FALSE(contains(memory.fix, "once hutch")) << memory.fix;
+
+    o.memory = "64m";
+    o.pids_limit = "100";
+    memory = only(audit::audit(build(o)), "5.10 memory-limit");
+    pids = only(audit::audit(build(o)), "5.28 pids-limit");
+    EXPECT_EQ(memory.level, Level::kPass);
+    EXPECT_EQ(memory.title, "memory limited to 64m");
+    EXPECT_EQ(pids.level, Level::kPass);
+    EXPECT_EQ(pids.title, "pids limited to 100");
+
+    // Docker's "no limit" spellings are no limit (0 and -1; an OCI config's -1 likewise).
+    o.pids_limit = "-1";
+    EXPECT_EQ(level_of(build(o), "5.28 pids-limit"), Level::kWarn);
+    Spec s = hardened();
+    s.linux.resources.memory_limit = -1;
+    s.linux.resources.pids_limit = 0;
+    EXPECT_EQ(level_of(s, "5.10 memory-limit"), Level::kWarn);
+    EXPECT_EQ(level_of(s, "5.28 pids-limit"), Level::kWarn);
+}
+
+// Not a CIS rule: reported under 5.10 only when disabled, with dockerd's warning when no memory
+// limit bounds the container.
+TEST(AuditRules, OomKillDisable) {
+    auto o = base();
+    EXPECT_TRUE(with_id(audit::audit(build(o)), "5.10 oom-kill-disable").empty());
+    o.oom_kill_disable = true;
+    Finding f = only(audit::audit(build(o)), "5.10 oom-kill-disable");
+    EXPECT_EQ(f.level, Level::kWarn);
+    EXPECT_TRUE(contains(f.fix, "--oom-kill-disable")) << f.fix;
+    o.memory = "64m";
+    EXPECT_EQ(level_of(build(o), "5.10 oom-kill-disable"), Level::kInfo);
+}
+
+TEST(AuditRules, CpuShares) {
+    auto o = base();
+    Finding f = only(audit::audit(build(o)), "5.11 cpu-shares");
+    EXPECT_EQ(f.level, Level::kWarn);
+    EXPECT_TRUE(contains(f.fix, "--cpu-shares")) << f.fix;
+    o.cpu_shares = "1024";  // CIS: 1024 is the default weight, i.e. not set
+    EXPECT_EQ(level_of(build(o), "5.11 cpu-shares"), Level::kWarn);
+    o.cpu_shares = "512";
+    EXPECT_EQ(level_of(build(o), "5.11 cpu-shares"), Level::kPass);
+    o = base();
+    o.cpus = "1";
+    f = only(audit::audit(build(o)), "5.11 cpu-shares");
+    EXPECT_EQ(f.level, Level::kPass);
+    EXPECT_TRUE(contains(f.title, "100000/100000")) << f.title;
+}
+
+// CIS 5.18 is a manual check: an override is worth confirming, not a fault.
+TEST(AuditRules, Ulimits) {
+    auto o = base();
+    EXPECT_EQ(level_of(build(o), "5.18 ulimits"), Level::kPass);
+    o.ulimits = {"nofile=100:200", "nproc=50"};
+    Finding f = only(audit::audit(build(o)), "5.18 ulimits");
+    EXPECT_EQ(f.level, Level::kInfo);
+    EXPECT_TRUE(contains(f.title, "RLIMIT_NOFILE")) << f.title;
+    EXPECT_EQ(f.details, (Strings{"RLIMIT_NOFILE=100:200", "RLIMIT_NPROC=50:50"}));
+    EXPECT_EQ(audit::exit_code(audit::audit(hardened()), true), 0);
 }
 
 // --- capabilities ----------------------------------------------------------------------------

@@ -281,6 +281,45 @@ TEST(Report, SaysWhatItSawAndHowHonestItIs) {
         EXPECT_NE(text.find(needle), std::string::npos) << needle << "\n" << text;
 }
 
+// Issue 16: the limits proposed from the profiled run's peaks, and how the report shows them.
+TEST(Limits, HeadroomRule) {
+    constexpr std::int64_t MiB = 1024 * 1024;
+    EXPECT_EQ(proposed_memory(20 * MiB), 30 * MiB);
+    EXPECT_EQ(proposed_memory(20 * MiB + 1), 31 * MiB);  // x1.5 rounded up to a whole MiB
+    EXPECT_EQ(proposed_memory(1), 6 * MiB);              // Docker's minimum
+    EXPECT_EQ(proposed_memory(0), 6 * MiB);
+    EXPECT_EQ(proposed_pids(1), 16);
+    EXPECT_EQ(proposed_pids(8), 16);
+    EXPECT_EQ(proposed_pids(9), 18);
+}
+
+TEST(Limits, FlagsProposeOnlyWhatWasMeasuredAndNotGiven) {
+    ResourceUsage u;
+    EXPECT_EQ(resource_flags(u), "");
+    u.memory_peak = 21 * 1024 * 1024;
+    u.pids_peak = 6;
+    EXPECT_EQ(resource_flags(u), " --memory 32m --pids-limit 16");
+    u.memory_given = "64m";
+    EXPECT_EQ(resource_flags(u), " --pids-limit 16");
+    u.pids_given = "50";
+    EXPECT_EQ(resource_flags(u), "");
+}
+
+TEST(Limits, ReportShowsPeaksSourcesAndProposals) {
+    Report r;
+    r.usage.memory_peak = 21 * 1024 * 1024 + 400 * 1024;
+    r.usage.memory_source = "memory.max_usage_in_bytes, cgroup v1";
+    r.usage.pids_source = "the container has no pids cgroup on this host";
+    std::string text = summary_text(r);
+    EXPECT_NE(text.find("memory: peak 21.4 MiB (memory.max_usage_in_bytes, cgroup v1): --memory 33m"),
+              std::string::npos) << text;
+    EXPECT_NE(text.find("pids: not measured (the container has no pids cgroup on this host)"), std::string::npos)
+        << text;
+    r.usage.memory_given = "64m";
+    EXPECT_NE(report_markdown(r).find("- memory: peak 21.4 MiB (memory.max_usage_in_bytes, cgroup v1): --memory 64m as given"),
+              std::string::npos) << report_markdown(r);
+}
+
 TEST(SeccompLog, RecordsOfLoggedCallsAndTheGapsBetweenThem) {
     auto r = parse_seccomp_log(
         "audit: type=1326 audit(1795892166.923:14): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=9237 "
