@@ -76,7 +76,7 @@ TEST_F(InitIntegration, StopEndsTheCommandPromptlyWith143) {
     // exec'd processes are no children of the init, and work beside it.
     Result ex = roots_.hutch({"exec", "sleeper", "cat", "/proc/1/cmdline"});
     EXPECT_EXIT_CODE(ex, 0);
-    EXPECT_EQ(ex.out, std::string("/dev/.hutch-init\0--\0sleep\0100\0", 30));
+    EXPECT_EQ(ex.out, std::string("/dev/.hutch-init\0--\0sleep\0" "100\0", 30));
 
     auto t0 = Clock::now();
     Result stop = roots_.hutch({"stop", "-t", "10", "sleeper"});
@@ -104,6 +104,16 @@ TEST_F(InitIntegration, CommandNotFoundIs127) {
     EXPECT_EXIT_CODE(run({"--init"}, {"/etc/passwd"}), 126);
 }
 
+// No hutch-init where $HUTCH_INIT says: one line naming it, 125, nothing made.
+TEST_F(InitIntegration, MissingInitBinaryIs125AndLeavesNothing) {
+    SpawnOptions so;
+    so.extra_env = {"HUTCH_INIT=/nonexistent/hutch-init"};
+    Result r = run({"--init"}, {"true"}, so);
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_EQ(r.err, "hutch: --init: hutch-init not found at \"/nonexistent/hutch-init\" (build it, or set HUTCH_INIT)\n");
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+}
+
 // With --read-only, and the binary itself: a read-only, nosuid, nodev bind nobody inside can
 // write through (hutch's rule: no container writes a host binary).
 TEST_F(InitIntegration, ReadOnlyRootAndAReadOnlyBinary) {
@@ -116,7 +126,7 @@ TEST_F(InitIntegration, ReadOnlyRootAndAReadOnlyBinary) {
     EXPECT_EQ(lines[0].rfind("/dev/.hutch-init -- sh -c ", 0), 0u) << lines[0];
     std::string options = mount_options(lines[1]);
     for (const char* option : {"ro", "nosuid", "nodev"}) EXPECT_TRUE(has_option(options, option)) << lines[1];
-    EXPECT_EQ(r.out.find("WROTE"), std::string::npos);
+    EXPECT_EQ(r.out.find("\nWROTE\n"), std::string::npos) << "wrote into hutch-init";
 }
 
 TEST_F(InitIntegration, InteractiveStdinReachesTheCommand) {

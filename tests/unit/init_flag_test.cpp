@@ -3,6 +3,8 @@
 // tests/integration/init_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
