@@ -379,16 +379,26 @@ void add_user_mounts(Spec& s, const RunOptions& o, const HostFacts& host) {
     for (const auto& v : o.volumes) put_mount(s.mounts, parse_volume(v, host));
 }
 
-// --probe: hutch-probe bound read-only on hutch's own /dev tmpfs, never on a volume from the host.
-void add_probe(Spec& s, const HostFacts& host) {
+// One of hutch's own programs (hutch-probe, hutch-init) bound at `dest` on hutch's own /dev
+// tmpfs, never on a volume from the host: read-only, nosuid and nodev, so no container can write
+// a host binary through it. `flag` asked for it; `env` is how a user points hutch at it.
+void bind_helper(Spec& s, const std::string& binary, const HostFacts& host, const char* flag, const char* dest,
+                 const char* env) {
+    std::string name = std::string(dest).substr(6);  // "/dev/.hutch-probe" -> "hutch-probe"
     for (const auto& m : s.mounts)
         if (m.destination == "/dev" && m.type != "tmpfs")
-            throw UsageError("--probe needs hutch's own /dev, and a volume is mounted there");
-    if (host.probe_binary.empty() || !host.host_path_exists(host.probe_binary))
-        throw UsageError("--probe: hutch-probe not found" +
-                         (host.probe_binary.empty() ? std::string() : " at " + quoted(host.probe_binary)) +
-                         " (build it, or set HUTCH_PROBE)");
-    put_mount(s.mounts, {kProbePath, "bind", host.probe_binary, {"bind", "ro", "nosuid", "nodev"}});
+            throw UsageError(std::string(flag) + " needs hutch's own /dev, and a volume is mounted there");
+    if (binary.empty() || !host.host_path_exists(binary))
+        throw UsageError(std::string(flag) + ": " + name + " not found" +
+                         (binary.empty() ? std::string() : " at " + quoted(binary)) + " (build it, or set " + env + ")");
+    put_mount(s.mounts, {dest, "bind", binary, {"bind", "ro", "nosuid", "nodev"}});
+}
+
+// --init: hutch-init is pid 1 and the command its child (runtime/init/init.cpp), as Docker's
+// --init makes the command ["/sbin/docker-init", "--", CMD...].
+void add_init(Spec& s, const HostFacts& host) {
+    bind_helper(s, host.init_binary, host, "--init", kInitPath, "HUTCH_INIT");
+    s.process.args.insert(s.process.args.begin(), {kInitPath, "--"});
 }
 
 // --add-host and DNS: the container's flags, else the host config's defaults (as daemon.json's).
@@ -431,7 +441,8 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     add_default_mounts(s, o, m, host);
     add_user_mounts(s, o, host);
     add_resources(s, o, host);  // after the mounts: --shm-size sizes /dev/shm
-    if (o.probe) add_probe(s, host);
+    if (o.probe) bind_helper(s, host.probe_binary, host, "--probe", kProbePath, "HUTCH_PROBE");
+    if (o.init) add_init(s, host);
     set_name_resolution(s, o, host);
     require_utf8(s);  // an argument, variable or path in Latin-1, say
     return s;

@@ -47,6 +47,7 @@ struct RunOptions {
     std::vector<std::string> add_hosts;
     std::vector<std::string> dns, dns_search, dns_options;
     bool probe = false;  // --probe: hutch-probe bind-mounted read-only at kProbePath
+    bool init = false;   // --init: hutch-init, bound read-only at kInitPath, is pid 1
     std::vector<std::string> devices;              // --device HOST[:CONTAINER][:PERMS]
     std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule 'c 42:* rmw'
     // Resources, as typed ("" when not given): runtime/resource_flags.hpp parses them.
@@ -61,6 +62,11 @@ struct RunOptions {
 
 // Where --probe puts hutch-probe: on /dev, hutch's own tmpfs, so it works with --read-only.
 inline constexpr const char* kProbePath = "/dev/.hutch-probe";
+// Where --init puts hutch-init. Docker binds docker-init at /sbin/docker-init, a mount point it
+// makes in its own init layer; hutch's /dev is its own tmpfs, so the mount point is made without
+// writing into the image, in any rootfs (scratch has no /sbin) and with --read-only, which binds
+// the rootfs itself read-only where no mount point can be made.
+inline constexpr const char* kInitPath = "/dev/.hutch-init";
 
 // Host facts the translation needs, gathered by the caller (tests pass fakes).
 struct HostFacts {
@@ -86,6 +92,8 @@ struct HostFacts {
     };
     // The hutch-probe binary on the host (beside hutch, or $HUTCH_PROBE).
     std::string probe_binary;
+    // The hutch-init binary on the host (beside hutch, or $HUTCH_INIT).
+    std::string init_binary;
     // For the resource flags (runtime/resource_flags.hpp): the online CPUs and memory nodes
     // ("0-1"), how many CPUs, whether the memory controller limits swap, hutch's own hard
     // rlimit for a resource and whether it may raise it (CAP_SYS_RESOURCE).

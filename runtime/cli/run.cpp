@@ -201,6 +201,16 @@ void add_resource_facts(HostFacts& host) {
     host.can_raise_rlimits = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE);
 }
 
+// One of hutch's own programs: $ENV when set, else `name` beside the hutch binary.
+std::string helper_binary(const char* name, const char* env) {
+    if (const char* given = std::getenv(env); given && *given) return given;
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return "";
+    std::string dir(self, static_cast<std::size_t>(n));
+    return dir.substr(0, dir.find_last_of('/')) + "/" + name;
+}
+
 }  // namespace
 
 HostFacts host_facts(const std::string& rootfs) {
@@ -216,16 +226,8 @@ HostFacts host_facts(const std::string& rootfs) {
     };
     host.host_device = devices::stat_host_device;
     add_resource_facts(host);
-    if (const char* probe = std::getenv("HUTCH_PROBE"); probe && *probe) {
-        host.probe_binary = probe;
-    } else {
-        char self[PATH_MAX];
-        ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            std::string dir(self, static_cast<std::size_t>(n));
-            host.probe_binary = dir.substr(0, dir.find_last_of('/')) + "/hutch-probe";
-        }
-    }
+    host.probe_binary = helper_binary("hutch-probe", "HUTCH_PROBE");
+    host.init_binary = helper_binary("hutch-init", "HUTCH_INIT");
     return host;
 }
 
@@ -275,6 +277,8 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--network-alias", opts.network_aliases, "Add a network-scoped alias for the container");
     cmd->add_flag("--probe", opts.probe, std::string("Bind hutch-probe read-only at ") + kProbePath +
                                              " (prints what the container sees)");
+    cmd->add_flag("--init", opts.init, std::string("Run hutch-init as pid 1 (at ") + kInitPath +
+                                           "): it forwards signals and reaps zombies");
     cmd->add_flag("-i,--interactive", opts.interactive, "Keep STDIN open");
     cmd->add_flag("-t,--tty", opts.tty, "Allocate a pseudo-TTY");
     many("--add-host", opts.add_hosts, "Add a custom host-to-IP mapping (host:ip)");

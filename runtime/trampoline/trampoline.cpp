@@ -10,24 +10,11 @@
 // It marks the socket close-on-exec and execs the command; the parent then sees EOF. If execve
 // fails it sends {kind=kExecFailed, errno} over the socket (runtime/sync.hpp) and exits 127/126.
 
+#include "runtime/trampoline/freestanding.hpp"
+
 namespace {
 
-long syscall3(long n, long a, long b, long c) {
-    long ret;
-    asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-    return ret;
-}
-long syscall6(long n, long a, long b, long c, long d, long e, long f) {
-    long ret;
-    register long r10 asm("r10") = d;
-    register long r8 asm("r8") = e;
-    register long r9 asm("r9") = f;
-    asm volatile("syscall"
-                 : "=a"(ret)
-                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                 : "rcx", "r11", "memory");
-    return ret;
-}
+using hutch::freestanding::syscall6;
 
 constexpr long kSysWrite = 1, kSysFcntl = 72, kSysExecve = 59, kSysExit = 60, kSysExitGroup = 231, kSysSendto = 44;
 constexpr long kFSetFd = 2, kFdCloexec = 1, kMsgNoSignal = 0x4000;
@@ -50,11 +37,11 @@ extern "C" [[noreturn]] void trampoline_main(long* stack) {
     if (argc < 4) {
         // Run any other way (a container exec'ing /proc/self/exe, say): refuse, say why.
         static const char kWhy[] = "hutch-trampoline: not a command (this is hutch's sealed exec trampoline)\n";
-        syscall3(kSysWrite, 2, reinterpret_cast<long>(kWhy), sizeof kWhy - 1);
+        syscall6(kSysWrite, 2, reinterpret_cast<long>(kWhy), sizeof kWhy - 1);
     } else {
         int sync_fd = parse_fd(argv[1]);
-        syscall3(kSysFcntl, sync_fd, kFSetFd, kFdCloexec);
-        long err = -syscall3(kSysExecve, reinterpret_cast<long>(argv[2]), reinterpret_cast<long>(argv + 3),
+        syscall6(kSysFcntl, sync_fd, kFSetFd, kFdCloexec);
+        long err = -syscall6(kSysExecve, reinterpret_cast<long>(argv[2]), reinterpret_cast<long>(argv + 3),
                              reinterpret_cast<long>(envp));
         exit_code = (err == kENOENT || err == kENOTDIR) ? 127 : 126;
         int message[2] = {static_cast<int>(kExecFailed), static_cast<int>(err)};
@@ -62,18 +49,9 @@ extern "C" [[noreturn]] void trampoline_main(long* stack) {
     }
     // A restrictive seccomp profile may block either exit call: then end by a fault, never by
     // running on into whatever follows.
-    syscall3(kSysExit, exit_code, 0, 0);
-    syscall3(kSysExitGroup, exit_code, 0, 0);
+    syscall6(kSysExit, exit_code, 0, 0);
+    syscall6(kSysExitGroup, exit_code, 0, 0);
     __builtin_trap();
 }
 
-// The kernel starts here with the stack pointer on argc; hand it to C++ with the ABI's
-// 16-byte alignment.
-asm(R"(
-    .globl _start
-    _start:
-        xor %rbp, %rbp
-        mov %rsp, %rdi
-        and $-16, %rsp
-        call trampoline_main
-)");
+HUTCH_FREESTANDING_START(trampoline_main);
