@@ -87,8 +87,7 @@ std::string find_executable(const std::string& command, const std::vector<std::s
     int err = ENOENT;
     if (command.find('/') != std::string::npos) {
         if (usable(command, err)) return command;
-        throw Error("exec " + explain::quote(command) + ": " + std::strerror(err),
-                    err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
+        throw Error(exec_failure_text(command, err), err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotInvoke);
     }
     std::string path = env_value(env, "PATH");
     int first_error = 0;
@@ -103,8 +102,8 @@ std::string find_executable(const std::string& command, const std::vector<std::s
         start = end + 1;
     }
     if (first_error)
-        throw Error("exec " + explain::quote(command) + ": " + std::strerror(first_error), kExitCannotInvoke);
-    throw Error("exec " + explain::quote(command) + ": executable file not found in $PATH", kExitNotFound);
+        throw Error(exec_failure_text(command, first_error), kExitCannotInvoke);
+    throw Error(exec_failure_text(command, 0), kExitNotFound);
 }
 
 // A script's "#!" interpreter, checked as execve will look for it (relative to the working

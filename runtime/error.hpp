@@ -5,6 +5,7 @@
 // as `hutch: <step>: <syscall> <path>: <strerror>` and exits with the error's exit code.
 #pragma once
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -17,6 +18,20 @@ namespace hutch {
 inline constexpr int kExitHutchError = 125;
 inline constexpr int kExitCannotInvoke = 126;
 inline constexpr int kExitNotFound = 127;
+
+// A command that cannot be executed, in runc's words: `exec: "CMD": executable file not found in
+// $PATH` (err 0: not on the PATH), `exec: "/CMD": stat /CMD: no such file or directory`, `exec:
+// "CMD": permission denied` (a directory too, as runc's lookup says). Docker, containerd and
+// podman match these lowercase texts to exit 127 and 126; a user reads the same as from runc.
+inline std::string exec_failure_text(const std::string& command, int err) {
+    std::string head = "exec: \"" + command + "\": ";
+    if (err == 0) return head + "executable file not found in $PATH";
+    if (err == EISDIR) err = EACCES;
+    std::string why = std::strerror(err);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    if ((err == ENOENT || err == ENOTDIR) && command.find('/') != std::string::npos) return head + "stat " + command + ": " + why;
+    return head + why;
+}
 
 class Error : public std::runtime_error {
 public:

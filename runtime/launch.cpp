@@ -153,8 +153,7 @@ void send_console(int socket, int master) {
 
 Error start_failure(const Spec& spec, const sync::Message& msg) {
     if (msg.kind != sync::Kind::kExecFailed) return Error(msg.text, msg.exit_code());
-    return Error("exec " + explain::quote(spec.process.args[0]) + ": " + std::strerror(msg.exec_errno()),
-                 exec_failure_code(msg.exec_errno()));
+    return Error(exec_failure_text(spec.process.args[0], msg.exec_errno()), exec_failure_code(msg.exec_errno()));
 }
 
 // Writes the user namespace's id maps for the child `pid`, from the parent: as root in the

@@ -127,6 +127,6 @@ int run_oci_container(const Spec& spec, const OciLaunch& launch);
 // With `until_exec` (a created container no hutch process waits for) it returns only once the
 // command was exec'd, and throws when the process failed before (a startContainer hook, exec);
 // without, once the process is released. Throws Error when that process is gone instead.
-void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec);
+void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec, const std::string& command);
 
 }  // namespace hutch

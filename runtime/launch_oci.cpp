@@ -127,7 +127,7 @@ void create_oci_container(const Spec& spec, const OciLaunch& launch) {
     p.cgroups.keep();
 }
 
-void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec) {
+void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exec, const std::string& command) {
     // Opened without blocking, so a process that died meanwhile cannot hang start; the waiting
     // writer's open completes as soon as this reader exists.
     Fd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -158,7 +158,7 @@ void start_oci_container(const std::string& fifo_path, int pidfd, bool until_exe
         std::int32_t failure[2];
         std::memcpy(failure, got.data() + 2, sizeof failure);
         if (failure[0] == static_cast<std::int32_t>(sync::Kind::kExecFailed))
-            throw Error(std::string("start: exec failed: ") + std::strerror(failure[1]), exec_failure_code(failure[1]));
+            throw Error(exec_failure_text(command, failure[1]), exec_failure_code(failure[1]));
     }
     if (got.size() < 2 || got[1] != '1')
         throw Error("start: the container's process failed before its command ran (its stderr says why)");
@@ -168,7 +168,7 @@ int run_oci_container(const Spec& spec, const OciLaunch& launch) {
     interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
     OciProcess p = launch_oci(spec, launch, true);
-    start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false);
+    start_oci_container(launch.state_dir + "/exec.fifo", p.child.pidfd(), false, spec.process.args.at(0));
     receive_until(p.sync, p.child, spec, Until::kExec, {}, "start the container");
     run_hooks(spec.hooks.poststart, "poststart", launch.state_json(p.child.pid(), "running"), false);
     StdioPipes none;

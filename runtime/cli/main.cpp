@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     Paths& paths = globals.paths;
     int exit_code = 0;
     CLI::App app{"hutch: Docker-style containers on raw Linux primitives, explained", "hutch"};
+    app.set_version_flag("--version", "hutch version " HUTCH_VERSION);
     app.set_help_flag("--help", "Print this help and exit");
     app.require_subcommand(1);
     app.add_option("--root", paths.root, "Runtime state directory")->capture_default_str();
@@ -76,6 +77,9 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
         std::cout << app.help();
+        return 0;
+    } catch (const CLI::CallForVersion& e) {
+        std::cout << e.what() << "\n";
         return 0;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) {

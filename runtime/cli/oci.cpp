@@ -19,6 +19,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <seccomp.h>
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/oci_internal.hpp"
@@ -209,7 +210,7 @@ void start(const OciGlobals& g, const std::string& id) {
         if (errno == ENOENT) throw UsageError("cannot start container " + id + ": it is running");
         throw SysError("start the container", "rename", root.file(id, "exec.fifo"), errno);
     }
-    start_oci_container(claimed, pidfd.get(), true);
+    start_oci_container(claimed, pidfd.get(), true, spec.process.args.empty() ? "" : spec.process.args[0]);
     oci::run_hooks_warning(spec.hooks.poststart, "poststart", oci::state_json(state, "running").dump());
 }
 
@@ -332,6 +333,12 @@ int oci_main(int argc, char** argv) {
     bool rootless = false;
     app.add_flag("--rootless", rootless, "Accepted; hutch runs as root");
     app.parse_complete_callback([&] { explain::enable(g.debug); });
+    // runc's shape, which podman and Docker show as the runtime's version (`podman info`).
+    const scmp_version* seccomp = seccomp_version();
+    app.set_version_flag("-v,--version", std::string(program == "hutch-oci" ? "hutch-oci" : "hutch oci") +
+                                             " version " HUTCH_VERSION "\nspec: 1.0.2\nlibseccomp: " +
+                                             std::to_string(seccomp->major) + "." + std::to_string(seccomp->minor) +
+                                             "." + std::to_string(seccomp->micro));
 
     // spec
     std::string spec_bundle;

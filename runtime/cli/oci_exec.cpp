@@ -26,6 +26,7 @@ using nlohmann::json;
 struct ExecRequest {
     std::string id, process_file, console_socket, pid_file, cwd, user;
     std::vector<std::string> env, caps;
+    std::vector<std::uint32_t> additional_gids;
     bool detach = false, tty = false, no_new_privs = false;
     int preserve_fds = 0;
 };
@@ -60,6 +61,7 @@ Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std
         };
         spec.process.user = {id(r.user.substr(0, colon)), colon == std::string::npos ? 0u : id(r.user.substr(colon + 1)), {}, {}};
     }
+    for (std::uint32_t gid : r.additional_gids) spec.process.user.additional_gids.push_back(gid);
     for (const auto& cap : r.caps) {
         if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
         for (auto* set : {&spec.process.capabilities.bounding, &spec.process.capabilities.effective,
@@ -103,9 +105,12 @@ void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code) {
     cmd->add_option("--console-socket", r->console_socket, "Unix socket that receives the pty master");
     cmd->add_option("--pid-file", r->pid_file, "Write the process's pid here");
     cmd->add_option("--cwd", r->cwd, "Working directory");
-    cmd->add_option("--env,-e", r->env, "KEY=VALUE, over the container's environment");
+    // One value per occurrence (`--cap CAP_KILL ID cmd`): CLI11's vector options would otherwise
+    // take ID and the command too.
+    cmd->add_option("--env,-e", r->env, "KEY=VALUE, over the container's environment")->allow_extra_args(false);
     cmd->add_option("--user,-u", r->user, "UID[:GID]");
-    cmd->add_option("--cap,-c", r->caps, "Add a capability");
+    cmd->add_option("--additional-gids,-g", r->additional_gids, "Additional gids of the process")->allow_extra_args(false);
+    cmd->add_option("--cap,-c", r->caps, "Add a capability")->allow_extra_args(false);
     cmd->add_flag("--no-new-privs", r->no_new_privs, "Set no_new_privs");
     cmd->add_option("--preserve-fds", r->preserve_fds, "Only 0 is supported");
     cmd->add_option("id", r->id, "Container id")->required();

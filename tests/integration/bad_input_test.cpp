@@ -98,6 +98,9 @@ TEST_F(CliIntegration, FailedExecLeavesNothing) {
     std::string before = host_mountinfo();
     Result r = run({}, {"/no/such/binary"});
     EXPECT_EXIT_CODE(r, 127);
+    // runc's words, as `docker run` shows them.
+    EXPECT_NE(r.err.find("exec: \"/no/such/binary\": stat /no/such/binary: no such file or directory"), std::string::npos)
+        << describe(r);
     EXPECT_EQ(roots_.leftovers(), Strings{});
     EXPECT_EQ(host_mountinfo(), before);
     EXPECT_EQ(own_children(), std::vector<pid_t>{});

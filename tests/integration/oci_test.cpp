@@ -744,6 +744,25 @@ TEST_F(OciLifecycleIntegration, MissingCommandFailsCreate) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// Engines map a failed exec to 127/126 by runc's lowercase words (dockerd's start error
+// translation, containerd, podman's conmon): hutch-oci says the same as runc.
+TEST_F(OciLifecycleIntegration, ExecFailuresUseRuncsWordsThatEnginesMatch) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"no-such-command", "exec: \"no-such-command\": executable file not found in $PATH"},
+        {"/no/such/file", "exec: \"/no/such/file\": stat /no/such/file: no such file or directory"},
+        {"/etc/passwd", "exec: \"/etc/passwd\": permission denied"},
+        {"/etc", "exec: \"/etc\": permission denied"},
+    };
+    for (const auto& [command, words] : cases) {
+        SCOPED_TRACE(command);
+        config_["process"]["args"] = {command};
+        write_config();
+        Result r = oci({"run", "--bundle", bundle_, new_id("words")});
+        EXPECT_EQ(r.code, command.find("no") != std::string::npos ? 127 : 126) << describe(r);
+        EXPECT_NE(r.err.find(words), std::string::npos) << describe(r);
+    }
+}
+
 TEST_F(OciLifecycleIntegration, ConcurrentStartsOneWinsTheOtherFails) {
     std::string id = new_id("twostart");
     set_command("echo ready > /mnt/.ready; exec sleep 60");
@@ -845,6 +864,31 @@ TEST_F(OciExecIntegration, ExecWithAProcessFile) {
     EXPECT_EXIT_CODE(r, 6);
     EXPECT_EQ(r.out, "1000\n1001\n/tmp\nfrom-process-json\n/bin:/usr/bin\n");
     EXPECT_EQ(state(id)["status"], "running");
+}
+
+// Regression (issue 13): --cap, --env and --additional-gids took the id and the command as more
+// values ("container true does not exist").
+TEST_F(OciExecIntegration, RepeatableExecOptionsTakeOneValueEach) {
+    std::string id = new_id("execopt");
+    ASSERT_GT(start_running(id, "exec sleep 60"), 0);
+    Result r = oci({"exec", "--cap", "CAP_KILL", "--env", "Y=2", "--additional-gids", "42", "-g", "43", id, "sh", "-c",
+                    "echo $Y; id -G; grep CapEff /proc/self/status"});
+    EXPECT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 3u) << describe(r);
+    EXPECT_EQ(lines[0], "2");
+    EXPECT_NE(lines[1].find("42 43"), std::string::npos) << lines[1];
+}
+
+TEST_F(OciLifecycleIntegration, VersionInRuncsShape) {
+    Result r = oci({"--version"});
+    EXPECT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 3u) << describe(r);
+    EXPECT_EQ(lines[0].rfind("hutch-oci version ", 0), 0u) << lines[0];
+    EXPECT_EQ(lines[1], "spec: 1.0.2");
+    EXPECT_EQ(lines[2].rfind("libseccomp: ", 0), 0u) << lines[2];
+    EXPECT_EQ(oci({"-v"}).out, r.out);
 }
 
 TEST_F(OciExecIntegration, ExecWithArgsJoinsTheContainer) {
