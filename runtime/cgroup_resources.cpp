@@ -137,7 +137,8 @@ void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName na
                 std::string file = d->second + "/memory.kmem.limit_in_bytes";
                 if (::access(file.c_str(), F_OK) == 0) write_value(file, std::to_string(*r.kernel_memory));
                 std::int64_t page = ::sysconf(_SC_PAGESIZE);
-                if (read_cgroup_file(file) != std::to_string(*r.kernel_memory / page * page))
+                // -1 (unlimited) reads back as the kernel's own maximum.
+                if (*r.kernel_memory >= 0 && read_cgroup_file(file) != std::to_string(*r.kernel_memory / page * page))
                     throw UsageError(name("linux.resources.memory.kernel") +
                                      ": this kernel no longer enforces kernel memory limits (removed in Linux 5.16)");
             }
@@ -162,12 +163,16 @@ void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName na
     if (r.cpu_shares || r.cpu_quota || r.cpu_period) {
         const auto* d = need("cpu", "linux.resources.cpu");
         if (d->first.fstype == "cgroup") {
-            if (r.cpu_shares) write_value(d->second + "/cpu.shares", std::to_string(*r.cpu_shares));
+            if (r.cpu_shares && *r.cpu_shares > 0) write_value(d->second + "/cpu.shares", std::to_string(*r.cpu_shares));
             if (r.cpu_period) write_value(d->second + "/cpu.cfs_period_us", std::to_string(*r.cpu_period));
             if (r.cpu_quota) write_value(d->second + "/cpu.cfs_quota_us", std::to_string(*r.cpu_quota));
         } else {
             // runc's conversion of shares (2..262144) to cgroup2's weight (1..10000).
-            if (r.cpu_shares) write_value(d->second + "/cpu.weight", std::to_string(1 + ((*r.cpu_shares - 2) * 9999) / 262142));
+            // runc's conversion of shares (2..262144) to cgroup2's weight (1..10000); 0 is "not set"
+            // (dockerd writes it) and must not wrap around below 2.
+            if (r.cpu_shares && *r.cpu_shares > 0)
+                write_value(d->second + "/cpu.weight",
+                            std::to_string(1 + ((std::clamp<std::uint64_t>(*r.cpu_shares, 2, 262144) - 2) * 9999) / 262142));
             if (r.cpu_quota || r.cpu_period)
                 write_value(d->second + "/cpu.max", (r.cpu_quota && *r.cpu_quota > 0 ? std::to_string(*r.cpu_quota) : "max") +
                                                         " " + std::to_string(r.cpu_period.value_or(100000)));

@@ -88,8 +88,13 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     // Its cgroups, and with them the device policy and the limits: clone3 places the child in
     // the cgroup2 one; into v1 ones (the limits' hierarchies, or a host without cgroup2) this
     // process moves first, and the child inherits them.
-    std::vector<std::string> cgroups = target.limit_cgroups;
-    if (!target.cgroup.empty()) cgroups.insert(cgroups.begin(), target.cgroup);
+    // Found by looking (container_cgroups), not only from the record: `hutch update` may have
+    // given the container cgroups the record does not list yet, and an exec outside them would
+    // escape the new limit.
+    std::vector<std::string> recorded = target.limit_cgroups;
+    if (!target.cgroup.empty()) recorded.insert(recorded.begin(), target.cgroup);
+    std::vector<std::string> cgroups = container_cgroups(target.id, recorded);
+    // The cgroup2 one (clone3's) first, as join_v1_cgroups expects it anywhere in the list.
     launch.cgroup = join_v1_cgroups(cgroups);
     launch.seccomp_cache_dir = paths.root + "/seccomp";
     launch.started = [&](pid_t) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -65,6 +66,7 @@ std::int64_t parse_cpus(const std::string& text, int online) {
     }
     if (used != text.size() || !std::isfinite(v) || text.find_first_not_of("0123456789.") != std::string::npos)
         bad(flag, text, "not a number of CPUs");
+    if (v > online) bad(flag, text, "more than the " + std::to_string(online) + " CPUs this host has");
     std::int64_t nano = std::llround(v * 1e9);
     if (std::fabs(v * 1e9 - static_cast<double>(nano)) > 1e-3) bad(flag, text, "too precise (at most 9 decimals)");
     if (nano <= 0) bad(flag, text, "must be more than 0");
@@ -198,7 +200,12 @@ std::int64_t parse_bytes(const std::string& flag, const std::string& text) {
     if (number.empty() || number.front() == '.' || number.back() == '.' ||
         std::count(number.begin(), number.end(), '.') > 1 || factor == kUnits.end() || !suffix_ok)
         bad(flag, text, "not a size such as 64m, 1.5g or 1048576 (bytes)");
-    double bytes = std::stod(number) * factor->second;
+    double bytes = 0;
+    try {
+        bytes = std::stod(number) * factor->second;
+    } catch (const std::out_of_range&) {
+        bad(flag, text, "too large");
+    }
     if (bytes >= 9.2e18) bad(flag, text, "too large");
     return static_cast<std::int64_t>(bytes);
 }
@@ -223,7 +230,9 @@ LimitUpdate merge_limit_flags(const Resources& current, const RunOptions& o, con
         if (*r.memory_swap != -1 && *r.memory_swap < *r.memory_limit)
             bad("--memory-swap", o.memory_swap, "below " + memory_named() + " (it is memory and swap together)");
     } else if (!o.memory.empty() && !current.memory_swap) {
-        if (host.swap_accounting) w.memory_swap = r.memory_swap = *r.memory_limit * 2;  // dockerd's default: as much swap as memory
+        // dockerd's default: as much swap as memory (unlimited where twice would not fit).
+        if (host.swap_accounting)
+            w.memory_swap = r.memory_swap = *r.memory_limit > INT64_MAX / 2 ? -1 : *r.memory_limit * 2;
     } else if (!o.memory.empty() && *current.memory_swap != -1 && *current.memory_swap < *r.memory_limit) {
         // The kernel refuses a memory limit above memory+swap; dockerd's update refuses it first.
         bad("--memory", o.memory, "above the container's memory+swap limit " + std::to_string(*current.memory_swap) +
@@ -250,6 +259,17 @@ LimitUpdate merge_limit_flags(const Resources& current, const RunOptions& o, con
         std::int64_t weight = parse_integer("--blkio-weight", o.blkio_weight);
         if (weight != 0 && (weight < 10 || weight > 1000)) bad("--blkio-weight", o.blkio_weight, "must be from 10 to 1000 (0: none)");
         if (weight != 0) w.blkio_weight = r.blkio_weight = static_cast<std::uint16_t>(weight);
+    }
+    // Pairs are written whole, from the merged result: cgroup2 keeps quota and period in one file
+    // (cpu.max) and swap apart from memory (memory.swap.max = swap - memory), so writing one half
+    // alone would lift the other (a period alone wrote "max PERIOD").
+    if (w.cpu_quota || w.cpu_period) {
+        w.cpu_quota = r.cpu_quota;
+        w.cpu_period = r.cpu_period;
+    }
+    if (w.memory_limit || w.memory_swap) {
+        w.memory_limit = r.memory_limit;
+        w.memory_swap = r.memory_swap;
     }
     return u;
 }

@@ -82,6 +82,13 @@ Resources from_file(const std::string& path) {
     check_fields(r);
     Resources out = resources_from_json(r, "resources");
     out.devices.clear();
+    // runc reads 0 as "leave it as it is": dockerd's `docker update --cpus 1` sends every field,
+    // the memory limit 0 among them, which written would be memory.max 0 and an OOM kill.
+    for (auto* v : {&out.memory_limit, &out.memory_swap, &out.memory_reservation, &out.kernel_memory, &out.cpu_quota,
+                    &out.pids_limit})
+        if (*v && **v == 0) v->reset();
+    for (auto* v : {&out.cpu_shares, &out.cpu_period})
+        if (*v && **v == 0) v->reset();
     return out;
 }
 

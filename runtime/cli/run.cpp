@@ -189,7 +189,12 @@ void add_resource_facts(HostFacts& host) {
     for (const auto& h : host_cgroup_hierarchies()) {
         if (h.fstype == "cgroup" && ("," + h.controllers + ",").find(",memory,") != std::string::npos)
             host.swap_accounting = ::access((h.mount_point + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
-        if (h.fstype == "cgroup2" && ::access((h.mount_point + "/memory.swap.max").c_str(), F_OK) == 0)
+        // memory.swap.max exists only below the root: look in hutch's own cgroup, or, when hutch
+        // runs in the root, at whether the root offers the memory controller at all.
+        if (h.fstype == "cgroup2" &&
+            (::access((h.mount_point + own_cgroup(h) + "/memory.swap.max").c_str(), F_OK) == 0 ||
+             (own_cgroup(h).empty() &&
+              (" " + read_cgroup_file(h.mount_point + "/cgroup.controllers") + " ").find(" memory ") != std::string::npos)))
             host.swap_accounting = true;
     }
     host.hard_rlimit = [](int resource) {

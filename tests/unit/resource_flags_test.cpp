@@ -268,7 +268,8 @@ TEST(LimitUpdate, KeepsWhatTheFlagsDoNotChangeAndChecksTheResult) {
     EXPECT_EQ(u.result.memory_limit, 128 << 20);
     EXPECT_EQ(u.result.memory_swap, 128 << 20);  // kept: the container's memory+swap limit
     EXPECT_EQ(u.result.pids_limit, 5);
-    EXPECT_FALSE(u.write.memory_swap);  // only what changes is written
+    // Only what changes is written, but a pair whole: cgroup2 keeps swap apart from memory.
+    EXPECT_EQ(u.write.memory_swap, 128 << 20);
     EXPECT_FALSE(u.write.pids_limit);
     o.memory = "256m";  // above the current memory+swap without --memory-swap: dockerd refuses it
     EXPECT_TRUE(contains(usage_error([&] { merge_limit_flags(current, o, host()); }),
@@ -277,6 +278,35 @@ TEST(LimitUpdate, KeepsWhatTheFlagsDoNotChangeAndChecksTheResult) {
     o.memory_swap = "32m";  // checked against the container's memory limit
     EXPECT_TRUE(contains(usage_error([&] { merge_limit_flags(current, o, host()); }),
                          "--memory-swap \"32m\": below the container's memory limit 67108864"));
+}
+
+// Review finding: a period alone was written as cpu.max "max PERIOD" on cgroup2, lifting the
+// quota; a swap limit alone as memory.swap.max "max".
+TEST(LimitUpdate, PairsAreWrittenWholeFromTheMergedResult) {
+    Resources current;
+    current.cpu_quota = 100000;
+    current.cpu_period = 100000;
+    current.memory_limit = 64 << 20;
+    current.memory_swap = 128 << 20;
+    RunOptions o;
+    o.cpu_period = "200000";
+    o.memory_swap = "256m";
+    LimitUpdate u = merge_limit_flags(current, o, host());
+    EXPECT_EQ(u.write.cpu_quota, 100000);
+    EXPECT_EQ(u.write.cpu_period, 200000u);
+    EXPECT_EQ(u.write.memory_limit, 64 << 20);
+    EXPECT_EQ(u.write.memory_swap, 256 << 20);
+}
+
+TEST(ResourceFlags, HugeValuesAreRefusedOrUnlimitedNotWrapped) {
+    RunOptions o = base();
+    o.memory = "4500p";  // twice this overflows int64: the default swap is then unlimited
+    EXPECT_EQ(build(o).linux.resources.memory_swap, -1);
+    o.memory = "1" + std::string(400, '0');
+    EXPECT_TRUE(contains(error_of(o), "invalid --memory"));
+    o = base();
+    o.cpus = "99999999999999999999";
+    EXPECT_TRUE(contains(error_of(o), "more than the 2 CPUs this host has"));
 }
 
 TEST(LimitUpdate, PidsLimitMinusOneLiftsALimit) {
