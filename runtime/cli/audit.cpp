@@ -69,6 +69,7 @@ Spec spec_from_flags(RunOptions options, const std::vector<std::string>& rest, c
     options.command.assign(rest.begin() + 1, rest.end());
     if (options.command.empty()) options.command = {"/bin/sh"};
     HostFacts host = host_facts(options.rootfs);
+    add_resource_facts(host, options);
     host.host_path_exists = [](const std::string&) { return true; };
     // Likewise --network container:REF names a container that need not be running (or exist).
     host.running_container = [&paths](const std::string& ref) {

@@ -61,5 +61,8 @@ void refuse_detached_explain(bool explain, bool detached, const char* what);
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.
 HostFacts host_facts(const std::string& rootfs);
+// The facts the resource flags of `flags` check against (CPUs, swap accounting, rlimits);
+// nothing when none is given.
+void add_resource_facts(HostFacts& host, const RunOptions& flags);
 
 }  // namespace hutch::cli

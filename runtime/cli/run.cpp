@@ -24,6 +24,7 @@
 #include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/resource_flags.hpp"
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -176,8 +177,23 @@ int run_detached(const Spec& spec, const Paths& paths, const std::string& id, co
     return code;
 }
 
-// What the resource flags check against (runtime/resource_flags.hpp).
-void add_resource_facts(HostFacts& host) {
+// One of hutch's own programs: $ENV when set, else `name` beside the hutch binary.
+std::string helper_binary(const char* name, const char* env) {
+    if (const char* given = std::getenv(env); given && *given) return given;
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return "";
+    std::string dir(self, static_cast<std::size_t>(n));
+    return dir.substr(0, dir.find_last_of('/')) + "/" + name;
+}
+
+}  // namespace
+
+// What the resource flags check against (runtime/resource_flags.hpp): read only when one of
+// them is given, so a start without limits pays no mountinfo parse, file reads or capability
+// query for them.
+void add_resource_facts(HostFacts& host, const RunOptions& flags) {
+    if (!has_limit_flags(flags) && flags.ulimits.empty()) return;
     auto first_line = [](const char* path, const char* fallback) {
         std::ifstream in(path);
         std::string line;
@@ -206,18 +222,6 @@ void add_resource_facts(HostFacts& host) {
     host.can_raise_rlimits = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE);
 }
 
-// One of hutch's own programs: $ENV when set, else `name` beside the hutch binary.
-std::string helper_binary(const char* name, const char* env) {
-    if (const char* given = std::getenv(env); given && *given) return given;
-    char self[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return "";
-    std::string dir(self, static_cast<std::size_t>(n));
-    return dir.substr(0, dir.find_last_of('/')) + "/" + name;
-}
-
-}  // namespace
-
 HostFacts host_facts(const std::string& rootfs) {
     HostFacts host;
     host.caps = caps::HostCaps::read();
@@ -230,7 +234,6 @@ HostFacts host_facts(const std::string& rootfs) {
         return ::stat(path.c_str(), &st) == 0;
     };
     host.host_device = devices::stat_host_device;
-    add_resource_facts(host);
     host.probe_binary = helper_binary("hutch-probe", "HUTCH_PROBE");
     host.init_binary = helper_binary("hutch-init", "HUTCH_INIT");
     return host;
@@ -314,6 +317,7 @@ Spec spec_from_command_line(CLI::App* cmd, RunOptions& opts, const Globals& glob
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id) {
     const Paths& paths = globals.paths;
     HostFacts host = host_facts(opts.rootfs);
+    add_resource_facts(host, opts);
     host.config = net::read_host_config(globals.config_path);
     host.running_container = [&paths](const std::string& ref) {
         ContainerState target = find_container(paths, ref);

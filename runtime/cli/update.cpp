@@ -29,7 +29,8 @@ std::vector<Planned> plan(const Paths& paths, const std::vector<std::string>& re
     if (!has_limit_flags(flags))
         throw UsageError("update: give at least one of --memory, --memory-swap, --memory-reservation, --cpus, "
                          "--cpu-shares, --cpu-period, --cpu-quota, --cpuset-cpus, --cpuset-mems, --pids-limit, --blkio-weight");
-    const HostFacts host = host_facts("");
+    HostFacts host = host_facts("");
+    add_resource_facts(host, flags);
     std::vector<Planned> out;
     for (const auto& ref : refs) {
         Planned p{ref, find_container(paths, ref), {}, {}};
