@@ -88,7 +88,7 @@ public:
 private:
     [[noreturn]] void fail(const char* step) {
         const char* why = archive_error_string(raw_.get());
-        error_ = std::string(step) + ": " + (why ? why : "unknown error");
+        error_ = std::string(step) + ": " + (why ? why : "damaged or truncated stream (libarchive gave no reason)");
         throw Error("unpack layer " + what_ + ": " + error_);
     }
     Archive raw_;

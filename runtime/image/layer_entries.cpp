@@ -61,9 +61,9 @@ void LayerEntries::fail(const std::string& reason) const { throw Error(step() + 
 
 // Lexical, as Docker's filepath.Clean: "./a//b/" is a/b, "a/../b" is b; a name that is absolute
 // or whose ".." climbs above the layer's root is refused (Docker's "breakout" error).
-LayerEntries::Parts LayerEntries::normalize(const std::string& name) const {
-    if (name.size() >= PATH_MAX) fail("name longer than PATH_MAX (" + std::to_string(PATH_MAX) + ")");
-    if (!name.empty() && name[0] == '/') fail("absolute name refused (a layer's names are relative to its root)");
+LayerEntries::Parts LayerEntries::normalize(const std::string& name, const char* label) const {
+    if (name.size() >= PATH_MAX) fail(std::string(label) + " longer than PATH_MAX (" + std::to_string(PATH_MAX) + ")");
+    if (!name.empty() && name[0] == '/') fail(std::string("absolute ") + label + " refused (a layer's names are relative to its root)");
     Parts parts;
     std::size_t start = 0;
     while (start <= name.size()) {
@@ -75,7 +75,7 @@ LayerEntries::Parts LayerEntries::normalize(const std::string& name) const {
         if (part != "..") {
             parts.push_back(std::move(part));
         } else if (parts.empty()) {
-            fail("\"..\" climbs out of the layer: refused");
+            fail(std::string(label) + ": \"..\" climbs out of the layer: refused");
         } else {
             parts.pop_back();
         }
@@ -131,7 +131,7 @@ void LayerEntries::apply(archive* tar, archive_entry* entry) {
     const char* name = archive_entry_pathname(entry);
     current_ = name ? name : "";
     if (current_.empty()) fail("an entry without a name");
-    Parts parts = normalize(current_);
+    Parts parts = normalize(current_, "name");
     if (parts.empty()) {  // "./": the layer's root itself
         if (archive_entry_filetype(entry) != AE_IFDIR) fail("the layer's root is not a directory");
         metadata(root_.get(), entry);
@@ -177,7 +177,7 @@ void LayerEntries::whiteout(const Parts& parts) {
 // A hard link names an entry earlier in this layer; linkat without AT_SYMLINK_FOLLOW links a
 // symlink itself, never what it points at, and the target's parents are opened beneath the root.
 void LayerEntries::hard_link(int parent, const Parts& parts, const char* target) {
-    Parts to = normalize(target);
+    Parts to = normalize(target, "hard link target");
     if (to.empty()) fail("hard link to the layer's root refused");
     if (to == parts) return;  // a link to itself: already there
     Fd to_parent = open_dir(to, to.size() - 1, false);

@@ -35,7 +35,7 @@ public:
 
 private:
     using Parts = std::vector<std::string>;
-    Parts normalize(const std::string& name) const;
+    Parts normalize(const std::string& name, const char* label) const;
     Fd open_dir(const Parts& parts, std::size_t count, bool create) const;
     bool clear(int parent, const Parts& parts, bool keep_dir) const;
     void whiteout(const Parts& parts);

@@ -2,10 +2,10 @@
 // write leaves nothing (no blob, no temp file), and small reads are bounded.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -20,11 +20,8 @@ using hutch::test::contains;
 
 std::vector<std::string> names_in(const std::string& dir) {
     std::vector<std::string> out;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d))
-            if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.push_back(e->d_name);
-        ::closedir(d);
-    }
+    std::error_code ignored;  // a directory not made yet holds nothing
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ignored)) out.push_back(entry.path().filename());
     return out;
 }
 
