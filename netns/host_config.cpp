@@ -46,6 +46,7 @@ HostConfig read_host_config(const std::string& path) {
     config.dns = strings("dns");
     config.dns_search = strings("dns-search");
     config.dns_options = strings("dns-opts");
+    config.insecure_registries = strings("insecure-registries");
     if (j.contains("bridge")) {
         // A name the kernel takes as it is: IFNAMSIZ (15 characters), no '/', ':', '%' (a
         // template such as "br%d"), whitespace, or "." and "..".

@@ -1,7 +1,7 @@
 // hutch's daemon-less host configuration, /etc/hutch/config.json (moved with the global
 // --config option), in the spirit of Docker's daemon.json:
 //   {"dns": ["1.1.1.1"], "dns-search": ["corp"], "dns-opts": ["ndots:2"],
-//    "bridge": "hutch0", "bip": "10.88.0.1/16"}
+//    "bridge": "hutch0", "bip": "10.88.0.1/16", "insecure-registries": ["10.0.0.5:5000"]}
 // Every key is optional; container flags win over it. A missing file means the defaults.
 #pragma once
 
@@ -17,6 +17,9 @@ inline constexpr const char* kDefaultHostConfig = "/etc/hutch/config.json";
 struct HostConfig {
     std::vector<std::string> dns, dns_search, dns_options;
     BridgeDefaults bridge;
+    // Registries `hutch pull` may reach over plain http ("host:port" or a CIDR), as Docker's
+    // daemon.json key; loopback registries need no entry.
+    std::vector<std::string> insecure_registries;
 };
 
 // An interface name hutch accepts for a bridge: [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1 to 15 characters.

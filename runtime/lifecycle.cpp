@@ -1,5 +1,7 @@
 #include "runtime/lifecycle.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -69,8 +71,8 @@ int wait_exit(const Paths& paths, const std::string& id, const std::string& ref)
 }
 
 bool stop_escalating(const std::function<void(int)>& signal, const std::function<bool(milliseconds)>& ended,
-                     milliseconds grace) {
-    signal(SIGTERM);
+                     milliseconds grace, int first) {
+    signal(first);
     if (ended(grace)) return false;
     signal(SIGKILL);
     ended(milliseconds(-1));
@@ -83,6 +85,20 @@ void kill_container(const Paths& paths, const ContainerState& c, const std::stri
                  {"container", "kill", c.id, {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
 }
 
+// The signal `hutch stop` sends first: the container's stop signal, recorded as a number in its
+// config's annotations by the front-end (which checked it), else SIGTERM.
+static int stop_signal_of(const Paths& paths, const std::string& id) {
+    try {
+        auto config = nlohmann::json::parse(read_file(paths.data_dir(id) + "/config.json"));
+        std::string text = config.at("annotations").at(kStopSignalAnnotation).get<std::string>();
+        int sig = std::stoi(text);
+        if (sig > 0 && sig < NSIG) return sig;
+    } catch (const std::exception&) {
+        // No annotation (most containers), or a config an OCI engine wrote: the default applies.
+    }
+    return SIGTERM;
+}
+
 void stop_container(const Paths& paths, const ContainerState& c, const std::string& ref, milliseconds grace) {
     if (!container_running(paths, c.id)) return;
     Fd pidfd = running_pidfd(paths, c, ref);
@@ -93,7 +109,8 @@ void stop_container(const Paths& paths, const ContainerState& c, const std::stri
         attrs["signal"] = std::to_string(sig);
         events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
     };
-    stop_escalating(signal, [&](milliseconds timeout) { return wait_for_end(paths, c.id, timeout); }, grace);
+    stop_escalating(signal, [&](milliseconds timeout) { return wait_for_end(paths, c.id, timeout); }, grace,
+                    stop_signal_of(paths, c.id));
     events::emit(paths.data_root, {"container", "stop", c.id, who, 0});
 }
 

@@ -4,6 +4,8 @@
 // end is waiting for the lock. The CLI (runtime/cli/lifecycle.cpp) only maps flags onto these.
 #pragma once
 
+#include <csignal>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -30,11 +32,14 @@ bool wait_for_end(const Paths& paths, const std::string& id, milliseconds timeou
 // when it ended without one (its supervisor was killed).
 int wait_exit(const Paths& paths, const std::string& id, const std::string& ref);
 
-// docker stop's escalation: `signal(SIGTERM)`, then, unless `ended(grace)` says the process
-// ended within the grace period, `signal(SIGKILL)` and `ended(no limit)`. Returns whether
-// SIGKILL was needed.
+// docker stop's escalation: `signal(first)` (SIGTERM, or the container's stop signal), then,
+// unless `ended(grace)` says the process ended within the grace period, `signal(SIGKILL)` and
+// `ended(no limit)`. Returns whether SIGKILL was needed.
 bool stop_escalating(const std::function<void(int sig)>& signal, const std::function<bool(milliseconds)>& ended,
-                     milliseconds grace);
+                     milliseconds grace, int first = SIGTERM);
+// The OCI annotation that carries a container's stop signal (--stop-signal, an image's
+// StopSignal), as image-spec names it.
+inline constexpr const char* kStopSignalAnnotation = "org.opencontainers.image.stopSignal";
 // `hutch kill`: sends `sig` to a running container, with its "kill" event.
 void kill_container(const Paths& paths, const ContainerState& c, const std::string& ref, int sig);
 // `hutch stop`: stop_escalating on a container, with docker's "kill" and "stop" events; a

@@ -35,6 +35,17 @@ std::string overlay_escape(const std::string& path) {
     return out;
 }
 
+// An image's layer directories, top first, as overlay's lowerdir list.
+// The kernel takes a page of mount options: an image with very many layers does not fit (Docker
+// shortens the paths with links; hutch says so instead).
+std::string lower_dirs(const std::vector<std::string>& layers) {
+    std::string out;
+    for (const auto& dir : layers) out += (out.empty() ? "" : ":") + overlay_escape(dir);
+    if (out.size() > 3800)
+        throw Error("the image's " + std::to_string(layers.size()) + " layers do not fit in one overlay mount's options");
+    return out;
+}
+
 bool is_bind(const Mount& m, const mnt::Options& o) { return m.type == "bind" || o.bind; }
 
 struct DeviceNode {
@@ -94,7 +105,13 @@ void RootfsBuilder::mount_root() {
     Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
                         "open", merged));
     const auto kind = spec_.hutch.root;
-    if (kind != HutchSection::RootKind::kOverlay) {
+    const auto& layers = spec_.hutch.layers;
+    if (kind == HutchSection::RootKind::kReadOnlyBind && layers.size() > 1) {
+        // An image's layers, read-only: an overlay of lower dirs alone has no upper dir to write
+        // to (overlayfs needs two lower dirs for that; one layer is bound read-only below).
+        std::string data = "lowerdir=" + lower_dirs(layers);
+        mnt::mount_at("mount the read-only root overlay", "overlay", -1, merged_dir, merged, "overlay", MS_RDONLY, data);
+    } else if (kind != HutchSection::RootKind::kOverlay) {
         // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
         Fd source(check(kernel_.openat(AT_FDCWD, spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                         "mount the root", "open", spec_.root.path));
@@ -107,7 +124,7 @@ void RootfsBuilder::mount_root() {
         if (kind == HutchSection::RootKind::kReadOnlyBind)
             mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
     } else {
-        std::string data = "lowerdir=" + overlay_escape(spec_.root.path) +
+        std::string data = "lowerdir=" + (layers.empty() ? overlay_escape(spec_.root.path) : lower_dirs(layers)) +
                            ",upperdir=" + overlay_escape(plan_.upper_dir) +
                            ",workdir=" + overlay_escape(plan_.work_dir);
         mnt::mount_at("mount the root overlay", "overlay", -1, merged_dir, merged, "overlay", 0, data);

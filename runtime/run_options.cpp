@@ -213,6 +213,9 @@ void set_basics(Spec& s, const RunOptions& o) {
     s.root.path = o.rootfs;
     s.root.readonly = o.read_only;
     s.hutch.root = o.read_only ? HutchSection::RootKind::kReadOnlyBind : HutchSection::RootKind::kOverlay;
+    s.hutch.layers = o.image_layers;
+    s.hutch.image = o.image_id;
+    s.hutch.image_ref = o.image_ref;
     s.hutch.name = o.name;
     s.hutch.auto_remove = o.rm;
     s.hutch.detach = o.detach;
@@ -301,8 +304,14 @@ ResolvedUser run_user(const RunOptions& o, const HostFacts& host) {
 // Environment, in docker's order: PATH, HOSTNAME, TERM with -t, the user's, then HOME; and -w.
 void set_process_env(Spec& s, const RunOptions& o, const HostFacts& host, const ResolvedUser& user,
                      const std::string& hostname) {
-    s.process.env = {kDefaultPath, "HOSTNAME=" + hostname};
+    // An image's Env comes first and its PATH replaces the default, as Docker merges them.
+    std::string path = kDefaultPath;
+    for (const auto& e : o.image_env)
+        if (e.rfind("PATH=", 0) == 0) path = e;
+    s.process.env = {path, "HOSTNAME=" + hostname};
     if (o.tty) s.process.env.push_back("TERM=xterm");
+    for (const auto& e : o.image_env)
+        if (e.rfind("PATH=", 0) != 0 && e.find('=') != std::string::npos) env::apply(s.process.env, e);
     for (const auto& file : o.env_files) add_env_file(s.process.env, file, host);
     for (const auto& e : o.env) env::add(s.process.env, e, host.getenv);
     if (!env::has(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);

@@ -22,6 +22,16 @@ namespace hutch {
 struct RunOptions {
     std::string rootfs;
     std::vector<std::string> command;
+    // hutch run IMAGE (runtime/cli/run_image.cpp fills these from the image): the layer dirs, top
+    // first (rootfs is then the top one), the image's id and the name given, and its Env, which
+    // -e and --env-file override.
+    std::vector<std::string> image_layers;
+    std::string image_id, image_ref;
+    std::vector<std::string> image_env;
+    std::string entrypoint;  // --entrypoint, as typed
+    bool entrypoint_given = false;
+    std::string pull = "missing";  // --pull missing|never|always
+    std::string stop_signal;       // --stop-signal, else the image's StopSignal; "": SIGTERM
 
     std::string name;
     bool rm = false;

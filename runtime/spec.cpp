@@ -438,6 +438,11 @@ json to_json(const Spec& s) {
           {"stdio", s.hutch.stdio == HutchSection::Stdio::kRelayed ? "relayed" : "inherited"},
           {"disableIpv6", s.hutch.disable_ipv6}}},
     };
+    if (!s.hutch.layers.empty()) {
+        out["hutch"]["layers"] = s.hutch.layers;
+        out["hutch"]["image"] = s.hutch.image;
+        out["hutch"]["imageRef"] = s.hutch.image_ref;
+    }
     if (!s.domainname.empty()) out["domainname"] = s.domainname;
     if (!hooks.empty()) out["hooks"] = hooks;
     if (!s.annotations.empty()) out["annotations"] = s.annotations;
@@ -532,6 +537,9 @@ Spec spec_from_json(const json& j) {
         if (stdio != "relayed" && stdio != "inherited") throw UsageError("hutch.stdio \"" + stdio + "\": relayed or inherited");
         s.hutch.stdio = stdio == "relayed" ? HutchSection::Stdio::kRelayed : HutchSection::Stdio::kInherited;
         s.hutch.disable_ipv6 = h.get("disableIpv6", true);
+        s.hutch.layers = h.get<Strings>("layers", {});
+        s.hutch.image = h.get<std::string>("image", "");
+        s.hutch.image_ref = h.get<std::string>("imageRef", "");
     }
     return s;
 }

@@ -243,6 +243,11 @@ struct HutchSection {
     // A container's own network namespace without IPv6 (Docker: a network without --ipv6); an
     // OCI engine configures the namespaces it asks for itself.
     bool disable_ipv6 = true;
+    // A container made from an image (hutch run IMAGE): its layer directories, top first, are
+    // the overlay's lower dirs (root.path is the top one); empty: root.path alone is the root.
+    std::vector<std::string> layers;
+    std::string image;     // the image's id ("sha256:..."), for inspect and rmi's check
+    std::string image_ref; // the name it was run by ("alpine", "alpine:3"), as docker ps shows
     bool operator==(const HutchSection&) const = default;
 };
 

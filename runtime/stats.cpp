@@ -206,8 +206,10 @@ std::string format_table(const std::vector<Row>& rows) {
     std::vector<std::vector<std::string>> cells = {
         {"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"}};
     for (const auto& r : rows) cells.push_back({r.id, r.name, r.cpu, r.mem_usage, r.mem_perc, r.net_io, r.block_io, r.pids});
-    // Go's text/tabwriter as docker's formatter sets it up (minwidth 10, padding 3): every
-    // column but the last is as wide as its widest cell plus 3, at least 10.
+    return docker_table(cells);
+}
+
+std::string docker_table(const std::vector<std::vector<std::string>>& cells) {
     std::vector<size_t> width(cells[0].size(), 0);
     for (const auto& line : cells)
         for (size_t i = 0; i + 1 < line.size(); ++i) width[i] = std::max({width[i], line[i].size() + 3, size_t{10}});

@@ -25,6 +25,9 @@ namespace hutch::stats {
 // significant digits, trailing zeros dropped, an exponent only past N digits).
 std::string bytes_size(double bytes);
 std::string human_size(double bytes, int precision = 3);
+// Go's text/tabwriter as docker's formatter sets it up (minwidth 10, padding 3), rows of cells,
+// the header first: every column but the last as wide as its widest cell plus 3, at least 10.
+std::string docker_table(const std::vector<std::vector<std::string>>& cells);
 std::string percentage(double value);
 
 // A decimal number alone on its line ("123\n"): memory.usage_in_bytes, pids.current, ...

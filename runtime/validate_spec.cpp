@@ -53,6 +53,9 @@ void check_root_and_command(const Spec& spec) {
     if (!S_ISDIR(st.st_mode))
         throw UsageError("invalid rootfs \"" + spec.root.path + "\": not a directory");
     if (spec.process.args.empty()) throw UsageError("the spec has no command (process.args)");
+    for (const auto& layer : spec.hutch.layers)
+        if (::stat(layer.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            throw UsageError("the image's layer " + layer + " is missing (was the image removed?)");
     // Without its own mount namespace, assembling the root would mount onto the host's.
     if (!spec.has_new_namespace(NamespaceType::kMount))
         throw UsageError("the spec must give the container a new mount namespace (linux.namespaces: mount)");

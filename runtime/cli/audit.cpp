@@ -62,13 +62,9 @@ Spec read_spec(const std::string& path, const std::string& what) {
 // The Spec `hutch run` would build for these flags. Volume sources need not exist here: the
 // profile is judged, not started, perhaps on another machine than the one it will run on.
 Spec spec_from_flags(RunOptions options, const std::vector<std::string>& rest, const Paths& paths) {
-    char resolved[PATH_MAX];
-    if (!::realpath(rest[0].c_str(), resolved))
-        throw UsageError("invalid rootfs \"" + rest[0] + "\": " + std::strerror(errno));
-    options.rootfs = resolved;
-    options.command.assign(rest.begin() + 1, rest.end());
+    resolve_root_argument(options, rest[0], {rest.begin() + 1, rest.end()}, paths, "");
     if (options.command.empty()) options.command = {"/bin/sh"};
-    HostFacts host = host_facts(options.rootfs);
+    HostFacts host = host_facts(options);
     add_resource_facts(host, options);
     host.host_path_exists = [](const std::string&) { return true; };
     // Likewise --network container:REF names a container that need not be running (or exist).

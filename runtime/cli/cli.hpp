@@ -6,7 +6,10 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <ostream>
 
+#include "runtime/image/image_store.hpp"
+#include "runtime/image/reference.hpp"
 #include "runtime/run_options.hpp"
 #include "runtime/state.hpp"
 
@@ -29,6 +32,10 @@ void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code);
 void add_stats_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_update_command(CLI::App& app, const Paths& paths, int& exit_code);
+// images, rmi, tag, load, save, import, image ... (runtime/cli/images.cpp)
+void add_image_commands(CLI::App& app, const Globals& globals, int& exit_code);
+// Pulls `ref` into the store (hutch pull, run --pull), progress lines to `progress` when given.
+image::ImageRecord pull_image_ref(const image::Reference& ref, const Globals& globals, std::ostream* progress);
 void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
 
 // `hutch oci ...` and the binary invoked as hutch-oci: the OCI runtime command line
@@ -61,6 +68,17 @@ void refuse_detached_explain(bool explain, bool detached, const char* what);
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.
 HostFacts host_facts(const std::string& rootfs);
+// The same for `opts`: an image's files are read through its layers (read_in_layers).
+HostFacts host_facts(const RunOptions& opts);
+// ROOTFS-or-IMAGE and the words after it into `opts` (runtime/cli/run_image.cpp): a directory's
+// path, or an image whose layers, command, Env, User and WorkingDir the container takes. For an
+// image, a lease for container `id` is recorded (empty `id`: none, for audit, which runs nothing),
+// and `pull` fetches it as --pull asks (empty: never pulls).
+using PullImage = std::function<void(const image::Reference&)>;
+void resolve_root_argument(RunOptions& opts, const std::string& arg, const std::vector<std::string>& args,
+                           const Paths& paths, const std::string& id, const PullImage& pull = {});
+// A user database (/etc/passwd, /etc/group) as the overlay of `layers` (top first) shows it.
+std::string read_in_layers(const std::vector<std::string>& layers, const std::string& path);
 // The facts the resource flags of `flags` check against (CPUs, swap accounting, rlimits);
 // nothing when none is given.
 void add_resource_facts(HostFacts& host, const RunOptions& flags);

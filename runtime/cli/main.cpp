@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     cli::add_audit_command(app, paths, exit_code);
     cli::add_update_command(app, paths, exit_code);
     cli::add_profile_command(app, globals, exit_code, argv);
+    cli::add_image_commands(app, globals, exit_code);
     return cli::parse_and_run(app, argc, argv, exit_code, [](const std::string& message) { report(message.c_str()); });
 }
 

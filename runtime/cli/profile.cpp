@@ -28,16 +28,16 @@ void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, 
     cmd->callback([=, &globals, &exit_code]() {
         std::vector<std::string> rest = cmd->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
-        if (rest.size() < 2)
-            throw UsageError("\"hutch profile\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
-        char resolved[PATH_MAX];
-        if (!::realpath(rest[0].c_str(), resolved))
-            throw UsageError("invalid rootfs \"" + rest[0] + "\": " + std::strerror(errno));
+        if (rest.empty())
+            throw UsageError("\"hutch profile\" requires at least 1 argument: ROOTFS|IMAGE [COMMAND [ARG...]]");
 
         profile::Request request;
         request.options = *opts;
-        request.options.rootfs = resolved;
-        request.options.command.assign(rest.begin() + 1, rest.end());
+        auto pull = [&globals](const image::Reference& ref) { pull_image_ref(ref, globals, &std::cerr); };
+        resolve_root_argument(request.options, rest[0], {rest.begin() + 1, rest.end()}, globals.paths,
+                              new_container_id(), pull);
+        if (request.options.command.empty())
+            throw UsageError("\"hutch profile\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
         request.build_spec = [&globals](const RunOptions& o, const std::string& id) {
             return spec_from_options(o, globals, id);
         };

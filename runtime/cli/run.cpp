@@ -20,6 +20,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
+#include "runtime/lifecycle.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
@@ -47,15 +48,6 @@ std::string host_hostname() {
     return buf;
 }
 
-std::string absolute_rootfs(const std::string& given) {
-    char resolved[PATH_MAX];
-    if (!::realpath(given.c_str(), resolved))
-        throw UsageError("invalid rootfs \"" + given + "\": " + std::strerror(errno));
-    struct stat st {};
-    if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
-        throw UsageError("invalid rootfs \"" + given + "\": not a directory");
-    return resolved;
-}
 
 }  // namespace
 
@@ -222,6 +214,13 @@ void add_resource_facts(HostFacts& host, const RunOptions& flags) {
     host.can_raise_rlimits = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE);
 }
 
+HostFacts host_facts(const RunOptions& opts) {
+    HostFacts host = host_facts(opts.rootfs);
+    if (!opts.image_layers.empty())
+        host.read_in_rootfs = [layers = opts.image_layers](const std::string& path) { return read_in_layers(layers, path); };
+    return host;
+}
+
 HostFacts host_facts(const std::string& rootfs) {
     HostFacts host;
     host.caps = caps::HostCaps::read();
@@ -264,6 +263,11 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("-e,--env", opts.env, "Set environment variables (KEY=VALUE, or KEY to pass the host's)");
     many("--env-file", opts.env_files, "Read environment variables from a file");
     cmd->add_option("-w,--workdir", opts.workdir, "Working directory inside the container");
+    cmd->add_option("--entrypoint", opts.entrypoint, "Overwrite the default ENTRYPOINT of the image")
+        ->each([&opts](const std::string&) { opts.entrypoint_given = true; });
+    cmd->add_option("--stop-signal", opts.stop_signal, "Signal to stop the container (default SIGTERM)");
+    cmd->add_option("--pull", opts.pull, "Pull image before running (\"always\", \"missing\", \"never\")")
+        ->check(CLI::IsMember({"always", "missing", "never"}));
     cmd->add_option("-u,--user", opts.user, "Username or UID (format: <name|uid>[:<group|gid>])");
     many("-v,--volume", opts.volumes, "Bind mount a volume (SRC:DST[:ro|rw])");
     many("--tmpfs", opts.tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])");
@@ -309,14 +313,15 @@ Spec spec_from_command_line(CLI::App* cmd, RunOptions& opts, const Globals& glob
     if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
     if (rest.empty())
         throw UsageError("\"hutch " + cmd->get_name() + "\" requires at least 2 arguments: ROOTFS COMMAND [ARG...]");
-    opts.rootfs = absolute_rootfs(rest[0]);
-    opts.command.assign(rest.begin() + 1, rest.end());
+    // Docker's run prints the pull's progress on stderr: stdout stays the container's.
+    auto pull = [&globals](const image::Reference& ref) { pull_image_ref(ref, globals, &std::cerr); };
+    resolve_root_argument(opts, rest[0], {rest.begin() + 1, rest.end()}, globals.paths, id, pull);
     return spec_from_options(opts, globals, id);
 }
 
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id) {
     const Paths& paths = globals.paths;
-    HostFacts host = host_facts(opts.rootfs);
+    HostFacts host = host_facts(opts);
     add_resource_facts(host, opts);
     host.config = net::read_host_config(globals.config_path);
     host.running_container = [&paths](const std::string& ref) {
@@ -334,7 +339,10 @@ Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std
         while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
         return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
     };
-    return build_run_spec(opts, id, host);
+    Spec spec = build_run_spec(opts, id, host);
+    if (!opts.stop_signal.empty())
+        spec.annotations[lifecycle::kStopSignalAnnotation] = std::to_string(parse_signal(opts.stop_signal));
+    return spec;
 }
 
 void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv) {

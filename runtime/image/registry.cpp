@@ -115,7 +115,11 @@ void fetch_blob(Session& session, const BlobStore& blobs, const Descriptor& blob
     if (writer.size() != blob.size)
         throw Error(session.what() + ": blob " + blob.digest + " is " + std::to_string(writer.size()) + " bytes, the manifest says " +
                     std::to_string(blob.size));
-    writer.commit(blob.digest);
+    try {
+        writer.commit(blob.digest);
+    } catch (const Error& e) {
+        throw Error(session.what() + ": " + e.what());  // the pull and the registry, named
+    }
 }
 
 std::string short_id(const std::string& digest) { return digest.substr(7, 12); }

@@ -1,0 +1,313 @@
+// Images: load (OCI layout and docker save), save, import, images, tag, rmi, and running them:
+// the root is the overlay of the image's layers (whiteouts and opaque dirs honoured), and the
+// image's Entrypoint, Cmd, Env, User and WorkingDir are what the process gets, with Docker's
+// overrides. Every image is built by the test from the busybox rootfs, without the internet.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "harness.hpp"
+#include "image_archives.hpp"
+
+namespace hutch_it {
+namespace {
+
+using Type = TarEntry::Type;
+
+class ImageIntegration : public HutchTest {
+protected:
+    void SetUp() override {
+        HutchTest::SetUp();
+        if (IsSkipped()) return;
+        // Layer 1: the busybox rootfs, plus what layer 2 deletes and hides.
+        std::string base = tar_of_directory(rootfs_);
+        std::string extra = make_tar({{Type::kDir, "srv", "", 0755},
+                                      {Type::kFile, "srv/removed", "gone in layer 2\n"},
+                                      {Type::kDir, "srv/opq", "", 0755},
+                                      {Type::kFile, "srv/opq/lower-only", "hidden by layer 2\n"}});
+        // Layer 2 (gzip): deletes srv/removed, makes srv/opq opaque with a file of its own, adds
+        // the working dir and a file owned by the image's user.
+        std::string top = make_tar(top_layer(), Compression::kGzip);
+        image_.layers = {base, extra, top};
+        image_.diff_ids = {sha256_digest(base), sha256_digest(extra), sha256_digest(make_tar(top_layer()))};
+        image_.media_types = {"application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar",
+                              "application/vnd.oci.image.layer.v1.tar+gzip"};
+        image_.run_config = {{"Entrypoint", {"/bin/sh", "-c"}},
+                             {"Cmd", {"echo \"$GREETING\"; id -u; pwd"}},
+                             {"Env", {"PATH=/bin:/usr/bin", "GREETING=hello from the image"}},
+                             {"User", "nobody"},
+                             {"WorkingDir", "/work"}};
+    }
+
+    static std::vector<TarEntry> top_layer() {
+        return {{Type::kFile, "srv/.wh.removed", ""},
+                {Type::kDir, "srv/opq", "", 0755},
+                {Type::kFile, "srv/opq/.wh..wh..opq", ""},
+                {Type::kFile, "srv/opq/upper-only", "from layer 2\n"},
+                {Type::kDir, "work", "", 0777},
+                {Type::kFile, "work/mine", "owned\n", 0600, 65534, 65534}};
+    }
+
+    std::string write_archive(const std::string& name, const std::string& bytes) {
+        std::string path = roots_.base() + "/" + name;
+        write_file(path, bytes);
+        return path;
+    }
+
+    Result load(const std::string& archive_bytes) {
+        return roots_.hutch({"load", "-i", write_archive("image.tar", archive_bytes)});
+    }
+
+    // Every blob, layer and record in the store (empty: nothing there).
+    Strings store_contents() const {
+        Strings out;
+        for (const char* dir : {"images/blobs/sha256", "images/layers", "images/images"})
+            for (const auto& name : list_dir(roots_.data_root() + "/" + dir)) out.push_back(std::string(dir) + "/" + name);
+        return out;
+    }
+
+    TestImage image_;
+};
+
+TEST_F(ImageIntegration, LoadsAnOciLayoutAndRunsItAsDockerWould) {
+    Result loaded = load(oci_layout_tar(image_, "test/app:v1"));
+    ASSERT_EXIT_CODE(loaded, 0);
+    EXPECT_EQ(loaded.out, "Loaded image: test/app:v1\n");
+
+    // Entrypoint + Cmd, the image's Env (its PATH too), User resolved through the layers' own
+    // /etc/passwd, WorkingDir.
+    Result r = roots_.hutch({"run", "--rm", "test/app:v1"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "hello from the image\n65534\n/work\n");
+
+    Result env = roots_.hutch({"run", "--rm", "-e", "GREETING=overridden", "test/app:v1", "echo $GREETING; echo $PATH"});
+    ASSERT_EXIT_CODE(env, 0);
+    EXPECT_EQ(env.out, "overridden\n/bin:/usr/bin\n");
+
+    // -u and -w override the image's; --entrypoint drops its Cmd.
+    Result over = roots_.hutch({"run", "--rm", "-u", "0", "-w", "/srv", "--entrypoint", "/bin/pwd", "test/app:v1"});
+    ASSERT_EXIT_CODE(over, 0);
+    EXPECT_EQ(over.out, "/srv\n");
+}
+
+TEST_F(ImageIntegration, TheRootIsTheOverlayOfTheLayers) {
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
+    Result r = roots_.hutch({"run", "--rm", "-u", "0", "--entrypoint", "/bin/sh", "test/app:v1", "-c",
+                             "ls /srv; ls /srv/opq; cat /work/mine; grep ' / ' /proc/self/mountinfo"});
+    ASSERT_EXIT_CODE(r, 0);
+    // The whiteout removed srv/removed; the opaque dir shows only layer 2's content.
+    EXPECT_NE(r.out.find("opq\n"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("removed"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("lower-only"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("upper-only"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("owned"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" - overlay "), std::string::npos) << r.out;
+
+    // A write lands in the container's own upper dir, never in a layer: a second container
+    // sees the image as it was.
+    ASSERT_EXIT_CODE(roots_.hutch({"run", "--rm", "-u", "0", "test/app:v1", "echo changed > /srv/opq/upper-only"}), 0);
+    Result again = roots_.hutch({"run", "--rm", "-u", "0", "test/app:v1", "cat /srv/opq/upper-only"});
+    EXPECT_EQ(again.out, "from layer 2\n");
+
+    // --read-only: an overlay of the layers alone, nothing writable.
+    Result ro = roots_.hutch({"run", "--rm", "--read-only", "-u", "0", "test/app:v1", "touch /srv/x"});
+    EXPECT_NE(ro.code, 0) << describe(ro);
+    EXPECT_NE(ro.err.find("Read-only file system"), std::string::npos) << describe(ro);
+}
+
+TEST_F(ImageIntegration, SaveRmiLoadGivesTheSameImage) {
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
+    Result q = roots_.hutch({"images", "-q"});
+    ASSERT_EXIT_CODE(q, 0);
+    ASSERT_EQ(q.out_lines().size(), 1u) << q.out;
+    std::string id = q.out_lines()[0];
+
+    std::string saved = roots_.base() + "/saved.tar";
+    ASSERT_EXIT_CODE(roots_.hutch({"save", "-o", saved, "test/app:v1"}), 0);
+    Result rmi = roots_.hutch({"rmi", "test/app:v1"});
+    ASSERT_EXIT_CODE(rmi, 0);
+    EXPECT_NE(rmi.out.find("Untagged: test/app:v1\nDeleted: sha256:" + id), std::string::npos) << rmi.out;
+    EXPECT_EQ(store_contents(), Strings{}) << "rmi leaves nothing of the image";
+
+    Result reloaded = roots_.hutch({"load", "-i", saved});
+    ASSERT_EXIT_CODE(reloaded, 0);
+    EXPECT_EQ(reloaded.out, "Loaded image: test/app:v1\n");
+    EXPECT_EQ(roots_.hutch({"images", "-q"}).out, id + "\n");
+    Result r = roots_.hutch({"run", "--rm", "test/app:v1"});
+    EXPECT_EQ(r.out, "hello from the image\n65534\n/work\n") << describe(r);
+}
+
+TEST_F(ImageIntegration, DockerSaveArchivesLoad) {
+    TestImage plain = image_;
+    plain.layers[2] = make_tar(top_layer());
+    plain.media_types[2] = "application/vnd.oci.image.layer.v1.tar";
+    Result loaded = load(docker_archive_tar(plain, "busybox:custom"));
+    ASSERT_EXIT_CODE(loaded, 0);
+    EXPECT_EQ(loaded.out, "Loaded image: busybox:custom\n");
+    Result images = roots_.hutch({"images"});
+    ASSERT_EXIT_CODE(images, 0);
+    ASSERT_EQ(images.out_lines().size(), 2u) << images.out;
+    EXPECT_EQ(images.out_lines()[0].rfind("REPOSITORY   TAG       IMAGE ID", 0), 0u) << images.out;
+    EXPECT_EQ(images.out_lines()[1].rfind("busybox      custom    ", 0), 0u) << images.out;
+    // The legacy VERSION files are not kept.
+    for (const auto& entry : store_contents()) {
+        if (entry.rfind("images/blobs/", 0) != 0) continue;
+        EXPECT_NE(read_file(roots_.data_root() + "/" + entry), "1.0") << entry;
+    }
+    EXPECT_EQ(roots_.hutch({"run", "--rm", "busybox:custom"}).out, "hello from the image\n65534\n/work\n");
+}
+
+TEST_F(ImageIntegration, TagsAndRmiAsDocker) {
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
+    ASSERT_EXIT_CODE(roots_.hutch({"tag", "test/app:v1", "other"}), 0);
+    Result images = roots_.hutch({"images", "--format", "json"});
+    ASSERT_EQ(images.out_lines().size(), 2u) << images.out;
+    // Removing one of two names only untags; by id with two names needs -f.
+    Result untag = roots_.hutch({"rmi", "other"});
+    EXPECT_EQ(untag.out, "Untagged: other:latest\n");
+    ASSERT_EXIT_CODE(roots_.hutch({"tag", "test/app:v1", "other:2"}), 0);
+    std::string id = roots_.hutch({"images", "-q"}).out_lines().at(0);
+    Result by_id = roots_.hutch({"rmi", id});
+    EXPECT_EXIT_CODE(by_id, 125);
+    EXPECT_NE(by_id.err.find("must be forced"), std::string::npos) << describe(by_id);
+
+    // An image a container was made from cannot go, even with -f; once the container is gone it can.
+    Result created = roots_.hutch({"create", "--name", "user", "test/app:v1"});
+    ASSERT_EXIT_CODE(created, 0);
+    Result busy = roots_.hutch({"rmi", "-f", id});
+    EXPECT_EXIT_CODE(busy, 125);
+    EXPECT_NE(busy.err.find("is using it"), std::string::npos) << describe(busy);
+    ASSERT_EXIT_CODE(roots_.hutch({"rm", "user"}), 0);
+    Result gone = roots_.hutch({"rmi", "-f", id});
+    EXPECT_EXIT_CODE(gone, 0);
+    EXPECT_EQ(store_contents(), Strings{});
+    Result missing = roots_.hutch({"run", "--rm", "test/app:v1"});
+    EXPECT_EXIT_CODE(missing, 125);
+    EXPECT_NE(missing.err.find("Unable to find image 'test/app:v1' locally"), std::string::npos) << describe(missing);
+}
+
+TEST_F(ImageIntegration, ImportMakesAOneLayerImage) {
+    Result imported = roots_.hutch({"import", rootfs_, "busy:imported"});
+    ASSERT_EXIT_CODE(imported, 0);
+    EXPECT_EQ(imported.out.rfind("sha256:", 0), 0u) << imported.out;
+    Result r = roots_.hutch({"run", "--rm", "busy:imported", "/bin/cat", "/etc/passwd"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, read_file(rootfs_ + "/etc/passwd"));
+    Result inspect = roots_.hutch({"image", "inspect", "busy:imported"});
+    ASSERT_EXIT_CODE(inspect, 0);
+    nlohmann::json j = nlohmann::json::parse(inspect.out);
+    EXPECT_EQ(j[0]["RepoTags"], nlohmann::json::array({"busy:imported"}));
+    EXPECT_EQ(j[0]["RootFS"]["Layers"].size(), 1u);
+    // A bare name that is no image and no directory says so; a path stays a directory.
+    EXPECT_EXIT_CODE(roots_.hutch({"run", "--rm", rootfs_, "true"}), 0);
+}
+
+TEST_F(ImageIntegration, BadArchivesAreRefusedAndLeaveNothing) {
+    std::string good = oci_layout_tar(image_, "test/app:v1");
+    struct Case {
+        std::string name, bytes, message;
+    };
+    std::string index_only = make_tar({{Type::kFile, "oci-layout", "{}"}, {Type::kFile, "index.json", R"({"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":10}]})"}});
+    std::string mismatch = make_tar({{Type::kFile, "oci-layout", "{}"},
+                                     {Type::kFile, "blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111", "not that"}});
+    std::string bad_tag = docker_archive_tar(image_, "Bad/UPPER:x");
+    std::vector<Case> cases = {
+        {"truncated", good.substr(0, good.size() / 2), "image.tar"},
+        {"not a tar", std::string(4096, 'x'), "image.tar"},
+        {"missing blob", index_only, "does not hold"},
+        {"digest mismatch", mismatch, "1111111111"},
+        {"bad name", bad_tag, "UPPER"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        Result r = load(c.bytes);
+        EXPECT_EXIT_CODE(r, 125);
+        EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << describe(r);
+        EXPECT_EQ(store_contents(), Strings{});
+        EXPECT_EQ(list_dir(roots_.data_root() + "/images/tmp"), Strings{});
+    }
+    // A layer of a media type hutch does not unpack.
+    TestImage odd = image_;
+    odd.media_types[0] = "application/vnd.oci.image.layer.nondistributable.v1.tar";
+    Result refused = load(oci_layout_tar(odd, "odd:1"));
+    EXPECT_EXIT_CODE(refused, 125);
+    EXPECT_NE(refused.err.find("nondistributable"), std::string::npos) << describe(refused);
+    EXPECT_EQ(store_contents(), Strings{});
+    // An escaping layer: refused, and nothing of it stays.
+    TestImage evil = image_;
+    evil.layers = {make_tar({{Type::kFile, "../../escaped", "x"}})};
+    evil.diff_ids = {sha256_digest(evil.layers[0])};
+    evil.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    Result r = load(oci_layout_tar(evil, "evil:1"));
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_NE(r.err.find("escaped"), std::string::npos) << describe(r);
+    EXPECT_EQ(store_contents(), Strings{});
+    EXPECT_FALSE(path_exists(roots_.data_root() + "/escaped"));
+    EXPECT_FALSE(path_exists(roots_.base() + "/escaped"));
+}
+
+TEST_F(ImageIntegration, ConcurrentLoadsStoreTheLayersOnce) {
+    std::string archive = write_archive("image.tar", oci_layout_tar(image_, "test/app:v1"));
+    std::vector<Process> loads;
+    for (int i = 0; i < 3; ++i) loads.push_back(Process::spawn({hutch_binary(), "--root", roots_.run_root(), "--data-root",
+                                                                 roots_.data_root(), "load", "-i", archive}));
+    for (auto& p : loads) {
+        Result r = p.wait();
+        EXPECT_EXIT_CODE(r, 0);
+        EXPECT_EQ(r.out, "Loaded image: test/app:v1\n");
+    }
+    EXPECT_EQ(roots_.hutch({"images", "-q"}).out_lines().size(), 1u);
+    // Three layers, each a directory and its size, once.
+    EXPECT_EQ(list_dir(roots_.data_root() + "/images/layers").size(), 6u);
+}
+
+TEST_F(ImageIntegration, AKilledLoadLeavesNoImage) {
+    std::string archive = oci_layout_tar(image_, "test/app:v1");
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    SpawnOptions so;
+    so.inherit_fds = {{pipe_fds[0], 0}};
+    Process loader = Process::spawn({hutch_binary(), "--root", roots_.run_root(), "--data-root", roots_.data_root(), "load"}, so);
+    ::close(pipe_fds[0]);
+    // Half the archive (the busybox layer is most of it), then the load dies mid-blob.
+    std::size_t half = archive.size() / 2;
+    ASSERT_EQ(::write(pipe_fds[1], archive.data(), half), static_cast<ssize_t>(half));
+    std::this_thread::sleep_for(300ms);
+    ::kill(loader.pid(), SIGKILL);
+    loader.wait();
+    ::close(pipe_fds[1]);
+    EXPECT_EQ(roots_.hutch({"images", "-q"}).out, "");
+    EXPECT_EQ(list_dir(roots_.data_root() + "/images/images"), Strings{});
+    EXPECT_EQ(list_dir(roots_.data_root() + "/images/layers"), Strings{});
+    EXPECT_EQ(list_dir(roots_.data_root() + "/images/tmp"), Strings{}) << "no half-written blob";
+    // Every blob that is there is whole: it hashes to its name.
+    for (const auto& hex : list_dir(roots_.data_root() + "/images/blobs/sha256"))
+        EXPECT_EQ(sha256_digest(read_file(roots_.data_root() + "/images/blobs/sha256/" + hex)), "sha256:" + hex);
+    ASSERT_EXIT_CODE(load(archive), 0);
+}
+
+// skopeo writes docker-archive, the format of `docker save`: loading it gives the image the OCI
+// route gives (same id, same layers), so both readers agree with a real producer.
+TEST_F(ImageIntegration, SkopeosDockerArchiveLoadsAsTheSameImage) {
+    if (::access("/usr/bin/skopeo", X_OK) != 0) GTEST_SKIP() << "skopeo is not installed (scripts/setup installs it)";
+    std::string oci = write_archive("oci.tar", oci_layout_tar(image_, "test/app:v1"));
+    std::string docker = roots_.base() + "/docker.tar";
+    Result copied = run_command({"/usr/bin/skopeo", "copy", "oci-archive:" + oci, "docker-archive:" + docker + ":test/app:v2"},
+                                {}, std::chrono::seconds(60));
+    ASSERT_EXIT_CODE(copied, 0);
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
+    Result loaded = roots_.hutch({"load", "-i", docker});
+    ASSERT_EXIT_CODE(loaded, 0);
+    EXPECT_EQ(loaded.out, "Loaded image: test/app:v2\n");
+    Result ids = roots_.hutch({"images", "-q"});
+    EXPECT_EQ(ids.out_lines().size(), 1u) << "one image under two names: " << ids.out;
+    nlohmann::json j = nlohmann::json::parse(roots_.hutch({"image", "inspect", "test/app:v2"}).out);
+    EXPECT_EQ(j[0]["RootFS"]["Layers"], nlohmann::json(image_.diff_ids));
+    EXPECT_EQ(roots_.hutch({"run", "--rm", "test/app:v2"}).out, "hello from the image\n65534\n/work\n");
+}
+
+}  // namespace
+}  // namespace hutch_it
