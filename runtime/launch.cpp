@@ -188,6 +188,9 @@ using namespace launch_detail;
 
 namespace {
 
+// What events and inspect call the container's image: the name it was run by, or the rootfs.
+std::string image_name(const Spec& spec) { return spec.hutch.image_ref.empty() ? spec.root.path : spec.hutch.image_ref; }
+
 // The record of a container just made, before it runs.
 ContainerState created_state(const Spec& spec, const std::string& id) {
     ContainerState state;
@@ -195,13 +198,13 @@ ContainerState created_state(const Spec& spec, const std::string& id) {
     state.name = spec.hutch.name;
     state.status = "created";
     state.created = rfc3339_now();
-    state.rootfs = spec.root.path;
+    state.rootfs = image_name(spec);
     state.command = spec.process.args;
     return state;
 }
 
 std::map<std::string, std::string> who(const Spec& spec) {
-    return {{"image", spec.root.path}, {"name", spec.hutch.name}};
+    return {{"image", image_name(spec)}, {"name", spec.hutch.name}};
 }
 
 // The one set-up of a container's record, for create and run: its name claimed and its record

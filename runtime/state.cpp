@@ -15,6 +15,7 @@
 
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
+#include "runtime/image/image_store.hpp"
 #include "runtime/events.hpp"
 #include "netns/network.hpp"
 
@@ -230,6 +231,7 @@ void sweep_debris(const Paths& paths) {
 // the rest.
 void remove_record(const Paths& paths, const std::string& id, const std::string& name) {
     remove_tree(paths.data_dir(id));
+    image::drop_lease(paths.data_root, id);  // the image it was made from is free of it now
     std::string tomb = gone_dir(paths, id);
     if (::rename(paths.runtime_dir(id).c_str(), tomb.c_str()) != 0 && errno != ENOENT)
         throw SysError("remove the container's record", "rename", paths.runtime_dir(id), errno);

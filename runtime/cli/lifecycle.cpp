@@ -100,7 +100,7 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
           {"Env", process.value("env", nlohmann::json::array())},
           {"Cmd", c.command},
           {"WorkingDir", process.value("cwd", "/")},
-          {"Image", hutch.value("imageRef", "").empty() ? c.rootfs : hutch.value("imageRef", "")}}},
+          {"Image", c.rootfs}}},
         {"Image", hutch.value("image", "")},
         {"HostConfig",
          {{"NetworkMode", hutch.value("network", "")},

@@ -364,6 +364,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(run, *opts, globals, id);
         if (*dry_run) {
+            image::drop_lease(globals.paths.data_root, id);  // no container will hold the image
             std::cout << to_json(spec).dump(4) << std::endl;
             exit_code = 0;
             return;

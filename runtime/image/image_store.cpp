@@ -113,6 +113,11 @@ void add_unique(std::vector<std::string>& list, const std::string& value) {
 
 }  // namespace
 
+void drop_lease(const std::string& data_root, const std::string& container_id) {
+    std::string path = data_root + "/images/leases/" + container_id;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw SysError("drop the image lease", "unlink", path, errno);
+}
+
 std::string normalize_tag(const std::string& ref) {
     Reference r = Reference::parse(ref);
     if (r.tag.empty()) return r.familiar();  // by digest only: "repo@sha256:..."

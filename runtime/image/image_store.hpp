@@ -117,6 +117,10 @@ private:
     BlobStore blobs_;
 };
 
+// Removes container `container_id`'s lease, if it has one (its record is being removed); the
+// lease of a container whose removal was interrupted is dropped by the next rmi that finds it.
+void drop_lease(const std::string& data_root, const std::string& container_id);
+
 // "alpine" -> "alpine:latest"; a reference with a digest only stays as it is. UsageError for a
 // reference that does not parse.
 std::string normalize_tag(const std::string& ref);

@@ -90,6 +90,9 @@ TEST_F(ImageIntegration, LoadsAnOciLayoutAndRunsItAsDockerWould) {
     Result over = roots_.hutch({"run", "--rm", "-u", "0", "-w", "/srv", "--entrypoint", "/bin/pwd", "test/app:v1"});
     ASSERT_EXIT_CODE(over, 0);
     EXPECT_EQ(over.out, "/srv\n");
+    // Removed containers (--rm) and dry runs hold no lease on the image.
+    ASSERT_EXIT_CODE(roots_.hutch({"run", "--dry-run", "test/app:v1"}), 0);
+    EXPECT_EQ(list_dir(roots_.data_root() + "/images/leases"), Strings{});
 }
 
 TEST_F(ImageIntegration, TheRootIsTheOverlayOfTheLayers) {
@@ -176,6 +179,9 @@ TEST_F(ImageIntegration, TagsAndRmiAsDocker) {
     // An image a container was made from cannot go, even with -f; once the container is gone it can.
     Result created = roots_.hutch({"create", "--name", "user", "test/app:v1"});
     ASSERT_EXIT_CODE(created, 0);
+    nlohmann::json container = inspect_container(roots_, "user");
+    EXPECT_EQ(container["Config"]["Image"], "test/app:v1");
+    EXPECT_EQ(container["Image"].get<std::string>().rfind("sha256:" + id, 0), 0u) << container["Image"];
     Result busy = roots_.hutch({"rmi", "-f", id});
     EXPECT_EXIT_CODE(busy, 125);
     EXPECT_NE(busy.err.find("is using it"), std::string::npos) << describe(busy);
@@ -287,6 +293,38 @@ TEST_F(ImageIntegration, AKilledLoadLeavesNoImage) {
     for (const auto& hex : list_dir(roots_.data_root() + "/images/blobs/sha256"))
         EXPECT_EQ(sha256_digest(read_file(roots_.data_root() + "/images/blobs/sha256/" + hex)), "sha256:" + hex);
     ASSERT_EXIT_CODE(load(archive), 0);
+}
+
+// The image's StopSignal is what `hutch stop` sends first (here SIGUSR1); --stop-signal
+// overrides it; a HEALTHCHECK is noted on stderr and not run.
+TEST_F(ImageIntegration, StopSignalComesFromTheImage) {
+    image_.run_config["StopSignal"] = "SIGUSR1";
+    image_.run_config["Healthcheck"] = {{"Test", {"CMD", "true"}}};
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
+    // sh is pid 1: only a trapped signal reaches it, so each trap says which one came.
+    const std::string script =
+        "trap 'echo got USR1; exit 0' USR1; trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done";
+    Result started = roots_.hutch({"run", "-d", "--name", "svc", "test/app:v1", script});
+    ASSERT_EXIT_CODE(started, 0);
+    EXPECT_NE(started.err.find("HEALTHCHECK"), std::string::npos) << describe(started);
+    for (int i = 0; i < 100 && roots_.hutch({"logs", "svc"}).out.find("ready") == std::string::npos; ++i)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_EXIT_CODE(roots_.hutch({"stop", "-t", "20", "svc"}), 0);
+    EXPECT_EQ(roots_.hutch({"wait", "svc"}).out, "0\n");
+    EXPECT_NE(roots_.hutch({"logs", "svc"}).out.find("got USR1"), std::string::npos);
+    ASSERT_EXIT_CODE(roots_.hutch({"rm", "svc"}), 0);
+
+    Result overridden = roots_.hutch({"run", "-d", "--name", "svc2", "--stop-signal", "TERM", "test/app:v1", script});
+    ASSERT_EXIT_CODE(overridden, 0);
+    for (int i = 0; i < 100 && roots_.hutch({"logs", "svc2"}).out.find("ready") == std::string::npos; ++i)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_EXIT_CODE(roots_.hutch({"stop", "-t", "20", "svc2"}), 0);
+    EXPECT_EQ(roots_.hutch({"wait", "svc2"}).out, "3\n");
+    EXPECT_NE(roots_.hutch({"logs", "svc2"}).out.find("got TERM"), std::string::npos);
+    ASSERT_EXIT_CODE(roots_.hutch({"rm", "svc2"}), 0);
+    Result bad = roots_.hutch({"run", "--rm", "--stop-signal", "NOPE", "test/app:v1", "true"});
+    EXPECT_EXIT_CODE(bad, 125);
+    EXPECT_NE(bad.err.find("NOPE"), std::string::npos) << describe(bad);
 }
 
 // skopeo writes docker-archive, the format of `docker save`: loading it gives the image the OCI
