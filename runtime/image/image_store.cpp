@@ -14,6 +14,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/image/layer.hpp"
+#include "runtime/image/quote.hpp"
 #include "runtime/image/reference.hpp"
 #include "runtime/remove_tree.hpp"
 #include "runtime/state.hpp"
@@ -119,6 +120,12 @@ std::string normalize_tag(const std::string& ref) {
     return r.repository() + ":" + r.tag;
 }
 
+std::string tag_name(const std::string& ref) {
+    if (!Reference::parse(ref).digest.empty())
+        throw UsageError("refusing to create a tag with a digest reference: " + image::quoted(ref));
+    return normalize_tag(ref);
+}
+
 StoreLock::StoreLock(const std::string& path, Mode mode)
     : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
     if (!fd_) throw SysError("lock the image store", "open", path, errno);
@@ -208,6 +215,13 @@ std::optional<ImageRecord> ImageStore::find(const std::string& ref) const {
     };
     if (is_digest(ref)) return by_id(ref);
     if (Reference::looks_like(ref)) {
+        // By digest, as Docker finds it: a repo digest a pull recorded (a tag beside it is ignored).
+        if (Reference r = Reference::parse(ref); !r.digest.empty()) {
+            std::string wanted = r.repository() + "@" + r.digest;
+            for (const auto& i : images)
+                if (std::find(i.repo_digests.begin(), i.repo_digests.end(), wanted) != i.repo_digests.end()) return i;
+            return std::nullopt;
+        }
         std::map<std::string, std::string> tags = read_tags();
         if (auto it = tags.find(normalize_tag(ref)); it != tags.end()) return by_id(it->second);
     }
@@ -289,9 +303,10 @@ void ImageStore::tag(const std::string& source, const std::string& target) {
 // Points each of `tags` at `image`, taking a name from the image that had it (which then shows
 // as <none> if it has no other), and writes the records and the names.
 void ImageStore::name_image(ImageRecord& image, const std::vector<std::string>& tags) const {
+    for (const auto& t : tags) tag_name(t);  // every name checked before anything is written
     std::map<std::string, std::string> names = read_tags();
     for (const auto& t : tags) {
-        std::string name = normalize_tag(t);
+        std::string name = tag_name(t);
         if (auto it = names.find(name); it != names.end() && it->second != image.id) {
             if (auto previous = find(it->second)) {
                 std::erase(previous->repo_tags, name);
