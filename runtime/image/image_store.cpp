@@ -83,6 +83,21 @@ std::string string_of(const nlohmann::json& j, const char* key) {
     return j[key].get<std::string>();
 }
 
+// execve reads each argument and variable up to its first NUL: a NUL in the config would run a
+// shorter command than the image says, silently (Docker's Go exec refuses it, EINVAL). Refused
+// at the image's edge, the value named.
+void check_run_config(const RunConfig& c, const std::string& id) {
+    auto check = [&](const char* key, const std::string& value) {
+        if (value.find('\0') != std::string::npos)
+            throw Error("image config " + id + ": \"" + key + "\" " + image::quoted(value) + " holds a NUL");
+    };
+    for (const auto& [key, list] : {std::pair{"Entrypoint", &c.entrypoint}, {"Cmd", &c.cmd}, {"Env", &c.env}})
+        for (const auto& v : *list) check(key, v);
+    check("User", c.user);
+    check("WorkingDir", c.working_dir);
+    check("StopSignal", c.stop_signal);
+}
+
 nlohmann::json record_json(const ImageRecord& r) {
     return {{"id", r.id},           {"repoTags", r.repo_tags}, {"repoDigests", r.repo_digests},
             {"diffIds", r.diff_ids}, {"layerBlobs", r.layer_blobs}, {"blobs", r.blobs},        {"created", r.created},
@@ -170,6 +185,7 @@ RunConfig ImageStore::run_config(const ImageRecord& image) const {
     c.working_dir = string_of(cfg, "WorkingDir");
     c.stop_signal = string_of(cfg, "StopSignal");
     c.has_healthcheck = cfg.contains("Healthcheck") && cfg["Healthcheck"].is_object();
+    check_run_config(c, image.id);
     return c;
 }
 

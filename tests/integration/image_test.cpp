@@ -289,6 +289,19 @@ TEST_F(ImageIntegration, AKilledLoadLeavesNoImage) {
     ASSERT_EXIT_CODE(load(archive), 0);
 }
 
+// A NUL in the image's Cmd: execve would run "echo before" and drop the rest without a word
+// (Docker's exec refuses it). One line, exit 125, the value named.
+TEST_F(ImageIntegration, ANulInTheImageCommandIsRefused) {
+    TestImage bad = image_;
+    bad.run_config["Cmd"] = {std::string("echo before\0; echo after", 24)};
+    ASSERT_EXIT_CODE(load(oci_layout_tar(bad, "nul:1")), 0);
+    Result r = roots_.hutch({"run", "--rm", "nul:1"});
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+    EXPECT_NE(r.err.find("\"Cmd\" \"echo before\\x00; echo after\" holds a NUL"), std::string::npos) << describe(r);
+}
+
 // The user database hutch reads for -u is the one the container sees: a layer that deletes /etc
 // (a whiteout of the directory) hides the lower layers' /etc/passwd, as overlayfs hides it.
 TEST_F(ImageIntegration, AWhiteoutOfEtcHidesTheLowerUsers) {

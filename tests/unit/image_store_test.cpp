@@ -1,6 +1,6 @@
 // The image store's names and what it hands `hutch run` from an image config, on images without
 // layers (no unpacking, no root needed): found by the repo digest a pull recorded, never named by
-// a digest reference.
+// a digest reference, and no NUL of a hostile config cutting a command short.
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -78,6 +78,20 @@ TEST_F(ImageStoreTest, NoNameWithADigest) {
     ASSERT_EQ(images.size(), 1u);
     EXPECT_EQ(images[0].repo_tags, std::vector<std::string>{"app:v1"});
     EXPECT_FALSE(store.find("b:1").has_value());
+}
+
+// execve stops at a NUL: the image's command or variable would be cut short without a word.
+TEST_F(ImageStoreTest, ANulInTheConfigIsRefused) {
+    std::string nul("a\0b", 3);
+    for (const char* key : {"User", "WorkingDir", "StopSignal"}) {
+        std::string why = refusal({{key, "/x" + nul}});
+        EXPECT_NE(why.find(std::string("\"") + key + "\" \"/xa\\x00b\" holds a NUL"), std::string::npos) << why;
+    }
+    for (const auto& run : {nlohmann::json{{"Env", {"A=" + nul}}}, nlohmann::json{{"Cmd", {"/bin/sh", nul}}},
+                            nlohmann::json{{"Entrypoint", {nul}}}})
+        EXPECT_NE(refusal(run).find("holds a NUL"), std::string::npos) << run.dump();
+    // Newlines are values like any other (an sh -c script, a multi-line variable).
+    EXPECT_EQ(refusal({{"Env", {"SCRIPT=a\nb"}}, {"Cmd", {"/bin/sh", "-c", "true\ntrue"}}, {"User", "nobody"}}), "");
 }
 
 }  // namespace
