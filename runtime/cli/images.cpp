@@ -172,7 +172,7 @@ void add_tag(CLI::App& parent, const char* name, const Paths& paths, int& exit_c
     cmd->add_option("TARGET_IMAGE", *target, "New name[:tag]")->required();
     cmd->callback([=, &paths, &exit_code]() {
         ImageStore store(paths.data_root);
-        image::normalize_tag(*target);  // a bad name, before the lock
+        image::tag_name(*target);  // a bad name, before the lock
         StoreLock lock = store.lock(StoreLock::Mode::kExclusive);
         store.tag(*source, *target);
         exit_code = 0;

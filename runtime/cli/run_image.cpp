@@ -95,32 +95,47 @@ void use_image(RunOptions& opts, const std::string& ref, const std::vector<std::
         std::cerr << "hutch: note: image " << ref << " has a HEALTHCHECK; hutch does not run health checks\n";
 }
 
-// Is there a whiteout or an opaque directory in `layer` that hides `path` of the layers below?
-bool hidden_below(int layer, const std::string& relative) {
-    struct stat st {};
-    if (::fstatat(layer, relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0)
-        return true;
-    std::string parent = relative.substr(0, relative.rfind('/'));
-    if (parent == relative) return false;
-    Fd dir(::openat(layer, parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+bool is_opaque(int layer, const std::string& dir) {
+    Fd fd(::openat(layer, dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     char value[2] = {};
-    return dir && ::fgetxattr(dir.get(), "trusted.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y';
+    return fd && ::fgetxattr(fd.get(), "trusted.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y';
+}
+
+enum class InLayer { kAbsent, kHidden, kHere };
+
+// What one layer says about `relative` ("etc/passwd") in the merged root, walked a component at a
+// time and never through a link (an fstatat of "etc/passwd" follows an /etc symlink, and an
+// absolute one on the host): kHere when the layer has it, or a non-directory at one of its
+// parents (overlayfs shows that entry, which read_user_db then resolves within this layer);
+// kHidden when a whiteout of it or of a parent, or an opaque parent, hides the layers below;
+// kAbsent when they show through.
+InLayer look_up(int layer, const std::string& relative) {
+    bool opaque = false;
+    for (std::size_t end = relative.find('/');; end = relative.find('/', end + 1)) {
+        std::string prefix = relative.substr(0, end);
+        struct stat st {};
+        if (::fstatat(layer, prefix.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return opaque ? InLayer::kHidden : InLayer::kAbsent;
+        if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return InLayer::kHidden;  // overlayfs' whiteout
+        if (end == std::string::npos || !S_ISDIR(st.st_mode)) return InLayer::kHere;
+        opaque = opaque || is_opaque(layer, prefix);
+    }
 }
 
 }  // namespace
 
 // A user database as the container will see it through its overlay: the top-most layer that has
-// the file, unless a whiteout or an opaque /etc in a layer above hides the ones below. Each read
-// stays inside its layer (read_user_db).
+// the file, unless a whiteout (of it or of /etc) or an opaque /etc in a layer above hides the ones
+// below. Each read stays inside its layer (read_user_db).
 std::string read_in_layers(const std::vector<std::string>& layers, const std::string& path) {
     std::string relative = path.substr(1);
     for (const auto& dir : layers) {
         Fd layer(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!layer) continue;
-        struct stat st {};
-        if (::fstatat(layer.get(), relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISCHR(st.st_mode))
-            return read_user_db(layer.get(), path, dir + path);
-        if (hidden_below(layer.get(), relative)) return "";
+        switch (look_up(layer.get(), relative)) {
+            case InLayer::kAbsent: continue;
+            case InLayer::kHidden: return "";
+            case InLayer::kHere: return read_user_db(layer.get(), path, dir + path);
+        }
     }
     return "";
 }

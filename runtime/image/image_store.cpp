@@ -14,6 +14,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/image/layer.hpp"
+#include "runtime/image/quote.hpp"
 #include "runtime/image/reference.hpp"
 #include "runtime/remove_tree.hpp"
 #include "runtime/state.hpp"
@@ -82,6 +83,21 @@ std::string string_of(const nlohmann::json& j, const char* key) {
     return j[key].get<std::string>();
 }
 
+// execve reads each argument and variable up to its first NUL: a NUL in the config would run a
+// shorter command than the image says, silently (Docker's Go exec refuses it, EINVAL). Refused
+// at the image's edge, the value named.
+void check_run_config(const RunConfig& c, const std::string& id) {
+    auto check = [&](const char* key, const std::string& value) {
+        if (value.find('\0') != std::string::npos)
+            throw Error("image config " + id + ": \"" + key + "\" " + image::quoted(value) + " holds a NUL");
+    };
+    for (const auto& [key, list] : {std::pair{"Entrypoint", &c.entrypoint}, {"Cmd", &c.cmd}, {"Env", &c.env}})
+        for (const auto& v : *list) check(key, v);
+    check("User", c.user);
+    check("WorkingDir", c.working_dir);
+    check("StopSignal", c.stop_signal);
+}
+
 nlohmann::json record_json(const ImageRecord& r) {
     return {{"id", r.id},           {"repoTags", r.repo_tags}, {"repoDigests", r.repo_digests},
             {"diffIds", r.diff_ids}, {"layerBlobs", r.layer_blobs}, {"blobs", r.blobs},        {"created", r.created},
@@ -122,6 +138,12 @@ std::string normalize_tag(const std::string& ref) {
     Reference r = Reference::parse(ref);
     if (r.tag.empty()) return r.familiar();  // by digest only: "repo@sha256:..."
     return r.repository() + ":" + r.tag;
+}
+
+std::string tag_name(const std::string& ref) {
+    if (!Reference::parse(ref).digest.empty())
+        throw UsageError("refusing to create a tag with a digest reference: " + image::quoted(ref));
+    return normalize_tag(ref);
 }
 
 StoreLock::StoreLock(const std::string& path, Mode mode)
@@ -168,6 +190,7 @@ RunConfig ImageStore::run_config(const ImageRecord& image) const {
     c.working_dir = string_of(cfg, "WorkingDir");
     c.stop_signal = string_of(cfg, "StopSignal");
     c.has_healthcheck = cfg.contains("Healthcheck") && cfg["Healthcheck"].is_object();
+    check_run_config(c, image.id);
     return c;
 }
 
@@ -213,6 +236,13 @@ std::optional<ImageRecord> ImageStore::find(const std::string& ref) const {
     };
     if (is_digest(ref)) return by_id(ref);
     if (Reference::looks_like(ref)) {
+        // By digest, as Docker finds it: a repo digest a pull recorded (a tag beside it is ignored).
+        if (Reference r = Reference::parse(ref); !r.digest.empty()) {
+            std::string wanted = r.repository() + "@" + r.digest;
+            for (const auto& i : images)
+                if (std::find(i.repo_digests.begin(), i.repo_digests.end(), wanted) != i.repo_digests.end()) return i;
+            return std::nullopt;
+        }
         std::map<std::string, std::string> tags = read_tags();
         if (auto it = tags.find(normalize_tag(ref)); it != tags.end()) return by_id(it->second);
     }
@@ -294,9 +324,10 @@ void ImageStore::tag(const std::string& source, const std::string& target) {
 // Points each of `tags` at `image`, taking a name from the image that had it (which then shows
 // as <none> if it has no other), and writes the records and the names.
 void ImageStore::name_image(ImageRecord& image, const std::vector<std::string>& tags) const {
+    for (const auto& t : tags) tag_name(t);  // every name checked before anything is written
     std::map<std::string, std::string> names = read_tags();
     for (const auto& t : tags) {
-        std::string name = normalize_tag(t);
+        std::string name = tag_name(t);
         if (auto it = names.find(name); it != names.end() && it->second != image.id) {
             if (auto previous = find(it->second)) {
                 std::erase(previous->repo_tags, name);

@@ -124,5 +124,9 @@ void drop_lease(const std::string& data_root, const std::string& container_id);
 // "alpine" -> "alpine:latest"; a reference with a digest only stays as it is. UsageError for a
 // reference that does not parse.
 std::string normalize_tag(const std::string& ref);
+// A name an image is given (tag, load, import, pull): normalize_tag's, but a reference with a
+// digest is refused, as Docker refuses it ("refusing to create a tag with a digest reference"):
+// stored as a tag it would list as repository "app@sha256" and never be found by its digest.
+std::string tag_name(const std::string& ref);
 
 }  // namespace hutch::image

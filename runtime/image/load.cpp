@@ -161,7 +161,7 @@ std::vector<std::string> load_docker_archive(ImageStore& store, const Contents& 
         if (entry.contains("RepoTags") && entry["RepoTags"].is_array())
             for (const auto& t : entry["RepoTags"]) {
                 if (!t.is_string()) throw Error(what + ": manifest.json: a RepoTag that is not a string");
-                normalize_tag(t.get<std::string>());  // a bad name is refused before anything is recorded
+                tag_name(t.get<std::string>());  // a bad name is refused before anything is recorded
                 tags.push_back(t.get<std::string>());
             }
         ImageRecord image = store.add(config, layers, tags, {}, "");
@@ -178,7 +178,10 @@ std::vector<std::string> oci_names(const nlohmann::json& entry) {
     for (const char* key : {"io.containerd.image.name", "org.opencontainers.image.ref.name"}) {
         if (!annotations.contains(key) || !annotations[key].is_string()) continue;
         std::string name = annotations[key].get<std::string>();
-        if (name.find_first_of(":/") != std::string::npos && Reference::looks_like(name)) return {name};
+        // A name with a digest is no tag (Docker's load gives no name then either).
+        if (name.find_first_of(":/") != std::string::npos && Reference::looks_like(name) &&
+            Reference::parse(name).digest.empty())
+            return {name};
     }
     return {};
 }

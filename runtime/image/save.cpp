@@ -184,7 +184,7 @@ void tar_directory(const std::string& dir, BlobStore::Writer& blob) {
 }  // namespace
 
 std::string import_rootfs(ImageStore& store, const std::string& source, const std::string& tag) {
-    if (!tag.empty()) normalize_tag(tag);  // a bad name is refused before anything is written
+    if (!tag.empty()) tag_name(tag);  // a bad name is refused before anything is written
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0) throw UsageError("import: " + source + ": " + std::strerror(errno));
     StoreLock lock = store.lock(StoreLock::Mode::kExclusive);

@@ -327,6 +327,36 @@ TEST_F(ImageIntegration, StopSignalComesFromTheImage) {
     EXPECT_NE(bad.err.find("NOPE"), std::string::npos) << describe(bad);
 }
 
+// A NUL in the image's Cmd: execve would run "echo before" and drop the rest without a word
+// (Docker's exec refuses it). One line, exit 125, the value named.
+TEST_F(ImageIntegration, ANulInTheImageCommandIsRefused) {
+    TestImage bad = image_;
+    bad.run_config["Cmd"] = {std::string("echo before\0; echo after", 24)};
+    ASSERT_EXIT_CODE(load(oci_layout_tar(bad, "nul:1")), 0);
+    Result r = roots_.hutch({"run", "--rm", "nul:1"});
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+    EXPECT_NE(r.err.find("\"Cmd\" \"echo before\\x00; echo after\" holds a NUL"), std::string::npos) << describe(r);
+}
+
+// The user database hutch reads for -u is the one the container sees: a layer that deletes /etc
+// (a whiteout of the directory) hides the lower layers' /etc/passwd, as overlayfs hides it.
+TEST_F(ImageIntegration, AWhiteoutOfEtcHidesTheLowerUsers) {
+    TestImage img = image_;
+    img.layers = {image_.layers[0], make_tar({{Type::kFile, ".wh.etc", ""}, {Type::kDir, "work", "", 0777}})};
+    img.diff_ids = {image_.diff_ids[0], sha256_digest(img.layers[1])};
+    img.media_types = {image_.media_types[0], image_.media_types[0]};
+    ASSERT_EXIT_CODE(load(oci_layout_tar(img, "noetc:1")), 0);
+    Result seen = roots_.hutch({"run", "--rm", "-u", "0", "noetc:1", "cat /etc/passwd || echo none"});
+    ASSERT_EXIT_CODE(seen, 0);
+    EXPECT_EQ(seen.out.find("nobody"), std::string::npos) << "the container has no passwd: " << seen.out;
+    // The image's User "nobody" is nowhere the container can see: refused as Docker refuses it.
+    Result r = roots_.hutch({"run", "--rm", "noetc:1"});
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_NE(r.err.find("unable to find user nobody"), std::string::npos) << describe(r);
+}
+
 // skopeo writes docker-archive, the format of `docker save`: loading it gives the image the OCI
 // route gives (same id, same layers), so both readers agree with a real producer.
 TEST_F(ImageIntegration, SkopeosDockerArchiveLoadsAsTheSameImage) {
