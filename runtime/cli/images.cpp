@@ -217,8 +217,10 @@ void add_save(CLI::App& parent, const Paths& paths, int& exit_code) {
             image::save_archive(store, *refs, 1);
         } else {
             // Written beside the target and renamed: a failed save leaves no half archive.
+            // A new file of its own (a stale partial removed first, never written through a link).
             std::string temp = *output + ".hutch-partial";
-            Fd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+            ::unlink(temp.c_str());
+            Fd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
             if (!out) throw UsageError("save: " + *output + ": " + std::strerror(errno));
             try {
                 image::save_archive(store, *refs, out.get());

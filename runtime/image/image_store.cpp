@@ -25,6 +25,7 @@ namespace {
 // Configs and records are small; anything larger is not an image config hutch will read.
 constexpr std::size_t kConfigLimit = 8u << 20;
 constexpr std::size_t kRecordLimit = 4u << 20;
+constexpr std::size_t kMaxLayers = 125;
 // A process named by pid and start time (field 22 of /proc/PID/stat, clock ticks since boot):
 // the pair never names a later process that reused the pid. "" when it is gone.
 std::string process_identity(pid_t pid) {
@@ -69,6 +70,8 @@ bool exists(const std::string& path) {
 std::vector<std::string> strings_of(const nlohmann::json& j, const char* key) {
     std::vector<std::string> out;
     if (!j.contains(key) || j[key].is_null()) return out;
+    // Docker's config reads a lone string as a one-word list (its strslice type).
+    if (j[key].is_string()) return {j[key].get<std::string>()};
     if (!j[key].is_array()) throw Error(std::string("image config: \"") + key + "\" is not a list");
     for (const auto& v : j[key]) {
         if (!v.is_string()) throw Error(std::string("image config: \"") + key + "\" holds a non-string");
@@ -267,6 +270,11 @@ ImageRecord ImageStore::get(const std::string& ref) const {
 ImageRecord ImageStore::add(const std::string& config_digest, const std::vector<LayerBlob>& layers,
                             const std::vector<std::string>& tags, const std::vector<std::string>& extra_blobs,
                             const std::string& repo_digest) {
+    // overlayfs stacks at most 500 lower dirs, and hutch's lowerdir option fits far fewer (a page
+    // of paths); Docker's limit is 125 layers. More is refused before anything is unpacked.
+    if (layers.size() > kMaxLayers)
+        throw Error("image config " + config_digest + ": " + std::to_string(layers.size()) + " layers, more than the " +
+                    std::to_string(kMaxLayers) + " an image may have");
     ImageRecord image;
     image.id = config_digest;
     nlohmann::json config = config_json(image);
@@ -298,7 +306,7 @@ ImageRecord ImageStore::add(const std::string& config_digest, const std::vector<
             }
             write_file_atomic(size_file, std::to_string(unpacked.size), 0600, Durability::kRuntime);
         }
-        if (exists(size_file)) image.size += std::stoull(read_file(size_file));
+        if (exists(size_file)) image.size += std::strtoull(read_file(size_file).c_str(), nullptr, 10);  // 0 if damaged
         image.diff_ids.push_back(diff_id);
         image.layer_blobs.push_back(layers[i].digest);
         add_unique(image.blobs, layers[i].digest);
@@ -398,9 +406,11 @@ std::vector<std::string> ImageStore::remove(const std::string& ref, bool force,
         lines.push_back("Untagged: " + t);
     }
     for (const auto& d : image.repo_digests) lines.push_back("Untagged: " + d);
-    write_tags(names);
+    // The record first: a kill between the two leaves names of no image (which find() treats as
+    // none), never an image listed under names that no longer lead to it.
     if (::unlink((root_ + "/images/" + digest_hex(image.id, "image id") + ".json").c_str()) != 0)
         throw SysError("remove the image", "unlink", image.id, errno);
+    write_tags(names);
     lines.push_back("Deleted: " + image.id);
     collect_garbage();
     return lines;

@@ -10,6 +10,8 @@
 // renamed to `dir` (RENAME_NOREPLACE) only when the whole tar applied.
 #include "runtime/image/layer.hpp"
 
+#include "runtime/image/archive.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -45,12 +47,7 @@ Archive new_reader(const std::string& what) {
 class Decompressed {
 public:
     Decompressed(int fd, std::string what) : raw_(new_reader(what)), what_(std::move(what)) {
-        // The decompressors one by one rather than archive_read_support_filter_all: "all" includes
-        // lrzip, lzop and grzip, which libarchive runs as external programs on the hostile bytes.
-        // ARCHIVE_WARN from one of these would mean the same (no built-in decoder): refused.
-        for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
-                         archive_read_support_filter_xz, archive_read_support_filter_bzip2})
-            if (add(raw_.get()) != ARCHIVE_OK) fail("register decompressor");
+        if (!support_in_process_filters(raw_.get())) fail("register decompressor");
         if (archive_read_support_format_raw(raw_.get()) != ARCHIVE_OK) fail("register raw format");
         if (archive_read_open_fd(raw_.get(), fd, kReadBlock) != ARCHIVE_OK) fail("open");
         archive_entry* entry = nullptr;

@@ -18,6 +18,9 @@ constexpr std::size_t kMetadataLimit = 4u << 20;
 constexpr std::size_t kManifestLimit = 4u << 20;
 // More entries than any image archive has: a hostile archive cannot make the load run forever.
 constexpr std::size_t kEntryLimit = 100000;
+// More images than any archive of a real deployment holds (docker save of a whole host's images
+// is a few hundred): each is added under the store's exclusive lock.
+constexpr std::size_t kImageLimit = 1000;
 
 struct Contents {
     std::map<std::string, std::string> blob_of;   // path in the archive -> digest
@@ -81,7 +84,7 @@ std::string stream_entry_to_blob(archive* a, const BlobStore& blobs, const std::
 
 Contents read_archive(const BlobStore& blobs, int fd, const std::string& what) {
     ArchiveReader a(archive_read_new());
-    archive_read_support_filter_all(a.get());
+    if (!support_in_process_filters(a.get())) throw Error(what + ": " + archive_error(a.get()));
     archive_read_support_format_tar(a.get());
     if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK)
         throw Error(what + ": not an image archive (" + archive_error(a.get()) + ")");
@@ -146,6 +149,9 @@ std::vector<std::string> loaded_lines(const ImageRecord& image, const std::vecto
 std::vector<std::string> load_docker_archive(ImageStore& store, const Contents& c, const std::string& what) {
     nlohmann::json manifest = parse_json(c.metadata.at("manifest.json"), what + ": manifest.json");
     if (!manifest.is_array() || manifest.empty()) throw Error(what + ": manifest.json lists no image");
+    if (manifest.size() > kImageLimit)
+        throw Error(what + ": manifest.json lists " + std::to_string(manifest.size()) + " images, more than " +
+                    std::to_string(kImageLimit) + " (each holds the store's lock while it is added)");
     std::vector<std::string> lines;
     for (const auto& entry : manifest) {
         if (!entry.is_object() || !entry.contains("Config") || !entry["Config"].is_string() ||
@@ -195,6 +201,9 @@ std::vector<std::string> load_oci_layout(ImageStore& store, const Contents& c, c
     const std::string& index_text = c.metadata.at("index.json");
     registry::Manifest index = registry::parse_manifest(index_text, registry::kOciIndex, what + ": index.json");
     if (!index.is_index) throw Error(what + ": index.json is not an image index");
+    if (index.manifests.size() > kImageLimit)
+        throw Error(what + ": index.json lists " + std::to_string(index.manifests.size()) + " images, more than " +
+                    std::to_string(kImageLimit));
     nlohmann::json raw = parse_json(index_text, what + ": index.json");  // for the names (annotations)
     auto held = [&](const std::string& digest) {
         if (!c.blob_of.count("blobs/sha256/" + digest.substr(7)))

@@ -25,7 +25,7 @@ namespace {
 template <typename Sink>
 void decompress(const std::string& path, const std::string& what, Sink&& sink) {
     ArchiveReader a(archive_read_new());
-    archive_read_support_filter_all(a.get());
+    if (!support_in_process_filters(a.get())) throw Error(what + ": " + archive_error(a.get()));
     archive_read_support_format_raw(a.get());
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
         throw Error(what + ": " + archive_error(a.get()));

@@ -219,12 +219,16 @@ TEST_F(ImageIntegration, BadArchivesAreRefusedAndLeaveNothing) {
     std::string mismatch = make_tar({{Type::kFile, "oci-layout", "{}"},
                                      {Type::kFile, "blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111", "not that"}});
     std::string bad_tag = docker_archive_tar(image_, "Bad/UPPER:x");
+    nlohmann::json many = nlohmann::json::array();
+    for (int i = 0; i < 1001; ++i) many.push_back({{"Config", "c.json"}, {"RepoTags", {"a:" + std::to_string(i)}}, {"Layers", {}}});
+    std::string too_many = make_tar({{Type::kFile, "manifest.json", many.dump()}});
     std::vector<Case> cases = {
         {"truncated", good.substr(0, good.size() / 2), "image.tar"},
         {"not a tar", std::string(4096, 'x'), "image.tar"},
         {"missing blob", index_only, "does not hold"},
         {"digest mismatch", mismatch, "1111111111"},
         {"bad name", bad_tag, "UPPER"},
+        {"too many images", too_many, "1001 images, more than 1000"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.name);

@@ -94,5 +94,27 @@ TEST_F(ImageStoreTest, ANulInTheConfigIsRefused) {
     EXPECT_EQ(refusal({{"Env", {"SCRIPT=a\nb"}}, {"Cmd", {"/bin/sh", "-c", "true\ntrue"}}, {"User", "nobody"}}), "");
 }
 
+// Docker's config reads a lone string Entrypoint or Cmd as a one-word list.
+TEST_F(ImageStoreTest, ALoneStringCommandIsAOneWordList) {
+    ImageStore store(top_);
+    ImageRecord image = add(store, {{"Entrypoint", "/bin/app"}, {"Cmd", "--serve"}}, {"app:1"});
+    RunConfig c = store.run_config(image);
+    EXPECT_EQ(c.entrypoint, std::vector<std::string>{"/bin/app"});
+    EXPECT_EQ(c.cmd, std::vector<std::string>{"--serve"});
+    EXPECT_NE(refusal({{"Cmd", 42}}).find("\"Cmd\" is not a list"), std::string::npos);
+}
+
+// More layers than an image may have is refused before anything is unpacked.
+TEST_F(ImageStoreTest, TooManyLayersAreRefused) {
+    ImageStore store(top_);
+    std::vector<LayerBlob> layers(126, LayerBlob{kManifest, ""});
+    try {
+        store.add(kManifest, layers, {}, {}, "");
+        ADD_FAILURE() << "126 layers were accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("126 layers, more than the 125"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace hutch::image
