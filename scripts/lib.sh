@@ -9,10 +9,14 @@ cd "$repo" || exit 1
 # Sets $rootfs to the rootfs path.
 prepare() {
   scripts/setup
-  # CI builds with warnings as errors; set it both ways so a cached value never sticks.
-  local werror=OFF
-  [[ ${CI:-} == true ]] && werror=ON
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUTCH_WERROR="$werror"
+  # CI builds with warnings as errors, and without debug information: -g adds 40% to the
+  # compile of a source file (launch.cpp: 6.2 s against 4.4 s of CPU) and changes no instruction;
+  # CI has 15 minutes for set-up, both builds and the run. Both set both ways, so a cached value
+  # never sticks.
+  local werror=OFF flags="-O2 -g -DNDEBUG"
+  [[ ${CI:-} == true ]] && werror=ON flags="-O2 -DNDEBUG"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUTCH_WERROR="$werror" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags"
   cmake --build build -j "$(nproc)"
   rootfs=$(scripts/rootfs)
 }
