@@ -24,7 +24,6 @@ namespace {
 
 // Configs and records are small; anything larger is not an image config hutch will read.
 constexpr std::size_t kConfigLimit = 8u << 20;
-constexpr std::size_t kRecordLimit = 4u << 20;
 constexpr std::size_t kMaxLayers = 125;
 // A process named by pid and start time (field 22 of /proc/PID/stat, clock ticks since boot):
 // the pair never names a later process that reused the pid. "" when it is gone.
