@@ -8,6 +8,7 @@
 #include "netns/host_config.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/image/reexec.hpp"
 #include "runtime/interrupt.hpp"
 
 namespace {
@@ -35,6 +36,7 @@ void report(const char* message) { std::fprintf(stderr, "hutch: %s\n", one_line(
 
 int main(int argc, char** argv) {
     using namespace hutch;
+    image::remember_command_line(argv);
     // A reader that goes away (`--explain 2>&1 | head`) must not kill hutch between clone and
     // cleanup; the child restores the default before exec.
     std::signal(SIGPIPE, SIG_IGN);

@@ -18,6 +18,7 @@
 #include "netns/host_config.hpp"
 #include "runtime/image/image_store.hpp"
 #include "runtime/image/pull.hpp"
+#include "runtime/image/reexec.hpp"
 #include "runtime/image/reference.hpp"
 #include "runtime/user_db.hpp"
 
@@ -60,7 +61,8 @@ void pull_as_asked(const RunOptions& opts, const std::string& ref, const Paths& 
         image::ImageStore store(paths.data_root);
         image::StoreLock lock = store.lock(image::StoreLock::Mode::kShared);
         if (store.find(ref)) return;
-        std::cerr << "Unable to find image '" << ref << "' locally\n";
+        // Printed once: by hutch, before it hands the pull to hutch-image.
+        if (!image::reexecuted()) std::cerr << "Unable to find image '" << ref << "' locally\n";
     }
     pull(image::Reference::parse(ref));
 }

@@ -381,5 +381,18 @@ TEST_F(ImageIntegration, SkopeosDockerArchiveLoadsAsTheSameImage) {
     EXPECT_EQ(roots_.hutch({"run", "--rm", "test/app:v2"}).out, "hello from the image\n65534\n/work\n");
 }
 
+// hutch itself loads neither libarchive nor libcurl (with their ~40 libraries they added 25 ms to
+// every hutch process); hutch-image, beside it, does the image I/O.
+TEST(ImageBinaries, HutchLinksNoImageIoLibraries) {
+    Result hutch = run_command({"/usr/bin/ldd", hutch_binary()});
+    ASSERT_EXIT_CODE(hutch, 0);
+    EXPECT_EQ(hutch.out.find("libcurl"), std::string::npos) << hutch.out;
+    EXPECT_EQ(hutch.out.find("libarchive"), std::string::npos) << hutch.out;
+    std::string image_io = hutch_binary().substr(0, hutch_binary().rfind('/')) + "/hutch-image";
+    Result io = run_command({"/usr/bin/ldd", image_io});
+    ASSERT_EXIT_CODE(io, 0);
+    EXPECT_NE(io.out.find("libarchive"), std::string::npos) << io.out;
+}
+
 }  // namespace
 }  // namespace hutch_it
