@@ -54,26 +54,22 @@ std::vector<std::string> image_command(const RunOptions& opts, const std::vector
     return command;
 }
 
-// --pull missing (the default) pulls an image the store lacks, always pulls first, never does not.
-void pull_as_asked(const RunOptions& opts, const std::string& ref, const Paths& paths, const PullImage& pull) {
-    if (opts.pull == "never" || !pull) return;
-    if (opts.pull == "missing") {
-        image::ImageStore store(paths.data_root);
-        image::StoreLock lock = store.lock(image::StoreLock::Mode::kShared);
-        if (store.find(ref)) return;
-        // Printed once: by hutch, before it hands the pull to hutch-image.
-        if (!image::reexecuted()) std::cerr << "Unable to find image '" << ref << "' locally\n";
-    }
-    pull(image::Reference::parse(ref));
-}
-
 void use_image(RunOptions& opts, const std::string& ref, const std::vector<std::string>& args, const Paths& paths,
                const std::string& id, const PullImage& pull) {
-    bool by_name = ref.rfind("sha256:", 0) != 0 && image::Reference::looks_like(ref);
-    if (by_name) pull_as_asked(opts, ref, paths, pull);
     image::ImageStore store(paths.data_root);
-    image::StoreLock lock = store.lock(image::StoreLock::Mode::kShared);
+    std::optional<image::StoreLock> lock(store.lock(image::StoreLock::Mode::kShared));
     std::optional<image::ImageRecord> found = store.find(ref);
+    // --pull missing (the default) pulls a name the store lacks, always pulls first, never does
+    // not; an id is never pulled. The lock is not held across the pull, which takes it itself.
+    bool by_name = ref.rfind("sha256:", 0) != 0 && image::Reference::looks_like(ref);
+    if (by_name && pull && (opts.pull == "always" || (opts.pull == "missing" && !found))) {
+        lock.reset();
+        // Printed once: by hutch, before it hands the pull to hutch-image.
+        if (!found && !image::reexecuted()) std::cerr << "Unable to find image '" << ref << "' locally\n";
+        pull(image::Reference::parse(ref));
+        lock.emplace(store.lock(image::StoreLock::Mode::kShared));
+        found = store.find(ref);
+    }
     if (!found) {
         std::string hint = opts.pull == "never" || !pull ? "" : ": hutch load, hutch import or hutch pull it first";
         throw UsageError("Unable to find image '" + ref + "' locally" + hint);

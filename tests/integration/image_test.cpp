@@ -308,24 +308,27 @@ TEST_F(ImageIntegration, StopSignalComesFromTheImage) {
     // sh is pid 1: only a trapped signal reaches it, so each trap says which one came.
     const std::string script =
         "trap 'echo got USR1; exit 0' USR1; trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done";
+    // Once `name` is ready: hutch stop, then its exit status and its log.
+    auto stopped = [&](const std::string& name) {
+        for (int i = 0; i < 100 && roots_.hutch({"logs", name}).out.find("ready") == std::string::npos; ++i)
+            std::this_thread::sleep_for(50ms);
+        EXPECT_EXIT_CODE(roots_.hutch({"stop", "-t", "20", name}), 0);
+        std::pair<std::string, std::string> seen = {roots_.hutch({"wait", name}).out, roots_.hutch({"logs", name}).out};
+        EXPECT_EXIT_CODE(roots_.hutch({"rm", name}), 0);
+        return seen;
+    };
     Result started = roots_.hutch({"run", "-d", "--name", "svc", "test/app:v1", script});
     ASSERT_EXIT_CODE(started, 0);
     EXPECT_NE(started.err.find("HEALTHCHECK"), std::string::npos) << describe(started);
-    for (int i = 0; i < 100 && roots_.hutch({"logs", "svc"}).out.find("ready") == std::string::npos; ++i)
-        std::this_thread::sleep_for(50ms);
-    ASSERT_EXIT_CODE(roots_.hutch({"stop", "-t", "20", "svc"}), 0);
-    EXPECT_EQ(roots_.hutch({"wait", "svc"}).out, "0\n");
-    EXPECT_NE(roots_.hutch({"logs", "svc"}).out.find("got USR1"), std::string::npos);
-    ASSERT_EXIT_CODE(roots_.hutch({"rm", "svc"}), 0);
+    auto [status, log] = stopped("svc");
+    EXPECT_EQ(status, "0\n");
+    EXPECT_NE(log.find("got USR1"), std::string::npos);
 
     Result overridden = roots_.hutch({"run", "-d", "--name", "svc2", "--stop-signal", "TERM", "test/app:v1", script});
     ASSERT_EXIT_CODE(overridden, 0);
-    for (int i = 0; i < 100 && roots_.hutch({"logs", "svc2"}).out.find("ready") == std::string::npos; ++i)
-        std::this_thread::sleep_for(50ms);
-    ASSERT_EXIT_CODE(roots_.hutch({"stop", "-t", "20", "svc2"}), 0);
-    EXPECT_EQ(roots_.hutch({"wait", "svc2"}).out, "3\n");
-    EXPECT_NE(roots_.hutch({"logs", "svc2"}).out.find("got TERM"), std::string::npos);
-    ASSERT_EXIT_CODE(roots_.hutch({"rm", "svc2"}), 0);
+    auto [status2, log2] = stopped("svc2");
+    EXPECT_EQ(status2, "3\n");
+    EXPECT_NE(log2.find("got TERM"), std::string::npos);
     Result bad = roots_.hutch({"run", "--rm", "--stop-signal", "NOPE", "test/app:v1", "true"});
     EXPECT_EXIT_CODE(bad, 125);
     EXPECT_NE(bad.err.find("NOPE"), std::string::npos) << describe(bad);
