@@ -69,17 +69,19 @@ void check() {
     }
 }
 
-void wait_readable(int fd, const char* step) {
+void wait_for_answer(int fd, const char* step) {
     for (;;) {
         check();
         pollfd fds[2] = {{fd, POLLIN, 0}, {g_fd, POLLIN, 0}};
         int n = ::poll(fds, g_fd >= 0 ? 2 : 1, -1);
         if (n < 0 && errno != EINTR) throw SysError(step, "poll", "", errno);
-        if (n > 0 && fds[0].revents) {
-            check();  // a signal that came with the answer still wins: the start is not done
-            return;
-        }
+        if (n > 0 && fds[0].revents) return;
     }
+}
+
+void wait_readable(int fd, const char* step) {
+    wait_for_answer(fd, step);
+    check();  // a signal that came with the answer still wins: the start is not done
 }
 
 int fd() { return g_fd; }

@@ -43,8 +43,14 @@ public:
 void check();
 
 // Waits until `fd` has something to read (or is closed) while watching for SIGINT/SIGTERM:
-// throws Interrupted on one. Without a Scope it only waits.
+// throws Interrupted on one, even one that came together with the answer. Without a Scope it
+// only waits.
 void wait_readable(int fd, const char* step);
+
+// As wait_readable, but throws only for a signal that came before `fd` was readable: the caller
+// reads the answer first, because some answers (the child's execve) mean the start is over and a
+// signal from then on belongs to the command; it calls check() itself for the other answers.
+void wait_for_answer(int fd, const char* step);
 
 // A signalfd readable while SIGINT or SIGTERM is pending, for a poll loop of one's own;
 // -1 without a Scope.

@@ -151,8 +151,8 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
         if (launch.console_socket >= 0) send_console(launch.console_socket, fd.get());
         else master = std::move(fd);
     };
+    // From here the command runs: SIGINT and SIGTERM are forwarded to it, no longer an abort.
     receive_until(parent_end, child, spec, Until::kExec, on, "exec in the container");
-    interrupt::check();  // the last moment the start can still be abandoned
     if (launch.started) launch.started(child.pid());
     if (launch.detach) {
         child.abandon();  // the engine's subreaper waits for it

@@ -12,16 +12,21 @@ namespace hutch::launch_detail {
 void receive_until(const Fd& socket, Child& child, const Spec& spec, Until until, const StartHandlers& on,
                    const char* step) {
     for (;;) {
+        sync::Message msg;
         try {
-            interrupt::wait_readable(socket.get(), step);
+            interrupt::wait_for_answer(socket.get(), step);
+            msg = sync::receive(socket.get());
+            // EOF: execve closed the child's end, the command runs. A SIGINT or SIGTERM from now
+            // on is the command's (the caller forwards it), even one that came with the EOF:
+            // taken as an interrupted start, it killed a command that had already printed.
+            if (msg.eof && until == Until::kExec) return;
+            interrupt::check();  // with any other answer the start is not done: the signal wins
         } catch (const interrupt::Interrupted&) {
             child.signal(SIGKILL);
             child.wait();
             if (on.interrupted) on.interrupted();
             throw;
         }
-        sync::Message msg = sync::receive(socket.get());
-        if (msg.eof && until == Until::kExec) return;  // execve closed the child's end: the command runs
         if (!msg.eof && msg.kind == sync::Kind::kCreated && until == Until::kCreated) return;
         if (!msg.eof && msg.kind == sync::Kind::kTerminal && on.terminal) {
             on.terminal(std::move(msg.fd));
