@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "docker_daemon.hpp"
 #include "harness.hpp"
 #include "image_archives.hpp"
 
@@ -382,6 +383,37 @@ TEST_F(ImageIntegration, SkopeosDockerArchiveLoadsAsTheSameImage) {
     nlohmann::json j = nlohmann::json::parse(roots_.hutch({"image", "inspect", "test/app:v2"}).out);
     EXPECT_EQ(j[0]["RootFS"]["Layers"], nlohmann::json(image_.diff_ids));
     EXPECT_EQ(roots_.hutch({"run", "--rm", "test/app:v2"}).out, "hello from the image\n65534\n/work\n");
+}
+
+// `docker save` of Debian's docker.io: a dockerd of the test's own loads the test's archive and
+// saves it back as Docker writes it (a layer.tar per layer, regenerated from what its overlay2
+// store holds, whiteouts and the opaque dir included); hutch loads that as the very image the
+// OCI route gives: one id, the same layers, the same run.
+TEST_F(ImageIntegration, DockerdsSaveLoadsAsTheSameImage) {
+    if (std::string why = DockerDaemon::missing(); !why.empty()) GTEST_SKIP() << why;
+    TestImage plain = image_;
+    plain.layers[2] = make_tar(top_layer());
+    plain.media_types[2] = "application/vnd.oci.image.layer.v1.tar";
+    std::string for_docker = write_archive("for-docker.tar", docker_archive_tar(plain, "test/app:v1"));
+    TempDir docker_dir;
+    {
+        DockerDaemon dockerd(docker_dir.path());
+        ASSERT_TRUE(dockerd.ready()) << "dockerd did not answer:\n" << dockerd.log();
+        Result in = dockerd.docker({"load", "-i", for_docker});
+        ASSERT_EXIT_CODE(in, 0) << dockerd.log();
+        Result out = dockerd.docker({"save", "-o", roots_.base() + "/docker-saved.tar", "test/app:v1"});
+        ASSERT_EXIT_CODE(out, 0) << dockerd.log();
+    }
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:oci")), 0);
+    Result loaded = roots_.hutch({"load", "-i", roots_.base() + "/docker-saved.tar"});
+    ASSERT_EXIT_CODE(loaded, 0);
+    EXPECT_EQ(loaded.out, "Loaded image: test/app:v1\n");
+    Result ids = roots_.hutch({"images", "-q"});
+    EXPECT_EQ(ids.out_lines().size(), 1u) << "one image under two names: " << ids.out;
+    nlohmann::json j = nlohmann::json::parse(roots_.hutch({"image", "inspect", "test/app:v1"}).out);
+    EXPECT_EQ(j[0]["RootFS"]["Layers"], nlohmann::json(image_.diff_ids));
+    EXPECT_EQ(roots_.hutch({"run", "--rm", "test/app:v1", "ls /srv; ls /srv/opq; cat /work/mine"}).out,
+              "opq\nupper-only\nowned\n");
 }
 
 // hutch itself loads neither libarchive nor libcurl (with their ~40 libraries they added 25 ms to
