@@ -76,8 +76,10 @@ std::string random_hex(std::size_t digits) {
     return out;
 }
 
-// hutch has no NAT: nothing arriving on a hutch bridge is routed anywhere (another network, the
-// LAN), whatever the host's own net.ipv4.ip_forward says. Local delivery to the gateway works.
+// A new bridge routes nothing (to another network, the LAN), whatever the host's own
+// net.ipv4.ip_forward says, until hutch's firewall rules for it are in place: then
+// allow_forwarding (firewall.hpp) turns it on. With "iptables": false, or for an --internal
+// network, it stays off. Local delivery to the gateway always works.
 void forbid_forwarding(const std::string& name) {
     std::string forwarding = "/proc/sys/net/ipv4/conf/" + name + "/forwarding";
     sys::Kernel& k = sys::kernel();

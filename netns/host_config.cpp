@@ -47,6 +47,16 @@ HostConfig read_host_config(const std::string& path) {
     config.dns_search = strings("dns-search");
     config.dns_options = strings("dns-opts");
     config.insecure_registries = strings("insecure-registries");
+    // Docker's daemon.json keys: "iptables": false keeps hutch's nftables table away (no
+    // isolation, NAT or published ports: the host's own rules decide), "ip-forward": false
+    // leaves net.ipv4.ip_forward as it is.
+    auto boolean = [&](const char* key, bool fallback) {
+        if (!j.contains(key)) return fallback;
+        if (!j[key].is_boolean()) throw UsageError("host config " + path + ": \"" + key + "\" must be true or false, not " + j[key].dump());
+        return j[key].get<bool>();
+    };
+    config.bridge.firewall = boolean("iptables", true);
+    config.bridge.ip_forward = boolean("ip-forward", true);
     if (j.contains("bridge")) {
         // A name the kernel takes as it is: IFNAMSIZ (15 characters), no '/', ':', '%' (a
         // template such as "br%d"), whitespace, or "." and "..".

@@ -1,7 +1,8 @@
 // hutch's daemon-less host configuration, /etc/hutch/config.json (moved with the global
 // --config option), in the spirit of Docker's daemon.json:
 //   {"dns": ["1.1.1.1"], "dns-search": ["corp"], "dns-opts": ["ndots:2"],
-//    "bridge": "hutch0", "bip": "10.88.0.1/16", "insecure-registries": ["10.0.0.5:5000"]}
+//    "bridge": "hutch0", "bip": "10.88.0.1/16", "insecure-registries": ["10.0.0.5:5000"],
+//    "iptables": true, "ip-forward": true}
 // Every key is optional; container flags win over it. A missing file means the defaults.
 #pragma once
 

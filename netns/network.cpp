@@ -13,6 +13,7 @@
 
 #include "netns/bridge.hpp"
 #include "netns/etc_files.hpp"
+#include "netns/firewall.hpp"
 #include "netns/host_claim.hpp"
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
@@ -29,7 +30,7 @@ using nlohmann::json;
 json to_json(const NetworkConfig& n) {
     return {{"Name", n.name},     {"Id", n.id},       {"Driver", "bridge"},
             {"Created", n.created}, {"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()},
-            {"Bridge", n.bridge}};
+            {"Bridge", n.bridge}, {"Internal", n.internal}, {"Masquerade", n.masquerade}};
 }
 
 NetworkConfig network_from(const json& j) {
@@ -40,6 +41,8 @@ NetworkConfig network_from(const json& j) {
     n.created = j.value("Created", "");
     n.subnet = *Subnet::parse(j.at("Subnet").get<std::string>());
     n.gateway = *Ipv4::parse(j.at("Gateway").get<std::string>());
+    n.internal = j.value("Internal", false);
+    n.masquerade = j.value("Masquerade", true);
     return n;
 }
 
@@ -206,8 +209,9 @@ void NetworkStore::check_no_overlap(const Subnet& subnet, const std::string& exc
     }
 }
 
-NetworkConfig NetworkStore::create(const std::string& name, const std::string& subnet_text,
-                                   const std::string& gateway_text) {
+NetworkConfig NetworkStore::create(const std::string& name, const NetworkOptions& options) {
+    const std::string& subnet_text = options.subnet;
+    const std::string& gateway_text = options.gateway;
     if (!validate::container_name(name))
         throw UsageError("invalid network name \"" + name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
     if (name == kDefaultNetwork || name == "host" || name == "none")
@@ -221,6 +225,8 @@ NetworkConfig NetworkStore::create(const std::string& name, const std::string& s
     n.id = new_container_id();
     n.bridge = "hutch-" + n.id.substr(0, 9);  // IFNAMSIZ: at most 15 characters
     n.created = rfc3339_now();
+    n.internal = options.internal;
+    n.masquerade = options.masquerade;
     if (!subnet_text.empty()) {
         auto s = Subnet::parse(subnet_text);
         if (!s || s->prefix < 8 || s->prefix > 30)
@@ -257,6 +263,7 @@ NetworkConfig NetworkStore::create(const std::string& name, const std::string& s
         make_dir(dir(name) + "/endpoints");
         write_file_atomic(dir(name) + "/network.json", to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
     } catch (...) {
+        remove_firewall_of(n);
         NetlinkSocket nl;
         delete_link_index(nl, index, n.bridge);
         remove_tree(dir(name));
@@ -353,13 +360,26 @@ std::string NetworkStore::remove(const std::string& name) {
         throw UsageError("network " + name + " is in use by a container: remove the container first");
     // Only a bridge hutch made, and for the shared default bridge only when no world uses it.
     std::string kept = remove_bridge(n.bridge, world(), !n.user_defined());
+    // The rules go with the network; the shared default bridge's stay while its device does
+    // (another world's containers may use it).
+    if (n.user_defined() || kept.empty()) remove_firewall_of(n);
     remove_tree(dir(name));
     events::emit(data_root(), {"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}, 0});
     return kept;
 }
 
 int NetworkStore::ensure_bridge(const NetworkConfig& network) {
-    return net::ensure_bridge({network.bridge, network.gateway, network.subnet.prefix, world()});
+    int index = net::ensure_bridge({network.bridge, network.gateway, network.subnet.prefix, world()});
+    if (defaults_.firewall) {
+        ensure_firewall({network.bridge, network.subnet, network.internal, network.masquerade}, defaults_.ip_forward);
+        // Only now, with the rules in place, may the bridge route (it was made with forwarding off).
+        if (defaults_.ip_forward && !network.internal) allow_forwarding(network.bridge);
+    }
+    return index;
+}
+
+void NetworkStore::remove_firewall_of(const NetworkConfig& network) {
+    if (defaults_.firewall) remove_firewall(network.bridge);
 }
 
 std::string NetworkStore::world() {

@@ -32,6 +32,8 @@ struct NetworkConfig {
     std::string name, id, bridge, created;
     Subnet subnet;
     Ipv4 gateway;
+    bool internal = false;    // --internal: nothing leaves the bridge (netns/firewall.hpp)
+    bool masquerade = true;   // com.docker.network.bridge.enable_ip_masquerade
     bool user_defined() const { return name != kDefaultNetwork; }
 };
 
@@ -47,6 +49,15 @@ struct Endpoint {
 struct BridgeDefaults {
     std::string bridge = "hutch0";
     std::string bip = "10.88.0.1/16";  // the gateway address and the subnet, as Docker's "bip"
+    bool firewall = true;    // Docker's "iptables": hutch keeps its nftables table (firewall.hpp)
+    bool ip_forward = true;  // Docker's "ip-forward": hutch may turn on net.ipv4.ip_forward
+};
+
+// What `network create` takes beside the subnet and gateway.
+struct NetworkOptions {
+    std::string subnet, gateway;
+    bool internal = false;
+    bool masquerade = true;
 };
 
 // An address claimed for a container: the record, the host-wide claim (held until the
@@ -63,7 +74,7 @@ public:
     NetworkStore(std::string data_root, BridgeDefaults defaults,
                  std::function<bool(const std::string&)> container_exists);
 
-    NetworkConfig create(const std::string& name, const std::string& subnet, const std::string& gateway);
+    NetworkConfig create(const std::string& name, const NetworkOptions& options);
     // The network by name; "bridge" is made (record and device) on first use.
     NetworkConfig get(const std::string& name);
     std::vector<NetworkConfig> list();
@@ -87,7 +98,9 @@ private:
     NetworkConfig make_default();
     // `own_bridge`: the bridge the subnet will be on, whose routes are no obstacle.
     void check_no_overlap(const Subnet& subnet, const std::string& except, const std::string& own_bridge = "");
+    // The bridge device, and the network's firewall rules when the host config keeps them.
     int ensure_bridge(const NetworkConfig& network);
+    void remove_firewall_of(const NetworkConfig& network);
     std::string world();
 
     std::string root_;

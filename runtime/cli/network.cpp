@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "netns/firewall.hpp"
 #include "netns/host_config.hpp"
 #include "netns/network.hpp"
 #include "runtime/cli/cli.hpp"
@@ -19,7 +20,30 @@ net::NetworkStore open_store(const Globals& globals) {
                              [paths](const std::string& id) { return container_running(paths, id); });
 }
 
-nlohmann::json inspect(net::NetworkStore& store, const net::NetworkConfig& n) {
+// -o KEY=VALUE of `network create`: the bridge driver options of Docker's that hutch has.
+void apply_driver_option(net::NetworkOptions& options, const std::string& option) {
+    const auto eq = option.find('=');
+    const std::string key = option.substr(0, eq), value = eq == std::string::npos ? "" : option.substr(eq + 1);
+    if (key == "com.docker.network.bridge.enable_ip_masquerade") {
+        if (value != "true" && value != "false")
+            throw UsageError("invalid option \"" + option + "\": " + key + " must be true or false");
+        options.masquerade = value == "true";
+        return;
+    }
+    throw UsageError("unsupported network option \"" + option +
+                     "\": hutch knows com.docker.network.bridge.enable_ip_masquerade");
+}
+
+// The network's rules in hutch's nftables table, and whether they are in the kernel now (they
+// are made with the network, and again by the next start after a reboot dropped them).
+nlohmann::json firewall(const Globals& globals, const net::NetworkConfig& n) {
+    if (!net::read_host_config(globals.config_path).bridge.firewall)
+        return {{"Table", nullptr}, {"Note", "the host config says \"iptables\": false: hutch keeps no rules"}};
+    net::NetworkFirewall wanted{n.bridge, n.subnet, n.internal, n.masquerade};
+    return {{"Table", "ip hutch"}, {"Present", net::firewall_present(n.bridge)}, {"Rules", net::firewall_rules(wanted)}};
+}
+
+nlohmann::json inspect(const Globals& globals, net::NetworkStore& store, const net::NetworkConfig& n) {
     nlohmann::json containers = nlohmann::json::object();
     for (const auto& e : store.endpoints(n))
         containers[e.container_id] = {{"Name", e.container_name},
@@ -31,8 +55,11 @@ nlohmann::json inspect(net::NetworkStore& store, const net::NetworkConfig& n) {
             {"Created", n.created},
             {"Driver", "bridge"},
             {"IPAM", {{"Driver", "default"}, {"Config", {{{"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()}}}}}},
+            {"Internal", n.internal},
             {"Containers", containers},
-            {"Options", {{"com.docker.network.bridge.name", n.bridge}}}};
+            {"Options", {{"com.docker.network.bridge.name", n.bridge},
+                         {"com.docker.network.bridge.enable_ip_masquerade", n.masquerade ? "true" : "false"}}},
+            {"Firewall", firewall(globals, n)}};
 }
 
 }  // namespace
@@ -44,13 +71,17 @@ void add_network_command(CLI::App& app, const Globals& globals, int& exit_code) 
     auto* create = network->add_subcommand("create", "Create a bridge network");
     auto name = std::make_shared<std::string>();
     auto subnet = std::make_shared<std::string>();
-    auto gateway = std::make_shared<std::string>();
-    create->add_option("--subnet", *subnet, "Subnet in CIDR format (default: a free /24 of 10.89.0.0/16)");
-    create->add_option("--gateway", *gateway, "Gateway address (default: the subnet's first host)");
+    auto options = std::make_shared<net::NetworkOptions>();
+    auto driver_options = std::make_shared<std::vector<std::string>>();
+    create->add_option("--subnet", options->subnet, "Subnet in CIDR format (default: a free /24 of 10.89.0.0/16)");
+    create->add_option("--gateway", options->gateway, "Gateway address (default: the subnet's first host)");
+    create->add_flag("--internal", options->internal, "Restrict external access to the network (no way out)");
+    create->add_option("-o,--opt", *driver_options, "Driver option, e.g. com.docker.network.bridge.enable_ip_masquerade=false");
     create->add_option("NAME", *name, "Network name")->required();
-    create->callback([&globals, &exit_code, name, subnet, gateway]() {
+    create->callback([&globals, &exit_code, name, options, driver_options]() {
+        for (const auto& o : *driver_options) apply_driver_option(*options, o);
         net::NetworkStore store = open_store(globals);
-        std::printf("%s\n", store.create(*name, *subnet, *gateway).id.c_str());
+        std::printf("%s\n", store.create(*name, *options).id.c_str());
         exit_code = 0;
     });
 
@@ -71,7 +102,7 @@ void add_network_command(CLI::App& app, const Globals& globals, int& exit_code) 
     inspect_cmd->callback([&globals, &exit_code, inspect_names]() {
         net::NetworkStore store = open_store(globals);
         nlohmann::json out = nlohmann::json::array();
-        for (const auto& n : *inspect_names) out.push_back(inspect(store, store.get(n)));
+        for (const auto& n : *inspect_names) out.push_back(inspect(globals, store, store.get(n)));
         std::cout << out.dump(4) << std::endl;
         exit_code = 0;
     });

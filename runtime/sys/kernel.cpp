@@ -391,6 +391,19 @@ int Kernel::netlink(int socket, std::uint32_t port, nlmsghdr* request, const Net
                 [&] { return "sendmsg(NETLINK_ROUTE, " + netlink_message(request) + ")"; });
 }
 
+int Kernel::nft_query(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each,
+                      const std::string& what) {
+    return make(CallKind::kLookup, [&] { return do_netlink(socket, port, request, each); },
+                [&] { return "sendmsg(NETLINK_NETFILTER, " + what + ")"; });
+}
+
+int Kernel::nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
+                      std::uint32_t first_seq, int& refused, const std::string& what) {
+    refused = -1;
+    return make(CallKind::kStep, [&] { return do_nft_batch(socket, port, batch, size, requests, first_seq, refused); },
+                [&] { return "sendmsg(NETLINK_NETFILTER, batch {" + what + "})"; });
+}
+
 int Kernel::bind(int socket, const sockaddr* address, socklen_t length) {
     return make(CallKind::kStep, [&] { return do_bind(socket, address, length); }, [&] {
         std::string name = "...";

@@ -128,6 +128,17 @@ public:
     // and fixed header, then its attributes by name. A GET is a lookup, anything else a step.
     using NetlinkAnswer = std::function<void(const nlmsghdr*)>;
     int netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each);
+    // --- netlink (nftables: hutch's firewall table) ----------------------------------------------
+    // A GET (or with NLM_F_DUMP a listing) on the bound NETLINK_NETFILTER socket `socket`, as
+    // netlink() does it; `what` says what is asked, in nft's words, for the description.
+    int nft_query(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each, const std::string& what);
+    // One nftables transaction: `batch` holds BATCH_BEGIN, `requests` messages (each with
+    // NLM_F_ACK, sequence numbers from `first_seq` on) and BATCH_END. Reads an answer per request:
+    // 0 when the kernel applied all of them, else -1 with the errno of the first it refused (and
+    // the kernel applied none); `refused` gets that request's index. `what`: the batch in nft's
+    // own words ("add rule ip hutch forward oifname \"br0\" jump in-br0; ..."), for --explain.
+    int nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
+                  std::uint32_t first_seq, int& refused, const std::string& what);
     // bind(2): for hutch, an AF_UNIX name (an abstract one, "@...", claims an address host-wide).
     int bind(int socket, const sockaddr* address, socklen_t length);
 
@@ -195,6 +206,8 @@ protected:
     virtual int do_execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) = 0;
     virtual int do_bpf(int cmd, void* attr, unsigned size) = 0;
     virtual int do_netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each) = 0;
+    virtual int do_nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
+                             std::uint32_t first_seq, int& refused) = 0;
     virtual int do_bind(int socket, const sockaddr* address, socklen_t length) = 0;
     virtual ssize_t do_sendmsg(int socket, const msghdr& message, int flags) = 0;
     virtual ssize_t do_recvmsg(int socket, msghdr& message, int flags) = 0;

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -170,6 +171,39 @@ int LinuxKernel::do_netlink(int socket, std::uint32_t port, nlmsghdr* request, c
                         const_cast<NetlinkAnswer*>(&each));
     }
     return rc == MNL_CB_ERROR ? -1 : 0;
+}
+
+int LinuxKernel::do_nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
+                              std::uint32_t first_seq, int& refused) {
+    if (::send(socket, batch, size, 0) < 0) return -1;
+    // nfnetlink answers every request of a batch that carries NLM_F_ACK, with an ack or its
+    // error, also when it refused another one (it then applies none). An error that ends the
+    // batch early would leave answers missing: a bounded wait stops the count there.
+    timeval limit{5, 0};
+    ::setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    int answered = 0, first_error = 0;
+    while (answered < requests) {
+        ssize_t n = ::recv(socket, buf.data(), buf.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && first_error) break;
+            return -1;
+        }
+        int len = static_cast<int>(n);
+        for (auto* m = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+            if (m->nlmsg_pid != port || m->nlmsg_type != NLMSG_ERROR) continue;
+            ++answered;
+            const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+            if (err->error != 0 && !first_error) {
+                first_error = -err->error;
+                refused = static_cast<int>(m->nlmsg_seq - first_seq);
+            }
+        }
+    }
+    if (!first_error) return 0;
+    errno = first_error;
+    return -1;
 }
 
 int LinuxKernel::do_bind(int socket, const sockaddr* address, socklen_t length) {

@@ -59,6 +59,8 @@ protected:
     int do_execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) override;
     int do_bpf(int cmd, void* attr, unsigned size) override;
     int do_netlink(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each) override;
+    int do_nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
+                     std::uint32_t first_seq, int& refused) override;
     int do_bind(int socket, const sockaddr* address, socklen_t length) override;
     ssize_t do_sendmsg(int socket, const msghdr& message, int flags) override;
     ssize_t do_recvmsg(int socket, msghdr& message, int flags) override;

@@ -289,7 +289,11 @@ TempRoots::TempRoots() {
     std::snprintf(name, sizeof name, "hut%06x%02x", pid & 0xffffff, n & 0xff);
     bridge_ = name;
     std::string bip = "10." + std::to_string(200 + pid % 50) + "." + std::to_string((pid / 50 + n * 37) % 256) + ".1/24";
-    write_file(dir_ / "config.json", "{\"bridge\": \"" + bridge_ + "\", \"bip\": \"" + bip + "\"}\n");
+    // No firewall rules, no ip_forward change: tests on the machine's own network namespace
+    // must leave its ruleset and sysctls as they were (tests/integration/firewall_test.cpp runs
+    // hutch's firewall in namespaces of its own).
+    write_file(dir_ / "config.json", "{\"bridge\": \"" + bridge_ + "\", \"bip\": \"" + bip +
+                                         "\", \"iptables\": false, \"ip-forward\": false}\n");
 }
 
 TempRoots::~TempRoots() {

@@ -95,3 +95,20 @@ TEST(HostConfig, BipInASpecialRangeIsRefused) {
     EXPECT_EQ(config.bridge.bridge, "hutch1");
     EXPECT_EQ(config.bridge.bip, "10.77.0.1/24");
 }
+
+// Docker's "iptables" and "ip-forward" keys: on unless false; anything but a boolean is refused.
+TEST(HostConfig, FirewallKeysAreBooleans) {
+    ConfigFile none(R"({})");
+    auto defaults = net::read_host_config(none.path);
+    EXPECT_TRUE(defaults.bridge.firewall);
+    EXPECT_TRUE(defaults.bridge.ip_forward);
+    ConfigFile off(R"({"iptables": false, "ip-forward": false})");
+    auto config = net::read_host_config(off.path);
+    EXPECT_FALSE(config.bridge.firewall);
+    EXPECT_FALSE(config.bridge.ip_forward);
+    for (const char* bad : {R"({"iptables": "false"})", R"({"ip-forward": 0})"}) {
+        ConfigFile file(bad);
+        std::string message = usage_error([&] { net::read_host_config(file.path); });
+        EXPECT_TRUE(contains(message, "must be true or false")) << message;
+    }
+}

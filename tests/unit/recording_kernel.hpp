@@ -105,6 +105,7 @@ protected:
     int do_execveat(int, const char*, char* const[], char* const[], int) override;
     int do_bpf(int, void*, unsigned) override { return next_fd_++; }
     int do_netlink(int, std::uint32_t, nlmsghdr*, const NetlinkAnswer&) override { return 0; }
+    int do_nft_batch(int, std::uint32_t, const void*, std::size_t, int, std::uint32_t, int&) override { return 0; }
     int do_bind(int, const sockaddr*, socklen_t) override { return 0; }
     ssize_t do_sendmsg(int, const msghdr& message, int) override;
     ssize_t do_recvmsg(int, msghdr& message, int) override;

@@ -1,0 +1,464 @@
+#include "netns/firewall.hpp"
+
+#include <fcntl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/fd.hpp"
+#include "runtime/sys/kernel.hpp"
+
+namespace hutch::net {
+namespace {
+
+constexpr const char* kTable = "hutch";
+constexpr std::uint16_t kFamily = NFPROTO_IPV4;
+constexpr const char* kBridgesSet = "bridges";
+constexpr std::uint32_t kBridgesSetId = 1;  // names the set to rules of the batch that adds it
+constexpr std::uint32_t kIfnameType = 41;    // nft's TYPE_IFNAME: `nft list` shows "type ifname"
+constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
+constexpr const char* kGuardComment = "hutch turned on ip_forward: only its bridges are forwarded";
+
+std::string in_chain(const std::string& bridge) { return "in-" + bridge; }
+std::string out_chain(const std::string& bridge) { return "out-" + bridge; }
+std::string comment_of(const std::string& bridge) { return "bridge " + bridge; }
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+template <typename T>
+using Owned = std::unique_ptr<T, void (*)(const T*)>;
+
+Owned<nftnl_table> table() {
+    Owned<nftnl_table> t(nftnl_table_alloc(), nftnl_table_free);
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTable);
+    return t;
+}
+
+Owned<nftnl_chain> chain(const std::string& name) {
+    Owned<nftnl_chain> c(nftnl_chain_alloc(), nftnl_chain_free);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTable);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+    return c;
+}
+
+Owned<nftnl_set> bridges_set() {
+    Owned<nftnl_set> s(nftnl_set_alloc(), nftnl_set_free);
+    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, kBridgesSet);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_ID, kBridgesSetId);
+    return s;
+}
+
+// An interface name as nft compares it: the name, NUL-padded to IFNAMSIZ.
+struct IfName {
+    char bytes[IFNAMSIZ] = {};
+    explicit IfName(const std::string& name) { std::memcpy(bytes, name.data(), std::min(name.size(), sizeof bytes - 1)); }
+};
+
+// A rule comment as nft stores it (NFTNL_UDATA_RULE_COMMENT): how hutch finds its rules again.
+std::string comment_userdata(const std::string& text) {
+    Owned<nftnl_udata_buf> buf(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
+    nftnl_udata_put_strz(buf.get(), NFTNL_UDATA_RULE_COMMENT, text.c_str());
+    return {static_cast<const char*>(nftnl_udata_buf_data(buf.get())), nftnl_udata_buf_len(buf.get())};
+}
+
+// The bound NETLINK_NETFILTER socket.
+class NftSocket {
+public:
+    NftSocket() {
+        socket_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        if (!socket_) throw SysError("open the nftables socket", "socket", "NETLINK_NETFILTER", errno);
+        if (mnl_socket_bind(socket_, 0, MNL_SOCKET_AUTOPID) < 0) {
+            int err = errno;
+            mnl_socket_close(socket_);
+            throw SysError("open the nftables socket", "bind", "NETLINK_NETFILTER", err);
+        }
+        seq_ = static_cast<std::uint32_t>(::time(nullptr));
+    }
+    ~NftSocket() { mnl_socket_close(socket_); }
+    NftSocket(const NftSocket&) = delete;
+    NftSocket& operator=(const NftSocket&) = delete;
+    int fd() const { return mnl_socket_get_fd(socket_); }
+    std::uint32_t port() const { return mnl_socket_get_portid(socket_); }
+    std::uint32_t next_seq() { return seq_++; }
+
+private:
+    mnl_socket* socket_ = nullptr;
+    std::uint32_t seq_ = 0;
+};
+
+// One rule: its expressions for the kernel, and the same rule in nft's words.
+class Rule {
+public:
+    explicit Rule(const std::string& chain_name) : rule_(nftnl_rule_alloc(), nftnl_rule_free), chain_(chain_name) {
+        nftnl_rule_set_str(rule_.get(), NFTNL_RULE_TABLE, kTable);
+        nftnl_rule_set_str(rule_.get(), NFTNL_RULE_CHAIN, chain_name.c_str());
+    }
+
+    // iifname/oifname ["!="] "NAME"
+    Rule& ifname(bool input, bool equal, const std::string& name) {
+        meta(input);
+        IfName data(name);
+        cmp(equal ? NFT_CMP_EQ : NFT_CMP_NEQ, data.bytes, sizeof data.bytes);
+        return say(std::string(input ? "iifname " : "oifname ") + (equal ? "" : "!= ") + quoted(name));
+    }
+    // iifname/oifname != @bridges
+    Rule& not_a_bridge(bool input) {
+        meta(input);
+        nftnl_expr* e = add("lookup");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, kBridgesSet);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, kBridgesSetId);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+        return say(std::string(input ? "iifname" : "oifname") + " != @" + kBridgesSet);
+    }
+    // ct state/status has any of `bits`
+    Rule& ct_any(std::uint32_t key, std::uint32_t bits, const std::string& words) {
+        nftnl_expr* ct = add("ct");
+        nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, key);
+        nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        nftnl_expr* bitwise = add("bitwise");
+        const std::uint32_t zero = 0;
+        nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_LEN, sizeof bits);
+        nftnl_expr_set(bitwise, NFTNL_EXPR_BITWISE_MASK, &bits, sizeof bits);
+        nftnl_expr_set(bitwise, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
+        cmp(NFT_CMP_NEQ, &zero, sizeof zero);
+        return say(words);
+    }
+    Rule& verdict(int code, const std::string& target = "") {
+        nftnl_expr* e = add("immediate");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<std::uint32_t>(code));
+        if (!target.empty()) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, target.c_str());
+        switch (code) {
+            case NF_ACCEPT: return say("accept");
+            case NF_DROP: return say("drop");
+            case NFT_RETURN: return say("return");
+            default: return say("jump " + target);
+        }
+    }
+    Rule& masquerade() {
+        add("masq");
+        return say("masquerade");
+    }
+    Rule& comment(const std::string& text) {
+        std::string data = comment_userdata(text);
+        nftnl_rule_set_data(rule_.get(), NFTNL_RULE_USERDATA, data.data(), static_cast<std::uint32_t>(data.size()));
+        return say("comment " + quoted(text));
+    }
+
+    nftnl_rule* get() const { return rule_.get(); }
+    std::string text() const { return "add rule ip " + std::string(kTable) + " " + chain_ + words_; }
+    std::string words() const { return words_.substr(1); }
+
+private:
+    nftnl_expr* add(const char* name) {
+        nftnl_expr* e = nftnl_expr_alloc(name);
+        if (!e) throw Error(std::string("nftables: no expression \"") + name + "\" in libnftnl");
+        nftnl_rule_add_expr(rule_.get(), e);  // the rule owns it from here
+        return e;
+    }
+    void meta(bool input) {
+        nftnl_expr* e = add("meta");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, input ? NFT_META_IIFNAME : NFT_META_OIFNAME);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+    }
+    void cmp(int op, const void* data, std::uint32_t size) {
+        nftnl_expr* e = add("cmp");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, static_cast<std::uint32_t>(op));
+        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, size);
+    }
+    Rule& say(const std::string& w) {
+        words_ += " " + w;
+        return *this;
+    }
+
+    Owned<nftnl_rule> rule_;
+    std::string chain_, words_;
+};
+
+// One nftables transaction: messages built into one buffer, sent together, applied all or none.
+class Batch {
+public:
+    explicit Batch(NftSocket& nl) : nl_(nl), buf_(2 * kLimit) {
+        batch_ = mnl_nlmsg_batch_start(buf_.data(), kLimit);
+        nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), nl_.next_seq());
+        mnl_nlmsg_batch_next(batch_);
+    }
+    ~Batch() { mnl_nlmsg_batch_stop(batch_); }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    void add_table() {
+        nftnl_table_nlmsg_build_payload(header(NFT_MSG_NEWTABLE, NLM_F_CREATE), table().get());
+        done("add table ip " + std::string(kTable));
+    }
+    void add_base_chain(const char* name, const char* type, std::uint32_t hook, int priority, const char* words) {
+        auto c = chain(name);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, type);
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
+        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, priority);
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        nftnl_chain_nlmsg_build_payload(header(NFT_MSG_NEWCHAIN, NLM_F_CREATE), c.get());
+        done("add chain ip " + std::string(kTable) + " " + name + " { " + words + " }");
+    }
+    void add_chain(const std::string& name) {
+        nftnl_chain_nlmsg_build_payload(header(NFT_MSG_NEWCHAIN, NLM_F_CREATE), chain(name).get());
+        done("add chain ip " + std::string(kTable) + " " + name);
+    }
+    void flush_chain(const std::string& name) {
+        Owned<nftnl_rule> r(nftnl_rule_alloc(), nftnl_rule_free);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTable);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, name.c_str());
+        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_DELRULE, 0), r.get());
+        done("flush chain ip " + std::string(kTable) + " " + name);
+    }
+    void delete_chain(const std::string& name) {
+        nftnl_chain_nlmsg_build_payload(header(NFT_MSG_DELCHAIN, 0), chain(name).get());
+        done("delete chain ip " + std::string(kTable) + " " + name);
+    }
+    void add_bridges_set() {
+        auto s = bridges_set();
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kIfnameType);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, IFNAMSIZ);
+        // nft reads a set's keys in the byte order its userdata names, as nft itself writes it
+        // for ifname (BYTEORDER_HOST_ENDIAN, 1); without it `nft list` shows "" for each bridge.
+        Owned<nftnl_udata_buf> udata(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
+        nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_KEYBYTEORDER, 1);
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(udata.get()), nftnl_udata_buf_len(udata.get()));
+        nftnl_set_nlmsg_build_payload(header(NFT_MSG_NEWSET, NLM_F_CREATE), s.get());
+        done("add set ip " + std::string(kTable) + " " + kBridgesSet + " { type ifname; }");
+    }
+    void bridge_element(bool add, const std::string& bridge) {
+        auto s = bridges_set();
+        nftnl_set_elem* e = nftnl_set_elem_alloc();
+        IfName key(bridge);
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.bytes, sizeof key.bytes);
+        nftnl_set_elem_add(s.get(), e);  // the set owns it from here
+        nftnl_set_elems_nlmsg_build_payload(header(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0),
+                                            s.get());
+        done(std::string(add ? "add" : "delete") + " element ip " + kTable + " " + kBridgesSet + " { " + quoted(bridge) + " }");
+    }
+    void add_rule(const Rule& rule) {
+        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), rule.get());
+        done(rule.text());
+    }
+    void delete_rule(const char* chain_name, std::uint64_t handle) {
+        Owned<nftnl_rule> r(nftnl_rule_alloc(), nftnl_rule_free);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTable);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain_name);
+        nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, handle);
+        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_DELRULE, 0), r.get());
+        done("delete rule ip " + std::string(kTable) + " " + chain_name + " handle " + std::to_string(handle));
+    }
+
+    bool empty() const { return words_.empty(); }
+
+    // Sends the batch and waits for every answer; throws naming the request the kernel refused.
+    void commit(const char* step) {
+        nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), nl_.next_seq());
+        mnl_nlmsg_batch_next(batch_);
+        std::string all;
+        for (const auto& w : words_) all += (all.empty() ? "" : "; ") + w;
+        int refused = -1;
+        if (sys::kernel().nft_batch(nl_.fd(), nl_.port(), mnl_nlmsg_batch_head(batch_), mnl_nlmsg_batch_size(batch_),
+                                    static_cast<int>(words_.size()), first_seq_, refused, all) != 0) {
+            int err = errno;
+            bool known = refused >= 0 && refused < static_cast<int>(words_.size());
+            throw SysError(step, "nftables", known ? words_[static_cast<std::size_t>(refused)] : all, err);
+        }
+    }
+
+private:
+    static constexpr std::size_t kLimit = 65536;
+
+    nlmsghdr* header(std::uint16_t type, std::uint16_t flags) {
+        std::uint32_t seq = nl_.next_seq();
+        if (words_.empty()) first_seq_ = seq;
+        return nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), type, kFamily,
+                                     flags | NLM_F_ACK, seq);
+    }
+    void done(std::string words) {
+        if (!mnl_nlmsg_batch_next(batch_)) throw Error("nftables: the batch grew past " + std::to_string(kLimit) + " bytes");
+        words_.push_back(std::move(words));
+    }
+
+    NftSocket& nl_;
+    std::vector<char> buf_;
+    mnl_nlmsg_batch* batch_ = nullptr;
+    std::uint32_t first_seq_ = 0;
+    std::vector<std::string> words_;
+};
+
+bool chain_exists(NftSocket& nl, const std::string& name) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, kFamily, NLM_F_ACK, nl.next_seq());
+    nftnl_chain_nlmsg_build_payload(nlh, chain(name).get());
+    if (sys::kernel().nft_query(nl.fd(), nl.port(), nlh, nullptr, "list chain ip " + std::string(kTable) + " " + name) == 0)
+        return true;
+    if (errno == ENOENT) return false;
+    throw SysError("look for hutch's firewall", "nftables", "chain ip hutch " + name, errno);
+}
+
+// The handles of the rules in base chain `chain_name` that carry `comment`.
+std::vector<std::uint64_t> rules_with_comment(NftSocket& nl, const char* chain_name, const std::string& comment) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, nl.next_seq());
+    Owned<nftnl_rule> filter(nftnl_rule_alloc(), nftnl_rule_free);
+    nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kTable);
+    nftnl_rule_set_str(filter.get(), NFTNL_RULE_CHAIN, chain_name);
+    nftnl_rule_nlmsg_build_payload(nlh, filter.get());
+    const std::string wanted = comment_userdata(comment);
+    std::vector<std::uint64_t> handles;
+    auto each = [&](const nlmsghdr* m) {
+        Owned<nftnl_rule> r(nftnl_rule_alloc(), nftnl_rule_free);
+        if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+        std::uint32_t len = 0;
+        const void* data = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
+        if (data && std::string(static_cast<const char*>(data), len) == wanted)
+            handles.push_back(nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+    };
+    if (sys::kernel().nft_query(nl.fd(), nl.port(), nlh, each, "list chain ip " + std::string(kTable) + " " + chain_name) != 0 &&
+        errno != ENOENT)
+        throw SysError("list hutch's firewall rules", "nftables", std::string("chain ip hutch ") + chain_name, errno);
+    return handles;
+}
+
+// Whether ip_forward is off in this network namespace (a host that forwards already needs no
+// change, and hutch adds no guard there: the host's own forwarding policy stays as it is).
+// Whether a forwarding sysctl reads 0; sets it to 1 when `turn_on`.
+bool forwarding_off(const std::string& file, bool turn_on) {
+    char c = '0';
+    {
+        Fd fd(sys::kernel().openat(AT_FDCWD, file.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || ::read(fd.get(), &c, 1) != 1) throw SysError("read whether this host forwards", "read", file, errno);
+    }
+    if (c != '0' || !turn_on) return c == '0';
+    // A file of its own for the write: a sysctl takes a write only at offset 0.
+    Fd fd(sys::kernel().openat(AT_FDCWD, file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || sys::kernel().write(fd.get(), "1", 1) != 1)
+        throw SysError("turn on forwarding for the containers' traffic", "write", file, errno);
+    return true;
+}
+
+std::vector<Rule> network_rules(const NetworkFirewall& n, bool in_base_chains) {
+    std::vector<Rule> rules;
+    const std::string tag = comment_of(n.bridge);
+    if (in_base_chains) {
+        rules.emplace_back("forward");
+        rules.back().ifname(false, true, n.bridge).verdict(NFT_JUMP, in_chain(n.bridge)).comment(tag);
+        if (n.internal) {
+            rules.emplace_back("forward");
+            rules.back().ifname(true, true, n.bridge).verdict(NFT_JUMP, out_chain(n.bridge)).comment(tag);
+        } else if (n.masquerade) {
+            rules.emplace_back("postrouting");
+            rules.back().ifname(true, true, n.bridge).ifname(false, false, n.bridge).masquerade().comment(tag);
+        }
+        return rules;
+    }
+    const std::string in = in_chain(n.bridge);
+    rules.emplace_back(in);
+    rules.back().ifname(true, true, n.bridge).verdict(NFT_RETURN);
+    rules.emplace_back(in);
+    rules.back()
+        .ct_any(NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED), "ct state established,related")
+        .verdict(NF_ACCEPT);
+    rules.emplace_back(in);
+    rules.back().ct_any(NFT_CT_STATUS, IPS_DST_NAT, "ct status dnat").verdict(NF_ACCEPT);
+    rules.emplace_back(in);
+    rules.back().verdict(NF_DROP);
+    if (n.internal) {
+        rules.emplace_back(out_chain(n.bridge));
+        rules.back().ifname(false, false, n.bridge).verdict(NF_DROP);
+    }
+    return rules;
+}
+
+}  // namespace
+
+void ensure_firewall(const NetworkFirewall& network, bool may_forward) {
+    NftSocket nl;
+    if (chain_exists(nl, in_chain(network.bridge))) return;
+    explain::comment("the network's firewall rules go into hutch's own nftables table, ip hutch, in one batch");
+    const bool guard = may_forward && !network.internal && forwarding_off(kIpForward, false);
+    Batch batch(nl);
+    batch.add_table();
+    batch.add_base_chain("forward", "filter", NF_INET_FORWARD, 0, "type filter hook forward priority filter; policy accept;");
+    batch.add_base_chain("postrouting", "nat", NF_INET_POST_ROUTING, 100,
+                         "type nat hook postrouting priority srcnat; policy accept;");
+    batch.add_bridges_set();
+    batch.bridge_element(true, network.bridge);
+    batch.add_chain(in_chain(network.bridge));
+    if (network.internal) batch.add_chain(out_chain(network.bridge));
+    for (const Rule& r : network_rules(network, false)) batch.add_rule(r);
+    for (const Rule& r : network_rules(network, true)) batch.add_rule(r);
+    if (guard) {
+        Rule r("forward");
+        r.not_a_bridge(true).not_a_bridge(false).verdict(NF_DROP).comment(kGuardComment);
+        batch.add_rule(r);
+    }
+    batch.commit("add the network's firewall rules");
+    if (guard) {
+        explain::comment("ip_forward was off: hutch turns it on for the containers' traffic, and its guard rule keeps "
+                         "everything else from being forwarded");
+        forwarding_off(kIpForward, true);
+    }
+}
+
+void allow_forwarding(const std::string& bridge) {
+    if (forwarding_off("/proc/sys/net/ipv4/conf/" + bridge + "/forwarding", true))
+        explain::comment("the network's rules are in place: forwarding on for " + bridge);
+}
+
+void remove_firewall(const std::string& bridge) {
+    NftSocket nl;
+    const std::string tag = comment_of(bridge);
+    Batch batch(nl);
+    for (const char* base : {"forward", "postrouting"})
+        for (std::uint64_t handle : rules_with_comment(nl, base, tag)) batch.delete_rule(base, handle);
+    for (const std::string& name : {in_chain(bridge), out_chain(bridge)}) {
+        if (!chain_exists(nl, name)) continue;
+        batch.flush_chain(name);
+        batch.delete_chain(name);
+    }
+    if (batch.empty()) return;
+    batch.bridge_element(false, bridge);
+    batch.commit("remove the network's firewall rules");
+}
+
+std::vector<std::string> firewall_rules(const NetworkFirewall& network) {
+    std::vector<std::string> out;
+    for (bool base : {true, false})
+        for (const Rule& r : network_rules(network, base)) out.push_back(r.text().substr(std::string("add rule ").size()));
+    return out;
+}
+
+bool firewall_present(const std::string& bridge) {
+    NftSocket nl;
+    return chain_exists(nl, in_chain(bridge));
+}
+
+}  // namespace hutch::net
