@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "netns/etc_files.hpp"
+#include "netns/firewall.hpp"
 #include "netns/link.hpp"
 #include "runtime/error.hpp"
 #include "runtime/run_modes.hpp"
@@ -16,8 +17,14 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
     NetworkMode mode = network_mode(spec);
     if (!std::holds_alternative<BridgeNetwork>(mode) && !std::holds_alternative<NamedNetwork>(mode))
         return std::nullopt;
-    NetworkStore store(data_root, config.bridge, std::move(container_exists));
+    if (!spec.hutch.ports.empty() && !config.bridge.firewall)
+        throw UsageError("-p needs hutch's firewall: the host config says \"iptables\": false");
+    NetworkStore store(data_root, config.bridge, container_exists);
     NetworkConfig network = store.get(spec.hutch.network);
+    if (!spec.hutch.ports.empty() && network.internal)
+        throw UsageError("-p: network " + network.name + " is --internal: nothing reaches it from outside");
+    // The host ports first: a taken one refuses the start before anything else is made.
+    HeldPorts ports = HeldPorts::reserve(spec.hutch.ports);
     Endpoint wanted;
     wanted.container_id = id;
     wanted.container_name = spec.hutch.name;
@@ -30,12 +37,15 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
         if (h.address == "host-gateway") h.address = network.gateway.str();
     wanted.host_veth = "veth" + id.substr(0, 11);  // IFNAMSIZ: at most 15 characters
     Claim claim = store.attach(network, wanted, spec.hutch.ip);
-    return Attachment(std::move(store), std::move(network), std::move(claim));
+    return Attachment(std::move(store), std::move(network), std::move(claim), std::move(ports),
+                      std::move(container_exists));
 }
 
 Attachment::Attachment(Attachment&& other) noexcept
     : store_(std::move(other.store_)), network_(std::move(other.network_)), endpoint_(std::move(other.endpoint_)),
-      host_claim_(std::move(other.host_claim_)), bridge_index_(other.bridge_index_), connected_(other.connected_), released_(other.released_), hosts_path_(std::move(other.hosts_path_)) {
+      host_claim_(std::move(other.host_claim_)), bridge_index_(other.bridge_index_), connected_(other.connected_),
+      released_(other.released_), ports_(std::move(other.ports_)), running_(std::move(other.running_)),
+      ports_published_(other.ports_published_), hosts_path_(std::move(other.hosts_path_)) {
     other.released_ = true;
 }
 
@@ -51,6 +61,10 @@ void Attachment::connect(pid_t child) {
                     " was removed or replaced while the container started");
     }
     connected_ = true;
+    if (!ports_.empty()) {
+        add_port_rules(endpoint_.container_id, endpoint_.address, ports_.bindings(), running_);
+        ports_published_ = true;
+    }
 }
 
 void Attachment::refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path) {
@@ -60,6 +74,11 @@ void Attachment::refresh_hosts(const std::function<std::string(const std::string
 
 Attachment::~Attachment() {
     if (released_) return;
+    try {
+        if (ports_published_) remove_port_rules(endpoint_.container_id);
+    } catch (const std::exception&) {
+        // Left: the next start that publishes a port, or this container's rm, removes them.
+    }
     try {
         if (connected_) {
             // The pair dies with the container's network namespace, which the kernel tears
@@ -83,7 +102,7 @@ void configure_eth0(const ChildNetwork& network) {
     if (index == 0) throw Error("configure eth0: the interface is missing from the container's namespace");
     add_address(nl, index, "eth0", network.address.addr(), network.prefix);
     set_up(nl, index, "eth0");
-    add_default_route(nl, index, network.gateway.addr());
+    if (network.default_route) add_default_route(nl, index, network.gateway.addr());
 }
 
 std::string container_hostname(const Spec& spec, const std::string& id) {

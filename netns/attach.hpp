@@ -11,6 +11,7 @@
 
 #include "netns/host_config.hpp"
 #include "netns/network.hpp"
+#include "netns/ports.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch::net {
@@ -20,6 +21,7 @@ struct ChildNetwork {
     Ipv4 address;
     int prefix = 0;
     Ipv4 gateway;
+    bool default_route = true;  // none on an --internal network, as Docker gives none there
 };
 
 class Attachment {
@@ -36,17 +38,24 @@ public:
 
     const NetworkConfig& network() const { return network_; }
     const Endpoint& endpoint() const { return endpoint_; }
-    ChildNetwork child_network() const { return {endpoint_.address, network_.subnet.prefix, network_.gateway}; }
+    ChildNetwork child_network() const {
+        return {endpoint_.address, network_.subnet.prefix, network_.gateway, !network_.internal};
+    }
 
-    // Creates the veth pair: host end on the bridge, peer "eth0" inside `child`'s namespace.
+    // Creates the veth pair: host end on the bridge, peer "eth0" inside `child`'s namespace;
+    // then the published ports' DNAT rules (one batch).
     void connect(pid_t child);
+    // The published ports, their host ports held since prepare() (netns/ports.hpp).
+    const std::vector<PortBinding>& ports() const { return ports_.bindings(); }
     // Rewrites /etc/hosts of this container and its peers (user-defined networks).
     void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
 
 private:
-    Attachment(NetworkStore store, NetworkConfig network, Claim claim)
+    Attachment(NetworkStore store, NetworkConfig network, Claim claim, HeldPorts ports,
+               std::function<bool(const std::string&)> running)
         : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(claim.endpoint)),
-          host_claim_(std::move(claim.held)), bridge_index_(claim.bridge_index) {}
+          host_claim_(std::move(claim.held)), bridge_index_(claim.bridge_index), ports_(std::move(ports)),
+          running_(std::move(running)) {}
     NetworkStore store_;
     NetworkConfig network_;
     Endpoint endpoint_;
@@ -54,6 +63,9 @@ private:
     int bridge_index_ = 0;   // the bridge as checked when the address was claimed
     bool connected_ = false;
     bool released_ = false;
+    HeldPorts ports_;
+    std::function<bool(const std::string&)> running_;  // for the DNAT rules of killed containers
+    bool ports_published_ = false;
     std::function<std::string(const std::string&)> hosts_path_;
 };
 

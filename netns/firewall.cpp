@@ -1,11 +1,16 @@
 #include "netns/firewall.hpp"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,9 +29,12 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "netns/bridge.hpp"
+#include "netns/netlink.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/state.hpp"
 #include "runtime/sys/kernel.hpp"
 
 namespace hutch::net {
@@ -82,6 +90,17 @@ std::string comment_userdata(const std::string& text) {
     return {static_cast<const char*>(nftnl_udata_buf_data(buf.get())), nftnl_udata_buf_len(buf.get())};
 }
 
+// The comment in a rule's userdata (what comment_userdata wrote); "" when it holds none.
+std::string comment_text(const char* data, std::uint32_t len) {
+    std::string text;
+    nftnl_udata_parse(data, len, [](const nftnl_udata* attr, void* out) -> int {
+        if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && nftnl_udata_len(attr) > 0)
+            static_cast<std::string*>(out)->assign(static_cast<const char*>(nftnl_udata_get(attr)), nftnl_udata_len(attr) - 1);
+        return 0;
+    }, &text);
+    return text;
+}
+
 // The bound NETLINK_NETFILTER socket.
 class NftSocket {
 public:
@@ -122,15 +141,15 @@ public:
         cmp(equal ? NFT_CMP_EQ : NFT_CMP_NEQ, data.bytes, sizeof data.bytes);
         return say(std::string(input ? "iifname " : "oifname ") + (equal ? "" : "!= ") + quoted(name));
     }
-    // iifname/oifname != @bridges
-    Rule& not_a_bridge(bool input) {
+    // iifname/oifname [!=] @bridges
+    Rule& bridge(bool input, bool member) {
         meta(input);
         nftnl_expr* e = add("lookup");
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
         nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, kBridgesSet);
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, kBridgesSetId);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-        return say(std::string(input ? "iifname" : "oifname") + " != @" + kBridgesSet);
+        if (!member) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+        return say(std::string(input ? "iifname " : "oifname ") + (member ? "@" : "!= @") + kBridgesSet);
     }
     // ct state/status has any of `bits`
     Rule& ct_any(std::uint32_t key, std::uint32_t bits, const std::string& words) {
@@ -163,6 +182,62 @@ public:
         add("masq");
         return say("masquerade");
     }
+    // meta l4proto tcp|udp|sctp
+    Rule& l4proto(const std::string& protocol) {
+        nftnl_expr* e = add("meta");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+        const std::uint8_t number = protocol == "udp" ? IPPROTO_UDP : protocol == "sctp" ? IPPROTO_SCTP : IPPROTO_TCP;
+        cmp(NFT_CMP_EQ, &number, sizeof number);
+        return say("meta l4proto " + protocol);
+    }
+    // th dport PORT (the destination port of TCP, UDP and SCTP alike: bytes 2-3 of the header)
+    Rule& dport(int port) {
+        load(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+        const std::uint16_t wire = htons(static_cast<std::uint16_t>(port));
+        cmp(NFT_CMP_EQ, &wire, sizeof wire);
+        return say("th dport " + std::to_string(port));
+    }
+    // ip saddr/daddr ADDRESS[/PREFIX]
+    Rule& address(bool source, Ipv4 address, int prefix = 32) {
+        load(NFT_PAYLOAD_NETWORK_HEADER, source ? 12 : 16, 4);
+        Subnet net{Ipv4{address.host_order & Subnet{address, prefix}.mask()}, prefix};
+        if (prefix < 32) {
+            const std::uint32_t mask = htonl(net.mask()), zero = 0;
+            nftnl_expr* bitwise = add("bitwise");
+            nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+            nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+            nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_LEN, sizeof mask);
+            nftnl_expr_set(bitwise, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
+            nftnl_expr_set(bitwise, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
+        }
+        const std::uint32_t wire = htonl(net.network.host_order);
+        cmp(NFT_CMP_EQ, &wire, sizeof wire);
+        return say(std::string(source ? "ip saddr " : "ip daddr ") + (prefix < 32 ? net.str() : address.str()));
+    }
+    // fib daddr type local: a packet for one of this host's own addresses
+    Rule& to_a_local_address() {
+        nftnl_expr* e = add("fib");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+        const std::uint32_t local = RTN_LOCAL;
+        cmp(NFT_CMP_EQ, &local, sizeof local);
+        return say("fib daddr type local");
+    }
+    // dnat to ADDRESS:PORT
+    Rule& dnat(Ipv4 address, int port) {
+        const std::uint32_t wire_address = htonl(address.host_order);
+        const std::uint16_t wire_port = htons(static_cast<std::uint16_t>(port));
+        immediate(NFT_REG_1, &wire_address, sizeof wire_address);
+        immediate(NFT_REG_2, &wire_port, sizeof wire_port);
+        nftnl_expr* e = add("nat");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+        return say("dnat to " + address.str() + ":" + std::to_string(port));
+    }
     Rule& comment(const std::string& text) {
         std::string data = comment_userdata(text);
         nftnl_rule_set_data(rule_.get(), NFTNL_RULE_USERDATA, data.data(), static_cast<std::uint32_t>(data.size()));
@@ -184,6 +259,18 @@ private:
         nftnl_expr* e = add("meta");
         nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, input ? NFT_META_IIFNAME : NFT_META_OIFNAME);
         nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+    }
+    void load(std::uint32_t base, std::uint32_t offset, std::uint32_t length) {
+        nftnl_expr* e = add("payload");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, length);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+    }
+    void immediate(std::uint32_t reg, const void* data, std::uint32_t size) {
+        nftnl_expr* e = add("immediate");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, size);
     }
     void cmp(int op, const void* data, std::uint32_t size) {
         nftnl_expr* e = add("cmp");
@@ -323,32 +410,29 @@ bool chain_exists(NftSocket& nl, const std::string& name) {
     throw SysError("look for hutch's firewall", "nftables", "chain ip hutch " + name, errno);
 }
 
-// The handles of the rules in base chain `chain_name` that carry `comment`.
-std::vector<std::uint64_t> rules_with_comment(NftSocket& nl, const char* chain_name, const std::string& comment) {
+// The rules of chain `chain_name` as (comment, handle); "" for a rule without a comment.
+std::vector<std::pair<std::string, std::uint64_t>> rules_in(NftSocket& nl, const char* chain_name) {
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, nl.next_seq());
     Owned<nftnl_rule> filter(nftnl_rule_alloc(), nftnl_rule_free);
     nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kTable);
     nftnl_rule_set_str(filter.get(), NFTNL_RULE_CHAIN, chain_name);
     nftnl_rule_nlmsg_build_payload(nlh, filter.get());
-    const std::string wanted = comment_userdata(comment);
-    std::vector<std::uint64_t> handles;
+    std::vector<std::pair<std::string, std::uint64_t>> rules;
     auto each = [&](const nlmsghdr* m) {
         Owned<nftnl_rule> r(nftnl_rule_alloc(), nftnl_rule_free);
         if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
         std::uint32_t len = 0;
         const void* data = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
-        if (data && std::string(static_cast<const char*>(data), len) == wanted)
-            handles.push_back(nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+        rules.emplace_back(data ? comment_text(static_cast<const char*>(data), len) : "",
+                           nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
     };
     if (sys::kernel().nft_query(nl.fd(), nl.port(), nlh, each, "list chain ip " + std::string(kTable) + " " + chain_name) != 0 &&
         errno != ENOENT)
         throw SysError("list hutch's firewall rules", "nftables", std::string("chain ip hutch ") + chain_name, errno);
-    return handles;
+    return rules;
 }
 
-// Whether ip_forward is off in this network namespace (a host that forwards already needs no
-// change, and hutch adds no guard there: the host's own forwarding policy stays as it is).
 // Whether a forwarding sysctl reads 0; sets it to 1 when `turn_on`.
 bool forwarding_off(const std::string& file, bool turn_on) {
     char c = '0';
@@ -364,6 +448,68 @@ bool forwarding_off(const std::string& file, bool turn_on) {
     return true;
 }
 
+// Where hutch notes that it turned ip_forward on in this network namespace (the sysctl is the
+// namespace's, and outlives hutch's table when a ruleset is flushed): a file in the world's
+// networks directory named by the namespace's cookie (unique for the boot, unlike its inode),
+// holding the boot's id.
+std::string forwarding_marker(const std::string& dir) {
+    std::uint64_t cookie = 0;
+    socklen_t size = sizeof cookie;
+    Fd probe(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    constexpr int kSoNetnsCookie = 71;  // SO_NETNS_COOKIE, Linux 5.14
+    if (probe && ::getsockopt(probe.get(), SOL_SOCKET, kSoNetnsCookie, &cookie, &size) == 0)
+        return dir + "/.ip_forward-" + std::to_string(cookie);
+    struct stat st {};
+    if (::stat("/proc/self/ns/net", &st) != 0) throw SysError("name this network namespace", "stat", "/proc/self/ns/net", errno);
+    return dir + "/.ip_forward-ino-" + std::to_string(st.st_ino);
+}
+
+std::string boot_id() {
+    try {
+        return read_file("/proc/sys/kernel/random/boot_id");
+    } catch (const Error&) {
+        return "";
+    }
+}
+
+bool forwarding_turned_on_by_hutch(const std::string& dir) {
+    try {
+        const std::string id = boot_id();
+        return !id.empty() && read_file(forwarding_marker(dir)) == id;
+    } catch (const Error&) {
+        return false;  // no marker
+    }
+}
+
+// Writing ip_forward sets every interface's own forwarding to the same value: the bridges hutch
+// keeps from routing (--internal, "iptables": false) get theirs back.
+void turn_on_ip_forward(const std::string& marker_dir) {
+    std::vector<std::string> kept_off;
+    {
+        NetlinkSocket rt;
+        DIR* dir = ::opendir("/proc/sys/net/ipv4/conf");
+        while (dir)
+            if (dirent* e = ::readdir(dir)) {
+                const std::string name = e->d_name;
+                if (name == "." || name == ".." || name == "all" || name == "default" || name == "lo") continue;
+                if (!forwarding_off("/proc/sys/net/ipv4/conf/" + name + "/forwarding", false)) continue;
+                auto link = find_link(rt, name);
+                if (link && made_by_hutch(*link)) kept_off.push_back(name);
+            } else {
+                ::closedir(dir);
+                dir = nullptr;
+            }
+    }
+    forwarding_off(kIpForward, true);
+    for (const auto& name : kept_off) {
+        Fd fd(sys::kernel().openat(AT_FDCWD, ("/proc/sys/net/ipv4/conf/" + name + "/forwarding").c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd || sys::kernel().write(fd.get(), "0", 1) != 1)
+            throw SysError("keep a bridge from forwarding", "write", "/proc/sys/net/ipv4/conf/" + name + "/forwarding", errno);
+    }
+    make_dirs(marker_dir, 0700);
+    write_file_atomic(forwarding_marker(marker_dir), boot_id(), 0600, Durability::kDurable);
+}
+
 std::vector<Rule> network_rules(const NetworkFirewall& n, bool in_base_chains) {
     std::vector<Rule> rules;
     const std::string tag = comment_of(n.bridge);
@@ -373,10 +519,20 @@ std::vector<Rule> network_rules(const NetworkFirewall& n, bool in_base_chains) {
         if (n.internal) {
             rules.emplace_back("forward");
             rules.back().ifname(true, true, n.bridge).verdict(NFT_JUMP, out_chain(n.bridge)).comment(tag);
-        } else if (n.masquerade) {
+            return rules;
+        }
+        if (n.masquerade) {
             rules.emplace_back("postrouting");
             rules.back().ifname(true, true, n.bridge).ifname(false, false, n.bridge).masquerade().comment(tag);
         }
+        // A container reaching a published port through the host's address, on its own
+        // network (hairpin): the answer must come back through the host to be un-NATed.
+        rules.emplace_back("postrouting");
+        rules.back().ifname(true, true, n.bridge).ifname(false, true, n.bridge)
+            .ct_any(NFT_CT_STATUS, IPS_DST_NAT, "ct status dnat").masquerade().comment(tag);
+        // The host's own 127.0.0.1:PORT: the container cannot answer a loopback address.
+        rules.emplace_back("postrouting");
+        rules.back().ifname(false, true, n.bridge).address(true, Ipv4{0x7f000000}, 8).masquerade().comment(tag);
         return rules;
     }
     const std::string in = in_chain(n.bridge);
@@ -397,56 +553,150 @@ std::vector<Rule> network_rules(const NetworkFirewall& n, bool in_base_chains) {
     return rules;
 }
 
-}  // namespace
+constexpr const char* kPortsChain = "ports";
 
-void ensure_firewall(const NetworkFirewall& network, bool may_forward) {
-    NftSocket nl;
-    if (chain_exists(nl, in_chain(network.bridge))) return;
-    explain::comment("the network's firewall rules go into hutch's own nftables table, ip hutch, in one batch");
-    const bool guard = may_forward && !network.internal && forwarding_off(kIpForward, false);
-    Batch batch(nl);
+// What every network shares, made once with the table: the base chains, the set of bridges, the
+// chain of published ports and the jumps to it, and the guard of route_localnet.
+void add_skeleton(Batch& batch) {
     batch.add_table();
     batch.add_base_chain("forward", "filter", NF_INET_FORWARD, 0, "type filter hook forward priority filter; policy accept;");
     batch.add_base_chain("postrouting", "nat", NF_INET_POST_ROUTING, 100,
                          "type nat hook postrouting priority srcnat; policy accept;");
+    batch.add_base_chain("prerouting", "nat", NF_INET_PRE_ROUTING, -100,
+                         "type nat hook prerouting priority dstnat; policy accept;");
+    batch.add_base_chain("output", "nat", NF_INET_LOCAL_OUT, -100, "type nat hook output priority -100; policy accept;");
+    batch.add_base_chain("raw-prerouting", "filter", NF_INET_PRE_ROUTING, -300,
+                         "type filter hook prerouting priority raw; policy accept;");
     batch.add_bridges_set();
-    batch.bridge_element(true, network.bridge);
-    batch.add_chain(in_chain(network.bridge));
-    if (network.internal) batch.add_chain(out_chain(network.bridge));
-    for (const Rule& r : network_rules(network, false)) batch.add_rule(r);
-    for (const Rule& r : network_rules(network, true)) batch.add_rule(r);
+    batch.add_chain(kPortsChain);
+    // Published ports: from anywhere to one of the host's own addresses (prerouting), and from
+    // the host itself, 127.0.0.1 included (output).
+    for (const char* base : {"prerouting", "output"}) {
+        Rule r(base);
+        r.to_a_local_address().verdict(NFT_JUMP, kPortsChain);
+        batch.add_rule(r);
+    }
+    // route_localnet on a bridge (for 127.0.0.1:PORT) would also let a container reach the
+    // host's loopback services: nothing from a bridge may be addressed to 127.0.0.0/8.
+    Rule guard("raw-prerouting");
+    guard.bridge(true, true).address(false, Ipv4{0x7f000000}, 8).verdict(NF_DROP);
+    batch.add_rule(guard);
+}
+
+std::string container_comment(const std::string& id) { return "container " + id; }
+
+// Rules in chain `ports` with the comment of a container, by container id.
+std::vector<std::pair<std::string, std::uint64_t>> port_rules(NftSocket& nl) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    for (const auto& [comment, handle] : rules_in(nl, kPortsChain)) {
+        if (comment.rfind("container ", 0) == 0) out.emplace_back(comment.substr(10), handle);
+    }
+    return out;
+}
+
+}  // namespace
+
+void ensure_firewall(const NetworkFirewall& network, bool may_forward, const std::string& marker_dir) {
+    NftSocket nl;
+    // Every question first: the batch's requests must be the socket's only sequence numbers
+    // from its first to its last (an error names its request by them).
+    const bool have_table = chain_exists(nl, kPortsChain);
+    const bool have_network = have_table && chain_exists(nl, in_chain(network.bridge));
+    const bool turn_on = may_forward && !network.internal && forwarding_off(kIpForward, false);
+    // The guard belongs with the table wherever hutch turned ip_forward on in this network
+    // namespace (now, or before a reboot-less flush took the table and left the sysctl on).
+    bool guard = turn_on || (!have_table && forwarding_turned_on_by_hutch(marker_dir));
+    if (guard && have_table)
+        for (const auto& [comment, handle] : rules_in(nl, "forward"))
+            if (comment == kGuardComment) guard = false;
+    if (have_network && !turn_on && !guard) return;
+    explain::comment("the network's firewall rules go into hutch's own nftables table, ip hutch, in one batch");
+    Batch batch(nl);
+    if (!have_table) add_skeleton(batch);
+    if (!have_network) {
+        batch.bridge_element(true, network.bridge);
+        batch.add_chain(in_chain(network.bridge));
+        if (network.internal) batch.add_chain(out_chain(network.bridge));
+        for (const Rule& r : network_rules(network, false)) batch.add_rule(r);
+        for (const Rule& r : network_rules(network, true)) batch.add_rule(r);
+    }
     if (guard) {
         Rule r("forward");
-        r.not_a_bridge(true).not_a_bridge(false).verdict(NF_DROP).comment(kGuardComment);
+        r.bridge(true, false).bridge(false, false).verdict(NF_DROP).comment(kGuardComment);
         batch.add_rule(r);
     }
     batch.commit("add the network's firewall rules");
-    if (guard) {
+    if (turn_on) {
         explain::comment("ip_forward was off: hutch turns it on for the containers' traffic, and its guard rule keeps "
                          "everything else from being forwarded");
-        forwarding_off(kIpForward, true);
+        turn_on_ip_forward(marker_dir);
     }
 }
 
+bool firewall_table_present() {
+    NftSocket nl;
+    return chain_exists(nl, kPortsChain);
+}
+
 void allow_forwarding(const std::string& bridge) {
-    if (forwarding_off("/proc/sys/net/ipv4/conf/" + bridge + "/forwarding", true))
+    const std::string conf = "/proc/sys/net/ipv4/conf/" + bridge;
+    if (forwarding_off(conf + "/forwarding", true))
         explain::comment("the network's rules are in place: forwarding on for " + bridge);
+    // 127.0.0.1:PORT of a published port is DNATed to the container: a packet from 127.0.0.1
+    // may then leave through the bridge (the raw-prerouting guard keeps the reverse way shut).
+    forwarding_off(conf + "/route_localnet", true);
 }
 
 void remove_firewall(const std::string& bridge) {
     NftSocket nl;
     const std::string tag = comment_of(bridge);
-    Batch batch(nl);
+    std::vector<std::pair<const char*, std::uint64_t>> rules;
     for (const char* base : {"forward", "postrouting"})
-        for (std::uint64_t handle : rules_with_comment(nl, base, tag)) batch.delete_rule(base, handle);
-    for (const std::string& name : {in_chain(bridge), out_chain(bridge)}) {
-        if (!chain_exists(nl, name)) continue;
+        for (const auto& [comment, handle] : rules_in(nl, base))
+            if (comment == tag) rules.emplace_back(base, handle);
+    std::vector<std::string> chains;
+    for (const std::string& name : {in_chain(bridge), out_chain(bridge)})
+        if (chain_exists(nl, name)) chains.push_back(name);
+    if (rules.empty() && chains.empty()) return;
+    Batch batch(nl);
+    for (const auto& [base, handle] : rules) batch.delete_rule(base, handle);
+    for (const auto& name : chains) {
         batch.flush_chain(name);
         batch.delete_chain(name);
     }
-    if (batch.empty()) return;
-    batch.bridge_element(false, bridge);
+    if (!chains.empty()) batch.bridge_element(false, bridge);  // added with the chains
     batch.commit("remove the network's firewall rules");
+}
+
+void add_port_rules(const std::string& container_id, Ipv4 address, const std::vector<PortBinding>& ports,
+                    const std::function<bool(const std::string&)>& running) {
+    if (ports.empty()) return;
+    NftSocket nl;
+    // Rules of containers whose hutch was killed go in the same batch (their ports are free).
+    std::vector<std::uint64_t> stale;
+    for (const auto& [id, handle] : port_rules(nl))
+        if (id != container_id && !running(id)) stale.push_back(handle);
+    Batch batch(nl);
+    for (std::uint64_t handle : stale) batch.delete_rule(kPortsChain, handle);
+    for (const PortBinding& p : ports) {
+        Rule r(kPortsChain);
+        if (p.host_ip != "0.0.0.0") r.address(false, *Ipv4::parse(p.host_ip));
+        r.l4proto(p.protocol).dport(p.host_port).dnat(address, p.container_port).comment(container_comment(container_id));
+        batch.add_rule(r);
+    }
+    explain::comment("the published ports: DNAT rules in chain ip hutch ports, one batch");
+    batch.commit("publish the container's ports");
+}
+
+void remove_port_rules(const std::string& container_id) {
+    NftSocket nl;
+    std::vector<std::uint64_t> mine;
+    for (const auto& [id, handle] : port_rules(nl))
+        if (id == container_id) mine.push_back(handle);
+    if (mine.empty()) return;
+    Batch batch(nl);
+    for (std::uint64_t handle : mine) batch.delete_rule(kPortsChain, handle);
+    batch.commit("remove the container's published ports");
 }
 
 std::vector<std::string> firewall_rules(const NetworkFirewall& network) {

@@ -20,6 +20,16 @@
 //     chain out-BR { oifname != "BR" drop }             --internal networks only
 //     chain postrouting { type nat hook postrouting priority srcnat;
 //       iifname "BR" oifname != "BR" masquerade        outbound NAT (not --internal)
+//       iifname "BR" oifname "BR" ct status dnat masquerade   hairpin to a published port
+//       oifname "BR" ip saddr 127.0.0.0/8 masquerade   the host's 127.0.0.1:PORT
+//     }
+//     chain prerouting { type nat hook prerouting priority dstnat;  fib daddr type local jump ports }
+//     chain output { type nat hook output priority -100;          fib daddr type local jump ports }
+//     chain ports {                                     one rule per published port
+//       [ip daddr HOST_IP] meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80 comment "container ID"
+//     }
+//     chain raw-prerouting { type filter hook prerouting priority raw;
+//       iifname @bridges ip daddr 127.0.0.0/8 drop      route_localnet's other way shut
 //     }
 //   }
 //
@@ -28,10 +38,12 @@
 // so a failed start or `network rm` never leaves half a network's rules.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "netns/ipv4.hpp"
+#include "netns/ports.hpp"
 
 namespace hutch::net {
 
@@ -47,9 +59,13 @@ struct NetworkFirewall {
 // base chains and set (on first need) and the network's chains and rules in one batch. A
 // network that may leave its bridge needs forwarding: when ip_forward is off (0), hutch turns it
 // on, as Docker does, and with the same batch adds the guard that keeps the host from forwarding
-// anything but its bridges' traffic (Docker's FORWARD policy drop). `may_forward` false (the
-// host config's "ip-forward": false) leaves ip_forward as it is.
-void ensure_firewall(const NetworkFirewall& network, bool may_forward);
+// anything but its bridges' traffic (Docker's FORWARD policy drop); a note in `marker_dir`
+// brings the guard back when the table is rebuilt after a flush. `may_forward` false (the host
+// config's "ip-forward": false) leaves ip_forward as it is.
+void ensure_firewall(const NetworkFirewall& network, bool may_forward, const std::string& marker_dir);
+
+// Whether hutch's table is there (a reboot or `nft flush ruleset` takes it).
+bool firewall_table_present();
 
 // A bridge starts with forwarding off (bridge.cpp): nothing leaves it until its rules are in
 // place. This turns it on (net.ipv4.conf.BRIDGE.forwarding = 1) once they are; a read when it
@@ -58,6 +74,12 @@ void allow_forwarding(const std::string& bridge);
 
 // Removes the network's chains and rules (none there: nothing happens), in one batch.
 void remove_firewall(const std::string& bridge);
+
+// A container's published ports: one DNAT rule per port in chain `ports` (comment "container
+// ID"), in one batch that also removes the rules of containers that no longer run (`running`).
+void add_port_rules(const std::string& container_id, Ipv4 address, const std::vector<PortBinding>& ports,
+                    const std::function<bool(const std::string&)>& running);
+void remove_port_rules(const std::string& container_id);
 
 // The network's rules in nft's words, as ensure_firewall installs them (for `network inspect`),
 // and whether they are in the kernel now.

@@ -256,16 +256,25 @@ NetworkConfig NetworkStore::create(const std::string& name, const NetworkOptions
             throw UsageError("invalid gateway \"" + gateway_text + "\": must be a host address in " + n.subnet.str());
         n.gateway = *g;
     }
-    // The bridge first: a network is recorded only once its bridge is there.
-    int index = ensure_bridge(n);
+    // The bridge and its rules first: a network is recorded only once they are there.
+    int index = net::ensure_bridge({n.bridge, n.gateway, n.subnet.prefix, world()});
     try {
+        ensure_rules(n);
         make_dir(dir(name));
         make_dir(dir(name) + "/endpoints");
         write_file_atomic(dir(name) + "/network.json", to_json(n).dump(2) + "\n", 0600, Durability::kDurable);
     } catch (...) {
-        remove_firewall_of(n);
-        NetlinkSocket nl;
-        delete_link_index(nl, index, n.bridge);
+        // Each step on its own: one that fails must not keep the others from running, and the
+        // error the caller sees is the first one.
+        try {
+            remove_firewall_of(n);
+        } catch (const std::exception&) {
+        }
+        try {
+            NetlinkSocket nl;
+            delete_link_index(nl, index, n.bridge);
+        } catch (const std::exception&) {
+        }
         remove_tree(dir(name));
         throw;
     }
@@ -370,12 +379,23 @@ std::string NetworkStore::remove(const std::string& name) {
 
 int NetworkStore::ensure_bridge(const NetworkConfig& network) {
     int index = net::ensure_bridge({network.bridge, network.gateway, network.subnet.prefix, world()});
-    if (defaults_.firewall) {
-        ensure_firewall({network.bridge, network.subnet, network.internal, network.masquerade}, defaults_.ip_forward);
-        // Only now, with the rules in place, may the bridge route (it was made with forwarding off).
-        if (defaults_.ip_forward && !network.internal) allow_forwarding(network.bridge);
-    }
+    ensure_rules(network);
     return index;
+}
+
+void NetworkStore::ensure_rules(const NetworkConfig& network) {
+    if (!defaults_.firewall) return;
+    auto rules_of = [](const NetworkConfig& n) { return NetworkFirewall{n.bridge, n.subnet, n.internal, n.masquerade}; };
+    // A table that is gone (a reboot, `nft flush ruleset`) is gone for every network: the
+    // others of this world get their rules back now too, not at their next start, since their
+    // bridges may still forward.
+    const bool rebuilt = !firewall_table_present();
+    ensure_firewall(rules_of(network), defaults_.ip_forward, root_);
+    if (rebuilt)
+        for (const NetworkConfig& other : list())
+            if (other.name != network.name) ensure_firewall(rules_of(other), defaults_.ip_forward, root_);
+    // Only now, with the rules in place, may the bridge route (it was made with forwarding off).
+    if (defaults_.ip_forward && !network.internal) allow_forwarding(network.bridge);
 }
 
 void NetworkStore::remove_firewall_of(const NetworkConfig& network) {

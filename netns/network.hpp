@@ -100,6 +100,7 @@ private:
     void check_no_overlap(const Subnet& subnet, const std::string& except, const std::string& own_bridge = "");
     // The bridge device, and the network's firewall rules when the host config keeps them.
     int ensure_bridge(const NetworkConfig& network);
+    void ensure_rules(const NetworkConfig& network);
     void remove_firewall_of(const NetworkConfig& network);
     std::string world();
 

@@ -286,6 +286,7 @@ void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, 
     state.pid = 0;
     state.exit_code = status;
     state.oom_killed = oom_killed;
+    state.ports.clear();  // released with the container (its Attachment removes the rules)
     state.finished_at = rfc3339_now();
     record.record_exit(status);
     // As dockerd: the OOM kill is reported before the death it caused.
@@ -408,6 +409,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.status = "running";
     state.pid = child.pid();
     state.started_at = rfc3339_now();
+    if (attachment) state.ports = attachment->ports();
     record.save(state);
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;

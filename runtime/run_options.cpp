@@ -8,6 +8,7 @@
 
 #include "caps/seccomp_profile.hpp"
 #include "netns/etc_files.hpp"
+#include "netns/ports.hpp"
 #include "runtime/env.hpp"
 #include "runtime/error.hpp"
 #include "runtime/run_modes.hpp"
@@ -225,6 +226,25 @@ void set_basics(Spec& s, const RunOptions& o) {
     s.process.args = o.command;
 }
 
+// -p, and with -P every port of --expose and the image's ExposedPorts not published already.
+void set_ports(Spec& s, const RunOptions& o, bool bridge) {
+    std::vector<PublishedPort> exposed;
+    for (const auto& e : o.expose)
+        for (auto& p : net::parse_exposed(e)) exposed.push_back(p);
+    for (const auto& e : o.image_exposed)
+        for (auto& p : net::parse_exposed(e)) exposed.push_back(p);
+    for (const auto& text : o.publish)
+        for (auto& p : net::parse_publish(text)) s.hutch.ports.push_back(p);
+    if (o.publish_all)
+        for (const auto& p : exposed) {
+            auto same = [&](const PublishedPort& q) { return q.container_port == p.container_port && q.protocol == p.protocol; };
+            if (std::none_of(s.hutch.ports.begin(), s.hutch.ports.end(), same)) s.hutch.ports.push_back(p);
+        }
+    if (!s.hutch.ports.empty() && !bridge)
+        throw UsageError("conflicting options: port publishing and --network " + o.network +
+                         " (ports are published from a bridge network)");
+}
+
 // --network and what only a user-defined network takes (--ip, --network-alias).
 void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) {
     s.hutch.network = o.network == "default" ? "bridge" : o.network;
@@ -245,6 +265,7 @@ void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) 
         throw UsageError("invalid --ip " + quoted(o.ip) + ": not an IP address");
     s.hutch.ip = o.ip;
     s.hutch.network_aliases = o.network_aliases;
+    set_ports(s, o, std::holds_alternative<BridgeNetwork>(m.network) || user_network);
 }
 
 // --pid/--ipc container:NAME: the running container's namespace file; "" for a new one.

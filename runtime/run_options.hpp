@@ -28,6 +28,7 @@ struct RunOptions {
     std::vector<std::string> image_layers;
     std::string image_id, image_ref;
     std::vector<std::string> image_env;
+    std::vector<std::string> image_exposed;  // the image's ExposedPorts, for -P
     std::string entrypoint;  // --entrypoint, as typed
     bool entrypoint_given = false;
     std::string pull = "missing";  // --pull missing|never|always
@@ -52,6 +53,9 @@ struct RunOptions {
     std::string network = "bridge";
     std::string ip;                           // --ip
     std::vector<std::string> network_aliases;  // --network-alias
+    std::vector<std::string> publish;          // -p
+    std::vector<std::string> expose;           // --expose
+    bool publish_all = false;                  // -P: the exposed ports, on ports the kernel picks
     bool interactive = false;
     bool tty = false;
     std::vector<std::string> add_hosts;

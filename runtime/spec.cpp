@@ -387,6 +387,10 @@ json to_json(const Spec& s) {
         linux["devices"] = devices;
     }
 
+    json ports = json::array();
+    for (const auto& p : s.hutch.ports)
+        ports.push_back({{"hostIp", p.host_ip}, {"hostPort", p.host_port}, {"hostPortEnd", p.host_port_end},
+                         {"containerPort", p.container_port}, {"protocol", p.protocol}});
     json extra_hosts = json::array();
     for (const auto& h : s.hutch.extra_hosts)
         extra_hosts.push_back({{"name", h.name}, {"address", h.address}});
@@ -423,6 +427,7 @@ json to_json(const Spec& s) {
           {"network", s.hutch.network},
           {"ip", s.hutch.ip},
           {"networkAliases", s.hutch.network_aliases},
+          {"ports", ports},
           {"autoRemove", s.hutch.auto_remove},
           {"detach", s.hutch.detach},
           {"joinedContainers", s.hutch.joined_containers},
@@ -517,6 +522,11 @@ Spec spec_from_json(const json& j) {
         s.hutch.network = h.get<std::string>("network", "bridge");
         s.hutch.ip = h.get<std::string>("ip", "");
         s.hutch.network_aliases = h.get<Strings>("networkAliases", {});
+        h.each("ports", [&](const Reader& p) {
+            s.hutch.ports.push_back({p.get<std::string>("hostIp", ""), p.get<int>("hostPort", 0),
+                                     p.get<int>("hostPortEnd", 0), p.get<int>("containerPort", 0),
+                                     p.get<std::string>("protocol", "tcp")});
+        });
         s.hutch.auto_remove = h.get("autoRemove", false);
         s.hutch.detach = h.get("detach", false);
         s.hutch.joined_containers = h.get<Strings>("joinedContainers", {});

@@ -196,6 +196,26 @@ struct ExtraHost {
     bool operator==(const ExtraHost&) const = default;
 };
 
+// One published port as asked: -p [IP:][HOST[-END]:]CONTAINER[/PROTO] (netns/ports.hpp).
+struct PublishedPort {
+    std::string host_ip;     // "" : every address of the host (0.0.0.0)
+    int host_port = 0;       // 0: one the kernel picks at start, from its ephemeral range
+    int host_port_end = 0;   // -p 8000-8010:80: the first free port of host_port..host_port_end
+    int container_port = 0;
+    std::string protocol = "tcp";  // tcp | udp | sctp
+    bool operator==(const PublishedPort&) const = default;
+};
+
+// One port as published at start: what `hutch port` and inspect's NetworkSettings.Ports show.
+struct PortBinding {
+    std::string host_ip;  // "0.0.0.0" for every address
+    int host_port = 0;
+    int container_port = 0;
+    std::string protocol = "tcp";
+    bool operator==(const PortBinding&) const = default;
+    std::string key() const { return std::to_string(container_port) + "/" + protocol; }  // "80/tcp"
+};
+
 // hooks.*[]: programs the runtime runs at points of the OCI lifecycle, the state on stdin.
 struct Hook {
     std::string path;
@@ -215,6 +235,7 @@ struct HutchSection {
     std::string network = "bridge";   // bridge | <network name> | none | host | container:<id>
     std::string ip;                   // --ip on a user-defined network
     std::vector<std::string> network_aliases;
+    std::vector<PublishedPort> ports; // -p, and -P's exposed ports
     bool auto_remove = false;         // --rm
     bool detach = false;              // -d: a monitor process supervises, output goes to a log
     // Containers whose namespaces this one joins (--network/--pid/--ipc container:): each must

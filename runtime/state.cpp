@@ -17,6 +17,7 @@
 #include "runtime/error.hpp"
 #include "runtime/image/image_store.hpp"
 #include "runtime/events.hpp"
+#include "netns/firewall.hpp"
 #include "netns/network.hpp"
 
 namespace hutch {
@@ -100,7 +101,11 @@ std::string read_file(const std::string& path) {
 }
 
 nlohmann::json to_json(const ContainerState& s) {
-    return {{"id", s.id},           {"name", s.name},         {"status", s.status},
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& p : s.ports)
+        ports.push_back({{"hostIp", p.host_ip}, {"hostPort", p.host_port}, {"containerPort", p.container_port},
+                         {"protocol", p.protocol}});
+    return {{"ports", ports},       {"id", s.id},           {"name", s.name},         {"status", s.status},
             {"pid", s.pid},         {"exitCode", s.exit_code}, {"created", s.created},
             {"startedAt", s.started_at}, {"finishedAt", s.finished_at},
             {"rootfs", s.rootfs},   {"command", s.command}, {"cgroup", s.cgroup},
@@ -122,6 +127,10 @@ ContainerState state_from_json(const nlohmann::json& j) {
     s.command = j.value("command", std::vector<std::string>{});
     s.cgroup = j.value("cgroup", "");
     s.limit_cgroups = j.value("limitCgroups", std::vector<std::string>{});
+    if (j.contains("ports") && j["ports"].is_array())
+        for (const auto& p : j["ports"])
+            s.ports.push_back({p.value("hostIp", ""), p.value("hostPort", 0), p.value("containerPort", 0),
+                               p.value("protocol", "tcp")});
     return s;
 }
 
@@ -393,6 +402,7 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     if (!state.cgroup.empty()) recorded.insert(recorded.begin(), state.cgroup);
     remove_container_cgroups(state.id, recorded);
     net::release_claims(paths.data_root, state.id);
+    if (!state.ports.empty()) net::remove_port_rules(state.id);
     remove_record(paths, state.id, state.name);
     events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
     sweep_debris(paths);

@@ -32,6 +32,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "runtime/spec.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/remove_tree.hpp"
 
@@ -76,6 +77,9 @@ struct ContainerState {
     // Its v1 cgroups for resource limits (--memory, --pids-limit...), if any: also `rm`'s to
     // clean, joined by exec, read by stats.
     std::vector<std::string> limit_cgroups;
+    // Its published ports while it runs (-p): what `hutch port` shows, and whose DNAT rules
+    // `rm` removes when the hutch that ran it was killed.
+    std::vector<PortBinding> ports;
 };
 nlohmann::json to_json(const ContainerState& state);
 ContainerState state_from_json(const nlohmann::json& json);

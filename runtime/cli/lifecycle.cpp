@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "netns/network.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/env.hpp"
 #include "runtime/error.hpp"
@@ -64,6 +65,67 @@ void add_resources(nlohmann::json& host_config, const nlohmann::json& config) {
                     host_config["ShmSize"] = std::strtoll(o.get<std::string>().c_str() + 5, nullptr, 10);
 }
 
+// NetworkSettings: the container's place on its network while it runs (from the network's
+// endpoint record), and its published ports, in Docker's shape.
+// `{{.A.B}}` fields of Go's templates, the part of docker inspect -f that scripts and labs use:
+// a string prints bare, anything else as JSON; other text is kept as it is.
+std::string render_template(const std::string& format, const nlohmann::json& value) {
+    std::string out;
+    std::size_t at = 0;
+    while (at < format.size()) {
+        const auto open = format.find("{{", at);
+        if (open == std::string::npos) break;
+        const auto close = format.find("}}", open);
+        if (close == std::string::npos) break;
+        out += format.substr(at, open - at);
+        std::string path = format.substr(open + 2, close - open - 2);
+        while (!path.empty() && path.front() == ' ') path.erase(0, 1);
+        while (!path.empty() && path.back() == ' ') path.pop_back();
+        if (path.empty() || path[0] != '.')
+            throw UsageError("template: only fields such as {{.State.Pid}} are supported, not {{" + path + "}}");
+        const nlohmann::json* node = &value;
+        for (std::size_t from = 1; from <= path.size() && node;) {
+            auto dot = path.find('.', from);
+            const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+            node = !key.empty() && node->is_object() && node->contains(key) ? &(*node)[key] : nullptr;
+            if (dot == std::string::npos) break;
+            from = dot + 1;
+        }
+        if (!node) out += "<no value>";
+        else out += node->is_string() ? node->get<std::string>() : node->dump();
+        at = close + 2;
+    }
+    return out + format.substr(std::min(at, format.size()));
+}
+
+nlohmann::json network_settings(const Paths& paths, const ContainerState& c, const std::string& network) {
+    nlohmann::json ports = nlohmann::json::object();
+    for (const auto& p : c.ports)
+        ports[p.key()].push_back({{"HostIp", p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
+    nlohmann::json networks = nlohmann::json::object();
+    if (network == "bridge" || (!network.empty() && network != "none" && network != "host" && network.rfind("container:", 0) != 0)) {
+        nlohmann::json entry = {{"IPAddress", ""}, {"IPPrefixLen", 0}, {"Gateway", ""}, {"MacAddress", ""},
+                                {"Aliases", nullptr}, {"NetworkID", ""}, {"EndpointID", ""}};
+        net::NetworkStore store(paths.data_root, {}, [](const std::string&) { return true; });
+        for (const auto& n : store.list()) {
+            if (n.name != network) continue;
+            entry["NetworkID"] = n.id;
+            if (c.status != "running") break;
+            for (const auto& e : store.endpoints(n)) {
+                if (e.container_id != c.id) continue;
+                entry["IPAddress"] = e.address.str();
+                entry["IPPrefixLen"] = n.subnet.prefix;
+                entry["Gateway"] = n.gateway.str();
+                entry["MacAddress"] = net::mac_string(e.mac);
+                entry["Aliases"] = e.aliases;
+                entry["EndpointID"] = e.host_veth;  // the veth's host end names the endpoint
+            }
+        }
+        networks[network] = entry;
+    }
+    return {{"Ports", ports}, {"Networks", networks}};
+}
+
 nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
     nlohmann::json config = nlohmann::json::object();
     try {
@@ -112,6 +174,7 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
           {"Dns", hutch.value("dns", nlohmann::json::array())},
           {"DnsSearch", hutch.value("dnsSearch", nlohmann::json::array())},
           {"DnsOptions", hutch.value("dnsOptions", nlohmann::json::array())}}},
+        {"NetworkSettings", network_settings(paths, c, hutch.value("network", ""))},
         {"OCI", config},
     };
     add_resources(out["HostConfig"], config);
@@ -244,11 +307,37 @@ void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
 void add_inspect(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* inspect = app.add_subcommand("inspect", "Show containers as JSON (Docker's shape where it applies)");
     auto inspect_refs = std::make_shared<std::vector<std::string>>();
+    auto format = std::make_shared<std::string>();
+    inspect->add_option("-f,--format", *format, "Print fields with a template: {{.NetworkSettings.IPAddress}}");
     inspect->add_option("CONTAINER", *inspect_refs, "Container names or ids")->required();
-    inspect->callback([&paths, &exit_code, inspect_refs]() {
+    inspect->callback([&paths, &exit_code, inspect_refs, format]() {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& ref : *inspect_refs) out.push_back(inspect_json(paths, find_container(paths, ref)));
-        std::cout << out.dump(4) << std::endl;
+        if (format->empty()) {
+            std::cout << out.dump(4) << std::endl;
+        } else {
+            for (const auto& one : out) std::cout << render_template(*format, one) << "\n";
+        }
+        exit_code = 0;
+    });
+
+    // `hutch port NAME [PORT[/PROTO]]`, as docker port prints it.
+    auto* port = app.add_subcommand("port", "List port mappings of a container");
+    auto port_args = std::make_shared<std::vector<std::string>>();
+    port->add_option("CONTAINER [PRIVATE_PORT[/PROTO]]", *port_args, "Container, and a port of it")->required()->expected(1, 2);
+    port->callback([&paths, &exit_code, port_args]() {
+        const ContainerState c = find_container(paths, port_args->at(0));
+        std::string wanted = port_args->size() > 1 ? port_args->at(1) : "";
+        if (!wanted.empty() && wanted.find('/') == std::string::npos) wanted += "/tcp";
+        bool found = false;
+        for (const auto& p : c.ports) {
+            if (!wanted.empty() && p.key() != wanted) continue;
+            found = true;
+            const std::string host = p.host_ip + ":" + std::to_string(p.host_port);
+            std::printf("%s\n", wanted.empty() ? (p.key() + " -> " + host).c_str() : host.c_str());
+        }
+        if (!wanted.empty() && !found)
+            throw UsageError("No public port '" + wanted + "' published for " + port_args->at(0));
         exit_code = 0;
     });
 }

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <set>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -25,9 +26,12 @@ void apply_driver_option(net::NetworkOptions& options, const std::string& option
     const auto eq = option.find('=');
     const std::string key = option.substr(0, eq), value = eq == std::string::npos ? "" : option.substr(eq + 1);
     if (key == "com.docker.network.bridge.enable_ip_masquerade") {
-        if (value != "true" && value != "false")
+        // Go's strconv.ParseBool, as Docker reads it.
+        static const std::set<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"};
+        static const std::set<std::string> no = {"0", "f", "F", "FALSE", "false", "False"};
+        if (!yes.count(value) && !no.count(value))
             throw UsageError("invalid option \"" + option + "\": " + key + " must be true or false");
-        options.masquerade = value == "true";
+        options.masquerade = yes.count(value) > 0;
         return;
     }
     throw UsageError("unsupported network option \"" + option +

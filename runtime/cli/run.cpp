@@ -287,6 +287,9 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
                     "Network: bridge (default), a network's name, none, host or container:NAME");
     cmd->add_option("--ip", opts.ip, "IPv4 address on a user-defined network");
     many("--network-alias", opts.network_aliases, "Add a network-scoped alias for the container");
+    many("-p,--publish", opts.publish, "Publish a container's port to the host ([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO])");
+    cmd->add_flag("-P,--publish-all", opts.publish_all, "Publish all exposed ports to ports the kernel picks");
+    many("--expose", opts.expose, "Expose a port or a range of ports (published by -P)");
     cmd->add_flag("--probe", opts.probe, std::string("Bind hutch-probe read-only at ") + kProbePath +
                                              " (prints what the container sees)");
     cmd->add_flag("--init", opts.init, std::string("Run hutch-init as pid 1 (at ") + kInitPath +

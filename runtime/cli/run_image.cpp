@@ -83,6 +83,7 @@ void use_image(RunOptions& opts, const std::string& ref, const std::vector<std::
     opts.image_id = found->id;
     opts.image_ref = ref;
     opts.image_env = config.env;
+    opts.image_exposed = config.exposed_ports;
     opts.command = image_command(opts, args, config);
     if (opts.command.empty())
         throw UsageError("no command specified: image " + ref + " has no Entrypoint or Cmd, give one after it");

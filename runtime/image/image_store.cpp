@@ -191,6 +191,11 @@ RunConfig ImageStore::run_config(const ImageRecord& image) const {
     c.user = string_of(cfg, "User");
     c.working_dir = string_of(cfg, "WorkingDir");
     c.stop_signal = string_of(cfg, "StopSignal");
+    if (cfg.contains("ExposedPorts") && cfg["ExposedPorts"].is_object())
+        for (const auto& [port, ignored] : cfg["ExposedPorts"].items()) {
+            (void)ignored;
+            if (c.exposed_ports.size() < 1024) c.exposed_ports.push_back(port);  // bounded: the image is hostile
+        }
     c.has_healthcheck = cfg.contains("Healthcheck") && cfg["Healthcheck"].is_object();
     check_run_config(c, image.id);
     return c;

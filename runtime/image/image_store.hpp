@@ -30,6 +30,7 @@ namespace hutch::image {
 // What `hutch run IMAGE` takes from the image's config (Docker's "config" object).
 struct RunConfig {
     std::vector<std::string> entrypoint, cmd, env;
+    std::vector<std::string> exposed_ports;  // ExposedPorts' keys: "80/tcp", what -P publishes
     std::string user, working_dir, stop_signal;
     bool has_healthcheck = false;
 };

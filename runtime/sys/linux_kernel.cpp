@@ -176,34 +176,40 @@ int LinuxKernel::do_netlink(int socket, std::uint32_t port, nlmsghdr* request, c
 int LinuxKernel::do_nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
                               std::uint32_t first_seq, int& refused) {
     if (::send(socket, batch, size, 0) < 0) return -1;
-    // nfnetlink answers every request of a batch that carries NLM_F_ACK, with an ack or its
-    // error, also when it refused another one (it then applies none). An error that ends the
-    // batch early would leave answers missing: a bounded wait stops the count there.
-    timeval limit{5, 0};
-    ::setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    // nfnetlink handles a batch inside send(): every answer is queued when it returns, an ack or
+    // an error for each request (also when it refused another and applied none), or a single
+    // error for the batch as a whole (nf_tables missing, EPERM), which carries the begin's
+    // sequence number. So the answers are read without waiting, up to the first empty read.
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     int answered = 0, first_error = 0;
-    while (answered < requests) {
-        ssize_t n = ::recv(socket, buf.data(), buf.size(), 0);
+    for (;;) {
+        ssize_t n = ::recv(socket, buf.data(), buf.size(), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if ((errno == EAGAIN || errno == EWOULDBLOCK) && first_error) break;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return -1;
         }
         int len = static_cast<int>(n);
         for (auto* m = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
             if (m->nlmsg_pid != port || m->nlmsg_type != NLMSG_ERROR) continue;
-            ++answered;
             const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+            const std::uint32_t index = m->nlmsg_seq - first_seq;
+            if (index < static_cast<std::uint32_t>(requests)) ++answered;
             if (err->error != 0 && !first_error) {
                 first_error = -err->error;
-                refused = static_cast<int>(m->nlmsg_seq - first_seq);
+                refused = index < static_cast<std::uint32_t>(requests) ? static_cast<int>(index) : -1;
             }
         }
     }
-    if (!first_error) return 0;
-    errno = first_error;
-    return -1;
+    if (first_error) {
+        errno = first_error;
+        return -1;
+    }
+    if (answered < requests) {
+        errno = EPROTO;  // fewer answers than requests, and no error among them
+        return -1;
+    }
+    return 0;
 }
 
 int LinuxKernel::do_bind(int socket, const sockaddr* address, socklen_t length) {

@@ -5,7 +5,10 @@
 // joined by a veth with TEST-NET-2 addresses; a server there answers every connection with the
 // address it came from. The machine's own ruleset and forwarding sysctls are compared before
 // and after every test.
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -20,10 +23,12 @@ constexpr const char* kNsenter = "/usr/bin/nsenter";
 constexpr const char* kUplink = "198.51.100.1";   // the "host"'s address toward the outside
 constexpr const char* kOutside = "198.51.100.2";  // the outside server
 
-// What of the machine's own network state a test could change.
+// What of the machine's own network state a test could change: its forwarding sysctls and its
+// ruleset (without counters and set contents, which others' traffic changes). Its links come
+// and go with the tests running beside this one: TearDown looks for this test's own instead.
 std::string machine_state() {
     std::string state = read_file("/proc/sys/net/ipv4/ip_forward") + read_file("/proc/sys/net/ipv4/conf/all/forwarding");
-    if (::access(kNft, X_OK) == 0) state += run_command({kNft, "list", "ruleset"}).out;
+    if (::access(kNft, X_OK) == 0) state += run_command({kNft, "-s", "list", "ruleset"}).out;
     return state;
 }
 
@@ -36,6 +41,7 @@ protected:
             if (::access(tool, X_OK) != 0) GTEST_SKIP() << tool << " is not installed (scripts/setup installs it)";
         machine_before_ = machine_state();
         const std::string tag = std::to_string(::getpid());
+        tag_ = tag;
         host_ = "hutch-fwh-" + tag;
         outside_ = "hutch-fwo-" + tag;
         ASSERT_TRUE(ip({"netns", "add", host_}));
@@ -46,8 +52,13 @@ protected:
         ASSERT_TRUE(ip({"link", "add", up, "netns", host_, "type", "veth", "peer", "name", out, "netns", outside_}));
         ASSERT_TRUE(ip({"-n", host_, "addr", "add", std::string(kUplink) + "/24", "dev", up}));
         ASSERT_TRUE(ip({"-n", outside_, "addr", "add", std::string(kOutside) + "/24", "dev", out}));
-        for (const auto& [ns, dev] : {std::pair{host_, up}, {outside_, out}, {host_, std::string("lo")}, {outside_, std::string("lo")}})
+        for (const auto& [ns, dev] : {std::pair{host_, up}, {outside_, out}, {host_, std::string("lo")}, {outside_, std::string("lo")}}) {
             ASSERT_TRUE(ip({"-n", ns, "link", "set", dev, "up"}));
+        }
+        // A new namespace may inherit the machine's forwarding (devconf_inherit_init_net): start at 0.
+        ASSERT_EXIT_CODE(run_command({kNsenter, "--net=/run/netns/" + host_, "/bin/sh", "-c",
+                                      "echo 0 > /proc/sys/net/ipv4/ip_forward"}),
+                         0);
         // The server outside: every connection gets back the address it came from.
         server_ = std::make_unique<Process>(Process::spawn(
             {kNsenter, "--net=/run/netns/" + outside_, "/usr/bin/python3", "-c",
@@ -68,7 +79,11 @@ protected:
         }
         if (made_outside_) ip({"netns", "del", outside_});
         server_.reset();
-        if (!machine_before_.empty()) EXPECT_EQ(machine_state(), machine_before_) << "the machine's own network state changed";
+        if (!machine_before_.empty()) {
+            EXPECT_EQ(machine_state(), machine_before_) << "the machine's own network state changed";
+            const std::string links = run_command({kIp, "-br", "link"}).out;
+            EXPECT_EQ(links.find(tag_), std::string::npos) << "a link of this test is on the machine:\n" << links;
+        }
     }
 
     bool ip(const Strings& args) {
@@ -91,6 +106,29 @@ protected:
         for (const auto& a : Strings{rootfs_, "nc", "-w", "2", kOutside, "8080"}) args.push_back(a);
         return hutch(args);
     }
+    // A TCP connection from the outside namespace; what the peer sent.
+    Result outside_connect(const std::string& address, int port) {
+        return run_command({kNsenter, "--net=/run/netns/" + outside_, rootfs_ + "/bin/busybox", "nc", "-w", "2", address,
+                            std::to_string(port)});
+    }
+    // The same from the namespace playing the host.
+    Result host_connect(const std::string& address, int port) {
+        return run_command({kNsenter, "--net=/run/netns/" + host_, rootfs_ + "/bin/busybox", "nc", "-w", "2", address,
+                            std::to_string(port)});
+    }
+    // A detached server on `opts`' network answering "hello" on port 80, and ready.
+    void start_server(const std::string& name, const Strings& opts) {
+        Strings args = {"run", "-d", "--name", name};
+        args.insert(args.end(), opts.begin(), opts.end());
+        for (const auto& a : Strings{rootfs_, "sh", "-c", "while true; do echo hello | nc -l -p 80; done"}) args.push_back(a);
+        ASSERT_EXIT_CODE(hutch(args), 0);
+        // Ready once its nc listens: the container's own port, from inside.
+        for (int i = 0; i < 50; ++i) {
+            if (hutch({"exec", name, "sh", "-c", "netstat -ltn | grep -q ':80 '"}).code == 0) return;
+            ::usleep(100 * 1000);
+        }
+        FAIL() << "the server in " << name << " never listened";
+    }
     std::string host_ruleset() {
         return run_command({kNsenter, "--net=/run/netns/" + host_, kNft, "list", "ruleset"}).out;
     }
@@ -106,7 +144,7 @@ protected:
         return trim(run_command({kNsenter, "--net=/run/netns/" + host_, "/bin/cat", "/proc/sys/net/ipv4/" + name}).out);
     }
 
-    std::string host_, outside_, machine_before_;
+    std::string host_, outside_, machine_before_, tag_;
     bool made_host_ = false, made_outside_ = false;
     std::unique_ptr<Process> server_;
 };
@@ -141,23 +179,44 @@ TEST_F(FirewallIntegration, NetworksCannotReachEachOther) {
     Result same = ask("fwa");
     for (int i = 0; i < 20 && same.out != "hello\n"; ++i) same = ask("fwa");  // the server's first listen
     EXPECT_EQ(same.out, "hello\n") << describe(same);
+    // fwb's containers do get out (forwarding is on), yet not into fwa: dropped, not refused.
+    EXPECT_EQ(connect_out({"--network", "fwb"}).out, std::string(kUplink) + "\n");
     Result other = ask("fwb");
     EXPECT_NE(other.code, 0) << "a container of another network reached it:\n" << describe(other);
     EXPECT_EQ(other.out, "");
+    EXPECT_NE(other.err.find("timed out"), std::string::npos) << describe(other);
+    // Nor does the outside, even with a route to the network.
+    ASSERT_TRUE(ip({"-n", outside_, "route", "add", "10.68.0.0/24", "via", kUplink}));
+    Result outside = outside_connect("10.68.0.10", 80);
+    EXPECT_NE(outside.code, 0) << describe(outside);
     Result from_default = ask("bridge");
     EXPECT_NE(from_default.code, 0) << "the default network reached it:\n" << describe(from_default);
 }
 
 TEST_F(FirewallIntegration, InternalNetworkHasNoWayOut) {
+    // The host forwards first (the default network's start turns it on, and with it every
+    // interface's forwarding), and the outside has a route back: only the rules can stop it.
+    EXPECT_EQ(connect_out({}).out, std::string(kUplink) + "\n");
     ASSERT_EXIT_CODE(hutch({"network", "create", "--internal", "--subnet", "10.70.0.0/24", "closed"}), 0);
-    Result closed = connect_out({"--network", "closed"});
+    ASSERT_TRUE(ip({"-n", outside_, "route", "add", "10.70.0.0/24", "via", kUplink}));
+    // hutch keeps an internal bridge from forwarding; say something turned it on (a later
+    // ip_forward write by another tool does): the rules alone must hold.
+    std::string bridge = nlohmann::json::parse(hutch({"network", "inspect", "closed"}).out)[0]["Options"]
+                             ["com.docker.network.bridge.name"];
+    EXPECT_EQ(host_sysctl("conf/" + bridge + "/forwarding"), "0");
+    ASSERT_EXIT_CODE(run_command({kNsenter, "--net=/run/netns/" + host_, "/bin/sh", "-c",
+                                  "echo 1 > /proc/sys/net/ipv4/conf/" + bridge + "/forwarding"}),
+                     0);
+    // Even with a route of its own to the outside, nothing leaves.
+    Result closed = hutch({"run", "--rm", "--network", "closed", "--cap-add", "NET_ADMIN", rootfs_, "sh", "-c",
+                           "ip route; ip route add default via 10.70.0.1; nc -w 2 " + std::string(kOutside) + " 8080"});
     EXPECT_NE(closed.code, 0) << describe(closed);
-    EXPECT_EQ(closed.out, "");
-    EXPECT_EQ(connect_out({}).out, std::string(kUplink) + "\n") << "the default network must still get out";
+    EXPECT_EQ(closed.out.find("default"), std::string::npos) << "Docker gives an internal network no default route:\n"
+                                                             << closed.out;
+    EXPECT_EQ(closed.out.find(kOutside), std::string::npos) << closed.out;
     nlohmann::json j = nlohmann::json::parse(hutch({"network", "inspect", "closed"}).out)[0];
     EXPECT_EQ(j["Internal"], true);
     EXPECT_EQ(j["Firewall"]["Present"], true);
-    EXPECT_NE(j["Firewall"]["Rules"].dump().find("oifname != \\\"hutch-"), std::string::npos) << j.dump(2);
 }
 
 TEST_F(FirewallIntegration, WithoutMasqueradeTheOutsideSeesTheContainer) {
@@ -172,6 +231,7 @@ TEST_F(FirewallIntegration, WithoutMasqueradeTheOutsideSeesTheContainer) {
 }
 
 TEST_F(FirewallIntegration, RulesGoWithTheNetworkAndComeBackAfterAFlush) {
+    EXPECT_EQ(connect_out({}).out, std::string(kUplink) + "\n");
     ASSERT_EXIT_CODE(hutch({"network", "create", "--subnet", "10.72.0.0/24", "brief"}), 0);
     std::string bridge = nlohmann::json::parse(hutch({"network", "inspect", "brief"}).out)[0]["Options"]
                              ["com.docker.network.bridge.name"];
@@ -179,9 +239,14 @@ TEST_F(FirewallIntegration, RulesGoWithTheNetworkAndComeBackAfterAFlush) {
     ASSERT_EXIT_CODE(hutch({"network", "rm", "brief"}), 0);
     std::string after = host_ruleset();
     EXPECT_EQ(after.find(bridge), std::string::npos) << "rules of a removed network are left:\n" << after;
-    // As after a reboot: the kernel's rules are gone, hutch's records are not. The next start
-    // puts them back before the container runs.
+    // As `nft flush ruleset` (a reload of the host's firewall) does: the table is gone, ip_forward
+    // stays on. The next start puts back the rules and the guard of the forwarding hutch began.
     ASSERT_EXIT_CODE(run_command({kNsenter, "--net=/run/netns/" + host_, kNft, "flush", "ruleset"}), 0);
+    ASSERT_EXIT_CODE(hutch({"network", "create", "--subnet", "10.73.0.0/24", "later"}), 0);
+    std::string rebuilt = host_ruleset();
+    EXPECT_NE(rebuilt.find("iifname != @bridges oifname != @bridges drop"), std::string::npos) << rebuilt;
+    EXPECT_NE(rebuilt.find("bridge " + roots_.bridge()), std::string::npos)
+        << "the default network's rules come back with the table:\n" << rebuilt;
     EXPECT_EQ(connect_out({}).out, std::string(kUplink) + "\n");
 }
 
@@ -203,6 +268,106 @@ TEST_F(FirewallIntegration, BadNetworkOptionsAreOneLineAndLeaveNothing) {
     }
     EXPECT_EQ(hutch({"network", "ls"}).out.find("refused"), std::string::npos);
     EXPECT_EQ(host_ruleset(), "");
+}
+
+// -p: from the outside to the host's address, from the host itself (its address and
+// 127.0.0.1), and from another container through the host's address (hairpin).
+TEST_F(FirewallIntegration, PublishedPortIsReachableFromEverywhere) {
+    start_server("web", {"-p", "8080:80"});
+    EXPECT_EQ(outside_connect(kUplink, 8080).out, "hello\n") << diagnosis();
+    EXPECT_EQ(host_connect(kUplink, 8080).out, "hello\n");
+    EXPECT_EQ(host_connect("127.0.0.1", 8080).out, "hello\n");
+    Result hairpin = hutch({"run", "--rm", rootfs_, "nc", "-w", "2", kUplink, "8080"});
+    EXPECT_EQ(hairpin.out, "hello\n") << describe(hairpin);
+    EXPECT_EQ(hutch({"port", "web"}).out, "80/tcp -> 0.0.0.0:8080\n");
+    EXPECT_EQ(hutch({"port", "web", "80"}).out, "0.0.0.0:8080\n");
+    Result ip = hutch({"inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}} {{.NetworkSettings.Ports}}", "web"});
+    EXPECT_EQ(ip.out, "10.66.0.2 {\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"}]}\n") << describe(ip);
+    // The container's own address stays closed to the outside.
+    ASSERT_TRUE(this->ip({"-n", outside_, "route", "add", "10.66.0.0/24", "via", kUplink}));
+    EXPECT_NE(outside_connect("10.66.0.2", 80).code, 0);
+    // Gone with the container.
+    ASSERT_EXIT_CODE(hutch({"rm", "-f", "web"}), 0);
+    EXPECT_EQ(host_ruleset().find("dnat to"), std::string::npos) << host_ruleset();
+    EXPECT_NE(outside_connect(kUplink, 8080).code, 0);
+}
+
+// A host IP, a picked port, a range, udp; the kernel's choice is what `port` shows.
+TEST_F(FirewallIntegration, PublishFormsAsDocker) {
+    start_server("one", {"-p", "127.0.0.1:9090:80", "-p", "80", "-p", "7000-7001:80-81", "-p", "5353:53/udp"});
+    Result ports = hutch({"port", "one"});
+    Strings lines = ports.out_lines();
+    ASSERT_EQ(lines.size(), 5u) << ports.out;
+    EXPECT_EQ(lines[0], "80/tcp -> 127.0.0.1:9090");
+    EXPECT_EQ(lines[1].rfind("80/tcp -> 0.0.0.0:", 0), 0u) << lines[1];
+    EXPECT_EQ(lines[2], "80/tcp -> 0.0.0.0:7000");
+    EXPECT_EQ(lines[3], "81/tcp -> 0.0.0.0:7001");
+    EXPECT_EQ(lines[4], "53/udp -> 0.0.0.0:5353");
+    const int picked = std::atoi(lines[1].substr(lines[1].rfind(':') + 1).c_str());
+    EXPECT_GT(picked, 1024);
+    EXPECT_EQ(host_connect("127.0.0.1", 9090).out, "hello\n");
+    EXPECT_NE(outside_connect(kUplink, 9090).code, 0) << "published on 127.0.0.1 only";
+    EXPECT_EQ(outside_connect(kUplink, picked).out, "hello\n");
+    EXPECT_EQ(outside_connect(kUplink, 7000).out, "hello\n");
+}
+
+// A host port another container publishes, or a host process listens on: one line, exit 125,
+// and nothing of the refused container (no record, no rule).
+TEST_F(FirewallIntegration, TakenHostPortIsRefusedAndLeavesNothing) {
+    start_server("first", {"-p", "8080:80"});
+    const std::string rules = host_ruleset();
+    Result again = hutch({"run", "--rm", "-p", "8080:80", rootfs_, "true"});
+    EXPECT_EXIT_CODE(again, 125);
+    ASSERT_EQ(again.err_lines().size(), 1u) << describe(again);
+    EXPECT_NE(again.err.find("0.0.0.0:8080/tcp is already in use"), std::string::npos) << describe(again);
+    Process listener = Process::spawn({kNsenter, "--net=/run/netns/" + host_, "/usr/bin/python3", "-c",
+                                       "import socket, time\ns = socket.socket(); s.bind(('127.0.0.1', 9191)); s.listen();"
+                                       " print('up', flush=True); time.sleep(60)"});
+    ASSERT_TRUE(listener.wait_for_output("up", std::chrono::seconds(10)));
+    Result host_taken = hutch({"run", "--rm", "-p", "9191:80", rootfs_, "true"});
+    EXPECT_EXIT_CODE(host_taken, 125);
+    EXPECT_NE(host_taken.err.find("9191/tcp is already in use"), std::string::npos) << describe(host_taken);
+    EXPECT_EQ(roots_.container_ids().size(), 1u) << "only the first container is recorded";
+    EXPECT_EQ(host_ruleset(), rules) << "a refused start changed the rules";
+}
+
+TEST_F(FirewallIntegration, BadPublishIsOneLineAndLeavesNothing) {
+    for (const auto& [opts, words] : std::vector<std::pair<Strings, std::string>>{
+             {{"-p", "0"}, "outside 1-65535"},
+             {{"-p", "70000:80"}, "outside 1-65535"},
+             {{"-p", "8000-8001:80-82"}, "differ in size"},
+             {{"-p", "80/icmp"}, "unknown protocol"},
+             {{"-p", "x:80"}, "not a port number"},
+             {{"-p", "203.0.113.7:8080:80"}, "not an address of this host"},
+             {{"-p", "80", "--network", "none"}, "conflicting options"},
+             {{"-p", "80", "--network", "host"}, "conflicting options"}}) {
+        Strings args = {"run", "--rm"};
+        args.insert(args.end(), opts.begin(), opts.end());
+        args.push_back(rootfs_);
+        args.push_back("true");
+        Result r = hutch(args);
+        EXPECT_EXIT_CODE(r, 125);
+        ASSERT_EQ(r.err_lines().size(), 1u) << describe(r);
+        EXPECT_NE(r.err.find(words), std::string::npos) << describe(r);
+    }
+    EXPECT_EQ(roots_.container_ids(), Strings{});
+    EXPECT_EQ(host_ruleset().find("dnat to"), std::string::npos);
+}
+
+// A hutch SIGKILLed while its container publishes a port: the rule stays until `rm`, and the
+// port is free at once (the kernel closed the socket that held it).
+TEST_F(FirewallIntegration, KilledHutchsRulesGoWithRm) {
+    Process p = Process::spawn({kNsenter, "--net=/run/netns/" + host_, hutch_binary(), "--root", roots_.run_root(),
+                                "--data-root", roots_.data_root(), "--config", roots_.base() + "/config.json", "run",
+                                "--name", "killed", "-p", "8088:80", rootfs_, "sh", "-c", "echo ready; sleep 100"});
+    ASSERT_TRUE(p.wait_for_output("ready", std::chrono::seconds(10))) << p.err_so_far();
+    ASSERT_EQ(::kill(p.pid(), SIGKILL), 0);
+    p.wait();
+    EXPECT_NE(host_ruleset().find("dport 8088"), std::string::npos);
+    ASSERT_EXIT_CODE(hutch({"rm", "-f", "killed"}), 0);
+    EXPECT_EQ(host_ruleset().find("dport 8088"), std::string::npos) << host_ruleset();
+    start_server("next", {"-p", "8088:80"});
+    EXPECT_EQ(outside_connect(kUplink, 8088).out, "hello\n");
 }
 
 }  // namespace
