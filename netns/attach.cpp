@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "netns/etc_files.hpp"
 #include "netns/firewall.hpp"
 #include "netns/link.hpp"
@@ -19,7 +21,7 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
         return std::nullopt;
     if (!spec.hutch.ports.empty() && !config.bridge.firewall)
         throw UsageError("-p needs hutch's firewall: the host config says \"iptables\": false");
-    NetworkStore store(data_root, config.bridge, container_exists);
+    NetworkStore store(data_root, config.bridge, std::move(container_exists));
     NetworkConfig network = store.get(spec.hutch.network);
     if (!spec.hutch.ports.empty() && network.internal)
         throw UsageError("-p: network " + network.name + " is --internal: nothing reaches it from outside");
@@ -37,14 +39,13 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
         if (h.address == "host-gateway") h.address = network.gateway.str();
     wanted.host_veth = "veth" + id.substr(0, 11);  // IFNAMSIZ: at most 15 characters
     Claim claim = store.attach(network, wanted, spec.hutch.ip);
-    return Attachment(std::move(store), std::move(network), std::move(claim), std::move(ports),
-                      std::move(container_exists));
+    return Attachment(std::move(store), std::move(network), std::move(claim), std::move(ports));
 }
 
 Attachment::Attachment(Attachment&& other) noexcept
     : store_(std::move(other.store_)), network_(std::move(other.network_)), endpoint_(std::move(other.endpoint_)),
       host_claim_(std::move(other.host_claim_)), bridge_index_(other.bridge_index_), connected_(other.connected_),
-      released_(other.released_), ports_(std::move(other.ports_)), running_(std::move(other.running_)),
+      released_(other.released_), ports_(std::move(other.ports_)),
       ports_published_(other.ports_published_), hosts_path_(std::move(other.hosts_path_)) {
     other.released_ = true;
 }
@@ -61,8 +62,9 @@ void Attachment::connect(pid_t child) {
                     " was removed or replaced while the container started");
     }
     connected_ = true;
+    if (!network_.icc) isolate_bridge_port(nl, link_index(endpoint_.host_veth), endpoint_.host_veth);
     if (!ports_.empty()) {
-        add_port_rules(endpoint_.container_id, endpoint_.address, ports_.bindings(), running_);
+        add_port_rules(endpoint_.container_id, endpoint_.address, ports_.bindings());
         ports_published_ = true;
     }
 }
@@ -76,8 +78,9 @@ Attachment::~Attachment() {
     if (released_) return;
     try {
         if (ports_published_) remove_port_rules(endpoint_.container_id);
-    } catch (const std::exception&) {
-        // Left: the next start that publishes a port, or this container's rm, removes them.
+    } catch (const std::exception& e) {
+        // Left: the start that reclaims this address removes them (NetworkStore::attach).
+        std::fprintf(stderr, "hutch: warning: the published ports' rules stay: %s\n", e.what());
     }
     try {
         if (connected_) {

@@ -51,11 +51,9 @@ public:
     void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
 
 private:
-    Attachment(NetworkStore store, NetworkConfig network, Claim claim, HeldPorts ports,
-               std::function<bool(const std::string&)> running)
+    Attachment(NetworkStore store, NetworkConfig network, Claim claim, HeldPorts ports)
         : store_(std::move(store)), network_(std::move(network)), endpoint_(std::move(claim.endpoint)),
-          host_claim_(std::move(claim.held)), bridge_index_(claim.bridge_index), ports_(std::move(ports)),
-          running_(std::move(running)) {}
+          host_claim_(std::move(claim.held)), bridge_index_(claim.bridge_index), ports_(std::move(ports)) {}
     NetworkStore store_;
     NetworkConfig network_;
     Endpoint endpoint_;
@@ -64,7 +62,6 @@ private:
     bool connected_ = false;
     bool released_ = false;
     HeldPorts ports_;
-    std::function<bool(const std::string&)> running_;  // for the DNAT rules of killed containers
     bool ports_published_ = false;
     std::function<std::string(const std::string&)> hosts_path_;
 };

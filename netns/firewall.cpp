@@ -576,11 +576,17 @@ void add_skeleton(Batch& batch) {
         r.to_a_local_address().verdict(NFT_JUMP, kPortsChain);
         batch.add_rule(r);
     }
-    // route_localnet on a bridge (for 127.0.0.1:PORT) would also let a container reach the
-    // host's loopback services: nothing from a bridge may be addressed to 127.0.0.0/8.
-    Rule guard("raw-prerouting");
-    guard.bridge(true, true).address(false, Ipv4{0x7f000000}, 8).verdict(NF_DROP);
-    batch.add_rule(guard);
+    // Loopback addresses stay the host's own. Nothing arriving on another interface may be for
+    // 127.0.0.0/8: route_localnet on a bridge (for 127.0.0.1:PORT) would let a container reach
+    // the host's loopback services, and a DNAT of 127.0.0.1:PORT would run before the kernel's
+    // own martian check, letting a neighbour on the LAN reach a port published on 127.0.0.1
+    // (CVE-2020-8558, moby#45610). Nor may a container send from a loopback address.
+    Rule to_loopback("raw-prerouting");
+    to_loopback.ifname(true, false, "lo").address(false, Ipv4{0x7f000000}, 8).verdict(NF_DROP);
+    batch.add_rule(to_loopback);
+    Rule from_loopback("raw-prerouting");
+    from_loopback.bridge(true, true).address(true, Ipv4{0x7f000000}, 8).verdict(NF_DROP);
+    batch.add_rule(from_loopback);
 }
 
 std::string container_comment(const std::string& id) { return "container " + id; }
@@ -668,16 +674,10 @@ void remove_firewall(const std::string& bridge) {
     batch.commit("remove the network's firewall rules");
 }
 
-void add_port_rules(const std::string& container_id, Ipv4 address, const std::vector<PortBinding>& ports,
-                    const std::function<bool(const std::string&)>& running) {
+void add_port_rules(const std::string& container_id, Ipv4 address, const std::vector<PortBinding>& ports) {
     if (ports.empty()) return;
     NftSocket nl;
-    // Rules of containers whose hutch was killed go in the same batch (their ports are free).
-    std::vector<std::uint64_t> stale;
-    for (const auto& [id, handle] : port_rules(nl))
-        if (id != container_id && !running(id)) stale.push_back(handle);
     Batch batch(nl);
-    for (std::uint64_t handle : stale) batch.delete_rule(kPortsChain, handle);
     for (const PortBinding& p : ports) {
         Rule r(kPortsChain);
         if (p.host_ip != "0.0.0.0") r.address(false, *Ipv4::parse(p.host_ip));

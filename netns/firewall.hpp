@@ -29,7 +29,8 @@
 //       [ip daddr HOST_IP] meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80 comment "container ID"
 //     }
 //     chain raw-prerouting { type filter hook prerouting priority raw;
-//       iifname @bridges ip daddr 127.0.0.0/8 drop      route_localnet's other way shut
+//       iifname != "lo" ip daddr 127.0.0.0/8 drop       loopback stays the host's own
+//       iifname @bridges ip saddr 127.0.0.0/8 drop
 //     }
 //   }
 //
@@ -38,7 +39,6 @@
 // so a failed start or `network rm` never leaves half a network's rules.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -76,9 +76,8 @@ void allow_forwarding(const std::string& bridge);
 void remove_firewall(const std::string& bridge);
 
 // A container's published ports: one DNAT rule per port in chain `ports` (comment "container
-// ID"), in one batch that also removes the rules of containers that no longer run (`running`).
-void add_port_rules(const std::string& container_id, Ipv4 address, const std::vector<PortBinding>& ports,
-                    const std::function<bool(const std::string&)>& running);
+// ID"), in one batch. A killed hutch's rules go with its rm, or when its address is reclaimed.
+void add_port_rules(const std::string& container_id, Ipv4 address, const std::vector<PortBinding>& ports);
 void remove_port_rules(const std::string& container_id);
 
 // The network's rules in nft's words, as ensure_firewall installs them (for `network inspect`),

@@ -57,6 +57,7 @@ HostConfig read_host_config(const std::string& path) {
     };
     config.bridge.firewall = boolean("iptables", true);
     config.bridge.ip_forward = boolean("ip-forward", true);
+    config.bridge.icc = boolean("icc", true);
     if (j.contains("bridge")) {
         // A name the kernel takes as it is: IFNAMSIZ (15 characters), no '/', ':', '%' (a
         // template such as "br%d"), whitespace, or "." and "..".

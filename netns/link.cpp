@@ -139,6 +139,17 @@ void set_up(NetlinkSocket& nl, int index, const std::string& name) {
     nl.request(r.nlh, "bring link up", name);
 }
 
+void isolate_bridge_port(NetlinkSocket& nl, int index, const std::string& name) {
+    explain::comment("bridge link set dev " + name + " isolated on");
+    LinkRequest r(RTM_SETLINK, 0);
+    r.ifm->ifi_family = AF_BRIDGE;
+    r.ifm->ifi_index = index;
+    nlattr* info = mnl_attr_nest_start(r.nlh, IFLA_PROTINFO);
+    mnl_attr_put_u8(r.nlh, IFLA_BRPORT_ISOLATED, 1);
+    mnl_attr_nest_end(r.nlh, info);
+    nl.request(r.nlh, "isolate the container's bridge port", name);
+}
+
 void set_down(NetlinkSocket& nl, const std::string& name) {
     int index = link_index(name);
     if (index == 0) return;

@@ -41,6 +41,10 @@ void delete_link(NetlinkSocket& nl, const std::string& name);
 // ip link set INDEX up.
 void set_up(NetlinkSocket& nl, int index, const std::string& name);
 // ip link set NAME down (missing is fine).
+// The kernel's bridge port isolation (Linux 4.18): an isolated port forwards to no other
+// isolated port, only to the bridge itself and non-isolated ports. Docker's enable_icc=false
+// for a container's veth: it reaches the gateway (and, routed, the rest), never a peer.
+void isolate_bridge_port(NetlinkSocket& nl, int index, const std::string& name);
 void set_down(NetlinkSocket& nl, const std::string& name);
 // ip addr add ADDR/PREFIX broadcast BRD dev INDEX (existing is fine).
 void add_address(NetlinkSocket& nl, int index, const std::string& name, in_addr address, int prefix);

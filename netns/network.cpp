@@ -30,7 +30,7 @@ using nlohmann::json;
 json to_json(const NetworkConfig& n) {
     return {{"Name", n.name},     {"Id", n.id},       {"Driver", "bridge"},
             {"Created", n.created}, {"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()},
-            {"Bridge", n.bridge}, {"Internal", n.internal}, {"Masquerade", n.masquerade}};
+            {"Bridge", n.bridge}, {"Internal", n.internal}, {"Masquerade", n.masquerade}, {"Icc", n.icc}};
 }
 
 NetworkConfig network_from(const json& j) {
@@ -43,6 +43,7 @@ NetworkConfig network_from(const json& j) {
     n.gateway = *Ipv4::parse(j.at("Gateway").get<std::string>());
     n.internal = j.value("Internal", false);
     n.masquerade = j.value("Masquerade", true);
+    n.icc = j.value("Icc", true);
     return n;
 }
 
@@ -227,6 +228,7 @@ NetworkConfig NetworkStore::create(const std::string& name, const NetworkOptions
     n.created = rfc3339_now();
     n.internal = options.internal;
     n.masquerade = options.masquerade;
+    n.icc = options.icc;
     if (!subnet_text.empty()) {
         auto s = Subnet::parse(subnet_text);
         if (!s || s->prefix < 8 || s->prefix > 30)
@@ -268,12 +270,14 @@ NetworkConfig NetworkStore::create(const std::string& name, const NetworkOptions
         // error the caller sees is the first one.
         try {
             remove_firewall_of(n);
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "hutch: warning: rules of the failed network %s stay: %s\n", name.c_str(), e.what());
         }
         try {
             NetlinkSocket nl;
             delete_link_index(nl, index, n.bridge);
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "hutch: warning: bridge %s of the failed network stays: %s\n", n.bridge.c_str(), e.what());
         }
         remove_tree(dir(name));
         throw;
@@ -297,6 +301,7 @@ NetworkConfig NetworkStore::make_default() {
     n.created = rfc3339_now();
     n.subnet = bip->subnet;
     n.gateway = bip->address;
+    n.icc = defaults_.icc;
     // The bridge may be there already (another world's, or left by a deleted data root): its
     // routes are no obstacle when it can be adopted or reclaimed, which check_bridge says.
     check_bridge({n.bridge, n.gateway, n.subnet.prefix, ""});
@@ -448,6 +453,16 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
             if (errno != EEXIST) throw SysError("claim an address", "linkat", file, errno);
             // Taken: by a running container, or by one whose hutch is gone (reclaim it once).
             if (claim_is_live(file, container_exists_)) break;
+            // A killed hutch's published ports still point at this address: they go with it,
+            // or this container would receive their traffic.
+            if (defaults_.firewall) {
+                try {
+                    remove_port_rules(endpoint_from(json::parse(read_file(file))).container_id);
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "hutch: warning: the published ports of a stale claim on %s stay: %s\n",
+                                 address.str().c_str(), e.what());
+                }
+            }
             ::unlink(file.c_str());
         }
         return false;

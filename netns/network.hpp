@@ -34,6 +34,7 @@ struct NetworkConfig {
     Ipv4 gateway;
     bool internal = false;    // --internal: nothing leaves the bridge (netns/firewall.hpp)
     bool masquerade = true;   // com.docker.network.bridge.enable_ip_masquerade
+    bool icc = true;          // com.docker.network.bridge.enable_icc
     bool user_defined() const { return name != kDefaultNetwork; }
 };
 
@@ -51,6 +52,7 @@ struct BridgeDefaults {
     std::string bip = "10.88.0.1/16";  // the gateway address and the subnet, as Docker's "bip"
     bool firewall = true;    // Docker's "iptables": hutch keeps its nftables table (firewall.hpp)
     bool ip_forward = true;  // Docker's "ip-forward": hutch may turn on net.ipv4.ip_forward
+    bool icc = true;         // Docker's "icc": containers of the default network reach each other
 };
 
 // What `network create` takes beside the subnet and gateway.
@@ -58,6 +60,7 @@ struct NetworkOptions {
     std::string subnet, gateway;
     bool internal = false;
     bool masquerade = true;
+    bool icc = true;
 };
 
 // An address claimed for a container: the record, the host-wide claim (held until the

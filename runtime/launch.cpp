@@ -308,10 +308,15 @@ void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, 
 // (created) when the start is interrupted, as exited when the child failed.
 void keep_created_record(StartHandlers& on, ContainerRecord& record, ContainerState& state,
                          const ContainerState& before_go) {
-    on.interrupted = [&record, before_go] { record.save(before_go); };
+    on.interrupted = [&record, before_go] {
+        ContainerState created = before_go;
+        created.ports.clear();  // released: the container is not running
+        record.save(created);
+    };
     on.failed = [&record, &state](const Error& failure) {
         state.status = "exited";
         state.pid = 0;
+        state.ports.clear();
         state.exit_code = failure.exit_code();
         state.finished_at = rfc3339_now();
         record.save(state);
@@ -369,6 +374,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.cgroup = Cgroup::path_for(id);
     const bool accounting = observer && observer->accounting();
     state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources, accounting);
+    // Recorded before their rules exist, for the same reason: rm finds them after any kill.
+    if (attachment) state.ports = attachment->ports();
     record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy and the limits are on it before the clone: the child never runs
@@ -409,7 +416,6 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     state.status = "running";
     state.pid = child.pid();
     state.started_at = rfc3339_now();
-    if (attachment) state.ports = attachment->ports();
     record.save(state);
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;

@@ -2,6 +2,7 @@
 #include "runtime/resource_flags.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -231,8 +232,16 @@ void set_ports(Spec& s, const RunOptions& o, bool bridge) {
     std::vector<PublishedPort> exposed;
     for (const auto& e : o.expose)
         for (auto& p : net::parse_exposed(e)) exposed.push_back(p);
-    for (const auto& e : o.image_exposed)
-        for (auto& p : net::parse_exposed(e)) exposed.push_back(p);
+    // The image's own list only matters to -P, and is the image's word: a key hutch cannot
+    // publish is skipped with a note, never a reason to refuse the run.
+    if (o.publish_all)
+        for (const auto& e : o.image_exposed) {
+            try {
+                for (auto& p : net::parse_exposed(e)) exposed.push_back(p);
+            } catch (const UsageError& bad) {
+                std::fprintf(stderr, "hutch: note: the image's ExposedPorts entry is skipped: %s\n", bad.what());
+            }
+        }
     for (const auto& text : o.publish)
         for (auto& p : net::parse_publish(text)) s.hutch.ports.push_back(p);
     if (o.publish_all)
@@ -240,6 +249,11 @@ void set_ports(Spec& s, const RunOptions& o, bool bridge) {
             auto same = [&](const PublishedPort& q) { return q.container_port == p.container_port && q.protocol == p.protocol; };
             if (std::none_of(s.hutch.ports.begin(), s.hutch.ports.end(), same)) s.hutch.ports.push_back(p);
         }
+    // Each port is a socket held and a rule in one batch: a bound that keeps both small.
+    constexpr std::size_t kMaxPorts = 100;
+    if (s.hutch.ports.size() > kMaxPorts)
+        throw UsageError("too many published ports: " + std::to_string(s.hutch.ports.size()) + " (hutch publishes at most " +
+                         std::to_string(kMaxPorts) + " per container)");
     if (!s.hutch.ports.empty() && !bridge)
         throw UsageError("conflicting options: port publishing and --network " + o.network +
                          " (ports are published from a bridge network)");

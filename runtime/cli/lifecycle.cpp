@@ -79,8 +79,11 @@ std::string render_template(const std::string& format, const nlohmann::json& val
         if (close == std::string::npos) break;
         out += format.substr(at, open - at);
         std::string path = format.substr(open + 2, close - open - 2);
-        while (!path.empty() && path.front() == ' ') path.erase(0, 1);
-        while (!path.empty() && path.back() == ' ') path.pop_back();
+        while (!path.empty() && (path.front() == ' ' || path.front() == '\t')) path.erase(0, 1);
+        while (!path.empty() && (path.back() == ' ' || path.back() == '\t')) path.pop_back();
+        // {{json .X}}: the value as JSON, strings quoted.
+        const bool as_json = path.rfind("json ", 0) == 0;
+        if (as_json) path.erase(0, path.find_first_not_of(' ', 5));
         if (path.empty() || path[0] != '.')
             throw UsageError("template: only fields such as {{.State.Pid}} are supported, not {{" + path + "}}");
         const nlohmann::json* node = &value;
@@ -92,7 +95,7 @@ std::string render_template(const std::string& format, const nlohmann::json& val
             from = dot + 1;
         }
         if (!node) out += "<no value>";
-        else out += node->is_string() ? node->get<std::string>() : node->dump();
+        else out += node->is_string() && !as_json ? node->get<std::string>() : node->dump();
         at = close + 2;
     }
     return out + format.substr(std::min(at, format.size()));

@@ -25,17 +25,18 @@ net::NetworkStore open_store(const Globals& globals) {
 void apply_driver_option(net::NetworkOptions& options, const std::string& option) {
     const auto eq = option.find('=');
     const std::string key = option.substr(0, eq), value = eq == std::string::npos ? "" : option.substr(eq + 1);
-    if (key == "com.docker.network.bridge.enable_ip_masquerade") {
-        // Go's strconv.ParseBool, as Docker reads it.
-        static const std::set<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"};
-        static const std::set<std::string> no = {"0", "f", "F", "FALSE", "false", "False"};
-        if (!yes.count(value) && !no.count(value))
-            throw UsageError("invalid option \"" + option + "\": " + key + " must be true or false");
-        options.masquerade = yes.count(value) > 0;
-        return;
-    }
-    throw UsageError("unsupported network option \"" + option +
-                     "\": hutch knows com.docker.network.bridge.enable_ip_masquerade");
+    bool* target = key == "com.docker.network.bridge.enable_ip_masquerade" ? &options.masquerade
+                   : key == "com.docker.network.bridge.enable_icc"         ? &options.icc
+                                                                           : nullptr;
+    if (!target)
+        throw UsageError("unsupported network option \"" + option + "\": hutch knows com.docker.network.bridge."
+                         "enable_ip_masquerade and com.docker.network.bridge.enable_icc");
+    // Go's strconv.ParseBool, as Docker reads it.
+    static const std::set<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"};
+    static const std::set<std::string> no = {"0", "f", "F", "FALSE", "false", "False"};
+    if (!yes.count(value) && !no.count(value))
+        throw UsageError("invalid option \"" + option + "\": " + key + " must be true or false");
+    *target = yes.count(value) > 0;
 }
 
 // The network's rules in hutch's nftables table, and whether they are in the kernel now (they
@@ -62,7 +63,8 @@ nlohmann::json inspect(const Globals& globals, net::NetworkStore& store, const n
             {"Internal", n.internal},
             {"Containers", containers},
             {"Options", {{"com.docker.network.bridge.name", n.bridge},
-                         {"com.docker.network.bridge.enable_ip_masquerade", n.masquerade ? "true" : "false"}}},
+                         {"com.docker.network.bridge.enable_ip_masquerade", n.masquerade ? "true" : "false"},
+                         {"com.docker.network.bridge.enable_icc", n.icc ? "true" : "false"}}},
             {"Firewall", firewall(globals, n)}};
 }
 

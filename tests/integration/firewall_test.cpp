@@ -120,7 +120,7 @@ protected:
     void start_server(const std::string& name, const Strings& opts) {
         Strings args = {"run", "-d", "--name", name};
         args.insert(args.end(), opts.begin(), opts.end());
-        for (const auto& a : Strings{rootfs_, "sh", "-c", "while true; do echo hello | nc -l -p 80; done"}) args.push_back(a);
+        for (const auto& a : Strings{rootfs_, "nc", "-ll", "-p", "80", "-e", "/bin/echo", "hello"}) args.push_back(a);
         ASSERT_EXIT_CODE(hutch(args), 0);
         // Ready once its nc listens: the container's own port, from inside.
         for (int i = 0; i < 50; ++i) {
@@ -170,9 +170,7 @@ TEST_F(FirewallIntegration, OutboundTrafficIsMasqueradedToTheUplinkAddress) {
 TEST_F(FirewallIntegration, NetworksCannotReachEachOther) {
     ASSERT_EXIT_CODE(hutch({"network", "create", "--subnet", "10.68.0.0/24", "fwa"}), 0);
     ASSERT_EXIT_CODE(hutch({"network", "create", "--subnet", "10.69.0.0/24", "fwb"}), 0);
-    ASSERT_EXIT_CODE(hutch({"run", "-d", "--name", "server", "--network", "fwa", "--ip", "10.68.0.10", rootfs_, "sh", "-c",
-                            "while true; do echo hello | nc -l -p 80; done"}),
-                     0);
+    start_server("server", {"--network", "fwa", "--ip", "10.68.0.10"});
     auto ask = [&](const std::string& network) {
         return hutch({"run", "--rm", "--network", network, rootfs_, "nc", "-w", "1", "10.68.0.10", "80"});
     };
@@ -270,6 +268,28 @@ TEST_F(FirewallIntegration, BadNetworkOptionsAreOneLineAndLeaveNothing) {
     EXPECT_EQ(host_ruleset(), "");
 }
 
+// enable_icc=false: containers of the network cannot reach each other, yet each reaches the
+// outside, and the host reaches their published ports. Another network with the default keeps
+// its containers talking.
+TEST_F(FirewallIntegration, IccFalseCutsContainersOfOneNetworkApart) {
+    ASSERT_EXIT_CODE(hutch({"network", "create", "--subnet", "10.74.0.0/24", "-o",
+                            "com.docker.network.bridge.enable_icc=false", "apart"}),
+                     0);
+    ASSERT_EXIT_CODE(hutch({"network", "create", "--subnet", "10.75.0.0/24", "together"}), 0);
+    start_server("lonely", {"--network", "apart", "--ip", "10.74.0.10", "-p", "8090:80"});
+    start_server("friendly", {"--network", "together", "--ip", "10.75.0.10"});
+    Result cut = hutch({"run", "--rm", "--network", "apart", rootfs_, "nc", "-w", "1", "10.74.0.10", "80"});
+    EXPECT_NE(cut.code, 0) << describe(cut);
+    EXPECT_EQ(cut.out, "");
+    Result peer = hutch({"run", "--rm", "--network", "together", rootfs_, "nc", "-w", "2", "10.75.0.10", "80"});
+    EXPECT_EQ(peer.out, "hello\n") << describe(peer);
+    EXPECT_EQ(connect_out({"--network", "apart"}).out, std::string(kUplink) + "\n");
+    EXPECT_EQ(host_connect(kUplink, 8090).out, "hello\n");
+    // The kernel's bridge port isolation, on the container's host veth only.
+    Result ports = run_command({kNsenter, "--net=/run/netns/" + host_, "/usr/sbin/bridge", "-d", "link", "show"});
+    EXPECT_NE(ports.out.find("isolated on"), std::string::npos) << ports.out;
+}
+
 // -p: from the outside to the host's address, from the host itself (its address and
 // 127.0.0.1), and from another container through the host's address (hairpin).
 TEST_F(FirewallIntegration, PublishedPortIsReachableFromEverywhere) {
@@ -290,6 +310,44 @@ TEST_F(FirewallIntegration, PublishedPortIsReachableFromEverywhere) {
     ASSERT_EXIT_CODE(hutch({"rm", "-f", "web"}), 0);
     EXPECT_EQ(host_ruleset().find("dnat to"), std::string::npos) << host_ruleset();
     EXPECT_NE(outside_connect(kUplink, 8080).code, 0);
+}
+
+// The host's loopback stays its own, although route_localnet is on for its bridges: neither a
+// container nor a neighbour on the uplink reaches a service on the host's 127.0.0.1, nor a port
+// published only on 127.0.0.1 (CVE-2020-8558, moby#45610). Each side is made to route
+// 127.0.0.1 to the host, as an attacker would. (On the kernel this was written on, these
+// attempts also fail with the raw-prerouting rules removed: the rules are asserted by name too.)
+TEST_F(FirewallIntegration, LoopbackStaysTheHosts) {
+    Process listener = Process::spawn({kNsenter, "--net=/run/netns/" + host_, "/usr/bin/python3", "-c",
+                                       "import socket\ns = socket.socket(); s.bind(('127.0.0.1', 9393)); s.listen(8);"
+                                       " print('up', flush=True)\nwhile True:\n    c, a = s.accept(); c.sendall(b'secret\\n'); c.close()"});
+    ASSERT_TRUE(listener.wait_for_output("up", std::chrono::seconds(10)));
+    EXPECT_EQ(host_connect("127.0.0.1", 9393).out, "secret\n") << "the host itself reaches it";
+    start_server("local", {"-p", "127.0.0.1:9090:80"});
+    EXPECT_EQ(host_connect("127.0.0.1", 9090).out, "hello\n");
+    // A container, privileged so it can route 127.0.0.1 to its gateway.
+    Result from_container = hutch({"run", "--rm", "--privileged", rootfs_, "sh", "-c",
+                                   "ip route del local 127.0.0.0/8 dev lo table local && "
+                                   "ip route del local 127.0.0.1 dev lo table local && "
+                                   "sysctl -qw net.ipv4.conf.eth0.route_localnet=1 && "
+                                   "ip route add 127.0.0.1/32 via 10.66.0.1 dev eth0 && nc -w 2 127.0.0.1 9393"});
+    EXPECT_EQ(from_container.out, "") << describe(from_container);
+    EXPECT_NE(from_container.err.find("timed out"), std::string::npos) << describe(from_container);
+    // A neighbour on the uplink.
+    const std::string out_dev = "fwo" + tag_;
+    for (const Strings& cmd : {Strings{kIp, "-n", outside_, "route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local"},
+                               Strings{kIp, "-n", outside_, "route", "del", "local", "127.0.0.1", "dev", "lo", "table", "local"},
+                               Strings{kNsenter, "--net=/run/netns/" + outside_, "/bin/sh", "-c",
+                                       "echo 1 > /proc/sys/net/ipv4/conf/" + out_dev + "/route_localnet"},
+                               Strings{kIp, "-n", outside_, "route", "add", "127.0.0.1/32", "via", kUplink}})
+        ASSERT_EXIT_CODE(run_command(cmd), 0);
+    EXPECT_EQ(outside_connect("127.0.0.1", 9393).out, "");
+    Result published = outside_connect("127.0.0.1", 9090);
+    EXPECT_EQ(published.out, "") << describe(published);
+    EXPECT_NE(published.err.find("timed out"), std::string::npos) << describe(published);
+    const std::string rules = host_ruleset();
+    EXPECT_NE(rules.find("iifname != \"lo\" ip daddr 127.0.0.0/8 drop"), std::string::npos) << rules;
+    EXPECT_NE(rules.find("iifname @bridges ip saddr 127.0.0.0/8 drop"), std::string::npos) << rules;
 }
 
 // A host IP, a picked port, a range, udp; the kernel's choice is what `port` shows.
