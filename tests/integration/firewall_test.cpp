@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "image_archives.hpp"
 
 namespace hutch_it {
 namespace {
@@ -367,6 +368,33 @@ TEST_F(FirewallIntegration, PublishFormsAsDocker) {
     EXPECT_NE(outside_connect(kUplink, 9090).code, 0) << "published on 127.0.0.1 only";
     EXPECT_EQ(outside_connect(kUplink, picked).out, "hello\n");
     EXPECT_EQ(outside_connect(kUplink, 7000).out, "hello\n");
+}
+
+// -P: the image's ExposedPorts and --expose, each on a port the kernel picks.
+TEST_F(FirewallIntegration, PublishAllTakesTheImagesExposedPorts) {
+    TestImage image;
+    image.layers = {tar_of_directory(rootfs_)};
+    image.diff_ids = {sha256_digest(image.layers[0])};
+    image.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    image.run_config = {{"Cmd", {"nc", "-ll", "-p", "80", "-e", "/bin/echo", "hello"}},
+                        {"ExposedPorts", {{"80/tcp", nlohmann::json::object()}}}};
+    write_file(roots_.base() + "/exposing.tar", oci_layout_tar(image, "test/exposing:v1"));
+    ASSERT_EXIT_CODE(hutch({"load", "-i", roots_.base() + "/exposing.tar"}), 0);
+    ASSERT_EXIT_CODE(hutch({"run", "-d", "--name", "exposed", "-P", "--expose", "81/udp", "test/exposing:v1"}), 0);
+    Strings lines = hutch({"port", "exposed"}).out_lines();
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].rfind("81/udp -> 0.0.0.0:", 0), 0u) << lines[0];
+    EXPECT_EQ(lines[1].rfind("80/tcp -> 0.0.0.0:", 0), 0u) << lines[1];
+    const int port = std::atoi(lines[1].substr(lines[1].rfind(':') + 1).c_str());
+    Result r;
+    for (int i = 0; i < 50 && r.out != "hello\n"; ++i) {
+        r = outside_connect(kUplink, port);
+        if (r.out != "hello\n") ::usleep(100 * 1000);  // until its nc listens
+    }
+    EXPECT_EQ(r.out, "hello\n") << describe(r);
+    // Without -P the image's ports are not published.
+    ASSERT_EXIT_CODE(hutch({"run", "-d", "--name", "unexposed", "test/exposing:v1"}), 0);
+    EXPECT_EQ(hutch({"port", "unexposed"}).out, "");
 }
 
 // A host port another container publishes, or a host process listens on: one line, exit 125,
