@@ -401,8 +401,10 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     std::vector<std::string> recorded = state.limit_cgroups;
     if (!state.cgroup.empty()) recorded.insert(recorded.begin(), state.cgroup);
     remove_container_cgroups(state.id, recorded);
-    net::release_claims(paths.data_root, state.id);
+    // Its published ports before its address: once released, the address may go to another
+    // container, which must not receive the old ports' traffic.
     if (!state.ports.empty()) net::remove_port_rules(state.id);
+    net::release_claims(paths.data_root, state.id);
     remove_record(paths, state.id, state.name);
     events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
     sweep_debris(paths);

@@ -65,8 +65,6 @@ void add_resources(nlohmann::json& host_config, const nlohmann::json& config) {
                     host_config["ShmSize"] = std::strtoll(o.get<std::string>().c_str() + 5, nullptr, 10);
 }
 
-// NetworkSettings: the container's place on its network while it runs (from the network's
-// endpoint record), and its published ports, in Docker's shape.
 // `{{.A.B}}` fields of Go's templates, the part of docker inspect -f that scripts and labs use:
 // a string prints bare, anything else as JSON; other text is kept as it is.
 std::string render_template(const std::string& format, const nlohmann::json& value) {
@@ -101,6 +99,10 @@ std::string render_template(const std::string& format, const nlohmann::json& val
     return out + format.substr(std::min(at, format.size()));
 }
 
+// NetworkSettings: the container's place on its network while it runs (from the network's
+// endpoint record), and its published ports, in Docker's shape. As Docker, the default network's
+// address is also at the top level (NetworkSettings.IPAddress), a user-defined one's only under
+// Networks.
 nlohmann::json network_settings(const Paths& paths, const ContainerState& c, const std::string& network) {
     nlohmann::json ports = nlohmann::json::object();
     for (const auto& p : c.ports)
@@ -126,7 +128,12 @@ nlohmann::json network_settings(const Paths& paths, const ContainerState& c, con
         }
         networks[network] = entry;
     }
-    return {{"Ports", ports}, {"Networks", networks}};
+    nlohmann::json out = {{"Ports", ports}, {"Networks", networks}};
+    const nlohmann::json none = nlohmann::json::object();
+    const nlohmann::json& bridge = network == "bridge" ? networks["bridge"] : none;
+    for (const char* key : {"IPAddress", "IPPrefixLen", "Gateway", "MacAddress", "EndpointID"})
+        out[key] = bridge.contains(key) ? bridge[key] : (std::string(key) == "IPPrefixLen" ? nlohmann::json(0) : nlohmann::json(""));
+    return out;
 }
 
 nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {

@@ -302,8 +302,8 @@ TEST_F(FirewallIntegration, PublishedPortIsReachableFromEverywhere) {
     EXPECT_EQ(hairpin.out, "hello\n") << describe(hairpin);
     EXPECT_EQ(hutch({"port", "web"}).out, "80/tcp -> 0.0.0.0:8080\n");
     EXPECT_EQ(hutch({"port", "web", "80"}).out, "0.0.0.0:8080\n");
-    Result ip = hutch({"inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}} {{.NetworkSettings.Ports}}", "web"});
-    EXPECT_EQ(ip.out, "10.66.0.2 {\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"}]}\n") << describe(ip);
+    Result ip = hutch({"inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}} {{.NetworkSettings.IPAddress}} {{json .NetworkSettings.Ports}}", "web"});
+    EXPECT_EQ(ip.out, "10.66.0.2 10.66.0.2 {\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"}]}\n") << describe(ip);
     // The container's own address stays closed to the outside.
     ASSERT_TRUE(this->ip({"-n", outside_, "route", "add", "10.66.0.0/24", "via", kUplink}));
     EXPECT_NE(outside_connect("10.66.0.2", 80).code, 0);
