@@ -487,18 +487,16 @@ void turn_on_ip_forward(const std::string& marker_dir) {
     std::vector<std::string> kept_off;
     {
         NetlinkSocket rt;
-        DIR* dir = ::opendir("/proc/sys/net/ipv4/conf");
-        while (dir)
-            if (dirent* e = ::readdir(dir)) {
-                const std::string name = e->d_name;
-                if (name == "." || name == ".." || name == "all" || name == "default" || name == "lo") continue;
-                if (!forwarding_off("/proc/sys/net/ipv4/conf/" + name + "/forwarding", false)) continue;
-                auto link = find_link(rt, name);
-                if (link && made_by_hutch(*link)) kept_off.push_back(name);
-            } else {
-                ::closedir(dir);
-                dir = nullptr;
-            }
+        // Closed on every way out (find_link and the reads throw).
+        std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/sys/net/ipv4/conf"), ::closedir);
+        if (!dir) throw SysError("list this host's interfaces", "opendir", "/proc/sys/net/ipv4/conf", errno);
+        while (dirent* e = ::readdir(dir.get())) {
+            const std::string name = e->d_name;
+            if (name == "." || name == ".." || name == "all" || name == "default" || name == "lo") continue;
+            if (!forwarding_off("/proc/sys/net/ipv4/conf/" + name + "/forwarding", false)) continue;
+            auto link = find_link(rt, name);
+            if (link && made_by_hutch(*link)) kept_off.push_back(name);
+        }
     }
     forwarding_off(kIpForward, true);
     for (const auto& name : kept_off) {
