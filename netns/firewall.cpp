@@ -31,6 +31,13 @@ std::string in_chain(const std::string& bridge) { return "in-" + bridge; }
 std::string out_chain(const std::string& bridge) { return "out-" + bridge; }
 std::string comment_of(const std::string& bridge) { return "bridge " + bridge; }
 
+// Writes one value into a sysctl file (a file of its own: a sysctl takes a write only at
+// offset 0).
+void write_sysctl(const std::string& file, const char* value, const char* step) {
+    Fd fd(sys::kernel().openat(AT_FDCWD, file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || sys::kernel().write(fd.get(), value, 1) != 1) throw SysError(step, "write", file, errno);
+}
+
 // Whether a forwarding sysctl reads 0; sets it to 1 when `turn_on`.
 bool forwarding_off(const std::string& file, bool turn_on) {
     char c = '0';
@@ -39,10 +46,7 @@ bool forwarding_off(const std::string& file, bool turn_on) {
         if (!fd || ::read(fd.get(), &c, 1) != 1) throw SysError("read whether this host forwards", "read", file, errno);
     }
     if (c != '0' || !turn_on) return c == '0';
-    // A file of its own for the write: a sysctl takes a write only at offset 0.
-    Fd fd(sys::kernel().openat(AT_FDCWD, file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || sys::kernel().write(fd.get(), "1", 1) != 1)
-        throw SysError("turn on forwarding for the containers' traffic", "write", file, errno);
+    write_sysctl(file, "1", "turn on forwarding for the containers' traffic");
     return true;
 }
 
@@ -97,11 +101,8 @@ void turn_on_ip_forward(const std::string& marker_dir) {
         }
     }
     forwarding_off(kIpForward, true);
-    for (const auto& name : kept_off) {
-        Fd fd(sys::kernel().openat(AT_FDCWD, ("/proc/sys/net/ipv4/conf/" + name + "/forwarding").c_str(), O_WRONLY | O_CLOEXEC));
-        if (!fd || sys::kernel().write(fd.get(), "0", 1) != 1)
-            throw SysError("keep a bridge from forwarding", "write", "/proc/sys/net/ipv4/conf/" + name + "/forwarding", errno);
-    }
+    for (const auto& name : kept_off)
+        write_sysctl("/proc/sys/net/ipv4/conf/" + name + "/forwarding", "0", "keep a bridge from forwarding");
     make_dirs(marker_dir, 0700);
     write_file_atomic(forwarding_marker(marker_dir), boot_id(), 0600, Durability::kDurable);
 }
@@ -198,7 +199,7 @@ std::vector<std::pair<std::string, std::uint64_t>> port_rules(NftSocket& nl) {
 
 }  // namespace
 
-void ensure_firewall(const NetworkFirewall& network, bool may_forward, const std::string& marker_dir) {
+bool ensure_firewall(const NetworkFirewall& network, bool may_forward, const std::string& marker_dir) {
     NftSocket nl;
     // Every question first: the batch's requests must be the socket's only sequence numbers
     // from its first to its last (an error names its request by them).
@@ -211,7 +212,7 @@ void ensure_firewall(const NetworkFirewall& network, bool may_forward, const std
     if (guard && have_table)
         for (const auto& [comment, handle] : rules_in(nl, "forward"))
             if (comment == kGuardComment) guard = false;
-    if (have_network && !turn_on && !guard) return;
+    if (have_network && !turn_on && !guard) return false;
     explain::comment("the network's firewall rules go into hutch's own nftables table, ip hutch, in one batch");
     Batch batch(nl);
     if (!have_table) add_skeleton(batch);
@@ -233,11 +234,7 @@ void ensure_firewall(const NetworkFirewall& network, bool may_forward, const std
                          "everything else from being forwarded");
         turn_on_ip_forward(marker_dir);
     }
-}
-
-bool firewall_table_present() {
-    NftSocket nl;
-    return chain_exists(nl, kPortsChain);
+    return !have_table;
 }
 
 void allow_forwarding(const std::string& bridge) {

@@ -62,10 +62,9 @@ struct NetworkFirewall {
 // anything but its bridges' traffic (Docker's FORWARD policy drop); a note in `marker_dir`
 // brings the guard back when the table is rebuilt after a flush. `may_forward` false (the host
 // config's "ip-forward": false) leaves ip_forward as it is.
-void ensure_firewall(const NetworkFirewall& network, bool may_forward, const std::string& marker_dir);
-
-// Whether hutch's table is there (a reboot or `nft flush ruleset` takes it).
-bool firewall_table_present();
+// Returns whether hutch's table itself was missing (a reboot or `nft flush ruleset` took it) and
+// was made anew.
+bool ensure_firewall(const NetworkFirewall& network, bool may_forward, const std::string& marker_dir);
 
 // A bridge starts with forwarding off (bridge.cpp): nothing leaves it until its rules are in
 // place. This turns it on (net.ipv4.conf.BRIDGE.forwarding = 1) once they are; a read when it

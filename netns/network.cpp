@@ -394,9 +394,7 @@ void NetworkStore::ensure_rules(const NetworkConfig& network) {
     // A table that is gone (a reboot, `nft flush ruleset`) is gone for every network: the
     // others of this world get their rules back now too, not at their next start, since their
     // bridges may still forward.
-    const bool rebuilt = !firewall_table_present();
-    ensure_firewall(rules_of(network), defaults_.ip_forward, root_);
-    if (rebuilt)
+    if (ensure_firewall(rules_of(network), defaults_.ip_forward, root_))
         for (const NetworkConfig& other : list())
             if (other.name != network.name) ensure_firewall(rules_of(other), defaults_.ip_forward, root_);
     // Only now, with the rules in place, may the bridge route (it was made with forwarding off).
