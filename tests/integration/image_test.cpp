@@ -61,6 +61,19 @@ protected:
         return roots_.hutch({"load", "-i", write_archive("image.tar", archive_bytes)});
     }
 
+    // Loads the image as an OCI layout under `oci_name`, then `archive` (another producer's
+    // tarball of it, naming it `name`): one image under both names, with the OCI route's layers.
+    void expect_the_oci_routes_image(const std::string& archive, const std::string& name, const std::string& oci_name) {
+        ASSERT_EXIT_CODE(load(oci_layout_tar(image_, oci_name)), 0);
+        Result loaded = roots_.hutch({"load", "-i", archive});
+        ASSERT_EXIT_CODE(loaded, 0);
+        EXPECT_EQ(loaded.out, "Loaded image: " + name + "\n");
+        Result ids = roots_.hutch({"images", "-q"});
+        EXPECT_EQ(ids.out_lines().size(), 1u) << "one image under two names: " << ids.out;
+        nlohmann::json j = nlohmann::json::parse(roots_.hutch({"image", "inspect", name}).out);
+        EXPECT_EQ(j[0]["RootFS"]["Layers"], nlohmann::json(image_.diff_ids));
+    }
+
     // Every blob, layer and record in the store (empty: nothing there).
     Strings store_contents() const {
         Strings out;
@@ -374,14 +387,7 @@ TEST_F(ImageIntegration, SkopeosDockerArchiveLoadsAsTheSameImage) {
     Result copied = run_command({"/usr/bin/skopeo", "copy", "oci-archive:" + oci, "docker-archive:" + docker + ":test/app:v2"},
                                 {}, std::chrono::seconds(60));
     ASSERT_EXIT_CODE(copied, 0);
-    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
-    Result loaded = roots_.hutch({"load", "-i", docker});
-    ASSERT_EXIT_CODE(loaded, 0);
-    EXPECT_EQ(loaded.out, "Loaded image: test/app:v2\n");
-    Result ids = roots_.hutch({"images", "-q"});
-    EXPECT_EQ(ids.out_lines().size(), 1u) << "one image under two names: " << ids.out;
-    nlohmann::json j = nlohmann::json::parse(roots_.hutch({"image", "inspect", "test/app:v2"}).out);
-    EXPECT_EQ(j[0]["RootFS"]["Layers"], nlohmann::json(image_.diff_ids));
+    ASSERT_NO_FATAL_FAILURE(expect_the_oci_routes_image(docker, "test/app:v2", "test/app:v1"));
     EXPECT_EQ(roots_.hutch({"run", "--rm", "test/app:v2"}).out, "hello from the image\n65534\n/work\n");
 }
 
@@ -404,14 +410,7 @@ TEST_F(ImageIntegration, DockerdsSaveLoadsAsTheSameImage) {
         Result out = dockerd.docker({"save", "-o", roots_.base() + "/docker-saved.tar", "test/app:v1"});
         ASSERT_EXIT_CODE(out, 0) << dockerd.log();
     }
-    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:oci")), 0);
-    Result loaded = roots_.hutch({"load", "-i", roots_.base() + "/docker-saved.tar"});
-    ASSERT_EXIT_CODE(loaded, 0);
-    EXPECT_EQ(loaded.out, "Loaded image: test/app:v1\n");
-    Result ids = roots_.hutch({"images", "-q"});
-    EXPECT_EQ(ids.out_lines().size(), 1u) << "one image under two names: " << ids.out;
-    nlohmann::json j = nlohmann::json::parse(roots_.hutch({"image", "inspect", "test/app:v1"}).out);
-    EXPECT_EQ(j[0]["RootFS"]["Layers"], nlohmann::json(image_.diff_ids));
+    ASSERT_NO_FATAL_FAILURE(expect_the_oci_routes_image(roots_.base() + "/docker-saved.tar", "test/app:v1", "test/app:oci"));
     EXPECT_EQ(roots_.hutch({"run", "--rm", "test/app:v1", "ls /srv; ls /srv/opq; cat /work/mine"}).out,
               "opq\nupper-only\nowned\n");
 }
