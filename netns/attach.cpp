@@ -4,10 +4,12 @@
 
 #include <cstdio>
 
+#include "netns/conntrack.hpp"
 #include "netns/etc_files.hpp"
 #include "netns/firewall.hpp"
 #include "netns/link.hpp"
 #include "runtime/error.hpp"
+#include "runtime/explain.hpp"
 #include "runtime/run_modes.hpp"
 
 namespace hutch::net {
@@ -66,6 +68,13 @@ void Attachment::connect(pid_t child) {
     if (!ports_.empty()) {
         add_port_rules(endpoint_.container_id, endpoint_.address, ports_.bindings());
         ports_published_ = true;
+    }
+    // After the rules: a packet between the two would be tracked again without them.
+    if (store_.firewall()) {
+        explain::comment("flows the kernel still tracks for " + endpoint_.address.str() +
+                         " or this container's UDP/SCTP host ports are forgotten: they would carry on to a "
+                         "container that is gone");
+        forget_flows(endpoint_.address, ports_.bindings());
     }
 }
 

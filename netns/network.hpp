@@ -85,6 +85,8 @@ public:
     // other world uses it. Returns why the device stayed ("" when it went, or was not there).
     std::string remove(const std::string& name);
     std::vector<Endpoint> endpoints(const NetworkConfig& network);
+    // Whether the host config keeps hutch's firewall (and so its NAT and tracked flows).
+    bool firewall() const { return defaults_.firewall; }
 
     // Claims an address (`requested`, or the first free one) for the container and makes sure
     // the bridge device exists. Then the caller creates the veth (net::connect_container).

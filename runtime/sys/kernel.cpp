@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/rtnetlink.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -402,6 +403,13 @@ int Kernel::nft_batch(int socket, std::uint32_t port, const void* batch, std::si
     refused = -1;
     return make(CallKind::kStep, [&] { return do_nft_batch(socket, port, batch, size, requests, first_seq, refused); },
                 [&] { return "sendmsg(NETLINK_NETFILTER, batch {" + what + "})"; });
+}
+
+int Kernel::conntrack(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each,
+                      const std::string& what) {
+    const bool get = (request->nlmsg_type & 0xff) == IPCTNL_MSG_CT_GET;
+    return make(get ? CallKind::kLookup : CallKind::kStep, [&] { return do_netlink(socket, port, request, each); },
+                [&] { return "sendmsg(NETLINK_NETFILTER, " + what + ")"; });
 }
 
 int Kernel::bind(int socket, const sockaddr* address, socklen_t length) {

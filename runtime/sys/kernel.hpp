@@ -139,6 +139,10 @@ public:
     // own words ("add rule ip hutch forward oifname \"br0\" jump in-br0; ..."), for --explain.
     int nft_batch(int socket, std::uint32_t port, const void* batch, std::size_t size, int requests,
                   std::uint32_t first_seq, int& refused, const std::string& what);
+    // --- netlink (conntrack: the kernel's table of tracked flows) --------------------------------
+    // A listing (IPCTNL_MSG_CT_GET with NLM_F_DUMP, a lookup) or a deletion (a step) on the bound
+    // NETLINK_NETFILTER socket, as netlink() does it; `what` in conntrack(8)'s words.
+    int conntrack(int socket, std::uint32_t port, nlmsghdr* request, const NetlinkAnswer& each, const std::string& what);
     // bind(2): for hutch, an AF_UNIX name (an abstract one, "@...", claims an address host-wide).
     int bind(int socket, const sockaddr* address, socklen_t length);
 

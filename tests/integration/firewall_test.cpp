@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -454,6 +455,60 @@ TEST_F(FirewallIntegration, KilledHutchsRulesGoWithRm) {
     EXPECT_EQ(host_ruleset().find("dport 8088"), std::string::npos) << host_ruleset();
     start_server("next", {"-p", "8088:80"});
     EXPECT_EQ(outside_connect(kUplink, 8088).out, "hello\n");
+}
+
+// A flow the kernel tracks keeps the NAT of its first packet. A UDP client that keeps sending
+// from one port would follow a removed container's address to whichever container gets it next
+// (one that published nothing) and never reach the container now publishing the port, unless
+// the start clears those flows, as Docker does at every endpoint join.
+TEST_F(FirewallIntegration, UdpFlowsDoNotFollowAGoneContainer) {
+    // Datagrams that reached a container's network namespace and found no socket: the kernel's
+    // own count (Udp NoPorts in its /proc/net/snmp), so nothing needs to listen.
+    auto stray_datagrams = [&](const std::string& name) {
+        Result r = hutch({"exec", name, "cat", "/proc/net/snmp"});
+        std::istringstream in(r.out);
+        std::string header, values;
+        while (std::getline(in, header) && std::getline(in, values)) {
+            if (header.rfind("Udp:", 0) != 0) continue;
+            std::istringstream h(header), v(values);
+            std::string field, value;
+            while (h >> field && v >> value)
+                if (field == "NoPorts") return std::stol(value);
+        }
+        ADD_FAILURE() << "no Udp NoPorts in " << name << "'s /proc/net/snmp: " << describe(r);
+        return -1L;
+    };
+    auto send_from_one_port = [&] {
+        ASSERT_EXIT_CODE(run_command({kNsenter, "--net=/run/netns/" + outside_, "/usr/bin/python3", "-c",
+                                      "import socket\n"
+                                      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                      "s.bind(('" + std::string(kOutside) + "', 40000))\n"
+                                      "s.sendto(b'ping', ('" + std::string(kUplink) + "', 5353))\n"}),
+                         0);
+    };
+    auto wait_for_datagrams = [&](const std::string& name, long count) {
+        for (int i = 0; i < 30 && stray_datagrams(name) < count; ++i) ::usleep(100 * 1000);
+        return stray_datagrams(name);
+    };
+    const Strings sleeper = {rootfs_, "sleep", "1000"};
+    auto run_detached = [&](const std::string& name, Strings opts) {
+        Strings args = {"run", "-d", "--name", name};
+        args.insert(args.end(), opts.begin(), opts.end());
+        args.insert(args.end(), sleeper.begin(), sleeper.end());
+        ASSERT_EXIT_CODE(hutch(args), 0);
+    };
+    run_detached("first", {"-p", "5353:53/udp"});
+    send_from_one_port();
+    ASSERT_EQ(wait_for_datagrams("first", 1), 1) << diagnosis();
+    const std::string first_ip = hutch({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "first"}).out;
+    ASSERT_EXIT_CODE(hutch({"rm", "-f", "first"}), 0);
+    // The first container's address goes to one that publishes nothing; the port to another.
+    run_detached("squatter", {});
+    ASSERT_EQ(hutch({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "squatter"}).out, first_ip);
+    run_detached("second", {"-p", "5353:53/udp"});
+    send_from_one_port();
+    EXPECT_EQ(wait_for_datagrams("second", 1), 1) << diagnosis();
+    EXPECT_EQ(stray_datagrams("squatter"), 0);
 }
 
 }  // namespace
