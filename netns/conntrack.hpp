@@ -19,7 +19,9 @@ namespace hutch::net {
 // (which the kernel may have tracked, unanswered or to another container, before the port was
 // published). TCP flows to the host port are left: a new connection is a new flow, and a host's
 // own outbound TCP connection to that port number must not lose its state.
-// Returns how many went. A kernel without conntrack's netlink interface has no flows to clear.
+// Returns how many went. Costs one read where the namespace tracks no flow (or the kernel has
+// no conntrack); else one listing, which walks the kernel's whole conntrack hash (about 4 ms
+// with 262,144 buckets here), as Docker's clearing does.
 int forget_flows(Ipv4 address, const std::vector<PortBinding>& ports);
 
 }  // namespace hutch::net
