@@ -150,4 +150,10 @@ ResolvedUser resolve_user(std::string_view spec, std::string_view passwd_text,
     return out;
 }
 
+std::string home_of(std::uint32_t uid, std::string_view passwd) {
+    for (const auto& entry : parse_passwd(passwd))
+        if (entry.uid == uid) return entry.home.empty() ? "/" : entry.home;
+    return "/";
+}
+
 }  // namespace hutch

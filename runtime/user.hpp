@@ -20,4 +20,8 @@ struct ResolvedUser {
 // UsageError naming the value when a name is unknown or a number is out of range.
 ResolvedUser resolve_user(std::string_view spec, std::string_view passwd, std::string_view group);
 
+// The home directory of `uid`'s first entry in `passwd`, "/" when it has none (or an empty one):
+// what runc gives a process whose environment lacks HOME.
+std::string home_of(std::uint32_t uid, std::string_view passwd);
+
 }  // namespace hutch

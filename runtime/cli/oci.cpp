@@ -133,6 +133,7 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     p.bundle = bundle_dir(r.bundle);
     p.spec = oci::load_bundle(p.bundle);
     validate_spec(p.spec);  // before anything exists: bad input leaves nothing behind
+    oci::default_home(p.spec.process, p.spec.root.path);
     oci::StateRoot root(g.root);
     make_dirs(g.root, 0711);
     std::string dir = root.dir(r.id);
@@ -279,7 +280,7 @@ void add_create_start_run(CLI::App& app, const OciGlobals& g, int& exit_code) {
 
 void add_state_kill_delete(CLI::App& app, const OciGlobals& g) {
     struct Options {
-        std::string state_id, kill_id, kill_signal = "SIGTERM", delete_id;
+        std::string state_id, kill_id, kill_signal = "SIGTERM", delete_id, pause_id, resume_id;
         bool kill_all = false, delete_force = false;
     };
     auto o = std::make_shared<Options>();
@@ -296,6 +297,13 @@ void add_state_kill_delete(CLI::App& app, const OciGlobals& g) {
     kill_cmd->add_option("id", o->kill_id, "Container id")->required();
     kill_cmd->add_option("signal", o->kill_signal, "Signal name or number (default SIGTERM)");
     kill_cmd->callback([&g, o] { oci::kill(oci::StateRoot(g.root), o->kill_id, parse_signal(o->kill_signal), o->kill_all); });
+
+    auto* pause_cmd = app.add_subcommand("pause", "Freeze every process of a running container (cgroup freezer)");
+    pause_cmd->add_option("id", o->pause_id, "Container id")->required();
+    pause_cmd->callback([&g, o] { oci::pause(oci::StateRoot(g.root), o->pause_id); });
+    auto* resume_cmd = app.add_subcommand("resume", "Thaw a paused container");
+    resume_cmd->add_option("id", o->resume_id, "Container id")->required();
+    resume_cmd->callback([&g, o] { oci::resume(oci::StateRoot(g.root), o->resume_id); });
 
     auto* delete_cmd = app.add_subcommand("delete", "Delete a stopped container (--force: kill it first)");
     delete_cmd->add_flag("--force,-f", o->delete_force, "Kill the container if it runs");

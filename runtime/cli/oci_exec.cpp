@@ -62,6 +62,7 @@ Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std
         spec.process.user = {id(r.user.substr(0, colon)), colon == std::string::npos ? 0u : id(r.user.substr(colon + 1)), {}, {}};
     }
     for (std::uint32_t gid : r.additional_gids) spec.process.user.additional_gids.push_back(gid);
+    oci::default_home(spec.process, spec.root.path);
     for (const auto& cap : r.caps) {
         if (!caps::number_from_name(cap)) throw UsageError("unknown capability \"" + cap + "\"");
         for (auto* set : {&spec.process.capabilities.bounding, &spec.process.capabilities.effective,

@@ -159,8 +159,8 @@ void update(const OciGlobals& g, const UpdateRequest& r) {
     oci::StateRoot root(g.root);
     oci::State s = root.load(r.id);
     std::string status = oci::status_of(root, s);
-    if (status != "created" && status != "running")
-        throw UsageError("container " + r.id + " is " + status + ": only a created or running container can be updated");
+    if (status != "created" && status != "running" && status != "paused")
+        throw UsageError("container " + r.id + " is " + status + ": only a created, running or paused container can be updated");
     std::vector<std::string> made = update_cgroups({s.id, "hutch-oci", s.pid, s.cgroups}, changes, update_field_name);
     if (!made.empty()) {
         s.cgroups.insert(s.cgroups.end(), made.begin(), made.end());  // delete removes them with the rest

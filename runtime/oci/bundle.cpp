@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
+#include "runtime/fd.hpp"
+#include "runtime/user.hpp"
+#include "runtime/user_db.hpp"
 #include "runtime/state.hpp"
 #include "runtime/validate.hpp"
 
@@ -101,6 +104,15 @@ std::string absolute_in(const std::string& bundle, const std::string& path) {
 }
 
 }  // namespace
+
+void default_home(Process& process, const std::string& rootfs) {
+    for (const auto& e : process.env)
+        if (e.rfind("HOME=", 0) == 0) return;
+    std::string passwd;
+    if (Fd root{::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)})
+        passwd = read_user_db(root.get(), "/etc/passwd", rootfs + "/etc/passwd");
+    process.env.push_back("HOME=" + home_of(process.user.uid, passwd));
+}
 
 bool asks_nothing(const json& v) {
     if (v.is_null()) return true;

@@ -26,6 +26,11 @@ nlohmann::json parse_config(const std::string& text, const std::string& shown_pa
 Spec load_bundle(const std::string& bundle_dir);
 Spec spec_from_config(const nlohmann::json& config, const std::string& bundle_dir);
 
+// runc's HOME: a process whose environment lacks it gets its user's home from the rootfs'
+// /etc/passwd (read as hostile input: inside the root, bounded), "/" without an entry. Docker
+// leaves HOME out of config.json and counts on this.
+void default_home(Process& process, const std::string& rootfs);
+
 // The fields of the runtime spec hutch refuses, as JSON paths ("linux.intelRdt"): what
 // `features` lists and what create names.
 const std::vector<std::string>& unsupported_fields();

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime/error.hpp"
+#include "runtime/freezer.hpp"
 #include "runtime/oci/bundle.hpp"
 #include "runtime/cgroup_resources.hpp"
 #include "runtime/hooks.hpp"
@@ -99,8 +100,25 @@ void destroy(const StateRoot& root, const State& state, const Spec& spec) {
 void kill(const StateRoot& root, const std::string& id, int sig, bool all) {
     State s = root.load(id);
     std::string status = status_of(root, s);
-    if (status != "created" && status != "running") throw UsageError("container " + id + " is not running");
+    if (status != "created" && status != "running" && status != "paused")
+        throw UsageError("container " + id + " is not running");
     signal_container(s, stored_spec(root, id), sig, all);
+}
+
+void pause(const StateRoot& root, const std::string& id) {
+    State s = root.load(id);
+    std::string status = status_of(root, s);
+    if (status != "running") throw UsageError("container " + id + " is not running (it is " + status + ")");
+    std::string freezer = freezer_of(s.cgroups);
+    if (freezer.empty()) throw UsageError("container " + id + " has no cgroup with a freezer: it cannot be paused");
+    set_frozen(freezer, true);
+}
+
+void resume(const StateRoot& root, const std::string& id) {
+    State s = root.load(id);
+    std::string status = status_of(root, s);
+    if (status != "paused") throw UsageError("container " + id + " is not paused (it is " + status + ")");
+    set_frozen(freezer_of(s.cgroups), false);
 }
 
 void run_hooks_warning(const std::vector<Hook>& hooks, const char* point, const std::string& state_json) {
@@ -147,6 +165,9 @@ void remove(const StateRoot& root, const std::string& id, bool force) {
         // runtime.md: deleting a container that is not stopped MUST fail and change nothing.
         if (!force) throw UsageError("cannot delete container " + id + ": it is " + status + " (use --force)");
         signal_container(s, spec, SIGKILL, true);
+        // A paused container's processes die only once thawed on cgroup v1 (cgroup2 lets
+        // SIGKILL through a freeze): thawed after the signal, so none runs another instruction.
+        if (status == "paused") set_frozen(freezer_of(s.cgroups), false);
         wait_until_stopped(s);
     }
     destroy(root, s, spec);

@@ -34,6 +34,11 @@ void signal_container(const State& state, const Spec& spec, int sig, bool all);
 // `kill [--all] ID SIGNAL`: only a created or running container (UsageError otherwise).
 void kill(const StateRoot& root, const std::string& id, int sig, bool all);
 
+// `pause ID`, `resume ID`: a running container's processes frozen, a paused one's thawed
+// (runtime/freezer.hpp); UsageError for a container in any other state or without a freezer.
+void pause(const StateRoot& root, const std::string& id);
+void resume(const StateRoot& root, const std::string& id);
+
 // `delete [--force] ID`: a stopped container's cgroups and state dir, then its poststop hooks
 // (runtime.md). A container that is not stopped is an error that changes nothing, unless
 // `force`: then its processes are killed first. What a killed create left is removed too;

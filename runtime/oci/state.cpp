@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "runtime/error.hpp"
+#include "runtime/freezer.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::oci {
@@ -110,7 +111,9 @@ bool aborted_create(const State& state) {
 std::string status_of(const StateRoot& root, const State& state) {
     if (state.creating) return aborted_create(state) ? "stopped" : "creating";
     if (!process_alive(state)) return "stopped";
-    return ::access(root.file(state.id, "exec.fifo").c_str(), F_OK) == 0 ? "created" : "running";
+    if (::access(root.file(state.id, "exec.fifo").c_str(), F_OK) == 0) return "created";
+    std::string freezer = freezer_of(state.cgroups);
+    return !freezer.empty() && is_frozen(freezer) ? "paused" : "running";
 }
 
 json state_json(const State& s, const std::string& status) {

@@ -70,7 +70,8 @@ void validate_id(const std::string& id);
 // /proc/<pid>/stat's start time, or 0 when the process is gone or a zombie.
 unsigned long long live_start_time(pid_t pid);
 
-// creating | created | running | stopped, from the processes and the fifo (runtime.md "State").
+// creating | created | running | paused | stopped, from the processes, the fifo and the freezer
+// (runtime.md "State"; paused is runc's).
 std::string status_of(const StateRoot& root, const State& state);
 bool process_alive(const State& state);
 // A create that will never finish: `creating`, and its create process is gone.

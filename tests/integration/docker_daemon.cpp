@@ -20,7 +20,7 @@ std::string DockerDaemon::missing() {
     return "";
 }
 
-DockerDaemon::DockerDaemon(const std::string& dir) : dir_(dir) {
+DockerDaemon::DockerDaemon(const std::string& dir, const Strings& extra_args) : dir_(dir) {
     // An empty daemon.json: nothing of the host's /etc/docker applies.
     write_file(dir_ + "/daemon.json", "{}\n");
     // The output goes to a file: dockerd writes more than a pipe nobody reads can hold.
@@ -30,6 +30,7 @@ DockerDaemon::DockerDaemon(const std::string& dir) : dir_(dir) {
                     "--exec-root", dir_ + "/exec", "--host", "unix://" + dir_ + "/docker.sock",
                     "--pidfile", dir_ + "/docker.pid", "--bridge", "none", "--iptables=false", "--ip-forward=false",
                     "--ip-masq=false", "--log-level", "warn"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     SpawnOptions options;
     options.extra_env = {"LOG=" + dir_ + "/dockerd.log"};
     unshare_ = std::make_unique<Process>(Process::spawn(argv, options));

@@ -17,8 +17,9 @@ public:
     // Why no dockerd can run here ("" when it can), for GTEST_SKIP.
     static std::string missing();
 
-    // Starts dockerd under `dir` (which must outlive it) and waits until it answers.
-    explicit DockerDaemon(const std::string& dir);
+    // Starts dockerd under `dir` (which must outlive it) and waits until it answers;
+    // `extra_args` go to dockerd (--add-runtime, --cgroup-parent).
+    explicit DockerDaemon(const std::string& dir, const Strings& extra_args = {});
     ~DockerDaemon();  // SIGKILL to unshare: dockerd and its containerd die with their namespace
     DockerDaemon(const DockerDaemon&) = delete;
     DockerDaemon& operator=(const DockerDaemon&) = delete;
@@ -27,6 +28,8 @@ public:
     std::string log() const;  // dockerd's and containerd's output, for a failure's message
     // The Docker CLI of the same package against this daemon.
     Result docker(const Strings& args, std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
+
+    const std::string& dir() const { return dir_; }
 
 private:
     std::string dir_;

@@ -456,6 +456,47 @@ TEST_F(OciLifecycleIntegration, DeleteOfARunningContainerNeedsForce) {
     EXPECT_NE(oci({"delete", id}).code, 0);
 }
 
+// pause and resume, as `docker pause`, `ctr task pause` and `podman pause` call them: the
+// container's processes stop where they are (its ticks stop growing) and go on after resume;
+// a paused container is deleted only with --force, which kills it.
+TEST_F(OciLifecycleIntegration, PauseFreezesAndResumeThaws) {
+    std::string id = new_id("frozen");
+    pid_t pid = start_running(id, "while :; do echo tick >> /mnt/ticks; sleep 0.02; done");
+    ASSERT_GT(pid, 0);
+    const std::string ticks = shared_ + "/ticks";
+    auto grows = [&] {
+        std::size_t before = read_file(ticks).size();
+        std::this_thread::sleep_for(300ms);
+        return read_file(ticks).size() > before;
+    };
+    ASSERT_TRUE(grows());
+
+    Result p = oci({"pause", id});
+    ASSERT_EXIT_CODE(p, 0);
+    EXPECT_EQ(p.err, "");
+    EXPECT_EQ(state(id)["status"], "paused");
+    EXPECT_FALSE(grows()) << "a paused container went on writing";
+    Result again = oci({"pause", id});
+    EXPECT_NE(again.code, 0);
+    EXPECT_EQ(again.err_lines().size(), 1u) << describe(again);
+    EXPECT_NE(again.err.find("paused"), std::string::npos) << describe(again);
+    EXPECT_NE(oci({"exec", id, "true"}).code, 0) << "exec into a paused container";
+    Result d = oci({"delete", id});
+    EXPECT_NE(d.code, 0);
+    EXPECT_NE(d.err.find("paused"), std::string::npos) << describe(d);
+
+    Result r = oci({"resume", id});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(state(id)["status"], "running");
+    EXPECT_TRUE(grows()) << "a resumed container stayed stopped";
+    EXPECT_NE(oci({"resume", id}).code, 0) << "resume of a running container";
+
+    ASSERT_EXIT_CODE(oci({"pause", id}), 0);
+    ASSERT_EXIT_CODE(oci({"delete", "--force", id}), 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
+    EXPECT_FALSE(path_exists(root_ + "/" + id));
+}
+
 TEST_F(OciLifecycleIntegration, DeleteForceOfACreatedContainer) {
     std::string id = new_id("cr");
     set_command("echo ran > /mnt/marker");
