@@ -162,5 +162,28 @@ TEST_F(DockerEngineIntegration, DetachedLifecycle) {
     EXPECT_EQ(list_dir(dir_ / "exec/runtime-hutch/moby"), Strings{}) << "hutch-oci's state root keeps a container";
 }
 
+// What a two-service compose file makes: a user-defined bridge network (inside dockerd's own
+// network namespace), where one container reaches another by its name through Docker's embedded
+// DNS (set up by dockerd's prestart hook, which hutch-oci runs), under both runtimes.
+TEST_F(DockerEngineIntegration, UserNetworkReachesAPeerByName) {
+    ASSERT_EXIT_CODE(docker({"network", "create", "lab"}), 0) << dockerd_->log();
+    for (const std::string runtime : {"runc", "hutch"}) {
+        const std::string web = "web-" + runtime;
+        ASSERT_EXIT_CODE(docker({"run", "-d", "--name", web, "--network", "lab", "--runtime", runtime, kImage, "nc", "-ll",
+                                 "-p", "80", "-e", "echo", "hello from " + web}),
+                         0);
+        Result reply;
+        for (int i = 0; i < 20; ++i) {
+            reply = docker({"run", "--rm", "--network", "lab", "--runtime", runtime, kImage, "nc", "-w", "2", web, "80"});
+            if (reply.code == 0 && !reply.out.empty()) break;
+            std::this_thread::sleep_for(100ms);
+        }
+        EXPECT_EQ(reply.out, "hello from " + web + "\n") << runtime << ": " << describe(reply);
+        Result address = docker({"inspect", "-f", "{{.NetworkSettings.Networks.lab.IPAddress}}", web});
+        Result seen = docker({"exec", web, "ip", "-4", "-o", "addr", "show", "eth0"});
+        EXPECT_NE(seen.out.find(trim(address.out) + "/"), std::string::npos) << runtime << ": " << seen.out;
+    }
+}
+
 }  // namespace
 }  // namespace hutch_it
