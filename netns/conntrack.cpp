@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "netns/nft_objects.hpp"
+#include "netns/netlink.hpp"
 #include "runtime/error.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/sys/kernel.hpp"
@@ -153,7 +153,7 @@ int forget_flows(Ipv4 address, const std::vector<PortBinding>& ports) {
     // A listing walks the kernel's whole conntrack hash, every namespace's buckets (about 4 ms
     // with 262,144 of them): skipped when this namespace tracks nothing.
     if (tracked_flows() == 0) return 0;
-    nft::NftSocket nl;  // a NETLINK_NETFILTER socket: conntrack's subsystem shares it with nftables
+    NetlinkSocket nl(NETLINK_NETFILTER);  // conntrack's subsystem shares the bus with nftables
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     std::vector<Flow> stale;
     nlmsghdr* dump = conntrack_header(buf.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, nl.next_seq());

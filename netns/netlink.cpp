@@ -11,13 +11,14 @@
 
 namespace hutch::net {
 
-NetlinkSocket::NetlinkSocket() {
-    socket_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-    if (!socket_) throw SysError("open netlink socket", "socket", "NETLINK_ROUTE", errno);
+NetlinkSocket::NetlinkSocket(int bus) {
+    const char* name = bus == NETLINK_NETFILTER ? "NETLINK_NETFILTER" : bus == NETLINK_ROUTE ? "NETLINK_ROUTE" : "netlink";
+    socket_ = mnl_socket_open2(bus, SOCK_CLOEXEC);
+    if (!socket_) throw SysError("open netlink socket", "socket", name, errno);
     if (mnl_socket_bind(socket_, 0, MNL_SOCKET_AUTOPID) < 0) {
         int err = errno;
         mnl_socket_close(socket_);
-        throw SysError("open netlink socket", "bind", "NETLINK_ROUTE", err);
+        throw SysError("open netlink socket", "bind", name, err);
     }
     port_ = mnl_socket_get_portid(socket_);
     seq_ = static_cast<std::uint32_t>(time(nullptr));

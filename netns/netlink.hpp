@@ -2,6 +2,7 @@
 #pragma once
 
 #include <libmnl/libmnl.h>
+#include <linux/netlink.h>
 
 #include <cstdint>
 #include <functional>
@@ -12,7 +13,9 @@ namespace hutch::net {
 
 class NetlinkSocket {
 public:
-    NetlinkSocket();  // NETLINK_ROUTE, bound; throws SysError
+    // Bound on `bus` (NETLINK_ROUTE for links and routes; NETLINK_NETFILTER for nftables and
+    // conntrack); throws SysError.
+    explicit NetlinkSocket(int bus = NETLINK_ROUTE);
     ~NetlinkSocket();
     NetlinkSocket(const NetlinkSocket&) = delete;
     NetlinkSocket& operator=(const NetlinkSocket&) = delete;
@@ -25,6 +28,8 @@ public:
     using Each = std::function<void(const nlmsghdr*)>;
     void query(nlmsghdr* nlh, const char* step, const std::string& object, const Each& each);
     std::uint32_t next_seq() { return ++seq_; }
+    int fd() const { return mnl_socket_get_fd(socket_); }
+    std::uint32_t port() const { return port_; }
 
 private:
     mnl_socket* socket_ = nullptr;

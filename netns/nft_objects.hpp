@@ -32,6 +32,7 @@
 #include <libnftnl/udata.h>
 
 #include "netns/ipv4.hpp"
+#include "netns/netlink.hpp"
 #include "runtime/error.hpp"
 #include "runtime/sys/kernel.hpp"
 
@@ -93,29 +94,10 @@ inline std::string comment_text(const char* data, std::uint32_t len) {
     return text;
 }
 
-// The bound NETLINK_NETFILTER socket.
-class NftSocket {
-public:
-    NftSocket() {
-        socket_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-        if (!socket_) throw SysError("open the nftables socket", "socket", "NETLINK_NETFILTER", errno);
-        if (mnl_socket_bind(socket_, 0, MNL_SOCKET_AUTOPID) < 0) {
-            int err = errno;
-            mnl_socket_close(socket_);
-            throw SysError("open the nftables socket", "bind", "NETLINK_NETFILTER", err);
-        }
-        seq_ = static_cast<std::uint32_t>(::time(nullptr));
-    }
-    ~NftSocket() { mnl_socket_close(socket_); }
-    NftSocket(const NftSocket&) = delete;
-    NftSocket& operator=(const NftSocket&) = delete;
-    int fd() const { return mnl_socket_get_fd(socket_); }
-    std::uint32_t port() const { return mnl_socket_get_portid(socket_); }
-    std::uint32_t next_seq() { return seq_++; }
-
-private:
-    mnl_socket* socket_ = nullptr;
-    std::uint32_t seq_ = 0;
+// The bound NETLINK_NETFILTER socket: nftables' requests and batches go through the kernel
+// seam's nft_query and nft_batch on its fd, not NetlinkSocket's rtnetlink query.
+struct NftSocket : NetlinkSocket {
+    NftSocket() : NetlinkSocket(NETLINK_NETFILTER) {}
 };
 
 // One rule: its expressions for the kernel, and the same rule in nft's words.
