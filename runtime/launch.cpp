@@ -6,6 +6,7 @@
 //   forward signals until it exits (relay.cpp) -> record the exit, clean up.
 // exec is in launch_exec.cpp, the OCI front-end's starts in launch_oci.cpp.
 #include "runtime/launch.hpp"
+#include "runtime/restart.hpp"
 #include "runtime/launch_internal.hpp"
 
 #include <fcntl.h>
@@ -279,7 +280,8 @@ std::vector<Fd> open_joins(const Spec& spec, const Paths& paths, std::vector<Nam
     return fds;
 }
 
-// The command has exited: its record, events and (--rm) removal.
+// The command has exited: its record and events. What becomes of the record is the caller's
+// (finish_record, or a restart).
 void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, ContainerState& state,
                  const std::optional<net::Attachment>& attachment, int status, bool oom_killed) {
     state.status = "exited";
@@ -295,6 +297,13 @@ void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, 
     died["exitCode"] = std::to_string(status);
     events::emit(paths.data_root, {"container", "die", state.id, died, 0});
     network_event(paths, attachment, "disconnect", state.id);
+}
+
+// The container will not run again under this supervisor: its record is kept, or with --rm
+// removed with its writable layer.
+void finish_record(const Spec& spec, const Paths& paths, ContainerRecord& record, const ContainerState& state) {
+    if (spec.hutch.restart.name != "no")
+        restart::record_last_run(paths.data_dir(state.id), {false, state.exit_code, state.stopped_by_user});
     if (!spec.hutch.auto_remove) {
         record.save(state);
         record.keep();
@@ -337,20 +346,28 @@ void create_container(const Spec& spec, const Paths& paths, const std::string& i
     record.keep();
 }
 
-int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
-                  int started_fd, bool existing, RunObserver* observer) {
-    validate_spec(spec);
-    // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
-    // other signals are blocked before anything is created and forwarded once it runs.
-    interrupt::Scope start_scope;
-    BlockedSignals signals(spec.process.terminal);
-    ContainerState state;
-    ContainerRecord record = open_record(spec, paths, id, existing, state);
+namespace {
+
+// How one start of the command goes (a restart policy makes several under one record).
+struct StartOfRun {
+    int started_fd = -1;        // -d, first start: tells the process that forked the monitor
+    bool existing = false;      // the record was there before: a failed start keeps it, as exited
+    bool announce_create = false;
+    RunObserver* observer = nullptr;
+};
+
+// One start of the command and the wait for its exit: its status, recorded with its events.
+// `forwarded`: a signal the supervisor passed on to the command (0: none).
+int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                   ContainerRecord& record, ContainerState& state, const BlockedSignals& signals,
+                   const StartOfRun& how, int& forwarded) {
+    const bool existing = how.existing;
+    RunObserver* observer = how.observer;
     // The address is claimed once the record's lock is held, so no concurrent start takes the
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
         spec, paths.data_root, id, config, [paths](const std::string& other) { return container_running(paths, other); });
-    if (!existing) events::emit(paths.data_root, {"container", "create", id, who(spec), 0});
+    if (how.announce_create) events::emit(paths.data_root, {"container", "create", id, who(spec), 0});
 
     RootfsPlan plan = plan_root(spec, paths, record);
     write_etc_files(spec, paths, record, plan, attachment, config);
@@ -433,8 +450,9 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
 
     network_event(paths, attachment, "connect", id);
     events::emit(paths.data_root, {"container", "start", id, who(spec), 0});
-    report_started(started_fd);
+    report_started(how.started_fd);
     int status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
+    forwarded = child.forwarded_signal();
     explain::comment("waitid(P_PIDFD, " + std::to_string(child.pid()) + "): the command exited with status " +
                      std::to_string(status));
     if (observer) observer->exited(status, plan.upper_dir);
@@ -443,6 +461,79 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     if (oom_killed) explain::comment("the container's memory cgroup counts an OOM kill: State.OOMKilled");
     record_exit(spec, paths, record, state, attachment, status, oom_killed);
     return status;
+}
+
+}  // namespace
+
+int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                  int started_fd, bool existing, RunObserver* observer) {
+    validate_spec(spec);
+    // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
+    // other signals are blocked before anything is created and forwarded once it runs.
+    interrupt::Scope start_scope;
+    BlockedSignals signals(spec.process.terminal);
+    ContainerState state;
+    ContainerRecord record = open_record(spec, paths, id, existing, state);
+    // A request an earlier run left untaken (a kill that lost the race with the exit) is not
+    // this run's.
+    restart::take_request(paths.runtime_dir(id));
+    if (spec.hutch.restart.name != "no") restart::record_last_run(paths.data_dir(id), {true, 0, false});
+    // Counted from 0 at each `hutch start`, as dockerd resets RestartCount there.
+    restart::Manager restarts(spec.hutch.restart);
+    StartOfRun how{started_fd, existing, !existing, observer};
+    for (;;) {
+        int forwarded = 0;
+        const auto began = std::chrono::steady_clock::now();
+        int status = 0;
+        if (restarts.count() == 0) {
+            status = start_and_wait(spec, paths, id, config, record, state, signals, how, forwarded);
+        } else {
+            // A restart that fails (an image layer gone, the network's address range full) ends
+            // the restarts, as dockerd's does; the reason goes where the command's output goes.
+            try {
+                status = start_and_wait(spec, paths, id, config, record, state, signals, how, forwarded);
+            } catch (const Error& e) {
+                std::fprintf(stderr, "hutch: restart %d of container %s failed: %s\n", restarts.count(),
+                             id.substr(0, 12).c_str(), e.what());
+                state.status = "exited";
+                state.pid = 0;
+                state.ports.clear();
+                state.exit_code = e.exit_code();
+                state.finished_at = rfc3339_now();
+                state.stopped_by_user = dynamic_cast<const interrupt::Interrupted*>(&e) != nullptr;
+                finish_record(spec, paths, record, state);
+                return e.exit_code();
+            }
+        }
+        const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+        const restart::Request asked = restart::take_request(paths.runtime_dir(id));
+        state.stopped_by_user = asked != restart::Request::kNone || forwarded != 0;
+        std::optional<std::chrono::milliseconds> delay;
+        if (asked != restart::Request::kExit && forwarded == 0)
+            delay = restarts.after_exit(status, state.stopped_by_user, ran);
+        if (!delay) {
+            finish_record(spec, paths, record, state);
+            return status;
+        }
+        // Kept from here whatever happens: the container outlives this run.
+        record.keep();
+        state.status = "restarting";
+        state.restart_count = restarts.count();
+        record.save(state);
+        explain::comment("--restart " + restart::describe(spec.hutch.restart) + ": exit status " +
+                         std::to_string(status) + ", restart " + std::to_string(restarts.count()) + " in " +
+                         std::to_string(delay->count()) + " ms");
+        if (!restart::wait_delay(paths.runtime_dir(id), *delay, signals.fd())) {
+            // Stopped while it waited: kill, stop or rm -f, or a signal to this supervisor.
+            restart::take_request(paths.runtime_dir(id));
+            state.status = "exited";
+            state.stopped_by_user = true;
+            finish_record(spec, paths, record, state);
+            return status;
+        }
+        record.clear_exit();
+        how = StartOfRun{-1, true, false, nullptr};
+    }
 }
 
 }  // namespace hutch

@@ -44,6 +44,12 @@ public:
     // Leaves the process to run on without us: the reaper above (an OCI engine) waits for it.
     void abandon() { reaped_ = true; }
     void signal(int sig) const { ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0); }
+    // Passes on a signal that reached the supervisor, remembered: a user's stop (restart.hpp).
+    void forward(int sig) {
+        forwarded_ = sig;
+        signal(sig);
+    }
+    int forwarded_signal() const { return forwarded_; }
     // Blocks until the child exits; returns docker's exit status for it.
     int wait() {
         siginfo_t info{};
@@ -58,6 +64,7 @@ public:
 private:
     pid_t pid_;
     Fd pidfd_;
+    int forwarded_ = 0;
     bool reaped_ = false;
 };
 

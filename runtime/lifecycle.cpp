@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
+#include "runtime/restart.hpp"
 
 namespace hutch::lifecycle {
 
@@ -79,15 +81,11 @@ bool stop_escalating(const std::function<void(int)>& signal, const std::function
     return true;
 }
 
-void kill_container(const Paths& paths, const ContainerState& c, const std::string& ref, int sig) {
-    send_signal(running_pidfd(paths, c, ref), sig, ref);
-    events::emit(paths.data_root,
-                 {"container", "kill", c.id, {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
-}
+namespace {
 
-// The signal `hutch stop` sends first: the container's stop signal, recorded as a number in its
-// config's annotations by the front-end (which checked it), else SIGTERM.
-static int stop_signal_of(const Paths& paths, const std::string& id) {
+// The container's own stop signal (--stop-signal, an image's StopSignal), recorded as a number
+// in its config's annotations by the front-end (which checked it); nullopt when none was set.
+std::optional<int> configured_stop_signal(const Paths& paths, const std::string& id) {
     try {
         auto config = nlohmann::json::parse(read_file(paths.data_dir(id) + "/config.json"));
         std::string text = config.at("annotations").at(kStopSignalAnnotation).get<std::string>();
@@ -96,13 +94,49 @@ static int stop_signal_of(const Paths& paths, const std::string& id) {
     } catch (const std::exception&) {
         // No annotation (most containers), or a config an OCI engine wrote: the default applies.
     }
-    return SIGTERM;
+    return std::nullopt;
+}
+
+// What a user's signal means to the restart policy, as dockerd decides it: SIGKILL, the stop
+// signal, or any signal to a container without one ends the restarts; another only marks the
+// stop as a user's.
+restart::Request request_for(const Paths& paths, const std::string& id, int sig) {
+    const std::optional<int> stop_signal = configured_stop_signal(paths, id);
+    return !stop_signal || sig == SIGKILL || sig == *stop_signal ? restart::Request::kExit : restart::Request::kManual;
+}
+
+// A container whose supervisor waits to restart it: nothing runs that a signal could reach.
+bool restarting(const Paths& paths, const ContainerState& c) {
+    return c.status == "restarting" && container_running(paths, c.id);
+}
+
+}  // namespace
+
+void kill_container(const Paths& paths, const ContainerState& c, const std::string& ref, int sig) {
+    const std::map<std::string, std::string> attrs = {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}};
+    if (restarting(paths, c)) {
+        // As dockerd: the request alone stops the restarts; there is no process to signal.
+        restart::request(paths.runtime_dir(c.id), request_for(paths, c.id, sig));
+        events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
+        return;
+    }
+    Fd pidfd = running_pidfd(paths, c, ref);
+    restart::request(paths.runtime_dir(c.id), request_for(paths, c.id, sig));
+    send_signal(pidfd, sig, ref);
+    events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
 }
 
 void stop_container(const Paths& paths, const ContainerState& c, const std::string& ref, milliseconds grace) {
     if (!container_running(paths, c.id)) return;
-    Fd pidfd = running_pidfd(paths, c, ref);
     const std::map<std::string, std::string> who = {{"image", c.rootfs}, {"name", c.name}};
+    // Whatever the policy: a stopped container stays stopped.
+    restart::request(paths.runtime_dir(c.id), restart::Request::kExit);
+    if (restarting(paths, c)) {
+        wait_for_end(paths, c.id, milliseconds(-1));
+        events::emit(paths.data_root, {"container", "stop", c.id, who, 0});
+        return;
+    }
+    Fd pidfd = running_pidfd(paths, c, ref);
     auto signal = [&](int sig) {
         send_signal(pidfd, sig, ref);
         auto attrs = who;
@@ -110,7 +144,7 @@ void stop_container(const Paths& paths, const ContainerState& c, const std::stri
         events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
     };
     stop_escalating(signal, [&](milliseconds timeout) { return wait_for_end(paths, c.id, timeout); }, grace,
-                    stop_signal_of(paths, c.id));
+                    configured_stop_signal(paths, c.id).value_or(SIGTERM));
     events::emit(paths.data_root, {"container", "stop", c.id, who, 0});
 }
 

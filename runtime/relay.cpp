@@ -77,7 +77,7 @@ void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> r
                 if (si.ssi_signo == SIGWINCH) {
                     if (master >= 0) copy_window_size(master);
                 } else {
-                    child.signal(static_cast<int>(si.ssi_signo));
+                    child.forward(static_cast<int>(si.ssi_signo));
                 }
             }
         }

@@ -1,4 +1,5 @@
 #include "runtime/run_options.hpp"
+#include "runtime/restart.hpp"
 #include "runtime/resource_flags.hpp"
 
 #include <algorithm>
@@ -207,6 +208,8 @@ void check_basics(const RunOptions& o) {
         throw UsageError("no command given: usage: hutch run [OPTIONS] ROOTFS COMMAND [ARG...]");
     if (!o.name.empty() && !validate::container_name(o.name))
         throw UsageError("invalid container name " + quoted(o.name) + ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    if (o.rm && restart::parse(o.restart).name != "no")
+        throw UsageError("conflicting options: --restart " + o.restart + " and --rm (a removed container cannot restart)");
     if (o.detach && o.tty && o.interactive)
         throw UsageError("-d with -it: hutch has no attach yet, so a detached terminal could never be used");
 }
@@ -220,6 +223,7 @@ void set_basics(Spec& s, const RunOptions& o) {
     s.hutch.image_ref = o.image_ref;
     s.hutch.name = o.name;
     s.hutch.auto_remove = o.rm;
+    s.hutch.restart = restart::parse(o.restart);
     s.hutch.detach = o.detach;
     s.hutch.interactive = o.interactive;
     s.hutch.privileged = o.privileged;

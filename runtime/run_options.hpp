@@ -33,6 +33,7 @@ struct RunOptions {
     bool entrypoint_given = false;
     std::string pull = "missing";  // --pull missing|never|always
     std::string stop_signal;       // --stop-signal, else the image's StopSignal; "": SIGTERM
+    std::string restart;           // --restart no|on-failure[:N]|always|unless-stopped
 
     std::string name;
     bool rm = false;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
+#include "runtime/restart.hpp"
 #include "runtime/validate.hpp"
 
 namespace hutch {
@@ -429,6 +430,7 @@ json to_json(const Spec& s) {
           {"networkAliases", s.hutch.network_aliases},
           {"ports", ports},
           {"autoRemove", s.hutch.auto_remove},
+          {"restartPolicy", {{"name", s.hutch.restart.name}, {"maximumRetryCount", s.hutch.restart.max_retries}}},
           {"detach", s.hutch.detach},
           {"joinedContainers", s.hutch.joined_containers},
           {"interactive", s.hutch.interactive},
@@ -528,6 +530,10 @@ Spec spec_from_json(const json& j) {
                                      p.get<std::string>("protocol", "tcp")});
         });
         s.hutch.auto_remove = h.get("autoRemove", false);
+        if (h.has("restartPolicy")) {
+            Reader policy = h.at("restartPolicy");
+            s.hutch.restart = restart::parse_policy(policy.get<std::string>("name", "no"), policy.get<int>("maximumRetryCount", 0));
+        }
         s.hutch.detach = h.get("detach", false);
         s.hutch.joined_containers = h.get<Strings>("joinedContainers", {});
         s.hutch.interactive = h.get("interactive", false);

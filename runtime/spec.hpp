@@ -196,6 +196,13 @@ struct ExtraHost {
     bool operator==(const ExtraHost&) const = default;
 };
 
+// --restart: what the container's supervisor does when the command exits (runtime/restart.hpp).
+struct RestartPolicy {
+    std::string name = "no";  // no | on-failure | always | unless-stopped
+    int max_retries = 0;      // on-failure:N; 0: no limit
+    bool operator==(const RestartPolicy&) const = default;
+};
+
 // One published port as asked: -p [IP:][HOST[-END]:]CONTAINER[/PROTO] (netns/ports.hpp).
 struct PublishedPort {
     std::string host_ip;     // "" : every address of the host (0.0.0.0)
@@ -237,6 +244,7 @@ struct HutchSection {
     std::vector<std::string> network_aliases;
     std::vector<PublishedPort> ports; // -p, and -P's exposed ports
     bool auto_remove = false;         // --rm
+    RestartPolicy restart;            // --restart
     bool detach = false;              // -d: a monitor process supervises, output goes to a log
     // Containers whose namespaces this one joins (--network/--pid/--ipc container:): each must
     // still run once the namespaces are open, or a recycled pid could name another process.

@@ -109,7 +109,8 @@ nlohmann::json to_json(const ContainerState& s) {
             {"pid", s.pid},         {"exitCode", s.exit_code}, {"created", s.created},
             {"startedAt", s.started_at}, {"finishedAt", s.finished_at},
             {"rootfs", s.rootfs},   {"command", s.command}, {"cgroup", s.cgroup},
-            {"limitCgroups", s.limit_cgroups}, {"oomKilled", s.oom_killed}};
+            {"limitCgroups", s.limit_cgroups}, {"oomKilled", s.oom_killed},
+            {"restartCount", s.restart_count}, {"stoppedByUser", s.stopped_by_user}};
 }
 
 ContainerState state_from_json(const nlohmann::json& j) {
@@ -120,6 +121,8 @@ ContainerState state_from_json(const nlohmann::json& j) {
     s.pid = j.value("pid", 0);
     s.exit_code = j.value("exitCode", 0);
     s.oom_killed = j.value("oomKilled", false);
+    s.restart_count = j.value("restartCount", 0);
+    s.stopped_by_user = j.value("stoppedByUser", false);
     s.created = j.value("created", "");
     s.started_at = j.value("startedAt", "");
     s.finished_at = j.value("finishedAt", "");
@@ -319,6 +322,11 @@ ContainerRecord::~ContainerRecord() {
     }
 }
 
+void ContainerRecord::clear_exit() const {
+    if (lock_ && ::ftruncate(lock_.get(), 0) != 0)
+        throw SysError("restart the container", "ftruncate", runtime_file("lock"), errno);
+}
+
 void ContainerRecord::record_exit(int status) const {
     std::string text = "exit " + std::to_string(status) + "\n";
     [[maybe_unused]] ssize_t n = ::pwrite(lock_.get(), text.data(), text.size(), 0);
@@ -367,7 +375,8 @@ std::vector<ContainerState> list_containers(const Paths& paths) {
                 nlohmann::json::parse(read_file(paths.runtime_dir(id) + "/state.json")));
             // "running" is only true while the hutch process that manages it holds the lock; if
             // that process was killed, say so rather than repeat a stale record.
-            if (state.status == "running" && !container_running(paths, id)) state.status = "unknown";
+            if ((state.status == "running" || state.status == "restarting") && !container_running(paths, id))
+                state.status = "unknown";
             out.push_back(state);
         } catch (const std::exception&) {
             ContainerState unknown;  // a container caught mid-write: show it honestly

@@ -66,10 +66,12 @@ std::string read_file(const std::string& path);
 struct ContainerState {
     std::string id;
     std::string name;
-    std::string status;  // created | running | exited
+    std::string status;  // created | running | restarting | exited
     int pid = 0;
     int exit_code = 0;
     bool oom_killed = false;  // the OOM killer killed a process of it (Docker's State.OOMKilled)
+    int restart_count = 0;    // restarts its policy made since `hutch start` (Docker's RestartCount)
+    bool stopped_by_user = false;  // its last end was kill/stop (Docker's HasBeenManuallyStopped)
     std::string created, started_at, finished_at;
     std::string rootfs;
     std::vector<std::string> command;
@@ -106,6 +108,8 @@ public:
     // Writes "exit <status>" into the lock file itself: a `wait`er holding that file open reads
     // it once the lock is released, even when --rm has removed the record by then.
     void record_exit(int status) const;
+    // Empties the lock file again before a restart: that run's exit is not known yet.
+    void clear_exit() const;
     // Keep everything when this record goes away (the container outlives the command).
     void keep() { keep_ = true; }
     void discard() { keep_ = false; }

@@ -11,6 +11,7 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/restart.hpp"
 
 namespace hutch::cli {
 namespace {
@@ -18,9 +19,14 @@ namespace {
 // rm -f: SIGKILL the container's first process (a pidfd opened while its supervisor holds the
 // lock, so never a recycled pid), then wait for the supervisor to finish its cleanup.
 void kill_and_wait(const Paths& paths, const ContainerState& c) {
-    if (!container_running(paths, c.id) || c.pid <= 0) return;
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0)));
-    if (pidfd && container_running(paths, c.id)) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    if (!container_running(paths, c.id)) return;
+    // Its restart policy must not start it again (runtime/restart.hpp); one waiting to restart
+    // has no process, and ends on the request alone.
+    restart::request(paths.runtime_dir(c.id), restart::Request::kExit);
+    if (c.pid > 0) {
+        Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0)));
+        if (pidfd && container_running(paths, c.id)) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    }
     Fd lock(::open((paths.runtime_dir(c.id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
     while (lock && ::flock(lock.get(), LOCK_SH) != 0 && errno == EINTR) {
     }
@@ -41,7 +47,7 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
             throw UsageError("invalid --format \"" + *format + "\": hutch prints a table or json");
         if (*format == "json") {
             for (const auto& c : list_containers(paths)) {
-                if (!*all && c.status != "running") continue;
+                if (!*all && c.status != "running" && c.status != "restarting") continue;
                 nlohmann::json j = to_json(c);
                 j["ID"] = c.id.substr(0, 12);
                 std::printf("%s\n", j.dump().c_str());
@@ -51,7 +57,7 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
         }
         if (!*quiet) std::printf("%-12s   %-24s   %-12s   %s\n", "CONTAINER ID", "COMMAND", "STATUS", "NAMES");
         for (const auto& c : list_containers(paths)) {
-            if (!*all && c.status != "running") continue;
+            if (!*all && c.status != "running" && c.status != "restarting") continue;
             if (*quiet) {
                 std::printf("%s\n", c.id.substr(0, 12).c_str());
                 continue;
@@ -59,7 +65,9 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
             std::string command;
             for (const auto& a : c.command) command += (command.empty() ? "" : " ") + a;
             if (command.size() > 22) command = command.substr(0, 21) + "…";
-            std::string status = c.status == "exited" ? "Exited (" + std::to_string(c.exit_code) + ")" : c.status;
+            std::string status = c.status == "exited"       ? "Exited (" + std::to_string(c.exit_code) + ")"
+                                 : c.status == "restarting" ? "Restarting (" + std::to_string(c.exit_code) + ")"
+                                                            : c.status;
             std::printf("%-12s   %-24s   %-12s   %s\n", c.id.substr(0, 12).c_str(),
                         ("\"" + command + "\"").c_str(), status.c_str(), c.name.c_str());
         }

@@ -145,7 +145,8 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
         // alone is still worth showing, and stderr says what is missing.
         std::fprintf(stderr, "hutch: warning: inspect %s without its config: %s\n", c.id.c_str(), e.what());
     }
-    bool running = c.status == "running";
+    // As dockerd: a container waiting to restart is still "running" (it is not stopped), with no pid.
+    bool running = c.status == "running" || c.status == "restarting";
     const auto& hutch = config.value("hutch", nlohmann::json::object());
     const auto& process = config.value("process", nlohmann::json::object());
     nlohmann::json out = {
@@ -157,12 +158,15 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
         {"State",
          {{"Status", c.status},
           {"Running", running},
+          {"Paused", false},
+          {"Restarting", c.status == "restarting"},
           {"Pid", running ? c.pid : 0},
           {"OOMKilled", c.oom_killed},
           {"ExitCode", c.exit_code},
           {"StartedAt", c.started_at.empty() ? "0001-01-01T00:00:00Z" : c.started_at},
           {"FinishedAt", c.finished_at.empty() ? "0001-01-01T00:00:00Z" : c.finished_at}}},
         {"Name", "/" + c.name},
+        {"RestartCount", c.restart_count},
         {"LogPath", paths.runtime_dir(c.id) + "/container.log"},
         {"HostsPath", paths.runtime_dir(c.id) + "/hosts"},
         {"ResolvConfPath", paths.runtime_dir(c.id) + "/resolv.conf"},
@@ -177,6 +181,9 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
         {"HostConfig",
          {{"NetworkMode", hutch.value("network", "")},
           {"AutoRemove", hutch.value("autoRemove", false)},
+          {"RestartPolicy",
+           {{"Name", hutch.value("restartPolicy", nlohmann::json::object()).value("name", "no")},
+            {"MaximumRetryCount", hutch.value("restartPolicy", nlohmann::json::object()).value("maximumRetryCount", 0)}}},
           {"Privileged", hutch.value("privileged", false)},
           {"ReadonlyRootfs", config.value("root", nlohmann::json::object()).value("readonly", false)},
           {"CapAdd", nullptr},

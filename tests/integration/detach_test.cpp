@@ -28,21 +28,9 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-size_t count_of(const std::string& text, const std::string& needle) {
-    size_t n = 0;
-    for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;
-    return n;
-}
-
 class DetachIntegration : public HutchTest {
 protected:
-    void TearDown() override {
-        auto ids = roots_.container_ids();
-        for (const auto& id : ids) roots_.hutch({"rm", "-f", id}, {}, 20s);
-        reap_leftover_children();  // exited monitors (zombies), anything a failed test left
-        for (const auto& id : ids)
-            for (int i = 0; i < 100 && remove_leftover_cgroup(id); ++i) std::this_thread::sleep_for(5ms);
-    }
+    void TearDown() override { remove_all_containers(roots_); }
 
     Result hutch(const Strings& args, std::chrono::milliseconds timeout = 20s) {
         return roots_.hutch(args, {}, timeout);

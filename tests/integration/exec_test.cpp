@@ -87,9 +87,7 @@ std::string unified_line(const std::string& cgroup_text) {
 class ContainerTest : public HutchTest {
 protected:
     void TearDown() override {
-        auto ids = roots_.container_ids();
-        for (const auto& id : ids) roots_.hutch({"rm", "-f", id}, {}, 20s);
-        reap_leftover_children();  // exited monitors (zombies), anything a failed test left
+        Strings ids = remove_all_containers(roots_);
         seen_ids_.insert(ids.begin(), ids.end());
         // Cgroups of this test's own containers that a killed hutch (or a product bug) left.
         for (const auto& id : seen_ids_)

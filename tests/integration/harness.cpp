@@ -714,4 +714,19 @@ Process HutchTest::start(const Strings& opts, const Strings& cmd, const SpawnOpt
     return Process::spawn(argv, so);
 }
 
+Strings remove_all_containers(const TempRoots& roots) {
+    Strings ids = roots.container_ids();
+    for (const auto& id : ids) roots.hutch({"rm", "-f", id}, {}, 20s);
+    reap_leftover_children();
+    for (const auto& id : ids)
+        for (int i = 0; i < 100 && remove_leftover_cgroup(id); ++i) std::this_thread::sleep_for(5ms);
+    return ids;
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;
+    return n;
+}
+
 }  // namespace hutch_it

@@ -176,6 +176,12 @@ pid_t wait_for_child_of(pid_t pid, std::chrono::milliseconds timeout = 10s);
 std::string container_cgroup_dir(const std::string& id);
 // Removes the (empty) cgroup a killed hutch could not remove itself; true if it existed.
 bool remove_leftover_cgroup(const std::string& id);
+// A fixture's TearDown for tests with detached containers: `rm -f` of every container under
+// `roots`, the test's leftover children reaped (exited monitors, anything a failed test left),
+// and the cgroups of those containers a killed hutch left removed. Returns their ids.
+Strings remove_all_containers(const TempRoots& roots);
+// How often `needle` occurs in `text` (not overlapping).
+size_t count_of(const std::string& text, const std::string& needle);
 
 // Every entry under `root` as "relative-path type mode uid:gid size mtime[ -> target][ #hash]",
 // sorted; stays on root's file system.

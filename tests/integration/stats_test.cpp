@@ -42,13 +42,7 @@ std::pair<std::string, std::string> halves(const std::string& text) {
 
 class StatsIntegration : public HutchTest {
 protected:
-    void TearDown() override {
-        auto ids = roots_.container_ids();
-        for (const auto& id : ids) roots_.hutch({"rm", "-f", id}, {}, 20s);
-        reap_leftover_children();
-        for (const auto& id : ids)
-            for (int i = 0; i < 100 && remove_leftover_cgroup(id); ++i) std::this_thread::sleep_for(5ms);
-    }
+    void TearDown() override { remove_all_containers(roots_); }
 
     Result hutch(const Strings& args) { return roots_.hutch(args, {}, 20s); }
 
