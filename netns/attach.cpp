@@ -57,7 +57,19 @@ void Attachment::connect(pid_t child) {
     // By the index checked at the claim: a bridge another hutch replaced meanwhile (another
     // world reclaiming the name) is refused by the kernel, never joined by mistake.
     try {
-        create_veth(nl, endpoint_.host_veth, bridge_index_, "eth0", child, endpoint_.mac);
+        try {
+            create_veth(nl, endpoint_.host_veth, bridge_index_, "eth0", child, endpoint_.mac);
+        } catch (const SysError& e) {
+            if (e.error_number() != EEXIST) throw;
+            // The name is this container's own (from its id): its last run's pair, which the
+            // kernel tears down with that run's namespace in the background (the destructor
+            // only brings it down). A restart 100 ms later can come first: the pair is deleted
+            // now, which waits for that teardown, and made again.
+            explain::comment("the host end " + endpoint_.host_veth +
+                             " of this container's last run is still there: deleted, then made again");
+            delete_link(nl, endpoint_.host_veth);
+            create_veth(nl, endpoint_.host_veth, bridge_index_, "eth0", child, endpoint_.mac);
+        }
     } catch (const SysError&) {
         if (link_index(network_.bridge) == bridge_index_) throw;
         throw Error("connect the container: bridge " + network_.bridge +

@@ -143,7 +143,11 @@ la_ssize_t write_to_blob(archive*, void* writer, const void* data, size_t size) 
 }
 
 // A directory tree as an uncompressed tar, names relative to it, symlinks stored as symlinks.
-void tar_directory(const std::string& dir, BlobStore::Writer& blob) {
+void tar_directory(const std::string& given, BlobStore::Writer& blob) {
+    // "root/" and "root" are the same tree; libarchive names the entries from the form without
+    // the slash, which every name below is cut from.
+    std::string dir = given;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     ArchiveWriter out(archive_write_new());
     archive_write_set_format_pax_restricted(out.get());
     archive_write_set_bytes_in_last_block(out.get(), 1);

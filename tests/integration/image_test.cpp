@@ -222,6 +222,12 @@ TEST_F(ImageIntegration, ImportMakesAOneLayerImage) {
     EXPECT_EQ(j[0]["RootFS"]["Layers"].size(), 1u);
     // A bare name that is no image and no directory says so; a path stays a directory.
     EXPECT_EXIT_CODE(roots_.hutch({"run", "--rm", rootfs_, "true"}), 0);
+    // The same directory named with a trailing slash (what a shell's completion gives) is the
+    // same tree: the same layer.
+    Result slash = roots_.hutch({"import", rootfs_ + "/", "busy:slash"});
+    ASSERT_EXIT_CODE(slash, 0);
+    nlohmann::json again = nlohmann::json::parse(roots_.hutch({"image", "inspect", "busy:slash"}).out);
+    EXPECT_EQ(again[0]["RootFS"]["Layers"], j[0]["RootFS"]["Layers"]);
 }
 
 TEST_F(ImageIntegration, BadArchivesAreRefusedAndLeaveNothing) {
