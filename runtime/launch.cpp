@@ -501,6 +501,7 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
                 state.exit_code = e.exit_code();
                 state.finished_at = rfc3339_now();
                 state.stopped_by_user = dynamic_cast<const interrupt::Interrupted*>(&e) != nullptr;
+                record.record_exit(state.exit_code);  // for `wait`, as after any run
                 finish_record(spec, paths, record, state);
                 return e.exit_code();
             }

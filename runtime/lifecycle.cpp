@@ -105,25 +105,33 @@ restart::Request request_for(const Paths& paths, const std::string& id, int sig)
     return !stop_signal || sig == SIGKILL || sig == *stop_signal ? restart::Request::kExit : restart::Request::kManual;
 }
 
-// A container whose supervisor waits to restart it: nothing runs that a signal could reach.
-bool restarting(const Paths& paths, const ContainerState& c) {
-    return c.status == "restarting" && container_running(paths, c.id);
+// The container's first process, or an empty Fd when its supervisor waits to restart it.
+// UsageError when nothing runs (or a start is still making it: no pid yet).
+Fd pidfd_unless_restarting(const Paths& paths, const ContainerState& c, const std::string& ref) {
+    auto restarting = [&](const ContainerState& now) {
+        return now.status == "restarting" && container_running(paths, now.id);
+    };
+    if (restarting(c)) return Fd();
+    try {
+        return running_pidfd(paths, c, ref);
+    } catch (const UsageError&) {
+        // The pid read with the record may have ended since, and the supervisor be between runs.
+        if (restarting(find_container(paths, c.id))) return Fd();
+        throw;
+    }
 }
 
 }  // namespace
 
 void kill_container(const Paths& paths, const ContainerState& c, const std::string& ref, int sig) {
-    const std::map<std::string, std::string> attrs = {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}};
-    if (restarting(paths, c)) {
-        // As dockerd: the request alone stops the restarts; there is no process to signal.
-        restart::request(paths.runtime_dir(c.id), request_for(paths, c.id, sig));
-        events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
-        return;
-    }
-    Fd pidfd = running_pidfd(paths, c, ref);
+    if (!container_running(paths, c.id) || (c.pid <= 0 && c.status != "restarting"))
+        throw UsageError("container " + ref + " is not running");
+    // Left before the signal: the supervisor must know the exit was asked for when it sees it.
     restart::request(paths.runtime_dir(c.id), request_for(paths, c.id, sig));
-    send_signal(pidfd, sig, ref);
-    events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});
+    // As dockerd: a container waiting to restart is stopped by the request alone.
+    if (Fd pidfd = pidfd_unless_restarting(paths, c, ref)) send_signal(pidfd, sig, ref);
+    events::emit(paths.data_root,
+                 {"container", "kill", c.id, {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
 }
 
 void stop_container(const Paths& paths, const ContainerState& c, const std::string& ref, milliseconds grace) {
@@ -131,12 +139,12 @@ void stop_container(const Paths& paths, const ContainerState& c, const std::stri
     const std::map<std::string, std::string> who = {{"image", c.rootfs}, {"name", c.name}};
     // Whatever the policy: a stopped container stays stopped.
     restart::request(paths.runtime_dir(c.id), restart::Request::kExit);
-    if (restarting(paths, c)) {
+    Fd pidfd = pidfd_unless_restarting(paths, c, ref);
+    if (!pidfd) {
         wait_for_end(paths, c.id, milliseconds(-1));
         events::emit(paths.data_root, {"container", "stop", c.id, who, 0});
         return;
     }
-    Fd pidfd = running_pidfd(paths, c, ref);
     auto signal = [&](int sig) {
         send_signal(pidfd, sig, ref);
         auto attrs = who;

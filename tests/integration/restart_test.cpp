@@ -94,6 +94,22 @@ TEST_F(RestartIntegration, OnFailureLeavesASuccessAlone) {
     EXPECT_EQ(inspect("fine")["RestartCount"], 0);
 }
 
+TEST_F(RestartIntegration, ARestartOnABridgeGetsItsNetworkWhileTheLastRunsIsStillThere) {
+    // The last run's veth goes with that run's network namespace, which the kernel tears down in
+    // the background: a restart 100 ms later can find it still there (the queue pipeline did,
+    // under load). Here a second container keeps that namespace (--network container:), so the
+    // last run's veth is certainly there when the restart comes.
+    Result r = hutch({"run", "-d", "--name", "net", "--restart", "on-failure:1", rootfs_, "sh", "-c",
+                      "ls /sys/class/net | grep -x eth0; sleep 1; exit 1"});
+    ASSERT_EXIT_CODE(r, 0);
+    Result joiner = hutch({"run", "-d", "--name", "keeper", "--network", "container:net", rootfs_, "sleep", "30"});
+    ASSERT_EXIT_CODE(joiner, 0);
+    Result w = hutch({"wait", "net"});
+    EXPECT_EQ(trim(w.out), "1") << describe(w) << hutch({"logs", "net"}).out;
+    EXPECT_EQ(count_of(hutch({"logs", "net"}).out, "eth0\n"), 2u) << hutch({"logs", "net"}).out;
+    EXPECT_EQ(inspect("net")["RestartCount"], 1);
+}
+
 TEST_F(RestartIntegration, AKillFromOutsideIsRestartedAndHutchKillIsNot) {
     start_d({"--name", "worker", "--restart", "on-failure"}, {"sleep", "100"});
     const int first = inspect("worker")["State"]["Pid"];
