@@ -6,13 +6,17 @@
 // lifecycle Docker drives (run -d, exec, logs, pause/unpause, stop, kill, rm).
 // Not compared: --privileged, which runc itself cannot start on a machine whose bounding set
 // lacks capabilities ("unable to apply caps"), as these sandboxes are.
+#include <signal.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "docker_daemon.hpp"
 #include "harness.hpp"
@@ -35,12 +39,16 @@ protected:
         oci_binary_ = hutch_binary().substr(0, hutch_binary().rfind('/')) + "/hutch-oci";
         // The containers' cgroups go below a parent of this test's own, removed at the end.
         cgroup_parent_ = "hutch-it-engines-" + std::to_string(::getpid());
-        dockerd_ = std::make_unique<DockerDaemon>(
-            dir_.path(), Strings{"--add-runtime", "hutch=" + oci_binary_, "--cgroup-parent", "/" + cgroup_parent_});
+        Strings daemon_args = {"--add-runtime", "hutch=" + oci_binary_, "--cgroup-parent", "/" + cgroup_parent_};
+        for (const auto& a : extra_daemon_args()) daemon_args.push_back(a);
+        dockerd_ = std::make_unique<DockerDaemon>(dir_.path(), daemon_args);
         ASSERT_TRUE(dockerd_->ready()) << "dockerd did not answer:\n" << dockerd_->log();
         write_file(dir_ / "rootfs.tar", tar_of_directory(rootfs_));
         ASSERT_EXIT_CODE(docker({"import", dir_ / "rootfs.tar", kImage}), 0);
     }
+
+    // More of dockerd's flags, for a fixture of its own (--default-runtime).
+    virtual Strings extra_daemon_args() const { return {}; }
 
     void TearDown() override {
         if (dockerd_ && dockerd_->ready()) {
@@ -183,6 +191,107 @@ TEST_F(DockerEngineIntegration, UserNetworkReachesAPeerByName) {
         Result seen = docker({"exec", web, "ip", "-4", "-o", "addr", "show", "eth0"});
         EXPECT_NE(seen.out.find(trim(address.out) + "/"), std::string::npos) << runtime << ": " << seen.out;
     }
+}
+
+// The queue pipeline (examples/queue-pipeline) under an engine: Debian's docker-compose drives a
+// dockerd whose default runtime is hutch-oci, with the example's own compose file. Every
+// container of the stack runs under hutch-oci; a receiver killed from the host mid-run is
+// restarted by dockerd's policy; every job is processed; `down` leaves nothing.
+class ComposeEngineIntegration : public DockerEngineIntegration {
+protected:
+    Strings extra_daemon_args() const override { return {"--default-runtime", "hutch"}; }
+
+    void SetUp() override {
+        if (::access("/usr/bin/docker-compose", X_OK) != 0)
+            GTEST_SKIP() << "no /usr/bin/docker-compose (Debian's docker-compose, installed by scripts/setup)";
+        // The image's root, made (or found in the cache) as the example's own test makes it.
+        Result built = run_command({std::string(HUTCH_SOURCE_DIR) + "/examples/queue-pipeline/build", "--rootfs-only"},
+                                   {}, 600s);
+        if (built.code == 77) GTEST_SKIP() << "Debian's mirror or the npm registry cannot be reached: " << built.err;
+        ASSERT_EXIT_CODE(built, 0);
+        image_root_ = trim(built.out);
+        DockerEngineIntegration::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        ASSERT_EXIT_CODE(run_command({"tar", "-C", image_root_, "-cf", dir_ / "qp.tar", "."}, {}, 120s), 0);
+        ASSERT_EXIT_CODE(docker({"import", dir_ / "qp.tar", "queue-pipeline:latest"}), 0);
+    }
+
+    void TearDown() override {
+        if (dockerd_ && dockerd_->ready()) compose({"down", "--remove-orphans"});
+        DockerEngineIntegration::TearDown();
+    }
+
+    Result compose(const Strings& args) {
+        Strings argv = {"/usr/bin/docker-compose", "--compatibility", "-p", "qp", "-f",
+                        std::string(HUTCH_SOURCE_DIR) + "/examples/queue-pipeline/docker-compose.yml"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        SpawnOptions env;
+        env.extra_env = {"DOCKER_HOST=unix://" + dir_ / "docker.sock", "JOBS=6", "INTERVAL_MS=300", "HOLD_MS=1500",
+                         "LOCK_MS=2000"};
+        return run_command(argv, env, 180s);
+    }
+
+    std::string inspect(const std::string& name, const std::string& format) {
+        return trim(docker({"inspect", "-f", format, name}).out);
+    }
+
+    // The host's pid of the process dockerd knows as `pid` (dockerd runs in a pid namespace of
+    // its own): the one whose NSpid line has `pid` as its second field. 0 when none.
+    static pid_t host_pid_of(pid_t pid) {
+        for (const auto& entry : list_dir("/proc")) {
+            if (entry.find_first_not_of("0123456789") != std::string::npos) continue;
+            Strings fields;
+            std::istringstream in(status_field(read_file("/proc/" + entry + "/status"), "NSpid"));
+            for (std::string f; in >> f;) fields.push_back(f);
+            if (fields.size() >= 3 && fields[1] == std::to_string(pid)) return std::stoi(fields[0]);
+        }
+        return 0;
+    }
+
+    bool poll(const std::function<bool()>& done, std::chrono::seconds timeout) {
+        for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;) {
+            if (done()) return true;
+            std::this_thread::sleep_for(300ms);
+        }
+        return false;
+    }
+
+    std::string image_root_;
+};
+
+TEST_F(ComposeEngineIntegration, TheQueuePipelineRunsUnderDockerComposeOnHutch) {
+    Result up = compose({"up", "-d"});
+    ASSERT_EXIT_CODE(up, 0);
+    const Strings services = {"qp_redis_1", "qp_receiver_1", "qp_receiver_2", "qp_sender_1"};
+    for (const auto& name : services) EXPECT_EQ(inspect(name, "{{.HostConfig.Runtime}}"), "hutch") << name;
+    // The least privilege the compose file asks for, as hutch-oci gave it.
+    EXPECT_EQ(inspect("qp_receiver_1", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}"), "true 65534:65534");
+
+    // A crash of receiver 1, as the host sees one: dockerd restarts it (a docker kill would not).
+    ASSERT_TRUE(poll([&] { return inspect("qp_receiver_1", "{{.State.Status}}") == "running"; }, 30s));
+    const pid_t in_dockerd = std::stoi(inspect("qp_receiver_1", "{{.State.Pid}}"));
+    const pid_t host_pid = host_pid_of(in_dockerd);
+    ASSERT_GT(host_pid, 0) << "no host pid for " << in_dockerd;
+    ASSERT_EQ(::kill(host_pid, SIGKILL), 0);
+    EXPECT_TRUE(poll([&] { return inspect("qp_receiver_1", "{{.RestartCount}} {{.State.Status}}") == "1 running"; }, 30s))
+        << inspect("qp_receiver_1", "{{.RestartCount}} {{.State.Status}}");
+
+    EXPECT_TRUE(poll([&] { return inspect("qp_sender_1", "{{.State.Status}}") == "exited"; }, 60s));
+    EXPECT_EQ(inspect("qp_sender_1", "{{.State.ExitCode}}"), "0") << docker({"logs", "qp_sender_1"}).err;
+    std::string stats;
+    const bool settled = poll([&] {
+        Result r = docker({"run", "--rm", "--network", "qp_queue_network", "-e", "QUEUE_HOST=redis",
+                           "queue-pipeline:latest", "node", "/app/worker.js", "stats"});
+        stats = r.out;
+        nlohmann::json j = nlohmann::json::parse(stats, nullptr, false);
+        return !j.is_discarded() && j["completed"].size() == 6 && j["counts"]["waiting"] == 0 && j["counts"]["active"] == 0;
+    }, 60s);
+    EXPECT_TRUE(settled) << stats << docker({"logs", "qp_receiver_1"}).out << docker({"logs", "qp_receiver_2"}).out;
+    EXPECT_NE(stats.find("\"failed\":0"), std::string::npos) << stats;
+
+    ASSERT_EXIT_CODE(compose({"down"}), 0);
+    EXPECT_EQ(trim(docker({"ps", "-aq"}).out), "");
+    EXPECT_EQ(docker({"network", "ls", "-q", "--filter", "name=qp_queue_network"}).out, "");
 }
 
 }  // namespace
