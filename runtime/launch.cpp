@@ -303,7 +303,10 @@ void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, 
 // removed with its writable layer.
 void finish_record(const Spec& spec, const Paths& paths, ContainerRecord& record, const ContainerState& state) {
     if (spec.hutch.restart.name != "no")
-        restart::record_last_run(paths.data_dir(state.id), {false, state.exit_code, state.stopped_by_user});
+        restart::record_last_run(paths.data_dir(state.id), {.running = false,
+                                                            .exit_code = state.exit_code,
+                                                            .restart_count = state.restart_count,
+                                                            .stopped_by_user = state.stopped_by_user});
     if (!spec.hutch.auto_remove) {
         record.save(state);
         record.keep();
@@ -354,6 +357,12 @@ struct StartOfRun {
     bool existing = false;      // the record was there before: a failed start keeps it, as exited
     bool announce_create = false;
     RunObserver* observer = nullptr;
+    bool restart = false;       // a restart policy's: a user's stop may come while it is made
+};
+
+// A restart a user stopped (kill, stop, rm -f) while it was being made: nothing of it ran.
+struct StoppedBeforeRun : Error {
+    StoppedBeforeRun() : Error("stopped while it restarted", kExitHutchError) {}
 };
 
 // One start of the command and the wait for its exit: its status, recorded with its events.
@@ -434,6 +443,9 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     state.pid = child.pid();
     state.started_at = rfc3339_now();
     record.save(state);
+    // A stop asked for while the restart was made saw "restarting" and no pid, so it only left
+    // its request: looked for after the pid is recorded, so a stop after this signals the pid.
+    if (how.restart && restart::peek_request(paths.runtime_dir(id)) == restart::Request::kExit) throw StoppedBeforeRun();
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     StartHandlers on;
@@ -463,6 +475,29 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     return status;
 }
 
+// The back-off before restart number restarts.count(): false when a user stopped the container
+// meanwhile (kill, stop, rm -f, or a signal to this supervisor). A request that only marks the
+// stop as a user's (restart.hpp) ends the wait for unless-stopped alone; the others go on.
+bool wait_to_restart(const Spec& spec, const Paths& paths, const std::string& id, std::chrono::milliseconds delay,
+                     const BlockedSignals& signals, ContainerState& state) {
+    const auto deadline = std::chrono::steady_clock::now() + delay;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        switch (restart::wait_delay(paths.runtime_dir(id), std::max(left, std::chrono::milliseconds(0)), signals.fd())) {
+        case restart::Wait::kElapsed:
+            return true;
+        case restart::Wait::kSignal:
+            state.stopped_by_user = true;
+            return false;
+        case restart::Wait::kRequest:
+            const restart::Request asked = restart::take_request(paths.runtime_dir(id));
+            if (asked == restart::Request::kNone) continue;
+            state.stopped_by_user = true;
+            if (asked == restart::Request::kExit || spec.hutch.restart.name == "unless-stopped") return false;
+        }
+    }
+}
+
 }  // namespace
 
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
@@ -477,35 +512,16 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
     // A request an earlier run left untaken (a kill that lost the race with the exit) is not
     // this run's.
     restart::take_request(paths.runtime_dir(id));
-    if (spec.hutch.restart.name != "no") restart::record_last_run(paths.data_dir(id), {true, 0, false});
+    const bool policy = spec.hutch.restart.name != "no";
+    if (policy) restart::record_last_run(paths.data_dir(id), {.running = true});
     // Counted from 0 at each `hutch start`, as dockerd resets RestartCount there.
     restart::Manager restarts(spec.hutch.restart);
-    StartOfRun how{started_fd, existing, !existing, observer};
+    // The first start's failure is the caller's, as without a policy.
+    auto began = std::chrono::steady_clock::now();
+    int forwarded = 0;
+    int status = start_and_wait(spec, paths, id, config, record, state, signals,
+                                StartOfRun{started_fd, existing, !existing, observer, false}, forwarded);
     for (;;) {
-        int forwarded = 0;
-        const auto began = std::chrono::steady_clock::now();
-        int status = 0;
-        if (restarts.count() == 0) {
-            status = start_and_wait(spec, paths, id, config, record, state, signals, how, forwarded);
-        } else {
-            // A restart that fails (an image layer gone, the network's address range full) ends
-            // the restarts, as dockerd's does; the reason goes where the command's output goes.
-            try {
-                status = start_and_wait(spec, paths, id, config, record, state, signals, how, forwarded);
-            } catch (const Error& e) {
-                std::fprintf(stderr, "hutch: restart %d of container %s failed: %s\n", restarts.count(),
-                             id.substr(0, 12).c_str(), e.what());
-                state.status = "exited";
-                state.pid = 0;
-                state.ports.clear();
-                state.exit_code = e.exit_code();
-                state.finished_at = rfc3339_now();
-                state.stopped_by_user = dynamic_cast<const interrupt::Interrupted*>(&e) != nullptr;
-                record.record_exit(state.exit_code);  // for `wait`, as after any run
-                finish_record(spec, paths, record, state);
-                return e.exit_code();
-            }
-        }
         const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
         const restart::Request asked = restart::take_request(paths.runtime_dir(id));
         state.stopped_by_user = asked != restart::Request::kNone || forwarded != 0;
@@ -516,24 +532,52 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
             finish_record(spec, paths, record, state);
             return status;
         }
-        // Kept from here whatever happens: the container outlives this run.
+        // From here the container outlives this run whatever happens, and anything that fails
+        // (the wait, a restart's start) ends the restarts with the record finished, as dockerd
+        // ends them when a restart fails; the reason goes where the command's output goes.
         record.keep();
-        state.status = "restarting";
-        state.restart_count = restarts.count();
-        record.save(state);
-        explain::comment("--restart " + restart::describe(spec.hutch.restart) + ": exit status " +
-                         std::to_string(status) + ", restart " + std::to_string(restarts.count()) + " in " +
-                         std::to_string(delay->count()) + " ms");
-        if (!restart::wait_delay(paths.runtime_dir(id), *delay, signals.fd())) {
-            // Stopped while it waited: kill, stop or rm -f, or a signal to this supervisor.
+        try {
+            state.status = "restarting";
+            state.restart_count = restarts.count();
+            record.save(state);
+            explain::comment("--restart " + restart::describe(spec.hutch.restart) + ": exit status " +
+                             std::to_string(status) + ", restart " + std::to_string(restarts.count()) + " in " +
+                             std::to_string(delay->count()) + " ms");
+            if (!wait_to_restart(spec, paths, id, *delay, signals, state)) {
+                state.status = "exited";
+                finish_record(spec, paths, record, state);
+                return status;
+            }
+            record.clear_exit();
+            began = std::chrono::steady_clock::now();
+            forwarded = 0;
+            status = start_and_wait(spec, paths, id, config, record, state, signals,
+                                    StartOfRun{-1, true, false, nullptr, true}, forwarded);
+        } catch (const std::exception& e) {
+            const bool by_user = dynamic_cast<const StoppedBeforeRun*>(&e) || dynamic_cast<const interrupt::Interrupted*>(&e);
+            if (!by_user)
+                std::fprintf(stderr, "hutch: restart %d of container %s failed: %s\n", restarts.count(),
+                             id.substr(0, 12).c_str(), e.what());
             restart::take_request(paths.runtime_dir(id));
             state.status = "exited";
-            state.stopped_by_user = true;
-            finish_record(spec, paths, record, state);
-            return status;
+            state.pid = 0;
+            state.ports.clear();
+            // Stopped by a user: the last run's status stays the container's, as dockerd keeps it.
+            if (!by_user) {
+                const auto* error = dynamic_cast<const Error*>(&e);
+                state.exit_code = error ? error->exit_code() : kExitHutchError;
+            }
+            state.finished_at = rfc3339_now();
+            state.stopped_by_user = by_user;
+            try {
+                record.record_exit(state.exit_code);  // for `wait`, as after any run
+                finish_record(spec, paths, record, state);
+            } catch (const std::exception& last) {
+                std::fprintf(stderr, "hutch: container %s: its record could not be finished: %s\n",
+                             id.substr(0, 12).c_str(), last.what());
+            }
+            return state.exit_code;
         }
-        record.clear_exit();
-        how = StartOfRun{-1, true, false, nullptr};
     }
 }
 

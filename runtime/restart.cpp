@@ -1,12 +1,18 @@
 #include "runtime/restart.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+
 #include <cerrno>
-#include <cstdio>
+#include <charconv>
+#include <string_view>
+#include <vector>
 #include <climits>
 #include <cstring>
 
@@ -83,57 +89,80 @@ bool restart_at_boot(const RestartPolicy& policy, int exit_code, bool stopped_by
 void request(const std::string& runtime_dir, Request request) {
     if (request == Request::kNone) return;
     const std::string path = runtime_dir + "/" + kRequestFile;
-    if (request == Request::kManual) {
-        try {
-            if (read_file(path) == "exit\n") return;
-        } catch (const SysError&) {
-            // None there yet: this one is the first.
-        }
+    // A temp file of this writer's own: a stop and an rm -f at once must not share one.
+    std::string temp = runtime_dir + "/.stop-request-XXXXXX";
+    Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return;  // the record is gone: nothing left to stop
+        throw SysError("ask the container's supervisor to stop", "mkostemp", temp, errno);
     }
-    write_file_atomic(path, request == Request::kExit ? "exit\n" : "manual\n", 0600, Durability::kRuntime);
+    const std::string text = request == Request::kExit ? "exit\n" : "manual\n";
+    const bool written = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    fd.reset();
+    // kExit replaces whatever is there; kManual never replaces anything (an exit asked for
+    // already must stay an exit).
+    const unsigned flags = request == Request::kExit ? 0 : RENAME_NOREPLACE;
+    if (!written || ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), flags) != 0) {
+        const int err = written ? errno : EIO;
+        ::unlink(temp.c_str());
+        if (err == EEXIST || err == ENOENT) return;
+        throw SysError("ask the container's supervisor to stop", "renameat2", path, err);
+    }
 }
 
 Request take_request(const std::string& runtime_dir) {
+    // Moved out of the way before it is read: a request renamed into place after this is the
+    // next one, never unlinked unread.
     const std::string path = runtime_dir + "/" + kRequestFile;
+    const std::string taken = runtime_dir + "/.stop-request-taken";
+    if (::rename(path.c_str(), taken.c_str()) != 0) return Request::kNone;
     std::string text;
     try {
-        text = read_file(path);
+        text = read_file(taken);
     } catch (const SysError&) {
-        return Request::kNone;
+        // Unreadable: still a request to stop.
     }
-    ::unlink(path.c_str());
+    ::unlink(taken.c_str());
     return text == "manual\n" ? Request::kManual : Request::kExit;
 }
 
-bool wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_fd) {
+Request peek_request(const std::string& runtime_dir) {
+    std::string text;
+    try {
+        text = read_file(runtime_dir + "/" + kRequestFile);
+    } catch (const SysError& e) {
+        return e.error_number() == ENOENT ? Request::kNone : Request::kExit;
+    }
+    return text == "manual\n" ? Request::kManual : Request::kExit;
+}
+
+Wait wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_fd) {
+    // The request is renamed into place: IN_MOVED_TO. Without inotify (the user's instances
+    // used up) the file is looked for every 100 ms instead.
     Fd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    if (!watch) throw SysError("wait to restart the container", "inotify_init1", "", errno);
-    // The request is written to a temp file and renamed into place (write_file_atomic).
-    if (::inotify_add_watch(watch.get(), runtime_dir.c_str(), IN_MOVED_TO | IN_CREATE) < 0)
-        throw SysError("wait to restart the container", "inotify_add_watch", runtime_dir, errno);
-    // Asked after the watch exists: a request written before it is seen here, one after by it.
-    if (::access((runtime_dir + "/" + kRequestFile).c_str(), F_OK) == 0) return false;
+    if (watch && ::inotify_add_watch(watch.get(), runtime_dir.c_str(), IN_MOVED_TO | IN_CREATE) < 0) watch.reset();
     const auto deadline = std::chrono::steady_clock::now() + delay;
     for (;;) {
+        // Asked after the watch exists: a request written before it is seen here, one after by it.
+        if (::access((runtime_dir + "/" + kRequestFile).c_str(), F_OK) == 0) return Wait::kRequest;
         const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return true;
-        pollfd fds[2] = {{watch.get(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
-        int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
+        if (left.count() <= 0) return Wait::kElapsed;
+        pollfd fds[2] = {{watch ? watch.get() : -1, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+        const long long timeout = watch ? left.count() : std::min<long long>(left.count(), 100);
+        int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(timeout, INT_MAX)));
         if (n < 0 && errno != EINTR) throw SysError("wait to restart the container", "poll", "", errno);
         if (n <= 0) continue;
         if (fds[1].revents & POLLIN) {
+            // Meant for a command that is not running. A terminal's resize is no stop.
+            bool stop = false;
             signalfd_siginfo info{};
-            while (::read(signal_fd, &info, sizeof info) == sizeof info) {
-            }
-            return false;
+            while (::read(signal_fd, &info, sizeof info) == sizeof info)
+                if (info.ssi_signo != SIGWINCH) stop = true;
+            if (stop) return Wait::kSignal;
         }
         if (fds[0].revents & POLLIN) {
             alignas(inotify_event) char buf[4096];
-            ssize_t got = ::read(watch.get(), buf, sizeof buf);
-            for (ssize_t at = 0; at < got;) {
-                const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
-                if (event->len > 0 && std::strcmp(event->name, kRequestFile) == 0) return false;
-                at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+            while (::read(watch.get(), buf, sizeof buf) > 0) {
             }
         }
     }
@@ -141,10 +170,24 @@ bool wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_f
 
 void record_last_run(const std::string& data_dir, const LastRun& last) {
     const std::string text = last.running ? "running\n"
-                                          : "exited " + std::to_string(last.exit_code) +
+                                          : "exited " + std::to_string(last.exit_code) + " " +
+                                                std::to_string(last.restart_count) +
                                                 (last.stopped_by_user ? " stopped-by-user\n" : "\n");
     write_file_atomic(data_dir + "/last-run", text, 0600, Durability::kDurable);
 }
+
+namespace {
+
+// A whole decimal number of at most 9 digits, nothing else.
+std::optional<int> small_number(std::string_view text) {
+    int value = 0;
+    if (text.empty() || text.size() > 9 || text[0] < '0' || text[0] > '9') return std::nullopt;
+    auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (err != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+}  // namespace
 
 std::optional<LastRun> read_last_run(const std::string& data_dir) {
     std::string text;
@@ -160,12 +203,22 @@ std::optional<LastRun> read_last_run(const std::string& data_dir) {
         last.exit_code = 255;
         return last;
     }
-    int code = 0;
-    char by_user[32] = {};
-    if (text.size() > 64 || std::sscanf(text.c_str(), "exited %d %31s", &code, by_user) < 1 || code < 0 || code > 255)
-        return std::nullopt;  // not hutch's words: nothing to act on
-    last.exit_code = code;
-    last.stopped_by_user = std::strcmp(by_user, "stopped-by-user") == 0;
+    // "exited CODE RESTARTS[ stopped-by-user]\n", exactly: anything else is not hutch's words.
+    if (text.size() > 64 || text.rfind("exited ", 0) != 0 || text.back() != '\n') return std::nullopt;
+    std::vector<std::string_view> words;
+    std::string_view rest(text.data() + 7, text.size() - 8);
+    for (std::size_t at = 0; at <= rest.size();) {
+        std::size_t space = rest.find(' ', at);
+        if (space == std::string_view::npos) space = rest.size();
+        words.push_back(rest.substr(at, space - at));
+        at = space + 1;
+    }
+    if (words.size() < 2 || words.size() > 3 || (words.size() == 3 && words[2] != "stopped-by-user")) return std::nullopt;
+    const auto code = small_number(words[0]), count = small_number(words[1]);
+    if (!code || *code > 255 || !count) return std::nullopt;
+    last.exit_code = *code;
+    last.restart_count = *count;
+    last.stopped_by_user = words.size() == 3;
     return last;
 }
 

@@ -57,15 +57,20 @@ bool restart_at_boot(const RestartPolicy& policy, int exit_code, bool stopped_by
 
 enum class Request { kNone, kManual, kExit };
 // Leaves `request` for the supervisor of the container whose runtime dir is `runtime_dir`; a
-// kExit already there is never weakened to kManual.
+// kExit already there is never weakened to kManual. A runtime dir that is gone (the container
+// was removed meanwhile) is nothing to stop.
 void request(const std::string& runtime_dir, Request request);
-// Takes (reads and removes) the request left there; kNone when there is none.
+// Takes (moves aside, reads and removes) the request left there; kNone when there is none.
 Request take_request(const std::string& runtime_dir);
+// The request waiting there, left in place.
+Request peek_request(const std::string& runtime_dir);
 
-// Waits out `delay` before a restart. Returns false early when a request arrives in
-// `runtime_dir` (inotify) or a signal is readable on `signal_fd` (read and dropped: it was
-// meant for a command that is not running); true when the delay passed.
-bool wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_fd);
+// Waits out `delay` before a restart: kElapsed when it passed; kRequest as soon as a request
+// is there (inotify on `runtime_dir`, or a look every 100 ms without it); kSignal when a signal
+// other than SIGWINCH is readable on `signal_fd` (read and dropped: it was meant for a command
+// that is not running).
+enum class Wait { kElapsed, kRequest, kSignal };
+Wait wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_fd);
 
 // What `start --all-restartable` needs of a container after a reboot, which empties the runtime
 // root (/run) and with it the record: kept in its data dir, durably, for containers with a
@@ -73,6 +78,7 @@ bool wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_f
 struct LastRun {
     bool running = false;
     int exit_code = 0;
+    int restart_count = 0;  // on-failure:N counts across a reboot, as dockerd's RestartCount
     bool stopped_by_user = false;
 };
 void record_last_run(const std::string& data_dir, const LastRun& last);

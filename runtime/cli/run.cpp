@@ -401,14 +401,18 @@ int start_all_restartable(const Globals& globals, char** argv) {
                 wanted = restart::restart_at_boot(spec.hutch.restart, c.exit_code, c.stopped_by_user, c.restart_count);
             } else {
                 const std::optional<restart::LastRun> last = restart::read_last_run(paths.data_dir(id));
-                wanted = last && restart::restart_at_boot(spec.hutch.restart, last->exit_code, last->stopped_by_user, 0);
+                wanted = last && restart::restart_at_boot(spec.hutch.restart, last->exit_code, last->stopped_by_user,
+                                                          last->restart_count);
             }
             if (!wanted) continue;
             spec.hutch.detach = true;
             if (!trampoline::available()) ensure_sealed_binary(argv);
             net::HostConfig config = net::read_host_config(globals.config_path);
-            const bool existing = record != records.end();
-            in_monitor([&](int started) { return run_container(spec, paths, id, config, started, existing); });
+            // A record made again is made first, as `hutch create` makes one: a start that then
+            // fails (a port taken at boot, a volume not mounted yet) leaves it, and its writable
+            // layer, as a stopped container, never removes them.
+            if (record == records.end()) create_container(spec, paths, id);
+            in_monitor([&](int started) { return run_container(spec, paths, id, config, started, true); });
             std::printf("%s\n", spec.hutch.name.empty() ? id.c_str() : spec.hutch.name.c_str());
         } catch (const Error& e) {
             std::fprintf(stderr, "hutch: start %s: %s\n", id.substr(0, 12).c_str(), e.what());

@@ -98,10 +98,17 @@ int Kernel::pivot_root(const char* new_root, const char* put_old) {
 // --- lookups ------------------------------------------------------------------------------------
 
 int Kernel::openat2(int dirfd, const char* path, const open_how& how) {
-    return make(CallKind::kLookup, [&] { return do_openat2(dirfd, path, how); }, [&] {
-        return "openat2(" + at_name(dirfd, "") + ", " + quoted(path) + ", {flags=" +
-               open_flags(static_cast<int>(how.flags)) + ", resolve=" + resolve_flags(how.resolve) + "})";
-    });
+    // RESOLVE_IN_ROOT and RESOLVE_BENEATH answer EAGAIN when a rename or a mount anywhere on the
+    // machine raced a ".." step of the lookup, and openat2(2) asks the caller to retry. A busy
+    // machine (the test suite's parallel starts) does get it. Each try is a call of its own.
+    constexpr int kTries = 64;
+    for (int attempt = 1;; ++attempt) {
+        const int fd = make(CallKind::kLookup, [&] { return do_openat2(dirfd, path, how); }, [&] {
+            return "openat2(" + at_name(dirfd, "") + ", " + quoted(path) + ", {flags=" +
+                   open_flags(static_cast<int>(how.flags)) + ", resolve=" + resolve_flags(how.resolve) + "})";
+        });
+        if (fd >= 0 || errno != EAGAIN || attempt == kTries) return fd;
+    }
 }
 
 int Kernel::openat(int dirfd, const char* path, int flags, mode_t mode) {

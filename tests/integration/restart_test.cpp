@@ -7,6 +7,7 @@
 // Every container runs with --network none. TearDown removes every container (rm -f) and reaps
 // what is left among the test's own children.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -220,6 +221,27 @@ TEST_F(RestartIntegration, StartAllRestartableAfterTheRuntimeRootIsGone) {
     json j = inspect("keep");
     EXPECT_EQ(j["State"]["Status"], "running");
     EXPECT_EQ(hutch({"inspect", "down"}).code, 125);
+}
+
+TEST_F(RestartIntegration, AStartThatFailsAtBootLeavesTheContainerAndItsLayer) {
+    const std::string volume = roots_.base() + "/volume";
+    ASSERT_EQ(::mkdir(volume.c_str(), 0755), 0);
+    std::string id = start_d({"--name", "vol", "--restart", "always", "-v", volume + ":/x"},
+                             {"sh", "-c", "echo kept > /kept; exec sleep 100"});
+    ASSERT_FALSE(id.empty());
+    std::this_thread::sleep_for(300ms);
+    ASSERT_EXIT_CODE(hutch({"stop", "-t", "0", "vol"}), 0);
+    // A reboot, and the volume's file system not there yet when the boot unit runs.
+    ASSERT_EQ(std::system(("rm -rf " + roots_.run_root() + " " + volume).c_str()), 0);
+    Result r = hutch({"start", "--all-restartable"});
+    EXPECT_NE(r.code, 0) << describe(r);
+    EXPECT_NE(r.err.find(id.substr(0, 12)), std::string::npos) << describe(r);
+    // Still there, stopped, with what it wrote: the next boot (or a start by hand) can run it.
+    EXPECT_NE(inspect("vol")["State"]["Status"], "running");
+    EXPECT_EQ(read_file(roots_.data_root() + "/containers/" + id + "/upper/kept"), "kept\n");
+    ASSERT_EQ(::mkdir(volume.c_str(), 0755), 0);
+    ASSERT_EXIT_CODE(hutch({"start", "vol"}), 0);
+    EXPECT_EQ(inspect("vol")["State"]["Status"], "running");
 }
 
 TEST_F(RestartIntegration, BadPoliciesAreRefusedLeavingNothing) {

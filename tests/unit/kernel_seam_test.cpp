@@ -2,7 +2,10 @@
 // backend the ordering tests rely on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/sysmacros.h>
@@ -40,6 +43,26 @@ TEST(KernelSeam, AScriptedFailureReachesTheCallerWithItsErrno) {
     EXPECT_EQ(k.calls().back().line, R"(mknodat("/root/dev", "null", S_IFCHR|0666, makedev(1, 3)))");
     // Only the first matching call fails.
     EXPECT_EQ(k.mknodat(dev, "null", S_IFCHR | 0666, makedev(1, 3)), 0);
+}
+
+TEST(KernelSeam, Openat2IsTriedAgainWhenARaceMadeItAnswerEagain) {
+    RecordingKernel k;
+    k.fail("openat2(", EAGAIN);
+    open_how how{};
+    how.flags = O_PATH;
+    how.resolve = RESOLVE_IN_ROOT;
+    int root = k.openat(AT_FDCWD, "/root", O_PATH | O_DIRECTORY);
+    auto tries = [&k] {
+        return std::count_if(k.calls().begin(), k.calls().end(),
+                             [](const auto& c) { return c.line.rfind("openat2(", 0) == 0; });
+    };
+    EXPECT_GE(k.openat2(root, "etc/../etc/hosts", how), 0);
+    EXPECT_EQ(tries(), 2);
+    // Any other error is the caller's at once.
+    k.fail("openat2(", ELOOP);
+    EXPECT_EQ(k.openat2(root, "etc/hosts", how), -1);
+    EXPECT_EQ(errno, ELOOP);
+    EXPECT_EQ(tries(), 3);
 }
 
 TEST(KernelSeam, WhatWasMadeIsWhatFstatReports) {

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/error.hpp"
 #include "runtime/restart.hpp"
@@ -107,36 +109,54 @@ TEST_F(RestartFiles, RequestIsTakenOnceAndExitIsNeverWeakened) {
 }
 
 TEST_F(RestartFiles, WaitEndsEarlyOnARequestAndRunsOutWithout) {
-    EXPECT_TRUE(wait_delay(dir_, milliseconds(30), -1));
+    EXPECT_EQ(wait_delay(dir_, milliseconds(30), -1), Wait::kElapsed);
     // One that arrives while it waits (inotify), and one already there.
     std::thread stopper([this] {
         std::this_thread::sleep_for(milliseconds(100));
         request(dir_, Request::kExit);
     });
     const auto before = std::chrono::steady_clock::now();
-    EXPECT_FALSE(wait_delay(dir_, milliseconds(60000), -1));
+    EXPECT_EQ(wait_delay(dir_, milliseconds(60000), -1), Wait::kRequest);
     stopper.join();
     EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(5));
-    EXPECT_FALSE(wait_delay(dir_, milliseconds(60000), -1));
+    EXPECT_EQ(peek_request(dir_), Request::kExit);
+    EXPECT_EQ(wait_delay(dir_, milliseconds(60000), -1), Wait::kRequest);
     EXPECT_EQ(take_request(dir_), Request::kExit);
+    EXPECT_EQ(peek_request(dir_), Request::kNone);
+}
+
+TEST_F(RestartFiles, ConcurrentRequestsNeitherFailNorLoseAnExit) {
+    std::vector<std::thread> writers;
+    for (int i = 0; i < 8; ++i)
+        writers.emplace_back([this, i] { request(dir_, i % 2 ? Request::kManual : Request::kExit); });
+    for (auto& w : writers) w.join();
+    EXPECT_EQ(take_request(dir_), Request::kExit);
+    // No temp file of a writer is left.
+    std::string left = "";
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) left += e.path().filename().string() + " ";
+    EXPECT_EQ(left, "");
+    // A removed container's runtime dir: nothing to stop, no error.
+    EXPECT_NO_THROW(request(dir_ + "/gone", Request::kExit));
 }
 
 TEST_F(RestartFiles, LastRunRoundTripsAndForeignTextIsIgnored) {
     EXPECT_FALSE(read_last_run(dir_));
-    record_last_run(dir_, {true, 0, false});
+    record_last_run(dir_, {.running = true});
     auto last = read_last_run(dir_);
     ASSERT_TRUE(last);
     EXPECT_TRUE(last->running);
     EXPECT_EQ(last->exit_code, 255);
-    record_last_run(dir_, {false, 143, true});
+    record_last_run(dir_, {.running = false, .exit_code = 143, .restart_count = 3, .stopped_by_user = true});
     last = read_last_run(dir_);
     ASSERT_TRUE(last);
     EXPECT_EQ(last->exit_code, 143);
+    EXPECT_EQ(last->restart_count, 3);
     EXPECT_TRUE(last->stopped_by_user);
-    std::ofstream(dir_ + "/last-run") << "exited 999\n";
-    EXPECT_FALSE(read_last_run(dir_));
-    std::ofstream(dir_ + "/last-run") << "garbage";
-    EXPECT_FALSE(read_last_run(dir_));
+    for (const char* foreign : {"exited 999 0\n", "exited 4294967297 0\n", "exited 1 0 junk\n", "exited 1\n",
+                                "exited -1 0\n", "exited 1 0", "garbage"}) {
+        std::ofstream(dir_ + "/last-run") << foreign;
+        EXPECT_FALSE(read_last_run(dir_)) << foreign;
+    }
 }
 
 }  // namespace
