@@ -1,10 +1,11 @@
 // `hutch audit`: judges a profile against the rules in caps/audit and runs nothing.
 //
-//   hutch audit [run options] ROOTFS [COMMAND]   the Spec `hutch run` would build from the flags
-//   hutch audit NAME                             a created or running container's stored Spec
-//   hutch audit --config config.json             an OCI config
+//   hutch audit [run options] ROOTFS|IMAGE [COMMAND]   the Spec `hutch run` would build from the flags
+//   hutch audit NAME                                   a created or running container's stored Spec
+//   hutch audit --config config.json                   an OCI config
 //
-// A single argument that is an existing directory is a ROOTFS, anything else a container.
+// An existing directory is a ROOTFS. A single name without run options is a container when one
+// has that name, else an image of hutch's store (never pulled: audit runs nothing), as for run.
 #include <sys/stat.h>
 
 #include <climits>
@@ -15,6 +16,8 @@
 #include "caps/audit.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/image/image_store.hpp"
+#include "runtime/image/reference.hpp"
 #include "runtime/run_options.hpp"
 
 namespace hutch::cli {
@@ -23,6 +26,22 @@ namespace {
 bool is_directory(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_container(const Paths& paths, const std::string& ref) {
+    try {
+        find_container(paths, ref);
+        return true;
+    } catch (const UsageError&) {
+        return false;
+    }
+}
+
+bool is_stored_image(const Paths& paths, const std::string& ref) {
+    if (!image::Reference::looks_like(ref) && ref.rfind("sha256:", 0) != 0) return false;
+    image::ImageStore store(paths.data_root);
+    image::StoreLock lock = store.lock(image::StoreLock::Mode::kShared);
+    return store.find(ref).has_value();
 }
 
 // nlohmann's message is "[json.exception.parse_error.101] parse error at line 3, column 5: why";
@@ -87,7 +106,7 @@ void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code) {
         "audit", "Check a container profile against CIS Docker Benchmark rules (runs nothing)");
     cmd->set_help_flag("--help", "Print this help and exit");  // -h is --hostname
     cmd->prefix_command();  // from ROOTFS on, everything is the container's command
-    cmd->footer("Forms: hutch audit [run options] ROOTFS [COMMAND] | hutch audit NAME | "
+    cmd->footer("Forms: hutch audit [run options] ROOTFS|IMAGE [COMMAND] | hutch audit NAME | "
                   "hutch audit --config config.json");
     auto opts = std::make_shared<RunOptions>();
     auto config = std::make_shared<std::string>();
@@ -117,11 +136,12 @@ void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code) {
             spec = read_spec(*config, "config");
         } else if (rest.empty()) {
             throw UsageError("\"hutch audit\" requires ROOTFS [COMMAND], a container NAME, or --config FILE");
-        } else if (is_directory(rest[0])) {
+        } else if (is_directory(rest[0]) ||
+                   (!(rest.size() == 1 && !run_flags && is_container(paths, rest[0])) && is_stored_image(paths, rest[0]))) {
             spec = spec_from_flags(*opts, rest, paths);
         } else if (rest.size() > 1) {
-            throw UsageError("\"" + rest[0] + "\" is not a rootfs directory (a container takes no COMMAND; "
-                             "audit options go before NAME)");
+            throw UsageError("\"" + rest[0] + "\" is not a rootfs directory or an image of hutch's store (a container "
+                             "takes no COMMAND; audit options go before NAME)");
         } else {
             if (run_flags)
                 throw UsageError("run options describe a new container: a container \"" + rest[0] +

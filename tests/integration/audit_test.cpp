@@ -155,6 +155,25 @@ TEST_F(AuditIntegration, SensitiveHostPathsAreFlagged) {
     EXPECT_TRUE(found) << rw.dump(2);
 }
 
+TEST_F(AuditIntegration, AuditsAnImageAsRunWouldRunIt) {
+    ASSERT_EXIT_CODE(roots_.hutch({"import", rootfs_, "audit-me:1"}), 0);
+    // The image's profile with the flags given: the image's user (root here) and the caps asked.
+    json findings = audit_json({"--cap-add", "SYS_ADMIN", "audit-me:1", "sh"});
+    auto lv = levels(findings);
+    EXPECT_TRUE(lv["5.3 dangerous-cap"].count("WARN")) << findings.dump(2);
+    EXPECT_TRUE(lv["4.1 root-user"].count("WARN")) << findings.dump(2);
+    json hardened = audit_json({"--user", "65534:65534", "--read-only", "audit-me:1", "sh"});
+    auto hv = levels(hardened);
+    EXPECT_EQ(hv["4.1 root-user"], std::multiset<std::string>{"PASS"}) << hardened.dump(2);
+    EXPECT_EQ(hv["5.12 read-only-rootfs"], std::multiset<std::string>{"PASS"}) << hardened.dump(2);
+    EXPECT_EQ(roots_.container_ids(), Strings{}) << "audit starts nothing";
+    // A name that is neither a directory nor an image, with a command: one line naming it.
+    Result neither = audit({"no-such-image-xyz:1", "sh"});
+    EXPECT_EXIT_CODE(neither, 125);
+    EXPECT_NE(neither.err.find("no-such-image-xyz:1"), std::string::npos) << describe(neither);
+    EXPECT_EQ(neither.err_lines().size(), 1u) << describe(neither);
+}
+
 TEST_F(AuditIntegration, AuditsACreatedContainerByName) {
     Result made = run_raw({"--name", "audited", "--network", "none", "--cap-add", "NET_ADMIN", "--security-opt",
                            "no-new-privileges", rootfs_, "true"});
