@@ -475,29 +475,6 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     return status;
 }
 
-// The back-off before restart number restarts.count(): false when a user stopped the container
-// meanwhile (kill, stop, rm -f, or a signal to this supervisor). A request that only marks the
-// stop as a user's (restart.hpp) ends the wait for unless-stopped alone; the others go on.
-bool wait_to_restart(const Spec& spec, const Paths& paths, const std::string& id, std::chrono::milliseconds delay,
-                     const BlockedSignals& signals, ContainerState& state) {
-    const auto deadline = std::chrono::steady_clock::now() + delay;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        switch (restart::wait_delay(paths.runtime_dir(id), std::max(left, std::chrono::milliseconds(0)), signals.fd())) {
-        case restart::Wait::kElapsed:
-            return true;
-        case restart::Wait::kSignal:
-            state.stopped_by_user = true;
-            return false;
-        case restart::Wait::kRequest:
-            const restart::Request asked = restart::take_request(paths.runtime_dir(id));
-            if (asked == restart::Request::kNone) continue;
-            state.stopped_by_user = true;
-            if (asked == restart::Request::kExit || spec.hutch.restart.name == "unless-stopped") return false;
-        }
-    }
-}
-
 }  // namespace
 
 int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
@@ -543,7 +520,8 @@ int run_container(const Spec& spec, const Paths& paths, const std::string& id, c
             explain::comment("--restart " + restart::describe(spec.hutch.restart) + ": exit status " +
                              std::to_string(status) + ", restart " + std::to_string(restarts.count()) + " in " +
                              std::to_string(delay->count()) + " ms");
-            if (!wait_to_restart(spec, paths, id, *delay, signals, state)) {
+            if (!restart::wait_to_restart(spec.hutch.restart, paths.runtime_dir(id), *delay, signals.fd(),
+                                          state.stopped_by_user)) {
                 state.status = "exited";
                 finish_record(spec, paths, record, state);
                 return status;

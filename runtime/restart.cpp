@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <string_view>
@@ -164,6 +165,26 @@ Wait wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_f
             alignas(inotify_event) char buf[4096];
             while (::read(watch.get(), buf, sizeof buf) > 0) {
             }
+        }
+    }
+}
+
+bool wait_to_restart(const RestartPolicy& policy, const std::string& runtime_dir, milliseconds delay, int signal_fd,
+                     bool& stopped_by_user) {
+    const auto deadline = std::chrono::steady_clock::now() + delay;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+        switch (wait_delay(runtime_dir, std::max(left, milliseconds(0)), signal_fd)) {
+        case Wait::kElapsed:
+            return true;
+        case Wait::kSignal:
+            stopped_by_user = true;
+            return false;
+        case Wait::kRequest:
+            const Request asked = take_request(runtime_dir);
+            if (asked == Request::kNone) continue;
+            stopped_by_user = true;
+            if (asked == Request::kExit || policy.name == "unless-stopped") return false;
         }
     }
 }

@@ -72,6 +72,13 @@ Request peek_request(const std::string& runtime_dir);
 enum class Wait { kElapsed, kRequest, kSignal };
 Wait wait_delay(const std::string& runtime_dir, milliseconds delay, int signal_fd);
 
+// The whole back-off before a restart under `policy`: true when it passed, false when a user
+// stopped the container meanwhile (kill, stop, rm -f, or a signal to the supervisor); either
+// sets `stopped_by_user` when one asked. A request that only marks the stop as a user's ends
+// the wait for unless-stopped alone; the other policies go on waiting.
+bool wait_to_restart(const RestartPolicy& policy, const std::string& runtime_dir, milliseconds delay, int signal_fd,
+                     bool& stopped_by_user);
+
 // What `start --all-restartable` needs of a container after a reboot, which empties the runtime
 // root (/run) and with it the record: kept in its data dir, durably, for containers with a
 // policy. "running" from each start to the end; the exit and whether a user stopped it then.

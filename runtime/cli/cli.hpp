@@ -23,6 +23,8 @@ struct Globals {
 
 // Registers a command on `app`; the callback it installs runs the command and sets `exit_code`.
 void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
+// `start` (also --all-restartable) and `restart` (runtime/cli/start.cpp).
+void add_start_commands(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
 void add_network_command(CLI::App& app, const Globals& globals, int& exit_code);
 void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code);
 void add_rm_command(CLI::App& app, const Paths& paths, int& exit_code);

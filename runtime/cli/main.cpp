@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     app.add_option("--config", globals.config_path, "Host config file (DNS defaults, default bridge)")
         ->capture_default_str();
     cli::add_run_command(app, globals, exit_code, argv);
+    cli::add_start_commands(app, globals, exit_code, argv);
     cli::add_network_command(app, globals, exit_code);
     cli::add_ps_command(app, paths, exit_code);
     cli::add_rm_command(app, paths, exit_code);

@@ -37,24 +37,10 @@ protected:
     }
 
     // `run -d --network none OPTS ROOTFS CMD...` as given.
-    Result run_d(const Strings& opts, const Strings& cmd) {
-        Strings args = {"run", "-d", "--network", "none"};
-        args.insert(args.end(), opts.begin(), opts.end());
-        args.push_back(rootfs_);
-        args.insert(args.end(), cmd.begin(), cmd.end());
-        return hutch(args, 15s);
-    }
+    Result run_d(const Strings& opts, const Strings& cmd) { return run_detached(roots_, rootfs_, opts, cmd); }
 
     // Starts a detached container; its id, or "" (with a failure recorded).
-    std::string start_d(const Strings& opts, const Strings& cmd) {
-        Result r = run_d(opts, cmd);
-        std::string id = trim(r.out);
-        if (r.code != 0 || !std::regex_match(id, std::regex("[0-9a-f]{64}"))) {
-            ADD_FAILURE() << "run -d failed: " << describe(r);
-            return "";
-        }
-        return id;
-    }
+    std::string start_d(const Strings& opts, const Strings& cmd) { return started_id(run_d(opts, cmd)); }
 
     json inspect(const std::string& ref) { return inspect_container(roots_, ref); }
     pid_t container_pid(const std::string& ref) { return hutch_it::container_pid(roots_, ref); }

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <regex>
 #include <thread>
 
 extern char** environ;
@@ -721,6 +722,23 @@ Strings remove_all_containers(const TempRoots& roots) {
     for (const auto& id : ids)
         for (int i = 0; i < 100 && remove_leftover_cgroup(id); ++i) std::this_thread::sleep_for(5ms);
     return ids;
+}
+
+Result run_detached(const TempRoots& roots, const std::string& rootfs, const Strings& opts, const Strings& cmd) {
+    Strings args = {"run", "-d", "--network", "none"};
+    args.insert(args.end(), opts.begin(), opts.end());
+    args.push_back(rootfs);
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    return roots.hutch(args, {}, 15s);
+}
+
+std::string started_id(const Result& run_d) {
+    std::string id = trim(run_d.out);
+    if (run_d.code != 0 || !std::regex_match(id, std::regex("[0-9a-f]{64}"))) {
+        ADD_FAILURE() << "run -d failed: " << describe(run_d);
+        return "";
+    }
+    return id;
 }
 
 size_t count_of(const std::string& text, const std::string& needle) {

@@ -180,6 +180,10 @@ bool remove_leftover_cgroup(const std::string& id);
 // `roots`, the test's leftover children reaped (exited monitors, anything a failed test left),
 // and the cgroups of those containers a killed hutch left removed. Returns their ids.
 Strings remove_all_containers(const TempRoots& roots);
+// `run -d --network none OPTS ROOTFS CMD...` under `roots`.
+Result run_detached(const TempRoots& roots, const std::string& rootfs, const Strings& opts, const Strings& cmd);
+// The id `run -d` printed; "" with a recorded failure when it failed or printed anything else.
+std::string started_id(const Result& run_d);
 // How often `needle` occurs in `text` (not overlapping).
 size_t count_of(const std::string& text, const std::string& needle);
 

@@ -29,17 +29,7 @@ protected:
     Result hutch(const Strings& args, std::chrono::milliseconds timeout = 20s) { return roots_.hutch(args, {}, timeout); }
 
     std::string start_d(const Strings& opts, const Strings& cmd) {
-        Strings args = {"run", "-d", "--network", "none"};
-        args.insert(args.end(), opts.begin(), opts.end());
-        args.push_back(rootfs_);
-        args.insert(args.end(), cmd.begin(), cmd.end());
-        Result r = hutch(args, 15s);
-        std::string id = trim(r.out);
-        if (r.code != 0 || !std::regex_match(id, std::regex("[0-9a-f]{64}"))) {
-            ADD_FAILURE() << "run -d failed: " << describe(r);
-            return "";
-        }
-        return id;
+        return started_id(run_detached(roots_, rootfs_, opts, cmd));
     }
 
     json inspect(const std::string& ref) { return inspect_container(roots_, ref); }

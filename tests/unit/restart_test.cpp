@@ -125,6 +125,20 @@ TEST_F(RestartFiles, WaitEndsEarlyOnARequestAndRunsOutWithout) {
     EXPECT_EQ(peek_request(dir_), Request::kNone);
 }
 
+TEST_F(RestartFiles, AUsersMarkEndsTheBackOffOfUnlessStoppedAlone) {
+    bool by_user = false;
+    request(dir_, Request::kManual);
+    EXPECT_TRUE(wait_to_restart(parse("always"), dir_, milliseconds(50), -1, by_user));
+    EXPECT_TRUE(by_user);
+    by_user = false;
+    request(dir_, Request::kManual);
+    EXPECT_FALSE(wait_to_restart(parse("unless-stopped"), dir_, milliseconds(60000), -1, by_user));
+    EXPECT_TRUE(by_user);
+    request(dir_, Request::kExit);
+    EXPECT_FALSE(wait_to_restart(parse("always"), dir_, milliseconds(60000), -1, by_user));
+    EXPECT_EQ(peek_request(dir_), Request::kNone);
+}
+
 TEST_F(RestartFiles, ConcurrentRequestsNeitherFailNorLoseAnExit) {
     std::vector<std::thread> writers;
     for (int i = 0; i < 8; ++i)
