@@ -54,6 +54,25 @@ Finding cpu(const Resources& r) {
     return {id, Level::kWarn, "no CPU shares or quota set", why, fix, {}};
 }
 
+// The benchmark's audit: "always" is not compliant, "no" is (the container is never restarted),
+// and on-failure must give up after 5 tries or fewer. unless-stopped is "always" until a user's
+// stop, so it is judged as always. A restart loop of a crashing container costs the host a
+// start every back-off (at most a minute) and hides the crash.
+Finding restart_policy(const RestartPolicy& p) {
+    const char* id = "5.14 restart-policy";
+    const char* why = "a container that keeps crashing is restarted for ever: it hides the failure and costs a start each time";
+    const char* fix = "--restart on-failure:5 (or fewer)";
+    if (p.name == "no") return {id, Level::kPass, "no restart policy", why, fix, {}};
+    if (p.name == "on-failure" && p.max_retries > 0 && p.max_retries <= 5)
+        return {id, Level::kPass, "restarted on failure at most " + std::to_string(p.max_retries) + " times", why, fix, {}};
+    if (p.name == "on-failure")
+        return {id, Level::kWarn,
+                p.max_retries == 0 ? "restarted on failure with no limit"
+                                   : "restarted on failure up to " + std::to_string(p.max_retries) + " times",
+                why, fix, {}};
+    return {id, Level::kWarn, "restart policy " + p.name + ": restarted whatever its exit", why, fix, {}};
+}
+
 std::string limit_text(std::uint64_t v) {
     return v == ~std::uint64_t{0} ? "unlimited" : std::to_string(v);
 }
@@ -88,6 +107,7 @@ std::vector<Finding> resource_findings(const Spec& spec) {
     std::vector<Finding> out{memory(r)};
     if (r.disable_oom_killer.value_or(false)) out.push_back(oom_killer(r));
     out.push_back(cpu(r));
+    out.push_back(restart_policy(spec.hutch.restart));
     out.push_back(ulimits(spec.process.rlimits));
     out.push_back(pids(r));
     return out;

@@ -92,7 +92,7 @@ TEST_F(AuditIntegration, HardenedProfileHasNoWarnAndPassesStrict) {
     auto lv = levels(findings);
     for (const char* id : {"5.4 privileged", "5.3 capabilities", "5.12 read-only-rootfs", "5.25 no-new-privileges",
                            "5.21 seccomp", "4.1 root-user", "5.31 control-socket", "5.10 memory-limit",
-                           "5.11 cpu-shares", "5.18 ulimits", "5.28 pids-limit"})
+                           "5.11 cpu-shares", "5.14 restart-policy", "5.18 ulimits", "5.28 pids-limit"})
         EXPECT_EQ(lv[id], std::multiset<std::string>{"PASS"}) << id << "\n" << findings.dump(2);
 
     Strings strict = {"--strict"};
@@ -136,13 +136,18 @@ TEST_F(AuditIntegration, MemoryAndPidsLimitsFromRunFlags) {
     EXPECT_NE(r.out.find("memory limited to 64m"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("pids limited to 100"), std::string::npos) << r.out;
 
-    // A created container is audited as created: its stored limits count.
+    // A created container is audited as created: its stored limits and restart policy count
+    // (CIS 5.14: on-failure gives up after at most 5 tries; always restarts for ever).
     ASSERT_EXIT_CODE(roots_.hutch({"create", "--name", "limited", "--network", "none", "--memory", "64m",
-                                   "--pids-limit", "100", rootfs_, "true"}), 0);
+                                   "--pids-limit", "100", "--restart", "on-failure:5", rootfs_, "true"}), 0);
+    ASSERT_EXIT_CODE(roots_.hutch({"create", "--name", "always", "--network", "none", "--restart", "always",
+                                   rootfs_, "true"}), 0);
     auto stored = levels(audit_json({"limited"}));
     EXPECT_EQ(stored["5.10 memory-limit"], std::multiset<std::string>{"PASS"});
     EXPECT_EQ(stored["5.28 pids-limit"], std::multiset<std::string>{"PASS"});
-    EXPECT_EXIT_CODE(roots_.hutch({"rm", "limited"}), 0);
+    EXPECT_EQ(stored["5.14 restart-policy"], std::multiset<std::string>{"PASS"});
+    EXPECT_EQ(levels(audit_json({"always"}))["5.14 restart-policy"], std::multiset<std::string>{"WARN"});
+    EXPECT_EXIT_CODE(roots_.hutch({"rm", "limited", "always"}), 0);
 }
 
 TEST_F(AuditIntegration, SensitiveHostPathsAreFlagged) {

@@ -29,7 +29,7 @@ const Strings kRules = {"5.4 privileged",      "5.3 capabilities",     "5.3 dang
                         "5.5 sensitive-mount",
                         "5.19 mount-propagation", "5.12 read-only-rootfs", "5.25 no-new-privileges",
                         "5.21 seccomp",        "4.1 root-user",        "5.10 memory-limit",
-                        "5.11 cpu-shares",     "5.18 ulimits",         "5.28 pids-limit"};
+                        "5.11 cpu-shares",     "5.14 restart-policy", "5.18 ulimits",         "5.28 pids-limit"};
 
 HostFacts fake_host() {
     HostFacts h;
@@ -96,6 +96,7 @@ RunOptions risky_options() {
                  "/srv:/srv:rshared"};
     o.security_opts = {"seccomp=unconfined"};
     o.device_cgroup_rules = {"b *:* rw"};
+    o.restart = "always";
     return o;
 }
 
@@ -257,6 +258,25 @@ TEST(AuditRules, MemoryAndPidsLimits) {
     s.linux.resources.pids_limit = 0;
     EXPECT_EQ(level_of(s, "5.10 memory-limit"), Level::kWarn);
     EXPECT_EQ(level_of(s, "5.28 pids-limit"), Level::kWarn);
+}
+
+// CIS 5.14: no policy, or on-failure giving up after at most 5 tries, passes; a policy that
+// restarts for ever (always, unless-stopped, on-failure with no or a higher count) warns.
+TEST(AuditRules, RestartPolicy) {
+    auto o = base();
+    EXPECT_EQ(only(audit::audit(build(o)), "5.14 restart-policy").title, "no restart policy");
+    for (std::string pass : {"no", "on-failure:1", "on-failure:5"}) {
+        o.restart = pass;
+        EXPECT_EQ(level_of(build(o), "5.14 restart-policy"), Level::kPass) << pass;
+    }
+    for (std::string warn : {"on-failure", "on-failure:6", "always", "unless-stopped"}) {
+        o.restart = warn;
+        Finding f = only(audit::audit(build(o)), "5.14 restart-policy");
+        EXPECT_EQ(f.level, Level::kWarn) << warn;
+        EXPECT_TRUE(contains(f.fix, "on-failure:5")) << f.fix;
+    }
+    o.restart = "on-failure";
+    EXPECT_EQ(only(audit::audit(build(o)), "5.14 restart-policy").title, "restarted on failure with no limit");
 }
 
 // Not a CIS rule: reported under 5.10 only when disabled, with dockerd's warning when no memory
