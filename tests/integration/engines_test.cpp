@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -56,12 +57,17 @@ protected:
             for (const auto& id : split_lines(ids.out)) docker({"rm", "-f", id});
         }
         dockerd_.reset();  // its namespace, and every process in it, gone
+        // A SetUp that skipped before naming the parent has no cgroup to remove: an empty name
+        // would make the paths below the hierarchies' roots, the machine's own cgroups.
+        if (cgroup_parent_.empty()) return;
         for (const auto& hierarchy : list_dir("/sys/fs/cgroup")) remove_cgroup_tree("/sys/fs/cgroup/" + hierarchy + "/" + cgroup_parent_);
         remove_cgroup_tree("/sys/fs/cgroup/" + cgroup_parent_);
     }
 
-    // Empty cgroups, deepest first (their processes died with dockerd's pid namespace).
+    // Empty cgroups, deepest first (their processes died with dockerd's pid namespace). Only
+    // ever below this test's own parent.
     static void remove_cgroup_tree(const std::string& dir) {
+        if (dir.find("/hutch-it-engines-") == std::string::npos) throw std::logic_error("not a test cgroup: " + dir);
         if (::access(dir.c_str(), F_OK) != 0) return;
         for (const auto& e : list_dir(dir))
             if (::access((dir + "/" + e + "/cgroup.procs").c_str(), F_OK) == 0) remove_cgroup_tree(dir + "/" + e);
