@@ -20,16 +20,18 @@ std::string DockerDaemon::missing() {
     return "";
 }
 
-DockerDaemon::DockerDaemon(const std::string& dir, const Strings& extra_args) : dir_(dir) {
+DockerDaemon::DockerDaemon(const std::string& dir, const Strings& extra_args, const std::string& netns_setup)
+    : dir_(dir) {
     // An empty daemon.json: nothing of the host's /etc/docker applies.
     write_file(dir_ + "/daemon.json", "{}\n");
     // The output goes to a file: dockerd writes more than a pipe nobody reads can hold.
     Strings argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$LOG\" 2>&1", kUnshare,
-                    "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
-                    kDockerd, "--config-file", dir_ + "/daemon.json", "--data-root", dir_ + "/data",
+                    "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--"};
+    if (!netns_setup.empty()) argv.insert(argv.end(), {"/bin/sh", "-c", netns_setup + " && exec \"$0\" \"$@\""});
+    argv.insert(argv.end(), {kDockerd, "--config-file", dir_ + "/daemon.json", "--data-root", dir_ + "/data",
                     "--exec-root", dir_ + "/exec", "--host", "unix://" + dir_ + "/docker.sock",
                     "--pidfile", dir_ + "/docker.pid", "--bridge", "none", "--iptables=false", "--ip-forward=false",
-                    "--ip-masq=false", "--log-level", "warn"};
+                    "--ip-masq=false", "--log-level", "warn"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     SpawnOptions options;
     options.extra_env = {"LOG=" + dir_ + "/dockerd.log"};

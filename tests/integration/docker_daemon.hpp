@@ -18,8 +18,10 @@ public:
     static std::string missing();
 
     // Starts dockerd under `dir` (which must outlive it) and waits until it answers;
-    // `extra_args` go to dockerd (--add-runtime, --cgroup-parent).
-    explicit DockerDaemon(const std::string& dir, const Strings& extra_args = {});
+    // `extra_args` go to dockerd (--add-runtime, --cgroup-parent). `netns_setup`, a shell
+    // command, runs first inside its namespaces (links and addresses a swarm manager needs).
+    explicit DockerDaemon(const std::string& dir, const Strings& extra_args = {},
+                          const std::string& netns_setup = "");
     ~DockerDaemon();  // SIGKILL to unshare: dockerd and its containerd die with their namespace
     DockerDaemon(const DockerDaemon&) = delete;
     DockerDaemon& operator=(const DockerDaemon&) = delete;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -42,7 +43,7 @@ protected:
         cgroup_parent_ = "hutch-it-engines-" + std::to_string(::getpid());
         Strings daemon_args = {"--add-runtime", "hutch=" + oci_binary_, "--cgroup-parent", "/" + cgroup_parent_};
         for (const auto& a : extra_daemon_args()) daemon_args.push_back(a);
-        dockerd_ = std::make_unique<DockerDaemon>(dir_.path(), daemon_args);
+        dockerd_ = std::make_unique<DockerDaemon>(dir_.path(), daemon_args, netns_setup());
         ASSERT_TRUE(dockerd_->ready()) << "dockerd did not answer:\n" << dockerd_->log();
         write_file(dir_ / "rootfs.tar", tar_of_directory(rootfs_));
         ASSERT_EXIT_CODE(docker({"import", dir_ / "rootfs.tar", kImage}), 0);
@@ -50,6 +51,8 @@ protected:
 
     // More of dockerd's flags, for a fixture of its own (--default-runtime).
     virtual Strings extra_daemon_args() const { return {}; }
+    // A shell command run in dockerd's network namespace before it starts (DockerDaemon).
+    virtual std::string netns_setup() const { return ""; }
 
     void TearDown() override {
         if (dockerd_ && dockerd_->ready()) {
@@ -199,20 +202,16 @@ TEST_F(DockerEngineIntegration, UserNetworkReachesAPeerByName) {
     }
 }
 
-// The queue pipeline (examples/queue-pipeline) under an engine: Debian's docker-compose drives a
-// dockerd whose default runtime is hutch-oci, with the example's own compose file. Every
-// container of the stack runs under hutch-oci; a receiver killed from the host mid-run is
-// restarted by dockerd's policy; every job is processed; `down` leaves nothing.
-class ComposeEngineIntegration : public DockerEngineIntegration {
+// The queue pipeline (examples/queue-pipeline) under an engine: a dockerd whose default runtime
+// is hutch-oci, given the image the example builds. Compose and swarm each drive it with the
+// example's own file.
+class QueuePipelineEngine : public DockerEngineIntegration {
 protected:
     Strings extra_daemon_args() const override { return {"--default-runtime", "hutch"}; }
 
     void SetUp() override {
-        if (::access("/usr/bin/docker-compose", X_OK) != 0)
-            GTEST_SKIP() << "no /usr/bin/docker-compose (Debian's docker-compose, installed by scripts/setup)";
         // The image's root, made (or found in the cache) as the example's own test makes it.
-        Result built = run_command({std::string(HUTCH_SOURCE_DIR) + "/examples/queue-pipeline/build", "--rootfs-only"},
-                                   {}, 600s);
+        Result built = run_command({example_ + "/build", "--rootfs-only"}, {}, 600s);
         if (built.code == 77) GTEST_SKIP() << "Debian's mirror or the npm registry cannot be reached: " << built.err;
         ASSERT_EXIT_CODE(built, 0);
         image_root_ = trim(built.out);
@@ -220,21 +219,6 @@ protected:
         if (IsSkipped() || HasFatalFailure()) return;
         ASSERT_EXIT_CODE(run_command({"tar", "-C", image_root_, "-cf", dir_ / "qp.tar", "."}, {}, 120s), 0);
         ASSERT_EXIT_CODE(docker({"import", dir_ / "qp.tar", "queue-pipeline:latest"}), 0);
-    }
-
-    void TearDown() override {
-        if (dockerd_ && dockerd_->ready()) compose({"down", "--remove-orphans"});
-        DockerEngineIntegration::TearDown();
-    }
-
-    Result compose(const Strings& args) {
-        Strings argv = {"/usr/bin/docker-compose", "--compatibility", "-p", "qp", "-f",
-                        std::string(HUTCH_SOURCE_DIR) + "/examples/queue-pipeline/docker-compose.yml"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        SpawnOptions env;
-        env.extra_env = {"DOCKER_HOST=unix://" + dir_ / "docker.sock", "JOBS=6", "INTERVAL_MS=300", "HOLD_MS=1500",
-                         "LOCK_MS=2000"};
-        return run_command(argv, env, 180s);
     }
 
     std::string inspect(const std::string& name, const std::string& format) {
@@ -254,6 +238,26 @@ protected:
         return 0;
     }
 
+    // SIGKILL from the host to the container's first process, as a crash looks to the engine
+    // (a docker kill would be a user's stop, which no policy undoes).
+    void crash(const std::string& container) {
+        const pid_t in_dockerd = std::stoi(inspect(container, "{{.State.Pid}}"));
+        const pid_t host_pid = host_pid_of(in_dockerd);
+        ASSERT_GT(host_pid, 0) << "no host pid for " << in_dockerd;
+        ASSERT_EQ(::kill(host_pid, SIGKILL), 0);
+    }
+
+    // The queue's counts and completed ids (worker.js stats), from a container on `network`;
+    // true once `jobs` are completed and none waits or is active.
+    bool settled(const std::string& network, std::size_t jobs, std::string& stats) {
+        Result r = docker({"run", "--rm", "--network", network, "-e", "QUEUE_HOST=redis", "queue-pipeline:latest", "node",
+                           "/app/worker.js", "stats"});
+        stats = r.out + r.err;
+        nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+        return !j.is_discarded() && j["completed"].size() == jobs && j["counts"]["waiting"] == 0 &&
+               j["counts"]["active"] == 0;
+    }
+
     bool poll(const std::function<bool()>& done, std::chrono::seconds timeout) {
         for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;) {
             if (done()) return true;
@@ -262,7 +266,70 @@ protected:
         return false;
     }
 
+    const std::string example_ = std::string(HUTCH_SOURCE_DIR) + "/examples/queue-pipeline";
     std::string image_root_;
+};
+
+// Debian's docker-compose with the example's docker-compose.yml: every container of the stack
+// runs under hutch-oci; a receiver killed from the host mid-run is restarted by dockerd's policy;
+// every job is processed; `down` leaves nothing.
+class ComposeEngineIntegration : public QueuePipelineEngine {
+protected:
+    void SetUp() override {
+        if (::access("/usr/bin/docker-compose", X_OK) != 0)
+            GTEST_SKIP() << "no /usr/bin/docker-compose (Debian's docker-compose, installed by scripts/setup)";
+        QueuePipelineEngine::SetUp();
+    }
+
+    void TearDown() override {
+        if (dockerd_ && dockerd_->ready()) compose({"down", "--remove-orphans"});
+        QueuePipelineEngine::TearDown();
+    }
+
+    Result compose(const Strings& args) {
+        Strings argv = {"/usr/bin/docker-compose", "--compatibility", "-p", "qp", "-f", example_ + "/docker-compose.yml"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        SpawnOptions env;
+        env.extra_env = {"DOCKER_HOST=unix://" + dir_ / "docker.sock", "JOBS=6", "INTERVAL_MS=300", "HOLD_MS=1500", "LOCK_MS=2000"};
+        return run_command(argv, env, 180s);
+    }
+};
+
+// A single-node swarm (`docker swarm init`) with the example's docker-stack.yml, deployed by
+// `docker stack deploy` on an overlay network: every task runs under hutch-oci; a receiver
+// killed from the host is replaced by a new task; every job is processed; `docker stack rm`
+// leaves no container or network. The swarm's addresses are on a veth pair in dockerd's own
+// network namespace, which nothing else shares.
+class SwarmEngineIntegration : public QueuePipelineEngine {
+protected:
+    std::string netns_setup() const override {
+        return "ip link set lo up && ip link add qp0 type veth peer name qp1 && ip addr add 10.231.0.1/24 dev qp0 && "
+               "ip link set qp1 up && ip link set qp0 up";
+    }
+
+    void TearDown() override {
+        if (dockerd_ && dockerd_->ready()) {
+            docker({"stack", "rm", "qp"});
+            docker({"swarm", "leave", "--force"});
+        }
+        QueuePipelineEngine::TearDown();
+    }
+
+    Result stack(const Strings& args) {
+        Strings argv = {"/usr/bin/docker", "--host", "unix://" + dir_ / "docker.sock", "stack"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        SpawnOptions env;
+        env.extra_env = {"JOBS=6", "INTERVAL_MS=300", "HOLD_MS=1500", "LOCK_MS=2000"};
+        return run_command(argv, env, 120s);
+    }
+
+    // The service's tasks as "NAME STATE" lines, newest first.
+    Strings tasks(const std::string& service) {
+        return split_lines(docker({"service", "ps", "--format", "{{.Name}} {{.CurrentState}}", service}).out);
+    }
+    Strings containers(const std::string& service) {
+        return split_lines(docker({"ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + service}).out);
+    }
 };
 
 TEST_F(ComposeEngineIntegration, TheQueuePipelineRunsUnderDockerComposeOnHutch) {
@@ -271,33 +338,65 @@ TEST_F(ComposeEngineIntegration, TheQueuePipelineRunsUnderDockerComposeOnHutch) 
     const Strings services = {"qp_redis_1", "qp_receiver_1", "qp_receiver_2", "qp_sender_1"};
     for (const auto& name : services) EXPECT_EQ(inspect(name, "{{.HostConfig.Runtime}}"), "hutch") << name;
     // The least privilege the compose file asks for, as hutch-oci gave it.
-    EXPECT_EQ(inspect("qp_receiver_1", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}"), "true 65534:65534");
+    EXPECT_EQ(inspect("qp_receiver_1", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.HostConfig.Memory}} "
+                                       "{{.HostConfig.PidsLimit}}"),
+              "true 65534:65534 55574528 22");
 
-    // A crash of receiver 1, as the host sees one: dockerd restarts it (a docker kill would not).
+    // A crash of receiver 1: dockerd restarts it.
     ASSERT_TRUE(poll([&] { return inspect("qp_receiver_1", "{{.State.Status}}") == "running"; }, 30s));
-    const pid_t in_dockerd = std::stoi(inspect("qp_receiver_1", "{{.State.Pid}}"));
-    const pid_t host_pid = host_pid_of(in_dockerd);
-    ASSERT_GT(host_pid, 0) << "no host pid for " << in_dockerd;
-    ASSERT_EQ(::kill(host_pid, SIGKILL), 0);
+    crash("qp_receiver_1");
     EXPECT_TRUE(poll([&] { return inspect("qp_receiver_1", "{{.RestartCount}} {{.State.Status}}") == "1 running"; }, 30s))
         << inspect("qp_receiver_1", "{{.RestartCount}} {{.State.Status}}");
 
     EXPECT_TRUE(poll([&] { return inspect("qp_sender_1", "{{.State.Status}}") == "exited"; }, 60s));
     EXPECT_EQ(inspect("qp_sender_1", "{{.State.ExitCode}}"), "0") << docker({"logs", "qp_sender_1"}).err;
     std::string stats;
-    const bool settled = poll([&] {
-        Result r = docker({"run", "--rm", "--network", "qp_queue_network", "-e", "QUEUE_HOST=redis",
-                           "queue-pipeline:latest", "node", "/app/worker.js", "stats"});
-        stats = r.out;
-        nlohmann::json j = nlohmann::json::parse(stats, nullptr, false);
-        return !j.is_discarded() && j["completed"].size() == 6 && j["counts"]["waiting"] == 0 && j["counts"]["active"] == 0;
-    }, 60s);
-    EXPECT_TRUE(settled) << stats << docker({"logs", "qp_receiver_1"}).out << docker({"logs", "qp_receiver_2"}).out;
+    EXPECT_TRUE(poll([&] { return settled("qp_queue_network", 6, stats); }, 60s))
+        << stats << docker({"logs", "qp_receiver_1"}).out << docker({"logs", "qp_receiver_2"}).out;
     EXPECT_NE(stats.find("\"failed\":0"), std::string::npos) << stats;
 
     ASSERT_EXIT_CODE(compose({"down"}), 0);
     EXPECT_EQ(trim(docker({"ps", "-aq"}).out), "");
     EXPECT_EQ(docker({"network", "ls", "-q", "--filter", "name=qp_queue_network"}).out, "");
+}
+
+TEST_F(SwarmEngineIntegration, TheQueuePipelineRunsAsASwarmStackOnHutch) {
+    ASSERT_EXIT_CODE(docker({"swarm", "init", "--advertise-addr", "10.231.0.1", "--listen-addr", "10.231.0.1:2377"}), 0)
+        << dockerd_->log();
+    Result deployed = stack({"deploy", "-c", example_ + "/docker-stack.yml", "qp"});
+    ASSERT_EXIT_CODE(deployed, 0);
+    EXPECT_EQ(inspect("qp_queue_network", "{{.Driver}} {{.Scope}}"), "overlay swarm");
+    ASSERT_TRUE(poll([&] { return containers("qp_receiver").size() == 2 && containers("qp_redis").size() == 1; }, 60s))
+        << docker({"service", "ps", "qp_receiver"}).out;
+    for (const auto& service : {"qp_redis", "qp_receiver"})
+        for (const auto& id : containers(service)) {
+            EXPECT_EQ(inspect(id, "{{.HostConfig.Runtime}}"), "hutch") << service;
+            EXPECT_EQ(inspect(id, "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.HostConfig.CapDrop}}"),
+                      "true 65534:65534 [ALL]") << service;
+        }
+    // redis is published in host mode: the "host" (dockerd's namespace) sees it on 6379.
+    const std::string redis = containers("qp_redis").front();
+    EXPECT_NE(inspect(redis, "{{json .NetworkSettings.Ports}}").find("\"HostPort\":\"6379\""), std::string::npos);
+
+    // A receiver crashes: swarm replaces its task with a new container.
+    const std::string victim = containers("qp_receiver").front();
+    crash(victim);
+    EXPECT_TRUE(poll([&] {
+        Strings now = containers("qp_receiver");
+        return now.size() == 2 && std::find(now.begin(), now.end(), victim) == now.end();
+    }, 60s)) << docker({"service", "ps", "qp_receiver"}).out;
+    Strings history = tasks("qp_receiver");
+    EXPECT_EQ(std::count_if(history.begin(), history.end(), [](const std::string& t) { return t.find(" Failed ") != std::string::npos; }), 1)
+        << docker({"service", "ps", "--no-trunc", "qp_receiver"}).out;
+
+    std::string stats;
+    EXPECT_TRUE(poll([&] { return settled("qp_queue_network", 6, stats); }, 60s))
+        << stats << docker({"service", "logs", "qp_receiver"}).out << docker({"service", "logs", "qp_sender"}).out;
+    EXPECT_NE(stats.find("\"failed\":0"), std::string::npos) << stats;
+
+    ASSERT_EXIT_CODE(stack({"rm", "qp"}), 0);
+    EXPECT_TRUE(poll([&] { return trim(docker({"ps", "-aq"}).out).empty(); }, 60s)) << docker({"ps", "-a"}).out;
+    EXPECT_TRUE(poll([&] { return docker({"network", "ls", "-q", "--filter", "name=qp_queue_network"}).out.empty(); }, 30s));
 }
 
 }  // namespace
