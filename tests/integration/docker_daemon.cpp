@@ -27,7 +27,11 @@ DockerDaemon::DockerDaemon(const std::string& dir, const Strings& extra_args, co
     // The output goes to a file: dockerd writes more than a pipe nobody reads can hold.
     Strings argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$LOG\" 2>&1", kUnshare,
                     "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--"};
-    if (!netns_setup.empty()) argv.insert(argv.end(), {"/bin/sh", "-c", netns_setup + " && exec \"$0\" \"$@\""});
+    // dockerd makes /run/docker/plugins whatever its exec root: a tmpfs of its own mount
+    // namespace over /run keeps that off the host.
+    std::string setup = "mount -t tmpfs -o mode=0755 hutch-it-run /run";
+    if (!netns_setup.empty()) setup += " && " + netns_setup;
+    argv.insert(argv.end(), {"/bin/sh", "-c", setup + " && exec \"$0\" \"$@\""});
     argv.insert(argv.end(), {kDockerd, "--config-file", dir_ + "/daemon.json", "--data-root", dir_ + "/data",
                     "--exec-root", dir_ + "/exec", "--host", "unix://" + dir_ + "/docker.sock",
                     "--pidfile", dir_ + "/docker.pid", "--bridge", "none", "--iptables=false", "--ip-forward=false",

@@ -1,8 +1,9 @@
 // A dockerd of the test's own (Debian's docker.io): its own data root, exec root, socket and
 // daemon.json, no bridge, no iptables rules, no forwarding. It runs in new mount, network and pid
-// namespaces (unshare): its mounts never reach the host, whatever it does to a network stays in
-// a namespace nobody else uses, and it is the pid namespace's init, so the managed containerd it
-// starts dies with it when the test kills it by its pid.
+// namespaces (unshare), with a /run of its own: its mounts and files never reach the host,
+// whatever it does to a network stays in a namespace nobody else uses, and it is the pid
+// namespace's init, so the managed containerd it starts dies with it when the test kills it by
+// its pid.
 #pragma once
 
 #include <memory>
