@@ -5,9 +5,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
@@ -30,6 +33,13 @@ void kill_and_wait(const Paths& paths, const ContainerState& c) {
     Fd lock(::open((paths.runtime_dir(c.id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
     while (lock && ::flock(lock.get(), LOCK_SH) != 0 && errno == EINTR) {
     }
+}
+
+// Columns are counted in characters, not bytes: a cut command ends in "…" (3 bytes).
+std::size_t display_width(const std::string& text) {
+    std::size_t n = 0;
+    for (unsigned char ch : text) n += (ch & 0xC0) != 0x80;
+    return n;
 }
 
 }  // namespace
@@ -55,7 +65,8 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
             exit_code = 0;
             return;
         }
-        if (!*quiet) std::printf("%-12s   %-24s   %-12s   %s\n", "CONTAINER ID", "COMMAND", "STATUS", "NAMES");
+        // Docker's table: each column as wide as its widest cell, then three spaces.
+        std::vector<std::array<std::string, 4>> rows = {{"CONTAINER ID", "COMMAND", "STATUS", "NAMES"}};
         for (const auto& c : list_containers(paths)) {
             if (!*all && c.status != "running" && c.status != "restarting") continue;
             if (*quiet) {
@@ -68,8 +79,20 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
             std::string status = c.status == "exited"       ? "Exited (" + std::to_string(c.exit_code) + ")"
                                  : c.status == "restarting" ? "Restarting (" + std::to_string(c.exit_code) + ")"
                                                             : c.status;
-            std::printf("%-12s   %-24s   %-12s   %s\n", c.id.substr(0, 12).c_str(),
-                        ("\"" + command + "\"").c_str(), status.c_str(), c.name.c_str());
+            rows.push_back({c.id.substr(0, 12), "\"" + command + "\"", status, c.name});
+        }
+        if (*quiet) {
+            exit_code = 0;
+            return;
+        }
+        std::array<std::size_t, 3> width{};
+        for (const auto& row : rows)
+            for (std::size_t i = 0; i < width.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
+        for (const auto& row : rows) {
+            std::string line;
+            for (std::size_t i = 0; i < width.size(); ++i)
+                line += row[i] + std::string(width[i] - display_width(row[i]) + 3, ' ');
+            std::printf("%s%s\n", line.c_str(), row[3].c_str());
         }
         exit_code = 0;
     });

@@ -137,6 +137,36 @@ TEST_F(DetachIntegration, PsAllShowsExitedOnesPsDoesNot) {
     EXPECT_EQ(q.out, id.substr(0, 12) + "\n");
 }
 
+// Docker's table: each column as wide as its widest cell, in characters, so a long status
+// ("Restarting (1)") or a cut command ("…", three bytes) does not push the names out of line.
+TEST_F(DetachIntegration, PsColumnsLineUp) {
+    ASSERT_FALSE(start_d({"--name", "a-long-command", "--restart", "always"}, {"sh", "-c", "exit 1; echo padding out the command"}).empty());
+    ASSERT_FALSE(start_d({"--name", "s"}, {"true"}).empty());
+    ASSERT_EQ(hutch({"wait", "s"}).out, "0\n");
+    Strings lines;
+    for (int i = 0; i < 100; ++i) {  // between its runs (a back-off of 100 ms, then doubling)
+        lines = hutch({"ps", "-a"}).out_lines();
+        if (lines.size() == 3 && (lines[1] + lines[2]).find("Restarting (1)") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(lines.size(), 3u);
+    auto column_of = [](const std::string& line, const std::string& cell) {
+        std::size_t at = line.rfind(cell);
+        EXPECT_NE(at, std::string::npos) << cell;
+        std::size_t chars = 0;
+        for (std::size_t i = 0; i < at && i < line.size(); ++i) chars += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+        return chars;
+    };
+    const std::size_t names = column_of(lines[0], "NAMES"), status = column_of(lines[0], "STATUS");
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        SCOPED_TRACE(lines[i]);
+        const bool restarting = lines[i].find("a-long-command") != std::string::npos;
+        EXPECT_EQ(column_of(lines[i], restarting ? "a-long-command" : "s"), names);
+        EXPECT_EQ(column_of(lines[i], restarting ? "Restarting (1)" : "Exited (0)"), status);
+    }
+    EXPECT_EXIT_CODE(hutch({"rm", "-f", "a-long-command"}), 0);
+}
+
 // --- logs ----------------------------------------------------------------------------------
 
 TEST_F(DetachIntegration, LogsHoldStdoutAndStderr) {
