@@ -78,6 +78,16 @@ TEST_F(RestartIntegration, OnFailureRestartsUpToItsCountThenStaysExited) {
     EXPECT_NE(hutch({"ps", "-a"}).out.find("Exited (3)"), std::string::npos);
 }
 
+// `logs -f`, started during the first run, follows every run (one log, appended to by each) and
+// returns once the last run has ended, as `docker logs -f` does.
+TEST_F(RestartIntegration, LogsFollowEveryRunAndEndWithTheLast) {
+    ASSERT_FALSE(start_d({"--name", "followed", "--restart", "on-failure:2"}, {"sh", "-c", "echo run; sleep 0.3; exit 3"}).empty());
+    Result followed = hutch({"logs", "-f", "followed"});
+    EXPECT_EXIT_CODE(followed, 0);
+    EXPECT_EQ(followed.out, "run\nrun\nrun\n");
+    EXPECT_EQ(status("followed"), "exited");
+}
+
 TEST_F(RestartIntegration, OnFailureLeavesASuccessAlone) {
     start_d({"--name", "fine", "--restart", "on-failure"}, {"true"});
     Result w = hutch({"wait", "fine"});
