@@ -1,5 +1,7 @@
 #include "runtime/stats.hpp"
 
+#include "runtime/go_template.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -210,18 +212,30 @@ std::string format_table(const std::vector<Row>& rows) {
 }
 
 std::string docker_table(const std::vector<std::vector<std::string>>& cells) {
-    std::vector<size_t> width(cells[0].size(), 0);
-    for (const auto& line : cells)
-        for (size_t i = 0; i + 1 < line.size(); ++i) width[i] = std::max({width[i], line[i].size() + 3, size_t{10}});
-    std::string out;
+    std::string text;
     for (const auto& line : cells) {
-        for (size_t i = 0; i < line.size(); ++i) {
-            out += line[i];
-            if (i + 1 < line.size()) out.append(width[i] - line[i].size(), ' ');
-        }
-        out += '\n';
+        for (std::size_t i = 0; i < line.size(); ++i) text += (i ? "\t" : "") + line[i];
+        text += '\n';
     }
-    return out;
+    return go_template::align_columns(text);
+}
+
+std::string human_duration(double seconds) {
+    auto n = [](double v) { return std::to_string(static_cast<long long>(v)); };
+    const long long secs = static_cast<long long>(seconds);
+    if (secs < 1) return "Less than a second";
+    if (secs == 1) return "1 second";
+    if (secs < 60) return n(secs) + " seconds";
+    const long long minutes = secs / 60;
+    if (minutes == 1) return "About a minute";
+    if (minutes < 60) return n(minutes) + " minutes";
+    const long long hours = static_cast<long long>(seconds / 3600 + 0.5);
+    if (hours == 1) return "About an hour";
+    if (hours < 48) return n(hours) + " hours";
+    if (hours < 24 * 7 * 2) return n(hours / 24) + " days";
+    if (hours < 24 * 30 * 2) return n(hours / 24 / 7) + " weeks";
+    if (hours < 24 * 365 * 2) return n(hours / 24 / 30) + " months";
+    return n(static_cast<long long>(seconds / 3600) / 24 / 365) + " years";
 }
 
 std::string format_json(const Row& row) {

@@ -25,6 +25,9 @@ namespace hutch::stats {
 // significant digits, trailing zeros dropped, an exponent only past N digits).
 std::string bytes_size(double bytes);
 std::string human_size(double bytes, int precision = 3);
+// go-units' HumanDuration: "Less than a second", "1 second", "5 seconds", "About a minute",
+// "3 minutes", "About an hour", "5 hours", "3 days", "2 weeks", "3 months", "2 years".
+std::string human_duration(double seconds);
 // Go's text/tabwriter as docker's formatter sets it up (minwidth 10, padding 3), rows of cells,
 // the header first: every column but the last as wide as its widest cell plus 3, at least 10.
 std::string docker_table(const std::vector<std::vector<std::string>>& cells);

@@ -31,19 +31,7 @@ void print_table(const std::vector<std::vector<std::string>>& cells) { std::cout
 std::string created_ago(const std::string& created) {
     std::tm tm {};
     if (created.size() < 19 || !::strptime(created.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "N/A";
-    double seconds = std::difftime(std::time(nullptr), ::timegm(&tm));
-    if (seconds < 1) return "Less than a second ago";
-    if (seconds < 60) return std::to_string(static_cast<long>(seconds)) + " seconds ago";
-    double minutes = seconds / 60, hours = minutes / 60, days = hours / 24;
-    auto n = [](double v) { return std::to_string(static_cast<long>(v)); };
-    if (minutes < 2) return "About a minute ago";
-    if (minutes < 60) return n(minutes) + " minutes ago";
-    if (hours < 2) return "About an hour ago";
-    if (hours < 48) return n(hours) + " hours ago";
-    if (days < 14) return n(days) + " days ago";
-    if (days < 60) return n(days / 7) + " weeks ago";
-    if (days < 365 * 2) return n(days / 30) + " months ago";
-    return n(days / 365) + " years ago";
+    return stats::human_duration(std::difftime(std::time(nullptr), ::timegm(&tm))) + " ago";
 }
 
 std::string short_id(const std::string& id) { return id.substr(7, 12); }

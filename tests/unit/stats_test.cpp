@@ -27,6 +27,26 @@ TEST(StatsUnits, IoInDecimalUnitsWithThreeDigits) {
     EXPECT_EQ(human_size(999999), "1e+03kB");  // Go's %.3g prints the same
 }
 
+// go-units' HumanDuration, the words of docker ps's CREATED and STATUS columns.
+TEST(StatsUnits, DurationsAsDockerWordsThem) {
+    using hutch::stats::human_duration;
+    EXPECT_EQ(human_duration(0.4), "Less than a second");
+    EXPECT_EQ(human_duration(1.9), "1 second");
+    EXPECT_EQ(human_duration(59), "59 seconds");
+    EXPECT_EQ(human_duration(60), "About a minute");
+    EXPECT_EQ(human_duration(119), "About a minute");
+    EXPECT_EQ(human_duration(120), "2 minutes");
+    EXPECT_EQ(human_duration(3599), "59 minutes");
+    EXPECT_EQ(human_duration(3600), "About an hour");
+    EXPECT_EQ(human_duration(5399), "About an hour");
+    EXPECT_EQ(human_duration(5400), "2 hours");
+    EXPECT_EQ(human_duration(47 * 3600), "47 hours");
+    EXPECT_EQ(human_duration(48 * 3600), "2 days");
+    EXPECT_EQ(human_duration(14 * 86400), "2 weeks");
+    EXPECT_EQ(human_duration(60 * 86400), "2 months");
+    EXPECT_EQ(human_duration(730 * 86400), "2 years");
+}
+
 TEST(StatsUnits, PercentagesWithTwoDecimals) {
     EXPECT_EQ(percentage(0), "0.00%");
     EXPECT_EQ(percentage(50), "50.00%");
