@@ -19,7 +19,7 @@ protected:
         for (const auto& line : r.out_lines()) {
             if (line.empty()) continue;
             json j = json::parse(line);
-            if (j["name"] == name) return j["status"];
+            if (j["Names"] == name) return j["State"];
         }
         return "";
     }
@@ -73,10 +73,20 @@ TEST_F(CreateStartIntegration, PsFormatJson) {
     ASSERT_EQ(r.code, 0) << describe(r);
     ASSERT_EQ(r.out_lines().size(), 1u) << r.out;
     json j = json::parse(r.out_lines()[0]);
-    EXPECT_EQ(j["name"], "cs5");
-    EXPECT_EQ(j["exitCode"], 6);
-    EXPECT_EQ(j["ID"], j["id"].get<std::string>().substr(0, 12));
-    EXPECT_EQ(roots_.hutch({"ps", "--format", "yaml"}).code, 125);
+    // docker ps --format json: its list context, in Docker's words.
+    EXPECT_EQ(j["Names"], "cs5");
+    EXPECT_EQ(j["State"], "exited");
+    EXPECT_EQ(j["Status"].get<std::string>().rfind("Exited (6) ", 0), 0u) << j.dump();
+    EXPECT_EQ(j["Command"], "\"sh -c 'exit 6'\"");
+    EXPECT_EQ(j["Image"], rootfs_);
+    EXPECT_EQ(j["Networks"], "none");
+    EXPECT_EQ(j["ID"].get<std::string>().size(), 12u);
+    EXPECT_EQ(inspect_container(roots_, "cs5")["Id"].get<std::string>().substr(0, 12), j["ID"]);
+    // A format that is not a template Docker knows: one line, exit 125.
+    Result bad = roots_.hutch({"ps", "-a", "--format", "{{.Nope}}"});
+    EXPECT_EQ(bad.code, 125);
+    EXPECT_EQ(bad.err_lines().size(), 1u) << describe(bad);
+    EXPECT_NE(bad.err.find("can't evaluate field Nope"), std::string::npos) << describe(bad);
     roots_.hutch({"rm", "cs5"});
 }
 

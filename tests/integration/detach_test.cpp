@@ -106,7 +106,7 @@ TEST_F(DetachIntegration, RunDetachedPrintsIdAndReturnsWhileTheContainerRuns) {
     EXPECT_EQ(roots_.container_ids(), Strings{id});
 
     std::string line = ps_line(id, /*all=*/false);
-    EXPECT_NE(line.find("running"), std::string::npos) << "ps: [" << line << "]";
+    EXPECT_NE(line.find("Up "), std::string::npos) << "ps: [" << line << "]";
     EXPECT_NE(line.find("bg"), std::string::npos) << line;
     Result q = hutch({"ps", "-q"});
     EXPECT_EXIT_CODE(q, 0);
@@ -165,6 +165,56 @@ TEST_F(DetachIntegration, PsColumnsLineUp) {
         EXPECT_EQ(column_of(lines[i], restarting ? "Restarting (1)" : "Exited (0)"), status);
     }
     EXPECT_EXIT_CODE(hutch({"rm", "-f", "a-long-command"}), 0);
+}
+
+// docker ps's words and options: STATUS and CREATED as Docker words them, newest first,
+// --filter (id, name as a regular expression over "/NAME", status, exited), -n/-l (every state),
+// --no-trunc, and --format with a template, `table TEMPLATE` (headers, aligned) or json.
+TEST_F(DetachIntegration, PsSpeaksDockersListing) {
+    ASSERT_FALSE(start_d({"--name", "old-exited"}, {"sh", "-c", "exit 4"}).empty());
+    ASSERT_EQ(hutch({"wait", "old-exited"}).out, "4\n");
+    std::string up = start_d({"--name", "web-up"}, {"sleep", "30"});
+    ASSERT_FALSE(up.empty());
+
+    Strings table = hutch({"ps"}).out_lines();
+    ASSERT_EQ(table.size(), 2u);
+    EXPECT_EQ(table[0].rfind("CONTAINER ID   IMAGE", 0), 0u) << table[0];
+    for (const char* column : {"COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"})
+        EXPECT_NE(table[0].find(column), std::string::npos) << table[0];
+    EXPECT_TRUE(std::regex_search(table[1], std::regex("\"sleep 30\" +(Less than a second|[0-9]+ seconds?) ago +Up ")))
+        << table[1];
+
+    // Newest first; -n and -l count every state.
+    EXPECT_EQ(hutch({"ps", "-a", "--format", "{{.Names}}"}).out, "web-up\nold-exited\n");
+    EXPECT_EQ(hutch({"ps", "-l", "--format", "{{.Names}}"}).out, "web-up\n");
+    EXPECT_EQ(hutch({"ps", "-n", "2", "--format", "{{.Names}} {{.State}}"}).out, "web-up running\nold-exited exited\n");
+    EXPECT_TRUE(std::regex_match(hutch({"ps", "-a", "--filter", "exited=4", "--format", "{{.Status}}"}).out,
+                                 std::regex("Exited \\(4\\) (Less than a second|[0-9]+ seconds?) ago\n")));
+
+    // Filters: one key's values are alternatives, keys all apply; a status filter lists all.
+    EXPECT_EQ(hutch({"ps", "--filter", "status=exited", "--format", "{{.Names}}"}).out, "old-exited\n");
+    EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=^/web", "--format", "{{.Names}}"}).out, "web-up\n");
+    EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=exited", "--filter", "name=up", "--format", "{{.Names}}"}).out,
+              "web-up\nold-exited\n");
+    EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=web", "--filter", "status=exited", "-q"}).out, "");
+    EXPECT_EQ(hutch({"ps", "--filter", "id=" + up.substr(0, 5), "-q"}).out, up.substr(0, 12) + "\n");
+    EXPECT_EQ(hutch({"ps", "--filter", "id=" + up.substr(0, 5), "-q", "--no-trunc"}).out, up + "\n");
+
+    // A table of the user's own, and json, in Docker's keys.
+    Strings own = hutch({"ps", "-a", "--format", "table {{.Names}}\t{{.State}}"}).out_lines();
+    EXPECT_EQ(own, (Strings{"NAMES        STATE", "web-up       running", "old-exited   exited"}));
+    json j = json::parse(hutch({"ps", "--format", "json"}).out);
+    EXPECT_EQ(j["Names"], "web-up");
+    EXPECT_EQ(j["Command"], "\"sleep 30\"");
+    EXPECT_EQ(j["ID"], up.substr(0, 12));
+
+    // Bad input: one line naming it, exit 125.
+    for (const Strings& bad : {Strings{"ps", "--filter", "status=sleeping"}, Strings{"ps", "--filter", "colour=red"},
+                               Strings{"ps", "--filter", "name=("}, Strings{"ps", "--format", "{{.Names"}}) {
+        Result r = hutch(bad);
+        EXPECT_EXIT_CODE(r, 125);
+        EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+    }
 }
 
 // --- logs ----------------------------------------------------------------------------------
@@ -251,7 +301,7 @@ TEST_F(DetachIntegration, WaitBlocksUntilTheEndAndPrintsTheExitCode) {
     Process waiter = spawn_hutch({"wait", "seven"});
     EXPECT_FALSE(waiter.wait_for_output("\n", 500ms)) << "wait returned while the container runs: "
                                                        << waiter.out_so_far() << waiter.err_so_far();
-    EXPECT_NE(ps_line(trim(hutch({"ps", "-q"}).out)).find("running"), std::string::npos);
+    EXPECT_NE(ps_line(trim(hutch({"ps", "-q"}).out)).find("Up "), std::string::npos);
     write_file(dir + "/go", "");
     Result r = waiter.wait(10s);
     EXPECT_EXIT_CODE(r, 0);
@@ -326,7 +376,7 @@ TEST_F(DetachIntegration, KillSignalReachesATrapByNameOrNumber) {
         // One at a time: two pending USR1 would merge into one.
         EXPECT_TRUE(wait_for_log("sig", "got-usr1", ++n)) << hutch({"logs", "sig"}).out;
     }
-    EXPECT_NE(ps_line(trim(hutch({"ps", "-q"}).out)).find("running"), std::string::npos);
+    EXPECT_NE(ps_line(trim(hutch({"ps", "-q"}).out)).find("Up "), std::string::npos);
     EXPECT_EXIT_CODE(hutch({"kill", "--signal", "USR2", "sig"}), 0);
     EXPECT_EQ(hutch({"wait", "sig"}).out, "12\n");
 }
@@ -405,7 +455,7 @@ TEST_F(DetachIntegration, RmOfARunningContainerNeedsForce) {
     EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
     EXPECT_EQ(r.out, "");
     EXPECT_TRUE(process_alive(pid)) << "rm without -f touched the running container";
-    EXPECT_NE(ps_line(id).find("running"), std::string::npos);
+    EXPECT_NE(ps_line(id).find("Up "), std::string::npos);
 
     Result f = hutch({"rm", "-f", "busy"});
     EXPECT_EXIT_CODE(f, 0);
@@ -516,7 +566,7 @@ TEST_F(DetachIntegration, BadSignalIs125AndSendsNothing) {
         EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
         EXPECT_EQ(r.out, "");
     }
-    EXPECT_NE(ps_line(id).find("running"), std::string::npos) << "a bad signal stopped the container";
+    EXPECT_NE(ps_line(id).find("Up "), std::string::npos) << "a bad signal stopped the container";
 }
 
 TEST_F(DetachIntegration, BadTailIs125) {
@@ -558,7 +608,7 @@ TEST_F(DetachIntegration, KillingTheMonitorKillsTheContainer) {
 
     std::string line = ps_line(id);
     EXPECT_NE(line.find("unknown"), std::string::npos) << "ps -a: [" << line << "]";
-    EXPECT_EQ(ps_line(id, /*all=*/false).find("running"), std::string::npos);
+    EXPECT_EQ(ps_line(id, /*all=*/false).find("Up "), std::string::npos);
 
     Result rm = hutch({"rm", "orphan"});
     EXPECT_EXIT_CODE(rm, 0);

@@ -422,7 +422,7 @@ TEST_F(ExecIntegration, ExitStatusIsTheCommands) {
     EXPECT_EXIT_CODE(exec({}, "codes", {"true"}), 0);
     EXPECT_EXIT_CODE(exec_sh("codes", "kill -9 $$"), 137);
     // The container is untouched by any of it.
-    EXPECT_NE(ps_line(inspect("codes")["Id"].get<std::string>()).find("running"), std::string::npos);
+    EXPECT_NE(ps_line(inspect("codes")["Id"].get<std::string>()).find("Up "), std::string::npos);
 }
 
 TEST_F(ExecIntegration, CommandNotFoundIs127WithOneLine) {
@@ -607,7 +607,7 @@ TEST_F(ExecIntegration, BadInputIs125OneLine) {
     Result ps = exec({}, "live", {"ps", "-o", "pid,args"});
     EXPECT_EXIT_CODE(ps, 0);
     EXPECT_EQ(ps.out_lines().size(), 3u) << "header, sleep, ps expected:\n" << ps.out;
-    EXPECT_NE(ps_line(id).find("running"), std::string::npos);
+    EXPECT_NE(ps_line(id).find("Up "), std::string::npos);
 }
 
 // --- joining at run time -------------------------------------------------------------------
@@ -728,7 +728,7 @@ TEST_F(FaultIntegration, SigkillOfForegroundRunThenRmForceLeavesNothing) {
         EXPECT_EXIT_CODE(ps, 0);
         std::string line = ps_line(id);
         EXPECT_FALSE(line.empty()) << ps.out;
-        EXPECT_EQ(line.find("running"), std::string::npos) << "ps -a: [" << line << "]";
+        EXPECT_EQ(line.find("Up "), std::string::npos) << "ps -a: [" << line << "]";
         EXPECT_TRUE(line.find("unknown") != std::string::npos || line.find("xited") != std::string::npos)
             << "ps -a: [" << line << "]";
 
@@ -786,7 +786,7 @@ TEST_F(FaultIntegration, SigkillBeforeTheRunningStateIsRecordedThenRmForceLeaves
         EXPECT_EXIT_CODE(ps, 0);
         std::string line = ps_line(id);
         EXPECT_FALSE(line.empty()) << ps.out;
-        EXPECT_EQ(line.find("running"), std::string::npos) << "ps -a: [" << line << "]";
+        EXPECT_EQ(line.find("Up "), std::string::npos) << "ps -a: [" << line << "]";
 
         Result rm = hutch({"rm", "-f", "early"});
         EXPECT_EXIT_CODE(rm, 0);

@@ -224,7 +224,7 @@ protected:
             bool running = false;
             for (const auto& line : hutch({"ps", "-a", "--format", "json"}).out_lines()) {
                 json c = json::parse(line, nullptr, false);
-                running |= c.is_object() && c.value("name", "") == name && c.value("status", "") == "running";
+                running |= c.is_object() && c.value("Names", "") == name && c.value("State", "") == "running";
             }
             if (!running) return true;
             std::this_thread::sleep_for(20ms);
@@ -240,15 +240,18 @@ protected:
         for (const auto& line : ps.out_lines()) {
             json c = json::parse(line, nullptr, false);
             ASSERT_TRUE(c.is_object()) << line;
-            EXPECT_EQ(c.value("name", ""), name) << "a record without its name: " << line;
-            std::string status = c.value("status", "");
+            EXPECT_EQ(c.value("Names", ""), name) << "a record without its name: " << line;
+            std::string status = c.value("State", "");
             EXPECT_TRUE(status == "created" || status == "running" || status == "exited" || status == "unknown") << line;
-            if (status == "running" && !process_alive(c.value("pid", 0))) {
+            auto pid_of = [&] {
+                return std::atoi(trim(hutch({"inspect", "-f", "{{.State.Pid}}", c.value("ID", "")}).out).c_str());
+            };
+            if (status == "running" && !process_alive(pid_of())) {
                 // ps ran while the orphaned command was dying (its lock still held): the record
                 // must stop saying "running" once the process is gone.
                 EXPECT_TRUE(stops_running(name)) << "running, but its pid is gone: " << line;
             }
-            named += c.value("name", "") == name;
+            named += c.value("Names", "") == name;
         }
         EXPECT_LE(named, 1) << ps.out;
         if (named == 1) {
