@@ -66,6 +66,9 @@ int in_monitor(const std::function<int(int)>& body);
 // --explain with a detached start (`what`: "run -d", ...) is refused: the monitor's stderr is
 // the container's log, and the lines would end up in `hutch logs`.
 void refuse_detached_explain(bool explain, bool detached, const char* what);
+// docker's check before run and exec: -t with an attached stdin (-i, not -d) that is not a
+// terminal is refused, "the input device is not a TTY".
+void refuse_tty_without_terminal(bool tty, bool attached_stdin);
 // The Spec `hutch run` builds from `opts` (rootfs absolute, command set) on this host.
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.

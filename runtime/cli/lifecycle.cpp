@@ -9,11 +9,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "netns/network.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/env.hpp"
 #include "runtime/error.hpp"
+#include "runtime/go_template.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/events.hpp"
@@ -63,40 +65,6 @@ void add_resources(nlohmann::json& host_config, const nlohmann::json& config) {
             for (const auto& o : m.value("options", json::array()))
                 if (o.is_string() && o.get<std::string>().rfind("size=", 0) == 0)
                     host_config["ShmSize"] = std::strtoll(o.get<std::string>().c_str() + 5, nullptr, 10);
-}
-
-// `{{.A.B}}` fields of Go's templates, the part of docker inspect -f that scripts and labs use:
-// a string prints bare, anything else as JSON; other text is kept as it is.
-std::string render_template(const std::string& format, const nlohmann::json& value) {
-    std::string out;
-    std::size_t at = 0;
-    while (at < format.size()) {
-        const auto open = format.find("{{", at);
-        if (open == std::string::npos) break;
-        const auto close = format.find("}}", open);
-        if (close == std::string::npos) break;
-        out += format.substr(at, open - at);
-        std::string path = format.substr(open + 2, close - open - 2);
-        while (!path.empty() && (path.front() == ' ' || path.front() == '\t')) path.erase(0, 1);
-        while (!path.empty() && (path.back() == ' ' || path.back() == '\t')) path.pop_back();
-        // {{json .X}}: the value as JSON, strings quoted.
-        const bool as_json = path.rfind("json ", 0) == 0;
-        if (as_json) path.erase(0, path.find_first_not_of(' ', 5));
-        if (path.empty() || path[0] != '.')
-            throw UsageError("template: only fields such as {{.State.Pid}} are supported, not {{" + path + "}}");
-        const nlohmann::json* node = &value;
-        for (std::size_t from = 1; from <= path.size() && node;) {
-            auto dot = path.find('.', from);
-            const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-            node = !key.empty() && node->is_object() && node->contains(key) ? &(*node)[key] : nullptr;
-            if (dot == std::string::npos) break;
-            from = dot + 1;
-        }
-        if (!node) out += "<no value>";
-        else out += node->is_string() && !as_json ? node->get<std::string>() : node->dump();
-        at = close + 2;
-    }
-    return out + format.substr(std::min(at, format.size()));
 }
 
 // NetworkSettings: the container's place on its network while it runs (from the network's
@@ -308,6 +276,7 @@ void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
             throw UsageError("\"hutch exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
         request->args.assign(rest.begin() + 1, rest.end());
         request->env = exec_env(*env_files, *env_entries);
+        refuse_tty_without_terminal(request->tty, request->interactive && !*detach);
         refuse_detached_explain(*explain_flag, *detach, "exec -d");
         explain::enable(*explain_flag);
         if (*detach) {
@@ -325,15 +294,18 @@ void add_inspect(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* inspect = app.add_subcommand("inspect", "Show containers as JSON (Docker's shape where it applies)");
     auto inspect_refs = std::make_shared<std::vector<std::string>>();
     auto format = std::make_shared<std::string>();
-    inspect->add_option("-f,--format", *format, "Print fields with a template: {{.NetworkSettings.IPAddress}}");
+    inspect->add_option("-f,--format", *format, "Format the output using a Go template: {{.NetworkSettings.IPAddress}}");
     inspect->add_option("CONTAINER", *inspect_refs, "Container names or ids")->required();
     inspect->callback([&paths, &exit_code, inspect_refs, format]() {
+        // Parsed first: a bad template is refused before anything is read.
+        std::optional<go_template::Template> tmpl;
+        if (!format->empty()) tmpl.emplace(*format);
         nlohmann::json out = nlohmann::json::array();
         for (const auto& ref : *inspect_refs) out.push_back(inspect_json(paths, find_container(paths, ref)));
         if (format->empty()) {
             std::cout << out.dump(4) << std::endl;
         } else {
-            for (const auto& one : out) std::cout << render_template(*format, one) << "\n";
+            for (const auto& one : out) std::cout << tmpl->render(one) << "\n";
         }
         exit_code = 0;
     });

@@ -1,13 +1,19 @@
 // hutch: a container launcher on raw Linux primitives.
+#include <seccomp.h>
+#include <sys/utsname.h>
+
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
 
 #include "netns/host_config.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/go_template.hpp"
 #include "runtime/image/reexec.hpp"
 #include "runtime/interrupt.hpp"
 
@@ -32,6 +38,41 @@ std::string one_line(const char* message) {
 
 void report(const char* message) { std::fprintf(stderr, "hutch: %s\n", one_line(message).c_str()); }
 
+// `hutch version [--format TEMPLATE]`: docker version's block, for the one program hutch is
+// (no daemon, so no Server part): the version, the OCI spec it speaks, the libseccomp it runs
+// with, and the kernel and platform it runs on.
+void add_version_command(CLI::App& app, int& exit_code) {
+    auto* version = app.add_subcommand("version", "Show the hutch version information");
+    auto format = std::make_shared<std::string>();
+    version->add_option("-f,--format", *format, "Format the output using a Go template ({{.Version}})");
+    version->callback([format, &exit_code]() {
+        utsname host{};
+        ::uname(&host);
+        const scmp_version* seccomp = seccomp_version();
+        std::string machine = host.machine;
+        // Go's names for the architecture, as docker version prints OS/Arch.
+        std::string arch = machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
+        nlohmann::json info = {{"Version", HUTCH_VERSION},
+                               {"OciSpec", "1.0.2"},
+                               {"Libseccomp", std::to_string(seccomp->major) + "." + std::to_string(seccomp->minor) + "." +
+                                                  std::to_string(seccomp->micro)},
+                               {"KernelVersion", host.release},
+                               {"Os", "linux"},
+                               {"Arch", arch}};
+        if (!format->empty()) {
+            std::cout << hutch::go_template::Template(*format).render(info) << "\n";
+        } else {
+            std::cout << "hutch:\n"
+                      << " Version:           " << HUTCH_VERSION << "\n"
+                      << " OCI spec:          1.0.2\n"
+                      << " libseccomp:        " << info["Libseccomp"].get<std::string>() << "\n"
+                      << " Kernel Version:    " << host.release << "\n"
+                      << " OS/Arch:           linux/" << arch << "\n";
+        }
+        exit_code = 0;
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,10 +95,15 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "hutch version " HUTCH_VERSION);
     app.set_help_flag("--help", "Print this help and exit");
     app.require_subcommand(1);
-    app.add_option("--root", paths.root, "Runtime state directory")->capture_default_str();
-    app.add_option("--data-root", paths.data_root, "Durable data directory")->capture_default_str();
+    // The environment can set them (one world per student on a shared lab machine); a flag
+    // still wins.
+    app.add_option("--root", paths.root, "Runtime state directory")->capture_default_str()->envname("HUTCH_ROOT");
+    app.add_option("--data-root", paths.data_root, "Durable data directory")
+        ->capture_default_str()
+        ->envname("HUTCH_DATA_ROOT");
     app.add_option("--config", globals.config_path, "Host config file (DNS defaults, default bridge)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->envname("HUTCH_CONFIG");
     cli::add_run_command(app, globals, exit_code, argv);
     cli::add_start_commands(app, globals, exit_code, argv);
     cli::add_network_command(app, globals, exit_code);
@@ -70,6 +116,7 @@ int main(int argc, char** argv) {
     cli::add_update_command(app, paths, exit_code);
     cli::add_profile_command(app, globals, exit_code, argv);
     cli::add_image_commands(app, globals, exit_code);
+    add_version_command(app, exit_code);
     return cli::parse_and_run(app, argc, argv, exit_code, [](const std::string& message) { report(message.c_str()); });
 }
 

@@ -95,6 +95,10 @@ void refuse_detached_explain(bool explain, bool detached, const char* what) {
                          ": a detached container's output is its log; explain a foreground start instead");
 }
 
+void refuse_tty_without_terminal(bool tty, bool attached_stdin) {
+    if (tty && attached_stdin && ::isatty(STDIN_FILENO) != 1) throw UsageError("the input device is not a TTY");
+}
+
 int in_monitor(const std::function<int(int)>& body) {
     int ends[2];
     check(::pipe2(ends, O_CLOEXEC), "start the monitor", "pipe2");
@@ -367,6 +371,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
 
     run->callback([run, opts, explain_flag, dry_run, &globals, &exit_code, argv]() {
         interrupt::Scope start_scope;  // from the profile's parsing on (runtime/interrupt.hpp)
+        refuse_tty_without_terminal(opts->tty, opts->interactive && !opts->detach);
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(run, *opts, globals, id);
         if (*dry_run) {

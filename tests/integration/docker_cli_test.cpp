@@ -1,0 +1,87 @@
+// The CLI a Docker user expects (issue 18): `hutch version`, Go templates in inspect -f, the
+// HUTCH_ROOT, HUTCH_DATA_ROOT and HUTCH_CONFIG environment, and docker's refusal of -it without
+// a terminal.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "harness.hpp"
+
+namespace hutch_it {
+namespace {
+
+class DockerCliIntegration : public HutchTest {
+protected:
+    Result hutch(const Strings& args, const SpawnOptions& so = {}) { return run_hutch(roots_.hutch_args(args), so); }
+};
+
+TEST_F(DockerCliIntegration, VersionAsDockerPrintsIt) {
+    Result v = run_hutch({"version"});
+    ASSERT_EXIT_CODE(v, 0);
+    EXPECT_TRUE(std::regex_search(v.out, std::regex("^hutch:\n Version: +[0-9]+\\.[0-9]+\\.[0-9]+\n"))) << v.out;
+    for (const char* line : {" OCI spec:", " libseccomp:", " Kernel Version:", " OS/Arch:           linux/"})
+        EXPECT_NE(v.out.find(line), std::string::npos) << v.out;
+    Result f = run_hutch({"version", "--format", "{{.Version}} {{.Os}}"});
+    ASSERT_EXIT_CODE(f, 0);
+    Result flag = run_hutch({"--version"});
+    EXPECT_EQ(flag.out, "hutch version " + f.out.substr(0, f.out.find(' ')) + "\n");
+    EXPECT_EQ(f.out.substr(f.out.find(' ')), " linux\n");
+}
+
+// inspect -f is Go's text/template over inspect's JSON: range, index, join, if, json.
+TEST_F(DockerCliIntegration, InspectFormatIsAGoTemplate) {
+    ASSERT_EXIT_CODE(run_raw({"--name", "tpl", "--network", "none", "-e", "COLOUR=blue", rootfs_, "sh", "-c", "exit 3"}), 3);
+    Result r = hutch({"inspect", "-f",
+                      "{{.State.ExitCode}}|{{join .Config.Cmd \",\"}}|{{index .Config.Cmd 0}}|"
+                      "{{range .Config.Env}}{{if eq . \"COLOUR=blue\"}}{{.}}{{end}}{{end}}|{{json .State.Running}}|"
+                      "{{with .HostConfig.RestartPolicy}}{{.Name}}{{end}}|{{len .Args}}",
+                      "tpl"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "3|sh,-c,exit 3|sh|COLOUR=blue|false|no|2\n");
+    Result bad = hutch({"inspect", "-f", "{{range .Config.Env}}", "tpl"});
+    EXPECT_EXIT_CODE(bad, 125);
+    EXPECT_EQ(bad.err_lines().size(), 1u) << describe(bad);
+    EXPECT_NE(bad.err.find("unexpected EOF"), std::string::npos) << describe(bad);
+}
+
+// One world per student on a shared machine: the environment names the roots, a flag wins.
+TEST_F(DockerCliIntegration, EnvironmentNamesTheRoots) {
+    SpawnOptions env;
+    env.extra_env = {"HUTCH_ROOT=" + roots_.run_root(), "HUTCH_DATA_ROOT=" + roots_.data_root()};
+    Result made = run_hutch({"create", "--name", "from-env", "--network", "none", rootfs_, "true"}, env);
+    ASSERT_EXIT_CODE(made, 0);
+    EXPECT_EQ(roots_.container_ids().size(), 1u) << "the container is under the roots the environment named";
+    EXPECT_EQ(run_hutch({"ps", "-a", "--format", "{{.Names}}"}, env).out, "from-env\n");
+    TempDir other;
+    Result flagged = run_hutch({"--root", other.path() + "/run", "--data-root", other.path() + "/data", "ps", "-a", "-q"}, env);
+    EXPECT_EXIT_CODE(flagged, 0);
+    EXPECT_EQ(flagged.out, "") << "--root and --data-root win over the environment";
+    // HUTCH_CONFIG names the host config a start reads: a broken one is refused by its name.
+    write_file(other / "broken.json", "[1]");
+    env.extra_env.push_back("HUTCH_CONFIG=" + other / "broken.json");
+    Result config = run_hutch({"run", "--rm", "--network", "none", rootfs_, "true"}, env);
+    EXPECT_EXIT_CODE(config, 125);
+    EXPECT_NE(config.err.find("host config " + other / "broken.json"), std::string::npos) << describe(config);
+    EXPECT_EXIT_CODE(hutch({"rm", "from-env"}), 0);
+}
+
+// docker run/exec -it with an input that is not a terminal: "the input device is not a TTY",
+// before anything is made.
+TEST_F(DockerCliIntegration, InteractiveTtyNeedsATerminal) {
+    Result run = hutch({"run", "-i", "-t", "--rm", "--network", "none", rootfs_, "true"});
+    EXPECT_EXIT_CODE(run, 125);
+    EXPECT_EQ(run.err, "hutch: the input device is not a TTY\n");
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+    // -t alone, or -i -t detached, attach no input: they run.
+    EXPECT_EXIT_CODE(hutch({"run", "-t", "--rm", "--network", "none", rootfs_, "true"}), 0);
+    ASSERT_EXIT_CODE(hutch({"run", "-d", "--name", "bg", "--network", "none", rootfs_, "sleep", "30"}), 0);
+    Result exec = hutch({"exec", "-i", "-t", "bg", "true"});
+    EXPECT_EXIT_CODE(exec, 125);
+    EXPECT_EQ(exec.err, "hutch: the input device is not a TTY\n");
+    EXPECT_EXIT_CODE(hutch({"rm", "-f", "bg"}), 0);
+}
+
+}  // namespace
+}  // namespace hutch_it
