@@ -268,7 +268,7 @@ TEST_F(LifecycleIntegration, RunningContainerIsListedAndCannotBeRemoved) {
     Result ps = roots_.hutch({"ps"});
     EXPECT_EXIT_CODE(ps, 0);
     EXPECT_NE(ps.out.find("busy"), std::string::npos) << ps.out;
-    EXPECT_NE(ps.out.find("running"), std::string::npos) << ps.out;
+    EXPECT_NE(ps.out.find("Up "), std::string::npos) << ps.out;
     Result rm = roots_.hutch({"rm", "busy"});
     EXPECT_EXIT_CODE(rm, 125);
     pid_t init = wait_for_child_of(p.pid());

@@ -145,7 +145,7 @@ TEST_F(StateIntegration, RmThatCannotRemoveEverythingSaysWhatStayedAndCanBeRetri
     EXPECT_EQ(read_file(host / "precious"), "host data\n") << "the removal followed a symlink";
     json ps = ps_all();
     ASSERT_EQ(ps.size(), 1u) << ps.dump();
-    EXPECT_EQ(ps[0].value("name", ""), "stuck");
+    EXPECT_EQ(ps[0].value("Names", ""), "stuck");
 
     ASSERT_EQ(::umount2(mount_point.c_str(), MNT_DETACH), 0);
     Result again = hutch({"rm", "stuck"});
@@ -164,8 +164,8 @@ void expect_consistent(const std::string& name, const std::string& rootfs, const
         if (!line.empty()) ps.push_back(json::parse(line));
     int named = 0;
     for (const auto& c : ps) {
-        EXPECT_EQ(c.value("name", ""), name) << "a record without its name: " << c.dump();
-        named += c.value("name", "") == name;
+        EXPECT_EQ(c.value("Names", ""), name) << "a record without its name: " << c.dump();
+        named += c.value("Names", "") == name;
     }
     EXPECT_LE(named, 1) << ps.dump();
     Result rm = roots.hutch({"rm", "-f", name});
