@@ -106,6 +106,7 @@ void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code) {
         "audit", "Check a container profile against CIS Docker Benchmark rules (runs nothing)");
     cmd->set_help_flag("--help", "Print this help and exit");  // -h is --hostname
     cmd->prefix_command();  // from ROOTFS on, everything is the container's command
+    set_usage(cmd, "ROOTFS|IMAGE|CONTAINER [COMMAND] [ARG...]");
     cmd->footer("Forms: hutch audit [run options] ROOTFS|IMAGE [COMMAND] | hutch audit NAME | "
                   "hutch audit --config config.json");
     auto opts = std::make_shared<RunOptions>();
@@ -114,6 +115,7 @@ void add_audit_command(CLI::App& app, const Paths& paths, int& exit_code) {
     auto strict = std::make_shared<bool>(false);
 
     add_run_flags(cmd, *opts);
+    drop_run_flags(cmd, {"--name", "--rm", "--detach", "--interactive", "--tty"});  // audit starts nothing
     auto* config_opt = cmd->add_option("--config", *config, "Audit an OCI config.json instead");
     auto* format_opt = cmd->add_option("--format", *format, "Output format: table or json")
                            ->check(CLI::IsMember({"table", "json"}));

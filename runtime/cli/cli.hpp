@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <ostream>
 
 #include "runtime/image/image_store.hpp"
@@ -58,6 +59,10 @@ std::string read_named_file(const std::string& path);
 
 // docker run's flags into `opts`: shared by `run` and `audit`, so both build the same Spec.
 void add_run_flags(CLI::App* cmd, RunOptions& opts);
+// Takes back run flags that mean nothing for a command built on them (audit's -d, profile's
+// --restart): its help, man page and completion then leave them out, and using one is an
+// unknown flag.
+void drop_run_flags(CLI::App* cmd, std::initializer_list<const char*> names);
 // The cgroup limit flags among them (--memory ... --blkio-weight), shared with `update`.
 void add_limit_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given
@@ -69,6 +74,14 @@ void refuse_detached_explain(bool explain, bool detached, const char* what);
 // docker's check before run and exec: -t with an attached stdin (-i, not -d) that is not a
 // terminal is refused, "the input device is not a TTY".
 void refuse_tty_without_terminal(bool tty, bool attached_stdin);
+
+// Help, man pages and completion from the one command tree (runtime/cli/docs_gen.cpp).
+// The positionals of a command CLI11 does not parse itself (a prefix command), for its Usage
+// line, its man page and completion; the formatter that prints them; `completion` and the
+// build's hidden `__generate-docs DIR`.
+void set_usage(CLI::App* command, const std::string& positionals);
+std::shared_ptr<CLI::Formatter> usage_formatter();
+void add_docs_commands(CLI::App& app, int& exit_code);
 // The Spec `hutch run` builds from `opts` (rootfs absolute, command set) on this host.
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id);
 // The real host's facts for build_run_spec, reading the rootfs' own files under `rootfs`.

@@ -251,6 +251,7 @@ void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
     auto* exec = app.add_subcommand("exec", "Run a command in a running container");
     exec->set_help_flag("--help", "Print this help and exit");
     exec->prefix_command();  // everything from CONTAINER on: options after it are the command's
+    set_usage(exec, "CONTAINER COMMAND [ARG...]");
     auto request = std::make_shared<ExecRequest>();
     exec->add_flag("-i,--interactive", request->interactive, "Keep STDIN open");
     exec->add_flag("-t,--tty", request->tty, "Allocate a pseudo-TTY");

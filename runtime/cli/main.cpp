@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "hutch version " HUTCH_VERSION);
     app.set_help_flag("--help", "Print this help and exit");
     app.require_subcommand(1);
+    app.formatter(cli::usage_formatter());  // before the commands: each copies its parent's
     // The environment can set them (one world per student on a shared lab machine); a flag
     // still wins.
     app.add_option("--root", paths.root, "Runtime state directory")->capture_default_str()->envname("HUTCH_ROOT");
@@ -117,6 +118,22 @@ int main(int argc, char** argv) {
     cli::add_profile_command(app, globals, exit_code, argv);
     cli::add_image_commands(app, globals, exit_code);
     add_version_command(app, exit_code);
+    cli::add_docs_commands(app, exit_code);
+    // An unknown command says so, as docker's does (CLI11 alone would ask for a subcommand).
+    for (int i = 1; i < argc; ++i) {
+        std::string word = argv[i];
+        if (word == "--root" || word == "--data-root" || word == "--config") {
+            ++i;
+            continue;
+        }
+        if (word.rfind('-', 0) == 0) continue;
+        auto known = app.get_subcommands([&](const CLI::App* c) { return c->check_name(word); });
+        if (known.empty()) {
+            report(("'" + word + "' is not a hutch command (see hutch --help)").c_str());
+            return kExitHutchError;
+        }
+        break;
+    }
     return cli::parse_and_run(app, argc, argv, exit_code, [](const std::string& message) { report(message.c_str()); });
 }
 

@@ -18,10 +18,13 @@ void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, 
         "profile", "Run a workload once and write the least privilege it needs (capabilities, seccomp, read-only)");
     cmd->set_help_flag("--help", "Print this help and exit");  // -h is --hostname
     cmd->prefix_command();  // from ROOTFS on, everything is the container's command
+    set_usage(cmd, "ROOTFS|IMAGE COMMAND [ARG...]");
     auto opts = std::make_shared<RunOptions>();
     auto output = std::make_shared<std::string>();
     auto verify = std::make_shared<bool>(false);
     add_run_flags(cmd, *opts);
+    // One foreground run, removed after, compared by its output: no -d, --rm, --restart, -i, -t.
+    drop_run_flags(cmd, {"--rm", "--restart", "--detach", "--interactive", "--tty"});
     cmd->add_option("--output", *output, "Write profile.json, flags.txt and report.md into this directory");
     cmd->add_flag("--verify", *verify, "Run again under the generated profile and compare exit status and output");
 

@@ -95,6 +95,10 @@ void refuse_detached_explain(bool explain, bool detached, const char* what) {
                          ": a detached container's output is its log; explain a foreground start instead");
 }
 
+void drop_run_flags(CLI::App* cmd, std::initializer_list<const char*> names) {
+    for (const char* name : names) cmd->remove_option(cmd->get_option(name));
+}
+
 void refuse_tty_without_terminal(bool tty, bool attached_stdin) {
     if (tty && attached_stdin && ::isatty(STDIN_FILENO) != 1) throw UsageError("the input device is not a TTY");
 }
@@ -361,6 +365,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     run->set_help_flag("--help", "Print this help and exit");
     // Everything from ROOTFS on is the container's: options after it belong to the command.
     run->prefix_command();
+    set_usage(run, "ROOTFS|IMAGE [COMMAND] [ARG...]");
     auto opts = std::make_shared<RunOptions>();
     auto explain_flag = std::make_shared<bool>(false);
     auto dry_run = std::make_shared<bool>(false);
@@ -395,6 +400,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     auto* create = app.add_subcommand("create", "Create a container without starting it (hutch start runs it)");
     create->set_help_flag("--help", "Print this help and exit");
     create->prefix_command();
+    set_usage(create, "ROOTFS|IMAGE [COMMAND] [ARG...]");
     auto create_opts = std::make_shared<RunOptions>();
     add_run_flags(create, *create_opts);
     auto create_explain = std::make_shared<bool>(false);

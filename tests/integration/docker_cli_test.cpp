@@ -30,6 +30,26 @@ TEST_F(DockerCliIntegration, VersionAsDockerPrintsIt) {
     EXPECT_EQ(f.out.substr(f.out.find(' ')), " linux\n");
 }
 
+// Help as Docker gives it: every Usage line with its positionals, only the flags that mean
+// something for the command, and an unknown command named.
+TEST_F(DockerCliIntegration, HelpAndUnknownCommands) {
+    EXPECT_NE(run_hutch({"run", "--help"}).out.find("Usage: hutch run [OPTIONS] ROOTFS|IMAGE [COMMAND] [ARG...]\n"),
+              std::string::npos);
+    EXPECT_NE(run_hutch({"exec", "--help"}).out.find("Usage: hutch exec [OPTIONS] CONTAINER COMMAND [ARG...]\n"),
+              std::string::npos);
+    std::string audit = run_hutch({"audit", "--help"}).out;
+    for (const char* meaningless : {"--detach", "--rm ", "--tty", "--interactive"})
+        EXPECT_EQ(audit.find(meaningless), std::string::npos) << meaningless << "\n" << audit;
+    EXPECT_NE(audit.find("--restart"), std::string::npos) << "CIS 5.14 reads it";
+    std::string profile = run_hutch({"profile", "--help"}).out;
+    for (const char* meaningless : {"--detach", "--rm ", "--restart", "--tty"})
+        EXPECT_EQ(profile.find(meaningless), std::string::npos) << meaningless << "\n" << profile;
+    Result unknown = run_hutch({"--root", "/nonexistent-hutch-root", "nosuch", "x"});
+    EXPECT_EXIT_CODE(unknown, 125);
+    EXPECT_EQ(unknown.err, "hutch: 'nosuch' is not a hutch command (see hutch --help)\n");
+    EXPECT_FALSE(path_exists("/nonexistent-hutch-root"));
+}
+
 // inspect -f is Go's text/template over inspect's JSON: range, index, join, if, json.
 TEST_F(DockerCliIntegration, InspectFormatIsAGoTemplate) {
     ASSERT_EXIT_CODE(run_raw({"--name", "tpl", "--network", "none", "-e", "COLOUR=blue", rootfs_, "sh", "-c", "exit 3"}), 3);
