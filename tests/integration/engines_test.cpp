@@ -340,7 +340,7 @@ TEST_F(ComposeEngineIntegration, TheQueuePipelineRunsUnderDockerComposeOnHutch) 
     // The least privilege the compose file asks for, as hutch-oci gave it.
     EXPECT_EQ(inspect("qp_receiver_1", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.HostConfig.Memory}} "
                                        "{{.HostConfig.PidsLimit}}"),
-              "true 65534:65534 55574528 22");
+              "true 65534:65534 56623104 22");
 
     // A crash of receiver 1: dockerd restarts it.
     ASSERT_TRUE(poll([&] { return inspect("qp_receiver_1", "{{.State.Status}}") == "running"; }, 30s));
