@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "runtime/error.hpp"
@@ -169,6 +171,10 @@ std::vector<std::string> split_fields(const std::string& chain) {  // ".A.B" -> 
     return out;
 }
 
+// A limit on nesting, parentheses and control structures alike (Go has one too, 10000): deeper
+// templates are refused instead of exhausting the stack in the parser and the runner.
+constexpr int kMaxDepth = 1000;
+
 const std::vector<std::string>& function_names() {
     static const std::vector<std::string> names = {"and", "or", "not", "len", "index", "slice", "eq", "ne", "lt", "le",
                                                    "gt", "ge", "print", "printf", "println", "json", "join", "split",
@@ -275,7 +281,9 @@ private:
             break;
         case Token::Kind::kOpen: {
             o.kind = Operand::Kind::kPipeline;
+            if (++depth_ > kMaxDepth) parse_error(line_, "max expression depth exceeded");
             o.sub = std::make_shared<Pipeline>(parse(/*nested=*/true));
+            --depth_;
             if (at_ >= t_.size() || t_[at_].kind != Token::Kind::kClose) parse_error(line_, "unclosed left paren");
             o.fields = split_fields(t_[at_].text.substr(1));
             o.text = "(...)" + t_[at_].text.substr(1);
@@ -291,6 +299,7 @@ private:
     std::vector<Token> t_;
     std::size_t at_ = 0;
     int line_;
+    int depth_ = 0;
 };
 
 // --- splitting the text into text and actions, then into a tree -----------------------------------
@@ -399,6 +408,11 @@ private:
     }
 
     std::unique_ptr<Node> control(const std::string& word, const std::string& rest, int line) {
+        if (++depth_ > kMaxDepth) parse_error(line, "max expression depth exceeded");
+        struct Leave {
+            int& depth;
+            ~Leave() { --depth; }
+        } leave{depth_};
         auto n = std::make_unique<Node>();
         n->kind = word == "if" ? Node::Kind::kIf : word == "range" ? Node::Kind::kRange : Node::Kind::kWith;
         n->line = line;
@@ -425,6 +439,7 @@ private:
     std::vector<Piece> p_;
     std::size_t at_ = 0;
     int line_ = 1;
+    int depth_ = 0;
 };
 
 // --- running -----------------------------------------------------------------------------------
@@ -558,6 +573,18 @@ private:
             if (c.args.size() > 1 || piped) exec_error(line_, text, "can't give argument to non-function " + head.text);
             return operand(head, dot);
         }
+        // and/or stop at the first argument that decides (Go 1.18): `and .Mounts (index .Mounts 0)`
+        // guards the index.
+        if (head.name == "and" || head.name == "or") {
+            if (c.args.size() < 2 && !piped) exec_error(line_, text, "wrong number of args for " + head.name + ": want at least 1 got 0");
+            Value last;
+            for (std::size_t i = 1; i <= c.args.size(); ++i) {
+                if (i == c.args.size() && !piped) break;
+                last = i < c.args.size() ? operand(c.args[i], dot) : *piped;
+                if (truthy(last) != (head.name == "and")) return last;
+            }
+            return last;
+        }
         std::vector<Value> args;
         for (std::size_t i = 1; i < c.args.size(); ++i) args.push_back(operand(c.args[i], dot));
         if (piped) args.push_back(*piped);
@@ -621,11 +648,8 @@ private:
     }
 
     Value call(const std::string& name, const std::vector<Value>& args, const std::string& text) {
-        if (name == "and" || name == "or") {
-            if (args.empty()) exec_error(line_, text, "wrong number of args for " + name + ": want at least 1 got 0");
-            for (const auto& a : args)
-                if (truthy(a) != (name == "and")) return a;
-            return args.back();
+        if (name == "and" || name == "or") {  // as an argument with no operands of its own
+            exec_error(line_, text, "wrong number of args for " + name + ": want at least 1 got 0");
         }
         if (name == "not") {
             need(name, args, 1, text);
@@ -702,7 +726,23 @@ private:
                     s += f[i];
                     continue;
                 }
-                char verb = f[++i];
+                // %[flags][width][.precision]verb, handed to snprintf for the verbs it shares with Go.
+                std::size_t start = i++;
+                while (i < f.size() && std::string_view("-+# 0").find(f[i]) != std::string_view::npos) ++i;
+                while (i < f.size() && (std::isdigit(static_cast<unsigned char>(f[i])) || f[i] == '.')) ++i;
+                if (i >= f.size()) {
+                    s += "%!(NOVERB)";
+                    break;
+                }
+                const char verb = f[i];
+                const std::string spec = f.substr(start, i - start);
+                for (std::size_t d = 1; d < spec.size();) {  // a width or precision snprintf can honour
+                    std::size_t end = spec.find_first_not_of("0123456789", d);
+                    if (end == std::string::npos) end = spec.size();
+                    if (end > d && (end - d > 3 || std::stoi(spec.substr(d, end - d)) > 256))
+                        exec_error(line_, text, "error calling printf: width or precision over 256 in " + spec + verb);
+                    d = end + 1;
+                }
                 if (verb == '%') {
                     s += '%';
                     continue;
@@ -712,14 +752,30 @@ private:
                     continue;
                 }
                 const Value& a = args[next++];
-                if (verb == 'q') s += json(printed(a)).dump();
-                else s += printed(a);
+                char buf[512];
+                if ((verb == 'd' || verb == 'x' || verb == 'o') && !a.missing && a.v.is_number()) {
+                    std::snprintf(buf, sizeof buf, (spec + "ll" + verb).c_str(), a.v.get<long long>());
+                } else if ((verb == 'f' || verb == 'e' || verb == 'g') && !a.missing && a.v.is_number()) {
+                    std::snprintf(buf, sizeof buf, (spec + verb).c_str(), a.v.get<double>());
+                } else if (verb == 's' || verb == 'v' || verb == 'q' || verb == 't') {
+                    std::string text_value = verb == 'q' ? json(printed(a)).dump(-1, ' ', false, json::error_handler_t::replace)
+                                                         : printed(a);
+                    std::snprintf(buf, sizeof buf, (spec + "s").c_str(), text_value.c_str());
+                    if (text_value.size() >= sizeof buf) {
+                        s += text_value;  // longer than any width: as it is
+                        continue;
+                    }
+                } else {
+                    std::snprintf(buf, sizeof buf, "%%!%c(%s)", verb, printed(a).c_str());
+                }
+                s += buf;
             }
             return {json(s)};
         }
         if (name == "json") {
             need(name, args, 1, text);
-            return {json(args[0].missing ? std::string("null") : args[0].v.dump())};
+            // A byte that is not UTF-8 (a command line, a file name) prints as U+FFFD, not an error.
+            return {json(args[0].missing ? std::string("null") : args[0].v.dump(-1, ' ', false, json::error_handler_t::replace))};
         }
         if (name == "join") {
             need(name, args, 2, text);

@@ -103,6 +103,21 @@ TEST(GoTemplate, ControlStructures) {
     EXPECT_EQ(render("{{range .Config.Env}}\n  {{- .}}{{end}}"), "PATH=/usr/binA=1");
 }
 
+// Found by review: Go's and/or stop at the deciding argument, printf takes flags, width and
+// precision, json never fails on bytes that are not UTF-8, and nesting has a limit.
+TEST(GoTemplate, AsGoDoesAtTheEdges) {
+    EXPECT_EQ(render("{{if and .HostConfig.CapAdd (index .HostConfig.CapAdd 0)}}x{{else}}none{{end}}"), "none");
+    EXPECT_EQ(render("{{or .Nope .Name}} {{.Nope | or .Name}}"), "/web /web");
+    EXPECT_EQ(render("[{{printf \"%-6s|%5d|%.2f|%x\" .Name .State.Pid .Ratio 255}}]"), "[/web  | 4242|0.25|ff]");
+    EXPECT_TRUE(contains(error_of("{{printf \"%9999s\" .Name}}"), "width or precision"));
+    EXPECT_EQ(render("{{json .}}", json(std::string("a\xe9") + "b")), std::string("\"a\xef\xbf\xbd") + "b\"");
+    std::string deep = std::string(2000, '(') + "1" + std::string(2000, ')');
+    EXPECT_TRUE(contains(error_of("{{" + deep + "}}"), "max expression depth exceeded"));
+    std::string nested;
+    for (int i = 0; i < 2000; ++i) nested += "{{if 1}}";
+    EXPECT_TRUE(contains(error_of(nested), "max expression depth exceeded"));
+}
+
 TEST(GoTemplate, ErrorsNameTheTemplateProblem) {
     EXPECT_TRUE(contains(error_of("{{.Name"), "unclosed action")) << error_of("{{.Name");
     EXPECT_TRUE(contains(error_of("{{nosuch .Name}}"), "function \"nosuch\" not defined"));
