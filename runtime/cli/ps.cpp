@@ -168,9 +168,9 @@ public:
             auto it = values_.find(key);
             return it == values_.end() || std::any_of(it->second.begin(), it->second.end(), pred);
         };
-        // dockerd matches a name filter anywhere in "/NAME".
+        // dockerd tries a name filter on "/NAME" and on "NAME": ^web$ and ^/web both match.
         bool named = names_.empty() || std::any_of(names_.begin(), names_.end(), [&](const std::regex& r) {
-                         return std::regex_search("/" + c.name, r);
+                         return std::regex_search("/" + c.name, r) || std::regex_search(c.name, r);
                      });
         return named && any("id", [&](const std::string& v) { return c.id.rfind(v, 0) == 0; }) &&
                any("status", [&](const std::string& v) { return v == c.status; }) &&

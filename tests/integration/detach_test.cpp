@@ -194,6 +194,7 @@ TEST_F(DetachIntegration, PsSpeaksDockersListing) {
     // Filters: one key's values are alternatives, keys all apply; a status filter lists all.
     EXPECT_EQ(hutch({"ps", "--filter", "status=exited", "--format", "{{.Names}}"}).out, "old-exited\n");
     EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=^/web", "--format", "{{.Names}}"}).out, "web-up\n");
+    EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=^web-up$", "--format", "{{.Names}}"}).out, "web-up\n");
     EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=exited", "--filter", "name=up", "--format", "{{.Names}}"}).out,
               "web-up\nold-exited\n");
     EXPECT_EQ(hutch({"ps", "-a", "--filter", "name=web", "--filter", "status=exited", "-q"}).out, "");
