@@ -57,18 +57,20 @@ std::vector<const CLI::App*> commands_of(const CLI::App& app) {
     return out;
 }
 
-// Every spelling of the flags of `app` ("-a --all"), help included.
-std::vector<std::string> flag_names(const CLI::App* app) {
+bool takes_value(const CLI::Option* o) { return o->get_type_size() != 0 && o->get_items_expected_max() != 0; }
+
+// Every spelling of the flags of `app` ("-a --all"), help included; with `valued`, only those
+// that take a value.
+std::vector<std::string> flag_names(const CLI::App* app, bool valued = false) {
     std::vector<std::string> out;
     for (const CLI::Option* o : app->get_options()) {
         if (o->get_positional() && o->nonpositional() == false) continue;
+        if (valued && !takes_value(o)) continue;
         for (const auto& s : o->get_snames()) out.push_back("-" + s);
         for (const auto& l : o->get_lnames()) out.push_back("--" + l);
     }
     return out;
 }
-
-bool takes_value(const CLI::Option* o) { return o->get_type_size() != 0 && o->get_items_expected_max() != 0; }
 
 bool names_containers(const CLI::App* app) {
     std::string usage = positional_usage(app);
@@ -85,36 +87,38 @@ std::string join(const std::vector<std::string>& words) {
 
 std::string bash_script(const CLI::App& app) {
     std::ostringstream s;
-    std::vector<std::string> global_values, commands;
-    for (const CLI::Option* o : app.get_options())
-        if (takes_value(o))
-            for (const auto& l : o->get_lnames()) global_values.push_back("--" + l);
+    std::vector<std::string> commands;
     for (const auto* c : commands_of(app)) commands.push_back(c->get_name());
+    std::string global_alternatives;
+    for (const auto& g : flag_names(&app, true)) global_alternatives += (global_alternatives.empty() ? "" : "|") + g;
+    // bash splits "--root=/x" at "=" (COMP_WORDBREAKS): the value is then two words on.
     s << "# bash completion for hutch, made by `hutch completion bash` from hutch's own command definitions.\n"
          "_hutch() {\n"
          "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd='' i\n"
+         "  [[ $prev == = && $COMP_CWORD -ge 2 ]] && prev=${COMP_WORDS[COMP_CWORD-2]}\n"
+         "  [[ $cur == = ]] && cur=''\n"
          "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
          "    case ${COMP_WORDS[i]} in\n"
-         "      " << (global_values.empty() ? "--no-such-option" : [&] {
-             std::string alts;
-             for (const auto& g : global_values) alts += (alts.empty() ? "" : "|") + g;
-             return alts;
-         }()) << ") ((i++)) ;;\n"
-         "      -*) ;;\n"
+         "      " << (global_alternatives.empty() ? "--no-such-option" : global_alternatives)
+      << ") if [[ ${COMP_WORDS[i+1]} == = ]]; then ((i += 2)); else ((i++)); fi ;;\n"
+         "      -*|=) ;;\n"
          "      *) cmd=${COMP_WORDS[i]}; break ;;\n"
          "    esac\n"
          "  done\n"
-         "  local words='' containers=0\n"
+         "  local words='' values='' containers=0\n"
          "  case $cmd in\n"
-         "    '') words='" << join(commands) << " " << join(flag_names(&app)) << "' ;;\n";
+         "    '') words='" << join(commands) << " " << join(flag_names(&app)) << "'; values='" << join(flag_names(&app, true))
+      << "' ;;\n";
     for (const auto* c : commands_of(app)) {
         s << "    " << c->get_name() << ") words='" << join(flag_names(c));
         for (const CLI::App* sub : commands_of(*c)) s << " " << sub->get_name();
-        s << "'";
+        s << "'; values='" << join(flag_names(c, true)) << "'";
         if (names_containers(c)) s << "; containers=1";
         s << " ;;\n";
     }
     s << "  esac\n"
+         "  # The value of a flag that takes one: bash's own (file) completion.\n"
+         "  if [[ $prev == -* && \" $values \" == *\" $prev \"* ]]; then COMPREPLY=(); return; fi\n"
          "  if [[ $cur == -* || $containers == 0 ]]; then\n"
          "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
          "  else\n"
@@ -147,7 +151,15 @@ std::string zsh_script(const CLI::App& app) {
     s << "  )\n"
          "  local i cmd\n"
          "  for ((i = 2; i < CURRENT; i++)); do\n"
-         "    case ${words[i]} in -*) ;; *) cmd=${words[i]}; break ;; esac\n"
+         "    case ${words[i]} in\n"
+         "      " << [&] {
+             std::string alts;
+             for (const auto& g : flag_names(&app, true)) alts += (alts.empty() ? "" : "|") + g;
+             return alts.empty() ? std::string("--no-such-option") : alts;
+         }() << ") ((i++)) ;;\n"
+         "      -*) ;;\n"
+         "      *) cmd=${words[i]}; break ;;\n"
+         "    esac\n"
          "  done\n"
          "  if [[ -z $cmd ]]; then _describe 'hutch command' commands; return; fi\n"
          "  case $cmd in\n";
