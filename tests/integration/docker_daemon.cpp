@@ -39,6 +39,7 @@ DockerDaemon::DockerDaemon(const std::string& dir, const Strings& extra_args, co
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     SpawnOptions options;
     options.extra_env = {"LOG=" + dir_ + "/dockerd.log"};
+    options.die_with_test = true;
     unshare_ = std::make_unique<Process>(Process::spawn(argv, options));
     for (int i = 0; i < 120 && !ready_; ++i) {
         ready_ = docker({"version", "--format", "{{.Server.Version}}"}, std::chrono::seconds(5)).code == 0;

@@ -33,6 +33,9 @@ public:
     Result docker(const Strings& args, std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
 
     const std::string& dir() const { return dir_; }
+    // The host's pid of the unshare that holds its namespaces: every process of this dockerd
+    // (containerd, shims, containers) descends from it.
+    pid_t pid() const { return unshare_->pid(); }
 
 private:
     std::string dir_;

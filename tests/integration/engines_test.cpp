@@ -225,15 +225,22 @@ protected:
         return trim(docker({"inspect", "-f", format, name}).out);
     }
 
-    // The host's pid of the process dockerd knows as `pid` (dockerd runs in a pid namespace of
-    // its own): the one whose NSpid line has `pid` as its second field. 0 when none.
-    static pid_t host_pid_of(pid_t pid) {
+    // The host's pid of the process this fixture's dockerd knows as `pid` (dockerd runs in a pid
+    // namespace of its own): the one whose NSpid line has `pid` as its second field and that
+    // descends from this dockerd's unshare. Another test's dockerd has the same small pids. 0
+    // when none.
+    pid_t host_pid_of(pid_t pid) const {
         for (const auto& entry : list_dir("/proc")) {
             if (entry.find_first_not_of("0123456789") != std::string::npos) continue;
             Strings fields;
             std::istringstream in(status_field(read_file("/proc/" + entry + "/status"), "NSpid"));
             for (std::string f; in >> f;) fields.push_back(f);
-            if (fields.size() >= 3 && fields[1] == std::to_string(pid)) return std::stoi(fields[0]);
+            if (fields.size() < 3 || fields[1] != std::to_string(pid)) continue;
+            for (pid_t p = std::stoi(entry); p > 1;) {
+                if (p == dockerd_->pid()) return std::stoi(entry);
+                std::string ppid = status_field(read_file("/proc/" + std::to_string(p) + "/status"), "PPid");
+                p = ppid.empty() ? 0 : std::stoi(ppid);
+            }
         }
         return 0;
     }

@@ -102,10 +102,13 @@ Process Process::spawn(const Strings& argv, const SpawnOptions& options) {
     for (const auto& [from, to] : inherit)
         if (to >= 0 && to < 100) keep[to] = true;
 
+    const bool die_with_test = options.die_with_test;
+    const pid_t test_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         // Child: only async-signal-safe calls from here.
+        if (die_with_test && (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != test_pid)) ::_exit(127);
         ::dup2(in_pipe[0], 0);
         ::dup2(out_pipe[1], 1);
         ::dup2(err_pipe[1], 2);

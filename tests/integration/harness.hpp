@@ -46,6 +46,9 @@ struct SpawnOptions {
     std::string stdin_data;                        // written to the child's stdin, then closed
     std::vector<std::pair<int, int>> inherit_fds;  // (fd of the test, fd number in the child)
     Strings extra_env;                             // "KEY=VALUE" added to the test's environment
+    // SIGKILL when the thread that spawned it ends (PR_SET_PDEATHSIG): a daemon the test runs
+    // dies with a test ctest killed at its timeout, before its TearDown could stop it.
+    bool die_with_test = false;
 };
 
 // A started child with its stdout and stderr on pipes; killed (by its own pid) and reaped if
