@@ -10,6 +10,7 @@
 #include "netns/host_config.hpp"
 #include "netns/network.hpp"
 #include "runtime/cli/cli.hpp"
+#include "runtime/go_template.hpp"
 #include "runtime/error.hpp"
 
 namespace hutch::cli {
@@ -93,12 +94,38 @@ void add_network_command(CLI::App& app, const Globals& globals, int& exit_code) 
 
     auto* ls = network->add_subcommand("ls", "List networks");
     ls->alias("list");
-    ls->callback([&globals, &exit_code]() {
+    auto ls_quiet = std::make_shared<bool>(false);
+    auto ls_no_trunc = std::make_shared<bool>(false);
+    auto ls_format = std::make_shared<std::string>();
+    ls->add_flag("-q,--quiet", *ls_quiet, "Only display network IDs");
+    ls->add_flag("--no-trunc", *ls_no_trunc, "Do not truncate the output");
+    ls->add_option("--format", *ls_format, "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template");
+    ls->callback([&globals, &exit_code, ls_quiet, ls_no_trunc, ls_format]() {
+        // docker network ls's fields, and hutch's SUBNET and BRIDGE (the bridge a lab looks at
+        // with `ip link`) in its default table.
+        std::string format = ls_format->empty() || *ls_format == "table"
+                                 ? "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Subnet}}\t{{.Bridge}}"
+                                 : *ls_format;
+        if (format == "json") format = "{{json .}}";
+        const bool table = go_template::is_table(format);
+        go_template::Template row(go_template::listing_format(format), /*strict_fields=*/true);
         net::NetworkStore store = open_store(globals);
-        std::printf("%-12s   %-20s   %-8s   %-18s   %s\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE");
-        for (const auto& n : store.list())
-            std::printf("%-12s   %-20s   %-8s   %-18s   %s\n", n.id.substr(0, 12).c_str(), n.name.c_str(), "bridge",
-                        n.subnet.str().c_str(), n.bridge.c_str());
+        std::string out = table ? row.render({{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"},
+                                              {"Scope", "SCOPE"}, {"IPv6", "IPV6"}, {"Internal", "INTERNAL"},
+                                              {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"},
+                                              {"Subnet", "SUBNET"}, {"Bridge", "BRIDGE"}}) + "\n"
+                                : "";
+        for (const auto& n : store.list()) {
+            std::string id = *ls_no_trunc ? n.id : n.id.substr(0, 12);
+            if (*ls_quiet) {
+                std::printf("%s\n", id.c_str());
+                continue;
+            }
+            out += row.render({{"ID", id}, {"Name", n.name}, {"Driver", "bridge"}, {"Scope", "local"},
+                               {"IPv6", "false"}, {"Internal", n.internal ? "true" : "false"}, {"Labels", ""},
+                               {"CreatedAt", n.created}, {"Subnet", n.subnet.str()}, {"Bridge", n.bridge}}) + "\n";
+        }
+        if (!*ls_quiet) std::cout << (table ? go_template::align_columns(out) : out);
         exit_code = 0;
     });
 

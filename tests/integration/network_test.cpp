@@ -707,6 +707,17 @@ TEST_F(NetworkIntegration, CreateLsInspectRm) {
         if (line.find(" " + name + " ") != std::string::npos && line.find(cidr_str(subnet)) != std::string::npos)
             listed = true;
     EXPECT_TRUE(listed) << ls.out;
+    // docker network ls's -q, --no-trunc and --format (fields .ID .Name .Driver .Scope
+    // .Internal, and hutch's .Subnet and .Bridge).
+    EXPECT_EQ(roots_.hutch({"network", "ls", "-q", "--no-trunc"}).out, trim(c.out) + "\n");
+    EXPECT_EQ(roots_.hutch({"network", "ls", "-q"}).out, trim(c.out).substr(0, 12) + "\n");
+    EXPECT_EQ(roots_.hutch({"network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Subnet}}"}).out,
+              name + " bridge local false " + cidr_str(subnet) + "\n");
+    Strings table = split_lines(roots_.hutch({"network", "ls", "--format", "table {{.Name}}\\t{{.Driver}}"}).out);
+    ASSERT_EQ(table.size(), 2u);
+    EXPECT_EQ(table[0].rfind("NAME", 0), 0u) << table[0];
+    EXPECT_EQ(table[0].find("DRIVER"), table[1].find("bridge")) << "columns line up";
+    EXPECT_EQ(json::parse(roots_.hutch({"network", "ls", "--format", "json"}).out)["Name"], name);
 
     Result inspect = roots_.hutch({"network", "inspect", name});
     ASSERT_EXIT_CODE(inspect, 0);
