@@ -2,6 +2,7 @@
 // fields `docker ps --format` knows, worded as Docker words them: "Up 5 seconds", "Exited (0)
 // 3 minutes ago", a command quoted and cut at 20 characters), printed with Docker's default
 // table, a --format template (runtime/go_template.hpp), `table ...`, or json.
+#include <regex.h>
 #include <sys/types.h>
 
 #include <algorithm>
@@ -9,8 +10,8 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <vector>
 
 #include "runtime/cli/cli.hpp"
@@ -133,6 +134,23 @@ json list_context(const Paths& paths, const ContainerState& c, bool truncate, st
             {"LocalVolumes", "0"}};  // hutch has no named volumes
 }
 
+// A compiled POSIX extended regular expression (regcomp), freed with it. POSIX's ERE is what
+// dockerd's RE2 name patterns need (^web$, ^/app-, db|cache), at a fraction of <regex>'s
+// compile time.
+class Pattern {
+public:
+    explicit Pattern(const std::string& text) {
+        if (::regcomp(&re_, text.c_str(), REG_EXTENDED | REG_NOSUB) != 0) throw UsageError("not a regular expression");
+    }
+    Pattern(const Pattern&) = delete;
+    Pattern& operator=(const Pattern&) = delete;
+    ~Pattern() { ::regfree(&re_); }
+    bool found_in(const std::string& text) const { return ::regexec(&re_, text.c_str(), 0, nullptr, 0) == 0; }
+
+private:
+    regex_t re_{};
+};
+
 // --filter KEY=VALUE: values of one key are alternatives, keys must all match (docker ps).
 class ListFilter {
 public:
@@ -150,8 +168,8 @@ public:
             throw UsageError("invalid --filter \"" + key_value + "\": an exit code is a number");
         if (key == "name") {
             try {
-                names_.emplace_back(value, std::regex::ECMAScript);
-            } catch (const std::regex_error&) {
+                names_.push_back(std::make_unique<Pattern>(value));
+            } catch (const UsageError&) {
                 throw UsageError("invalid --filter \"" + key_value + "\": not a regular expression");
             }
         } else if (key != "id" && key != "status" && key != "exited") {
@@ -169,8 +187,8 @@ public:
             return it == values_.end() || std::any_of(it->second.begin(), it->second.end(), pred);
         };
         // dockerd tries a name filter on "/NAME" and on "NAME": ^web$ and ^/web both match.
-        bool named = names_.empty() || std::any_of(names_.begin(), names_.end(), [&](const std::regex& r) {
-                         return std::regex_search("/" + c.name, r) || std::regex_search(c.name, r);
+        bool named = names_.empty() || std::any_of(names_.begin(), names_.end(), [&](const auto& pattern) {
+                         return pattern->found_in("/" + c.name) || pattern->found_in(c.name);
                      });
         return named && any("id", [&](const std::string& v) { return c.id.rfind(v, 0) == 0; }) &&
                any("status", [&](const std::string& v) { return v == c.status; }) &&
@@ -181,7 +199,7 @@ public:
 
 private:
     std::map<std::string, std::vector<std::string>> values_;
-    std::vector<std::regex> names_;
+    std::vector<std::unique_ptr<Pattern>> names_;
 };
 
 }  // namespace
