@@ -234,7 +234,7 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
         std::vector<ContainerState> listed = list_containers(paths);
         // Newest first, as dockerd lists them.
         std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.created > b.created; });
-        int last = o->latest ? 1 : o->last;
+        int last = o->latest && o->last == -1 ? 1 : o->last;  // docker: an explicit -n wins over -l
         const bool all = o->all || last > 0 || filter.lists_all();
         std::vector<ContainerState> shown;
         for (const auto& c : listed) {

@@ -187,6 +187,7 @@ TEST_F(DetachIntegration, PsSpeaksDockersListing) {
     // Newest first; -n and -l count every state.
     EXPECT_EQ(hutch({"ps", "-a", "--format", "{{.Names}}"}).out, "web-up\nold-exited\n");
     EXPECT_EQ(hutch({"ps", "-l", "--format", "{{.Names}}"}).out, "web-up\n");
+    EXPECT_EQ(hutch({"ps", "-l", "-n", "2", "-q"}).out_lines().size(), 2u) << "an explicit -n wins over -l";
     EXPECT_EQ(hutch({"ps", "-n", "2", "--format", "{{.Names}} {{.State}}"}).out, "web-up running\nold-exited exited\n");
     EXPECT_TRUE(std::regex_match(hutch({"ps", "-a", "--filter", "exited=4", "--format", "{{.Status}}"}).out,
                                  std::regex("Exited \\(4\\) (Less than a second|[0-9]+ seconds?) ago\n")));
