@@ -906,6 +906,23 @@ std::string listing_format(const std::string& format) {
     return out;
 }
 
+namespace {
+std::string resolved_format(const std::string& format, const std::string& default_table) {
+    if (format.empty() || format == "table") return default_table;
+    return format == "json" ? "{{json .}}" : format;
+}
+}  // namespace
+
+Listing::Listing(const std::string& format, const std::string& default_table)
+    : table_(is_table(resolved_format(format, default_table))),
+      row_(listing_format(resolved_format(format, default_table)), /*strict_fields=*/true) {}
+
+std::string Listing::render(const nlohmann::json& headers, const std::vector<nlohmann::json>& rows) const {
+    std::string out = table_ ? row_.render(headers) + "\n" : "";
+    for (const auto& r : rows) out += row_.render(r) + "\n";
+    return table_ ? align_columns(out) : out;
+}
+
 std::string align_columns(const std::string& text) {
     std::vector<std::vector<std::string>> rows;
     std::size_t from = 0;

@@ -49,6 +49,21 @@ private:
 bool is_table(const std::string& format);
 std::string listing_format(const std::string& format);
 
+// A listing's --format (ps, network ls), as Docker's formatter prints one: "" and "table" are
+// `default_table`, "json" is one object a line, "table TEMPLATE" a header line then aligned rows,
+// anything else the template once a row. Fields are strict (a listing's typed context). The
+// template is parsed when the Listing is made: a bad one is refused before anything is read.
+class Listing {
+public:
+    Listing(const std::string& format, const std::string& default_table);
+    // `headers`: each field's column title, for a table's first line; `rows`: one context each.
+    std::string render(const nlohmann::json& headers, const std::vector<nlohmann::json>& rows) const;
+
+private:
+    bool table_;
+    Template row_;
+};
+
 // Lines whose cells are separated by tabs, aligned as Docker's tabwriter does (minimum width
 // 10, 3 spaces of padding; the last cell of a line is not padded). Widths count characters.
 std::string align_columns(const std::string& text);

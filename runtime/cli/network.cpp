@@ -103,29 +103,24 @@ void add_network_command(CLI::App& app, const Globals& globals, int& exit_code) 
     ls->callback([&globals, &exit_code, ls_quiet, ls_no_trunc, ls_format]() {
         // docker network ls's fields, and hutch's SUBNET and BRIDGE (the bridge a lab looks at
         // with `ip link`) in its default table.
-        std::string format = ls_format->empty() || *ls_format == "table"
-                                 ? "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Subnet}}\t{{.Bridge}}"
-                                 : *ls_format;
-        if (format == "json") format = "{{json .}}";
-        const bool table = go_template::is_table(format);
-        go_template::Template row(go_template::listing_format(format), /*strict_fields=*/true);
+        const go_template::Listing listing(*ls_format, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Subnet}}\t{{.Bridge}}");
         net::NetworkStore store = open_store(globals);
-        std::string out = table ? row.render({{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"},
-                                              {"Scope", "SCOPE"}, {"IPv6", "IPV6"}, {"Internal", "INTERNAL"},
-                                              {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"},
-                                              {"Subnet", "SUBNET"}, {"Bridge", "BRIDGE"}}) + "\n"
-                                : "";
+        std::vector<nlohmann::json> rows;
         for (const auto& n : store.list()) {
             std::string id = *ls_no_trunc ? n.id : n.id.substr(0, 12);
             if (*ls_quiet) {
                 std::printf("%s\n", id.c_str());
                 continue;
             }
-            out += row.render({{"ID", id}, {"Name", n.name}, {"Driver", "bridge"}, {"Scope", "local"},
-                               {"IPv6", "false"}, {"Internal", n.internal ? "true" : "false"}, {"Labels", ""},
-                               {"CreatedAt", n.created}, {"Subnet", n.subnet.str()}, {"Bridge", n.bridge}}) + "\n";
+            rows.push_back({{"ID", id}, {"Name", n.name}, {"Driver", "bridge"}, {"Scope", "local"},
+                            {"IPv6", "false"}, {"Internal", n.internal ? "true" : "false"}, {"Labels", ""},
+                            {"CreatedAt", n.created}, {"Subnet", n.subnet.str()}, {"Bridge", n.bridge}});
         }
-        if (!*ls_quiet) std::cout << (table ? go_template::align_columns(out) : out);
+        if (!*ls_quiet)
+            std::cout << listing.render({{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
+                                         {"IPv6", "IPV6"}, {"Internal", "INTERNAL"}, {"Labels", "LABELS"},
+                                         {"CreatedAt", "CREATED AT"}, {"Subnet", "SUBNET"}, {"Bridge", "BRIDGE"}},
+                                        rows);
         exit_code = 0;
     });
 

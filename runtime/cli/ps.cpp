@@ -225,11 +225,8 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
     ps->callback([o, &paths, &exit_code]() {
         ListFilter filter;
         for (const auto& f : o->filters) filter.add(f);
-        std::string format = o->format.empty() || o->format == "table" ? kDefaultTable : o->format;
-        if (format == "json") format = "{{json .}}";
-        const bool table = go_template::is_table(format);
         // Parsed before anything is listed: a bad template is one line and exit 125.
-        go_template::Template row(go_template::listing_format(format), /*strict_fields=*/true);
+        const go_template::Listing listing(o->format, kDefaultTable);
 
         std::vector<ContainerState> listed = list_containers(paths);
         // Newest first, as dockerd lists them.
@@ -248,9 +245,9 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
             return;
         }
         const std::int64_t now = events::now_nano();
-        std::string out = table ? row.render(headers()) + "\n" : "";
-        for (const auto& c : shown) out += row.render(list_context(paths, c, !o->no_trunc, now)) + "\n";
-        std::cout << (table ? go_template::align_columns(out) : out);
+        std::vector<json> rows;
+        for (const auto& c : shown) rows.push_back(list_context(paths, c, !o->no_trunc, now));
+        std::cout << listing.render(headers(), rows);
         exit_code = 0;
     });
 }
