@@ -11,6 +11,7 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/events.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/image/image_store.hpp"
 #include "runtime/image/load.hpp"
@@ -29,9 +30,10 @@ void print_table(const std::vector<std::vector<std::string>>& cells) { std::cout
 
 // Docker's "2 years ago" (go-units HumanDuration) from an RFC 3339 time.
 std::string created_ago(const std::string& created) {
-    std::tm tm {};
-    if (created.size() < 19 || !::strptime(created.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "N/A";
-    return stats::human_duration(std::difftime(std::time(nullptr), ::timegm(&tm))) + " ago";
+    const std::int64_t now = events::now_nano();
+    auto at = events::parse_time(created, now);
+    if (!at) return "N/A";
+    return stats::human_duration(static_cast<double>(now - *at) / 1e9) + " ago";
 }
 
 std::string short_id(const std::string& id) { return id.substr(7, 12); }

@@ -122,7 +122,9 @@ int main(int argc, char** argv) {
     // An unknown command says so, as docker's does (CLI11 alone would ask for a subcommand).
     for (int i = 1; i < argc; ++i) {
         std::string word = argv[i];
-        if (word == "--root" || word == "--data-root" || word == "--config") {
+        // A global option with its value apart ("--root DIR"): the value is no command.
+        if (const CLI::Option* o = word.rfind("--", 0) == 0 ? app.get_option_no_throw(word) : nullptr;
+            o && o->get_type_size() != 0) {
             ++i;
             continue;
         }
