@@ -1,5 +1,6 @@
 #include "netns/network.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
@@ -190,10 +191,21 @@ void NetworkStore::check_no_overlap(const Subnet& subnet, const std::string& exc
     if (auto range = special_range(subnet))
         throw UsageError("subnet " + subnet.str() + " lies in the " + *range + ": use a private range such as 10.89.0.0/24");
     std::vector<std::string> our_bridges = {own_bridge};
+    bool default_recorded = false;
     for (const auto& n : list()) {
         our_bridges.push_back(n.bridge);
+        default_recorded = default_recorded || n.name == kDefaultNetwork;
         if (n.name != except && n.subnet.overlaps(subnet))
             throw UsageError("subnet " + subnet.str() + " overlaps network \"" + n.name + "\" (" + n.subnet.str() + ")");
+    }
+    // The default bridge's range is taken before its first container makes it: a network made
+    // inside it first would leave every default-network container unable to start (Docker's
+    // default bridge exists from the daemon's start, so it refuses such a network too).
+    if (except != kDefaultNetwork && !default_recorded) {
+        auto bip = InterfaceAddress::parse(defaults_.bip);  // a bad bip is make_default's to report
+        if (bip && bip->subnet.overlaps(subnet))
+            throw UsageError("subnet " + subnet.str() + " overlaps network \"" + std::string(kDefaultNetwork) + "\" (" +
+                             bip->subnet.str() + ")");
     }
     // Every table, the local one included: an address on any link (a local route), a policy
     // routing table or a blackhole claims its range as much as a route in main does.
@@ -340,6 +352,8 @@ std::vector<NetworkConfig> NetworkStore::list() {
         }
     }
     ::closedir(d);
+    // By name, as `docker network ls` lists them: directory order changes from run to run.
+    std::sort(out.begin(), out.end(), [](const NetworkConfig& a, const NetworkConfig& b) { return a.name < b.name; });
     return out;
 }
 
