@@ -77,7 +77,7 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     std::string command;
     for (const auto& a : request.args) command += (command.empty() ? "" : " ") + a;
     const std::string exec_id = new_container_id();
-    const std::map<std::string, std::string> who = {{"image", spec.root.path}, {"name", spec.hutch.name}};
+    const std::map<std::string, std::string> who = {{"image", target.rootfs}, {"name", spec.hutch.name}};  // as run named it
     auto with = [&](std::map<std::string, std::string> extra) {
         extra.insert(who.begin(), who.end());
         return extra;

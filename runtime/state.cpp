@@ -315,8 +315,14 @@ ContainerRecord::~ContainerRecord() {
         return;
     }
     try {
+        // The destroy event names the image as every other event of the container does.
+        std::map<std::string, std::string> who = {{"name", name_}};
+        try {
+            who["image"] = state_from_json(nlohmann::json::parse(read_file(paths_.runtime_dir(id_) + "/state.json"))).rootfs;
+        } catch (const std::exception&) {  // an unreadable record: the event without it
+        }
         remove_record(paths_, id_, name_);
-        events::emit(paths_.data_root, {"container", "destroy", id_, {{"name", name_}}, 0});
+        events::emit(paths_.data_root, {"container", "destroy", id_, who, 0});
     } catch (const Error& e) {
         warn(std::string(e.what()) + ": `hutch rm " + id_.substr(0, 12) + "` removes the rest");
     }

@@ -45,6 +45,8 @@ TEST_F(EventsIntegration, RunRmRecordsCreateStartDieDestroyWithTheExitCode) {
     EXPECT_EQ(events[2]["Type"], "container");
     EXPECT_EQ(events[2]["Actor"]["ID"].get<std::string>().size(), 64u);
     EXPECT_LE(events[0]["timeNano"].get<long long>(), events[3]["timeNano"].get<long long>());
+    // Every one names the image, --rm's destroy too.
+    for (const auto& e : events) EXPECT_EQ(e["Actor"]["Attributes"]["image"], rootfs_) << e.dump();
 }
 
 TEST_F(EventsIntegration, BridgeRunRecordsNetworkConnectAndDisconnect) {
@@ -57,7 +59,9 @@ TEST_F(EventsIntegration, BridgeRunRecordsNetworkConnectAndDisconnect) {
 }
 
 TEST_F(EventsIntegration, StopExecAndFilters) {
-    ASSERT_EQ(roots_.hutch({"run", "-d", "--network", "none", "--name", "ev3", rootfs_, "sleep", "30"}).code, 0);
+    // An image: exec's events name it as run does, not the layer the root is made of.
+    ASSERT_EQ(roots_.hutch({"import", rootfs_, "evimg:1"}).code, 0);
+    ASSERT_EQ(roots_.hutch({"run", "-d", "--network", "none", "--name", "ev3", "evimg:1", "sleep", "30"}).code, 0);
     EXPECT_EQ(roots_.hutch({"exec", "ev3", "sh", "-c", "exit 2"}).code, 2);
     EXPECT_EQ(roots_.hutch({"stop", "-t", "1", "ev3"}).code, 0);
     auto execs = all({"--filter", "event=exec_create", "--filter", "event=exec_die"});
@@ -65,6 +69,7 @@ TEST_F(EventsIntegration, StopExecAndFilters) {
     EXPECT_EQ(execs[0]["Action"], "exec_create: sh -c exit 2");
     EXPECT_EQ(execs[1]["Actor"]["Attributes"]["exitCode"], "2");
     EXPECT_EQ(execs[0]["Actor"]["Attributes"]["execID"], execs[1]["Actor"]["Attributes"]["execID"]);
+    for (const auto& e : execs) EXPECT_EQ(e["Actor"]["Attributes"]["image"], "evimg:1") << e.dump();
     // stop: SIGTERM, ignored by sleep as pid 1, then SIGKILL, die 137, stop.
     auto stop = all({"--filter", "container=ev3", "--filter", "event=kill", "--filter", "event=die",
                      "--filter", "event=stop"});
