@@ -443,11 +443,11 @@ int run_profile(const Request& r, std::ostream& out) {
     seccomp::DockerProfile generated = generated_profile(report, r.options);
 
     // Writes.
-    if (observer.writes_known()) {
-        report.writes = judge_writes(observer.writes());
-    } else {
-        report.notes.push_back("the run was --read-only: writes to its tmpfs mounts are not seen");
-    }
+    if (observer.writes_known()) report.writes = judge_writes(observer.writes());
+    else report.notes.push_back("the root's writes were not seen (the run had no writable layer)");
+    // --read-only's /tmp and /run are tmpfs mounts (--read-only-tmpfs): what lands there is
+    // nowhere in the container's layer.
+    if (r.options.read_only) report.notes.push_back("the run was --read-only: writes to its tmpfs mounts are not seen");
     bool read_only = r.options.read_only || (observer.writes_known() && report.writes.read_only_suffices());
 
     // Output.
@@ -457,19 +457,30 @@ int run_profile(const Request& r, std::ostream& out) {
         scratch.emplace();
         dir = scratch->path();
     }
-    const std::string seccomp_value = seccomp_flag_value(r);
-    report.flags = cap_flags(report.caps.needed()) + " --security-opt seccomp=" + seccomp_value +
-                   (read_only ? " --read-only" : "") + resource_flags(report.usage);
-    report.run_line = run_line(r.user_flags, report.flags, r.rootfs_arg, r.options.command);
-    if (!dir.empty()) write_out(dir + "/profile.json", to_docker_json(generated).dump(2) + "\n");
-
-    int code = r.verify ? verify(p, dir, read_only) : 0;
+    struct stat before {};
+    const bool made_output_dir = !r.output_dir.empty() && ::stat(r.output_dir.c_str(), &before) != 0;
+    int code = 0;
+    try {
+        const std::string seccomp_value = seccomp_flag_value(r);
+        report.flags = cap_flags(report.caps.needed()) + " --security-opt seccomp=" + seccomp_value +
+                       (read_only ? " --read-only" : "") + resource_flags(report.usage);
+        report.run_line = run_line(r.user_flags, report.flags, r.rootfs_arg, r.options.command);
+        if (!dir.empty()) write_out(dir + "/profile.json", to_docker_json(generated).dump(2) + "\n");
+        code = r.verify ? verify(p, dir, read_only) : 0;
+        if (!r.output_dir.empty()) {
+            write_out(r.output_dir + "/flags.txt", report.flags + "\n");
+            write_out(r.output_dir + "/report.md", report_markdown(report));
+        }
+    } catch (...) {
+        // A verify that could not start (125): no profile.json without its flags and report.
+        if (!r.output_dir.empty()) {
+            for (const char* file : {"/profile.json", "/flags.txt", "/report.md"}) ::unlink((r.output_dir + file).c_str());
+            if (made_output_dir) ::rmdir(r.output_dir.c_str());
+        }
+        throw;
+    }
     if (r.output_dir.empty())
         report.notes.push_back("nothing was written: --output DIR writes profile.json, flags.txt and report.md");
-    if (!r.output_dir.empty()) {
-        write_out(r.output_dir + "/flags.txt", report.flags + "\n");
-        write_out(r.output_dir + "/report.md", report_markdown(report));
-    }
     out << summary_text(report);
     out.flush();
     return code;
