@@ -104,25 +104,12 @@ void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
     Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
                         "open", merged));
-    const auto kind = spec_.hutch.root;
     const auto& layers = spec_.hutch.layers;
-    if (kind == HutchSection::RootKind::kReadOnlyBind && layers.size() > 1) {
-        // An image's layers, read-only: an overlay of lower dirs alone has no upper dir to write
-        // to (overlayfs needs two lower dirs for that; one layer is bound read-only below).
-        std::string data = "lowerdir=" + lower_dirs(layers);
-        mnt::mount_at("mount the read-only root overlay", "overlay", -1, merged_dir, merged, "overlay", MS_RDONLY, data);
-    } else if (kind != HutchSection::RootKind::kOverlay) {
+    if (spec_.hutch.root == HutchSection::RootKind::kBind) {
         // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
         Fd source(check(kernel_.openat(AT_FDCWD, spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                         "mount the root", "open", spec_.root.path));
-        mnt::mount_at(kind == HutchSection::RootKind::kReadOnlyBind ? "mount the read-only root" : "mount the root", spec_.root.path,
-                      source.get(), merged_dir, merged, "", MS_BIND | MS_REC, "");
-        Fd top(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "mount the root", "open", merged));
-        // Read-only before anything else is mounted: no later step can write into the rootfs.
-        // An OCI bundle's root is made read-only last instead (finish), as runc and crun do:
-        // engines expect the runtime to create the mount points their mounts need in it.
-        if (kind == HutchSection::RootKind::kReadOnlyBind)
-            mnt::remount_bind("make the root read-only", top, merged, MS_RDONLY);
+        mnt::mount_at("mount the root", spec_.root.path, source.get(), merged_dir, merged, "", MS_BIND | MS_REC, "");
     } else {
         std::string data = "lowerdir=" + (layers.empty() ? overlay_escape(spec_.root.path) : lower_dirs(layers)) +
                            ",upperdir=" + overlay_escape(plan_.upper_dir) +
@@ -343,7 +330,9 @@ void RootfsBuilder::finish() {
     write_sysctls();
     mask_paths();
     readonly_paths();
-    if (spec_.hutch.root == HutchSection::RootKind::kBind && spec_.root.readonly) {
+    // Read-only last, once every mount point is made (in the container's own layer, or in an
+    // OCI bundle's rootfs as runc does): nothing of the image is written either way.
+    if (spec_.root.readonly) {
         Fd top(check(kernel_.openat(AT_FDCWD, plan_.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
                      "open", plan_.merged_dir));
         mnt::remount_bind("make the root read-only", top, plan_.merged_dir, MS_RDONLY);

@@ -217,7 +217,7 @@ void check_basics(const RunOptions& o) {
 void set_basics(Spec& s, const RunOptions& o) {
     s.root.path = o.rootfs;
     s.root.readonly = o.read_only;
-    s.hutch.root = o.read_only ? HutchSection::RootKind::kReadOnlyBind : HutchSection::RootKind::kOverlay;
+    s.hutch.root = HutchSection::RootKind::kOverlay;  // --read-only too: made read-only last (finish)
     s.hutch.layers = o.image_layers;
     s.hutch.image = o.image_id;
     s.hutch.image_ref = o.image_ref;
@@ -268,6 +268,12 @@ void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) 
     s.hutch.network = o.network == "default" ? "bridge" : o.network;
     if (const auto* joined = std::get_if<ContainerNetwork>(&m.network)) {
         if (!o.hostname.empty()) throw UsageError("conflicting options: --hostname and --network " + o.network);
+        // The joined container's /etc files and ports are its own: Docker refuses these too,
+        // where taking them silently would leave the user believing they applied.
+        for (const auto& [given, flag] : {std::pair{!o.add_hosts.empty(), "--add-host"}, {!o.dns.empty(), "--dns"},
+                                          {!o.dns_search.empty(), "--dns-search"}, {!o.dns_options.empty(), "--dns-option"},
+                                          {!o.expose.empty(), "--expose"}})
+            if (given) throw UsageError(std::string("conflicting options: ") + flag + " and --network " + o.network);
         m.joined_net = host.running_container(joined->container);
         s.hutch.network = "container:" + m.joined_net.id;
         s.hutch.joined_containers.push_back(m.joined_net.id);
@@ -378,6 +384,7 @@ caps::CapSet set_capabilities(Spec& s, const RunOptions& o, const HostFacts& hos
 // otherwise, resolved for the container's capabilities (--cap-add SYS_TIME opens the clock calls).
 void set_security(Spec& s, const RunOptions& o, const HostFacts& host, caps::CapSet set) {
     SecurityOptions security = parse_security_options(o.security_opts);
+    s.hutch.security_opts = o.security_opts;
     if (security.no_new_privileges) s.process.no_new_privileges = *security.no_new_privileges;
     std::optional<seccomp::DockerProfile> profile;
     if (!security.seccomp_profile.empty()) {

@@ -30,16 +30,17 @@ namespace {
 const char* root_kind_name(HutchSection::RootKind kind) {
     switch (kind) {
         case HutchSection::RootKind::kOverlay: return "overlay";
-        case HutchSection::RootKind::kReadOnlyBind: return "read-only-bind";
         case HutchSection::RootKind::kBind: return "bind";
     }
     return "overlay";
 }
 
 HutchSection::RootKind root_kind(const std::string& name) {
-    for (auto kind : {HutchSection::RootKind::kOverlay, HutchSection::RootKind::kReadOnlyBind, HutchSection::RootKind::kBind})
+    for (auto kind : {HutchSection::RootKind::kOverlay, HutchSection::RootKind::kBind})
         if (name == root_kind_name(kind)) return kind;
-    throw UsageError("hutch.root \"" + name + "\": overlay, read-only-bind or bind");
+    // Records of --read-only containers made before 0.17 (their root.readonly says read-only).
+    if (name == "read-only-bind") return HutchSection::RootKind::kOverlay;
+    throw UsageError("hutch.root \"" + name + "\": overlay or bind");
 }
 
 json caps_json(const CapabilitySets& c) {
@@ -441,6 +442,7 @@ json to_json(const Spec& s) {
           {"dns", s.hutch.dns},
           {"dnsSearch", s.hutch.dns_search},
           {"dnsOptions", s.hutch.dns_options},
+          {"securityOpt", s.hutch.security_opts},
           {"root", root_kind_name(s.hutch.root)},
           {"stdio", s.hutch.stdio == HutchSection::Stdio::kRelayed ? "relayed" : "inherited"},
           {"disableIpv6", s.hutch.disable_ipv6}}},
@@ -547,6 +549,7 @@ Spec spec_from_json(const json& j) {
         s.hutch.dns = h.get<Strings>("dns", {});
         s.hutch.dns_search = h.get<Strings>("dnsSearch", {});
         s.hutch.dns_options = h.get<Strings>("dnsOptions", {});
+        s.hutch.security_opts = h.get<Strings>("securityOpt", {});
         // A record written before these fields existed: hutch run's behaviour, as it was then.
         s.hutch.root = root_kind(h.get<std::string>("root", s.root.readonly ? "read-only-bind" : "overlay"));
         const std::string stdio = h.get<std::string>("stdio", "relayed");

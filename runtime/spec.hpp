@@ -255,14 +255,16 @@ struct HutchSection {
     bool host_shm = false;            // --ipc host: bind the host's /dev/shm
     std::vector<ExtraHost> extra_hosts;
     std::vector<std::string> dns, dns_search, dns_options;
+    std::vector<std::string> security_opts;  // --security-opt as given, for inspect's HostConfig.SecurityOpt
     // What the launcher does, said by the front-end that built the Spec (the launcher never asks
     // which one it was). `hutch run` takes Docker's behaviour, an OCI bundle runc's.
     //   root: kOverlay, the rootfs as the lower layer under the container's own writable one
-    //   (Docker); kReadOnlyBind, the rootfs itself bound and made read-only before anything is
-    //   mounted in it, so nothing is ever written into the image (run --read-only); kBind, the
-    //   rootfs itself, written in place, made read-only last when root.readonly (an OCI bundle:
-    //   engines expect the runtime to create the mount points their mounts need, as runc does).
-    enum class RootKind { kOverlay, kReadOnlyBind, kBind };
+    //   (Docker), made read-only last when root.readonly: the mount points a volume or tmpfs
+    //   needs are created in the container's layer, never in the image, as Docker's daemon
+    //   creates them in the rw layer under a --read-only root; kBind, the rootfs itself, written
+    //   in place, made read-only last when root.readonly (an OCI bundle: engines expect the
+    //   runtime to create the mount points their mounts need, as runc does).
+    enum class RootKind { kOverlay, kBind };
     RootKind root = RootKind::kOverlay;
     //   stdio: kRelayed, stdin /dev/null unless -i and host files or terminals replaced by pipes
     //   the parent relays (Docker never hands a host file to a container); kInherited, the fds

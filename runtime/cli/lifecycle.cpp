@@ -1,5 +1,6 @@
 // `hutch kill|stop|wait|logs|exec|inspect`: flags mapped onto runtime/lifecycle.hpp (acting on
 // a container another hutch process supervises) and the launcher's exec.
+#include <array>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -71,6 +72,21 @@ void add_resources(nlohmann::json& host_config, const nlohmann::json& config) {
 // endpoint record), and its published ports, in Docker's shape. As Docker, the default network's
 // address is also at the top level (NetworkSettings.IPAddress), a user-defined one's only under
 // Networks.
+// The root's layers and the container's own, as docker inspect shows overlay2's (LowerDir top
+// first, ':' between, as overlayfs takes them; a directory rootfs is the one lower dir).
+nlohmann::json graph_driver(const Paths& paths, const std::string& id, const nlohmann::json& config) {
+    auto layers = config.value("hutch", nlohmann::json::object()).value("layers", std::vector<std::string>{});
+    if (layers.empty()) layers.push_back(config.value("root", nlohmann::json::object()).value("path", ""));
+    std::string lower;
+    for (const auto& layer : layers) lower += (lower.empty() ? "" : ":") + layer;
+    return {{"Name", "overlay"},
+            {"Data",
+             {{"LowerDir", lower},
+              {"UpperDir", paths.data_dir(id) + "/upper"},
+              {"WorkDir", paths.data_dir(id) + "/work"},
+              {"MergedDir", paths.runtime_dir(id) + "/merged"}}}};
+}
+
 nlohmann::json network_settings(const Paths& paths, const ContainerState& c, const std::string& network) {
     nlohmann::json ports = nlohmann::json::object();
     for (const auto& p : c.ports)
@@ -155,10 +171,14 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
           {"Privileged", hutch.value("privileged", false)},
           {"ReadonlyRootfs", config.value("root", nlohmann::json::object()).value("readonly", false)},
           {"CapAdd", nullptr},
+          // As given (docker shows null for none).
+          {"SecurityOpt", hutch.value("securityOpt", nlohmann::json::array()).empty()
+                              ? nlohmann::json(nullptr) : hutch.value("securityOpt", nlohmann::json::array())},
           {"ExtraHosts", hutch.value("extraHosts", nlohmann::json::array())},
           {"Dns", hutch.value("dns", nlohmann::json::array())},
           {"DnsSearch", hutch.value("dnsSearch", nlohmann::json::array())},
           {"DnsOptions", hutch.value("dnsOptions", nlohmann::json::array())}}},
+        {"GraphDriver", graph_driver(paths, c.id, config)},
         {"NetworkSettings", network_settings(paths, c, hutch.value("network", ""))},
         {"OCI", config},
     };
@@ -313,11 +333,13 @@ void add_inspect(CLI::App& app, const Paths& paths, int& exit_code) {
 
     // `hutch port NAME [PORT[/PROTO]]`, as docker port prints it.
     auto* port = app.add_subcommand("port", "List port mappings of a container");
-    auto port_args = std::make_shared<std::vector<std::string>>();
-    port->add_option("CONTAINER [PRIVATE_PORT[/PROTO]]", *port_args, "Container, and a port of it")->required()->expected(1, 2);
+    auto port_args = std::make_shared<std::array<std::string, 2>>();
+    port->add_option("CONTAINER", (*port_args)[0], "The container")->required();
+    port->add_option("PRIVATE_PORT", (*port_args)[1], "Only this port of it: PORT[/PROTO] (tcp when left out)");
+    set_usage(port, "CONTAINER [PRIVATE_PORT[/PROTO]]");
     port->callback([&paths, &exit_code, port_args]() {
         const ContainerState c = find_container(paths, port_args->at(0));
-        std::string wanted = port_args->size() > 1 ? port_args->at(1) : "";
+        std::string wanted = port_args->at(1);
         if (!wanted.empty() && wanted.find('/') == std::string::npos) wanted += "/tcp";
         bool found = false;
         for (const auto& p : c.ports) {

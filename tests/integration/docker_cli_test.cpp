@@ -3,6 +3,7 @@
 // a terminal.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -48,6 +49,12 @@ TEST_F(DockerCliIntegration, HelpAndUnknownCommands) {
     EXPECT_EXIT_CODE(unknown, 125);
     EXPECT_EQ(unknown.err, "hutch: 'nosuch' is not a hutch command (see hutch --help)\n");
     EXPECT_FALSE(path_exists("/nonexistent-hutch-root"));
+    // ...at every level (a Docker user tries `network connect`), options and their values skipped.
+    Result nested = run_hutch({"--root", "/nonexistent-hutch-root", "network", "connect", "net", "box"});
+    EXPECT_EXIT_CODE(nested, 125);
+    EXPECT_EQ(nested.err, "hutch: 'connect' is not a hutch network command (see hutch network --help)\n");
+    EXPECT_EQ(run_hutch({"image", "nosuch"}).err, "hutch: 'nosuch' is not a hutch image command (see hutch image --help)\n");
+    EXPECT_FALSE(path_exists("/nonexistent-hutch-root"));
 }
 
 // inspect -f is Go's text/template over inspect's JSON: range, index, join, if, json.
@@ -64,6 +71,21 @@ TEST_F(DockerCliIntegration, InspectFormatIsAGoTemplate) {
     EXPECT_EXIT_CODE(bad, 125);
     EXPECT_EQ(bad.err_lines().size(), 1u) << describe(bad);
     EXPECT_NE(bad.err.find("unexpected EOF"), std::string::npos) << describe(bad);
+}
+
+// Docker's HostConfig.SecurityOpt (as given; null for none) and GraphDriver (where the root's
+// layers are: the upper dir holds what the container wrote).
+TEST_F(DockerCliIntegration, InspectShowsSecurityOptAndGraphDriver) {
+    ASSERT_EXIT_CODE(run_raw({"--name", "sec", "--network", "none", "--security-opt", "no-new-privileges",
+                              "--security-opt", "seccomp=unconfined", rootfs_, "sh", "-c", "echo x >/written"}), 0);
+    EXPECT_EQ(hutch({"inspect", "-f", "{{json .HostConfig.SecurityOpt}}", "sec"}).out,
+              "[\"no-new-privileges\",\"seccomp=unconfined\"]\n");
+    ASSERT_EXIT_CODE(run_raw({"--name", "plain", "--network", "none", rootfs_, "true"}), 0);
+    EXPECT_EQ(hutch({"inspect", "-f", "{{json .HostConfig.SecurityOpt}}", "plain"}).out, "null\n");
+    nlohmann::json driver = nlohmann::json::parse(hutch({"inspect", "-f", "{{json .GraphDriver}}", "sec"}).out);
+    EXPECT_EQ(driver["Name"], "overlay");
+    EXPECT_EQ(std::filesystem::canonical(driver["Data"]["LowerDir"].get<std::string>()), std::filesystem::canonical(rootfs_));
+    EXPECT_EQ(read_file(driver["Data"]["UpperDir"].get<std::string>() + "/written"), "x\n");
 }
 
 // One world per student on a shared machine: the environment names the roots, a flag wins.

@@ -154,19 +154,25 @@ TEST_F(MountsIntegration, VolumeDestinationCreatedInsideContainerOnly) {
 }
 
 TEST_F(MountsIntegration, ReadOnlyRootWithVolumeMountPointThatDoesNotExist) {
-    // With --read-only the root is a read-only bind of the rootfs itself: a missing mount point
-    // can not be created without writing into the rootfs directory.
+    // As Docker makes it in the container's rw layer before the root turns read-only: the mount
+    // point lands in the container's upper dir, never in the rootfs directory or image layer,
+    // and the root is read-only all the same.
     TempDir host;
     auto before = list_tree(rootfs_);
-    Result r = sh({"--read-only", "-v", host.path() + ":/brand-new-mountpoint"}, "touch /brand-new-mountpoint/x");
-    EXPECT_EQ(diff_trees(before, list_tree(rootfs_)), "")
-        << "--read-only must not create mount points inside the rootfs directory\n"
-        << describe(r);
-    if (r.code == 0) {
-        EXPECT_TRUE(path_exists(host / "x"));
-    } else {
-        EXPECT_EQ(r.code, 125) << describe(r);
-    }
+    Result r = sh({"--read-only", "-v", host.path() + ":/brand-new-mountpoint"},
+                  "touch /brand-new-mountpoint/x && echo volume; touch /y 2>/dev/null || echo root read-only");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "volume\nroot read-only\n") << describe(r);
+    EXPECT_TRUE(path_exists(host / "x"));
+    EXPECT_EQ(diff_trees(before, list_tree(rootfs_)), "") << "--read-only must not create mount points inside the rootfs directory";
+    // An image: its layer is as untouched.
+    ASSERT_EXIT_CODE(roots_.hutch({"import", rootfs_, "ro-mountpoint:1"}), 0);
+    Result image = roots_.hutch({"run", "--rm", "--network", "none", "--read-only", "-v", host.path() + ":/data/deep",
+                                 "ro-mountpoint:1", "ls", "/data/deep"});
+    EXPECT_EXIT_CODE(image, 0);
+    EXPECT_EQ(image.out, "x\n") << describe(image);
+    Result after = roots_.hutch({"run", "--rm", "--network", "none", "ro-mountpoint:1", "ls", "-d", "/data"});
+    EXPECT_EXIT_CODE(after, 1);  // the image never got /data
 }
 
 TEST_F(MountsIntegration, ReadOnlyRootWithWritableVolume) {

@@ -171,7 +171,7 @@ TEST(RunOptions, TextThatIsNotUtf8IsAUsageErrorNamingTheField) {
 // Docker's daemon pattern is ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (moby daemon/names), refusing a
 // one-character name.
 // The rule is [a-zA-Z0-9][a-zA-Z0-9_.-]* (one character is a valid name; moby's daemon
-// requires two, the README notes the difference).
+// requires two, docs/differences.md notes the difference).
 TEST(RunOptions, SingleCharacterNameAccepted) {
     auto o = base();
     o.name = "a";
@@ -294,6 +294,16 @@ TEST(RunOptions, ContainerNetworkJoinsTheTargetsNamespace) {
     o.hostname = "other";
     EXPECT_TRUE(contains(build_error(o, fake), "conflicting options"));
     o.hostname.clear();
+    // The joined container's /etc files and ports are its own, as Docker says.
+    o.add_hosts = {"db:10.0.0.9"};
+    EXPECT_TRUE(contains(build_error(o, fake), "conflicting options: --add-host and --network container:web"));
+    o.add_hosts.clear();
+    o.dns = {"9.9.9.9"};
+    EXPECT_TRUE(contains(build_error(o, fake), "conflicting options: --dns and --network container:web"));
+    o.dns.clear();
+    o.expose = {"80"};
+    EXPECT_TRUE(contains(build_error(o, fake), "conflicting options: --expose and --network container:web"));
+    o.expose.clear();
     o.network = "container:nobody-runs-this";
     EXPECT_TRUE(contains(build_error(o, fake), "nobody-runs-this"));
 }
