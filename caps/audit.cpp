@@ -142,18 +142,15 @@ public:
     std::vector<Finding> run() {
         privileged();
         capabilities();
-        namespace_rule("5.9 host-network", NamespaceType::kNetwork, "network",
-                       "it can bind every host interface and reach services on the host's loopback",
-                       "remove --network host");
-        namespace_rule("5.15 host-pid", NamespaceType::kPid, "PID",
-                       "it sees every host process (command lines, environment) and can signal them",
-                       "remove --pid host");
-        namespace_rule("5.16 host-ipc", NamespaceType::kIpc, "IPC",
-                       "it reads and writes the host's System V IPC and /dev/shm shared memory",
-                       "remove --ipc host");
-        namespace_rule("5.20 host-uts", NamespaceType::kUts, "UTS",
-                       "with CAP_SYS_ADMIN it can change the host's hostname",
-                       "remove --uts host");
+        namespace_rule("5.9 host-network", NamespaceType::kNetwork, "network", "--network",
+                       "it can bind every host interface and reach services on the host's loopback");
+        namespace_rule("5.15 host-pid", NamespaceType::kPid, "PID", "--pid",
+                       "it sees every host process and its command line and can signal them (with SYS_PTRACE "
+                       "it reads their environment and memory too)");
+        namespace_rule("5.16 host-ipc", NamespaceType::kIpc, "IPC", "--ipc",
+                       "it reads and writes the host's System V IPC and /dev/shm shared memory");
+        namespace_rule("5.20 host-uts", NamespaceType::kUts, "UTS", "--uts",
+                       "with CAP_SYS_ADMIN it can change the host's hostname");
         control_sockets();
         for (auto& f : device_findings(s_)) findings_.push_back(std::move(f));
         sensitive_mounts();
@@ -232,8 +229,9 @@ private:
 
     // A namespace missing from linux.namespaces is the host's (OCI runtime-spec); one with a
     // path is joined, which is the host's when the path is pid 1's.
-    void namespace_rule(const char* id, NamespaceType type, const std::string& label,
-                        const char* why, const char* fix) {
+    void namespace_rule(const char* id, NamespaceType type, const std::string& label, const std::string& flag,
+                        const char* why) {
+        const std::string fix = "remove " + flag + " host";
         auto ns = std::find_if(s_.linux.namespaces.begin(), s_.linux.namespaces.end(),
                                [&](const Namespace& n) { return n.type == type; });
         if (ns == s_.linux.namespaces.end()) {
@@ -247,8 +245,12 @@ private:
         } else if (ns->path.rfind("/proc/1/ns/", 0) == 0) {
             add(id, Level::kWarn, "joins the host's " + label + " namespace (" + ns->path + ")", why, fix);
         } else {
-            add(id, Level::kInfo, "joins the " + label + " namespace at " + ns->path,
-                "it shares that namespace with whatever else is in it", fix);
+            // Another container's (--pid container:NAME gives /proc/PID/ns/pid; audited from
+            // flags, a container that is not running has no path yet) or a file an OCI config names.
+            bool has_path = ns->path.find('/', 1) != std::string::npos;
+            add(id, Level::kInfo, "joins the " + label + " namespace " + (has_path ? "at " + ns->path : "of another container"),
+                "it shares that namespace with whatever else is in it",
+                "remove " + flag + " container:... if they need not share");
         }
     }
 
@@ -374,7 +376,7 @@ private:
             return;
         }
         const Seccomp& sc = *s_.linux.seccomp;
-        std::string rules = std::to_string(sc.syscalls.size()) + " rules";
+        std::string rules = std::to_string(sc.syscalls.size()) + (sc.syscalls.size() == 1 ? " rule" : " rules");
         if (sc.default_action == "SCMP_ACT_ALLOW" || sc.default_action == "SCMP_ACT_LOG") {
             add(id, Level::kInfo, "seccomp deny-list (default " + sc.default_action + ", " + rules + ")",
                 "a deny-list lets through every syscall it does not name, including ones newer kernels add",

@@ -90,8 +90,8 @@ HostFacts host_facts(const std::string& rootfs);
 HostFacts host_facts(const RunOptions& opts);
 // ROOTFS-or-IMAGE and the words after it into `opts` (runtime/cli/run_image.cpp): a directory's
 // path, or an image whose layers, command, Env, User and WorkingDir the container takes. For an
-// image, a lease for container `id` is recorded (empty `id`: none, for audit, which runs nothing),
-// and `pull` fetches it as --pull asks (empty: never pulls).
+// image, a lease for container `id` is recorded (empty `id`: none, for audit, which runs nothing
+// and needs no command), and `pull` fetches it as --pull asks (empty: never pulls).
 using PullImage = std::function<void(const image::Reference&)>;
 void resolve_root_argument(RunOptions& opts, const std::string& arg, const std::vector<std::string>& args,
                            const Paths& paths, const std::string& id, const PullImage& pull = {});

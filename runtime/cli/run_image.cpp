@@ -85,7 +85,8 @@ void use_image(RunOptions& opts, const std::string& ref, const std::vector<std::
     opts.image_env = config.env;
     opts.image_exposed = config.exposed_ports;
     opts.command = image_command(opts, args, config);
-    if (opts.command.empty())
+    // Audit (no container `id`) runs nothing: an image without a command is still a profile.
+    if (opts.command.empty() && !id.empty())
         throw UsageError("no command specified: image " + ref + " has no Entrypoint or Cmd, give one after it");
     if (opts.user.empty()) opts.user = config.user;
     if (opts.workdir.empty()) opts.workdir = config.working_dir;

@@ -171,6 +171,9 @@ TEST_F(AuditIntegration, AuditsAnImageAsRunWouldRunIt) {
     auto hv = levels(hardened);
     EXPECT_EQ(hv["4.1 root-user"], std::multiset<std::string>{"PASS"}) << hardened.dump(2);
     EXPECT_EQ(hv["5.12 read-only-rootfs"], std::multiset<std::string>{"PASS"}) << hardened.dump(2);
+    // No command, and the image has none (an import): audit runs nothing, so it needs none.
+    json bare = audit_json({"--privileged", "audit-me:1"});
+    EXPECT_EQ(levels(bare)["5.4 privileged"], std::multiset<std::string>{"WARN"}) << bare.dump(2);
     EXPECT_EQ(roots_.container_ids(), Strings{}) << "audit starts nothing";
     // A name that is neither a directory nor an image, with a command: one line naming it.
     Result neither = audit({"no-such-image-xyz:1", "sh"});

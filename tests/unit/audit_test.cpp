@@ -69,7 +69,7 @@ Seccomp allow_list_filter() {
     return sc;
 }
 
-// What the README recommends: least privilege on every rule the flags can reach.
+// What docs/commands/audit.md recommends: least privilege on every rule the flags can reach.
 Spec hardened() {
     auto o = base();
     o.read_only = true;
@@ -212,6 +212,25 @@ TEST(AuditRules, Seccomp) {
     // A deny-list lets through what it does not name: worth knowing, not unconfined.
     s.linux.seccomp->default_action = "SCMP_ACT_ALLOW";
     EXPECT_EQ(level_of(s, "5.21 seccomp"), Level::kInfo);
+    EXPECT_TRUE(contains(only(audit::audit(s), "5.21 seccomp").title, "(default SCMP_ACT_ALLOW, 1 rule)"))
+        << only(audit::audit(s), "5.21 seccomp").title;
+}
+
+// --pid/--ipc container:NAME: another container's namespace, named by its path when it has one,
+// and the fix names the container form of the flag (not "--pid host", which it is not).
+TEST(AuditRules, JoinedNamespacesAreInfoWithTheContainerFlag) {
+    Spec s = hardened();
+    for (auto& n : s.linux.namespaces) {
+        if (n.type == NamespaceType::kPid) n.path = "/proc/42/ns/pid";
+        if (n.type == NamespaceType::kIpc) n.path = "/ipc";  // audited from flags: not running, no path
+    }
+    Finding pid = only(audit::audit(s), "5.15 host-pid");
+    EXPECT_EQ(pid.level, Level::kInfo);
+    EXPECT_EQ(pid.title, "joins the PID namespace at /proc/42/ns/pid");
+    EXPECT_EQ(pid.fix, "remove --pid container:... if they need not share");
+    Finding ipc = only(audit::audit(s), "5.16 host-ipc");
+    EXPECT_EQ(ipc.title, "joins the IPC namespace of another container");
+    EXPECT_TRUE(contains(ipc.fix, "--ipc container:")) << ipc.fix;
 }
 
 TEST(AuditRules, RootUser) {
