@@ -119,22 +119,27 @@ int main(int argc, char** argv) {
     cli::add_image_commands(app, globals, exit_code);
     add_version_command(app, exit_code);
     cli::add_docs_commands(app, exit_code);
-    // An unknown command says so, as docker's does (CLI11 alone would ask for a subcommand).
+    // An unknown command says so, as docker's does (CLI11 alone would ask for a subcommand),
+    // at every level: `hutch network connect` names `connect`.
+    CLI::App* command = &app;
+    std::string path = "hutch";
     for (int i = 1; i < argc; ++i) {
         std::string word = argv[i];
-        // A global option with its value apart ("--root DIR"): the value is no command.
-        if (const CLI::Option* o = word.rfind("--", 0) == 0 ? app.get_option_no_throw(word) : nullptr;
+        // An option with its value apart ("--root DIR"): the value is no command.
+        if (const CLI::Option* o = word.rfind("--", 0) == 0 ? command->get_option_no_throw(word) : nullptr;
             o && o->get_type_size() != 0) {
             ++i;
             continue;
         }
         if (word.rfind('-', 0) == 0) continue;
-        auto known = app.get_subcommands([&](const CLI::App* c) { return c->check_name(word); });
+        if (command->get_subcommands({}).empty()) break;  // a command's own arguments from here
+        auto known = command->get_subcommands([&](const CLI::App* c) { return c->check_name(word); });
         if (known.empty()) {
-            report(("'" + word + "' is not a hutch command (see hutch --help)").c_str());
+            report(("'" + word + "' is not a " + path + " command (see " + path + " --help)").c_str());
             return kExitHutchError;
         }
-        break;
+        command = known.front();
+        path += " " + command->get_name();
     }
     return cli::parse_and_run(app, argc, argv, exit_code, [](const std::string& message) { report(message.c_str()); });
 }

@@ -290,9 +290,9 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     cmd->add_flag("--privileged", opts.privileged, "Give extended privileges to this container");
     many("--device", opts.devices, "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS])");
     many("--device-cgroup-rule", opts.device_cgroup_rules, "Add a rule to the cgroup allowed devices list");
-    many("--security-opt", opts.security_opts, "Security options (no-new-privileges)");
-    cmd->add_option("--pid", opts.pid, "PID namespace to use (host)");
-    cmd->add_option("--ipc", opts.ipc, "IPC mode to use (host, private)");
+    many("--security-opt", opts.security_opts, "Security options: no-new-privileges, seccomp=unconfined, seccomp=FILE");
+    cmd->add_option("--pid", opts.pid, "PID namespace to use: host, container:NAME");
+    cmd->add_option("--ipc", opts.ipc, "IPC mode to use: private, host, container:NAME");
     cmd->add_option("--uts", opts.uts, "UTS namespace to use (host)");
     cmd->add_option("--network,--net", opts.network,
                     "Network: bridge (default), a network's name, none, host or container:NAME");
@@ -404,7 +404,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     auto create_opts = std::make_shared<RunOptions>();
     add_run_flags(create, *create_opts);
     auto create_explain = std::make_shared<bool>(false);
-    create->add_flag("--explain", *create_explain, "Print each step as the call it makes (stderr)");
+    create->add_flag("--explain", *create_explain, "Print each kernel-level step as the call it makes (stderr)");
     create->callback([create, create_opts, create_explain, &globals, &exit_code]() {
         interrupt::Scope start_scope;
         std::string id = new_container_id();
