@@ -1,25 +1,5 @@
 // The parent/child protocol of one container start, over a SOCK_SEQPACKET socketpair.
-//
-//   parent (hutch, on the host)                 child (the container's first process)
-//   ---------------------------                 -------------------------------------
-//   clone3(CLONE_NEW*) ----------------------->  blocks in recv
-//   outside work (cgroup, network)
-//   kGo ------------------------------------->  cgroup ns, mounts, pivot_root, user,
-//                                               capabilities, no_new_privs
-//                      <-----------------------  kTerminal + pty master (SCM_RIGHTS), with -t
-//                      <-----------------------  kError {exit code, message}, then _exit
-//                      <-----------------------  kExecFailed {errno}, from the exec trampoline
-//                      <-----------------------  kListener {the fd number its seccomp listener
-//                                                will have}, for hutch profile, just before its
-//                                                filter goes in: the parent takes the fd with
-//                                                pidfd_getfd once it exists
-//   EOF (the socket is O_CLOEXEC) <-------------  execve of the command succeeded
-//
-// `hutch oci create` adds one message: kGo carries the OCI state (JSON) for the hooks the child
-// runs, and the child answers kCreated once the container is assembled, then blocks on the
-// exec fifo until `start` (state.hpp in runtime/oci); the parent exits on kCreated.
-//
-// Packets keep message boundaries, so each message is one send and one recv.
+// Who sends which message when, as a diagram: docs/design.md, "2. The parent/child protocol".
 #pragma once
 
 #include <cstddef>
