@@ -182,6 +182,7 @@ void CapAnalyzer::feed(const TraceEvent& e) {
         if (e.kind == EventKind::kSysEnter && e.pid == init_pid_ && e.nr == execve_nr_) started_ = true;
         else return;
     }
+    last_event_[e.pid] = ++seq_;
     switch (e.kind) {
     case EventKind::kSysEnter:
         settle(e.pid, false);  // a call that never returned (execve) kept its refusals
@@ -195,9 +196,11 @@ void CapAnalyzer::feed(const TraceEvent& e) {
         // The child's first moments are still its parent's clone.
         auto parent = in_flight_.find(e.pid);
         if (parent != in_flight_.end()) in_flight_[e.child_pid] = parent->second;
+        new_credentials_[e.child_pid].push_back(seq_);
         return;
     }
     case EventKind::kExec:
+        new_credentials_[e.pid].push_back(seq_);
         if (std::find(programs_.begin(), programs_.end(), e.filename) == programs_.end())
             programs_.push_back(e.filename);
         return;
@@ -215,12 +218,10 @@ void CapAnalyzer::feed(const TraceEvent& e) {
     }
     if (e.ret == 0) {
         if (!(effective_ & caps::bit(e.cap))) {
-            foreign_.insert(e.cred);
+            foreign_[e.cred].push_back(seq_);
             return;
         }
-        CapUse& use = granted_[e.cred][e.cap];
-        ++use.checks;
-        ++use.syscalls[name];
+        granted_.push_back({seq_, e.pid, e.cred, e.cap, name});
         return;
     }
     pending_[e.pid].emplace_back(e.cap, name);
@@ -237,6 +238,24 @@ void CapAnalyzer::settle(int pid, bool succeeded) {
     pending_.erase(it);
 }
 
+// Whether the credential of a grant showed itself foreign while the task held that one
+// credential: after its last fork or exec before the grant, up to its next exec or its last
+// event (a fork makes the child's new credential, not the parent's).
+bool CapAnalyzer::foreign(const Grant& g) const {
+    auto marks = foreign_.find(g.cred);
+    if (marks == foreign_.end()) return false;
+    std::uint64_t from = 0, to = last_event_.at(g.pid);
+    if (auto changes = new_credentials_.find(g.pid); changes != new_credentials_.end()) {
+        for (std::uint64_t at : changes->second) {
+            if (at < g.seq) from = at;
+            else if (at < to) to = at;
+        }
+    }
+    for (std::uint64_t at : marks->second)
+        if (at > from && at <= to) return true;
+    return false;
+}
+
 CapFindings CapAnalyzer::finish() const {
     CapFindings out;
     // Refusals whose call never returned in the trace count as denials.
@@ -246,16 +265,14 @@ CapFindings CapAnalyzer::finish() const {
             ++out.denied[cap].syscalls[name];
         }
     out.saw_command = started_;
-    for (const auto& [cred, by_cap] : granted_) {
-        for (const auto& [cap, use] : by_cap) {
-            if (foreign_.count(cred)) {
-                out.foreign_checks += use.checks;
-                continue;
-            }
-            CapUse& into = out.used[cap];
-            into.checks += use.checks;
-            for (const auto& [call, n] : use.syscalls) into.syscalls[call] += n;
+    for (const auto& g : granted_) {
+        if (foreign(g)) {
+            ++out.foreign_checks;
+            continue;
         }
+        CapUse& into = out.used[g.cap];
+        ++into.checks;
+        ++into.syscalls[g.syscall];
     }
     for (const auto& [cap, use] : denied_) {
         out.denied[cap].checks += use.checks;

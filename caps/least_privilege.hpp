@@ -16,7 +16,13 @@
 //     effective set. A grant outside that set cannot be the container's own credentials: it is
 //     the kernel acting with someone else's, mostly overlayfs doing the container's writes with
 //     the credentials of whoever mounted it (hutch's setup, with every capability). Such a
-//     credential is remembered, and its checks of capabilities inside the set are dropped too;
+//     credential is remembered, and its checks of capabilities inside the set are dropped too,
+//     but only those made while the task that made them kept one credential: a task gets a new
+//     one at fork and at exec, and the kernel may place it where a freed foreign one was (an
+//     overlay's short-lived copy for a create), so the trace's pointer names another credential
+//     then, as it may once the task has exited. A check counts as foreign when its pointer
+//     showed itself foreign between the task's last fork or exec before the check and its next
+//     exec or its last event in the trace;
 //   - CAP_SYS_ADMIN during memory accounting (brk, mmap, clone, execve, writes to tmpfs, ...) is
 //     neither used nor denied: the kernel asks it without auditing on every allocation to size
 //     a reserve for administrators, and no outcome depends on it;
@@ -96,9 +102,21 @@ private:
     std::string (*syscall_name_)(long);
     bool started_ = false;
     std::map<int, long> in_flight_;  // pid -> the last system call it entered
-    std::set<std::string> foreign_;  // credentials that held what the container does not
-    // cred -> cap -> use: decided at finish(), once every foreign credential is known
-    std::map<std::string, std::map<int, CapUse>> granted_;
+    std::uint64_t seq_ = 0;  // the events' order, from the start
+    // cred -> when it was granted what the container does not hold
+    std::map<std::string, std::vector<std::uint64_t>> foreign_;
+    // pid -> when it got a new credential (its fork, its execs)
+    std::map<int, std::vector<std::uint64_t>> new_credentials_;
+    std::map<int, std::uint64_t> last_event_;  // pid -> its last event: it may have exited since
+    struct Grant {
+        std::uint64_t seq;
+        int pid;
+        std::string cred;
+        int cap;
+        std::string syscall;
+    };
+    std::vector<Grant> granted_;  // decided at finish(), once every foreign grant is known
+    bool foreign(const Grant& g) const;
     std::map<int, CapUse> denied_, speculative_;
     // Refusals inside the call a task is in, judged when it returns.
     std::map<int, std::vector<std::pair<int, std::string>>> pending_;

@@ -142,6 +142,53 @@ TEST(CapAnalyzer, GrantsOutsideTheSetMarkTheCredentialForeign) {
     EXPECT_EQ(f.needed(), caps::bit(0));
 }
 
+// The kernel frees an overlay's short-lived credential after the call and may give its address
+// to the next credential it makes: a forked child's. That child's own grants are not the
+// overlay's (seen as a flaky missing capability: `hutch profile` left CAP_CHOWN out).
+TEST(CapAnalyzer, AForeignCredentialsAddressReusedByANewTasksIsNotForeign) {
+    std::string fork = "  sh-17417 [000] ..... 1.0: sched_process_fork: comm=sh pid=17417 child_comm=sh child_pid=18000";
+    std::string exec = "  chown-18000 [000] ..... 1.0: sched_process_exec: filename=/bin/chown pid=18000 old_pid=18000";
+    auto f = analyze({
+        enter(kInit, 59),
+        enter(kInit, 257),
+        cap_line(kInit, "9e1e", 21, 0),  // the overlay creating a file: its copy of the mounter's
+        cap_line(kInit, "9e1e", 1, 0),   // credentials, freed when the call ends
+        enter(kInit, 56),
+        fork,                            // the child's new credential lands at 9e1e's address
+        exec,                            // and exec makes another, there again
+        enter(18000, 92),
+        cap_line(18000, "9e1e", 0, 0),   // chown's own CAP_CHOWN
+    });
+    EXPECT_EQ(f.needed(), caps::bit(0));
+    EXPECT_EQ(f.foreign_checks, 1);
+}
+
+// ...and once a task has exited, its address may go to an overlay's credential: that does not
+// make the task's earlier grants foreign.
+TEST(CapAnalyzer, ForeignAfterATaskEndedDoesNotReachBack) {
+    std::string fork = "  sh-17417 [000] ..... 1.0: sched_process_fork: comm=sh pid=17417 child_comm=sh child_pid=18000";
+    auto f = analyze({
+        enter(kInit, 59),
+        enter(kInit, 56),
+        fork,
+        enter(18000, 92),
+        cap_line(18000, "cccc", 0, 0),   // the child's chown, its last event: it exits
+        enter(kInit, 257),
+        cap_line(kInit, "cccc", 21, 0),  // an overlay's credential, now at the child's old address
+    });
+    EXPECT_EQ(f.needed(), caps::bit(0));
+    // The mounter's own credential stays foreign for the whole life of the task using it.
+    auto g = analyze({
+        enter(kInit, 59),
+        enter(kInit, 92),
+        cap_line(kInit, "9e1e", 0, 0),
+        enter(kInit, 257),
+        cap_line(kInit, "9e1e", 21, 0),
+    });
+    EXPECT_TRUE(g.used.empty());
+    EXPECT_EQ(g.foreign_checks, 1);
+}
+
 TEST(CapAnalyzer, DeniedAndSpeculativeChecks) {
     auto f = analyze({
         enter(kInit, 59),
