@@ -1,6 +1,7 @@
 // What hutch-probe's report says beyond the raw facts (report.hpp), the same in text and JSON.
 #include <cerrno>
 #include <cstdio>
+#include <unistd.h>
 
 #include "caps/probe/report.hpp"
 
@@ -14,9 +15,26 @@ std::string hex16(std::uint64_t v) {
     return buf;
 }
 
+namespace {
+
+// Calls a kernel built without them lacks altogether, and the file such a kernel has not.
+bool kernel_lacks(const std::string& call) {
+    const char* marker = call == "kexec_load" || call == "kexec_file_load"                                ? "/sys/kernel/kexec_loaded"
+                         : call == "init_module" || call == "finit_module" || call == "delete_module" ? "/proc/modules"
+                                                                                                        : nullptr;
+    // The parent directory is there to look in (a sysfs is mounted, say), the marker is not.
+    std::string parent = marker ? std::string(marker).substr(0, std::string(marker).rfind('/')) : "";
+    return marker && ::access(parent.c_str(), F_OK) == 0 && ::access(marker, F_OK) != 0 && errno == ENOENT;
+}
+
+}  // namespace
+
 // What else a "blocked" may mean: an EPERM the kernel gives itself because it checks a
 // capability before the arguments, or an ENOSYS with no filter at all (the kernel lacks the call).
 std::string note_for(const SyscallReport& r) {
+    // Refused by the filter, but there is nothing behind it on this kernel (CONFIG_KEXEC_CORE or
+    // CONFIG_MODULES off): "the kernel's answer without the capability" would mislead.
+    if (r.verdict.errno_name == "EPERM" && kernel_lacks(r.name)) return "this kernel lacks the call (ENOSYS without the filter)";
     if (r.verdict.errno_name == "EPERM" && !r.cap_first.empty()) {
         auto eff = effective_caps();
         for (int cap = 0; cap < 64; ++cap)
