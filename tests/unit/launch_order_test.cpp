@@ -26,12 +26,16 @@ TEST_F(ChildOrder, MountsArePrivateBeforeTheFirstMount) {
     EXPECT_EQ(first("mount("), first("mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)")) << all_steps();
 }
 
-TEST_F(ChildOrder, AReadOnlyRootIsReadOnlyBeforeAnythingIsMountedInIt) {
+// As Docker's rw layer under a read-only root: the container's own overlay, its mount points
+// made in the upper dir, then the root read-only once every mount is in, before pivot_root.
+TEST_F(ChildOrder, AReadOnlyRootIsTheOverlayMadeReadOnlyAfterTheLastMount) {
     run_child(run_spec({"--read-only", "-v", "/srv/data:/data"}));
-    int bind_root = first("mount(\"/srv/rootfs\", \"" + kMerged + "\", NULL, MS_BIND|MS_REC");
+    int overlay = first("mount(\"overlay\", \"" + kMerged + "\", \"overlay\", 0, \"lowerdir=/srv/rootfs,upperdir=");
     int read_only = first("mount(NULL, \"" + kMerged + "\", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND");
-    EXPECT_EQ(read_only, bind_root + 1) << all_steps();
-    EXPECT_LT(read_only, first("mount(\"proc\"")) << all_steps();
+    EXPECT_GT(read_only, overlay) << all_steps();
+    EXPECT_GT(read_only, last("mount(\"/srv/data\"")) << all_steps();
+    EXPECT_GT(read_only, last("mount(NULL, \"" + kMerged + "/proc/sys\"")) << all_steps();
+    EXPECT_LT(read_only, first("pivot_root(")) << all_steps();
 }
 
 TEST_F(ChildOrder, MasksComeAfterEveryBindAndPivotRootAfterTheMasks) {
