@@ -14,7 +14,7 @@
 //   createContainer hooks          (oci) in the container's namespaces, the host's paths
 //   pivot_root                     from here "/" is the container's
 //   sethostname, setdomainname     in the new UTS namespace
-//   oom_score_adj
+//   oom_score_adj, scheduler, ioPriority  while still privileged (CAP_SYS_RESOURCE, CAP_SYS_NICE)
 //   kCreated, wait on exec.fifo    (oci) the command must not run before `start`
 //   startContainer hooks           (oci)
 //   close every other fd, chdir    no host fd can become the cwd (CVE-2024-21626)
@@ -27,6 +27,7 @@
 //   execveat of the trampoline     the sync socket closes on exec: the parent sees EOF; the
 //                                  trampoline (runtime/trampoline) then execs the command
 #include "runtime/container_init.hpp"
+#include "runtime/scheduling.hpp"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -425,6 +426,7 @@ void container_init_steps(const InitContext& ctx) {
         check(k.setdomainname(spec.domainname.c_str(), spec.domainname.size()), "set the domain name", "setdomainname",
               spec.domainname);
     if (spec.process.oom_score_adj) write_oom_score_adj(*spec.process.oom_score_adj);
+    scheduling::apply(spec.process);  // before the capabilities go: a real-time policy needs CAP_SYS_NICE
     // oci: a command that cannot be found fails create, with 127, as crun's does, rather than
     // a later start whose caller only sees the container end (a relative path waits for the
     // working directory, in become_the_command).

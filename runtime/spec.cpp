@@ -7,6 +7,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/restart.hpp"
+#include "runtime/scheduling.hpp"
 #include "runtime/validate.hpp"
 
 namespace hutch {
@@ -229,6 +230,21 @@ Process process_from(const Reader& p) {
         out.rlimits.push_back(limit);
     });
     if (p.has("oomScoreAdj")) out.oom_score_adj = p.get<int>("oomScoreAdj", 0);
+    if (p.has("scheduler")) {
+        Reader r = p.at("scheduler");
+        if (!r.has("policy")) r.fail("policy", "missing");
+        out.scheduler = Scheduler{r.get<std::string>("policy", ""),       r.get<int>("nice", 0),
+                                  r.get<int>("priority", 0),              r.get<Strings>("flags", {}),
+                                  r.get<std::uint64_t>("runtime", 0),     r.get<std::uint64_t>("deadline", 0),
+                                  r.get<std::uint64_t>("period", 0)};
+        if (auto why = scheduling::invalid(*out.scheduler); !why.empty()) throw UsageError("config: process." + why);
+    }
+    if (p.has("ioPriority")) {
+        Reader r = p.at("ioPriority");
+        if (!r.has("class")) r.fail("class", "missing");
+        out.io_priority = IoPriority{r.get<std::string>("class", ""), r.get<int>("priority", 0)};
+        if (auto why = scheduling::invalid(*out.io_priority); !why.empty()) throw UsageError("config: process." + why);
+    }
     if (p.has("consoleSize")) {
         Reader c = p.at("consoleSize");
         out.console_size = std::pair{c.get<unsigned>("height", 0), c.get<unsigned>("width", 0)};
@@ -410,6 +426,15 @@ json to_json(const Spec& s) {
         process["rlimits"] = rlimits;
     }
     if (s.process.oom_score_adj) process["oomScoreAdj"] = *s.process.oom_score_adj;
+    if (const auto& sc = s.process.scheduler) {
+        process["scheduler"] = {{"policy", sc->policy}, {"nice", sc->nice}, {"priority", sc->priority}};
+        if (!sc->flags.empty()) process["scheduler"]["flags"] = sc->flags;
+        if (sc->runtime) process["scheduler"]["runtime"] = sc->runtime;
+        if (sc->deadline) process["scheduler"]["deadline"] = sc->deadline;
+        if (sc->period) process["scheduler"]["period"] = sc->period;
+    }
+    if (const auto& io = s.process.io_priority)
+        process["ioPriority"] = {{"class", io->io_class}, {"priority", io->priority}};
     if (s.process.console_size)
         process["consoleSize"] = {{"height", s.process.console_size->first}, {"width", s.process.console_size->second}};
     json hooks = json::object();

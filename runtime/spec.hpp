@@ -49,6 +49,24 @@ struct Rlimit {
     bool operator==(const Rlimit&) const = default;
 };
 
+// process.scheduler (config.md): sched_setattr(2)'s fields, the names kept as config.json has
+// them and checked where the spec is read (runtime/scheduling.hpp).
+struct Scheduler {
+    std::string policy;  // "SCHED_OTHER", "SCHED_BATCH", ...
+    int nice = 0;
+    int priority = 0;
+    std::vector<std::string> flags;
+    std::uint64_t runtime = 0, deadline = 0, period = 0;  // SCHED_DEADLINE's, in ns
+    bool operator==(const Scheduler&) const = default;
+};
+
+// process.ioPriority: ioprio_set(2)'s class and level.
+struct IoPriority {
+    std::string io_class;  // "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"
+    int priority = 0;      // 0 (highest) to 7
+    bool operator==(const IoPriority&) const = default;
+};
+
 struct Process {
     bool terminal = false;
     User user;
@@ -59,6 +77,8 @@ struct Process {
     bool no_new_privileges = false;
     std::vector<Rlimit> rlimits;
     std::optional<int> oom_score_adj;
+    std::optional<Scheduler> scheduler;
+    std::optional<IoPriority> io_priority;
     std::optional<std::pair<unsigned, unsigned>> console_size;  // {height, width} of the pty
     bool operator==(const Process&) const = default;
 };

@@ -24,8 +24,6 @@ namespace {
 // than ignored: a container that silently runs without its CPU affinity or its user namespace is
 // not the container the engine asked for.
 const std::vector<std::string> kUnsupported = {
-    "process.ioPriority",
-    "process.scheduler",
     "process.execCPUAffinity",
     "linux.resources.memory.kernelTCP",
     "linux.resources.memory.swappiness",

@@ -169,6 +169,16 @@ std::string rlimit_name(int resource) {
                                {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"}, {RLIMIT_STACK, "RLIMIT_STACK"}});
 }
 
+std::string sched_policy_name(std::uint32_t policy) {
+    return one_name(policy, {{SCHED_NORMAL, "SCHED_OTHER"}, {SCHED_FIFO, "SCHED_FIFO"}, {SCHED_RR, "SCHED_RR"},
+                             {SCHED_BATCH, "SCHED_BATCH"}, {4, "SCHED_ISO"},           {SCHED_IDLE, "SCHED_IDLE"},
+                             {SCHED_DEADLINE, "SCHED_DEADLINE"}});
+}
+
+std::string io_class_name(int io_class) {
+    return one_name(io_class, {{1, "IOPRIO_CLASS_RT"}, {2, "IOPRIO_CLASS_BE"}, {3, "IOPRIO_CLASS_IDLE"}});
+}
+
 std::string ioctl_request(unsigned long request) {
     return one_name(static_cast<long>(request), {{TIOCSPTLCK, "TIOCSPTLCK"},
                                                  {TIOCGPTPEER, "TIOCGPTPEER"},

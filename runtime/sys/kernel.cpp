@@ -320,6 +320,26 @@ int Kernel::setrlimit(int resource, const rlimit& limit) {
     });
 }
 
+int Kernel::sched_setattr(const SchedAttr& a) {
+    return make(CallKind::kStep, [&] { return do_sched_setattr(a); }, [&] {
+        std::string line = "sched_setattr(0, {sched_policy=" + sched_policy_name(a.policy) +
+                           ", sched_flags=" + std::to_string(a.flags) + ", sched_nice=" + std::to_string(a.nice) +
+                           ", sched_priority=" + std::to_string(a.priority);
+        if (a.runtime || a.deadline || a.period)
+            line += ", sched_runtime=" + std::to_string(a.runtime) + ", sched_deadline=" + std::to_string(a.deadline) +
+                    ", sched_period=" + std::to_string(a.period);
+        return line + "}, 0)";
+    });
+}
+
+int Kernel::ioprio_set(int which, int who, int ioprio) {
+    return make(CallKind::kStep, [&] { return do_ioprio_set(which, who, ioprio); }, [&] {
+        return "ioprio_set(" + std::string(which == 1 ? "IOPRIO_WHO_PROCESS" : std::to_string(which)) + ", " +
+               std::to_string(who) + ", IOPRIO_PRIO_VALUE(" + io_class_name(ioprio >> 13) + ", " +
+               std::to_string(ioprio & 0x1fff) + "))";
+    });
+}
+
 mode_t Kernel::umask(mode_t mask) {
     mode_t old = do_umask(mask);  // umask cannot fail
     if (listening(CallKind::kStep)) record(CallKind::kStep, "umask(" + file_mode(mask) + ")", old, 0);

@@ -45,6 +45,16 @@ namespace hutch::sys {
 
 enum class CallKind { kStep, kLookup };
 
+// sched_setattr(2)'s struct sched_attr, the fields hutch sets (the kernel's own is in
+// <linux/sched/types.h>; glibc 2.36 has no wrapper).
+struct SchedAttr {
+    std::uint32_t policy = 0;
+    std::uint64_t flags = 0;
+    std::int32_t nice = 0;
+    std::uint32_t priority = 0;
+    std::uint64_t runtime = 0, deadline = 0, period = 0;
+};
+
 class Kernel {
 public:
     // The result recorded for a call described before it is made (execveat: a successful exec
@@ -107,6 +117,9 @@ public:
               unsigned long arg5 = 0);
     int personality(unsigned long persona);
     int setrlimit(int resource, const rlimit& limit);
+    // sched_setattr(0, attr, 0) and ioprio_set(which, who, ioprio) for this process.
+    int sched_setattr(const SchedAttr& attr);
+    int ioprio_set(int which, int who, int ioprio);
     mode_t umask(mode_t mask);
     // The signal state a command inherits across execve: the blocked set and the dispositions
     // of ignored signals.
@@ -203,6 +216,8 @@ protected:
                          unsigned long arg5) = 0;
     virtual int do_personality(unsigned long persona) = 0;
     virtual int do_setrlimit(int resource, const rlimit& limit) = 0;
+    virtual int do_sched_setattr(const SchedAttr& attr) = 0;
+    virtual int do_ioprio_set(int which, int who, int ioprio) = 0;
     virtual mode_t do_umask(mode_t mask) = 0;
     virtual int do_sigprocmask(int how, const sigset_t* set, sigset_t* old) = 0;
     virtual int do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) = 0;

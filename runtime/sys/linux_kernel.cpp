@@ -134,6 +134,32 @@ int LinuxKernel::do_setrlimit(int resource, const rlimit& limit) {
     return ::setrlimit(static_cast<__rlimit_resource>(resource), &limit);
 }
 mode_t LinuxKernel::do_umask(mode_t mask) { return ::umask(mask); }
+// <linux/sched/types.h>'s struct sched_attr (its first version, SCHED_ATTR_SIZE_VER0: 48 bytes),
+// spelled out: that header's struct sched_param clashes with glibc's <sched.h>.
+struct KernelSchedAttr {
+    std::uint32_t size, sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime, sched_deadline, sched_period;
+};
+static_assert(sizeof(KernelSchedAttr) == 48);
+
+int LinuxKernel::do_sched_setattr(const SchedAttr& a) {
+    KernelSchedAttr attr{};
+    attr.size = sizeof attr;
+    attr.sched_policy = a.policy;
+    attr.sched_flags = a.flags;
+    attr.sched_nice = a.nice;
+    attr.sched_priority = a.priority;
+    attr.sched_runtime = a.runtime;
+    attr.sched_deadline = a.deadline;
+    attr.sched_period = a.period;
+    return static_cast<int>(::syscall(SYS_sched_setattr, 0, &attr, 0));
+}
+int LinuxKernel::do_ioprio_set(int which, int who, int ioprio) {
+    return static_cast<int>(::syscall(SYS_ioprio_set, which, who, ioprio));
+}
 int LinuxKernel::do_sigprocmask(int how, const sigset_t* set, sigset_t* old) { return ::sigprocmask(how, set, old); }
 int LinuxKernel::do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) {
     return ::sigaction(sig, action, old);

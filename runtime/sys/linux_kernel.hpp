@@ -52,6 +52,8 @@ protected:
                  unsigned long arg5) override;
     int do_personality(unsigned long persona) override;
     int do_setrlimit(int resource, const rlimit& limit) override;
+    int do_sched_setattr(const SchedAttr& attr) override;
+    int do_ioprio_set(int which, int who, int ioprio) override;
     mode_t do_umask(mode_t mask) override;
     int do_sigprocmask(int how, const sigset_t* set, sigset_t* old) override;
     int do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) override;

@@ -1017,6 +1017,21 @@ TEST_F(OciConfigIntegration, OomScoreAdj) {
     EXPECT_NE(read_file("/proc/self/oom_score_adj"), "567\n");
 }
 
+// process.scheduler and ioPriority, as runc sets them: seen by the kernel for the command
+// (/proc/self/stat's nice and policy fields, busybox's ionice), which did not set them itself.
+TEST_F(OciConfigIntegration, SchedulerAndIoPriority) {
+    config_["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 7}};
+    config_["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 6}};
+    // stat's 19th field is the nice value, its 41st the policy (SCHED_BATCH is 3).
+    Result r = run_container("cut -d' ' -f19,41 /proc/self/stat; ionice");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "7 3\nbest-effort: prio 6\n");
+    config_["process"]["scheduler"] = {{"policy", "SCHED_SIDEWAYS"}};
+    Result bad = run_container("true");
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.err.find("SCHED_SIDEWAYS"), std::string::npos) << describe(bad);
+}
+
 TEST_F(OciConfigIntegration, Umask) {
     config_["process"]["user"]["umask"] = 027;
     Result r = run_container("umask; touch /tmp/f; mkdir /tmp/d; stat -c %a /tmp/f /tmp/d");

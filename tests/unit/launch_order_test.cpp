@@ -38,6 +38,20 @@ TEST_F(ChildOrder, AReadOnlyRootIsTheOverlayMadeReadOnlyAfterTheLastMount) {
     EXPECT_LT(read_only, first("pivot_root(")) << all_steps();
 }
 
+// process.scheduler and ioPriority: set while the child still holds every capability (a
+// real-time policy needs CAP_SYS_NICE), so before the capabilities are set.
+TEST_F(ChildOrder, SchedulerAndIoPriorityAreSetBeforeTheCapabilitiesGo) {
+    Spec spec = run_spec({});
+    spec.process.scheduler = Scheduler{"SCHED_BATCH", 5, 0, {}, 0, 0, 0};
+    spec.process.io_priority = IoPriority{"IOPRIO_CLASS_IDLE", 0};
+    run_child(spec);
+    int sched = first("sched_setattr(0, {sched_policy=SCHED_BATCH, sched_flags=0, sched_nice=5, sched_priority=0}, 0)");
+    int io = first("ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0))");
+    EXPECT_LT(sched, first("capset(")) << all_steps();
+    EXPECT_LT(io, first("capset(")) << all_steps();
+    EXPECT_GT(sched, first("pivot_root(")) << all_steps();
+}
+
 TEST_F(ChildOrder, MasksComeAfterEveryBindAndPivotRootAfterTheMasks) {
     Spec spec = run_spec({"-v", "/srv/data:/proc/acpi-cover", "-v", "/srv/more:/data", "--tmpfs", "/scratch"});
     run_child(spec);

@@ -98,6 +98,8 @@ protected:
     int do_prctl(int, unsigned long, unsigned long, unsigned long, unsigned long) override { return 0; }
     int do_personality(unsigned long) override { return 0; }
     int do_setrlimit(int, const rlimit&) override { return 0; }
+    int do_sched_setattr(const sys::SchedAttr&) override { return 0; }
+    int do_ioprio_set(int, int, int) override { return 0; }
     mode_t do_umask(mode_t) override { return 022; }
     int do_sigprocmask(int, const sigset_t*, sigset_t*) override { return 0; }
     int do_sigaction(int, const struct sigaction*, struct sigaction*) override { return 0; }

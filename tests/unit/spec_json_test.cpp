@@ -52,6 +52,9 @@ Spec full_spec() {
     s.hutch.dns = {"4.4.4.2"};
     s.hutch.dns_search = {"domain.com", "corp"};
     s.hutch.dns_options = {"ndots:2"};
+    s.hutch.security_opts = {"no-new-privileges", "seccomp=unconfined"};
+    s.process.scheduler = Scheduler{"SCHED_DEADLINE", 0, 0, {"SCHED_FLAG_RESET_ON_FORK"}, 10'000'000, 30'000'000, 30'000'000};
+    s.process.io_priority = IoPriority{"IOPRIO_CLASS_BE", 6};
     return s;
 }
 
@@ -213,6 +216,39 @@ TEST(SpecJson, MistypedSectionNamesThePath) {
         j[json::json_pointer(c.pointer)] = c.value;
         EXPECT_TRUE(contains(config_error(j), c.path));
     }
+}
+
+// process.scheduler and process.ioPriority (config.md): names and ranges checked where the
+// config is read, the bad value named (the kernel would only say EINVAL at the start).
+TEST(SpecJson, SchedulerAndIoPriorityAreChecked) {
+    struct Case {
+        const char* pointer;
+        json value;
+        const char* says;
+    };
+    for (const Case& c : {Case{"/process/scheduler", json::parse(R"({"nice":3})"), "process.scheduler.policy: missing"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_FAST"})"), "\"SCHED_FAST\" is not a policy"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_BATCH","nice":20})"), "scheduler.nice: 20"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_FIFO"})"), "scheduler.priority: 0 is not from 1 to 99"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_OTHER","priority":5})"), "must be 0 for SCHED_OTHER"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_RR","priority":5,"flags":["SCHED_FLAG_X"]})"),
+                               "\"SCHED_FLAG_X\" is not a flag"},
+                          Case{"/process/ioPriority", json::parse(R"({"priority":1})"), "process.ioPriority.class: missing"},
+                          Case{"/process/ioPriority", json::parse(R"({"class":"IOPRIO_CLASS_NONE"})"), "\"IOPRIO_CLASS_NONE\" is not a class"},
+                          Case{"/process/ioPriority", json::parse(R"({"class":"IOPRIO_CLASS_BE","priority":8})"), "ioPriority.priority: 8"}}) {
+        SCOPED_TRACE(c.says);
+        json j = minimal();
+        j[json::json_pointer(c.pointer)] = c.value;
+        EXPECT_TRUE(contains(config_error(j), c.says)) << config_error(j);
+    }
+    json ok = minimal();
+    ok["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 10}};
+    ok["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+    Spec s = spec_from_json(ok);
+    ASSERT_TRUE(s.process.scheduler);
+    EXPECT_EQ(s.process.scheduler->priority, 10);
+    ASSERT_TRUE(s.process.io_priority);
+    EXPECT_EQ(s.process.io_priority->priority, 0);
 }
 
 // Found by the config_json fuzz target (corpus config_json/regress-float-integer): numbers were
