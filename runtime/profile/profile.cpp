@@ -189,6 +189,14 @@ std::vector<std::string> namespace_pids() {
     return {};
 }
 
+// Whether hutch runs in the initial pid namespace (the kernel's PROC_PID_INIT_INO). NSpid alone
+// cannot tell: a /proc mounted inside a pid namespace (unshare --pid --mount-proc) numbers only
+// that namespace's pids, and the trace's set_event_pid would then name other processes.
+bool in_initial_pid_namespace() {
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) != 0 || st.st_ino == 0xEFFFFFFCU;
+}
+
 void write_out(const std::string& path, const std::string& text) {
     write_file_atomic(path, text, 0644, Durability::kDurable);
 }
@@ -231,7 +239,7 @@ Sources find_sources(Report& report) {
     // set_event_pid takes pids as the initial pid namespace numbers them: from inside another
     // one, hutch's pid for the container names some other process there.
     const std::vector<std::string> nspid = namespace_pids();
-    const bool nested_pidns = nspid.size() > 1;
+    const bool nested_pidns = nspid.size() > 1 || !in_initial_pid_namespace();
     if (s.tracepoint && nested_pidns) s.tracepoint = false;
     if (s.tracepoint)
         if (int n = s.root->remove_orphans("hutch-profile-"))
@@ -450,34 +458,31 @@ int run_profile(const Request& r, std::ostream& out) {
     if (r.options.read_only) report.notes.push_back("the run was --read-only: writes to its tmpfs mounts are not seen");
     bool read_only = r.options.read_only || (observer.writes_known() && report.writes.read_only_suffices());
 
-    // Output.
-    std::optional<TempDir> scratch;
-    std::string dir = r.output_dir;
-    if (dir.empty() && r.verify) {
-        scratch.emplace();
-        dir = scratch->path();
-    }
+    // Output. --verify runs under a scratch copy of profile.json, and --output DIR gets the three
+    // files only once everything went through: a run that fails part-way (a verify that cannot
+    // start, an interrupt) leaves DIR as it found it, an earlier profile there included.
     struct stat before {};
     const bool made_output_dir = !r.output_dir.empty() && ::stat(r.output_dir.c_str(), &before) != 0;
+    const std::string profile_json = to_docker_json(generated).dump(2) + "\n";
     int code = 0;
     try {
-        const std::string seccomp_value = seccomp_flag_value(r);
+        const std::string seccomp_value = seccomp_flag_value(r);  // makes DIR
         report.flags = cap_flags(report.caps.needed()) + " --security-opt seccomp=" + seccomp_value +
                        (read_only ? " --read-only" : "") + resource_flags(report.usage);
         report.run_line = run_line(r.user_flags, report.flags, r.rootfs_arg, r.options.command);
-        if (!dir.empty()) write_out(dir + "/profile.json", to_docker_json(generated).dump(2) + "\n");
-        code = r.verify ? verify(p, dir, read_only) : 0;
-        if (!r.output_dir.empty()) {
-            write_out(r.output_dir + "/flags.txt", report.flags + "\n");
-            write_out(r.output_dir + "/report.md", report_markdown(report));
+        if (r.verify) {
+            TempDir scratch;
+            write_out(scratch.path() + "/profile.json", profile_json);
+            code = verify(p, scratch.path(), read_only);
         }
     } catch (...) {
-        // A verify that could not start (125): no profile.json without its flags and report.
-        if (!r.output_dir.empty()) {
-            for (const char* file : {"/profile.json", "/flags.txt", "/report.md"}) ::unlink((r.output_dir + file).c_str());
-            if (made_output_dir) ::rmdir(r.output_dir.c_str());
-        }
+        if (made_output_dir) ::rmdir(r.output_dir.c_str());  // only if it is still empty
         throw;
+    }
+    if (!r.output_dir.empty()) {
+        write_out(r.output_dir + "/profile.json", profile_json);
+        write_out(r.output_dir + "/flags.txt", report.flags + "\n");
+        write_out(r.output_dir + "/report.md", report_markdown(report));
     }
     if (r.output_dir.empty())
         report.notes.push_back("nothing was written: --output DIR writes profile.json, flags.txt and report.md");

@@ -106,6 +106,21 @@ TEST_F(ProfileIntegration, ChownToNobodyNeedsExactlyChown) {
     EXPECT_NE(bare.err.find("Operation not permitted"), std::string::npos) << describe(bare);
 }
 
+// hutch in a pid namespace of its own whose /proc is that namespace's (unshare --pid
+// --mount-proc): NSpid shows one pid there, yet the trace's pid filter takes the initial
+// namespace's numbers. It fell to "the profiled run never reached the command's execve"; it
+// now knows the namespace is not the initial one and profiles by replays.
+TEST_F(ProfileIntegration, InANestedPidNamespaceWithItsOwnProcItReplays) {
+    Strings argv = {"unshare", "--pid", "--fork", "--mount-proc", "--mount", "--propagation", "private", hutch_binary()};
+    Strings hutch = roots_.hutch_args({"profile", "--network", "none", "--output", dir(), rootfs_, "sh", "-c",
+                                       "touch /f && chown nobody /f"});
+    argv.insert(argv.end(), hutch.begin(), hutch.end());
+    Result r = run_command(argv);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_NE(r.out.find("nested pid namespace"), std::string::npos) << r.out;
+    EXPECT_EQ(cap_adds(flags()), Strings{"CHOWN"}) << flags() << "\n" << r.out;
+}
+
 TEST_F(ProfileIntegration, RawPingNeedsNetRaw) {
     if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
     // busybox ping opens a raw ICMP socket. (Binding :80 needs no capability any more: hutch sets
