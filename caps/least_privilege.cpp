@@ -189,9 +189,17 @@ void CapAnalyzer::feed(const TraceEvent& e) {
         in_flight_[e.pid] = e.nr;
         ++syscalls_[e.nr];
         return;
-    case EventKind::kSysExit:
+    case EventKind::kSysExit: {
         settle(e.pid, e.result >= 0);
+        // These commit a new credential for the task (commit_creds), as fork and exec do.
+        static const std::set<std::string> kNewCredential = {"setuid",   "setgid",   "setreuid", "setregid",
+                                                             "setresuid", "setresgid", "setfsuid", "setfsgid",
+                                                             "setgroups", "capset",    "unshare",  "setns"};
+        auto call = in_flight_.find(e.pid);
+        if (e.result >= 0 && call != in_flight_.end() && kNewCredential.count(syscall_name_(call->second)))
+            new_credentials_[e.pid].push_back(seq_);
         return;
+    }
     case EventKind::kFork: {
         // The child's first moments are still its parent's clone.
         auto parent = in_flight_.find(e.pid);
@@ -246,14 +254,13 @@ bool CapAnalyzer::foreign(const Grant& g) const {
     if (marks == foreign_.end()) return false;
     std::uint64_t from = 0, to = last_event_.at(g.pid);
     if (auto changes = new_credentials_.find(g.pid); changes != new_credentials_.end()) {
-        for (std::uint64_t at : changes->second) {
-            if (at < g.seq) from = at;
-            else if (at < to) to = at;
-        }
+        // In trace order: the last change before the grant, the first after it.
+        auto next = std::upper_bound(changes->second.begin(), changes->second.end(), g.seq);
+        if (next != changes->second.begin()) from = *std::prev(next);
+        if (next != changes->second.end()) to = std::min(to, *next);
     }
-    for (std::uint64_t at : marks->second)
-        if (at > from && at <= to) return true;
-    return false;
+    auto first_after = std::upper_bound(marks->second.begin(), marks->second.end(), from);
+    return first_after != marks->second.end() && *first_after <= to;
 }
 
 CapFindings CapAnalyzer::finish() const {

@@ -18,7 +18,8 @@
 //     the credentials of whoever mounted it (hutch's setup, with every capability). Such a
 //     credential is remembered, and its checks of capabilities inside the set are dropped too,
 //     but only those made while the task that made them kept one credential: a task gets a new
-//     one at fork and at exec, and the kernel may place it where a freed foreign one was (an
+//     one at fork, at exec and in the set*id, setgroups, capset, unshare and setns calls, and
+//     the kernel may place it where a freed foreign one was (an
 //     overlay's short-lived copy for a create), so the trace's pointer names another credential
 //     then, as it may once the task has exited. A check counts as foreign when its pointer
 //     showed itself foreign between the task's last fork or exec before the check and its next

@@ -25,6 +25,7 @@ std::string name_of(long nr) {
     case 257: return "openat";
     case 322: return "execveat";
     case 49: return "bind";
+    case 105: return "setuid";
     default: return "nr" + std::to_string(nr);
     }
 }
@@ -187,6 +188,22 @@ TEST(CapAnalyzer, ForeignAfterATaskEndedDoesNotReachBack) {
     });
     EXPECT_TRUE(g.used.empty());
     EXPECT_EQ(g.foreign_checks, 1);
+}
+
+// setuid (and the other set*id calls, setgroups, capset, unshare, setns) commit a new
+// credential too: it may land where a freed foreign one was, as at fork and exec.
+TEST(CapAnalyzer, ACredentialChangingCallStartsANewCredential) {
+    std::string setuid_exit = "  sh-17417 [000] ..... 1.0: sys_exit: NR 105 = 0";
+    auto f = analyze({
+        enter(kInit, 59),
+        enter(kInit, 257),
+        cap_line(kInit, "9e1e", 21, 0),  // an overlay's short-lived credential, then freed
+        enter(kInit, 105),
+        setuid_exit,                     // the task's new credential, at 9e1e's address
+        enter(kInit, 92),
+        cap_line(kInit, "9e1e", 0, 0),   // its own CAP_CHOWN
+    });
+    EXPECT_EQ(f.needed(), caps::bit(0));
 }
 
 TEST(CapAnalyzer, DeniedAndSpeculativeChecks) {
