@@ -370,6 +370,7 @@ void run_exec_init(const ExecInitContext& ctx) {
     } else if (!spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed) {
         detach_stdin();
     }
+    scheduling::apply(spec.process);  // an exec'd process has its own, as under runc
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, nullptr,
                         !ctx.outlives_parent, false});
 }

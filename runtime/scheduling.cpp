@@ -49,8 +49,13 @@ std::string invalid(const Scheduler& s) {
         return "scheduler.priority: " + std::to_string(s.priority) + " is not from 1 to 99 (" + s.policy + ")";
     if (!realtime && s.priority != 0)
         return "scheduler.priority: " + std::to_string(s.priority) + " must be 0 for " + s.policy;
-    for (const auto& flag : s.flags)
+    for (const auto& flag : s.flags) {
         if (!flag_bit(flag)) return "scheduler.flags: \"" + flag + "\" is not a flag";
+        // They need sched_attr's clamp fields, which the first version hutch sends lacks.
+        if (flag.rfind("SCHED_FLAG_UTIL_CLAMP", 0) == 0) return "scheduler.flags: \"" + flag + "\" is not supported by hutch";
+    }
+    if (*policy != SCHED_DEADLINE && (s.runtime || s.deadline || s.period))
+        return "scheduler: runtime, deadline and period are for SCHED_DEADLINE, not " + s.policy;
     return "";
 }
 

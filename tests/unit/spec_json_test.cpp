@@ -233,6 +233,10 @@ TEST(SpecJson, SchedulerAndIoPriorityAreChecked) {
                           Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_OTHER","priority":5})"), "must be 0 for SCHED_OTHER"},
                           Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_RR","priority":5,"flags":["SCHED_FLAG_X"]})"),
                                "\"SCHED_FLAG_X\" is not a flag"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_BATCH","flags":["SCHED_FLAG_UTIL_CLAMP_MIN"]})"),
+                               "\"SCHED_FLAG_UTIL_CLAMP_MIN\" is not supported"},
+                          Case{"/process/scheduler", json::parse(R"({"policy":"SCHED_BATCH","runtime":100})"),
+                               "are for SCHED_DEADLINE, not SCHED_BATCH"},
                           Case{"/process/ioPriority", json::parse(R"({"priority":1})"), "process.ioPriority.class: missing"},
                           Case{"/process/ioPriority", json::parse(R"({"class":"IOPRIO_CLASS_NONE"})"), "\"IOPRIO_CLASS_NONE\" is not a class"},
                           Case{"/process/ioPriority", json::parse(R"({"class":"IOPRIO_CLASS_BE","priority":8})"), "ioPriority.priority: 8"}}) {
