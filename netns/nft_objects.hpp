@@ -44,7 +44,7 @@ constexpr const char* kBridgesSet = "bridges";
 constexpr std::uint32_t kBridgesSetId = 1;  // names the set to rules of the batch that adds it
 constexpr std::uint32_t kIfnameType = 41;    // nft's TYPE_IFNAME: `nft list` shows "type ifname"
 
-inline std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+inline std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 template <typename T>
 using Owned = std::unique_ptr<T, void (*)(const T*)>;
@@ -113,7 +113,7 @@ public:
         meta(input);
         IfName data(name);
         cmp(equal ? NFT_CMP_EQ : NFT_CMP_NEQ, data.bytes, sizeof data.bytes);
-        return say(std::string(input ? "iifname " : "oifname ") + (equal ? "" : "!= ") + quoted(name));
+        return say(std::string(input ? "iifname " : "oifname ") + (equal ? "" : "!= ") + in_quotes(name));
     }
     // iifname/oifname [!=] @bridges
     Rule& bridge(bool input, bool member) {
@@ -215,7 +215,7 @@ public:
     Rule& comment(const std::string& text) {
         std::string data = comment_userdata(text);
         nftnl_rule_set_data(rule_.get(), NFTNL_RULE_USERDATA, data.data(), static_cast<std::uint32_t>(data.size()));
-        return say("comment " + quoted(text));
+        return say("comment " + in_quotes(text));
     }
 
     nftnl_rule* get() const { return rule_.get(); }
@@ -321,7 +321,7 @@ public:
         nftnl_set_elem_add(s.get(), e);  // the set owns it from here
         nftnl_set_elems_nlmsg_build_payload(header(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0),
                                             s.get());
-        done(std::string(add ? "add" : "delete") + " element ip " + kTable + " " + kBridgesSet + " { " + quoted(bridge) + " }");
+        done(std::string(add ? "add" : "delete") + " element ip " + kTable + " " + kBridgesSet + " { " + in_quotes(bridge) + " }");
     }
     void add_rule(const Rule& rule) {
         nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), rule.get());

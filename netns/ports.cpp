@@ -13,13 +13,13 @@
 namespace hutch::net {
 namespace {
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 // "80" or "8000-8010" (1 to 65535, first <= last); `what` names the value in the error.
 std::pair<int, int> port_range(const std::string& text, const std::string& what) {
     auto number = [&](const std::string& digits) {
         if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
-            throw UsageError(what + ": " + quoted(digits) + " is not a port number");
+            throw UsageError(what + ": " + in_quotes(digits) + " is not a port number");
         int n = std::stoi(digits);
         if (n < 1 || n > 65535) throw UsageError(what + ": port " + digits + " is outside 1-65535");
         return n;
@@ -40,14 +40,14 @@ std::string protocol_of(std::string& text, const std::string& what) {
     std::string protocol = text.substr(slash + 1);
     text.resize(slash);
     if (protocol != "tcp" && protocol != "udp" && protocol != "sctp")
-        throw UsageError(what + ": unknown protocol " + quoted(protocol) + " (tcp, udp or sctp)");
+        throw UsageError(what + ": unknown protocol " + in_quotes(protocol) + " (tcp, udp or sctp)");
     return protocol;
 }
 
 }  // namespace
 
 std::vector<PublishedPort> parse_publish(const std::string& text) {
-    const std::string what = "invalid -p " + quoted(text);
+    const std::string what = "invalid -p " + in_quotes(text);
     std::string rest = text;
     const std::string protocol = protocol_of(rest, what);
     if (!rest.empty() && rest[0] == '[') throw UsageError(what + ": hutch publishes on IPv4 addresses only");
@@ -62,7 +62,7 @@ std::vector<PublishedPort> parse_publish(const std::string& text) {
     std::string host_ip, host = parts.size() >= 2 ? parts[parts.size() - 2] : "";
     if (parts.size() == 3) {
         auto ip = Ipv4::parse(parts[0]);
-        if (!ip) throw UsageError(what + ": " + quoted(parts[0]) + " is not an IPv4 address");
+        if (!ip) throw UsageError(what + ": " + in_quotes(parts[0]) + " is not an IPv4 address");
         if (ip->str() != "0.0.0.0") host_ip = ip->str();
     }
     auto [container_first, container_last] = port_range(parts.back(), what);
@@ -85,7 +85,7 @@ std::vector<PublishedPort> parse_publish(const std::string& text) {
 }
 
 std::vector<PublishedPort> parse_exposed(const std::string& text) {
-    const std::string what = "invalid exposed port " + quoted(text);
+    const std::string what = "invalid exposed port " + in_quotes(text);
     std::string rest = text;
     const std::string protocol = protocol_of(rest, what);
     auto [first, last] = port_range(rest, what);
@@ -104,7 +104,7 @@ HeldPorts HeldPorts::reserve(const std::vector<PublishedPort>& ports) {
         sockaddr_in address{};
         address.sin_family = AF_INET;
         if (!want.host_ip.empty() && ::inet_pton(AF_INET, want.host_ip.c_str(), &address.sin_addr) != 1)
-            throw UsageError("invalid -p host address " + quoted(want.host_ip));
+            throw UsageError("invalid -p host address " + in_quotes(want.host_ip));
         const int last = want.host_port_end ? want.host_port_end : want.host_port;
         const std::string ip = want.host_ip.empty() ? "0.0.0.0" : want.host_ip;
         int err = 0;

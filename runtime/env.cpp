@@ -8,7 +8,7 @@
 namespace hutch::env {
 namespace {
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 // NAME of NAME=VALUE or NAME; UsageError when it is empty or anything holds a NUL.
 std::string checked_name(const std::string& entry) {
@@ -16,7 +16,7 @@ std::string checked_name(const std::string& entry) {
     if (name.empty() || entry.find('\0') != std::string::npos) {
         std::string shown = entry;
         std::replace(shown.begin(), shown.end(), '\0', '?');
-        throw UsageError("invalid environment variable: " + quoted(shown));
+        throw UsageError("invalid environment variable: " + in_quotes(shown));
     }
     return name;
 }
@@ -58,7 +58,7 @@ Strings file_entries(const std::string& path, const std::string& text) {
         line.erase(0, first);  // docker's kvfile trims leading whitespace
         if (line.find('\r') != std::string::npos) line.erase(line.find_last_not_of('\r') + 1);
         if (line.substr(0, line.find('=')).find_first_of(" \t") != std::string::npos)
-            throw UsageError("invalid --env-file " + quoted(path) + " line " + std::to_string(number) +
+            throw UsageError("invalid --env-file " + in_quotes(path) + " line " + std::to_string(number) +
                              ": variable name contains whitespace");
         checked_name(line);
         entries.push_back(line);

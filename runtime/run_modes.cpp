@@ -10,7 +10,7 @@
 namespace hutch {
 namespace {
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 constexpr std::string_view kContainerPrefix = "container:";
 
@@ -19,7 +19,7 @@ std::optional<std::string> container_ref(const std::string& flag, const std::str
     if (value.rfind(kContainerPrefix, 0) != 0) return std::nullopt;
     std::string ref = value.substr(kContainerPrefix.size());
     if (ref.empty() || !validate::container_name(ref))
-        throw UsageError("invalid --" + flag + " " + quoted(value) + ": expected container:NAME or container:ID");
+        throw UsageError("invalid --" + flag + " " + in_quotes(value) + ": expected container:NAME or container:ID");
     return ref;
 }
 
@@ -34,7 +34,7 @@ NamespaceMode parse_namespace(const std::string& flag, const std::string& value,
     std::string supported = "\"host\"";
     if (container_allowed) supported += ", \"container:NAME\"";
     for (const auto& word : private_words) supported += ", \"" + word + "\"";
-    throw UsageError("invalid --" + flag + " " + quoted(value) + ": hutch supports " + supported);
+    throw UsageError("invalid --" + flag + " " + in_quotes(value) + ": hutch supports " + supported);
 }
 
 }  // namespace
@@ -51,7 +51,7 @@ NetworkMode parse_network_mode(const std::string& value) {
     if (value == "host") return HostNetwork{};
     if (auto ref = container_ref("network", value)) return ContainerNetwork{*ref};
     if (!validate::container_name(value))
-        throw UsageError("invalid --network " + quoted(value) +
+        throw UsageError("invalid --network " + in_quotes(value) +
                          ": use bridge, none, host, container:NAME or a network's name");
     return NamedNetwork{value};
 }
@@ -69,12 +69,12 @@ struct SecurityOption {
 void no_new_privileges(SecurityOptions& o, const std::optional<std::string>& value, const std::string& given) {
     if (!value || *value == "true") o.no_new_privileges = true;
     else if (*value == "false") o.no_new_privileges = false;
-    else throw UsageError("invalid --security-opt " + quoted(given) + ": no-new-privileges takes true or false");
+    else throw UsageError("invalid --security-opt " + in_quotes(given) + ": no-new-privileges takes true or false");
 }
 
 void seccomp(SecurityOptions& o, const std::optional<std::string>& value, const std::string& given) {
     if (!value || value->empty())
-        throw UsageError("invalid --security-opt " + quoted(given) + ": seccomp needs unconfined or a profile's path");
+        throw UsageError("invalid --security-opt " + in_quotes(given) + ": seccomp needs unconfined or a profile's path");
     if (*value == "unconfined") {
         o.seccomp_unconfined = true;
         return;
@@ -100,7 +100,7 @@ SecurityOptions parse_security_options(const std::vector<std::string>& options) 
         auto known = std::find_if(std::begin(kSecurityOptions), std::end(kSecurityOptions),
                                   [&](const SecurityOption& o) { return key == o.key; });
         if (known == std::end(kSecurityOptions))
-            throw UsageError("invalid --security-opt " + quoted(given) +
+            throw UsageError("invalid --security-opt " + in_quotes(given) +
                              ": hutch supports no-new-privileges, seccomp=unconfined and seccomp=FILE");
         known->apply(out, value, given);
     }

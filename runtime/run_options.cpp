@@ -22,7 +22,7 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
 
@@ -55,18 +55,18 @@ void add_env_file(Strings& vars, const std::string& path, const HostFacts& host)
 Mount parse_volume(const std::string& spec, const HostFacts& host) {
     auto parts = split(spec, ':');
     if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
-        throw UsageError("invalid volume specification: " + quoted(spec) +
+        throw UsageError("invalid volume specification: " + in_quotes(spec) +
                          " (expected SRC:DST[:ro|rw])");
     const std::string& source = parts[0];
     if (!is_absolute(source))
-        throw UsageError("invalid volume specification: " + quoted(spec) +
+        throw UsageError("invalid volume specification: " + in_quotes(spec) +
                          ": named volumes are not supported, the source must be an absolute path");
     if (!host.host_path_exists(source))
-        throw UsageError("invalid volume specification: " + quoted(spec) +
+        throw UsageError("invalid volume specification: " + in_quotes(spec) +
                          ": bind source path does not exist: " + source);
     std::string destination = validate::clean_absolute_path(parts[1], "volume destination");
     if (destination == "/")
-        throw UsageError("invalid volume specification: " + quoted(spec) +
+        throw UsageError("invalid volume specification: " + in_quotes(spec) +
                          ": destination can't be '/'");
     std::string mode = "rw", propagation = "rprivate";
     bool rbind = true;
@@ -80,8 +80,8 @@ Mount parse_volume(const std::string& spec, const HostFacts& host) {
             else if (opt == "bind") rbind = false;
             else if (opt == "rbind") rbind = true;
             else
-                throw UsageError("invalid volume specification: " + quoted(spec) +
-                                 ": unknown option " + quoted(opt));
+                throw UsageError("invalid volume specification: " + in_quotes(spec) +
+                                 ": unknown option " + in_quotes(opt));
         }
     }
     return Mount{destination, "bind", source, {rbind ? "rbind" : "bind", mode, propagation}};
@@ -105,13 +105,13 @@ Strings merge_tmpfs_options(const std::string& dest, const std::string& user) {
     if (user.empty()) return merged;
     for (const auto& opt : split(user, ',')) {
         if (opt.empty() || validate::has_space_or_control(opt))
-            throw UsageError("invalid --tmpfs " + quoted(dest + ":" + user) + ": bad option " +
-                             quoted(opt));
+            throw UsageError("invalid --tmpfs " + in_quotes(dest + ":" + user) + ": bad option " +
+                             in_quotes(opt));
         auto eq = opt.find('=');
         std::string key = opt.substr(0, eq);
         if (eq == std::string::npos ? !kTmpfsFlags.count(opt) : !kTmpfsValueOptions.count(key))
-            throw UsageError("invalid --tmpfs " + quoted(dest + ":" + user) +
-                             ": unknown option " + quoted(opt));
+            throw UsageError("invalid --tmpfs " + in_quotes(dest + ":" + user) +
+                             ": unknown option " + in_quotes(opt));
         if (eq == std::string::npos) {
             if (auto o = opposite.find(opt); o != opposite.end()) std::erase(merged, o->second);
             std::erase(merged, opt);
@@ -135,13 +135,13 @@ ExtraHost parse_add_host(const std::string& value) {
     // name:ip or name=ip; IPv6 addresses contain colons, so split at the first separator.
     auto sep = value.find_first_of(":=");
     if (sep == std::string::npos || sep == 0)
-        throw UsageError("bad format for add-host: " + quoted(value));
+        throw UsageError("bad format for add-host: " + in_quotes(value));
     std::string name = value.substr(0, sep), address = value.substr(sep + 1);
     if (validate::has_space_or_control(name) || !validate::hostname(name))
-        throw UsageError("invalid host name in add-host: " + quoted(value));
+        throw UsageError("invalid host name in add-host: " + in_quotes(value));
     if (address == "host-gateway") return {name, address};  // the launcher knows the gateway
     std::string canonical = validate::ip_address(address);
-    if (canonical.empty()) throw UsageError("invalid IP address in add-host: " + quoted(address));
+    if (canonical.empty()) throw UsageError("invalid IP address in add-host: " + in_quotes(address));
     return {name, canonical};
 }
 
@@ -207,7 +207,7 @@ void check_basics(const RunOptions& o) {
     if (o.command.empty() || o.command[0].empty())
         throw UsageError("no command given: usage: hutch run [OPTIONS] ROOTFS COMMAND [ARG...]");
     if (!o.name.empty() && !validate::container_name(o.name))
-        throw UsageError("invalid container name " + quoted(o.name) + ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+        throw UsageError("invalid container name " + in_quotes(o.name) + ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
     if (o.rm && restart::parse(o.restart).name != "no")
         throw UsageError("conflicting options: --restart " + o.restart + " and --rm (a removed container cannot restart)");
     if (o.detach && o.tty && o.interactive)
@@ -280,13 +280,13 @@ void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) 
     }
     bool user_network = std::holds_alternative<NamedNetwork>(m.network);
     if (!o.ip.empty() && !user_network)
-        throw UsageError("--ip " + quoted(o.ip) + " needs a user-defined network (hutch network create)");
+        throw UsageError("--ip " + in_quotes(o.ip) + " needs a user-defined network (hutch network create)");
     if (!o.network_aliases.empty() && !user_network)
         throw UsageError("--network-alias needs a user-defined network (hutch network create)");
     for (const auto& alias : o.network_aliases)
-        if (!validate::hostname(alias)) throw UsageError("invalid --network-alias " + quoted(alias));
+        if (!validate::hostname(alias)) throw UsageError("invalid --network-alias " + in_quotes(alias));
     if (!o.ip.empty() && validate::ip_address(o.ip).empty())
-        throw UsageError("invalid --ip " + quoted(o.ip) + ": not an IP address");
+        throw UsageError("invalid --ip " + in_quotes(o.ip) + ": not an IP address");
     s.hutch.ip = o.ip;
     s.hutch.network_aliases = o.network_aliases;
     set_ports(s, o, std::holds_alternative<BridgeNetwork>(m.network) || user_network);
@@ -324,7 +324,7 @@ std::string set_hostname(Spec& s, const RunOptions& o, const Modes& m, const Hos
     if (!o.hostname.empty()) {
         if (m.uts.host()) throw UsageError("conflicting options: --hostname and --uts host");
         if (!validate::hostname(o.hostname))
-            throw UsageError("invalid hostname " + quoted(o.hostname) + ": must be a valid RFC 1123 hostname");
+            throw UsageError("invalid hostname " + in_quotes(o.hostname) + ": must be a valid RFC 1123 hostname");
         s.hostname = o.hostname;
     } else {
         // Docker's Config.Hostname: the host's name only with --network host; with --uts host
@@ -341,7 +341,7 @@ std::string set_hostname(Spec& s, const RunOptions& o, const Modes& m, const Hos
 
 // -u, resolved against the rootfs' own files (root when not given).
 ResolvedUser run_user(const RunOptions& o, const HostFacts& host) {
-    if (validate::has_space_or_control(o.user)) throw UsageError("invalid --user " + quoted(o.user));
+    if (validate::has_space_or_control(o.user)) throw UsageError("invalid --user " + in_quotes(o.user));
     return resolve_user(o.user.empty() ? "0" : o.user, host.read_in_rootfs("/etc/passwd"),
                         host.read_in_rootfs("/etc/group"));
 }
@@ -362,7 +362,7 @@ void set_process_env(Spec& s, const RunOptions& o, const HostFacts& host, const 
     if (!env::has(s.process.env, "HOME")) s.process.env.push_back("HOME=" + user.home);
     if (!o.workdir.empty()) {
         if (!is_absolute(o.workdir))
-            throw UsageError("the working directory " + quoted(o.workdir) + " is invalid, it needs to be an absolute path");
+            throw UsageError("the working directory " + in_quotes(o.workdir) + " is invalid, it needs to be an absolute path");
         s.process.cwd = validate::clean_absolute_path(o.workdir, "working directory");
     }
 }
@@ -391,7 +391,7 @@ void set_security(Spec& s, const RunOptions& o, const HostFacts& host, caps::Cap
         try {
             profile = seccomp::parse_docker_profile(host.read_host_file(security.seccomp_profile));
         } catch (const UsageError& e) {
-            throw UsageError("--security-opt " + quoted(security.seccomp_option) + ": " + e.what());
+            throw UsageError("--security-opt " + in_quotes(security.seccomp_option) + ": " + e.what());
         }
     }
     if (!o.privileged && !security.seccomp_unconfined)
@@ -427,7 +427,7 @@ void add_user_mounts(Spec& s, const RunOptions& o, const HostFacts& host) {
     for (const auto& t : o.tmpfs) {
         auto colon = t.find(':');
         std::string dest = validate::clean_absolute_path(t.substr(0, colon), "--tmpfs path");
-        if (dest == "/") throw UsageError("invalid --tmpfs " + quoted(t) + ": cannot mount on /");
+        if (dest == "/") throw UsageError("invalid --tmpfs " + in_quotes(t) + ": cannot mount on /");
         std::string opts = colon == std::string::npos ? "" : t.substr(colon + 1);
         put_mount(s.mounts, {dest, "tmpfs", "tmpfs", merge_tmpfs_options(t.substr(0, colon), opts)});
     }
@@ -445,7 +445,7 @@ void bind_helper(Spec& s, const std::string& binary, const HostFacts& host, cons
             throw UsageError(std::string(flag) + " needs hutch's own /dev, and a volume is mounted there");
     if (binary.empty() || !host.host_path_exists(binary))
         throw UsageError(std::string(flag) + ": " + name + " not found" +
-                         (binary.empty() ? std::string() : " at " + quoted(binary)) + " (build it, or set " + env + ")");
+                         (binary.empty() ? std::string() : " at " + in_quotes(binary)) + " (build it, or set " + env + ")");
     put_mount(s.mounts, {dest, "bind", binary, {"bind", "ro", "nosuid", "nodev"}});
 }
 
@@ -461,17 +461,17 @@ void set_name_resolution(Spec& s, const RunOptions& o, const HostFacts& host) {
     for (const auto& h : o.add_hosts) s.hutch.extra_hosts.push_back(parse_add_host(h));
     for (const auto& d : o.dns.empty() ? host.config.dns : o.dns) {
         std::string canonical = validate::ip_address(d);
-        if (canonical.empty()) throw UsageError("invalid --dns address: " + quoted(d));
+        if (canonical.empty()) throw UsageError("invalid --dns address: " + in_quotes(d));
         s.hutch.dns.push_back(canonical);
     }
     for (const auto& d : o.dns_search.empty() ? host.config.dns_search : o.dns_search) {
         if (d != "." && (validate::has_space_or_control(d) || !validate::hostname(d)))
-            throw UsageError("invalid --dns-search " + quoted(d) +
+            throw UsageError("invalid --dns-search " + in_quotes(d) +
                              ": must be a domain name (labels of at most 63 characters) or \".\"");
         s.hutch.dns_search.push_back(d);
     }
     for (const auto& d : o.dns_options.empty() ? host.config.dns_options : o.dns_options) {
-        if (d.empty() || validate::has_space_or_control(d)) throw UsageError("invalid --dns-option " + quoted(d));
+        if (d.empty() || validate::has_space_or_control(d)) throw UsageError("invalid --dns-option " + in_quotes(d));
         s.hutch.dns_options.push_back(d);
     }
 }
