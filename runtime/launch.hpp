@@ -34,7 +34,7 @@ struct RunObserver {
     // After clone3, before the child may go on: the container's first process, by host pid.
     virtual void cloned(pid_t pid) = 0;
     // The child's listener. The child waits in its next system call until someone answers, so
-    // nothing of the command has run yet. `upper_dir`: the writable layer ("" with --read-only).
+    // nothing of the command has run yet. `upper_dir`: the container's layer ("" for an OCI bundle).
     virtual void listener(Fd listener, const std::string& upper_dir) = 0;
     // The command exited with `status`; its writable layer is still there, and so are its
     // cgroups.
