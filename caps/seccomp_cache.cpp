@@ -26,8 +26,17 @@ std::string cache_key(const Seccomp& seccomp) {
         s.linux.seccomp = seccomp;
         return s;
     }())["linux"]["seccomp"];
-    return std::string("hutch ") + __DATE__ + " " + __TIME__ + ", libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-           std::to_string(v->micro) + " " + spec_json.dump() + "\n";
+    // Appended piece by piece: GCC 12 warns (-Warray-bounds, a false positive) on the chain of
+    // operator+ over these literals.
+    std::string key = "hutch ";
+    key += __DATE__;
+    key += ' ';
+    key += __TIME__;
+    key += ", libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+    key += ' ';
+    key += spec_json.dump();
+    key += '\n';
+    return key;
 }
 
 }  // namespace
