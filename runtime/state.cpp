@@ -251,6 +251,11 @@ void remove_record(const Paths& paths, const std::string& id, const std::string&
     remove_tree(tomb);
 }
 
+// A container's record as its state.json holds it (throws when it is unreadable).
+ContainerState read_state(const Paths& paths, const std::string& id) {
+    return state_from_json(nlohmann::json::parse(read_file(paths.runtime_dir(id) + "/state.json")));
+}
+
 }  // namespace
 
 ContainerRecord ContainerRecord::create(const Paths& paths, const ContainerState& initial) {
@@ -318,7 +323,7 @@ ContainerRecord::~ContainerRecord() {
         // The destroy event names the image as every other event of the container does.
         std::map<std::string, std::string> who = {{"name", name_}};
         try {
-            who["image"] = state_from_json(nlohmann::json::parse(read_file(paths_.runtime_dir(id_) + "/state.json"))).rootfs;
+            who["image"] = read_state(paths_, id_).rootfs;
         } catch (const std::exception&) {  // an unreadable record: the event without it
         }
         remove_record(paths_, id_, name_);
@@ -377,8 +382,7 @@ std::vector<ContainerState> list_containers(const Paths& paths) {
         std::string id = entry->d_name;
         if (id.size() != 64) continue;
         try {
-            ContainerState state = state_from_json(
-                nlohmann::json::parse(read_file(paths.runtime_dir(id) + "/state.json")));
+            ContainerState state = read_state(paths, id);
             // "running" is only true while the hutch process that manages it holds the lock; if
             // that process was killed, say so rather than repeat a stale record.
             if ((state.status == "running" || state.status == "restarting") && !container_running(paths, id))
