@@ -3,43 +3,35 @@
 #include <linux/ioprio.h>
 #include <linux/sched.h>
 
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "runtime/error.hpp"
+#include "runtime/sys/describe.hpp"
 #include "runtime/sys/kernel.hpp"
 
 namespace hutch::scheduling {
 namespace {
 
-constexpr std::pair<const char*, std::uint32_t> kPolicies[] = {
-    {"SCHED_OTHER", SCHED_NORMAL}, {"SCHED_FIFO", SCHED_FIFO},   {"SCHED_RR", SCHED_RR},
-    {"SCHED_BATCH", SCHED_BATCH},  {"SCHED_ISO", 4},             {"SCHED_IDLE", SCHED_IDLE},
-    {"SCHED_DEADLINE", SCHED_DEADLINE},
-};
 constexpr std::pair<const char*, std::uint64_t> kFlags[] = {
     {"SCHED_FLAG_RESET_ON_FORK", SCHED_FLAG_RESET_ON_FORK}, {"SCHED_FLAG_RECLAIM", SCHED_FLAG_RECLAIM},
     {"SCHED_FLAG_DL_OVERRUN", SCHED_FLAG_DL_OVERRUN},       {"SCHED_FLAG_KEEP_POLICY", SCHED_FLAG_KEEP_POLICY},
     {"SCHED_FLAG_KEEP_PARAMS", SCHED_FLAG_KEEP_PARAMS},     {"SCHED_FLAG_UTIL_CLAMP_MIN", SCHED_FLAG_UTIL_CLAMP_MIN},
     {"SCHED_FLAG_UTIL_CLAMP_MAX", SCHED_FLAG_UTIL_CLAMP_MAX},
 };
-constexpr std::pair<const char*, int> kIoClasses[] = {
-    {"IOPRIO_CLASS_RT", IOPRIO_CLASS_RT}, {"IOPRIO_CLASS_BE", IOPRIO_CLASS_BE}, {"IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE}};
 
-template <typename Table>
-auto lookup(const Table& table, const std::string& name) -> std::optional<decltype(table[0].second)> {
-    for (const auto& [n, v] : table)
-        if (name == n) return v;
+// SCHED_FLAG_RESET_ON_FORK ... as sched_setattr(2)'s sched_flags bits.
+std::optional<std::uint64_t> flag_bit(const std::string& name) {
+    for (const auto& [n, bit] : kFlags)
+        if (name == n) return bit;
     return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<std::uint32_t> policy_number(const std::string& name) { return lookup(kPolicies, name); }
-std::optional<std::uint64_t> flag_bit(const std::string& name) { return lookup(kFlags, name); }
-std::optional<int> io_class_number(const std::string& name) { return lookup(kIoClasses, name); }
-
 std::string invalid(const Scheduler& s) {
-    auto policy = policy_number(s.policy);
+    auto policy = sys::sched_policy_number(s.policy);
     if (!policy) return "scheduler.policy: \"" + s.policy + "\" is not a policy (SCHED_OTHER, SCHED_FIFO, SCHED_RR, "
                         "SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE)";
     if (s.nice < -20 || s.nice > 19) return "scheduler.nice: " + std::to_string(s.nice) + " is not from -20 to 19";
@@ -60,7 +52,7 @@ std::string invalid(const Scheduler& s) {
 }
 
 std::string invalid(const IoPriority& p) {
-    if (!io_class_number(p.io_class))
+    if (!sys::io_class_number(p.io_class))
         return "ioPriority.class: \"" + p.io_class + "\" is not a class (IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE)";
     if (p.priority < 0 || p.priority > 7) return "ioPriority.priority: " + std::to_string(p.priority) + " is not from 0 to 7";
     return "";
@@ -70,7 +62,7 @@ void apply(const Process& process) {
     sys::Kernel& k = sys::kernel();
     if (const auto& s = process.scheduler) {
         sys::SchedAttr attr;
-        attr.policy = *policy_number(s->policy);  // validated where the spec was read
+        attr.policy = *sys::sched_policy_number(s->policy);  // validated where the spec was read
         for (const auto& flag : s->flags) attr.flags |= *flag_bit(flag);
         attr.nice = s->nice;
         attr.priority = static_cast<std::uint32_t>(s->priority);
@@ -80,7 +72,7 @@ void apply(const Process& process) {
         check(k.sched_setattr(attr), "set the scheduler", "sched_setattr", s->policy);
     }
     if (const auto& p = process.io_priority) {
-        int value = IOPRIO_PRIO_VALUE(*io_class_number(p->io_class), p->priority);
+        int value = IOPRIO_PRIO_VALUE(*sys::io_class_number(p->io_class), p->priority);
         check(k.ioprio_set(IOPRIO_WHO_PROCESS, 0, value), "set the I/O priority", "ioprio_set",
               p->io_class + " " + std::to_string(p->priority));
     }

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <algorithm>
 #include <initializer_list>
+#include <optional>
 
 #include "caps/capabilities.hpp"
 
@@ -169,14 +170,42 @@ std::string rlimit_name(int resource) {
                                {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"}, {RLIMIT_STACK, "RLIMIT_STACK"}});
 }
 
-std::string sched_policy_name(std::uint32_t policy) {
-    return one_name(policy, {{SCHED_NORMAL, "SCHED_OTHER"}, {SCHED_FIFO, "SCHED_FIFO"}, {SCHED_RR, "SCHED_RR"},
-                             {SCHED_BATCH, "SCHED_BATCH"}, {4, "SCHED_ISO"},           {SCHED_IDLE, "SCHED_IDLE"},
-                             {SCHED_DEADLINE, "SCHED_DEADLINE"}});
+namespace {
+
+// The scheduling policies and I/O priority classes by name, both ways: --explain prints them,
+// config.json names them (runtime/scheduling.cpp).
+constexpr Named kSchedPolicies[] = {
+    {SCHED_NORMAL, "SCHED_OTHER"}, {SCHED_FIFO, "SCHED_FIFO"}, {SCHED_RR, "SCHED_RR"},
+    {SCHED_BATCH, "SCHED_BATCH"},  {4, "SCHED_ISO"},           {SCHED_IDLE, "SCHED_IDLE"},
+    {SCHED_DEADLINE, "SCHED_DEADLINE"},
+};
+constexpr Named kIoClasses[] = {{1, "IOPRIO_CLASS_RT"}, {2, "IOPRIO_CLASS_BE"}, {3, "IOPRIO_CLASS_IDLE"}};
+
+template <std::size_t N>
+std::string name_in(const Named (&table)[N], std::uint64_t value) {
+    for (const auto& n : table)
+        if (n.value == value) return n.name;
+    return std::to_string(value);
 }
 
-std::string io_class_name(int io_class) {
-    return one_name(io_class, {{1, "IOPRIO_CLASS_RT"}, {2, "IOPRIO_CLASS_BE"}, {3, "IOPRIO_CLASS_IDLE"}});
+template <std::size_t N>
+std::optional<std::uint64_t> value_in(const Named (&table)[N], const std::string& name) {
+    for (const auto& n : table)
+        if (name == n.name) return n.value;
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string sched_policy_name(std::uint32_t policy) { return name_in(kSchedPolicies, policy); }
+std::optional<std::uint32_t> sched_policy_number(const std::string& name) {
+    if (auto v = value_in(kSchedPolicies, name)) return static_cast<std::uint32_t>(*v);
+    return std::nullopt;
+}
+std::string io_class_name(int io_class) { return name_in(kIoClasses, static_cast<std::uint64_t>(io_class)); }
+std::optional<int> io_class_number(const std::string& name) {
+    if (auto v = value_in(kIoClasses, name)) return static_cast<int>(*v);
+    return std::nullopt;
 }
 
 std::string ioctl_request(unsigned long request) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 struct nlmsghdr;
@@ -25,6 +26,9 @@ std::string capability_set(std::uint64_t set);     // "CAP_CHOWN|CAP_KILL", or "
 std::string rlimit_name(int resource);             // "RLIMIT_NOFILE"
 std::string sched_policy_name(std::uint32_t policy);  // "SCHED_BATCH"
 std::string io_class_name(int io_class);              // "IOPRIO_CLASS_IDLE"
+// The other way round, from config.json's names; nullopt for a name that is neither.
+std::optional<std::uint32_t> sched_policy_number(const std::string& name);
+std::optional<int> io_class_number(const std::string& name);
 std::string ioctl_request(unsigned long request);  // "TIOCSCTTY"
 std::string seccomp_flags(unsigned flags);         // "SECCOMP_FILTER_FLAG_LOG", or "0"
 std::string bpf_command(int cmd);                  // "BPF_PROG_LOAD"
