@@ -39,6 +39,10 @@ std::string cap_line(int pid, const char* cred, int cap, int ret, const char* co
            ", target_ns 00000000639650e9, capable_ns 00000000639650e9, cap " + std::to_string(cap) + ", ret " +
            std::to_string(ret);
 }
+std::string fork_line(int parent, int child) {
+    return "  sh-" + std::to_string(parent) + " [000] ..... 1.0: sched_process_fork: comm=sh pid=" + std::to_string(parent) +
+           " child_comm=sh child_pid=" + std::to_string(child);
+}
 std::string enter(int pid, long nr) {
     return "           sh-" + std::to_string(pid) + "   [001] .....  9824.075299: sys_enter: NR " + std::to_string(nr) +
            " (1200011, 0, 0, 2d82690, 0, 5e2740)";
@@ -147,7 +151,7 @@ TEST(CapAnalyzer, GrantsOutsideTheSetMarkTheCredentialForeign) {
 // to the next credential it makes: a forked child's. That child's own grants are not the
 // overlay's (seen as a flaky missing capability: `hutch profile` left CAP_CHOWN out).
 TEST(CapAnalyzer, AForeignCredentialsAddressReusedByANewTasksIsNotForeign) {
-    std::string fork = "  sh-17417 [000] ..... 1.0: sched_process_fork: comm=sh pid=17417 child_comm=sh child_pid=18000";
+    const std::string fork = fork_line(kInit, 18000);
     std::string exec = "  chown-18000 [000] ..... 1.0: sched_process_exec: filename=/bin/chown pid=18000 old_pid=18000";
     auto f = analyze({
         enter(kInit, 59),
@@ -167,7 +171,7 @@ TEST(CapAnalyzer, AForeignCredentialsAddressReusedByANewTasksIsNotForeign) {
 // ...and once a task has exited, its address may go to an overlay's credential: that does not
 // make the task's earlier grants foreign.
 TEST(CapAnalyzer, ForeignAfterATaskEndedDoesNotReachBack) {
-    std::string fork = "  sh-17417 [000] ..... 1.0: sched_process_fork: comm=sh pid=17417 child_comm=sh child_pid=18000";
+    const std::string fork = fork_line(kInit, 18000);
     auto f = analyze({
         enter(kInit, 59),
         enter(kInit, 56),
@@ -222,7 +226,7 @@ TEST(CapAnalyzer, DeniedAndSpeculativeChecks) {
 }
 
 TEST(CapAnalyzer, AForkedChildStartsInsideItsParentsClone) {
-    std::string fork = "  sh-17417 [000] ..... 1.0: sched_process_fork: comm=sh pid=17417 child_comm=sh child_pid=18000";
+    const std::string fork = fork_line(kInit, 18000);
     auto f = analyze({enter(kInit, 59), enter(kInit, 56), fork, cap_line(18000, "cccc", 5, 0),
                       enter(18000, 92), cap_line(18000, "cccc", 0, 0)});
     EXPECT_EQ(f.used.at(5).syscalls.at("clone"), 1);  // CAP_KILL
