@@ -44,8 +44,6 @@ constexpr const char* kBridgesSet = "bridges";
 constexpr std::uint32_t kBridgesSetId = 1;  // names the set to rules of the batch that adds it
 constexpr std::uint32_t kIfnameType = 41;    // nft's TYPE_IFNAME: `nft list` shows "type ifname"
 
-inline std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
-
 template <typename T>
 using Owned = std::unique_ptr<T, void (*)(const T*)>;
 
@@ -406,6 +404,5 @@ inline std::vector<std::pair<std::string, std::uint64_t>> rules_in(NftSocket& nl
         throw SysError("list hutch's firewall rules", "nftables", std::string("chain ip hutch ") + chain_name, errno);
     return rules;
 }
-
 
 }  // namespace hutch::net::nft

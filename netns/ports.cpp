@@ -13,8 +13,6 @@
 namespace hutch::net {
 namespace {
 
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
-
 // "80" or "8000-8010" (1 to 65535, first <= last); `what` names the value in the error.
 std::pair<int, int> port_range(const std::string& text, const std::string& what) {
     auto number = [&](const std::string& digits) {

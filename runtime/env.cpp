@@ -8,8 +8,6 @@
 namespace hutch::env {
 namespace {
 
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
-
 // NAME of NAME=VALUE or NAME; UsageError when it is empty or anything holds a NUL.
 std::string checked_name(const std::string& entry) {
     std::string name = entry.substr(0, entry.find('='));

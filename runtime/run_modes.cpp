@@ -10,8 +10,6 @@
 namespace hutch {
 namespace {
 
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
-
 constexpr std::string_view kContainerPrefix = "container:";
 
 // "container:REF" -> REF; nullopt when `value` is not of that form.

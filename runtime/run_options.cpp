@@ -22,8 +22,6 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
-
 bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
 
 Strings split(const std::string& s, char sep) {
@@ -34,7 +32,6 @@ Strings split(const std::string& s, char sep) {
     if (!s.empty() && s.back() == sep) out.emplace_back();
     return out;
 }
-
 
 // --- environment ---------------------------------------------------------------------------
 
