@@ -103,7 +103,6 @@ const FlagInfo* find_flag(std::string_view name) {
     return nullptr;
 }
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // "SCMP_ARCH_X86_64" -> libseccomp's token, 0 when unknown.
 std::uint32_t arch_token(std::string_view scmp_arch) {
@@ -118,7 +117,7 @@ std::uint32_t arch_token(std::string_view scmp_arch) {
     return ::seccomp_arch_resolve_name(lower.c_str());
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
+[[noreturn]] void bad_field(const std::string& path, const std::string& why) {
     throw UsageError("linux.seccomp: " + path + ": " + why);
 }
 
@@ -130,14 +129,14 @@ std::string at(const char* field, std::size_t i) {
 std::uint32_t action_value(const std::string& path, const std::string& action,
                            const std::optional<std::uint32_t>& errno_ret,
                            const std::string& errno_path) {
-    if (auto why = action_error(action); !why.empty()) fail(path, why);
+    if (auto why = action_error(action); !why.empty()) bad_field(path, why);
     const ActionInfo* info = find_action(action);
     if (!info->takes_errno) {
-        if (errno_ret) fail(errno_path, errno_ret_error(action, *errno_ret));
+        if (errno_ret) bad_field(errno_path, errno_ret_error(action, *errno_ret));
         return info->value;
     }
     std::uint32_t data = errno_ret.value_or(EPERM);
-    if (auto why = errno_ret_error(action, data); !why.empty()) fail(errno_path, why);
+    if (auto why = errno_ret_error(action, data); !why.empty()) bad_field(errno_path, why);
     return info->value | data;
 }
 
@@ -236,7 +235,7 @@ namespace {
 
 void check_limits(const Seccomp& seccomp) {
     if (seccomp.syscalls.size() > kMaxRules)
-        fail("syscalls", std::to_string(seccomp.syscalls.size()) + " rules; hutch accepts at most " +
+        bad_field("syscalls", std::to_string(seccomp.syscalls.size()) + " rules; hutch accepts at most " +
                              std::to_string(kMaxRules));
     std::size_t conditioned = 0;
     for (std::size_t i = 0; i < seccomp.syscalls.size(); ++i) {
@@ -244,15 +243,15 @@ void check_limits(const Seccomp& seccomp) {
         if (!rule.args.empty() && rule.names.size() <= kMaxNamesPerRule)
             conditioned += std::unordered_set<std::string>(rule.names.begin(), rule.names.end()).size();
         if (conditioned > kMaxConditionedRules)
-            fail(at("syscalls", i), "more than " + std::to_string(kMaxConditionedRules) +
+            bad_field(at("syscalls", i), "more than " + std::to_string(kMaxConditionedRules) +
                                         " rules with argument conditions (one per name) up to here; hutch accepts at most " +
                                         std::to_string(kMaxConditionedRules));
         if (rule.names.size() > kMaxNamesPerRule)
-            fail(at("syscalls", i) + ".names", std::to_string(rule.names.size()) +
+            bad_field(at("syscalls", i) + ".names", std::to_string(rule.names.size()) +
                                                    " names; hutch accepts at most " +
                                                    std::to_string(kMaxNamesPerRule) + " in one rule");
         if (rule.args.size() > kMaxArgsPerRule)
-            fail(at("syscalls", i) + ".args", std::to_string(rule.args.size()) +
+            bad_field(at("syscalls", i) + ".args", std::to_string(rule.args.size()) +
                                                   " conditions; at most " + std::to_string(kMaxArgsPerRule));
     }
 }
@@ -266,8 +265,8 @@ std::vector<std::vector<scmp_arg_cmp>> rule_conditions(const SeccompSyscall& rul
     for (std::size_t k = 0; k < rule.args.size(); ++k) {
         const SeccompArg& a = rule.args[k];
         const std::string arg_path = path + "." + at("args", k);
-        if (a.index > 5) fail(arg_path + ".index", std::to_string(a.index) + " is not 0..5");
-        if (auto why = operator_error(a.op); !why.empty()) fail(arg_path + ".op", why);
+        if (a.index > 5) bad_field(arg_path + ".index", std::to_string(a.index) + " is not 0..5");
+        if (auto why = operator_error(a.op); !why.empty()) bad_field(arg_path + ".op", why);
         if (++uses[a.index] > 1) same_argument_twice = true;
         conditions.push_back({a.index, find_operator(a.op)->op, a.value, a.value_two});
     }
@@ -321,14 +320,14 @@ std::vector<std::string> unknown_syscalls(const Seccomp& seccomp) {
 }
 
 Program compile(const Seccomp& seccomp) {
-    if (seccomp.default_action.empty()) fail("defaultAction", "missing");
+    if (seccomp.default_action.empty()) bad_field("defaultAction", "missing");
     check_limits(seccomp);
     const std::uint32_t default_action = action_value(
         "defaultAction", seccomp.default_action, seccomp.default_errno_ret, "defaultErrnoRet");
 
     Program program;
     for (std::size_t i = 0; i < seccomp.flags.size(); ++i) {
-        if (auto why = flag_error(seccomp.flags[i]); !why.empty()) fail(at("flags", i), why);
+        if (auto why = flag_error(seccomp.flags[i]); !why.empty()) bad_field(at("flags", i), why);
         program.flags |= find_flag(seccomp.flags[i])->value;
     }
 
@@ -340,7 +339,7 @@ Program compile(const Seccomp& seccomp) {
     for (std::size_t i = 0; i < seccomp.architectures.size(); ++i) {
         const std::string& arch = seccomp.architectures[i];
         std::uint32_t token = arch_token(arch);
-        if (!token) fail(at("architectures", i), architecture_error(arch));
+        if (!token) bad_field(at("architectures", i), architecture_error(arch));
         // The native architecture is in every new filter already: EEXIST.
         if (int rc = ::seccomp_arch_add(ctx.get(), token); rc < 0 && rc != -EEXIST)
             throw SysError("compile the seccomp filter", "seccomp_arch_add", arch, -rc);
@@ -355,10 +354,10 @@ Program compile(const Seccomp& seccomp) {
         const std::uint32_t action =
             action_value(path + ".action", rule.action, rule.errno_ret, path + ".errnoRet");
         const auto rules = rule_conditions(rule, path);
-        if (rule.names.empty()) fail(path + ".names", "no syscall names");
+        if (rule.names.empty()) bad_field(path + ".names", "no syscall names");
         for (std::size_t j = 0; j < rule.names.size(); ++j) {
             const std::string& name = rule.names[j];
-            if (auto why = syscall_name_error(name); !why.empty()) fail(path + "." + at("names", j), why);
+            if (auto why = syscall_name_error(name); !why.empty()) bad_field(path + "." + at("names", j), why);
             // libseccomp refuses a rule that repeats the default action; it changes nothing.
             // A name libseccomp does not know is skipped (unknown_syscalls() lists them).
             if (action == default_action || !names.known(name)) continue;
@@ -373,11 +372,11 @@ Program compile(const Seccomp& seccomp) {
                 // EEXIST: an earlier rule gave this call another action for the same arguments.
                 // A call has one; runc fails such a start too ("file exists"), so say it plainly.
                 if (rc == -EEXIST)
-                    fail(path + "." + at("names", j),
+                    bad_field(path + "." + at("names", j),
                          in_quotes(name) + " already has another action from an earlier rule (after the "
                          "caps and arches includes/excludes): a call takes one action");
                 if (rc < 0)
-                    fail(path + "." + at("names", j),
+                    bad_field(path + "." + at("names", j),
                          "libseccomp refused the rule for " + in_quotes(name) + ": " +
                              std::strerror(-rc));
             }

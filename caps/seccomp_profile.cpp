@@ -58,7 +58,7 @@ std::string_view canonical_arch(std::string_view name) {
     return {};
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
+[[noreturn]] void bad_profile(const std::string& path, const std::string& why) {
     throw UsageError("seccomp profile: " + (path.empty() ? std::string() : path + ": ") + why);
 }
 
@@ -70,7 +70,6 @@ std::string element(const std::string& path, std::size_t i) {
     return path + "[" + std::to_string(i) + "]";
 }
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Go's decoder, which Docker uses, treats null as absent; so does this parser.
 const json* find(const json& obj, const char* key) {
@@ -82,11 +81,11 @@ const json* find(const json& obj, const char* key) {
 void only_keys(const json& obj, const std::string& path, std::initializer_list<std::string_view> keys) {
     for (auto it = obj.begin(); it != obj.end(); ++it)
         if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
-            fail(member(path, it.key()), "unknown key");
+            bad_profile(member(path, it.key()), "unknown key");
 }
 
 void expect(bool ok, const json& j, const std::string& path, const char* what) {
-    if (!ok) fail(path, std::string("expected ") + what + ", got " + j.type_name());
+    if (!ok) bad_profile(path, std::string("expected ") + what + ", got " + j.type_name());
 }
 
 std::string string_of(const json& j, const std::string& path) {
@@ -97,7 +96,7 @@ std::string string_of(const json& j, const std::string& path) {
 std::uint64_t unsigned_of(const json& j, const std::string& path, std::uint64_t max) {
     expect(j.is_number_unsigned() || j.is_number_integer(), j, path, "a whole number");
     if (!j.is_number_unsigned() || j.get<std::uint64_t>() > max)
-        fail(path, j.dump() + " is out of range (0.." + std::to_string(max) + ")");
+        bad_profile(path, j.dump() + " is out of range (0.." + std::to_string(max) + ")");
     return j.get<std::uint64_t>();
 }
 
@@ -111,7 +110,7 @@ std::vector<std::string> strings_of(const json& j, const std::string& path) {
 // An array longer than `max` is refused before its elements are read.
 void within_limit(const json& j, const std::string& path, std::size_t max, const char* what, const char* where) {
     if (j.is_array() && j.size() > max)
-        fail(path, std::to_string(j.size()) + " " + what + "; hutch accepts at most " + std::to_string(max) + where);
+        bad_profile(path, std::to_string(j.size()) + " " + what + "; hutch accepts at most " + std::to_string(max) + where);
 }
 
 template <typename F>
@@ -152,7 +151,7 @@ Condition parse_condition(const json& j, const std::string& path) {
         auto names = strings_of(*caps, caps_path);
         for (std::size_t i = 0; i < names.size(); ++i) {
             auto cap = caps::number_from_name(names[i]);
-            if (!cap) fail(element(caps_path, i), "unknown capability " + in_quotes(names[i]));
+            if (!cap) bad_profile(element(caps_path, i), "unknown capability " + in_quotes(names[i]));
             c.caps |= caps::bit(*cap);
         }
     }
@@ -161,13 +160,13 @@ Condition parse_condition(const json& j, const std::string& path) {
         c.arches = strings_of(*arches, arches_path);
         for (std::size_t i = 0; i < c.arches.size(); ++i)
             if (canonical_arch(c.arches[i]).empty())
-                fail(element(arches_path, i), "unknown architecture " + in_quotes(c.arches[i]));
+                bad_profile(element(arches_path, i), "unknown architecture " + in_quotes(c.arches[i]));
     }
     if (const json* min = find(j, "minKernel")) {
         std::string min_path = member(path, "minKernel");
         std::string text = string_of(*min, min_path);
         c.min_kernel = parse_kernel(text);
-        if (!c.min_kernel) fail(min_path, "expected \"<major>.<minor>\", got " + in_quotes(text));
+        if (!c.min_kernel) bad_profile(min_path, "expected \"<major>.<minor>\", got " + in_quotes(text));
     }
     return c;
 }
@@ -182,17 +181,17 @@ SeccompArg parse_arg(const json& j, const std::string& path) {
     if (const json* two = find(j, "valueTwo"))
         a.value_two = unsigned_of(*two, member(path, "valueTwo"), UINT64_MAX);
     const json* op = find(j, "op");
-    if (!op) fail(member(path, "op"), "missing");
+    if (!op) bad_profile(member(path, "op"), "missing");
     a.op = string_of(*op, member(path, "op"));
-    if (auto why = operator_error(a.op); !why.empty()) fail(member(path, "op"), why);
+    if (auto why = operator_error(a.op); !why.empty()) bad_profile(member(path, "op"), why);
     return a;
 }
 
 std::string parse_action(const json& obj, const char* key, const std::string& path) {
     const json* action = find(obj, key);
-    if (!action) fail(member(path, key), "missing");
+    if (!action) bad_profile(member(path, key), "missing");
     std::string out = string_of(*action, member(path, key));
-    if (auto why = action_error(out); !why.empty()) fail(member(path, key), why);
+    if (auto why = action_error(out); !why.empty()) bad_profile(member(path, key), why);
     return out;
 }
 
@@ -202,7 +201,7 @@ std::optional<std::uint32_t> parse_errno(const json& obj, const char* key, const
     if (!value) return std::nullopt;
     std::string at = member(path, key);
     std::uint64_t n = unsigned_of(*value, at, UINT32_MAX);
-    if (auto why = errno_ret_error(action, n); !why.empty()) fail(at, why);
+    if (auto why = errno_ret_error(action, n); !why.empty()) bad_profile(at, why);
     return static_cast<std::uint32_t>(n);
 }
 
@@ -212,18 +211,18 @@ ProfileSyscall parse_syscall(const json& j, const std::string& path) {
     ProfileSyscall s;
     const json* names = find(j, "names");
     const json* name = find(j, "name");
-    if (names && name) fail(path, "use either \"name\" or \"names\", not both");
+    if (names && name) bad_profile(path, "use either \"name\" or \"names\", not both");
     std::string names_path = member(path, names ? "names" : "name");
     if (names) {
         within_limit(*names, names_path, kMaxNamesPerRule, "names", " in one rule");
         s.names = strings_of(*names, names_path);
     }
     if (name) s.names.push_back(string_of(*name, names_path));
-    if (s.names.empty()) fail(member(path, "names"), "no syscall names");
+    if (s.names.empty()) bad_profile(member(path, "names"), "no syscall names");
     // Names libseccomp does not know are kept: compile() skips them, as runc and Docker do.
     for (std::size_t i = 0; i < s.names.size(); ++i)
         if (auto why = syscall_name_error(s.names[i]); !why.empty())
-            fail(names ? element(names_path, i) : names_path, why);
+            bad_profile(names ? element(names_path, i) : names_path, why);
     s.action = parse_action(j, "action", path);
     s.errno_ret = parse_errno(j, "errnoRet", s.action, path);
     if (const json* args = find(j, "args")) {
@@ -263,7 +262,7 @@ bool included(const Condition& c, caps::CapSet granted, const Target& target) {
 
 DockerProfile parse_docker_profile(const std::string& json_text) {
     if (json_text.size() > kMaxProfileBytes)
-        fail("", std::to_string(json_text.size()) + " bytes; hutch reads at most " +
+        bad_profile("", std::to_string(json_text.size()) + " bytes; hutch reads at most " +
                      std::to_string(kMaxProfileBytes) + " (1 MiB)");
     interrupt::check();
     json doc;
@@ -273,7 +272,7 @@ DockerProfile parse_docker_profile(const std::string& json_text) {
         // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." -> from "parse".
         std::string what = e.what();
         auto close = what.find("] ");
-        fail("", "not JSON: " + (close == std::string::npos ? what : what.substr(close + 2)));
+        bad_profile("", "not JSON: " + (close == std::string::npos ? what : what.substr(close + 2)));
     }
     expect(doc.is_object(), doc, "(document)", "an object");
     only_keys(doc, "", {"defaultAction", "defaultErrnoRet", "architectures", "archMap",
@@ -287,38 +286,38 @@ DockerProfile parse_docker_profile(const std::string& json_text) {
         p.architectures = strings_of(*arches, "architectures");
         for (std::size_t i = 0; i < p.architectures.size(); ++i)
             if (auto why = architecture_error(p.architectures[i]); !why.empty())
-                fail(element("architectures", i), why);
+                bad_profile(element("architectures", i), why);
     }
     if (const json* map = find(doc, "archMap")) {
         each_object(*map, "archMap", [&](const json& e, const std::string& at) {
             only_keys(e, at, {"architecture", "subArchitectures"});
             ArchMapEntry entry;
             const json* arch = find(e, "architecture");
-            if (!arch) fail(member(at, "architecture"), "missing");
+            if (!arch) bad_profile(member(at, "architecture"), "missing");
             entry.architecture = string_of(*arch, member(at, "architecture"));
             if (auto why = architecture_error(entry.architecture); !why.empty())
-                fail(member(at, "architecture"), why);
+                bad_profile(member(at, "architecture"), why);
             if (const json* subs = find(e, "subArchitectures")) {
                 std::string subs_path = member(at, "subArchitectures");
                 entry.sub_architectures = strings_of(*subs, subs_path);
                 for (std::size_t i = 0; i < entry.sub_architectures.size(); ++i)
                     if (auto why = architecture_error(entry.sub_architectures[i]); !why.empty())
-                        fail(element(subs_path, i), why);
+                        bad_profile(element(subs_path, i), why);
             }
             p.arch_map.push_back(std::move(entry));
         });
     }
     if (!p.architectures.empty() && !p.arch_map.empty())
-        fail("archMap", "use either \"architectures\" or \"archMap\", not both");
+        bad_profile("archMap", "use either \"architectures\" or \"archMap\", not both");
 
     if (const json* flags = find(doc, "flags")) {
         p.flags = strings_of(*flags, "flags");
         for (std::size_t i = 0; i < p.flags.size(); ++i)
-            if (auto why = flag_error(p.flags[i]); !why.empty()) fail(element("flags", i), why);
+            if (auto why = flag_error(p.flags[i]); !why.empty()) bad_profile(element("flags", i), why);
     }
     for (const char* key : {"listenerPath", "listenerMetadata"})
         if (const json* v = find(doc, key); v && !(v->is_string() && v->get<std::string>().empty()))
-            fail(key, "not supported: hutch runs no seccomp notification agent");
+            bad_profile(key, "not supported: hutch runs no seccomp notification agent");
     if (const json* comment = find(doc, "comment")) string_of(*comment, "comment");
 
     if (const json* syscalls = find(doc, "syscalls")) {

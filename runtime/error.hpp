@@ -10,12 +10,13 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace hutch {
 
 // A value as a one-line error names it: "value". (Not `quoted`: <iomanip>'s std::quoted, which
 // nlohmann/json brings, would win argument-dependent lookup for a std::string.)
-inline std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
+inline std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Exit codes shared with docker: 125 is hutch's own failure, 126 the command cannot be
 // invoked, 127 the command was not found.

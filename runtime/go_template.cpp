@@ -27,7 +27,12 @@ struct Value {
 
 Value missing_value() { return {json(), true}; }
 
+}  // namespace
+
 // --- the parsed form ---------------------------------------------------------------------------
+// Outside the anonymous namespace: Node (declared in the header) holds a Pipeline, and a type of
+// internal linkage inside it would make GCC warn wherever this file is compiled as part of a
+// larger one (CI's unity build).
 
 struct Pipeline;
 
@@ -49,8 +54,6 @@ struct Pipeline {
     std::vector<Command> commands;
     std::string text;
 };
-
-}  // namespace
 
 struct Node {
     enum class Kind { kText, kAction, kIf, kRange, kWith } kind = Kind::kText;

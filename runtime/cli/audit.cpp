@@ -60,16 +60,16 @@ Spec read_spec(const std::string& path, const std::string& what) {
     } catch (const SysError& e) {
         throw UsageError("cannot read " + what + " \"" + path + "\": " + std::strerror(e.error_number()));
     }
-    nlohmann::json json;
+    nlohmann::json parsed;
     try {
-        json = nlohmann::json::parse(text);
+        parsed = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         throw UsageError("invalid JSON in " + what + " \"" + path + "\": " + parse_error_text(e));
     } catch (const nlohmann::json::exception& e) {  // out_of_range.406: "1e400"
         throw UsageError("invalid JSON in " + what + " \"" + path + "\": " + e.what());
     }
     try {
-        return spec_from_json(json);
+        return spec_from_json(parsed);
     } catch (const UsageError& e) {
         // spec_from_json names the JSON path from "config"; the file is named here.
         std::string why = e.what();

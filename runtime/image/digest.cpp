@@ -121,7 +121,7 @@ bool is_digest(std::string_view text) {
 std::string digest_hex(std::string_view digest, std::string_view what) {
     if (!is_digest(digest))
         throw UsageError(std::string(what) + ": not a sha256 digest (\"sha256:\" and 64 lowercase hex digits): " +
-                         image::quoted(digest, 100));
+                         image::quoted_safely(digest, 100));
     return std::string(digest.substr(7));
 }
 

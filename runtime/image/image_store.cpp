@@ -91,7 +91,7 @@ std::string string_of(const nlohmann::json& j, const char* key) {
 void check_run_config(const RunConfig& c, const std::string& id) {
     auto check = [&](const char* key, const std::string& value) {
         if (value.find('\0') != std::string::npos)
-            throw Error("image config " + id + ": \"" + key + "\" " + image::quoted(value) + " holds a NUL");
+            throw Error("image config " + id + ": \"" + key + "\" " + image::quoted_safely(value) + " holds a NUL");
     };
     for (const auto& [key, list] : {std::pair{"Entrypoint", &c.entrypoint}, {"Cmd", &c.cmd}, {"Env", &c.env}})
         for (const auto& v : *list) check(key, v);
@@ -144,7 +144,7 @@ std::string normalize_tag(const std::string& ref) {
 
 std::string tag_name(const std::string& ref) {
     if (!Reference::parse(ref).digest.empty())
-        throw UsageError("refusing to create a tag with a digest reference: " + image::quoted(ref));
+        throw UsageError("refusing to create a tag with a digest reference: " + image::quoted_safely(ref));
     return normalize_tag(ref);
 }
 

@@ -53,7 +53,7 @@ LayerEntries::LayerEntries(Fd root, std::string root_path, std::string what)
 
 std::string LayerEntries::step() const {
     std::string out = "unpack layer " + what_;
-    if (!current_.empty()) out += ": entry " + quoted(current_);
+    if (!current_.empty()) out += ": entry " + quoted_safely(current_);
     return out;
 }
 
@@ -91,18 +91,18 @@ Fd LayerEntries::open_dir(const Parts& parts, std::size_t count, bool create) co
     if (fd) return fd;
     if (errno != ENOENT || !create) {
         if (errno == ELOOP || errno == EXDEV || errno == ENOTDIR)
-            fail("parent " + quoted(path) + " is a symlink or not a directory: refused (nothing is written through a link)");
-        throw SysError(step(), "openat2", quoted(path), errno);
+            fail("parent " + quoted_safely(path) + " is a symlink or not a directory: refused (nothing is written through a link)");
+        throw SysError(step(), "openat2", quoted_safely(path), errno);
     }
     Fd dir = open_beneath(root_.get(), ".");
     for (std::size_t i = 0; i < count; ++i) {
         if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST)
-            throw SysError(step(), "mkdirat", quoted(join(parts, i + 1)), errno);
+            throw SysError(step(), "mkdirat", quoted_safely(join(parts, i + 1)), errno);
         Fd next = open_beneath(dir.get(), parts[i]);
         if (!next) {
             if (errno == ELOOP || errno == ENOTDIR)
-                fail("parent " + quoted(join(parts, i + 1)) + " is a symlink or not a directory: refused");
-            throw SysError(step(), "openat2", quoted(join(parts, i + 1)), errno);
+                fail("parent " + quoted_safely(join(parts, i + 1)) + " is a symlink or not a directory: refused");
+            throw SysError(step(), "openat2", quoted_safely(join(parts, i + 1)), errno);
         }
         dir = std::move(next);
     }
@@ -115,7 +115,7 @@ bool LayerEntries::clear(int parent, const Parts& parts, bool keep_dir) const {
     struct stat st {};
     if (::fstatat(parent, parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) return false;
-        throw SysError(step(), "fstatat", quoted(join(parts, parts.size())), errno);
+        throw SysError(step(), "fstatat", quoted_safely(join(parts, parts.size())), errno);
     }
     if (S_ISDIR(st.st_mode)) {
         if (keep_dir) return true;
@@ -123,7 +123,7 @@ bool LayerEntries::clear(int parent, const Parts& parts, bool keep_dir) const {
         return false;
     }
     if (::unlinkat(parent, parts.back().c_str(), 0) != 0)
-        throw SysError(step(), "unlinkat", quoted(join(parts, parts.size())), errno);
+        throw SysError(step(), "unlinkat", quoted_safely(join(parts, parts.size())), errno);
     return false;
 }
 
@@ -162,7 +162,7 @@ void LayerEntries::whiteout(const Parts& parts) {
     Fd parent = open_dir(parts, parts.size() - 1, true);
     if (base == kOpaque) {
         if (::fsetxattr(parent.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
-            throw SysError(step(), "fsetxattr trusted.overlay.opaque", quoted(join(parts, parts.size() - 1)), errno);
+            throw SysError(step(), "fsetxattr trusted.overlay.opaque", quoted_safely(join(parts, parts.size() - 1)), errno);
         return;
     }
     if (base.starts_with(std::string(kWhiteout) + std::string(kWhiteout))) return;
@@ -171,7 +171,7 @@ void LayerEntries::whiteout(const Parts& parts) {
     if (hidden.back() == "." || hidden.back() == "..") fail("whiteout of \".\" or \"..\" refused");
     clear(parent.get(), hidden, false);
     if (::mknodat(parent.get(), hidden.back().c_str(), S_IFCHR | 0, ::makedev(0, 0)) != 0)
-        throw SysError(step(), "mknodat 0/0 (whiteout)", quoted(join(hidden, hidden.size())), errno);
+        throw SysError(step(), "mknodat 0/0 (whiteout)", quoted_safely(join(hidden, hidden.size())), errno);
 }
 
 // A hard link names an entry earlier in this layer; linkat without AT_SYMLINK_FOLLOW links a
@@ -183,14 +183,14 @@ void LayerEntries::hard_link(int parent, const Parts& parts, const char* target)
     Fd to_parent = open_dir(to, to.size() - 1, false);
     clear(parent, parts, false);
     if (::linkat(to_parent.get(), to.back().c_str(), parent, parts.back().c_str(), 0) != 0)
-        throw SysError(step(), "linkat", "to " + quoted(target), errno);
+        throw SysError(step(), "linkat", "to " + quoted_safely(target), errno);
 }
 
 void LayerEntries::directory(int parent, const Parts& parts, archive_entry* entry) {
     if (!clear(parent, parts, true) && ::mkdirat(parent, parts.back().c_str(), 0700) != 0)
-        throw SysError(step(), "mkdirat", quoted(current_), errno);
+        throw SysError(step(), "mkdirat", quoted_safely(current_), errno);
     Fd dir = open_beneath(parent, parts.back());
-    if (!dir) throw SysError(step(), "openat2", quoted(current_), errno);
+    if (!dir) throw SysError(step(), "openat2", quoted_safely(current_), errno);
     metadata(dir.get(), entry);
     remember_dir_time(parts, entry);
 }
@@ -198,7 +198,7 @@ void LayerEntries::directory(int parent, const Parts& parts, archive_entry* entr
 void LayerEntries::regular(archive* tar, int parent, const Parts& parts, archive_entry* entry) {
     clear(parent, parts, false);
     Fd fd(::openat(parent, parts.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) throw SysError(step(), "openat", quoted(current_), errno);
+    if (!fd) throw SysError(step(), "openat", quoted_safely(current_), errno);
     const void* data = nullptr;
     std::size_t size = 0;
     la_int64_t offset = 0;
@@ -209,18 +209,18 @@ void LayerEntries::regular(archive* tar, int parent, const Parts& parts, archive
         while (size > 0) {
             ssize_t n = ::pwrite(fd.get(), p, size, offset);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw SysError(step(), "pwrite", quoted(current_), errno);
+            if (n < 0) throw SysError(step(), "pwrite", quoted_safely(current_), errno);
             p += n, offset += n, size -= static_cast<std::size_t>(n);
         }
     }
     if (r != ARCHIVE_EOF) fail(std::string("read tar: ") + archive_error_string(tar));
     la_int64_t total = archive_entry_size(entry);
-    if (total > 0 && ::ftruncate(fd.get(), total) != 0) throw SysError(step(), "ftruncate", quoted(current_), errno);
+    if (total > 0 && ::ftruncate(fd.get(), total) != 0) throw SysError(step(), "ftruncate", quoted_safely(current_), errno);
     content_size_ += static_cast<std::uint64_t>(total > 0 ? total : 0);
     metadata(fd.get(), entry);
     struct timespec times[2];
     entry_times(entry, times);
-    if (::futimens(fd.get(), times) != 0) throw SysError(step(), "futimens", quoted(current_), errno);
+    if (::futimens(fd.get(), times) != 0) throw SysError(step(), "futimens", quoted_safely(current_), errno);
 }
 
 // Symlinks are stored as they are, absolute ones too: they resolve inside the container's root,
@@ -231,15 +231,15 @@ void LayerEntries::symlink(int parent, const Parts& parts, archive_entry* entry)
     if (std::strlen(target) >= PATH_MAX) fail("symlink target longer than PATH_MAX");
     clear(parent, parts, false);
     const char* base = parts.back().c_str();
-    if (::symlinkat(target, parent, base) != 0) throw SysError(step(), "symlinkat", quoted(current_), errno);
+    if (::symlinkat(target, parent, base) != 0) throw SysError(step(), "symlinkat", quoted_safely(current_), errno);
     auto uid = static_cast<uid_t>(archive_entry_uid(entry));
     auto gid = static_cast<gid_t>(archive_entry_gid(entry));
     if (::fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-        throw SysError(step(), "fchownat", quoted(current_), errno);
+        throw SysError(step(), "fchownat", quoted_safely(current_), errno);
     struct timespec times[2];
     entry_times(entry, times);
     if (::utimensat(parent, base, times, AT_SYMLINK_NOFOLLOW) != 0)
-        throw SysError(step(), "utimensat", quoted(current_), errno);
+        throw SysError(step(), "utimensat", quoted_safely(current_), errno);
 }
 
 // Owner, then mode (chown clears setuid/setgid, so chmod comes after it), then xattrs (chown
@@ -249,8 +249,8 @@ void LayerEntries::metadata(int fd, archive_entry* entry) const {
     la_int64_t uid = archive_entry_uid(entry), gid = archive_entry_gid(entry);
     if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX) fail("owner out of range");
     if (::fchown(fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
-        throw SysError(step(), "fchown", quoted(current_), errno);
-    if (::fchmod(fd, archive_entry_perm(entry) & 07777) != 0) throw SysError(step(), "fchmod", quoted(current_), errno);
+        throw SysError(step(), "fchown", quoted_safely(current_), errno);
+    if (::fchmod(fd, archive_entry_perm(entry) & 07777) != 0) throw SysError(step(), "fchmod", quoted_safely(current_), errno);
     archive_entry_xattr_reset(entry);
     const char* name = nullptr;
     const void* value = nullptr;
@@ -260,7 +260,7 @@ void LayerEntries::metadata(int fd, archive_entry* entry) const {
         if (n != "security.capability" && !n.starts_with("user.")) continue;
         // ENOTSUP: a filesystem without user xattrs; Docker warns and goes on, and so do we.
         if (::fsetxattr(fd, name, value, size, 0) != 0 && errno != ENOTSUP)
-            throw SysError(step(), "fsetxattr " + quoted(n), quoted(current_), errno);
+            throw SysError(step(), "fsetxattr " + quoted_safely(n), quoted_safely(current_), errno);
     }
 }
 
@@ -277,7 +277,7 @@ void LayerEntries::finish() {
     for (const DirTime& t : dir_times_) {
         Fd dir = open_beneath(root_.get(), t.path);
         if (!dir) continue;  // replaced by a later entry (a file or a symlink): its own times are set
-        if (::futimens(dir.get(), t.times) != 0) throw SysError(step(), "futimens", quoted(t.path), errno);
+        if (::futimens(dir.get(), t.times) != 0) throw SysError(step(), "futimens", quoted_safely(t.path), errno);
     }
 }
 

@@ -10,7 +10,9 @@
 namespace hutch::image {
 
 // `text` in double quotes, bytes outside printable ASCII as \xNN, cut at `limit` bytes with "...".
-inline std::string quoted(std::string_view text, std::size_t limit = 256) {
+// Not named `quoted`: <iomanip>'s std::quoted would win argument-dependent lookup for a
+// std::string wherever <iomanip> is seen first (CI's unity build).
+inline std::string quoted_safely(std::string_view text, std::size_t limit = 256) {
     std::string out = "\"";
     for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
         auto c = static_cast<unsigned char>(text[i]);

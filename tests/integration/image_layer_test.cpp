@@ -40,7 +40,7 @@ struct Entry {
     std::map<std::string, std::string> xattrs;
 };
 
-la_ssize_t append(archive*, void* client, const void* buffer, size_t size) {
+la_ssize_t append_to_string(archive*, void* client, const void* buffer, size_t size) {
     static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), size);
     return static_cast<la_ssize_t>(size);
 }
@@ -49,7 +49,7 @@ std::string make_tar(const std::vector<Entry>& entries) {
     std::string out;
     archive* a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
-    archive_write_open(a, &out, nullptr, append, nullptr);
+    archive_write_open(a, &out, nullptr, append_to_string, nullptr);
     for (const Entry& e : entries) {
         archive_entry* entry = archive_entry_new();
         archive_entry_set_pathname(entry, e.name.c_str());
@@ -84,7 +84,7 @@ std::string compress(const std::string& tar, int filter) {
         archive_write_free(a);
         return "";
     }
-    archive_write_open(a, &out, nullptr, append, nullptr);
+    archive_write_open(a, &out, nullptr, append_to_string, nullptr);
     archive_entry* entry = archive_entry_new();
     archive_entry_set_filetype(entry, AE_IFREG);
     archive_write_header(a, entry);

@@ -257,8 +257,6 @@ bool has_line(const Strings& lines, const std::string& needle) {
     return false;
 }
 
-}  // namespace
-
 TEST_F(ImagePull, PullsConfigAndLayersIntoTheStoreWithTheirDigests) {
     PulledImage image = pull(domain() + "/test/app:v1");
     EXPECT_EQ(image.config_digest, digest_of(layout_->config_amd64));
@@ -431,3 +429,5 @@ TEST_F(ImagePull, RunPullsAMissingImageAndPullSaysItIsUpToDate) {
     EXPECT_EQ(unreachable.err_lines().size(), 1u) << describe(unreachable);
     EXPECT_EQ(list_dir(fresh.data_root() + "/images/blobs/sha256"), Strings{});
 }
+
+}  // namespace

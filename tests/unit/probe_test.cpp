@@ -143,8 +143,8 @@ TEST(ProbeMountinfo, Options) {
 }
 
 TEST(ProbeVerdict, BlockedAllowedUnexpected) {
-    Outcome o;
-    o.kind = Outcome::Kind::returned;
+    probe::Outcome o;
+    o.kind = probe::Outcome::Kind::returned;
     o.ret = -1;
 
     o.err = EPERM;
@@ -173,8 +173,8 @@ TEST(ProbeVerdict, BlockedAllowedUnexpected) {
 }
 
 TEST(ProbeVerdict, KilledTimedOutNotRun) {
-    Outcome o;
-    o.kind = Outcome::Kind::killed;
+    probe::Outcome o;
+    o.kind = probe::Outcome::Kind::killed;
     o.signal = SIGSYS;
     Verdict v = judge(o, {EINVAL}, false);
     EXPECT_EQ(v.state, Verdict::State::blocked);
@@ -186,10 +186,10 @@ TEST(ProbeVerdict, KilledTimedOutNotRun) {
     EXPECT_EQ(v.state, Verdict::State::unknown);
     EXPECT_EQ(v.text, "unknown (killed by SIGSEGV)");
 
-    o.kind = Outcome::Kind::timed_out;
+    o.kind = probe::Outcome::Kind::timed_out;
     EXPECT_EQ(judge(o, {}, false).text, "unknown (timed out)");
 
-    o.kind = Outcome::Kind::not_run;
+    o.kind = probe::Outcome::Kind::not_run;
     o.why_not_run = "fork: EAGAIN";
     EXPECT_EQ(judge(o, {}, false).text, "not tried (fork: EAGAIN)");
 }

@@ -15,7 +15,7 @@ using Gids = std::vector<std::uint32_t>;
 
 namespace {
 
-const char* kPasswd =
+const char* kPasswdFile =
     "root:x:0:0:root:/root:/bin/sh\n"
     "# a comment line\n"
     "broken line without fields\n"
@@ -24,7 +24,7 @@ const char* kPasswd =
     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
     "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n"
     "\n";
-const char* kGroup =
+const char* kGroupFile =
     "root:x:0:\n"
     "tty:x:5:\n"
     "wheel:x:10:root,alice\n"
@@ -34,10 +34,10 @@ const char* kGroup =
     "alice:x:1000:\n"
     "staff:x:50:bob,alice\n";
 
-ResolvedUser resolve(const std::string& spec) { return resolve_user(spec, kPasswd, kGroup); }
+ResolvedUser resolve(const std::string& spec) { return resolve_user(spec, kPasswdFile, kGroupFile); }
 
-std::string error(const std::string& spec, const char* passwd = kPasswd,
-                  const char* group = kGroup) {
+std::string error(const std::string& spec, const char* passwd = kPasswdFile,
+                  const char* group = kGroupFile) {
     return usage_error([&] { resolve_user(spec, passwd, group); });
 }
 
@@ -64,7 +64,7 @@ TEST(User, NumericZeroAndRootName) {
 
 TEST(User, PrimaryGidWhenNoGroupListsTheUser) {
     // Docker shows groups=0(root) in a default container: the primary gid is always there.
-    auto u = resolve_user("root", kPasswd, "");
+    auto u = resolve_user("root", kPasswdFile, "");
     EXPECT_EQ(u.additional_gids, (Gids{0}));
     u = resolve_user("0", "", "");
     EXPECT_EQ(u.uid, 0u);
