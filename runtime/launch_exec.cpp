@@ -27,6 +27,7 @@
 #include "runtime/sync.hpp"
 #include "runtime/sys/describe.hpp"
 #include "runtime/sys/kernel.hpp"
+#include "runtime/lifecycle.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 #include "runtime/user.hpp"
 #include "runtime/user_db.hpp"
@@ -41,6 +42,8 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     ContainerState target = find_container(paths, ref);
     if (!container_running(paths, target.id) || target.pid <= 0)
         throw UsageError("container " + ref + " is not running");
+    if (lifecycle::is_paused(target))  // docker's words: its process could not start anyway
+        throw UsageError("container " + ref + " is paused, unpause the container before exec");
     Spec spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(target.id) + "/config.json")));
 
     // A pidfd on the container's first process, opened while its supervisor holds the lock:

@@ -14,6 +14,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
+#include "runtime/freezer.hpp"
 #include "runtime/restart.hpp"
 
 namespace hutch::lifecycle {
@@ -123,13 +124,65 @@ Fd pidfd_unless_restarting(const Paths& paths, const ContainerState& c, const st
 
 }  // namespace
 
+namespace {
+
+// The freezer of container `c`: its cgroup2 directory's cgroup.freeze, else a v1 freezer.state.
+std::string container_freezer(const ContainerState& c) {
+    std::vector<std::string> cgroups = c.limit_cgroups;
+    if (!c.cgroup.empty()) cgroups.insert(cgroups.begin(), c.cgroup);
+    return freezer_of(cgroups);
+}
+
+// As dockerd's kill: a paused container is thawed after a signal that ends it (SIGKILL, its
+// stop signal, any signal when it has none), so the signal is acted on; another signal waits,
+// pending, for `hutch unpause`.
+void thaw_if_ending(const ContainerState& c, restart::Request request) {
+    if (request == restart::Request::kExit) thaw(c);
+}
+
+}  // namespace
+
+bool is_paused(const ContainerState& c) {
+    if (c.status != "running") return false;
+    try {
+        std::string freezer = container_freezer(c);
+        return !freezer.empty() && is_frozen(freezer);
+    } catch (const Error&) {
+        return false;  // the cgroup went with its container since the record was read
+    }
+}
+
+void thaw(const ContainerState& c) {
+    if (is_paused(c)) set_frozen(container_freezer(c), false);
+}
+
+std::string state_string(const ContainerState& c) { return is_paused(c) ? "paused" : c.status; }
+
+void pause_container(const Paths& paths, const ContainerState& c, const std::string& ref) {
+    if (!container_running(paths, c.id) || c.status != "running" || c.pid <= 0)
+        throw UsageError("container " + ref + " is not running");
+    std::string freezer = container_freezer(c);
+    if (freezer.empty()) throw UsageError("container " + ref + " has no cgroup with a freezer: it cannot be paused");
+    if (is_frozen(freezer)) throw UsageError("container " + ref + " is already paused");
+    set_frozen(freezer, true);
+    events::emit(paths.data_root, {"container", "pause", c.id, {{"image", c.rootfs}, {"name", c.name}}, 0});
+}
+
+void unpause_container(const Paths& paths, const ContainerState& c, const std::string& ref) {
+    if (!container_running(paths, c.id) || !is_paused(c)) throw UsageError("container " + ref + " is not paused");
+    set_frozen(container_freezer(c), false);
+    events::emit(paths.data_root, {"container", "unpause", c.id, {{"image", c.rootfs}, {"name", c.name}}, 0});
+}
+
 void kill_container(const Paths& paths, const ContainerState& c, const std::string& ref, int sig) {
     if (!container_running(paths, c.id) || (c.pid <= 0 && c.status != "restarting"))
         throw UsageError("container " + ref + " is not running");
     // Left before the signal: the supervisor must know the exit was asked for when it sees it.
-    restart::request(paths.runtime_dir(c.id), request_for(paths, c.id, sig));
+    restart::Request request = request_for(paths, c.id, sig);
+    restart::request(paths.runtime_dir(c.id), request);
     // As dockerd: a container waiting to restart is stopped by the request alone.
     if (Fd pidfd = pidfd_unless_restarting(paths, c, ref)) send_signal(pidfd, sig, ref);
+    thaw_if_ending(c, request);
     events::emit(paths.data_root,
                  {"container", "kill", c.id, {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
 }
@@ -147,6 +200,7 @@ void stop_container(const Paths& paths, const ContainerState& c, const std::stri
     }
     auto signal = [&](int sig) {
         send_signal(pidfd, sig, ref);
+        thaw_if_ending(c, restart::Request::kExit);  // stop's signals all end it
         auto attrs = who;
         attrs["signal"] = std::to_string(sig);
         events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});

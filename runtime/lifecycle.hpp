@@ -46,6 +46,22 @@ void kill_container(const Paths& paths, const ContainerState& c, const std::stri
 // container that is not running is already stopped.
 void stop_container(const Paths& paths, const ContainerState& c, const std::string& ref, milliseconds grace);
 
+// `hutch pause` / `hutch unpause` (docker pause): every process of a running container stopped
+// where it is by the cgroup freezer (runtime/freezer.hpp), with the "pause" / "unpause" events.
+// UsageError when it is not running, is already paused (or is not), or has no cgroup with a
+// freezer.
+void pause_container(const Paths& paths, const ContainerState& c, const std::string& ref);
+void unpause_container(const Paths& paths, const ContainerState& c, const std::string& ref);
+// Thaws a paused container without an event: `rm -f`'s SIGKILL must be acted on.
+void thaw(const ContainerState& c);
+// Whether running container `c` is paused now: its freezer is the only record of it, so a
+// container never shows "paused" after its cgroup is gone. Docker's State.Paused and ps's
+// "Up 5 seconds (Paused)".
+bool is_paused(const ContainerState& c);
+// docker ps's State and its status filter: "paused" for a paused running container, else the
+// record's status.
+std::string state_string(const ContainerState& c);
+
 // `--tail`: "all" is -1, else a count of lines; UsageError otherwise.
 long parse_tail(const std::string& text);
 // The last `lines` lines of `text` (all of it when negative); a final line without a newline is

@@ -9,6 +9,7 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/lifecycle.hpp"
 #include "runtime/restart.hpp"
 
 namespace hutch::cli {
@@ -24,6 +25,7 @@ void kill_and_wait(const Paths& paths, const ContainerState& c) {
     if (c.pid > 0) {
         Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0)));
         if (pidfd && container_running(paths, c.id)) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+        lifecycle::thaw(c);  // a v1 freezer keeps the SIGKILL pending until thawed
     }
     Fd lock(::open((paths.runtime_dir(c.id) + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
     while (lock && ::flock(lock.get(), LOCK_SH) != 0 && errno == EINTR) {

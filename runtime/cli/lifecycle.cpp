@@ -140,9 +140,9 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
         {"Args", c.command.size() > 1 ? std::vector<std::string>(c.command.begin() + 1, c.command.end())
                                       : std::vector<std::string>{}},
         {"State",
-         {{"Status", c.status},
+         {{"Status", lifecycle::state_string(c)},
           {"Running", running},
-          {"Paused", false},
+          {"Paused", lifecycle::is_paused(c)},
           {"Restarting", c.status == "restarting"},
           {"Pid", running ? c.pid : 0},
           {"OOMKilled", c.oom_killed},
@@ -231,6 +231,29 @@ void add_kill_and_stop(CLI::App& app, const Paths& paths, int& exit_code) {
         }
         exit_code = 0;
     });
+}
+
+// docker pause / unpause: each container frozen or thawed whole (runtime/lifecycle.hpp). As
+// hutch kill: the first that cannot be is 125, with one line naming it.
+void add_pause_and_unpause(CLI::App& app, const Paths& paths, int& exit_code) {
+    for (bool pausing : {true, false}) {
+        auto* cmd = app.add_subcommand(pausing ? "pause" : "unpause",
+                                       pausing ? "Pause all processes within one or more containers"
+                                               : "Unpause all processes within one or more containers");
+        auto refs = std::make_shared<std::vector<std::string>>();
+        cmd->add_option("CONTAINER", *refs, "Container names or ids")->required();
+        cmd->callback([&paths, &exit_code, refs, pausing]() {
+            for (const auto& ref : *refs) {
+                ContainerState c = find_container(paths, ref);
+                if (pausing)
+                    lifecycle::pause_container(paths, c, ref);
+                else
+                    lifecycle::unpause_container(paths, c, ref);
+                std::printf("%s\n", ref.c_str());
+            }
+            exit_code = 0;
+        });
+    }
 }
 
 void add_wait_and_logs(CLI::App& app, const Paths& paths, int& exit_code) {
@@ -358,6 +381,7 @@ void add_inspect(CLI::App& app, const Paths& paths, int& exit_code) {
 
 void add_lifecycle_commands(CLI::App& app, const Paths& paths, int& exit_code) {
     add_kill_and_stop(app, paths, exit_code);
+    add_pause_and_unpause(app, paths, exit_code);
     add_wait_and_logs(app, paths, exit_code);
     add_exec(app, paths, exit_code);
     add_inspect(app, paths, exit_code);

@@ -18,6 +18,7 @@
 #include "runtime/error.hpp"
 #include "runtime/events.hpp"
 #include "runtime/go_template.hpp"
+#include "runtime/lifecycle.hpp"
 #include "runtime/stats.hpp"
 
 namespace hutch::cli {
@@ -51,7 +52,9 @@ std::string status_words(const ContainerState& c, std::int64_t now_ns) {
         auto s = seconds_since(when, now_ns);
         return stats::human_duration(s.value_or(0)) + " ago";
     };
-    if (c.status == "running") return "Up " + stats::human_duration(seconds_since(c.started_at, now_ns).value_or(0));
+    if (c.status == "running")
+        return "Up " + stats::human_duration(seconds_since(c.started_at, now_ns).value_or(0)) +
+               (lifecycle::is_paused(c) ? " (Paused)" : "");
     if (c.status == "restarting") return "Restarting (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at);
     if (c.status == "created") return "Created";
     if (c.status == "exited") return "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at);
@@ -126,7 +129,7 @@ json list_context(const Paths& paths, const ContainerState& c, bool truncate, st
             {"CreatedAt", created_at(c.created, now_ns)},
             {"RunningFor", age ? stats::human_duration(*age) + " ago" : ""},
             {"Ports", c.status == "running" ? ports_text(c) : ""},
-            {"State", c.status},
+            {"State", lifecycle::state_string(c)},
             {"Status", status_words(c, now_ns)},
             {"Names", c.name},
             {"Labels", ""},  // hutch keeps no labels
@@ -191,7 +194,7 @@ public:
                          return pattern->found_in("/" + c.name) || pattern->found_in(c.name);
                      });
         return named && any("id", [&](const std::string& v) { return c.id.rfind(v, 0) == 0; }) &&
-               any("status", [&](const std::string& v) { return v == c.status; }) &&
+               any("status", [&](const std::string& v) { return v == lifecycle::state_string(c); }) &&
                any("exited", [&](const std::string& v) {
                    return c.status == "exited" && !c.started_at.empty() && std::to_string(c.exit_code) == v;
                });

@@ -393,6 +393,80 @@ TEST_F(DetachIntegration, KillDefaultsToSigkill) {
     EXPECT_NE(ps_line(id).find("Exited (137)"), std::string::npos) << ps_line(id);
 }
 
+// --- pause and unpause ---------------------------------------------------------------------
+
+// docker pause / unpause: every process of the container stops where it is (its log stops
+// growing) and goes on after unpause; ps, its status filter and inspect say paused; exec is
+// refused; both are events; pausing twice or unpausing a running container is 125 with one line, as hutch kill's errors.
+TEST_F(DetachIntegration, PauseFreezesTheContainerAndUnpauseLetsItGoOn) {
+    std::string id = start_d({"--name", "ticker"}, {"sh", "-c", "while true; do echo tick; sleep 0.02; done"});
+    ASSERT_FALSE(id.empty());
+    auto grows = [&] {
+        size_t before = count_of(hutch({"logs", "ticker"}).out, "tick");
+        std::this_thread::sleep_for(300ms);
+        return count_of(hutch({"logs", "ticker"}).out, "tick") > before;
+    };
+    ASSERT_TRUE(grows());
+
+    Result p = hutch({"pause", "ticker"});
+    ASSERT_EXIT_CODE(p, 0);
+    EXPECT_EQ(p.out, "ticker\n");
+    EXPECT_FALSE(grows()) << "a paused container went on";
+    json j = inspect("ticker");
+    EXPECT_EQ(j["State"]["Status"], "paused") << j.dump();
+    EXPECT_EQ(j["State"]["Paused"], true) << j.dump();
+    EXPECT_EQ(j["State"]["Running"], true) << j.dump();
+    EXPECT_NE(ps_line(id).find("(Paused)"), std::string::npos) << ps_line(id);
+    EXPECT_EQ(hutch({"ps", "-q", "--filter", "status=paused"}).out, id.substr(0, 12) + "\n");
+    EXPECT_EQ(hutch({"ps", "-q", "--filter", "status=running"}).out, "");
+    Result again = hutch({"pause", "ticker"});
+    EXPECT_EXIT_CODE(again, 125);
+    EXPECT_EQ(again.err_lines().size(), 1u) << describe(again);
+    EXPECT_NE(again.err.find("already paused"), std::string::npos) << describe(again);
+    Result e = hutch({"exec", "ticker", "true"});
+    EXPECT_EXIT_CODE(e, 125);
+    EXPECT_NE(e.err.find("is paused, unpause the container before exec"), std::string::npos) << describe(e);
+
+    Result u = hutch({"unpause", "ticker"});
+    ASSERT_EXIT_CODE(u, 0);
+    EXPECT_EQ(u.out, "ticker\n");
+    EXPECT_TRUE(grows()) << "an unpaused container stayed stopped";
+    EXPECT_EQ(inspect("ticker")["State"]["Paused"], false);
+    Result not_paused = hutch({"unpause", "ticker"});
+    EXPECT_EXIT_CODE(not_paused, 125);
+    EXPECT_NE(not_paused.err.find("is not paused"), std::string::npos) << describe(not_paused);
+
+    Result events = hutch({"events", "--since", "1h", "--until", "0s", "--filter", "event=pause", "--filter", "event=unpause"});
+    EXPECT_TRUE(std::regex_search(events.out, std::regex(" container pause " + id + " .*\n.* container unpause " + id + " ")))
+        << events.out;
+}
+
+// A paused container still ends: stop's SIGTERM and kill's SIGKILL are acted on (the container
+// is thawed after them, as dockerd does), rm -f removes it, and a stopped one cannot be paused.
+TEST_F(DetachIntegration, APausedContainerStopsKillsAndIsRemoved) {
+    std::string id = start_d({"--name", "frozen"}, {"sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_EXIT_CODE(hutch({"pause", "frozen"}), 0);
+    ASSERT_EXIT_CODE(hutch({"stop", "-t", "10", "frozen"}), 0);
+    EXPECT_EQ(hutch({"wait", "frozen"}).out, "42\n") << "the trap did not run: SIGTERM stayed pending";
+    Result stopped = hutch({"pause", "frozen"});
+    EXPECT_EXIT_CODE(stopped, 125);
+    EXPECT_NE(stopped.err.find("is not running"), std::string::npos) << describe(stopped);
+
+    ASSERT_FALSE(start_d({"--name", "frozen2"}, {"sleep", "30"}).empty());
+    ASSERT_EXIT_CODE(hutch({"pause", "frozen2"}), 0);
+    ASSERT_EXIT_CODE(hutch({"kill", "frozen2"}), 0);
+    EXPECT_EQ(hutch({"wait", "frozen2"}).out, "137\n");
+
+    std::string third = start_d({"--name", "frozen3"}, {"sleep", "30"});
+    ASSERT_FALSE(third.empty());
+    pid_t pid = container_pid("frozen3");
+    ASSERT_EXIT_CODE(hutch({"pause", "frozen3"}), 0);
+    ASSERT_EXIT_CODE(hutch({"rm", "-f", "frozen3"}), 0);
+    EXPECT_TRUE(wait_until_gone(pid, 2s));
+    EXPECT_FALSE(path_exists(roots_.run_root() + "/containers/" + third));
+}
+
 // --- inspect -------------------------------------------------------------------------------
 
 TEST_F(DetachIntegration, InspectRunningThenExited) {
