@@ -84,6 +84,7 @@ std::vector<std::string> resource_controllers(const Resources& r) {
     if (r.cpu_shares || r.cpu_quota || r.cpu_period) out.push_back("cpu");
     if (!r.cpus.empty() || !r.mems.empty()) out.push_back("cpuset");
     if (r.blkio_weight) out.push_back("blkio");
+    if (!r.hugepage_limits.empty()) out.push_back("hugetlb");
     return out;
 }
 
@@ -197,6 +198,28 @@ void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName na
         else
             write_value(file, std::to_string(*r.blkio_weight));
     }
+    for (const auto& h : r.hugepage_limits) {
+        // A limit not enforced would be a container free to pin the host's huge pages: refused
+        // where the controller is missing (runc skips an unmounted hugetlb hierarchy silently).
+        const auto* d = need("hugetlb", "linux.resources.hugepageLimits");
+        std::string file = d->second + "/hugetlb." + h.page_size + (d->first.fstype == "cgroup" ? ".limit_in_bytes" : ".max");
+        if (::access(file.c_str(), F_OK) != 0)
+            throw UsageError(name("linux.resources.hugepageLimits") + ": " + h.page_size + " is not a huge page size of this host");
+        write_value(file, std::to_string(h.limit));
+    }
+    if (!r.unified.empty()) {
+        auto v2 = std::find_if(dirs.begin(), dirs.end(), [](const auto& d) { return d.first.fstype == "cgroup2"; });
+        if (v2 == dirs.end())
+            throw UsageError(name("linux.resources.unified") + ": the container has no cgroup2 cgroup on this host");
+        for (const auto& [file, value] : r.unified) {
+            // Only a file the kernel made for this cgroup: a controller not enabled here has none.
+            std::string path = v2->second + "/" + file;
+            if (::access(path.c_str(), F_OK) != 0)
+                throw UsageError(name("linux.resources.unified") + ": \"" + file + "\" is not a file of the container's cgroup2 cgroup (" +
+                                 v2->second + "): is its controller enabled there?");
+            write_value(path, value);
+        }
+    }
 }
 
 namespace {
@@ -226,7 +249,7 @@ void apply_device_policy(const devices::Policy& policy, int unified_fd,
 ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::string& id) {
     const std::string& path = linux.cgroups_path;
     if (path.find(':') != std::string::npos && path[0] != '/')
-        throw UsageError("config.json: linux.cgroupsPath \"" + path + "\": systemd slices are not supported (hutch manages cgroupfs)");
+        throw UsageError("config.json: linux.cgroupsPath \"" + path + "\": a systemd SLICE:PREFIX:NAME needs --systemd-cgroup");
     if (("/" + path + "/").find("/../") != std::string::npos || ("/" + path + "/").find("/./") != std::string::npos)
         throw UsageError("config.json: linux.cgroupsPath \"" + path + "\" must not hold . or .. components");
     if (!path.empty() && path.find_first_not_of('/') == std::string::npos)
@@ -272,6 +295,43 @@ void ResourceCgroups::attach(pid_t pid) const {
 
 ResourceCgroups::~ResourceCgroups() {
     if (!kept_) remove_cgroups(paths_, made_parents_);
+}
+
+std::string systemd_cgroups_path(const std::string& given) {
+    auto bad = [&](const std::string& why) {
+        return UsageError("config.json: linux.cgroupsPath \"" + given + "\" with --systemd-cgroup: " + why);
+    };
+    std::vector<std::string> parts;
+    std::istringstream fields(given);
+    for (std::string part; std::getline(fields, part, ':');) parts.push_back(part);
+    if (given.empty() || given.back() == ':') parts.push_back("");
+    if (parts.size() != 3) throw bad("expected SLICE:PREFIX:NAME, as system.slice:docker:<id>");
+    auto unit_word = [&](const std::string& word, const char* what) {
+        // systemd's unit name characters, without its escape (\\) and template (@) ones.
+        if (word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos ||
+            word == "." || word == "..")
+            throw bad(std::string(what) + " \"" + word + "\" is not a unit name");
+    };
+    std::string slice = parts[0].empty() ? "system.slice" : parts[0];
+    unit_word(slice, "the slice");
+    unit_word(parts[1], "the prefix");
+    unit_word(parts[2], "the name");
+    if (parts[2].empty()) throw bad("the name is empty");
+    if (!slice.ends_with(".slice")) throw bad("the slice \"" + slice + "\" does not end in .slice");
+    // a-b-c.slice lives in /a.slice/a-b.slice/a-b-c.slice; -.slice is the root.
+    std::string path;
+    std::string stem = slice.substr(0, slice.size() - 6);
+    if (stem != "-") {
+        if (stem.empty() || stem.front() == '-' || stem.back() == '-' || stem.find("--") != std::string::npos)
+            throw bad("the slice \"" + slice + "\" is not a slice name");
+        for (std::size_t dash = 0;; ++dash) {
+            dash = stem.find('-', dash);
+            path += "/" + stem.substr(0, dash) + ".slice";
+            if (dash == std::string::npos) break;
+        }
+    }
+    if (parts[2].ends_with(".slice")) return path + "/" + parts[2];
+    return path + "/" + (parts[1].empty() ? "" : parts[1] + "-") + parts[2] + ".scope";
 }
 
 void remove_default_cgroups(const std::string& id) {

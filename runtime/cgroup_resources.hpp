@@ -72,6 +72,14 @@ private:
 // create that was killed before it recorded them.
 void remove_default_cgroups(const std::string& id);
 
+// `hutch-oci --systemd-cgroup`: runc's systemd form of linux.cgroupsPath, "SLICE:PREFIX:NAME"
+// (Docker's "system.slice:docker:<id>", podman's "machine.slice:libpod:<id>"), turned into the
+// cgroupfs path systemd gives that unit: the slice with its parents ("a-b.slice" is
+// /a.slice/a-b.slice; an empty SLICE is system.slice), then PREFIX-NAME.scope (NAME itself when
+// it is a slice). hutch makes those directories itself, as on a host without systemd; it does
+// not ask systemd over D-Bus for a scope. UsageError naming the path when it is not that form.
+std::string systemd_cgroups_path(const std::string& given);
+
 // delete: kills what is left in each and removes them.
 void remove_cgroups(const std::vector<std::string>& paths, const std::vector<std::string>& made_parents);
 

@@ -371,6 +371,7 @@ void run_exec_init(const ExecInitContext& ctx) {
         detach_stdin();
     }
     scheduling::apply(spec.process);  // an exec'd process has its own, as under runc
+    scheduling::apply(spec.linux.memory_policy);
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, nullptr,
                         !ctx.outlives_parent, false});
 }
@@ -428,6 +429,7 @@ void container_init_steps(const InitContext& ctx) {
               spec.domainname);
     if (spec.process.oom_score_adj) write_oom_score_adj(*spec.process.oom_score_adj);
     scheduling::apply(spec.process);  // before the capabilities go: a real-time policy needs CAP_SYS_NICE
+    scheduling::apply(spec.linux.memory_policy);
     // oci: a command that cannot be found fails create, with 127, as crun's does, rather than
     // a later start whose caller only sees the container end (a relative path waits for the
     // working directory, in become_the_command).

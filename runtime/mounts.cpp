@@ -58,6 +58,12 @@ Options parse_options(const std::vector<std::string>& options) {
         {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
         {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
     };
+    static const std::map<std::string, std::pair<bool, std::uint64_t>> kRecursive = {
+        {"rro", {true, MOUNT_ATTR_RDONLY}},     {"rrw", {false, MOUNT_ATTR_RDONLY}},
+        {"rnosuid", {true, MOUNT_ATTR_NOSUID}}, {"rsuid", {false, MOUNT_ATTR_NOSUID}},
+        {"rnodev", {true, MOUNT_ATTR_NODEV}},   {"rdev", {false, MOUNT_ATTR_NODEV}},
+        {"rnoexec", {true, MOUNT_ATTR_NOEXEC}}, {"rexec", {false, MOUNT_ATTR_NOEXEC}},
+    };
     Options out;
     for (const auto& opt : options) {
         if (auto f = kFlags.find(opt); f != kFlags.end()) {
@@ -65,6 +71,9 @@ Options parse_options(const std::vector<std::string>& options) {
             else out.flags &= ~f->second.second;
         } else if (auto p = kPropagation.find(opt); p != kPropagation.end()) {
             out.propagation = p->second;
+        } else if (auto r = kRecursive.find(opt); r != kRecursive.end()) {
+            (r->second.first ? out.recursive_set : out.recursive_clear) |= r->second.second;
+            (r->second.first ? out.recursive_clear : out.recursive_set) &= ~r->second.second;
         } else if (opt == "bind" || opt == "rbind") {
             out.bind = true;
             out.recursive = opt == "rbind";
@@ -198,6 +207,12 @@ void remount_bind(const char* step, const Fd& target, const std::string& target_
                   unsigned long flags) {
     unsigned long all = MS_BIND | MS_REMOUNT | flags | kept_flags(target.get());
     mount_at(step, "", -1, target, target_shown, "", all, "");
+}
+
+void set_attrs_recursively(const char* step, const Fd& target, const std::string& target_shown, std::uint64_t set,
+                           std::uint64_t clear) {
+    if (sys::kernel().mount_setattr(target.get(), true, set, clear) != 0)
+        throw SysError(step, "mount_setattr", target_shown, errno);
 }
 
 void set_propagation(const char* step, const std::string& target_path, const std::string& shown,

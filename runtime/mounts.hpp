@@ -6,6 +6,7 @@
 // kernel seam (runtime/sys/kernel.hpp), which --explain prints with flags by name.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct Options {
     unsigned long propagation = 0;  // MS_PRIVATE|MS_REC, ...
     bool bind = false;
     bool recursive = false;
+    // rro, rnosuid, rnodev, rnoexec (and rrw, rsuid, rdev, rexec): MOUNT_ATTR_* bits for the
+    // mount and every mount below it, as runc takes them (mount_setattr, Linux 5.12).
+    std::uint64_t recursive_set = 0, recursive_clear = 0;
     std::string data;               // "mode=755,size=65536k"
 };
 // Throws UsageError on an option hutch does not know.
@@ -59,6 +63,11 @@ private:
 void mount_at(const char* step, const std::string& source, int source_fd, const Fd& target,
               const std::string& target_shown, const std::string& fstype, unsigned long flags,
               const std::string& data);
+
+// mount_setattr(AT_RECURSIVE) on the mount at `target`: `set` and `clear` (MOUNT_ATTR_*) on it
+// and on every mount below it, which a remount (one mount at a time) cannot reach.
+void set_attrs_recursively(const char* step, const Fd& target, const std::string& target_shown, std::uint64_t set,
+                           std::uint64_t clear);
 
 // Re-applies `flags` to the bind mount at `target` (MS_BIND|MS_REMOUNT), keeping the flags the
 // mount already has that the kernel would refuse to clear (nosuid, nodev, noexec, atime).

@@ -137,6 +137,8 @@ void RootfsBuilder::mount_one(const Mount& m) {
         Fd top = root.open(m.destination, Create::kNothing);
         if (o.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
             mnt::remount_bind("bind mount", top, shown, o.flags);
+        if (o.recursive_set || o.recursive_clear)
+            mnt::set_attrs_recursively("bind mount", top, shown, o.recursive_set, o.recursive_clear);
         mnt::set_propagation("bind mount", mnt::fd_path(top.get()), shown,
                              o.propagation ? o.propagation : MS_PRIVATE | MS_REC);
         return;
@@ -145,6 +147,9 @@ void RootfsBuilder::mount_one(const Mount& m) {
     bool kernel_fs = m.type == "proc" || m.type == "sysfs" || m.destination == "/dev";
     Fd target = root.open(m.destination, Create::kDirectory, kernel_fs);
     mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, o.flags, o.data);
+    if (o.recursive_set || o.recursive_clear)
+        mnt::set_attrs_recursively(("mount " + m.destination).c_str(), root.open(m.destination, Create::kNothing), shown,
+                                   o.recursive_set, o.recursive_clear);
     if (m.type == "proc") {
         Fd proc = root.open(m.destination, Create::kNothing);
         struct statfs sf {};

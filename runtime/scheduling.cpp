@@ -3,9 +3,11 @@
 #include <linux/ioprio.h>
 #include <linux/sched.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "runtime/error.hpp"
 #include "runtime/sys/describe.hpp"
@@ -20,6 +22,52 @@ constexpr std::pair<const char*, std::uint64_t> kFlags[] = {
     {"SCHED_FLAG_KEEP_PARAMS", SCHED_FLAG_KEEP_PARAMS},     {"SCHED_FLAG_UTIL_CLAMP_MIN", SCHED_FLAG_UTIL_CLAMP_MIN},
     {"SCHED_FLAG_UTIL_CLAMP_MAX", SCHED_FLAG_UTIL_CLAMP_MAX},
 };
+
+// set_mempolicy(2)'s modes and mode flags (linux/mempolicy.h; Debian 12's headers predate the
+// last two modes).
+constexpr std::pair<const char*, int> kMemoryModes[] = {
+    {"MPOL_DEFAULT", 0}, {"MPOL_PREFERRED", 1},       {"MPOL_BIND", 2},
+    {"MPOL_INTERLEAVE", 3}, {"MPOL_LOCAL", 4},        {"MPOL_PREFERRED_MANY", 5},
+    {"MPOL_WEIGHTED_INTERLEAVE", 6},
+};
+constexpr std::pair<const char*, int> kMemoryFlags[] = {
+    {"MPOL_F_STATIC_NODES", 1 << 15}, {"MPOL_F_RELATIVE_NODES", 1 << 14}, {"MPOL_F_NUMA_BALANCING", 1 << 13}};
+constexpr unsigned kMaxNodes = 1024;  // the kernel's largest MAX_NUMNODES
+
+template <std::size_t N>
+std::optional<int> named(const std::pair<const char*, int> (&table)[N], const std::string& name) {
+    for (const auto& [n, value] : table)
+        if (name == n) return value;
+    return std::nullopt;
+}
+
+// "0-3,7" as a node mask of kMaxNodes bits; nullopt when it is not such a list.
+std::optional<std::vector<unsigned long>> node_mask(const std::string& nodes) {
+    constexpr unsigned kBits = 8 * sizeof(unsigned long);
+    std::vector<unsigned long> mask(kMaxNodes / kBits, 0);
+    std::size_t at = 0;
+    auto number = [&]() -> std::optional<unsigned> {
+        std::size_t start = at;
+        unsigned n = 0;
+        while (at < nodes.size() && nodes[at] >= '0' && nodes[at] <= '9' && at - start < 5) n = n * 10 + (nodes[at++] - '0');
+        if (at == start || n >= kMaxNodes) return std::nullopt;
+        return n;
+    };
+    while (at < nodes.size()) {
+        auto first = number();
+        if (!first) return std::nullopt;
+        unsigned last = *first;
+        if (at < nodes.size() && nodes[at] == '-') {
+            ++at;
+            auto end = number();
+            if (!end || *end < *first) return std::nullopt;
+            last = *end;
+        }
+        for (unsigned n = *first; n <= last; ++n) mask[n / kBits] |= 1UL << (n % kBits);
+        if (at < nodes.size() && (nodes[at++] != ',' || at == nodes.size())) return std::nullopt;
+    }
+    return mask;
+}
 
 // SCHED_FLAG_RESET_ON_FORK ... as sched_setattr(2)'s sched_flags bits.
 std::optional<std::uint64_t> flag_bit(const std::string& name) {
@@ -56,6 +104,31 @@ std::string invalid(const IoPriority& p) {
         return "ioPriority.class: \"" + p.io_class + "\" is not a class (IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE)";
     if (p.priority < 0 || p.priority > 7) return "ioPriority.priority: " + std::to_string(p.priority) + " is not from 0 to 7";
     return "";
+}
+
+std::string invalid(const MemoryPolicy& p) {
+    if (!named(kMemoryModes, p.mode)) return "mode: unknown mode \"" + p.mode + "\"";
+    const bool no_nodes = p.mode == "MPOL_DEFAULT" || p.mode == "MPOL_LOCAL";
+    if (no_nodes && !p.nodes.empty()) return "nodes: " + p.mode + " takes no nodes";
+    if (!no_nodes && p.mode != "MPOL_PREFERRED" && p.nodes.empty()) return "nodes: " + p.mode + " needs nodes";
+    if (!p.nodes.empty() && !node_mask(p.nodes))
+        return "nodes: \"" + p.nodes + "\" is not a list of node numbers and ranges below " + std::to_string(kMaxNodes) +
+               " such as 0-3,7";
+    for (const auto& flag : p.flags)
+        if (!named(kMemoryFlags, flag)) return "flags: unknown flag \"" + flag + "\"";
+    auto has = [&](const char* flag) { return std::find(p.flags.begin(), p.flags.end(), flag) != p.flags.end(); };
+    if (has("MPOL_F_STATIC_NODES") && has("MPOL_F_RELATIVE_NODES"))
+        return "flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other";
+    return "";
+}
+
+void apply(const std::optional<MemoryPolicy>& policy) {
+    if (!policy) return;
+    int mode = *named(kMemoryModes, policy->mode);  // checked where the spec was read
+    for (const auto& flag : policy->flags) mode |= *named(kMemoryFlags, flag);
+    std::vector<unsigned long> mask = policy->nodes.empty() ? std::vector<unsigned long>() : *node_mask(policy->nodes);
+    check(sys::kernel().set_mempolicy(mode, mask, kMaxNodes + 1), "set the memory policy", "set_mempolicy",
+          policy->mode + (policy->nodes.empty() ? "" : " " + policy->nodes));
 }
 
 void apply(const Process& process) {

@@ -302,6 +302,8 @@ json resources_json(const Resources& r) {
     if (!r.mems.empty()) cpu["mems"] = r.mems;
     if (!cpu.empty()) out["cpu"] = cpu;
     if (r.blkio_weight) out["blockIO"] = {{"weight", *r.blkio_weight}};
+    for (const auto& h : r.hugepage_limits) out["hugepageLimits"].push_back({{"pageSize", h.page_size}, {"limit", h.limit}});
+    if (!r.unified.empty()) out["unified"] = r.unified;
     if (!r.devices.empty()) {
         json devices = json::array();
         for (const auto& d : r.devices) {
@@ -359,6 +361,26 @@ Resources resources_from(const Reader& r) {
         if (rule.access.find_first_not_of("rwm") != std::string::npos) d.fail("access", "must be made of r, w and m");
         out.devices.push_back(rule);
     });
+    r.each("hugepageLimits", [&](const Reader& h) {
+        HugepageLimit limit{h.get<std::string>("pageSize", ""), h.get<std::uint64_t>("limit", 0)};
+        // The kernel's names: hugetlb.2MB.limit_in_bytes, hugetlb.1GB.max.
+        const std::string& size = limit.page_size;
+        std::size_t digits = size.find_first_not_of("0123456789");
+        if (digits == 0 || digits == std::string::npos || digits > 9 ||
+            (size.substr(digits) != "KB" && size.substr(digits) != "MB" && size.substr(digits) != "GB"))
+            h.fail("pageSize", "\"" + size + "\" is not a huge page size such as 2MB or 1GB");
+        out.hugepage_limits.push_back(limit);
+    });
+    out.unified = r.get<std::map<std::string, std::string>>("unified", {});
+    for (const auto& [file, value] : out.unified) {
+        // A file of the cgroup itself: never a path, nor the files that move or kill processes.
+        bool name = !file.empty() && file.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.") == std::string::npos &&
+                    file.find('.') != std::string::npos && file.front() != '.' && file.back() != '.';
+        if (!name || file == "cgroup.procs" || file == "cgroup.threads" || file == "cgroup.kill" || file == "cgroup.freeze")
+            r.fail("unified", "\"" + file + "\" is not a cgroup2 file a container may set");
+        if (value.size() > 4096 || value.find_first_of("\n\0", 0, 2) != std::string::npos)
+            r.fail("unified", "the value of \"" + file + "\" is not one line");
+    }
     return out;
 }
 
@@ -393,6 +415,11 @@ json to_json(const Spec& s) {
     if (!s.linux.gid_mappings.empty()) linux["gidMappings"] = mappings_json(s.linux.gid_mappings);
     if (!s.linux.cgroups_path.empty()) linux["cgroupsPath"] = s.linux.cgroups_path;
     if (!s.linux.personality.empty()) linux["personality"] = {{"domain", s.linux.personality}};
+    if (const auto& mp = s.linux.memory_policy) {
+        linux["memoryPolicy"] = {{"mode", mp->mode}};
+        if (!mp->nodes.empty()) linux["memoryPolicy"]["nodes"] = mp->nodes;
+        if (!mp->flags.empty()) linux["memoryPolicy"]["flags"] = mp->flags;
+    }
     if (!s.linux.resources.empty()) linux["resources"] = resources_json(s.linux.resources);
     if (!s.linux.devices.empty()) {
         json devices = json::array();
@@ -529,6 +556,14 @@ Spec spec_from_json(const json& j) {
         s.linux.uid_mappings = mappings_from(l, "uidMappings");
         s.linux.gid_mappings = mappings_from(l, "gidMappings");
         s.linux.cgroups_path = l.get<std::string>("cgroupsPath", "");
+        if (l.has("memoryPolicy")) {
+            Reader mp = l.at("memoryPolicy");
+            if (!mp.has("mode")) mp.fail("mode", "missing");
+            s.linux.memory_policy = MemoryPolicy{mp.get<std::string>("mode", ""), mp.get<std::string>("nodes", ""),
+                                                 mp.get<Strings>("flags", {})};
+            if (auto why = scheduling::invalid(*s.linux.memory_policy); !why.empty())
+                throw UsageError("config: linux.memoryPolicy." + why);
+        }
         if (l.has("personality")) {
             Reader per = l.at("personality");
             s.linux.personality = per.get<std::string>("domain", "");

@@ -67,6 +67,14 @@ struct IoPriority {
     bool operator==(const IoPriority&) const = default;
 };
 
+// linux.memoryPolicy: the NUMA policy of set_mempolicy(2) for the container's processes.
+struct MemoryPolicy {
+    std::string mode;                // "MPOL_BIND", "MPOL_INTERLEAVE", ...
+    std::string nodes;               // "0-3,7"; empty for MPOL_DEFAULT and MPOL_LOCAL
+    std::vector<std::string> flags;  // "MPOL_F_STATIC_NODES", ...
+    bool operator==(const MemoryPolicy&) const = default;
+};
+
 struct Process {
     bool terminal = false;
     User user;
@@ -174,6 +182,13 @@ struct DeviceRule {
 };
 
 // linux.resources: the part hutch applies (runtime/cgroup_resources.hpp); create refuses the rest.
+// linux.resources.hugepageLimits[]: a limit in bytes of huge pages of one size ("2MB", "1GB").
+struct HugepageLimit {
+    std::string page_size;
+    std::uint64_t limit = 0;
+    bool operator==(const HugepageLimit&) const = default;
+};
+
 struct Resources {
     std::optional<std::int64_t> pids_limit;
     std::optional<std::int64_t> memory_limit, memory_swap, memory_reservation;
@@ -184,6 +199,10 @@ struct Resources {
     std::string cpus, mems;
     std::optional<std::uint16_t> blkio_weight;  // blockIO.weight, 10..1000 (0: not set)
     std::vector<DeviceRule> devices;
+    std::vector<HugepageLimit> hugepage_limits;
+    // linux.resources.unified: cgroup2 files of the container's cgroup and their values
+    // ("memory.high": "1G"), written as given (checked: a file name, never a path).
+    std::map<std::string, std::string> unified;
     bool operator==(const Resources&) const = default;
     bool empty() const { return *this == Resources{}; }
     // Whether anything beyond the device rules is asked: those need cgroups of their own
@@ -205,6 +224,7 @@ struct LinuxSection {
     std::map<std::string, std::string> sysctl;  // written under /proc/sys after pivot_root
     std::vector<Device> devices;
     std::string personality;  // linux.personality.domain: LINUX or LINUX32; empty: unchanged
+    std::optional<MemoryPolicy> memory_policy;
     std::string cgroups_path;  // absolute: below each hierarchy's root; relative: below hutch's cgroup
     Resources resources;
     bool operator==(const LinuxSection&) const = default;

@@ -118,10 +118,17 @@ void check_devices(const Spec& spec) {
 void check_namespaces(const Spec& spec) {
     for (const auto& ns : spec.linux.namespaces) {
         // An unknown type was refused where the JSON was read (spec_from_json).
-        bool joinable = ns.type == NamespaceType::kNetwork || ns.type == NamespaceType::kIpc || ns.type == NamespaceType::kPid;
+        // Not a mount namespace (the root is assembled in a new one) nor a user namespace (the
+        // others would have to be made or joined from inside it, which hutch does not do yet).
+        bool joinable = ns.type == NamespaceType::kNetwork || ns.type == NamespaceType::kIpc ||
+                        ns.type == NamespaceType::kPid || ns.type == NamespaceType::kUts ||
+                        ns.type == NamespaceType::kCgroup;
         if (!ns.path.empty() && !joinable)
             throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace is not supported yet");
     }
+    // As runc: a hostname set in a joined uts namespace (or the host's) would rename that one.
+    if ((!spec.hostname.empty() || !spec.domainname.empty()) && !spec.has_new_namespace(NamespaceType::kUts))
+        throw UsageError("a hostname or domainname needs a new uts namespace (linux.namespaces: uts without a path)");
     if (!spec.has_new_namespace(NamespaceType::kUser)) {
         if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty())
             throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user)");

@@ -132,6 +132,8 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     Prepared p;
     p.bundle = bundle_dir(r.bundle);
     p.spec = oci::load_bundle(p.bundle);
+    if (g.systemd_cgroup && !p.spec.linux.cgroups_path.empty())
+        p.spec.linux.cgroups_path = systemd_cgroups_path(p.spec.linux.cgroups_path);
     validate_spec(p.spec);  // before anything exists: bad input leaves nothing behind
     oci::default_home(p.spec.process, p.spec.root.path);
     oci::StateRoot root(g.root);
@@ -296,7 +298,12 @@ void add_state_kill_delete(CLI::App& app, const OciGlobals& g) {
     kill_cmd->add_flag("--all,-a", o->kill_all, "Signal every process of the container");
     kill_cmd->add_option("id", o->kill_id, "Container id")->required();
     kill_cmd->add_option("signal", o->kill_signal, "Signal name or number (default SIGTERM)");
-    kill_cmd->callback([&g, o] { oci::kill(oci::StateRoot(g.root), o->kill_id, parse_signal(o->kill_signal), o->kill_all); });
+    kill_cmd->callback([&g, o] {
+        // Signal 0, as runc takes it: nothing is sent, the kill only says whether the container
+        // still runs (exit 1 when not), which engines use as a liveness check.
+        int sig = o->kill_signal == "0" ? 0 : parse_signal(o->kill_signal);
+        oci::kill(oci::StateRoot(g.root), o->kill_id, sig, o->kill_all);
+    });
 
     auto* pause_cmd = app.add_subcommand("pause", "Freeze every process of a running container (cgroup freezer)");
     pause_cmd->add_option("id", o->pause_id, "Container id")->required();
@@ -335,12 +342,17 @@ int oci_main(int argc, char** argv) {
     app.add_option("--log", g.log, "Also append errors to this file");
     app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
     app.add_flag("--debug", g.debug, "Print every step as the syscall it makes");
-    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "Accepted; hutch manages its cgroups itself");
+    app.add_flag("--systemd-cgroup", g.systemd_cgroup,
+                 "cgroupsPath is systemd's SLICE:PREFIX:NAME, made as the cgroupfs dirs systemd would make");
     std::string cgroup_manager;
-    app.add_option("--cgroup-manager", cgroup_manager, "Accepted; hutch manages its cgroups itself");
+    app.add_option("--cgroup-manager", cgroup_manager, "crun's form: systemd is --systemd-cgroup")
+        ->check(CLI::IsMember({"cgroupfs", "systemd"}));
     bool rootless = false;
     app.add_flag("--rootless", rootless, "Accepted; hutch runs as root");
-    app.parse_complete_callback([&] { explain::enable(g.debug); });
+    app.parse_complete_callback([&] {
+        explain::enable(g.debug);
+        if (cgroup_manager == "systemd") g.systemd_cgroup = true;
+    });
     // runc's shape, which podman and Docker show as the runtime's version (`podman info`).
     const scmp_version* seccomp = seccomp_version();
     app.set_version_flag("-v,--version", std::string(program == "hutch-oci" ? "hutch-oci" : "hutch oci") +
@@ -363,6 +375,7 @@ int oci_main(int argc, char** argv) {
     add_exec_command(app, g, exit_code);
     add_ps_and_list_commands(app, g);
     add_update_command(app, g);
+    add_events_command(app, g);
 
     // features
     auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");

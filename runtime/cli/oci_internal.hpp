@@ -17,7 +17,7 @@ struct OciGlobals {
     std::string log;                   // --log: errors are appended here too (conmon reads it)
     std::string log_format = "text";   // text | json
     bool debug = false;                // --debug: every step as the syscall it makes (--explain)
-    bool systemd_cgroup = false;       // accepted: hutch manages cgroupfs itself
+    bool systemd_cgroup = false;       // cgroupsPath in systemd's form (runtime/cgroup_resources.hpp)
 };
 
 // `path` made absolute against the current directory.
@@ -30,6 +30,7 @@ void write_pid_file(const std::string& path, pid_t pid);
 void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code);
 void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g);
 void add_update_command(CLI::App& app, const OciGlobals& g);
+void add_events_command(CLI::App& app, const OciGlobals& g);  // oci_events.cpp
 // features.md's document.
 nlohmann::json features();
 

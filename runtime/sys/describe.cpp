@@ -111,6 +111,39 @@ std::string resolve_flags(std::uint64_t resolve) {
                                {RESOLVE_BENEATH, "RESOLVE_BENEATH"}});
 }
 
+std::string mount_attr_flags(std::uint64_t attrs) {
+    return bit_names(attrs, {{MOUNT_ATTR_RDONLY, "MOUNT_ATTR_RDONLY"},
+                             {MOUNT_ATTR_NOSUID, "MOUNT_ATTR_NOSUID"},
+                             {MOUNT_ATTR_NODEV, "MOUNT_ATTR_NODEV"},
+                             {MOUNT_ATTR_NOEXEC, "MOUNT_ATTR_NOEXEC"}});
+}
+
+std::string mempolicy_mode(int mode) {
+    static const char* const kModes[] = {"MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE",
+                                         "MPOL_LOCAL", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"};
+    const int flags = mode & ((1 << 15) | (1 << 14) | (1 << 13));
+    const int base = mode & ~flags;
+    std::string out = base >= 0 && base < 7 ? kModes[base] : std::to_string(base);
+    if (flags) out += "|" + bit_names(static_cast<unsigned>(flags), {{1u << 15, "MPOL_F_STATIC_NODES"},
+                                                                     {1u << 14, "MPOL_F_RELATIVE_NODES"},
+                                                                     {1u << 13, "MPOL_F_NUMA_BALANCING"}});
+    return out;
+}
+
+std::string node_list(const std::vector<unsigned long>& mask) {
+    constexpr std::size_t kBits = 8 * sizeof(unsigned long);
+    auto set = [&](std::size_t n) { return n < mask.size() * kBits && (mask[n / kBits] >> (n % kBits)) & 1; };
+    std::string out;
+    for (std::size_t n = 0; n < mask.size() * kBits; ++n) {
+        if (!set(n)) continue;
+        std::size_t last = n;
+        while (set(last + 1)) ++last;
+        out += (out.empty() ? "" : ",") + std::to_string(n) + (last > n ? "-" + std::to_string(last) : "");
+        n = last;
+    }
+    return out;
+}
+
 std::string at_flags(int flags) {
     return bit_names(static_cast<unsigned>(flags), {{AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"},
                                                     {AT_REMOVEDIR, "AT_REMOVEDIR"},

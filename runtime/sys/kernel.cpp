@@ -85,6 +85,13 @@ int Kernel::mount(const char* source, const char* target, const char* fstype, un
     });
 }
 
+int Kernel::mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) {
+    return make(CallKind::kStep, [&] { return do_mount_setattr(fd, recursive, attr_set, attr_clr); }, [&] {
+        return "mount_setattr(" + at_name(fd, "") + ", \"\", AT_EMPTY_PATH" + (recursive ? "|AT_RECURSIVE" : "") +
+               ", {attr_set=" + mount_attr_flags(attr_set) + ", attr_clr=" + mount_attr_flags(attr_clr) + "})";
+    });
+}
+
 int Kernel::umount2(const char* target, int flags) {
     return make(CallKind::kStep, [&] { return do_umount2(target, flags); },
                   [&] { return "umount2(" + path_name(target) + ", " + umount_flags(flags) + ")"; });
@@ -337,6 +344,13 @@ int Kernel::ioprio_set(int which, int who, int ioprio) {
         return "ioprio_set(" + std::string(which == 1 ? "IOPRIO_WHO_PROCESS" : std::to_string(which)) + ", " +
                std::to_string(who) + ", IOPRIO_PRIO_VALUE(" + io_class_name(ioprio >> 13) + ", " +
                std::to_string(ioprio & 0x1fff) + "))";
+    });
+}
+
+int Kernel::set_mempolicy(int mode, const std::vector<unsigned long>& nodemask, unsigned long maxnode) {
+    return make(CallKind::kStep, [&] { return do_set_mempolicy(mode, nodemask, maxnode); }, [&] {
+        return "set_mempolicy(" + mempolicy_mode(mode) + ", " + (nodemask.empty() ? "NULL" : "[" + node_list(nodemask) + "]") +
+               ", " + std::to_string(maxnode) + ")";
     });
 }
 

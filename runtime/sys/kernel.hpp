@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 struct nlmsghdr;
 
@@ -67,6 +68,9 @@ public:
     int mount(const char* source, const char* target, const char* fstype, unsigned long flags, const char* data);
     int umount2(const char* target, int flags);
     int pivot_root(const char* new_root, const char* put_old);
+    // mount_setattr(2) on the mount `fd` is (AT_EMPTY_PATH), and with `recursive` on every mount
+    // below it: MOUNT_ATTR_* bits to set and to clear (the rro, rnosuid... mount options).
+    int mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr);
 
     // --- files: lookups -------------------------------------------------------------------------
     // openat2 with `how`; the result is a new fd (the caller owns it) or -1.
@@ -120,6 +124,8 @@ public:
     // sched_setattr(0, attr, 0) and ioprio_set(which, who, ioprio) for this process.
     int sched_setattr(const SchedAttr& attr);
     int ioprio_set(int which, int who, int ioprio);
+    // set_mempolicy(mode, nodemask, maxnode) for this thread: `nodemask` empty is NULL.
+    int set_mempolicy(int mode, const std::vector<unsigned long>& nodemask, unsigned long maxnode);
     mode_t umask(mode_t mask);
     // The signal state a command inherits across execve: the blocked set and the dispositions
     // of ignored signals.
@@ -181,6 +187,7 @@ protected:
                          const char* data) = 0;
     virtual int do_umount2(const char* target, int flags) = 0;
     virtual int do_pivot_root(const char* new_root, const char* put_old) = 0;
+    virtual int do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) = 0;
     virtual int do_openat2(int dirfd, const char* path, const open_how& how) = 0;
     virtual int do_openat(int dirfd, const char* path, int flags, mode_t mode) = 0;
     virtual int do_fstat(int fd, struct stat* st) = 0;
@@ -218,6 +225,7 @@ protected:
     virtual int do_setrlimit(int resource, const rlimit& limit) = 0;
     virtual int do_sched_setattr(const SchedAttr& attr) = 0;
     virtual int do_ioprio_set(int which, int who, int ioprio) = 0;
+    virtual int do_set_mempolicy(int mode, const std::vector<unsigned long>& nodemask, unsigned long maxnode) = 0;
     virtual mode_t do_umask(mode_t mask) = 0;
     virtual int do_sigprocmask(int how, const sigset_t* set, sigset_t* old) = 0;
     virtual int do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) = 0;

@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -45,6 +46,12 @@ std::string LinuxKernel::fd_name(int fd) const {
 int LinuxKernel::do_mount(const char* source, const char* target, const char* fstype, unsigned long flags,
                           const char* data) {
     return ::mount(source, target, fstype, flags, data);
+}
+int LinuxKernel::do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) {
+    mount_attr attr{};
+    attr.attr_set = attr_set;
+    attr.attr_clr = attr_clr;
+    return ::mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
 }
 int LinuxKernel::do_umount2(const char* target, int flags) { return ::umount2(target, flags); }
 int LinuxKernel::do_pivot_root(const char* new_root, const char* put_old) {
@@ -157,6 +164,16 @@ int LinuxKernel::do_sched_setattr(const SchedAttr& a) {
     attr.sched_period = a.period;
     return static_cast<int>(::syscall(SYS_sched_setattr, 0, &attr, 0));
 }
+int LinuxKernel::do_set_mempolicy(int mode, const std::vector<unsigned long>& nodemask, unsigned long maxnode) {
+    // The kernel reads maxnode - 1 bits: never past the end of the mask given.
+    if (!nodemask.empty() && maxnode - 1 > nodemask.size() * 8 * sizeof(unsigned long)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return static_cast<int>(::syscall(SYS_set_mempolicy, mode, nodemask.empty() ? nullptr : nodemask.data(),
+                                      nodemask.empty() ? 0 : maxnode));
+}
+
 int LinuxKernel::do_ioprio_set(int which, int who, int ioprio) {
     return static_cast<int>(::syscall(SYS_ioprio_set, which, who, ioprio));
 }

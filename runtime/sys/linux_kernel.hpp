@@ -15,6 +15,7 @@ protected:
 
     int do_mount(const char* source, const char* target, const char* fstype, unsigned long flags,
                  const char* data) override;
+    int do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) override;
     int do_umount2(const char* target, int flags) override;
     int do_pivot_root(const char* new_root, const char* put_old) override;
     int do_openat2(int dirfd, const char* path, const open_how& how) override;
@@ -54,6 +55,7 @@ protected:
     int do_setrlimit(int resource, const rlimit& limit) override;
     int do_sched_setattr(const SchedAttr& attr) override;
     int do_ioprio_set(int which, int who, int ioprio) override;
+    int do_set_mempolicy(int mode, const std::vector<unsigned long>& nodemask, unsigned long maxnode) override;
     mode_t do_umask(mode_t mask) override;
     int do_sigprocmask(int how, const sigset_t* set, sigset_t* old) override;
     int do_sigaction(int sig, const struct sigaction* action, struct sigaction* old) override;

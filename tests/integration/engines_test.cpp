@@ -31,6 +31,16 @@ using namespace std::chrono_literals;
 
 constexpr const char* kImage = "hutch-it/busybox:engines";
 
+// Empty cgroups, deepest first (their processes died with the engine's pid namespace). Only ever
+// below a test's own parent, named hutch-it-engines-...
+void remove_cgroup_tree(const std::string& dir) {
+    if (dir.find("/hutch-it-engines-") == std::string::npos) throw std::logic_error("not a test cgroup: " + dir);
+    if (::access(dir.c_str(), F_OK) != 0) return;
+    for (const auto& e : list_dir(dir))
+        if (::access((dir + "/" + e + "/cgroup.procs").c_str(), F_OK) == 0) remove_cgroup_tree(dir + "/" + e);
+    for (int i = 0; i < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
+}
+
 class DockerEngineIntegration : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -65,16 +75,6 @@ protected:
         if (cgroup_parent_.empty()) return;
         for (const auto& hierarchy : list_dir("/sys/fs/cgroup")) remove_cgroup_tree("/sys/fs/cgroup/" + hierarchy + "/" + cgroup_parent_);
         remove_cgroup_tree("/sys/fs/cgroup/" + cgroup_parent_);
-    }
-
-    // Empty cgroups, deepest first (their processes died with dockerd's pid namespace). Only
-    // ever below this test's own parent.
-    static void remove_cgroup_tree(const std::string& dir) {
-        if (dir.find("/hutch-it-engines-") == std::string::npos) throw std::logic_error("not a test cgroup: " + dir);
-        if (::access(dir.c_str(), F_OK) != 0) return;
-        for (const auto& e : list_dir(dir))
-            if (::access((dir + "/" + e + "/cgroup.procs").c_str(), F_OK) == 0) remove_cgroup_tree(dir + "/" + e);
-        for (int i = 0; i < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
     }
 
     Result docker(const Strings& args) { return dockerd_->docker(args); }
@@ -404,6 +404,136 @@ TEST_F(SwarmEngineIntegration, TheQueuePipelineRunsAsASwarmStackOnHutch) {
     ASSERT_EXIT_CODE(stack({"rm", "qp"}), 0);
     EXPECT_TRUE(poll([&] { return trim(docker({"ps", "-aq"}).out).empty(); }, 60s)) << docker({"ps", "-a"}).out;
     EXPECT_TRUE(poll([&] { return docker({"network", "ls", "-q", "--filter", "name=qp_queue_network"}).out.empty(); }, 30s));
+}
+
+}  // namespace
+}  // namespace hutch_it
+
+namespace hutch_it {
+namespace {
+
+// containerd (Debian's) driving hutch-oci through its runc shim (containerd-shim-runc-v2), as
+// `ctr run --runc-binary` and Kubernetes' CRI do: a containerd of the test's own (its root,
+// state and socket; CRI off) in new mount, network and pid namespaces with a /run of its own, so
+// neither it nor its shims reach the host's. Each check runs under runc and under hutch-oci and
+// the test asserts the same observable result; the containers' cgroups go below a parent of the
+// test's own, removed at the end.
+class ContainerdEngineIntegration : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+        for (const char* tool : {kContainerd, kCtr, "/usr/bin/containerd-shim-runc-v2", "/usr/bin/unshare", "/usr/bin/runc"})
+            if (::access(tool, X_OK) != 0)
+                GTEST_SKIP() << tool << " is not installed (Debian's containerd and runc; scripts/setup installs them)";
+        rootfs_ = test_rootfs();
+        if (rootfs_.empty()) GTEST_SKIP() << rootfs_skip_reason();
+        oci_binary_ = hutch_binary().substr(0, hutch_binary().rfind('/')) + "/hutch-oci";
+        cgroup_parent_ = "hutch-it-engines-ctr-" + std::to_string(::getpid());
+        host_had_fifo_dir_ = path_exists("/run/containerd/fifo");
+        socket_ = dir_ / "containerd.sock";
+        write_file(dir_ / "config.toml", "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n");
+        Strings argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$LOG\" 2>&1", "/usr/bin/unshare", "--mount", "--net", "--pid",
+                        "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--", "/bin/sh", "-c",
+                        "mount -t tmpfs -o mode=0755 hutch-it-run /run && exec \"$0\" \"$@\"", kContainerd, "--config",
+                        dir_ / "config.toml", "--root", dir_ / "root", "--state", dir_ / "state", "--address", socket_,
+                        "--log-level", "warn"};
+        SpawnOptions options;
+        options.extra_env = {"LOG=" + dir_ / "containerd.log"};
+        options.die_with_test = true;
+        containerd_ = std::make_unique<Process>(Process::spawn(argv, options));
+        bool ready = false;
+        for (int i = 0; i < 80 && !ready; ++i) {
+            ready = ctr({"version"}).code == 0;
+            if (!ready) std::this_thread::sleep_for(250ms);
+        }
+        ASSERT_TRUE(ready) << "containerd did not answer:\n" << read_file(dir_ / "containerd.log");
+    }
+
+    void TearDown() override {
+        containerd_.reset();  // SIGKILL to unshare: containerd, its shims and containers die with it
+        if (cgroup_parent_.empty()) return;
+        for (const auto& hierarchy : list_dir("/sys/fs/cgroup"))
+            remove_cgroup_tree("/sys/fs/cgroup/" + hierarchy + "/" + cgroup_parent_);
+        remove_cgroup_tree("/sys/fs/cgroup/" + cgroup_parent_);
+    }
+
+    Result ctr(const Strings& args, std::chrono::milliseconds timeout = 60s) {
+        Strings argv = {kCtr, "--address", socket_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_command(argv, {}, timeout);
+    }
+
+    // `ctr run OPTS --read-only --rootfs ROOTFS ID CMD...` with `runtime` ("runc" or hutch-oci's
+    // path) as the shim's runc binary, in a cgroup below the test's parent.
+    Strings run_args(const std::string& runtime, const std::string& id, const Strings& opts, const Strings& cmd) {
+        // A --rootfs container has no image config: no PATH unless given. The stdio fifos go in
+        // the test's dir: ctr's default, /run/containerd/fifo, would be the host's /run.
+        Strings args = {"run", "--fifo-dir", dir_ / "fifo", "--runc-binary", runtime == "runc" ? "/usr/bin/runc" : oci_binary_, "--cgroup",
+                        "/" + cgroup_parent_ + "/" + id, "--env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--read-only",
+                        "--rootfs"};
+        args.insert(args.begin() + 1, opts.begin(), opts.end());
+        args.push_back(rootfs_);
+        args.push_back(id);
+        args.insert(args.end(), cmd.begin(), cmd.end());
+        return args;
+    }
+
+    static constexpr const char* kContainerd = "/usr/bin/containerd";
+    static constexpr const char* kCtr = "/usr/bin/ctr";
+    TempDir dir_;
+    std::string rootfs_, oci_binary_, cgroup_parent_, socket_;
+    std::unique_ptr<Process> containerd_;
+    bool host_had_fifo_dir_ = false;  // a containerd of the machine's own uses it
+};
+
+// `ctr run --rm`: what the container sees (capabilities, a read-only root, its devices, its
+// environment) and the exit status ctr returns are runc's under hutch-oci.
+TEST_F(ContainerdEngineIntegration, CtrRunShowsWhatRuncShows) {
+    const std::string script =
+        "grep -E '^Cap(Prm|Eff|Bnd)|^NoNewPrivs|^Seccomp:' /proc/self/status; touch /x 2>/dev/null; echo ro $?; "
+        "ls /dev | sort | tr '\\n' ' '; echo; env | grep -v -e HOSTNAME -e '^_=' | sort; exit 3";
+    std::map<std::string, Result> seen;
+    for (const std::string runtime : {"runc", "hutch"}) {
+        seen[runtime] = ctr(run_args(runtime, "once-" + runtime, {"--rm"}, {"sh", "-c", script}));
+        EXPECT_EQ(seen[runtime].code, 3) << runtime << ": " << describe(seen[runtime]) << read_file(dir_ / "containerd.log");
+    }
+    EXPECT_EQ(seen["hutch"].out, seen["runc"].out);
+    EXPECT_NE(seen["runc"].out.find("ro 1\n"), std::string::npos) << seen["runc"].out;
+    EXPECT_EQ(ctr({"containers", "ls", "-q"}).out, "") << "--rm left a container";
+    if (!host_had_fifo_dir_) {
+        EXPECT_FALSE(path_exists("/run/containerd/fifo")) << "ctr wrote into the host's /run";
+    }
+}
+
+// The lifecycle containerd drives through the shim: create and start (run -d), exec, pause and
+// resume (the task's status is the runtime's state), kill, delete; hutch-oci's state root
+// (the shim's runc root, in containerd's /run) keeps nothing afterwards.
+TEST_F(ContainerdEngineIntegration, CtrTaskLifecycle) {
+    for (const std::string runtime : {"runc", "hutch"}) {
+        SCOPED_TRACE(runtime);
+        const std::string id = "ticker-" + runtime;
+        Result started = ctr(run_args(runtime, id, {"-d"}, {"sh", "-c", "while :; do sleep 0.05; done"}));
+        ASSERT_EXIT_CODE(started, 0) << read_file(dir_ / "containerd.log");
+        auto status = [&] {
+            for (const auto& line : split_lines(ctr({"task", "ls"}).out))
+                if (line.rfind(id + " ", 0) == 0) return line.substr(line.find_last_of(' ') + 1);
+            return std::string("(none)");
+        };
+        EXPECT_EQ(status(), "RUNNING");
+        Result exec = ctr({"task", "exec", "--fifo-dir", dir_ / "fifo", "--exec-id", "e1", id, "sh", "-c", "echo in-$((1 + 2)); exit 4"});
+        EXPECT_EQ(exec.code, 4) << describe(exec);
+        EXPECT_EQ(exec.out, "in-3\n");
+        ASSERT_EXIT_CODE(ctr({"task", "pause", id}), 0);
+        EXPECT_EQ(status(), "PAUSED");
+        ASSERT_EXIT_CODE(ctr({"task", "resume", id}), 0);
+        EXPECT_EQ(status(), "RUNNING");
+        ASSERT_EXIT_CODE(ctr({"task", "kill", "--signal", "SIGKILL", id}), 0);
+        for (int i = 0; i < 100 && status() != "STOPPED"; ++i) std::this_thread::sleep_for(50ms);
+        EXPECT_EQ(status(), "STOPPED");
+        EXPECT_EXIT_CODE(ctr({"task", "rm", id}), 0);
+        EXPECT_EXIT_CODE(ctr({"containers", "rm", id}), 0);
+        EXPECT_EQ(status(), "(none)");
+    }
 }
 
 }  // namespace

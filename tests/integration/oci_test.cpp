@@ -378,6 +378,11 @@ TEST_F(OciLifecycleIntegration, CreateStartKillDelete) {
     EXPECT_EQ(all[0]["id"], id);
     EXPECT_EQ(all[0]["status"], "running");
 
+    // kill ID 0, runc's liveness check: nothing is sent (the trap would exit), exit 0 while it runs.
+    EXPECT_EXIT_CODE(oci({"kill", id, "0"}), 0);
+    EXPECT_TRUE(process_alive(pid));
+    EXPECT_EQ(state(id)["status"], "running");
+
     // kill: SIGTERM by default; the container's trap makes it exit 3.
     Result k = oci({"kill", id});
     EXPECT_EXIT_CODE(k, 0);
@@ -385,6 +390,7 @@ TEST_F(OciLifecycleIntegration, CreateStartKillDelete) {
     s = state(id);
     EXPECT_EQ(s["status"], "stopped");
     EXPECT_NE(oci({"kill", id, "KILL"}).code, 0) << "a stopped container cannot be signalled";
+    EXPECT_NE(oci({"kill", id, "0"}).code, 0) << "kill 0 of a stopped container";
 
     std::string cgroup = default_oci_cgroup(id);
     if (!cgroup.empty()) {
@@ -1370,6 +1376,206 @@ TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
         EXPECT_FALSE(path_exists(parent)) << parent << " (made by create) left after delete";
         if (path_exists(parent)) ::rmdir(parent.c_str());
     }
+}
+
+// linux.resources.unified: each key a file of the container's cgroup2 cgroup, written as given
+// (cgroup.max.descendants is a core file, there without any controller); a file the cgroup does
+// not have (its controller is not enabled there) is one line naming it, and nothing is left.
+TEST_F(OciConfigIntegration, UnifiedWritesTheContainersCgroup2Files) {
+    if (mountinfo_line(host_mountinfo(), "/sys/fs/cgroup").find("cgroup2") == std::string::npos &&
+        mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/unified").empty())
+        GTEST_SKIP() << "no cgroup2 hierarchy on this host";
+    std::string id = new_id("unified");
+    config_["linux"]["resources"] = {{"unified", {{"cgroup.max.descendants", "3"}}}};
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    Strings dirs = json::parse(read_file(root_ + "/" + id + "/state.json")).value("cgroups", Strings{});
+    ASSERT_FALSE(dirs.empty());
+    EXPECT_EQ(read_file(dirs.front() + "/cgroup.max.descendants"), "3\n") << dirs.front();
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+
+    config_["linux"]["resources"] = {{"unified", {{"nosuch.max", "1"}}}};
+    set_command("true");
+    std::string bad = new_id("unified-bad");
+    Result r = create(bad);
+    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+    EXPECT_NE(r.err.find("\"nosuch.max\""), std::string::npos) << describe(r);
+    EXPECT_EQ(root_entries(), Strings{});
+    std::string cg = default_oci_cgroup(bad);
+    EXPECT_TRUE(cg.empty() || !path_exists(cg)) << cg;
+}
+
+// linux.resources.hugepageLimits: the hugetlb controller's limit for that page size where the
+// host has the controller for containers; else refused with one line (runc skips it silently,
+// which would leave the host's huge pages unprotected).
+TEST_F(OciConfigIntegration, HugepageLimitsAreAppliedOrRefused) {
+    std::string id = new_id("huge");
+    config_["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 4194304}}}}};
+    set_command("exec sleep 60");
+    Result c = create(id);
+    bool v1 = !mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/hugetlb").empty();
+    if (c.code != 0) {
+        EXPECT_FALSE(v1) << "refused with a v1 hugetlb hierarchy: " << describe(c);
+        EXPECT_EQ(c.err_lines().size(), 1u) << describe(c);
+        EXPECT_NE(c.err.find("hugetlb"), std::string::npos) << describe(c);
+        EXPECT_EQ(root_entries(), Strings{});
+        return;
+    }
+    pid_t pid = pid_of(id);
+    Strings dirs = json::parse(read_file(root_ + "/" + id + "/state.json")).value("cgroups", Strings{});
+    std::string limit;
+    for (const auto& d : dirs)
+        for (const char* f : {"/hugetlb.2MB.limit_in_bytes", "/hugetlb.2MB.max"})
+            if (path_exists(d + f)) limit = read_file(d + f);
+    EXPECT_EQ(limit, "4194304\n") << "no hugetlb limit among the container's cgroups";
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+}
+
+// Joining a uts and a cgroup namespace by path, as engines join a pod's: the container is in the
+// namespaces of a process the test made (unshare -u -C), and keeps that process's hostname; a
+// hostname in the config with a joined uts namespace is refused, as runc refuses it, since
+// setting it would rename the namespace joined.
+TEST_F(OciConfigIntegration, JoinsAUtsAndACgroupNamespaceByPath) {
+    if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
+    Process holder = Process::spawn({"/usr/bin/unshare", "-u", "-C", "sh", "-c", "hostname pod-host && echo up && exec sleep 60"});
+    ASSERT_TRUE(holder.wait_for_output("up", 10s)) << holder.err_so_far();
+    const std::string ns_dir = "/proc/" + std::to_string(holder.pid()) + "/ns/";
+    bool has_cgroup = false;
+    for (auto& ns : config_["linux"]["namespaces"]) {
+        if (ns["type"] == "uts") ns["path"] = ns_dir + "uts";
+        if (ns["type"] == "cgroup") ns["path"] = ns_dir + "cgroup", has_cgroup = true;
+    }
+    if (!has_cgroup) config_["linux"]["namespaces"].push_back({{"type", "cgroup"}, {"path", ns_dir + "cgroup"}});
+    config_.erase("hostname");
+    Result r = run_container("hostname; readlink /proc/self/ns/uts; readlink /proc/self/ns/cgroup");
+    ASSERT_EXIT_CODE(r, 0);
+    char uts[64] = {}, cgroup[64] = {};
+    ASSERT_GT(::readlink((ns_dir + "uts").c_str(), uts, sizeof uts - 1), 0);
+    ASSERT_GT(::readlink((ns_dir + "cgroup").c_str(), cgroup, sizeof cgroup - 1), 0);
+    EXPECT_EQ(r.out, "pod-host\n" + std::string(uts) + "\n" + std::string(cgroup) + "\n");
+
+    config_["hostname"] = "renamed";
+    Result refused = run_container("true");
+    EXPECT_NE(refused.code, 0);
+    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
+    EXPECT_NE(refused.err.find("uts"), std::string::npos) << describe(refused);
+    EXPECT_EQ(trim(run_command({"/usr/bin/nsenter", "-u", "-t", std::to_string(holder.pid()), "hostname"}).out), "pod-host");
+}
+
+// linux.memoryPolicy: the container's processes allocate under the NUMA policy asked for, as
+// /proc/self/numa_maps shows it (every mapping without a policy of its own shows the task's);
+// a node the machine does not have is the kernel's EINVAL, one line naming set_mempolicy, and
+// nothing is left.
+TEST_F(OciConfigIntegration, MemoryPolicyIsTheProcesssNumaPolicy) {
+    if (!path_exists("/proc/self/numa_maps")) GTEST_SKIP() << "this kernel has no NUMA (no /proc/self/numa_maps)";
+    config_["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0"}};
+    Result bound = run_container("grep -c ' bind:0 ' /proc/self/numa_maps; grep -c ' default ' /proc/self/numa_maps; exit 0");
+    ASSERT_EXIT_CODE(bound, 0);
+    Strings counts = bound.out_lines();
+    ASSERT_EQ(counts.size(), 2u) << describe(bound);
+    EXPECT_NE(counts[0], "0") << describe(bound);
+    EXPECT_EQ(counts[1], "0") << describe(bound);
+
+    config_["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "1000"}};
+    Result refused = run_container("true");
+    EXPECT_NE(refused.code, 0);
+    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
+    EXPECT_NE(refused.err.find("set_mempolicy"), std::string::npos) << describe(refused);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+// rro (recursive read-only, mount_setattr AT_RECURSIVE): a bind whose source has a mount below
+// it is read-only all the way down, where "ro" makes only its top read-only (the submount stays
+// writable). The submount is made in a private mount namespace of the test's own.
+TEST_F(OciConfigIntegration, RroMakesEveryMountBelowABindReadOnly) {
+    if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
+    std::string source = tmp_ / "tree";
+    ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir((source + "/sub").c_str(), 0755), 0);
+    config_["mounts"].push_back({{"destination", "/tmp/all"}, {"type", "bind"}, {"source", source}, {"options", {"rbind", "rro"}}});
+    config_["mounts"].push_back({{"destination", "/tmp/top"}, {"type", "bind"}, {"source", source}, {"options", {"rbind", "ro"}}});
+    // On the config's /tmp tmpfs: the shared rootfs is never written.
+    set_command("for d in /tmp/all /tmp/all/sub /tmp/top /tmp/top/sub; do touch $d/x 2>/dev/null; echo \"$d $?\"; done");
+    std::string oci_run = oci_binary() + " --root '" + root_ + "' run --bundle '" + bundle_ + "' " + new_id("rro");
+    Result r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs -o size=64k hutch-test-sub '" + source + "/sub' || exit 99; exec " + oci_run},
+                           {}, 60s);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "/tmp/all 1\n/tmp/all/sub 1\n/tmp/top 1\n/tmp/top/sub 0\n") << describe(r);
+}
+
+// --systemd-cgroup, Docker's and podman's systemd cgroup driver: a SLICE:PREFIX:NAME cgroupsPath
+// is the directory systemd would give that scope, below its slice and the slice's parents; delete
+// removes the levels create made. Without the flag, the same path is one line naming the flag.
+TEST_F(OciConfigIntegration, SystemdCgroupPathIsTheScopeBelowItsSlices) {
+    std::string slice = "hutchit-" + std::to_string(::getpid()) + ".slice";
+    std::string id = new_id("sd");
+    config_["linux"]["cgroupsPath"] = slice + ":it:" + id;
+    config_["linux"]["resources"] = {{"pids", {{"limit", 20}}}};
+    set_command("exec sleep 60");
+    Result refused = create(id);
+    EXPECT_NE(refused.code, 0);
+    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
+    EXPECT_NE(refused.err.find("--systemd-cgroup"), std::string::npos) << describe(refused);
+    EXPECT_EQ(root_entries(), Strings{});
+
+    Result c = oci_to_files({"--systemd-cgroup", "create", "--bundle", bundle_, id});
+    ASSERT_EXIT_CODE(c, 0);
+    pid_t pid = pid_of(id);
+    ASSERT_GT(pid, 0);
+    const std::string scope = "/hutchit.slice/" + slice + "/it-" + id + ".scope";
+    Strings dirs = json::parse(read_file(root_ + "/" + id + "/state.json")).value("cgroups", Strings{});
+    ASSERT_FALSE(dirs.empty());
+    for (const auto& d : dirs) {
+        EXPECT_TRUE(d.ends_with(scope)) << d << " is not " << scope;
+        EXPECT_NE(("\n" + read_file(d + "/cgroup.procs")).find("\n" + std::to_string(pid) + "\n"), std::string::npos) << d;
+    }
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+    for (const auto& d : dirs) {
+        std::string slice_dir = d.substr(0, d.rfind('/')), top = slice_dir.substr(0, slice_dir.rfind('/'));
+        for (const auto& level : {d, slice_dir, top}) {
+            EXPECT_FALSE(path_exists(level)) << level << " left after delete";
+            ::rmdir(level.c_str());
+        }
+    }
+}
+
+// `events --stats`: one runc stats record, read from the container's own cgroups (its pids
+// limit and count, its memory limit); `events --interval`: a record every interval until the
+// container stops, then exit 0; a stopped container is refused.
+TEST_F(OciConfigIntegration, EventsPrintRuncsStatsRecords) {
+    config_["linux"]["resources"] = {{"pids", {{"limit", 40}}}, {"memory", {{"limit", 64 << 20}}}};
+    std::string id = new_id("events");
+    pid_t pid = start_running(id, "sleep 60 & exec sleep 60");
+    ASSERT_GT(pid, 0);
+    Result once = oci({"events", "--stats", id});
+    ASSERT_EXIT_CODE(once, 0);
+    ASSERT_EQ(once.out_lines().size(), 1u) << once.out;
+    json e = json::parse(once.out);
+    EXPECT_EQ(e["type"], "stats");
+    EXPECT_EQ(e["id"], id);
+    EXPECT_EQ(e["data"]["pids"]["limit"], 40) << e.dump();
+    EXPECT_GE(e["data"]["pids"].value("current", 0), 1) << e.dump();  // sh, then its two sleeps
+    EXPECT_LE(e["data"]["pids"].value("current", 0), 3) << e.dump();
+    EXPECT_EQ(e["data"]["memory"]["usage"]["limit"], 64 << 20) << e.dump();
+    EXPECT_GT(e["data"]["memory"]["usage"].value("usage", 0), 0) << e.dump();
+
+    Process follow = Process::spawn({oci_binary(), "--root", root_, "events", "--interval", "100ms", id});
+    ASSERT_TRUE(follow.wait_for_output("\n{", 10s)) << "no second record within 10 s";
+    ASSERT_EXIT_CODE(oci({"kill", id, "KILL"}), 0);
+    EXPECT_NE(reap(pid), -1);
+    Result followed = follow.wait(10s);
+    EXPECT_EXIT_CODE(followed, 0);
+    for (const auto& line : followed.out_lines()) EXPECT_EQ(json::parse(line)["type"], "stats") << line;
+    Result stopped = oci({"events", "--stats", id});
+    EXPECT_NE(stopped.code, 0);
+    EXPECT_NE(stopped.err.find("is not running"), std::string::npos) << describe(stopped);
+    EXPECT_NE(oci({"events", "--interval", "5", id}).err.find("\"5\""), std::string::npos);
+    EXPECT_EXIT_CODE(oci({"delete", id}), 0);
 }
 
 TEST_F(OciConfigIntegration, UpdateSetsPidsLimitFromFlagsAndFromAResourcesFile) {

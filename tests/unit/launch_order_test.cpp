@@ -52,6 +52,16 @@ TEST_F(ChildOrder, SchedulerAndIoPriorityAreSetBeforeTheCapabilitiesGo) {
     EXPECT_GT(sched, first("pivot_root(")) << all_steps();
 }
 
+// linux.memoryPolicy: set_mempolicy with the mode, its flags and the node mask, in the child.
+TEST_F(ChildOrder, TheMemoryPolicyIsSetInTheChild) {
+    Spec spec = run_spec({});
+    spec.linux.memory_policy = MemoryPolicy{"MPOL_BIND", "0-2,5", {"MPOL_F_STATIC_NODES"}};
+    run_child(spec);
+    int policy = first("set_mempolicy(MPOL_BIND|MPOL_F_STATIC_NODES, [0-2,5], 1025)");
+    EXPECT_GT(policy, first("pivot_root(")) << all_steps();
+    EXPECT_LT(policy, first("execveat(")) << all_steps();
+}
+
 TEST_F(ChildOrder, MasksComeAfterEveryBindAndPivotRootAfterTheMasks) {
     Spec spec = run_spec({"-v", "/srv/data:/proc/acpi-cover", "-v", "/srv/more:/data", "--tmpfs", "/scratch"});
     run_child(spec);

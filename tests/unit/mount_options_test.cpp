@@ -77,6 +77,19 @@ TEST(MountOptions, TmpcopyupIgnored) {
     EXPECT_EQ(o.data, "");
 }
 
+// runc's recursive options: MOUNT_ATTR_* bits for mount_setattr(AT_RECURSIVE), the later of
+// rro and rrw winning as ro and rw do; they leave the mount's own flags alone.
+TEST(MountOptions, RecursiveAttributes) {
+    auto o = mnt::parse_options({"rbind", "rro", "rnosuid", "rnodev"});
+    EXPECT_EQ(o.recursive_set, static_cast<std::uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+    EXPECT_EQ(o.recursive_clear, 0u);
+    EXPECT_EQ(o.flags, 0u);
+    auto undone = mnt::parse_options({"rro", "rnoexec", "rrw", "rexec"});
+    EXPECT_EQ(undone.recursive_set, 0u);
+    EXPECT_EQ(undone.recursive_clear, static_cast<std::uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC));
+    EXPECT_EQ(sys::mount_attr_flags(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC), "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOEXEC");
+}
+
 TEST(MountOptions, UnknownOptionThrows) {
     EXPECT_TRUE(contains(usage_error([] { mnt::parse_options({"nosuid", "bogus"}); }), "\"bogus\""));
     EXPECT_TRUE(contains(usage_error([] { mnt::parse_options({""}); }), "\"\""));

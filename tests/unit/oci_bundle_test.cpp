@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cgroup_resources.hpp"
 #include "runtime/error.hpp"
 #include "runtime/oci/bundle.hpp"
 #include "test_helpers.hpp"
@@ -437,4 +438,55 @@ TEST(OciBundle, AcceptsTheResourceFieldsHutchApplies) {
     EXPECT_FALSE(oci::spec_from_config(c, kBundle).linux.resources.limits_anything());
     c["linux"]["resources"] = {{"blockIO", {{"weight", 5}}}};
     EXPECT_TRUE(contains(usage_error([&] { oci::spec_from_config(c, kBundle); }), "blockIO.weight"));
+}
+
+// hugepageLimits and unified are read (runtime/cgroup_resources.cpp applies them): a page size
+// the kernel could name, a cgroup2 file name that is never a path nor a file moving processes.
+TEST(OciBundle, HugepageLimitsAndUnifiedAreReadAndChecked) {
+    json c = minimal();
+    c["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 1048576}}}},
+                               {"unified", {{"memory.high", "1G"}, {"cgroup.max.descendants", "3"}}}};
+    Resources r = oci::spec_from_config(c, kBundle).linux.resources;
+    ASSERT_EQ(r.hugepage_limits.size(), 1u);
+    EXPECT_EQ(r.hugepage_limits[0].page_size, "2MB");
+    EXPECT_EQ(r.hugepage_limits[0].limit, 1048576u);
+    EXPECT_EQ(r.unified.at("memory.high"), "1G");
+    EXPECT_EQ(spec_from_json(to_json(oci::spec_from_config(c, kBundle))).linux.resources, r) << "round trip";
+    for (const char* size : {"2mb", "MB", "2", "2TB", "../2MB", "1234567890MB"}) {
+        c["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", size}, {"limit", 1}}}}};
+        std::string msg = usage_error([&] { oci::spec_from_config(c, kBundle); });
+        EXPECT_TRUE(contains(msg, std::string("\"") + size + "\"")) << msg;
+    }
+    for (const char* file : {"../memory.max", "memory/max", "cgroup.procs", "cgroup.kill", "max", ".max", "Memory.max"}) {
+        c["linux"]["resources"] = {{"unified", {{file, "1"}}}};
+        std::string msg = usage_error([&] { oci::spec_from_config(c, kBundle); });
+        EXPECT_TRUE(contains(msg, std::string("\"") + file + "\"")) << msg;
+    }
+    c["linux"]["resources"] = {{"unified", {{"memory.high", "1G\nmemory.max 0"}}}};
+    EXPECT_TRUE(contains(usage_error([&] { oci::spec_from_config(c, kBundle); }), "not one line"));
+}
+
+// --systemd-cgroup (Docker's and podman's systemd cgroup driver): SLICE:PREFIX:NAME becomes the
+// directory systemd gives that unit, its slice's parents expanded as systemd.slice(5) says.
+TEST(OciSystemdCgroup, SliceScopeBecomesSystemdsCgroupfsPath) {
+    EXPECT_EQ(systemd_cgroups_path("system.slice:docker:abc"), "/system.slice/docker-abc.scope");
+    EXPECT_EQ(systemd_cgroups_path("machine.slice:libpod:f00"), "/machine.slice/libpod-f00.scope");
+    EXPECT_EQ(systemd_cgroups_path("a-b-c.slice:p:n"), "/a.slice/a-b.slice/a-b-c.slice/p-n.scope");
+    EXPECT_EQ(systemd_cgroups_path(":docker:x"), "/system.slice/docker-x.scope") << "an empty slice is system.slice";
+    EXPECT_EQ(systemd_cgroups_path("-.slice:p:n"), "/p-n.scope") << "-.slice is the root";
+    EXPECT_EQ(systemd_cgroups_path("user.slice::n"), "/user.slice/n.scope");
+    EXPECT_EQ(systemd_cgroups_path("kubepods.slice:cri:kubepods-pod1.slice"), "/kubepods.slice/kubepods-pod1.slice")
+        << "a slice as NAME is the unit itself";
+}
+
+TEST(OciSystemdCgroup, AnythingElseIsOneLineNamingThePath) {
+    for (const std::string bad : {"", "/abs/path", "system.slice:docker", "a:b:c:d", "system:docker:x",
+                                  "system.slice:docker:", "system.slice:../x:y", "system.slice:d:a/b",
+                                  "-a.slice:p:n", "a--b.slice:p:n", "a-.slice:p:n", "sys tem.slice:p:n",
+                                  "system.slice:p:.."}) {
+        SCOPED_TRACE(bad);
+        std::string message = usage_error([&] { systemd_cgroups_path(bad); });
+        EXPECT_TRUE(contains(message, "\"" + bad + "\"")) << message;
+        EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
 }

@@ -62,6 +62,7 @@ protected:
     std::string fd_name(int fd) const override;
 
     int do_mount(const char*, const char*, const char*, unsigned long, const char*) override { return 0; }
+    int do_mount_setattr(int, bool, std::uint64_t, std::uint64_t) override { return 0; }
     int do_umount2(const char*, int) override { return 0; }
     int do_pivot_root(const char*, const char*) override { return 0; }
     int do_openat2(int dirfd, const char* path, const open_how& how) override;
@@ -100,6 +101,7 @@ protected:
     int do_setrlimit(int, const rlimit&) override { return 0; }
     int do_sched_setattr(const sys::SchedAttr&) override { return 0; }
     int do_ioprio_set(int, int, int) override { return 0; }
+    int do_set_mempolicy(int, const std::vector<unsigned long>&, unsigned long) override { return 0; }
     mode_t do_umask(mode_t) override { return 022; }
     int do_sigprocmask(int, const sigset_t*, sigset_t*) override { return 0; }
     int do_sigaction(int, const struct sigaction*, struct sigaction*) override { return 0; }

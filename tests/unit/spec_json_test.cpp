@@ -255,6 +255,33 @@ TEST(SpecJson, SchedulerAndIoPriorityAreChecked) {
     EXPECT_EQ(s.process.io_priority->priority, 0);
 }
 
+// linux.memoryPolicy: a mode, flags and nodes set_mempolicy(2) takes, each checked when the config
+// is read (a typo would otherwise be an EINVAL at create, or worse a policy not asked for).
+TEST(SpecJson, MemoryPolicyIsChecked) {
+    for (const auto& [policy, says] : std::vector<std::pair<const char*, const char*>>{
+             {R"({"nodes":"0"})", "memoryPolicy.mode: missing"},
+             {R"({"mode":"MPOL_FAST","nodes":"0"})", "unknown mode \"MPOL_FAST\""},
+             {R"({"mode":"MPOL_BIND"})", "MPOL_BIND needs nodes"},
+             {R"({"mode":"MPOL_LOCAL","nodes":"0"})", "MPOL_LOCAL takes no nodes"},
+             {R"({"mode":"MPOL_BIND","nodes":"0-"})", "\"0-\" is not a list"},
+             {R"({"mode":"MPOL_BIND","nodes":"3-1"})", "\"3-1\" is not a list"},
+             {R"({"mode":"MPOL_BIND","nodes":"1024"})", "\"1024\" is not a list"},
+             {R"({"mode":"MPOL_BIND","nodes":"0,"})", "\"0,\" is not a list"},
+             {R"({"mode":"MPOL_BIND","nodes":"0","flags":["MPOL_F_X"]})", "unknown flag \"MPOL_F_X\""},
+             {R"({"mode":"MPOL_BIND","nodes":"0","flags":["MPOL_F_STATIC_NODES","MPOL_F_RELATIVE_NODES"]})", "exclude each other"}}) {
+        SCOPED_TRACE(policy);
+        json j = minimal();
+        j["linux"]["memoryPolicy"] = json::parse(policy);
+        EXPECT_TRUE(contains(config_error(j), says)) << config_error(j);
+    }
+    json ok = minimal();
+    ok["linux"]["memoryPolicy"] = {{"mode", "MPOL_INTERLEAVE"}, {"nodes", "0-3,7"}, {"flags", {"MPOL_F_STATIC_NODES"}}};
+    Spec s = spec_from_json(ok);
+    ASSERT_TRUE(s.linux.memory_policy);
+    EXPECT_EQ(s.linux.memory_policy->nodes, "0-3,7");
+    EXPECT_EQ(spec_from_json(to_json(s)).linux.memory_policy, s.linux.memory_policy) << "round trip";
+}
+
 // Found by the config_json fuzz target (corpus config_json/regress-float-integer): numbers were
 // converted to the field's type whatever they were, a float beyond the type with undefined
 // behaviour (a device minor of 22955555555555555555, which JSON reads as a double), -1 into an
