@@ -1,8 +1,10 @@
 #include "runtime/mounts.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "runtime/error.hpp"
@@ -78,7 +81,7 @@ Options parse_options(const std::vector<std::string>& options) {
             out.bind = true;
             out.recursive = opt == "rbind";
         } else if (opt == "tmpcopyup" || opt == "notmpcopyup") {
-            continue;  // podman's copy-up hint; hutch's tmpfs start empty
+            out.copy_up = opt == "tmpcopyup";
         } else if (opt.find('=') != std::string::npos || opt == "newinstance") {
             out.data += (out.data.empty() ? "" : ",") + opt;
         } else {
@@ -207,6 +210,73 @@ void remount_bind(const char* step, const Fd& target, const std::string& target_
                   unsigned long flags) {
     unsigned long all = MS_BIND | MS_REMOUNT | flags | kept_flags(target.get());
     mount_at(step, "", -1, target, target_shown, "", all, "");
+}
+
+namespace {
+
+constexpr int kCopyUpDepth = 64;
+
+void copy_file_data(const char* step, int from, int to, const std::string& shown) {
+    for (;;) {
+        ssize_t n = ::sendfile(to, from, nullptr, 1 << 20);
+        if (n == 0) return;
+        if (n < 0 && errno != EINTR) throw SysError(step, "sendfile", shown, errno);
+    }
+}
+
+void copy_entries(const char* step, int from, int to, const std::string& shown, int depth) {
+    if (depth > kCopyUpDepth) throw Error(std::string(step) + ": " + shown + ": more than 64 levels of directories");
+    sys::Kernel& k = sys::kernel();
+    Fd listing(k.openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!listing) throw SysError(step, "open", shown, errno);
+    DIR* dir = ::fdopendir(listing.get());
+    if (!dir) throw SysError(step, "fdopendir", shown, errno);
+    listing.release();  // closedir closes it
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+    while (dirent* e = ::readdir(dir)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        const std::string path = shown + "/" + name;
+        struct stat st {};
+        if (k.fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError(step, "fstatat", path, errno);
+        if (S_ISDIR(st.st_mode)) {
+            if (k.mkdirat(to, name.c_str(), st.st_mode & 07777) != 0) throw SysError(step, "mkdirat", path, errno);
+            Fd sub_from(k.openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            Fd sub_to(k.openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub_from || !sub_to) throw SysError(step, "open", path, errno);
+            copy_entries(step, sub_from.get(), sub_to.get(), path, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            Fd in(k.openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!in) throw SysError(step, "open", path, errno);
+            Fd out(k.openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777));
+            if (!out) throw SysError(step, "open", path, errno);
+            copy_file_data(step, in.get(), out.get(), path);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = k.readlinkat(from, name.c_str(), target, sizeof target - 1);
+            if (n < 0) throw SysError(step, "readlinkat", path, errno);
+            target[n] = '\0';
+            if (k.symlinkat(target, to, name.c_str()) != 0) throw SysError(step, "symlinkat", path, errno);
+        } else {
+            continue;  // a device node, fifo or socket: not copied
+        }
+        if (k.fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+            throw SysError(step, "fchownat", path, errno);
+        // chown clears set-id bits: the mode once more, now that the owner is right.
+        if (!S_ISLNK(st.st_mode) && (st.st_mode & 07000) && k.fchmodat(to, name.c_str(), st.st_mode & 07777, 0) != 0)
+            throw SysError(step, "fchmodat", path, errno);
+    }
+}
+
+}  // namespace
+
+void copy_up(const char* step, const Fd& from, const Fd& to, const std::string& shown) {
+    sys::Kernel& k = sys::kernel();
+    struct stat st {};
+    if (k.fstat(from.get(), &st) != 0) throw SysError(step, "fstat", shown, errno);
+    copy_entries(step, from.get(), to.get(), shown, 0);
+    if (k.fchown(to.get(), st.st_uid, st.st_gid) != 0) throw SysError(step, "fchown", shown, errno);
+    if (k.fchmodat(to.get(), ".", st.st_mode & 07777, 0) != 0) throw SysError(step, "fchmodat", shown, errno);
 }
 
 void set_attrs_recursively(const char* step, const Fd& target, const std::string& target_shown, std::uint64_t set,

@@ -23,6 +23,9 @@ struct Options {
     // rro, rnosuid, rnodev, rnoexec (and rrw, rsuid, rdev, rexec): MOUNT_ATTR_* bits for the
     // mount and every mount below it, as runc takes them (mount_setattr, Linux 5.12).
     std::uint64_t recursive_set = 0, recursive_clear = 0;
+    // tmpcopyup (podman's default for --tmpfs, runc's option): a tmpfs starts with a copy of what
+    // the image has at its mount point; notmpcopyup undoes it.
+    bool copy_up = false;
     std::string data;               // "mode=755,size=65536k"
 };
 // Throws UsageError on an option hutch does not know.
@@ -63,6 +66,13 @@ private:
 void mount_at(const char* step, const std::string& source, int source_fd, const Fd& target,
               const std::string& target_shown, const std::string& fstype, unsigned long flags,
               const std::string& data);
+
+// tmpcopyup: the tree below directory `from` (taken before a tmpfs hid it) copied into `to` (the
+// new tmpfs's root): directories, regular files and symlinks (as links, never followed), with
+// their modes and owners; the tmpfs's root takes the directory's own. Device nodes, fifos and
+// sockets are left out. Every name is opened relative to its directory's handle with
+// O_NOFOLLOW: nothing in the (hostile) image is resolved as a path. At most 64 levels deep.
+void copy_up(const char* step, const Fd& from, const Fd& to, const std::string& shown);
 
 // mount_setattr(AT_RECURSIVE) on the mount at `target`: `set` and `clear` (MOUNT_ATTR_*) on it
 // and on every mount below it, which a remount (one mount at a time) cannot reach.

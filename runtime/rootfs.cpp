@@ -146,7 +146,18 @@ void RootfsBuilder::mount_one(const Mount& m) {
     // Kernel filesystems must land on a real directory of the rootfs, never through a symlink.
     bool kernel_fs = m.type == "proc" || m.type == "sysfs" || m.destination == "/dev";
     Fd target = root.open(m.destination, Create::kDirectory, kernel_fs);
+    // tmpcopyup: the image's directory, held open before the tmpfs hides it.
+    Fd below;
+    if (o.copy_up && m.type == "tmpfs") {
+        below = Fd(kernel_.openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!below) throw SysError("mount " + m.destination, "open", shown, errno);
+    }
     mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, o.flags, o.data);
+    if (below) {
+        Fd tmpfs(kernel_.openat(root.open(m.destination, Create::kNothing).get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!tmpfs) throw SysError("mount " + m.destination, "open", shown, errno);
+        mnt::copy_up(("copy up to " + m.destination).c_str(), below, tmpfs, shown);
+    }
     if (o.recursive_set || o.recursive_clear)
         mnt::set_attrs_recursively(("mount " + m.destination).c_str(), root.open(m.destination, Create::kNothing), shown,
                                    o.recursive_set, o.recursive_clear);

@@ -1487,6 +1487,26 @@ TEST_F(OciConfigIntegration, MemoryPolicyIsTheProcesssNumaPolicy) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// tmpcopyup (runc's option, podman's default for --tmpfs): a tmpfs on /bin starts with a copy of
+// the image's /bin, symlinks as links (busybox's applets), modes and owners kept, so the
+// container's shell runs from it; the image is never written. Without it, /bin is empty.
+TEST_F(OciConfigIntegration, TmpcopyupCopiesTheImagesDirectoryIntoTheTmpfs) {
+    config_["mounts"].push_back({{"destination", "/bin"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                 {"options", {"tmpcopyup", "nosuid", "size=16m"}}});
+    Result r = run_container("ls /bin | wc -l; readlink /bin/ash; stat -c '%a %u' /bin /bin/busybox; "
+                             "grep -c ' /bin tmpfs ' /proc/self/mounts; touch /bin/new && echo written");
+    ASSERT_EXIT_CODE(r, 0);
+    std::string mode = trim(run_command({"/usr/bin/stat", "-c", "%a %u", rootfs_ + "/bin"}).out);
+    std::string busybox = trim(run_command({"/usr/bin/stat", "-c", "%a %u", rootfs_ + "/bin/busybox"}).out);
+    EXPECT_EQ(r.out, std::to_string(list_dir(rootfs_ + "/bin").size()) + "\n/bin/busybox\n" + mode + "\n" + busybox +
+                         "\n1\nwritten\n");
+    EXPECT_FALSE(path_exists(rootfs_ + "/bin/new"));
+
+    config_["mounts"].back()["options"] = {"nosuid", "size=16m"};
+    Result empty = run_container("true");
+    EXPECT_EQ(empty.code, 127) << "a tmpfs without tmpcopyup starts empty: no /bin/sh. " << describe(empty);
+}
+
 // rro (recursive read-only, mount_setattr AT_RECURSIVE): a bind whose source has a mount below
 // it is read-only all the way down, where "ro" makes only its top read-only (the submount stays
 // writable). The submount is made in a private mount namespace of the test's own.

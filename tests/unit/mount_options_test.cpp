@@ -71,10 +71,12 @@ TEST(MountOptions, DataOptions) {
     EXPECT_EQ(mnt::parse_options({"size=64m"}).data, "size=64m");
 }
 
-TEST(MountOptions, TmpcopyupIgnored) {
+TEST(MountOptions, TmpcopyupIsAFlagNotMountData) {
     auto o = mnt::parse_options({"tmpcopyup", "nodev"});
     EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NODEV));
     EXPECT_EQ(o.data, "");
+    EXPECT_TRUE(o.copy_up);
+    EXPECT_FALSE(mnt::parse_options({"tmpcopyup", "notmpcopyup"}).copy_up);
 }
 
 // runc's recursive options: MOUNT_ATTR_* bits for mount_setattr(AT_RECURSIVE), the later of
