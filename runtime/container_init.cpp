@@ -199,12 +199,19 @@ void write_oom_score_adj(int value) {
         throw SysError("set oom_score_adj", "write", "/proc/self/oom_score_adj <- " + text, errno);
 }
 
-// Every fd but 0, 1, 2 and `keep` (the sync socket) goes: no fd of hutch's survives into the
-// container (CVE-2024-21626).
-void close_other_fds(int keep) {
+// Every fd but 0, 1, 2, the `preserved` ones after them (an engine's --preserve-fds, made
+// inheritable, as runc passes them) and `keep` (the sync socket) goes: no fd of hutch's survives
+// into the container (CVE-2024-21626). hutch's own fds all lie above the preserved ones (the
+// front-end checked those were open before it opened any).
+void close_other_fds(int keep, int preserved) {
     sys::Kernel& k = sys::kernel();
-    if (keep > 3) check(k.close_range(3, static_cast<unsigned>(keep - 1), 0), "close hutch's files", "close_range");
+    const int first = 3 + preserved;
+    if (keep < first) throw Error("close hutch's files: the sync socket (fd " + std::to_string(keep) + ") is among the preserved fds");
+    if (keep > first)
+        check(k.close_range(static_cast<unsigned>(first), static_cast<unsigned>(keep - 1), 0), "close hutch's files", "close_range");
     check(k.close_range(static_cast<unsigned>(keep + 1), ~0u, 0), "close hutch's files", "close_range");
+    for (int fd = 3; fd < first; ++fd)
+        check(k.ioctl(fd, FIONCLEX, 0), "pass the preserved fds", "ioctl(FIONCLEX)", std::to_string(fd));
 }
 
 void enter_workdir(const std::string& cwd) {
@@ -269,6 +276,7 @@ struct CommandLaunch {
     const seccomp::Program* listener_filter = nullptr;  // hutch profile's observer, before it
     bool parent_waits = true;   // the parent reads the sync socket until exec (not after oci create)
     bool start_waits = false;   // oci create: `start` reads the fifo that replaced the sync socket
+    int preserve_fds = 0;       // OCI --preserve-fds: fds 3 to 2+N stay for the command
 };
 
 // hutch profile: the observing filter goes in before the spec's, so the spec's filter need not
@@ -295,7 +303,7 @@ void install_observer(const seccomp::Program& listener_filter, int sync_fd) {
 [[noreturn]] void become_the_command(const CommandLaunch& launch) {
     const Spec& spec = launch.spec;
     sys::Kernel& k = sys::kernel();
-    close_other_fds(launch.sync_fd);
+    close_other_fds(launch.sync_fd, launch.preserve_fds);
     enter_workdir(spec.process.cwd);
     set_rlimits(spec.process.rlimits);
 
@@ -373,7 +381,7 @@ void run_exec_init(const ExecInitContext& ctx) {
     scheduling::apply(spec.process);  // an exec'd process has its own, as under runc
     scheduling::apply(spec.linux.memory_policy);
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, nullptr,
-                        !ctx.outlives_parent, false});
+                        !ctx.outlives_parent, false, ctx.preserve_fds});
 }
 
 // The container's network, before the capabilities that allow it are dropped.
@@ -442,7 +450,7 @@ void container_init_steps(const InitContext& ctx) {
     if (!spec.process.terminal && !spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed)
         detach_stdin();
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, ctx.listener_filter,
-                        !ctx.outlives_parent, ctx.start_fifo >= 0 && ctx.outlives_parent});
+                        !ctx.outlives_parent, ctx.start_fifo >= 0 && ctx.outlives_parent, ctx.preserve_fds});
 }
 
 void exec_init_steps(const ExecInitContext& ctx) { run_exec_init(ctx); }

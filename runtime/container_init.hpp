@@ -42,6 +42,7 @@ struct InitContext {
     // hutch profile: an observing filter installed before `seccomp`; a listener it makes is sent
     // to the parent as kListener.
     const seccomp::Program* listener_filter = nullptr;
+    int preserve_fds = 0;  // OCI --preserve-fds: fds 3 to 2+N reach the command
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,
@@ -60,6 +61,7 @@ struct ExecInitContext {
     bool exec_through_trampoline;
     const seccomp::Program* seccomp;
     bool outlives_parent = false;  // oci exec --detach: the parent returns once the command runs
+    int preserve_fds = 0;          // oci exec --preserve-fds
 };
 [[noreturn]] void exec_init(const ExecInitContext& context);
 void exec_init_steps(const ExecInitContext& context);

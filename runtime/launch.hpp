@@ -89,6 +89,7 @@ struct ExecLaunch {
     std::string seccomp_cache_dir;
     int console_socket = -1;        // receives the pty master (oci exec --tty --console-socket)
     bool detach = false;            // return once the command runs; it outlives hutch
+    int preserve_fds = 0;           // --preserve-fds: fds 3 to 2+N go to the command (OciLaunch's)
     std::function<void(pid_t pid)> started;  // the command runs (execve succeeded)
 };
 // Runs spec.process in the container: its exit status, or 0 with `detach`.
@@ -101,6 +102,9 @@ struct OciLaunch {
                                     // <state_dir>/rootfs
     std::string seccomp_cache_dir;
     int console_socket = -1;        // connected: receives the pty master when process.terminal
+    // --preserve-fds N: the engine's fds 3 to 2+N (checked open by the caller, so every fd hutch
+    // opens lies above them) stay open across the command's exec; every other fd of hutch's goes.
+    int preserve_fds = 0;
     // The OCI state (runtime.md) for the hooks, for the container's pid and a status.
     std::function<std::string(pid_t pid, const std::string& status)> state_json;
     // Called the moment something a killed create would leave exists: the cgroups (pid 0), then

@@ -142,7 +142,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     if (pid == 0) {
         ::close(parent_end.release());  // as for run: a dead parent must read as EOF here
         exec_init({spec, child_end.get(), launch.target_pidfd, stdio_pipes.child_fds(), trampoline::available(),
-                   filter ? &*filter : nullptr, launch.detach});
+                   filter ? &*filter : nullptr, launch.detach, launch.preserve_fds});
     }
     Child child(static_cast<pid_t>(pid), Fd(child_pidfd));
     child_end.reset();

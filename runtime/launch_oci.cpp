@@ -91,6 +91,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
                             filter ? &*filter : nullptr, {-1, -1, -1}};
         context.start_fifo = fifo.get();
         context.outlives_parent = !foreground;
+        context.preserve_fds = launch.preserve_fds;
         container_init(context);
     }
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};

@@ -66,6 +66,13 @@ void write_pid_file(const std::string& path, pid_t pid) {
     write_file_atomic(absolute(path), std::to_string(pid), 0644, Durability::kRuntime);
 }
 
+void check_preserved_fds(int count) {
+    if (count < 0 || count > 1024) throw UsageError("--preserve-fds " + std::to_string(count) + ": not from 0 to 1024");
+    for (int fd = 3; fd < 3 + count; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0)
+            throw UsageError("--preserve-fds " + std::to_string(count) + ": fd " + std::to_string(fd) + " is not open");
+}
+
 }  // namespace ocicli
 
 namespace {
@@ -112,7 +119,7 @@ void add_create_flags(CLI::App* cmd, CreateRequest& r) {
     cmd->add_option("--console-socket", r.console_socket, "Unix socket that receives the pty master");
     cmd->add_flag("--no-pivot", r.no_pivot, "Accepted for runc compatibility (hutch always uses pivot_root)");
     cmd->add_flag("--no-new-keyring", r.no_new_keyring, "Accepted: hutch does not create session keyrings");
-    cmd->add_option("--preserve-fds", r.preserve_fds, "Only 0 is supported");
+    cmd->add_option("--preserve-fds", r.preserve_fds, "Pass N more fds (3 to 2+N) to the command");
     cmd->add_option("id", r.id, "Container id")->required();
 }
 
@@ -128,7 +135,6 @@ struct Prepared {
 
 Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     oci::validate_id(r.id);
-    if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
     Prepared p;
     p.bundle = bundle_dir(r.bundle);
     p.spec = oci::load_bundle(p.bundle);
@@ -171,6 +177,7 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
     p.launch.state_dir = dir;
     p.launch.seccomp_cache_dir = g.root + "/seccomp";
     p.launch.console_socket = p.console.get();
+    p.launch.preserve_fds = r.preserve_fds;
     p.launch.state_json = [state](pid_t pid, const std::string& status) {
         oci::State s = state;
         s.pid = pid;
@@ -251,6 +258,7 @@ void add_create_start_run(CLI::App& app, const OciGlobals& g, int& exit_code) {
     auto* create_cmd = app.add_subcommand("create", "Create a container: everything but its command");
     add_create_flags(create_cmd, *create_req);
     create_cmd->callback([&g, create_req] {
+        check_preserved_fds(create_req->preserve_fds);  // before the scope's signalfd: fd 3 up are the engine's
         interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
         Prepared p = prepare(g, *create_req);
         try {
@@ -275,6 +283,7 @@ void add_create_start_run(CLI::App& app, const OciGlobals& g, int& exit_code) {
     add_create_flags(run_cmd, *run_req);
     run_cmd->add_flag("--detach,-d", *run_detach, "Return once the command runs");
     run_cmd->callback([&g, &exit_code, run_req, run_detach] {
+        check_preserved_fds(run_req->preserve_fds);  // before the scope's signalfd
         interrupt::Scope start_scope;
         exit_code = run(g, *run_req, *run_detach);
     });

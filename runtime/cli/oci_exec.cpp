@@ -33,7 +33,7 @@ struct ExecRequest {
 
 // exec's process: the container's own, or --process's, with the flags' changes.
 Spec exec_spec(const oci::StateRoot& root, const ExecRequest& r, std::vector<std::string> args) {
-    if (r.preserve_fds != 0) throw UsageError("--preserve-fds " + std::to_string(r.preserve_fds) + " is not supported");
+    check_preserved_fds(r.preserve_fds);  // first: no fd of hutch's is open yet
     Spec spec = oci::stored_spec(root, r.id);
     if (!r.process_file.empty()) {
         spec.process = process_from_json(oci::parse_config(read_file(absolute(r.process_file)), r.process_file));
@@ -91,6 +91,7 @@ int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::strin
     launch.seccomp_cache_dir = g.root + "/seccomp";
     launch.console_socket = console.get();
     launch.detach = r.detach;
+    launch.preserve_fds = r.preserve_fds;
     launch.started = [&](pid_t pid) { write_pid_file(r.pid_file, pid); };
     return exec_process(spec, launch);
 }
@@ -113,7 +114,7 @@ void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code) {
     cmd->add_option("--additional-gids,-g", r->additional_gids, "Additional gids of the process")->allow_extra_args(false);
     cmd->add_option("--cap,-c", r->caps, "Add a capability")->allow_extra_args(false);
     cmd->add_flag("--no-new-privs", r->no_new_privs, "Set no_new_privs");
-    cmd->add_option("--preserve-fds", r->preserve_fds, "Only 0 is supported");
+    cmd->add_option("--preserve-fds", r->preserve_fds, "Pass N more fds (3 to 2+N) to the command");
     cmd->add_option("id", r->id, "Container id")->required();
     // Everything after the id is the command, options included (`exec ID sh -c ...`), as runc
     // takes it; CLI11 leaves it in remaining().

@@ -26,6 +26,11 @@ std::string absolute(const std::string& path);
 Fd connect_console(const std::string& path);
 // Writes `pid` to the --pid-file `path` (nothing for "").
 void write_pid_file(const std::string& path, pid_t pid);
+// --preserve-fds N: UsageError unless fds 3 to 2+N are open. Called first in the command's
+// callback, before hutch opens any fd of its own (the interrupt scope's signalfd among them), so
+// those are the engine's and every fd hutch opens lies above them: a count beyond the engine's
+// fds would otherwise hand hutch's own to the container.
+void check_preserved_fds(int count);
 
 void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code);
 void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g);

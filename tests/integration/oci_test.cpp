@@ -1487,6 +1487,36 @@ TEST_F(OciConfigIntegration, MemoryPolicyIsTheProcesssNumaPolicy) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// --preserve-fds N (podman's --preserve-fds, socket activation): the engine's fds 3 to 2+N reach
+// the command, inheritable; every other fd of hutch's is still closed; a count beyond the fds
+// open is one line naming the fd, and nothing is left.
+TEST_F(OciConfigIntegration, PreserveFdsPassesTheEnginesFdsToTheCommand) {
+    std::string out = tmp_ / "through-fd-3";
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    SpawnOptions so;
+    so.inherit_fds = {{fd, 3}};
+    // The shell's fds: the engine's fd 3, and no fd of hutch's (its signalfd, pidfds, the sync
+    // socket), whatever fds the shell opens for itself.
+    set_command("echo through-3 >&3 && ls -l /proc/$$/fd");
+    Result r = oci({"run", "--preserve-fds", "1", "--bundle", bundle_, new_id("fds")}, so);
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_NE(r.out.find(" 3 -> " + out + "\n"), std::string::npos) << describe(r);
+    for (const char* hutchs : {"anon_inode:", "socket:", "/run/", root_.c_str()})
+        EXPECT_EQ(r.out.find(hutchs), std::string::npos) << hutchs << " reached the command: " << describe(r);
+    EXPECT_EQ(read_file(out), "through-3\n");
+
+    Result closed = oci({"run", "--bundle", bundle_, new_id("fds")}, so);
+    EXPECT_NE(closed.code, 0) << "fd 3 reached a command without --preserve-fds: " << describe(closed);
+
+    Result too_many = oci({"run", "--preserve-fds", "2", "--bundle", bundle_, new_id("fds")}, so);
+    EXPECT_NE(too_many.code, 0);
+    EXPECT_EQ(too_many.err_lines().size(), 1u) << describe(too_many);
+    EXPECT_NE(too_many.err.find("fd 4 is not open"), std::string::npos) << describe(too_many);
+    EXPECT_EQ(root_entries(), Strings{});
+    ::close(fd);
+}
+
 // tmpcopyup (runc's option, podman's default for --tmpfs): a tmpfs on /bin starts with a copy of
 // the image's /bin, symlinks as links (busybox's applets), modes and owners kept, so the
 // container's shell runs from it; the image is never written. Without it, /bin is empty.
