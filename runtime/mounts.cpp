@@ -233,21 +233,37 @@ void copy_entries(const char* step, int from, int to, const std::string& shown, 
     if (!dir) throw SysError(step, "fdopendir", shown, errno);
     listing.release();  // closedir closes it
     std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
-    while (dirent* e = ::readdir(dir)) {
+    for (;;) {
+        errno = 0;
+        dirent* e = ::readdir(dir);
+        if (!e) {
+            if (errno != 0) throw SysError(step, "readdir", shown, errno);  // never a silently partial copy
+            break;
+        }
         std::string name = e->d_name;
         if (name == "." || name == "..") continue;
         const std::string path = shown + "/" + name;
         struct stat st {};
         if (k.fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError(step, "fstatat", path, errno);
+        // Opened without blocking and checked to be what was looked at: an entry swapped since
+        // (a rootfs another container writes) for a fifo or a device is refused, never read.
+        auto open_same = [&](int flags) {
+            Fd fd(k.openat(from, name.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+            struct stat now {};
+            if (!fd) throw SysError(step, "open", path, errno);
+            if (k.fstat(fd.get(), &now) != 0) throw SysError(step, "fstat", path, errno);
+            if (now.st_dev != st.st_dev || now.st_ino != st.st_ino || (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+                throw Error(std::string(step) + ": " + path + " changed while it was copied");
+            return fd;
+        };
         if (S_ISDIR(st.st_mode)) {
             if (k.mkdirat(to, name.c_str(), st.st_mode & 07777) != 0) throw SysError(step, "mkdirat", path, errno);
-            Fd sub_from(k.openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            Fd sub_from = open_same(O_RDONLY | O_DIRECTORY);
             Fd sub_to(k.openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (!sub_from || !sub_to) throw SysError(step, "open", path, errno);
+            if (!sub_to) throw SysError(step, "open", path, errno);
             copy_entries(step, sub_from.get(), sub_to.get(), path, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            Fd in(k.openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-            if (!in) throw SysError(step, "open", path, errno);
+            Fd in = open_same(O_RDONLY);
             Fd out(k.openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777));
             if (!out) throw SysError(step, "open", path, errno);
             copy_file_data(step, in.get(), out.get(), path);

@@ -152,11 +152,16 @@ void RootfsBuilder::mount_one(const Mount& m) {
         below = Fd(kernel_.openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!below) throw SysError("mount " + m.destination, "open", shown, errno);
     }
-    mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, o.flags, o.data);
+    // A read-only tmpfs is filled first, then made read-only, as runc does.
+    const unsigned long flags = below ? o.flags & ~MS_RDONLY : o.flags;
+    mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, flags, o.data);
     if (below) {
-        Fd tmpfs(kernel_.openat(root.open(m.destination, Create::kNothing).get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        Fd top = root.open(m.destination, Create::kNothing);
+        Fd tmpfs(kernel_.openat(top.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!tmpfs) throw SysError("mount " + m.destination, "open", shown, errno);
         mnt::copy_up(("copy up to " + m.destination).c_str(), below, tmpfs, shown);
+        if (o.flags & MS_RDONLY)
+            mnt::mount_at(("mount " + m.destination).c_str(), "", -1, top, shown, "", MS_REMOUNT | o.flags, o.data);
     }
     if (o.recursive_set || o.recursive_clear)
         mnt::set_attrs_recursively(("mount " + m.destination).c_str(), root.open(m.destination, Create::kNothing), shown,

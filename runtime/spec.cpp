@@ -376,7 +376,10 @@ Resources resources_from(const Reader& r) {
         // A file of the cgroup itself: never a path, nor the files that move or kill processes.
         bool name = !file.empty() && file.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.") == std::string::npos &&
                     file.find('.') != std::string::npos && file.front() != '.' && file.back() != '.';
-        if (!name || file == "cgroup.procs" || file == "cgroup.threads" || file == "cgroup.kill" || file == "cgroup.freeze")
+        // Of the core cgroup.* files only the two limits: the others move or kill processes, or
+        // (cgroup.type, cgroup.subtree_control) change the shared parent for every sibling.
+        bool core = file.rfind("cgroup.", 0) == 0;
+        if (!name || (core && file != "cgroup.max.depth" && file != "cgroup.max.descendants"))
             r.fail("unified", "\"" + file + "\" is not a cgroup2 file a container may set");
         if (value.size() > 4096 || value.find_first_of("\n\0", 0, 2) != std::string::npos)
             r.fail("unified", "the value of \"" + file + "\" is not one line");

@@ -7,6 +7,7 @@
 // runc learns of an OOM kill from an eventfd on memory.oom_control (v1) or an inotify on
 // memory.events (cgroup2); hutch reads the same counters every 100 ms, so an "oom" record comes
 // at most that late, and two kills within one look are one record.
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>

@@ -81,8 +81,11 @@ Fd open_live_pidfd(const State& state) {
 void signal_container(const State& state, const Spec& spec, int sig, bool all) {
     Fd pidfd = open_live_pidfd(state);
     if (!pidfd) throw UsageError("container " + state.id + " is not running");
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
-        throw SysError("signal container " + state.id, "pidfd_send_signal", std::to_string(sig), errno);
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0) {
+        // Signal 0 asks whether it still runs: one that died meanwhile does not.
+        if (errno == ESRCH && sig == 0) throw UsageError("container " + state.id + " is not running");
+        if (errno != ESRCH) throw SysError("signal container " + state.id, "pidfd_send_signal", std::to_string(sig), errno);
+    }
     if (!all) return;
     // The others by pid, as runc's kill --all: in the container's own pid namespace they cannot
     // outlive its first process, which the pidfd pins.

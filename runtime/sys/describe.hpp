@@ -16,9 +16,9 @@ namespace hutch::sys {
 
 std::string mount_flags(unsigned long flags);      // "MS_NOSUID|MS_NODEV", or "0"
 std::string umount_flags(int flags);               // "MNT_DETACH"
-std::string mount_attr_flags(std::uint64_t attrs);
-std::string mempolicy_mode(int mode);                      // "MPOL_BIND|MPOL_F_STATIC_NODES"
-std::string node_list(const std::vector<unsigned long>& mask);  // the set bits as "0-3,7"  // "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID", or "0"
+std::string mount_attr_flags(std::uint64_t attrs);  // "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID", or "0"
+std::string mempolicy_mode(int mode);               // "MPOL_BIND|MPOL_F_STATIC_NODES"
+std::string node_list(const std::vector<unsigned long>& mask);  // the set bits as "0-3,7"
 std::string clone_flags(std::uint64_t flags);      // "CLONE_NEWNS|CLONE_PIDFD"
 std::string namespace_type(int nstype);            // setns's nstype: "CLONE_NEWNET", or "0"
 std::string open_flags(int flags);                 // "O_RDONLY|O_DIRECTORY|O_CLOEXEC"

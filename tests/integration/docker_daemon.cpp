@@ -30,6 +30,8 @@ DockerDaemon::DockerDaemon(const std::string& dir, const Strings& extra_args, co
     // dockerd makes /run/docker/plugins whatever its exec root: a tmpfs of its own mount
     // namespace over /run keeps that off the host.
     std::string setup = "mount -t tmpfs -o mode=0755 hutch-it-run /run";
+    // And over /opt: the opt plugin of dockerd's containerd makes /opt/containerd.
+    setup += " && mount -t tmpfs -o mode=0755 hutch-it-opt /opt";
     if (!netns_setup.empty()) setup += " && " + netns_setup;
     argv.insert(argv.end(), {"/bin/sh", "-c", setup + " && exec \"$0\" \"$@\""});
     argv.insert(argv.end(), {kDockerd, "--config-file", dir_ + "/daemon.json", "--data-root", dir_ + "/data",

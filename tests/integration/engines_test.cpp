@@ -434,7 +434,10 @@ protected:
         write_file(dir_ / "config.toml", "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n");
         Strings argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$LOG\" 2>&1", "/usr/bin/unshare", "--mount", "--net", "--pid",
                         "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--", "/bin/sh", "-c",
-                        "mount -t tmpfs -o mode=0755 hutch-it-run /run && exec \"$0\" \"$@\"", kContainerd, "--config",
+                        // /opt too: containerd's opt plugin makes /opt/containerd.
+                        "mount -t tmpfs -o mode=0755 hutch-it-run /run && mount -t tmpfs -o mode=0755 hutch-it-opt /opt && "
+                        "exec \"$0\" \"$@\"",
+                        kContainerd, "--config",
                         dir_ / "config.toml", "--root", dir_ / "root", "--state", dir_ / "state", "--address", socket_,
                         "--log-level", "warn"};
         SpawnOptions options;
@@ -450,6 +453,13 @@ protected:
     }
 
     void TearDown() override {
+        // A test that failed between pause and resume leaves a frozen cgroup, where a v1 freezer
+        // would keep the SIGKILL below pending: thawed first.
+        if (!cgroup_parent_.empty())
+            for (const auto& dir : split_lines(run_command({"/usr/bin/find", "/sys/fs/cgroup", "-path", "*/" + cgroup_parent_ + "/*",
+                                                            "-name", "freezer.state", "-o", "-path", "*/" + cgroup_parent_ + "/*",
+                                                            "-name", "cgroup.freeze"}).out))
+                write_file(dir, dir.ends_with("freezer.state") ? "THAWED" : "0");
         containerd_.reset();  // SIGKILL to unshare: containerd, its shims and containers die with it
         if (cgroup_parent_.empty()) return;
         for (const auto& hierarchy : list_dir("/sys/fs/cgroup"))

@@ -1532,6 +1532,12 @@ TEST_F(OciConfigIntegration, TmpcopyupCopiesTheImagesDirectoryIntoTheTmpfs) {
                          "\n1\nwritten\n");
     EXPECT_FALSE(path_exists(rootfs_ + "/bin/new"));
 
+    // Read-only: filled first, then made read-only (the copy itself must not meet EROFS).
+    config_["mounts"].back()["options"] = {"tmpcopyup", "ro", "nosuid", "size=16m"};
+    Result read_only = run_container("ls /bin | wc -l; touch /bin/new 2>/dev/null; echo $?");
+    EXPECT_EXIT_CODE(read_only, 0);
+    EXPECT_EQ(read_only.out, std::to_string(list_dir(rootfs_ + "/bin").size()) + "\n1\n") << describe(read_only);
+
     config_["mounts"].back()["options"] = {"nosuid", "size=16m"};
     Result empty = run_container("true");
     EXPECT_EQ(empty.code, 127) << "a tmpfs without tmpcopyup starts empty: no /bin/sh. " << describe(empty);

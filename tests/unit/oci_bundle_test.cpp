@@ -457,7 +457,8 @@ TEST(OciBundle, HugepageLimitsAndUnifiedAreReadAndChecked) {
         std::string msg = usage_error([&] { oci::spec_from_config(c, kBundle); });
         EXPECT_TRUE(contains(msg, std::string("\"") + size + "\"")) << msg;
     }
-    for (const char* file : {"../memory.max", "memory/max", "cgroup.procs", "cgroup.kill", "max", ".max", "Memory.max"}) {
+    for (const char* file : {"../memory.max", "memory/max", "cgroup.procs", "cgroup.kill", "cgroup.type",
+                             "cgroup.subtree_control", "max", ".max", "Memory.max"}) {
         c["linux"]["resources"] = {{"unified", {{file, "1"}}}};
         std::string msg = usage_error([&] { oci::spec_from_config(c, kBundle); });
         EXPECT_TRUE(contains(msg, std::string("\"") + file + "\"")) << msg;

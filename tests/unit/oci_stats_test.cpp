@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "runtime/oci/stats.hpp"
