@@ -46,9 +46,10 @@ void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, 
 int oci_main(int argc, char** argv);
 
 // Parses argv and runs the chosen command; help goes to stdout, errors to `report` as one line,
-// with hutch's exit codes (125 for its own errors). Returns the exit status.
+// with hutch's exit codes: `own_error` (125, Docker's; runc's 1 for hutch-oci) for its own
+// errors, 126 and 127 for a command that cannot run. Returns the exit status.
 int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
-                  const std::function<void(const std::string&)>& report);
+                  const std::function<void(const std::string&)>& report, int own_error = kExitHutchError);
 
 // "TERM", "SIGTERM", "sigterm", "15" -> 15; anything else is a UsageError naming it.
 int parse_signal(const std::string& text);

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
 namespace hutch::cli {
 
 int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
-                  const std::function<void(const std::string&)>& report) {
+                  const std::function<void(const std::string&)>& report, int own_error) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -162,7 +162,7 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
             return 0;
         }
         report(std::string(e.what()) + " (see " + app.get_name() + " --help)");
-        return kExitHutchError;
+        return own_error;
     } catch (const interrupt::Interrupted& e) {
         // Everything the start made is gone by now: say so, then end as the signal asked.
         report(e.what());
@@ -170,10 +170,10 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code,
         return e.exit_code();
     } catch (const Error& e) {
         report(e.what());
-        return e.exit_code();
+        return e.exit_code() == kExitHutchError ? own_error : e.exit_code();
     } catch (const std::exception& e) {
         report(e.what());
-        return kExitHutchError;
+        return own_error;
     }
     return exit_code;
 }

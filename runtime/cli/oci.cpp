@@ -390,8 +390,10 @@ int oci_main(int argc, char** argv) {
     auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");
     features_cmd->callback([&] { std::cout << features().dump(2) << "\n"; });
 
+    // runc exits 1 on any error of its own, and engines expect it; a command that cannot run
+    // keeps 126 or 127, as crun gives them.
     return parse_and_run(app, argc, argv, exit_code,
-                         [&](const std::string& message) { report(g, program.c_str(), message); });
+                         [&](const std::string& message) { report(g, program.c_str(), message); }, 1);
 }
 
 }  // namespace hutch::cli

@@ -1303,7 +1303,7 @@ TEST_F(OciDevicesIntegration, BadRuleIsRefusedBeforeAnythingIsMade) {
     write_config();
     std::string id = new_id("badrule");
     Result c = create(id);
-    EXPECT_EXIT_CODE(c, 125);
+    EXPECT_EXIT_CODE(c, 1);
     EXPECT_NE(c.err.find("linux.resources.devices[1] (deny c 1:3 r)"), std::string::npos) << describe(c);
     EXPECT_EQ(root_entries(), Strings{});
     std::string cg = default_oci_cgroup(id);
@@ -1804,7 +1804,7 @@ TEST_F(OciBadInputIntegration, BadBundlesAreRefusedAndLeaveNothing) {
         std::string id = k.id.empty() ? new_id("bad") : k.id;
         for (const char* cmd : {"create", "run"}) {
             Result r = oci({cmd, "--bundle", bundle_, id});
-            EXPECT_NE(r.code, 0) << cmd << "\n" << describe(r);
+            EXPECT_EQ(r.code, 1) << "runc's exit code for its own errors: " << cmd << "\n" << describe(r);
             ASSERT_EQ(r.err_lines().size(), 1u) << cmd << "\n" << describe(r);
             for (const auto& needle : k.needles) EXPECT_NE(r.err.find(needle), std::string::npos) << needle << "\n" << describe(r);
             EXPECT_EQ(r.out, "");
@@ -1820,14 +1820,15 @@ TEST_F(OciBadInputIntegration, UnknownContainerAndBadSignal) {
     for (const Strings& args : {Strings{"state", "nosuch"}, Strings{"start", "nosuch"}, Strings{"kill", "nosuch"},
                                 Strings{"delete", "nosuch"}, Strings{"ps", "nosuch"}, Strings{"exec", "nosuch", "true"}}) {
         Result r = oci(args);
-        EXPECT_NE(r.code, 0) << args[0];
+        EXPECT_EQ(r.code, 1) << args[0] << ": runc's exit code for its own errors";
         ASSERT_EQ(r.err_lines().size(), 1u) << describe(r);
         EXPECT_NE(r.err.find("nosuch"), std::string::npos) << describe(r);
     }
     std::string id = new_id("sig");
     pid_t pid = start_running(id, "exec sleep 60");
     Result r = oci({"kill", id, "NOSIG"});
-    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(oci({"kill", "--no-such-flag", id}).code, 1) << "a bad flag is runc's 1 too";
     EXPECT_NE(r.err.find("NOSIG"), std::string::npos) << describe(r);
     EXPECT_TRUE(process_alive(pid));
 }
