@@ -49,11 +49,14 @@ const std::set<std::string> kOtherFields = {
     "memory.kernelTCP", "memory.swappiness", "memory.useHierarchy", "memory.checkBeforeUpdate",
     "cpu.realtimeRuntime", "cpu.realtimePeriod", "cpu.idle", "cpu.burst", "blockIO.leafWeight",
     "blockIO.weightDevice", "blockIO.throttleReadBpsDevice", "blockIO.throttleWriteBpsDevice",
-    "blockIO.throttleReadIOPSDevice", "blockIO.throttleWriteIOPSDevice", "hugepageLimits", "network", "rdma", "unified"};
+    "blockIO.throttleReadIOPSDevice", "blockIO.throttleWriteIOPSDevice", "network", "rdma"};
+// Whole sections applied as create applies them (their entries checked where they are read).
+const std::set<std::string> kAppliedWhole = {"hugepageLimits", "unified"};
 
 void check_fields(const json& r) {
     if (!r.is_object()) throw UsageError("-r: the resources must be a JSON object");
     for (const auto& [section, value] : r.items()) {
+        if (kAppliedWhole.count(section)) continue;
         auto applied = kApplied.find(section);
         if (applied == kApplied.end() || section == "devices") {
             if (applied == kApplied.end() && !kOtherFields.count(section)) throw UsageError("-r: unknown field \"" + section + "\"");

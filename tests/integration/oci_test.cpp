@@ -1407,6 +1407,28 @@ TEST_F(OciConfigIntegration, UnifiedWritesTheContainersCgroup2Files) {
     EXPECT_TRUE(cg.empty() || !path_exists(cg)) << cg;
 }
 
+// update -r takes unified as create does: written into the running container's cgroup2 cgroup.
+TEST_F(OciConfigIntegration, UpdateWritesUnifiedIntoTheRunningContainersCgroup) {
+    if (mountinfo_line(host_mountinfo(), "/sys/fs/cgroup").find("cgroup2") == std::string::npos &&
+        mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/unified").empty())
+        GTEST_SKIP() << "no cgroup2 hierarchy on this host";
+    std::string id = new_id("update-unified");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    write_file(tmp_ / "unified.json", R"({"unified": {"cgroup.max.descendants": "7"}})");
+    Result r = oci({"update", "-r", tmp_ / "unified.json", id});
+    ASSERT_EXIT_CODE(r, 0);
+    Strings dirs = json::parse(read_file(root_ + "/" + id + "/state.json")).value("cgroups", Strings{});
+    ASSERT_FALSE(dirs.empty());
+    EXPECT_EQ(read_file(dirs.front() + "/cgroup.max.descendants"), "7\n") << dirs.front();
+    write_file(tmp_ / "bad.json", R"({"unified": {"cgroup.procs": "1"}})");
+    Result bad = oci({"update", "-r", tmp_ / "bad.json", id});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("cgroup.procs"), std::string::npos) << describe(bad);
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+}
+
 // linux.resources.hugepageLimits: the hugetlb controller's limit for that page size where the
 // host has the controller for containers; else refused with one line (runc skips it silently,
 // which would leave the host's huge pages unprotected).
