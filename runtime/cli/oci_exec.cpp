@@ -77,7 +77,11 @@ int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::strin
     oci::StateRoot root(g.root);
     oci::State s = root.load(r.id);
     Spec spec = exec_spec(root, r, args);
-    if (oci::status_of(root, s) != "running") throw UsageError("container " + r.id + " is not running");
+    // As runc: a created container (its first process waiting for start, everything but the
+    // command in place) takes an exec too; a paused or stopped one does not.
+    std::string status = oci::status_of(root, s);
+    if (status == "paused") throw UsageError("cannot exec in a paused container " + r.id);
+    if (status != "running" && status != "created") throw UsageError("container " + r.id + " is not running");
     Fd pidfd = oci::open_live_pidfd(s);
     if (!pidfd) throw UsageError("container " + r.id + " is not running");
     Fd console = connect_console(r.console_socket);

@@ -363,6 +363,12 @@ TEST_F(OciLifecycleIntegration, CreateStartKillDelete) {
     Result list = oci({"list", "-q"});
     EXPECT_EXIT_CODE(list, 0);
     EXPECT_EQ(list.out, id + "\n");
+    // exec into a created container, as runc allows: the command still waits for start.
+    Result in_created = oci({"exec", id, "sh", "-c", "echo in-created"});
+    EXPECT_EXIT_CODE(in_created, 0);
+    EXPECT_EQ(in_created.out, "in-created\n") << describe(in_created);
+    EXPECT_EQ(state(id)["status"], "created");
+    EXPECT_FALSE(path_exists(shared_ + "/marker")) << "an exec into a created container started its command";
 
     Result st = oci({"start", id});
     ASSERT_EXIT_CODE(st, 0);
@@ -985,11 +991,15 @@ TEST_F(OciExecIntegration, ExecDetachWritesThePidFile) {
     }
 }
 
+// A stopped container takes no exec (a created one does: CreateStartKillDelete).
 TEST_F(OciExecIntegration, ExecIntoAStoppedContainerFails) {
     std::string id = new_id("execs");
     ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    ASSERT_EXIT_CODE(oci({"kill", id, "KILL"}), 0);
+    EXPECT_EQ(reap(pid), 128 + SIGKILL);
     Result r = oci({"exec", id, "true"});
-    EXPECT_NE(r.code, 0) << "a created container runs no command yet";
+    EXPECT_EQ(r.code, 1) << "a stopped container";
     EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
     Result missing = oci({"exec", "nosuch", "true"});
     EXPECT_NE(missing.code, 0);
