@@ -54,7 +54,8 @@ void add_events_command(CLI::App& app, const OciGlobals& g) {
             if (seen) ooms = seen;
         };
         auto next_stats = std::chrono::steady_clock::now();
-        while (running()) {
+        // Until the container stops, or the reader goes away (SIGPIPE is ignored: a failed write).
+        while (running() && std::cout) {
             report_ooms();
             if (auto now = std::chrono::steady_clock::now(); now >= next_stats) {
                 print("stats", oci::runc_stats(s.cgroups));
