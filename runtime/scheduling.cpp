@@ -23,23 +23,7 @@ constexpr std::pair<const char*, std::uint64_t> kFlags[] = {
     {"SCHED_FLAG_UTIL_CLAMP_MAX", SCHED_FLAG_UTIL_CLAMP_MAX},
 };
 
-// set_mempolicy(2)'s modes and mode flags (linux/mempolicy.h; Debian 12's headers predate the
-// last two modes).
-constexpr std::pair<const char*, int> kMemoryModes[] = {
-    {"MPOL_DEFAULT", 0}, {"MPOL_PREFERRED", 1},       {"MPOL_BIND", 2},
-    {"MPOL_INTERLEAVE", 3}, {"MPOL_LOCAL", 4},        {"MPOL_PREFERRED_MANY", 5},
-    {"MPOL_WEIGHTED_INTERLEAVE", 6},
-};
-constexpr std::pair<const char*, int> kMemoryFlags[] = {
-    {"MPOL_F_STATIC_NODES", 1 << 15}, {"MPOL_F_RELATIVE_NODES", 1 << 14}, {"MPOL_F_NUMA_BALANCING", 1 << 13}};
 constexpr unsigned kMaxNodes = 1024;  // the kernel's largest MAX_NUMNODES
-
-template <std::size_t N>
-std::optional<int> named(const std::pair<const char*, int> (&table)[N], const std::string& name) {
-    for (const auto& [n, value] : table)
-        if (name == n) return value;
-    return std::nullopt;
-}
 
 // "0-3,7" as a node mask of kMaxNodes bits; nullopt when it is not such a list.
 std::optional<std::vector<unsigned long>> node_mask(const std::string& nodes) {
@@ -107,7 +91,7 @@ std::string invalid(const IoPriority& p) {
 }
 
 std::string invalid(const MemoryPolicy& p) {
-    if (!named(kMemoryModes, p.mode)) return "mode: unknown mode \"" + p.mode + "\"";
+    if (!sys::mempolicy_mode_number(p.mode)) return "mode: unknown mode \"" + p.mode + "\"";
     const bool no_nodes = p.mode == "MPOL_DEFAULT" || p.mode == "MPOL_LOCAL";
     if (no_nodes && !p.nodes.empty()) return "nodes: " + p.mode + " takes no nodes";
     if (!no_nodes && p.mode != "MPOL_PREFERRED" && p.nodes.empty()) return "nodes: " + p.mode + " needs nodes";
@@ -115,7 +99,7 @@ std::string invalid(const MemoryPolicy& p) {
         return "nodes: \"" + p.nodes + "\" is not a list of node numbers and ranges below " + std::to_string(kMaxNodes) +
                " such as 0-3,7";
     for (const auto& flag : p.flags)
-        if (!named(kMemoryFlags, flag)) return "flags: unknown flag \"" + flag + "\"";
+        if (!sys::mempolicy_flag_number(flag)) return "flags: unknown flag \"" + flag + "\"";
     auto has = [&](const char* flag) { return std::find(p.flags.begin(), p.flags.end(), flag) != p.flags.end(); };
     if (has("MPOL_F_STATIC_NODES") && has("MPOL_F_RELATIVE_NODES"))
         return "flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other";
@@ -124,8 +108,8 @@ std::string invalid(const MemoryPolicy& p) {
 
 void apply(const std::optional<MemoryPolicy>& policy) {
     if (!policy) return;
-    int mode = *named(kMemoryModes, policy->mode);  // checked where the spec was read
-    for (const auto& flag : policy->flags) mode |= *named(kMemoryFlags, flag);
+    int mode = *sys::mempolicy_mode_number(policy->mode);  // checked where the spec was read
+    for (const auto& flag : policy->flags) mode |= *sys::mempolicy_flag_number(flag);
     std::vector<unsigned long> mask = policy->nodes.empty() ? std::vector<unsigned long>() : *node_mask(policy->nodes);
     check(sys::kernel().set_mempolicy(mode, mask, kMaxNodes + 1), "set the memory policy", "set_mempolicy",
           policy->mode + (policy->nodes.empty() ? "" : " " + policy->nodes));

@@ -12,6 +12,7 @@
 #include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -118,18 +119,6 @@ std::string mount_attr_flags(std::uint64_t attrs) {
                              {MOUNT_ATTR_NOEXEC, "MOUNT_ATTR_NOEXEC"}});
 }
 
-std::string mempolicy_mode(int mode) {
-    static const char* const kModes[] = {"MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE",
-                                         "MPOL_LOCAL", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"};
-    const int flags = mode & ((1 << 15) | (1 << 14) | (1 << 13));
-    const int base = mode & ~flags;
-    std::string out = base >= 0 && base < 7 ? kModes[base] : std::to_string(base);
-    if (flags) out += "|" + bit_names(static_cast<unsigned>(flags), {{1u << 15, "MPOL_F_STATIC_NODES"},
-                                                                     {1u << 14, "MPOL_F_RELATIVE_NODES"},
-                                                                     {1u << 13, "MPOL_F_NUMA_BALANCING"}});
-    return out;
-}
-
 std::string node_list(const std::vector<unsigned long>& mask) {
     constexpr std::size_t kBits = 8 * sizeof(unsigned long);
     auto set = [&](std::size_t n) { return n < mask.size() * kBits && (mask[n / kBits] >> (n % kBits)) & 1; };
@@ -213,6 +202,14 @@ constexpr Named kSchedPolicies[] = {
     {SCHED_DEADLINE, "SCHED_DEADLINE"},
 };
 constexpr Named kIoClasses[] = {{1, "IOPRIO_CLASS_RT"}, {2, "IOPRIO_CLASS_BE"}, {3, "IOPRIO_CLASS_IDLE"}};
+// set_mempolicy(2)'s modes and mode flags, the same two ways (linux/mempolicy.h; Debian 12's
+// headers predate the last two modes).
+constexpr Named kMemoryPolicyModes[] = {
+    {0, "MPOL_DEFAULT"}, {1, "MPOL_PREFERRED"}, {2, "MPOL_BIND"},           {3, "MPOL_INTERLEAVE"},
+    {4, "MPOL_LOCAL"},   {5, "MPOL_PREFERRED_MANY"}, {6, "MPOL_WEIGHTED_INTERLEAVE"},
+};
+constexpr Named kMemoryPolicyFlags[] = {
+    {1 << 15, "MPOL_F_STATIC_NODES"}, {1 << 14, "MPOL_F_RELATIVE_NODES"}, {1 << 13, "MPOL_F_NUMA_BALANCING"}};
 
 template <std::size_t N>
 std::string name_in(const Named (&table)[N], std::uint64_t value) {
@@ -241,12 +238,30 @@ std::optional<int> io_class_number(const std::string& name) {
     return std::nullopt;
 }
 
+std::string mempolicy_mode(int mode) {
+    std::uint64_t flags = 0;
+    for (const auto& f : kMemoryPolicyFlags) flags |= f.value;
+    std::string out = name_in(kMemoryPolicyModes, static_cast<std::uint64_t>(mode) & ~flags);
+    for (const auto& f : kMemoryPolicyFlags)
+        if (static_cast<std::uint64_t>(mode) & f.value) out += std::string("|") + f.name;
+    return out;
+}
+std::optional<int> mempolicy_mode_number(const std::string& name) {
+    if (auto v = value_in(kMemoryPolicyModes, name)) return static_cast<int>(*v);
+    return std::nullopt;
+}
+std::optional<int> mempolicy_flag_number(const std::string& name) {
+    if (auto v = value_in(kMemoryPolicyFlags, name)) return static_cast<int>(*v);
+    return std::nullopt;
+}
+
 std::string ioctl_request(unsigned long request) {
     return one_name(static_cast<long>(request), {{TIOCSPTLCK, "TIOCSPTLCK"},
                                                  {TIOCGPTPEER, "TIOCGPTPEER"},
                                                  {TIOCSCTTY, "TIOCSCTTY"},
                                                  {TIOCSWINSZ, "TIOCSWINSZ"},
-                                                 {TIOCGWINSZ, "TIOCGWINSZ"}});
+                                                 {TIOCGWINSZ, "TIOCGWINSZ"},
+                                                 {FIONCLEX, "FIONCLEX"}});
 }
 
 std::string seccomp_flags(unsigned flags) {

@@ -17,7 +17,6 @@ namespace hutch::sys {
 std::string mount_flags(unsigned long flags);      // "MS_NOSUID|MS_NODEV", or "0"
 std::string umount_flags(int flags);               // "MNT_DETACH"
 std::string mount_attr_flags(std::uint64_t attrs);  // "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID", or "0"
-std::string mempolicy_mode(int mode);               // "MPOL_BIND|MPOL_F_STATIC_NODES"
 std::string node_list(const std::vector<unsigned long>& mask);  // the set bits as "0-3,7"
 std::string clone_flags(std::uint64_t flags);      // "CLONE_NEWNS|CLONE_PIDFD"
 std::string namespace_type(int nstype);            // setns's nstype: "CLONE_NEWNET", or "0"
@@ -33,6 +32,11 @@ std::string io_class_name(int io_class);              // "IOPRIO_CLASS_IDLE"
 // The other way round, from config.json's names; nullopt for a name that is neither.
 std::optional<std::uint32_t> sched_policy_number(const std::string& name);
 std::optional<int> io_class_number(const std::string& name);
+// set_mempolicy's mode with its flags, "MPOL_BIND|MPOL_F_STATIC_NODES"; and a mode's or a flag's
+// number from config.json's name (nullopt for another name).
+std::string mempolicy_mode(int mode);
+std::optional<int> mempolicy_mode_number(const std::string& name);
+std::optional<int> mempolicy_flag_number(const std::string& name);
 std::string ioctl_request(unsigned long request);  // "TIOCSCTTY"
 std::string seccomp_flags(unsigned flags);         // "SECCOMP_FILTER_FLAG_LOG", or "0"
 std::string bpf_command(int cmd);                  // "BPF_PROG_LOAD"
