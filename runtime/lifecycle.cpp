@@ -133,13 +133,6 @@ std::string container_freezer(const ContainerState& c) {
     return freezer_of(cgroups);
 }
 
-// As dockerd's kill: a paused container is thawed after a signal that ends it (SIGKILL, its
-// stop signal, any signal when it has none), so the signal is acted on; another signal waits,
-// pending, for `hutch unpause`.
-void thaw_if_ending(const ContainerState& c, restart::Request request) {
-    if (request == restart::Request::kExit) thaw(c);
-}
-
 }  // namespace
 
 bool is_paused(const ContainerState& c) {
@@ -182,7 +175,10 @@ void kill_container(const Paths& paths, const ContainerState& c, const std::stri
     restart::request(paths.runtime_dir(c.id), request);
     // As dockerd: a container waiting to restart is stopped by the request alone.
     if (Fd pidfd = pidfd_unless_restarting(paths, c, ref)) send_signal(pidfd, sig, ref);
-    thaw_if_ending(c, request);
+    // As dockerd: a paused container is thawed after a signal that ends it (SIGKILL, its stop
+    // signal, any signal when it has none), so the signal is acted on; another one waits,
+    // pending, for `hutch unpause`.
+    if (request == restart::Request::kExit) thaw(c);
     events::emit(paths.data_root,
                  {"container", "kill", c.id, {{"image", c.rootfs}, {"name", c.name}, {"signal", std::to_string(sig)}}, 0});
 }
@@ -200,7 +196,7 @@ void stop_container(const Paths& paths, const ContainerState& c, const std::stri
     }
     auto signal = [&](int sig) {
         send_signal(pidfd, sig, ref);
-        thaw_if_ending(c, restart::Request::kExit);  // stop's signals all end it
+        thaw(c);  // stop's signals all end it: acted on by a paused container too (kill, above)
         auto attrs = who;
         attrs["signal"] = std::to_string(sig);
         events::emit(paths.data_root, {"container", "kill", c.id, attrs, 0});

@@ -132,6 +132,7 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
     }
     // As dockerd: a container waiting to restart is still "running" (it is not stopped), with no pid.
     bool running = c.status == "running" || c.status == "restarting";
+    const std::string state = lifecycle::state_string(c);  // a paused one's freezer, read once
     const auto& hutch = config.value("hutch", nlohmann::json::object());
     const auto& process = config.value("process", nlohmann::json::object());
     nlohmann::json out = {
@@ -141,9 +142,9 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
         {"Args", c.command.size() > 1 ? std::vector<std::string>(c.command.begin() + 1, c.command.end())
                                       : std::vector<std::string>{}},
         {"State",
-         {{"Status", lifecycle::state_string(c)},
+         {{"Status", state},
           {"Running", running},
-          {"Paused", lifecycle::is_paused(c)},
+          {"Paused", state == "paused"},
           {"Restarting", c.status == "restarting"},
           {"Pid", running ? c.pid : 0},
           {"OOMKilled", c.oom_killed},

@@ -46,15 +46,16 @@ std::optional<double> seconds_since(const std::string& when, std::int64_t now_ns
     return static_cast<double>(now_ns - *at) / 1e9;
 }
 
-// moby's State.String().
-std::string status_words(const ContainerState& c, std::int64_t now_ns) {
+// moby's State.String(); `state` is lifecycle::state_string(c), read once by the caller (a paused
+// container's freezer is a file).
+std::string status_words(const ContainerState& c, const std::string& state, std::int64_t now_ns) {
     auto ago = [&](const std::string& when) {
         auto s = seconds_since(when, now_ns);
         return stats::human_duration(s.value_or(0)) + " ago";
     };
     if (c.status == "running")
         return "Up " + stats::human_duration(seconds_since(c.started_at, now_ns).value_or(0)) +
-               (lifecycle::is_paused(c) ? " (Paused)" : "");
+               (state == "paused" ? " (Paused)" : "");
     if (c.status == "restarting") return "Restarting (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at);
     if (c.status == "created") return "Created";
     if (c.status == "exited") return "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at);
@@ -123,14 +124,15 @@ json list_context(const Paths& paths, const ContainerState& c, bool truncate, st
     }
     std::string network = config.value("hutch", json::object()).value("network", "");
     auto age = seconds_since(c.created, now_ns);
+    const std::string state = lifecycle::state_string(c);
     return {{"ID", truncate ? c.id.substr(0, 12) : c.id},
             {"Image", c.rootfs},  // the image as the user named it, or the root directory
             {"Command", quoted_command(c.command, truncate)},
             {"CreatedAt", created_at(c.created, now_ns)},
             {"RunningFor", age ? stats::human_duration(*age) + " ago" : ""},
             {"Ports", c.status == "running" ? ports_text(c) : ""},
-            {"State", lifecycle::state_string(c)},
-            {"Status", status_words(c, now_ns)},
+            {"State", state},
+            {"Status", status_words(c, state, now_ns)},
             {"Names", c.name},
             {"Labels", ""},  // hutch keeps no labels
             {"Networks", network.rfind("container:", 0) == 0 ? "" : network},
