@@ -5,13 +5,14 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
+#include "runtime/stats.hpp"
 
 namespace hutch::oci {
 
@@ -26,13 +27,11 @@ std::string dir_with(const std::vector<std::string>& cgroups, const std::string&
     return "";
 }
 
-// A counter file's number; "max" (cgroup2's unlimited) is runc's MaxUint64, anything else 0.
+// A counter file's number (runtime/stats.hpp's parser, as `hutch stats` reads them); "max"
+// (cgroup2's unlimited) is runc's MaxUint64, anything else 0.
 std::uint64_t number(const std::string& text) {
     if (text == "max") return std::numeric_limits<std::uint64_t>::max();
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-    return errno == 0 && end != text.c_str() ? v : 0;
+    return stats::parse_number(text).value_or(0);
 }
 
 std::uint64_t read_number(const std::string& dir, const std::string& file) {
@@ -185,10 +184,9 @@ json runc_stats(const std::vector<std::string>& cgroups) {
 }
 
 std::optional<std::uint64_t> oom_kills(const std::vector<std::string>& cgroups) {
-    if (std::string d = dir_with(cgroups, "memory.oom_control"); !d.empty())
-        return at(keyed(read_cgroup_file(d + "/memory.oom_control")), "oom_kill");
-    if (std::string v2 = dir_with(cgroups, "memory.events"); !v2.empty())
-        return at(keyed(read_cgroup_file(v2 + "/memory.events")), "oom_kill");
+    for (const char* file : {"memory.oom_control", "memory.events"})  // v1, then cgroup2
+        if (std::string d = dir_with(cgroups, file); !d.empty())
+            return stats::keyed_value(read_cgroup_file(d + "/" + file), "oom_kill").value_or(0);
     return std::nullopt;
 }
 
@@ -203,13 +201,11 @@ std::int64_t parse_go_duration_ms(const std::string& text) {
         std::size_t start = i;
         while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
         if (i == start) throw bad();
-        char* end = nullptr;
-        double value = std::strtod(text.substr(start, i - start).c_str(), &end);
+        double value = std::strtod(text.substr(start, i - start).c_str(), nullptr);
         bool found = false;
-        for (const auto& [unit, ms] : kUnits) {
+        for (const auto& [unit, ms] : kUnits) {  // "ms" before "m": the first that matches wins
             std::size_t n = std::strlen(unit);
-            // "m" must not take the "m" of "ms".
-            if (text.compare(i, n, unit) == 0 && !(n == 1 && unit[0] == 'm' && i + 1 < text.size() && text[i + 1] == 's')) {
+            if (text.compare(i, n, unit) == 0) {
                 total += value * ms;
                 i += n;
                 found = true;
