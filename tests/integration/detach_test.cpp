@@ -395,19 +395,14 @@ TEST_F(DetachIntegration, KillDefaultsToSigkill) {
 
 // --- pause and unpause ---------------------------------------------------------------------
 
-// hutch pause freezes a hutch run container through its cgroup2 cgroup: it joins v1 hierarchies
-// only for its limits, never the freezer.
-bool has_cgroup2() {
-    const std::string mountinfo = host_mountinfo();
-    return mountinfo_line(mountinfo, "/sys/fs/cgroup").find(" cgroup2 ") != std::string::npos ||
-           !mountinfo_line(mountinfo, "/sys/fs/cgroup/unified").empty();
-}
 
 // docker pause / unpause: every process of the container stops where it is (its log stops
 // growing) and goes on after unpause; ps, its status filter and inspect say paused; exec is
 // refused; both are events; pausing twice or unpausing a running container is 125 with one line, as hutch kill's errors.
 TEST_F(DetachIntegration, PauseFreezesTheContainerAndUnpauseLetsItGoOn) {
-    if (!has_cgroup2()) GTEST_SKIP() << "no cgroup2 hierarchy: a hutch run container has no freezer here";
+    // hutch pause freezes a hutch run container through its cgroup2 cgroup: it joins v1
+    // hierarchies only for its limits, never the freezer.
+    if (cgroup2_mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy: a hutch run container has no freezer here";
     std::string id = start_d({"--name", "ticker"}, {"sh", "-c", "while true; do echo tick; sleep 0.02; done"});
     ASSERT_FALSE(id.empty());
     auto grows = [&] {
@@ -453,7 +448,9 @@ TEST_F(DetachIntegration, PauseFreezesTheContainerAndUnpauseLetsItGoOn) {
 // A paused container still ends: stop's SIGTERM and kill's SIGKILL are acted on (the container
 // is thawed after them, as dockerd does), rm -f removes it, and a stopped one cannot be paused.
 TEST_F(DetachIntegration, APausedContainerStopsKillsAndIsRemoved) {
-    if (!has_cgroup2()) GTEST_SKIP() << "no cgroup2 hierarchy: a hutch run container has no freezer here";
+    // hutch pause freezes a hutch run container through its cgroup2 cgroup: it joins v1
+    // hierarchies only for its limits, never the freezer.
+    if (cgroup2_mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy: a hutch run container has no freezer here";
     std::string id = start_d({"--name", "frozen"}, {"sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"});
     ASSERT_FALSE(id.empty());
     ASSERT_EXIT_CODE(hutch({"pause", "frozen"}), 0);

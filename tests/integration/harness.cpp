@@ -546,17 +546,18 @@ pid_t wait_for_child_of(pid_t pid, std::chrono::milliseconds timeout) {
     return 0;
 }
 
-std::string container_cgroup_dir(const std::string& id) {
-    std::string mount_point;
+std::string cgroup2_mount() {
     for (const auto& line : split_lines(host_mountinfo())) {
         std::istringstream in(line);
         std::string f[5];
         for (auto& x : f) in >> x;
-        if (mount_fstype(line) == "cgroup2" && f[4].rfind("/sys/fs/cgroup", 0) == 0) {
-            mount_point = f[4];
-            break;
-        }
+        if (mount_fstype(line) == "cgroup2" && f[4].rfind("/sys/fs/cgroup", 0) == 0) return f[4];
     }
+    return "";
+}
+
+std::string container_cgroup_dir(const std::string& id) {
+    std::string mount_point = cgroup2_mount();
     if (mount_point.empty()) return "";
     std::string own;
     for (const auto& line : split_lines(read_file("/proc/self/cgroup")))

@@ -174,6 +174,9 @@ std::vector<pid_t> reap_zombies();
 // Polls until `pid` has a child (its container init); 0 on timeout.
 pid_t wait_for_child_of(pid_t pid, std::chrono::milliseconds timeout = 10s);
 
+// The cgroup2 hierarchy's mount point under /sys/fs/cgroup (/sys/fs/cgroup itself, or a hybrid
+// host's /sys/fs/cgroup/unified); "" when the host mounts none.
+std::string cgroup2_mount();
 // Where hutch puts a container's cgroup on this host: <cgroup2 mount><test's cgroup>/hutch/<id>;
 // "" when the host mounts no cgroup2 hierarchy under /sys/fs/cgroup.
 std::string container_cgroup_dir(const std::string& id);

@@ -109,7 +109,7 @@ TEST_F(LifecycleIntegration, KillingHutchKillsTheContainer) {
 }
 
 TEST_F(LifecycleIntegration, CgroupCreatedAndRemoved) {
-    if (container_cgroup_dir("x").empty()) GTEST_SKIP() << "no cgroup2 hierarchy under /sys/fs/cgroup";
+    if (cgroup2_mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy under /sys/fs/cgroup";
     Process p = start({}, {"sh", "-c", "echo ready; while true; do sleep 0.1; done"});
     ASSERT_TRUE(p.wait_for_output("ready", 10s)) << p.err_so_far();
     auto ids = roots_.container_ids();

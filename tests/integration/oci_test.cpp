@@ -1392,9 +1392,7 @@ TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
 // (cgroup.max.descendants is a core file, there without any controller); a file the cgroup does
 // not have (its controller is not enabled there) is one line naming it, and nothing is left.
 TEST_F(OciConfigIntegration, UnifiedWritesTheContainersCgroup2Files) {
-    if (mountinfo_line(host_mountinfo(), "/sys/fs/cgroup").find("cgroup2") == std::string::npos &&
-        mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/unified").empty())
-        GTEST_SKIP() << "no cgroup2 hierarchy on this host";
+    if (cgroup2_mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy on this host";
     std::string id = new_id("unified");
     config_["linux"]["resources"] = {{"unified", {{"cgroup.max.descendants", "3"}}}};
     pid_t pid = start_running(id, "exec sleep 60");
@@ -1419,9 +1417,7 @@ TEST_F(OciConfigIntegration, UnifiedWritesTheContainersCgroup2Files) {
 
 // update -r takes unified as create does: written into the running container's cgroup2 cgroup.
 TEST_F(OciConfigIntegration, UpdateWritesUnifiedIntoTheRunningContainersCgroup) {
-    if (mountinfo_line(host_mountinfo(), "/sys/fs/cgroup").find("cgroup2") == std::string::npos &&
-        mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/unified").empty())
-        GTEST_SKIP() << "no cgroup2 hierarchy on this host";
+    if (cgroup2_mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy on this host";
     std::string id = new_id("update-unified");
     pid_t pid = start_running(id, "exec sleep 60");
     ASSERT_GT(pid, 0);
