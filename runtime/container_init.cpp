@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 
 #include "caps/apply.hpp"
 #include "caps/seccomp_eval.hpp"
@@ -214,6 +215,21 @@ void close_other_fds(int keep, int preserved) {
         check(k.ioctl(fd, FIONCLEX, 0), "pass the preserved fds", "ioctl(FIONCLEX)", std::to_string(fd));
 }
 
+// A new time namespace with the spec's offsets. unshare() makes it the namespace of this
+// process's children and of this process after its execve; the offsets can only be written
+// before any process is in it, so here, before the hooks are forked.
+void enter_time_namespace(const std::map<std::string, TimeOffset>& offsets) {
+    sys::Kernel& k = sys::kernel();
+    check(k.unshare(CLONE_NEWTIME), "enter a new time namespace", "unshare(CLONE_NEWTIME)");
+    if (offsets.empty()) return;
+    std::string text;
+    for (const auto& [clock, offset] : offsets)
+        text += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
+    Fd f(k.openat(AT_FDCWD, "/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+    if (!f || k.write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        throw SysError("set the time namespace's offsets", "write", "/proc/self/timens_offsets", errno);
+}
+
 void enter_workdir(const std::string& cwd) {
     check(sys::kernel().chdir(cwd.c_str()), "enter the working directory", "chdir", cwd);
     // A cwd outside the root (a leaked host directory) shows as "(unreachable)/...".
@@ -369,6 +385,8 @@ void run_exec_init(const ExecInitContext& ctx) {
     const int user_ns = spec.has_new_namespace(NamespaceType::kUser) ? CLONE_NEWUSER : 0;
     check(k.setns(ctx.target_pidfd, user_ns | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
+    if (ctx.time_ns_fd >= 0)
+        check(k.setns(ctx.time_ns_fd, CLONE_NEWTIME), "join the container's time namespace", "setns", "time_for_children");
     check(k.setsid(), "start a new session", "setsid");
     if (spec.process.terminal) {
         // A pty from the container's own devpts, as for its first process.
@@ -419,6 +437,7 @@ void container_init_steps(const InitContext& ctx) {
     for (const auto& join : ctx.joins) check(k.setns(join.fd, join.clone_flag), "join a namespace", "setns", join.path);
     if (spec.has_new_namespace(NamespaceType::kCgroup))
         check(k.unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
+    if (spec.has_new_namespace(NamespaceType::kTime)) enter_time_namespace(spec.linux.time_offsets);
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
     {

@@ -62,6 +62,7 @@ struct ExecInitContext {
     const seccomp::Program* seccomp;
     bool outlives_parent = false;  // oci exec --detach: the parent returns once the command runs
     int preserve_fds = 0;          // oci exec --preserve-fds
+    int time_ns_fd = -1;           // the container's time namespace, when it has one of its own
 };
 [[noreturn]] void exec_init(const ExecInitContext& context);
 void exec_init_steps(const ExecInitContext& context);

@@ -76,9 +76,11 @@ Fd take_listener(const Child& child, int sync_socket, int fd) {
 long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags) {
     flags = CLONE_PIDFD;
     // The cgroup namespace is entered by the child with unshare(), after the parent has placed
-    // it in its cgroup; every other new namespace is created by clone3 itself.
+    // it in its cgroup, and the time namespace too, so that its offsets are written before any
+    // process is in it; every other new namespace is created by clone3 itself.
     for (const auto& ns : kNamespaceKinds)
-        if (ns.type != NamespaceType::kCgroup && spec.has_new_namespace(ns.type)) flags |= ns.clone_flag;
+        if (ns.type != NamespaceType::kCgroup && ns.type != NamespaceType::kTime && spec.has_new_namespace(ns.type))
+            flags |= ns.clone_flag;
     clone_args args{};
     if (cgroup_fd >= 0) {
         flags |= CLONE_INTO_CGROUP;

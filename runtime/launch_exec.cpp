@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -110,6 +111,29 @@ int exec_in_container(const Paths& paths, const std::string& ref, const ExecRequ
     return status;
 }
 
+namespace {
+
+// The time namespace of a container that has one: its first process's "for children" one. That
+// is also the process's own once it has exec'd its command, but not yet in a created container,
+// whose exec must still get the container's clocks, not the host's. Opened through the pidfd's
+// pid, then the pidfd is checked alive: the pid was not reused by then.
+Fd open_time_namespace(int target_pidfd) {
+    const char* step = "join the container's time namespace";
+    const std::string info = "/proc/self/fdinfo/" + std::to_string(target_pidfd);
+    std::string text = read_file(info);
+    std::size_t at = text.find("\nPid:");
+    if (at == std::string::npos) throw Error(std::string(step) + ": no Pid in " + info);
+    const long pid = std::strtol(text.c_str() + at + 5, nullptr, 10);
+    const std::string path = "/proc/" + std::to_string(pid) + "/ns/time_for_children";
+    Fd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns || pid <= 0) throw SysError(step, "open", path, errno);
+    if (::syscall(SYS_pidfd_send_signal, target_pidfd, 0, nullptr, 0) != 0)
+        throw SysError(step, "pidfd_send_signal", "the container's first process", errno);
+    return ns;
+}
+
+}  // namespace
+
 int exec_process(const Spec& spec, const ExecLaunch& launch) {
     interrupt::Scope start_scope;
     BlockedSignals signals(spec.process.terminal);
@@ -131,6 +155,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
         explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");
         check(sys::kernel().setns(launch.target_pidfd, CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
     }
+    Fd time_ns = spec.has_namespace(NamespaceType::kTime) ? open_time_namespace(launch.target_pidfd) : Fd();
     int child_pidfd = -1;
     clone_args args{};
     args.flags = CLONE_PIDFD | (cgroup ? CLONE_INTO_CGROUP : 0);
@@ -142,7 +167,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     if (pid == 0) {
         ::close(parent_end.release());  // as for run: a dead parent must read as EOF here
         exec_init({spec, child_end.get(), launch.target_pidfd, stdio_pipes.child_fds(), trampoline::available(),
-                   filter ? &*filter : nullptr, launch.detach, launch.preserve_fds});
+                   filter ? &*filter : nullptr, launch.detach, launch.preserve_fds, time_ns.get()});
     }
     Child child(static_cast<pid_t>(pid), Fd(child_pidfd));
     child_end.reset();

@@ -26,6 +26,12 @@ bool Spec::has_new_namespace(NamespaceType type) const {
     return false;
 }
 
+bool Spec::has_namespace(NamespaceType type) const {
+    for (const auto& ns : linux.namespaces)
+        if (ns.type == type) return true;
+    return false;
+}
+
 namespace {
 
 const char* root_kind_name(HutchSection::RootKind kind) {
@@ -99,6 +105,12 @@ public:
             if (!arr[i].is_object()) throw UsageError("config: " + at + ": must be an object");
             f(Reader(arr[i], at));
         }
+    }
+    // An object's keys, for sections keyed by name (linux.timeOffsets).
+    std::vector<std::string> keys() const {
+        std::vector<std::string> out;
+        for (const auto& [key, value] : j_.items()) out.push_back(key);
+        return out;
     }
     [[noreturn]] void fail(const char* key, const std::string& why) const {
         throw UsageError("config: " + path_ + "." + key + ": " + why);
@@ -423,6 +435,8 @@ json to_json(const Spec& s) {
         if (!mp->nodes.empty()) linux["memoryPolicy"]["nodes"] = mp->nodes;
         if (!mp->flags.empty()) linux["memoryPolicy"]["flags"] = mp->flags;
     }
+    for (const auto& [clock, offset] : s.linux.time_offsets)
+        linux["timeOffsets"][clock] = {{"secs", offset.secs}, {"nanosecs", offset.nanosecs}};
     if (!s.linux.resources.empty()) linux["resources"] = resources_json(s.linux.resources);
     if (!s.linux.devices.empty()) {
         json devices = json::array();
@@ -566,6 +580,17 @@ Spec spec_from_json(const json& j) {
                                                  mp.get<Strings>("flags", {})};
             if (auto why = scheduling::invalid(*s.linux.memory_policy); !why.empty())
                 throw UsageError("config: linux.memoryPolicy." + why);
+        }
+        if (l.has("timeOffsets")) {
+            Reader offsets = l.at("timeOffsets");
+            for (const auto& clock : offsets.keys()) {
+                if (clock != "monotonic" && clock != "boottime")
+                    offsets.fail(clock.c_str(), "unknown clock (a time namespace has monotonic and boottime)");
+                Reader o = offsets.at(clock.c_str());
+                TimeOffset offset{o.get<std::int64_t>("secs", 0), o.get<std::uint32_t>("nanosecs", 0)};
+                if (offset.nanosecs >= 1'000'000'000) o.fail("nanosecs", "must be below 1000000000");
+                s.linux.time_offsets[clock] = offset;
+            }
         }
         if (l.has("personality")) {
             Reader per = l.at("personality");

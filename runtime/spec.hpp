@@ -99,7 +99,7 @@ struct Root {
 
 // The kinds of namespace a spec names. Parsed from the OCI name once, where JSON comes in
 // (spec_from_json), so no code past the edge compares names or meets an unknown kind.
-enum class NamespaceType { kMount, kUts, kIpc, kPid, kNetwork, kUser, kCgroup };
+enum class NamespaceType { kMount, kUts, kIpc, kPid, kNetwork, kUser, kCgroup, kTime };
 
 struct NamespaceKind {
     NamespaceType type;
@@ -110,7 +110,7 @@ inline constexpr NamespaceKind kNamespaceKinds[] = {
     {NamespaceType::kMount, "mount", CLONE_NEWNS},     {NamespaceType::kUts, "uts", CLONE_NEWUTS},
     {NamespaceType::kIpc, "ipc", CLONE_NEWIPC},        {NamespaceType::kPid, "pid", CLONE_NEWPID},
     {NamespaceType::kNetwork, "network", CLONE_NEWNET}, {NamespaceType::kUser, "user", CLONE_NEWUSER},
-    {NamespaceType::kCgroup, "cgroup", CLONE_NEWCGROUP},
+    {NamespaceType::kCgroup, "cgroup", CLONE_NEWCGROUP}, {NamespaceType::kTime, "time", CLONE_NEWTIME},
 };
 constexpr const NamespaceKind& namespace_kind(NamespaceType type) {
     for (const auto& k : kNamespaceKinds)
@@ -214,6 +214,14 @@ struct Resources {
     }
 };
 
+// linux.timeOffsets: how far a new time namespace's clock is from the host's, by clock name
+// ("monotonic" or "boottime"; CLOCK_REALTIME has no namespace).
+struct TimeOffset {
+    std::int64_t secs = 0;
+    std::uint32_t nanosecs = 0;
+    bool operator==(const TimeOffset&) const = default;
+};
+
 struct LinuxSection {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings, gid_mappings;  // with a new user namespace
@@ -225,6 +233,7 @@ struct LinuxSection {
     std::vector<Device> devices;
     std::string personality;  // linux.personality.domain: LINUX or LINUX32; empty: unchanged
     std::optional<MemoryPolicy> memory_policy;
+    std::map<std::string, TimeOffset> time_offsets;  // with a new time namespace
     std::string cgroups_path;  // absolute: below each hierarchy's root; relative: below hutch's cgroup
     Resources resources;
     bool operator==(const LinuxSection&) const = default;
@@ -336,6 +345,7 @@ struct Spec {
     bool operator==(const Spec&) const = default;
 
     bool has_new_namespace(NamespaceType type) const;
+    bool has_namespace(NamespaceType type) const;  // new or joined
 };
 
 nlohmann::json to_json(const Spec& spec);

@@ -1,6 +1,7 @@
 // The checks every Spec passes before anything is made, whichever front-end built it: an OCI
 // bundle's config.json is hostile input, and `hutch run`'s Spec goes through the same door.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -122,10 +123,16 @@ void check_namespaces(const Spec& spec) {
         // others would have to be made or joined from inside it, which hutch does not do yet).
         bool joinable = ns.type == NamespaceType::kNetwork || ns.type == NamespaceType::kIpc ||
                         ns.type == NamespaceType::kPid || ns.type == NamespaceType::kUts ||
-                        ns.type == NamespaceType::kCgroup;
+                        ns.type == NamespaceType::kCgroup || ns.type == NamespaceType::kTime;
         if (!ns.path.empty() && !joinable)
             throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace is not supported yet");
     }
+    // Offsets are written into a namespace before its first process enters it, so only a new
+    // one can have them (runc's rule too).
+    if (!spec.linux.time_offsets.empty() && !spec.has_new_namespace(NamespaceType::kTime))
+        throw UsageError("linux.timeOffsets needs a new time namespace (linux.namespaces: time without a path)");
+    if (spec.has_namespace(NamespaceType::kTime) && ::access("/proc/self/ns/time", F_OK) != 0)
+        throw UsageError("linux.namespaces: time: this kernel has no time namespaces (CONFIG_TIME_NS, Linux 5.6)");
     // As runc: a hostname set in a joined uts namespace (or the host's) would rename that one.
     if ((!spec.hostname.empty() || !spec.domainname.empty()) && !spec.has_new_namespace(NamespaceType::kUts))
         throw UsageError("a hostname or domainname needs a new uts namespace (linux.namespaces: uts without a path)");

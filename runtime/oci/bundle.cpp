@@ -40,7 +40,6 @@ const std::vector<std::string> kUnsupported = {
     "linux.resources.network",
     "linux.resources.rdma",
     "linux.intelRdt",
-    "linux.timeOffsets",
     "linux.netDevices",
     "linux.seccomp.listenerPath",
     "linux.seccomp.listenerMetadata",

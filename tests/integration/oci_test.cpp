@@ -1515,6 +1515,54 @@ TEST_F(OciConfigIntegration, MemoryPolicyIsTheProcesssNumaPolicy) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// A time namespace with linux.timeOffsets (CRIU's and test rigs' use: a container whose uptime
+// is not the host's): the command's boottime and monotonic clocks are the host's plus the
+// offsets, /proc/uptime says so, and an exec, also into the container while it is only created,
+// reads the same clocks. Offsets without a new time namespace are refused, naming the field.
+TEST_F(OciConfigIntegration, TimeNamespaceShiftsTheContainersClocks) {
+    if (!path_exists("/proc/self/ns/time")) GTEST_SKIP() << "this kernel has no time namespaces (CONFIG_TIME_NS)";
+    auto host_uptime = [] { return std::stol(read_file("/proc/uptime")); };
+    config_["linux"]["namespaces"].push_back({{"type", "time"}});
+    config_["linux"]["timeOffsets"] = {{"boottime", {{"secs", 86400 * 365}}}, {"monotonic", {{"secs", 3600}}}};
+    const long before = host_uptime();
+    Result r = run_container("tr -s ' ' </proc/self/timens_offsets; cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time");
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 4u) << describe(r);
+    EXPECT_EQ(lines[0], "monotonic 3600 0");
+    EXPECT_EQ(lines[1], "boottime 31536000 0");
+    const long inside = std::stol(lines[2]);
+    EXPECT_GE(inside, before + 86400 * 365) << describe(r);
+    EXPECT_LE(inside, host_uptime() + 86400 * 365) << describe(r);
+    char host_ns[64] = {};
+    ASSERT_GT(::readlink("/proc/self/ns/time", host_ns, sizeof host_ns - 1), 0);
+    EXPECT_NE(lines[3], host_ns) << "the command is in the host's time namespace";
+
+    std::string id = new_id("time");
+    set_command("exec sleep 60");
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    Result created = oci({"exec", id, "cut", "-d.", "-f1", "/proc/uptime"});
+    ASSERT_EXIT_CODE(created, 0);
+    EXPECT_GE(std::stol(created.out), before + 86400 * 365) << "exec into a created container: " << describe(created);
+    ASSERT_EXIT_CODE(oci({"start", id}), 0);
+    Result running = oci({"exec", id, "sh", "-c", "cut -d. -f1 /proc/uptime; readlink /proc/1/ns/time; readlink /proc/self/ns/time"});
+    ASSERT_EXIT_CODE(running, 0);
+    Strings seen = running.out_lines();
+    ASSERT_EQ(seen.size(), 3u) << describe(running);
+    EXPECT_GE(std::stol(seen[0]), before + 86400 * 365) << describe(running);
+    EXPECT_EQ(seen[1], seen[2]) << "the exec is not in the container's time namespace";
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+
+    config_["linux"]["namespaces"].erase(config_["linux"]["namespaces"].size() - 1);
+    Result refused = run_container("true");
+    EXPECT_NE(refused.code, 0);
+    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
+    EXPECT_NE(refused.err.find("linux.timeOffsets needs a new time namespace"), std::string::npos) << describe(refused);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 // --preserve-fds N (podman's --preserve-fds, socket activation): the engine's fds 3 to 2+N reach
 // the command, inheritable; every other fd of hutch's is still closed; a count beyond the fds
 // open is one line naming the fd, and nothing is left.
@@ -1899,7 +1947,7 @@ TEST_F(OciBadInputIntegration, Features) {
     json f = json::parse(r.out);
     EXPECT_EQ(f["hooks"], json({"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}));
     auto ns = f["linux"]["namespaces"].get<Strings>();
-    for (const char* n : {"pid", "network", "ipc", "uts", "mount", "cgroup"})
+    for (const char* n : {"pid", "network", "ipc", "uts", "mount", "cgroup", "time"})
         EXPECT_NE(std::find(ns.begin(), ns.end(), n), ns.end()) << n;
     EXPECT_EQ(f["ociVersionMin"].get<std::string>().substr(0, 2), "1.");
     auto caps = f["linux"]["capabilities"].get<Strings>();

@@ -282,6 +282,31 @@ TEST(SpecJson, MemoryPolicyIsChecked) {
     EXPECT_EQ(spec_from_json(to_json(s)).linux.memory_policy, s.linux.memory_policy) << "round trip";
 }
 
+// linux.timeOffsets: the two clocks a time namespace has, each with whole seconds and
+// nanoseconds below one second (what /proc/PID/timens_offsets takes); a "time" namespace entry.
+TEST(SpecJson, TimeOffsetsAreChecked) {
+    for (const auto& [offsets, says] : std::vector<std::pair<const char*, const char*>>{
+             {R"({"realtime":{"secs":1}})", "timeOffsets.realtime: unknown clock"},
+             {R"({"boottime":{"secs":1,"nanosecs":1000000000}})", "boottime.nanosecs: must be below 1000000000"},
+             {R"({"boottime":{"secs":1.5}})", "boottime.secs: must be a whole number"},
+             {R"({"monotonic":{"nanosecs":-1}})", "monotonic.nanosecs: -1 is out of range"},
+             {R"({"monotonic":7})", "timeOffsets.monotonic: must be an object"}}) {
+        SCOPED_TRACE(offsets);
+        json j = minimal();
+        j["linux"]["timeOffsets"] = json::parse(offsets);
+        EXPECT_TRUE(contains(config_error(j), says)) << config_error(j);
+    }
+    json ok = minimal();
+    ok["linux"]["namespaces"] = {{{"type", "time"}}};
+    ok["linux"]["timeOffsets"] = {{"boottime", {{"secs", -86400}}}, {"monotonic", {{"secs", 3600}, {"nanosecs", 5}}}};
+    Spec s = spec_from_json(ok);
+    ASSERT_EQ(s.linux.namespaces.size(), 1u);
+    EXPECT_EQ(s.linux.namespaces[0].type, NamespaceType::kTime);
+    EXPECT_EQ(s.linux.time_offsets.at("boottime"), (TimeOffset{-86400, 0}));
+    EXPECT_EQ(s.linux.time_offsets.at("monotonic"), (TimeOffset{3600, 5}));
+    EXPECT_EQ(spec_from_json(to_json(s)).linux, s.linux) << "round trip";
+}
+
 // Found by the config_json fuzz target (corpus config_json/regress-float-integer): numbers were
 // converted to the field's type whatever they were, a float beyond the type with undefined
 // behaviour (a device minor of 22955555555555555555, which JSON reads as a double), -1 into an
