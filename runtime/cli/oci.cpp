@@ -371,12 +371,16 @@ int oci_main(int argc, char** argv) {
 
     // spec
     std::string spec_bundle;
+    bool spec_rootless = false;
     auto* spec_cmd = app.add_subcommand("spec", "Write a default config.json into the bundle directory");
     spec_cmd->add_option("--bundle,-b", spec_bundle, "Where to write it (default: the current directory)");
+    spec_cmd->add_flag("--rootless", spec_rootless, "A config for a user who is not root (runc's: a user namespace, the host's network)");
     spec_cmd->callback([&] {
         std::string path = absolute(spec_bundle.empty() ? "." : spec_bundle) + "/config.json";
         if (::access(path.c_str(), F_OK) == 0) throw UsageError(path + " exists: remove it first");
-        write_file_atomic(path, oci::default_config().dump(2) + "\n", 0644, Durability::kDurable);
+        json config = oci::default_config();
+        if (spec_rootless) config = oci::rootless_config(std::move(config), ::geteuid(), ::getegid());
+        write_file_atomic(path, config.dump(2) + "\n", 0644, Durability::kDurable);
     });
 
     add_create_start_run(app, g, exit_code);

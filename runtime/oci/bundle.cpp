@@ -232,4 +232,30 @@ json default_config() {
     };
 }
 
+json rootless_config(json config, std::uint32_t uid, std::uint32_t gid) {
+    json namespaces = json::array();
+    for (const auto& ns : config["linux"]["namespaces"])
+        if (ns["type"] != "network" && ns["type"] != "user") namespaces.push_back(ns);
+    namespaces.push_back({{"type", "user"}});
+    config["linux"]["namespaces"] = namespaces;
+    config["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", uid}, {"size", 1}}});
+    config["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", gid}, {"size", 1}}});
+    for (auto& m : config["mounts"]) {
+        if (m["destination"] == "/sys") {
+            m = {{"destination", "/sys"}, {"type", "none"}, {"source", "/sys"},
+                 {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}};
+            continue;
+        }
+        if (!m.contains("options")) continue;
+        json options = json::array();
+        for (const auto& o : m["options"]) {
+            const std::string option = o.get<std::string>();
+            if (!option.starts_with("uid=") && !option.starts_with("gid=")) options.push_back(o);
+        }
+        m["options"] = options;
+    }
+    config["linux"].erase("resources");
+    return config;
+}
+
 }  // namespace hutch::oci

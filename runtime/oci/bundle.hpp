@@ -37,6 +37,11 @@ const std::vector<std::string>& unsupported_fields();
 
 // `hutch oci spec`: a default config.json, as runc and crun write it.
 nlohmann::json default_config();
+// runc spec --rootless: `config` for a user who is not root. A new user namespace mapping the
+// container's root to `uid`/`gid` alone, the host's network (a user without privilege cannot
+// make a veth), the host's /sys bound read-only (a fresh sysfs needs a network namespace of
+// the user's own), no uid=/gid= mount options (ids the map lacks) and no resources.
+nlohmann::json rootless_config(nlohmann::json config, std::uint32_t uid, std::uint32_t gid);
 // Whether a config value asks for nothing: null, false, 0, "", [] or {} (engines often write
 // empty sections, e.g. "resources": {}, and dockerd writes "blockIO": {"weight": 0}).
 bool asks_nothing(const nlohmann::json& value);

@@ -1563,6 +1563,43 @@ TEST_F(OciConfigIntegration, TimeNamespaceShiftsTheContainersClocks) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// spec --rootless writes runc's rootless config: a new user namespace mapping the container's
+// root to the caller's ids alone, no network namespace, the host's /sys bound read-only, no
+// uid=/gid= mount options, no resources; and hutch runs it (here as root, whose ids it maps).
+TEST_F(OciConfigIntegration, RootlessSpecRunsInAUserNamespaceOnTheHostsNetwork) {
+    ASSERT_EQ(::unlink((bundle_ + "/config.json").c_str()), 0);
+    ASSERT_EXIT_CODE(oci({"spec", "--rootless", "--bundle", bundle_}), 0);
+    json rootless = json::parse(read_file(bundle_ + "/config.json"));
+    EXPECT_EQ(rootless["linux"]["uidMappings"], json::parse(R"([{"containerID":0,"hostID":0,"size":1}])"));
+    EXPECT_EQ(rootless["linux"]["gidMappings"], json::parse(R"([{"containerID":0,"hostID":0,"size":1}])"));
+    Strings types;
+    for (const auto& ns : rootless["linux"]["namespaces"]) types.push_back(ns["type"]);
+    EXPECT_EQ(types, (Strings{"pid", "ipc", "uts", "mount", "cgroup", "user"}));
+    for (const auto& m : rootless["mounts"]) {
+        if (m["destination"] == "/sys") EXPECT_EQ(m["options"], json({"rbind", "nosuid", "noexec", "nodev", "ro"}));
+        for (const auto& o : m.value("options", json::array()))
+            EXPECT_FALSE(o.get<std::string>().starts_with("gid=")) << m.dump();
+    }
+    EXPECT_FALSE(rootless["linux"].contains("resources"));
+
+    rootless["process"]["terminal"] = false;
+    rootless["root"] = config_["root"];
+    config_ = rootless;
+    Result r = run_container("tr -s ' ' </proc/self/uid_map; readlink /proc/self/ns/net; readlink /proc/self/ns/user; "
+                             "grep -c ' /sys ro,' /proc/self/mountinfo; ls /sys/class/net | wc -l");
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 5u) << describe(r);
+    EXPECT_EQ(lines[0], " 0 0 1");
+    char host_net[64] = {}, host_user[64] = {};
+    ASSERT_GT(::readlink("/proc/self/ns/net", host_net, sizeof host_net - 1), 0);
+    ASSERT_GT(::readlink("/proc/self/ns/user", host_user, sizeof host_user - 1), 0);
+    EXPECT_EQ(lines[1], host_net) << "runc's rootless config keeps the host's network";
+    EXPECT_NE(lines[2], host_user);
+    EXPECT_EQ(lines[3], "1") << describe(r);
+    EXPECT_EQ(lines[4], std::to_string(list_dir("/sys/class/net").size())) << "not the host's /sys";
+}
+
 // --preserve-fds N (podman's --preserve-fds, socket activation): the engine's fds 3 to 2+N reach
 // the command, inheritable; every other fd of hutch's is still closed; a count beyond the fds
 // open is one line naming the fd, and nothing is left.
