@@ -334,17 +334,18 @@ private:
         const char* why = "with shared propagation, mounts made on one side appear on the other: the container can mount onto the host";
         bool any = false;
         auto shared = [](std::string_view p) { return p == "shared" || p == "rshared"; };
-        if (shared(s_.linux.rootfs_propagation)) {
-            any = true;
-            add(id, Level::kWarn, "root filesystem propagation " + s_.linux.rootfs_propagation, why,
-                "use the default rprivate");
-        }
         for (const auto& m : s_.mounts) {
             auto it = std::find_if(m.options.begin(), m.options.end(), shared);
             if (it == m.options.end()) continue;
             any = true;
             add(id, Level::kWarn, m.destination + " mounted with " + *it + " propagation", why,
                 "drop :" + *it + " from -v " + m.source + ":" + m.destination);
+        }
+        // A shared volume makes the root's propagation shared too (Docker's rule): one finding.
+        if (!any && shared(s_.linux.rootfs_propagation)) {
+            any = true;
+            add(id, Level::kWarn, "root filesystem propagation " + s_.linux.rootfs_propagation, why,
+                "use the default rprivate");
         }
         if (!any) add(id, Level::kPass, "no shared mount propagation", why, "keep the default rprivate");
     }

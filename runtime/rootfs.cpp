@@ -18,6 +18,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
+#include "runtime/mountinfo.hpp"
 #include "runtime/sys/kernel.hpp"
 
 namespace hutch {
@@ -92,10 +93,37 @@ void copy_host_devices(const std::string& host_dir, int dev_dir, const std::stri
     }
 }
 
+// linux.rootfsPropagation as mount(2) flags. Empty, private and rprivate are hutch's default,
+// every mount private (runc's default is rslave, and its "private" only the root's).
+unsigned long root_propagation(const Spec& spec) {
+    const unsigned long flags = spec.linux.rootfs_propagation.empty()
+                                    ? 0
+                                    : mnt::parse_options({spec.linux.rootfs_propagation}).propagation;
+    return flags == 0 || (flags & MS_PRIVATE) ? MS_REC | MS_PRIVATE : flags;
+}
+
 }  // namespace
 
 void RootfsBuilder::assemble() {
-    mnt::set_propagation("make mounts private", "/", "/", MS_REC | MS_PRIVATE);
+    const unsigned long propagation = root_propagation(spec_);
+    if (propagation & MS_PRIVATE) {
+        mnt::set_propagation("make mounts private", "/", "/", propagation);
+    } else {
+        // As runc: the host's mounts keep their peer groups (a shared volume's source with
+        // them), so a mount under one reaches the host. The root is mounted on a directory of
+        // the state root and, for a bundle, bound from the rootfs directory: the mounts those
+        // lie on are made private first, so that neither the root nor anything mounted in it
+        // propagates out.
+        mnt::set_propagation("set the root's propagation", "/", "/", propagation);
+        const std::vector<mountinfo::Entry> mounts = mountinfo::read_own();
+        std::vector<std::string> holders = {plan_.merged_dir};
+        if (spec_.hutch.root == HutchSection::RootKind::kBind) holders.push_back(spec_.root.path);
+        for (const auto& path : holders) {
+            std::optional<mountinfo::Entry> holder = mountinfo::mount_of(mounts, path);
+            if (!holder) throw Error("set the root's propagation: no mount holds " + path);
+            mnt::set_propagation("make the mount holding the root private", holder->point, holder->point, MS_PRIVATE);
+        }
+    }
     mount_root();
     for (const auto& m : spec_.mounts) mount_one(m);
 }
@@ -395,12 +423,29 @@ void RootfsBuilder::readonly_paths() {
 
 void RootfsBuilder::pivot() {
     const std::string& merged = root_->host_path();
+    const unsigned long propagation = root_propagation(spec_);
+    // Unless private, the old root may share peer groups with the host's mounts, and detaching
+    // it would unmount the host's too: it is made a slave first, which only receives. It is
+    // held open to be named after the pivot: "." then is the new root, which mount(2) does not
+    // step off onto the old root stacked above it (umount2 does), and a slave there would cut
+    // a shared volume off from the host.
+    Fd old_root;
+    if (!(propagation & MS_PRIVATE))
+        old_root = Fd(check(kernel_.openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC), "detach the host's tree",
+                            "open", "/"));
     check(kernel_.fchdir(root_->fd()), "enter the root", "fchdir", merged);
     // pivot_root(".", "."): the old root is stacked under the new one and detached right after,
     // so no put_old directory is needed inside the (possibly read-only) rootfs.
     check(kernel_.pivot_root(".", "."), "pivot into the root", "pivot_root", merged);
+    if (old_root) {
+        check(kernel_.fchdir(old_root.get()), "detach the host's tree", "fchdir", "the old root");
+        mnt::set_propagation("detach the host's tree", ".", "the old root", MS_SLAVE | MS_REC);
+    }
     check(kernel_.umount2(".", MNT_DETACH), "detach the host's tree", "umount2", "/");
     check(kernel_.chdir("/"), "enter the root", "chdir", "/");
+    // Set on the container's own root only now: before the pivot, it would be set on a mount of
+    // the host's tree. (A private one is already.)
+    if (!(propagation & MS_PRIVATE)) mnt::set_propagation("set the root's propagation", "/", "/", propagation);
     root_.reset();
     dev_null_.reset();
 }

@@ -84,6 +84,29 @@ Mount parse_volume(const std::string& spec, const HostFacts& host) {
     return Mount{destination, "bind", source, {rbind ? "rbind" : "bind", mode, propagation}};
 }
 
+// Docker's rule for a volume's propagation (daemon/oci_linux.go): a shared one needs its source
+// on a shared mount and makes the root's propagation shared, so that the source's peer group
+// reaches into the container; a slave one needs a shared or slave mount and makes it rslave,
+// unless shared already. Without these, the option would be silently without effect.
+void propagate_like_docker(Spec& s, const Mount& volume, const HostFacts& host) {
+    const std::string& mode = volume.options.back();  // parse_volume puts the propagation last
+    const bool shared = mode == "shared" || mode == "rshared", slave = mode == "slave" || mode == "rslave";
+    if (!shared && !slave) return;
+    // Unknown (`hutch audit` reads no host's mounts): the root's propagation as Docker would set it.
+    std::optional<mountinfo::Entry> holder = host.mount_of(volume.source);
+    std::string& root = s.linux.rootfs_propagation;
+    if (shared) {
+        if (holder && !holder->shared)
+            throw UsageError("path " + volume.source + " is mounted on " + holder->point + " but it is not a shared mount");
+        root = "shared";
+    } else {
+        if (holder && !holder->shared && !holder->slave)
+            throw UsageError("path " + volume.source + " is mounted on " + holder->point +
+                             " but it is not a shared or slave mount");
+        if (root != "shared") root = "rslave";
+    }
+}
+
 // tmpfs options hutch accepts: mount flags and the tmpfs data options that take a value.
 const std::set<std::string> kTmpfsFlags = {"rw", "ro", "exec", "noexec", "suid", "nosuid",
                                            "dev", "nodev", "atime", "noatime", "relatime",
@@ -428,7 +451,11 @@ void add_user_mounts(Spec& s, const RunOptions& o, const HostFacts& host) {
         std::string opts = colon == std::string::npos ? "" : t.substr(colon + 1);
         put_mount(s.mounts, {dest, "tmpfs", "tmpfs", merge_tmpfs_options(t.substr(0, colon), opts)});
     }
-    for (const auto& v : o.volumes) put_mount(s.mounts, parse_volume(v, host));
+    for (const auto& v : o.volumes) {
+        Mount m = parse_volume(v, host);
+        propagate_like_docker(s, m, host);
+        put_mount(s.mounts, m);
+    }
 }
 
 // One of hutch's own programs (hutch-probe, hutch-init) bound at `dest` on hutch's own /dev

@@ -15,6 +15,7 @@
 #include "caps/capabilities.hpp"
 #include "netns/host_config.hpp"
 #include "runtime/devices.hpp"
+#include "runtime/mountinfo.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch {
@@ -94,6 +95,10 @@ struct HostFacts {
     std::function<std::string(const std::string&)> read_host_file;
     // Whether a host path exists (volume sources).
     std::function<bool(const std::string&)> host_path_exists = [](const std::string&) { return true; };
+    // The host's mount a path lies on, its symlinks resolved (a shared or slave volume's
+    // source, as Docker checks it); none when it cannot tell.
+    std::function<std::optional<mountinfo::Entry>(const std::string&)> mount_of =
+        [](const std::string&) -> std::optional<mountinfo::Entry> { return std::nullopt; };
     // The host's device node at a path (--device); throws UsageError when it is none.
     devices::HostDeviceLookup host_device = [](const std::string& path) -> devices::HostDevice {
         throw UsageError("invalid --device \"" + path + "\": no such device");

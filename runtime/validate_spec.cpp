@@ -60,10 +60,13 @@ void check_root_and_command(const Spec& spec) {
     // Without its own mount namespace, assembling the root would mount onto the host's.
     if (!spec.has_new_namespace(NamespaceType::kMount))
         throw UsageError("the spec must give the container a new mount namespace (linux.namespaces: mount)");
-    if (!spec.linux.rootfs_propagation.empty() && spec.linux.rootfs_propagation != "rprivate" &&
-        spec.linux.rootfs_propagation != "private")
-        throw UsageError("linux.rootfsPropagation \"" + spec.linux.rootfs_propagation +
-                         "\" is not supported (hutch keeps the root private)");
+    static const char* kPropagations[] = {"private", "rprivate", "shared",     "rshared",
+                                          "slave",   "rslave",   "unbindable", "runbindable"};
+    const std::string& propagation = spec.linux.rootfs_propagation;
+    if (!propagation.empty() && std::find(std::begin(kPropagations), std::end(kPropagations), propagation) ==
+                                    std::end(kPropagations))
+        throw UsageError("linux.rootfsPropagation \"" + propagation +
+                         "\": must be [r]private, [r]shared, [r]slave or [r]unbindable");
 }
 
 void check_mounts(const Spec& spec) {

@@ -241,6 +241,11 @@ HostFacts host_facts(const std::string& rootfs) {
         struct stat st {};
         return ::stat(path.c_str(), &st) == 0;
     };
+    host.mount_of = [](const std::string& path) -> std::optional<mountinfo::Entry> {
+        char resolved[PATH_MAX];
+        if (!::realpath(path.c_str(), resolved)) return std::nullopt;
+        return mountinfo::mount_of(mountinfo::read_own(), resolved);
+    };
     host.host_device = devices::stat_host_device;
     host.probe_binary = helper_binary("hutch-probe", "HUTCH_PROBE");
     host.init_binary = helper_binary("hutch-init", "HUTCH_INIT");

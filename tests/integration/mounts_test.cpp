@@ -114,6 +114,43 @@ TEST_F(MountsIntegration, VolumeIsVisibleAndWritable) {
     EXPECT_EQ(read_file(host / "new"), "from-container\n");
 }
 
+// Volume propagation, Docker's `:rshared` and `:rslave`, in a mount namespace of the test's own
+// that plays the host (its tmpfs sources made shared there): a mount the host makes under either
+// source appears in the container; one the container makes appears on the host only through the
+// shared volume; the container's root is shared, as Docker makes it for a shared volume. After
+// rm, the host's mounts are exactly those the test made. A source on a mount that is not shared
+// is one line naming it, exit 125, nothing left.
+TEST_F(MountsIntegration, SharedAndSlaveVolumesPropagateAsDockersDo) {
+    TempDir base;
+    std::string h = hutch_binary();
+    for (const auto& a : roots_.hutch_args({})) h += " " + a;
+    const std::string src = base / "shared", slv = base / "slave", plain = base / "plain";
+    const std::string script =
+        "set -e; H='" + h + "'; mkdir -p " + src + " " + slv + " " + plain + "; "
+        "mount -t tmpfs hsrc " + src + " && mount --make-shared " + src + "; "
+        "mount -t tmpfs hslv " + slv + " && mount --make-shared " + slv + "; "
+        "before=$(cut -d' ' -f5 /proc/self/mountinfo | sort); "
+        "$H run -d --name prop --network none --cap-add SYS_ADMIN -v " + src + ":/shared:rshared -v " + slv +
+        ":/slave:rslave " + rootfs_ + " sleep 60 >/dev/null; "
+        "mkdir " + src + "/host " + slv + "/host; "
+        "mount -t tmpfs h1 " + src + "/host; mount -t tmpfs h2 " + slv + "/host; "
+        "$H exec prop sh -c 'grep -c \" /shared/host \" /proc/self/mountinfo; grep -c \" /slave/host \" /proc/self/mountinfo; "
+        "grep \" / / \" /proc/self/mountinfo | grep -c shared:; "
+        "mkdir /shared/ctr /slave/ctr; mount -t tmpfs c1 /shared/ctr; mount -t tmpfs c2 /slave/ctr'; "
+        "grep -c \" " + src + "/ctr \" /proc/self/mountinfo || true; "
+        "grep -c \" " + slv + "/ctr \" /proc/self/mountinfo || true; "
+        "$H rm -f prop >/dev/null; umount " + src + "/ctr " + src + "/host " + slv + "/host; "
+        "after=$(cut -d' ' -f5 /proc/self/mountinfo | sort); [ \"$before\" = \"$after\" ] && echo same; "
+        "$H run --rm --network none -v " + plain + ":/p:rshared " + rootfs_ + " true || echo exit=$?";
+    Result r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", script}, {}, 60s);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "1\n1\n1\n1\n0\nsame\nexit=125\n");
+    EXPECT_EQ(split_lines(r.err).size(), 1u) << describe(r);
+    EXPECT_NE(r.err.find("path " + plain + " is mounted on "), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("but it is not a shared mount"), std::string::npos) << describe(r);
+    EXPECT_TRUE(roots_.leftovers().empty());
+}
+
 TEST_F(MountsIntegration, ReadOnlyVolumeRefusesWrites) {
     TempDir host;
     write_file(host / "f", "x\n");

@@ -1600,6 +1600,25 @@ TEST_F(OciConfigIntegration, RootlessSpecRunsInAUserNamespaceOnTheHostsNetwork) 
     EXPECT_EQ(lines[4], std::to_string(list_dir("/sys/class/net").size())) << "not the host's /sys";
 }
 
+// linux.rootfsPropagation: each of mount(2)'s propagation modes runs (shared ones are checked
+// against a host in MountsIntegration.SharedAndSlaveVolumesPropagateAsDockersDo, where the test
+// plays the host); an unknown one is refused, naming the field, nothing left.
+TEST_F(OciConfigIntegration, RootfsPropagationIsAppliedOrRefused) {
+    for (const char* mode : {"rslave", "slave", "runbindable", "rprivate"}) {
+        SCOPED_TRACE(mode);
+        config_["linux"]["rootfsPropagation"] = mode;
+        Result r = run_container("awk '$5 == \"/\"' /proc/self/mountinfo | grep -c unbindable; exit 0");
+        EXPECT_EXIT_CODE(r, 0);
+        EXPECT_EQ(r.out, std::string(mode) == "runbindable" ? "1\n" : "0\n") << "the root's propagation";
+    }
+    config_["linux"]["rootfsPropagation"] = "rcommon";
+    Result refused = run_container("true");
+    EXPECT_NE(refused.code, 0);
+    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
+    EXPECT_NE(refused.err.find("linux.rootfsPropagation \"rcommon\""), std::string::npos) << describe(refused);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 // --preserve-fds N (podman's --preserve-fds, socket activation): the engine's fds 3 to 2+N reach
 // the command, inheritable; every other fd of hutch's is still closed; a count beyond the fds
 // open is one line naming the fd, and nothing is left.

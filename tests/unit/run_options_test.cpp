@@ -40,6 +40,8 @@ struct Fake {
     std::map<std::string, std::string> host_files;
     std::map<std::string, std::string> host_env = {{"FROMHOST", "hostval"}};
     std::map<std::string, bool> missing_paths;
+    // A volume source's mount: /src lies on a shared "/", as on a systemd host.
+    std::map<std::string, mountinfo::Entry> mounts = {{"/src", {1, 0, "/", true, false}}};
 
     HostFacts facts() const {
         HostFacts h;
@@ -66,6 +68,12 @@ struct Fake {
         };
         auto missing = missing_paths;
         h.host_path_exists = [missing](const std::string& path) { return !missing.count(path); };
+        auto mount_table = mounts;
+        h.mount_of = [mount_table](const std::string& path) -> std::optional<mountinfo::Entry> {
+            auto it = mount_table.find(path);
+            if (it == mount_table.end()) return std::nullopt;
+            return it->second;
+        };
         return h;
     }
 };
@@ -798,6 +806,36 @@ TEST(RunOptions, VolumeNonexistentSourceRejected) {
     o.volumes = {"/nope:/dst"};
     EXPECT_TRUE(contains(build_error(o, fake), "/nope"));
     EXPECT_TRUE(contains(build_error(o, fake), "does not exist"));
+}
+
+// Docker's propagation rule: a shared volume's source must lie on a shared mount and makes the
+// root's propagation "shared"; a slave one needs a shared or slave mount and makes it "rslave",
+// unless a shared one made it shared; a private one changes nothing.
+TEST(RunOptions, VolumePropagationSetsTheRootsAsDockerDoes) {
+    Fake fake;
+    fake.mounts["/peer"] = {1, 0, "/peer", true, false};
+    fake.mounts["/follower"] = {2, 0, "/follower", false, true};
+    fake.mounts["/alone"] = {3, 0, "/", false, false};
+    auto root_propagation = [&](const Strings& volumes) {
+        auto o = base();
+        o.volumes = volumes;
+        return build(o, fake).linux.rootfs_propagation;
+    };
+    EXPECT_EQ(root_propagation({"/alone:/a"}), "");
+    EXPECT_EQ(root_propagation({"/peer:/a:rshared"}), "shared");
+    EXPECT_EQ(root_propagation({"/follower:/a:rslave"}), "rslave");
+    EXPECT_EQ(root_propagation({"/peer:/a:slave"}), "rslave");
+    EXPECT_EQ(root_propagation({"/peer:/a:rshared", "/follower:/b:rslave"}), "shared");
+    EXPECT_EQ(root_propagation({"/follower:/b:rslave", "/peer:/a:shared"}), "shared");
+
+    auto o = base();
+    o.volumes = {"/alone:/a:rshared"};
+    EXPECT_EQ(build_error(o, fake), "path /alone is mounted on / but it is not a shared mount");
+    o.volumes = {"/follower:/a:rshared"};
+    EXPECT_TRUE(contains(build_error(o, fake), "not a shared mount"));
+    o.volumes = {"/alone:/a:rslave"};
+    EXPECT_EQ(build_error(o, fake), "path /alone is mounted on / but it is not a shared or slave mount");
+    EXPECT_EQ(root_propagation({"/unknown:/a:rslave"}), "rslave") << "a mount hutch cannot tell (hutch audit)";
 }
 
 TEST(RunOptions, VolumeErrors) {
