@@ -1,5 +1,6 @@
 #include "runtime/cgroup_resources.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,9 +31,26 @@ void write_value(const std::string& file, const std::string& value) {
     write_cgroup_file(file, value, "apply linux.resources");
 }
 
+// Whether a process is in the cgroup `dir` or below it: cgroup2 says so in cgroup.events, v1 is
+// read level by level.
+bool populated(const std::string& dir) {
+    const std::string events = read_cgroup_file(dir + "/cgroup.events");
+    if (!events.empty()) return events.find("populated 1") != std::string::npos;
+    if (!read_cgroup_file(dir + "/cgroup.procs").empty()) return true;
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* listing = fd ? ::fdopendir(fd.release()) : nullptr;
+    if (!listing) return false;
+    std::vector<std::string> below;
+    while (dirent* e = ::readdir(listing))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') below.push_back(dir + "/" + e->d_name);
+    ::closedir(listing);
+    return std::any_of(below.begin(), below.end(), populated);
+}
+
 // mkdir -p below the hierarchy's mount point; a new cpuset level starts with its parent's cpus
-// and mems, without which no process could be attached to it (ENOSPC). The last level must be
-// new: delete kills whatever is in it, which must never be a cgroup hutch did not make.
+// and mems, without which no process could be attached to it (ENOSPC). The last level may exist
+// (an engine made it), as runc joins it, but must hold no process: delete kills whatever is in
+// it, which must only ever be the container's.
 // Returns the highest level it made above the last one ("" when it made none), so delete can
 // remove what create added and nothing else.
 std::string make_cgroup_dirs(const std::string& mount_point, const std::string& relative, bool cpuset) {
@@ -59,8 +77,9 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
                     continue;
                 }
                 if (errno != EEXIST) throw SysError("create the container's cgroup", "mkdir", dir, errno);
-                if (i + 1 == levels.size())
-                    throw UsageError("config.json: linux.cgroupsPath: " + dir + " already exists");
+                if (i + 1 == levels.size() && populated(dir))
+                    throw UsageError("config.json: linux.cgroupsPath: " + dir +
+                                     " already holds processes (a container's cgroup must be empty)");
             } else {
                 if (first_made.empty() && i + 1 < levels.size()) first_made = dir;
             }

@@ -1339,6 +1339,54 @@ TEST_F(OciConfigIntegration, CgroupsWithoutANamespaceShowOnlyTheContainersOwn) {
     for (const auto& h : list_dir("/sys/fs/cgroup")) ::rmdir(("/sys/fs/cgroup/" + h + "/" + top).c_str());
 }
 
+// A cgroupsPath that exists already (an engine made it) is joined, as runc joins it: the limit
+// is written there, the container runs in it, and delete removes it as runc does. One that holds
+// a process is refused, naming it, and left as it was with its process: delete would kill
+// whatever is in the container's cgroup.
+TEST_F(OciConfigIntegration, AnEmptyExistingCgroupsPathIsJoined) {
+    // The test's own pids cgroup (v1), or its cgroup2 one.
+    std::string own;
+    for (const auto& line : split_lines(read_file("/proc/self/cgroup"))) {
+        if (line.find(":pids:") != std::string::npos && path_exists("/sys/fs/cgroup/pids"))
+            own = "/sys/fs/cgroup/pids" + line.substr(line.find(":pids:") + 6);
+        else if (own.empty() && line.starts_with("0::") && !cgroup2_mount().empty())
+            own = cgroup2_mount() + line.substr(3);
+    }
+    if (own.empty()) GTEST_SKIP() << "no pids hierarchy and no cgroup2 one";
+    if (own.ends_with("/")) own.pop_back();  // the hierarchy's root
+    const std::string top = "hutch-oci-join-" + std::to_string(::getpid());
+    const std::string made = own + "/" + top;
+    ASSERT_EQ(::mkdir(made.c_str(), 0755), 0) << made;
+    ASSERT_EQ(::mkdir((made + "/leaf").c_str(), 0755), 0);
+    config_["linux"]["cgroupsPath"] = top + "/leaf";
+    config_["linux"]["resources"] = {{"pids", {{"limit", 20}}}};
+    std::string id = new_id("join");
+    set_command("exec sleep 60");
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    EXPECT_NE(("\n" + read_file(made + "/leaf/cgroup.procs")).find("\n" + std::to_string(pid) + "\n"), std::string::npos);
+    EXPECT_EQ(read_file(made + "/leaf/pids.max"), "20\n");
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+    EXPECT_FALSE(path_exists(made + "/leaf")) << "runc removes the cgroup it ran in";
+
+    ASSERT_EQ(::mkdir((made + "/leaf").c_str(), 0755), 0);
+    Process squatter = Process::spawn({"/bin/sleep", "60"});
+    write_file(made + "/leaf/cgroup.procs", std::to_string(squatter.pid()));
+    Result refused = create(new_id("join"));
+    EXPECT_NE(refused.code, 0);
+    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
+    EXPECT_NE(refused.err.find(made + "/leaf already holds processes"), std::string::npos) << describe(refused);
+    EXPECT_TRUE(process_alive(squatter.pid())) << "a process in the engine's cgroup was killed";
+    EXPECT_TRUE(path_exists(made + "/leaf"));
+    EXPECT_EQ(root_entries(), Strings{});
+    ::kill(squatter.pid(), SIGKILL);
+    squatter.wait();
+    for (std::string dir : {made + "/leaf", made})
+        for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_FALSE(path_exists(made));
+}
+
 TEST_F(OciConfigIntegration, PidsLimitInTheCgroupsPath) {
     // Two levels, both new: delete must remove the parent level create made too.
     std::string top = "hutch-oci-it-" + std::to_string(::getpid());
