@@ -126,10 +126,13 @@ std::string at(const char* field, std::size_t i) {
 }
 
 // The action's libseccomp value, errnoRet folded in (EPERM when absent, as runc and crun).
+// `agent`: the profile names a listenerPath, so SCMP_ACT_NOTIFY has someone to answer it.
 std::uint32_t action_value(const std::string& path, const std::string& action,
                            const std::optional<std::uint32_t>& errno_ret,
-                           const std::string& errno_path) {
-    if (auto why = action_error(action); !why.empty()) bad_field(path, why);
+                           const std::string& errno_path, bool agent) {
+    if (action == "SCMP_ACT_NOTIFY" && !agent)
+        bad_field(path, "SCMP_ACT_NOTIFY needs a seccomp agent: set linux.seccomp.listenerPath");
+    if (auto why = action_error(action); !why.empty() && action != "SCMP_ACT_NOTIFY") bad_field(path, why);
     const ActionInfo* info = find_action(action);
     if (!info->takes_errno) {
         if (errno_ret) bad_field(errno_path, errno_ret_error(action, *errno_ret));
@@ -322,8 +325,11 @@ std::vector<std::string> unknown_syscalls(const Seccomp& seccomp) {
 Program compile(const Seccomp& seccomp) {
     if (seccomp.default_action.empty()) bad_field("defaultAction", "missing");
     check_limits(seccomp);
+    const bool agent = !seccomp.listener_path.empty();
+    // As runc: the agent answers some calls, not every one (its own would wait on it).
+    if (seccomp.default_action == "SCMP_ACT_NOTIFY") bad_field("defaultAction", "SCMP_ACT_NOTIFY cannot be the default");
     const std::uint32_t default_action = action_value(
-        "defaultAction", seccomp.default_action, seccomp.default_errno_ret, "defaultErrnoRet");
+        "defaultAction", seccomp.default_action, seccomp.default_errno_ret, "defaultErrnoRet", agent);
 
     Program program;
     for (std::size_t i = 0; i < seccomp.flags.size(); ++i) {
@@ -352,7 +358,8 @@ Program compile(const Seccomp& seccomp) {
         const SeccompSyscall& rule = seccomp.syscalls[i];
         const std::string path = at("syscalls", i);
         const std::uint32_t action =
-            action_value(path + ".action", rule.action, rule.errno_ret, path + ".errnoRet");
+            action_value(path + ".action", rule.action, rule.errno_ret, path + ".errnoRet", agent);
+        if (rule.action == "SCMP_ACT_NOTIFY") program.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
         const auto rules = rule_conditions(rule, path);
         if (rule.names.empty()) bad_field(path + ".names", "no syscall names");
         for (std::size_t j = 0; j < rule.names.size(); ++j) {
@@ -383,6 +390,8 @@ Program compile(const Seccomp& seccomp) {
         }
     }
 
+    if (agent && !makes_listener(program))
+        bad_field("listenerPath", "is set, but no rule has the action SCMP_ACT_NOTIFY");
     program.instructions = export_bpf(ctx);
     if (program.instructions.size() > BPF_MAXINSNS)
         throw UsageError("linux.seccomp: the filter has " +
@@ -430,12 +439,13 @@ int install_observer(const Program& program) {
     return listener ? static_cast<int>(fd) : -1;
 }
 
-void install(const Program& program) {
+int install(const Program& program) {
     const char* step = "load the seccomp filter";
     if (program.instructions.empty() || program.instructions.size() > BPF_MAXINSNS)
         throw Error(std::string(step) + ": a program of " +
                     std::to_string(program.instructions.size()) + " instructions cannot be loaded");
-    if (sys::kernel().seccomp_filter(program.flags, program.instructions.data(), program.instructions.size()) != 0) {
+    const long fd = sys::kernel().seccomp_filter(program.flags, program.instructions.data(), program.instructions.size());
+    if (fd < 0) {
         int err = errno;
         // EACCES: neither no_new_privs nor CAP_SYS_ADMIN (seccomp(2)); say so, errno alone
         // reads like a file permission problem.
@@ -443,6 +453,7 @@ void install(const Program& program) {
                                      : std::string(step),
                        "seccomp", "SECCOMP_SET_MODE_FILTER", err);
     }
+    return makes_listener(program) ? static_cast<int>(fd) : -1;
 }
 
 }  // namespace hutch::seccomp

@@ -65,7 +65,9 @@ std::vector<std::string> unknown_syscalls(const Seccomp& seccomp);
 // Loads `program` on the calling thread: seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog). No
 // libseccomp and no allocation. The kernel requires no_new_privs or CAP_SYS_ADMIN in the
 // effective set; throws SysError (EACCES says which is missing).
-void install(const Program& program);
+// A program with SCMP_ACT_NOTIFY rules (a listenerPath) returns its listener, close-on-exec;
+// -1 for any other.
+int install(const Program& program);
 
 // `hutch profile`'s observing filter: every system call, with no exception, is sent to a
 // supervisor (SCMP_ACT_NOTIFY), which lets it continue. (The supervisor takes the listener

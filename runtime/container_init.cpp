@@ -53,6 +53,7 @@
 #include "runtime/explain.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/rlimits.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -140,8 +141,12 @@ void check_interpreter(const std::string& command, const std::string& path) {
 // filter before it goes in (caps/seccomp_eval.hpp): the capset that drops the CAP_SYS_ADMIN kept
 // for loading it, the trampoline's fcntl/execveat/fcntl, and the command's execve.
 void check_calls_after_filter(const seccomp::Program& filter, const std::string& command, int sync_fd,
-                              const Fd& trampoline_image, bool drops_sys_admin) {
+                              const Fd& trampoline_image, bool drops_sys_admin, int agent) {
     std::vector<seccomp::Call> calls;
+    if (agent >= 0) {  // the listener's handover to the seccomp agent
+        calls.push_back({"sendmsg", SYS_sendmsg, {static_cast<std::uint64_t>(agent)}});
+        calls.push_back({"close_range", SYS_close_range, {}});
+    }
     if (drops_sys_admin) calls.push_back({"capset", SYS_capset, {}});
     if (trampoline_image) {
         const auto sync = static_cast<std::uint64_t>(sync_fd);
@@ -204,13 +209,20 @@ void write_oom_score_adj(int value) {
 // inheritable, as runc passes them) and `keep` (the sync socket) goes: no fd of hutch's survives
 // into the container (CVE-2024-21626). hutch's own fds all lie above the preserved ones (the
 // front-end checked those were open before it opened any).
-void close_other_fds(int keep, int preserved) {
+// `agent` (a seccomp agent's socket, or -1) stays too, until the listener is sent.
+void close_other_fds(int keep, int preserved, int agent) {
     sys::Kernel& k = sys::kernel();
     const int first = 3 + preserved;
     if (keep < first) throw Error("close hutch's files: the sync socket (fd " + std::to_string(keep) + ") is among the preserved fds");
-    if (keep > first)
-        check(k.close_range(static_cast<unsigned>(first), static_cast<unsigned>(keep - 1), 0), "close hutch's files", "close_range");
-    check(k.close_range(static_cast<unsigned>(keep + 1), ~0u, 0), "close hutch's files", "close_range");
+    if (agent >= 0 && agent < first) throw Error("close hutch's files: the seccomp agent's socket is among the preserved fds");
+    int from = first;
+    for (int kept : {std::min(keep, agent < 0 ? keep : agent), std::max(keep, agent)}) {
+        if (kept > from)
+            check(k.close_range(static_cast<unsigned>(from), static_cast<unsigned>(kept - 1), 0), "close hutch's files",
+                  "close_range");
+        from = std::max(from, kept + 1);
+    }
+    check(k.close_range(static_cast<unsigned>(from), ~0u, 0), "close hutch's files", "close_range");
     for (int fd = 3; fd < first; ++fd)
         check(k.ioctl(fd, FIONCLEX, 0), "pass the preserved fds", "ioctl(FIONCLEX)", std::to_string(fd));
 }
@@ -293,6 +305,8 @@ struct CommandLaunch {
     bool parent_waits = true;   // the parent reads the sync socket until exec (not after oci create)
     bool start_waits = false;   // oci create: `start` reads the fifo that replaced the sync socket
     int preserve_fds = 0;       // OCI --preserve-fds: fds 3 to 2+N stay for the command
+    int seccomp_agent = -1;     // linux.seccomp.listenerPath, connected: gets the filter's listener
+    std::string agent_message;  // what it gets with it (runtime/seccomp_agent.hpp)
 };
 
 // hutch profile: the observing filter goes in before the spec's, so the spec's filter need not
@@ -319,7 +333,7 @@ void install_observer(const seccomp::Program& listener_filter, int sync_fd) {
 [[noreturn]] void become_the_command(const CommandLaunch& launch) {
     const Spec& spec = launch.spec;
     sys::Kernel& k = sys::kernel();
-    close_other_fds(launch.sync_fd, launch.preserve_fds);
+    close_other_fds(launch.sync_fd, launch.preserve_fds, launch.seccomp_agent);
     enter_workdir(spec.process.cwd);
     set_rlimits(spec.process.rlimits);
 
@@ -358,7 +372,7 @@ void install_observer(const seccomp::Program& listener_filter, int sync_fd) {
     Fd trampoline_image = launch.through_trampoline ? trampoline::prepare() : Fd();
     if (launch.seccomp_filter)
         check_calls_after_filter(*launch.seccomp_filter, spec.process.args[0], launch.sync_fd, trampoline_image,
-                                 extra != 0);
+                                 extra != 0, launch.seccomp_agent);
     sigset_t none;
     sigemptyset(&none);
     k.sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -369,7 +383,16 @@ void install_observer(const seccomp::Program& listener_filter, int sync_fd) {
     // Before the filter, which need not allow write (see wait_for_start).
     if (launch.start_waits) [[maybe_unused]] ssize_t n = k.write(launch.sync_fd, "1", 1);
     if (launch.listener_filter) install_observer(*launch.listener_filter, launch.sync_fd);
-    if (launch.seccomp_filter) seccomp::install(*launch.seccomp_filter);
+    if (launch.seccomp_filter) {
+        const int listener = seccomp::install(*launch.seccomp_filter);
+        // The agent answers the command's calls from here on; the exec's own are not notified
+        // before it has the listener.
+        if (listener >= 0) {
+            seccomp_agent::send(launch.seccomp_agent, listener, launch.agent_message);
+            k.close_range(static_cast<unsigned>(listener), static_cast<unsigned>(listener), 0);
+            k.close_range(static_cast<unsigned>(launch.seccomp_agent), static_cast<unsigned>(launch.seccomp_agent), 0);
+        }
+    }
     if (extra) caps::set_capabilities(privileges, 0, launch.host);
     exec_command(spec, path, trampoline_image, launch.sync_fd);
 }
@@ -382,6 +405,11 @@ void run_exec_init(const ExecInitContext& ctx) {
     const caps::HostCaps host = caps::HostCaps::read();
     if (!ctx.outlives_parent) k.prctl(PR_SET_PDEATHSIG, SIGKILL);
     take_stdio(ctx.stdio);
+    // Its host pid, while the host's /proc is still the one mounted.
+    const std::string agent_message =
+        ctx.seccomp_agent >= 0 ? seccomp_agent::message(seccomp_agent::host_pid(),
+                                                        spec.linux.seccomp->listener_metadata, ctx.container_state)
+                               : std::string();
     const int user_ns = spec.has_new_namespace(NamespaceType::kUser) ? CLONE_NEWUSER : 0;
     check(k.setns(ctx.target_pidfd, user_ns | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
@@ -399,7 +427,7 @@ void run_exec_init(const ExecInitContext& ctx) {
     scheduling::apply(spec.process);  // an exec'd process has its own, as under runc
     scheduling::apply(spec.linux.memory_policy);
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, nullptr,
-                        !ctx.outlives_parent, false, ctx.preserve_fds});
+                        !ctx.outlives_parent, false, ctx.preserve_fds, ctx.seccomp_agent, agent_message});
 }
 
 // The container's network, before the capabilities that allow it are dropped.
@@ -423,6 +451,11 @@ void container_init_steps(const InitContext& ctx) {
     sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
+    // For a seccomp agent: this process's host pid, while the host's /proc is the one mounted.
+    const std::string agent_message =
+        ctx.seccomp_agent >= 0
+            ? seccomp_agent::message(seccomp_agent::host_pid(), spec.linux.seccomp->listener_metadata, oci_state)
+            : std::string();
     if (spec.has_new_namespace(NamespaceType::kUser)) {
         // The parent has written the id maps: become the namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
@@ -469,7 +502,8 @@ void container_init_steps(const InitContext& ctx) {
     if (!spec.process.terminal && !spec.hutch.interactive && spec.hutch.stdio == HutchSection::Stdio::kRelayed)
         detach_stdin();
     become_the_command({spec, host, ctx.sync_fd, ctx.exec_through_trampoline, ctx.seccomp, ctx.listener_filter,
-                        !ctx.outlives_parent, ctx.start_fifo >= 0 && ctx.outlives_parent, ctx.preserve_fds});
+                        !ctx.outlives_parent, ctx.start_fifo >= 0 && ctx.outlives_parent, ctx.preserve_fds,
+                        ctx.seccomp_agent, agent_message});
 }
 
 void exec_init_steps(const ExecInitContext& ctx) { run_exec_init(ctx); }

@@ -43,6 +43,8 @@ struct InitContext {
     // to the parent as kListener.
     const seccomp::Program* listener_filter = nullptr;
     int preserve_fds = 0;  // OCI --preserve-fds: fds 3 to 2+N reach the command
+    // linux.seccomp.listenerPath, connected by the parent: the filter's listener goes there.
+    int seccomp_agent = -1;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,
@@ -63,6 +65,8 @@ struct ExecInitContext {
     bool outlives_parent = false;  // oci exec --detach: the parent returns once the command runs
     int preserve_fds = 0;          // oci exec --preserve-fds
     int time_ns_fd = -1;           // the container's time namespace, when it has one of its own
+    int seccomp_agent = -1;        // linux.seccomp.listenerPath, connected by the parent
+    std::string container_state;   // the container's OCI state, for that agent
 };
 [[noreturn]] void exec_init(const ExecInitContext& context);
 void exec_init_steps(const ExecInitContext& context);

@@ -90,6 +90,7 @@ struct ExecLaunch {
     int console_socket = -1;        // receives the pty master (oci exec --tty --console-socket)
     bool detach = false;            // return once the command runs; it outlives hutch
     int preserve_fds = 0;           // --preserve-fds: fds 3 to 2+N go to the command (OciLaunch's)
+    std::string container_state;    // oci exec: the container's state, for a seccomp agent
     std::function<void(pid_t pid)> started;  // the command runs (execve succeeded)
 };
 // Runs spec.process in the container: its exit status, or 0 with `detach`.

@@ -29,6 +29,7 @@
 #include "runtime/sys/describe.hpp"
 #include "runtime/sys/kernel.hpp"
 #include "runtime/lifecycle.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/trampoline/trampoline.hpp"
 #include "runtime/user.hpp"
 #include "runtime/user_db.hpp"
@@ -156,6 +157,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
         check(sys::kernel().setns(launch.target_pidfd, CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
     }
     Fd time_ns = spec.has_namespace(NamespaceType::kTime) ? open_time_namespace(launch.target_pidfd) : Fd();
+    Fd agent = seccomp_agent::connect(spec);  // the child's, for the filter's listener
     int child_pidfd = -1;
     clone_args args{};
     args.flags = CLONE_PIDFD | (cgroup ? CLONE_INTO_CGROUP : 0);
@@ -167,10 +169,12 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     if (pid == 0) {
         ::close(parent_end.release());  // as for run: a dead parent must read as EOF here
         exec_init({spec, child_end.get(), launch.target_pidfd, stdio_pipes.child_fds(), trampoline::available(),
-                   filter ? &*filter : nullptr, launch.detach, launch.preserve_fds, time_ns.get()});
+                   filter ? &*filter : nullptr, launch.detach, launch.preserve_fds, time_ns.get(), agent.get(),
+                   launch.container_state});
     }
     Child child(static_cast<pid_t>(pid), Fd(child_pidfd));
     child_end.reset();
+    agent.reset();
     for (auto& end : stdio_pipes.child_ends) end.reset();
 
     Fd master;

@@ -20,6 +20,7 @@
 #include "runtime/launch_internal.hpp"
 #include "runtime/cgroup_resources.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/sys/kernel.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -73,6 +74,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::vector<Fd> join_fds = open_joined_namespaces(spec, joins);
     std::optional<seccomp::Program> filter;
     if (spec.linux.seccomp) filter = seccomp::compile_cached(*spec.linux.seccomp, launch.seccomp_cache_dir);
+    Fd agent = seccomp_agent::connect(spec);  // the child's, for the filter's listener
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
@@ -92,8 +94,10 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
         context.start_fifo = fifo.get();
         context.outlives_parent = !foreground;
         context.preserve_fds = launch.preserve_fds;
+        context.seccomp_agent = agent.get();
         container_init(context);
     }
+    agent.reset();
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
     // Before "go": until then a killed create takes the child with it (it reads EOF).
     if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());

@@ -149,6 +149,8 @@ json seccomp_json(const Seccomp& sc) {
                 {"syscalls", syscalls}};
     if (sc.default_errno_ret) out["defaultErrnoRet"] = *sc.default_errno_ret;
     if (!sc.flags.empty()) out["flags"] = sc.flags;
+    if (!sc.listener_path.empty()) out["listenerPath"] = sc.listener_path;
+    if (!sc.listener_metadata.empty()) out["listenerMetadata"] = sc.listener_metadata;
     return out;
 }
 
@@ -159,6 +161,9 @@ Seccomp seccomp_from(const Reader& r) {
     if (r.has("defaultErrnoRet")) sc.default_errno_ret = r.get<std::uint32_t>("defaultErrnoRet", 0);
     sc.architectures = r.get<Strings>("architectures", {});
     sc.flags = r.get<Strings>("flags", {});
+    sc.listener_path = r.get<std::string>("listenerPath", "");
+    sc.listener_metadata = r.get<std::string>("listenerMetadata", "");
+    if (!sc.listener_path.empty() && sc.listener_path[0] != '/') r.fail("listenerPath", "must be absolute");
     r.each("syscalls", [&](const Reader& rule) {
         SeccompSyscall out;
         out.names = rule.get<Strings>("names", {});

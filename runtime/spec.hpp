@@ -153,6 +153,10 @@ struct Seccomp {
     std::vector<std::string> architectures;  // SCMP_ARCH_X86_64, SCMP_ARCH_X86, ...
     std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
     std::vector<SeccompSyscall> syscalls;
+    // A seccomp agent's UNIX socket: SCMP_ACT_NOTIFY rules need one. The listener fd goes there
+    // with the process's state, as runc sends it (config-linux.md#seccomp).
+    std::string listener_path;
+    std::string listener_metadata;  // passed to the agent as given
     bool operator==(const Seccomp&) const = default;
 };
 

@@ -96,6 +96,7 @@ int exec(const OciGlobals& g, const ExecRequest& r, const std::vector<std::strin
     launch.console_socket = console.get();
     launch.detach = r.detach;
     launch.preserve_fds = r.preserve_fds;
+    launch.container_state = oci::state_json(s, status).dump();  // for a seccomp agent
     launch.started = [&](pid_t pid) { write_pid_file(r.pid_file, pid); };
     return exec_process(spec, launch);
 }
@@ -204,7 +205,7 @@ json features() {
            {{"enabled", true},
             {"actions",
              {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-              "SCMP_ACT_LOG", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE"}},
+              "SCMP_ACT_LOG", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE", "SCMP_ACT_NOTIFY"}},
             {"operators",
              {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
               "SCMP_CMP_MASKED_EQ"}},

@@ -41,8 +41,6 @@ const std::vector<std::string> kUnsupported = {
     "linux.resources.rdma",
     "linux.intelRdt",
     "linux.netDevices",
-    "linux.seccomp.listenerPath",
-    "linux.seccomp.listenerMetadata",
     "mounts[].uidMappings",
     "mounts[].gidMappings",
 };

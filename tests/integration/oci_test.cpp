@@ -8,12 +8,14 @@
 // so the test process is a child subreaper: it inherits that process, and reaps it.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -1664,6 +1666,142 @@ TEST_F(OciConfigIntegration, RootfsPropagationIsAppliedOrRefused) {
     EXPECT_NE(refused.code, 0);
     EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
     EXPECT_NE(refused.err.find("linux.rootfsPropagation \"rcommon\""), std::string::npos) << describe(refused);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+// A seccomp agent, as runc's contrib/cmd/seccompagent is one: it takes each connection's
+// message (the process's state as JSON, the listener as its one fd) and answers the calls the
+// listener brings: mkdir and mkdirat "succeed" without being made; anything else continues.
+class SeccompAgent {
+public:
+    explicit SeccompAgent(const std::string& path) {
+        listening_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, path.c_str(), path.size());
+        bound_ = ::bind(listening_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(listening_, 4) == 0;
+        accepting_ = std::thread([this] { accept_loop(); });
+    }
+    ~SeccompAgent() {
+        stop_ = true;
+        accepting_.join();
+        for (auto& t : answering_) t.join();
+        ::close(listening_);
+    }
+    bool bound() const { return bound_; }
+    std::vector<json> messages() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return messages_;
+    }
+    int faked() const { return faked_; }
+
+private:
+    void accept_loop() {
+        while (!stop_) {
+            pollfd p{listening_, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            int conn = ::accept4(listening_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (conn < 0) continue;
+            char data[65536];
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+            iovec iov{data, sizeof data};
+            msghdr msg{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+            ::close(conn);
+            cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            if (n <= 0 || !c || c->cmsg_type != SCM_RIGHTS) continue;
+            int listener;
+            std::memcpy(&listener, CMSG_DATA(c), sizeof listener);
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                messages_.push_back(json::parse(std::string(data, static_cast<std::size_t>(n)), nullptr, false));
+            }
+            answering_.emplace_back([this, listener] { answer(listener); });
+        }
+    }
+    void answer(int listener) {
+        while (!stop_) {
+            pollfd p{listener, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            if (p.revents & (POLLHUP | POLLERR)) break;
+            seccomp_notif request{};
+            if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) continue;
+            seccomp_notif_resp response{};
+            response.id = request.id;
+            if (request.data.nr == SYS_mkdir || request.data.nr == SYS_mkdirat) ++faked_;
+            else response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &response);
+        }
+        ::close(listener);
+    }
+
+    int listening_ = -1;
+    bool bound_ = false;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> faked_{0};
+    std::mutex mutex_;
+    std::vector<json> messages_;
+    std::thread accepting_;
+    std::vector<std::thread> answering_;
+};
+
+// linux.seccomp.listenerPath: the calls the profile sends to SCMP_ACT_NOTIFY are answered by the
+// agent at that socket, which gets runc's message (the state, the process's host pid, the
+// metadata) with the listener; the container's mkdir "succeeds" and makes nothing. An exec'd
+// process's listener reaches the agent too. No agent at the path fails create, naming it; a
+// NOTIFY rule without a listenerPath, or a listenerPath without one, is refused; nothing left.
+TEST_F(OciConfigIntegration, SeccompNotifyCallsGoToTheAgentAtListenerPath) {
+    const std::string socket = tmp_ / "agent.sock";
+    SeccompAgent agent(socket);
+    ASSERT_TRUE(agent.bound()) << socket;
+    config_["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                   {"listenerPath", socket},
+                                   {"listenerMetadata", "lab-42"},
+                                   {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+    Result r = run_container("mkdir /tmp/made && echo said-made; [ -d /tmp/made ] || echo not-there");
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "said-made\nnot-there\n");
+    EXPECT_GE(agent.faked(), 1);
+    std::vector<json> got = agent.messages();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0]["fds"], json({"seccompFd"})) << got[0].dump();
+    EXPECT_EQ(got[0]["metadata"], "lab-42");
+    EXPECT_GT(got[0].value("pid", 0), 1) << "the host's pid, not the container's 1";
+    EXPECT_EQ(got[0]["state"]["pid"], got[0]["pid"]) << got[0].dump();
+
+    std::string id = new_id("agent");
+    set_command("exec sleep 60");
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    ASSERT_EXIT_CODE(oci({"start", id}), 0);
+    Result exec = oci({"exec", id, "sh", "-c", "mkdir /tmp/e && [ ! -d /tmp/e ] && echo faked"});
+    EXPECT_EXIT_CODE(exec, 0);
+    EXPECT_EQ(exec.out, "faked\n");
+    got = agent.messages();
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[1]["state"]["id"], id);
+    EXPECT_EQ(got[1]["pid"], pid);
+    EXPECT_EQ(got[2]["state"]["id"], id);
+    EXPECT_NE(got[2]["pid"], pid) << "the exec'd process's own pid";
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+
+    config_["linux"]["seccomp"]["listenerPath"] = tmp_ / "nobody.sock";
+    Result absent = run_container("true");
+    EXPECT_NE(absent.code, 0);
+    EXPECT_EQ(absent.err_lines().size(), 1u) << describe(absent);
+    EXPECT_NE(absent.err.find(tmp_ / "nobody.sock"), std::string::npos) << describe(absent);
+    config_["linux"]["seccomp"].erase("listenerPath");
+    Result no_agent = run_container("true");
+    EXPECT_NE(no_agent.err.find("SCMP_ACT_NOTIFY needs a seccomp agent"), std::string::npos) << describe(no_agent);
+    config_["linux"]["seccomp"]["listenerPath"] = socket;
+    config_["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_ERRNO";
+    Result no_notify = run_container("true");
+    EXPECT_NE(no_notify.err.find("no rule has the action SCMP_ACT_NOTIFY"), std::string::npos) << describe(no_notify);
     EXPECT_EQ(root_entries(), Strings{});
 }
 
