@@ -81,18 +81,19 @@ std::string default_oci_cgroup(const std::string& id) {
     return dir.substr(0, dir.size() - id.size() - std::string("/hutch/").size()) + "/hutch-oci/" + id;
 }
 
-// A unix socket the test listens on: an engine's console socket.
-class ConsoleSocket {
+// A unix socket the test listens on and receives fds over: an engine's console socket, a seccomp
+// agent's socket.
+class FdSocket {
 public:
-    explicit ConsoleSocket(std::string path) : path_(std::move(path)) {
+    explicit FdSocket(std::string path) : path_(std::move(path)) {
         fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::memcpy(addr.sun_path, path_.c_str(), path_.size());
         if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 4) != 0)
-            throw std::runtime_error("console socket " + path_ + ": " + std::strerror(errno));
+            throw std::runtime_error("socket " + path_ + ": " + std::strerror(errno));
     }
-    ~ConsoleSocket() {
+    ~FdSocket() {
         if (fd_ >= 0) ::close(fd_);
         ::unlink(path_.c_str());
     }
@@ -109,8 +110,8 @@ public:
             ::close(conn);
             return why = "nothing sent", -1;
         }
-        char buf[256] = {};
-        iovec iov{buf, sizeof buf - 1};
+        char buf[65536];  // a seccomp agent's message holds the container's state
+        iovec iov{buf, sizeof buf};
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
         msghdr msg{};
         msg.msg_iov = &iov;
@@ -863,8 +864,8 @@ TEST_F(OciLifecycleIntegration, InContainerHooksCannotReachHutchsBinary) {
     EXPECT_EQ(read_file(shared_ + "/head").find("ELF"), std::string::npos);
 }
 
-TEST_F(OciLifecycleIntegration, ConsoleSocketReceivesThePtyMaster) {
-    ConsoleSocket sock(tmp_ / "console.sock");
+TEST_F(OciLifecycleIntegration, FdSocketReceivesThePtyMaster) {
+    FdSocket sock(tmp_ / "console.sock");
     config_["process"]["terminal"] = true;
     std::string id = new_id("tty");
     set_command("tty; test -t 0 && echo stdin-tty; test -t 1 && echo stdout-tty; test -t 2 && echo stderr-tty; "
@@ -890,7 +891,7 @@ TEST_F(OciLifecycleIntegration, ConsoleSocketReceivesThePtyMaster) {
     EXPECT_EQ(c.out, "") << "the command's output goes to the terminal only";
 }
 
-TEST_F(OciLifecycleIntegration, TerminalWithoutConsoleSocketIsRefused) {
+TEST_F(OciLifecycleIntegration, TerminalWithoutFdSocketIsRefused) {
     config_["process"]["terminal"] = true;
     write_config();
     std::string id = new_id("notty");
@@ -1674,21 +1675,14 @@ TEST_F(OciConfigIntegration, RootfsPropagationIsAppliedOrRefused) {
 // listener brings: mkdir and mkdirat "succeed" without being made; anything else continues.
 class SeccompAgent {
 public:
-    explicit SeccompAgent(const std::string& path) {
-        listening_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::memcpy(addr.sun_path, path.c_str(), path.size());
-        bound_ = ::bind(listening_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(listening_, 4) == 0;
+    explicit SeccompAgent(const std::string& path) : socket_(path) {
         accepting_ = std::thread([this] { accept_loop(); });
     }
     ~SeccompAgent() {
         stop_ = true;
         accepting_.join();
         for (auto& t : answering_) t.join();
-        ::close(listening_);
     }
-    bool bound() const { return bound_; }
     std::vector<json> messages() {
         std::lock_guard<std::mutex> lock(mutex_);
         return messages_;
@@ -1698,27 +1692,12 @@ public:
 private:
     void accept_loop() {
         while (!stop_) {
-            pollfd p{listening_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            int conn = ::accept4(listening_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (conn < 0) continue;
-            char data[65536];
-            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-            iovec iov{data, sizeof data};
-            msghdr msg{};
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof control;
-            ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-            ::close(conn);
-            cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            if (n <= 0 || !c || c->cmsg_type != SCM_RIGHTS) continue;
-            int listener;
-            std::memcpy(&listener, CMSG_DATA(c), sizeof listener);
+            std::string message, why;
+            int listener = socket_.receive_fd(message, why, 50ms);
+            if (listener < 0) continue;
             {
                 std::lock_guard<std::mutex> lock(mutex_);
-                messages_.push_back(json::parse(std::string(data, static_cast<std::size_t>(n)), nullptr, false));
+                messages_.push_back(json::parse(message, nullptr, false));
             }
             answering_.emplace_back([this, listener] { answer(listener); });
         }
@@ -1739,8 +1718,7 @@ private:
         ::close(listener);
     }
 
-    int listening_ = -1;
-    bool bound_ = false;
+    FdSocket socket_;
     std::atomic<bool> stop_{false};
     std::atomic<int> faked_{0};
     std::mutex mutex_;
@@ -1757,7 +1735,6 @@ private:
 TEST_F(OciConfigIntegration, SeccompNotifyCallsGoToTheAgentAtListenerPath) {
     const std::string socket = tmp_ / "agent.sock";
     SeccompAgent agent(socket);
-    ASSERT_TRUE(agent.bound()) << socket;
     config_["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
                                    {"listenerPath", socket},
                                    {"listenerMetadata", "lab-42"},
