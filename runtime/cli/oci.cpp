@@ -389,6 +389,7 @@ int oci_main(int argc, char** argv) {
     add_ps_and_list_commands(app, g);
     add_update_command(app, g);
     add_events_command(app, g);
+    add_checkpoint_commands(app, g);
 
     // features
     auto* features_cmd = app.add_subcommand("features", "What this runtime supports, as JSON (features.md)");

@@ -36,6 +36,7 @@ void add_exec_command(CLI::App& app, const OciGlobals& g, int& exit_code);
 void add_ps_and_list_commands(CLI::App& app, const OciGlobals& g);
 void add_update_command(CLI::App& app, const OciGlobals& g);
 void add_events_command(CLI::App& app, const OciGlobals& g);  // oci_events.cpp
+void add_checkpoint_commands(CLI::App& app, const OciGlobals& g);  // oci_checkpoint.cpp
 // features.md's document.
 nlohmann::json features();
 

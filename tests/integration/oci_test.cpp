@@ -1782,6 +1782,38 @@ TEST_F(OciConfigIntegration, SeccompNotifyCallsGoToTheAgentAtListenerPath) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// checkpoint and restore take runc's flags and refuse with the reason, which depends on the
+// machine: CRIU not installed, CRIU unable to work on this kernel (its own `criu check`), or
+// hutch's own gap; one line naming CRIU, exit 1; the container keeps running, and a restore
+// leaves nothing in the state root.
+TEST_F(OciConfigIntegration, CheckpointAndRestoreRefuseWithTheReason) {
+    std::string id = new_id("criu");
+    set_command("exec sleep 60");
+    ASSERT_EXIT_CODE(create(id), 0);
+    pid_t pid = pid_of(id);
+    ASSERT_EXIT_CODE(oci({"start", id}), 0);
+    const std::string images = tmp_ / "images";
+    Result dump = oci({"checkpoint", "--image-path", images, "--leave-running", "--tcp-established", id});
+    EXPECT_EQ(dump.code, 1) << describe(dump);
+    ASSERT_EQ(dump.err_lines().size(), 1u) << describe(dump);
+    EXPECT_NE(dump.err.find("checkpoint: "), std::string::npos) << describe(dump);
+    EXPECT_NE(dump.err.find("CRIU"), std::string::npos) << describe(dump);
+    EXPECT_EQ(state(id)["status"], "running");
+    EXPECT_FALSE(path_exists(images));
+
+    Result restore = oci({"restore", "--image-path", images, "--bundle", bundle_, "--detach", new_id("criu")});
+    EXPECT_EQ(restore.code, 1) << describe(restore);
+    EXPECT_EQ(restore.err_lines().size(), 1u) << describe(restore);
+    EXPECT_NE(restore.err.find("restore: "), std::string::npos) << describe(restore);
+    EXPECT_EQ(root_entries(), Strings{id});
+
+    Result unknown = oci({"checkpoint", "no-such-container"});
+    EXPECT_EQ(unknown.code, 1);
+    EXPECT_NE(unknown.err.find("no-such-container"), std::string::npos) << describe(unknown);
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+}
+
 // --preserve-fds N (podman's --preserve-fds, socket activation): the engine's fds 3 to 2+N reach
 // the command, inheritable; every other fd of hutch's is still closed; a count beyond the fds
 // open is one line naming the fd, and nothing is left.
