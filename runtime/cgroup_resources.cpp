@@ -47,6 +47,28 @@ bool populated(const std::string& dir) {
     return std::any_of(below.begin(), below.end(), populated);
 }
 
+// cgroup2 hands a controller down only where each level above enables it in
+// cgroup.subtree_control. One the hierarchy offers (its root's cgroup.controllers) but no level
+// has enabled yet (hugetlb on a hybrid host, where the others are v1's) is enabled from the root
+// down to the container's parent, as runc does; it stays enabled, as under runc. False when the
+// hierarchy does not offer it.
+bool enable_v2_controller(const std::string& mount_point, const std::string& dir, const std::string& controller) {
+    auto has = [&](const std::string& file) {
+        return (" " + read_cgroup_file(file) + " ").find(" " + controller + " ") != std::string::npos;
+    };
+    if (!has(mount_point + "/cgroup.controllers")) return false;
+    const std::string parent = dir.substr(0, dir.rfind('/'));
+    for (std::string level = mount_point;;) {
+        if (!has(level + "/cgroup.subtree_control")) {
+            explain::comment("cgroup2 offers " + controller + " but " + level + " does not hand it down: enabled there");
+            const std::string step = "enable the " + controller + " controller";
+            write_cgroup_file(level + "/cgroup.subtree_control", "+" + controller, step.c_str());
+        }
+        if (level.size() >= parent.size()) return true;
+        level = parent.substr(0, parent.find('/', level.size() + 1));
+    }
+}
+
 // mkdir -p below the hierarchy's mount point; a new cpuset level starts with its parent's cpus
 // and mems, without which no process could be attached to it (ENOSPC). The last level may exist
 // (an engine made it), as runc joins it, but must hold no process: delete kills whatever is in
@@ -121,7 +143,8 @@ void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName na
             if (d.first.fstype == "cgroup2") {
                 std::string enabled = " " + read_cgroup_file(d.second + "/../cgroup.subtree_control") + " ";
                 if (::access((d.second + "/" + v2 + ".max").c_str(), F_OK) == 0 ||
-                    enabled.find(" " + v2 + " ") != std::string::npos)
+                    enabled.find(" " + v2 + " ") != std::string::npos ||
+                    enable_v2_controller(d.first.mount_point, d.second, v2))
                     return &d;
             }
         return nullptr;

@@ -1493,10 +1493,28 @@ TEST_F(OciConfigIntegration, HugepageLimitsAreAppliedOrRefused) {
     std::string id = new_id("huge");
     config_["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 4194304}}}}};
     set_command("exec sleep 60");
+    // cgroup2 offers hugetlb where its root lists it; hutch enables it down to the container's
+    // cgroup, as runc does. The test puts the root's subtree_control back as it found it.
+    const std::string unified = cgroup2_mount();
+    const bool offered = !unified.empty() && (" " + read_file(unified + "/cgroup.controllers")).find(" hugetlb") != std::string::npos;
+    const bool enabled_before = offered && (" " + read_file(unified + "/cgroup.subtree_control")).find(" hugetlb") != std::string::npos;
+    // A cgroupsPath of its own: once delete removed it, no level below the root enables
+    // hugetlb, so the root can give it up again.
+    config_["linux"]["cgroupsPath"] = "hutch-oci-huge-" + std::to_string(::getpid()) + "/leaf";
+    struct PutBack {
+        std::string file;
+        ~PutBack() {
+            if (file.empty()) return;
+            int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, "-hugetlb", 8) != 8) ADD_FAILURE() << "could not put back " << file;
+            if (fd >= 0) ::close(fd);
+        }
+    } put_back{offered && !enabled_before ? unified + "/cgroup.subtree_control" : ""};
     Result c = create(id);
     bool v1 = !mountinfo_line(host_mountinfo(), "/sys/fs/cgroup/hugetlb").empty();
     if (c.code != 0) {
         EXPECT_FALSE(v1) << "refused with a v1 hugetlb hierarchy: " << describe(c);
+        EXPECT_FALSE(offered) << "refused where cgroup2 offers hugetlb: " << describe(c);
         EXPECT_EQ(c.err_lines().size(), 1u) << describe(c);
         EXPECT_NE(c.err.find("hugetlb"), std::string::npos) << describe(c);
         EXPECT_EQ(root_entries(), Strings{});
