@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -200,8 +201,11 @@ std::int64_t parse_go_duration_ms(const std::string& text) {
     while (i < text.size()) {
         std::size_t start = i;
         while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+        const std::string number = text.substr(start, i - start);
+        // Go's form: digits with at most one point, and a digit on one side of it at least.
+        if (number == "." || std::count(number.begin(), number.end(), '.') > 1) throw bad();
         if (i == start) throw bad();
-        double value = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+        double value = std::strtod(number.c_str(), nullptr);
         bool found = false;
         for (const auto& [unit, ms] : kUnits) {  // "ms" before "m": the first that matches wins
             std::size_t n = std::strlen(unit);

@@ -119,7 +119,8 @@ TEST(OciEvents, IntervalIsAGoDuration) {
     EXPECT_EQ(oci::parse_go_duration_ms("1m30s"), 90000);
     EXPECT_EQ(oci::parse_go_duration_ms("1.5s"), 1500);
     EXPECT_EQ(oci::parse_go_duration_ms("1h"), 3600000);
-    for (const char* bad : {"", "5", "s", "-1s", "0s", "5x", "1e3s", "100us", "5 s"}) {
+    EXPECT_EQ(oci::parse_go_duration_ms(".5s"), 500);
+    for (const char* bad : {"", "5", "s", "-1s", "0s", "5x", "1e3s", "100us", "5 s", "1.2.3s", ".s", "1..5s"}) {
         std::string message = usage_error([&] { oci::parse_go_duration_ms(bad); });
         EXPECT_TRUE(contains(message, std::string("\"") + bad + "\"")) << message;
     }
