@@ -2227,9 +2227,9 @@ TEST_F(OciBadInputIntegration, Features) {
 // --- podman drives hutch-oci -----------------------------------------------------------------
 
 // podman with storage, run root and libpod tmp dir of its own under a temp dir, cgroupfs, no
-// events and never its default network; hutch-oci as the runtime. podman cannot give the runtime
-// a --root: containers are recorded in /run/hutch-oci under their 64-hex ids, which the test
-// reads from --cidfile and checks are gone afterwards.
+// events and never its default network; hutch-oci as the runtime, with a state root of the
+// test's own: containers are recorded there under their 64-hex ids, which the test reads from
+// --cidfile and checks are gone afterwards.
 class OciPodman : public OciTest {
 protected:
     void SetUp() override {
@@ -2244,7 +2244,11 @@ protected:
             if (!path_exists("/sys/fs/cgroup/" + h + "/libpod_parent")) new_parents_.push_back("/sys/fs/cgroup/" + h + "/libpod_parent");
         base_ = {"/usr/bin/podman",  "--root",         pod_ / "storage", "--runroot",      pod_ / "runroot",
                  "--tmpdir",         pod_ / "libpod", "--cgroup-manager", "cgroupfs",     "--events-backend",
-                 "none",             "--storage-driver", "vfs",          "--runtime",      oci_binary()};
+                 "none",             "--storage-driver", "vfs",          "--runtime",      pod_ / "bin/hutch-oci"};
+        // podman's --runtime-flag reaches conmon's create but not every later call (its
+        // cleanup's delete): a wrapper of the same name gives each call the test's root.
+        ASSERT_EQ(::mkdir((pod_ / "bin").c_str(), 0755), 0);
+        write_file(pod_ / "bin/hutch-oci", "#!/bin/sh\nexec " + oci_binary() + " --root " + oci_root() + " \"$@\"\n", 0755);
     }
     void TearDown() override {
         if (!base_.empty()) {
@@ -2262,7 +2266,7 @@ protected:
             // conmon exits after its container: give it a moment before leftovers are counted.
             for (int i = 0; i < 200 && !reap_zombies().empty(); ++i) std::this_thread::sleep_for(10ms);
             for (const auto& cid : cids_) {
-                EXPECT_FALSE(path_exists("/run/hutch-oci/" + cid)) << "/run/hutch-oci/" << cid << " left behind";
+                EXPECT_FALSE(path_exists(oci_root() + "/" + cid)) << oci_root() << "/" << cid << " left behind";
                 for (const auto& h : list_dir("/sys/fs/cgroup")) {
                     std::string leaf = "/sys/fs/cgroup/" + h + "/libpod_parent/libpod-" + cid;
                     EXPECT_FALSE(path_exists(leaf)) << leaf << " left behind";
@@ -2310,6 +2314,7 @@ protected:
         if (!cid.empty()) cids_.push_back(cid);
         return r;
     }
+    std::string oci_root() const { return pod_ / "hutch-oci"; }  // hutch-oci's --root under podman
     TempDir pod_;
     Strings base_, cids_;
     Strings new_parents_;  // libpod_parent dirs podman makes during the test
@@ -2322,7 +2327,7 @@ TEST_F(OciPodmanIntegration, PodmanRunsContainersWithHutchOci) {
     EXPECT_EXIT_CODE(hi, 0);
     EXPECT_EQ(hi.out, "hi\n");
     ASSERT_EQ(cids_.size(), 1u) << "podman wrote no --cidfile";
-    EXPECT_FALSE(path_exists("/run/hutch-oci/" + cids_[0]));
+    EXPECT_FALSE(path_exists(oci_root() + "/" + cids_[0]));
 
     Result code = podman_run({}, {"sh", "-c", "exit 3"});
     EXPECT_EXIT_CODE(code, 3);
@@ -2355,7 +2360,7 @@ TEST_F(OciPodmanIntegration, ExecIntoADetachedContainer) {
     std::string cid = trim(run.out);
     ASSERT_EQ(cid.size(), 64u) << describe(run);
     cids_.push_back(cid);
-    EXPECT_TRUE(path_exists("/run/hutch-oci/" + cid + "/state.json")) << "not created through hutch-oci";
+    EXPECT_TRUE(path_exists(oci_root() + "/" + cid + "/state.json")) << "not created through hutch-oci";
     Result ex = podman({"exec", name, "sh", "-c", "echo in-exec; hostname; cat /proc/1/cmdline"});
     EXPECT_EXIT_CODE(ex, 0);
     Strings lines = ex.out_lines();
@@ -2365,7 +2370,7 @@ TEST_F(OciPodmanIntegration, ExecIntoADetachedContainer) {
     EXPECT_EQ(lines[2], std::string("sleep") + '\0' + "60" + '\0');
     Result rm = podman({"rm", "-f", "-t", "0", name});
     EXPECT_EXIT_CODE(rm, 0);
-    EXPECT_FALSE(path_exists("/run/hutch-oci/" + cid));
+    EXPECT_FALSE(path_exists(oci_root() + "/" + cid));
     Result ps = podman({"ps", "-a", "-q"});
     EXPECT_EQ(ps.out, "");
 }
