@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 
@@ -42,7 +43,8 @@ bool populated(const std::string& dir) {
     if (!listing) return false;
     std::vector<std::string> below;
     while (dirent* e = ::readdir(listing))
-        if (e->d_type == DT_DIR && e->d_name[0] != '.') below.push_back(dir + "/" + e->d_name);
+        if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+            below.push_back(dir + "/" + e->d_name);
     ::closedir(listing);
     return std::any_of(below.begin(), below.end(), populated);
 }
@@ -75,7 +77,8 @@ bool enable_v2_controller(const std::string& mount_point, const std::string& dir
 // it, which must only ever be the container's.
 // Returns the highest level it made above the last one ("" when it made none), so delete can
 // remove what create added and nothing else.
-std::string make_cgroup_dirs(const std::string& mount_point, const std::string& relative, bool cpuset) {
+std::string make_cgroup_dirs(const std::string& mount_point, const std::string& relative, bool cpuset,
+                             const ResourceCgroups::Holder& holder) {
     std::string dir = mount_point;
     std::istringstream parts(relative);
     std::vector<std::string> levels;
@@ -102,6 +105,10 @@ std::string make_cgroup_dirs(const std::string& mount_point, const std::string& 
                 if (i + 1 == levels.size() && populated(dir))
                     throw UsageError("config.json: linux.cgroupsPath: " + dir +
                                      " already holds processes (a container's cgroup must be empty)");
+                // A stopped container's cgroup is empty too, until its delete, which would
+                // then kill whatever joined it.
+                if (std::string who; i + 1 == levels.size() && holder && !(who = holder(dir)).empty())
+                    throw UsageError("config.json: linux.cgroupsPath: " + dir + " is the cgroup of container " + who);
             } else {
                 if (first_made.empty() && i + 1 < levels.size()) first_made = dir;
             }
@@ -288,7 +295,7 @@ void apply_device_policy(const devices::Policy& policy, int unified_fd,
 
 }  // namespace
 
-ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::string& id) {
+ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::string& id, const Holder& holder) {
     const std::string& path = linux.cgroups_path;
     if (path.find(':') != std::string::npos && path[0] != '/')
         throw UsageError("config.json: linux.cgroupsPath \"" + path + "\": a systemd SLICE:PREFIX:NAME needs --systemd-cgroup");
@@ -311,7 +318,7 @@ ResourceCgroups ResourceCgroups::create(const LinuxSection& linux, const std::st
         std::string relative = path.empty() ? own_cgroup(h) + "/hutch-oci/" + id
                                : path[0] == '/' ? path
                                                 : own_cgroup(h) + "/" + path;
-        std::string made = make_cgroup_dirs(h.mount_point, relative, has_controller(h, "cpuset"));
+        std::string made = make_cgroup_dirs(h.mount_point, relative, has_controller(h, "cpuset"), holder);
         std::string dir = h.mount_point + relative;
         // Recorded at once: whatever follows fails, the destructor removes it.
         if (!made.empty()) out.made_parents_.push_back(made);

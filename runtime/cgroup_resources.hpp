@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,10 @@ class ResourceCgroups {
 public:
     // Creates the container's cgroups and applies its resources; throws UsageError for a path or
     // resource hutch cannot honour here, before anything is created.
-    static ResourceCgroups create(const LinuxSection& linux, const std::string& id);
+    // `holder` names the container of this runtime a cgroup directory is already recorded for
+    // ("" for none): an existing cgroupsPath is joined only when it is empty and nobody's.
+    using Holder = std::function<std::string(const std::string& dir)>;
+    static ResourceCgroups create(const LinuxSection& linux, const std::string& id, const Holder& holder = {});
     ResourceCgroups(ResourceCgroups&&) = default;
     ~ResourceCgroups();
 

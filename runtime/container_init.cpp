@@ -456,6 +456,9 @@ void container_init_steps(const InitContext& ctx) {
         ctx.seccomp_agent >= 0
             ? seccomp_agent::message(seccomp_agent::host_pid(), spec.linux.seccomp->listener_metadata, oci_state)
             : std::string();
+    // Before the ids change: this process is not dumpable, so its /proc files (timens_offsets
+    // among them) are the host root's, which it is only until it becomes the user namespace's.
+    if (spec.has_new_namespace(NamespaceType::kTime)) enter_time_namespace(spec.linux.time_offsets);
     if (spec.has_new_namespace(NamespaceType::kUser)) {
         // The parent has written the id maps: become the namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
@@ -470,7 +473,6 @@ void container_init_steps(const InitContext& ctx) {
     for (const auto& join : ctx.joins) check(k.setns(join.fd, join.clone_flag), "join a namespace", "setns", join.path);
     if (spec.has_new_namespace(NamespaceType::kCgroup))
         check(k.unshare(CLONE_NEWCGROUP), "enter a new cgroup namespace", "unshare(CLONE_NEWCGROUP)");
-    if (spec.has_new_namespace(NamespaceType::kTime)) enter_time_namespace(spec.linux.time_offsets);
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
     {

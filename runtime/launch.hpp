@@ -11,6 +11,7 @@
 
 #include "caps/seccomp_filter.hpp"
 #include "netns/host_config.hpp"
+#include "runtime/cgroup_resources.hpp"
 #include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/state.hpp"
@@ -112,6 +113,8 @@ struct OciLaunch {
     // the first process. Records them, so delete finds them after a SIGKILL at any point.
     std::function<void(pid_t pid, const std::vector<std::string>& cgroups, const std::vector<std::string>& made_parents)>
         made;
+    // Which other container of this state root has a cgroup directory recorded ("" for none).
+    ResourceCgroups::Holder cgroup_holder;
     // Called once the process waits for start: records the state and the pid file.
     // `cgroups`: the container's; `made_parents`: the levels above them create made.
     std::function<void(pid_t pid, const std::vector<std::string>& cgroups, const std::vector<std::string>& made_parents)>

@@ -79,7 +79,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container", "socketpair");
     Fd parent_end(pair[0]), child_end(pair[1]);
     interrupt::check();
-    ResourceCgroups cgroups = ResourceCgroups::create(spec.linux, launch.id);
+    ResourceCgroups cgroups = ResourceCgroups::create(spec.linux, launch.id, launch.cgroup_holder);
     plan.cgroups = cgroups.paths();
     if (launch.made) launch.made(0, cgroups.paths(), cgroups.made_parents());
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");

@@ -115,13 +115,23 @@ void RootfsBuilder::assemble() {
         // lie on are made private first, so that neither the root nor anything mounted in it
         // propagates out.
         mnt::set_propagation("set the root's propagation", "/", "/", propagation);
+        // Found by the mount id of the directory itself (statx), never by its path: a symlink
+        // on the way (/var/run -> /run) or a mount stacked over a deeper one would name
+        // another mount and leave the real one a peer of the host's.
         const std::vector<mountinfo::Entry> mounts = mountinfo::read_own();
         std::vector<std::string> holders = {plan_.merged_dir};
         if (spec_.hutch.root == HutchSection::RootKind::kBind) holders.push_back(spec_.root.path);
         for (const auto& path : holders) {
-            std::optional<mountinfo::Entry> holder = mountinfo::mount_of(mounts, path);
-            if (!holder) throw Error("set the root's propagation: no mount holds " + path);
-            mnt::set_propagation("make the mount holding the root private", holder->point, holder->point, MS_PRIVATE);
+            const char* step = "make the mount holding the root private";
+            Fd dir(check(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open", path));
+            std::uint64_t id = 0;
+            check(kernel_.mount_id(dir.get(), id), step, "statx(STATX_MNT_ID)", path);
+            auto holder = std::find_if(mounts.begin(), mounts.end(),
+                                       [&](const mountinfo::Entry& e) { return static_cast<std::uint64_t>(e.id) == id; });
+            if (holder == mounts.end()) throw Error(std::string(step) + ": mount " + std::to_string(id) + " of " + path + " is not in /proc/self/mountinfo");
+            // Its mount point, as mountinfo gives it (no symlink): the path the directory was just
+            // opened through reached this mount, so nothing covers it there.
+            mnt::set_propagation(step, holder->point, holder->point, MS_PRIVATE);
         }
     }
     mount_root();

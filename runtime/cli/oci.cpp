@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -182,6 +183,18 @@ Prepared prepare(const OciGlobals& g, const CreateRequest& r) {
         oci::State s = state;
         s.pid = pid;
         return oci::state_json(s, status).dump();
+    };
+    p.launch.cgroup_holder = [root, id = r.id](const std::string& cgroup) -> std::string {
+        for (const auto& other : root.ids()) {
+            if (other == id) continue;
+            try {
+                const auto dirs = root.load(other).cgroups;
+                if (std::find(dirs.begin(), dirs.end(), cgroup) != dirs.end()) return other;
+            } catch (const Error&) {
+                // A record deleted meanwhile holds nothing.
+            }
+        }
+        return "";
     };
     p.launch.made = [creating, root](pid_t pid, const std::vector<std::string>& cgroups,
                                       const std::vector<std::string>& made_parents) {

@@ -129,6 +129,11 @@ int Kernel::fstat(int fd, struct stat* st) {
     return make(CallKind::kLookup, [&] { return do_fstat(fd, st); }, [&] { return "fstat(" + at_name(fd, "") + ")"; });
 }
 
+int Kernel::mount_id(int fd, std::uint64_t& id) {
+    return make(CallKind::kLookup, [&] { return do_mount_id(fd, id); },
+                [&] { return "statx(" + at_name(fd, "") + ", AT_EMPTY_PATH, STATX_MNT_ID)"; });
+}
+
 int Kernel::fstatfs(int fd, struct statfs* st) {
     return make(CallKind::kLookup, [&] { return do_fstatfs(fd, st); }, [&] { return "fstatfs(" + at_name(fd, "") + ")"; });
 }

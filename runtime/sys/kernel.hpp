@@ -78,6 +78,9 @@ public:
     int openat(int dirfd, const char* path, int flags, mode_t mode = 0);
     int fstat(int fd, struct stat* st);
     int fstatfs(int fd, struct statfs* st);
+    // statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID): the id of the mount `fd` lies on, as
+    // /proc/self/mountinfo numbers mounts (Linux 5.8).
+    int mount_id(int fd, std::uint64_t& id);
     int fstatat(int dirfd, const char* path, struct stat* st, int flags);
     int faccessat(int dirfd, const char* path, int mode, int flags);
     ssize_t readlinkat(int dirfd, const char* path, char* buf, std::size_t size);
@@ -192,6 +195,7 @@ protected:
     virtual int do_openat(int dirfd, const char* path, int flags, mode_t mode) = 0;
     virtual int do_fstat(int fd, struct stat* st) = 0;
     virtual int do_fstatfs(int fd, struct statfs* st) = 0;
+    virtual int do_mount_id(int fd, std::uint64_t& id) = 0;
     virtual int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) = 0;
     virtual int do_faccessat(int dirfd, const char* path, int mode, int flags) = 0;
     virtual ssize_t do_readlinkat(int dirfd, const char* path, char* buf, std::size_t size) = 0;

@@ -65,6 +65,16 @@ int LinuxKernel::do_openat(int dirfd, const char* path, int flags, mode_t mode) 
 }
 int LinuxKernel::do_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
 int LinuxKernel::do_fstatfs(int fd, struct statfs* st) { return ::fstatfs(fd, st); }
+int LinuxKernel::do_mount_id(int fd, std::uint64_t& id) {
+    struct statx st {};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) != 0) return -1;
+    if (!(st.stx_mask & STATX_MNT_ID)) {
+        errno = ENOSYS;  // a kernel before 5.8 fills no mount id
+        return -1;
+    }
+    id = st.stx_mnt_id;
+    return 0;
+}
 int LinuxKernel::do_fstatat(int dirfd, const char* path, struct stat* st, int flags) {
     return ::fstatat(dirfd, path, st, flags);
 }

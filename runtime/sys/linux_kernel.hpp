@@ -22,6 +22,7 @@ protected:
     int do_openat(int dirfd, const char* path, int flags, mode_t mode) override;
     int do_fstat(int fd, struct stat* st) override;
     int do_fstatfs(int fd, struct statfs* st) override;
+    int do_mount_id(int fd, std::uint64_t& id) override;
     int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) override;
     int do_faccessat(int dirfd, const char* path, int mode, int flags) override;
     ssize_t do_readlinkat(int dirfd, const char* path, char* buf, std::size_t size) override;

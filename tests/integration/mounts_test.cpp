@@ -122,11 +122,17 @@ TEST_F(MountsIntegration, VolumeIsVisibleAndWritable) {
 // is one line naming it, exit 125, nothing left.
 TEST_F(MountsIntegration, SharedAndSlaveVolumesPropagateAsDockersDo) {
     TempDir base;
-    std::string h = hutch_binary();
-    for (const auto& a : roots_.hutch_args({})) h += " " + a;
+    // The container's state on a shared tmpfs, reached through a symlink (as Docker's
+    // /var/run/docker is through /var/run -> /run): the mount holding its root must still be
+    // found and made private, or the root and every mount in it would show up there.
+    const std::string state = base / "state", link = base / "link";
+    std::string h = hutch_binary() + " --root " + link + "/run --data-root " + link + "/data";
+    std::string h_clean = hutch_binary();
+    for (const auto& a : roots_.hutch_args({})) h_clean += " " + a;
     const std::string src = base / "shared", slv = base / "slave", plain = base / "plain";
     const std::string script =
-        "set -e; H='" + h + "'; mkdir -p " + src + " " + slv + " " + plain + "; "
+        "set -e; H='" + h + "'; mkdir -p " + src + " " + slv + " " + plain + " " + state + "; "
+        "mount -t tmpfs hstate " + state + " && mount --make-shared " + state + " && ln -s " + state + " " + link + "; "
         "mount -t tmpfs hsrc " + src + " && mount --make-shared " + src + "; "
         "mount -t tmpfs hslv " + slv + " && mount --make-shared " + slv + "; "
         "before=$(cut -d' ' -f5 /proc/self/mountinfo | sort); "
@@ -139,12 +145,13 @@ TEST_F(MountsIntegration, SharedAndSlaveVolumesPropagateAsDockersDo) {
         "mkdir /shared/ctr /slave/ctr; mount -t tmpfs c1 /shared/ctr; mount -t tmpfs c2 /slave/ctr'; "
         "grep -c \" " + src + "/ctr \" /proc/self/mountinfo || true; "
         "grep -c \" " + slv + "/ctr \" /proc/self/mountinfo || true; "
+        "cut -d' ' -f5 /proc/self/mountinfo | grep -c '^" + state + "/' || true; "
         "$H rm -f prop >/dev/null; umount " + src + "/ctr " + src + "/host " + slv + "/host; "
         "after=$(cut -d' ' -f5 /proc/self/mountinfo | sort); [ \"$before\" = \"$after\" ] && echo same; "
-        "$H run --rm --network none -v " + plain + ":/p:rshared " + rootfs_ + " true || echo exit=$?";
+        "H='" + h_clean + "'; $H run --rm --network none -v " + plain + ":/p:rshared " + rootfs_ + " true || echo exit=$?";
     Result r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", script}, {}, 60s);
     ASSERT_EXIT_CODE(r, 0);
-    EXPECT_EQ(r.out, "1\n1\n1\n1\n0\nsame\nexit=125\n");
+    EXPECT_EQ(r.out, "1\n1\n1\n1\n0\n0\nsame\nexit=125\n") << "the 6th: mounts under the shared state root";
     EXPECT_EQ(split_lines(r.err).size(), 1u) << describe(r);
     EXPECT_NE(r.err.find("path " + plain + " is mounted on "), std::string::npos) << describe(r);
     EXPECT_NE(r.err.find("but it is not a shared mount"), std::string::npos) << describe(r);

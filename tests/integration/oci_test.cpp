@@ -1369,8 +1369,16 @@ TEST_F(OciConfigIntegration, AnEmptyExistingCgroupsPathIsJoined) {
     pid_t pid = pid_of(id);
     EXPECT_NE(("\n" + read_file(made + "/leaf/cgroup.procs")).find("\n" + std::to_string(pid) + "\n"), std::string::npos);
     EXPECT_EQ(read_file(made + "/leaf/pids.max"), "20\n");
-    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    // Stopped but not deleted, its cgroup is empty and still its own: another create that
+    // joined it would be killed by that delete.
+    ASSERT_EXIT_CODE(oci({"kill", id, "KILL"}), 0);
     EXPECT_NE(reap(pid), -1);
+    for (int i = 0; i < 100 && state(id)["status"] != "stopped"; ++i) std::this_thread::sleep_for(20ms);
+    Result second = create(new_id("join"));
+    EXPECT_NE(second.code, 0);
+    EXPECT_NE(second.err.find("/" + top + "/leaf is the cgroup of container " + id), std::string::npos) << describe(second);
+    EXPECT_EQ(second.err_lines().size(), 1u) << describe(second);
+    EXPECT_EXIT_CODE(oci({"delete", id}), 0);
     EXPECT_FALSE(path_exists(made + "/leaf")) << "runc removes the cgroup it ran in";
 
     ASSERT_EQ(::mkdir((made + "/leaf").c_str(), 0755), 0);
@@ -1623,6 +1631,19 @@ TEST_F(OciConfigIntegration, TimeNamespaceShiftsTheContainersClocks) {
     EXPECT_EQ(seen[1], seen[2]) << "the exec is not in the container's time namespace";
     EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
     EXPECT_NE(reap(pid), -1);
+
+    // With a user namespace whose root is not the host's: the offsets are written while the
+    // process still has the host's ids (its /proc files are the host root's: it is not dumpable).
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    Result mapped = run_container("cut -d. -f1 /proc/uptime");
+    ASSERT_EXIT_CODE(mapped, 0);
+    EXPECT_GE(std::stol(mapped.out), before + 86400 * 365) << describe(mapped);
+    config_["linux"]["namespaces"].erase(config_["linux"]["namespaces"].size() - 1);
+    config_["linux"].erase("uidMappings");
+    config_["linux"].erase("gidMappings");
 
     config_["linux"]["namespaces"].erase(config_["linux"]["namespaces"].size() - 1);
     Result refused = run_container("true");
