@@ -392,6 +392,10 @@ Program compile(const Seccomp& seccomp) {
 
     if (agent && !makes_listener(program))
         bad_field("listenerPath", "is set, but no rule has the action SCMP_ACT_NOTIFY");
+    // The kernel refuses a listener with TSYNC (EINVAL) unless TSYNC_ESRCH, which hutch does
+    // not take, is set too.
+    if (makes_listener(program) && (program.flags & SECCOMP_FILTER_FLAG_TSYNC))
+        bad_field("flags", "SECCOMP_FILTER_FLAG_TSYNC cannot go with SCMP_ACT_NOTIFY rules (the kernel refuses it)");
     program.instructions = export_bpf(ctx);
     if (program.instructions.size() > BPF_MAXINSNS)
         throw UsageError("linux.seccomp: the filter has " +

@@ -50,24 +50,38 @@ bool populated(const std::string& dir) {
 }
 
 // cgroup2 hands a controller down only where each level above enables it in
-// cgroup.subtree_control. One the hierarchy offers (its root's cgroup.controllers) but no level
-// has enabled yet (hugetlb on a hybrid host, where the others are v1's) is enabled from the root
-// down to the container's parent, as runc does; it stays enabled, as under runc. False when the
-// hierarchy does not offer it.
-bool enable_v2_controller(const std::string& mount_point, const std::string& dir, const std::string& controller) {
+// cgroup.subtree_control. hugetlb, which the hierarchy offers (its root's cgroup.controllers) but
+// no level enables on a hybrid host, is enabled from the root down to the container's parent,
+// as runc enables controllers; it stays enabled, as under runc. Only hugetlb: the others are
+// the host's (systemd's) to hand down. A level that refuses (EBUSY: it holds processes) gives
+// back what this call enabled above it. False when the hierarchy does not offer it.
+bool enable_v2_hugetlb(const std::string& mount_point, const std::string& dir) {
+    const std::string controller = "hugetlb";
     auto has = [&](const std::string& file) {
         return (" " + read_cgroup_file(file) + " ").find(" " + controller + " ") != std::string::npos;
     };
     if (!has(mount_point + "/cgroup.controllers")) return false;
     const std::string parent = dir.substr(0, dir.rfind('/'));
-    for (std::string level = mount_point;;) {
-        if (!has(level + "/cgroup.subtree_control")) {
-            explain::comment("cgroup2 offers " + controller + " but " + level + " does not hand it down: enabled there");
-            const std::string step = "enable the " + controller + " controller";
-            write_cgroup_file(level + "/cgroup.subtree_control", "+" + controller, step.c_str());
+    std::vector<std::string> enabled;
+    try {
+        for (std::string level = mount_point;;) {
+            if (!has(level + "/cgroup.subtree_control")) {
+                explain::comment("cgroup2 offers hugetlb but " + level + " does not hand it down: enabled there");
+                write_cgroup_file(level + "/cgroup.subtree_control", "+hugetlb", "enable the hugetlb controller");
+                enabled.push_back(level);
+            }
+            if (level.size() >= parent.size()) return true;
+            level = parent.substr(0, parent.find('/', level.size() + 1));
         }
-        if (level.size() >= parent.size()) return true;
-        level = parent.substr(0, parent.find('/', level.size() + 1));
+    } catch (const Error&) {
+        for (auto it = enabled.rbegin(); it != enabled.rend(); ++it) {
+            try {
+                write_cgroup_file(*it + "/cgroup.subtree_control", "-hugetlb", "give the hugetlb controller back");
+            } catch (const Error&) {
+                // Best effort: the level that refused is the error to report.
+            }
+        }
+        throw;
     }
 }
 
@@ -151,7 +165,7 @@ void apply_resources(const Resources& r, const CgroupDirs& dirs, ResourceName na
                 std::string enabled = " " + read_cgroup_file(d.second + "/../cgroup.subtree_control") + " ";
                 if (::access((d.second + "/" + v2 + ".max").c_str(), F_OK) == 0 ||
                     enabled.find(" " + v2 + " ") != std::string::npos ||
-                    enable_v2_controller(d.first.mount_point, d.second, v2))
+                    (v2 == "hugetlb" && enable_v2_hugetlb(d.first.mount_point, d.second)))
                     return &d;
             }
         return nullptr;

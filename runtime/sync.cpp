@@ -14,7 +14,10 @@ struct Header {
     std::uint32_t kind;
     std::int32_t number;  // the kind's one number: an exit code, an errno or an fd number
 };
-constexpr std::size_t kMaxText = 4000;
+// GO carries the container's OCI state, for the hooks and a seccomp agent the child runs: its
+// annotations are the engine's (Kubernetes adds many), so the room is ample, and a state that
+// does not fit is refused, never cut (an error's text may be).
+constexpr std::size_t kMaxText = 64 * 1024;
 
 const char* kind_name(Kind kind) {
     switch (kind) {
@@ -58,6 +61,9 @@ void send(int socket, Kind kind, std::int32_t number, const std::string& text, i
     char buf[sizeof(Header) + kMaxText];
     Header h{static_cast<std::uint32_t>(kind), number};
     std::memcpy(buf, &h, sizeof h);
+    if (kind == Kind::kGo && text.size() > kMaxText)
+        throw Error("start the container: its state (" + std::to_string(text.size()) + " bytes of annotations and all) is over " +
+                    std::to_string(kMaxText) + " bytes");
     std::size_t len = std::min(text.size(), kMaxText);
     std::memcpy(buf + sizeof h, text.data(), len);
     send_packet(socket, buf, sizeof h + len, fd_to_pass, "talk to the other side of the start", kind_name(kind));

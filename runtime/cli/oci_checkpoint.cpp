@@ -7,9 +7,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <memory>
 #include <string>
 
@@ -45,24 +49,33 @@ std::string criu_check(const std::string& criu) {
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw SysError("check CRIU", "posix_spawn", criu, rc);
     write_end.reset();
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto left_ms = [&] {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        return static_cast<int>(std::max<long long>(0, left.count()));
+    };
     std::string out;
     char buf[4096];
-    for (int waited = 0; out.size() < 65536 && waited < 10000;) {
+    while (out.size() < 65536 && left_ms() > 0) {
         pollfd p{read_end.get(), POLLIN, 0};
-        if (::poll(&p, 1, 100) == 0) {
-            waited += 100;
-            continue;
-        }
+        int ready = ::poll(&p, 1, left_ms());
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) break;
         ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         out.append(buf, static_cast<std::size_t>(n));
     }
+    // Its output ended: it exits a moment later. Waited for until the same deadline.
+    pollfd exited{pidfd.get(), POLLIN, 0};
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (!pidfd || ::poll(&exited, 1, left_ms()) <= 0) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
         return "criu check did not finish in 10 s";
     }
+    ::waitpid(pid, &status, 0);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
     std::size_t at = out.find("Error (");
     if (at == std::string::npos) return "criu check failed";

@@ -98,15 +98,17 @@ public:
         ::unlink(path_.c_str());
     }
     const std::string& path() const { return path_; }
-    // Accepts one connection and receives the fd it sends with SCM_RIGHTS; -1 on failure (and
-    // `why` says what went wrong). `name` gets the message's payload.
-    int receive_fd(std::string& name, std::string& why, std::chrono::milliseconds timeout = 10s) {
+    // Accepts one connection (waiting `timeout` for it) and receives the fd it sends with
+    // SCM_RIGHTS (waiting `data_timeout`: a seccomp agent's is sent only at the container's
+    // start); -1 on failure (and `why` says what went wrong). `name` gets the message's payload.
+    int receive_fd(std::string& name, std::string& why, std::chrono::milliseconds timeout = 10s,
+                   std::chrono::milliseconds data_timeout = 10s) {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return why = "nobody connected", -1;
         int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (conn < 0) return why = std::string("accept: ") + std::strerror(errno), -1;
         pollfd c{conn, POLLIN, 0};
-        if (::poll(&c, 1, static_cast<int>(timeout.count())) != 1) {
+        if (::poll(&c, 1, static_cast<int>(data_timeout.count())) != 1) {
             ::close(conn);
             return why = "nothing sent", -1;
         }
@@ -1666,7 +1668,9 @@ TEST_F(OciConfigIntegration, RootlessSpecRunsInAUserNamespaceOnTheHostsNetwork) 
     for (const auto& ns : rootless["linux"]["namespaces"]) types.push_back(ns["type"]);
     EXPECT_EQ(types, (Strings{"pid", "ipc", "uts", "mount", "cgroup", "user"}));
     for (const auto& m : rootless["mounts"]) {
-        if (m["destination"] == "/sys") EXPECT_EQ(m["options"], json({"rbind", "nosuid", "noexec", "nodev", "ro"}));
+        if (m["destination"] == "/sys") {
+            EXPECT_EQ(m["options"], json({"rbind", "nosuid", "noexec", "nodev", "ro"}));
+        }
         for (const auto& o : m.value("options", json::array()))
             EXPECT_FALSE(o.get<std::string>().starts_with("gid=")) << m.dump();
     }
@@ -1732,7 +1736,9 @@ private:
     void accept_loop() {
         while (!stop_) {
             std::string message, why;
-            int listener = socket_.receive_fd(message, why, 50ms);
+            // The message comes at the container's start, which may be long after create's
+            // connect (a test's `start` under a loaded suite).
+            int listener = socket_.receive_fd(message, why, 50ms, 60s);
             if (listener < 0) continue;
             {
                 std::lock_guard<std::mutex> lock(mutex_);
