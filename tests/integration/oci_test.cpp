@@ -321,6 +321,16 @@ protected:
         return oci({"run", "--bundle", bundle_, new_id("run")});
     }
 
+    // A run the config must fail: an error exit, one line that says `says`, and nothing left
+    // in the state root.
+    void expect_refused(const std::string& says) {
+        Result r = run_container("true");
+        EXPECT_NE(r.code, 0) << describe(r);
+        EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+        EXPECT_NE(r.err.find(says), std::string::npos) << describe(r);
+        EXPECT_EQ(root_entries(), Strings{});
+    }
+
     // The state root holds nothing of a container (the seccomp cache aside).
     Strings root_entries() {
         Strings out;
@@ -1610,11 +1620,7 @@ TEST_F(OciConfigIntegration, MemoryPolicyIsTheProcesssNumaPolicy) {
     EXPECT_EQ(counts[1], "0") << describe(bound);
 
     config_["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "1000"}};
-    Result refused = run_container("true");
-    EXPECT_NE(refused.code, 0);
-    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
-    EXPECT_NE(refused.err.find("set_mempolicy"), std::string::npos) << describe(refused);
-    EXPECT_EQ(root_entries(), Strings{});
+    expect_refused("set_mempolicy");
 }
 
 // A time namespace with linux.timeOffsets (CRIU's and test rigs' use: a container whose uptime
@@ -1671,11 +1677,7 @@ TEST_F(OciConfigIntegration, TimeNamespaceShiftsTheContainersClocks) {
     config_["linux"].erase("gidMappings");
 
     config_["linux"]["namespaces"].erase(config_["linux"]["namespaces"].size() - 1);
-    Result refused = run_container("true");
-    EXPECT_NE(refused.code, 0);
-    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
-    EXPECT_NE(refused.err.find("linux.timeOffsets needs a new time namespace"), std::string::npos) << describe(refused);
-    EXPECT_EQ(root_entries(), Strings{});
+    expect_refused("linux.timeOffsets needs a new time namespace");
 }
 
 // spec --rootless writes runc's rootless config: a new user namespace mapping the container's
@@ -1729,11 +1731,7 @@ TEST_F(OciConfigIntegration, RootfsPropagationIsAppliedOrRefused) {
         EXPECT_EQ(r.out, std::string(mode) == "runbindable" ? "1\n" : "0\n") << "the root's propagation";
     }
     config_["linux"]["rootfsPropagation"] = "rcommon";
-    Result refused = run_container("true");
-    EXPECT_NE(refused.code, 0);
-    EXPECT_EQ(refused.err_lines().size(), 1u) << describe(refused);
-    EXPECT_NE(refused.err.find("linux.rootfsPropagation \"rcommon\""), std::string::npos) << describe(refused);
-    EXPECT_EQ(root_entries(), Strings{});
+    expect_refused("linux.rootfsPropagation \"rcommon\"");
 }
 
 // A seccomp agent, as runc's contrib/cmd/seccompagent is one: it takes each connection's
