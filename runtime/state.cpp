@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
@@ -374,38 +375,72 @@ bool container_running(const Paths& paths, const std::string& id) {
     return lock && ::flock(lock.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
-std::vector<ContainerState> list_containers(const Paths& paths) {
-    std::vector<ContainerState> out;
+namespace {
+
+// One container's record as ps and inspect show it.
+ContainerState listed_state(const Paths& paths, const std::string& id) {
+    try {
+        ContainerState state = read_state(paths, id);
+        // "running" is only true while the hutch process that manages it holds the lock; if
+        // that process was killed, say so rather than repeat a stale record.
+        if ((state.status == "running" || state.status == "restarting") && !container_running(paths, id))
+            state.status = "unknown";
+        return state;
+    } catch (const std::exception&) {
+        ContainerState unknown;  // a container caught mid-write: show it honestly
+        unknown.id = id;
+        unknown.status = "unknown";
+        return unknown;
+    }
+}
+
+// The 64-hex ids of the containers' records: the directory's names, no record read.
+std::vector<std::string> container_ids(const Paths& paths) {
+    std::vector<std::string> out;
     DIR* dir = ::opendir((paths.root + "/containers").c_str());
     if (!dir) return out;
     while (dirent* entry = ::readdir(dir)) {
         std::string id = entry->d_name;
-        if (id.size() != 64) continue;
-        try {
-            ContainerState state = read_state(paths, id);
-            // "running" is only true while the hutch process that manages it holds the lock; if
-            // that process was killed, say so rather than repeat a stale record.
-            if ((state.status == "running" || state.status == "restarting") && !container_running(paths, id))
-                state.status = "unknown";
-            out.push_back(state);
-        } catch (const std::exception&) {
-            ContainerState unknown;  // a container caught mid-write: show it honestly
-            unknown.id = id;
-            unknown.status = "unknown";
-            out.push_back(unknown);
-        }
+        if (id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos) out.push_back(id);
     }
     ::closedir(dir);
     return out;
 }
 
+bool is_name(const std::string& ref) {
+    return !ref.empty() && std::isalnum(static_cast<unsigned char>(ref[0])) &&
+           ref.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+}
+
+}  // namespace
+
+std::vector<ContainerState> list_containers(const Paths& paths) {
+    std::vector<ContainerState> out;
+    for (const auto& id : container_ids(paths)) out.push_back(listed_state(paths, id));
+    return out;
+}
+
+// A name (its names/ link) or a whole id is one record, read alone: with a thousand containers
+// a lookup reads one record, not a thousand. An id prefix reads the directory's names and only
+// the record it matches. A name wins over an id prefix, as it always did.
 ContainerState find_container(const Paths& paths, const std::string& ref) {
-    std::vector<ContainerState> matches;
-    for (auto& c : list_containers(paths)) {
-        if (c.name == ref || c.id == ref) return c;
-        if (!ref.empty() && c.id.rfind(ref, 0) == 0) matches.push_back(c);
+    auto exists = [&](const std::string& id) {
+        struct stat st {};
+        return ::stat((paths.runtime_dir(id) + "/state.json").c_str(), &st) == 0;
+    };
+    if (is_name(ref)) {
+        const std::string owner = link_target(paths.name_link(ref));
+        if (owner.size() == 64 && owner.find('/') == std::string::npos && exists(owner)) {
+            ContainerState state = listed_state(paths, owner);
+            if (state.name == ref || state.status == "unknown") return state;
+        }
+        if (ref.size() == 64 && exists(ref)) return listed_state(paths, ref);
     }
-    if (matches.size() == 1) return matches[0];
+    std::vector<std::string> matches;
+    if (is_name(ref))
+        for (const auto& id : container_ids(paths))
+            if (id.rfind(ref, 0) == 0) matches.push_back(id);
+    if (matches.size() == 1) return listed_state(paths, matches[0]);
     if (matches.empty()) throw UsageError("no such container: " + ref);
     throw UsageError("multiple containers match the id prefix \"" + ref + "\": be more specific");
 }

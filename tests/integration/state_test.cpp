@@ -214,6 +214,35 @@ TEST_F(StateIntegration, NameAndRecordStayConsistentAfterAKillAroundTheClaim) {
 // A full disk cut an events.jsonl line short, and the next event was glued onto it (both lost
 // to every reader). Now an append is whole or nothing, the failure is a warning line, the
 // action itself goes on (as Docker's does when its event log fails).
+// Looking a container up by name, id or id prefix reads its own record and no other: with a
+// thousand containers, inspect, exec, stop and rm each read one (issue 19). Another
+// container's record here is a FIFO, which a scan of every record would block on forever.
+TEST_F(StateIntegration, ALookupReadsOnlyTheRecordItFinds) {
+    ASSERT_EXIT_CODE(hutch({"run", "-d", "--name", "found", "--network", "none", rootfs_, "sleep", "60"}), 0);
+    Strings ids = roots_.container_ids();
+    ASSERT_EQ(ids.size(), 1u);
+    const std::string other = roots_.run_root() + "/containers/" + std::string(64, 'f');
+    ASSERT_EQ(::mkdir(other.c_str(), 0711), 0);
+    ASSERT_EQ(::mkfifo((other + "/state.json").c_str(), 0600), 0);
+    struct Gone {
+        std::string dir;
+        ~Gone() {
+            ::unlink((dir + "/state.json").c_str());
+            ::rmdir(dir.c_str());
+        }
+    } gone{other};
+    for (const std::string& ref : {std::string("found"), ids[0], ids[0].substr(0, 12)}) {
+        SCOPED_TRACE(ref);
+        Result r = hutch({"inspect", "-f", "{{.Name}} {{.State.Status}}", ref}, 5s);
+        EXPECT_EXIT_CODE(r, 0);
+        EXPECT_EQ(r.out, "/found running\n");
+    }
+    Result ex = hutch({"exec", "found", "echo", "in"}, 5s);
+    EXPECT_EXIT_CODE(ex, 0);
+    EXPECT_EQ(ex.out, "in\n");
+    EXPECT_EXIT_CODE(hutch({"rm", "-f", "found"}, 10s), 0);
+}
+
 TEST_F(StateIntegration, EventLogOnAFullDiskKeepsWholeLines) {
     std::string why = enter_private_mount_namespace();
     if (!why.empty()) GTEST_SKIP() << why;
