@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "runtime/image/blob_store.hpp"
-#include "runtime/remove_tree.hpp"
 #include "test_helpers.hpp"
 
 namespace hutch::image {
@@ -27,14 +26,9 @@ std::vector<std::string> names_in(const std::string& dir) {
 
 class BlobStoreTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/hutch-blob-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        top_ = tmpl;
-        root_ = top_ + "/data/images";  // created on first write, parents too
-    }
-    void TearDown() override { remove_tree(top_); }
-    std::string top_, root_;
+    hutch::test::TempDir tmp_{"hutch-blob-test"};
+    const std::string top_ = tmp_.path();
+    const std::string root_ = top_ + "/data/images";  // created on first write, parents too
 };
 
 const std::string kAbc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

@@ -3,7 +3,6 @@
 // a digest reference, and no NUL of a hostile config cutting a command short.
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
 
 #include <string>
 
@@ -11,7 +10,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/image/image_store.hpp"
-#include "runtime/remove_tree.hpp"
+#include "test_helpers.hpp"
 
 namespace hutch::image {
 namespace {
@@ -20,12 +19,6 @@ const std::string kManifest = "sha256:0123456789abcdef0123456789abcdef0123456789
 
 class ImageStoreTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/hutch-image-store-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        top_ = tmpl;
-    }
-    void TearDown() override { remove_tree(top_); }
 
     // An image without layers whose config's "config" is `run`, added under `tags`.
     ImageRecord add(ImageStore& store, const nlohmann::json& run, const std::vector<std::string>& tags,
@@ -48,7 +41,8 @@ protected:
         return "";
     }
 
-    std::string top_;
+    hutch::test::TempDir tmp_{"hutch-image-store-test"};
+    const std::string top_ = tmp_.path();
 };
 
 // `hutch pull app@sha256:...` records the manifest digest; `hutch run app@sha256:...` must find

@@ -14,7 +14,6 @@
 #include <string>
 
 #include "runtime/oci/stats.hpp"
-#include "runtime/remove_tree.hpp"
 #include "test_helpers.hpp"
 
 using namespace hutch;
@@ -26,12 +25,6 @@ namespace {
 
 class FakeCgroups : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/hutch-stats-test.XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { remove_tree(dir_); }
 
     // A cgroup directory named `name` with `files` (name, content).
     std::string cgroup(const std::string& name, const std::map<std::string, std::string>& files) {
@@ -40,7 +33,8 @@ protected:
         for (const auto& [file, content] : files) std::ofstream(d + "/" + file) << content;
         return d;
     }
-    std::string dir_;
+    hutch::test::TempDir tmp_{"hutch-stats-test"};
+    const std::string dir_ = tmp_.path();
 };
 
 // A hybrid host's container: counters in its v1 cgroups (cpuacct, memory, pids, blkio), its

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/restart.hpp"
+#include "test_helpers.hpp"
 
 namespace hutch::restart {
 namespace {
@@ -89,13 +89,8 @@ TEST(RestartManager, AtBootAsDockerdDecides) {
 
 class RestartFiles : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/hutch-restart-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
-    std::string dir_;
+    hutch::test::TempDir tmp_{"hutch-restart"};
+    const std::string dir_ = tmp_.path();
 };
 
 TEST_F(RestartFiles, RequestIsTakenOnceAndExitIsNeverWeakened) {

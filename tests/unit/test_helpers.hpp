@@ -3,13 +3,35 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "runtime/error.hpp"
+#include "runtime/remove_tree.hpp"
 
 namespace hutch::test {
+
+// A fresh directory /tmp/<prefix>.XXXXXX, removed with everything in it when the object goes.
+// A fixture holding one fails before its test runs if the directory cannot be made.
+class TempDir {
+public:
+    explicit TempDir(const std::string& prefix) {
+        std::string tmpl = "/tmp/" + prefix + ".XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+        path_ = tmpl;
+    }
+    ~TempDir() { hutch::remove_tree(path_); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
 
 // Runs `f`, expecting a hutch::UsageError; returns its message ("" and a test failure otherwise).
 template <typename F>
