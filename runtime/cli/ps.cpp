@@ -115,7 +115,8 @@ std::string created_at(const std::string& created, std::int64_t now_ns) {
     return buf;
 }
 
-json list_context(const Paths& paths, const ContainerState& c, bool truncate, std::int64_t now_ns) {
+json list_context(const Paths& paths, const ContainerState& c, const std::string& state, bool truncate,
+                  std::int64_t now_ns) {
     json config = json::object();
     try {
         config = json::parse(read_file(paths.data_dir(c.id) + "/config.json"));
@@ -124,7 +125,6 @@ json list_context(const Paths& paths, const ContainerState& c, bool truncate, st
     }
     std::string network = config.value("hutch", json::object()).value("network", "");
     auto age = seconds_since(c.created, now_ns);
-    const std::string state = lifecycle::state_string(c);
     return {{"ID", truncate ? c.id.substr(0, 12) : c.id},
             {"Image", c.rootfs},  // the image as the user named it, or the root directory
             {"Command", quoted_command(c.command, truncate)},
@@ -186,7 +186,8 @@ public:
     // A status filter lists stopped containers too, as dockerd's does.
     bool lists_all() const { return values_.count("status") > 0; }
 
-    bool matches(const ContainerState& c) const {
+    // `state`: lifecycle::state_string(c), read once for the filter and the row.
+    bool matches(const ContainerState& c, const std::string& state) const {
         auto any = [&](const std::string& key, const auto& pred) {
             auto it = values_.find(key);
             return it == values_.end() || std::any_of(it->second.begin(), it->second.end(), pred);
@@ -196,7 +197,7 @@ public:
                          return pattern->found_in("/" + c.name) || pattern->found_in(c.name);
                      });
         return named && any("id", [&](const std::string& v) { return c.id.rfind(v, 0) == 0; }) &&
-               any("status", [&](const std::string& v) { return v == lifecycle::state_string(c); }) &&
+               any("status", [&](const std::string& v) { return v == state; }) &&
                any("exited", [&](const std::string& v) {
                    return c.status == "exited" && !c.started_at.empty() && std::to_string(c.exit_code) == v;
                });
@@ -238,20 +239,23 @@ void add_ps_command(CLI::App& app, const Paths& paths, int& exit_code) {
         std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.created > b.created; });
         int last = o->latest && o->last == -1 ? 1 : o->last;  // docker: an explicit -n wins over -l
         const bool all = o->all || last > 0 || filter.lists_all();
-        std::vector<ContainerState> shown;
+        // Each shown container with its state ("paused" from its freezer), read once: the filter
+        // and the row agree even if it is paused or thawed meanwhile.
+        std::vector<std::pair<ContainerState, std::string>> shown;
         for (const auto& c : listed) {
             if (last > 0 && static_cast<int>(shown.size()) >= last) break;
             if (!all && c.status != "running" && c.status != "restarting") continue;
-            if (filter.matches(c)) shown.push_back(c);
+            std::string state = lifecycle::state_string(c);
+            if (filter.matches(c, state)) shown.emplace_back(c, std::move(state));
         }
         if (o->quiet) {
-            for (const auto& c : shown) std::printf("%s\n", (o->no_trunc ? c.id : c.id.substr(0, 12)).c_str());
+            for (const auto& [c, state] : shown) std::printf("%s\n", (o->no_trunc ? c.id : c.id.substr(0, 12)).c_str());
             exit_code = 0;
             return;
         }
         const std::int64_t now = events::now_nano();
         std::vector<json> rows;
-        for (const auto& c : shown) rows.push_back(list_context(paths, c, !o->no_trunc, now));
+        for (const auto& [c, state] : shown) rows.push_back(list_context(paths, c, state, !o->no_trunc, now));
         std::cout << listing.render(headers(), rows);
         exit_code = 0;
     });
