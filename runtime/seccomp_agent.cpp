@@ -1,10 +1,8 @@
 #include "runtime/seccomp_agent.hpp"
 
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
-#include <cstring>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
@@ -16,16 +14,8 @@ namespace hutch::seccomp_agent {
 Fd connect(const Spec& spec) {
     if (!spec.linux.seccomp || spec.linux.seccomp->listener_path.empty()) return Fd();
     const std::string& path = spec.linux.seccomp->listener_path;
-    const char* step = "connect to the seccomp agent (linux.seccomp.listenerPath)";
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        throw UsageError("linux.seccomp.listenerPath \"" + path + "\": longer than a socket path may be");
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw SysError(step, "socket", path, errno);
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw SysError(step, "connect", path, errno);
-    return sock;
+    return sync::connect_unix(path, "linux.seccomp.listenerPath \"" + path + "\"",
+                              "connect to the seccomp agent (linux.seccomp.listenerPath)");
 }
 
 pid_t host_pid() {

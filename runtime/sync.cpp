@@ -1,6 +1,7 @@
 #include "runtime/sync.hpp"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstring>
 
@@ -52,6 +53,17 @@ void send_packet(int socket, const void* data, std::size_t size, int fd_to_pass,
 }
 
 }  // namespace
+
+Fd connect_unix(const std::string& path, const std::string& what, const char* step) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw UsageError(what + ": path too long for a socket");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw SysError(step, "socket", path, errno);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw SysError(step, "connect", path, errno);
+    return sock;
+}
 
 void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step) {
     send_packet(socket, data, size, fd_to_pass, step, "console");

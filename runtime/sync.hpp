@@ -35,6 +35,10 @@ void send(int socket, Kind kind, std::int32_t number = 0, const std::string& tex
 // One sendmsg of `data` with `fd_to_pass` (if >= 0) as SCM_RIGHTS: also what an engine's
 // console socket receives. Throws SysError with `step`.
 void send_bytes(int socket, const void* data, std::size_t size, int fd_to_pass, const char* step);
+// A SOCK_STREAM connection to the unix socket at `path`, close-on-exec: an engine's console
+// socket, a seccomp agent's. `what` names the path in a UsageError when it is too long for a
+// socket address; a failed socket or connect is a SysError of `step`.
+Fd connect_unix(const std::string& path, const std::string& what, const char* step);
 // Blocks for one message; EINTR is retried. Throws SysError on a socket error.
 Message receive(int socket);
 

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +31,7 @@
 #include "runtime/cgroup_resources.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/oci/lifecycle.hpp"
+#include "runtime/sync.hpp"
 #include "runtime/oci/state.hpp"
 #include "runtime/state.hpp"
 
@@ -50,15 +50,7 @@ std::string absolute(const std::string& path) {
 // Connects to an engine's console socket (a unix stream socket it listens on).
 Fd connect_console(const std::string& path) {
     if (path.empty()) return Fd();
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw UsageError("--console-socket \"" + path + "\": path too long");
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw SysError("connect to the console socket", "socket", path, errno);
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        throw SysError("connect to the console socket", "connect", path, errno);
-    return sock;
+    return sync::connect_unix(path, "--console-socket \"" + path + "\"", "connect to the console socket");
 }
 
 void write_pid_file(const std::string& path, pid_t pid) {
