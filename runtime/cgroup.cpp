@@ -125,10 +125,7 @@ void enable_unified_controllers(const std::string& group, const std::vector<Cgro
 }
 
 void write_cgroup_file(const std::string& file, const std::string& value, const char* step) {
-    sys::Kernel& k = sys::kernel();
-    Fd fd(k.openat(AT_FDCWD, file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || k.write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-        throw SysError(step, "write", file + " <- " + value, errno);
+    sys::write_kernel_file(file, value, step, file + " <- " + value);
 }
 
 std::string read_cgroup_file(const std::string& file) {

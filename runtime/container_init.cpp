@@ -198,11 +198,8 @@ void hand_over_terminal(Fd master, const Spec& spec, int sync_fd, const RootfsBu
 }
 
 void write_oom_score_adj(int value) {
-    sys::Kernel& k = sys::kernel();
-    std::string text = std::to_string(value);
-    Fd f(k.openat(AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
-    if (!f || k.write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        throw SysError("set oom_score_adj", "write", "/proc/self/oom_score_adj <- " + text, errno);
+    const std::string text = std::to_string(value);
+    sys::write_kernel_file("/proc/self/oom_score_adj", text, "set oom_score_adj", "/proc/self/oom_score_adj <- " + text);
 }
 
 // Every fd but 0, 1, 2, the `preserved` ones after them (an engine's --preserve-fds, made
@@ -237,9 +234,7 @@ void enter_time_namespace(const std::map<std::string, TimeOffset>& offsets) {
     std::string text;
     for (const auto& [clock, offset] : offsets)
         text += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
-    Fd f(k.openat(AT_FDCWD, "/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
-    if (!f || k.write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        throw SysError("set the time namespace's offsets", "write", "/proc/self/timens_offsets", errno);
+    sys::write_kernel_file("/proc/self/timens_offsets", text, "set the time namespace's offsets", "/proc/self/timens_offsets");
 }
 
 void enter_workdir(const std::string& cwd) {

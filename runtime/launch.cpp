@@ -169,10 +169,7 @@ void write_id_maps(pid_t pid, const Spec& spec) {
         for (const auto& m : maps)
             text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
         std::string path = "/proc/" + std::to_string(pid) + "/" + file;
-        sys::Kernel& k = sys::kernel();
-        Fd fd(k.openat(AT_FDCWD, path.c_str(), O_WRONLY | O_CLOEXEC));
-        if (!fd || k.write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-            throw SysError("map the user namespace's ids", "write", path, errno);
+        sys::write_kernel_file(path, text, "map the user namespace's ids", path);
     };
     write_map("uid_map", spec.linux.uid_mappings);
     write_map("gid_map", spec.linux.gid_mappings);

@@ -338,9 +338,8 @@ void RootfsBuilder::write_sysctls() {
         std::string path = "/proc/sys/" + key;
         std::replace(path.begin() + 10, path.end(), '.', '/');
         Fd file_path = root_->open(path, Create::kNothing, true);
-        Fd file(kernel_.openat(AT_FDCWD, mnt::fd_path(file_path.get()).c_str(), O_WRONLY | O_CLOEXEC));
-        if (!file || kernel_.write(file.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-            throw SysError("set sysctl " + key, "write", root_->shown(path) + " <- " + value, errno);
+        const std::string step = "set sysctl " + key;
+        sys::write_kernel_file(mnt::fd_path(file_path.get()), value, step.c_str(), root_->shown(path) + " <- " + value);
     }
 }
 

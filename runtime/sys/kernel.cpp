@@ -17,6 +17,8 @@
 #include <climits>
 #include <cstring>
 
+#include "runtime/error.hpp"
+#include "runtime/fd.hpp"
 #include "runtime/sys/describe.hpp"
 #include "runtime/sys/linux_kernel.hpp"
 
@@ -33,6 +35,13 @@ Kernel& kernel() {
 }
 
 void set_kernel(Kernel& k) { g_kernel = &k; }
+
+void write_kernel_file(const std::string& path, const std::string& text, const char* step, const std::string& shown) {
+    Kernel& k = kernel();
+    Fd f(k.openat(AT_FDCWD, path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f || k.write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        throw SysError(step, "write", shown, errno);
+}
 
 // The call is described before it is made (describing may itself make calls, such as the
 // readlink that names an fd, which must not disturb the call's errno), and recorded after.

@@ -257,6 +257,11 @@ private:
 Kernel& kernel();
 void set_kernel(Kernel& k);
 
+// Writes `text` into the kernel file `path` (/proc/PID/uid_map, timens_offsets,
+// oom_score_adj) in one write, as the kernel parses such files a write at a time, through
+// kernel(). Throws SysError of `step`, the path shown as `shown`.
+void write_kernel_file(const std::string& path, const std::string& text, const char* step, const std::string& shown);
+
 // Installs `k` for the life of this object, then puts the previous one back (tests).
 class ScopedKernel {
 public:
