@@ -1,8 +1,8 @@
 #pragma once
-// /proc/self/mountinfo, read for what a mount's propagation is and which mount a path lies on:
-// Docker's checks of a volume's source for `rshared`/`rslave` binds, and the mount that holds a
-// container's root, made private before a shared root propagation (runc's
-// rootfsParentMountPrivate).
+// /proc/self/mountinfo, parsed by hutch-probe's parser, read for what a mount's propagation is
+// and which mount a path lies on: Docker's checks of a volume's source for `rshared`/`rslave`
+// binds, and the mounts holding a container's root, made private before a shared root
+// propagation (runc's rootfsParentMountPrivate).
 
 #include <optional>
 #include <string>
