@@ -116,7 +116,28 @@ std::string mount_attr_flags(std::uint64_t attrs) {
     return bit_names(attrs, {{MOUNT_ATTR_RDONLY, "MOUNT_ATTR_RDONLY"},
                              {MOUNT_ATTR_NOSUID, "MOUNT_ATTR_NOSUID"},
                              {MOUNT_ATTR_NODEV, "MOUNT_ATTR_NODEV"},
-                             {MOUNT_ATTR_NOEXEC, "MOUNT_ATTR_NOEXEC"}});
+                             {MOUNT_ATTR_NOEXEC, "MOUNT_ATTR_NOEXEC"},
+                             {MOUNT_ATTR_IDMAP, "MOUNT_ATTR_IDMAP"}});
+}
+
+std::string open_tree_flags(unsigned flags) {
+    return bit_names(flags, {{OPEN_TREE_CLONE, "OPEN_TREE_CLONE"},
+                             {OPEN_TREE_CLOEXEC, "OPEN_TREE_CLOEXEC"},
+                             {AT_RECURSIVE, "AT_RECURSIVE"},
+                             {AT_EMPTY_PATH, "AT_EMPTY_PATH"},
+                             {AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"}});
+}
+
+std::string move_mount_flags(unsigned flags) {
+    return bit_names(flags, {{MOVE_MOUNT_F_EMPTY_PATH, "MOVE_MOUNT_F_EMPTY_PATH"},
+                             {MOVE_MOUNT_T_EMPTY_PATH, "MOVE_MOUNT_T_EMPTY_PATH"}});
+}
+
+std::string fsconfig_command(unsigned cmd) {
+    return one_name(static_cast<long>(cmd), {{FSCONFIG_SET_FLAG, "FSCONFIG_SET_FLAG"},
+                                             {FSCONFIG_SET_STRING, "FSCONFIG_SET_STRING"},
+                                             {FSCONFIG_SET_FD, "FSCONFIG_SET_FD"},
+                                             {FSCONFIG_CMD_CREATE, "FSCONFIG_CMD_CREATE"}});
 }
 
 std::string node_list(const std::vector<unsigned long>& mask) {

@@ -17,6 +17,10 @@ namespace hutch::sys {
 std::string mount_flags(unsigned long flags);      // "MS_NOSUID|MS_NODEV", or "0"
 std::string umount_flags(int flags);               // "MNT_DETACH"
 std::string mount_attr_flags(std::uint64_t attrs);  // "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID", or "0"
+// The new mount API's flags: open_tree's, move_mount's, and fsconfig's command.
+std::string open_tree_flags(unsigned flags);       // "OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE"
+std::string move_mount_flags(unsigned flags);      // "MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH"
+std::string fsconfig_command(unsigned cmd);        // "FSCONFIG_SET_FD"
 std::string node_list(const std::vector<unsigned long>& mask);  // the set bits as "0-3,7"
 std::string clone_flags(std::uint64_t flags);      // "CLONE_NEWNS|CLONE_PIDFD"
 std::string namespace_type(int nstype);            // setns's nstype: "CLONE_NEWNET", or "0"

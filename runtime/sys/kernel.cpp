@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/rtnetlink.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 
@@ -94,10 +95,47 @@ int Kernel::mount(const char* source, const char* target, const char* fstype, un
     });
 }
 
-int Kernel::mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) {
-    return make(CallKind::kStep, [&] { return do_mount_setattr(fd, recursive, attr_set, attr_clr); }, [&] {
+int Kernel::mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr, int userns_fd,
+                          std::uint64_t propagation) {
+    return make(CallKind::kStep, [&] { return do_mount_setattr(fd, recursive, attr_set, attr_clr, userns_fd, propagation); }, [&] {
         return "mount_setattr(" + at_name(fd, "") + ", \"\", AT_EMPTY_PATH" + (recursive ? "|AT_RECURSIVE" : "") +
-               ", {attr_set=" + mount_attr_flags(attr_set) + ", attr_clr=" + mount_attr_flags(attr_clr) + "})";
+               ", {attr_set=" + mount_attr_flags(attr_set) + ", attr_clr=" + mount_attr_flags(attr_clr) +
+               (propagation ? ", propagation=" + mount_flags(propagation) : std::string()) +
+               (userns_fd >= 0 ? ", userns_fd=" + fd_name(userns_fd) : std::string()) + "})";
+    });
+}
+
+int Kernel::open_tree(int dirfd, const char* path, unsigned flags) {
+    return make(CallKind::kStep, [&] { return do_open_tree(dirfd, path, flags); },
+                [&] { return "open_tree(" + at_name(dirfd, path) + ", " + open_tree_flags(flags) + ")"; });
+}
+
+int Kernel::move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path, unsigned flags) {
+    return make(CallKind::kStep, [&] { return do_move_mount(from_dirfd, from_path, to_dirfd, to_path, flags); }, [&] {
+        return "move_mount(" + at_name(from_dirfd, from_path) + ", " + at_name(to_dirfd, to_path) + ", " +
+               move_mount_flags(flags) + ")";
+    });
+}
+
+int Kernel::fsopen(const char* fstype, unsigned flags) {
+    return make(CallKind::kStep, [&] { return do_fsopen(fstype, flags); }, [&] {
+        return "fsopen(" + quoted(fstype) + ", " + (flags & FSOPEN_CLOEXEC ? "FSOPEN_CLOEXEC" : "0") + ")";
+    });
+}
+
+int Kernel::fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux) {
+    return make(CallKind::kStep, [&] { return do_fsconfig(fs_fd, cmd, key, value, aux); }, [&] {
+        std::string shown_value = cmd == FSCONFIG_SET_STRING ? path_name(value) : "NULL";
+        std::string shown_aux = cmd == FSCONFIG_SET_FD ? at_name(aux, "") : std::to_string(aux);
+        return "fsconfig(" + fd_name(fs_fd) + ", " + fsconfig_command(cmd) + ", " + quoted(key) + ", " + shown_value +
+               ", " + shown_aux + ")";
+    });
+}
+
+int Kernel::fsmount(int fs_fd, unsigned flags, unsigned attr_flags) {
+    return make(CallKind::kStep, [&] { return do_fsmount(fs_fd, flags, attr_flags); }, [&] {
+        return "fsmount(" + fd_name(fs_fd) + ", " + (flags & FSMOUNT_CLOEXEC ? "FSMOUNT_CLOEXEC" : "0") + ", " +
+               mount_attr_flags(attr_flags) + ")";
     });
 }
 

@@ -69,8 +69,20 @@ public:
     int umount2(const char* target, int flags);
     int pivot_root(const char* new_root, const char* put_old);
     // mount_setattr(2) on the mount `fd` is (AT_EMPTY_PATH), and with `recursive` on every mount
-    // below it: MOUNT_ATTR_* bits to set and to clear (the rro, rnosuid... mount options).
-    int mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr);
+    // below it: MOUNT_ATTR_* bits to set and to clear (the rro, rnosuid... mount options), and
+    // with MOUNT_ATTR_IDMAP the user namespace `userns_fd` whose maps the mount takes;
+    // `propagation` (MS_PRIVATE, ...) when not 0.
+    int mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr, int userns_fd = -1,
+                      std::uint64_t propagation = 0);
+    // The new mount API (Linux 5.2): a detached copy of the tree at `path` (open_tree with
+    // OPEN_TREE_CLONE), a detached mount attached at a target (move_mount), and a filesystem
+    // configured key by key and mounted detached (fsopen, fsconfig, fsmount). Each returns what
+    // the call returns: an fd, or 0, or -1 with errno.
+    int open_tree(int dirfd, const char* path, unsigned flags);
+    int move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path, unsigned flags);
+    int fsopen(const char* fstype, unsigned flags);
+    int fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux);
+    int fsmount(int fs_fd, unsigned flags, unsigned attr_flags);
 
     // --- files: lookups -------------------------------------------------------------------------
     // openat2 with `how`; the result is a new fd (the caller owns it) or -1.
@@ -190,7 +202,14 @@ protected:
                          const char* data) = 0;
     virtual int do_umount2(const char* target, int flags) = 0;
     virtual int do_pivot_root(const char* new_root, const char* put_old) = 0;
-    virtual int do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) = 0;
+    virtual int do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr,
+                                 int userns_fd, std::uint64_t propagation) = 0;
+    virtual int do_open_tree(int dirfd, const char* path, unsigned flags) = 0;
+    virtual int do_move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path,
+                              unsigned flags) = 0;
+    virtual int do_fsopen(const char* fstype, unsigned flags) = 0;
+    virtual int do_fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux) = 0;
+    virtual int do_fsmount(int fs_fd, unsigned flags, unsigned attr_flags) = 0;
     virtual int do_openat2(int dirfd, const char* path, const open_how& how) = 0;
     virtual int do_openat(int dirfd, const char* path, int flags, mode_t mode) = 0;
     virtual int do_fstat(int fd, struct stat* st) = 0;

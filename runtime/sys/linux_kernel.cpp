@@ -47,12 +47,24 @@ int LinuxKernel::do_mount(const char* source, const char* target, const char* fs
                           const char* data) {
     return ::mount(source, target, fstype, flags, data);
 }
-int LinuxKernel::do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) {
+int LinuxKernel::do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr,
+                                  int userns_fd, std::uint64_t propagation) {
     mount_attr attr{};
     attr.attr_set = attr_set;
     attr.attr_clr = attr_clr;
+    attr.propagation = propagation;
+    if (userns_fd >= 0) attr.userns_fd = static_cast<std::uint64_t>(userns_fd);
     return ::mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
 }
+int LinuxKernel::do_open_tree(int dirfd, const char* path, unsigned flags) { return ::open_tree(dirfd, path, flags); }
+int LinuxKernel::do_move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path, unsigned flags) {
+    return ::move_mount(from_dirfd, from_path, to_dirfd, to_path, flags);
+}
+int LinuxKernel::do_fsopen(const char* fstype, unsigned flags) { return ::fsopen(fstype, flags); }
+int LinuxKernel::do_fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux) {
+    return ::fsconfig(fs_fd, cmd, key, value, aux);
+}
+int LinuxKernel::do_fsmount(int fs_fd, unsigned flags, unsigned attr_flags) { return ::fsmount(fs_fd, flags, attr_flags); }
 int LinuxKernel::do_umount2(const char* target, int flags) { return ::umount2(target, flags); }
 int LinuxKernel::do_pivot_root(const char* new_root, const char* put_old) {
     return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));

@@ -15,7 +15,13 @@ protected:
 
     int do_mount(const char* source, const char* target, const char* fstype, unsigned long flags,
                  const char* data) override;
-    int do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr) override;
+    int do_mount_setattr(int fd, bool recursive, std::uint64_t attr_set, std::uint64_t attr_clr, int userns_fd,
+                         std::uint64_t propagation) override;
+    int do_open_tree(int dirfd, const char* path, unsigned flags) override;
+    int do_move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path, unsigned flags) override;
+    int do_fsopen(const char* fstype, unsigned flags) override;
+    int do_fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux) override;
+    int do_fsmount(int fs_fd, unsigned flags, unsigned attr_flags) override;
     int do_umount2(const char* target, int flags) override;
     int do_pivot_root(const char* new_root, const char* put_old) override;
     int do_openat2(int dirfd, const char* path, const open_how& how) override;

@@ -62,7 +62,12 @@ protected:
     std::string fd_name(int fd) const override;
 
     int do_mount(const char*, const char*, const char*, unsigned long, const char*) override { return 0; }
-    int do_mount_setattr(int, bool, std::uint64_t, std::uint64_t) override { return 0; }
+    int do_mount_setattr(int, bool, std::uint64_t, std::uint64_t, int, std::uint64_t) override { return 0; }
+    int do_open_tree(int, const char*, unsigned) override { return next_fd_++; }
+    int do_move_mount(int, const char*, int, const char*, unsigned) override { return 0; }
+    int do_fsopen(const char*, unsigned) override { return next_fd_++; }
+    int do_fsconfig(int, unsigned, const char*, const char*, int) override { return 0; }
+    int do_fsmount(int, unsigned, unsigned) override { return next_fd_++; }
     int do_umount2(const char*, int) override { return 0; }
     int do_pivot_root(const char*, const char*) override { return 0; }
     int do_openat2(int dirfd, const char* path, const open_how& how) override;
