@@ -1,0 +1,48 @@
+// `hutch run`'s user namespaces: which one a container gets (--userns, --uidmap/--gidmap, the
+// host config's "userns-remap") and the id maps, checked before anything is made. Pure: the
+// host's files come in as text (tests give their own).
+//
+//   --userns host            the host's ids, no user namespace (the default without a remap)
+//   --uidmap C:H:N ...       a new user namespace with these maps (podman's meaning; --gidmap
+//   --gidmap C:H:N ...       defaults to the uid maps)
+//   "userns-remap": "default" | "USER[:GROUP]" in /etc/hutch/config.json: every container
+//                            without --userns host maps 0..N-1 onto the first range of USER's
+//                            /etc/subuid entry (and GROUP's /etc/subgid one; "default": hutch),
+//                            Docker's userns-remap
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/spec.hpp"
+
+namespace hutch::userns {
+
+// The subordinate ranges one name has in /etc/subuid or /etc/subgid ("name:start:count" lines).
+// `file` names the file in errors. Lines of other names are skipped; a malformed line of this
+// name is an error.
+std::vector<IdMapping> subordinate_ranges(const std::string& text, const std::string& name, const std::string& file);
+
+// --uidmap/--gidmap's CONTAINER:HOST:SIZE; `flag` names the flag in errors.
+IdMapping parse_mapping(const std::string& text, const char* flag);
+
+// Checks one map as the kernel takes it and as hutch needs it: 1 to 340 ranges of a size of at
+// least 1, none past 2^32-1, none overlapping another on either side, the container's id 0
+// among them (its root assembles the root). `what` names the map ("--uidmap").
+void check_map(const std::vector<IdMapping>& map, const std::string& what);
+
+// Whether `id` inside is one the map has.
+bool maps(const std::vector<IdMapping>& map, std::uint32_t id);
+
+// The host id the container's `id` stands for, if the map has it.
+std::optional<std::uint32_t> host_id(const std::vector<IdMapping>& map, std::uint32_t id);
+
+// The highest container id the map has (ping_group_range's upper end must be a mapped gid).
+std::uint32_t highest_mapped(const std::vector<IdMapping>& map);
+
+// The remap config's USER and GROUP: "default" is hutch:hutch, "USER" is USER:USER.
+std::pair<std::string, std::string> remap_names(const std::string& remap);
+
+}  // namespace hutch::userns

@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include "runtime/error.hpp"
+#include "runtime/userns.hpp"
+#include "test_helpers.hpp"
+
+using namespace hutch;
+using hutch::test::contains;
+using hutch::test::usage_error;
+using Map = std::vector<IdMapping>;
+
+TEST(Userns, SubordinateRangesOfOneName) {
+    const std::string text = "alice:100000:65536\nhutch:200000:10\nhutchx:1:1\n\nhutch:300000:5\n";
+    EXPECT_EQ(userns::subordinate_ranges(text, "hutch", "/etc/subuid"), (Map{{0, 200000, 10}, {0, 300000, 5}}));
+    EXPECT_EQ(userns::subordinate_ranges(text, "bob", "/etc/subuid"), Map{});
+    // A broken line of another name is not this name's business; one of this name is an error.
+    EXPECT_EQ(userns::subordinate_ranges("bob:x:y\nhutch:1:2\n", "hutch", "f"), (Map{{0, 1, 2}}));
+    for (const char* bad : {"hutch:1\n", "hutch:1:0\n", "hutch:-1:5\n", "hutch:4294967295:2\n", "hutch:1:2:3\n"})
+        EXPECT_TRUE(contains(usage_error([&] { userns::subordinate_ranges(bad, "hutch", "/etc/subuid"); }),
+                             "/etc/subuid line 1: the entry of hutch"))
+            << bad;
+}
+
+TEST(Userns, ParseMapping) {
+    EXPECT_EQ(userns::parse_mapping("0:200000:65536", "--uidmap"), (IdMapping{0, 200000, 65536}));
+    for (const char* bad : {"", "0:1", "0:1:2:3", "a:1:2", "0:1:-2", "0:4294967296:1", " 0:1:2", "0:1:2 "})
+        EXPECT_TRUE(contains(usage_error([&] { userns::parse_mapping(bad, "--uidmap"); }), "invalid --uidmap")) << bad;
+}
+
+TEST(Userns, CheckMap) {
+    EXPECT_NO_THROW(userns::check_map({{0, 200000, 65536}}, "--uidmap"));
+    EXPECT_NO_THROW(userns::check_map({{1, 300000, 10}, {0, 200000, 1}}, "--uidmap"));
+    auto error = [](const Map& m) { return usage_error([&] { userns::check_map(m, "--uidmap"); }); };
+    EXPECT_TRUE(contains(error({}), "no range given"));
+    EXPECT_TRUE(contains(error({{0, 1, 0}}), "at least 1"));
+    EXPECT_TRUE(contains(error({{0, 4294967290u, 10}}), "runs past the last id"));
+    EXPECT_TRUE(contains(error({{4294967290u, 1, 10}}), "runs past the last id"));
+    EXPECT_TRUE(contains(error({{0, 100, 10}, {9, 500, 1}}), "overlap inside the container"));
+    EXPECT_TRUE(contains(error({{0, 100, 10}, {10, 109, 1}}), "overlap on the host"));
+    EXPECT_TRUE(contains(error({{1, 100, 10}}), "must map the container's id 0"));
+    Map many;
+    for (std::uint32_t i = 0; i < 341; ++i) many.push_back({i, 1000 + i, 1});
+    EXPECT_TRUE(contains(error(many), "the kernel takes at most 340"));
+}
+
+TEST(Userns, HostIdsAndTheHighestMapped) {
+    Map m = {{0, 200000, 10}, {10, 500000, 20}};
+    EXPECT_EQ(userns::host_id(m, 0), 200000u);
+    EXPECT_EQ(userns::host_id(m, 12), 500002u);
+    EXPECT_EQ(userns::host_id(m, 30), std::nullopt);
+    EXPECT_TRUE(userns::maps(m, 29));
+    EXPECT_FALSE(userns::maps(m, 30));
+    EXPECT_EQ(userns::highest_mapped(m), 29u);
+    EXPECT_EQ(userns::remap_names("default"), (std::pair<std::string, std::string>{"hutch", "hutch"}));
+    EXPECT_EQ(userns::remap_names("a:b"), (std::pair<std::string, std::string>{"a", "b"}));
+    EXPECT_EQ(userns::remap_names("a"), (std::pair<std::string, std::string>{"a", "a"}));
+}
