@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.hpp"
@@ -47,6 +48,16 @@ HostConfig read_host_config(const std::string& path) {
     config.dns_search = strings("dns-search");
     config.dns_options = strings("dns-opts");
     config.insecure_registries = strings("insecure-registries");
+    if (j.contains("userns-remap")) {
+        // A user and group name as shadow's tools take them: it only ever names an entry of
+        // /etc/subuid and /etc/subgid.
+        static const std::regex kNames("[a-z_][a-z0-9_-]{0,31}(:[a-z_][a-z0-9_-]{0,31})?");
+        std::string remap = j["userns-remap"].is_string() ? j["userns-remap"].get<std::string>() : "";
+        if (!remap.empty() && !std::regex_match(remap, kNames))
+            throw UsageError("host config " + path + ": \"userns-remap\" must be \"default\" or USER[:GROUP], not " +
+                             j["userns-remap"].dump());
+        config.userns_remap = remap;
+    }
     // Docker's daemon.json keys: "iptables": false keeps hutch's nftables table away (no
     // isolation, NAT or published ports: the host's own rules decide), "ip-forward": false
     // leaves net.ipv4.ip_forward as it is.

@@ -21,6 +21,10 @@ struct HostConfig {
     // Registries `hutch pull` may reach over plain http ("host:port" or a CIDR), as Docker's
     // daemon.json key; loopback registries need no entry.
     std::vector<std::string> insecure_registries;
+    // Docker's "userns-remap": "default" (hutch's /etc/subuid and /etc/subgid entries) or
+    // "USER[:GROUP]": every container without --userns host gets a user namespace mapping its
+    // ids onto those ranges (runtime/userns.hpp). Empty: none.
+    std::string userns_remap;
 };
 
 // An interface name hutch accepts for a bridge: [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1 to 15 characters.

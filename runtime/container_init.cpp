@@ -49,6 +49,7 @@
 #include "caps/seccomp_eval.hpp"
 #include "caps/seccomp_filter.hpp"
 #include "netns/loopback.hpp"
+#include "runtime/detached_mounts.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/hooks.hpp"
@@ -443,7 +444,9 @@ void container_init_steps(const InitContext& ctx) {
     const caps::HostCaps host = caps::HostCaps::read();  // while the host's /proc is still ours
     // Die with the parent: a foreground container has no one else to reap or clean it.
     k.prctl(PR_SET_PDEATHSIG, SIGKILL);
-    sync::Message go = sync::receive(ctx.sync_fd);
+    // In a new user namespace the parent sends the root and the bind sources, detached, first.
+    detached::Mounts prepared;
+    sync::Message go = detached::receive_until_go(ctx.sync_fd, prepared);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
     // For a seccomp agent: this process's host pid, while the host's /proc is the one mounted.
@@ -455,6 +458,10 @@ void container_init_steps(const InitContext& ctx) {
     // among them) are the host root's, which it is only until it becomes the user namespace's.
     if (spec.has_new_namespace(NamespaceType::kTime)) enter_time_namespace(spec.linux.time_offsets);
     if (spec.has_new_namespace(NamespaceType::kUser)) {
+        // The root's mount point lies in the state root, which the host's root alone may search:
+        // opened while this process still is that (its ids are the host's until setresuid).
+        prepared.mount_point = Fd(check(k.openat(AT_FDCWD, ctx.rootfs.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                        "prepare the root", "open", ctx.rootfs.merged_dir));
         // The parent has written the id maps: become the namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
         check(k.setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
@@ -471,7 +478,7 @@ void container_init_steps(const InitContext& ctx) {
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
     {
-        RootfsBuilder rootfs(spec, ctx.rootfs);
+        RootfsBuilder rootfs(spec, ctx.rootfs, prepared.root ? &prepared : nullptr);
         rootfs.assemble();
         if (spec.process.terminal) hand_over_terminal(rootfs.open_ptmx(), spec, ctx.sync_fd, &rootfs);
         rootfs.finish();

@@ -29,6 +29,8 @@
 #include "caps/seccomp_cache.hpp"
 #include "netns/attach.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/detached_mounts.hpp"
+#include "runtime/userns.hpp"
 #include "runtime/resource_flags.hpp"
 #include "runtime/container_init.hpp"
 #include "runtime/devices.hpp"
@@ -120,6 +122,13 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     write_file_atomic(plan.hosts_file, files.hosts, 0644, Durability::kRuntime);
     write_file_atomic(plan.resolv_file, files.resolv_conf, 0644, Durability::kRuntime);
     write_file_atomic(plan.hostname_file, files.hostname, 0644, Durability::kRuntime);
+    // The container's root owns them, as root owns them without a user namespace: it may edit
+    // its /etc/hosts (network updates rewrite the file in place, so the owner stays).
+    if (spec.has_new_namespace(NamespaceType::kUser)) {
+        const auto uid = userns::host_id(spec.linux.uid_mappings, 0), gid = userns::host_id(spec.linux.gid_mappings, 0);
+        for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
+            check(::chown(file->c_str(), uid.value_or(0), gid.value_or(0)), "write the container's /etc files", "chown", *file);
+    }
 }
 
 // Opens the namespaces the spec joins (linux.namespaces[].path), before clone, so the child
@@ -173,6 +182,13 @@ void write_id_maps(pid_t pid, const Spec& spec) {
     };
     write_map("uid_map", spec.linux.uid_mappings);
     write_map("gid_map", spec.linux.gid_mappings);
+}
+
+void hand_over_mounts(pid_t pid, const Spec& spec, const RootfsPlan& plan, int socket) {
+    if (!detached::needed(spec)) return;
+    const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+    Fd userns(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "prepare the container's mounts", "open", path));
+    detached::send(socket, detached::prepare(spec, plan, userns.get()));
 }
 
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
@@ -445,6 +461,8 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // A stop asked for while the restart was made saw "restarting" and no pid, so it only left
     // its request: looked for after the pid is recorded, so a stop after this signals the pid.
     if (how.restart && restart::peek_request(paths.runtime_dir(id)) == restart::Request::kExit) throw StoppedBeforeRun();
+    write_id_maps(child.pid(), spec);
+    hand_over_mounts(child.pid(), spec, plan, parent_end.get());
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     StartHandlers on;

@@ -26,6 +26,9 @@ struct Options {
     // tmpcopyup (podman's default for --tmpfs, runc's option): a tmpfs starts with a copy of what
     // the image has at its mount point; notmpcopyup undoes it.
     bool copy_up = false;
+    // idmap (podman's volume option, runc's mount option): the bind takes the container's user
+    // namespace's maps (MOUNT_ATTR_IDMAP), so its files show inside with the ids they have on disk.
+    bool idmap = false;
     std::string data;               // "mode=755,size=65536k"
 };
 // Throws UsageError on an option hutch does not know.
@@ -66,6 +69,11 @@ private:
 void mount_at(const char* step, const std::string& source, int source_fd, const Fd& target,
               const std::string& target_shown, const std::string& fstype, unsigned long flags,
               const std::string& data);
+
+// Attaches the detached mount `detached` (open_tree, fsmount) onto the opened `target`:
+// move_mount with both paths empty, so neither is looked up again.
+void attach_at(const char* step, const Fd& detached, const std::string& source_shown, const Fd& target,
+               const std::string& target_shown);
 
 // tmpcopyup: the tree below directory `from` (taken before a tmpfs hid it) copied into `to` (the
 // new tmpfs's root): directories, regular files and symlinks (as links, never followed), with

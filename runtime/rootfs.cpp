@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "runtime/cgroup.hpp"
+#include "runtime/detached_mounts.hpp"
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/mountinfo.hpp"
@@ -120,10 +121,12 @@ void RootfsBuilder::assemble() {
         // another mount and leave the real one a peer of the host's.
         const std::vector<mountinfo::Entry> mounts = mountinfo::read_own();
         std::vector<std::string> holders = {plan_.merged_dir};
-        if (spec_.hutch.root == HutchSection::RootKind::kBind) holders.push_back(spec_.root.path);
+        if (spec_.hutch.root == HutchSection::RootKind::kBind && !prepared_) holders.push_back(spec_.root.path);
         for (const auto& path : holders) {
             const char* step = "make the mount holding the root private";
-            Fd dir(check(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open", path));
+            Fd dir = path == plan_.merged_dir ? open_mount_point(step)
+                                              : Fd(check(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                                         step, "open", path));
             std::uint64_t id = 0;
             check(kernel_.mount_id(dir.get(), id), step, "statx(STATX_MNT_ID)", path);
             auto holder = std::find_if(mounts.begin(), mounts.end(),
@@ -138,11 +141,28 @@ void RootfsBuilder::assemble() {
     for (const auto& m : spec_.mounts) mount_one(m);
 }
 
+Fd RootfsBuilder::open_mount_point(const char* step) const {
+    const std::string& merged = plan_.merged_dir;
+    if (prepared_ && prepared_->mount_point) {
+        Fd copy(kernel_.openat(prepared_->mount_point.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!copy) throw SysError(step, "open", merged, errno);
+        return copy;
+    }
+    return Fd(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open", merged));
+}
+
 void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
-    Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
-                        "open", merged));
+    Fd merged_dir = open_mount_point("prepare the root");
     const auto& layers = spec_.hutch.layers;
+    if (prepared_ && prepared_->root) {
+        // Made by the parent (a user namespace): attached, and the root is the mount itself.
+        mnt::attach_at("mount the root", prepared_->root, spec_.hutch.root == HutchSection::RootKind::kBind ? spec_.root.path : "overlay",
+                       merged_dir, merged);
+        root_.emplace(merged, Fd(check(kernel_.openat(prepared_->root.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                       "open the root", "open", merged)));
+        return;
+    }
     if (spec_.hutch.root == HutchSection::RootKind::kBind) {
         // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
         Fd source(check(kernel_.openat(AT_FDCWD, spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
@@ -165,13 +185,13 @@ void RootfsBuilder::mount_one(const Mount& m) {
 
     std::string shown = root.shown(m.destination);
     if (is_bind(m, o)) {
-        Fd source(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
-        if (!source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
+        const detached::Bind* copy = prepared_ ? prepared_->find(m.source, o.recursive) : nullptr;
+        Fd source = copy ? Fd() : Fd(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
+        if (!copy && !source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
         struct stat st {};
-        check(kernel_.fstat(source.get(), &st), "bind mount", "fstat", m.source);
+        check(kernel_.fstat(copy ? copy->mount.get() : source.get(), &st), "bind mount", "fstat", m.source);
         Fd target = root.open(m.destination, S_ISDIR(st.st_mode) ? Create::kDirectory : Create::kFile);
-        mnt::mount_at("bind mount", m.source, source.get(), target, shown, "",
-                      MS_BIND | (o.recursive ? MS_REC : 0), "");
+        bind_source("bind mount", m.source, o.recursive, source.get(), target, shown);
         Fd top = root.open(m.destination, Create::kNothing);
         if (o.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
             mnt::remount_bind("bind mount", top, shown, o.flags);
@@ -355,9 +375,18 @@ void RootfsBuilder::bind_console(int slave_fd) const {
                   root_->shown("/dev/console"), "", MS_BIND, "");
 }
 
+void RootfsBuilder::bind_source(const char* step, const std::string& source, bool recursive, int source_fd,
+                                const Fd& target, const std::string& shown) {
+    if (const detached::Bind* copy = prepared_ ? prepared_->find(source, recursive) : nullptr)
+        return mnt::attach_at(step, copy->mount, source, target, shown);
+    mnt::mount_at(step, source, source_fd, target, shown, "", MS_BIND | (recursive ? MS_REC : 0), "");
+}
+
 void RootfsBuilder::bind_generated(const std::string& file, const char* destination) {
     if (file.empty()) return;
-    Fd source(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
+    const bool copied = prepared_ && prepared_->find(file, false);
+    Fd source = copied ? Fd()
+                       : Fd(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
     Fd target = root_->open(destination, Create::kFile);
     std::string shown = root_->shown(destination);
     // Docker binds the file onto whatever the rootfs has there, a symlink followed inside the
@@ -371,7 +400,7 @@ void RootfsBuilder::bind_generated(const std::string& file, const char* destinat
                     (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
                     "; hutch binds its generated file only onto a file (or creates one where there is none)");
     }
-    mnt::mount_at("bind generated file", file, source.get(), target, shown, "", MS_BIND, "");
+    bind_source("bind generated file", file, false, source.get(), target, shown);
     if (spec_.root.readonly) {
         Fd top = root_->open(destination, Create::kNothing);
         mnt::remount_bind("bind generated file", top, shown, MS_RDONLY);
@@ -391,7 +420,7 @@ void RootfsBuilder::finish() {
     // Read-only last, once every mount point is made (in the container's own layer, or in an
     // OCI bundle's rootfs as runc does): nothing of the image is written either way.
     if (spec_.root.readonly) {
-        Fd top(check(kernel_.openat(AT_FDCWD, plan_.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
+        Fd top(check(kernel_.openat(root_->fd(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC), "make the root read-only",
                      "open", plan_.merged_dir));
         mnt::remount_bind("make the root read-only", top, plan_.merged_dir, MS_RDONLY);
     }

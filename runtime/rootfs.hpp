@@ -26,6 +26,10 @@
 
 namespace hutch {
 
+namespace detached {
+struct Mounts;
+}
+
 struct RootfsPlan {
     std::string merged_dir;  // host path where the root is assembled
     std::string upper_dir, work_dir;  // overlay layers (writable root)
@@ -38,7 +42,10 @@ struct RootfsPlan {
 
 class RootfsBuilder {
 public:
-    RootfsBuilder(const Spec& spec, const RootfsPlan& plan) : spec_(spec), plan_(plan) {}
+    // `prepared`: the root and bind sources the parent made, detached, for a child in a new
+    // user namespace (runtime/detached_mounts.hpp); nullptr: the child mounts them itself.
+    RootfsBuilder(const Spec& spec, const RootfsPlan& plan, const detached::Mounts* prepared = nullptr)
+        : spec_(spec), plan_(plan), prepared_(prepared) {}
 
     // Steps 1-3.
     void assemble();
@@ -60,9 +67,15 @@ private:
     void mask_paths();
     void readonly_paths();
     void bind_generated(const std::string& file, const char* destination);
+    // Binds the host path `source` onto `target`: the parent's detached copy when there is one.
+    void bind_source(const char* step, const std::string& source, bool recursive, int source_fd, const Fd& target,
+                     const std::string& shown);
+    // An O_PATH handle on the root's mount point (the merged dir).
+    Fd open_mount_point(const char* step) const;
 
     const Spec& spec_;
     const RootfsPlan& plan_;
+    const detached::Mounts* prepared_;
     sys::Kernel& kernel_ = sys::kernel();
     std::optional<mnt::Root> root_;
     Fd dev_null_;  // the /dev/null hutch created, verified, used to mask files

@@ -1,5 +1,6 @@
 #include "runtime/run_options.hpp"
 #include "runtime/restart.hpp"
+#include "runtime/userns.hpp"
 #include "runtime/resource_flags.hpp"
 
 #include <algorithm>
@@ -48,7 +49,7 @@ void add_env_file(Strings& vars, const std::string& path, const HostFacts& host)
 
 // --- mounts --------------------------------------------------------------------------------
 
-// -v SRC:DST[:OPTS], OPTS a comma list of ro|rw|z|Z|nocopy and one propagation mode.
+// -v SRC:DST[:OPTS], OPTS a comma list of ro|rw|z|Z|nocopy|idmap and one propagation mode.
 Mount parse_volume(const std::string& spec, const HostFacts& host) {
     auto parts = split(spec, ':');
     if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
@@ -66,7 +67,7 @@ Mount parse_volume(const std::string& spec, const HostFacts& host) {
         throw UsageError("invalid volume specification: " + in_quotes(spec) +
                          ": destination can't be '/'");
     std::string mode = "rw", propagation = "rprivate";
-    bool rbind = true;
+    bool rbind = true, idmap = false;
     if (parts.size() == 3) {
         static const std::set<std::string> propagations = {"shared", "rshared", "slave",
                                                            "rslave", "private", "rprivate"};
@@ -75,13 +76,17 @@ Mount parse_volume(const std::string& spec, const HostFacts& host) {
             else if (propagations.count(opt)) propagation = opt;
             else if (opt == "z" || opt == "Z" || opt == "nocopy") continue;  // no SELinux, no copy-up
             else if (opt == "bind") rbind = false;
+            else if (opt == "idmap") idmap = true;
             else if (opt == "rbind") rbind = true;
             else
                 throw UsageError("invalid volume specification: " + in_quotes(spec) +
                                  ": unknown option " + in_quotes(opt));
         }
     }
-    return Mount{destination, "bind", source, {rbind ? "rbind" : "bind", mode, propagation}};
+    Mount volume{destination, "bind", source, {rbind ? "rbind" : "bind", mode, propagation}};
+    // Kept before the propagation, which propagate_like_docker reads last.
+    if (idmap) volume.options.insert(volume.options.end() - 1, "idmap");
+    return volume;
 }
 
 // Docker's rule for a volume's propagation (daemon/oci_linux.go): a shared one needs its source
@@ -338,6 +343,101 @@ void add_namespaces(Spec& s, const Modes& m, const HostFacts& host) {
     }
 }
 
+// The ranges of `name` in /etc/subuid or /etc/subgid as one map: container ids 0, 1, ... run
+// through them in order, as Docker's userns-remap lays them out.
+std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& file, const std::string& name) {
+    std::string text;
+    try {
+        text = host.read_host_file(file);
+    } catch (const UsageError& e) {
+        throw UsageError(std::string("the host config's \"userns-remap\": ") + e.what());
+    }
+    std::vector<IdMapping> map = userns::subordinate_ranges(text, name, file);
+    if (map.empty())
+        throw UsageError(file + " has no entry for " + name + " (the host config's \"userns-remap\" maps containers onto it; "
+                         "add a line such as " + name + ":100000:65536)");
+    std::uint64_t next = 0;
+    for (auto& range : map) {
+        if (next + range.size > 0xffffffffull) throw UsageError(file + ": the ranges of " + name + " add up to more than 2^32-1 ids");
+        range.container_id = static_cast<std::uint32_t>(next);
+        next += range.size;
+    }
+    return map;
+}
+
+// --userns, --uidmap/--gidmap and the host config's userns-remap: a new user namespace and its
+// maps, or none. What a user namespace cannot share with the host is refused, with Docker's
+// words where Docker refuses it too.
+void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
+    const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
+    if (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
+        throw UsageError("--userns " + o.userns + " is only for rootless hutch (run by a user without root), which is not built yet");
+    if (!o.userns.empty() && o.userns != "host")
+        throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, or --uidmap/--gidmap for a user namespace");
+    if (o.userns == "host") {
+        if (maps_given) throw UsageError("conflicting options: --userns host and --uidmap/--gidmap");
+        return;
+    }
+    std::vector<IdMapping> uids, gids;
+    std::string uid_what = "--uidmap", gid_what = "--gidmap";
+    if (maps_given) {
+        for (const auto& t : o.uidmap) uids.push_back(userns::parse_mapping(t, "--uidmap"));
+        for (const auto& t : o.gidmap) gids.push_back(userns::parse_mapping(t, "--gidmap"));
+        // podman: one given alone serves for both.
+        if (uids.empty()) uids = gids;
+        if (gids.empty()) gids = uids;
+    } else if (!host.config.userns_remap.empty()) {
+        auto [user, group] = userns::remap_names(host.config.userns_remap);
+        uids = remap_ranges(host, "/etc/subuid", user);
+        gids = remap_ranges(host, "/etc/subgid", group);
+        uid_what = "/etc/subuid's ranges of " + user;
+        gid_what = "/etc/subgid's ranges of " + group;
+    } else {
+        return;
+    }
+    userns::check_map(uids, uid_what);
+    userns::check_map(gids, gid_what);
+    const char* opt_out = " (--userns host runs it without one)";
+    if (s.hutch.privileged)
+        throw UsageError(std::string("privileged mode is incompatible with user namespaces") + opt_out);
+    if (m.host_net()) throw UsageError(std::string("cannot share the host's network namespace when user namespaces are enabled") + opt_out);
+    if (m.pid.host()) throw UsageError(std::string("cannot share the host PID namespace when user namespaces are enabled") + opt_out);
+    if (m.ipc.host())
+        throw UsageError(std::string("cannot share the host IPC namespace when user namespaces are enabled: its /dev/mqueue "
+                                     "cannot be mounted from inside") + opt_out);
+    if (!s.hutch.joined_containers.empty())
+        throw UsageError(std::string("joining another container's namespaces from a user namespace is not supported yet") + opt_out);
+    s.linux.namespaces.push_back({NamespaceType::kUser, ""});
+    s.linux.uid_mappings = std::move(uids);
+    s.linux.gid_mappings = std::move(gids);
+    // Both ends of the range must be gids of the namespace, or the kernel refuses the write.
+    if (s.linux.sysctl.count("net.ipv4.ping_group_range"))
+        s.linux.sysctl["net.ipv4.ping_group_range"] = "0 " + std::to_string(userns::highest_mapped(s.linux.gid_mappings));
+}
+
+// In a user namespace, the ids the container uses must be ones it maps: the process's, and the
+// tty group devpts is mounted with (left out, as runc leaves it, when the map has no gid 5).
+void fit_user_namespace(Spec& s) {
+    if (!s.has_new_namespace(NamespaceType::kUser)) {
+        for (const auto& mount : s.mounts)
+            if (std::find(mount.options.begin(), mount.options.end(), "idmap") != mount.options.end())
+                throw UsageError("-v " + mount.source + ":" + mount.destination +
+                                 ":idmap needs a user namespace (--uidmap, or the host config's \"userns-remap\")");
+        return;
+    }
+    const auto& user = s.process.user;
+    if (!userns::maps(s.linux.uid_mappings, user.uid))
+        throw UsageError("--user: uid " + std::to_string(user.uid) + " is not mapped by the container's user namespace");
+    if (!userns::maps(s.linux.gid_mappings, user.gid))
+        throw UsageError("--user: gid " + std::to_string(user.gid) + " is not mapped by the container's user namespace");
+    for (auto gid : user.additional_gids)
+        if (!userns::maps(s.linux.gid_mappings, gid))
+            throw UsageError("--user: supplementary gid " + std::to_string(gid) + " is not mapped by the container's user namespace");
+    if (userns::maps(s.linux.gid_mappings, 5)) return;
+    for (auto& mount : s.mounts)
+        if (mount.type == "devpts") std::erase(mount.options, std::string("gid=5"));
+}
+
 // Hostname: -h, else the joined container's or the host's when sharing its network, else the
 // short id. Returns the name $HOSTNAME gets.
 std::string set_hostname(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host, const std::string& id) {
@@ -511,6 +611,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     Modes m{parse_pid_mode(o.pid), parse_ipc_mode(o.ipc), parse_uts_mode(o.uts), parse_network_mode(o.network), {}};
     set_network(s, o, m, host);
     add_namespaces(s, m, host);
+    set_user_namespace(s, o, m, host);
     std::string env_hostname = set_hostname(s, o, m, host, id);
     ResolvedUser user = run_user(o, host);
     s.process.user = {user.uid, user.gid, user.additional_gids};
@@ -523,6 +624,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     if (o.probe) bind_helper(s, host.probe_binary, host, "--probe", kProbePath, "HUTCH_PROBE");
     if (o.init) add_init(s, host);
     set_name_resolution(s, o, host);
+    fit_user_namespace(s);
     require_utf8(s);  // an argument, variable or path in Latin-1, say
     return s;
 }

@@ -74,6 +74,8 @@ struct RunOptions {
     std::string pids_limit, blkio_weight;
     std::vector<std::string> ulimits;  // --ulimit nofile=100:200
     std::vector<std::string> sysctls;  // --sysctl net.ipv4.ip_forward=1
+    std::string userns;                        // --userns host (runtime/userns.hpp)
+    std::vector<std::string> uidmap, gidmap;   // --uidmap/--gidmap CONTAINER:HOST:SIZE
 };
 
 // Where --probe puts hutch-probe: on /dev, hutch's own tmpfs, so it works with --read-only.

@@ -78,6 +78,10 @@ void check_mounts(const Spec& spec) {
         mnt::Options o = mnt::parse_options(m.options);  // throws on an unknown option
         if (!known && !o.bind)
             throw UsageError("mount " + m.destination + ": unsupported type \"" + m.type + "\"");
+        // The bind takes the container's own maps (runtime/detached_mounts.cpp), so it needs
+        // a user namespace hutch creates; a mount's own uidMappings are not taken yet.
+        if (o.idmap && (!o.bind || !spec.has_new_namespace(NamespaceType::kUser)))
+            throw UsageError("mount " + m.destination + ": the idmap option needs a bind mount and a new user namespace");
     }
     for (const auto& m : spec.mounts) {
         // Anything but procfs on /proc, or over a file in it, would make the masked and

@@ -56,6 +56,21 @@ std::string ids_text(const std::vector<std::string>& v) {
     return out.empty() ? "unavailable" : out;
 }
 
+// Where the capabilities below count: the whole host in the initial user namespace (the full
+// identity map), else only what this user namespace owns (its processes, mounts, network), never
+// the host's files or devices, whose owners it does not map.
+std::string capability_scope(const Ids& ids) {
+    if (!ids.uid_map) return unavailable(ids.uid_map_err);
+    const auto& map = *ids.uid_map;
+    if (map.size() == 1 && map[0].inside == 0 && map[0].outside == 0 && map[0].count == 4294967295u)
+        return "the host (the initial user namespace)";
+    for (const auto& l : map)
+        if (l.inside == 0)
+            return "this user namespace only: its root is host uid " + std::to_string(l.outside) +
+                   ", with no capability over the host's files or devices";
+    return "this user namespace only (it maps no root)";
+}
+
 std::vector<std::string> map_lines(const std::optional<std::vector<IdMapLine>>& map, int err) {
     if (!map) return {unavailable(err)};
     if (map->empty()) return {"(empty: no ids mapped)"};
@@ -110,6 +125,7 @@ void print_ids(TextOut& t, const Ids& ids) {
     t.row("uid_map", map_lines(ids.uid_map, ids.uid_map_err));
     t.row("gid_map", map_lines(ids.gid_map, ids.gid_map_err));
     t.row("setgroups", ids.setgroups ? *ids.setgroups : unavailable(ids.setgroups_err));
+    t.row("caps act on", capability_scope(ids));
     t.flush();
 }
 

@@ -285,7 +285,7 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     cmd->add_option("--pull", opts.pull, "Pull image before running (\"always\", \"missing\", \"never\")")
         ->check(CLI::IsMember({"always", "missing", "never"}));
     cmd->add_option("-u,--user", opts.user, "Username or UID (format: <name|uid>[:<group|gid>])");
-    many("-v,--volume", opts.volumes, "Bind mount a volume (SRC:DST[:ro|rw])");
+    many("-v,--volume", opts.volumes, "Bind mount a volume (SRC:DST[:OPTS]; OPTS: ro, rw, idmap, a propagation)");
     many("--tmpfs", opts.tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])");
     cmd->add_flag("--read-only", opts.read_only, "Mount the container's root filesystem as read only");
     cmd->add_option("--read-only-tmpfs", opts.read_only_tmpfs,
@@ -296,6 +296,9 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--device", opts.devices, "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS])");
     many("--device-cgroup-rule", opts.device_cgroup_rules, "Add a rule to the cgroup allowed devices list");
     many("--security-opt", opts.security_opts, "Security options: no-new-privileges, seccomp=unconfined, seccomp=FILE");
+    cmd->add_option("--userns", opts.userns, "User namespace to use: host (none; the default unless the host config remaps)");
+    many("--uidmap", opts.uidmap, "UID map for a new user namespace (CONTAINER:HOST:SIZE)");
+    many("--gidmap", opts.gidmap, "GID map for a new user namespace (CONTAINER:HOST:SIZE; default: the --uidmap)");
     cmd->add_option("--pid", opts.pid, "PID namespace to use: host, container:NAME");
     cmd->add_option("--ipc", opts.ipc, "IPC mode to use: private, host, container:NAME");
     cmd->add_option("--uts", opts.uts, "UTS namespace to use (host)");

@@ -109,6 +109,30 @@ TEST_F(ImageIntegration, LoadsAnOciLayoutAndRunsItAsDockerWould) {
     EXPECT_EQ(list_dir(roots_.data_root() + "/images/leases"), Strings{});
 }
 
+// In a user namespace each layer is an idmapped mount under the overlay: whiteouts and the
+// opaque dir still count (the overlay is the host's, its trusted.* xattrs honoured), files show
+// with their owners in the image, the image's user reads its own 0600 file, and a write lands in
+// the container's upper dir with the mapped ids while the layers keep theirs.
+TEST_F(ImageIntegration, TheLayersAreIdmappedInAUserNamespace) {
+    ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
+    Result r = roots_.hutch({"run", "--rm", "--uidmap", "0:200000:65536", "test/app:v1",
+                             "ls /srv; ls /srv/opq; stat -c %u /work/mine /bin/busybox; cat /work/mine; id -u"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "opq\nupper-only\n65534\n0\nowned\n65534\n") << describe(r);
+    Result d = roots_.hutch({"run", "-d", "--network", "none", "--uidmap", "0:200000:65536", "-u", "0", "test/app:v1",
+                             "echo changed > /srv/opq/upper-only; sleep 60"});
+    std::string id = started_id(d);
+    ASSERT_FALSE(id.empty());
+    std::string written = roots_.data_root() + "/containers/" + id + "/upper/srv/opq/upper-only";
+    for (int i = 0; i < 100 && read_file(written) != "changed\n"; ++i) ::usleep(50 * 1000);
+    struct stat st {};
+    ASSERT_EQ(::stat(written.c_str(), &st), 0) << written;
+    EXPECT_EQ(st.st_uid, 200000u);
+    Result again = roots_.hutch({"run", "--rm", "-u", "0", "test/app:v1", "cat /srv/opq/upper-only; stat -c %u /work/mine"});
+    EXPECT_EQ(again.out, "from layer 2\n65534\n") << "the layers are as they were";
+    remove_all_containers(roots_);
+}
+
 TEST_F(ImageIntegration, TheRootIsTheOverlayOfTheLayers) {
     ASSERT_EXIT_CODE(load(oci_layout_tar(image_, "test/app:v1")), 0);
     Result r = roots_.hutch({"run", "--rm", "-u", "0", "--entrypoint", "/bin/sh", "test/app:v1", "-c",

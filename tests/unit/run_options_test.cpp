@@ -1005,3 +1005,92 @@ TEST(Validate, SpaceAndControl) {
     EXPECT_TRUE(validate::has_control("a\tb"));
     EXPECT_FALSE(validate::has_control("a b"));
 }
+
+// --- user namespaces (runtime/userns.hpp) --------------------------------------------------------
+
+namespace {
+
+bool has_option(const Mount* m, const std::string& option) {
+    return m && std::find(m->options.begin(), m->options.end(), option) != m->options.end();
+}
+
+}  // namespace
+
+TEST(RunOptionsUserns, UidmapMakesAUserNamespaceWithTheMaps) {
+    RunOptions o = base();
+    o.uidmap = {"0:200000:65536"};
+    Spec s = build(o);
+    EXPECT_TRUE(s.has_new_namespace(NamespaceType::kUser));
+    EXPECT_EQ(s.linux.uid_mappings, (std::vector<IdMapping>{{0, 200000, 65536}}));
+    EXPECT_EQ(s.linux.gid_mappings, s.linux.uid_mappings) << "--gidmap defaults to --uidmap";
+    // Both ends of ping_group_range must be gids of the namespace.
+    EXPECT_EQ(s.linux.sysctl.at("net.ipv4.ping_group_range"), "0 65535");
+    EXPECT_TRUE(has_option(find_mount(s, "/dev/pts"), "gid=5"));
+
+    o.gidmap = {"0:300000:1"};
+    o.uidmap = {"0:200000:1"};
+    Spec small = build(o);
+    EXPECT_EQ(small.linux.gid_mappings, (std::vector<IdMapping>{{0, 300000, 1}}));
+    EXPECT_FALSE(has_option(find_mount(small, "/dev/pts"), "gid=5")) << "the tty group is not mapped";
+    EXPECT_EQ(small.linux.sysctl.at("net.ipv4.ping_group_range"), "0 0");
+}
+
+TEST(RunOptionsUserns, NoUserNamespaceByDefaultOrWithUsernsHost) {
+    EXPECT_FALSE(build(base()).has_namespace(NamespaceType::kUser));
+    RunOptions o = base();
+    o.userns = "host";
+    EXPECT_FALSE(build(o).has_namespace(NamespaceType::kUser));
+    o.uidmap = {"0:1:1"};
+    EXPECT_TRUE(contains(build_error(o), "conflicting options: --userns host and --uidmap/--gidmap"));
+}
+
+TEST(RunOptionsUserns, UsernsRemapLaysTheSubordinateRangesEndToEnd) {
+    Fake fake;
+    fake.host_files["/etc/subuid"] = "other:1:5\nhutch:100000:10\n# comment\nhutch:500000:20\n";
+    fake.host_files["/etc/subgid"] = "builder:700000:65536\n";
+    HostFacts facts = fake.facts();
+    facts.config.userns_remap = "hutch:builder";
+    Spec s = build_run_spec(base(), kId, facts);
+    EXPECT_EQ(s.linux.uid_mappings, (std::vector<IdMapping>{{0, 100000, 10}, {10, 500000, 20}}));
+    EXPECT_EQ(s.linux.gid_mappings, (std::vector<IdMapping>{{0, 700000, 65536}}));
+
+    RunOptions host = base();
+    host.userns = "host";
+    EXPECT_FALSE(build_run_spec(host, kId, facts).has_namespace(NamespaceType::kUser));
+
+    facts.config.userns_remap = "default";
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(base(), kId, facts); }),
+                         "/etc/subgid has no entry for hutch"));
+    fake.host_files.erase("/etc/subuid");
+    HostFacts no_file = fake.facts();
+    no_file.config.userns_remap = "default";
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(base(), kId, no_file); }), "cannot read /etc/subuid"));
+}
+
+TEST(RunOptionsUserns, WhatAUserNamespaceCannotShareIsRefused) {
+    auto refused = [](void (*change)(RunOptions&), const std::string& needle) {
+        RunOptions o = base();
+        o.uidmap = {"0:200000:65536"};
+        change(o);
+        EXPECT_TRUE(contains(build_error(o), needle));
+    };
+    refused([](RunOptions& o) { o.privileged = true; }, "privileged mode is incompatible with user namespaces");
+    refused([](RunOptions& o) { o.network = "host"; }, "cannot share the host's network namespace");
+    refused([](RunOptions& o) { o.pid = "host"; }, "cannot share the host PID namespace");
+    refused([](RunOptions& o) { o.ipc = "host"; }, "cannot share the host IPC namespace");
+    refused([](RunOptions& o) { o.user = "70000"; }, "uid 70000 is not mapped");
+    refused([](RunOptions& o) { o.userns = "keep-id"; }, "only for rootless hutch");
+    refused([](RunOptions& o) { o.userns = "nomap"; }, "only for rootless hutch");
+}
+
+TEST(RunOptionsUserns, IdmapVolumesNeedAUserNamespace) {
+    RunOptions o = base();
+    o.volumes = {"/src:/dst:ro,idmap"};
+    EXPECT_TRUE(contains(build_error(o), ":idmap needs a user namespace"));
+    o.uidmap = {"0:200000:65536"};
+    const Mount* m = find_mount(build(o), "/dst");
+    EXPECT_TRUE(has_option(m, "idmap"));
+    EXPECT_TRUE(has_option(m, "ro"));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->options.back(), "rprivate") << "the propagation stays last";
+}

@@ -1,0 +1,248 @@
+// User namespaces for `hutch run` (issue 17, root's half): --uidmap/--gidmap and the host
+// config's userns-remap. Observed from inside (the maps, ids, what the root and volumes show,
+// capabilities) and from the host (the process's real uid, owners on disk, the rootfs untouched).
+//
+// /etc/subuid and /etc/subgid are only ever replaced inside a private mount namespace of the
+// test (unshare -m), by binds of temp files: the machine's own files are never written.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "harness.hpp"
+
+namespace hutch_it {
+namespace {
+
+const Strings kMap = {"--uidmap", "0:200000:65536"};
+
+class UsernsIntegration : public HutchTest {
+protected:
+    void SetUp() override {
+        HutchTest::SetUp();
+        if (IsSkipped()) return;
+        // The container's root (host uid 200000) must reach nothing of the test's through the
+        // temp dir's mode: what it gets, it gets through mounts the parent made.
+        ASSERT_EQ(::chmod(roots_.base().c_str(), 0700), 0);
+    }
+    void TearDown() override { remove_all_containers(roots_); }
+
+    // The first line of /proc/self/uid_map, as "INSIDE OUTSIDE SIZE".
+    static std::string map_line(const std::string& text) {
+        std::istringstream in(text);
+        std::string a, b, c;
+        in >> a >> b >> c;
+        return a + " " + b + " " + c;
+    }
+
+    static uid_t owner_of(const std::string& path) {
+        struct stat st {};
+        return ::lstat(path.c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
+    }
+};
+
+// The container's root is host uid 200000: its uid_map says so, the host sees that uid, and the
+// rootfs' files (the host root's) still show as root's inside, through the idmapped layer.
+TEST_F(UsernsIntegration, RootInsideIsAHostIdOfTheRange) {
+    Result r = sh(kMap, "id -u; id -g; cat /proc/self/uid_map; cat /proc/self/gid_map; stat -c '%u:%g' /bin/busybox /; "
+                        "grep CapEff /proc/self/status; readlink /proc/self/ns/user");
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 8u) << describe(r);
+    EXPECT_EQ(lines[0], "0");
+    EXPECT_EQ(lines[1], "0");
+    EXPECT_EQ(map_line(lines[2]), "0 200000 65536");
+    EXPECT_EQ(map_line(lines[3]), "0 200000 65536") << "--gidmap defaults to the --uidmap";
+    EXPECT_EQ(lines[4], "0:0") << "the rootfs' files show with the ids they have on disk";
+    EXPECT_EQ(lines[5], "0:0") << "the root directory is the container's root's";
+    EXPECT_EQ(lines[6], "CapEff:\t00000000a80425fb") << "Docker's 14 capabilities, in the namespace";
+    EXPECT_NE(lines[7], ns_link("user"));
+
+    // From the host: the process's ids are the mapped ones.
+    Result d = run_detached(roots_, rootfs_, kMap, {"sleep", "60"});
+    std::string id = started_id(d);
+    ASSERT_FALSE(id.empty());
+    pid_t pid = container_pid(roots_, id);
+    ASSERT_GT(pid, 0);
+    std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    EXPECT_EQ(status_field(status, "Uid"), "200000\t200000\t200000\t200000");
+    EXPECT_EQ(status_field(status, "Gid"), "200000\t200000\t200000\t200000");
+    // An exec joins the same user namespace, as the same root.
+    Result e = roots_.hutch({"exec", id, "sh", "-c", "id -u; readlink /proc/self/ns/user"});
+    ASSERT_EXIT_CODE(e, 0);
+    EXPECT_EQ(e.out, "0\n" + ns_link("user", pid) + "\n");
+}
+
+// Nothing of the rootfs changes on disk, whatever the container writes; what it writes lands in
+// its own upper dir with the mapped ids.
+TEST_F(UsernsIntegration, TheRootfsOnDiskIsUntouched) {
+    auto before = list_tree(rootfs_);
+    Result d = run_detached(roots_, rootfs_, kMap,
+                            {"sh", "-c", "echo x > /etc/written && chmod 600 /etc/passwd && chown 1:1 /bin && "
+                                         "rm /bin/true && mkdir /new && echo ready && sleep 60"});
+    std::string id = started_id(d);
+    ASSERT_FALSE(id.empty());
+    std::string upper = roots_.data_root() + "/containers/" + id + "/upper";
+    for (int i = 0; i < 100 && !path_exists(upper + "/new"); ++i) ::usleep(50 * 1000);
+    EXPECT_EQ(owner_of(upper + "/etc/written"), 200000u) << "written by the container's root";
+    EXPECT_EQ(owner_of(upper + "/etc/passwd"), 200000u) << "copied up for its new mode, then the container's";
+    EXPECT_EQ(owner_of(upper + "/bin"), 200001u) << "chown 1:1 inside is host uid 200001";
+    EXPECT_EQ(owner_of(upper + "/new"), 200000u);
+    EXPECT_EQ(diff_trees(before, list_tree(rootfs_)), "") << "the rootfs changed on disk";
+}
+
+// A plain volume keeps its host owners: the container's root owns only what its host id owns,
+// and a file it makes there belongs to that id. With :idmap the volume shows its disk owners
+// inside, and what root makes there is the host root's.
+TEST_F(UsernsIntegration, VolumesKeepHostOwnersOrTakeTheMapWithIdmap) {
+    std::string mine = roots_.base() + "/mine", roots = roots_.base() + "/roots", mapped = roots_.base() + "/mapped";
+    for (const auto& dir : {mine, roots, mapped}) ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(mine.c_str(), 200000, 200000), 0);
+    write_file(roots + "/secret", "host root only\n", 0600);
+    Result r = sh({"--uidmap", "0:200000:65536", "-v", mine + ":/mine", "-v", roots + ":/roots", "-v", mapped + ":/mapped:idmap"},
+                  "touch /mine/made; echo -n 'secret: '; cat /roots/secret 2>/dev/null || echo denied; "
+                  "touch /roots/x 2>/dev/null && echo wrote-roots || echo roots-read-only-to-me; "
+                  "stat -c %u /roots/secret; touch /mapped/made && stat -c %u /mapped/made");
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "secret: denied\nroots-read-only-to-me\n65534\n0\n") << describe(r);
+    EXPECT_EQ(owner_of(mine + "/made"), 200000u);
+    EXPECT_EQ(owner_of(mapped + "/made"), 0u) << "root inside an idmapped volume is the disk's root";
+    EXPECT_FALSE(path_exists(roots + "/x"));
+}
+
+// A breakout simulation: the host's root-only file bound in, and every capability the container
+// can have, is still out of reach: the capabilities are the namespace's, the file is not.
+TEST_F(UsernsIntegration, AHostRootFileStaysOutOfReachWithEveryCapability) {
+    std::string dir = roots_.base() + "/host";
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    write_file(dir + "/shadow", "root:secret\n", 0600);
+    Result r = sh({"--uidmap", "0:200000:65536", "--cap-add", "ALL", "-v", dir + ":/host"},
+                  "cat /host/shadow 2>&1; chmod 666 /host/shadow 2>&1; chown 0 /host/shadow 2>&1; "
+                  "echo pwned > /host/shadow 2>&1; echo done");
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out.find("root:secret"), std::string::npos) << describe(r);
+    EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << describe(r);
+    EXPECT_EQ(read_file(dir + "/shadow"), "root:secret\n");
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/shadow").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_EQ(st.st_uid, 0u);
+}
+
+// The rest of a container works inside: its bridge network (the test's own bridge, no firewall),
+// /etc files its root may edit, /proc and sysfs, devices bound from the host, -u of the image.
+TEST_F(UsernsIntegration, NetworkEtcFilesProcSysAndDevicesWork) {
+    Result r = sh({"--uidmap", "0:200000:65536", "--network", "bridge", "--hostname", "remapped", "-u", "65534"},
+                  "id -u; ip -4 addr show eth0 | grep -c inet; cat /etc/hostname; ls /sys/class/net | grep -c lo; "
+                  "cat /proc/1/status | grep -c Name; echo x > /dev/null && echo null-ok; "
+                  "cat /proc/sys/net/ipv4/ping_group_range");
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "65534\n1\nremapped\n1\n1\nnull-ok\n0\t65535\n") << describe(r);
+    Result etc = sh(kMap, "echo '10.1.2.3 extra' >> /etc/hosts && tail -1 /etc/hosts; stat -c %u /etc/hosts");
+    ASSERT_EXIT_CODE(etc, 0);
+    EXPECT_EQ(etc.out, "10.1.2.3 extra\n0\n");
+}
+
+// `hutch audit` counts a remapped root as a pass; --explain shows the map writes and the
+// idmapped layer.
+TEST_F(UsernsIntegration, AuditPassesAndExplainShowsTheMaps) {
+    Result audit = roots_.hutch({"audit", "--uidmap", "0:200000:65536", rootfs_});
+    EXPECT_NE(audit.out.find("4.1 root-user           PASS"), std::string::npos) << describe(audit);
+    EXPECT_NE(audit.out.find("host uid 200000"), std::string::npos) << describe(audit);
+    Result plain = roots_.hutch({"audit", rootfs_});
+    EXPECT_EQ(plain.out.find("4.1 root-user           PASS"), std::string::npos) << describe(plain);
+
+    Result r = run({"--explain", "--network", "none", "--uidmap", "0:200000:65536"}, {"true"});
+    ASSERT_EXIT_CODE(r, 0);
+    for (const char* line : {"uid_map\", \"0 200000 65536\\n\"", "gid_map\", \"0 200000 65536\\n\"",
+                             "MOUNT_ATTR_IDMAP, attr_clr=0, userns_fd=user:[", "fsconfig(", "\"lowerdir+\"",
+                             "move_mount(", "setresuid(0, 0, 0)"})
+        EXPECT_NE(r.err.find(line), std::string::npos) << line << "\n" << describe(r);
+}
+
+// The host config's "userns-remap": every container maps onto hutch's /etc/subuid range, unless
+// --userns host. Run in a private mount namespace over temp copies of /etc/subuid and subgid.
+TEST_F(UsernsIntegration, UsernsRemapUsesTheSubordinateRanges) {
+    for (const char* file : {"/etc/subuid", "/etc/subgid"})
+        if (!path_exists(file)) GTEST_SKIP() << file << " does not exist here: the test binds over it, it never creates one";
+    std::string subuid = roots_.base() + "/subuid", subgid = roots_.base() + "/subgid";
+    write_file(subuid, "someone:100000:65536\nhutch:300000:65536\n");
+    write_file(subgid, "hutch:400000:65536\n");
+    std::string config = roots_.base() + "/config.json";
+    std::string text = read_file(config);
+    ASSERT_FALSE(text.empty());
+    write_file(config, text.substr(0, text.rfind('}')) + ", \"userns-remap\": \"default\"}\n");
+    auto in_private_etc = [&](const Strings& args) {
+        // The paths are the test's own temp paths: no quote in them.
+        std::string command = "mount --bind '" + subuid + "' /etc/subuid && mount --bind '" + subgid +
+                              "' /etc/subgid && exec '" + hutch_binary() + "'";
+        for (const auto& arg : roots_.hutch_args(args)) command += " '" + arg + "'";
+        return run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", command});
+    };
+    Result r = in_private_etc({"run", "--rm", "--network", "none", rootfs_, "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map"});
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 2u) << describe(r);
+    EXPECT_EQ(map_line(lines[0]), "0 300000 65536");
+    EXPECT_EQ(map_line(lines[1]), "0 400000 65536");
+    Result host = in_private_etc({"run", "--rm", "--network", "none", "--userns", "host", rootfs_, "cat", "/proc/self/uid_map"});
+    ASSERT_EXIT_CODE(host, 0);
+    EXPECT_EQ(map_line(host.out), "0 0 4294967295");
+    // --network host needs the host's ids: refused under the remap, as Docker refuses it.
+    Result net = in_private_etc({"run", "--rm", "--network", "host", rootfs_, "true"});
+    EXPECT_EXIT_CODE(net, 125);
+    EXPECT_NE(net.err.find("cannot share the host's network namespace when user namespaces are enabled"), std::string::npos)
+        << describe(net);
+    // No entry for hutch: the line names the file and the user.
+    write_file(subgid, "someone:100000:65536\n");
+    Result missing = in_private_etc({"run", "--rm", "--network", "none", rootfs_, "true"});
+    EXPECT_EXIT_CODE(missing, 125);
+    EXPECT_NE(missing.err.find("/etc/subgid has no entry for hutch"), std::string::npos) << describe(missing);
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+}
+
+struct BadUserns {
+    const char* name;
+    Strings flags;
+    const char* message;
+};
+
+class UsernsBadInput : public HutchTest, public ::testing::WithParamInterface<BadUserns> {};
+
+// One line naming the bad value, exit 125, nothing left behind.
+TEST_P(UsernsBadInput, IsRefusedWithNothingLeft) {
+    const BadUserns& bad = GetParam();
+    Strings opts = {"--network", "none"};
+    for (auto flag : bad.flags) {
+        if (flag.find("@") != std::string::npos) flag.replace(flag.find("@"), 1, roots_.base());
+        opts.push_back(flag);
+    }
+    Result r = run(opts, {"true"});
+    EXPECT_EXIT_CODE(r, 125);
+    EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+    EXPECT_NE(r.err.find(bad.message), std::string::npos) << describe(r);
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Refused, UsernsBadInput,
+    ::testing::Values(
+        BadUserns{"NotANumber", {"--uidmap", "0:abc:10"}, "invalid --uidmap \"0:abc:10\""},
+        BadUserns{"TwoFields", {"--uidmap", "0:200000"}, "expected CONTAINER:HOST:SIZE"},
+        BadUserns{"SizeZero", {"--uidmap", "0:200000:0"}, "the size must be at least 1"},
+        BadUserns{"PastTheLastId", {"--uidmap", "0:4294967000:1000"}, "runs past the last id"},
+        BadUserns{"OverlapInside", {"--uidmap", "0:200000:10", "--uidmap", "5:300000:10"}, "overlap inside the container"},
+        BadUserns{"OverlapOnTheHost", {"--uidmap", "0:200000:10", "--uidmap", "10:200005:10"}, "overlap on the host"},
+        BadUserns{"NoRoot", {"--uidmap", "1:200000:10"}, "must map the container's id 0"},
+        BadUserns{"UserNotMapped", {"--uidmap", "0:200000:100", "-u", "1000"}, "uid 1000 is not mapped"},
+        BadUserns{"UnknownMode", {"--userns", "private"}, "invalid --userns \"private\""},
+        BadUserns{"KeepIdIsRootless", {"--userns", "keep-id"}, "only for rootless hutch"},
+        BadUserns{"HostWithMaps", {"--userns", "host", "--uidmap", "0:200000:10"}, "conflicting options"},
+        BadUserns{"Privileged", {"--privileged", "--uidmap", "0:200000:65536"}, "privileged mode is incompatible with user namespaces"},
+        BadUserns{"HostPid", {"--pid", "host", "--uidmap", "0:200000:65536"}, "cannot share the host PID namespace"},
+        BadUserns{"IdmapWithoutUserns", {"-v", "@:/mnt:idmap"}, ":idmap needs a user namespace"}),
+    [](const ::testing::TestParamInfo<BadUserns>& param) { return param.param.name; });
+
+}  // namespace
+}  // namespace hutch_it
