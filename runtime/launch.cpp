@@ -226,11 +226,25 @@ std::map<std::string, std::string> who(const Spec& spec) {
 // The one set-up of a container's record, for create and run: its name claimed and its record
 // made (or, `existing`, a created container's reopened), its config.json written. A new one is
 // announced (the create event) by the caller once it is sure to stay.
-ContainerRecord open_record(const Spec& spec, const Paths& paths, const std::string& id, bool existing,
+// --userns auto: the container's slot of hutch's ranges, claimed once its record exists (a
+// claim outlives only a container with a record), and its maps made the slot's.
+void claim_auto_userns(Spec& spec, const Paths& paths, const std::string& id) {
+    const HutchSection::AutoUserns& a = spec.hutch.userns_auto;
+    const std::uint64_t slot = userns::claim_slot(
+        paths.data_root, id, std::min(userns::slots_in(a.uid_ranges), userns::slots_in(a.gid_ranges)),
+        [&paths](const std::string& other) { return ::access(paths.data_dir(other).c_str(), F_OK) == 0; });
+    spec.linux.uid_mappings = userns::map_from(a.uid_ranges, slot * userns::kSlotSize, a.size);
+    spec.linux.gid_mappings = userns::map_from(a.gid_ranges, slot * userns::kSlotSize, a.size);
+    explain::comment("--userns auto: slot " + std::to_string(slot) + ", uid 0 is host uid " +
+                     std::to_string(spec.linux.uid_mappings.at(0).host_id));
+}
+
+ContainerRecord open_record(Spec& spec, const Paths& paths, const std::string& id, bool existing,
                             ContainerState& state) {
     state = created_state(spec, id);
     ContainerRecord record = existing ? ContainerRecord::reopen(paths, id, spec.hutch.name)
                                       : ContainerRecord::create(paths, state);
+    if (!existing && spec.hutch.userns_auto.size) claim_auto_userns(spec, paths, id);
     // A --rm container's config dies with it: no point paying an fsync for it.
     write_file_atomic(record.data_file("config.json"), to_json(spec).dump(2) + "\n", 0600,
                       spec.hutch.auto_remove ? Durability::kRuntime : Durability::kDurable);
@@ -352,8 +366,9 @@ void keep_created_record(StartHandlers& on, ContainerRecord& record, ContainerSt
 
 }  // namespace
 
-void create_container(const Spec& spec, const Paths& paths, const std::string& id) {
-    validate_spec(spec);
+void create_container(const Spec& given, const Paths& paths, const std::string& id) {
+    validate_spec(given);
+    Spec spec = given;  // --userns auto's maps are the record's
     interrupt::Scope create_scope;
     ContainerState state;
     ContainerRecord record = open_record(spec, paths, id, false, state);
@@ -494,9 +509,10 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
 
 }  // namespace
 
-int run_container(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+int run_container(const Spec& given, const Paths& paths, const std::string& id, const net::HostConfig& config,
                   int started_fd, bool existing, RunObserver* observer) {
-    validate_spec(spec);
+    validate_spec(given);
+    Spec spec = given;  // --userns auto's maps are the record's
     // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
     // other signals are blocked before anything is created and forwarded once it runs.
     interrupt::Scope start_scope;

@@ -1,4 +1,7 @@
 #include "runtime/run_options.hpp"
+
+#include <charconv>
+
 #include "runtime/restart.hpp"
 #include "runtime/userns.hpp"
 #include "runtime/resource_flags.hpp"
@@ -345,16 +348,18 @@ void add_namespaces(Spec& s, const Modes& m, const HostFacts& host) {
 
 // The ranges of `name` in /etc/subuid or /etc/subgid as one map: container ids 0, 1, ... run
 // through them in order, as Docker's userns-remap lays them out.
-std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& file, const std::string& name) {
+// `why` says what needs the ranges, for the errors.
+std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& file, const std::string& name,
+                                    const std::string& why = "the host config's \"userns-remap\"") {
     std::string text;
     try {
         text = host.read_host_file(file);
     } catch (const UsageError& e) {
-        throw UsageError(std::string("the host config's \"userns-remap\": ") + e.what());
+        throw UsageError(why + ": " + e.what());
     }
     std::vector<IdMapping> map = userns::subordinate_ranges(text, name, file);
     if (map.empty())
-        throw UsageError(file + " has no entry for " + name + " (the host config's \"userns-remap\" maps containers onto it; "
+        throw UsageError(file + " has no entry for " + name + " (" + why + " maps containers onto it; "
                          "add a line such as " + name + ":100000:65536)");
     std::uint64_t next = 0;
     for (auto& range : map) {
@@ -372,8 +377,10 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
     const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
     if (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
         throw UsageError("--userns " + o.userns + " is only for rootless hutch (run by a user without root), which is not built yet");
-    if (!o.userns.empty() && o.userns != "host")
-        throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, or --uidmap/--gidmap for a user namespace");
+    const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
+    if (!o.userns.empty() && o.userns != "host" && !automatic)
+        throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace");
+    if (automatic && maps_given) throw UsageError("conflicting options: --userns auto and --uidmap/--gidmap");
     if (o.userns == "host") {
         if (maps_given) throw UsageError("conflicting options: --userns host and --uidmap/--gidmap");
         return;
@@ -386,6 +393,34 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         // podman: one given alone serves for both.
         if (uids.empty()) uids = gids;
         if (gids.empty()) gids = uids;
+    } else if (automatic) {
+        // podman's auto: a slot of its own for each container (claimed when the record is
+        // made), from hutch's ranges, or the remap config's user's.
+        std::uint32_t size = userns::kSlotSize;
+        if (o.userns != "auto") {
+            const std::string option = o.userns.substr(5);
+            std::uint32_t n = 0;
+            auto [end, err] = std::from_chars(option.data() + std::min<std::size_t>(5, option.size()), option.data() + option.size(), n);
+            if (option.rfind("size=", 0) != 0 || err != std::errc() || end != option.data() + option.size() || n == 0 ||
+                n > userns::kSlotSize)
+                throw UsageError("invalid --userns " + in_quotes(o.userns) + ": auto:size=N, N from 1 to " +
+                                 std::to_string(userns::kSlotSize));
+            size = n;
+        }
+        auto [user, group] = userns::remap_names(host.config.userns_remap.empty() ? "default" : host.config.userns_remap);
+        auto& a = s.hutch.userns_auto;
+        a.size = size;
+        a.uid_ranges = remap_ranges(host, "/etc/subuid", user, "--userns auto");
+        a.gid_ranges = remap_ranges(host, "/etc/subgid", group, "--userns auto");
+        if (userns::slots_in(a.uid_ranges) == 0 || userns::slots_in(a.gid_ranges) == 0)
+            throw UsageError("--userns auto needs at least " + std::to_string(userns::kSlotSize) + " ids in the entries of " +
+                             user + " in /etc/subuid and " + group + " in /etc/subgid");
+        // The first slot's, until the record claims the container's own: what is checked
+        // against (--user, devpts' gid) is the same in every slot.
+        uids = userns::map_from(a.uid_ranges, 0, size);
+        gids = userns::map_from(a.gid_ranges, 0, size);
+        uid_what = "--userns auto";
+        gid_what = "--userns auto";
     } else if (!host.config.userns_remap.empty()) {
         auto [user, group] = userns::remap_names(host.config.userns_remap);
         uids = remap_ranges(host, "/etc/subuid", user);

@@ -332,6 +332,15 @@ struct HutchSection {
     std::vector<std::string> layers;
     std::string image;     // the image's id ("sha256:..."), for inspect and rmi's check
     std::string image_ref; // the name it was run by ("alpine", "alpine:3"), as docker ps shows
+    // --userns auto: a slot of `size` ids of these subordinate ranges (hutch's /etc/subuid and
+    // /etc/subgid entries) is claimed for the container when its record is made, and its maps
+    // become the slot's (runtime/userns.hpp). Not in config.json: that keeps the maps themselves.
+    struct AutoUserns {
+        std::uint32_t size = 0;  // 0: no --userns auto
+        std::vector<IdMapping> uid_ranges, gid_ranges;
+        bool operator==(const AutoUserns&) const = default;
+    };
+    AutoUserns userns_auto;
     bool operator==(const HutchSection&) const = default;
 };
 

@@ -1,10 +1,16 @@
 #include "runtime/userns.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <sstream>
 
 #include "runtime/error.hpp"
+#include "runtime/fd.hpp"
 #include "runtime/validate.hpp"
 
 namespace hutch::userns {
@@ -102,6 +108,59 @@ std::uint32_t highest_mapped(const std::vector<IdMapping>& map) {
     std::uint32_t top = 0;
     for (const auto& m : map) top = std::max(top, m.container_id + m.size - 1);
     return top;
+}
+
+std::uint64_t slots_in(const std::vector<IdMapping>& ranges) {
+    std::uint64_t total = 0;
+    for (const auto& r : ranges) total += r.size;
+    return total / kSlotSize;
+}
+
+std::vector<IdMapping> map_from(const std::vector<IdMapping>& ranges, std::uint64_t offset, std::uint32_t size) {
+    std::vector<IdMapping> out;
+    std::uint64_t skip = offset, left = size, inside = 0;
+    for (const auto& r : ranges) {
+        if (left == 0) break;
+        if (skip >= r.size) {
+            skip -= r.size;
+            continue;
+        }
+        const std::uint64_t take = std::min<std::uint64_t>(r.size - skip, left);
+        out.push_back({static_cast<std::uint32_t>(inside), static_cast<std::uint32_t>(r.host_id + skip),
+                       static_cast<std::uint32_t>(take)});
+        inside += take;
+        left -= take;
+        skip = 0;
+    }
+    return out;
+}
+
+std::uint64_t claim_slot(const std::string& data_root, const std::string& id, std::uint64_t slots,
+                         const std::function<bool(const std::string&)>& exists) {
+    const std::string dir = data_root + "/userns";
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("claim ids for --userns auto", "mkdir", dir, errno);
+    const std::string lock_path = dir + "/.lock";
+    Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock) throw SysError("claim ids for --userns auto", "open", lock_path, errno);
+    while (::flock(lock.get(), LOCK_EX) != 0)
+        if (errno != EINTR) throw SysError("claim ids for --userns auto", "flock", lock_path, errno);
+    for (std::uint64_t k = 0; k < slots; ++k) {
+        const std::string claim = dir + "/" + std::to_string(k);
+        if (::symlink(id.c_str(), claim.c_str()) == 0) return k;
+        if (errno != EEXIST) throw SysError("claim ids for --userns auto", "symlink", claim, errno);
+        char owner[128];
+        const ssize_t n = ::readlink(claim.c_str(), owner, sizeof owner - 1);
+        if (n <= 0) continue;  // not a claim of ours: left alone
+        owner[n] = '\0';
+        if (owner == id) return k;  // this container's own (a start after create)
+        if (exists(owner)) continue;
+        // Its container is gone (removed, or a start that died): the slot is free again.
+        if (::unlink(claim.c_str()) != 0 || ::symlink(id.c_str(), claim.c_str()) != 0)
+            throw SysError("claim ids for --userns auto", "symlink", claim, errno);
+        return k;
+    }
+    throw UsageError("--userns auto: all " + std::to_string(slots) + " slots of " + std::to_string(kSlotSize) +
+                     " ids in hutch's /etc/subuid and /etc/subgid ranges are taken");
 }
 
 std::pair<std::string, std::string> remap_names(const std::string& remap) {

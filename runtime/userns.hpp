@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,24 @@ std::optional<std::uint32_t> host_id(const std::vector<IdMapping>& map, std::uin
 
 // The highest container id the map has (ping_group_range's upper end must be a mapped gid).
 std::uint32_t highest_mapped(const std::vector<IdMapping>& map);
+
+// --userns auto gives each container a slot of kSlotSize ids of hutch's ranges (podman's auto
+// takes them from the "containers" entry); `auto:size=N` maps the slot's first N.
+inline constexpr std::uint32_t kSlotSize = 65536;
+
+// How many whole slots `ranges` hold, laid end to end.
+std::uint64_t slots_in(const std::vector<IdMapping>& ranges);
+
+// Container ids 0..size-1 laid onto `ranges` (laid end to end) from `offset` on: one map line per
+// range crossed.
+std::vector<IdMapping> map_from(const std::vector<IdMapping>& ranges, std::uint64_t offset, std::uint32_t size);
+
+// Claims the lowest free slot below `slots` for container `id`: a symlink data_root/userns/K ->
+// id, made only if absent. A claim whose container has no record any more (`exists` says no)
+// is stale and taken over; claims are made under an flock of data_root/userns/.lock, so two
+// starts never take one slot. Throws UsageError when every slot is taken.
+std::uint64_t claim_slot(const std::string& data_root, const std::string& id, std::uint64_t slots,
+                         const std::function<bool(const std::string&)>& exists);
 
 // The remap config's USER and GROUP: "default" is hutch:hutch, "USER" is USER:USER.
 std::pair<std::string, std::string> remap_names(const std::string& remap);

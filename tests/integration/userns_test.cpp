@@ -36,6 +36,25 @@ protected:
         return a + " " + b + " " + c;
     }
 
+    // Runs hutch ARGS in a private mount namespace where /etc/subuid and /etc/subgid are the
+    // test's temp files with these contents. Skips when the machine has no such files to bind
+    // over (a test never creates one in the machine's /etc).
+    Result with_subids(const std::string& subuid_text, const std::string& subgid_text, const Strings& args) {
+        std::string subuid = roots_.base() + "/subuid", subgid = roots_.base() + "/subgid";
+        write_file(subuid, subuid_text);
+        write_file(subgid, subgid_text);
+        // The paths are the test's own temp paths: no quote in them.
+        std::string command = "mount --bind '" + subuid + "' /etc/subuid && mount --bind '" + subgid +
+                              "' /etc/subgid && exec '" + hutch_binary() + "'";
+        for (const auto& arg : roots_.hutch_args(args)) command += " '" + arg + "'";
+        return run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", command});
+    }
+    static std::string subids_missing() {
+        for (const char* file : {"/etc/subuid", "/etc/subgid"})
+            if (!path_exists(file)) return std::string(file) + " does not exist here: the test binds over it, it never creates one";
+        return "";
+    }
+
     static uid_t owner_of(const std::string& path) {
         struct stat st {};
         return ::lstat(path.c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
@@ -164,21 +183,14 @@ TEST_F(UsernsIntegration, AuditPassesAndExplainShowsTheMaps) {
 // The host config's "userns-remap": every container maps onto hutch's /etc/subuid range, unless
 // --userns host. Run in a private mount namespace over temp copies of /etc/subuid and subgid.
 TEST_F(UsernsIntegration, UsernsRemapUsesTheSubordinateRanges) {
-    for (const char* file : {"/etc/subuid", "/etc/subgid"})
-        if (!path_exists(file)) GTEST_SKIP() << file << " does not exist here: the test binds over it, it never creates one";
-    std::string subuid = roots_.base() + "/subuid", subgid = roots_.base() + "/subgid";
-    write_file(subuid, "someone:100000:65536\nhutch:300000:65536\n");
-    write_file(subgid, "hutch:400000:65536\n");
+    if (std::string why = subids_missing(); !why.empty()) GTEST_SKIP() << why;
+    std::string subgid_text = "hutch:400000:65536\n";
     std::string config = roots_.base() + "/config.json";
     std::string text = read_file(config);
     ASSERT_FALSE(text.empty());
     write_file(config, text.substr(0, text.rfind('}')) + ", \"userns-remap\": \"default\"}\n");
     auto in_private_etc = [&](const Strings& args) {
-        // The paths are the test's own temp paths: no quote in them.
-        std::string command = "mount --bind '" + subuid + "' /etc/subuid && mount --bind '" + subgid +
-                              "' /etc/subgid && exec '" + hutch_binary() + "'";
-        for (const auto& arg : roots_.hutch_args(args)) command += " '" + arg + "'";
-        return run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", command});
+        return with_subids("someone:100000:65536\nhutch:300000:65536\n", subgid_text, args);
     };
     Result r = in_private_etc({"run", "--rm", "--network", "none", rootfs_, "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map"});
     ASSERT_EXIT_CODE(r, 0);
@@ -195,11 +207,48 @@ TEST_F(UsernsIntegration, UsernsRemapUsesTheSubordinateRanges) {
     EXPECT_NE(net.err.find("cannot share the host's network namespace when user namespaces are enabled"), std::string::npos)
         << describe(net);
     // No entry for hutch: the line names the file and the user.
-    write_file(subgid, "someone:100000:65536\n");
+    subgid_text = "someone:100000:65536\n";
     Result missing = in_private_etc({"run", "--rm", "--network", "none", rootfs_, "true"});
     EXPECT_EXIT_CODE(missing, 125);
     EXPECT_NE(missing.err.find("/etc/subgid has no entry for hutch"), std::string::npos) << describe(missing);
     EXPECT_EQ(roots_.leftovers(), Strings{});
+}
+
+// --userns auto: each container a slot of its own from hutch's ranges, held while its record
+// exists; a removed container's slot goes to the next.
+TEST_F(UsernsIntegration, UsernsAutoGivesEachContainerItsOwnSlot) {
+    if (std::string why = subids_missing(); !why.empty()) GTEST_SKIP() << why;
+    // Three slots of 65536 ids: the third crosses from the second range into the third.
+    const std::string subuid = "hutch:1000000:65536\nhutch:2000000:100000\nhutch:3000000:31072\n";
+    const std::string subgid = "hutch:5000000:196608\n";
+    auto start = [&](const std::string& name, const std::string& mode) {
+        return with_subids(subuid, subgid, {"run", "-d", "--name", name, "--network", "none", "--userns", mode, rootfs_,
+                                            "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; sleep 60"});
+    };
+    auto maps_of = [&](const std::string& name) {
+        Result logs;
+        for (int i = 0; i < 100; ++i) {
+            logs = roots_.hutch({"logs", name});
+            if (logs.out_lines().size() >= 2) break;
+            ::usleep(50 * 1000);
+        }
+        Strings out;
+        for (const auto& line : logs.out_lines()) out.push_back(map_line(line));
+        return out;
+    };
+    ASSERT_EXIT_CODE(start("a1", "auto"), 0);
+    ASSERT_EXIT_CODE(start("a2", "auto:size=1000"), 0);
+    ASSERT_EXIT_CODE(start("a3", "auto"), 0);
+    EXPECT_EQ(maps_of("a1"), (Strings{"0 1000000 65536", "0 5000000 65536"}));
+    EXPECT_EQ(maps_of("a2"), (Strings{"0 2000000 1000", "0 5065536 1000"}));
+    EXPECT_EQ(maps_of("a3"), (Strings{"0 2065536 34464", "34464 3000000 31072", "0 5131072 65536"}));
+    Result full = start("a4", "auto");
+    EXPECT_EXIT_CODE(full, 125);
+    EXPECT_NE(full.err.find("all 3 slots"), std::string::npos) << describe(full);
+    // a2 goes: its slot is the next container's.
+    ASSERT_EXIT_CODE(roots_.hutch({"rm", "-f", "a2"}), 0);
+    ASSERT_EXIT_CODE(start("a5", "auto"), 0);
+    EXPECT_EQ(maps_of("a5"), (Strings{"0 2000000 65536", "0 5065536 65536"})) << "a2's slot, now whole";
 }
 
 struct BadUserns {
@@ -237,6 +286,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadUserns{"NoRoot", {"--uidmap", "1:200000:10"}, "must map the container's id 0"},
         BadUserns{"UserNotMapped", {"--uidmap", "0:200000:100", "-u", "1000"}, "uid 1000 is not mapped"},
         BadUserns{"UnknownMode", {"--userns", "private"}, "invalid --userns \"private\""},
+        BadUserns{"AutoSizeZero", {"--userns", "auto:size=0"}, "invalid --userns \"auto:size=0\""},
+        BadUserns{"AutoSizeTooBig", {"--userns", "auto:size=65537"}, "N from 1 to 65536"},
+        BadUserns{"AutoWithMaps", {"--userns", "auto", "--uidmap", "0:200000:10"}, "conflicting options: --userns auto"},
         BadUserns{"KeepIdIsRootless", {"--userns", "keep-id"}, "only for rootless hutch"},
         BadUserns{"HostWithMaps", {"--userns", "host", "--uidmap", "0:200000:10"}, "conflicting options"},
         BadUserns{"Privileged", {"--privileged", "--uidmap", "0:200000:65536"}, "privileged mode is incompatible with user namespaces"},

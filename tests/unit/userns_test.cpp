@@ -43,6 +43,15 @@ TEST(Userns, CheckMap) {
     EXPECT_TRUE(contains(error(many), "the kernel takes at most 340"));
 }
 
+TEST(Userns, AutoSlotsAreLaidOverTheRangesEndToEnd) {
+    Map ranges = {{0, 1000000, 65536}, {0, 2000000, 100000}, {0, 3000000, 31072}};
+    EXPECT_EQ(userns::slots_in(ranges), 3u);
+    EXPECT_EQ(userns::slots_in({{0, 1, 65535}}), 0u);
+    EXPECT_EQ(userns::map_from(ranges, 0, 65536), (Map{{0, 1000000, 65536}}));
+    EXPECT_EQ(userns::map_from(ranges, 65536, 10), (Map{{0, 2000000, 10}}));
+    EXPECT_EQ(userns::map_from(ranges, 131072, 65536), (Map{{0, 2065536, 34464}, {34464, 3000000, 31072}}));
+}
+
 TEST(Userns, HostIdsAndTheHighestMapped) {
     Map m = {{0, 200000, 10}, {10, 500000, 20}};
     EXPECT_EQ(userns::host_id(m, 0), 200000u);
