@@ -49,11 +49,13 @@ HostConfig read_host_config(const std::string& path) {
     config.dns_options = strings("dns-opts");
     config.insecure_registries = strings("insecure-registries");
     if (j.contains("userns-remap")) {
-        // A user and group name as shadow's tools take them: it only ever names an entry of
-        // /etc/subuid and /etc/subgid.
-        static const std::regex kNames("[a-z_][a-z0-9_-]{0,31}(:[a-z_][a-z0-9_-]{0,31})?");
-        std::string remap = j["userns-remap"].is_string() ? j["userns-remap"].get<std::string>() : "";
-        if (!remap.empty() && !std::regex_match(remap, kNames))
+        // A user and group name as shadow's tools take them, or numeric ids: it only ever names
+        // an entry of /etc/subuid and /etc/subgid. Anything else is refused, never read as
+        // "no remapping".
+        static const std::regex kNames("([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})(:([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}))?");
+        const auto& value = j["userns-remap"];
+        std::string remap = value.is_string() ? value.get<std::string>() : "";
+        if (!value.is_string() || (!remap.empty() && !std::regex_match(remap, kNames)))
             throw UsageError("host config " + path + ": \"userns-remap\" must be \"default\" or USER[:GROUP], not " +
                              j["userns-remap"].dump());
         config.userns_remap = remap;

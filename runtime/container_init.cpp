@@ -444,9 +444,7 @@ void container_init_steps(const InitContext& ctx) {
     const caps::HostCaps host = caps::HostCaps::read();  // while the host's /proc is still ours
     // Die with the parent: a foreground container has no one else to reap or clean it.
     k.prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // In a new user namespace the parent sends the root and the bind sources, detached, first.
-    detached::Mounts prepared;
-    sync::Message go = detached::receive_until_go(ctx.sync_fd, prepared);
+    sync::Message go = sync::receive(ctx.sync_fd);
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
     // For a seccomp agent: this process's host pid, while the host's /proc is the one mounted.
@@ -457,11 +455,21 @@ void container_init_steps(const InitContext& ctx) {
     // Before the ids change: this process is not dumpable, so its /proc files (timens_offsets
     // among them) are the host root's, which it is only until it becomes the user namespace's.
     if (spec.has_new_namespace(NamespaceType::kTime)) enter_time_namespace(spec.linux.time_offsets);
+    std::optional<StagedMounts> staged;
+    if (detached::needed(spec)) {
+        // What the parent staged lies in the state root: opened while this process's ids are
+        // still the host root's (until setresuid), whatever the state root's modes.
+        const RootfsPlan& plan = ctx.rootfs;
+        staged.emplace();
+        staged->root = Fd(check(k.openat(AT_FDCWD, plan.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                "open the staged root", "open", plan.merged_dir));
+        const std::string holder = plan.merged_dir.substr(0, plan.merged_dir.rfind('/'));
+        staged->holder = Fd(check(k.openat(AT_FDCWD, holder.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                  "open the staged root", "open", holder));
+        staged->dir = Fd(check(k.openat(AT_FDCWD, plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                               "open the staged mounts", "open", plan.staging_dir));
+    }
     if (spec.has_new_namespace(NamespaceType::kUser)) {
-        // The root's mount point lies in the state root, which the host's root alone may search:
-        // opened while this process still is that (its ids are the host's until setresuid).
-        prepared.mount_point = Fd(check(k.openat(AT_FDCWD, ctx.rootfs.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
-                                        "prepare the root", "open", ctx.rootfs.merged_dir));
         // The parent has written the id maps: become the namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
         check(k.setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
@@ -478,7 +486,7 @@ void container_init_steps(const InitContext& ctx) {
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
     {
-        RootfsBuilder rootfs(spec, ctx.rootfs, prepared.root ? &prepared : nullptr);
+        RootfsBuilder rootfs(spec, ctx.rootfs, staged ? &*staged : nullptr);
         rootfs.assemble();
         if (spec.process.terminal) hand_over_terminal(rootfs.open_ptmx(), spec, ctx.sync_fd, &rootfs);
         rootfs.finish();

@@ -1,12 +1,21 @@
 #include "runtime/detached_mounts.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <vector>
 
 #include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/launch_internal.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/sys/kernel.hpp"
 #include "runtime/userns.hpp"
@@ -16,34 +25,92 @@ namespace {
 
 constexpr const char* kStep = "prepare the container's mounts";
 
-// The host id the container's id 0 stands for (validate_spec made sure the maps have one).
-std::uint32_t host_id_of_root(const std::vector<IdMapping>& maps) {
-    if (auto id = userns::host_id(maps, 0)) return *id;
-    throw Error(std::string(kStep) + ": the id maps have no container id 0");
+// A user namespace with the container's maps, for MOUNT_ATTR_IDMAP before the container's own
+// exists (runc makes one the same way). A helper unshares it and waits; its maps written and
+// the namespace held by an fd, the helper goes. Only async-signal-safe calls in the helper: the
+// parent may have threads (hutch profile's).
+Fd idmap_namespace(const Spec& spec) {
+    int ready[2], done[2];
+    check(::pipe2(ready, O_CLOEXEC), kStep, "pipe2");
+    Fd ready_read(ready[0]), ready_write(ready[1]);
+    check(::pipe2(done, O_CLOEXEC), kStep, "pipe2");
+    Fd done_read(done[0]), done_write(done[1]);
+    const pid_t pid = ::fork();
+    if (pid < 0) throw SysError(kStep, "fork", "a helper for the idmapped mounts' user namespace", errno);
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // Only its own ends: the parent's closing its write end is what ends it.
+        ::close(ready[0]);
+        ::close(done[1]);
+        if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
+        char c = 'x';
+        if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+        while (::read(done[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        ::_exit(0);
+    }
+    ready_write.reset();
+    done_read.reset();
+    auto reap = [pid] {
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    };
+    char c;
+    ssize_t n;
+    while ((n = ::read(ready_read.get(), &c, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) {
+        reap();
+        throw Error(std::string(kStep) + ": the helper could not make a user namespace (unshare(CLONE_NEWUSER))");
+    }
+    explain::comment("a helper (pid " + std::to_string(pid) +
+                     ") unshares a user namespace with the container's maps, for the idmapped mounts");
+    Fd userns;
+    try {
+        launch_detail::write_id_maps(pid, spec);
+        const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+        userns = Fd(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", path));
+    } catch (...) {
+        done_write.reset();
+        reap();
+        throw;
+    }
+    done_write.reset();  // the helper reads EOF and exits; the fd keeps the namespace
+    reap();
+    return userns;
 }
 
-// A detached copy of the tree at `path`; with `userns` >= 0 idmapped with its maps. A copy is
-// a peer of the host mount it copies (a shared one shares its mounts both ways), so it is made
-// private unless `keep_peers` (a volume whose propagation the child then sets, as without a
-// user namespace).
-Fd copy_of(const std::string& path, bool recursive, int userns, bool keep_peers = false) {
+// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC as MOUNT_ATTR_* bits.
+std::uint64_t attrs_of(unsigned long flags) {
+    std::uint64_t out = 0;
+    if (flags & MS_RDONLY) out |= MOUNT_ATTR_RDONLY;
+    if (flags & MS_NOSUID) out |= MOUNT_ATTR_NOSUID;
+    if (flags & MS_NODEV) out |= MOUNT_ATTR_NODEV;
+    if (flags & MS_NOEXEC) out |= MOUNT_ATTR_NOEXEC;
+    return out;
+}
+
+// A detached copy of the tree at `path`, with `propagation` (a copy is a peer of the host mount
+// it copies until told otherwise), its own mount's `attrs` (set before the staging, so the
+// child's copy has them locked), and with `userns` >= 0 idmapped with its maps.
+Fd copy_of(const std::string& path, bool recursive, int userns, std::uint64_t propagation, std::uint64_t attrs) {
     sys::Kernel& k = sys::kernel();
     Fd tree(k.open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
     if (!tree) throw SysError(kStep, "open_tree", path, errno);
-    if (!keep_peers && k.mount_setattr(tree.get(), recursive, 0, 0, -1, MS_PRIVATE) != 0)
-        throw SysError(kStep, "mount_setattr(MS_PRIVATE)", path, errno);
+    if (k.mount_setattr(tree.get(), recursive, 0, 0, -1, propagation) != 0)
+        throw SysError(kStep, "mount_setattr(propagation)", path, errno);
     if (userns >= 0 && k.mount_setattr(tree.get(), recursive, MOUNT_ATTR_IDMAP, 0, userns) != 0) {
         const int err = errno;
-        // EINVAL: the filesystem cannot be idmapped (tmpfs before Linux 6.3, say) or the kernel
-        // has no idmapped mounts at all (before 5.12).
+        // EINVAL: the filesystem cannot be idmapped (tmpfs before Linux 6.3, overlayfs, ...).
         throw SysError(std::string(kStep) + ": an idmapped mount of " + path +
-                           " (MOUNT_ATTR_IDMAP: Linux 5.12, and a filesystem that supports it)",
+                           " (MOUNT_ATTR_IDMAP: a filesystem that supports it, Linux 5.12)",
                        "mount_setattr", path, err);
     }
+    if (attrs && k.mount_setattr(tree.get(), false, attrs, 0) != 0) throw SysError(kStep, "mount_setattr", path, errno);
     return tree;
 }
 
-// What the overlay's fs context logged about a failed step ("overlay: ..."), for the message.
+// What the overlay's fs context logged about a failed step ("overlay: ..."); reading drains it.
 std::string context_log(int fs) {
     char buf[512];
     std::string out;
@@ -55,8 +122,8 @@ std::string context_log(int fs) {
 }
 
 // hutch's overlay root over idmapped layers: the image's layer dirs (top first) or the rootfs,
-// each a detached idmapped copy given to overlayfs by fd ("lowerdir+", Linux 6.13, and detached
-// layers, 6.15); the upper and work dirs by path, the container's own.
+// each a detached idmapped copy given to overlayfs by fd ("lowerdir+", Linux 6.13); the upper
+// and work dirs by path, the container's own.
 Fd overlay_root(const Spec& spec, const RootfsPlan& plan, int userns) {
     sys::Kernel& k = sys::kernel();
     std::vector<std::string> layers = spec.hutch.layers.empty() ? std::vector<std::string>{spec.root.path} : spec.hutch.layers;
@@ -66,19 +133,20 @@ Fd overlay_root(const Spec& spec, const RootfsPlan& plan, int userns) {
     // overlayfs takes only mounted layers.
     std::vector<Fd> lowers;
     for (const auto& layer : layers) {
-        const Fd& lower = lowers.emplace_back(copy_of(layer, false, userns));
+        const Fd& lower = lowers.emplace_back(copy_of(layer, false, userns, MS_PRIVATE, 0));
         if (k.fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, lower.get()) != 0) {
             const int err = errno;
-            throw SysError(std::string(kStep) + ": overlayfs takes no layer by fd on this kernel (\"lowerdir+\" by fd: Linux 6.13)" +
-                               (context_log(fs.get()).empty() ? "" : ": " + context_log(fs.get())),
+            const std::string log = context_log(fs.get());
+            throw SysError(std::string(kStep) + ": overlayfs takes no layer by fd here (\"lowerdir+\" by fd: Linux 6.13)" +
+                               (log.empty() ? "" : ": " + log),
                            "fsconfig", layer, err);
         }
     }
     // The upper dir belongs to the container's root: the overlay creates what the container
     // writes with the ids the container sees, mapped back to the host's.
-    const uid_t uid = host_id_of_root(spec.linux.uid_mappings);
-    const gid_t gid = host_id_of_root(spec.linux.gid_mappings);
-    check(k.fchownat(AT_FDCWD, plan.upper_dir.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW), kStep, "fchownat", plan.upper_dir);
+    const auto uid = userns::host_id(spec.linux.uid_mappings, 0), gid = userns::host_id(spec.linux.gid_mappings, 0);
+    if (!uid || !gid) throw Error(std::string(kStep) + ": the id maps have no container id 0");
+    check(k.fchownat(AT_FDCWD, plan.upper_dir.c_str(), *uid, *gid, AT_SYMLINK_NOFOLLOW), kStep, "fchownat", plan.upper_dir);
     for (const auto& [key, dir] : {std::pair{"upperdir", &plan.upper_dir}, {"workdir", &plan.work_dir}})
         if (k.fsconfig(fs.get(), FSCONFIG_SET_STRING, key, dir->c_str(), 0) != 0)
             throw SysError(kStep, std::string("fsconfig ") + key, *dir, errno);
@@ -94,46 +162,106 @@ Fd overlay_root(const Spec& spec, const RootfsPlan& plan, int userns) {
     return root;
 }
 
+struct Copy {
+    std::string name, source;
+    Fd mount;
+};
+
 }  // namespace
 
-const Bind* Mounts::find(const std::string& source, bool recursive) const {
-    auto it = std::find_if(binds.begin(), binds.end(),
-                           [&](const Bind& b) { return b.source == source && b.recursive == recursive; });
-    return it == binds.end() ? nullptr : &*it;
+bool needed(const Spec& spec) {
+    return spec.has_new_namespace(NamespaceType::kUser) && spec.hutch.root == HutchSection::RootKind::kOverlay;
 }
 
-bool needed(const Spec& spec) { return spec.has_new_namespace(NamespaceType::kUser); }
-
-Mounts prepare(const Spec& spec, const RootfsPlan& plan, int userns) {
-    Mounts out;
-    // An OCI bundle's rootfs is bound whole, with the ids it has (runc idmaps no root);
-    // hutch's own root is an overlay on idmapped layers.
-    out.root = spec.hutch.root == HutchSection::RootKind::kBind ? copy_of(spec.root.path, true, -1)
-                                                                 : overlay_root(spec, plan, userns);
-    auto add = [&](const std::string& source, bool recursive, bool idmap, bool keep_peers) {
-        if (source.empty() || out.find(source, recursive)) return;
-        out.binds.push_back({source, recursive, copy_of(source, recursive, idmap ? userns : -1, keep_peers)});
-    };
-    for (const auto& m : spec.mounts) {
-        mnt::Options o = mnt::parse_options(m.options);
-        if (m.type == "bind" || o.bind) add(m.source, o.recursive, o.idmap, o.propagation & (MS_SHARED | MS_SLAVE));
+void check_kernel() {
+    static int verdict = -1;  // the kernel does not change under a running hutch
+    if (verdict < 0) {
+        Fd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+        Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        verdict = !fs ? errno : ::fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, root.get()) == 0 ? 0 : errno;
     }
-    for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file}) add(*file, false, false, false);
-    return out;
+    if (verdict != 0)
+        throw UsageError(std::string("a user namespace needs overlayfs to take the image's idmapped layers by fd "
+                                     "(\"lowerdir+\", Linux 6.13), which this kernel refuses: ") +
+                         std::strerror(verdict));
 }
 
-void send(int socket, const Mounts& mounts) {
-    sync::send(socket, sync::Kind::kMount, 1, "", mounts.root.get());
-    for (const auto& b : mounts.binds) sync::send(socket, sync::Kind::kMount, b.recursive ? 1 : 0, b.source, b.mount.get());
+std::string staged_mount(std::size_t index) { return "mount-" + std::to_string(index); }
+
+std::string staged_file(const std::string& generated_path) {
+    return "etc-" + generated_path.substr(generated_path.rfind('/') + 1);
 }
 
-sync::Message receive_until_go(int socket, Mounts& into) {
-    for (;;) {
-        sync::Message m = sync::receive(socket);
-        if (m.eof || m.kind != sync::Kind::kMount) return m;
-        if (!m.fd) throw Error("start protocol: a mount message without its mount");
-        if (m.text.empty()) into.root = std::move(m.fd);
-        else into.binds.push_back({m.text, m.recursive(), std::move(m.fd)});
+Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
+    sys::Kernel& k = sys::kernel();
+    Fd userns = idmap_namespace(spec);
+    Fd root = overlay_root(spec, plan, userns.get());
+    std::vector<Copy> copies;
+    for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+        const Mount& m = spec.mounts[i];
+        mnt::Options o = mnt::parse_options(m.options);
+        if (m.type != "bind" && !o.bind) continue;
+        // A shared or slave volume's copy receives the host's mounts but never sends: a slave,
+        // as runc's copies of shared mounts into a user namespace are (CL_SHARED_TO_SLAVE).
+        const std::uint64_t propagation = o.propagation & (MS_SHARED | MS_SLAVE) ? MS_SLAVE : MS_PRIVATE;
+        copies.push_back({staged_mount(i), m.source,
+                          copy_of(m.source, o.recursive, o.idmap ? userns.get() : -1, propagation, attrs_of(o.flags))});
+    }
+    for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
+        if (!file->empty())
+            copies.push_back({staged_file(*file), *file,
+                              copy_of(*file, false, -1, MS_PRIVATE, spec.root.readonly ? MOUNT_ATTR_RDONLY : 0)});
+
+    const std::string own = "/proc/thread-self/ns/mnt";
+    home_ = Fd(check(k.openat(AT_FDCWD, own.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", own));
+    // This thread alone (unshare(CLONE_NEWNS) implies CLONE_FS): hutch profile's threads stay.
+    check(k.unshare(CLONE_NEWNS), "stage the container's mounts", "unshare(CLONE_NEWNS)");
+    try {
+        const char* step = "stage the container's mounts";
+        // Private first: nothing attached below may reach the host's mounts.
+        mnt::set_propagation(step, "/", "/", MS_REC | MS_PRIVATE);
+        Fd merged(check(k.openat(AT_FDCWD, plan.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open",
+                        plan.merged_dir));
+        mnt::attach_at(step, root, "overlay", merged, plan.merged_dir);
+        Fd at(check(k.openat(AT_FDCWD, plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open",
+                    plan.staging_dir));
+        // Searchable, not listable: the container's root looks its copies up by name.
+        mnt::mount_at(step, "tmpfs", -1, at, plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=711");
+        Fd dir(check(k.openat(AT_FDCWD, plan.staging_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), step, "open",
+                     plan.staging_dir));
+        for (const auto& c : copies) {
+            struct stat st {};
+            check(k.fstat(c.mount.get(), &st), step, "fstat", c.source);
+            const std::string shown = plan.staging_dir + "/" + c.name;
+            if (S_ISDIR(st.st_mode)) {
+                check(k.mkdirat(dir.get(), c.name.c_str(), 0700), step, "mkdirat", shown);
+            } else {
+                Fd file(check(k.openat(dir.get(), c.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), step,
+                              "open", shown));
+            }
+            Fd point(check(k.openat(dir.get(), c.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC), step, "open", shown));
+            mnt::attach_at(step, c.mount, c.source, point, shown);
+        }
+    } catch (...) {
+        leave();
+        throw;
+    }
+}
+
+void Staging::leave() {
+    if (!home_) return;
+    check(sys::kernel().setns(home_.get(), CLONE_NEWNS), "leave the staging mount namespace", "setns",
+          "/proc/thread-self/ns/mnt");
+    home_.reset();
+}
+
+Staging::~Staging() {
+    try {
+        leave();
+    } catch (const Error& e) {
+        // The thread stays in a private copy of the host's mounts: hutch mounts nothing on the
+        // host itself, but say so.
+        std::fprintf(stderr, "hutch: warning: %s\n", e.what());
     }
 }
 

@@ -1,64 +1,67 @@
-// The mounts a parent makes for a child that has a user namespace of its own, detached (the new
-// mount API), handed over as fds before "go" (sync::Kind::kMount) and attached by the child with
-// move_mount (runtime/rootfs.cpp).
+// The mounts of a `hutch run` container with a user namespace of its own, made by the parent
+// before clone3 and staged in a mount namespace the child's is copied from.
 //
 // Why the parent: in its own user namespace the child is root only over what that namespace
 // owns. Once it has taken the namespace's ids it cannot look up a host path those ids may not
-// search (the state root, a volume under /root), and an overlay it mounted itself would belong
-// to its namespace, where the image's whiteouts (trusted.overlay.* xattrs) do not count. The
-// parent, root on the host, opens each source as a detached copy (open_tree OPEN_TREE_CLONE) and
-// builds the overlay root (fsopen, fsconfig, fsmount), as runc 1.2 and crun hand mount fds over.
+// search (a volume under /root), and an overlay it mounted itself would belong to its
+// namespace, where the image's whiteouts (trusted.overlay.* xattrs) do not count. The parent,
+// root on the host, makes the overlay root (fsopen, fsconfig, fsmount) and a detached copy of
+// every bind source (open_tree OPEN_TREE_CLONE).
+//
+// Why staged: a mount namespace copied into a less privileged user namespace has every mount
+// locked (MNT_LOCKED and the read-only/nosuid/nodev/noexec locks): the container cannot unmount
+// a volume's submounts to see what they hide, nor make a read-only host mount writable. Copies
+// moved into the child's namespace would not be locked. So the parent's thread enters a private
+// mount namespace of its own, attaches the root at the merged dir and each copy on a tmpfs at
+// the staging dir, and clones the child from there; the child's namespace is a locked copy of it.
+// The child binds each volume from its staged copy and pivots into the root; the staging
+// namespace dies when the parent's thread leaves it. Nothing of it is ever visible on the host.
 //
 // Ids: an image's layers (or the rootfs directory) are the host root's and stay so. Each layer is
-// mounted idmapped with the container's user namespace (MOUNT_ATTR_IDMAP, Linux 5.12), so its
-// files show inside with the ids they have on disk, root's as root's. The overlay's upper dir is
-// the container's own and belongs to its root's host id: what the container writes lands on
-// disk with the mapped ids, as under Docker's userns-remap, and the layers are never written.
+// mounted idmapped (MOUNT_ATTR_IDMAP, Linux 5.12) with a user namespace of the container's maps,
+// so its files show inside with the ids they have on disk. The overlay's upper dir is the
+// container's own and belongs to its root's host id: what the container writes lands on disk
+// with the mapped ids, as under Docker's userns-remap, and the layers are never written.
 #pragma once
 
-#include <sys/types.h>
-
+#include <cstddef>
 #include <string>
-#include <vector>
 
 #include "runtime/fd.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/spec.hpp"
-#include "runtime/sync.hpp"
 
 namespace hutch::detached {
 
-struct Bind {
-    std::string source;  // the host path, as the spec names it
-    bool recursive = false;
-    Fd mount;
-};
-
-struct Mounts {
-    Fd root;  // the container's root; empty: the child mounts it itself (no user namespace)
-    std::vector<Bind> binds;
-    // The child's own handle on the root's mount point, opened before it takes its namespace's
-    // ids (the state root is the host root's alone).
-    Fd mount_point;
-
-    // The detached copy of `source` (as recursive as asked), or nullptr.
-    const Bind* find(const std::string& source, bool recursive) const;
-};
-
-// Whether the child gets its mounts from the parent: a new user namespace.
+// Whether the parent makes the mounts: a new user namespace over hutch's overlay root. (An OCI
+// bundle's rootfs and binds are the child's, from its locked copy of the host's namespace, as
+// runc makes them: the bundle is searchable by the container's ids.)
 bool needed(const Spec& spec);
 
-// The parent's half, once the child's id maps are written: the root and every bind source of
-// the spec's mounts and the plan's generated files, detached. `userns` is the child's user
-// namespace (/proc/PID/ns/user), whose maps the idmapped mounts take.
-Mounts prepare(const Spec& spec, const RootfsPlan& plan, int userns);
+// Throws UsageError when this kernel's overlayfs takes no layer by fd ("lowerdir+", Linux 6.13):
+// before anything of the container is made.
+void check_kernel();
 
-// Sends `mounts` over the start socket, one kMount message each; the child keeps them until
-// "go" (receive_until_go).
-void send(int socket, const Mounts& mounts);
+// The name in the staging dir of the copy for spec.mounts[index], and for a generated file
+// ("hosts", "resolv.conf", "hostname": the plan's file names).
+std::string staged_mount(std::size_t index);
+std::string staged_file(const std::string& generated_path);
 
-// The child's half: receives mounts into `into` until "go", and returns that message (or what
-// came instead: an EOF when the parent is gone).
-sync::Message receive_until_go(int socket, Mounts& into);
+// The parent's half, between the plan and clone3.
+class Staging {
+public:
+    // Makes the root and the copies, then enters a new mount namespace for this thread, makes
+    // it private and attaches them there (the root at plan.merged_dir, the copies at
+    // plan.staging_dir).
+    Staging(const Spec& spec, const RootfsPlan& plan);
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+    // Back to the thread's own mount namespace: right after clone3, in the parent.
+    void leave();
+    ~Staging();
+
+private:
+    Fd home_;  // the thread's mount namespace before
+};
 
 }  // namespace hutch::detached

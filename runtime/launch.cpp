@@ -184,13 +184,6 @@ void write_id_maps(pid_t pid, const Spec& spec) {
     write_map("gid_map", spec.linux.gid_mappings);
 }
 
-void hand_over_mounts(pid_t pid, const Spec& spec, const RootfsPlan& plan, int socket) {
-    if (!detached::needed(spec)) return;
-    const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
-    Fd userns(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "prepare the container's mounts", "open", path));
-    detached::send(socket, detached::prepare(spec, plan, userns.get()));
-}
-
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
     if (started_fd < 0) return;
@@ -272,6 +265,10 @@ RootfsPlan plan_root(const Spec& spec, const Paths& paths, const ContainerRecord
         if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw SysError("prepare the root", "mkdir", dir, errno);
     };
     make_dir(plan.merged_dir, 0755);
+    if (detached::needed(spec)) {
+        plan.staging_dir = record.runtime_file("staging");
+        make_dir(plan.staging_dir, 0700);
+    }
     if (spec.hutch.root == HutchSection::RootKind::kOverlay) {
         plan.upper_dir = record.data_file("upper");
         plan.work_dir = record.data_file("work");
@@ -446,7 +443,12 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
     int pidfd = -1;
     unsigned long flags = 0;
+    // A user namespace: the root and the bind sources, made by this (host root) process and
+    // staged in a mount namespace of this thread's, which the child's is a locked copy of.
+    std::optional<detached::Staging> staging;
+    if (detached::needed(spec)) staging.emplace(spec, plan);
     long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
+    if (staging && pid != 0) staging->leave();
     if (pid == 0) {
         // The child's copy of the parent's end goes at once: while the child held it, a dead
         // parent's end never closed, and a child waiting for "go" waited forever.
@@ -477,7 +479,6 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // its request: looked for after the pid is recorded, so a stop after this signals the pid.
     if (how.restart && restart::peek_request(paths.runtime_dir(id)) == restart::Request::kExit) throw StoppedBeforeRun();
     write_id_maps(child.pid(), spec);
-    hand_over_mounts(child.pid(), spec, plan, parent_end.get());
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     StartHandlers on;

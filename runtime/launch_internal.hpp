@@ -107,9 +107,6 @@ long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long&
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
 // Writes a new user namespace's id maps for the child `pid`.
 void write_id_maps(pid_t pid, const Spec& spec);
-// In a new user namespace: the child's root and bind sources, made detached by the parent once
-// the id maps are written (runtime/detached_mounts.hpp), sent over `socket` before "go".
-void hand_over_mounts(pid_t pid, const Spec& spec, const RootfsPlan& plan, int socket);
 // Sends the pty master to an engine's console socket.
 void send_console(int socket, int master);
 // Docker's exit status for a command that could not be exec'd: 127 not found, else 126.

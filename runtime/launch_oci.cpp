@@ -113,8 +113,6 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string creating = launch.state_json(p.child.pid(), "creating");
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
-    // After the hooks: what they mount into the rootfs is in the copy.
-    hand_over_mounts(p.child.pid(), spec, plan, p.sync.get());
     sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
     StartHandlers on;
     on.terminal = [&](Fd master) {

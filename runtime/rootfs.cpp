@@ -109,6 +109,10 @@ void RootfsBuilder::assemble() {
     const unsigned long propagation = root_propagation(spec_);
     if (propagation & MS_PRIVATE) {
         mnt::set_propagation("make mounts private", "/", "/", propagation);
+    } else if (staged_) {
+        // The namespace is a copy of the parent's private staging one: no mount of it is a peer
+        // of the host's, and a shared volume's copy is the host's slave.
+        mnt::set_propagation("set the root's propagation", "/", "/", propagation);
     } else {
         // As runc: the host's mounts keep their peer groups (a shared volume's source with
         // them), so a mount under one reaches the host. The root is mounted on a directory of
@@ -121,12 +125,10 @@ void RootfsBuilder::assemble() {
         // another mount and leave the real one a peer of the host's.
         const std::vector<mountinfo::Entry> mounts = mountinfo::read_own();
         std::vector<std::string> holders = {plan_.merged_dir};
-        if (spec_.hutch.root == HutchSection::RootKind::kBind && !prepared_) holders.push_back(spec_.root.path);
+        if (spec_.hutch.root == HutchSection::RootKind::kBind) holders.push_back(spec_.root.path);
         for (const auto& path : holders) {
             const char* step = "make the mount holding the root private";
-            Fd dir = path == plan_.merged_dir ? open_mount_point(step)
-                                              : Fd(check(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
-                                                         step, "open", path));
+            Fd dir(check(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open", path));
             std::uint64_t id = 0;
             check(kernel_.mount_id(dir.get(), id), step, "statx(STATX_MNT_ID)", path);
             auto holder = std::find_if(mounts.begin(), mounts.end(),
@@ -138,31 +140,24 @@ void RootfsBuilder::assemble() {
         }
     }
     mount_root();
-    for (const auto& m : spec_.mounts) mount_one(m);
-}
-
-Fd RootfsBuilder::open_mount_point(const char* step) const {
-    const std::string& merged = plan_.merged_dir;
-    if (prepared_ && prepared_->mount_point) {
-        Fd copy(kernel_.openat(prepared_->mount_point.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!copy) throw SysError(step, "open", merged, errno);
-        return copy;
-    }
-    return Fd(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open", merged));
+    for (std::size_t i = 0; i < spec_.mounts.size(); ++i) mount_one(spec_.mounts[i], i);
 }
 
 void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
-    Fd merged_dir = open_mount_point("prepare the root");
     const auto& layers = spec_.hutch.layers;
-    if (prepared_ && prepared_->root) {
-        // Made by the parent (a user namespace): attached, and the root is the mount itself.
-        mnt::attach_at("mount the root", prepared_->root, spec_.hutch.root == HutchSection::RootKind::kBind ? spec_.root.path : "overlay",
-                       merged_dir, merged);
-        root_.emplace(merged, Fd(check(kernel_.openat(prepared_->root.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC),
+    if (staged_) {
+        // Made and mounted by the parent (a user namespace). Every mount the child's namespace
+        // was copied with is locked, and pivot_root refuses a locked root: bound onto itself,
+        // the root is a mount of the child's own, as runc binds a rootfs in a user namespace.
+        mnt::mount_at("mount the root", "overlay", staged_->root.get(), staged_->root, merged, "", MS_BIND | MS_REC, "");
+        const std::string name = merged.substr(merged.rfind('/') + 1);
+        root_.emplace(merged, Fd(check(kernel_.openat(staged_->holder.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
                                        "open the root", "open", merged)));
         return;
     }
+    Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
+                        "open", merged));
     if (spec_.hutch.root == HutchSection::RootKind::kBind) {
         // An OCI bundle's rootfs is the container's root itself, written in place as runc does.
         Fd source(check(kernel_.openat(AT_FDCWD, spec_.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
@@ -178,20 +173,21 @@ void RootfsBuilder::mount_root() {
                                    "open the root", "open", merged)));
 }
 
-void RootfsBuilder::mount_one(const Mount& m) {
+void RootfsBuilder::mount_one(const Mount& m, std::size_t index) {
     const mnt::Root& root = *root_;
     mnt::Options o = mnt::parse_options(m.options);
     if (m.type == "cgroup") return mount_cgroups(m);
 
     std::string shown = root.shown(m.destination);
     if (is_bind(m, o)) {
-        const detached::Bind* copy = prepared_ ? prepared_->find(m.source, o.recursive) : nullptr;
-        Fd source = copy ? Fd() : Fd(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
-        if (!copy && !source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
+        Fd source = staged_ ? staged_copy(detached::staged_mount(index), m.source)
+                            : Fd(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
+        if (!source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
         struct stat st {};
-        check(kernel_.fstat(copy ? copy->mount.get() : source.get(), &st), "bind mount", "fstat", m.source);
+        check(kernel_.fstat(source.get(), &st), "bind mount", "fstat", m.source);
         Fd target = root.open(m.destination, S_ISDIR(st.st_mode) ? Create::kDirectory : Create::kFile);
-        bind_source("bind mount", m.source, o.recursive, source.get(), target, shown);
+        mnt::mount_at("bind mount", m.source, source.get(), target, shown, "",
+                      MS_BIND | (o.recursive ? MS_REC : 0), "");
         Fd top = root.open(m.destination, Create::kNothing);
         if (o.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
             mnt::remount_bind("bind mount", top, shown, o.flags);
@@ -375,18 +371,18 @@ void RootfsBuilder::bind_console(int slave_fd) const {
                   root_->shown("/dev/console"), "", MS_BIND, "");
 }
 
-void RootfsBuilder::bind_source(const char* step, const std::string& source, bool recursive, int source_fd,
-                                const Fd& target, const std::string& shown) {
-    if (const detached::Bind* copy = prepared_ ? prepared_->find(source, recursive) : nullptr)
-        return mnt::attach_at(step, copy->mount, source, target, shown);
-    mnt::mount_at(step, source, source_fd, target, shown, "", MS_BIND | (recursive ? MS_REC : 0), "");
+Fd RootfsBuilder::staged_copy(const std::string& name, const std::string& source) const {
+    // Looked up by name in the staging tmpfs (mode 711): its last component is the copy's
+    // mount, which the lookup enters.
+    Fd copy(kernel_.openat(staged_->dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!copy) throw SysError("bind the parent's copy of " + source, "open", plan_.staging_dir + "/" + name, errno);
+    return copy;
 }
 
 void RootfsBuilder::bind_generated(const std::string& file, const char* destination) {
     if (file.empty()) return;
-    const bool copied = prepared_ && prepared_->find(file, false);
-    Fd source = copied ? Fd()
-                       : Fd(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
+    Fd source = staged_ ? staged_copy(detached::staged_file(file), file)
+                        : Fd(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
     Fd target = root_->open(destination, Create::kFile);
     std::string shown = root_->shown(destination);
     // Docker binds the file onto whatever the rootfs has there, a symlink followed inside the
@@ -400,7 +396,7 @@ void RootfsBuilder::bind_generated(const std::string& file, const char* destinat
                     (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
                     "; hutch binds its generated file only onto a file (or creates one where there is none)");
     }
-    bind_source("bind generated file", file, false, source.get(), target, shown);
+    mnt::mount_at("bind generated file", file, source.get(), target, shown, "", MS_BIND, "");
     if (spec_.root.readonly) {
         Fd top = root_->open(destination, Create::kNothing);
         mnt::remount_bind("bind generated file", top, shown, MS_RDONLY);

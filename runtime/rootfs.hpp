@@ -26,13 +26,12 @@
 
 namespace hutch {
 
-namespace detached {
-struct Mounts;
-}
-
 struct RootfsPlan {
     std::string merged_dir;  // host path where the root is assembled
     std::string upper_dir, work_dir;  // overlay layers (writable root)
+    // A user namespace (runtime/detached_mounts.hpp): where the parent stages the bind sources'
+    // copies, in a mount namespace the child's is copied from; the root is staged at merged_dir.
+    std::string staging_dir;
     // Generated files bind-mounted over the rootfs' own; empty: not generated.
     std::string hosts_file, resolv_file, hostname_file;
     // The container's cgroup directories (host paths, one per hierarchy it was placed in): the
@@ -40,12 +39,19 @@ struct RootfsPlan {
     std::vector<std::string> cgroups;
 };
 
+// The child's handles on what the parent staged (a user namespace), opened before the child
+// takes its namespace's ids: the root, mounted at the merged dir, the directory holding the
+// merged dir, and the staging dir holding a copy of each bind source (runtime/detached_mounts.hpp).
+struct StagedMounts {
+    Fd root, holder, dir;
+};
+
 class RootfsBuilder {
 public:
-    // `prepared`: the root and bind sources the parent made, detached, for a child in a new
-    // user namespace (runtime/detached_mounts.hpp); nullptr: the child mounts them itself.
-    RootfsBuilder(const Spec& spec, const RootfsPlan& plan, const detached::Mounts* prepared = nullptr)
-        : spec_(spec), plan_(plan), prepared_(prepared) {}
+    // `staged`: the parent made the root and the bind sources' copies; nullptr: the child
+    // mounts them itself.
+    RootfsBuilder(const Spec& spec, const RootfsPlan& plan, const StagedMounts* staged = nullptr)
+        : spec_(spec), plan_(plan), staged_(staged) {}
 
     // Steps 1-3.
     void assemble();
@@ -58,7 +64,7 @@ public:
 
 private:
     void mount_root();
-    void mount_one(const Mount& m);
+    void mount_one(const Mount& m, std::size_t index);
     void mount_cgroups(const Mount& m);
     void populate_dev();
     void create_spec_devices();
@@ -67,15 +73,12 @@ private:
     void mask_paths();
     void readonly_paths();
     void bind_generated(const std::string& file, const char* destination);
-    // Binds the host path `source` onto `target`: the parent's detached copy when there is one.
-    void bind_source(const char* step, const std::string& source, bool recursive, int source_fd, const Fd& target,
-                     const std::string& shown);
-    // An O_PATH handle on the root's mount point (the merged dir).
-    Fd open_mount_point(const char* step) const;
+    // The parent's copy of a bind source, by its name in the staging dir.
+    Fd staged_copy(const std::string& name, const std::string& source) const;
 
     const Spec& spec_;
     const RootfsPlan& plan_;
-    const detached::Mounts* prepared_;
+    const StagedMounts* staged_;
     sys::Kernel& kernel_ = sys::kernel();
     std::optional<mnt::Root> root_;
     Fd dev_null_;  // the /dev/null hutch created, verified, used to mask files

@@ -461,13 +461,11 @@ void fit_user_namespace(Spec& s) {
         return;
     }
     const auto& user = s.process.user;
-    if (!userns::maps(s.linux.uid_mappings, user.uid))
-        throw UsageError("--user: uid " + std::to_string(user.uid) + " is not mapped by the container's user namespace");
-    if (!userns::maps(s.linux.gid_mappings, user.gid))
-        throw UsageError("--user: gid " + std::to_string(user.gid) + " is not mapped by the container's user namespace");
+    const std::string whose = " is not mapped by the container's user namespace (the user of --user, or of the image's USER)";
+    if (!userns::maps(s.linux.uid_mappings, user.uid)) throw UsageError("uid " + std::to_string(user.uid) + whose);
+    if (!userns::maps(s.linux.gid_mappings, user.gid)) throw UsageError("gid " + std::to_string(user.gid) + whose);
     for (auto gid : user.additional_gids)
-        if (!userns::maps(s.linux.gid_mappings, gid))
-            throw UsageError("--user: supplementary gid " + std::to_string(gid) + " is not mapped by the container's user namespace");
+        if (!userns::maps(s.linux.gid_mappings, gid)) throw UsageError("supplementary gid " + std::to_string(gid) + whose);
     if (userns::maps(s.linux.gid_mappings, 5)) return;
     for (auto& mount : s.mounts)
         if (mount.type == "devpts") std::erase(mount.options, std::string("gid=5"));

@@ -27,7 +27,6 @@ const char* kind_name(Kind kind) {
     case Kind::kError: return "ERROR";
     case Kind::kExecFailed: return "EXEC_FAILED";
     case Kind::kCreated: return "CREATED";
-    case Kind::kMount: return "MOUNT";
     case Kind::kListener: return "LISTENER";
     }
     return "?";

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/detached_mounts.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/error.hpp"
 #include "runtime/launch.hpp"
@@ -78,10 +79,10 @@ void check_mounts(const Spec& spec) {
         mnt::Options o = mnt::parse_options(m.options);  // throws on an unknown option
         if (!known && !o.bind)
             throw UsageError("mount " + m.destination + ": unsupported type \"" + m.type + "\"");
-        // The bind takes the container's own maps (runtime/detached_mounts.cpp), so it needs
-        // a user namespace hutch creates; a mount's own uidMappings are not taken yet.
-        if (o.idmap && (!o.bind || !spec.has_new_namespace(NamespaceType::kUser)))
-            throw UsageError("mount " + m.destination + ": the idmap option needs a bind mount and a new user namespace");
+        // The bind takes the container's own maps when the parent copies it
+        // (runtime/detached_mounts.cpp); a mount's own uidMappings (OCI) are not taken yet.
+        if (o.idmap && (!o.bind || !detached::needed(spec)))
+            throw UsageError("mount " + m.destination + ": the idmap option needs a bind mount and hutch run's user namespace");
     }
     for (const auto& m : spec.mounts) {
         // Anything but procfs on /proc, or over a file in it, would make the masked and
@@ -170,6 +171,7 @@ void check_namespaces(const Spec& spec) {
 // namespaces given twice, sysctls, devices, then which namespaces can be made or joined.
 void validate_spec(const Spec& spec) {
     check_root_and_command(spec);
+    if (detached::needed(spec)) detached::check_kernel();
     check_mounts(spec);
     check_no_duplicates(spec);
     for (const auto& [key, value] : spec.linux.sysctl) validate_sysctl(spec, key, value);

@@ -130,6 +130,47 @@ TEST_F(UsernsIntegration, VolumesKeepHostOwnersOrTakeTheMapWithIdmap) {
     EXPECT_FALSE(path_exists(roots + "/x"));
 }
 
+// One source mounted twice is two mounts, each with its own options.
+TEST_F(UsernsIntegration, OneSourceTwiceIsTwoMounts) {
+    std::string dir = roots_.base() + "/data";
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(dir.c_str(), 200000, 200000), 0);
+    Result r = sh({"--uidmap", "0:200000:65536", "-v", dir + ":/rw", "-v", dir + ":/ro:ro", "-v", dir + ":/mapped:idmap"},
+                  "echo through-rw > /rw/f && cat /ro/f; touch /ro/g 2>/dev/null || echo ro-refused; stat -c %u /rw/f /mapped/f");
+    ASSERT_EXIT_CODE(r, 0);
+    // Host uid 200000 is root inside through the plain mounts; through the idmapped one it is
+    // disk uid 200000, which the map sends past its range.
+    EXPECT_EQ(r.out, "through-rw\nro-refused\n0\n65534\n") << describe(r);
+    EXPECT_EQ(read_file(dir + "/f"), "through-rw\n") << "the write reached the volume";
+}
+
+// The parent's copies reach the child's namespace locked and as slaves, as a namespace copied
+// into a user namespace is: with CAP_SYS_ADMIN in its namespace, the container can neither
+// unmount a volume's submount to see what it hides, nor make a read-only volume writable, nor
+// send a mount back out through a shared volume. Run in a mount namespace of the test's own,
+// whose tmpfs "world" plays the host's shared mounts.
+TEST_F(UsernsIntegration, CopiesAreLockedAndReceiveOnly) {
+    const std::string world = roots_.base() + "/world";
+    ASSERT_EQ(::mkdir(world.c_str(), 0755), 0);
+    const std::string script =
+        "set -e; W='" + world + "'; mount -t tmpfs world \"$W\"; mount --make-shared \"$W\"; "
+        "mkdir -p \"$W/vol/sub\" \"$W/vol/new\" \"$W/ro\"; echo hidden > \"$W/vol/sub/hidden\"; mount -t tmpfs sub \"$W/vol/sub\"; "
+        "set +e; '" + hutch_binary() + "'";
+    std::string command = script;
+    for (const auto& arg : roots_.hutch_args({"run", "--rm", "--network", "none", "--uidmap", "0:200000:65536", "--cap-add",
+                                              "SYS_ADMIN", "-v", world + "/vol:/vol:rshared", "-v", world + "/ro:/ro:ro",
+                                              rootfs_, "sh", "-c",
+                                              "umount /vol/sub 2>/dev/null && echo UNMOUNTED; "
+                                              "cat /vol/sub/hidden 2>/dev/null && echo REVEALED; "
+                                              "mount -o remount,bind,rw /ro 2>/dev/null && echo RO-CLEARED; "
+                                              "touch /ro/x 2>/dev/null && echo WROTE-RO; "
+                                              "mount -t tmpfs inside /vol/new && echo MOUNTED-INSIDE"}))
+        command += " '" + arg + "'";
+    command += "; echo \"exit=$?\"; grep -c ' inside ' /proc/self/mountinfo";
+    Result r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", command});
+    EXPECT_EQ(r.out, "MOUNTED-INSIDE\nexit=0\n0\n") << "a mount made inside must stay inside: " << describe(r);
+}
+
 // A breakout simulation: the host's root-only file bound in, and every capability the container
 // can have, is still out of reach: the capabilities are the namespace's, the file is not.
 TEST_F(UsernsIntegration, AHostRootFileStaysOutOfReachWithEveryCapability) {

@@ -112,3 +112,18 @@ TEST(HostConfig, FirewallKeysAreBooleans) {
         EXPECT_TRUE(contains(message, "must be true or false")) << message;
     }
 }
+
+// Docker's "userns-remap": "default", a user, user:group or numeric ids; anything else (a
+// non-string above all) is refused rather than read as "no remapping".
+TEST(HostConfig, UsernsRemapIsANameOrRefused) {
+    for (const char* ok : {"default", "hutch", "lab:lab", "1000", "1000:1000", "dock_remap-2"}) {
+        ConfigFile file(std::string(R"({"userns-remap": ")") + ok + "\"}");
+        EXPECT_EQ(net::read_host_config(file.path).userns_remap, ok);
+    }
+    for (const char* bad : {R"({"userns-remap": true})", R"({"userns-remap": 1})", R"({"userns-remap": ["x"]})",
+                            R"({"userns-remap": "a b"})", R"({"userns-remap": "../x"})", R"({"userns-remap": "a:b:c"})",
+                            R"({"userns-remap": "Root"})"}) {
+        ConfigFile file(bad);
+        EXPECT_TRUE(contains(usage_error([&] { net::read_host_config(file.path); }), "\"userns-remap\" must be")) << bad;
+    }
+}
