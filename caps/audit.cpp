@@ -392,7 +392,7 @@ private:
     void root_user() {
         const char* id = "4.1 root-user";
         const char* why = "uid 0 inside is uid 0 on the host (no user namespace): a breakout lands as root";
-        const char* fix = "-u UID[:GID] (non-root)";
+        const char* fix = "-u UID[:GID] (non-root), or --uidmap";
         std::string who = "uid " + std::to_string(s_.process.user.uid) + ", gid " +
                           std::to_string(s_.process.user.gid);
         std::optional<std::uint32_t> host_root = userns::host_id(s_.linux.uid_mappings, 0);

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "runtime/error.hpp"
@@ -24,6 +25,33 @@ namespace hutch::detached {
 namespace {
 
 constexpr const char* kStep = "prepare the container's mounts";
+
+// The helper of idmap_namespace(): its end of the "done" pipe closed and it reaped on every
+// path, so neither it nor a zombie outlives the call.
+class MapsHelper {
+public:
+    MapsHelper(pid_t pid, Fd done) : pid_(pid), done_(std::move(done)) {}
+    MapsHelper(const MapsHelper&) = delete;
+    MapsHelper& operator=(const MapsHelper&) = delete;
+    ~MapsHelper() {
+        done_.reset();  // the helper reads EOF and exits
+        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+
+private:
+    pid_t pid_;
+    Fd done_;
+};
+
+// Closes every fd of this process above 2 but `a` and `b` (a helper after fork: nothing of
+// hutch's, not the start socket nor the record's lock, stays open in it).
+void close_all_but(int a, int b) {
+    if (a > b) std::swap(a, b);
+    if (a > 3) ::close_range(3, static_cast<unsigned>(a - 1), 0);
+    if (b > a + 1) ::close_range(static_cast<unsigned>(a + 1), static_cast<unsigned>(b - 1), 0);
+    ::close_range(static_cast<unsigned>(b + 1), ~0U, 0);
+}
 
 // A user namespace with the container's maps, for MOUNT_ATTR_IDMAP before the container's own
 // exists (runc makes one the same way). A helper unshares it and waits; its maps written and
@@ -40,8 +68,7 @@ Fd idmap_namespace(const Spec& spec) {
     if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         // Only its own ends: the parent's closing its write end is what ends it.
-        ::close(ready[0]);
-        ::close(done[1]);
+        close_all_but(ready[1], done[0]);
         if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
         char c = 'x';
         if (::write(ready[1], &c, 1) != 1) ::_exit(1);
@@ -51,33 +78,17 @@ Fd idmap_namespace(const Spec& spec) {
     }
     ready_write.reset();
     done_read.reset();
-    auto reap = [pid] {
-        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
-    };
+    MapsHelper helper(pid, std::move(done_write));
     char c;
     ssize_t n;
     while ((n = ::read(ready_read.get(), &c, 1)) < 0 && errno == EINTR) {
     }
-    if (n != 1) {
-        reap();
-        throw Error(std::string(kStep) + ": the helper could not make a user namespace (unshare(CLONE_NEWUSER))");
-    }
+    if (n != 1) throw Error(std::string(kStep) + ": the helper could not make a user namespace (unshare(CLONE_NEWUSER))");
     explain::comment("a helper (pid " + std::to_string(pid) +
                      ") unshares a user namespace with the container's maps, for the idmapped mounts");
-    Fd userns;
-    try {
-        launch_detail::write_id_maps(pid, spec);
-        const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
-        userns = Fd(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", path));
-    } catch (...) {
-        done_write.reset();
-        reap();
-        throw;
-    }
-    done_write.reset();  // the helper reads EOF and exits; the fd keeps the namespace
-    reap();
-    return userns;
+    launch_detail::write_id_maps(pid, spec);
+    const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+    return Fd(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", path));
 }
 
 // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC as MOUNT_ATTR_* bits.
@@ -173,17 +184,29 @@ bool needed(const Spec& spec) {
     return spec.has_new_namespace(NamespaceType::kUser) && spec.hutch.root == HutchSection::RootKind::kOverlay;
 }
 
-void check_kernel() {
-    static int verdict = -1;  // the kernel does not change under a running hutch
-    if (verdict < 0) {
-        Fd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
-        Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        verdict = !fs ? errno : ::fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, root.get()) == 0 ? 0 : errno;
-    }
-    if (verdict != 0)
-        throw UsageError(std::string("a user namespace needs overlayfs to take the image's idmapped layers by fd "
-                                     "(\"lowerdir+\", Linux 6.13), which this kernel refuses: ") +
-                         std::strerror(verdict));
+void check_kernel(const std::string& layer) {
+    // What the start does, short of the idmap and the mount: an overlay of detached mounts given
+    // by fd, a copy of the layer over an empty tmpfs made detached (overlayfs wants two lower
+    // layers without an upper one, and refuses one directory twice). Never mounted: it all goes
+    // with the fds.
+    auto refuse = [&](const char* what, int err) {
+        throw UsageError(std::string("a user namespace needs ") + what + ", which this kernel refuses (" + std::strerror(err) +
+                         "): hutch cannot run " + layer + " remapped here");
+    };
+    Fd copy(::open_tree(AT_FDCWD, layer.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!copy) refuse("detached mounts (open_tree, Linux 5.2)", errno);
+    Fd tmpfs(::fsopen("tmpfs", FSOPEN_CLOEXEC));
+    if (!tmpfs || ::fsconfig(tmpfs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+        refuse("a new mount made with fsopen (Linux 5.2)", errno);
+    Fd empty(::fsmount(tmpfs.get(), FSMOUNT_CLOEXEC, 0));
+    if (!empty) refuse("a new mount made with fsmount (Linux 5.2)", errno);
+    Fd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fs) refuse("overlayfs", errno);
+    for (const Fd* lower : {&copy, &empty})
+        if (::fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, lower->get()) != 0)
+            refuse("overlayfs to take its layers by fd (\"lowerdir+\", Linux 6.13)", errno);
+    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+        refuse("overlayfs to stack detached mounts (Linux 6.15)", errno);
 }
 
 std::string staged_mount(std::size_t index) { return "mount-" + std::to_string(index); }
@@ -214,6 +237,10 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
 
     const std::string own = "/proc/thread-self/ns/mnt";
     home_ = Fd(check(k.openat(AT_FDCWD, own.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", own));
+    // setns puts the thread at its namespace's root: where it was is put back on the way out
+    // (a relative --root names a path from there).
+    cwd_ = Fd(check(k.openat(AT_FDCWD, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), kStep, "open", "."));
+    root_ = Fd(check(k.openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC), kStep, "open", "/"));
     // This thread alone (unshare(CLONE_NEWNS) implies CLONE_FS): hutch profile's threads stay.
     check(k.unshare(CLONE_NEWNS), "stage the container's mounts", "unshare(CLONE_NEWNS)");
     try {
@@ -250,19 +277,17 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
 
 void Staging::leave() {
     if (!home_) return;
-    check(sys::kernel().setns(home_.get(), CLONE_NEWNS), "leave the staging mount namespace", "setns",
-          "/proc/thread-self/ns/mnt");
+    sys::Kernel& k = sys::kernel();
+    // A thread left in the staging namespace would take every later start's mounts from a
+    // stale copy: there is no carrying on from that.
+    if (k.setns(home_.get(), CLONE_NEWNS) != 0 || k.fchdir(root_.get()) != 0 || ::chroot(".") != 0 ||
+        k.fchdir(cwd_.get()) != 0) {
+        std::fprintf(stderr, "hutch: leave the staging mount namespace: %s\n", std::strerror(errno));
+        ::_exit(kExitHutchError);
+    }
     home_.reset();
 }
 
-Staging::~Staging() {
-    try {
-        leave();
-    } catch (const Error& e) {
-        // The thread stays in a private copy of the host's mounts: hutch mounts nothing on the
-        // host itself, but say so.
-        std::fprintf(stderr, "hutch: warning: %s\n", e.what());
-    }
-}
+Staging::~Staging() { leave(); }
 
 }  // namespace hutch::detached

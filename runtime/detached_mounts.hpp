@@ -38,9 +38,9 @@ namespace hutch::detached {
 // runc makes them: the bundle is searchable by the container's ids.)
 bool needed(const Spec& spec);
 
-// Throws UsageError when this kernel's overlayfs takes no layer by fd ("lowerdir+", Linux 6.13):
-// before anything of the container is made.
-void check_kernel();
+// Throws UsageError when this kernel cannot stack detached copies of `layer` under overlayfs by
+// fd ("lowerdir+", Linux 6.13; detached layers, 6.15): before anything of the container is made.
+void check_kernel(const std::string& layer);
 
 // The name in the staging dir of the copy for spec.mounts[index], and for a generated file
 // ("hosts", "resolv.conf", "hostname": the plan's file names).
@@ -56,12 +56,14 @@ public:
     Staging(const Spec& spec, const RootfsPlan& plan);
     Staging(const Staging&) = delete;
     Staging& operator=(const Staging&) = delete;
-    // Back to the thread's own mount namespace: right after clone3, in the parent.
+    // Back to the thread's own mount namespace, working directory and root: right after clone3,
+    // in the parent. A failure ends hutch (exit 125): the thread must not stay.
     void leave();
     ~Staging();
 
 private:
-    Fd home_;  // the thread's mount namespace before
+    Fd home_;        // the thread's mount namespace before
+    Fd cwd_, root_;  // its working directory and root before (setns moves both)
 };
 
 }  // namespace hutch::detached

@@ -448,7 +448,6 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     std::optional<detached::Staging> staging;
     if (detached::needed(spec)) staging.emplace(spec, plan);
     long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
-    if (staging && pid != 0) staging->leave();
     if (pid == 0) {
         // The child's copy of the parent's end goes at once: while the child held it, a dead
         // parent's end never closed, and a child waiting for "go" waited forever.
@@ -461,6 +460,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
         container_init(context);
     }
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
+    if (staging) staging->leave();
     child_end.reset();
     join_fds.clear();
     for (auto& end : stdio_pipes.child_ends) end.reset();

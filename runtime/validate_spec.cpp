@@ -171,7 +171,7 @@ void check_namespaces(const Spec& spec) {
 // namespaces given twice, sysctls, devices, then which namespaces can be made or joined.
 void validate_spec(const Spec& spec) {
     check_root_and_command(spec);
-    if (detached::needed(spec)) detached::check_kernel();
+    if (detached::needed(spec)) detached::check_kernel(spec.hutch.layers.empty() ? spec.root.path : spec.hutch.layers.front());
     check_mounts(spec);
     check_no_duplicates(spec);
     for (const auto& [key, value] : spec.linux.sysctl) validate_sysctl(spec, key, value);

@@ -204,6 +204,53 @@ TEST_F(UsernsIntegration, NetworkEtcFilesProcSysAndDevicesWork) {
     EXPECT_EQ(etc.out, "10.1.2.3 extra\n0\n");
 }
 
+// The parent's thread leaves the staging namespace where it was: relative state roots still
+// name the same directories after the start (setns alone would put it at "/").
+TEST_F(UsernsIntegration, RelativeStateRootsSurviveTheStaging) {
+    auto in_base = [&](const std::string& args) {
+        return run_command({"/bin/sh", "-c", "cd '" + roots_.base() + "' && exec '" + hutch_binary() +
+                                                 "' --root run --data-root data --config config.json " + args});
+    };
+    Result d = in_base("run -d --name rel --network none --uidmap 0:200000:65536 '" + rootfs_ + "' sleep 60");
+    ASSERT_EXIT_CODE(d, 0);
+    Result ps = in_base("ps --format '{{.Names}} {{.Status}}'");
+    EXPECT_EQ(ps.out.substr(0, 7), "rel Up ") << describe(ps);
+    EXPECT_EQ(roots_.container_ids().size(), 1u) << "the record is under the relative root";
+}
+
+// Today's bars hold in a user namespace: masked and read-only paths, exit codes 126 and 127,
+// /proc/sys read-only, the command's pid 1.
+TEST_F(UsernsIntegration, MaskedPathsAndExitCodesHold) {
+    Result r = sh(kMap, "wc -c < /proc/interrupts; ls /sys/firmware | wc -l; touch /sys/firmware/x 2>/dev/null || echo ro; "
+                        "echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-read-only; echo $$");
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "0\n0\nro\nsys-read-only\n1\n")
+        << "/proc/interrupts is /dev/null, /sys/firmware an empty read-only tmpfs, /proc/sys read-only: " << describe(r);
+    EXPECT_EXIT_CODE(run(kMap, {"/nosuch"}), 127);
+    EXPECT_EXIT_CODE(run(kMap, {"/etc/passwd"}), 126);
+    EXPECT_EXIT_CODE(sh(kMap, "exit 7"), 7);
+}
+
+// A container without a user namespace may join a remapped one's network (root on the host
+// may enter any namespace); a remapped one may not yet (it would have to join the other's
+// user namespace first), and says so.
+TEST_F(UsernsIntegration, JoiningARemappedContainer) {
+    Result d = run_detached(roots_, rootfs_, kMap, {"sleep", "60"});
+    std::string id = started_id(d);
+    ASSERT_FALSE(id.empty());
+    pid_t pid = container_pid(roots_, id);
+    ASSERT_GT(pid, 0);
+    Result joined = run({"--network", "container:" + id, "--pid", "container:" + id},
+                        {"sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/user; tr '\\0' ' ' < /proc/1/cmdline"});
+    ASSERT_EXIT_CODE(joined, 0);
+    EXPECT_EQ(joined.out, ns_link("net", pid) + "\n" + ns_link("user") + "\nsleep 60 ") << describe(joined);
+    Result remapped = run({"--network", "container:" + id, "--uidmap", "0:300000:65536"}, {"true"});
+    EXPECT_EXIT_CODE(remapped, 125);
+    EXPECT_NE(remapped.err.find("joining another container's namespaces from a user namespace is not supported yet"),
+              std::string::npos)
+        << describe(remapped);
+}
+
 // `hutch audit` counts a remapped root as a pass; --explain shows the map writes and the
 // idmapped layer.
 TEST_F(UsernsIntegration, AuditPassesAndExplainShowsTheMaps) {
