@@ -75,6 +75,9 @@ void refuse_detached_explain(bool explain, bool detached, const char* what);
 // docker's check before run and exec: -t with an attached stdin (-i, not -d) that is not a
 // terminal is refused, "the input device is not a TTY".
 void refuse_tty_without_terminal(bool tty, bool attached_stdin);
+// Commands that make or start containers need root until rootless hutch exists: one line
+// saying so (and what root can do instead), before anything is made.
+void require_root(const char* command);
 
 // Help, man pages and completion from the one command tree (runtime/cli/docs_gen.cpp).
 // The positionals of a command CLI11 does not parse itself (a prefix command), for its Usage

@@ -223,6 +223,13 @@ void add_resource_facts(HostFacts& host, const RunOptions& flags) {
     host.can_raise_rlimits = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE);
 }
 
+void require_root(const char* command) {
+    if (::geteuid() == 0) return;
+    throw UsageError(std::string("hutch ") + command +
+                     " needs root: rootless hutch (run by a user without root) is not built yet; as root, --uidmap "
+                     "or --userns auto runs the container's root as an unprivileged host uid");
+}
+
 HostFacts host_facts(const RunOptions& opts) {
     HostFacts host = host_facts(opts.rootfs);
     if (!opts.image_layers.empty())
@@ -383,6 +390,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     run->add_flag("--dry-run", *dry_run, "Print the OCI config.json and exit without running anything");
 
     run->callback([run, opts, explain_flag, dry_run, &globals, &exit_code, argv]() {
+        if (!*dry_run) require_root("run");
         interrupt::Scope start_scope;  // from the profile's parsing on (runtime/interrupt.hpp)
         refuse_tty_without_terminal(opts->tty, opts->interactive && !opts->detach);
         std::string id = new_container_id();
@@ -414,6 +422,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     auto create_explain = std::make_shared<bool>(false);
     create->add_flag("--explain", *create_explain, "Print each kernel-level step as the call it makes (stderr)");
     create->callback([create, create_opts, create_explain, &globals, &exit_code]() {
+        require_root("create");
         interrupt::Scope start_scope;
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(create, *create_opts, globals, id);

@@ -339,6 +339,27 @@ TEST_F(UsernsIntegration, UsernsAutoGivesEachContainerItsOwnSlot) {
     EXPECT_EQ(maps_of("a5"), (Strings{"0 2000000 65536", "0 5065536 65536"})) << "a2's slot, now whole";
 }
 
+// Rootless hutch is not built yet: a user without root gets one line saying so for every
+// command that makes or starts a container, and nothing is made. (Run as nobody through
+// setpriv: the machine's users are not touched.)
+TEST_F(UsernsIntegration, WithoutRootTheStartIsRefusedInOneLine) {
+    const std::string roots = roots_.base() + "/nobody";
+    ASSERT_EQ(::mkdir(roots.c_str(), 0777), 0);
+    ASSERT_EQ(::chmod(roots_.base().c_str(), 0711), 0);
+    for (const Strings& command : {Strings{"run", "--rm", "--network", "none", rootfs_, "true"},
+                                   Strings{"create", "--network", "none", rootfs_, "true"}, Strings{"start", "x"},
+                                   Strings{"exec", "x", "true"}, Strings{"restart", "x"}}) {
+        Strings argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hutch_binary(),
+                        "--root", roots + "/run", "--data-root", roots + "/data"};
+        argv.insert(argv.end(), command.begin(), command.end());
+        Result r = run_command(argv);
+        EXPECT_EXIT_CODE(r, 125);
+        EXPECT_EQ(r.err, "hutch: hutch " + command[0] + " needs root: rootless hutch (run by a user without root) is not "
+                         "built yet; as root, --uidmap or --userns auto runs the container's root as an unprivileged host uid\n");
+    }
+    EXPECT_EQ(list_dir(roots), Strings{}) << "nothing made";
+}
+
 struct BadUserns {
     const char* name;
     Strings flags;
