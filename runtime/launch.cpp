@@ -13,7 +13,9 @@
 #include <linux/sched.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -183,6 +185,35 @@ void write_id_maps(pid_t pid, const Spec& spec) {
     write_map("uid_map", spec.linux.uid_mappings);
     write_map("gid_map", spec.linux.gid_mappings);
 }
+
+// A joined network namespace entered by this thread for the clone alone, for a child with a
+// user namespace of its own: from inside it the child holds no capability over a namespace its
+// user namespace does not own, so it could not enter it (runc's nsexec joins before it unshares
+// the user namespace, the same order). The thread's own is put back right after.
+class NetworkForTheClone {
+public:
+    explicit NetworkForTheClone(const NamespaceJoin& join) {
+        sys::Kernel& k = sys::kernel();
+        const char* own = "/proc/thread-self/ns/net";
+        home_ = Fd(check(k.openat(AT_FDCWD, own, O_RDONLY | O_CLOEXEC), "join a network namespace", "open", own));
+        check(k.setns(join.fd, CLONE_NEWNET), "join a network namespace", "setns", join.path);
+    }
+    NetworkForTheClone(const NetworkForTheClone&) = delete;
+    NetworkForTheClone& operator=(const NetworkForTheClone&) = delete;
+    ~NetworkForTheClone() { leave(); }
+    void leave() {
+        if (!home_) return;
+        // Left in another container's network, every later step of hutch's would act there.
+        if (sys::kernel().setns(home_.get(), CLONE_NEWNET) != 0) {
+            std::fprintf(stderr, "hutch: return to hutch's network namespace: %s\n", std::strerror(errno));
+            ::_exit(kExitHutchError);
+        }
+        home_.reset();
+    }
+
+private:
+    Fd home_;
+};
 
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
@@ -446,7 +477,15 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // A user namespace: the root and the bind sources, made by this (host root) process and
     // staged in a mount namespace of this thread's, which the child's is a locked copy of.
     std::optional<detached::Staging> staging;
-    if (detached::needed(spec)) staging.emplace(spec, plan);
+    std::optional<NetworkForTheClone> joined_network;
+    if (detached::needed(spec)) {
+        staging.emplace(spec, plan);
+        auto net = std::find_if(joins.begin(), joins.end(), [](const NamespaceJoin& j) { return j.clone_flag == CLONE_NEWNET; });
+        if (net != joins.end()) {
+            joined_network.emplace(*net);
+            joins.erase(net);  // the child is born in it
+        }
+    }
     long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
     if (pid == 0) {
         // The child's copy of the parent's end goes at once: while the child held it, a dead
@@ -460,6 +499,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
         container_init(context);
     }
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
+    if (joined_network) joined_network->leave();
     if (staging) staging->leave();
     child_end.reset();
     join_fds.clear();

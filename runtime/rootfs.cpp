@@ -197,6 +197,16 @@ void RootfsBuilder::mount_one(const Mount& m, std::size_t index) {
                              o.propagation ? o.propagation : MS_PRIVATE | MS_REC);
         return;
     }
+    // A sysfs belongs to the network namespace of its mounter, which must own it: a user
+    // namespace in a joined network namespace gets the host's /sys bound read-only instead, as
+    // runc binds it.
+    if (m.type == "sysfs" && spec_.has_new_namespace(NamespaceType::kUser) && !spec_.has_new_namespace(NamespaceType::kNetwork)) {
+        Fd sys(check(kernel_.openat(AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "bind /sys", "open", "/sys"));
+        Fd target = root.open(m.destination, Create::kDirectory, true);
+        mnt::mount_at("bind /sys", "/sys", sys.get(), target, shown, "", MS_BIND | MS_REC, "");
+        mnt::remount_bind("bind /sys", root.open(m.destination, Create::kNothing), shown, o.flags | MS_RDONLY);
+        return;
+    }
     // Kernel filesystems must land on a real directory of the rootfs, never through a symlink.
     bool kernel_fs = m.type == "proc" || m.type == "sysfs" || m.destination == "/dev";
     Fd target = root.open(m.destination, Create::kDirectory, kernel_fs);

@@ -440,8 +440,12 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
     if (m.ipc.host())
         throw UsageError(std::string("cannot share the host IPC namespace when user namespaces are enabled: its /dev/mqueue "
                                      "cannot be mounted from inside") + opt_out);
-    if (!s.hutch.joined_containers.empty())
-        throw UsageError(std::string("joining another container's namespaces from a user namespace is not supported yet") + opt_out);
+    // A network namespace is entered by hutch's parent before the child's user namespace exists
+    // (runtime/launch.cpp); pid and ipc namespaces owned by another user namespace would leave
+    // the container unable to mount its /proc and /dev/mqueue.
+    if (m.pid.kind == NamespaceMode::Kind::kContainer || m.ipc.kind == NamespaceMode::Kind::kContainer)
+        throw UsageError(std::string("joining another container's pid or ipc namespace from a user namespace is not supported "
+                                     "yet (--network container: is)") + opt_out);
     s.linux.namespaces.push_back({NamespaceType::kUser, ""});
     s.linux.uid_mappings = std::move(uids);
     s.linux.gid_mappings = std::move(gids);

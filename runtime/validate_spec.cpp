@@ -160,8 +160,9 @@ void check_namespaces(const Spec& spec) {
     // The child would have to join these from inside its new user namespace, where it holds
     // no capability over the host's namespaces (runc joins them before unsharing; hutch
     // does not yet).
+    // hutch run's parent enters a joined network namespace itself, before the clone.
     for (const auto& ns : spec.linux.namespaces)
-        if (!ns.path.empty() && ns.type != NamespaceType::kPid)
+        if (!ns.path.empty() && ns.type != NamespaceType::kPid && !(ns.type == NamespaceType::kNetwork && detached::needed(spec)))
             throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace together with a new user namespace is not supported yet");
 }
 

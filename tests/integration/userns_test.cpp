@@ -231,9 +231,10 @@ TEST_F(UsernsIntegration, MaskedPathsAndExitCodesHold) {
     EXPECT_EXIT_CODE(sh(kMap, "exit 7"), 7);
 }
 
-// A container without a user namespace may join a remapped one's network (root on the host
-// may enter any namespace); a remapped one may not yet (it would have to join the other's
-// user namespace first), and says so.
+// A container without a user namespace may join a remapped one's namespaces (root on the host
+// may enter any). A remapped one joins another's network (hutch's parent enters it for the
+// clone, and /sys is the host's bound read-only, as runc binds it), but not yet its pid or ipc
+// namespace, and says so.
 TEST_F(UsernsIntegration, JoiningARemappedContainer) {
     Result d = run_detached(roots_, rootfs_, kMap, {"sleep", "60"});
     std::string id = started_id(d);
@@ -244,11 +245,27 @@ TEST_F(UsernsIntegration, JoiningARemappedContainer) {
                         {"sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/user; tr '\\0' ' ' < /proc/1/cmdline"});
     ASSERT_EXIT_CODE(joined, 0);
     EXPECT_EQ(joined.out, ns_link("net", pid) + "\n" + ns_link("user") + "\nsleep 60 ") << describe(joined);
-    Result remapped = run({"--network", "container:" + id, "--uidmap", "0:300000:65536"}, {"true"});
-    EXPECT_EXIT_CODE(remapped, 125);
-    EXPECT_NE(remapped.err.find("joining another container's namespaces from a user namespace is not supported yet"),
+    Result remapped = run({"--network", "container:" + id, "--uidmap", "0:300000:65536"},
+                          {"sh", "-c", "readlink /proc/self/ns/net; cat /proc/self/uid_map; touch /sys/x 2>/dev/null || echo sys-ro"});
+    ASSERT_EXIT_CODE(remapped, 0);
+    Strings lines = remapped.out_lines();
+    ASSERT_EQ(lines.size(), 3u) << describe(remapped);
+    EXPECT_EQ(lines[0], ns_link("net", pid));
+    EXPECT_EQ(map_line(lines[1]), "0 300000 65536");
+    EXPECT_EQ(lines[2], "sys-ro");
+    // The monitor of a detached one, hutch's parent, went back to its own network and mounts.
+    std::string joiner = started_id(
+        roots_.hutch({"run", "-d", "--network", "container:" + id, "--uidmap", "0:300000:65536", rootfs_, "sleep", "60"}));
+    ASSERT_FALSE(joiner.empty());
+    pid_t monitor = parent_of(container_pid(roots_, joiner));
+    ASSERT_GT(monitor, 0);
+    EXPECT_EQ(ns_link("net", monitor), ns_link("net"));
+    EXPECT_EQ(ns_link("mnt", monitor), ns_link("mnt"));
+    Result pid_join = run({"--pid", "container:" + id, "--uidmap", "0:300000:65536"}, {"true"});
+    EXPECT_EXIT_CODE(pid_join, 125);
+    EXPECT_NE(pid_join.err.find("joining another container's pid or ipc namespace from a user namespace is not supported yet"),
               std::string::npos)
-        << describe(remapped);
+        << describe(pid_join);
 }
 
 // `hutch audit` counts a remapped root as a pass; --explain shows the map writes and the
