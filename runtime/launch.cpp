@@ -186,34 +186,41 @@ void write_id_maps(pid_t pid, const Spec& spec) {
     write_map("gid_map", spec.linux.gid_mappings);
 }
 
-// A joined network namespace entered by this thread for the clone alone, for a child with a
-// user namespace of its own: from inside it the child holds no capability over a namespace its
-// user namespace does not own, so it could not enter it (runc's nsexec joins before it unshares
-// the user namespace, the same order). The thread's own is put back right after.
-class NetworkForTheClone {
-public:
-    explicit NetworkForTheClone(const NamespaceJoin& join) {
-        sys::Kernel& k = sys::kernel();
-        const char* own = "/proc/thread-self/ns/net";
-        home_ = Fd(check(k.openat(AT_FDCWD, own, O_RDONLY | O_CLOEXEC), "join a network namespace", "open", own));
-        check(k.setns(join.fd, CLONE_NEWNET), "join a network namespace", "setns", join.path);
+JoinedForTheClone::JoinedForTheClone(const Spec& spec, std::vector<NamespaceJoin>& joins) {
+    if (!spec.has_new_namespace(NamespaceType::kUser)) return;
+    sys::Kernel& k = sys::kernel();
+    for (auto it = joins.begin(); it != joins.end();) {
+        const char* kind = it->clone_flag == CLONE_NEWNET    ? "net"
+                           : it->clone_flag == CLONE_NEWIPC  ? "ipc"
+                           : it->clone_flag == CLONE_NEWUTS  ? "uts"
+                           : it->clone_flag == CLONE_NEWCGROUP ? "cgroup"
+                                                               : nullptr;
+        if (!kind) {
+            ++it;
+            continue;
+        }
+        const std::string own = std::string("/proc/thread-self/ns/") + kind;
+        try {
+            Fd home(check(k.openat(AT_FDCWD, own.c_str(), O_RDONLY | O_CLOEXEC), "join a namespace", "open", own));
+            check(k.setns(it->fd, it->clone_flag), "join a namespace", "setns", it->path);
+            homes_.push_back({std::move(home), it->clone_flag});
+        } catch (...) {
+            leave();
+            throw;
+        }
+        it = joins.erase(it);  // the child is born in it
     }
-    NetworkForTheClone(const NetworkForTheClone&) = delete;
-    NetworkForTheClone& operator=(const NetworkForTheClone&) = delete;
-    ~NetworkForTheClone() { leave(); }
-    void leave() {
-        if (!home_) return;
-        // Left in another container's network, every later step of hutch's would act there.
-        if (sys::kernel().setns(home_.get(), CLONE_NEWNET) != 0) {
-            std::fprintf(stderr, "hutch: return to hutch's network namespace: %s\n", std::strerror(errno));
+}
+
+void JoinedForTheClone::leave() {
+    // Left in another container's namespaces, every later step of hutch's would act there.
+    for (auto it = homes_.rbegin(); it != homes_.rend(); ++it)
+        if (sys::kernel().setns(it->first.get(), it->second) != 0) {
+            std::fprintf(stderr, "hutch: return to hutch's own namespaces: %s\n", std::strerror(errno));
             ::_exit(kExitHutchError);
         }
-        home_.reset();
-    }
-
-private:
-    Fd home_;
-};
+    homes_.clear();
+}
 
 // -d, start, exec -d: tells the process that forked the monitor that the command runs.
 void report_started(int started_fd) {
@@ -477,15 +484,8 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // A user namespace: the root and the bind sources, made by this (host root) process and
     // staged in a mount namespace of this thread's, which the child's is a locked copy of.
     std::optional<detached::Staging> staging;
-    std::optional<NetworkForTheClone> joined_network;
-    if (detached::needed(spec)) {
-        staging.emplace(spec, plan);
-        auto net = std::find_if(joins.begin(), joins.end(), [](const NamespaceJoin& j) { return j.clone_flag == CLONE_NEWNET; });
-        if (net != joins.end()) {
-            joined_network.emplace(*net);
-            joins.erase(net);  // the child is born in it
-        }
-    }
+    if (detached::needed(spec)) staging.emplace(spec, plan);
+    JoinedForTheClone joined(spec, joins);
     long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
     if (pid == 0) {
         // The child's copy of the parent's end goes at once: while the child held it, a dead
@@ -499,7 +499,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
         container_init(context);
     }
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
-    if (joined_network) joined_network->leave();
+    joined.leave();
     if (staging) staging->leave();
     child_end.reset();
     join_fds.clear();

@@ -105,6 +105,23 @@ struct StdioPipes {
 long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags);
 // The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
+// The namespaces a child with a new user namespace joins (net, ipc, uts, cgroup), entered by
+// this thread for the clone alone: from inside its own user namespace the child holds no
+// capability over namespaces another user namespace owns, so it could not setns into them
+// (runc's nsexec joins before it unshares the user namespace: the same order). The child is
+// born in them; they leave `joins`. The thread's own are put back by leave() (or the
+// destructor); a failure to return ends hutch. Without a new user namespace: nothing.
+class JoinedForTheClone {
+public:
+    JoinedForTheClone(const Spec& spec, std::vector<NamespaceJoin>& joins);
+    JoinedForTheClone(const JoinedForTheClone&) = delete;
+    JoinedForTheClone& operator=(const JoinedForTheClone&) = delete;
+    ~JoinedForTheClone() { leave(); }
+    void leave();
+
+private:
+    std::vector<std::pair<Fd, int>> homes_;  // the thread's own namespace, its CLONE_NEW* flag
+};
 // Writes a new user namespace's id maps for the child `pid`.
 void write_id_maps(pid_t pid, const Spec& spec);
 // Sends the pty master to an engine's console socket.

@@ -86,6 +86,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
 
     int pidfd = -1;
     unsigned long flags = 0;
+    JoinedForTheClone joined(spec, joins);
     long pid = clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
     if (pid == 0) {
         ::close(parent_end.release());
@@ -99,6 +100,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     }
     agent.reset();
     OciProcess p{std::move(cgroups), Child(static_cast<pid_t>(pid), Fd(pidfd)), std::move(parent_end), Fd()};
+    joined.leave();
     // Before "go": until then a killed create takes the child with it (it reads EOF).
     if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();

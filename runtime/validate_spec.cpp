@@ -157,12 +157,12 @@ void check_namespaces(const Spec& spec) {
     // The container's first process assembles the root as its namespace's root.
     if (!maps_root(spec.linux.uid_mappings) || !maps_root(spec.linux.gid_mappings))
         throw UsageError("linux.uidMappings and gidMappings must map the container's id 0");
-    // The child would have to join these from inside its new user namespace, where it holds
-    // no capability over the host's namespaces (runc joins them before unsharing; hutch
-    // does not yet).
-    // hutch run's parent enters a joined network namespace itself, before the clone.
+    // The parent's thread enters joined net, ipc, uts and cgroup namespaces for the clone
+    // (launch_internal.hpp, JoinedForTheClone), as runc joins them before it unshares the user
+    // namespace; a joined pid namespace is the parent's already. A user or mount namespace
+    // cannot be entered that way.
     for (const auto& ns : spec.linux.namespaces)
-        if (!ns.path.empty() && ns.type != NamespaceType::kPid && !(ns.type == NamespaceType::kNetwork && detached::needed(spec)))
+        if (!ns.path.empty() && (ns.type == NamespaceType::kUser || ns.type == NamespaceType::kMount || ns.type == NamespaceType::kTime))
             throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace together with a new user namespace is not supported yet");
 }
 

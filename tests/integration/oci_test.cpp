@@ -1605,6 +1605,40 @@ TEST_F(OciConfigIntegration, JoinsAUtsAndACgroupNamespaceByPath) {
     EXPECT_EQ(trim(run_command({"/usr/bin/nsenter", "-u", "-t", std::to_string(holder.pid()), "hostname"}).out), "pod-host");
 }
 
+// A new user namespace with a pod's network and uts namespaces joined by path (podman's pods
+// with a user namespace): hutch's parent enters them for the clone, as runc joins before it
+// unshares the user namespace; the container is in them, in its own user namespace, with the
+// host's /sys bound read-only (it does not own the network namespace a sysfs would show).
+TEST_F(OciConfigIntegration, JoinsANetworkAndUtsNamespaceWithANewUserNamespace) {
+    if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    Process holder = Process::spawn({"/usr/bin/unshare", "-n", "-u", "sh", "-c", "hostname pod-host && echo up && exec sleep 60"});
+    ASSERT_TRUE(holder.wait_for_output("up", 10s)) << holder.err_so_far();
+    const std::string ns_dir = "/proc/" + std::to_string(holder.pid()) + "/ns/";
+    for (auto& ns : config_["linux"]["namespaces"]) {
+        if (ns["type"] == "uts") ns["path"] = ns_dir + "uts";
+        if (ns["type"] == "network") ns["path"] = ns_dir + "net";
+    }
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_.erase("hostname");
+    Result r = run_container("hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/uts; cat /proc/self/uid_map; "
+                             "touch /sys/x 2>/dev/null || echo sys-ro");
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 5u) << describe(r);
+    EXPECT_EQ(lines[0], "pod-host");
+    EXPECT_EQ(lines[1], ns_link("net", holder.pid()));
+    EXPECT_EQ(lines[2], ns_link("uts", holder.pid()));
+    std::istringstream map(lines[3]);
+    std::uint64_t inside = 1, outside = 0;
+    map >> inside >> outside;
+    EXPECT_EQ(outside, 200000u);
+    EXPECT_EQ(lines[4], "sys-ro");
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 // linux.memoryPolicy: the container's processes allocate under the NUMA policy asked for, as
 // /proc/self/numa_maps shows it (every mapping without a policy of its own shows the task's);
 // a node the machine does not have is the kernel's EINVAL, one line naming set_mempolicy, and
