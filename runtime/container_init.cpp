@@ -406,7 +406,7 @@ void run_exec_init(const ExecInitContext& ctx) {
         ctx.seccomp_agent >= 0 ? seccomp_agent::message(seccomp_agent::host_pid(),
                                                         spec.linux.seccomp->listener_metadata, ctx.container_state)
                                : std::string();
-    const int user_ns = spec.has_new_namespace(NamespaceType::kUser) ? CLONE_NEWUSER : 0;
+    const int user_ns = spec.has_namespace(NamespaceType::kUser) ? CLONE_NEWUSER : 0;
     check(k.setns(ctx.target_pidfd, user_ns | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
     if (ctx.time_ns_fd >= 0)
@@ -469,8 +469,9 @@ void container_init_steps(const InitContext& ctx) {
         staged->dir = Fd(check(k.openat(AT_FDCWD, plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                                "open the staged mounts", "open", plan.staging_dir));
     }
-    if (spec.has_new_namespace(NamespaceType::kUser)) {
-        // The parent has written the id maps: become the namespace's root, so what the child
+    if (spec.has_namespace(NamespaceType::kUser)) {
+        // The parent has written the id maps (or the namespace joined has its own): become the
+        // namespace's root, so what the child
         // creates (mount points, /dev nodes) belongs to an id the namespace knows.
         check(k.setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
         check(k.setresuid(0, 0, 0), "become the user namespace's root", "setresuid");

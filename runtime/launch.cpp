@@ -77,8 +77,8 @@ Fd take_listener(const Child& child, int sync_socket, int fd) {
 // clone3 of a container's first process: the spec's new namespaces, a pidfd, and straight into
 // the cgroup `cgroup_fd` when there is one. Returns 0 in the child, the pid in the parent;
 // `flags` says what was asked (for --explain).
-long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags) {
-    flags = CLONE_PIDFD;
+long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags, unsigned long extra) {
+    flags = CLONE_PIDFD | extra;
     // The cgroup namespace is entered by the child with unshare(), after the parent has placed
     // it in its cgroup, and the time namespace too, so that its offsets are written before any
     // process is in it; every other new namespace is created by clone3 itself.
@@ -92,10 +92,48 @@ long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long&
     }
     args.flags = flags;
     args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
+    // With CLONE_PARENT the child takes its exit signal from the caller (a helper forked with
+    // SIGCHLD), and clone3 wants none given.
+    args.exit_signal = (extra & CLONE_PARENT) ? 0 : SIGCHLD;
     long pid = sys::kernel().clone3(args);
     if (pid < 0) throw SysError("create the container's process", "clone3", sys::clone_flags(flags), errno);
     return pid;
+}
+
+long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags) {
+    int pair[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container's process", "socketpair");
+    Fd here(pair[0]), helper_end(pair[1]);
+    const pid_t helper = ::fork();
+    if (helper < 0) throw SysError("create the container's process", "fork", "a helper to enter the user namespace", errno);
+    if (helper == 0) {
+        here.reset();
+        int code = 0;
+        try {
+            check(sys::kernel().setns(userns, CLONE_NEWUSER), "enter the user namespace", "setns", "CLONE_NEWUSER");
+            const long child = clone_container(spec, cgroup_fd, pidfd, flags, CLONE_PARENT);
+            if (child == 0) {
+                helper_end.reset();
+                return 0;  // the container's first process, this process's parent's child
+            }
+            sync::send(helper_end.get(), sync::Kind::kCreated, static_cast<std::int32_t>(child), "", pidfd);
+        } catch (const Error& e) {
+            try {
+                sync::send(helper_end.get(), sync::Kind::kError, kExitHutchError, e.what());
+            } catch (const Error&) {
+            }
+            code = 1;
+        }
+        ::_exit(code);
+    }
+    helper_end.reset();
+    sync::Message m = sync::receive(here.get());
+    while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    if (m.kind == sync::Kind::kError) throw Error(m.text, m.exit_code());
+    if (m.eof || m.kind != sync::Kind::kCreated || !m.fd) throw Error("create the container's process: the helper in the user namespace ended");
+    pidfd = m.fd.release();
+    return m.number;
 }
 
 // Writes the name-resolution files into the runtime dir and says where they are. A container
@@ -187,7 +225,7 @@ void write_id_maps(pid_t pid, const Spec& spec) {
 }
 
 JoinedForTheClone::JoinedForTheClone(const Spec& spec, std::vector<NamespaceJoin>& joins) {
-    if (!spec.has_new_namespace(NamespaceType::kUser)) return;
+    if (!spec.has_namespace(NamespaceType::kUser)) return;
     sys::Kernel& k = sys::kernel();
     for (auto it = joins.begin(); it != joins.end();) {
         const char* kind = it->clone_flag == CLONE_NEWNET    ? "net"

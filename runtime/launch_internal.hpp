@@ -101,8 +101,14 @@ struct StdioPipes {
     }
 };
 
-// clone3 of a container's first process (launch.cpp).
-long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags);
+// clone3 of a container's first process (launch.cpp), with `extra` flags (CLONE_PARENT).
+long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags, unsigned long extra = 0);
+// The same from inside the user namespace `userns` (joined by path): a helper forked from this
+// process enters it and clones the child with CLONE_PARENT, so the child is this process's, its
+// new namespaces owned by that user namespace (setns cannot take a thread into a user namespace
+// and back: it would lose the host's capabilities). The helper sends the pid and pidfd back and
+// exits; it is reaped here. Returns 0 in the child, the pid here.
+long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags);
 // The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
 // The namespaces a child with a new user namespace joins (net, ipc, uts, cgroup), entered by
@@ -110,7 +116,7 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
 // capability over namespaces another user namespace owns, so it could not setns into them
 // (runc's nsexec joins before it unshares the user namespace: the same order). The child is
 // born in them; they leave `joins`. The thread's own are put back by leave() (or the
-// destructor); a failure to return ends hutch. Without a new user namespace: nothing.
+// destructor); a failure to return ends hutch. Without a user namespace (new or joined): nothing.
 class JoinedForTheClone {
 public:
     JoinedForTheClone(const Spec& spec, std::vector<NamespaceJoin>& joins);

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
+#include <sstream>
 
 #include "caps/seccomp_cache.hpp"
 #include "runtime/explain.hpp"
@@ -40,6 +42,23 @@ struct OciProcess {
     Fd master;
 };
 
+// The host id the user namespace of `pid` maps its id 0 to, from /proc/PID/{uid,gid}_map.
+std::uint32_t host_id_of_root(pid_t pid, const char* map) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/" + map;
+    std::istringstream in(read_file(path));
+    std::uint64_t inside = 0, outside = 0, size = 0;
+    while (in >> inside >> outside >> size)
+        if (inside == 0 && size > 0) return static_cast<std::uint32_t>(outside);
+    throw Error("the joined user namespace maps no id 0 (" + path + "): its root could not assemble the container");
+}
+
+// A joined user namespace's root gets the start fifo, as a new one's does (its maps are known
+// only once the child is in it).
+void give_to_namespace_root(pid_t pid, const std::string& fifo_path) {
+    check(::chown(fifo_path.c_str(), host_id_of_root(pid, "uid_map"), host_id_of_root(pid, "gid_map")),
+          "give the start fifo to the container's root", "chown", fifo_path);
+}
+
 OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground) {
     validate_spec(spec);
     interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the create (runtime/interrupt.hpp)
@@ -53,6 +72,9 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string fifo_path = launch.state_dir + "/exec.fifo";
     Fd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw SysError("open the start fifo", "open", fifo_path, errno);
+    if (spec.has_namespace(NamespaceType::kUser)) {
+        check(::chmod(launch.state_dir.c_str(), 0711), "open the state dir to the container's root", "chmod", launch.state_dir);
+    }
     if (spec.has_new_namespace(NamespaceType::kUser)) {
         // The child works as its namespace's root (a host id of the mapping) and must still
         // reach its root and open the fifo, as runc arranges for its own.
@@ -87,7 +109,12 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     int pidfd = -1;
     unsigned long flags = 0;
     JoinedForTheClone joined(spec, joins);
-    long pid = clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
+    // A user namespace joined by path: a helper enters it and clones the child from there.
+    auto user = std::find_if(joins.begin(), joins.end(), [](const NamespaceJoin& j) { return j.clone_flag == CLONE_NEWUSER; });
+    const int userns = user == joins.end() ? -1 : user->fd;
+    if (user != joins.end()) joins.erase(user);
+    long pid = userns >= 0 ? clone_in_user_namespace(spec, userns, cgroups.clone_into_fd(), pidfd, flags)
+                           : clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
     if (pid == 0) {
         ::close(parent_end.release());
         InitContext context{spec, plan, child_end.get(), joins, std::nullopt, trampoline::available(),
@@ -109,6 +136,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
           "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
     write_id_maps(p.child.pid(), spec);
+    if (userns >= 0) give_to_namespace_root(p.child.pid(), fifo_path);
 
     // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
     // container's namespaces exist, before pivot_root.

@@ -127,11 +127,12 @@ void check_devices(const Spec& spec) {
 void check_namespaces(const Spec& spec) {
     for (const auto& ns : spec.linux.namespaces) {
         // An unknown type was refused where the JSON was read (spec_from_json).
-        // Not a mount namespace (the root is assembled in a new one) nor a user namespace (the
-        // others would have to be made or joined from inside it, which hutch does not do yet).
+        // Not a mount namespace: the root is assembled in a new one. A user namespace is
+        // entered by a helper that clones the child from inside it (launch_oci.cpp).
         bool joinable = ns.type == NamespaceType::kNetwork || ns.type == NamespaceType::kIpc ||
                         ns.type == NamespaceType::kPid || ns.type == NamespaceType::kUts ||
-                        ns.type == NamespaceType::kCgroup || ns.type == NamespaceType::kTime;
+                        ns.type == NamespaceType::kCgroup || ns.type == NamespaceType::kTime ||
+                        ns.type == NamespaceType::kUser;
         if (!ns.path.empty() && !joinable)
             throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace is not supported yet");
     }
@@ -146,7 +147,8 @@ void check_namespaces(const Spec& spec) {
         throw UsageError("a hostname or domainname needs a new uts namespace (linux.namespaces: uts without a path)");
     if (!spec.has_new_namespace(NamespaceType::kUser)) {
         if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty())
-            throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user)");
+            throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user without a "
+                             "path; a joined one has its own maps)");
         return;
     }
     if (spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty())

@@ -1639,6 +1639,44 @@ TEST_F(OciConfigIntegration, JoinsANetworkAndUtsNamespaceWithANewUserNamespace) 
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// A user namespace joined by path, with the pod's network namespace, as engines join a pod's
+// user namespace: a helper enters it and clones the container from there (CLONE_PARENT), so its
+// new mount and pid namespaces are that user namespace's and its root the namespace's root, a
+// host id of the pod's map; an exec joins the same. Maps in the config with a joined namespace
+// are refused (the namespace has its own).
+TEST_F(OciConfigIntegration, JoinsAUserNamespaceByPath) {
+    if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    Process holder = Process::spawn({"/usr/bin/unshare", "-U", "-n", "sh", "-c", "echo up; exec sleep 60"});
+    ASSERT_TRUE(holder.wait_for_output("up", 10s)) << holder.err_so_far();
+    const std::string proc = "/proc/" + std::to_string(holder.pid());
+    write_file(proc + "/uid_map", "0 300000 65536\n");
+    write_file(proc + "/gid_map", "0 300000 65536\n");
+    for (auto& ns : config_["linux"]["namespaces"])
+        if (ns["type"] == "network") ns["path"] = proc + "/ns/net";
+    config_["linux"]["namespaces"].push_back({{"type", "user"}, {"path", proc + "/ns/user"}});
+    std::string id = new_id("joinuser");
+    pid_t pid = start_running(id, "exec sleep 60");
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(ns_link("user", pid), ns_link("user", holder.pid()));
+    EXPECT_EQ(ns_link("net", pid), ns_link("net", holder.pid()));
+    std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    EXPECT_NE(status.find("\nUid:\t300000\t300000\t300000\t300000\n"), std::string::npos) << status;
+    Result r = oci({"exec", id, "sh", "-c", "id -u; readlink /proc/self/ns/user; cat /proc/1/cmdline | tr '\\0' ' '"});
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "0\n" + ns_link("user", holder.pid()) + "\nsleep 60 ") << describe(r);
+    EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
+    EXPECT_NE(reap(pid), -1);
+
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    write_config();
+    Result maps = create(new_id("joinmaps"));
+    EXPECT_NE(maps.code, 0);
+    EXPECT_NE(maps.err.find("a joined one has its own maps"), std::string::npos) << describe(maps);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 // linux.memoryPolicy: the container's processes allocate under the NUMA policy asked for, as
 // /proc/self/numa_maps shows it (every mapping without a policy of its own shows the task's);
 // a node the machine does not have is the kernel's EINVAL, one line naming set_mempolicy, and
@@ -1738,9 +1776,13 @@ TEST_F(OciConfigIntegration, RootlessSpecRunsInAUserNamespaceOnTheHostsNetwork) 
     rootless["process"]["terminal"] = false;
     rootless["root"] = config_["root"];
     config_ = rootless;
+    // Tests beside this one add and remove interfaces on the host: only those there before and
+    // after the run must show.
+    const Strings before = list_dir("/sys/class/net");
     Result r = run_container("tr -s ' ' </proc/self/uid_map; readlink /proc/self/ns/net; readlink /proc/self/ns/user; "
-                             "grep -c ' /sys ro,' /proc/self/mountinfo; ls /sys/class/net | wc -l");
+                             "grep -c ' /sys ro,' /proc/self/mountinfo; ls /sys/class/net | tr '\\n' ' '");
     ASSERT_EXIT_CODE(r, 0);
+    const Strings after = list_dir("/sys/class/net");
     Strings lines = r.out_lines();
     ASSERT_EQ(lines.size(), 5u) << describe(r);
     EXPECT_EQ(lines[0], " 0 0 1");
@@ -1750,7 +1792,10 @@ TEST_F(OciConfigIntegration, RootlessSpecRunsInAUserNamespaceOnTheHostsNetwork) 
     EXPECT_EQ(lines[1], host_net) << "runc's rootless config keeps the host's network";
     EXPECT_NE(lines[2], host_user);
     EXPECT_EQ(lines[3], "1") << describe(r);
-    EXPECT_EQ(lines[4], std::to_string(list_dir("/sys/class/net").size())) << "not the host's /sys";
+    for (const auto& name : before) {
+        if (std::find(after.begin(), after.end(), name) == after.end()) continue;
+        EXPECT_NE((" " + lines[4]).find(" " + name + " "), std::string::npos) << name << " of the host's /sys: " << lines[4];
+    }
 }
 
 // linux.rootfsPropagation: each of mount(2)'s propagation modes runs (shared ones are checked
