@@ -107,6 +107,8 @@ long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& p
     const pid_t helper = ::fork();
     if (helper < 0) throw SysError("create the container's process", "fork", "a helper to enter the user namespace", errno);
     if (helper == 0) {
+        // Nothing may unwind out of here into the caller's frames (their destructors are the
+        // parent's to run): every way out is _exit, but the child's return.
         here.reset();
         int code = 0;
         try {
@@ -116,24 +118,38 @@ long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& p
                 helper_end.reset();
                 return 0;  // the container's first process, this process's parent's child
             }
-            sync::send(helper_end.get(), sync::Kind::kCreated, static_cast<std::int32_t>(child), "", pidfd);
-        } catch (const Error& e) {
+            // The pid goes by the pidfd: the one clone3 returned here may be a joined pid
+            // namespace's.
+            sync::send(helper_end.get(), sync::Kind::kCreated, 0, "", pidfd);
+        } catch (const std::exception& e) {
             try {
                 sync::send(helper_end.get(), sync::Kind::kError, kExitHutchError, e.what());
-            } catch (const Error&) {
+            } catch (...) {
             }
+            code = 1;
+        } catch (...) {
             code = 1;
         }
         ::_exit(code);
     }
     helper_end.reset();
+    struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+    } reaper{helper};
     sync::Message m = sync::receive(here.get());
-    while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
-    }
     if (m.kind == sync::Kind::kError) throw Error(m.text, m.exit_code());
     if (m.eof || m.kind != sync::Kind::kCreated || !m.fd) throw Error("create the container's process: the helper in the user namespace ended");
+    // Its pid in this process's pid namespace: the pidfd's fdinfo says it.
+    const std::string info = read_file("/proc/self/fdinfo/" + std::to_string(m.fd.get()));
+    const auto at = info.find("\nPid:\t");
+    const long pid = at == std::string::npos ? -1 : std::strtol(info.c_str() + at + 6, nullptr, 10);
+    if (pid <= 0) throw Error("create the container's process: the pidfd names no process here");
     pidfd = m.fd.release();
-    return m.number;
+    return pid;
 }
 
 // Writes the name-resolution files into the runtime dir and says where they are. A container
@@ -228,11 +244,10 @@ JoinedForTheClone::JoinedForTheClone(const Spec& spec, std::vector<NamespaceJoin
     if (!spec.has_namespace(NamespaceType::kUser)) return;
     sys::Kernel& k = sys::kernel();
     for (auto it = joins.begin(); it != joins.end();) {
-        const char* kind = it->clone_flag == CLONE_NEWNET    ? "net"
-                           : it->clone_flag == CLONE_NEWIPC  ? "ipc"
-                           : it->clone_flag == CLONE_NEWUTS  ? "uts"
-                           : it->clone_flag == CLONE_NEWCGROUP ? "cgroup"
-                                                               : nullptr;
+        // Not cgroup (entered before the clone it would take CLONE_INTO_CGROUP's target out of
+        // reach under nsdelegate) nor ipc: with a joined user namespace the child enters those
+        // itself; with a new one they are refused (validate_spec).
+        const char* kind = it->clone_flag == CLONE_NEWNET ? "net" : it->clone_flag == CLONE_NEWUTS ? "uts" : nullptr;
         if (!kind) {
             ++it;
             continue;

@@ -152,7 +152,7 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
     // A process enters a pid namespace only at birth: this process joins it for its children.
-    if (spec.has_new_namespace(NamespaceType::kPid)) {
+    if (spec.has_namespace(NamespaceType::kPid)) {
         explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");
         check(sys::kernel().setns(launch.target_pidfd, CLONE_NEWPID), "join the container's pid namespace", "setns", "pidfd");
     }

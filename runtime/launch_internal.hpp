@@ -111,7 +111,7 @@ long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long&
 long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags);
 // The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
-// The namespaces a child with a new user namespace joins (net, ipc, uts, cgroup), entered by
+// The namespaces a child with a user namespace joins (net, uts), entered by
 // this thread for the clone alone: from inside its own user namespace the child holds no
 // capability over namespaces another user namespace owns, so it could not setns into them
 // (runc's nsexec joins before it unshares the user namespace: the same order). The child is

@@ -197,16 +197,6 @@ void RootfsBuilder::mount_one(const Mount& m, std::size_t index) {
                              o.propagation ? o.propagation : MS_PRIVATE | MS_REC);
         return;
     }
-    // A sysfs belongs to the network namespace of its mounter, which must own it: a user
-    // namespace in a joined network namespace gets the host's /sys bound read-only instead, as
-    // runc binds it.
-    if (m.type == "sysfs" && spec_.has_new_namespace(NamespaceType::kUser) && !spec_.has_new_namespace(NamespaceType::kNetwork)) {
-        Fd sys(check(kernel_.openat(AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "bind /sys", "open", "/sys"));
-        Fd target = root.open(m.destination, Create::kDirectory, true);
-        mnt::mount_at("bind /sys", "/sys", sys.get(), target, shown, "", MS_BIND | MS_REC, "");
-        mnt::remount_bind("bind /sys", root.open(m.destination, Create::kNothing), shown, o.flags | MS_RDONLY);
-        return;
-    }
     // Kernel filesystems must land on a real directory of the rootfs, never through a symlink.
     bool kernel_fs = m.type == "proc" || m.type == "sysfs" || m.destination == "/dev";
     Fd target = root.open(m.destination, Create::kDirectory, kernel_fs);
@@ -218,7 +208,14 @@ void RootfsBuilder::mount_one(const Mount& m, std::size_t index) {
     }
     // A read-only tmpfs is filled first, then made read-only, as runc does.
     const unsigned long flags = below ? o.flags & ~MS_RDONLY : o.flags;
-    mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, flags, o.data);
+    try {
+        mnt::mount_at(("mount " + m.destination).c_str(), m.source, -1, target, shown, m.type, flags, o.data);
+    } catch (const SysError& e) {
+        // A sysfs belongs to its network namespace's owner: a user namespace in one it does not
+        // own (joined, or the host's) gets the host's /sys bound instead, as runc binds it.
+        if (m.type != "sysfs" || e.error_number() != EPERM || !spec_.has_namespace(NamespaceType::kUser)) throw;
+        return bind_host_sys(target, m.destination, shown);
+    }
     if (below) {
         Fd top = root.open(m.destination, Create::kNothing);
         Fd tmpfs(kernel_.openat(top.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -379,6 +376,17 @@ void RootfsBuilder::bind_console(int slave_fd) const {
     Fd target = root_->open("/dev/console", Create::kFile);
     mnt::mount_at("bind the terminal on /dev/console", "<pty slave>", slave_fd, target,
                   root_->shown("/dev/console"), "", MS_BIND, "");
+}
+
+// The host's /sys, read-only, nosuid, nodev and noexec down to its last submount (the cgroup
+// tree, bpf, tracing, efivars), private so nothing the host mounts later shows up.
+void RootfsBuilder::bind_host_sys(const Fd& target, const std::string& destination, const std::string& shown) {
+    Fd sys(check(kernel_.openat(AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "bind /sys", "open", "/sys"));
+    mnt::mount_at("bind /sys", "/sys", sys.get(), target, shown, "", MS_BIND | MS_REC, "");
+    // Read-only whatever the spec asks: it is the host's.
+    Fd top = root_->open(destination, Create::kNothing);
+    mnt::set_attrs_recursively("bind /sys", top, shown, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0);
+    mnt::set_propagation("bind /sys", mnt::fd_path(top.get()), shown, MS_PRIVATE | MS_REC);
 }
 
 Fd RootfsBuilder::staged_copy(const std::string& name, const std::string& source) const {

@@ -73,6 +73,8 @@ private:
     void mask_paths();
     void readonly_paths();
     void bind_generated(const std::string& file, const char* destination);
+    // The host's /sys bound read-only at `target` (a sysfs this namespace may not mount).
+    void bind_host_sys(const Fd& target, const std::string& destination, const std::string& shown);
     // The parent's copy of a bind source, by its name in the staging dir.
     Fd staged_copy(const std::string& name, const std::string& source) const;
 

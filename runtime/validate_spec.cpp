@@ -159,12 +159,14 @@ void check_namespaces(const Spec& spec) {
     // The container's first process assembles the root as its namespace's root.
     if (!maps_root(spec.linux.uid_mappings) || !maps_root(spec.linux.gid_mappings))
         throw UsageError("linux.uidMappings and gidMappings must map the container's id 0");
-    // The parent's thread enters joined net, ipc, uts and cgroup namespaces for the clone
-    // (launch_internal.hpp, JoinedForTheClone), as runc joins them before it unshares the user
-    // namespace; a joined pid namespace is the parent's already. A user or mount namespace
-    // cannot be entered that way.
+    // The parent's thread enters joined net and uts namespaces for the clone (launch_internal.hpp,
+    // JoinedForTheClone), as runc joins them before it unshares the user namespace; a joined
+    // pid namespace is the parent's already. A joined ipc namespace would leave the container
+    // unable to mount its /dev/mqueue, a joined cgroup namespace would take the clone out of
+    // its cgroup's reach (nsdelegate), and a user, mount or time namespace cannot be entered
+    // that way: owned by another user namespace, each is refused.
     for (const auto& ns : spec.linux.namespaces)
-        if (!ns.path.empty() && (ns.type == NamespaceType::kUser || ns.type == NamespaceType::kMount || ns.type == NamespaceType::kTime))
+        if (!ns.path.empty() && ns.type != NamespaceType::kNetwork && ns.type != NamespaceType::kUts && ns.type != NamespaceType::kPid)
             throw UsageError("joining a " + std::string(namespace_name(ns.type)) + " namespace together with a new user namespace is not supported yet");
 }
 

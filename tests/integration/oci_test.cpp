@@ -1647,24 +1647,32 @@ TEST_F(OciConfigIntegration, JoinsANetworkAndUtsNamespaceWithANewUserNamespace) 
 TEST_F(OciConfigIntegration, JoinsAUserNamespaceByPath) {
     if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
     ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
-    Process holder = Process::spawn({"/usr/bin/unshare", "-U", "-n", "sh", "-c", "echo up; exec sleep 60"});
+    // The pod: a user, network and pid namespace (unshare forks the pid namespace's first
+    // process; it stays in the user namespace, its pid_for_children names the pid namespace).
+    Process holder = Process::spawn({"/usr/bin/unshare", "-U", "-n", "-p", "-f", "sh", "-c", "echo up; exec sleep 60"});
     ASSERT_TRUE(holder.wait_for_output("up", 10s)) << holder.err_so_far();
     const std::string proc = "/proc/" + std::to_string(holder.pid());
     write_file(proc + "/uid_map", "0 300000 65536\n");
     write_file(proc + "/gid_map", "0 300000 65536\n");
-    for (auto& ns : config_["linux"]["namespaces"])
+    for (auto& ns : config_["linux"]["namespaces"]) {
         if (ns["type"] == "network") ns["path"] = proc + "/ns/net";
+        if (ns["type"] == "pid") ns["path"] = proc + "/ns/pid_for_children";
+    }
     config_["linux"]["namespaces"].push_back({{"type", "user"}, {"path", proc + "/ns/user"}});
     std::string id = new_id("joinuser");
     pid_t pid = start_running(id, "exec sleep 60");
     ASSERT_GT(pid, 0);
+    // The state's pid is the host's: the pid the clone returned in the pod's pid namespace
+    // names another process here.
+    EXPECT_EQ(read_file("/proc/" + std::to_string(pid) + "/cmdline"), std::string("sleep\0" "60\0", 9));
     EXPECT_EQ(ns_link("user", pid), ns_link("user", holder.pid()));
     EXPECT_EQ(ns_link("net", pid), ns_link("net", holder.pid()));
+    EXPECT_EQ(ns_link("pid", pid), ns_link("pid_for_children", holder.pid()));
     std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
     EXPECT_NE(status.find("\nUid:\t300000\t300000\t300000\t300000\n"), std::string::npos) << status;
-    Result r = oci({"exec", id, "sh", "-c", "id -u; readlink /proc/self/ns/user; cat /proc/1/cmdline | tr '\\0' ' '"});
+    Result r = oci({"exec", id, "sh", "-c", "id -u; readlink /proc/self/ns/user"});
     EXPECT_EXIT_CODE(r, 0);
-    EXPECT_EQ(r.out, "0\n" + ns_link("user", holder.pid()) + "\nsleep 60 ") << describe(r);
+    EXPECT_EQ(r.out, "0\n" + ns_link("user", holder.pid()) + "\n") << describe(r);
     EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
     EXPECT_NE(reap(pid), -1);
 
@@ -1675,6 +1683,11 @@ TEST_F(OciConfigIntegration, JoinsAUserNamespaceByPath) {
     EXPECT_NE(maps.code, 0);
     EXPECT_NE(maps.err.find("a joined one has its own maps"), std::string::npos) << describe(maps);
     EXPECT_EQ(root_entries(), Strings{});
+    // The pod's first process (unshare's child, the pid namespace's init) goes with its pod.
+    for (pid_t init : children_of(holder.pid())) {
+        ::kill(init, SIGKILL);
+        wait_until_gone(init);
+    }
 }
 
 // linux.memoryPolicy: the container's processes allocate under the NUMA policy asked for, as
