@@ -5,10 +5,12 @@
 //   --userns host            the host's ids, no user namespace (the default without a remap)
 //   --uidmap C:H:N ...       a new user namespace with these maps (podman's meaning; --gidmap
 //   --gidmap C:H:N ...       defaults to the uid maps)
+//   --userns auto[:size=N]   a slot of kSlotSize ids of hutch's ranges for each container,
+//                            claimed when its record is made (claim_slot); podman's auto
 //   "userns-remap": "default" | "USER[:GROUP]" in /etc/hutch/config.json: every container
-//                            without --userns host maps 0..N-1 onto the first range of USER's
-//                            /etc/subuid entry (and GROUP's /etc/subgid one; "default": hutch),
-//                            Docker's userns-remap
+//                            without --userns host maps 0, 1, ... onto USER's /etc/subuid
+//                            ranges laid end to end (and GROUP's /etc/subgid ones; "default":
+//                            hutch), Docker's userns-remap
 #pragma once
 
 #include <cstdint>
