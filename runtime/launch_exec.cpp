@@ -120,11 +120,8 @@ namespace {
 // pid, then the pidfd is checked alive: the pid was not reused by then.
 Fd open_time_namespace(int target_pidfd) {
     const char* step = "join the container's time namespace";
-    const std::string info = "/proc/self/fdinfo/" + std::to_string(target_pidfd);
-    std::string text = read_file(info);
-    std::size_t at = text.find("\nPid:");
-    if (at == std::string::npos) throw Error(std::string(step) + ": no Pid in " + info);
-    const long pid = std::strtol(text.c_str() + at + 5, nullptr, 10);
+    const pid_t pid = pid_of_pidfd(target_pidfd);
+    if (pid < 0) throw Error(std::string(step) + ": no Pid in the fdinfo of the container's pidfd");
     const std::string path = "/proc/" + std::to_string(pid) + "/ns/time_for_children";
     Fd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns || pid <= 0) throw SysError(step, "open", path, errno);

@@ -101,7 +101,10 @@ struct StdioPipes {
     }
 };
 
-// clone3 of a container's first process (launch.cpp), with `extra` flags (CLONE_PARENT).
+// The pid of the process `pidfd` refers to, in this process's pid namespace (its fdinfo's Pid);
+// -1 when it says none (0: in no pid namespace of ours).
+pid_t pid_of_pidfd(int pidfd);
+// clone3 of a container's first process (launch_namespaces.cpp), with `extra` flags (CLONE_PARENT).
 long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long& flags, unsigned long extra = 0);
 // The same from inside the user namespace `userns` (joined by path): a helper forked from this
 // process enters it and clones the child with CLONE_PARENT, so the child is this process's, its
