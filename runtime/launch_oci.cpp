@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
-#include <sstream>
 
+#include "caps/probe/probe_lib.hpp"
 #include "caps/seccomp_cache.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
@@ -45,15 +45,14 @@ struct OciProcess {
 // The host id the user namespace of `pid` maps its id 0 to, from /proc/PID/{uid,gid}_map.
 std::uint32_t host_id_of_root(pid_t pid, const char* map) {
     const std::string path = "/proc/" + std::to_string(pid) + "/" + map;
-    std::istringstream in(read_file(path));
-    std::uint64_t inside = 0, outside = 0, size = 0;
-    while (in >> inside >> outside >> size)
-        if (inside == 0 && size > 0) return static_cast<std::uint32_t>(outside);
-    throw Error("the joined user namespace maps no id 0 (" + path + "): its root could not assemble the container");
+    for (const auto& line : probe::parse_id_map(read_file(path)))
+        if (line.inside == 0 && line.count > 0) return static_cast<std::uint32_t>(line.outside);
+    throw Error("the user namespace maps no id 0 (" + path + "): its root could not assemble the container");
 }
 
-// A joined user namespace's root gets the start fifo, as a new one's does (its maps are known
-// only once the child is in it).
+// The child works as its user namespace's root (a host id of the maps, a new namespace's or a
+// joined one's, read back once it is in it) and must still open the start fifo, as runc
+// arranges for its own.
 void give_to_namespace_root(pid_t pid, const std::string& fifo_path) {
     check(::chown(fifo_path.c_str(), host_id_of_root(pid, "uid_map"), host_id_of_root(pid, "gid_map")),
           "give the start fifo to the container's root", "chown", fifo_path);
@@ -72,21 +71,9 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string fifo_path = launch.state_dir + "/exec.fifo";
     Fd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw SysError("open the start fifo", "open", fifo_path, errno);
-    if (spec.has_namespace(NamespaceType::kUser)) {
+    // A user namespace's root must reach its root and the fifo (given to it once it exists).
+    if (spec.has_namespace(NamespaceType::kUser))
         check(::chmod(launch.state_dir.c_str(), 0711), "open the state dir to the container's root", "chmod", launch.state_dir);
-    }
-    if (spec.has_new_namespace(NamespaceType::kUser)) {
-        // The child works as its namespace's root (a host id of the mapping) and must still
-        // reach its root and open the fifo, as runc arranges for its own.
-        const auto host_id = [](const std::vector<IdMapping>& maps) {
-            for (const auto& m : maps)
-                if (m.container_id == 0) return m.host_id;
-            return 0u;
-        };
-        check(::fchownat(AT_FDCWD, fifo_path.c_str(), host_id(spec.linux.uid_mappings), host_id(spec.linux.gid_mappings), 0),
-              "give the start fifo to the container's root", "fchownat", fifo_path);
-        check(::chmod(launch.state_dir.c_str(), 0711), "open the state dir to the container's root", "chmod", launch.state_dir);
-    }
     // Joining a pid namespace is for the child only: hutch goes back to its own right after the
     // clone, so the hooks it forks (prestart, createRuntime, poststart) run in the runtime's
     // namespace as runtime.md says, with the host pids their state names.
@@ -136,7 +123,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
           "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
     write_id_maps(p.child.pid(), spec);
-    if (userns >= 0) give_to_namespace_root(p.child.pid(), fifo_path);
+    if (spec.has_namespace(NamespaceType::kUser)) give_to_namespace_root(p.child.pid(), fifo_path);
 
     // config.md: prestart (deprecated) and createRuntime run in the runtime's namespace once the
     // container's namespaces exist, before pivot_root.
