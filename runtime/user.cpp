@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "runtime/error.hpp"
+#include "runtime/validate.hpp"
 
 namespace hutch {
 namespace {
@@ -19,18 +20,6 @@ struct GroupEntry {
     std::uint32_t gid;
     std::vector<std::string> members;
 };
-
-std::vector<std::string> split(std::string_view line, char sep) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= line.size(); ++i) {
-        if (i == line.size() || line[i] == sep) {
-            out.emplace_back(line.substr(start, i - start));
-            start = i + 1;
-        }
-    }
-    return out;
-}
 
 // Docker accepts ids 0..2^31-1 (runc refuses larger ones).
 std::optional<std::uint32_t> parse_id(std::string_view s) {
@@ -52,7 +41,7 @@ std::vector<Entry> parse_file(std::string_view text, Parse parse) {
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty() || line[0] == '#') continue;
-        if (auto entry = parse(split(line, ':'))) out.push_back(*entry);
+        if (auto entry = parse(validate::fields(line, ':'))) out.push_back(*entry);
     }
     return out;
 }
@@ -74,7 +63,7 @@ std::vector<GroupEntry> parse_group(std::string_view text) {
         auto gid = parse_id(f[2]);
         if (!gid) return std::nullopt;
         std::vector<std::string> members;
-        if (!f[3].empty()) members = split(f[3], ',');
+        if (!f[3].empty()) members = validate::fields(f[3], ',');
         return GroupEntry{f[0], *gid, members};
     });
 }

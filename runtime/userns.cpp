@@ -29,15 +29,6 @@ bool parse_u32(const std::string& text, std::uint32_t& out) {
     return true;
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string part;
-    std::istringstream in(s);
-    while (std::getline(in, part, sep)) out.push_back(part);
-    if (!s.empty() && s.back() == sep) out.emplace_back();
-    return out;
-}
-
 }  // namespace
 
 std::vector<IdMapping> subordinate_ranges(const std::string& text, const std::string& name, const std::string& file) {
@@ -48,7 +39,7 @@ std::vector<IdMapping> subordinate_ranges(const std::string& text, const std::st
     while (std::getline(in, line)) {
         ++number;
         if (line.empty() || line[0] == '#') continue;
-        auto fields = split(line, ':');
+        auto fields = validate::fields(line, ':');
         if (fields.empty() || fields[0] != name) continue;
         IdMapping range;
         if (fields.size() != 3 || !parse_u32(fields[1], range.host_id) || !parse_u32(fields[2], range.size) || range.size == 0 ||
@@ -61,7 +52,7 @@ std::vector<IdMapping> subordinate_ranges(const std::string& text, const std::st
 }
 
 IdMapping parse_mapping(const std::string& text, const char* flag) {
-    auto fields = split(text, ':');
+    auto fields = validate::fields(text, ':');
     IdMapping m;
     if (fields.size() != 3 || !parse_u32(fields[0], m.container_id) || !parse_u32(fields[1], m.host_id) ||
         !parse_u32(fields[2], m.size))

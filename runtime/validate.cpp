@@ -84,6 +84,18 @@ bool utf8(std::string_view text) {
     return true;
 }
 
+std::vector<std::string> fields(std::string_view text, char sep) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        if (i == text.size() || text[i] == sep) {
+            out.emplace_back(text.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
 std::string clean_absolute_path(const std::string& path, const std::string& what) {
     auto invalid = [&](const char* why) { return UsageError("invalid " + what + " \"" + path + "\": " + why); };
     if (path.empty() || path[0] != '/') throw invalid("the path must be absolute");

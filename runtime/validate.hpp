@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hutch::validate {
 
@@ -20,6 +21,9 @@ bool has_control(std::string_view text);
 // True when the text is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code
 // points above U+10FFFF), as JSON requires of every string.
 bool utf8(std::string_view text);
+
+// The fields of `text` between `sep`s, empty ones included: "a::b" is 3, "" is 1 ("" alone).
+std::vector<std::string> fields(std::string_view text, char sep);
 
 // An absolute path as one place: "/a//b/./" is "/a/b", so checks on it see what the kernel will.
 // Unlike the checks above it throws, a UsageError naming `what` and the path, when the path is
