@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -53,11 +54,11 @@ void close_all_but(int a, int b) {
     ::close_range(static_cast<unsigned>(b + 1), ~0U, 0);
 }
 
-// A user namespace with the container's maps, for MOUNT_ATTR_IDMAP before the container's own
-// exists (runc makes one the same way). A helper unshares it and waits; its maps written and
-// the namespace held by an fd, the helper goes. Only async-signal-safe calls in the helper: the
-// parent may have threads (hutch profile's).
-Fd idmap_namespace(const Spec& spec) {
+// A user namespace with these maps, for MOUNT_ATTR_IDMAP (the container's own may not exist
+// yet; a mount's maps are its own; runc makes one the same way). A helper unshares it and waits;
+// its maps written and the namespace held by an fd, the helper goes. Only async-signal-safe
+// calls in the helper: the parent may have threads (hutch profile's).
+Fd idmap_namespace(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids, const std::string& whose) {
     int ready[2], done[2];
     check(::pipe2(ready, O_CLOEXEC), kStep, "pipe2");
     Fd ready_read(ready[0]), ready_write(ready[1]);
@@ -84,9 +85,9 @@ Fd idmap_namespace(const Spec& spec) {
     while ((n = ::read(ready_read.get(), &c, 1)) < 0 && errno == EINTR) {
     }
     if (n != 1) throw Error(std::string(kStep) + ": the helper could not make a user namespace (unshare(CLONE_NEWUSER))");
-    explain::comment("a helper (pid " + std::to_string(pid) +
-                     ") unshares a user namespace with the container's maps, for the idmapped mounts");
-    launch_detail::write_id_maps(pid, spec);
+    explain::comment("a helper (pid " + std::to_string(pid) + ") unshares a user namespace with " + whose +
+                     " maps, for the idmapped mounts");
+    launch_detail::write_id_maps(pid, uids, gids);
     const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
     return Fd(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", path));
 }
@@ -101,16 +102,18 @@ std::uint64_t attrs_of(unsigned long flags) {
     return out;
 }
 
-// A detached copy of the tree at `path`, with `propagation` (a copy is a peer of the host mount
-// it copies until told otherwise), its own mount's `attrs` (set before the staging, so the
-// child's copy has them locked), and with `userns` >= 0 idmapped with its maps.
-Fd copy_of(const std::string& path, bool recursive, int userns, std::uint64_t propagation, std::uint64_t attrs) {
+// A detached copy of the tree at `path` (its submounts too if `recursive`), with `propagation`
+// (a copy is a peer of the host mount it copies until told otherwise), its own mount's `attrs`
+// (set before the staging, so the child's copy has them locked), and with `userns` >= 0
+// idmapped with its maps (the submounts too if `idmap_recursive`).
+Fd copy_of(const std::string& path, bool recursive, int userns, bool idmap_recursive, std::uint64_t propagation,
+           std::uint64_t attrs) {
     sys::Kernel& k = sys::kernel();
     Fd tree(k.open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
     if (!tree) throw SysError(kStep, "open_tree", path, errno);
     if (k.mount_setattr(tree.get(), recursive, 0, 0, -1, propagation) != 0)
         throw SysError(kStep, "mount_setattr(propagation)", path, errno);
-    if (userns >= 0 && k.mount_setattr(tree.get(), recursive, MOUNT_ATTR_IDMAP, 0, userns) != 0) {
+    if (userns >= 0 && k.mount_setattr(tree.get(), recursive && idmap_recursive, MOUNT_ATTR_IDMAP, 0, userns) != 0) {
         const int err = errno;
         // EINVAL: the filesystem cannot be idmapped (tmpfs before Linux 6.3, overlayfs, ...).
         throw SysError(std::string(kStep) + ": an idmapped mount of " + path +
@@ -144,7 +147,7 @@ Fd overlay_root(const Spec& spec, const RootfsPlan& plan, int userns) {
     // overlayfs takes only mounted layers.
     std::vector<Fd> lowers;
     for (const auto& layer : layers) {
-        const Fd& lower = lowers.emplace_back(copy_of(layer, false, userns, MS_PRIVATE, 0));
+        const Fd& lower = lowers.emplace_back(copy_of(layer, false, userns, false, MS_PRIVATE, 0));
         if (k.fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, lower.get()) != 0) {
             const int err = errno;
             const std::string log = context_log(fs.get());
@@ -215,9 +218,39 @@ std::string staged_file(const std::string& generated_path) {
     return "etc-" + generated_path.substr(generated_path.rfind('/') + 1);
 }
 
+std::vector<Fd> idmapped_binds(const Spec& spec, int joined_userns) {
+    std::vector<Fd> out(spec.mounts.size());
+    // Mounts with the same maps share a helper's namespace.
+    std::vector<std::pair<const Mount*, Fd>> namespaces;
+    for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+        const Mount& m = spec.mounts[i];
+        const mnt::Options o = mnt::parse_options(m.options);
+        if (!o.idmap && m.uid_mappings.empty()) continue;
+        // A mount's own maps; else the container's user namespace's: a new one's maps, or the
+        // joined one itself (validate_spec refused an idmap with neither).
+        int userns = joined_userns;
+        const bool own = !m.uid_mappings.empty();
+        if (own || joined_userns < 0) {
+            const auto& uids = own ? m.uid_mappings : spec.linux.uid_mappings;
+            const auto& gids = own ? m.gid_mappings : spec.linux.gid_mappings;
+            auto same = std::find_if(namespaces.begin(), namespaces.end(), [&](const auto& n) {
+                const bool n_own = !n.first->uid_mappings.empty();
+                return (n_own ? n.first->uid_mappings : spec.linux.uid_mappings) == uids &&
+                       (n_own ? n.first->gid_mappings : spec.linux.gid_mappings) == gids;
+            });
+            if (same == namespaces.end())
+                same = namespaces.insert(namespaces.end(),
+                                         {&m, idmap_namespace(uids, gids, own ? "the mount's" : "the container's")});
+            userns = same->second.get();
+        }
+        out[i] = copy_of(m.source, o.recursive, userns, o.idmap_recursive, MS_PRIVATE, 0);
+    }
+    return out;
+}
+
 Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
     sys::Kernel& k = sys::kernel();
-    Fd userns = idmap_namespace(spec);
+    Fd userns = idmap_namespace(spec.linux.uid_mappings, spec.linux.gid_mappings, "the container's");
     Fd root = overlay_root(spec, plan, userns.get());
     std::vector<Copy> copies;
     for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
@@ -228,12 +261,13 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
         // as runc's copies of shared mounts into a user namespace are (CL_SHARED_TO_SLAVE).
         const std::uint64_t propagation = o.propagation & (MS_SHARED | MS_SLAVE) ? MS_SLAVE : MS_PRIVATE;
         copies.push_back({staged_mount(i), m.source,
-                          copy_of(m.source, o.recursive, o.idmap ? userns.get() : -1, propagation, attrs_of(o.flags))});
+                          copy_of(m.source, o.recursive, o.idmap ? userns.get() : -1, o.recursive, propagation,
+                                  attrs_of(o.flags))});
     }
     for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
         if (!file->empty())
             copies.push_back({staged_file(*file), *file,
-                              copy_of(*file, false, -1, MS_PRIVATE, spec.root.readonly ? MOUNT_ATTR_RDONLY : 0)});
+                              copy_of(*file, false, -1, false, MS_PRIVATE, spec.root.readonly ? MOUNT_ATTR_RDONLY : 0)});
 
     const std::string own = "/proc/thread-self/ns/mnt";
     home_ = Fd(check(k.openat(AT_FDCWD, own.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", own));
@@ -249,7 +283,7 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
         mnt::set_propagation(step, "/", "/", MS_REC | MS_PRIVATE);
         Fd merged(check(k.openat(AT_FDCWD, plan.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open",
                         plan.merged_dir));
-        mnt::attach_at(step, root, "overlay", merged, plan.merged_dir);
+        mnt::attach_at(step, root.get(), "overlay", merged, plan.merged_dir);
         Fd at(check(k.openat(AT_FDCWD, plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open",
                     plan.staging_dir));
         // Searchable, not listable: the container's root looks its copies up by name.
@@ -267,7 +301,7 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
                               "open", shown));
             }
             Fd point(check(k.openat(dir.get(), c.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC), step, "open", shown));
-            mnt::attach_at(step, c.mount, c.source, point, shown);
+            mnt::attach_at(step, c.mount.get(), c.source, point, shown);
         }
     } catch (...) {
         leave();

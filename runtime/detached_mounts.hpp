@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "runtime/fd.hpp"
 #include "runtime/rootfs.hpp"
@@ -46,6 +47,14 @@ void check_kernel(const std::string& layer);
 // ("hosts", "resolv.conf", "hostname": the plan's file names).
 std::string staged_mount(std::size_t index);
 std::string staged_file(const std::string& generated_path);
+
+// The idmapped binds of a container the parent does not stage (an OCI bundle's idmap and ridmap
+// mounts, or mounts[].uidMappings, as runc makes them): detached copies made here, root on the
+// host, with MOUNT_ATTR_IDMAP set before anything attaches them. The child inherits the fds and
+// attaches each (move_mount) in place of its own bind. One per spec.mounts index, empty where
+// the mount is not idmapped. `joined_userns` (>= 0): the user namespace joined by path, whose
+// maps an idmap without maps of its own takes.
+std::vector<Fd> idmapped_binds(const Spec& spec, int joined_userns);
 
 // The parent's half, between the plan and clone3.
 class Staging {

@@ -133,6 +133,7 @@ private:
 };
 // Writes a new user namespace's id maps for the child `pid`.
 void write_id_maps(pid_t pid, const Spec& spec);
+void write_id_maps(pid_t pid, const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids);
 // Sends the pty master to an engine's console socket.
 void send_console(int socket, int master);
 // Docker's exit status for a command that could not be exec'd: 127 not found, else 126.

@@ -135,6 +135,10 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
 // Done before "go", so the child runs with its ids mapped from its first step.
 void write_id_maps(pid_t pid, const Spec& spec) {
     if (!spec.has_new_namespace(NamespaceType::kUser)) return;
+    write_id_maps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings);
+}
+
+void write_id_maps(pid_t pid, const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids) {
     auto write_map = [pid](const char* file, const std::vector<IdMapping>& maps) {
         std::string text;
         for (const auto& m : maps)
@@ -142,8 +146,8 @@ void write_id_maps(pid_t pid, const Spec& spec) {
         std::string path = "/proc/" + std::to_string(pid) + "/" + file;
         sys::write_kernel_file(path, text, "map the user namespace's ids", path);
     };
-    write_map("uid_map", spec.linux.uid_mappings);
-    write_map("gid_map", spec.linux.gid_mappings);
+    write_map("uid_map", uids);
+    write_map("gid_map", gids);
 }
 
 JoinedForTheClone::JoinedForTheClone(const Spec& spec, std::vector<NamespaceJoin>& joins) {

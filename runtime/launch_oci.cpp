@@ -16,6 +16,7 @@
 
 #include "caps/probe/probe_lib.hpp"
 #include "caps/seccomp_cache.hpp"
+#include "runtime/detached_mounts.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/launch.hpp"
@@ -95,11 +96,14 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
 
     int pidfd = -1;
     unsigned long flags = 0;
-    JoinedForTheClone joined(spec, joins);
     // A user namespace joined by path: a helper enters it and clones the child from there.
     auto user = std::find_if(joins.begin(), joins.end(), [](const NamespaceJoin& j) { return j.clone_flag == CLONE_NEWUSER; });
     const int userns = user == joins.end() ? -1 : user->fd;
     if (user != joins.end()) joins.erase(user);
+    // Held until the child has its copies (the fds are inherited through the clone).
+    std::vector<Fd> idmapped = detached::idmapped_binds(spec, userns);
+    for (const Fd& fd : idmapped) plan.idmapped_binds.push_back(fd ? fd.get() : -1);
+    JoinedForTheClone joined(spec, joins);
     long pid = userns >= 0 ? clone_in_user_namespace(spec, userns, cgroups.clone_into_fd(), pidfd, flags)
                            : clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
     if (pid == 0) {
@@ -119,6 +123,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();
     join_fds.clear();
+    idmapped.clear();
     check(sys::kernel().setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns",
           "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's

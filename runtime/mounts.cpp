@@ -80,8 +80,9 @@ Options parse_options(const std::vector<std::string>& options) {
         } else if (opt == "bind" || opt == "rbind") {
             out.bind = true;
             out.recursive = opt == "rbind";
-        } else if (opt == "idmap") {
+        } else if (opt == "idmap" || opt == "ridmap") {
             out.idmap = true;
+            out.idmap_recursive = opt == "ridmap";
         } else if (opt == "tmpcopyup" || opt == "notmpcopyup") {
             out.copy_up = opt == "tmpcopyup";
         } else if (opt.find('=') != std::string::npos || opt == "newinstance") {
@@ -208,9 +209,9 @@ void mount_at(const char* step, const std::string& source, int source_fd, const 
                        errno);
 }
 
-void attach_at(const char* step, const Fd& detached, const std::string& source_shown, const Fd& target,
+void attach_at(const char* step, int detached, const std::string& source_shown, const Fd& target,
                const std::string& target_shown) {
-    if (sys::kernel().move_mount(detached.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    if (sys::kernel().move_mount(detached, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
         throw SysError(step, "move_mount " + source_shown + " ->", target_shown, errno);
 }
 

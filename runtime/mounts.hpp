@@ -28,7 +28,9 @@ struct Options {
     bool copy_up = false;
     // idmap (podman's volume option, runc's mount option): the bind takes the container's user
     // namespace's maps (MOUNT_ATTR_IDMAP), so its files show inside with the ids they have on disk.
+    // ridmap (runc's): the same for every mount below it too; idmap maps only the top one.
     bool idmap = false;
+    bool idmap_recursive = false;
     std::string data;               // "mode=755,size=65536k"
 };
 // Throws UsageError on an option hutch does not know.
@@ -72,7 +74,7 @@ void mount_at(const char* step, const std::string& source, int source_fd, const 
 
 // Attaches the detached mount `detached` (open_tree, fsmount) onto the opened `target`:
 // move_mount with both paths empty, so neither is looked up again.
-void attach_at(const char* step, const Fd& detached, const std::string& source_shown, const Fd& target,
+void attach_at(const char* step, int detached, const std::string& source_shown, const Fd& target,
                const std::string& target_shown);
 
 // tmpcopyup: the tree below directory `from` (taken before a tmpfs hid it) copied into `to` (the

@@ -180,14 +180,22 @@ void RootfsBuilder::mount_one(const Mount& m, std::size_t index) {
 
     std::string shown = root.shown(m.destination);
     if (is_bind(m, o)) {
-        Fd source = staged_ ? staged_copy(detached::staged_mount(index), m.source)
-                            : Fd(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
-        if (!source) throw SysError("bind mount " + m.destination, "open", m.source, errno);
+        const int idmapped = index < plan_.idmapped_binds.size() ? plan_.idmapped_binds[index] : -1;
+        Fd source = staged_          ? staged_copy(detached::staged_mount(index), m.source)
+                    : idmapped >= 0 ? Fd()
+                                     : Fd(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
+        if (!source && idmapped < 0) throw SysError("bind mount " + m.destination, "open", m.source, errno);
         struct stat st {};
-        check(kernel_.fstat(source.get(), &st), "bind mount", "fstat", m.source);
+        check(kernel_.fstat(idmapped >= 0 ? idmapped : source.get(), &st), "bind mount", "fstat", m.source);
         Fd target = root.open(m.destination, S_ISDIR(st.st_mode) ? Create::kDirectory : Create::kFile);
-        mnt::mount_at("bind mount", m.source, source.get(), target, shown, "",
-                      MS_BIND | (o.recursive ? MS_REC : 0), "");
+        if (idmapped >= 0) {
+            // The parent's copy, idmapped before anything could attach it (detached_mounts.hpp);
+            // its fd goes with hutch's others before the exec.
+            mnt::attach_at("bind mount (idmapped)", idmapped, m.source, target, shown);
+        } else {
+            mnt::mount_at("bind mount", m.source, source.get(), target, shown, "",
+                          MS_BIND | (o.recursive ? MS_REC : 0), "");
+        }
         Fd top = root.open(m.destination, Create::kNothing);
         if (o.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
             mnt::remount_bind("bind mount", top, shown, o.flags);

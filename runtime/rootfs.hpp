@@ -32,6 +32,9 @@ struct RootfsPlan {
     // A user namespace (runtime/detached_mounts.hpp): where the parent stages the bind sources'
     // copies, in a mount namespace the child's is copied from; the root is staged at merged_dir.
     std::string staging_dir;
+    // Without staging: the parent's idmapped copy of spec.mounts[i] (an fd the child inherits,
+    // attached in place of its bind), -1 or absent where the mount is not idmapped.
+    std::vector<int> idmapped_binds;
     // Generated files bind-mounted over the rootfs' own; empty: not generated.
     std::string hosts_file, resolv_file, hostname_file;
     // The container's cgroup directories (host paths, one per hierarchy it was placed in): the

@@ -411,6 +411,8 @@ json to_json(const Spec& s) {
     for (const auto& m : s.mounts) {
         json jm = {{"destination", m.destination}, {"type", m.type}, {"source", m.source}};
         if (!m.options.empty()) jm["options"] = m.options;
+        if (!m.uid_mappings.empty()) jm["uidMappings"] = mappings_json(m.uid_mappings);
+        if (!m.gid_mappings.empty()) jm["gidMappings"] = mappings_json(m.gid_mappings);
         mounts.push_back(jm);
     }
     json namespaces = json::array();
@@ -563,7 +565,8 @@ Spec spec_from_json(const json& j) {
 
     top.each("mounts", [&](const Reader& m) {
         s.mounts.push_back({m.get<std::string>("destination", ""), m.get<std::string>("type", ""),
-                            m.get<std::string>("source", ""), m.get<Strings>("options", {})});
+                            m.get<std::string>("source", ""), m.get<Strings>("options", {}),
+                            mappings_from(m, "uidMappings"), mappings_from(m, "gidMappings")});
     });
     if (top.has("linux")) {
         Reader l = top.at("linux");

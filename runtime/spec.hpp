@@ -21,11 +21,20 @@
 
 namespace hutch {
 
+// linux.uidMappings[] / gidMappings[]: ids of a new user namespace and the host ids they stand for.
+struct IdMapping {
+    std::uint32_t container_id = 0, host_id = 0, size = 0;
+    bool operator==(const IdMapping&) const = default;
+};
+
 struct Mount {
     std::string destination;
     std::string type;  // "proc", "tmpfs", "bind", ... ("bind" means options carry bind/rbind)
     std::string source;
     std::vector<std::string> options;
+    // mounts[].uidMappings / gidMappings (OCI 1.1): a bind idmapped with these maps, the way a
+    // user namespace's are read (a file's id on disk is containerID, shown as hostID).
+    std::vector<IdMapping> uid_mappings, gid_mappings;
     bool operator==(const Mount&) const = default;
 };
 
@@ -168,12 +177,6 @@ struct Device {
     std::optional<std::uint32_t> file_mode;
     std::uint32_t uid = 0, gid = 0;
     bool operator==(const Device&) const = default;
-};
-
-// linux.uidMappings[] / gidMappings[]: ids of a new user namespace and the host ids they stand for.
-struct IdMapping {
-    std::uint32_t container_id = 0, host_id = 0, size = 0;
-    bool operator==(const IdMapping&) const = default;
 };
 
 // linux.resources[].devices[]: a device cgroup rule.

@@ -61,6 +61,11 @@ IdMapping parse_mapping(const std::string& text, const char* flag) {
 }
 
 void check_map(const std::vector<IdMapping>& map, const std::string& what) {
+    check_ranges(map, what);
+    if (!maps(map, 0)) throw UsageError(what + " must map the container's id 0 (its root assembles the root)");
+}
+
+void check_ranges(const std::vector<IdMapping>& map, const std::string& what) {
     if (map.empty()) throw UsageError(what + ": no range given");
     if (map.size() > kMaxRanges)
         throw UsageError(what + ": " + std::to_string(map.size()) + " ranges, the kernel takes at most " + std::to_string(kMaxRanges));
@@ -81,7 +86,6 @@ void check_map(const std::vector<IdMapping>& map, const std::string& what) {
                 throw UsageError(what + " " + shown(a) + " and " + shown(b) + " overlap on the host");
         }
     }
-    if (!maps(map, 0)) throw UsageError(what + " must map the container's id 0 (its root assembles the root)");
 }
 
 bool maps(const std::vector<IdMapping>& map, std::uint32_t id) {

@@ -35,6 +35,8 @@ IdMapping parse_mapping(const std::string& text, const char* flag);
 // least 1, none past 2^32-1, none overlapping another on either side, the container's id 0
 // among them (its root assembles the root). `what` names the map ("--uidmap").
 void check_map(const std::vector<IdMapping>& map, const std::string& what);
+// The same without the id 0: a mount's own maps (OCI mounts[].uidMappings) need not have it.
+void check_ranges(const std::vector<IdMapping>& map, const std::string& what);
 
 // Whether `id` inside is one the map has.
 bool maps(const std::vector<IdMapping>& map, std::uint32_t id);

@@ -13,6 +13,7 @@
 #include "runtime/launch.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/rlimits.hpp"
+#include "runtime/userns.hpp"
 #include "runtime/validate.hpp"
 
 namespace hutch {
@@ -70,6 +71,27 @@ void check_root_and_command(const Spec& spec) {
                          "\": must be [r]private, [r]shared, [r]slave or [r]unbindable");
 }
 
+// An idmapped bind (idmap, ridmap, or mounts[].uidMappings/gidMappings), made by the parent
+// (runtime/detached_mounts.hpp): with maps of its own, both and sane (runc asks for both); without,
+// the container's user namespace gives them, so it must have one.
+void check_idmapped(const Spec& spec, const Mount& m, const mnt::Options& o) {
+    const bool own_maps = !m.uid_mappings.empty() || !m.gid_mappings.empty();
+    if (!o.idmap && !own_maps) return;
+    const std::string what = "mount " + m.destination;
+    if (!o.bind) throw UsageError(what + ": only a bind mount can be idmapped (idmap, ridmap, uidMappings)");
+    if (own_maps) {
+        if (detached::needed(spec))
+            throw UsageError(what + ": maps of its own (uidMappings) are not taken with hutch run's user namespace");
+        if (m.uid_mappings.empty() || m.gid_mappings.empty())
+            throw UsageError(what + ": an idmapped mount needs both uidMappings and gidMappings");
+        userns::check_ranges(m.uid_mappings, what + ": uidMappings");
+        userns::check_ranges(m.gid_mappings, what + ": gidMappings");
+    } else if (!spec.has_namespace(NamespaceType::kUser)) {
+        throw UsageError(what + ": " + (o.idmap_recursive ? "ridmap" : "idmap") +
+                         " without uidMappings takes the user namespace's maps, and the container has none");
+    }
+}
+
 void check_mounts(const Spec& spec) {
     static const char* kTypes[] = {"proc", "tmpfs", "devpts", "sysfs", "cgroup", "mqueue", "bind"};
     for (const auto& m : spec.mounts) {
@@ -79,10 +101,7 @@ void check_mounts(const Spec& spec) {
         mnt::Options o = mnt::parse_options(m.options);  // throws on an unknown option
         if (!known && !o.bind)
             throw UsageError("mount " + m.destination + ": unsupported type \"" + m.type + "\"");
-        // The bind takes the container's own maps when the parent copies it
-        // (runtime/detached_mounts.cpp); a mount's own uidMappings (OCI) are not taken yet.
-        if (o.idmap && (!o.bind || !detached::needed(spec)))
-            throw UsageError("mount " + m.destination + ": the idmap option needs a bind mount and hutch run's user namespace");
+        check_idmapped(spec, m, o);
     }
     for (const auto& m : spec.mounts) {
         // Anything but procfs on /proc, or over a file in it, would make the masked and

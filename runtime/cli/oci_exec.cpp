@@ -195,7 +195,7 @@ json features() {
          {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync", "noatime",
           "atime", "nodiratime", "diratime", "relatime", "norelatime", "strictatime", "nostrictatime", "bind",
           "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
-          "tmpcopyup", "notmpcopyup", "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec"}},
+          "tmpcopyup", "notmpcopyup", "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "idmap", "ridmap"}},
         {"linux",
          {{"namespaces", namespaces},
           {"capabilities", caps},
@@ -210,6 +210,8 @@ json features() {
              {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
               "SCMP_CMP_MASKED_EQ"}},
             {"archs", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}},
+          // Idmapped binds (idmap, ridmap, mounts[].uidMappings): containerd asks before it uses them.
+          {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
           {"apparmor", {{"enabled", false}}},
           {"selinux", {{"enabled", false}}}}},
         // Not in features.md: what create refuses, so an engine or a user can see it up front.

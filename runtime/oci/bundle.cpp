@@ -41,8 +41,6 @@ const std::vector<std::string> kUnsupported = {
     "linux.resources.rdma",
     "linux.intelRdt",
     "linux.netDevices",
-    "mounts[].uidMappings",
-    "mounts[].gidMappings",
 };
 
 
@@ -62,17 +60,6 @@ const json* find_path(const json& config, const std::string& path) {
 
 void refuse_unsupported(const json& config) {
     for (const auto& field : kUnsupported) {
-        if (field.rfind("mounts[].", 0) == 0) {
-            std::string key = field.substr(9);
-            if (!config.contains("mounts") || !config["mounts"].is_array()) continue;
-            for (std::size_t i = 0; i < config["mounts"].size(); ++i) {
-                const json& m = config["mounts"][i];
-                if (m.is_object() && m.contains(key) && !asks_nothing(m[key]))
-                    throw UsageError("config.json: mounts[" + std::to_string(i) + "]." + key +
-                                     " is not supported by hutch");
-            }
-            continue;
-        }
         const json* v = find_path(config, field);
         if (v && !asks_nothing(*v)) throw UsageError("config.json: " + field + " is not supported by hutch");
     }

@@ -1659,6 +1659,11 @@ TEST_F(OciConfigIntegration, JoinsAUserNamespaceByPath) {
         if (ns["type"] == "pid") ns["path"] = proc + "/ns/pid_for_children";
     }
     config_["linux"]["namespaces"].push_back({{"type", "user"}, {"path", proc + "/ns/user"}});
+    // "idmap" without maps of its own takes the joined namespace's (runc's UserNSPath case).
+    std::string volume = tmp_ / "volume";
+    ASSERT_EQ(::mkdir(volume.c_str(), 0755), 0);
+    write_file(volume + "/file", "");
+    config_["mounts"].push_back({{"destination", "/tmp/mapped"}, {"type", "bind"}, {"source", volume}, {"options", {"bind", "idmap"}}});
     std::string id = new_id("joinuser");
     pid_t pid = start_running(id, "exec sleep 60");
     ASSERT_GT(pid, 0);
@@ -1670,9 +1675,9 @@ TEST_F(OciConfigIntegration, JoinsAUserNamespaceByPath) {
     EXPECT_EQ(ns_link("pid", pid), ns_link("pid_for_children", holder.pid()));
     std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
     EXPECT_NE(status.find("\nUid:\t300000\t300000\t300000\t300000\n"), std::string::npos) << status;
-    Result r = oci({"exec", id, "sh", "-c", "id -u; readlink /proc/self/ns/user"});
+    Result r = oci({"exec", id, "sh", "-c", "id -u; readlink /proc/self/ns/user; stat -c %u /tmp/mapped/file"});
     EXPECT_EXIT_CODE(r, 0);
-    EXPECT_EQ(r.out, "0\n" + ns_link("user", holder.pid()) + "\n") << describe(r);
+    EXPECT_EQ(r.out, "0\n" + ns_link("user", holder.pid()) + "\n0\n") << describe(r);
     EXPECT_EXIT_CODE(oci({"delete", "-f", id}), 0);
     EXPECT_NE(reap(pid), -1);
 
@@ -2048,6 +2053,68 @@ TEST_F(OciConfigIntegration, RroMakesEveryMountBelowABindReadOnly) {
     EXPECT_EQ(r.out, "/tmp/all 1\n/tmp/all/sub 1\n/tmp/top 1\n/tmp/top/sub 0\n") << describe(r);
 }
 
+// Idmapped binds with maps of their own (OCI 1.1 mounts[].uidMappings), as runc's idmap.bats
+// checks them: without a user namespace the container sees the mapped ids; "idmap" maps only the
+// top mount of an rbind, "ridmap" the submounts too; a write as an id the map lacks fails.
+TEST_F(OciConfigIntegration, IdmappedBindsTakeTheirOwnMaps) {
+    if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
+    std::string source = tmp_ / "tree";
+    ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir((source + "/sub").c_str(), 0755), 0);
+    write_file(source + "/top", "");
+    ASSERT_EQ(::chown((source + "/top").c_str(), 100, 211), 0);
+    const json uids = {{{"containerID", 100}, {"hostID", 5100}, {"size", 3}}};
+    const json gids = {{{"containerID", 211}, {"hostID", 5211}, {"size", 1}}};
+    config_["mounts"].push_back({{"destination", "/tmp/own"}, {"type", "bind"}, {"source", source},
+                                 {"options", {"rbind"}}, {"uidMappings", uids}, {"gidMappings", gids}});
+    config_["mounts"].push_back({{"destination", "/tmp/rec"}, {"type", "bind"}, {"source", source},
+                                 {"options", {"rbind", "ridmap"}}, {"uidMappings", uids}, {"gidMappings", gids}});
+    config_["mounts"].push_back({{"destination", "/tmp/plain"}, {"type", "bind"}, {"source", source}, {"options", {"rbind"}}});
+    set_command("for f in /tmp/own/top /tmp/own/sub/in /tmp/rec/top /tmp/rec/sub/in /tmp/plain/top; do "
+                "stat -c \"$f %u:%g\" $f; done; touch /tmp/own/new 2>/dev/null; echo \"write $?\"");
+    std::string oci_run = oci_binary() + " --root '" + root_ + "' run --bundle '" + bundle_ + "' " + new_id("idmap");
+    // A submount below the source, made in a mount namespace of the test's own.
+    Result r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs -o size=64k hutch-test-sub '" + source + "/sub' && touch '" + source +
+                                "/sub/in' && chown 101:211 '" + source + "/sub/in' || exit 99; exec " + oci_run},
+                           {}, 60s);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out,
+              "/tmp/own/top 5100:5211\n"
+              "/tmp/own/sub/in 101:211\n"  // idmap: the submount keeps its ids
+              "/tmp/rec/top 5100:5211\n"
+              "/tmp/rec/sub/in 5101:5211\n"  // ridmap: mapped too
+              "/tmp/plain/top 100:211\n"
+              "write 1\n")  // root (0) is not in the mount's map: EOVERFLOW
+        << describe(r);
+    EXPECT_FALSE(path_exists(source + "/new"));
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
+// "idmap" without maps of its own takes the container's user namespace's: the host root's files
+// show as root's inside and what root writes there lands as the disk's root, where a plain bind
+// of the same directory shows the host root as nobody and cannot be written.
+TEST_F(OciConfigIntegration, IdmapTakesTheUserNamespacesMaps) {
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    std::string source = tmp_ / "volume";
+    ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
+    write_file(source + "/file", "");
+    config_["mounts"].push_back({{"destination", "/tmp/mapped"}, {"type", "bind"}, {"source", source}, {"options", {"bind", "idmap"}}});
+    config_["mounts"].push_back({{"destination", "/tmp/plain"}, {"type", "bind"}, {"source", source}, {"options", {"bind"}}});
+    Result r = run_container("stat -c %u:%g /tmp/mapped/file /tmp/plain/file; touch /tmp/mapped/made && echo made; "
+                             "touch /tmp/plain/not 2>/dev/null || echo refused");
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "0:0\n65534:65534\nmade\nrefused\n") << describe(r);
+    struct stat st {};
+    ASSERT_EQ(::stat((source + "/made").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u) << "root inside writes as the disk's root through the idmapped bind";
+    EXPECT_FALSE(path_exists(source + "/not"));
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 // --systemd-cgroup, Docker's and podman's systemd cgroup driver: a SLICE:PREFIX:NAME cgroupsPath
 // is the directory systemd would give that scope, below its slice and the slice's parents; delete
 // removes the levels create made. Without the flag, the same path is one line naming the flag.
@@ -2281,6 +2348,27 @@ TEST_F(OciBadInputIntegration, BadBundlesAreRefusedAndLeaveNothing) {
          "", {"RLIMIT_NOPE"}},
         {"device outside /dev", [&] { config_["linux"]["devices"] = {{{"path", "/etc/x"}, {"type", "c"}, {"major", 1}, {"minor", 3}}}; write_config(); },
          "", {"/etc/x"}},
+        {"idmap on a tmpfs",
+         [&] { config_["mounts"].push_back({{"destination", "/x"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"idmap"}}}); write_config(); },
+         "", {"mount /x", "only a bind mount"}},
+        {"uidMappings without gidMappings",
+         [&] {
+             config_["mounts"].push_back({{"destination", "/x"}, {"type", "bind"}, {"source", shared_}, {"options", {"bind"}},
+                                          {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}});
+             write_config();
+         },
+         "", {"mount /x", "gidMappings"}},
+        {"overlapping mount maps",
+         [&] {
+             const json maps = {{{"containerID", 0}, {"hostID", 1000}, {"size", 10}}, {{"containerID", 5}, {"hostID", 2000}, {"size", 1}}};
+             config_["mounts"].push_back({{"destination", "/x"}, {"type", "bind"}, {"source", shared_}, {"options", {"bind"}},
+                                          {"uidMappings", maps}, {"gidMappings", maps}});
+             write_config();
+         },
+         "", {"mount /x: uidMappings", "overlap"}},
+        {"idmap without a user namespace",
+         [&] { config_["mounts"].push_back({{"destination", "/x"}, {"type", "bind"}, {"source", shared_}, {"options", {"bind", "idmap"}}}); write_config(); },
+         "", {"mount /x", "idmap", "no"}},
     };
     for (const auto& k : cases) {
         SCOPED_TRACE(k.what);
@@ -2361,6 +2449,10 @@ TEST_F(OciBadInputIntegration, Features) {
     EXPECT_EQ(f["ociVersionMin"].get<std::string>().substr(0, 2), "1.");
     auto caps = f["linux"]["capabilities"].get<Strings>();
     EXPECT_NE(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN"), caps.end());
+    // Idmapped binds, as runc announces them (containerd looks before it asks for one).
+    auto options = f["mountOptions"].get<Strings>();
+    for (const char* o : {"idmap", "ridmap", "rro"}) EXPECT_NE(std::find(options.begin(), options.end(), o), options.end()) << o;
+    EXPECT_EQ(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
 }
 
 

@@ -285,16 +285,22 @@ TEST(OciBundle, EmptyUnsupportedSectionsAskForNothing) {
     EXPECT_NO_THROW(oci::spec_from_config(c, kBundle));
 }
 
-TEST(OciBundle, MountIdMappingsAreNamedWithTheirIndex) {
-    const auto& list = oci::unsupported_fields();
-    if (std::find(list.begin(), list.end(), "mounts[].uidMappings") == list.end())
-        GTEST_SKIP() << "hutch supports mounts[].uidMappings now";
+TEST(OciBundle, MountIdMappingsAreTheMountsOwn) {
     json c = minimal();
     c["mounts"] = json::parse(R"([{"destination": "/a", "type": "tmpfs", "source": "tmpfs"},
-        {"destination": "/b", "type": "bind", "source": "/x",
-         "uidMappings": [{"containerID":0,"hostID":1,"size":1}]}])");
+        {"destination": "/b", "type": "bind", "source": "/x", "options": ["rbind"],
+         "uidMappings": [{"containerID":0,"hostID":100000,"size":10}],
+         "gidMappings": [{"containerID":5,"hostID":200000,"size":1}]}])");
+    Spec s = oci::spec_from_config(c, kBundle);
+    ASSERT_EQ(s.mounts.size(), 2u);
+    EXPECT_TRUE(s.mounts[0].uid_mappings.empty());
+    EXPECT_EQ(s.mounts[1].uid_mappings, (std::vector<IdMapping>{{0, 100000, 10}}));
+    EXPECT_EQ(s.mounts[1].gid_mappings, (std::vector<IdMapping>{{5, 200000, 1}}));
+    // Written back as read: `state` and `exec` read the spec from the saved config.
+    EXPECT_EQ(spec_from_json(to_json(s)).mounts, s.mounts);
+    c["mounts"][1]["uidMappings"][0]["size"] = 0;
     std::string msg = usage_error([&] { oci::spec_from_config(c, kBundle); });
-    EXPECT_TRUE(contains(msg, "mounts[1].uidMappings")) << msg;
+    EXPECT_TRUE(contains(msg, "mounts[1].uidMappings[0].size")) << msg;
 }
 
 TEST(OciBundle, UnsupportedFieldsListNamesWhatCreateRefuses) {
