@@ -444,7 +444,17 @@ void container_init_steps(const InitContext& ctx) {
     const caps::HostCaps host = caps::HostCaps::read();  // while the host's /proc is still ours
     // Die with the parent: a foreground container has no one else to reap or clean it.
     k.prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Before "go", the parent's idmapped copies of the bind sources (detached_mounts.hpp).
+    RootfsPlan plan = ctx.rootfs;
+    std::vector<Fd> idmapped;
     sync::Message go = sync::receive(ctx.sync_fd);
+    for (; go.kind == sync::Kind::kIdmappedMount && go.fd && !go.eof; go = sync::receive(ctx.sync_fd)) {
+        const auto index = static_cast<std::size_t>(go.mount_index());
+        if (index >= spec.mounts.size()) ::_exit(kExitHutchError);
+        plan.idmapped_binds.resize(spec.mounts.size(), -1);
+        plan.idmapped_binds[index] = go.fd.get();
+        idmapped.push_back(std::move(go.fd));
+    }
     if (go.eof || go.kind != sync::Kind::kGo) ::_exit(kExitHutchError);  // parent gone
     const std::string& oci_state = go.text;  // for the hooks the child runs (oci)
     // For a seccomp agent: this process's host pid, while the host's /proc is the one mounted.
@@ -459,7 +469,6 @@ void container_init_steps(const InitContext& ctx) {
     if (detached::needed(spec)) {
         // What the parent staged lies in the state root: opened while this process's ids are
         // still the host root's (until setresuid), whatever the state root's modes.
-        const RootfsPlan& plan = ctx.rootfs;
         staged.emplace();
         staged->root = Fd(check(k.openat(AT_FDCWD, plan.merged_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                                 "open the staged root", "open", plan.merged_dir));
@@ -487,7 +496,7 @@ void container_init_steps(const InitContext& ctx) {
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
     {
-        RootfsBuilder rootfs(spec, ctx.rootfs, staged ? &*staged : nullptr);
+        RootfsBuilder rootfs(spec, plan, staged ? &*staged : nullptr);
         rootfs.assemble();
         if (spec.process.terminal) hand_over_terminal(rootfs.open_ptmx(), spec, ctx.sync_fd, &rootfs);
         rootfs.finish();

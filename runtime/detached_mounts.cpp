@@ -111,7 +111,7 @@ Fd copy_of(const std::string& path, bool recursive, int userns, bool idmap_recur
     sys::Kernel& k = sys::kernel();
     Fd tree(k.open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
     if (!tree) throw SysError(kStep, "open_tree", path, errno);
-    if (k.mount_setattr(tree.get(), recursive, 0, 0, -1, propagation) != 0)
+    if (propagation && k.mount_setattr(tree.get(), recursive, 0, 0, -1, propagation) != 0)
         throw SysError(kStep, "mount_setattr(propagation)", path, errno);
     if (userns >= 0 && k.mount_setattr(tree.get(), recursive && idmap_recursive, MOUNT_ATTR_IDMAP, 0, userns) != 0) {
         const int err = errno;
@@ -218,34 +218,70 @@ std::string staged_file(const std::string& generated_path) {
     return "etc-" + generated_path.substr(generated_path.rfind('/') + 1);
 }
 
-std::vector<Fd> idmapped_binds(const Spec& spec, int joined_userns) {
+std::vector<Fd> idmapped_binds(const Spec& spec, pid_t child) {
+    sys::Kernel& k = sys::kernel();
     std::vector<Fd> out(spec.mounts.size());
-    // Mounts with the same maps share a helper's namespace.
-    std::vector<std::pair<const Mount*, Fd>> namespaces;
-    for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+    std::vector<std::size_t> wanted;
+    for (std::size_t i = 0; i < spec.mounts.size(); ++i)
+        if (mnt::parse_options(spec.mounts[i].options).idmap || !spec.mounts[i].uid_mappings.empty()) wanted.push_back(i);
+    if (wanted.empty()) return out;
+    // Whose maps each takes: a helper's namespace of the mount's own (mounts with the same maps
+    // share one), else the child's user namespace, maps written.
+    const std::string child_ns = "/proc/" + std::to_string(child) + "/ns/user";
+    Fd child_userns;
+    std::vector<std::pair<const Mount*, Fd>> helpers;
+    std::vector<int> userns_of(spec.mounts.size(), -1);
+    for (std::size_t i : wanted) {
         const Mount& m = spec.mounts[i];
-        const mnt::Options o = mnt::parse_options(m.options);
-        if (!o.idmap && m.uid_mappings.empty()) continue;
-        // A mount's own maps; else the container's user namespace's: a new one's maps, or the
-        // joined one itself (validate_spec refused an idmap with neither).
-        int userns = joined_userns;
-        const bool own = !m.uid_mappings.empty();
-        if (own || joined_userns < 0) {
-            const auto& uids = own ? m.uid_mappings : spec.linux.uid_mappings;
-            const auto& gids = own ? m.gid_mappings : spec.linux.gid_mappings;
-            auto same = std::find_if(namespaces.begin(), namespaces.end(), [&](const auto& n) {
-                const bool n_own = !n.first->uid_mappings.empty();
-                return (n_own ? n.first->uid_mappings : spec.linux.uid_mappings) == uids &&
-                       (n_own ? n.first->gid_mappings : spec.linux.gid_mappings) == gids;
-            });
-            if (same == namespaces.end())
-                same = namespaces.insert(namespaces.end(),
-                                         {&m, idmap_namespace(uids, gids, own ? "the mount's" : "the container's")});
-            userns = same->second.get();
+        if (m.uid_mappings.empty()) {
+            if (!child_userns)
+                child_userns = Fd(check(k.openat(AT_FDCWD, child_ns.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", child_ns));
+            userns_of[i] = child_userns.get();
+            continue;
         }
-        out[i] = copy_of(m.source, o.recursive, userns, o.idmap_recursive, MS_PRIVATE, 0);
+        auto same = std::find_if(helpers.begin(), helpers.end(), [&](const auto& h) {
+            return h.first->uid_mappings == m.uid_mappings && h.first->gid_mappings == m.gid_mappings;
+        });
+        if (same == helpers.end()) {
+            helpers.emplace_back(&m, idmap_namespace(m.uid_mappings, m.gid_mappings, "the mount's"));
+            same = helpers.end() - 1;
+        }
+        userns_of[i] = same->second.get();
     }
+    const std::string child_mnt = "/proc/" + std::to_string(child) + "/ns/mnt";
+    Fd mnt_ns(check(k.openat(AT_FDCWD, child_mnt.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", child_mnt));
+    MountNamespaceVisit visit;
+    // setns into a mount namespace takes a thread whose root and cwd are its own.
+    check(k.unshare(CLONE_FS), kStep, "unshare(CLONE_FS)");
+    check(k.setns(mnt_ns.get(), CLONE_NEWNS), kStep, "setns", child_mnt);
+    for (std::size_t i : wanted) {
+        const mnt::Options o = mnt::parse_options(spec.mounts[i].options);
+        // No propagation of its own: the copy keeps its source's, as a bind does (in a user
+        // namespace's copy a shared host mount is already a slave); the child sets the mount's.
+        out[i] = copy_of(spec.mounts[i].source, o.recursive, userns_of[i], o.idmap_recursive, 0, 0);
+    }
+    visit.leave();
     return out;
+}
+
+MountNamespaceVisit::MountNamespaceVisit() {
+    sys::Kernel& k = sys::kernel();
+    const std::string own = "/proc/thread-self/ns/mnt";
+    home_ = Fd(check(k.openat(AT_FDCWD, own.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", own));
+    // A relative --root names a path from the working directory.
+    cwd_ = Fd(check(k.openat(AT_FDCWD, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), kStep, "open", "."));
+    root_ = Fd(check(k.openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC), kStep, "open", "/"));
+}
+
+void MountNamespaceVisit::leave() {
+    if (!home_) return;
+    sys::Kernel& k = sys::kernel();
+    if (k.setns(home_.get(), CLONE_NEWNS) != 0 || k.fchdir(root_.get()) != 0 || ::chroot(".") != 0 ||
+        k.fchdir(cwd_.get()) != 0) {
+        std::fprintf(stderr, "hutch: return to hutch's own mount namespace: %s\n", std::strerror(errno));
+        ::_exit(kExitHutchError);
+    }
+    home_.reset();
 }
 
 Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
@@ -261,7 +297,7 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
         // as runc's copies of shared mounts into a user namespace are (CL_SHARED_TO_SLAVE).
         const std::uint64_t propagation = o.propagation & (MS_SHARED | MS_SLAVE) ? MS_SLAVE : MS_PRIVATE;
         copies.push_back({staged_mount(i), m.source,
-                          copy_of(m.source, o.recursive, o.idmap ? userns.get() : -1, o.recursive, propagation,
+                          copy_of(m.source, o.recursive, o.idmap ? userns.get() : -1, o.idmap_recursive, propagation,
                                   attrs_of(o.flags))});
     }
     for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
@@ -269,12 +305,7 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
             copies.push_back({staged_file(*file), *file,
                               copy_of(*file, false, -1, false, MS_PRIVATE, spec.root.readonly ? MOUNT_ATTR_RDONLY : 0)});
 
-    const std::string own = "/proc/thread-self/ns/mnt";
-    home_ = Fd(check(k.openat(AT_FDCWD, own.c_str(), O_RDONLY | O_CLOEXEC), kStep, "open", own));
-    // setns puts the thread at its namespace's root: where it was is put back on the way out
-    // (a relative --root names a path from there).
-    cwd_ = Fd(check(k.openat(AT_FDCWD, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), kStep, "open", "."));
-    root_ = Fd(check(k.openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC), kStep, "open", "/"));
+    visit_.emplace();
     // This thread alone (unshare(CLONE_NEWNS) implies CLONE_FS): hutch profile's threads stay.
     check(k.unshare(CLONE_NEWNS), "stage the container's mounts", "unshare(CLONE_NEWNS)");
     try {
@@ -310,16 +341,7 @@ Staging::Staging(const Spec& spec, const RootfsPlan& plan) {
 }
 
 void Staging::leave() {
-    if (!home_) return;
-    sys::Kernel& k = sys::kernel();
-    // A thread left in the staging namespace would take every later start's mounts from a
-    // stale copy: there is no carrying on from that.
-    if (k.setns(home_.get(), CLONE_NEWNS) != 0 || k.fchdir(root_.get()) != 0 || ::chroot(".") != 0 ||
-        k.fchdir(cwd_.get()) != 0) {
-        std::fprintf(stderr, "hutch: leave the staging mount namespace: %s\n", std::strerror(errno));
-        ::_exit(kExitHutchError);
-    }
-    home_.reset();
+    if (visit_) visit_->leave();
 }
 
 Staging::~Staging() { leave(); }

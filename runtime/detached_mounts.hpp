@@ -24,7 +24,10 @@
 // with the mapped ids, as under Docker's userns-remap, and the layers are never written.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,12 +52,31 @@ std::string staged_mount(std::size_t index);
 std::string staged_file(const std::string& generated_path);
 
 // The idmapped binds of a container the parent does not stage (an OCI bundle's idmap and ridmap
-// mounts, or mounts[].uidMappings, as runc makes them): detached copies made here, root on the
-// host, with MOUNT_ATTR_IDMAP set before anything attaches them. The child inherits the fds and
-// attaches each (move_mount) in place of its own bind. One per spec.mounts index, empty where
-// the mount is not idmapped. `joined_userns` (>= 0): the user namespace joined by path, whose
-// maps an idmap without maps of its own takes.
-std::vector<Fd> idmapped_binds(const Spec& spec, int joined_userns);
+// mounts, or mounts[].uidMappings), made as runc makes them: after clone3, before "go", this
+// thread (root on the host) enters the child's mount namespace and takes a detached copy of
+// each source there (open_tree), so a child in a user namespace gets copies of its own locked
+// mounts (submounts stay locked, and so do a read-only host mount's flags), slaves of the
+// host's where its copies are; MOUNT_ATTR_IDMAP is set on each before the child attaches it
+// (move_mount) in place of its own bind. The maps are the mount's own (a helper's user
+// namespace), else the child's user namespace itself (a new or a joined one). One per
+// spec.mounts index, empty where the mount is not idmapped; none at all when no mount is.
+std::vector<Fd> idmapped_binds(const Spec& spec, pid_t child);
+
+// This thread in another mount namespace for a while. Where it was (the namespace, its root
+// and working directory: setns moves both) is put back by leave(); a failure there ends hutch
+// (exit 125), since a thread left behind would take every later start's mounts from the wrong
+// tree.
+class MountNamespaceVisit {
+public:
+    MountNamespaceVisit();  // records where the thread is
+    MountNamespaceVisit(const MountNamespaceVisit&) = delete;
+    MountNamespaceVisit& operator=(const MountNamespaceVisit&) = delete;
+    void leave();
+    ~MountNamespaceVisit() { leave(); }
+
+private:
+    Fd home_, cwd_, root_;
+};
 
 // The parent's half, between the plan and clone3.
 class Staging {
@@ -71,8 +93,7 @@ public:
     ~Staging();
 
 private:
-    Fd home_;        // the thread's mount namespace before
-    Fd cwd_, root_;  // its working directory and root before (setns moves both)
+    std::optional<MountNamespaceVisit> visit_;
 };
 
 }  // namespace hutch::detached

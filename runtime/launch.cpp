@@ -379,10 +379,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // A user namespace: the root and the bind sources, made by this (host root) process and
     // staged in a mount namespace of this thread's, which the child's is a locked copy of.
     std::optional<detached::Staging> staging;
-    std::vector<Fd> idmapped;  // otherwise, idmapped binds: held until the child has its copies
     if (detached::needed(spec)) staging.emplace(spec, plan);
-    else idmapped = detached::idmapped_binds(spec, -1);
-    for (const Fd& fd : idmapped) plan.idmapped_binds.push_back(fd ? fd.get() : -1);
     JoinedForTheClone joined(spec, joins);
     long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
     if (pid == 0) {
@@ -399,7 +396,6 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
     joined.leave();
     if (staging) staging->leave();
-    idmapped.clear();
     child_end.reset();
     join_fds.clear();
     for (auto& end : stdio_pipes.child_ends) end.reset();

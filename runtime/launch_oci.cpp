@@ -100,9 +100,6 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     auto user = std::find_if(joins.begin(), joins.end(), [](const NamespaceJoin& j) { return j.clone_flag == CLONE_NEWUSER; });
     const int userns = user == joins.end() ? -1 : user->fd;
     if (user != joins.end()) joins.erase(user);
-    // Held until the child has its copies (the fds are inherited through the clone).
-    std::vector<Fd> idmapped = detached::idmapped_binds(spec, userns);
-    for (const Fd& fd : idmapped) plan.idmapped_binds.push_back(fd ? fd.get() : -1);
     JoinedForTheClone joined(spec, joins);
     long pid = userns >= 0 ? clone_in_user_namespace(spec, userns, cgroups.clone_into_fd(), pidfd, flags)
                            : clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);
@@ -123,7 +120,6 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     if (launch.made) launch.made(p.child.pid(), p.cgroups.paths(), p.cgroups.made_parents());
     child_end.reset();
     join_fds.clear();
-    idmapped.clear();
     check(sys::kernel().setns(own_pid_ns.get(), CLONE_NEWPID), "return to hutch's pid namespace", "setns",
           "/proc/self/ns/pid");
     p.cgroups.attach(p.child.pid());  // the v1 hierarchies, before it runs anything of the bundle's
@@ -135,6 +131,10 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     std::string creating = launch.state_json(p.child.pid(), "creating");
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    // Idmapped binds: copies taken in the child's mount namespace, sent before "go".
+    const std::vector<Fd> idmapped = detached::idmapped_binds(spec, p.child.pid());
+    for (std::size_t i = 0; i < idmapped.size(); ++i)
+        if (idmapped[i]) sync::send(p.sync.get(), sync::Kind::kIdmappedMount, static_cast<std::int32_t>(i), {}, idmapped[i].get());
     sync::send(p.sync.get(), sync::Kind::kGo, 0, launch.state_json(p.child.pid(), "created"));
     StartHandlers on;
     on.terminal = [&](Fd master) {

@@ -28,7 +28,8 @@ struct Options {
     bool copy_up = false;
     // idmap (podman's volume option, runc's mount option): the bind takes the container's user
     // namespace's maps (MOUNT_ATTR_IDMAP), so its files show inside with the ids they have on disk.
-    // ridmap (runc's): the same for every mount below it too; idmap maps only the top one.
+    // ridmap (runc's): the same for every mount below it too; idmap maps only the top one
+    // (hutch run's -v SRC:DST:idmap is ridmap on an rbind: podman maps the whole volume).
     bool idmap = false;
     bool idmap_recursive = false;
     std::string data;               // "mode=755,size=65536k"

@@ -87,8 +87,9 @@ Mount parse_volume(const std::string& spec, const HostFacts& host) {
         }
     }
     Mount volume{destination, "bind", source, {rbind ? "rbind" : "bind", mode, propagation}};
-    // Kept before the propagation, which propagate_like_docker reads last.
-    if (idmap) volume.options.insert(volume.options.end() - 1, "idmap");
+    // Kept before the propagation, which propagate_like_docker reads last. The whole volume is
+    // mapped (ridmap, in runc's words: --dry-run's config means the same under runc).
+    if (idmap) volume.options.insert(volume.options.end() - 1, rbind ? "ridmap" : "idmap");
     return volume;
 }
 
@@ -459,7 +460,8 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
 void fit_user_namespace(Spec& s) {
     if (!s.has_new_namespace(NamespaceType::kUser)) {
         for (const auto& mount : s.mounts)
-            if (std::find(mount.options.begin(), mount.options.end(), "idmap") != mount.options.end())
+            if (std::find_if(mount.options.begin(), mount.options.end(),
+                             [](const std::string& o) { return o == "idmap" || o == "ridmap"; }) != mount.options.end())
                 throw UsageError("-v " + mount.source + ":" + mount.destination +
                                  ":idmap needs a user namespace (--uidmap, or the host config's \"userns-remap\")");
         return;

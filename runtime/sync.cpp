@@ -27,6 +27,7 @@ const char* kind_name(Kind kind) {
     case Kind::kError: return "ERROR";
     case Kind::kExecFailed: return "EXEC_FAILED";
     case Kind::kCreated: return "CREATED";
+    case Kind::kIdmappedMount: return "IDMAPPED_MOUNT";
     case Kind::kListener: return "LISTENER";
     }
     return "?";

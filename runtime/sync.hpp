@@ -14,19 +14,20 @@ namespace hutch::sync {
 // keep its number in step with trampoline.cpp.
 // kListener is numbered apart so the start protocol's own kinds can grow without meeting it.
 enum class Kind : std::uint32_t {
-    kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4, kCreated = 5, kListener = 16
+    kGo = 1, kTerminal = 2, kError = 3, kExecFailed = 4, kCreated = 5, kIdmappedMount = 6, kListener = 16
 };
 
 struct Message {
     Kind kind{};
     std::int32_t number = 0;     // what the kind carries, read through the accessors below
     std::string text;            // kError: the whole one-line message; kGo: the OCI state
-    Fd fd;                       // kTerminal: the pty master
+    Fd fd;                       // kTerminal: the pty master; kIdmappedMount: the copy
     bool eof = false;            // the peer closed its end (for the parent: execve happened)
 
     int exit_code() const { return number; }       // kError: 125, 126 or 127
     int exec_errno() const { return number; }      // kExecFailed: why the command's execve failed
     int listener_fd() const { return number; }     // kListener: the child's fd for its listener
+    int mount_index() const { return number; }     // kIdmappedMount: its spec.mounts index
 };
 
 // One message of `kind`; `number` is its exit code, errno or fd number (see Message).

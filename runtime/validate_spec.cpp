@@ -79,6 +79,10 @@ void check_idmapped(const Spec& spec, const Mount& m, const mnt::Options& o) {
     if (!o.idmap && !own_maps) return;
     const std::string what = "mount " + m.destination;
     if (!o.bind) throw UsageError(what + ": only a bind mount can be idmapped (idmap, ridmap, uidMappings)");
+    // hutch run's are staged (a user namespace) or refused before this; an OCI bundle's are made
+    // after the clone (detached::idmapped_binds).
+    if (spec.hutch.root == HutchSection::RootKind::kOverlay && !detached::needed(spec))
+        throw UsageError(what + ": idmap needs a user namespace (--uidmap, or the host config's \"userns-remap\")");
     if (own_maps) {
         if (detached::needed(spec))
             throw UsageError(what + ": maps of its own (uidMappings) are not taken with hutch run's user namespace");

@@ -2091,6 +2091,38 @@ TEST_F(OciConfigIntegration, IdmappedBindsTakeTheirOwnMaps) {
     EXPECT_EQ(root_entries(), Strings{});
 }
 
+// In a user namespace the idmapped copies are taken from the container's own (locked) mounts,
+// as runc takes them: with CAP_SYS_ADMIN inside, a volume's submount cannot be unmounted to show
+// what it covers, nor a read-only host mount made writable.
+TEST_F(OciConfigIntegration, IdmappedCopiesAreLockedInAUserNamespace) {
+    if (!path_exists("/usr/bin/unshare")) GTEST_SKIP() << "no util-linux unshare";
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    for (const char* set : {"bounding", "effective", "permitted"}) config_["process"]["capabilities"][set].push_back("CAP_SYS_ADMIN");
+    const std::string world = tmp_ / "world";
+    ASSERT_EQ(::mkdir(world.c_str(), 0755), 0);
+    config_["mounts"].push_back({{"destination", "/tmp/vol"}, {"type", "bind"}, {"source", world + "/vol"}, {"options", {"rbind", "ridmap"}}});
+    config_["mounts"].push_back({{"destination", "/tmp/ro"}, {"type", "bind"}, {"source", world + "/ro"}, {"options", {"rbind", "idmap"}}});
+    set_command("umount /tmp/vol/sub 2>/dev/null && echo UNMOUNTED; cat /tmp/vol/sub/hidden 2>/dev/null && echo REVEALED; "
+                "mount -o remount,bind,rw /tmp/ro 2>/dev/null && echo RO-CLEARED; touch /tmp/ro/x 2>/dev/null && echo WROTE-RO; "
+                "stat -c %u /tmp/vol/sub/shown; echo done");
+    std::string oci_run = oci_binary() + " --root '" + root_ + "' run --bundle '" + bundle_ + "' " + new_id("locked");
+    // The host's mounts, played by tmpfs mounts in a mount namespace of the test's own: a
+    // submount hiding a file, and a read-only mount.
+    Result r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
+                            "set -e; W='" + world + "'; mkdir -p \"$W/vol/sub\" \"$W/ro\"; echo hidden > \"$W/vol/sub/hidden\"; "
+                            "mount -t tmpfs sub \"$W/vol/sub\"; touch \"$W/vol/sub/shown\"; mount -t tmpfs -o ro ro \"$W/ro\"; "
+                            "set +e; exec " + oci_run},
+                           {}, 60s);
+    if (r.err.find("MOUNT_ATTR_IDMAP") != std::string::npos) GTEST_SKIP() << "this kernel cannot idmap tmpfs (Linux 6.3): " << r.err;
+    ASSERT_EXIT_CODE(r, 0);
+    // ridmap: the submount is idmapped too, so its file (the host root's) shows as root's.
+    EXPECT_EQ(r.out, "0\ndone\n") << describe(r);
+    EXPECT_EQ(root_entries(), Strings{});
+}
+
 // "idmap" without maps of its own takes the container's user namespace's: the host root's files
 // show as root's inside and what root writes there lands as the disk's root, where a plain bind
 // of the same directory shows the host root as nobody and cannot be written.
