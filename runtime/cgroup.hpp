@@ -92,6 +92,9 @@ public:
     // memory and pids controllers too, with no limit written, so their usage can be read.
     static Cgroup create(const std::string& id, const devices::Policy& policy, const Resources& limits = {},
                          std::string (*name)(const std::string&) = nullptr, bool accounting = false);
+    // No cgroup at all: rootless hutch's container (runtime/rootless.hpp), which has no limits
+    // to apply and whose user namespace cannot make device nodes.
+    static Cgroup none() { return Cgroup(); }
     // Where create(id, ...) makes it ("" on a host with neither cgroup2 nor v1 devices):
     // recorded before it exists, so a start killed right after the mkdir leaves a cgroup `rm` knows.
     static std::string path_for(const std::string& id);

@@ -406,7 +406,8 @@ void run_exec_init(const ExecInitContext& ctx) {
         ctx.seccomp_agent >= 0 ? seccomp_agent::message(seccomp_agent::host_pid(),
                                                         spec.linux.seccomp->listener_metadata, ctx.container_state)
                                : std::string();
-    const int user_ns = spec.has_namespace(NamespaceType::kUser) ? CLONE_NEWUSER : 0;
+    // Rootless hutch's parent is in the user namespace already (launch_exec.cpp).
+    const int user_ns = spec.has_namespace(NamespaceType::kUser) && !spec.hutch.rootless ? CLONE_NEWUSER : 0;
     check(k.setns(ctx.target_pidfd, user_ns | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
           "join the container's namespaces", "setns", "pidfd");
     if (ctx.time_ns_fd >= 0)

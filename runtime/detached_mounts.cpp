@@ -184,7 +184,8 @@ struct Copy {
 }  // namespace
 
 bool needed(const Spec& spec) {
-    return spec.has_new_namespace(NamespaceType::kUser) && spec.hutch.root == HutchSection::RootKind::kOverlay;
+    return spec.has_new_namespace(NamespaceType::kUser) && spec.hutch.root == HutchSection::RootKind::kOverlay &&
+           !spec.hutch.rootless;
 }
 
 void check_kernel(const std::string& layer) {

@@ -37,7 +37,8 @@
 
 namespace hutch::detached {
 
-// Whether the parent makes the mounts: a new user namespace over hutch's overlay root. (An OCI
+// Whether the parent makes the mounts: root hutch's new user namespace over its overlay root
+// (rootless hutch cannot idmap, so its child mounts the root as an OCI child does). (An OCI
 // bundle's rootfs and binds are the child's, from its locked copy of the host's namespace, as
 // runc makes them: the bundle is searchable by the container's ids.)
 bool needed(const Spec& spec);

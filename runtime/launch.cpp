@@ -8,6 +8,7 @@
 #include "runtime/launch.hpp"
 #include "runtime/restart.hpp"
 #include "runtime/launch_internal.hpp"
+#include "runtime/pasta.hpp"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -202,6 +203,7 @@ RootfsPlan plan_root(const Spec& spec, const Paths& paths, const ContainerRecord
         plan.staging_dir = record.runtime_file("staging");
         make_dir(plan.staging_dir, 0700);
     }
+    plan.user_xattr = spec.hutch.rootless;
     if (spec.hutch.root == HutchSection::RootKind::kOverlay) {
         plan.upper_dir = record.data_file("upper");
         plan.work_dir = record.data_file("work");
@@ -357,7 +359,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
 
     interrupt::check();
     // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
-    state.cgroup = Cgroup::path_for(id);
+    state.cgroup = spec.hutch.rootless ? "" : Cgroup::path_for(id);
     const bool accounting = observer && observer->accounting();
     state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources, accounting);
     // Recorded before their rules exist, for the same reason: rm finds them after any kill.
@@ -366,14 +368,18 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy and the limits are on it before the clone: the child never runs
     // unfiltered or unlimited.
-    Cgroup cgroup = Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources, resource_flag_name,
+    Cgroup cgroup = spec.hutch.rootless ? Cgroup::none() : Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources, resource_flag_name,
                                    accounting);
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
     plan.cgroups.insert(plan.cgroups.end(), cgroup.v1_paths().begin(), cgroup.v1_paths().end());
     if (observer) observer->cgroups(plan.cgroups);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
-    check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+    // Rootless: the user's own pasta must open the child's /proc/PID/ns files before "go", which a
+    // non-dumpable process keeps from anyone without CAP_SYS_PTRACE; no --pid host container can
+    // exist to reach hutch, and the child turns non-dumpable itself once it takes its ids.
+    if (!spec.hutch.rootless)
+        check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
     int pidfd = -1;
     unsigned long flags = 0;
     // A user namespace: the root and the bind sources, made by this (host root) process and
@@ -414,6 +420,9 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // its request: looked for after the pid is recorded, so a stop after this signals the pid.
     if (how.restart && restart::peek_request(paths.runtime_dir(id)) == restart::Request::kExit) throw StoppedBeforeRun();
     write_id_maps(child.pid(), spec);
+    // --network pasta: up before the command starts; killed once it is gone (runtime/pasta.hpp).
+    std::optional<pasta::Process> pasta;
+    if (std::holds_alternative<PastaNetwork>(network_mode(spec))) pasta.emplace(child.pid(), spec.hutch.ports, paths.runtime_dir(id));
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     StartHandlers on;

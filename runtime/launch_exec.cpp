@@ -148,6 +148,13 @@ int exec_process(const Spec& spec, const ExecLaunch& launch) {
     if (!launch.cgroup.empty()) cgroup = Fd(::open(launch.cgroup.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
 
+    // Rootless: this unprivileged process may enter the container's pid namespace only from
+    // inside its user namespace (pidns_install asks for CAP_SYS_ADMIN in the caller's own), so it
+    // joins that first; the child then joins the rest without it.
+    if (spec.hutch.rootless && spec.has_namespace(NamespaceType::kUser)) {
+        explain::comment("rootless: hutch joins the container's user namespace first, to have the right to join the rest");
+        check(sys::kernel().setns(launch.target_pidfd, CLONE_NEWUSER), "join the container's user namespace", "setns", "pidfd");
+    }
     // A process enters a pid namespace only at birth: this process joins it for its children.
     if (spec.has_namespace(NamespaceType::kPid)) {
         explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");

@@ -18,6 +18,7 @@
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/launch_internal.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/state.hpp"
 #include "runtime/sys/describe.hpp"
 #include "runtime/sys/kernel.hpp"
@@ -135,6 +136,8 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
 // Done before "go", so the child runs with its ids mapped from its first step.
 void write_id_maps(pid_t pid, const Spec& spec) {
     if (!spec.has_new_namespace(NamespaceType::kUser)) return;
+    // Without root, only the setuid helpers may map the user's subordinate ids.
+    if (spec.hutch.rootless) return rootless::write_maps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings);
     write_id_maps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings);
 }
 

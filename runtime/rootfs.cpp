@@ -166,7 +166,7 @@ void RootfsBuilder::mount_root() {
     } else {
         std::string data = "lowerdir=" + (layers.empty() ? overlay_escape(spec_.root.path) : lower_dirs(layers)) +
                            ",upperdir=" + overlay_escape(plan_.upper_dir) +
-                           ",workdir=" + overlay_escape(plan_.work_dir);
+                           ",workdir=" + overlay_escape(plan_.work_dir) + (plan_.user_xattr ? ",userxattr" : "");
         mnt::mount_at("mount the root overlay", "overlay", -1, merged_dir, merged, "overlay", 0, data);
     }
     root_.emplace(merged, Fd(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),

@@ -35,6 +35,9 @@ struct RootfsPlan {
     // Without staging: the parent's idmapped copy of spec.mounts[i] (an fd the child inherits,
     // attached in place of its bind), -1 or absent where the mount is not idmapped.
     std::vector<int> idmapped_binds;
+    // Rootless: the overlay's xattrs are user.overlay.* (userxattr, Linux 5.11), the only ones
+    // an overlay mounted in a user namespace may use.
+    bool user_xattr = false;
     // Generated files bind-mounted over the rootfs' own; empty: not generated.
     std::string hosts_file, resolv_file, hostname_file;
     // The container's cgroup directories (host paths, one per hierarchy it was placed in): the

@@ -46,11 +46,12 @@ NamespaceMode parse_uts_mode(const std::string& value) { return parse_namespace(
 NetworkMode parse_network_mode(const std::string& value) {
     if (value == "bridge" || value == "default") return BridgeNetwork{};
     if (value == "none") return NoNetwork{};
+    if (value == "pasta") return PastaNetwork{};
     if (value == "host") return HostNetwork{};
     if (auto ref = container_ref("network", value)) return ContainerNetwork{*ref};
     if (!validate::container_name(value))
         throw UsageError("invalid --network " + in_quotes(value) +
-                         ": use bridge, none, host, container:NAME or a network's name");
+                         ": use bridge, none, pasta, host, container:NAME or a network's name");
     return NamedNetwork{value};
 }
 

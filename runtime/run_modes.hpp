@@ -28,6 +28,7 @@ NamespaceMode parse_uts_mode(const std::string& value);
 // with `hutch network create`, by name.
 struct BridgeNetwork {};
 struct NoNetwork {};
+struct PastaNetwork {};  // rootless hutch's: pasta carries the traffic (runtime/pasta.hpp)
 struct HostNetwork {};
 struct ContainerNetwork {
     std::string container;  // NAME or ID
@@ -35,7 +36,7 @@ struct ContainerNetwork {
 struct NamedNetwork {
     std::string name;
 };
-using NetworkMode = std::variant<BridgeNetwork, NoNetwork, HostNetwork, ContainerNetwork, NamedNetwork>;
+using NetworkMode = std::variant<BridgeNetwork, NoNetwork, HostNetwork, ContainerNetwork, NamedNetwork, PastaNetwork>;
 // "bridge" and "default" are the default bridge.
 NetworkMode parse_network_mode(const std::string& value);
 struct Spec;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "runtime/pasta.hpp"
 #include "runtime/restart.hpp"
 #include "runtime/userns.hpp"
 #include "runtime/resource_flags.hpp"
@@ -318,7 +319,11 @@ void set_network(Spec& s, const RunOptions& o, Modes& m, const HostFacts& host) 
         throw UsageError("invalid --ip " + in_quotes(o.ip) + ": not an IP address");
     s.hutch.ip = o.ip;
     s.hutch.network_aliases = o.network_aliases;
-    set_ports(s, o, std::holds_alternative<BridgeNetwork>(m.network) || user_network);
+    const bool pasta = std::holds_alternative<PastaNetwork>(m.network);
+    if (pasta && !host.rootless)
+        throw UsageError("--network pasta is rootless hutch's network (as root, the bridge publishes ports)");
+    set_ports(s, o, std::holds_alternative<BridgeNetwork>(m.network) || user_network || pasta);
+    if (pasta) pasta::check_ports(s.hutch.ports);
 }
 
 // --pid/--ipc container:NAME: the running container's namespace file; "" for a new one.
@@ -376,6 +381,10 @@ std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& fi
 // words where Docker refuses it too.
 void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
+    if (host.rootless && (maps_given || !o.userns.empty()))
+        throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns") +
+                         " need root: rootless hutch maps the container's ids itself (0 is you, 1.. your /etc/subuid and "
+                         "/etc/subgid ranges)");
     if (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
         throw UsageError("--userns " + o.userns + " is only for rootless hutch (run by a user without root), which is not built yet");
     const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
@@ -422,6 +431,12 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         gids = userns::map_from(a.gid_ranges, 0, size);
         uid_what = "--userns auto";
         gid_what = "--userns auto";
+    } else if (host.rootless) {
+        s.hutch.rootless = true;
+        uids = host.rootless->uids;
+        gids = host.rootless->gids;
+        uid_what = "the rootless map of /etc/subuid";
+        gid_what = "the rootless map of /etc/subgid";
     } else if (!host.config.userns_remap.empty()) {
         auto [user, group] = userns::remap_names(host.config.userns_remap);
         uids = remap_ranges(host, "/etc/subuid", user);
@@ -433,9 +448,11 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
     }
     userns::check_map(uids, uid_what);
     userns::check_map(gids, gid_what);
-    const char* opt_out = " (--userns host runs it without one)";
+    const char* opt_out = host.rootless ? " (rootless hutch always makes one)" : " (--userns host runs it without one)";
     if (s.hutch.privileged)
-        throw UsageError(std::string("privileged mode is incompatible with user namespaces") + opt_out);
+        throw UsageError(host.rootless ? "--privileged needs root: rootless hutch cannot give a container the host's devices "
+                                         "or its capabilities over them"
+                                       : std::string("privileged mode is incompatible with user namespaces") + opt_out);
     if (m.host_net()) throw UsageError(std::string("cannot share the host's network namespace when user namespaces are enabled") + opt_out);
     if (m.pid.host()) throw UsageError(std::string("cannot share the host PID namespace when user namespaces are enabled") + opt_out);
     if (m.ipc.host())
@@ -453,6 +470,23 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
     // Both ends of the range must be gids of the namespace, or the kernel refuses the write.
     if (s.linux.sysctl.count("net.ipv4.ping_group_range"))
         s.linux.sysctl["net.ipv4.ping_group_range"] = "0 " + std::to_string(userns::highest_mapped(s.linux.gid_mappings));
+}
+
+// Rootless hutch (runtime/rootless.hpp): what only root can give is refused, one line saying
+// why, never skipped.
+void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
+    if (!host.rootless) return;
+    if (!o.image_layers.empty())
+        throw UsageError("rootless hutch runs a rootfs directory: images (the image store, hutch pull) need root for now");
+    if (!std::holds_alternative<NoNetwork>(m.network) && !std::holds_alternative<PastaNetwork>(m.network))
+        throw UsageError("--network " + o.network + " needs root: rootless hutch has no bridge, and may not share the host's or "
+                         "another container's network namespace (use --network pasta or none)");
+    if (!o.devices.empty() || !o.device_cgroup_rules.empty())
+        throw UsageError(std::string(o.devices.empty() ? "--device-cgroup-rule" : "--device") +
+                         " needs root: rootless hutch binds only Docker's default devices, from the host");
+    if (s.linux.resources.limits_anything())
+        throw UsageError("rootless hutch has no cgroup of its own, so it cannot apply a resource limit (--memory, --cpus, "
+                         "--pids-limit, --blkio-weight, ...): delegated cgroups are not supported yet");
 }
 
 // In a user namespace, the ids the container uses must be ones it maps: the process's, and the
@@ -643,7 +677,10 @@ void set_name_resolution(Spec& s, const RunOptions& o, const HostFacts& host) {
 
 // Each step in the order its errors are reported: the command, the modes, the process, the
 // security settings, the mounts, the resources, name resolution.
-Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts& host) {
+Spec build_run_spec(const RunOptions& given, const std::string& id, const HostFacts& host) {
+    // No --network: Docker's default bridge, or for rootless hutch pasta, as podman's default.
+    RunOptions o = given;
+    if (o.network.empty()) o.network = host.rootless ? "pasta" : "bridge";
     check_basics(o);
     Spec s;
     set_basics(s, o);
@@ -660,6 +697,7 @@ Spec build_run_spec(const RunOptions& o, const std::string& id, const HostFacts&
     add_default_mounts(s, o, m, host);
     add_user_mounts(s, o, host);
     add_resources(s, o, host);  // after the mounts: --shm-size sizes /dev/shm
+    fit_rootless(s, o, m, host);
     if (o.probe) bind_helper(s, host.probe_binary, host, "--probe", kProbePath, "HUTCH_PROBE");
     if (o.init) add_init(s, host);
     set_name_resolution(s, o, host);

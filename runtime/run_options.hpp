@@ -16,6 +16,7 @@
 #include "netns/host_config.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/mountinfo.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch {
@@ -52,7 +53,7 @@ struct RunOptions {
     bool privileged = false;
     std::vector<std::string> security_opts;
     std::string pid, ipc, uts;
-    std::string network = "bridge";
+    std::string network;  // "": the default (bridge; pasta for rootless hutch)
     std::string ip;                           // --ip
     std::vector<std::string> network_aliases;  // --network-alias
     std::vector<std::string> publish;          // -p
@@ -107,6 +108,9 @@ struct HostFacts {
     };
     // /etc/hutch/config.json: DNS defaults and the default bridge.
     net::HostConfig config;
+    // Rootless hutch (runtime/rootless.hpp): the container's maps, 0 the user and 1.. the
+    // user's subordinate ids; none as root.
+    std::optional<rootless::Maps> rootless;
     // --network/--pid/--ipc container:REF: the running container's id, its /proc/<pid>/ns
     // directory and hostname; throws UsageError when REF names no running container.
     struct JoinedContainer {

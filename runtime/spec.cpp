@@ -512,6 +512,7 @@ json to_json(const Spec& s) {
           {"joinedContainers", s.hutch.joined_containers},
           {"interactive", s.hutch.interactive},
           {"privileged", s.hutch.privileged},
+          {"rootless", s.hutch.rootless},
           {"hostDevices", s.hutch.host_devices},
           {"hostShm", s.hutch.host_shm},
           {"extraHosts", extra_hosts},
@@ -628,6 +629,7 @@ Spec spec_from_json(const json& j) {
                                      p.get<std::string>("protocol", "tcp")});
         });
         s.hutch.auto_remove = h.get("autoRemove", false);
+        s.hutch.rootless = h.get("rootless", false);
         if (h.has("restartPolicy")) {
             Reader policy = h.at("restartPolicy");
             s.hutch.restart = restart::parse_policy(policy.get<std::string>("name", "no"), policy.get<int>("maximumRetryCount", 0));

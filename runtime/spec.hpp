@@ -307,6 +307,9 @@ struct HutchSection {
     std::vector<std::string> joined_containers;
     bool interactive = false;         // -i: keep stdin attached
     bool privileged = false;          // all host devices, /sys rw, nothing masked
+    // Made by rootless hutch (runtime/rootless.hpp): the maps were newuidmap's, the child mounts
+    // its own overlay (userxattr), and no cgroup is hutch's.
+    bool rootless = false;
     bool host_devices = false;        // create every host device node in /dev (privileged)
     bool host_shm = false;            // --ipc host: bind the host's /dev/shm
     std::vector<ExtraHost> extra_hosts;

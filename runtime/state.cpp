@@ -18,6 +18,8 @@
 #include "runtime/error.hpp"
 #include "runtime/image/image_store.hpp"
 #include "runtime/events.hpp"
+#include "runtime/remove_tree.hpp"
+#include "runtime/rootless.hpp"
 #include "netns/firewall.hpp"
 #include "netns/network.hpp"
 
@@ -224,7 +226,7 @@ void sweep_debris(const Paths& paths) {
         std::string path = containers_dir(paths) + "/" + name;
         if (lock_held(path + "/lock", LOCK_EX)) continue;  // its hutch is still at work
         try {
-            remove_tree(path);
+            rootless::remove_tree_as_owner(path);
         } catch (const Error& e) {
             warn(e.what());
         }
@@ -243,7 +245,8 @@ void sweep_debris(const Paths& paths) {
 // anything stays: the record stays too), then the record out of sight in one rename, the name,
 // the rest.
 void remove_record(const Paths& paths, const std::string& id, const std::string& name) {
-    remove_tree(paths.data_dir(id));
+    // Rootless: what the container wrote as its other ids is the user's subordinate ids'.
+    rootless::remove_tree_as_owner(paths.data_dir(id));
     image::drop_lease(paths.data_root, id);  // the image it was made from is free of it now
     std::string tomb = gone_dir(paths, id);
     if (::rename(paths.runtime_dir(id).c_str(), tomb.c_str()) != 0 && errno != ENOENT)

@@ -79,6 +79,8 @@ void check_idmapped(const Spec& spec, const Mount& m, const mnt::Options& o) {
     if (!o.idmap && !own_maps) return;
     const std::string what = "mount " + m.destination;
     if (!o.bind) throw UsageError(what + ": only a bind mount can be idmapped (idmap, ridmap, uidMappings)");
+    if (spec.hutch.rootless)
+        throw UsageError(what + ": an idmapped mount needs root (only the host's root may idmap the host's filesystems)");
     // hutch run's are staged (a user namespace) or refused before this; an OCI bundle's are made
     // after the clone (detached::idmapped_binds).
     if (spec.hutch.root == HutchSection::RootKind::kOverlay && !detached::needed(spec))

@@ -75,9 +75,11 @@ void refuse_detached_explain(bool explain, bool detached, const char* what);
 // docker's check before run and exec: -t with an attached stdin (-i, not -d) that is not a
 // terminal is refused, "the input device is not a TTY".
 void refuse_tty_without_terminal(bool tty, bool attached_stdin);
-// Commands that make or start containers need root until rootless hutch exists: one line
-// saying so (and what root can do instead), before anything is made.
-void require_root(const char* command);
+// Commands that make or start containers: as root, or rootless with newuidmap and newgidmap
+// (runtime/rootless.hpp); one line saying what is missing, before anything is made.
+void require_run_privilege();
+// hutch profile needs root (its seccomp listener and cgroup accounting): one line saying so.
+void require_root(const char* command, const char* why);
 
 // Help, man pages and completion from the one command tree (runtime/cli/docs_gen.cpp).
 // The positionals of a command CLI11 does not parse itself (a prefix command), for its Usage

@@ -315,7 +315,7 @@ void add_exec(CLI::App& app, const Paths& paths, int& exit_code) {
     auto explain_flag = std::make_shared<bool>(false);
     exec->add_flag("--explain", *explain_flag, "Print each kernel-level step as the call it makes (stderr)");
     exec->callback([exec, &paths, &exit_code, request, detach, env_entries, env_files, explain_flag]() {
-        require_root("exec");
+        require_run_privilege();
         interrupt::Scope start_scope;  // SIGINT/SIGTERM abandon the exec until it runs
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "netns/host_config.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
 #include "runtime/go_template.hpp"
@@ -90,6 +91,8 @@ int main(int argc, char** argv) {
     cli::Globals globals;
     globals.config_path = net::kDefaultHostConfig;
     Paths& paths = globals.paths;
+    // A user without root: rootless hutch's roots, the user's own (runtime/rootless.hpp).
+    if (rootless::active()) paths = rootless::default_paths([](const char* name) -> const char* { return std::getenv(name); });
     int exit_code = 0;
     CLI::App app{"hutch: Docker-style containers on raw Linux primitives, explained", "hutch"};
     app.set_version_flag("--version", "hutch version " HUTCH_VERSION);
@@ -119,6 +122,14 @@ int main(int argc, char** argv) {
     cli::add_image_commands(app, globals, exit_code);
     add_version_command(app, exit_code);
     cli::add_docs_commands(app, exit_code);
+    // Flags and environment read, before the command runs: rootless hutch without its roots
+    // says which variable to set, for every command that keeps or reads state.
+    app.parse_complete_callback([&app, &paths] {
+        if (!rootless::active()) return;
+        for (const CLI::App* c : app.get_subcommands())
+            if (c->get_name() == "version" || c->get_name() == "docs" || c->get_name() == "audit") return;
+        rootless::require_roots(paths);
+    });
     // An unknown command says so, as docker's does (CLI11 alone would ask for a subcommand),
     // at every level: `hutch network connect` names `connect`.
     CLI::App* command = &app;

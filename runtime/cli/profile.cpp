@@ -29,7 +29,7 @@ void add_profile_command(CLI::App& app, const Globals& globals, int& exit_code, 
     cmd->add_flag("--verify", *verify, "Run again under the generated profile and compare exit status and output");
 
     cmd->callback([=, &globals, &exit_code]() {
-        require_root("profile");
+        require_root("profile", "it watches the container through a seccomp listener and cgroup accounting, which rootless hutch does not have");
         std::vector<std::string> rest = cmd->remaining();
         if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') throw UsageError("unknown flag: " + rest[0]);
         if (rest.empty())

@@ -27,6 +27,7 @@
 #include "runtime/launch.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/resource_flags.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
@@ -223,11 +224,13 @@ void add_resource_facts(HostFacts& host, const RunOptions& flags) {
     host.can_raise_rlimits = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE);
 }
 
-void require_root(const char* command) {
+void require_run_privilege() {
+    if (rootless::active()) rootless::require_helpers();
+}
+
+void require_root(const char* command, const char* why) {
     if (::geteuid() == 0) return;
-    throw UsageError(std::string("hutch ") + command +
-                     " needs root: rootless hutch (run by a user without root) is not built yet; as root, --uidmap "
-                     "or --userns auto runs the container's root as an unprivileged host uid");
+    throw UsageError(std::string("hutch ") + command + " needs root: " + why);
 }
 
 HostFacts host_facts(const RunOptions& opts) {
@@ -240,6 +243,7 @@ HostFacts host_facts(const RunOptions& opts) {
 HostFacts host_facts(const std::string& rootfs) {
     HostFacts host;
     host.caps = caps::HostCaps::read();
+    if (rootless::active()) host.rootless = rootless::user_maps(rootless::current_user());
     host.hostname = host_hostname();
     host.getenv = [](const char* key) { return std::getenv(key); };
     host.read_in_rootfs = [rootfs](const std::string& path) { return read_in_rootfs(rootfs, path); };
@@ -310,7 +314,7 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     cmd->add_option("--ipc", opts.ipc, "IPC mode to use: private, host, container:NAME");
     cmd->add_option("--uts", opts.uts, "UTS namespace to use (host)");
     cmd->add_option("--network,--net", opts.network,
-                    "Network: bridge (default), a network's name, none, host or container:NAME");
+                    "Network: bridge (default; pasta without root), a network's name, none, pasta, host or container:NAME");
     cmd->add_option("--ip", opts.ip, "IPv4 address on a user-defined network");
     many("--network-alias", opts.network_aliases, "Add a network-scoped alias for the container");
     many("-p,--publish", opts.publish, "Publish a container's port to the host ([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO])");
@@ -390,7 +394,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     run->add_flag("--dry-run", *dry_run, "Print the OCI config.json and exit without running anything");
 
     run->callback([run, opts, explain_flag, dry_run, &globals, &exit_code, argv]() {
-        if (!*dry_run) require_root("run");
+        if (!*dry_run) require_run_privilege();
         interrupt::Scope start_scope;  // from the profile's parsing on (runtime/interrupt.hpp)
         refuse_tty_without_terminal(opts->tty, opts->interactive && !opts->detach);
         std::string id = new_container_id();
@@ -422,7 +426,7 @@ void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char
     auto create_explain = std::make_shared<bool>(false);
     create->add_flag("--explain", *create_explain, "Print each kernel-level step as the call it makes (stderr)");
     create->callback([create, create_opts, create_explain, &globals, &exit_code]() {
-        require_root("create");
+        require_run_privilege();
         interrupt::Scope start_scope;
         std::string id = new_container_id();
         Spec spec = spec_from_command_line(create, *create_opts, globals, id);

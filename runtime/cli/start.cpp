@@ -105,7 +105,7 @@ void add_start_commands(CLI::App& app, const Globals& globals, int& exit_code, c
     auto start_explain = std::make_shared<bool>(false);
     start->add_flag("--explain", *start_explain, "Print each kernel-level step as the call it makes (stderr)");
     start->callback([&globals, &exit_code, attach, refs, all_restartable, argv, start_explain]() {
-        require_root("start");
+        require_run_privilege();
         interrupt::Scope start_scope;
         if (*all_restartable) {
             if (!refs->empty() || *attach)
@@ -129,7 +129,7 @@ void add_start_commands(CLI::App& app, const Globals& globals, int& exit_code, c
         ->check(CLI::NonNegativeNumber);
     restart_cmd->add_option("CONTAINER", *restart_refs, "Container names or ids")->required();
     restart_cmd->callback([&globals, &exit_code, restart_time, restart_refs, argv]() {
-        require_root("restart");
+        require_run_privilege();
         interrupt::Scope start_scope;
         for (const auto& ref : *restart_refs) {
             ContainerState c = find_container(globals.paths, ref);

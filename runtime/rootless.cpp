@@ -1,0 +1,272 @@
+#include "runtime/rootless.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include "runtime/error.hpp"
+#include "runtime/explain.hpp"
+#include "runtime/fd.hpp"
+#include "runtime/remove_tree.hpp"
+#include "runtime/userns.hpp"
+
+extern char** environ;
+
+namespace hutch::rootless {
+namespace {
+
+// Where Debian's uidmap package puts its helpers; a user's PATH is not asked (a program of the
+// user's own under that name would get the maps' job).
+std::string find_helper(const char* name) {
+    for (const char* dir : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"})
+        if (::access((std::string(dir) + name).c_str(), X_OK) == 0) return std::string(dir) + name;
+    return "";
+}
+
+// 0 -> the user's own id, 1.. -> the file's ranges of `name` laid end to end.
+std::vector<IdMapping> map_for(std::uint32_t own, const std::string& text, const std::string& name, const char* file) {
+    std::vector<IdMapping> ranges = userns::subordinate_ranges(text, name, file);
+    if (ranges.empty())
+        throw UsageError(std::string(file) + " has no entry for " + name + ": rootless hutch maps the container's ids 1.. onto "
+                         "it (add a line such as " + name + ":100000:65536)");
+    std::vector<IdMapping> map{{0, own, 1}};
+    std::uint64_t next = 1;
+    for (auto range : ranges) {
+        if (next + range.size > 0xffffffffull) break;  // the rest could not be reached from inside anyway
+        range.container_id = static_cast<std::uint32_t>(next);
+        next += range.size;
+        map.push_back(range);
+    }
+    userns::check_map(map, std::string(file) + "'s ranges of " + name);
+    return map;
+}
+
+std::string read_small(const char* path) {
+    Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return "";
+        throw SysError("read the subordinate ids", "open", path, errno);
+    }
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw SysError("read the subordinate ids", "read", path, errno);
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > (1u << 20)) throw Error(std::string("read the subordinate ids: ") + path + " is over 1 MiB");
+    }
+    return out;
+}
+
+// What a helper writes to `fd` until it closes it: the first 4 KiB kept, the rest drained so the
+// writer never blocks on a full pipe.
+std::string read_to_end(int fd) {
+    std::string out;
+    char buf[1024];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (out.size() < 4096) out.append(buf, std::min(static_cast<std::size_t>(n), 4096 - out.size()));
+    }
+    return out;
+}
+
+// Runs `helper` with `args`; its first line of output is the error when it fails.
+void run_helper(const std::string& helper, const std::vector<std::string>& args) {
+    int fds[2];
+    check(::pipe2(fds, O_CLOEXEC), "map the user namespace's ids", "pipe2");
+    Fd read_end(fds[0]), write_end(fds[1]);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
+    std::vector<char*> argv{const_cast<char*>(helper.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    char* no_env[] = {nullptr};  // setuid: nothing of the caller's environment is its business
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), no_env);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw SysError("map the user namespace's ids", "posix_spawn", helper, rc);
+    write_end.reset();
+    const std::string out = read_to_end(read_end.get());
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    std::string line = out.substr(0, out.find('\n'));
+    std::string shown = helper;
+    for (const auto& a : args) shown += " " + a;
+    throw Error("map the user namespace's ids: " + shown + " failed" + (line.empty() ? "" : ": " + line));
+}
+
+}  // namespace
+
+bool active() { return ::geteuid() != 0; }
+
+Paths default_paths(const char* (*getenv)(const char*)) {
+    Paths paths;
+    auto absolute = [](const char* v) { return v && v[0] == '/' ? std::string(v) : std::string(); };
+    std::string runtime = absolute(getenv("XDG_RUNTIME_DIR"));
+    if (runtime.empty()) {
+        // pam_systemd's directory, when the variable was lost (su, sudo -u): only if it is the
+        // user's own.
+        const std::string own = "/run/user/" + std::to_string(::getuid());
+        struct stat st {};
+        if (::lstat(own.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::getuid() && (st.st_mode & 077) == 0)
+            runtime = own;
+    }
+    paths.root = runtime.empty() ? "" : runtime + "/hutch";
+    std::string data = absolute(getenv("XDG_DATA_HOME"));
+    if (data.empty()) {
+        const std::string home = absolute(getenv("HOME"));
+        if (!home.empty()) data = home + "/.local/share";
+    }
+    paths.data_root = data.empty() ? "" : data + "/hutch";
+    return paths;
+}
+
+void require_roots(const Paths& paths) {
+    if (paths.root.empty())
+        throw UsageError("rootless hutch keeps its state in $XDG_RUNTIME_DIR/hutch, and XDG_RUNTIME_DIR is not set to an "
+                         "absolute path (set it, or give --root)");
+    if (paths.data_root.empty())
+        throw UsageError("rootless hutch keeps its data in ~/.local/share/hutch, and neither XDG_DATA_HOME nor HOME is set "
+                         "to an absolute path (set one, or give --data-root)");
+}
+
+User current_user() {
+    User user{::getuid(), ::getgid(), ""};
+    // getpwuid_r: bounded, and no static buffer another thread might share.
+    std::vector<char> buf(16384);
+    passwd entry{}, *found = nullptr;
+    if (::getpwuid_r(user.uid, &entry, buf.data(), buf.size(), &found) == 0 && found) user.name = found->pw_name;
+    if (user.name.empty())
+        throw UsageError("rootless hutch: uid " + std::to_string(user.uid) +
+                         " has no name in the passwd database, and /etc/subuid is keyed by name");
+    return user;
+}
+
+Maps user_maps(const User& user, const std::string& subuid_text, const std::string& subgid_text) {
+    // newuidmap takes an entry by name or by uid; so does hutch, the name first.
+    auto pick = [&](const std::string& text, std::uint32_t own, std::uint32_t id, const char* file) {
+        if (!userns::subordinate_ranges(text, user.name, file).empty()) return map_for(own, text, user.name, file);
+        if (!userns::subordinate_ranges(text, std::to_string(id), file).empty())
+            return map_for(own, text, std::to_string(id), file);
+        return map_for(own, text, user.name, file);  // throws, naming the file and the user
+    };
+    return {pick(subuid_text, user.uid, user.uid, "/etc/subuid"), pick(subgid_text, user.gid, user.uid, "/etc/subgid")};
+}
+
+Maps user_maps(const User& user) { return user_maps(user, read_small("/etc/subuid"), read_small("/etc/subgid")); }
+
+void require_helpers() {
+    for (const char* helper : {"newuidmap", "newgidmap"})
+        if (find_helper(helper).empty())
+            throw UsageError(std::string("rootless hutch needs ") + helper +
+                             " to map the container's ids, and it is not installed (Debian's uidmap package)");
+}
+
+void write_maps(pid_t pid, const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids) {
+    for (const auto& [helper, map] : {std::pair{"newuidmap", &uids}, std::pair{"newgidmap", &gids}}) {
+        const std::string path = find_helper(helper);
+        if (path.empty())
+            throw UsageError(std::string("rootless hutch needs ") + helper + " (Debian's uidmap package)");
+        std::vector<std::string> args{std::to_string(pid)};
+        for (const auto& m : *map)
+            for (std::uint32_t v : {m.container_id, m.host_id, m.size}) args.push_back(std::to_string(v));
+        std::string shown = helper;
+        for (const auto& a : args) shown += " " + a;
+        explain::comment(shown + ": the setuid helper writes /proc/" + std::to_string(pid) + "/" +
+                         (map == &uids ? "uid_map" : "gid_map") + " for the user");
+        run_helper(path, args);
+    }
+}
+
+void as_namespace_root(const Maps& maps, const std::string& what, const std::function<void()>& work) {
+    int ready[2], go[2], result[2];
+    check(::pipe2(ready, O_CLOEXEC), what.c_str(), "pipe2");
+    Fd ready_read(ready[0]), ready_write(ready[1]);
+    check(::pipe2(go, O_CLOEXEC), what.c_str(), "pipe2");
+    Fd go_read(go[0]), go_write(go[1]);
+    check(::pipe2(result, O_CLOEXEC), what.c_str(), "pipe2");
+    Fd result_read(result[0]), result_write(result[1]);
+    const pid_t pid = ::fork();
+    if (pid < 0) throw SysError(what, "fork", "a helper in a user namespace", errno);
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char c = 'x';
+        if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready[1], &c, 1) != 1) ::_exit(2);
+        if (::read(go[0], &c, 1) != 1) ::_exit(2);  // the parent is gone, or could not map it
+        std::string message;
+        try {
+            if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
+                throw SysError(what, "setresuid", "the user namespace's root", errno);
+            work();
+        } catch (const std::exception& e) {
+            message = e.what();
+        }
+        if (!message.empty()) {
+            [[maybe_unused]] ssize_t n = ::write(result[1], message.data(), std::min<std::size_t>(message.size(), 4096));
+        }
+        ::_exit(message.empty() ? 0 : 1);
+    }
+    ready_write.reset();
+    go_read.reset();
+    result_write.reset();
+    auto reap = [pid] {
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return status;
+    };
+    char c;
+    if (::read(ready_read.get(), &c, 1) != 1) {
+        reap();
+        throw Error(what + ": the helper could not make a user namespace (unshare(CLONE_NEWUSER))");
+    }
+    try {
+        write_maps(pid, maps.uids, maps.gids);
+    } catch (...) {
+        go_write.reset();  // it reads EOF and ends
+        reap();
+        throw;
+    }
+    if (::write(go_write.get(), "g", 1) != 1) {
+        ::kill(pid, SIGKILL);
+        reap();
+        throw SysError(what, "write", "the helper's go pipe", errno);
+    }
+    go_write.reset();
+    const std::string message = read_to_end(result_read.get());
+    const int status = reap();
+    if (!message.empty()) throw Error(message);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(what + ": the helper in the user namespace failed");
+}
+
+void remove_tree_as_owner(const std::string& path) {
+    try {
+        remove_tree(path);
+    } catch (const Error&) {
+        if (!active()) throw;
+        // A subordinate id owns a directory in it: only the user namespace's root may empty it.
+        as_namespace_root(user_maps(current_user()), "remove " + path, [&] { remove_tree(path); });
+    }
+}
+
+}  // namespace hutch::rootless

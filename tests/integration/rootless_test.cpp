@@ -1,0 +1,256 @@
+// Rootless hutch (issue 17's second half): `hutch run` by a user without root.
+//
+// The user is made without touching the machine's /etc: a copy of /etc with the user's passwd,
+// group, subuid and subgid lines is bound over /etc in a private mount namespace of each
+// command (unshare -m), and setpriv drops to the user there. newuidmap (setuid root) reads the
+// copy. The user's hutch binary and rootfs are copies in a temp dir any user can reach (the
+// build tree may lie under a 0700 home); the rootfs is the user's, as one made with
+// `mmdebstrap --mode=unshare` or unpacked by the user would be. pasta's test runs in a network
+// namespace of the test's own that plays the host, with a second address playing the outside
+// world, and a tun node of its own (the machine's may be 0600).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <sstream>
+
+#include "tests/integration/harness.hpp"
+
+namespace hutch_it {
+namespace {
+
+constexpr uid_t kUser = 42421;       // the test's user (and group)
+constexpr uid_t kOther = 42422;      // a user without subordinate ids
+constexpr uid_t kSubordinate = 420000;  // the user's /etc/subuid and /etc/subgid range start
+
+std::string quoted(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+class RootlessIntegration : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        skip_ = why_skip();
+        if (!skip_.empty()) return;
+        base_ = std::make_unique<TempDir>();
+        const std::string b = base_->path();
+        ::chmod(b.c_str(), 0755);
+        Result copy = run_command({"/bin/cp", "-a", "/etc", b + "/etc"});
+        if (copy.code != 0) {
+            skip_ = "cannot copy /etc: " + copy.err;
+            return;
+        }
+        auto append = [&](const std::string& file, const std::string& line) {
+            write_file(b + "/etc/" + file, read_file(b + "/etc/" + file) + line + "\n");
+        };
+        append("passwd", "hutchrl:x:" + std::to_string(kUser) + ":" + std::to_string(kUser) + "::" + b + "/home:/bin/sh");
+        append("passwd", "hutchrl2:x:" + std::to_string(kOther) + ":" + std::to_string(kOther) + "::" + b + "/home:/bin/sh");
+        append("group", "hutchrl:x:" + std::to_string(kUser) + ":");
+        for (const char* file : {"subuid", "subgid"}) append(file, "hutchrl:" + std::to_string(kSubordinate) + ":65536");
+        run_command({"/bin/cp", hutch_binary(), b + "/hutch"});
+        ::chmod((b + "/hutch").c_str(), 0755);
+        run_command({"/bin/cp", "-a", test_rootfs(), b + "/rootfs"});
+        run_command({"/bin/chown", "-R", std::to_string(kUser) + ":" + std::to_string(kUser), b + "/rootfs"});
+        write_file(b + "/not-a-helper", "");
+        for (const char* dir : {"/home", "/run", "/run-other"}) {
+            ::mkdir((b + dir).c_str(), 0700);
+            ::chown((b + dir).c_str(), kUser, kUser);
+        }
+        ::chown((b + "/run-other").c_str(), kOther, kOther);
+    }
+    static void TearDownTestSuite() { base_.reset(); }
+
+    void SetUp() override {
+        if (!skip_.empty()) GTEST_SKIP() << skip_;
+    }
+
+    static std::string why_skip() {
+        for (const char* tool : {"/usr/bin/unshare", "/usr/bin/setpriv"})
+            if (::access(tool, X_OK) != 0) return std::string("no ") + tool + " (util-linux)";
+        if (::access("/usr/bin/newuidmap", X_OK) != 0 || ::access("/usr/bin/newgidmap", X_OK) != 0)
+            return "no newuidmap/newgidmap (Debian's uidmap package)";
+        if (read_file("/proc/sys/kernel/unprivileged_userns_clone") == "0\n")
+            return "this kernel forbids user namespaces to unprivileged users (kernel.unprivileged_userns_clone=0)";
+        if (read_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1\n")
+            return "AppArmor restricts unprivileged user namespaces here";
+        return "";
+    }
+
+    static std::string b() { return base_->path(); }
+    static std::string rootfs() { return b() + "/rootfs"; }
+    std::string data_root() const { return b() + "/home/.local/share/hutch"; }
+
+    // hutch ARGS as the user. `setup` runs first as root in the private mount namespace (and in
+    // a new network namespace with `own_netns`); `env` replaces the user's environment.
+    // `after` runs as root once hutch ended (its exit status is kept), to stop what `setup` started.
+    Result as_user(const Strings& args, const std::string& setup = "", bool own_netns = false, uid_t uid = kUser,
+                   const std::string& env = "", const std::string& after = "") {
+        std::string script = "set -e; mount --bind " + quoted(b() + "/etc") + " /etc; " + (setup.empty() ? "" : setup + "; ") + "set +e; " +
+                             (after.empty() ? "exec " : "") + "/usr/bin/setpriv --reuid " +
+                             std::to_string(uid) + " --regid " + std::to_string(uid) + " --clear-groups /usr/bin/env -i " +
+                             (env.empty() ? "HOME=" + quoted(b() + "/home") + " XDG_RUNTIME_DIR=" + quoted(b() + "/run") : env) +
+                             " PATH=/usr/bin:/bin " + quoted(b() + "/hutch");
+        for (const auto& a : args) script += " " + quoted(a);
+        if (!after.empty()) script += "; rc=$?; " + after + "; exit $rc";
+        Strings argv = {"/usr/bin/unshare", "-m"};
+        if (own_netns) argv.push_back("-n");
+        argv.insert(argv.end(), {"--propagation", "private", "/bin/sh", "-c", script});
+        return run_command(argv, {}, std::chrono::seconds(60));
+    }
+
+    // What rootless hutch keeps of containers: nothing once they are removed.
+    Strings leftovers() const {
+        Strings out;
+        for (const auto& dir : {b() + "/run/hutch/containers", data_root() + "/containers"})
+            for (const auto& e : list_dir(dir)) out.push_back(dir + "/" + e);
+        return out;
+    }
+
+    static inline std::unique_ptr<TempDir> base_;
+    static inline std::string skip_;
+};
+
+// uid 0 inside is the user on the host, the other ids the user's subordinate range; what the
+// container writes lands in its own layer, never in the user's rootfs.
+TEST_F(RootlessIntegration, TheContainersRootIsTheUser) {
+    struct stat before {};
+    ASSERT_EQ(::stat((rootfs() + "/etc").c_str(), &before), 0);
+    Result r = as_user({"run", "--rm", "--network", "none", rootfs(), "sh", "-c",
+                        "id -u; cat /proc/self/uid_map /proc/self/gid_map; echo x > /etc/made && cat /etc/made; "
+                        "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status"});
+    ASSERT_EXIT_CODE(r, 0);
+    std::ostringstream maps;
+    maps << "0 " << kUser << " 1\n1 " << kSubordinate << " 65536\n";
+    std::string flat;
+    for (const auto& line : r.out_lines()) {
+        std::istringstream in(line);
+        std::string word, joined;
+        while (in >> word) joined += (joined.empty() ? "" : " ") + word;
+        flat += joined + "\n";
+    }
+    EXPECT_EQ(flat, "0\n" + maps.str() + maps.str() + "x\nNoNewPrivs: 0\nSeccomp: 2\n") << describe(r);
+    EXPECT_FALSE(path_exists(rootfs() + "/etc/made")) << "the user's rootfs is the overlay's lower layer";
+    struct stat after {};
+    ASSERT_EQ(::stat((rootfs() + "/etc").c_str(), &after), 0);
+    EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
+// A detached container: the host sees its process as the user's; exec, ps, stop and rm work,
+// and rm removes what the container wrote as a subordinate id (which the user alone could not).
+TEST_F(RootlessIntegration, RunDetachedExecPsStopRm) {
+    Result d = as_user({"run", "-d", "--name", "rl", "--network", "none", rootfs(), "sh", "-c",
+                        "mkdir /owned && touch /owned/f && chown -R 1000:1000 /owned && chmod 700 /owned && exec sleep 60"});
+    ASSERT_EXIT_CODE(d, 0);
+    Result ps = as_user({"ps", "--format", "{{.Names}} {{.Status}}"});
+    EXPECT_EXIT_CODE(ps, 0);
+    EXPECT_EQ(ps.out.rfind("rl Up", 0), 0u) << describe(ps);
+    Result pid = as_user({"inspect", "--format", "{{.State.Pid}}", "rl"});
+    ASSERT_EXIT_CODE(pid, 0);
+    const std::string status = read_file("/proc/" + pid.out.substr(0, pid.out.find('\n')) + "/status");
+    EXPECT_NE(status.find("\nUid:\t" + std::to_string(kUser) + "\t"), std::string::npos) << status;
+    Result e = as_user({"exec", "rl", "sh", "-c", "id -u; stat -c %u /owned; readlink /proc/1/exe"});
+    EXPECT_EXIT_CODE(e, 0);
+    EXPECT_EQ(e.out, "0\n1000\n/bin/busybox\n") << describe(e);
+    EXPECT_EXIT_CODE(as_user({"stop", "-t", "1", "rl"}), 0);
+    EXPECT_EXIT_CODE(as_user({"rm", "rl"}), 0);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
+// The bars of root hutch hold: a read-only root, no capabilities with --cap-drop ALL, Docker's
+// masked paths, and devices bound from the host.
+TEST_F(RootlessIntegration, ReadOnlyCapDropMaskedPathsAndDevices) {
+    Result r = as_user({"run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", rootfs(), "sh", "-c",
+                        "touch /x 2>/dev/null || echo ro; grep CapEff /proc/self/status; cat /proc/timer_list | wc -c; "
+                        "ls /sys/firmware | wc -l; "
+                        "echo data > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c"});
+    ASSERT_EXIT_CODE(r, 0);
+    // /proc/timer_list and /sys/firmware are Docker's masked paths (a /dev/null bind, an empty tmpfs).
+    EXPECT_EQ(r.out, "ro\nCapEff:\t0000000000000000\n0\n0\nnull-ok\n4\n") << describe(r);
+}
+
+// What needs root is refused in one line, exit 125, and nothing is made.
+TEST_F(RootlessIntegration, WhatNeedsRootIsRefusedInOneLine) {
+    struct Case {
+        Strings flags;
+        std::string says;
+    };
+    const std::vector<Case> cases = {
+        {{"--privileged"}, "--privileged needs root"},
+        {{"--memory", "10m"}, "no cgroup of its own"},
+        {{"--network", "bridge"}, "--network bridge needs root"},
+        {{"--network", "host"}, "host's network namespace"},
+        {{"--uidmap", "0:1:1"}, "--uidmap and --gidmap need root"},
+        {{"--userns", "auto"}, "--userns need root"},
+        {{"--device", "/dev/null"}, "--device needs root"},
+        {{"-v", b() + "/home:/mnt:idmap"}, "needs root"},
+    };
+    for (const auto& c : cases) {
+        Strings args = {"run", "--rm"};
+        if (c.flags[0] != "--network") args.insert(args.end(), {"--network", "none"});
+        args.insert(args.end(), c.flags.begin(), c.flags.end());
+        args.insert(args.end(), {rootfs(), "true"});
+        Result r = as_user(args);
+        EXPECT_EXIT_CODE(r, 125);
+        EXPECT_EQ(r.err_lines().size(), 1u) << describe(r);
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << describe(r);
+    }
+    // A user without an /etc/subuid entry: the file and the line to add.
+    Result other = as_user({"run", "--rm", "--network", "none", rootfs(), "true"}, "", false, kOther,
+                           "HOME=" + b() + "/home XDG_RUNTIME_DIR=" + b() + "/run-other");
+    EXPECT_EXIT_CODE(other, 125);
+    EXPECT_EQ(other.err, "hutch: /etc/subuid has no entry for hutchrl2: rootless hutch maps the container's ids 1.. onto it "
+                         "(add a line such as hutchrl2:100000:65536)\n");
+    // newuidmap missing (a file that is no program over it, in the test's mount namespace).
+    Result no_helper = as_user({"run", "--rm", "--network", "none", rootfs(), "true"},
+                               "for h in /usr/bin/newuidmap /usr/bin/newgidmap; do mount --bind " + quoted(b() + "/not-a-helper") + " $h; done");
+    EXPECT_EXIT_CODE(no_helper, 125);
+    EXPECT_NE(no_helper.err.find("newuidmap"), std::string::npos) << describe(no_helper);
+    EXPECT_NE(no_helper.err.find("uidmap package"), std::string::npos) << describe(no_helper);
+    // No XDG_RUNTIME_DIR (and no /run/user/UID of the user's): which variable to set.
+    Result no_runtime = as_user({"ps"}, "", false, kUser, "HOME=" + b() + "/home");
+    EXPECT_EXIT_CODE(no_runtime, 125);
+    EXPECT_NE(no_runtime.err.find("XDG_RUNTIME_DIR"), std::string::npos) << describe(no_runtime);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
+// --network pasta (the rootless default): the container reaches a server in the test's "outside"
+// through pasta, a published port reaches the container from the host, and the host's loopback
+// services stay out of reach (no gateway mapped to it, no port forwarded out).
+TEST_F(RootlessIntegration, PastaCarriesTrafficAndPublishesPorts) {
+    if (::access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "no pasta (Debian's passt package)";
+    if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0) GTEST_SKIP() << "no ip (iproute2)";
+    write_file(b() + "/index.html", "served-by-the-outside\n");
+    ::mkdir((b() + "/secret").c_str(), 0755);
+    write_file(b() + "/secret/index.html", "host-loopback-secret\n");
+    const std::string busybox = rootfs() + "/bin/busybox";
+    // The test's "host": a veth pair of its own, one end the host's routed address, the other the
+    // outside world's; a web server there and a loopback-only service; a tun node users may open.
+    const std::string bb = quoted(busybox), out = quoted(b() + "/published.out");
+    const std::string setup =
+        "mount -t tmpfs -o mode=755 hutch-test-devnet /dev/net; mknod -m 666 /dev/net/tun c 10 200; "
+        "ip link set lo up; ip link add hv0 type veth peer name hv1; ip addr add 10.77.0.1/24 dev hv0; ip link set hv0 up; "
+        "ip addr add 10.88.0.1/24 dev hv1; ip link set hv1 up; ip route add default via 10.77.0.254 dev hv0; " +
+        bb + " httpd -f -p 10.88.0.1:8080 -h " + quoted(b()) + " & HTTPD=$!; " +
+        bb + " httpd -f -p 127.0.0.1:9090 -h " + quoted(b() + "/secret") + " & SECRET=$!; "
+        // The host's client of the published port: tried until the container listens.
+        "(set +e; for i in $(seq 100); do " + bb + " nc -w 2 127.0.0.1 8081 </dev/null > " + out + " 2>/dev/null; [ -s " + out +
+        " ] && break; sleep 0.1; done) & CLIENT=$!";
+    const std::string after = "kill $HTTPD $SECRET $CLIENT 2>/dev/null; wait";
+    Result r = as_user({"run", "--rm", "-p", "8081:80", rootfs(), "sh", "-c",
+                        "wget -q -O - http://10.88.0.1:8080/index.html; "
+                        "wget -q -T 2 -O - http://10.77.0.254:9090/index.html 2>/dev/null; "
+                        "wget -q -T 2 -O - http://127.0.0.1:9090/index.html 2>/dev/null; "
+                        "ip -4 route | grep -c default; echo published-port | nc -l -p 80 -w 10"},
+                       setup, true, kUser, "", after);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "served-by-the-outside\n1\n") << describe(r);
+    EXPECT_EQ(r.out.find("secret"), std::string::npos);
+    EXPECT_EQ(read_file(b() + "/published.out"), "published-port\n") << "the host reaches the container's port 80 at 8081";
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
+}  // namespace
+}  // namespace hutch_it

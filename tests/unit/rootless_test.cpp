@@ -1,0 +1,124 @@
+// Rootless hutch's pure parts: the user's maps, its default roots, pasta's arguments, and the
+// run flags a spec for a user without root takes or refuses.
+#include <gtest/gtest.h>
+
+#include "runtime/error.hpp"
+#include "runtime/pasta.hpp"
+#include "runtime/rootless.hpp"
+#include "runtime/run_options.hpp"
+#include "test_helpers.hpp"
+
+using namespace hutch;
+using hutch::test::contains;
+using hutch::test::usage_error;
+using Map = std::vector<IdMapping>;
+
+namespace {
+
+const rootless::User kAlice{1000, 1000, "alice"};
+
+TEST(Rootless, MapsTheUserToRootAndTheRangesAfterIt) {
+    rootless::Maps m = rootless::user_maps(kAlice, "bob:1:5\nalice:100000:65536\nalice:300000:10\n", "1000:200000:65536\n");
+    EXPECT_EQ(m.uids, (Map{{0, 1000, 1}, {1, 100000, 65536}, {65537, 300000, 10}}));
+    // An entry by uid serves as newgidmap takes it.
+    EXPECT_EQ(m.gids, (Map{{0, 1000, 1}, {1, 200000, 65536}}));
+}
+
+TEST(Rootless, AMissingEntryNamesTheFileAndTheLineToAdd) {
+    std::string msg = usage_error([] { rootless::user_maps(kAlice, "bob:1:5\n", "alice:1:5\n"); });
+    EXPECT_EQ(msg, "/etc/subuid has no entry for alice: rootless hutch maps the container's ids 1.. onto it "
+                   "(add a line such as alice:100000:65536)");
+    EXPECT_TRUE(contains(usage_error([] { rootless::user_maps(kAlice, "alice:1:5\n", ""); }), "/etc/subgid has no entry"));
+    // A range overlapping the user's own id would map it twice.
+    EXPECT_TRUE(contains(usage_error([] { rootless::user_maps(kAlice, "alice:999:5\n", "alice:5000:5\n"); }), "overlap"));
+}
+
+TEST(Rootless, DefaultRootsAreTheUsersOwn) {
+    static std::map<std::string, const char*> env;
+    auto getenv = [](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second;
+    };
+    env = {{"XDG_RUNTIME_DIR", "/run/user/1000"}, {"HOME", "/home/alice"}};
+    Paths p = rootless::default_paths(getenv);
+    EXPECT_EQ(p.root, "/run/user/1000/hutch");
+    EXPECT_EQ(p.data_root, "/home/alice/.local/share/hutch");
+    env = {{"XDG_RUNTIME_DIR", "relative"}, {"XDG_DATA_HOME", "/data"}, {"HOME", "/home/alice"}};
+    p = rootless::default_paths(getenv);
+    EXPECT_EQ(p.data_root, "/data/hutch");
+    if (p.root.empty()) {  // unless this machine has a /run/user/<uid> of the test's own
+        EXPECT_TRUE(contains(usage_error([&] { rootless::require_roots(p); }), "XDG_RUNTIME_DIR"));
+    }
+    env = {};
+    p = rootless::default_paths(getenv);
+    EXPECT_EQ(p.data_root, "");
+}
+
+TEST(Pasta, ArgumentsForwardOnlyWhatIsPublished) {
+    std::vector<std::string> none = pasta::arguments(42, {}, "/s/pasta.pid");
+    EXPECT_EQ(none, (std::vector<std::string>{"--config-net", "--quiet", "--foreground", "--no-map-gw", "--pid", "/s/pasta.pid",
+                                              "-t", "none", "-u", "none", "-T", "none", "-U", "none", "42"}));
+    std::vector<PublishedPort> ports = {{"", 8080, 0, 80, "tcp"}, {"127.0.0.1", 5353, 0, 53, "udp"}, {"", 8443, 0, 443, "tcp"}};
+    std::vector<std::string> args = pasta::arguments(42, ports, "/s/pasta.pid");
+    EXPECT_EQ(args[7], "8080:80,8443:443");
+    EXPECT_EQ(args[9], "127.0.0.1/5353:53");
+}
+
+TEST(Pasta, PortsItCannotForwardAreRefused) {
+    EXPECT_NO_THROW(pasta::check_ports({{"", 8080, 0, 80, "tcp"}, {"", 8080, 8080, 80, "udp"}}));
+    EXPECT_TRUE(contains(usage_error([] { pasta::check_ports({{"", 0, 0, 80, "tcp"}}); }), "HOST_PORT:CONTAINER_PORT"));
+    EXPECT_TRUE(contains(usage_error([] { pasta::check_ports({{"", 8000, 8010, 80, "tcp"}}); }), "8000-8010 is a range"));
+    EXPECT_TRUE(contains(usage_error([] { pasta::check_ports({{"", 80, 0, 80, "sctp"}}); }), "not sctp"));
+}
+
+HostFacts rootless_facts() {
+    HostFacts f;
+    f.read_in_rootfs = [](const std::string&) { return std::string(); };
+    f.read_host_file = [](const std::string& path) -> std::string { throw UsageError("cannot read " + path); };
+    f.rootless = rootless::Maps{{{0, 1000, 1}, {1, 100000, 65536}}, {{0, 1000, 1}, {1, 100000, 65536}}};
+    return f;
+}
+
+RunOptions rootless_base() {
+    RunOptions o;
+    o.rootfs = "/rootfs";
+    o.command = {"true"};
+    return o;
+}
+
+TEST(RunOptionsRootless, AUserNamespaceOfTheUsersMapsAndPastaByDefault) {
+    Spec s = build_run_spec(rootless_base(), "id", rootless_facts());
+    EXPECT_TRUE(s.hutch.rootless);
+    EXPECT_TRUE(s.has_new_namespace(NamespaceType::kUser));
+    EXPECT_EQ(s.linux.uid_mappings, (Map{{0, 1000, 1}, {1, 100000, 65536}}));
+    EXPECT_EQ(s.hutch.network, "pasta");
+    RunOptions o = rootless_base();
+    o.network = "none";
+    EXPECT_EQ(build_run_spec(o, "id", rootless_facts()).hutch.network, "none");
+    // As root the default stays Docker's bridge, and pasta is rootless hutch's.
+    HostFacts root = rootless_facts();
+    root.rootless.reset();
+    EXPECT_EQ(build_run_spec(rootless_base(), "id", root).hutch.network, "bridge");
+    o.network = "pasta";
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", root); }), "rootless hutch's network"));
+}
+
+TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
+    auto refused = [](void (*change)(RunOptions&), const std::string& needle) {
+        RunOptions o = rootless_base();
+        change(o);
+        std::string msg = usage_error([&] { build_run_spec(o, "id", rootless_facts()); });
+        EXPECT_TRUE(contains(msg, needle)) << msg;
+    };
+    refused([](RunOptions& o) { o.privileged = true; }, "--privileged needs root");
+    refused([](RunOptions& o) { o.network = "bridge"; }, "--network bridge needs root");
+    refused([](RunOptions& o) { o.memory = "10m"; }, "no cgroup of its own");
+    refused([](RunOptions& o) { o.pids_limit = "10"; }, "no cgroup of its own");
+    refused([](RunOptions& o) { o.device_cgroup_rules = {"c 1:3 rwm"}; }, "--device-cgroup-rule needs root");
+    refused([](RunOptions& o) { o.uidmap = {"0:1:1"}; }, "--uidmap and --gidmap need root");
+    refused([](RunOptions& o) { o.userns = "host"; }, "--userns need root");
+    refused([](RunOptions& o) { o.image_layers = {"/layer"}; }, "images");
+    refused([](RunOptions& o) { o.publish = {"80"}; }, "HOST_PORT:CONTAINER_PORT");
+}
+
+}  // namespace
