@@ -245,7 +245,10 @@ void sweep_debris(const Paths& paths) {
 // anything stays: the record stays too), then the record out of sight in one rename, the name,
 // the rest.
 void remove_record(const Paths& paths, const std::string& id, const std::string& name) {
-    // Rootless: what the container wrote as its other ids is the user's subordinate ids'.
+    // Rootless: the overlay's own work dir (mode 000, the mounter's: the user's) is opened to
+    // its owner, so only what the container wrote as its other ids, the user's subordinate
+    // ids', needs the helper in a user namespace. (Never seen by the container: no link there.)
+    if (rootless::active()) ::chmod((paths.data_dir(id) + "/work/work").c_str(), 0700);
     rootless::remove_tree_as_owner(paths.data_dir(id));
     image::drop_lease(paths.data_root, id);  // the image it was made from is free of it now
     std::string tomb = gone_dir(paths, id);
