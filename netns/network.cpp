@@ -227,7 +227,7 @@ NetworkConfig NetworkStore::create(const std::string& name, const NetworkOptions
     const std::string& gateway_text = options.gateway;
     if (!validate::container_name(name))
         throw UsageError("invalid network name \"" + name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
-    if (name == kDefaultNetwork || name == "host" || name == "none")
+    if (name == kDefaultNetwork || name == "host" || name == "none" || name == "pasta")
         throw UsageError("network name \"" + name + "\" is reserved");
     Fd held = lock();
     struct stat st {};

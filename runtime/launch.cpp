@@ -375,9 +375,10 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     if (observer) observer->cgroups(plan.cgroups);
     // Not dumpable: no process without CAP_SYS_PTRACE (a --pid host container's, say) can open
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
-    // Rootless: the user's own pasta must open the child's /proc/PID/ns files before "go", which a
-    // non-dumpable process keeps from anyone without CAP_SYS_PTRACE; no --pid host container can
-    // exist to reach hutch, and the child turns non-dumpable itself once it takes its ids.
+    // Rootless: newuidmap (which refuses a target whose /proc/PID is root's) and the user's pasta
+    // must open the child's /proc files before "go", which a non-dumpable process keeps from
+    // anyone without CAP_SYS_PTRACE: the child is cloned dumpable, hutch turns non-dumpable
+    // right after the clone, and the child once it takes its ids.
     if (!spec.hutch.rootless)
         check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
     int pidfd = -1;
@@ -400,6 +401,8 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
         container_init(context);
     }
     Child child(static_cast<pid_t>(pid), Fd(pidfd));
+    if (spec.hutch.rootless)  // the child's flag is its own from here
+        check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
     joined.leave();
     if (staging) staging->leave();
     child_end.reset();
@@ -422,7 +425,8 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     write_id_maps(child.pid(), spec);
     // --network pasta: up before the command starts; killed once it is gone (runtime/pasta.hpp).
     std::optional<pasta::Process> pasta;
-    if (std::holds_alternative<PastaNetwork>(network_mode(spec))) pasta.emplace(child.pid(), spec.hutch.ports, paths.runtime_dir(id));
+    if (spec.hutch.rootless && std::holds_alternative<PastaNetwork>(network_mode(spec)))
+        pasta.emplace(child.pid(), spec.hutch.ports, spec.hutch.disable_ipv6, paths.runtime_dir(id));
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
     StartHandlers on;

@@ -62,21 +62,26 @@ void check_ports(const std::vector<PublishedPort>& ports) {
     }
 }
 
-std::vector<std::string> arguments(pid_t pid, const std::vector<PublishedPort>& ports, const std::string& pid_file) {
-    std::string tcp, udp;
+std::vector<std::string> arguments(pid_t pid, const std::vector<PublishedPort>& ports, bool ipv4_only,
+                                   const std::string& pid_file) {
+    std::vector<std::string> out = {"--config-net", "--quiet", "--foreground", "--no-map-gw", "--pid", pid_file};
+    // Without IPv6 in the container (Docker's default), none on the host side either: a client
+    // of ::1 would be accepted, then reset.
+    if (ipv4_only) out.push_back("--ipv4-only");
+    // One option per port: an address prefix applies to the whole value it starts.
+    bool tcp = false, udp = false;
     for (const auto& p : ports) {
-        std::string& list = p.protocol == "udp" ? udp : tcp;
-        list += (list.empty() ? "" : ",") + (p.host_ip.empty() ? "" : p.host_ip + "/") + std::to_string(p.host_port) + ":" +
-                std::to_string(p.container_port);
+        (p.protocol == "udp" ? udp : tcp) = true;
+        out.push_back(p.protocol == "udp" ? "-u" : "-t");
+        out.push_back((p.host_ip.empty() ? "" : p.host_ip + "/") + std::to_string(p.host_port) + ":" + std::to_string(p.container_port));
     }
-    return {"--config-net", "--quiet", "--foreground", "--no-map-gw",
-            "--pid", pid_file,
-            "-t", tcp.empty() ? "none" : tcp, "-u", udp.empty() ? "none" : udp,
-            "-T", "none", "-U", "none",
-            std::to_string(pid)};
+    if (!tcp) out.insert(out.end(), {"-t", "none"});
+    if (!udp) out.insert(out.end(), {"-u", "none"});
+    out.insert(out.end(), {"-T", "none", "-U", "none", std::to_string(pid)});
+    return out;
 }
 
-Process::Process(pid_t container_pid, const std::vector<PublishedPort>& ports, const std::string& state_dir) {
+Process::Process(pid_t container_pid, const std::vector<PublishedPort>& ports, bool ipv4_only, const std::string& state_dir) {
     const std::string path = binary();
     if (path.empty())
         throw UsageError("--network pasta needs pasta, and it is not installed (Debian's passt package); --network none "
@@ -88,7 +93,7 @@ Process::Process(pid_t container_pid, const std::vector<PublishedPort>& ports, c
                          "; udev makes it mode 0666 on Debian); --network none runs the container without a network");
     const std::string pid_file = state_dir + "/pasta.pid", log = state_dir + "/pasta.log";
     ::unlink(pid_file.c_str());
-    std::vector<std::string> args = arguments(container_pid, ports, pid_file);
+    std::vector<std::string> args = arguments(container_pid, ports, ipv4_only, pid_file);
     std::string shown = "pasta";
     for (const auto& a : args) shown += " " + a;
     explain::comment(shown + ": joins the container's user and network namespaces and carries its traffic");

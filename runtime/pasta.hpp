@@ -9,8 +9,8 @@
 // What pasta does by default that Docker's isolation does not is turned off: no port the
 // container binds is forwarded out by itself (-t none -u none unless -p), no host port is reachable
 // from the container through the namespace's loopback (-T none -U none), and the default gateway
-// is not the host's loopback (--no-map-gw): the container reaches the host only as any outside
-// peer would.
+// is not the host's loopback (--no-map-gw): the container reaches the host only at its addresses
+// on its networks, as from Docker's bridge, never at its loopback.
 #pragma once
 
 #include <sys/types.h>
@@ -29,9 +29,10 @@ std::string binary();
 // port the kernel picks (-p 80, -P), a host port range, sctp.
 void check_ports(const std::vector<PublishedPort>& ports);
 
-// pasta's arguments for the container whose first process is `pid`; it writes its own pid to
-// `pid_file` once the namespace is configured.
-std::vector<std::string> arguments(pid_t pid, const std::vector<PublishedPort>& ports, const std::string& pid_file);
+// pasta's arguments for the container whose first process is `pid` (`ipv4_only`: the container
+// has no IPv6); it writes its own pid to `pid_file` once the namespace is configured.
+std::vector<std::string> arguments(pid_t pid, const std::vector<PublishedPort>& ports, bool ipv4_only,
+                                   const std::string& pid_file);
 
 // pasta running for one container: started once the child's user namespace has its maps and
 // before the child's "go", so the command starts with its network up; killed and reaped when
@@ -40,7 +41,7 @@ std::vector<std::string> arguments(pid_t pid, const std::vector<PublishedPort>& 
 class Process {
 public:
     // `state_dir`: where pasta's pid file and log go.
-    Process(pid_t container_pid, const std::vector<PublishedPort>& ports, const std::string& state_dir);
+    Process(pid_t container_pid, const std::vector<PublishedPort>& ports, bool ipv4_only, const std::string& state_dir);
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     ~Process();

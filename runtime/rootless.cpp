@@ -99,16 +99,29 @@ void run_helper(const std::string& helper, const std::vector<std::string>& args)
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     char* no_env[] = {nullptr};  // setuid: nothing of the caller's environment is its business
+    // hutch blocks some signals and ignores SIGPIPE: the helper gets neither.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), no_env);
+    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, &attr, argv.data(), no_env);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
     if (rc != 0) throw SysError("map the user namespace's ids", "posix_spawn", helper, rc);
     write_end.reset();
     const std::string out = read_to_end(read_end.get());
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno == EINTR) continue;
+        status = -1;  // not a clean exit
+        break;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
     std::string line = out.substr(0, out.find('\n'));
     std::string shown = helper;
     for (const auto& a : args) shown += " " + a;
@@ -206,10 +219,16 @@ void as_namespace_root(const Maps& maps, const std::string& what, const std::fun
     Fd go_read(go[0]), go_write(go[1]);
     check(::pipe2(result, O_CLOEXEC), what.c_str(), "pipe2");
     Fd result_read(result[0]), result_write(result[1]);
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) throw SysError(what, "fork", "a helper in a user namespace", errno);
     if (pid == 0) {
+        // Only its own ends: the parent's closing "go" must read as EOF here.
+        ::close(ready[0]);
+        ::close(go[1]);
+        ::close(result[0]);
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(2);
         char c = 'x';
         if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready[1], &c, 1) != 1) ::_exit(2);
         if (::read(go[0], &c, 1) != 1) ::_exit(2);  // the parent is gone, or could not map it
@@ -231,8 +250,8 @@ void as_namespace_root(const Maps& maps, const std::string& what, const std::fun
     result_write.reset();
     auto reap = [pid] {
         int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR) return -1;  // not a clean exit
         return status;
     };
     char c;
@@ -243,7 +262,7 @@ void as_namespace_root(const Maps& maps, const std::string& what, const std::fun
     try {
         write_maps(pid, maps.uids, maps.gids);
     } catch (...) {
-        go_write.reset();  // it reads EOF and ends
+        ::kill(pid, SIGKILL);
         reap();
         throw;
     }
@@ -256,7 +275,8 @@ void as_namespace_root(const Maps& maps, const std::string& what, const std::fun
     const std::string message = read_to_end(result_read.get());
     const int status = reap();
     if (!message.empty()) throw Error(message);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(what + ": the helper in the user namespace failed");
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error(what + ": the helper in the user namespace failed");
 }
 
 void remove_tree_as_owner(const std::string& path) {

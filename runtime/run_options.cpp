@@ -383,10 +383,11 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
     const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
     if (host.rootless && (maps_given || !o.userns.empty()))
         throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns") +
-                         " need root: rootless hutch maps the container's ids itself (0 is you, 1.. your /etc/subuid and "
-                         "/etc/subgid ranges)");
+                         (maps_given ? " need" : " needs") + " root: rootless hutch maps the container's ids itself (0 is you, 1.. "
+                         "your /etc/subuid and /etc/subgid ranges)");
     if (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
-        throw UsageError("--userns " + o.userns + " is only for rootless hutch (run by a user without root), which is not built yet");
+        throw UsageError("--userns " + o.userns + " is not supported: rootless hutch always maps its user to root and its "
+                         "subordinate ids after it (podman's keep-id and nomap are not built)");
     const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
     if (!o.userns.empty() && o.userns != "host" && !automatic)
         throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace");

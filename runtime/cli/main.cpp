@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
     app.parse_complete_callback([&app, &paths] {
         if (!rootless::active()) return;
         for (const CLI::App* c : app.get_subcommands())
-            if (c->get_name() == "version" || c->get_name() == "docs" || c->get_name() == "audit") return;
+            for (const char* stateless : {"version", "completion", "__generate-docs", "audit"})
+                if (c->get_name() == stateless) return;
         rootless::require_roots(paths);
     });
     // An unknown command says so, as docker's does (CLI11 alone would ask for a subcommand),

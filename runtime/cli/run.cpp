@@ -243,7 +243,6 @@ HostFacts host_facts(const RunOptions& opts) {
 HostFacts host_facts(const std::string& rootfs) {
     HostFacts host;
     host.caps = caps::HostCaps::read();
-    if (rootless::active()) host.rootless = rootless::user_maps(rootless::current_user());
     host.hostname = host_hostname();
     host.getenv = [](const char* key) { return std::getenv(key); };
     host.read_in_rootfs = [rootfs](const std::string& path) { return read_in_rootfs(rootfs, path); };
@@ -355,6 +354,9 @@ Spec spec_from_command_line(CLI::App* cmd, RunOptions& opts, const Globals& glob
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id) {
     const Paths& paths = globals.paths;
     HostFacts host = host_facts(opts);
+    // A user without root starts rootless hutch's containers: the user's maps (audit, which
+    // runs nothing, judges the flags as given).
+    if (rootless::active()) host.rootless = rootless::user_maps(rootless::current_user());
     add_resource_facts(host, opts);
     host.config = net::read_host_config(globals.config_path);
     host.running_container = [&paths](const std::string& ref) {

@@ -35,6 +35,9 @@ std::vector<Planned> plan(const Paths& paths, const std::vector<std::string>& re
     for (const auto& ref : refs) {
         Planned p{ref, find_container(paths, ref), {}, {}};
         p.spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(p.state.id) + "/config.json")));
+        if (p.spec.hutch.rootless)
+            throw UsageError("update " + ref + ": rootless hutch has no cgroup of its own to set limits in (delegated "
+                             "cgroups are not supported yet)");
         p.limits = merge_limit_flags(p.spec.linux.resources, flags, host);
         out.push_back(std::move(p));
     }

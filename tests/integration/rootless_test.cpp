@@ -73,6 +73,7 @@ protected:
             return "no newuidmap/newgidmap (Debian's uidmap package)";
         if (read_file("/proc/sys/kernel/unprivileged_userns_clone") == "0\n")
             return "this kernel forbids user namespaces to unprivileged users (kernel.unprivileged_userns_clone=0)";
+        if (read_file("/proc/sys/user/max_user_namespaces") == "0\n") return "user.max_user_namespaces is 0 here";
         if (read_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1\n")
             return "AppArmor restricts unprivileged user namespaces here";
         return "";
@@ -95,7 +96,10 @@ protected:
         for (const auto& a : args) script += " " + quoted(a);
         if (!after.empty()) script += "; rc=$?; " + after + "; exit $rc";
         Strings argv = {"/usr/bin/unshare", "-m"};
-        if (own_netns) argv.push_back("-n");
+        // What the setup starts lives in a pid namespace that dies with the command, whatever
+        // ends it (a timeout kills only unshare): /proc is remounted for it, so the pids hutch,
+        // newuidmap and pasta read are that namespace's.
+        if (own_netns) argv.insert(argv.end(), {"-n", "--fork", "--pid", "--mount-proc", "--kill-child"});
         argv.insert(argv.end(), {"--propagation", "private", "/bin/sh", "-c", script});
         return run_command(argv, {}, std::chrono::seconds(60));
     }
@@ -154,7 +158,17 @@ TEST_F(RootlessIntegration, RunDetachedExecPsStopRm) {
     Result e = as_user({"exec", "rl", "sh", "-c", "id -u; stat -c %u /owned; readlink /proc/1/exe"});
     EXPECT_EXIT_CODE(e, 0);
     EXPECT_EQ(e.out, "0\n1000\n/bin/busybox\n") << describe(e);
+    // No cgroup of its own: update refuses rather than write a limit no start would apply.
+    Result update = as_user({"update", "--memory", "64m", "rl"});
+    EXPECT_EXIT_CODE(update, 125);
+    EXPECT_NE(update.err.find("no cgroup of its own"), std::string::npos) << describe(update);
     EXPECT_EXIT_CODE(as_user({"stop", "-t", "1", "rl"}), 0);
+    // rm needs the helper in a user namespace for /owned (a subordinate id's): without newuidmap
+    // it fails in one line and keeps the container (it used to wait forever), then rm works.
+    Result no_helper = as_user({"rm", "rl"}, "for h in /usr/bin/newuidmap /usr/bin/newgidmap; do mount --bind " +
+                                                 quoted(b() + "/not-a-helper") + " $h; done");
+    EXPECT_NE(no_helper.code, 0) << describe(no_helper);
+    EXPECT_NE(no_helper.err.find("newuidmap"), std::string::npos) << describe(no_helper);
     EXPECT_EXIT_CODE(as_user({"rm", "rl"}), 0);
     EXPECT_EQ(leftovers(), Strings{});
 }
@@ -183,9 +197,9 @@ TEST_F(RootlessIntegration, WhatNeedsRootIsRefusedInOneLine) {
         {{"--network", "bridge"}, "--network bridge needs root"},
         {{"--network", "host"}, "host's network namespace"},
         {{"--uidmap", "0:1:1"}, "--uidmap and --gidmap need root"},
-        {{"--userns", "auto"}, "--userns need root"},
+        {{"--userns", "auto"}, "--userns needs root"},
         {{"--device", "/dev/null"}, "--device needs root"},
-        {{"-v", b() + "/home:/mnt:idmap"}, "needs root"},
+        {{"-v", b() + "/home:/mnt:idmap"}, "an idmapped mount needs root"},
     };
     for (const auto& c : cases) {
         Strings args = {"run", "--rm"};
@@ -222,6 +236,7 @@ TEST_F(RootlessIntegration, WhatNeedsRootIsRefusedInOneLine) {
 TEST_F(RootlessIntegration, PastaCarriesTrafficAndPublishesPorts) {
     if (::access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "no pasta (Debian's passt package)";
     if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0) GTEST_SKIP() << "no ip (iproute2)";
+    if (!path_exists("/dev/net/tun")) GTEST_SKIP() << "no /dev/net/tun on this machine (pasta needs a tun device)";
     write_file(b() + "/index.html", "served-by-the-outside\n");
     ::mkdir((b() + "/secret").c_str(), 0755);
     write_file(b() + "/secret/index.html", "host-loopback-secret\n");
@@ -239,7 +254,8 @@ TEST_F(RootlessIntegration, PastaCarriesTrafficAndPublishesPorts) {
         "(set +e; for i in $(seq 100); do " + bb + " nc -w 2 127.0.0.1 8081 </dev/null > " + out + " 2>/dev/null; [ -s " + out +
         " ] && break; sleep 0.1; done) & CLIENT=$!";
     const std::string after = "kill $HTTPD $SECRET $CLIENT 2>/dev/null; wait";
-    Result r = as_user({"run", "--rm", "-p", "8081:80", rootfs(), "sh", "-c",
+    // Two ports, one on an address of its own (each is one pasta option).
+    Result r = as_user({"run", "--rm", "-p", "127.0.0.1:8081:80", "-p", "8082:82/udp", rootfs(), "sh", "-c",
                         "wget -q -O - http://10.88.0.1:8080/index.html; "
                         "wget -q -T 2 -O - http://10.77.0.254:9090/index.html 2>/dev/null; "
                         "wget -q -T 2 -O - http://127.0.0.1:9090/index.html 2>/dev/null; "

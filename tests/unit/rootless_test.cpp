@@ -55,13 +55,15 @@ TEST(Rootless, DefaultRootsAreTheUsersOwn) {
 }
 
 TEST(Pasta, ArgumentsForwardOnlyWhatIsPublished) {
-    std::vector<std::string> none = pasta::arguments(42, {}, "/s/pasta.pid");
+    std::vector<std::string> none = pasta::arguments(42, {}, true, "/s/pasta.pid");
     EXPECT_EQ(none, (std::vector<std::string>{"--config-net", "--quiet", "--foreground", "--no-map-gw", "--pid", "/s/pasta.pid",
-                                              "-t", "none", "-u", "none", "-T", "none", "-U", "none", "42"}));
-    std::vector<PublishedPort> ports = {{"", 8080, 0, 80, "tcp"}, {"127.0.0.1", 5353, 0, 53, "udp"}, {"", 8443, 0, 443, "tcp"}};
-    std::vector<std::string> args = pasta::arguments(42, ports, "/s/pasta.pid");
-    EXPECT_EQ(args[7], "8080:80,8443:443");
-    EXPECT_EQ(args[9], "127.0.0.1/5353:53");
+                                              "--ipv4-only", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "42"}));
+    // One option per port: pasta applies an address prefix to the whole value it starts.
+    std::vector<PublishedPort> ports = {{"127.0.0.1", 8080, 0, 80, "tcp"}, {"", 5353, 0, 53, "udp"}, {"", 8443, 0, 443, "tcp"}};
+    EXPECT_EQ(pasta::arguments(42, ports, false, "/s/pasta.pid"),
+              (std::vector<std::string>{"--config-net", "--quiet", "--foreground", "--no-map-gw", "--pid", "/s/pasta.pid",
+                                        "-t", "127.0.0.1/8080:80", "-u", "5353:53", "-t", "8443:443", "-T", "none", "-U",
+                                        "none", "42"}));
 }
 
 TEST(Pasta, PortsItCannotForwardAreRefused) {
@@ -116,7 +118,7 @@ TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     refused([](RunOptions& o) { o.pids_limit = "10"; }, "no cgroup of its own");
     refused([](RunOptions& o) { o.device_cgroup_rules = {"c 1:3 rwm"}; }, "--device-cgroup-rule needs root");
     refused([](RunOptions& o) { o.uidmap = {"0:1:1"}; }, "--uidmap and --gidmap need root");
-    refused([](RunOptions& o) { o.userns = "host"; }, "--userns need root");
+    refused([](RunOptions& o) { o.userns = "host"; }, "--userns needs root");
     refused([](RunOptions& o) { o.image_layers = {"/layer"}; }, "images");
     refused([](RunOptions& o) { o.publish = {"80"}; }, "HOST_PORT:CONTAINER_PORT");
 }
