@@ -51,6 +51,9 @@ protected:
         for (const char* file : {"subuid", "subgid"}) append(file, "hutchrl:" + std::to_string(kSubordinate) + ":65536");
         run_command({"/bin/cp", hutch_binary(), b + "/hutch"});
         ::chmod((b + "/hutch").c_str(), 0755);
+        // --probe finds hutch-probe beside hutch.
+        const std::string probe = hutch_binary().substr(0, hutch_binary().rfind('/')) + "/hutch-probe";
+        if (path_exists(probe)) run_command({"/bin/cp", probe, b + "/hutch-probe"});
         run_command({"/bin/cp", "-a", test_rootfs(), b + "/rootfs"});
         run_command({"/bin/chown", "-R", std::to_string(kUser) + ":" + std::to_string(kUser), b + "/rootfs"});
         write_file(b + "/not-a-helper", "");
@@ -183,6 +186,17 @@ TEST_F(RootlessIntegration, ReadOnlyCapDropMaskedPathsAndDevices) {
     ASSERT_EXIT_CODE(r, 0);
     // /proc/timer_list and /sys/firmware are Docker's masked paths (a /dev/null bind, an empty tmpfs).
     EXPECT_EQ(r.out, "ro\nCapEff:\t0000000000000000\n0\n0\nnull-ok\n4\n") << describe(r);
+}
+
+// hutch-probe's bar holds: inside, it says whose root the capabilities are (the user's), and
+// what it checks of the container's isolation passes as under root hutch.
+TEST_F(RootlessIntegration, ProbeSaysTheCapabilitiesAreTheUsersNamespaces) {
+    if (!path_exists(b() + "/hutch-probe")) GTEST_SKIP() << "hutch-probe is not built beside hutch";
+    Result r = as_user({"run", "--rm", "--network", "none", "--probe", rootfs(), "/dev/.hutch-probe"});
+    EXPECT_EXIT_CODE(r, 0);
+    EXPECT_NE(r.out.find("this user namespace only: its root is host uid " + std::to_string(kUser)), std::string::npos)
+        << describe(r);
+    EXPECT_NE(r.out.find("capabilities"), std::string::npos) << describe(r);
 }
 
 // What needs root is refused in one line, exit 125, and nothing is made.
