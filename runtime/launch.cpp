@@ -98,8 +98,9 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     write_file_atomic(plan.resolv_file, files.resolv_conf, 0644, Durability::kRuntime);
     write_file_atomic(plan.hostname_file, files.hostname, 0644, Durability::kRuntime);
     // The container's root owns them, as root owns them without a user namespace: it may edit
-    // its /etc/hosts (network updates rewrite the file in place, so the owner stays).
-    if (spec.has_new_namespace(NamespaceType::kUser)) {
+    // its /etc/hosts (network updates rewrite the file in place, so the owner stays). Rootless:
+    // the user's own, which the container's root may write (the user may give no file away).
+    if (spec.has_new_namespace(NamespaceType::kUser) && !spec.hutch.rootless) {
         const auto uid = userns::host_id(spec.linux.uid_mappings, 0), gid = userns::host_id(spec.linux.gid_mappings, 0);
         for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
             check(::chown(file->c_str(), uid.value_or(0), gid.value_or(0)), "write the container's /etc files", "chown", *file);

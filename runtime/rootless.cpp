@@ -188,6 +188,37 @@ Maps user_maps(const User& user, const std::string& subuid_text, const std::stri
 
 Maps user_maps(const User& user) { return user_maps(user, read_small("/etc/subuid"), read_small("/etc/subgid")); }
 
+Maps keep_id(const Maps& maps) {
+    auto lay = [](const std::vector<IdMapping>& map, const char* file) {
+        const std::uint32_t own = map.front().host_id;  // user_maps puts 0 -> the user first
+        std::vector<IdMapping> out;
+        std::uint64_t next = 0;
+        auto keep_own = [&] {
+            out.push_back({own, own, 1});
+            ++next;
+        };
+        for (std::size_t i = 1; i < map.size(); ++i) {
+            std::uint64_t host = map[i].host_id, left = map[i].size;
+            while (left > 0) {
+                if (next == own) keep_own();
+                const std::uint64_t chunk = next < own ? std::min<std::uint64_t>(left, own - next) : left;
+                if (next + chunk > 0xffffffffull) break;
+                out.push_back({static_cast<std::uint32_t>(next), static_cast<std::uint32_t>(host), static_cast<std::uint32_t>(chunk)});
+                next += chunk;
+                host += chunk;
+                left -= chunk;
+            }
+        }
+        if (next < own)
+            throw UsageError(std::string("--userns keep-id maps ids 0 to ") + std::to_string(own) + " below your own onto " + file +
+                             "'s ranges, which hold only " + std::to_string(next));
+        if (next == own) keep_own();
+        userns::check_map(out, std::string("--userns keep-id over ") + file + "'s ranges");
+        return out;
+    };
+    return {lay(maps.uids, "/etc/subuid"), lay(maps.gids, "/etc/subgid")};
+}
+
 void require_helpers() {
     for (const char* helper : {"newuidmap", "newgidmap"})
         if (find_helper(helper).empty())

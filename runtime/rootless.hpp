@@ -57,6 +57,12 @@ Maps user_maps(const User& user, const std::string& subuid_text, const std::stri
 // The same from /etc/subuid and /etc/subgid.
 Maps user_maps(const User& user);
 
+// --userns keep-id (podman's) from user_maps()'s: the user's own id stays itself inside (uid U is
+// host uid U), and the subordinate ranges take container ids 0..U-1 and U+1.. around it; the
+// container's root is the first subordinate id. Throws UsageError when the ranges are too few
+// to reach U.
+Maps keep_id(const Maps& maps);
+
 // Writes the maps of the new user namespace of `pid` with newuidmap and newgidmap. Throws Error
 // with the helper's own message when it refuses (a range not the user's, say), UsageError when
 // uidmap is not installed.

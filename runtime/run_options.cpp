@@ -381,15 +381,17 @@ std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& fi
 // words where Docker refuses it too.
 void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
-    if (host.rootless && (maps_given || !o.userns.empty()))
-        throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns") +
+    const bool keep_id = o.userns == "keep-id";
+    if (host.rootless && (maps_given || (!o.userns.empty() && !keep_id)))
+        throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns " + o.userns) +
                          (maps_given ? " need" : " needs") + " root: rootless hutch maps the container's ids itself (0 is you, 1.. "
-                         "your /etc/subuid and /etc/subgid ranges)");
-    if (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
-        throw UsageError("--userns " + o.userns + " is not supported: rootless hutch always maps its user to root and its "
-                         "subordinate ids after it (podman's keep-id and nomap are not built)");
+                         "your /etc/subuid and /etc/subgid ranges; --userns keep-id keeps your own id)");
+    if (keep_id && !host.rootless)
+        throw UsageError("--userns keep-id is for rootless hutch (run by the user whose id it keeps)");
+    if (o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
+        throw UsageError("--userns " + o.userns + " is not supported (keep-id without options is)");
     const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
-    if (!o.userns.empty() && o.userns != "host" && !automatic)
+    if (!o.userns.empty() && o.userns != "host" && !automatic && !keep_id)
         throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace");
     if (automatic && maps_given) throw UsageError("conflicting options: --userns auto and --uidmap/--gidmap");
     if (o.userns == "host") {
@@ -434,8 +436,9 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         gid_what = "--userns auto";
     } else if (host.rootless) {
         s.hutch.rootless = true;
-        uids = host.rootless->uids;
-        gids = host.rootless->gids;
+        const rootless::Maps maps = keep_id ? rootless::keep_id(*host.rootless) : *host.rootless;
+        uids = maps.uids;
+        gids = maps.gids;
         uid_what = "the rootless map of /etc/subuid";
         gid_what = "the rootless map of /etc/subgid";
     } else if (!host.config.userns_remap.empty()) {
@@ -682,6 +685,9 @@ Spec build_run_spec(const RunOptions& given, const std::string& id, const HostFa
     // No --network: Docker's default bridge, or for rootless hutch pasta, as podman's default.
     RunOptions o = given;
     if (o.network.empty()) o.network = host.rootless ? "pasta" : "bridge";
+    // --userns keep-id runs the command as the user (podman's), unless -u says otherwise.
+    if (o.userns == "keep-id" && o.user.empty() && host.rootless)
+        o.user = std::to_string(host.rootless->uids.front().host_id) + ":" + std::to_string(host.rootless->gids.front().host_id);
     check_basics(o);
     Spec s;
     set_basics(s, o);

@@ -145,6 +145,36 @@ TEST_F(RootlessIntegration, TheContainersRootIsTheUser) {
     EXPECT_EQ(leftovers(), Strings{});
 }
 
+// --userns keep-id (podman's): the command runs as the user's own id, which is the user's on the
+// host too, so the user's files (the rootfs, a volume) show as the user's and what the command
+// writes there is the user's; the subordinate ranges lie around it.
+TEST_F(RootlessIntegration, KeepIdKeepsTheUsersOwnId) {
+    const std::string volume = b() + "/home/volume";
+    ASSERT_EQ(::mkdir(volume.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(volume.c_str(), kUser, kUser), 0);
+    Result r = as_user({"run", "--rm", "--network", "none", "--userns", "keep-id", "-v", volume + ":/vol", rootfs(), "sh", "-c",
+                        "id -u; id -g; stat -c %u /bin/busybox /vol; touch /vol/made; cat /proc/self/uid_map"});
+    ASSERT_EXIT_CODE(r, 0);
+    const std::string u = std::to_string(kUser);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 7u) << describe(r);
+    EXPECT_EQ(Strings(lines.begin(), lines.begin() + 4), (Strings{u, u, u, u}));
+    auto words = [](const std::string& line) {
+        std::istringstream in(line);
+        std::string w, out;
+        while (in >> w) out += (out.empty() ? "" : " ") + w;
+        return out;
+    };
+    EXPECT_EQ(words(lines[4]), "0 " + std::to_string(kSubordinate) + " " + u);
+    EXPECT_EQ(words(lines[5]), u + " " + u + " 1");
+    EXPECT_EQ(words(lines[6]), std::to_string(kUser + 1) + " " + std::to_string(kSubordinate + kUser) + " " +
+                                   std::to_string(65536 - kUser));
+    struct stat st {};
+    ASSERT_EQ(::stat((volume + "/made").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kUser);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
 // A detached container: the host sees its process as the user's; exec, ps, stop and rm work,
 // and rm removes what the container wrote as a subordinate id (which the user alone could not).
 TEST_F(RootlessIntegration, RunDetachedExecPsStopRm) {
@@ -211,7 +241,7 @@ TEST_F(RootlessIntegration, WhatNeedsRootIsRefusedInOneLine) {
         {{"--network", "bridge"}, "--network bridge needs root"},
         {{"--network", "host"}, "host's network namespace"},
         {{"--uidmap", "0:1:1"}, "--uidmap and --gidmap need root"},
-        {{"--userns", "auto"}, "--userns needs root"},
+        {{"--userns", "auto"}, "--userns auto needs root"},
         {{"--device", "/dev/null"}, "--device needs root"},
         {{"-v", b() + "/home:/mnt:idmap"}, "an idmapped mount needs root"},
     };

@@ -424,7 +424,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadUserns{"AutoSizeZero", {"--userns", "auto:size=0"}, "invalid --userns \"auto:size=0\""},
         BadUserns{"AutoSizeTooBig", {"--userns", "auto:size=65537"}, "N from 1 to 65536"},
         BadUserns{"AutoWithMaps", {"--userns", "auto", "--uidmap", "0:200000:10"}, "conflicting options: --userns auto"},
-        BadUserns{"KeepIdIsNotBuilt", {"--userns", "keep-id"}, "--userns keep-id is not supported"},
+        BadUserns{"KeepIdIsRootless", {"--userns", "keep-id"}, "--userns keep-id is for rootless hutch"},
         BadUserns{"HostWithMaps", {"--userns", "host", "--uidmap", "0:200000:10"}, "conflicting options"},
         BadUserns{"Privileged", {"--privileged", "--uidmap", "0:200000:65536"}, "privileged mode is incompatible with user namespaces"},
         BadUserns{"HostPid", {"--pid", "host", "--uidmap", "0:200000:65536"}, "cannot share the host PID namespace"},

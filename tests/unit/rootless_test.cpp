@@ -33,6 +33,21 @@ TEST(Rootless, AMissingEntryNamesTheFileAndTheLineToAdd) {
     EXPECT_TRUE(contains(usage_error([] { rootless::user_maps(kAlice, "alice:999:5\n", "alice:5000:5\n"); }), "overlap"));
 }
 
+TEST(Rootless, KeepIdKeepsTheUsersIdAndLaysTheRangesAroundIt) {
+    rootless::Maps one{{{0, 1000, 1}, {1, 100000, 65536}}, {{0, 1000, 1}, {1, 200000, 65536}}};
+    rootless::Maps kept = rootless::keep_id(one);
+    EXPECT_EQ(kept.uids, (Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}}));
+    EXPECT_EQ(kept.gids, (Map{{0, 200000, 1000}, {1000, 1000, 1}, {1001, 201000, 64536}}));
+    // Two ranges, the user's id falling in the second.
+    rootless::Maps two{{{0, 1000, 1}, {1, 100000, 500}, {501, 300000, 1000}}, {{0, 1000, 1}, {1, 100000, 1500}}};
+    EXPECT_EQ(rootless::keep_id(two).uids, (Map{{0, 100000, 500}, {500, 300000, 500}, {1000, 1000, 1}, {1001, 300500, 500}}));
+    // Exactly enough: the user's id comes last.
+    rootless::Maps just{{{0, 1000, 1}, {1, 100000, 1000}}, {{0, 1000, 1}, {1, 100000, 1000}}};
+    EXPECT_EQ(rootless::keep_id(just).uids, (Map{{0, 100000, 1000}, {1000, 1000, 1}}));
+    rootless::Maps few{{{0, 1000, 1}, {1, 100000, 10}}, {{0, 1000, 1}, {1, 100000, 10}}};
+    EXPECT_TRUE(contains(usage_error([&] { rootless::keep_id(few); }), "hold only 10"));
+}
+
 TEST(Rootless, DefaultRootsAreTheUsersOwn) {
     static std::map<std::string, const char*> env;
     auto getenv = [](const char* name) -> const char* {
@@ -105,6 +120,17 @@ TEST(RunOptionsRootless, AUserNamespaceOfTheUsersMapsAndPastaByDefault) {
     EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", root); }), "rootless hutch's network"));
 }
 
+TEST(RunOptionsRootless, KeepIdRunsAsTheUser) {
+    RunOptions o = rootless_base();
+    o.userns = "keep-id";
+    Spec s = build_run_spec(o, "id", rootless_facts());
+    EXPECT_EQ(s.process.user.uid, 1000u);
+    EXPECT_EQ(s.process.user.gid, 1000u);
+    EXPECT_EQ(s.linux.uid_mappings, (Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}}));
+    o.user = "0";
+    EXPECT_EQ(build_run_spec(o, "id", rootless_facts()).process.user.uid, 0u) << "-u still chooses";
+}
+
 TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     auto refused = [](void (*change)(RunOptions&), const std::string& needle) {
         RunOptions o = rootless_base();
@@ -118,7 +144,7 @@ TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     refused([](RunOptions& o) { o.pids_limit = "10"; }, "no cgroup of its own");
     refused([](RunOptions& o) { o.device_cgroup_rules = {"c 1:3 rwm"}; }, "--device-cgroup-rule needs root");
     refused([](RunOptions& o) { o.uidmap = {"0:1:1"}; }, "--uidmap and --gidmap need root");
-    refused([](RunOptions& o) { o.userns = "host"; }, "--userns needs root");
+    refused([](RunOptions& o) { o.userns = "host"; }, "--userns host needs root");
     refused([](RunOptions& o) { o.image_layers = {"/layer"}; }, "images");
     refused([](RunOptions& o) { o.publish = {"80"}; }, "HOST_PORT:CONTAINER_PORT");
 }
