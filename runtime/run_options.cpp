@@ -485,6 +485,12 @@ void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const Host
     if (!std::holds_alternative<NoNetwork>(m.network) && !std::holds_alternative<PastaNetwork>(m.network))
         throw UsageError("--network " + o.network + " needs root: rootless hutch has no bridge, and may not share the host's or "
                          "another container's network namespace (use --network pasta or none)");
+    // The container's root is the user: a volume the user cannot read would be bound and then
+    // refuse every access, so it is refused here, naming it.
+    for (const auto& v : s.mounts)
+        if (v.type == "bind" && !v.source.empty() && v.source[0] == '/' && !host.readable(v.source))
+            throw UsageError("volume " + v.source + ":" + v.destination + ": you cannot read " + v.source +
+                             ", and rootless hutch binds only what its user can");
     if (!o.devices.empty() || !o.device_cgroup_rules.empty())
         throw UsageError(std::string(o.devices.empty() ? "--device-cgroup-rule" : "--device") +
                          " needs root: rootless hutch binds only Docker's default devices, from the host");

@@ -98,6 +98,9 @@ struct HostFacts {
     std::function<std::string(const std::string&)> read_host_file;
     // Whether a host path exists (volume sources).
     std::function<bool(const std::string&)> host_path_exists = [](const std::string&) { return true; };
+    // Whether the user running hutch may read a host path (a directory: and search it): what
+    // rootless hutch may bind.
+    std::function<bool(const std::string&)> readable = [](const std::string&) { return true; };
     // The host's mount a path lies on, its symlinks resolved (a shared or slave volume's
     // source, as Docker checks it); none when it cannot tell.
     std::function<std::optional<mountinfo::Entry>(const std::string&)> mount_of =

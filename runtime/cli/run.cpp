@@ -249,7 +249,14 @@ HostFacts host_facts(const std::string& rootfs) {
     host.read_host_file = read_named_file;
     host.host_path_exists = [](const std::string& path) {
         struct stat st {};
-        return ::stat(path.c_str(), &st) == 0;
+        // Not searchable by a user without root: there as far as anyone can tell (readable says
+        // the rest).
+        return ::stat(path.c_str(), &st) == 0 || errno == EACCES;
+    };
+    host.readable = [](const std::string& path) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) return false;
+        return ::access(path.c_str(), S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK) == 0;
     };
     host.mount_of = [](const std::string& path) -> std::optional<mountinfo::Entry> {
         char resolved[PATH_MAX];

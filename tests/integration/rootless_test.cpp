@@ -57,6 +57,7 @@ protected:
         run_command({"/bin/cp", "-a", test_rootfs(), b + "/rootfs"});
         run_command({"/bin/chown", "-R", std::to_string(kUser) + ":" + std::to_string(kUser), b + "/rootfs"});
         write_file(b + "/not-a-helper", "");
+        ::mkdir((b + "/private").c_str(), 0700);  // root's, a volume the user cannot read
         for (const char* dir : {"/home", "/run", "/run-other"}) {
             ::mkdir((b + dir).c_str(), 0700);
             ::chown((b + dir).c_str(), kUser, kUser);
@@ -244,6 +245,7 @@ TEST_F(RootlessIntegration, WhatNeedsRootIsRefusedInOneLine) {
         {{"--userns", "auto"}, "--userns auto needs root"},
         {{"--device", "/dev/null"}, "--device needs root"},
         {{"-v", b() + "/home:/mnt:idmap"}, "an idmapped mount needs root"},
+        {{"-v", b() + "/private:/mnt"}, "you cannot read " + b() + "/private"},
     };
     for (const auto& c : cases) {
         Strings args = {"run", "--rm"};

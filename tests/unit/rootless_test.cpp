@@ -147,6 +147,12 @@ TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     refused([](RunOptions& o) { o.userns = "host"; }, "--userns host needs root");
     refused([](RunOptions& o) { o.image_layers = {"/layer"}; }, "images");
     refused([](RunOptions& o) { o.publish = {"80"}; }, "HOST_PORT:CONTAINER_PORT");
+    // A volume the user cannot read.
+    RunOptions o = rootless_base();
+    o.volumes = {"/secret:/s"};
+    HostFacts facts = rootless_facts();
+    facts.readable = [](const std::string& path) { return path != "/secret"; };
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", facts); }), "volume /secret:/s: you cannot read /secret"));
 }
 
 }  // namespace
