@@ -378,10 +378,11 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // /proc/<hutch>/exe or read hutch's memory. The child inherits this until its execve.
     // Rootless: newuidmap (which refuses a target whose /proc/PID is root's) and the user's pasta
     // must open the child's /proc files before "go", which a non-dumpable process keeps from
-    // anyone without CAP_SYS_PTRACE: the child is cloned dumpable, hutch turns non-dumpable
-    // right after the clone, and the child once it takes its ids.
-    if (!spec.hutch.rootless)
-        check(sys::kernel().prctl(PR_SET_DUMPABLE, 0), "protect hutch's process", "prctl(PR_SET_DUMPABLE)");
+    // anyone without CAP_SYS_PTRACE: the child is cloned dumpable (a restart's too, after the
+    // last start turned hutch non-dumpable), hutch turns non-dumpable right after the clone,
+    // and the child once it takes its ids.
+    check(sys::kernel().prctl(PR_SET_DUMPABLE, spec.hutch.rootless ? 1 : 0), "protect hutch's process",
+          "prctl(PR_SET_DUMPABLE)");
     int pidfd = -1;
     unsigned long flags = 0;
     // A user namespace: the root and the bind sources, made by this (host root) process and

@@ -1,7 +1,6 @@
 #include "runtime/rootless.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,8 +19,6 @@
 #include "runtime/fd.hpp"
 #include "runtime/remove_tree.hpp"
 #include "runtime/userns.hpp"
-
-extern char** environ;
 
 namespace hutch::rootless {
 namespace {

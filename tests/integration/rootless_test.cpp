@@ -219,6 +219,20 @@ TEST_F(RootlessIntegration, ReadOnlyCapDropMaskedPathsAndDevices) {
     EXPECT_EQ(r.out, "ro\nCapEff:\t0000000000000000\n0\n0\nnull-ok\n4\n") << describe(r);
 }
 
+// A restart policy restarts a rootless container: each start is cloned dumpable again, so
+// newuidmap may map it (the first start leaves hutch non-dumpable).
+TEST_F(RootlessIntegration, RestartPolicyRestartsIt) {
+    Result d = as_user({"run", "-d", "--name", "rlr", "--network", "none", "--restart", "on-failure:2", rootfs(), "sh", "-c", "exit 3"});
+    ASSERT_EXIT_CODE(d, 0);
+    Result w = as_user({"wait", "rlr"});
+    EXPECT_EXIT_CODE(w, 0);
+    EXPECT_EQ(w.out, "3\n") << describe(w);
+    Result count = as_user({"inspect", "--format", "{{.RestartCount}}", "rlr"});
+    EXPECT_EQ(count.out, "2\n") << describe(count);
+    EXPECT_EXIT_CODE(as_user({"rm", "rlr"}), 0);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
 // hutch-probe's bar holds: inside, it says whose root the capabilities are (the user's), and
 // what it checks of the container's isolation passes as under root hutch.
 TEST_F(RootlessIntegration, ProbeSaysTheCapabilitiesAreTheUsersNamespaces) {
