@@ -69,13 +69,17 @@ std::vector<std::string> unknown_syscalls(const Seccomp& seccomp);
 // -1 for any other.
 int install(const Program& program);
 
-// `hutch profile`'s observing filter: every system call, with no exception, is sent to a
+// `hutch profile`'s observing filter: every system call but three (below) is sent to a
 // supervisor (SCMP_ACT_NOTIFY), which lets it continue. (The supervisor takes the listener
 // from the child with pidfd_getfd: no call needs letting through for the handover, so nothing
 // the workload does goes unseen.) Calls of another architecture are notified too (x86 and x32
 // beside x86_64): the spec's own filter decides whether they may run at all. The program carries
-// SECCOMP_FILTER_FLAG_NEW_LISTENER.
+// SECCOMP_FILTER_FLAG_NEW_LISTENER. The calls of unobserved_syscalls() are let through unseen.
 Program compile_listener();
+// Calls the listener lets through unnotified, and every profile hutch profile writes allows: a
+// notification makes any call interruptible, and these, which never block, are ones programs
+// do not retry on EINTR (busybox ash hung on a failed rt_sigprocmask).
+const std::vector<std::string>& unobserved_syscalls();
 // Where notification is unavailable: every call allowed and logged (SCMP_ACT_LOG), to the audit
 // log or, without auditd, the kernel log.
 Program compile_logger();

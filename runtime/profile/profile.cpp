@@ -365,6 +365,8 @@ seccomp::DockerProfile generated_profile(Report& report, const RunOptions& optio
     if (unconfined)
         report.notes.push_back("the run had no seccomp filter: profile.json takes its conditions from hutch's default profile");
     std::set<std::string> allowed = runtime_syscalls_after_filter();
+    // Never notified, so never seen; every program needs them (caps/seccomp_filter.hpp).
+    allowed.insert(seccomp::unobserved_syscalls().begin(), seccomp::unobserved_syscalls().end());
     for (const auto& [name, n] : report.syscalls.workload) allowed.insert(name);
     allowed.insert(report.syscalls.runtime.begin(), report.syscalls.runtime.end());
     // A number libseccomp cannot name cannot go into a Docker profile, which names calls.

@@ -81,6 +81,22 @@ protected:
     std::unique_ptr<TempDir> out_;
 };
 
+// A notification makes any call interruptible, and a call that never blocks failing with EINTR
+// hung busybox ash (its rt_sigprocmask failed, so it waited in sigsuspend with every signal
+// blocked). The signal-mask calls go unnotified: the report does not see them, and the
+// profile allows them anyway.
+TEST_F(ProfileIntegration, SignalMaskCallsAreNotNotifiedAndAlwaysAllowed) {
+    Result r = profile({}, {"sh", "-c", "sleep 0.1 & wait"});
+    ASSERT_EXIT_CODE(r, 0);
+    std::string report = read_file(dir() + "/report.md");
+    EXPECT_NE(report.find("rt_sigsuspend("), std::string::npos) << "the shell's wait is observed: " << report;
+    EXPECT_EQ(report.find("rt_sigprocmask("), std::string::npos) << report;
+    std::string profile_json = read_file(dir() + "/profile.json");
+    for (const char* call : {"rt_sigprocmask", "rt_sigaction", "rt_sigreturn"})
+        EXPECT_NE(profile_json.find(std::string("\"") + call + "\""), std::string::npos) << call;
+    EXPECT_EQ(roots_.leftovers(), Strings{});
+}
+
 TEST_F(ProfileIntegration, ChownToNobodyNeedsExactlyChown) {
     if (!has_tracepoint()) GTEST_SKIP() << "the kernel has no capability:cap_capable tracepoint";
     Result r = profile({}, {"sh", "-c", "touch /f && chown nobody /f"});  // = `check` below
