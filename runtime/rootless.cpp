@@ -31,6 +31,23 @@ std::string find_helper(const char* name) {
     return "";
 }
 
+// Container ids from `first` on, laid over `ranges` (end to end) from their `offset`-th id:
+// userns::map_from's layout, moved up to start at `first`.
+std::vector<IdMapping> laid_from(std::uint32_t first, const std::vector<IdMapping>& ranges, std::uint64_t offset,
+                                 std::uint64_t size) {
+    // No container id past the last one (4294967294).
+    size = std::min<std::uint64_t>(size, 0xfffffffeull - first);
+    std::vector<IdMapping> out = userns::map_from(ranges, offset, static_cast<std::uint32_t>(size));
+    for (auto& m : out) m.container_id += first;
+    return out;
+}
+
+std::uint64_t ids_in(const std::vector<IdMapping>& ranges) {
+    std::uint64_t total = 0;
+    for (const auto& r : ranges) total += r.size;
+    return total;
+}
+
 // 0 -> the user's own id, 1.. -> the file's ranges of `name` laid end to end.
 std::vector<IdMapping> map_for(std::uint32_t own, const std::string& text, const std::string& name, const char* file) {
     std::vector<IdMapping> ranges = userns::subordinate_ranges(text, name, file);
@@ -38,13 +55,7 @@ std::vector<IdMapping> map_for(std::uint32_t own, const std::string& text, const
         throw UsageError(std::string(file) + " has no entry for " + name + ": rootless hutch maps the container's ids 1.. onto "
                          "it (add a line such as " + name + ":100000:65536)");
     std::vector<IdMapping> map{{0, own, 1}};
-    std::uint64_t next = 1;
-    for (auto range : ranges) {
-        if (next + range.size > 0xffffffffull) break;  // the rest could not be reached from inside anyway
-        range.container_id = static_cast<std::uint32_t>(next);
-        next += range.size;
-        map.push_back(range);
-    }
+    for (const auto& m : laid_from(1, ranges, 0, ids_in(ranges))) map.push_back(m);
     userns::check_map(map, std::string(file) + "'s ranges of " + name);
     return map;
 }
@@ -188,28 +199,14 @@ Maps user_maps(const User& user) { return user_maps(user, read_small("/etc/subui
 Maps keep_id(const Maps& maps) {
     auto lay = [](const std::vector<IdMapping>& map, const char* file) {
         const std::uint32_t own = map.front().host_id;  // user_maps puts 0 -> the user first
-        std::vector<IdMapping> out;
-        std::uint64_t next = 0;
-        auto keep_own = [&] {
-            out.push_back({own, own, 1});
-            ++next;
-        };
-        for (std::size_t i = 1; i < map.size(); ++i) {
-            std::uint64_t host = map[i].host_id, left = map[i].size;
-            while (left > 0) {
-                if (next == own) keep_own();
-                const std::uint64_t chunk = next < own ? std::min<std::uint64_t>(left, own - next) : left;
-                if (next + chunk > 0xffffffffull) break;
-                out.push_back({static_cast<std::uint32_t>(next), static_cast<std::uint32_t>(host), static_cast<std::uint32_t>(chunk)});
-                next += chunk;
-                host += chunk;
-                left -= chunk;
-            }
-        }
-        if (next < own)
+        const std::vector<IdMapping> subordinate(map.begin() + 1, map.end());
+        const std::uint64_t total = ids_in(subordinate);
+        if (total < own)
             throw UsageError(std::string("--userns keep-id maps ids 0 to ") + std::to_string(own) + " below your own onto " + file +
-                             "'s ranges, which hold only " + std::to_string(next));
-        if (next == own) keep_own();
+                             "'s ranges, which hold only " + std::to_string(total));
+        std::vector<IdMapping> out = laid_from(0, subordinate, 0, own);
+        out.push_back({own, own, 1});
+        for (const auto& m : laid_from(own + 1, subordinate, own, total - own)) out.push_back(m);
         userns::check_map(out, std::string("--userns keep-id over ") + file + "'s ranges");
         return out;
     };
