@@ -44,6 +44,29 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
     return Attachment(std::move(store), std::move(network), std::move(claim), std::move(ports));
 }
 
+std::optional<Attachment> Attachment::adopt(const Spec& spec, const std::string& data_root, const std::string& id,
+                                            const HostConfig& config,
+                                            std::function<bool(const std::string&)> container_exists, Fd claim,
+                                            HeldPorts ports,
+                                            std::function<std::string(const std::string&)> hosts_path) {
+    NetworkMode mode = network_mode(spec);
+    if (!std::holds_alternative<BridgeNetwork>(mode) && !std::holds_alternative<NamedNetwork>(mode))
+        return std::nullopt;
+    NetworkStore store(data_root, config.bridge, std::move(container_exists));
+    NetworkConfig network = store.get(spec.hutch.network);
+    for (Endpoint& endpoint : store.endpoints(network)) {
+        if (endpoint.container_id != id) continue;
+        Attachment attachment(std::move(store), std::move(network), Claim{std::move(endpoint), std::move(claim), 0},
+                              std::move(ports));
+        attachment.connected_ = true;
+        attachment.ports_published_ = !attachment.ports_.empty();
+        attachment.hosts_path_ = std::move(hosts_path);
+        return attachment;
+    }
+    throw Error("take back container " + id.substr(0, 12) + "'s network: network " + network.name +
+                " holds no endpoint of it");
+}
+
 Attachment::Attachment(Attachment&& other) noexcept
     : store_(std::move(other.store_)), network_(std::move(other.network_)), endpoint_(std::move(other.endpoint_)),
       host_claim_(std::move(other.host_claim_)), bridge_index_(other.bridge_index_), connected_(other.connected_),

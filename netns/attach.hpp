@@ -31,6 +31,16 @@ public:
     static std::optional<Attachment> prepare(const Spec& spec, const std::string& data_root, const std::string& id,
                                              const HostConfig& config,
                                              std::function<bool(const std::string&)> container_exists);
+    // The attachment a start made in an earlier image of this process (runtime/monitor.hpp),
+    // connected and its ports published: its endpoint read back from the network's store, its
+    // address claim and its ports' sockets taken over from their fds, `hosts_path` the peers'
+    // /etc/hosts as refresh_hosts was given. nullopt for a spec without a bridge; Error when the
+    // store no longer holds the container's endpoint.
+    static std::optional<Attachment> adopt(const Spec& spec, const std::string& data_root, const std::string& id,
+                                           const HostConfig& config,
+                                           std::function<bool(const std::string&)> container_exists, Fd claim,
+                                           HeldPorts ports,
+                                           std::function<std::string(const std::string&)> hosts_path);
     Attachment(Attachment&& other) noexcept;
     Attachment(const Attachment&) = delete;
     Attachment& operator=(const Attachment&) = delete;
@@ -47,6 +57,9 @@ public:
     void connect(pid_t child);
     // The published ports, their host ports held since prepare() (netns/ports.hpp).
     const std::vector<PortBinding>& ports() const { return ports_.bindings(); }
+    // The fds that hold the address and the ports for as long as the container runs.
+    int claim_fd() const { return host_claim_.get(); }
+    std::vector<int> port_fds() const { return ports_.fds(); }
     // Rewrites /etc/hosts of this container and its peers (user-defined networks).
     void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
 

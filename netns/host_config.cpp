@@ -22,6 +22,7 @@ bool valid_bridge_name(const std::string& name) {
 
 HostConfig read_host_config(const std::string& path) {
     HostConfig config;
+    config.path = path;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return config;
     nlohmann::json j;

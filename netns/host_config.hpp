@@ -25,6 +25,9 @@ struct HostConfig {
     // "USER[:GROUP]": every container without --userns host gets a user namespace mapping its
     // ids onto those ranges (runtime/userns.hpp). Empty: none.
     std::string userns_remap;
+    // The file it was read from: a detached container's exit half reads it again
+    // (runtime/monitor.hpp).
+    std::string path;
 };
 
 // An interface name hutch accepts for a bridge: [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1 to 15 characters.

@@ -92,6 +92,19 @@ std::vector<PublishedPort> parse_exposed(const std::string& text) {
     return out;
 }
 
+std::vector<int> HeldPorts::fds() const {
+    std::vector<int> fds;
+    for (const auto& s : sockets_) fds.push_back(s.get());
+    return fds;
+}
+
+HeldPorts HeldPorts::adopt(std::vector<PortBinding> bindings, std::vector<Fd> sockets) {
+    HeldPorts held;
+    held.bindings_ = std::move(bindings);
+    held.sockets_ = std::move(sockets);
+    return held;
+}
+
 HeldPorts HeldPorts::reserve(const std::vector<PublishedPort>& ports) {
     HeldPorts held;
     for (const PublishedPort& want : ports) {

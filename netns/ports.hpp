@@ -31,6 +31,9 @@ public:
     static HeldPorts reserve(const std::vector<PublishedPort>& ports);
     const std::vector<PortBinding>& bindings() const { return bindings_; }
     bool empty() const { return bindings_.empty(); }
+    // The sockets holding them, and the same ports taken over from their fds (runtime/monitor.hpp).
+    std::vector<int> fds() const;
+    static HeldPorts adopt(std::vector<PortBinding> bindings, std::vector<Fd> sockets);
 
 private:
     std::vector<PortBinding> bindings_;

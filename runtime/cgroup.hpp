@@ -95,6 +95,14 @@ public:
     // No cgroup at all: rootless hutch's container (runtime/rootless.hpp), which has no limits
     // to apply and whose user namespace cannot make device nodes.
     static Cgroup none() { return Cgroup(); }
+    // The cgroups a start recorded (path_for, v1_paths_for), for the exit half of that start run
+    // by another process image (runtime/monitor.hpp): removed when this goes, as create's.
+    static Cgroup adopt(std::string path, std::vector<std::string> v1_paths) {
+        Cgroup cgroup;
+        cgroup.path_ = std::move(path);
+        cgroup.v1_paths_ = std::move(v1_paths);
+        return cgroup;
+    }
     // Where create(id, ...) makes it ("" on a host with neither cgroup2 nor v1 devices):
     // recorded before it exists, so a start killed right after the mkdir leaves a cgroup `rm` knows.
     static std::string path_for(const std::string& id);

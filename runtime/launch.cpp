@@ -321,7 +321,41 @@ struct StartOfRun {
     bool announce_create = false;
     RunObserver* observer = nullptr;
     bool restart = false;       // a restart policy's: a user's stop may come while it is made
+    // The policy's state and when this start began: what a -d start hands to its monitor.
+    const restart::Manager* restarts = nullptr;
+    std::chrono::steady_clock::time_point began;
 };
+
+// -d: once the command runs, this process becomes the container's resident monitor
+// (runtime/monitor.hpp), and hutch again when the command exits (resume_after_exit), holding
+// the same record lock, address claim, port sockets and pasta throughout. Returns only when that
+// could not be done: this process then supervises the command itself.
+void hand_over_to_monitor(const Paths& paths, const net::HostConfig& config, const ContainerRecord& record,
+                          const std::optional<net::Attachment>& attachment, const std::optional<pasta::Process>& pasta,
+                          const StartOfRun& how, const Child& child, const BlockedSignals& signals, const Fd& master,
+                          StdioPipes& pipes) {
+    monitor::Handback back;
+    back.paths = paths;
+    back.config_path = config.path;
+    back.id = record.id();
+    back.lock_fd = record.lock_fd();
+    if (attachment) {
+        back.claim_fd = attachment->claim_fd();
+        back.port_fds = attachment->port_fds();
+    }
+    if (pasta) back.pasta_pid = pasta->pid();
+    back.restart_count = how.restarts->count();
+    back.restart_delay_ms = how.restarts->delay().count();
+    back.started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(how.began.time_since_epoch()).count();
+    std::vector<monitor::Relay> relays;
+    if (master) relays.push_back({master.get(), STDOUT_FILENO});
+    for (int fd = 1; fd <= 2; ++fd)
+        if (pipes.parent_ends[fd]) relays.push_back({pipes.parent_ends[fd].get(), fd});
+    // -d -i: this process's stdin is /dev/null, so the command's input ends here, as the relay
+    // would end it.
+    pipes.parent_ends[0].reset();
+    monitor::become_monitor(child.pidfd(), signals.fd(), relays, back);
+}
 
 // A restart a user stopped (kill, stop, rm -f) while it was being made: nothing of it ran.
 struct StoppedBeforeRun : Error {
@@ -446,6 +480,8 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     network_event(paths, attachment, "connect", id);
     events::emit(paths.data_root, {"container", "start", id, who(spec), 0});
     report_started(how.started_fd);
+    if (spec.hutch.detach && !observer && how.restarts && monitor::available())
+        hand_over_to_monitor(paths, config, record, attachment, pasta, how, child, signals, master, stdio_pipes);
     int status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
     forwarded = child.forwarded_signal();
     explain::comment("waitid(P_PIDFD, " + std::to_string(child.pid()) + "): the command exited with status " +
@@ -458,30 +494,13 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     return status;
 }
 
-}  // namespace
-
-int run_container(const Spec& given, const Paths& paths, const std::string& id, const net::HostConfig& config,
-                  int started_fd, bool existing, RunObserver* observer) {
-    validate_spec(given);
-    Spec spec = given;  // --userns auto's maps are the record's
-    // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
-    // other signals are blocked before anything is created and forwarded once it runs.
-    interrupt::Scope start_scope;
-    BlockedSignals signals(spec.process.terminal);
-    ContainerState state;
-    ContainerRecord record = open_record(spec, paths, id, existing, state);
-    // A request an earlier run left untaken (a kill that lost the race with the exit) is not
-    // this run's.
-    restart::take_request(paths.runtime_dir(id));
-    const bool policy = spec.hutch.restart.name != "no";
-    if (policy) restart::record_last_run(paths.data_dir(id), {.running = true});
-    // Counted from 0 at each `hutch start`, as dockerd resets RestartCount there.
-    restart::Manager restarts(spec.hutch.restart);
-    // The first start's failure is the caller's, as without a policy.
-    auto began = std::chrono::steady_clock::now();
-    int forwarded = 0;
-    int status = start_and_wait(spec, paths, id, config, record, state, signals,
-                                StartOfRun{started_fd, existing, !existing, observer, false}, forwarded);
+// After the command's exit with `status` (`forwarded`: the signal its supervisor passed on, 0:
+// none): the restart policy's decision, and its restarts until it says no more; the record
+// finished either way. Returns the last status.
+int follow_restart_policy(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                          ContainerRecord& record, ContainerState& state, const BlockedSignals& signals,
+                          restart::Manager& restarts, std::chrono::steady_clock::time_point began, int status,
+                          int forwarded) {
     for (;;) {
         const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
         const restart::Request asked = restart::take_request(paths.runtime_dir(id));
@@ -514,7 +533,7 @@ int run_container(const Spec& given, const Paths& paths, const std::string& id, 
             began = std::chrono::steady_clock::now();
             forwarded = 0;
             status = start_and_wait(spec, paths, id, config, record, state, signals,
-                                    StartOfRun{-1, true, false, nullptr, true}, forwarded);
+                                    StartOfRun{-1, true, false, nullptr, true, &restarts, began}, forwarded);
         } catch (const std::exception& e) {
             const bool by_user = dynamic_cast<const StoppedBeforeRun*>(&e) || dynamic_cast<const interrupt::Interrupted*>(&e);
             if (!by_user)
@@ -541,6 +560,75 @@ int run_container(const Spec& given, const Paths& paths, const std::string& id, 
             return state.exit_code;
         }
     }
+}
+
+}  // namespace
+
+int run_container(const Spec& given, const Paths& paths, const std::string& id, const net::HostConfig& config,
+                  int started_fd, bool existing, RunObserver* observer) {
+    validate_spec(given);
+    Spec spec = given;  // --userns auto's maps are the record's
+    // SIGINT and SIGTERM abort the start until the command runs (runtime/interrupt.hpp); the
+    // other signals are blocked before anything is created and forwarded once it runs.
+    interrupt::Scope start_scope;
+    BlockedSignals signals(spec.process.terminal);
+    ContainerState state;
+    ContainerRecord record = open_record(spec, paths, id, existing, state);
+    // A request an earlier run left untaken (a kill that lost the race with the exit) is not
+    // this run's.
+    restart::take_request(paths.runtime_dir(id));
+    const bool policy = spec.hutch.restart.name != "no";
+    if (policy) restart::record_last_run(paths.data_dir(id), {.running = true});
+    // Counted from 0 at each `hutch start`, as dockerd resets RestartCount there.
+    restart::Manager restarts(spec.hutch.restart);
+    // The first start's failure is the caller's, as without a policy.
+    const auto began = std::chrono::steady_clock::now();
+    int forwarded = 0;
+    int status = start_and_wait(spec, paths, id, config, record, state, signals,
+                                StartOfRun{started_fd, existing, !existing, observer, false, &restarts, began},
+                                forwarded);
+    return follow_restart_policy(spec, paths, id, config, record, state, signals, restarts, began, status, forwarded);
+}
+
+int resume_after_exit(const monitor::Handback& back, const net::HostConfig& config) {
+    // Held by this process until the container is gone, and never by a restart's child.
+    for (int fd : back.held_fds()) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    Fd lock(back.lock_fd), claim(back.claim_fd);
+    std::vector<Fd> port_sockets;
+    for (int fd : back.port_fds) port_sockets.emplace_back(fd);
+    // Killed first on the way out, as after an in-process wait (start_and_wait's order).
+    std::optional<pasta::Process> pasta;
+    if (back.pasta_pid > 0) pasta.emplace(back.pasta_pid);
+    const Paths& paths = back.paths;
+    const std::string& id = back.id;
+    const Spec spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(id) + "/config.json")));
+    interrupt::Scope scope;
+    BlockedSignals signals(spec.process.terminal);
+    ContainerRecord record = ContainerRecord::adopt(paths, id, spec.hutch.name, std::move(lock));
+    ContainerState state = record.load();
+    restart::Manager restarts(spec.hutch.restart, back.restart_count, std::chrono::milliseconds(back.restart_delay_ms));
+    const std::chrono::steady_clock::time_point began{std::chrono::nanoseconds(back.started_ns)};
+    {
+        std::optional<net::Attachment> attachment = [&]() -> std::optional<net::Attachment> {
+            try {
+                return net::Attachment::adopt(
+                    spec, paths.data_root, id, config,
+                    [paths](const std::string& other) { return container_running(paths, other); }, std::move(claim),
+                    net::HeldPorts::adopt(state.ports, std::move(port_sockets)),
+                    [paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+            } catch (const std::exception& e) {
+                // The exit is still recorded; `rm` releases what the network kept, as after a crash.
+                std::fprintf(stderr, "hutch: warning: container %s: %s\n", id.substr(0, 12).c_str(), e.what());
+                return std::nullopt;
+            }
+        }();
+        Cgroup cgroup = Cgroup::adopt(state.cgroup, state.limit_cgroups);
+        const bool oom_killed = cgroup.oom_kills() > 0;
+        record_exit(spec, paths, record, state, attachment, back.status, oom_killed);
+        pasta.reset();  // then the cgroup, then the network
+    }
+    return follow_restart_policy(spec, paths, id, config, record, state, signals, restarts, began, back.status,
+                                 back.signal);
 }
 
 }  // namespace hutch

@@ -13,6 +13,7 @@
 #include "netns/host_config.hpp"
 #include "runtime/cgroup_resources.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/monitor.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/state.hpp"
 
@@ -61,6 +62,12 @@ struct RunObserver {
 int run_container(const Spec& spec, const Paths& paths, const std::string& id,
                   const net::HostConfig& config, int started_fd = -1, bool existing = false,
                   RunObserver* observer = nullptr);
+
+// `hutch __monitor-exit ...`: the exit half of a detached container's start, run by its resident
+// monitor (runtime/monitor.hpp) in hutch's image again once the command has exited: what the
+// start held is taken back from `back`, the exit recorded and cleaned up as run_container's own
+// wait would have, and the restart policy followed from there. Returns run_container's status.
+int resume_after_exit(const monitor::Handback& back, const net::HostConfig& config);
 
 // `hutch create`: the record, config and state ("created") of a container that does not run
 // yet, as validated as for run. Nothing is cloned.

@@ -39,11 +39,15 @@ std::string describe(const RestartPolicy& policy);
 // Docker's decision and back-off for one container's life under one supervisor.
 class Manager {
 public:
-    explicit Manager(RestartPolicy policy, int restart_count = 0) : policy_(std::move(policy)), count_(restart_count) {}
+    explicit Manager(RestartPolicy policy, int restart_count = 0, milliseconds delay = milliseconds(0))
+        : policy_(std::move(policy)), count_(restart_count), delay_(delay) {}
     // After an exit with `exit_code`, having run for `ran`: the delay before the next start, or
     // nullopt when the policy says no more. A restart it allows is counted.
     std::optional<milliseconds> after_exit(int exit_code, bool stopped_by_user, milliseconds ran);
     int count() const { return count_; }
+    // The last delay (the back-off doubles it): with count(), what a Manager carries over to
+    // the exit half of a start run by another process image (runtime/monitor.hpp).
+    milliseconds delay() const { return delay_; }
 
 private:
     RestartPolicy policy_;

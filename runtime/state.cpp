@@ -309,6 +309,14 @@ ContainerRecord ContainerRecord::reopen(const Paths& paths, const std::string& i
     return record;
 }
 
+ContainerState ContainerRecord::load() const { return read_state(paths_, id_); }
+
+ContainerRecord ContainerRecord::adopt(const Paths& paths, const std::string& id, const std::string& name, Fd lock) {
+    ContainerRecord record(paths, id, name, std::move(lock));
+    record.keep_ = true;
+    return record;
+}
+
 ContainerRecord::ContainerRecord(ContainerRecord&& other) noexcept
     : paths_(other.paths_), id_(other.id_), name_(other.name_), lock_(std::move(other.lock_)),
       keep_(other.keep_), building_(other.building_) {

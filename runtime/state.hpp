@@ -96,15 +96,21 @@ public:
     // lock is taken (UsageError when it runs), and it is kept whatever happens unless
     // discard() is called (--rm).
     static ContainerRecord reopen(const Paths& paths, const std::string& id, const std::string& name);
+    // The record whose lock `lock` an earlier image of this process took (runtime/monitor.hpp):
+    // kept unless discard() is called.
+    static ContainerRecord adopt(const Paths& paths, const std::string& id, const std::string& name, Fd lock);
     ContainerRecord(ContainerRecord&& other) noexcept;
     ContainerRecord& operator=(ContainerRecord&&) = delete;
     ~ContainerRecord();
 
     const std::string& id() const { return id_; }
+    int lock_fd() const { return lock_.get(); }
     std::string runtime_file(const std::string& file) const { return paths_.runtime_dir(id_) + "/" + file; }
     std::string data_file(const std::string& file) const { return paths_.data_dir(id_) + "/" + file; }
 
     void save(const ContainerState& state) const;
+    // Its state.json as saved last.
+    ContainerState load() const;
     // Writes "exit <status>" into the lock file itself: a `wait`er holding that file open reads
     // it once the lock is released, even when --rm has removed the record by then.
     void record_exit(int status) const;

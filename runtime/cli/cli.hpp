@@ -69,6 +69,9 @@ void add_limit_flags(CLI::App* cmd, RunOptions& opts);
 // Runs `body` in a forked monitor and returns once it wrote "started" to the fd it is given
 // (hutch run -d, start, exec -d); its start errors come back as this process's.
 int in_monitor(const std::function<int(int)>& body);
+// `hutch __monitor-exit ...` (runtime/monitor.hpp): the exit half of a detached start; its
+// errors go to stderr, the container's log.
+int monitor_exit_main(int argc, char** argv);
 // --explain with a detached start (`what`: "run -d", ...) is refused: the monitor's stderr is
 // the container's log, and the lines would end up in `hutch logs`.
 void refuse_detached_explain(bool explain, bool detached, const char* what);

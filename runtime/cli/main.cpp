@@ -17,6 +17,7 @@
 #include "runtime/go_template.hpp"
 #include "runtime/image/reexec.hpp"
 #include "runtime/interrupt.hpp"
+#include "runtime/monitor.hpp"
 
 namespace {
 
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
     if (auto slash = invoked.rfind('/'); slash != std::string_view::npos) invoked.remove_prefix(slash + 1);
     if (invoked == "hutch-oci") return cli::oci_main(argc, argv);
     if (argc > 1 && std::string_view(argv[1]) == "oci") return cli::oci_main(argc - 1, argv + 1);
+    // A detached container's resident monitor, back in hutch once the command exited.
+    if (argc > 1 && std::string_view(argv[1]) == monitor::kExitCommand) return cli::monitor_exit_main(argc, argv);
     cli::Globals globals;
     globals.config_path = net::kDefaultHostConfig;
     Paths& paths = globals.paths;

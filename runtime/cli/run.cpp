@@ -170,6 +170,23 @@ int in_monitor(const std::function<int(int)>& body) {
     throw Error("start the container: its monitor ended before the command ran");
 }
 
+int monitor_exit_main(int argc, char** argv) {
+    try {
+        monitor::Handback back = monitor::parse_exit_argv(argc, argv);
+        net::HostConfig config;
+        try {
+            config = net::read_host_config(back.config_path);
+        } catch (const Error& e) {
+            // The exit must still be recorded and cleaned up: with the defaults, and said.
+            std::fprintf(stderr, "hutch: warning: %s: the defaults apply\n", e.what());
+        }
+        return resume_after_exit(back, config);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hutch: %s\n", e.what());
+        return kExitHutchError;
+    }
+}
+
 namespace {
 
 int run_detached(const Spec& spec, const Paths& paths, const std::string& id, const net::HostConfig& config,

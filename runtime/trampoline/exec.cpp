@@ -18,22 +18,24 @@ bool available() {
     return !(in >> level) || level < 2;
 }
 
-Fd prepare() {
+Fd seal_program(const char* name, const unsigned char* image, unsigned long size) {
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
 #endif
-    Fd fd(static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline",
-                                     MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC)));
+    const std::string shown = std::string("memfd:") + name;
+    Fd fd(static_cast<int>(::syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC)));
     if (!fd && errno == EINVAL)  // kernels before 6.3 know no MFD_EXEC: executable by default
-        fd = Fd(static_cast<int>(::syscall(SYS_memfd_create, "hutch-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
-    if (!fd) throw SysError("prepare the exec trampoline", "memfd_create", "hutch-trampoline", errno);
-    if (::write(fd.get(), kImage, kImageSize) != static_cast<ssize_t>(kImageSize))
-        throw SysError("prepare the exec trampoline", "write", "memfd:hutch-trampoline", errno);
+        fd = Fd(static_cast<int>(::syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+    if (!fd) throw SysError("prepare hutch's program", "memfd_create", shown, errno);
+    if (::write(fd.get(), image, size) != static_cast<ssize_t>(size))
+        throw SysError("prepare hutch's program", "write", shown, errno);
     // Sealed: nothing, not even root in the container, can change what is executed.
     if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-        throw SysError("prepare the exec trampoline", "fcntl(F_ADD_SEALS)", "memfd:hutch-trampoline", errno);
+        throw SysError("prepare hutch's program", "fcntl(F_ADD_SEALS)", shown, errno);
     return fd;
 }
+
+Fd prepare() { return seal_program("hutch-trampoline", kImage, kImageSize); }
 
 void exec(const Fd& image, int sync_fd, const std::string& path, const std::vector<std::string>& argv,
           const std::vector<std::string>& envp) {

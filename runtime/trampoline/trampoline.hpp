@@ -14,6 +14,10 @@ extern const unsigned long kImageSize;
 // Whether this kernel lets hutch execute a memfd (vm.memfd_noexec below 2).
 bool available();
 
+// A freestanding program of hutch's (`image`, `size` bytes) in a sealed memfd named `name`,
+// ready for execveat(AT_EMPTY_PATH). Throws SysError naming the failing step.
+Fd seal_program(const char* name, const unsigned char* image, unsigned long size);
+
 // The trampoline in a sealed memfd, made before the seccomp filter goes in, so a profile only
 // has to allow execveat, fcntl and execve. Throws SysError naming the failing step.
 Fd prepare();

@@ -125,6 +125,60 @@ TEST_F(DetachIntegration, RunDetachedPrintsIdAndReturnsWhileTheContainerRuns) {
     EXPECT_TRUE(wait_for_log("bg", "hello-detached"));
 }
 
+// What stays beside a running container is hutch's small monitor (runtime/monitor.hpp), run
+// from a sealed memfd: under the 1 MiB, with only the fds its duties need; it still
+// relays the output, forwards a signal sent to it, and hands the exit back to hutch, which
+// records it once.
+TEST_F(DetachIntegration, TheResidentMonitorIsSmallHoldsOnlyItsFdsAndStillDoesItsDuties) {
+    std::string id = start_d({"--name", "small"}, {"sh", "-c",
+                                                   "trap 'echo got-term; exit 9' TERM; echo out; echo err >&2; "
+                                                   "while :; do sleep 0.05; done"});
+    ASSERT_FALSE(id.empty());
+    pid_t pid = container_pid("small");
+    ASSERT_GT(pid, 0);
+    pid_t monitor = parent_of(pid);
+    const std::string proc = "/proc/" + std::to_string(monitor);
+    // The hand-over follows "started" by a few system calls.
+    auto deadline = Clock::now() + 5s;
+    while (trim(read_file(proc + "/comm")) != "hutch-monitor" && Clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(trim(read_file(proc + "/comm")), "hutch-monitor");
+    char exe[256] = {};
+    ASSERT_GT(::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1), 0);
+    EXPECT_EQ(std::string(exe).rfind("/memfd:hutch-monitor", 0), 0u) << exe;
+    std::smatch rss;
+    std::string status = read_file(proc + "/status");
+    ASSERT_TRUE(std::regex_search(status, rss, std::regex("VmRSS:\\s+(\\d+) kB")));
+    EXPECT_LT(std::stol(rss[1]), 1024) << "the monitor's resident set, kB";
+    // Its fds: /dev/null, the log twice, the command's pidfd, the signalfd, the record's lock,
+    // hutch's binary (to record the exit), the two pipes of the command's output. Nothing else
+    // of the start (sync socket, cgroup, namespaces, seccomp) stays open.
+    std::multiset<std::string> fds;
+    for (const auto& fd : list_dir(proc + "/fd")) {
+        char target[512] = {};
+        ASSERT_GT(::readlink((proc + "/fd/" + fd).c_str(), target, sizeof target - 1), 0);
+        std::string t = target;
+        if (t.rfind("pipe:", 0) == 0) t = "pipe";
+        else if (t.rfind(roots_.base(), 0) == 0) t = t.substr(t.find_last_of('/') + 1);
+        else if (t == hutch_binary()) t = "hutch";
+        fds.insert(t);
+    }
+    EXPECT_EQ(fds, (std::multiset<std::string>{"/dev/null", "container.log", "container.log", "anon_inode:[pidfd]",
+                                               "anon_inode:[signalfd]", "lock", "hutch", "pipe", "pipe"}));
+
+    ASSERT_TRUE(wait_for_log("small", "out"));
+    ASSERT_EQ(::kill(monitor, SIGTERM), 0);  // a user's stop, passed on to the command
+    ASSERT_EQ(::waitpid(monitor, nullptr, 0), monitor);
+    json state = inspect("small");
+    EXPECT_EQ(state["State"]["Status"], "exited");
+    EXPECT_EQ(state["State"]["ExitCode"], 9);
+    std::string log = hutch({"logs", "small"}).out + hutch({"logs", "small"}).err;
+    for (const char* line : {"out", "err", "got-term"}) EXPECT_NE(log.find(line), std::string::npos) << log;
+    Result events = hutch({"events", "--since", "1h", "--until", "0s", "--filter", "event=die"});
+    EXPECT_EQ(events.out_lines().size(), 1u) << events.out;
+    EXPECT_EQ(hutch({"wait", "small"}).out, "9\n");
+}
+
 TEST_F(DetachIntegration, PsAllShowsExitedOnesPsDoesNot) {
     std::string id = start_d({"--name", "short"}, {"sh", "-c", "exit 3"});
     ASSERT_FALSE(id.empty());
