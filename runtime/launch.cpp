@@ -596,15 +596,18 @@ int resume_after_exit(const monitor::Handback& back, const net::HostConfig& conf
     Fd lock(back.lock_fd), claim(back.claim_fd);
     std::vector<Fd> port_sockets;
     for (int fd : back.port_fds) port_sockets.emplace_back(fd);
+    const Paths& paths = back.paths;
+    const std::string& id = back.id;
+    // First: nothing is acted on unless this process holds the container's lock.
+    ContainerRecord record = ContainerRecord::adopt(paths, id, std::move(lock));
     // Killed first on the way out, as after an in-process wait (start_and_wait's order).
     std::optional<pasta::Process> pasta;
     if (back.pasta_pid > 0) pasta.emplace(back.pasta_pid);
-    const Paths& paths = back.paths;
-    const std::string& id = back.id;
+    // Read again: a restart runs what `hutch update` recorded since, where the in-process wait
+    // restarted what it had read at the start.
     const Spec spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(id) + "/config.json")));
     interrupt::Scope scope;
     BlockedSignals signals(spec.process.terminal);
-    ContainerRecord record = ContainerRecord::adopt(paths, id, spec.hutch.name, std::move(lock));
     ContainerState state = record.load();
     restart::Manager restarts(spec.hutch.restart, back.restart_count, std::chrono::milliseconds(back.restart_delay_ms));
     const std::chrono::steady_clock::time_point began{std::chrono::nanoseconds(back.started_ns)};

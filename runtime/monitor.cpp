@@ -17,7 +17,7 @@ namespace hutch::monitor {
 namespace {
 
 // The words after the command, in this order (exit_argv, parse_exit_argv).
-enum Word { kRoot, kDataRoot, kConfig, kId, kLock, kClaim, kPorts, kPasta, kCount, kDelay, kStarted, kStatus, kSignal, kWords };
+enum Word { kVersion, kRoot, kDataRoot, kConfig, kId, kLock, kClaim, kPorts, kPasta, kCount, kDelay, kStarted, kStatus, kSignal, kWords };
 
 long long number(const char* text, long long min, long long max, const char* what) {
     long long value = 0;
@@ -67,6 +67,7 @@ std::vector<std::string> exit_argv(const Handback& back) {
     for (int fd : back.port_fds) ports += (ports.empty() ? "" : ",") + std::to_string(fd);
     return {"hutch",
             kExitCommand,
+            kProtocol,
             back.paths.root,
             back.paths.data_root,
             back.config_path,
@@ -85,6 +86,10 @@ std::vector<std::string> exit_argv(const Handback& back) {
 Handback parse_exit_argv(int argc, char** argv) {
     if (argc != 2 + kWords) throw Error(std::string(kExitCommand) + ": expects " + std::to_string(kWords) + " arguments");
     char** w = argv + 2;
+    // A hutch installed over the one that started the container may read another argv.
+    if (std::strcmp(w[kVersion], kProtocol) != 0)
+        throw Error(std::string(kExitCommand) + ": hand-back " + in_quotes(w[kVersion]) + " is not this hutch's (" +
+                    kProtocol + ")");
     Handback back;
     back.paths.root = w[kRoot];
     back.paths.data_root = w[kDataRoot];
@@ -125,7 +130,8 @@ void become_monitor(int pidfd, int signal_fd, const std::vector<Relay>& relays, 
             kept.push_back(r.from);
         }
         std::vector<std::string> words = {"hutch-monitor", std::to_string(pidfd), std::to_string(signal_fd),
-                                          std::to_string(self.get()), relay_text.empty() ? "-" : relay_text};
+                                          std::to_string(self.get()), relay_text.empty() ? "-" : relay_text,
+                                          std::to_string(back.lock_fd)};
         for (auto& w : exit_argv(back)) words.push_back(std::move(w));
         std::vector<char*> args;
         for (auto& w : words) args.push_back(w.data());

@@ -25,8 +25,9 @@ namespace hutch::monitor {
 extern const unsigned char kImage[];
 extern const unsigned long kImageSize;
 
-// The hidden command the monitor runs when the command has exited.
+// The hidden command the monitor runs when the command has exited, and the version of its argv.
 inline constexpr const char* kExitCommand = "__monitor-exit";
+inline constexpr const char* kProtocol = "1";
 
 // What the exit half of a start needs back from the start half, across the monitor's life.
 struct Handback {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -143,6 +144,20 @@ Process::Process(pid_t container_pid, const std::vector<PublishedPort>& ports, b
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+}
+
+Process::Process(pid_t adopted) {
+    // /proc/PID/stat: "PID (comm) STATE PPID ...", the comm possibly holding spaces or ')'.
+    std::string stat;
+    try {
+        stat = read_file("/proc/" + std::to_string(adopted) + "/stat");
+    } catch (const Error&) {
+    }
+    const auto close = stat.rfind(')');
+    long parent = 0;
+    if (close != std::string::npos) std::sscanf(stat.c_str() + close + 1, " %*c %ld", &parent);
+    if (parent != ::getpid()) throw Error("take back pasta: process " + std::to_string(adopted) + " is not this one's child");
+    pid_ = adopted;
 }
 
 Process::~Process() {

@@ -42,8 +42,9 @@ class Process {
 public:
     // `state_dir`: where pasta's pid file and log go.
     Process(pid_t container_pid, const std::vector<PublishedPort>& ports, bool ipv4_only, const std::string& state_dir);
-    // The pasta an earlier image of this process started (its child still): runtime/monitor.hpp.
-    explicit Process(pid_t adopted) : pid_(adopted) {}
+    // The pasta an earlier image of this process started (runtime/monitor.hpp). Error unless
+    // `adopted` is this process's child: no other process is killed when this goes.
+    explicit Process(pid_t adopted);
     pid_t pid() const { return pid_; }
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;

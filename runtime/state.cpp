@@ -311,8 +311,18 @@ ContainerRecord ContainerRecord::reopen(const Paths& paths, const std::string& i
 
 ContainerState ContainerRecord::load() const { return read_state(paths_, id_); }
 
-ContainerRecord ContainerRecord::adopt(const Paths& paths, const std::string& id, const std::string& name, Fd lock) {
-    ContainerRecord record(paths, id, name, std::move(lock));
+ContainerRecord ContainerRecord::adopt(const Paths& paths, const std::string& id, Fd lock) {
+    // Only the lock itself, held: the fd is the record's lock file, another open of it cannot
+    // take the lock, and this one can (it already holds it). Anything else would let the caller
+    // act on a container another hutch runs.
+    const std::string path = paths.runtime_dir(id) + "/lock";
+    struct stat held {}, named {};
+    Fd other(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!lock || ::fstat(lock.get(), &held) != 0 || !other || ::fstat(other.get(), &named) != 0 ||
+        held.st_dev != named.st_dev || held.st_ino != named.st_ino || ::flock(other.get(), LOCK_EX | LOCK_NB) == 0 ||
+        ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+        throw Error("take back container " + id.substr(0, 12) + ": the fd given is not its lock, held");
+    ContainerRecord record(paths, id, read_state(paths, id).name, std::move(lock));
     record.keep_ = true;
     return record;
 }

@@ -97,8 +97,8 @@ public:
     // discard() is called (--rm).
     static ContainerRecord reopen(const Paths& paths, const std::string& id, const std::string& name);
     // The record whose lock `lock` an earlier image of this process took (runtime/monitor.hpp):
-    // kept unless discard() is called.
-    static ContainerRecord adopt(const Paths& paths, const std::string& id, const std::string& name, Fd lock);
+    // kept unless discard() is called. Error unless `lock` is that lock file, holding the lock.
+    static ContainerRecord adopt(const Paths& paths, const std::string& id, Fd lock);
     ContainerRecord(ContainerRecord&& other) noexcept;
     ContainerRecord& operator=(ContainerRecord&&) = delete;
     ~ContainerRecord();

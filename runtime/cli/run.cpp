@@ -1,4 +1,5 @@
 // `hutch run [OPTIONS] ROOTFS COMMAND [ARG...]`: docker run's flags into a Spec, then launch.
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -171,14 +172,19 @@ int in_monitor(const std::function<int(int)>& body) {
 }
 
 int monitor_exit_main(int argc, char** argv) {
+    // As before the hand-over: no process without CAP_SYS_PTRACE reads this one's memory or fds
+    // (the exec made it dumpable again).
+    ::prctl(PR_SET_DUMPABLE, 0);
     try {
         monitor::Handback back = monitor::parse_exit_argv(argc, argv);
         net::HostConfig config;
         try {
             config = net::read_host_config(back.config_path);
         } catch (const Error& e) {
-            // The exit must still be recorded and cleaned up: with the defaults, and said.
+            // The exit must still be recorded and cleaned up: with the defaults, and said. A
+            // restart hands the same file on, so it is read again at the next exit.
             std::fprintf(stderr, "hutch: warning: %s: the defaults apply\n", e.what());
+            config.path = back.config_path;
         }
         return resume_after_exit(back, config);
     } catch (const std::exception& e) {

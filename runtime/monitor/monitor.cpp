@@ -9,14 +9,18 @@
 //     remembering the last one (a user's stop, runtime/restart.hpp);
 //   - copies the command's output (its pty or pipes) into the log;
 //   - reaps the command (waitid on its pidfd).
-// Then it execs hutch again (the binary's fd it inherits) with the argv it was given, whose
-// "@status" and "@signal" words become the exit status and the forwarded signal: hutch records
-// the exit, cleans up, and decides the restart (runtime/launch.cpp, resume_after_exit).
+// Then it writes the exit status into the record's lock file, where `hutch wait` reads it
+// (runtime/state.hpp, record_exit), and execs hutch again (the binary's fd it inherits) with the
+// argv it was given, whose last two words, "@status" and "@signal", become the exit status and
+// the forwarded signal: hutch records the exit, cleans up, and decides the restart
+// (runtime/launch.cpp, resume_after_exit).
 //
 //   argv: [0] "hutch-monitor", [1] the command's pidfd, [2] the signalfd, [3] hutch's binary
-//         (an O_PATH fd), [4] the relays "FROM:TO,FROM:TO" or "-", [5...] hutch's argv.
+//         (an O_PATH fd), [4] the relays "FROM:TO,FROM:TO" or "-", [5] the lock file's fd,
+//         [6...] hutch's argv.
 // A failure it cannot recover from is written to its stderr (the container's log) and ends it
-// with status 125: the container then looks as if its supervisor was killed, which `rm -f` cleans.
+// with status 125: the container then looks as if its supervisor was killed, which `rm -f`
+// cleans (and `wait` still has the status when it came that far).
 
 #include "runtime/trampoline/freestanding.hpp"
 
@@ -24,7 +28,7 @@ namespace {
 
 using hutch::freestanding::syscall6;
 
-constexpr long kSysRead = 0, kSysWrite = 1, kSysPoll = 7, kSysFcntl = 72, kSysPrctl = 157, kSysExit = 60,
+constexpr long kSysRead = 0, kSysWrite = 1, kSysPwrite = 18, kSysPoll = 7, kSysFcntl = 72, kSysPrctl = 157, kSysExit = 60,
                kSysWaitid = 247, kSysExecveat = 322, kSysPidfdSendSignal = 424;
 constexpr long kFSetFd = 2, kFdCloexec = 1, kFGetFl = 3, kFSetFl = 4, kONonblock = 04000, kAtEmptyPath = 0x1000;
 constexpr long kPrSetName = 15, kPrSetDumpable = 4, kPPidfd = 3, kWExited = 4;
@@ -142,11 +146,13 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
     // /proc (exec made it dumpable again); the name `ps` shows.
     syscall6(kSysPrctl, kPrSetDumpable, 0);
     syscall6(kSysPrctl, kPrSetName, reinterpret_cast<long>("hutch-monitor"));
-    if (argc < 6 || argc - 5 >= kMaxArgs) fail("not a monitor command (this is hutch's detached-container monitor)");
+    if (argc < 9 || argc - 6 >= kMaxArgs || !same(argv[argc - 2], "@status") || !same(argv[argc - 1], "@signal"))
+        fail("not a monitor command (this is hutch's detached-container monitor)");
     const int pidfd = parse_fd(argv[1]), signal_fd = parse_fd(argv[2]), hutch_fd = parse_fd(argv[3]);
     Relay relays[kMaxRelays];
     const int relay_count = parse_relays(argv[4], relays);
-    if (pidfd < 0 || signal_fd < 0 || hutch_fd < 0 || relay_count < 0) fail("malformed arguments");
+    const int lock_fd = parse_fd(argv[5]);
+    if (pidfd < 0 || signal_fd < 0 || hutch_fd < 0 || relay_count < 0 || lock_fd < 0) fail("malformed arguments");
 
     int forwarded = 0;
     PollFd fds[2 + kMaxRelays];
@@ -192,10 +198,18 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
     static char status_text[4], signal_text[4];
     format_small(status, status_text);
     format_small(forwarded, signal_text);
+    // "exit N\n", as ContainerRecord::record_exit writes it: `hutch wait` has the status even if
+    // hutch cannot be run again (its binary was overwritten in place, say).
+    static char record[12] = "exit ";
+    int length = 5;
+    for (int i = 0; status_text[i]; ++i) record[length++] = status_text[i];
+    record[length++] = '\n';
+    syscall6(kSysPwrite, lock_fd, reinterpret_cast<long>(record), length, 0);
     static char* next[kMaxArgs + 1];
     int n = 0;
-    for (long i = 5; i < argc; ++i)
-        next[n++] = same(argv[i], "@status") ? status_text : same(argv[i], "@signal") ? signal_text : argv[i];
+    for (long i = 6; i < argc - 2; ++i) next[n++] = argv[i];
+    next[n++] = status_text;
+    next[n++] = signal_text;
     next[n] = nullptr;
     // Only what hutch was told about survives the exec: these were the monitor's own.
     syscall6(kSysFcntl, pidfd, kFSetFd, kFdCloexec);

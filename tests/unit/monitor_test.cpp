@@ -12,10 +12,11 @@ namespace {
 std::vector<std::string> as_the_monitor_runs_it(monitor::Handback back, const std::string& status,
                                                 const std::string& signal) {
     std::vector<std::string> argv = monitor::exit_argv(back);
-    for (auto& word : argv) {
-        if (word == "@status") word = status;
-        if (word == "@signal") word = signal;
-    }
+    // The last two words, as the monitor replaces them (runtime/monitor/monitor.cpp).
+    EXPECT_EQ(argv[argv.size() - 2], "@status");
+    EXPECT_EQ(argv[argv.size() - 1], "@signal");
+    argv[argv.size() - 2] = status;
+    argv[argv.size() - 1] = signal;
     return argv;
 }
 
@@ -90,13 +91,23 @@ TEST(MonitorHandback, AnythingElseIsRefusedNamingTheWord) {
         }
     }
     std::vector<std::string> argv = as_the_monitor_runs_it(back, "0", "0");
-    argv[5] = "../../etc";  // the id
+    argv[6] = "../../etc";  // the id
     EXPECT_THROW(parse(argv), Error);
     argv = as_the_monitor_runs_it(back, "0", "0");
-    argv[8] = "10,,11";  // the port fds
+    argv[9] = "10,,11";  // the port fds
     EXPECT_THROW(parse(argv), Error);
     argv.pop_back();
     EXPECT_THROW(parse(argv), Error);
+    // A hutch installed over the one that made the hand-back reads only its own.
+    argv = as_the_monitor_runs_it(back, "0", "0");
+    argv[2] = "0";
+    EXPECT_THROW(parse(argv), Error);
+}
+
+TEST(MonitorHandback, ARootNamedLikeAPlaceholderStaysItself) {
+    monitor::Handback back = sample();
+    back.paths.root = "@status";
+    EXPECT_EQ(parse(as_the_monitor_runs_it(back, "3", "0")).paths.root, "@status");
 }
 
 }  // namespace
