@@ -113,9 +113,9 @@ void Attachment::connect(pid_t child) {
     }
 }
 
-void Attachment::refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path) {
+void Attachment::announce_hosts(const std::function<std::string(const std::string&)>& hosts_path) {
     hosts_path_ = hosts_path;
-    store_.refresh_hosts(network_, hosts_path_);
+    store_.announce(network_, endpoint_.container_id, hosts_path_);
 }
 
 Attachment::~Attachment() {

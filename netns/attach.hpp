@@ -34,7 +34,7 @@ public:
     // The attachment a start made in an earlier image of this process (runtime/monitor.hpp),
     // connected and its ports published: its endpoint read back from the network's store, its
     // address claim and its ports' sockets taken over from their fds, `hosts_path` the peers'
-    // /etc/hosts as refresh_hosts was given. nullopt for a spec without a bridge; Error when the
+    // /etc/hosts as announce_hosts was given. nullopt for a spec without a bridge; Error when the
     // store no longer holds the container's endpoint.
     static std::optional<Attachment> adopt(const Spec& spec, const std::string& data_root, const std::string& id,
                                            const HostConfig& config,
@@ -60,8 +60,9 @@ public:
     // The fds that hold the address and the ports for as long as the container runs.
     int claim_fd() const { return host_claim_.get(); }
     std::vector<int> port_fds() const { return ports_.fds(); }
-    // Rewrites /etc/hosts of this container and its peers (user-defined networks).
-    void refresh_hosts(const std::function<std::string(const std::string&)>& hosts_path);
+    // Names this container's peers in its /etc/hosts and this container in theirs
+    // (user-defined networks); the destructor takes its line out of theirs again.
+    void announce_hosts(const std::function<std::string(const std::string&)>& hosts_path);
 
 private:
     Attachment(NetworkStore store, NetworkConfig network, Claim claim, HeldPorts ports)

@@ -510,23 +510,63 @@ void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint
     ::unlink(file.c_str());
 }
 
+namespace {
+
+// How a peer appears in another container's /etc/hosts: its name, its aliases, its short id.
+ExtraHost peer_line(const Endpoint& peer) {
+    std::string names = peer.container_name;
+    for (const auto& a : peer.aliases) names += (names.empty() ? "" : " ") + a;
+    names += (names.empty() ? "" : " ") + peer.container_id.substr(0, 12);
+    return {names, peer.address.str()};
+}
+
+std::string hosts_of(const Endpoint& self, const std::vector<Endpoint>& all) {
+    std::vector<ExtraHost> peers;
+    for (const auto& p : all)
+        if (p.container_id != self.container_id) peers.push_back(peer_line(p));
+    return etc::hosts(self.extra_hosts, self.address.str(), self.hostname, peers);
+}
+
+// Adds `line` at the end of the /etc/hosts at `path`, on a line of its own even when the
+// container's root left the file without a final newline. A container that is gone (no file)
+// is skipped.
+void append_in_place(const std::string& path, const std::string& line) {
+    Fd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return;
+    struct stat st {};
+    char last = '\n';
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) last = '\n';
+    const std::string text = (last == '\n' ? "" : "\n") + line;
+    for (std::size_t done = 0; done < text.size();) {
+        ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw SysError("update /etc/hosts", "write", path, errno);
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace
+
 void NetworkStore::refresh_hosts(const NetworkConfig& network,
                                  const std::function<std::string(const std::string&)>& hosts_path) {
     if (!network.user_defined()) return;
     Fd held = lock();
     auto all = endpoints(network);
-    for (const auto& self : all) {
-        std::vector<ExtraHost> peers;
-        for (const auto& p : all) {
-            if (p.container_id == self.container_id) continue;
-            std::string names = p.container_name;
-            for (const auto& a : p.aliases) names += (names.empty() ? "" : " ") + a;
-            names += (names.empty() ? "" : " ") + p.container_id.substr(0, 12);
-            peers.push_back({names, p.address.str()});
-        }
-        write_in_place(hosts_path(self.container_id),
-                       etc::hosts(self.extra_hosts, self.address.str(), self.hostname, peers));
-    }
+    for (const auto& self : all) write_in_place(hosts_path(self.container_id), hosts_of(self, all));
+}
+
+void NetworkStore::announce(const NetworkConfig& network, const std::string& container_id,
+                            const std::function<std::string(const std::string&)>& hosts_path) {
+    if (!network.user_defined()) return;
+    Fd held = lock();
+    auto all = endpoints(network);
+    auto self = std::find_if(all.begin(), all.end(), [&](const Endpoint& e) { return e.container_id == container_id; });
+    if (self == all.end()) return;  // released meanwhile: nothing to announce
+    write_in_place(hosts_path(container_id), hosts_of(*self, all));
+    const ExtraHost line = peer_line(*self);
+    for (const auto& peer : all)
+        if (peer.container_id != container_id)
+            append_in_place(hosts_path(peer.container_id), line.address + "\t" + line.name + "\n");
 }
 
 }  // namespace hutch::net

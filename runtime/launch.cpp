@@ -378,7 +378,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     RootfsPlan plan = plan_root(spec, paths, record);
     write_etc_files(spec, paths, record, plan, attachment, config);
     if (attachment)
-        attachment->refresh_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+        attachment->announce_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joins(spec, paths, joins);
     // Compiled here, installed by the child as its last step (it only makes the seccomp call).

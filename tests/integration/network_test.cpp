@@ -412,6 +412,27 @@ TEST_F(NetworkIntegration, HostsFileNamesPeersAndDropsThemWhenTheyExit) {
     EXPECT_EXIT_CODE(alpha.stop(), 0);
 }
 
+// A start on a network of n containers costs one /etc/hosts of n lines and n appends (issue 19):
+// a joining peer's line is appended to the others' files, never rewriting them, so what a
+// container's root wrote into its own /etc/hosts stays, as under Docker, and the new line is a
+// line of its own even after an edit that left no final newline.
+TEST_F(NetworkIntegration, AJoiningPeerIsAppendedAndKeepsWhatAContainerWroteInItsHosts) {
+    TestNetwork net = create_network();
+    Sleeper alpha = sleeper({"--network", net.name, "--name", "alpha"},
+                            "echo '10.9.9.9 custom-entry' >> /etc/hosts; printf '10.9.9.8 no-newline' >> /etc/hosts");
+    ASSERT_TRUE(alpha.ready()) << alpha.out();
+    Sleeper beta = sleeper({"--network", net.name, "--name", "beta"}, "ip -4 addr show eth0");
+    ASSERT_TRUE(beta.ready()) << beta.out();
+    Strings b_ip = inet_addresses(beta.out());
+    ASSERT_EQ(b_ip.size(), 1u) << beta.out();
+    std::string a_hosts = alpha.dump_hosts();
+    EXPECT_EQ(host_names_for(a_hosts, "10.9.9.9"), (std::set<std::string>{"custom-entry"})) << a_hosts;
+    EXPECT_EQ(host_names_for(a_hosts, "10.9.9.8"), (std::set<std::string>{"no-newline"})) << a_hosts;
+    EXPECT_TRUE(host_names_for(a_hosts, b_ip[0]).count("beta")) << a_hosts;
+    EXPECT_EXIT_CODE(beta.stop(), 0);
+    EXPECT_EXIT_CODE(alpha.stop(), 0);
+}
+
 // --- none, the default bridge, container:, host ------------------------------------------
 
 TEST_F(NetworkIntegration, NoneHasOnlyLoopbackAndItIsUp) {
