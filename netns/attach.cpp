@@ -137,7 +137,7 @@ Attachment::~Attachment() {
             set_down(nl, endpoint_.host_veth);
         }
         store_.detach(network_, endpoint_);
-        if (hosts_path_) store_.refresh_hosts(network_, hosts_path_);
+        if (hosts_path_) store_.withdraw(network_, endpoint_, hosts_path_);
     } catch (const std::exception&) {
         // Nothing better to do on the way out: the address claim is reclaimed as stale later.
     }

@@ -512,6 +512,9 @@ void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint
 
 namespace {
 
+// An /etc/hosts larger than this was not written by hutch alone (1,000 peers take ~80 KiB).
+constexpr std::size_t kMaxHostsFile = 4 << 20;
+
 // How a peer appears in another container's /etc/hosts: its name, its aliases, its short id.
 ExtraHost peer_line(const Endpoint& peer) {
     std::string names = peer.container_name;
@@ -547,12 +550,41 @@ void append_in_place(const std::string& path, const std::string& line) {
 
 }  // namespace
 
-void NetworkStore::refresh_hosts(const NetworkConfig& network,
-                                 const std::function<std::string(const std::string&)>& hosts_path) {
+void NetworkStore::withdraw(const NetworkConfig& network, const Endpoint& leaving,
+                            const std::function<std::string(const std::string&)>& hosts_path) {
     if (!network.user_defined()) return;
     Fd held = lock();
+    const ExtraHost gone = peer_line(leaving);
+    const std::string line = gone.address + "\t" + gone.name;
     auto all = endpoints(network);
-    for (const auto& self : all) write_in_place(hosts_path(self.container_id), hosts_of(self, all));
+    for (const auto& peer : all) {
+        if (peer.container_id == leaving.container_id) continue;
+        const std::string path = hosts_path(peer.container_id);
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) continue;  // that container is gone too
+        // Far beyond what hutch writes (a line a peer): the container's root filled it. It gets
+        // hutch's own file back rather than a read of whatever it wrote.
+        if (st.st_size > static_cast<off_t>(kMaxHostsFile)) {
+            write_in_place(path, hosts_of(peer, all));
+            continue;
+        }
+        std::string text;
+        try {
+            text = read_file(path);
+        } catch (const Error&) {
+            continue;
+        }
+        if (text.size() > kMaxHostsFile) continue;  // grown since the stat: left for next time
+        std::string kept;
+        bool changed = false;
+        for (std::size_t start = 0; start < text.size();) {
+            std::size_t end = std::min(text.find('\n', start), text.size());
+            if (std::string_view(text).substr(start, end - start) == line) changed = true;
+            else kept.append(text, start, end + 1 - start);
+            start = end + 1;
+        }
+        if (changed) write_in_place(path, kept);
+    }
 }
 
 void NetworkStore::announce(const NetworkConfig& network, const std::string& container_id,

@@ -92,13 +92,14 @@ public:
     // the bridge device exists. Then the caller creates the veth (net::connect_container).
     Claim attach(const NetworkConfig& network, Endpoint endpoint, const std::string& requested);
     void detach(const NetworkConfig& network, const Endpoint& endpoint);
-    // Rewrites, in place, the /etc/hosts of every container on a user-defined network so each
-    // names its peers (in place, because each file is bind-mounted into its container): after a
-    // container left, whose line must go from every peer's file.
-    void refresh_hosts(const NetworkConfig& network, const std::function<std::string(const std::string&)>& hosts_path);
+    // Container `leaving` left a user-defined network (detach): its line is taken out of each
+    // peer's /etc/hosts, in place (each file is bind-mounted into its container), and the rest
+    // of each file, a container's own edits included, is kept.
+    void withdraw(const NetworkConfig& network, const Endpoint& leaving,
+                  const std::function<std::string(const std::string&)>& hosts_path);
     // A container joined a user-defined network: its own /etc/hosts is written whole, naming its
     // peers, and its line is appended to each peer's. A start on a network of n containers so
-    // costs a file of n lines and n appends, not n files of n lines (refresh_hosts).
+    // costs a file of n lines and n appends, not n files of n lines.
     void announce(const NetworkConfig& network, const std::string& container_id,
                   const std::function<std::string(const std::string&)>& hosts_path);
 
