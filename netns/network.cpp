@@ -379,6 +379,18 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
     return out;
 }
 
+std::optional<Endpoint> NetworkStore::endpoint_at(const NetworkConfig& network, const std::string& address,
+                                                  const std::string& container_id) {
+    const std::optional<Ipv4> ip = Ipv4::parse(address);  // a file name of the endpoints dir, nothing else
+    if (!ip) return std::nullopt;
+    try {
+        Endpoint ep = endpoint_from(json::parse(read_file(dir(network.name) + "/endpoints/" + ip->str())));
+        if (ep.container_id == container_id) return ep;
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
 std::string NetworkStore::remove(const std::string& name) {
     Fd held = lock();
     struct stat st {};

@@ -85,6 +85,10 @@ public:
     // other world uses it. Returns why the device stayed ("" when it went, or was not there).
     std::string remove(const std::string& name);
     std::vector<Endpoint> endpoints(const NetworkConfig& network);
+    // The endpoint of container `container_id` at `address` (as its state recorded it): one
+    // record read. nullopt when the address holds no endpoint of that container.
+    std::optional<Endpoint> endpoint_at(const NetworkConfig& network, const std::string& address,
+                                        const std::string& container_id);
     // Whether the host config keeps hutch's firewall (and so its NAT and tracked flows).
     bool firewall() const { return defaults_.firewall; }
 

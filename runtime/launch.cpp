@@ -144,6 +144,7 @@ ContainerState created_state(const Spec& spec, const std::string& id) {
     state.created = rfc3339_now();
     state.rootfs = image_name(spec);
     state.command = spec.process.args;
+    state.network = spec.hutch.network;
     return state;
 }
 
@@ -251,6 +252,7 @@ void record_exit(const Spec& spec, const Paths& paths, ContainerRecord& record, 
     state.exit_code = status;
     state.oom_killed = oom_killed;
     state.ports.clear();  // released with the container (its Attachment removes the rules)
+    state.address.clear();
     state.finished_at = rfc3339_now();
     record.record_exit(status);
     // As dockerd: the OOM kill is reported before the death it caused.
@@ -398,7 +400,10 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     const bool accounting = observer && observer->accounting();
     state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources, accounting);
     // Recorded before their rules exist, for the same reason: rm finds them after any kill.
-    if (attachment) state.ports = attachment->ports();
+    if (attachment) {
+        state.ports = attachment->ports();
+        state.address = attachment->endpoint().address.str();
+    }
     record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy and the limits are on it before the clone: the child never runs

@@ -113,7 +113,8 @@ nlohmann::json to_json(const ContainerState& s) {
             {"startedAt", s.started_at}, {"finishedAt", s.finished_at},
             {"rootfs", s.rootfs},   {"command", s.command}, {"cgroup", s.cgroup},
             {"limitCgroups", s.limit_cgroups}, {"oomKilled", s.oom_killed},
-            {"restartCount", s.restart_count}, {"stoppedByUser", s.stopped_by_user}};
+            {"restartCount", s.restart_count}, {"stoppedByUser", s.stopped_by_user},
+            {"network", s.network}, {"address", s.address}};
 }
 
 ContainerState state_from_json(const nlohmann::json& j) {
@@ -133,6 +134,8 @@ ContainerState state_from_json(const nlohmann::json& j) {
     s.command = j.value("command", std::vector<std::string>{});
     s.cgroup = j.value("cgroup", "");
     s.limit_cgroups = j.value("limitCgroups", std::vector<std::string>{});
+    s.network = j.value("network", "");
+    s.address = j.value("address", "");
     if (j.contains("ports") && j["ports"].is_array())
         for (const auto& p : j["ports"])
             s.ports.push_back({p.value("hostIp", ""), p.value("hostPort", 0), p.value("containerPort", 0),

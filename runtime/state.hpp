@@ -82,6 +82,13 @@ struct ContainerState {
     // Its published ports while it runs (-p): what `hutch port` shows, and whose DNAT rules
     // `rm` removes when the hutch that ran it was killed.
     std::vector<PortBinding> ports;
+    // Its --network as the Spec has it ("bridge", a network's name, "none", "container:ID"...):
+    // `ps` lists it without reading the container's config.json. Empty in records of hutch
+    // before 0.x, which config.json still answers.
+    std::string network;
+    // Its address on a bridge network while it runs: `inspect` reads that one endpoint record
+    // instead of the network's every one.
+    std::string address;
 };
 nlohmann::json to_json(const ContainerState& state);
 ContainerState state_from_json(const nlohmann::json& json);

@@ -101,7 +101,11 @@ nlohmann::json network_settings(const Paths& paths, const ContainerState& c, con
             if (n.name != network) continue;
             entry["NetworkID"] = n.id;
             if (c.status != "running") break;
-            for (const auto& e : store.endpoints(n)) {
+            // The one endpoint the record names; a record without an address, every one.
+            std::vector<net::Endpoint> candidates;
+            if (c.address.empty()) candidates = store.endpoints(n);
+            else if (auto own = store.endpoint_at(n, c.address, c.id)) candidates.push_back(*own);
+            for (const auto& e : candidates) {
                 if (e.container_id != c.id) continue;
                 entry["IPAddress"] = e.address.str();
                 entry["IPPrefixLen"] = n.subnet.prefix;

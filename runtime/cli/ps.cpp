@@ -117,13 +117,15 @@ std::string created_at(const std::string& created, std::int64_t now_ns) {
 
 json list_context(const Paths& paths, const ContainerState& c, const std::string& state, bool truncate,
                   std::int64_t now_ns) {
-    json config = json::object();
-    try {
-        config = json::parse(read_file(paths.data_dir(c.id) + "/config.json"));
-    } catch (const std::exception&) {
-        // A record without its config still lists (no network then).
+    // From the record; only one written before it kept its network costs a config.json read.
+    std::string network = c.network;
+    if (network.empty()) {
+        try {
+            network = json::parse(read_file(paths.data_dir(c.id) + "/config.json")).value("hutch", json::object()).value("network", "");
+        } catch (const std::exception&) {
+            // A record without its config still lists (no network then).
+        }
     }
-    std::string network = config.value("hutch", json::object()).value("network", "");
     auto age = seconds_since(c.created, now_ns);
     return {{"ID", truncate ? c.id.substr(0, 12) : c.id},
             {"Image", c.rootfs},  // the image as the user named it, or the root directory

@@ -8,6 +8,7 @@
 // a name through the servers in resolv.conf: the file is only read.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -430,6 +431,47 @@ TEST_F(NetworkIntegration, AJoiningPeerIsAppendedAndKeepsWhatAContainerWroteInIt
     EXPECT_EQ(host_names_for(a_hosts, "10.9.9.8"), (std::set<std::string>{"no-newline"})) << a_hosts;
     EXPECT_TRUE(host_names_for(a_hosts, b_ip[0]).count("beta")) << a_hosts;
     EXPECT_EXIT_CODE(beta.stop(), 0);
+    EXPECT_EXIT_CODE(alpha.stop(), 0);
+}
+
+// inspect and ps read what they show and no more (issue 19: nothing scans what it does not
+// need). inspect reads the container's own endpoint record (its address is in its state), not the
+// network's others: another one here is a FIFO, which a scan would block on. ps takes the network
+// from the state record, not from config.json (a FIFO too, for that moment).
+TEST_F(NetworkIntegration, InspectAndPsReadOnlyTheContainersOwnRecords) {
+    TestNetwork net = create_network();
+    Sleeper alpha = sleeper({"--network", net.name, "--name", "alpha"}, "ip -4 addr show eth0");
+    ASSERT_TRUE(alpha.ready()) << alpha.out();
+    Strings a_ip = inet_addresses(alpha.out());
+    ASSERT_EQ(a_ip.size(), 1u) << alpha.out();
+    Strings ids = roots_.container_ids();
+    ASSERT_EQ(ids.size(), 1u);
+    struct Fifo {
+        std::string path, saved;
+        Fifo(std::string p, bool keep) : path(std::move(p)) {
+            if (keep) {
+                saved = path + ".saved";
+                EXPECT_EQ(::rename(path.c_str(), saved.c_str()), 0) << path;
+            }
+            EXPECT_EQ(::mkfifo(path.c_str(), 0600), 0) << path;
+        }
+        ~Fifo() {
+            ::unlink(path.c_str());
+            if (!saved.empty()) ::rename(saved.c_str(), path.c_str());
+        }
+    };
+    {
+        Fifo other(roots_.data_root() + "/networks/" + net.name + "/endpoints/" + net.host(200), false);
+        Result r = roots_.hutch({"inspect", "-f", "{{.NetworkSettings.Networks}}", "alpha"}, {}, 5s);
+        EXPECT_EXIT_CODE(r, 0);
+        EXPECT_NE(r.out.find(a_ip[0]), std::string::npos) << r.out;
+    }
+    {
+        Fifo config(roots_.data_root() + "/containers/" + ids[0] + "/config.json", true);
+        Result r = roots_.hutch({"ps", "--format", "{{.Names}} {{.Networks}}"}, {}, 5s);
+        EXPECT_EXIT_CODE(r, 0);
+        EXPECT_EQ(r.out, "alpha " + net.name + "\n");
+    }
     EXPECT_EXIT_CODE(alpha.stop(), 0);
 }
 
