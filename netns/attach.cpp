@@ -16,7 +16,8 @@ namespace hutch::net {
 
 std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::string& data_root, const std::string& id,
                                               const HostConfig& config,
-                                              std::function<bool(const std::string&)> container_exists) {
+                                              std::function<bool(const std::string&)> container_exists,
+                                              std::function<std::string(const std::string&)> hosts_path) {
     // Only a bridge, the default one or a named one, gets an address and a veth.
     NetworkMode mode = network_mode(spec);
     if (!std::holds_alternative<BridgeNetwork>(mode) && !std::holds_alternative<NamedNetwork>(mode))
@@ -41,7 +42,11 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
         if (h.address == "host-gateway") h.address = network.gateway.str();
     wanted.host_veth = "veth" + id.substr(0, 11);  // IFNAMSIZ: at most 15 characters
     Claim claim = store.attach(network, wanted, spec.hutch.ip);
-    return Attachment(std::move(store), std::move(network), std::move(claim), std::move(ports));
+    Attachment attachment(std::move(store), std::move(network), std::move(claim), std::move(ports));
+    // From here: a start that fails before announce_hosts still takes its line out of peers
+    // that named it meanwhile.
+    attachment.hosts_path_ = std::move(hosts_path);
+    return attachment;
 }
 
 std::optional<Attachment> Attachment::adopt(const Spec& spec, const std::string& data_root, const std::string& id,
@@ -113,9 +118,8 @@ void Attachment::connect(pid_t child) {
     }
 }
 
-void Attachment::announce_hosts(const std::function<std::string(const std::string&)>& hosts_path) {
-    hosts_path_ = hosts_path;
-    store_.announce(network_, endpoint_.container_id, hosts_path_);
+void Attachment::announce_hosts() {
+    if (hosts_path_) store_.announce(network_, endpoint_, hosts_path_);
 }
 
 Attachment::~Attachment() {

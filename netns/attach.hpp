@@ -3,7 +3,7 @@
 // Parent half: prepare() claims an address before clone (so /etc/hosts can name it), connect()
 // creates the veth pair with its peer born inside the child's namespace as eth0, and the
 // destructor takes the host end off the bridge (the kernel removes the pair with the
-// namespace), releases the address and rewrites the peers' /etc/hosts. Child half: configure_eth0() gives eth0 its address and default route.
+// namespace), releases the address and takes its line out of the peers' /etc/hosts. Child half: configure_eth0() gives eth0 its address and default route.
 #pragma once
 
 #include <optional>
@@ -28,9 +28,12 @@ class Attachment {
 public:
     // For --network bridge or a user-defined network; nullopt for none, host and container:.
     // Throws UsageError for an unknown network, a bad or taken --ip, a full pool.
+    // `hosts_path`: a container id's /etc/hosts, which a user-defined network keeps naming its
+    // peers (announce_hosts, and the destructor takes this container's line out again).
     static std::optional<Attachment> prepare(const Spec& spec, const std::string& data_root, const std::string& id,
                                              const HostConfig& config,
-                                             std::function<bool(const std::string&)> container_exists);
+                                             std::function<bool(const std::string&)> container_exists,
+                                             std::function<std::string(const std::string&)> hosts_path);
     // The attachment a start made in an earlier image of this process (runtime/monitor.hpp),
     // connected and its ports published: its endpoint read back from the network's store, its
     // address claim and its ports' sockets taken over from their fds, `hosts_path` the peers'
@@ -62,7 +65,7 @@ public:
     std::vector<int> port_fds() const { return ports_.fds(); }
     // Names this container's peers in its /etc/hosts and this container in theirs
     // (user-defined networks); the destructor takes its line out of theirs again.
-    void announce_hosts(const std::function<std::string(const std::string&)>& hosts_path);
+    void announce_hosts();
 
 private:
     Attachment(NetworkStore store, NetworkConfig network, Claim claim, HeldPorts ports)

@@ -138,9 +138,100 @@ bool claim_is_live(const std::string& file, const std::function<bool(const std::
     }
 }
 
+
+// --- /etc/hosts of the containers on a user-defined network ---------------------------------
+
+// An /etc/hosts larger than this was not written by hutch alone (1,000 peers take ~80 KiB).
+constexpr std::size_t kMaxHostsFile = 4 << 20;
+
+// How a peer appears in another container's /etc/hosts: its address, then its name, its aliases
+// and its short id (the id makes each line unique to one container). No newline.
+std::string peer_text(const Endpoint& peer) {
+    std::string names = peer.container_name;
+    for (const auto& a : peer.aliases) names += (names.empty() ? "" : " ") + a;
+    names += (names.empty() ? "" : " ") + peer.container_id.substr(0, 12);
+    return peer.address.str() + "\t" + names;
+}
+
+std::string hosts_of(const Endpoint& self, const std::vector<Endpoint>& all) {
+    std::vector<ExtraHost> peers;
+    for (const auto& p : all)
+        if (p.container_id != self.container_id) {
+            const std::string text = peer_text(p);
+            peers.push_back({text.substr(text.find('\t') + 1), p.address.str()});
+        }
+    return etc::hosts(self.extra_hosts, self.address.str(), self.hostname, peers);
+}
+
+void warn_hosts(const std::string& path, const std::exception& e) {
+    std::fprintf(stderr, "hutch: warning: /etc/hosts %s: %s\n", path.c_str(), e.what());
+}
+
+// Adds `text` as a line at the end of the /etc/hosts at `path`, on a line of its own even when
+// the container's root left the file without a final newline. A container that is gone (no
+// file) is skipped; a failure is a warning, so one peer's file cannot stop the others'.
+void append_line(const std::string& path, const std::string& text) {
+    try {
+        Fd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+        if (!fd) return;
+        struct stat st {};
+        char last = '\n';
+        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+        if (st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) last = '\n';
+        const std::string line = (last == '\n' ? "" : "\n") + text + "\n";
+        for (std::size_t done = 0; done < line.size();) {
+            ssize_t n = ::write(fd.get(), line.data() + done, line.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw SysError("update /etc/hosts", "write", path, errno);
+            done += static_cast<std::size_t>(n);
+        }
+    } catch (const std::exception& e) {
+        warn_hosts(path, e);
+    }
+}
+
+// Takes every line that is exactly `text` out of the /etc/hosts at `path`, in place (it is
+// bind-mounted into its container), keeping the rest: what the container's root wrote stays.
+// The file is read through its fd and at most kMaxHostsFile of it: a larger one is not hutch's
+// writing alone and gets `fallback` (hutch's own content for it) instead, when there is one. A
+// failure is a warning, as in append_line.
+void remove_line(const std::string& path, const std::string& text, const std::function<std::string()>& fallback) {
+    try {
+        Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+        struct stat st {};
+        if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+        std::string content(kMaxHostsFile + 1, '\0');
+        std::size_t got = 0;
+        while (got < content.size()) {
+            ssize_t n = ::read(fd.get(), content.data() + got, content.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw SysError("update /etc/hosts", "read", path, errno);
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        if (got > kMaxHostsFile) {
+            if (fallback) write_in_place(path, fallback());
+            return;
+        }
+        content.resize(got);
+        std::string kept;
+        bool changed = false;
+        for (std::size_t start = 0; start < content.size();) {
+            std::size_t end = std::min(content.find('\n', start), content.size());
+            if (std::string_view(content).substr(start, end - start) == text) changed = true;
+            else kept.append(content, start, end + 1 - start);
+            start = end + 1;
+        }
+        if (changed) write_in_place(path, kept);
+    } catch (const std::exception& e) {
+        warn_hosts(path, e);
+    }
+}
+
 }  // namespace
 
-void release_claims(const std::string& data_root, const std::string& container_id) {
+void release_claims(const std::string& data_root, const std::string& container_id,
+                    const std::function<std::string(const std::string&)>& hosts_path) {
     std::string root = data_root + "/networks";
     Fd held(::open((root + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
     if (!held) return;  // no network was ever used here
@@ -156,17 +247,26 @@ void release_claims(const std::string& data_root, const std::string& container_i
         ::unlink((ep_dir + "/.claim." + container_id).c_str());
         DIR* d = ::opendir(ep_dir.c_str());
         if (!d) continue;
-        std::vector<std::string> mine;
+        std::vector<std::pair<std::string, Endpoint>> mine;
+        std::vector<Endpoint> others;
         while (dirent* e = ::readdir(d)) {
             if (e->d_name[0] == '.') continue;
             std::string file = ep_dir + "/" + e->d_name;
             try {
-                if (endpoint_from(json::parse(read_file(file))).container_id == container_id) mine.push_back(file);
+                Endpoint ep = endpoint_from(json::parse(read_file(file)));
+                if (ep.container_id == container_id) mine.emplace_back(file, ep);
+                else others.push_back(ep);
             } catch (const std::exception&) {  // another container's claim, half-readable: not ours to judge
             }
         }
         ::closedir(d);
-        for (const auto& file : mine) ::unlink(file.c_str());
+        for (const auto& [file, ep] : mine) {
+            ::unlink(file.c_str());
+            // The line its hutch, killed, never took out of its peers' /etc/hosts: a later
+            // container on its address or with its name would otherwise resolve to it.
+            if (hosts_path)
+                for (const auto& peer : others) remove_line(hosts_path(peer.container_id), peer_text(ep), nullptr);
+        }
     }
 }
 
@@ -357,7 +457,7 @@ std::vector<NetworkConfig> NetworkStore::list() {
     return out;
 }
 
-std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
+std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network, std::vector<Endpoint>* stale) {
     std::vector<Endpoint> out;
     std::string ep_dir = dir(network.name) + "/endpoints";
     DIR* d = ::opendir(ep_dir.c_str());
@@ -367,8 +467,12 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network) {
         if (file.empty() || file[0] == '.') continue;
         try {
             Endpoint ep = endpoint_from(json::parse(read_file(ep_dir + "/" + file)));
-            if (container_exists_(ep.container_id)) out.push_back(ep);
-            else ::unlink((ep_dir + "/" + file).c_str());  // a claim left by a killed hutch
+            if (container_exists_(ep.container_id)) {
+                out.push_back(ep);
+            } else {
+                ::unlink((ep_dir + "/" + file).c_str());  // a claim left by a killed hutch
+                if (stale) stale->push_back(ep);
+            }
         } catch (const std::exception&) {
             // A claim being written by another start (O_TMPFILE, then linked whole) is never
             // half-read; anything else unreadable here is not a container's address either.
@@ -479,14 +583,21 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
             if (claim_is_live(file, container_exists_)) break;
             // A killed hutch's published ports still point at this address: they go with it,
             // or this container would receive their traffic.
-            if (defaults_.firewall) {
+            std::optional<Endpoint> stale;
+            try {
+                stale = endpoint_from(json::parse(read_file(file)));
+            } catch (const std::exception&) {  // torn: no container to name
+            }
+            if (defaults_.firewall && stale) {
                 try {
-                    remove_port_rules(endpoint_from(json::parse(read_file(file))).container_id);
+                    remove_port_rules(stale->container_id);
                 } catch (const std::exception& e) {
                     std::fprintf(stderr, "hutch: warning: the published ports of a stale claim on %s stay: %s\n",
                                  address.str().c_str(), e.what());
                 }
             }
+            // Its line in the peers' /etc/hosts goes at announce, before this container's is added.
+            if (stale) reclaimed_.push_back(*stale);
             ::unlink(file.c_str());
         }
         return false;
@@ -522,95 +633,36 @@ void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint
     ::unlink(file.c_str());
 }
 
-namespace {
-
-// An /etc/hosts larger than this was not written by hutch alone (1,000 peers take ~80 KiB).
-constexpr std::size_t kMaxHostsFile = 4 << 20;
-
-// How a peer appears in another container's /etc/hosts: its name, its aliases, its short id.
-ExtraHost peer_line(const Endpoint& peer) {
-    std::string names = peer.container_name;
-    for (const auto& a : peer.aliases) names += (names.empty() ? "" : " ") + a;
-    names += (names.empty() ? "" : " ") + peer.container_id.substr(0, 12);
-    return {names, peer.address.str()};
-}
-
-std::string hosts_of(const Endpoint& self, const std::vector<Endpoint>& all) {
-    std::vector<ExtraHost> peers;
-    for (const auto& p : all)
-        if (p.container_id != self.container_id) peers.push_back(peer_line(p));
-    return etc::hosts(self.extra_hosts, self.address.str(), self.hostname, peers);
-}
-
-// Adds `line` at the end of the /etc/hosts at `path`, on a line of its own even when the
-// container's root left the file without a final newline. A container that is gone (no file)
-// is skipped.
-void append_in_place(const std::string& path, const std::string& line) {
-    Fd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) return;
-    struct stat st {};
-    char last = '\n';
-    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) last = '\n';
-    const std::string text = (last == '\n' ? "" : "\n") + line;
-    for (std::size_t done = 0; done < text.size();) {
-        ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw SysError("update /etc/hosts", "write", path, errno);
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-}  // namespace
-
 void NetworkStore::withdraw(const NetworkConfig& network, const Endpoint& leaving,
                             const std::function<std::string(const std::string&)>& hosts_path) {
     if (!network.user_defined()) return;
     Fd held = lock();
-    const ExtraHost gone = peer_line(leaving);
-    const std::string line = gone.address + "\t" + gone.name;
+    const std::string text = peer_text(leaving);
     auto all = endpoints(network);
-    for (const auto& peer : all) {
-        if (peer.container_id == leaving.container_id) continue;
-        const std::string path = hosts_path(peer.container_id);
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) continue;  // that container is gone too
-        // Far beyond what hutch writes (a line a peer): the container's root filled it. It gets
-        // hutch's own file back rather than a read of whatever it wrote.
-        if (st.st_size > static_cast<off_t>(kMaxHostsFile)) {
-            write_in_place(path, hosts_of(peer, all));
-            continue;
-        }
-        std::string text;
-        try {
-            text = read_file(path);
-        } catch (const Error&) {
-            continue;
-        }
-        if (text.size() > kMaxHostsFile) continue;  // grown since the stat: left for next time
-        std::string kept;
-        bool changed = false;
-        for (std::size_t start = 0; start < text.size();) {
-            std::size_t end = std::min(text.find('\n', start), text.size());
-            if (std::string_view(text).substr(start, end - start) == line) changed = true;
-            else kept.append(text, start, end + 1 - start);
-            start = end + 1;
-        }
-        if (changed) write_in_place(path, kept);
-    }
+    for (const auto& peer : all)
+        if (peer.container_id != leaving.container_id)
+            remove_line(hosts_path(peer.container_id), text, [&] { return hosts_of(peer, all); });
 }
 
-void NetworkStore::announce(const NetworkConfig& network, const std::string& container_id,
+void NetworkStore::announce(const NetworkConfig& network, const Endpoint& joining,
                             const std::function<std::string(const std::string&)>& hosts_path) {
     if (!network.user_defined()) return;
     Fd held = lock();
-    auto all = endpoints(network);
-    auto self = std::find_if(all.begin(), all.end(), [&](const Endpoint& e) { return e.container_id == container_id; });
+    std::vector<Endpoint> stale = std::move(reclaimed_);
+    reclaimed_.clear();
+    auto all = endpoints(network, &stale);
+    // Lines of containers whose hutch was killed: taken out first, before a container that
+    // takes one's address or name is named after it.
+    for (const auto& gone : stale)
+        for (const auto& peer : all) remove_line(hosts_path(peer.container_id), peer_text(gone), nullptr);
+    auto self = std::find_if(all.begin(), all.end(), [&](const Endpoint& e) {
+        return e.container_id == joining.container_id && e.address.host_order == joining.address.host_order;
+    });
     if (self == all.end()) return;  // released meanwhile: nothing to announce
-    write_in_place(hosts_path(container_id), hosts_of(*self, all));
-    const ExtraHost line = peer_line(*self);
+    write_in_place(hosts_path(joining.container_id), hosts_of(*self, all));
+    const std::string text = peer_text(*self);
     for (const auto& peer : all)
-        if (peer.container_id != container_id)
-            append_in_place(hosts_path(peer.container_id), line.address + "\t" + line.name + "\n");
+        if (peer.container_id != joining.container_id) append_line(hosts_path(peer.container_id), text);
 }
 
 }  // namespace hutch::net

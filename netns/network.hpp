@@ -84,7 +84,9 @@ public:
     // Refused while a container uses it; removes its bridge device when hutch made it and no
     // other world uses it. Returns why the device stayed ("" when it went, or was not there).
     std::string remove(const std::string& name);
-    std::vector<Endpoint> endpoints(const NetworkConfig& network);
+    // The endpoints of running containers; the claims of containers whose hutch was killed are
+    // removed on the way, and given in `stale` when asked for.
+    std::vector<Endpoint> endpoints(const NetworkConfig& network, std::vector<Endpoint>* stale = nullptr);
     // The endpoint of container `container_id` at `address` (as its state recorded it): one
     // record read. nullopt when the address holds no endpoint of that container.
     std::optional<Endpoint> endpoint_at(const NetworkConfig& network, const std::string& address,
@@ -104,7 +106,8 @@ public:
     // A container joined a user-defined network: its own /etc/hosts is written whole, naming its
     // peers, and its line is appended to each peer's. A start on a network of n containers so
     // costs a file of n lines and n appends, not n files of n lines.
-    void announce(const NetworkConfig& network, const std::string& container_id,
+    // The lines of containers whose hutch was killed (stale claims) go from every file first.
+    void announce(const NetworkConfig& network, const Endpoint& joining,
                   const std::function<std::string(const std::string&)>& hosts_path);
 
 private:
@@ -123,12 +126,16 @@ private:
     std::string root_;
     BridgeDefaults defaults_;
     std::function<bool(const std::string&)> container_exists_;
+    // Stale claims attach() took over: their lines leave the peers' /etc/hosts at announce.
+    std::vector<Endpoint> reclaimed_;
 };
 
 // `rm` of a container a killed hutch ran: releases its address claims on every network (and a
 // temp claim file it may have left), under the networks lock, now rather than when a later start
-// finds them stale.
-void release_claims(const std::string& data_root, const std::string& container_id);
+// finds them stale, and takes its line out of its peers' /etc/hosts (`hosts_path`: a container
+// id's file).
+void release_claims(const std::string& data_root, const std::string& container_id,
+                    const std::function<std::string(const std::string&)>& hosts_path);
 
 // A MAC from the address, as Docker makes them (02:42 then the four IPv4 bytes).
 Mac mac_for(Ipv4 address);

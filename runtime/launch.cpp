@@ -287,12 +287,14 @@ void keep_created_record(StartHandlers& on, ContainerRecord& record, ContainerSt
     on.interrupted = [&record, before_go] {
         ContainerState created = before_go;
         created.ports.clear();  // released: the container is not running
+        created.address.clear();
         record.save(created);
     };
     on.failed = [&record, &state](const Error& failure) {
         state.status = "exited";
         state.pid = 0;
         state.ports.clear();
+        state.address.clear();
         state.exit_code = failure.exit_code();
         state.finished_at = rfc3339_now();
         record.save(state);
@@ -374,13 +376,13 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // The address is claimed once the record's lock is held, so no concurrent start takes the
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
-        spec, paths.data_root, id, config, [paths](const std::string& other) { return container_running(paths, other); });
+        spec, paths.data_root, id, config, [paths](const std::string& other) { return container_running(paths, other); },
+        [paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
     if (how.announce_create) events::emit(paths.data_root, {"container", "create", id, who(spec), 0});
 
     RootfsPlan plan = plan_root(spec, paths, record);
     write_etc_files(spec, paths, record, plan, attachment, config);
-    if (attachment)
-        attachment->announce_hosts([paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+    if (attachment) attachment->announce_hosts();
     std::vector<NamespaceJoin> joins;
     std::vector<Fd> join_fds = open_joins(spec, paths, joins);
     // Compiled here, installed by the child as its last step (it only makes the seccomp call).
@@ -548,6 +550,7 @@ int follow_restart_policy(const Spec& spec, const Paths& paths, const std::strin
             state.status = "exited";
             state.pid = 0;
             state.ports.clear();
+            state.address.clear();
             // Stopped by a user: the last run's status stays the container's, as dockerd keeps it.
             if (!by_user) {
                 const auto* error = dynamic_cast<const Error*>(&e);

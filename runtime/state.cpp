@@ -485,7 +485,8 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     // Its published ports before its address: once released, the address may go to another
     // container, which must not receive the old ports' traffic.
     if (!state.ports.empty()) net::remove_port_rules(state.id);
-    net::release_claims(paths.data_root, state.id);
+    net::release_claims(paths.data_root, state.id,
+                        [&paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
     remove_record(paths, state.id, state.name);
     events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
     sweep_debris(paths);

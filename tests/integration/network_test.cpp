@@ -430,7 +430,40 @@ TEST_F(NetworkIntegration, AJoiningPeerIsAppendedAndKeepsWhatAContainerWroteInIt
     EXPECT_EQ(host_names_for(a_hosts, "10.9.9.9"), (std::set<std::string>{"custom-entry"})) << a_hosts;
     EXPECT_EQ(host_names_for(a_hosts, "10.9.9.8"), (std::set<std::string>{"no-newline"})) << a_hosts;
     EXPECT_TRUE(host_names_for(a_hosts, b_ip[0]).count("beta")) << a_hosts;
+    // beta leaves: its line goes, alpha's own lines stay.
     EXPECT_EXIT_CODE(beta.stop(), 0);
+    a_hosts = alpha.dump_hosts();
+    EXPECT_EQ(a_hosts.find("beta"), std::string::npos) << a_hosts;
+    EXPECT_EQ(host_names_for(a_hosts, "10.9.9.9"), (std::set<std::string>{"custom-entry"})) << a_hosts;
+    EXPECT_EQ(host_names_for(a_hosts, "10.9.9.8"), (std::set<std::string>{"no-newline"})) << a_hosts;
+    EXPECT_EXIT_CODE(alpha.stop(), 0);
+}
+
+// A container whose hutch was killed never took its line out of its peers' files: the next start
+// on the network (which finds its claim stale) does, and so does `rm` of it. Else a later
+// container on its address, or with its name, would resolve to the dead one's line first.
+TEST_F(NetworkIntegration, AKilledContainersHostsLineGoesAtTheNextStartOrItsRm) {
+    TestNetwork net = create_network();
+    Sleeper alpha = sleeper({"--network", net.name, "--name", "alpha"}, "true");
+    ASSERT_TRUE(alpha.ready()) << alpha.out();
+    Sleeper beta = sleeper({"--network", net.name, "--name", "beta"}, "true");
+    ASSERT_TRUE(beta.ready()) << beta.out();
+    ASSERT_NE(alpha.dump_hosts().find("beta"), std::string::npos);
+    ASSERT_EQ(::kill(beta.pid(), SIGKILL), 0);  // beta's hutch, which this test started
+    beta.stop();
+    EXPECT_NE(alpha.dump_hosts().find("beta"), std::string::npos) << "the kill left the line (the premise)";
+    Sleeper gamma = sleeper({"--network", net.name, "--name", "gamma"}, "cat /etc/hosts");
+    ASSERT_TRUE(gamma.ready()) << gamma.out();
+    std::string a_hosts = alpha.dump_hosts();
+    EXPECT_EQ(a_hosts.find("beta"), std::string::npos) << a_hosts;
+    EXPECT_NE(a_hosts.find("gamma"), std::string::npos) << a_hosts;
+    EXPECT_EQ(gamma.out().find("beta"), std::string::npos) << gamma.out();
+
+    ASSERT_EQ(::kill(gamma.pid(), SIGKILL), 0);
+    gamma.stop();
+    EXPECT_NE(alpha.dump_hosts().find("gamma"), std::string::npos) << "the kill left the line (the premise)";
+    EXPECT_EXIT_CODE(roots_.hutch({"rm", "beta", "gamma"}), 0);
+    EXPECT_EQ(alpha.dump_hosts().find("gamma"), std::string::npos) << "rm took it out";
     EXPECT_EXIT_CODE(alpha.stop(), 0);
 }
 
