@@ -16,6 +16,7 @@
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/state.hpp"
 
 namespace hutch::pasta {
 namespace {
