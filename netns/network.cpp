@@ -200,20 +200,19 @@ void remove_line(const std::string& path, const std::string& text, const std::fu
         Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
         struct stat st {};
         if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-        std::string content(kMaxHostsFile + 1, '\0');
-        std::size_t got = 0;
-        while (got < content.size()) {
-            ssize_t n = ::read(fd.get(), content.data() + got, content.size() - got);
+        std::string content;
+        char buffer[65536];
+        while (content.size() <= kMaxHostsFile) {
+            ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw SysError("update /etc/hosts", "read", path, errno);
             if (n == 0) break;
-            got += static_cast<std::size_t>(n);
+            content.append(buffer, static_cast<std::size_t>(n));
         }
-        if (got > kMaxHostsFile) {
+        if (content.size() > kMaxHostsFile) {
             if (fallback) write_in_place(path, fallback());
             return;
         }
-        content.resize(got);
         std::string kept;
         bool changed = false;
         for (std::size_t start = 0; start < content.size();) {

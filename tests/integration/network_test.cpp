@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -436,6 +437,38 @@ TEST_F(NetworkIntegration, AJoiningPeerIsAppendedAndKeepsWhatAContainerWroteInIt
     EXPECT_EQ(a_hosts.find("beta"), std::string::npos) << a_hosts;
     EXPECT_EQ(host_names_for(a_hosts, "10.9.9.9"), (std::set<std::string>{"custom-entry"})) << a_hosts;
     EXPECT_EQ(host_names_for(a_hosts, "10.9.9.8"), (std::set<std::string>{"no-newline"})) << a_hosts;
+    EXPECT_EXIT_CODE(alpha.stop(), 0);
+}
+
+// A container's root may fill its own /etc/hosts: a peer's exit reads at most 4 MiB of it, and
+// a larger file gets hutch's own content back (its peers, without the one that left).
+TEST_F(NetworkIntegration, AHostsFileGrownPast4MiBGetsHutchsOwnBackAtAPeersExit) {
+    TestNetwork net = create_network();
+    Sleeper alpha = sleeper({"--network", net.name, "--name", "alpha"}, "true");
+    ASSERT_TRUE(alpha.ready()) << alpha.out();
+    Sleeper beta = sleeper({"--network", net.name, "--name", "beta"}, "true");
+    ASSERT_TRUE(beta.ready()) << beta.out();
+    Sleeper gamma = sleeper({"--network", net.name, "--name", "gamma"}, "true");
+    ASSERT_TRUE(gamma.ready()) << gamma.out();
+    Strings ids = roots_.container_ids();
+    ASSERT_EQ(ids.size(), 3u);
+    std::string alpha_hosts;
+    for (const auto& id : ids) {
+        std::string file = roots_.run_root() + "/containers/" + id + "/hosts";
+        if (read_file(file).find("\talpha ") == std::string::npos) alpha_hosts = file;  // its own names no alpha
+    }
+    ASSERT_FALSE(alpha_hosts.empty());
+    {
+        std::string filler(5 << 20, '#');
+        filler += "\n";
+        std::ofstream(alpha_hosts, std::ios::app) << filler;
+    }
+    EXPECT_EXIT_CODE(beta.stop(), 0);
+    std::string after = read_file(alpha_hosts);
+    EXPECT_LT(after.size(), 64u * 1024) << "the 5 MiB stayed";
+    EXPECT_EQ(after.find("beta"), std::string::npos) << after;
+    EXPECT_NE(after.find("gamma"), std::string::npos) << after;
+    EXPECT_EXIT_CODE(gamma.stop(), 0);
     EXPECT_EXIT_CODE(alpha.stop(), 0);
 }
 
