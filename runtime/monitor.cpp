@@ -95,7 +95,9 @@ Handback parse_exit_argv(int argc, char** argv) {
     back.paths.data_root = w[kDataRoot];
     back.config_path = w[kConfig];
     back.id = w[kId];
-    if (back.id.size() != 64 || back.id.find_first_not_of("0123456789abcdef") != std::string::npos) throw Error(std::string(kExitCommand) + ": bad container id " + in_quotes(back.id));
+    // A path component below: a whole id, nothing else.
+    if (back.id.size() != 64 || back.id.find_first_not_of("0123456789abcdef") != std::string::npos)
+        throw Error(std::string(kExitCommand) + ": bad container id " + in_quotes(back.id));
     back.lock_fd = fd_number(w[kLock], "lock fd");
     back.claim_fd = fd_number(w[kClaim], "claim fd", true);
     if (std::strcmp(w[kPorts], "-") != 0) {
