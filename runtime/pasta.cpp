@@ -9,14 +9,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "runtime/error.hpp"
 #include "runtime/explain.hpp"
 #include "runtime/fd.hpp"
-#include "runtime/state.hpp"
+#include "runtime/proc_stat.hpp"
 
 namespace hutch::pasta {
 namespace {
@@ -148,16 +147,8 @@ Process::Process(pid_t container_pid, const std::vector<PublishedPort>& ports, b
 }
 
 Process::Process(pid_t adopted) {
-    // /proc/PID/stat: "PID (comm) STATE PPID ...", the comm possibly holding spaces or ')'.
-    std::string stat;
-    try {
-        stat = read_file("/proc/" + std::to_string(adopted) + "/stat");
-    } catch (const Error&) {
-    }
-    const auto close = stat.rfind(')');
-    long parent = 0;
-    if (close != std::string::npos) std::sscanf(stat.c_str() + close + 1, " %*c %ld", &parent);
-    if (parent != ::getpid()) throw Error("take back pasta: process " + std::to_string(adopted) + " is not this one's child");
+    if (ProcStat(adopted).field(4) != std::to_string(::getpid()))
+        throw Error("take back pasta: process " + std::to_string(adopted) + " is not this one's child");
     pid_ = adopted;
 }
 

@@ -17,6 +17,7 @@
 #include "runtime/image/quote.hpp"
 #include "runtime/image/reference.hpp"
 #include "runtime/remove_tree.hpp"
+#include "runtime/proc_stat.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::image {
@@ -28,22 +29,8 @@ constexpr std::size_t kMaxLayers = 125;
 // A process named by pid and start time (field 22 of /proc/PID/stat, clock ticks since boot):
 // the pair never names a later process that reused the pid. "" when it is gone.
 std::string process_identity(pid_t pid) {
-    std::string stat;
-    try {
-        stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    } catch (const SysError&) {
-        return "";
-    }
-    // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
-    std::size_t at = stat.rfind(')');
-    if (at == std::string::npos) return "";
-    std::size_t field = 2;
-    for (std::size_t i = at + 1; i < stat.size() && field < 22; ++i)
-        if (stat[i] == ' ' && ++field == 22) {
-            std::size_t end = stat.find(' ', i + 1);
-            return std::to_string(pid) + " " + stat.substr(i + 1, end - i - 1);
-        }
-    return "";
+    const ProcStat stat(pid);
+    return stat.field(22).empty() ? "" : std::to_string(pid) + " " + stat.field(22);
 }
 
 std::vector<std::string> directory_names(const std::string& dir) {

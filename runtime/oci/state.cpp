@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "runtime/error.hpp"
 #include "runtime/freezer.hpp"
+#include "runtime/proc_stat.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::oci {
@@ -81,22 +81,9 @@ void validate_id(const std::string& id) {
 }
 
 unsigned long long live_start_time(pid_t pid) {
-    if (pid <= 0) return 0;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(in, text)) return 0;
-    // The command name (field 2) may hold spaces and ')': fields restart after the last ')'.
-    auto close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close + 2));
-    std::string state;
-    fields >> state;  // field 3
-    if (state == "Z" || state == "X") return 0;
-    std::string skip;
-    for (int field = 4; field < 22; ++field) fields >> skip;
-    unsigned long long start = 0;
-    fields >> start;
-    return start;
+    const ProcStat stat(pid);
+    if (!stat.exists() || stat.field(3) == "Z" || stat.field(3) == "X") return 0;
+    return std::strtoull(stat.field(22).c_str(), nullptr, 10);
 }
 
 bool process_alive(const State& state) {

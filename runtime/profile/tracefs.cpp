@@ -14,11 +14,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "runtime/error.hpp"
+#include "runtime/proc_stat.hpp"
 
 namespace hutch::tracefs {
 namespace {
@@ -39,20 +39,11 @@ Fd detached_tracefs() {
     return Fd(static_cast<int>(::syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC, 0)));
 }
 
-// Field 22 of /proc/<pid>/stat (the start time), "" when there is no such process.
+// Field 22 of /proc/<pid>/stat (the start time), "" when there is no such process (or `pid`
+// is not a number).
 std::string start_time(const std::string& pid) {
-    std::ifstream in("/proc/" + pid + "/stat");
-    std::string stat;
-    if (!std::getline(in, stat)) return "";
-    // The command name (field 2) may hold spaces and parentheses: count from its last ')'.
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) return "";
-    std::istringstream rest(stat.substr(close + 1));
-    std::string field;
-    for (int i = 3; i <= 22 && (rest >> field); ++i) {
-        if (i == 22) return field;
-    }
-    return "";
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return "";
+    return ProcStat(static_cast<pid_t>(std::stol(pid))).field(22);
 }
 
 std::string pid_namespace() {

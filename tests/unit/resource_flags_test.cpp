@@ -14,6 +14,9 @@ using namespace hutch;
 using hutch::test::contains;
 using hutch::test::usage_error;
 
+// Named, tests and all: a unity batch may hold run_options_test.cpp, whose helpers have the same
+// names (kId, base, build).
+namespace resource_flags_test {
 namespace {
 
 const std::string kId(64, 'a');
@@ -321,3 +324,5 @@ TEST(LimitUpdate, PidsLimitMinusOneLiftsALimit) {
     EXPECT_FALSE(has_limit_flags(RunOptions{}));
     EXPECT_TRUE(has_limit_flags(o));
 }
+
+}  // namespace resource_flags_test
