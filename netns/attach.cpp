@@ -50,7 +50,7 @@ std::optional<Attachment> Attachment::prepare(const Spec& spec, const std::strin
 }
 
 std::optional<Attachment> Attachment::adopt(const Spec& spec, const std::string& data_root, const std::string& id,
-                                            const HostConfig& config,
+                                            const std::string& address, const HostConfig& config,
                                             std::function<bool(const std::string&)> container_exists, Fd claim,
                                             HeldPorts ports,
                                             std::function<std::string(const std::string&)> hosts_path) {
@@ -59,7 +59,11 @@ std::optional<Attachment> Attachment::adopt(const Spec& spec, const std::string&
         return std::nullopt;
     NetworkStore store(data_root, config.bridge, std::move(container_exists));
     NetworkConfig network = store.get(spec.hutch.network);
-    for (Endpoint& endpoint : store.endpoints(network)) {
+    // The one record at the address the container's state gives; every one without it.
+    std::vector<Endpoint> candidates;
+    if (address.empty()) candidates = store.endpoints(network);
+    else if (auto own = store.endpoint_at(network, address, id)) candidates.push_back(std::move(*own));
+    for (Endpoint& endpoint : candidates) {
         if (endpoint.container_id != id) continue;
         Attachment attachment(std::move(store), std::move(network), Claim{std::move(endpoint), std::move(claim), 0},
                               std::move(ports));

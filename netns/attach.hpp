@@ -38,9 +38,10 @@ public:
     // connected and its ports published: its endpoint read back from the network's store, its
     // address claim and its ports' sockets taken over from their fds, `hosts_path` the peers'
     // /etc/hosts as announce_hosts was given. nullopt for a spec without a bridge; Error when the
-    // store no longer holds the container's endpoint.
+    // store no longer holds the container's endpoint. `address`: the one its state recorded ("":
+    // looked for among the network's endpoints).
     static std::optional<Attachment> adopt(const Spec& spec, const std::string& data_root, const std::string& id,
-                                           const HostConfig& config,
+                                           const std::string& address, const HostConfig& config,
                                            std::function<bool(const std::string&)> container_exists, Fd claim,
                                            HeldPorts ports,
                                            std::function<std::string(const std::string&)> hosts_path);

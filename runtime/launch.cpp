@@ -623,7 +623,7 @@ int resume_after_exit(const monitor::Handback& back, const net::HostConfig& conf
         std::optional<net::Attachment> attachment = [&]() -> std::optional<net::Attachment> {
             try {
                 return net::Attachment::adopt(
-                    spec, paths.data_root, id, config,
+                    spec, paths.data_root, id, state.address, config,
                     [paths](const std::string& other) { return container_running(paths, other); }, std::move(claim),
                     net::HeldPorts::adopt(state.ports, std::move(port_sockets)),
                     [paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
