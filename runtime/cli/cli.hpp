@@ -22,6 +22,12 @@ struct Globals {
     std::string config_path;
 };
 
+// The first word of argv that is not an option of `app` or its value: the command ("" for none,
+// or when --help comes first).
+std::string command_word(const CLI::App& app, int argc, char** argv);
+// Registers the commands `word` belongs to (runtime/cli/commands.cpp), or all of them when it
+// names none (help, a misspelling) or is `completion` or `__generate-docs`.
+void add_commands(CLI::App& app, const Globals& globals, int& exit_code, char** argv, const std::string& word);
 // Registers a command on `app`; the callback it installs runs the command and sets `exit_code`.
 void add_run_command(CLI::App& app, const Globals& globals, int& exit_code, char** argv);
 // `start` (also --all-restartable) and `restart` (runtime/cli/start.cpp).

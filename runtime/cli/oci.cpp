@@ -349,7 +349,9 @@ int oci_main(int argc, char** argv) {
     int exit_code = 0;
     std::string program = ::basename(argv[0]);
     if (program != "hutch-oci") program = "hutch oci";
-    CLI::App app{"The OCI runtime command line (runc and crun compatible), for engines such as podman", program};
+    // Never destroyed: freeing the command tree at exit is work no one needs (the process ends).
+    CLI::App& app = *new CLI::App{"The OCI runtime command line (runc and crun compatible), for engines such as podman",
+                                  program};
     app.set_help_flag("--help,-h", "Print this help and exit");
     app.require_subcommand(1);
     app.add_option("--root", g.root, "State directory of the containers")->capture_default_str();

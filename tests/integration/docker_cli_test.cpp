@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
+#include <algorithm>
 #include <string>
 
 #include "harness.hpp"
@@ -54,6 +56,41 @@ TEST_F(DockerCliIntegration, HelpAndUnknownCommands) {
     EXPECT_EXIT_CODE(nested, 125);
     EXPECT_EQ(nested.err, "hutch: 'connect' is not a hutch network command (see hutch network --help)\n");
     EXPECT_EQ(run_hutch({"image", "nosuch"}).err, "hutch: 'nosuch' is not a hutch image command (see hutch image --help)\n");
+    EXPECT_FALSE(path_exists("/nonexistent-hutch-root"));
+}
+
+// hutch builds only the command it is given (runtime/cli/commands.cpp): help asked for any way
+// still lists every command, and each command, built alone, has its own help and runs.
+TEST_F(DockerCliIntegration, OnlyTheNamedCommandIsBuiltAndHelpStillListsThemAll) {
+    auto commands_listed = [](const std::string& help) {
+        std::vector<std::string> names;
+        std::istringstream lines(help.substr(help.find("Subcommands:")));
+        std::string line;
+        while (std::getline(lines, line))
+            if (line.rfind("  ", 0) == 0 && line.size() > 2 && line[2] != ' ')
+                names.push_back(line.substr(2, line.find(' ', 2) - 2));
+        return names;
+    };
+    Result help = run_hutch({"--help"});
+    ASSERT_EXIT_CODE(help, 0);
+    const std::vector<std::string> all = commands_listed(help.out);
+    for (const char* expected : {"run", "create", "start", "ps", "rm", "exec", "port", "events", "stats", "audit",
+                                 "update", "profile", "pull", "images", "image", "version", "completion"})
+        EXPECT_NE(std::find(all.begin(), all.end(), expected), all.end()) << expected << "\n" << help.out;
+    // After the global flags: all of them; before a command word, that command's help (CLI11's).
+    EXPECT_EQ(commands_listed(run_hutch({"--root", "/nonexistent-hutch-root", "--help"}).out), all);
+    EXPECT_NE(run_hutch({"--help", "ps", "-a"}).out.find("\nUsage: hutch ps [OPTIONS]"), std::string::npos);
+    for (const std::string& command : all) {
+        Result own = run_hutch({command, "--help"});
+        EXPECT_EXIT_CODE(own, 0);
+        EXPECT_NE(own.out.find("Usage: hutch " + command + " "), std::string::npos) << command << ":\n" << own.out;
+    }
+    Result ps = hutch({"ps", "-a"});
+    EXPECT_EXIT_CODE(ps, 0);
+    EXPECT_EQ(ps.out.rfind("CONTAINER ID", 0), 0u) << ps.out;
+    // The completion script describes every command, not only itself.
+    std::string bash = run_hutch({"completion", "bash"}).out;
+    for (const std::string& command : all) EXPECT_NE(bash.find(command), std::string::npos) << command;
     EXPECT_FALSE(path_exists("/nonexistent-hutch-root"));
 }
 
