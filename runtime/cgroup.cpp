@@ -141,7 +141,12 @@ std::string read_cgroup_file(const std::string& file) {
 std::string own_cgroup(const CgroupHierarchy& h) { return cgroup_of(0, h); }
 
 std::string cgroup_of(pid_t pid, const CgroupHierarchy& h) {
-    std::ifstream in(pid == 0 ? std::string("/proc/self/cgroup") : "/proc/" + std::to_string(pid) + "/cgroup");
+    return cgroup_in(read_cgroup_file(pid == 0 ? std::string("/proc/self/cgroup") : "/proc/" + std::to_string(pid) + "/cgroup"),
+                     h);
+}
+
+std::string cgroup_in(const std::string& proc_cgroup, const CgroupHierarchy& h) {
+    std::istringstream in(proc_cgroup);
     std::string line;
     while (std::getline(in, line)) {
         auto first = line.find(':'), second = line.find(':', first + 1);
@@ -296,8 +301,9 @@ std::vector<std::string> container_cgroups(const std::string& id, const std::vec
     std::vector<std::string> out = recorded;
     // An id is 64 hex digits (hutch's own): never a path that leaves hutch's parent.
     if (id.empty() || id.find_first_of("/.") != std::string::npos) return out;
+    const std::string own = read_cgroup_file("/proc/self/cgroup");
     for (const auto& h : host_cgroup_hierarchies()) {
-        std::string dir = h.mount_point + own_cgroup(h) + "/hutch/" + id;
+        std::string dir = h.mount_point + cgroup_in(own, h) + "/hutch/" + id;
         if (std::find(out.begin(), out.end(), dir) == out.end() && ::access(dir.c_str(), F_OK) == 0) out.push_back(dir);
     }
     return out;

@@ -50,6 +50,9 @@ std::string read_cgroup_file(const std::string& file);
 std::string own_cgroup(const CgroupHierarchy& h);
 // The same for process `pid` (0: this one), from /proc/<pid>/cgroup ("" when it is gone).
 std::string cgroup_of(pid_t pid, const CgroupHierarchy& h);
+// The same from the text of a /proc/<pid>/cgroup read once, for a question about every
+// hierarchy (a v1 host has ten).
+std::string cgroup_in(const std::string& proc_cgroup, const CgroupHierarchy& h);
 
 // Kills whatever still runs in the cgroup at `path`, then removes it and, when empty, its
 // "hutch" parent. Missing is fine (the start that made it may have cleaned up already).

@@ -404,9 +404,8 @@ Resources resources_from(const Reader& r) {
     return out;
 }
 
-}  // namespace
-
-json to_json(const Spec& s) {
+// The config.json of `s`; without its seccomp profile when `with_seccomp` is false.
+json spec_json(const Spec& s, bool with_seccomp) {
     json mounts = json::array();
     for (const auto& m : s.mounts) {
         json jm = {{"destination", m.destination}, {"type", m.type}, {"source", m.source}};
@@ -431,7 +430,7 @@ json to_json(const Spec& s) {
                   {"readonlyPaths", s.linux.readonly_paths}};
     if (!s.linux.rootfs_propagation.empty())
         linux["rootfsPropagation"] = s.linux.rootfs_propagation;
-    if (s.linux.seccomp) linux["seccomp"] = seccomp_json(*s.linux.seccomp);
+    if (s.linux.seccomp && with_seccomp) linux["seccomp"] = seccomp_json(*s.linux.seccomp);
     if (!s.linux.sysctl.empty()) linux["sysctl"] = s.linux.sysctl;
     if (!s.linux.uid_mappings.empty()) linux["uidMappings"] = mappings_json(s.linux.uid_mappings);
     if (!s.linux.gid_mappings.empty()) linux["gidMappings"] = mappings_json(s.linux.gid_mappings);
@@ -534,6 +533,8 @@ json to_json(const Spec& s) {
     if (!s.annotations.empty()) out["annotations"] = s.annotations;
     return out;
 }
+
+}  // namespace
 
 Resources resources_from_json(const json& j, const std::string& path) {
     if (!j.is_object()) throw UsageError(path + ": must be an object");
@@ -663,36 +664,58 @@ Spec spec_from_json(const json& j) {
 
 namespace {
 
-// The first string of `j`, keys included, that is not UTF-8: its JSON path and text.
-std::optional<std::pair<std::string, std::string>> first_non_utf8(const json& j, const std::string& path) {
+// Where a path of `first_non_utf8` goes on: "a" + "b" is "a.b", "a" + "[0]" is "a[0]".
+std::string joined(const std::string& outer, const std::string& inner) {
+    return inner.empty() || inner[0] == '[' ? outer + inner : outer + "." + inner;
+}
+
+// The first string of `j`, keys included, that is not UTF-8, and its JSON path in `path`. The
+// path is built on the way out from a bad string only: most configs have none.
+const std::string* first_non_utf8(const json& j, std::string& path) {
     if (j.is_string()) {
         const auto& text = j.get_ref<const std::string&>();
-        if (!validate::utf8(text)) return std::pair{path, text};
-    } else if (j.is_array()) {
+        return validate::utf8(text) ? nullptr : &text;
+    }
+    if (j.is_array()) {
         for (std::size_t i = 0; i < j.size(); ++i)
-            if (auto bad = first_non_utf8(j[i], path + "[" + std::to_string(i) + "]")) return bad;
+            if (const std::string* bad = first_non_utf8(j[i], path)) {
+                path = joined("[" + std::to_string(i) + "]", path);
+                return bad;
+            }
     } else if (j.is_object()) {
-        for (const auto& [key, value] : j.items()) {
-            std::string at = path.empty() ? key : path + "." + key;
-            if (!validate::utf8(key)) return std::pair{at, key};
-            if (auto bad = first_non_utf8(value, at)) return bad;
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            if (!validate::utf8(it.key())) {
+                path = it.key();
+                return &it.key();
+            }
+            if (const std::string* bad = first_non_utf8(it.value(), path)) {
+                path = joined(it.key(), path);
+                return bad;
+            }
         }
     }
-    return std::nullopt;
+    return nullptr;
 }
 
 }  // namespace
 
+json to_json(const Spec& s) { return spec_json(s, true); }
+
 void require_utf8(const Spec& spec) {
-    auto bad = first_non_utf8(to_json(spec), "");
+    // The seccomp profile is left out: hutch's default is ASCII, and a profile from a file or a
+    // bundle was parsed as JSON, whose parser refuses what is not UTF-8. It is most of a
+    // config's strings (~350 syscall names).
+    const json config = spec_json(spec, false);
+    std::string path;
+    const std::string* bad = first_non_utf8(config, path);
     if (!bad) return;
     std::string shown;  // bytes past ASCII as \xNN: the message itself must print
-    for (unsigned char c : bad->second) {
+    for (unsigned char c : *bad) {
         char hex[5];
         std::snprintf(hex, sizeof hex, "\\x%02x", c);
         shown += c < 0x80 ? std::string(1, static_cast<char>(c)) : hex;
     }
-    throw UsageError(bad->first + " \"" + shown + "\" is not UTF-8: hutch keeps a container's configuration as JSON "
+    throw UsageError(path + " \"" + shown + "\" is not UTF-8: hutch keeps a container's configuration as JSON "
                      "(config.json), which holds UTF-8 text only");
 }
 
