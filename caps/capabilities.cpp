@@ -1,10 +1,13 @@
 #include "caps/capabilities.hpp"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
 
 #include "runtime/error.hpp"
 
@@ -93,17 +96,20 @@ CapSet HostCaps::all() const {
 }
 
 HostCaps HostCaps::read() {
+    // read(2) and prctl, not iostreams and /proc/self/status: the freshly cloned child asks too,
+    // where the iostreams' first use (the locale's set-up, on copy-on-write pages) and the
+    // kernel's rendering of the whole status file were ~5% of a start's CPU.
     HostCaps host;
-    std::ifstream last("/proc/sys/kernel/cap_last_cap");
-    if (!(last >> host.last_cap)) host.last_cap = 40;
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("CapBnd:", 0) == 0) {
-            host.bounding = std::stoull(line.substr(7), nullptr, 16);
-            break;
-        }
+    char text[16] = {};
+    if (int fd = ::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC); fd >= 0) {
+        if (::read(fd, text, sizeof text - 1) > 0) host.last_cap = std::atoi(text);
+        ::close(fd);
     }
+    if (host.last_cap <= 0 || host.last_cap > 63) host.last_cap = 40;
+    // The bounding set as /proc/self/status's CapBnd shows it: a bit per capability the kernel knows.
+    host.bounding = 0;
+    for (int cap = 0; cap <= host.last_cap; ++cap)
+        if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) host.bounding |= CapSet{1} << cap;
     return host;
 }
 

@@ -35,7 +35,7 @@ struct HostCaps {
     int last_cap = 40;
     CapSet bounding = ~CapSet{0};
     CapSet all() const;  // every capability hutch could hand out
-    static HostCaps read();  // from /proc/sys/kernel/cap_last_cap and /proc/self/status
+    static HostCaps read();  // from /proc/sys/kernel/cap_last_cap and prctl(PR_CAPBSET_READ)
 };
 
 struct Request {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "runtime/bpf_device_program.hpp"
 #include "runtime/cgroup_resources.hpp"
@@ -146,43 +147,54 @@ std::string cgroup_of(pid_t pid, const CgroupHierarchy& h) {
 }
 
 std::string cgroup_in(const std::string& proc_cgroup, const CgroupHierarchy& h) {
-    std::istringstream in(proc_cgroup);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto first = line.find(':'), second = line.find(':', first + 1);
-        if (first == std::string::npos || second == std::string::npos) continue;
-        std::string controllers = line.substr(first + 1, second - first - 1);
-        std::string path = line.substr(second + 1);
+    std::string_view rest = proc_cgroup;
+    while (!rest.empty()) {
+        const std::string_view line = rest.substr(0, rest.find('\n'));
+        rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+        // hierarchy-id:controllers:path
+        const auto first = line.find(':'), second = line.find(':', first + 1);
+        if (first == std::string_view::npos || second == std::string_view::npos) continue;
+        const std::string_view controllers = line.substr(first + 1, second - first - 1);
+        const std::string_view path = line.substr(second + 1);
         if (h.fstype == "cgroup2" ? controllers.empty() : controllers == h.controllers)
-            return path == "/" ? "" : path;
+            return path == "/" ? "" : std::string(path);
     }
     return "";
 }
 
 std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
+    // Split by hand, not by istringstream: every start asks five times, the child once, and
+    // the streams' set-up was most of it.
     std::vector<CgroupHierarchy> out;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, point, opts, f;
-        fields >> id >> parent >> devno >> root >> point >> opts;
-        while (fields >> f && f != "-") {}
-        std::string fstype, source, super;
-        fields >> fstype >> source >> super;
+    const std::string text = read_cgroup_file("/proc/self/mountinfo");
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const std::string_view line = rest.substr(0, rest.find('\n'));
+        rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+        // proc(5): id parent major:minor root point options [optional fields...] - fstype source super
+        std::vector<std::string_view> f;
+        for (std::string_view left = line; !left.empty();) {
+            const std::size_t space = left.find(' ');
+            f.push_back(left.substr(0, space));
+            left.remove_prefix(std::min(left.size(), space == std::string_view::npos ? left.size() : space + 1));
+        }
+        const auto dash = f.size() > 6 ? std::find(f.begin() + 6, f.end(), "-") : f.end();
+        if (dash == f.end() || f.end() - dash < 4) continue;
+        const std::string fstype(dash[1]);
         if (fstype != "cgroup" && fstype != "cgroup2") continue;
+        const std::string point(f[4]);
         if (point != kBase && point.rfind(kBase + "/", 0) != 0) continue;
-        if (!visible(point, std::atoi(id.c_str()), devno)) {
+        if (!visible(point, std::atoi(std::string(f[0]).c_str()), std::string(f[2]))) {
             explain::comment(point + " (" + fstype + ") is covered by a later mount: not used");
             continue;
         }
         CgroupHierarchy h{point, fstype, ""};
         if (fstype == "cgroup") {
-            std::istringstream supers(super);
-            std::string o;
-            while (std::getline(supers, o, ',')) {
+            for (std::string_view options = dash[3]; !options.empty();) {
+                const std::string_view o = options.substr(0, options.find(','));
+                options.remove_prefix(std::min(options.size(), o.size() + 1));
                 if (o == "rw" || o == "ro" || o == "relatime" || o == "noatime") continue;
-                h.controllers += (h.controllers.empty() ? "" : ",") + o;
+                h.controllers += (h.controllers.empty() ? "" : ",") + std::string(o);
             }
         }
         out.push_back(h);
