@@ -11,6 +11,10 @@
 #include <vector>
 
 namespace hutch::explain {
+
+// line() at the time `at` (null: now).
+void line(const std::string& text, const timespec* at);
+
 namespace {
 bool g_enabled = false;
 const char* g_actor = "parent";
@@ -36,6 +40,9 @@ void define(const std::string& name, const std::string& prefix) {
 
 bool g_times = false;
 bool g_lookups = false;
+timespec g_main_began{};
+
+void main_began() { ::clock_gettime(CLOCK_MONOTONIC, &g_main_began); }
 
 void enable(bool on) {
     g_enabled = on;
@@ -44,17 +51,24 @@ void enable(bool on) {
     g_times = on && std::getenv("HUTCH_EXPLAIN_TIMES") != nullptr;
     const char* level = std::getenv("HUTCH_EXPLAIN");
     g_lookups = on && level && std::string(level) == "all";
+    if (g_times && g_main_began.tv_sec != 0) {
+        line("# main() began (before it: the exec, the dynamic loader, static constructors)", &g_main_began);
+        line("# the command line parsed (CLI11), the Spec built from it and checked");
+    }
 }
 bool enabled() { return g_enabled; }
 bool lookups() { return g_lookups; }
 void set_actor(const char* actor) { g_actor = actor; }
 
-void line(const std::string& text) {
+void line(const std::string& text) { line(text, nullptr); }
+
+void line(const std::string& text, const timespec* at) {
     if (!g_enabled) return;
     std::string out;
     if (g_times) {
         timespec ts{};
-        ::clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (at) ts = *at;
+        else ::clock_gettime(CLOCK_MONOTONIC, &ts);
         char stamp[32];
         std::snprintf(stamp, sizeof stamp, "%ld.%06ld ", static_cast<long>(ts.tv_sec), ts.tv_nsec / 1000);
         out += stamp;

@@ -12,6 +12,9 @@ namespace hutch::explain {
 
 void enable(bool on);
 bool enabled();
+// Called first thing in main(): with HUTCH_EXPLAIN_TIMES, enable() then prints when main()
+// began, so the stamps account for the start from there (before it: exec, loader, constructors).
+void main_began();
 // Whether lookups (openat2, fstat, ...) are explained too: HUTCH_EXPLAIN=all. By default only
 // the steps that change something are (runtime/sys/kernel.hpp).
 bool lookups();

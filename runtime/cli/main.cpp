@@ -10,6 +10,7 @@
 #include "runtime/rootless.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/error.hpp"
+#include "runtime/explain.hpp"
 #include "runtime/image/reexec.hpp"
 #include "runtime/interrupt.hpp"
 #include "runtime/monitor.hpp"
@@ -39,6 +40,7 @@ void report(const char* message) { std::fprintf(stderr, "hutch: %s\n", one_line(
 
 int main(int argc, char** argv) {
     using namespace hutch;
+    explain::main_began();
     image::remember_command_line(argv);
     // A reader that goes away (`--explain 2>&1 | head`) must not kill hutch between clone and
     // cleanup; the child restores the default before exec.

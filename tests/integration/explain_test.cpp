@@ -190,6 +190,31 @@ TEST_F(ExplainIntegration, DetachedStartsRefuseExplain) {
     roots_.hutch({"rm", "-f", "bg"});
 }
 
+// HUTCH_EXPLAIN_TIMES=1: every line stamped with CLOCK_MONOTONIC, in order, and the first two
+// say when main() began and when the command line was parsed, so the stamps account for the
+// whole start from main() on (the README's table of where each millisecond goes).
+TEST_F(ExplainIntegration, TimesStampEveryLineFromMainOn) {
+    SpawnOptions timed;
+    timed.extra_env = {"HUTCH_EXPLAIN_TIMES=1"};
+    Result r = roots_.hutch({"run", "--rm", "--explain", "--network", "none", rootfs_, "true"}, timed);
+    ASSERT_EXIT_CODE(r, 0);
+    const Strings lines = r.err_lines();
+    ASSERT_GE(lines.size(), 3u) << r.err;
+    EXPECT_NE(lines[0].find(" [parent] # main() began"), std::string::npos) << r.err;
+    EXPECT_NE(lines[1].find(" [parent] # the command line parsed"), std::string::npos) << r.err;
+    double previous = 0;
+    for (const auto& line : lines) {
+        if (line.find(" [parent] ") == std::string::npos) continue;  // the child's interleave
+        const double stamp = std::stod(line.substr(0, line.find(' ')));
+        EXPECT_GE(stamp, previous) << line << "\n" << r.err;
+        previous = stamp;
+    }
+    Result untimed = roots_.hutch({"run", "--rm", "--explain", "--network", "none", rootfs_, "true"});
+    ASSERT_EXIT_CODE(untimed, 0);
+    EXPECT_EQ(untimed.err.find("main() began"), std::string::npos) << untimed.err;
+    EXPECT_EQ(untimed.err.rfind("[parent] # STATE=", 0), 0u) << untimed.err;
+}
+
 TEST_F(ExplainIntegration, OffMeansNotOneLine) {
     Result r = run({}, {"true"});
     EXPECT_EXIT_CODE(r, 0);
