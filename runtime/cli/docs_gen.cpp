@@ -46,6 +46,10 @@ public:
         auto it = usage_registry().find(app);
         if (it == usage_registry().end()) return usage;
         std::size_t end = usage.find_last_not_of('\n') + 1;
+        // The registered positionals replace CLI11's own names for them (`port` has real
+        // positionals too, and its Usage line named them twice).
+        if (std::size_t options = usage.find("[OPTIONS]"); options != std::string::npos && options < end)
+            return usage.substr(0, options + 9) + " " + it->second + usage.substr(end);
         return usage.substr(0, end) + " " + it->second + usage.substr(end);
     }
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <algorithm>
 #include <string>
@@ -91,6 +92,32 @@ TEST_F(DockerCliIntegration, OnlyTheNamedCommandIsBuiltAndHelpStillListsThemAll)
     // The completion script describes every command, not only itself.
     std::string bash = run_hutch({"completion", "bash"}).out;
     for (const std::string& command : all) EXPECT_NE(bash.find(command), std::string::npos) << command;
+    // The man pages (the build's __generate-docs, every command built and the table checked)
+    // give each command the positionals its own --help gives: no command takes another's. The
+    // two spell them apart ("[CONTAINER]..." and "[CONTAINER...]"): the words are compared.
+    const std::string docs = roots_.base() + "/generated-docs";
+    ASSERT_EXIT_CODE(run_hutch({"__generate-docs", docs}), 0);
+    auto words_of = [](std::string text) {
+        for (char& c : text)
+            if (c == '[' || c == ']' || c == '.' || c == '|') c = ' ';
+        std::multiset<std::string> words;
+        std::istringstream in(text);
+        for (std::string w; in >> w;) words.insert(w == "SUBCOMMAND" ? "COMMAND" : w);
+        return words;
+    };
+    for (const std::string& command : all) {
+        const std::string own_help = run_hutch({command, "--help"}).out;
+        const std::size_t at = own_help.find("Usage: ");
+        ASSERT_NE(at, std::string::npos) << own_help;
+        const std::string usage = own_help.substr(at + 7, own_help.find('\n', at) - at - 7);
+        const std::string man = read_file(docs + "/man1/hutch-" + command + ".1");
+        const std::size_t from = man.find(".SH SYNOPSIS\n");
+        ASSERT_NE(from, std::string::npos) << command;
+        std::string synopsis = man.substr(from + 13, man.find('\n', from + 13) - from - 13);
+        for (const char* font : {"\\fB", "\\fR", "\\fI"})
+            for (std::size_t f; (f = synopsis.find(font)) != std::string::npos;) synopsis.erase(f, 3);
+        EXPECT_EQ(words_of(synopsis), words_of(usage)) << command << ": " << synopsis << " | " << usage;
+    }
     EXPECT_FALSE(path_exists("/nonexistent-hutch-root"));
 }
 
