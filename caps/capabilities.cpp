@@ -105,7 +105,8 @@ HostCaps HostCaps::read() {
         if (::read(fd, text, sizeof text - 1) > 0) host.last_cap = std::atoi(text);
         ::close(fd);
     }
-    if (host.last_cap <= 0 || host.last_cap > 63) host.last_cap = 40;
+    if (host.last_cap <= 0) host.last_cap = 40;
+    if (host.last_cap > 63) host.last_cap = 63;  // a CapSet's 64 bits: what hutch can hand out
     // The bounding set as /proc/self/status's CapBnd shows it: a bit per capability the kernel knows.
     host.bounding = 0;
     for (int cap = 0; cap <= host.last_cap; ++cap)

@@ -53,7 +53,7 @@ void enable(bool on) {
     g_lookups = on && level && std::string(level) == "all";
     if (g_times && g_main_began.tv_sec != 0) {
         line("# main() began (before it: the exec, the dynamic loader, static constructors)", &g_main_began);
-        line("# the command line parsed (CLI11), the Spec built from it and checked");
+        line("# the command line parsed (CLI11); for run and create, the Spec built from it too");
     }
 }
 bool enabled() { return g_enabled; }

@@ -664,37 +664,49 @@ Spec spec_from_json(const json& j) {
 
 namespace {
 
-// Where a path of `first_non_utf8` goes on: "a" + "b" is "a.b", "a" + "[0]" is "a[0]".
-std::string joined(const std::string& outer, const std::string& inner) {
-    return inner.empty() || inner[0] == '[' ? outer + inner : outer + "." + inner;
-}
+// One step of a JSON path: an object's key or an array's index.
+struct PathStep {
+    bool index;
+    std::string text;
+};
 
-// The first string of `j`, keys included, that is not UTF-8, and its JSON path in `path`. The
-// path is built on the way out from a bad string only: most configs have none.
-const std::string* first_non_utf8(const json& j, std::string& path) {
+// The first string of `j`, keys included, that is not UTF-8, and the steps to it in `where`
+// (innermost first). They are gathered on the way out from a bad string only: most configs
+// have none.
+const std::string* first_non_utf8(const json& j, std::vector<PathStep>& where) {
     if (j.is_string()) {
         const auto& text = j.get_ref<const std::string&>();
         return validate::utf8(text) ? nullptr : &text;
     }
     if (j.is_array()) {
         for (std::size_t i = 0; i < j.size(); ++i)
-            if (const std::string* bad = first_non_utf8(j[i], path)) {
-                path = joined("[" + std::to_string(i) + "]", path);
+            if (const std::string* bad = first_non_utf8(j[i], where)) {
+                where.push_back({true, std::to_string(i)});
                 return bad;
             }
     } else if (j.is_object()) {
         for (auto it = j.begin(); it != j.end(); ++it) {
             if (!validate::utf8(it.key())) {
-                path = it.key();
+                where.push_back({false, it.key()});
                 return &it.key();
             }
-            if (const std::string* bad = first_non_utf8(it.value(), path)) {
-                path = joined(it.key(), path);
+            if (const std::string* bad = first_non_utf8(it.value(), where)) {
+                where.push_back({false, it.key()});
                 return bad;
             }
         }
     }
     return nullptr;
+}
+
+// "process.args[1]": keys joined by dots, indexes in brackets.
+std::string path_of(const std::vector<PathStep>& where) {
+    std::string path;
+    for (auto step = where.rbegin(); step != where.rend(); ++step) {
+        if (step->index) path += "[" + step->text + "]";
+        else path = path.empty() ? step->text : path + "." + step->text;
+    }
+    return path;
 }
 
 }  // namespace
@@ -706,9 +718,10 @@ void require_utf8(const Spec& spec) {
     // bundle was parsed as JSON, whose parser refuses what is not UTF-8. It is most of a
     // config's strings (~350 syscall names).
     const json config = spec_json(spec, false);
-    std::string path;
-    const std::string* bad = first_non_utf8(config, path);
+    std::vector<PathStep> where;
+    const std::string* bad = first_non_utf8(config, where);
     if (!bad) return;
+    const std::string path = path_of(where);
     std::string shown;  // bytes past ASCII as \xNN: the message itself must print
     for (unsigned char c : *bad) {
         char hex[5];
