@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -635,7 +636,14 @@ int resume_after_exit(const monitor::Handback& back, const net::HostConfig& conf
         }();
         Cgroup cgroup = Cgroup::adopt(state.cgroup, state.limit_cgroups);
         const bool oom_killed = cgroup.oom_kills() > 0;
+        const pid_t command = state.pid;
         record_exit(spec, paths, record, state, attachment, back.status, oom_killed);
+        // The monitor left the command a zombie (WNOWAIT), its pid held while the record said
+        // "running" with it: reaped now that the exit is recorded. Only this process's own child.
+        siginfo_t reaped{};
+        if (command > 0)
+            while (::waitid(P_PID, static_cast<id_t>(command), &reaped, WEXITED) != 0 && errno == EINTR) {
+            }
         pasta.reset();  // then the cgroup, then the network
     }
     return follow_restart_policy(spec, paths, id, config, record, state, signals, restarts, began, back.status,

@@ -8,7 +8,7 @@
 //   - forwards the signals that reach it (read from the signalfd it inherits) to the command,
 //     remembering the last one (a user's stop, runtime/restart.hpp);
 //   - copies the command's output (its pty or pipes) into the log;
-//   - reaps the command (waitid on its pidfd).
+//   - waits for the command's exit (waitid on its pidfd, WNOWAIT: hutch reaps it once recorded).
 // Then it writes the exit status into the record's lock file, where `hutch wait` reads it
 // (runtime/state.hpp, record_exit), and execs hutch again (the binary's fd it inherits) with the
 // argv it was given, whose last two words, "@status" and "@signal", become the exit status and
@@ -31,7 +31,7 @@ using hutch::freestanding::syscall6;
 constexpr long kSysRead = 0, kSysWrite = 1, kSysPwrite = 18, kSysPoll = 7, kSysFcntl = 72, kSysPrctl = 157, kSysExit = 60,
                kSysWaitid = 247, kSysExecveat = 322, kSysPidfdSendSignal = 424;
 constexpr long kFSetFd = 2, kFdCloexec = 1, kFGetFl = 3, kFSetFl = 4, kONonblock = 04000, kAtEmptyPath = 0x1000;
-constexpr long kPrSetName = 15, kPrSetDumpable = 4, kPPidfd = 3, kWExited = 4;
+constexpr long kPrSetName = 15, kPrSetDumpable = 4, kPPidfd = 3, kWExited = 4, kWNowait = 0x01000000;
 constexpr long kEINTR = 4, kEAGAIN = 11;
 constexpr short kPollIn = 0x1, kPollErr = 0x8, kPollHup = 0x10;
 constexpr int kCldExited = 1, kSigWinch = 28;
@@ -187,10 +187,13 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
             if (syscall6(kSysPoll, reinterpret_cast<long>(&p), 1, 0) <= 0 || !(p.revents & kPollIn)) break;
         }
     }
-    // siginfo_t: si_code at byte 8, si_status at byte 24 (x86-64).
+    // siginfo_t: si_code at byte 8, si_status at byte 24 (x86-64). WNOWAIT: the command stays a
+    // zombie, its pid taken, until hutch has recorded the exit (resume_after_exit reaps it):
+    // until then the record says "running" with that pid, and no other process may get it.
     static int info[32];
     long waited;
-    while ((waited = syscall6(kSysWaitid, kPPidfd, pidfd, reinterpret_cast<long>(info), kWExited, 0)) == -kEINTR) {
+    while ((waited = syscall6(kSysWaitid, kPPidfd, pidfd, reinterpret_cast<long>(info), kWExited | kWNowait, 0)) ==
+           -kEINTR) {
     }
     if (waited < 0) fail("waitid on the command's pidfd failed");
     const int status = info[2] == kCldExited ? info[6] : 128 + info[6];

@@ -5,11 +5,13 @@
 // removes every container (rm -f) and reaps what is left among the test's own children (the
 // monitors are reparented to the test, a subreaper, once `run -d` returns).
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -177,6 +179,49 @@ TEST_F(DetachIntegration, TheResidentMonitorIsSmallHoldsOnlyItsFdsAndStillDoesIt
     Result events = hutch({"events", "--since", "1h", "--until", "0s", "--filter", "event=die"});
     EXPECT_EQ(events.out_lines().size(), 1u) << events.out;
     EXPECT_EQ(hutch({"wait", "small"}).out, "9\n");
+}
+
+// The monitor leaves the exited command a zombie until hutch has recorded its exit: while the
+// record still says "running" with that pid, no other process can be given it. Seen at the
+// monitor's exec of hutch (ptrace's exec event), the moment between its wait and the record.
+TEST_F(DetachIntegration, TheCommandStaysAZombieUntilItsExitIsRecorded) {
+    std::string id = start_d({"--name", "zombie"}, {"sleep", "30"});
+    ASSERT_FALSE(id.empty());
+    const pid_t pid = container_pid("zombie");
+    ASSERT_GT(pid, 0);
+    const pid_t monitor = parent_of(pid);
+    const std::string proc = "/proc/" + std::to_string(monitor);
+    auto deadline = Clock::now() + 5s;
+    while (trim(read_file(proc + "/comm")) != "hutch-monitor" && Clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(trim(read_file(proc + "/comm")), "hutch-monitor");
+    ASSERT_EQ(::ptrace(PTRACE_SEIZE, monitor, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXEC)), 0)
+        << std::strerror(errno);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    std::string command_state = "never seen";
+    for (;;) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(monitor, &status, __WALL), monitor);
+        ASSERT_TRUE(WIFSTOPPED(status)) << "the monitor ended before it ran hutch again: " << status;
+        if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+            // /proc/PID/stat: "pid (comm) S ...", the state after the comm's closing parenthesis.
+            std::string stat = path_exists("/proc/" + std::to_string(pid))
+                                   ? read_file("/proc/" + std::to_string(pid) + "/stat")
+                                   : std::string();
+            command_state = stat.empty() ? "reaped" : stat.substr(stat.rfind(')') + 2, 1);
+            ::ptrace(PTRACE_DETACH, monitor, nullptr, nullptr);
+            break;
+        }
+        // Any other stop is a signal for the monitor: passed on as it came.
+        const int signal = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+        ::ptrace(PTRACE_CONT, monitor, nullptr, reinterpret_cast<void*>(static_cast<long>(signal)));
+    }
+    EXPECT_EQ(command_state, "Z") << "the command's pid while hutch had not yet recorded its exit";
+    Result w = hutch({"wait", "zombie"});
+    EXPECT_EQ(w.out, "137\n");
+    ASSERT_EQ(::waitpid(monitor, nullptr, 0), monitor);  // the exit half is done
+    EXPECT_FALSE(path_exists("/proc/" + std::to_string(pid))) << "reaped once recorded";
+    EXPECT_EQ(inspect("zombie")["State"]["Status"], "exited");
 }
 
 TEST_F(DetachIntegration, PsAllShowsExitedOnesPsDoesNot) {
