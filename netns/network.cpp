@@ -69,6 +69,30 @@ Endpoint endpoint_from(const json& j) {
     return e;
 }
 
+// An endpoint record: its JSON line, "pending" from its claim, then "announced" appended once
+// its container's /etc/hosts lines are out (NetworkStore::announce): never rewritten, so a
+// reader sees the JSON whole. A record of the JSON line alone is an older hutch's, made before
+// this flag, whose container announced at its start.
+constexpr char kPending[] = "pending\n";
+constexpr char kAnnounced[] = "announced\n";
+
+Endpoint read_endpoint(const std::string& file) {
+    const std::string text = read_file(file);
+    const std::size_t end = text.find('\n');
+    Endpoint e = endpoint_from(json::parse(text.substr(0, end)));
+    const std::string rest = end == std::string::npos ? "" : text.substr(end + 1);
+    e.announced = rest.empty() || rest == std::string(kPending) + kAnnounced;
+    return e;
+}
+
+// Marks the endpoint record at `file` announced (read_endpoint), by an append to it.
+void mark_announced(const std::string& file) {
+    Fd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw SysError("announce the container on its network", "open", file, errno);
+    if (::write(fd.get(), kAnnounced, sizeof kAnnounced - 1) != static_cast<ssize_t>(sizeof kAnnounced - 1))
+        throw SysError("announce the container on its network", "write", file, errno);
+}
+
 // Network state (claims, peers' addresses) is root's alone.
 void make_dir(const std::string& path) { make_dirs(path, 0700); }
 
@@ -132,7 +156,7 @@ private:
 // parsed (a claim torn by a crash) names none, and is reclaimed.
 bool claim_is_live(const std::string& file, const std::function<bool(const std::string&)>& container_exists) {
     try {
-        return container_exists(endpoint_from(json::parse(read_file(file))).container_id);
+        return container_exists(read_endpoint(file).container_id);
     } catch (const std::exception&) {
         return false;
     }
@@ -252,7 +276,7 @@ void release_claims(const std::string& data_root, const std::string& container_i
             if (e->d_name[0] == '.') continue;
             std::string file = ep_dir + "/" + e->d_name;
             try {
-                Endpoint ep = endpoint_from(json::parse(read_file(file)));
+                Endpoint ep = read_endpoint(file);
                 if (ep.container_id == container_id) mine.emplace_back(file, ep);
                 else others.push_back(ep);
             } catch (const std::exception&) {  // another container's claim, half-readable: not ours to judge
@@ -465,7 +489,7 @@ std::vector<Endpoint> NetworkStore::endpoints(const NetworkConfig& network, std:
         std::string file = e->d_name;
         if (file.empty() || file[0] == '.') continue;
         try {
-            Endpoint ep = endpoint_from(json::parse(read_file(ep_dir + "/" + file)));
+            Endpoint ep = read_endpoint(ep_dir + "/" + file);
             if (container_exists_(ep.container_id)) {
                 out.push_back(ep);
             } else {
@@ -487,7 +511,7 @@ std::optional<Endpoint> NetworkStore::endpoint_at(const NetworkConfig& network, 
     const std::optional<Ipv4> ip = Ipv4::parse(address);  // a file name of the endpoints dir, nothing else
     if (!ip) return std::nullopt;
     try {
-        Endpoint ep = endpoint_from(json::parse(read_file(dir(network.name) + "/endpoints/" + ip->str())));
+        Endpoint ep = read_endpoint(dir(network.name) + "/endpoints/" + ip->str());
         if (ep.container_id == container_id) return ep;
     } catch (const std::exception&) {
     }
@@ -570,7 +594,7 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
         std::string file = ep_dir + "/" + address.str();
         endpoint.address = address;
         endpoint.mac = mac_for(address);
-        ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n");
+        ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n" + kPending);
         for (int attempt = 0; attempt < 2; ++attempt) {
             explain::comment("claim " + address.str() + " in this world's endpoints");
             if (temp.link_to(file)) {
@@ -584,7 +608,7 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
             // or this container would receive their traffic.
             std::optional<Endpoint> stale;
             try {
-                stale = endpoint_from(json::parse(read_file(file)));
+                stale = read_endpoint(file);
             } catch (const std::exception&) {  // torn: no container to name
             }
             if (defaults_.firewall && stale) {
@@ -625,7 +649,7 @@ void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint
     std::string file = dir(network.name) + "/endpoints/" + endpoint.address.str();
     // Only our own claim: after a reclaim the address may belong to another container now.
     try {
-        if (endpoint_from(json::parse(read_file(file))).container_id != endpoint.container_id) return;
+        if (read_endpoint(file).container_id != endpoint.container_id) return;
     } catch (const std::exception&) {
         return;
     }
@@ -658,10 +682,17 @@ void NetworkStore::announce(const NetworkConfig& network, const Endpoint& joinin
         return e.container_id == joining.container_id && e.address.host_order == joining.address.host_order;
     });
     if (self == all.end()) return;  // released meanwhile: nothing to announce
-    write_in_place(hosts_path(joining.container_id), hosts_of(*self, all));
-    const std::string text = peer_text(*self);
+    // Only peers that announced already: one that claimed its address and has not announced
+    // yet names this container in its own file when it does. Naming it here too, and then
+    // having it append its line to this file, wrote its line twice (concurrent starts).
+    std::vector<Endpoint> announced;
     for (const auto& peer : all)
+        if (peer.announced || peer.container_id == joining.container_id) announced.push_back(peer);
+    write_in_place(hosts_path(joining.container_id), hosts_of(*self, announced));
+    const std::string text = peer_text(*self);
+    for (const auto& peer : announced)
         if (peer.container_id != joining.container_id) append_line(hosts_path(peer.container_id), text);
+    mark_announced(dir(network.name) + "/endpoints/" + self->address.str());
 }
 
 }  // namespace hutch::net

@@ -9,10 +9,14 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <filesystem>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -21,6 +25,7 @@
 
 #include "harness.hpp"
 #include "netns/link.hpp"
+#include "netns/network.hpp"
 
 namespace hutch_it {
 namespace {
@@ -1037,6 +1042,70 @@ TEST_F(NetworkIntegration, CreateRefusesBadSubnetsNamesAndOverlaps) {
         EXPECT_NE(r.err.find(c.names), std::string::npos) << "must name " << c.names << "\n" << describe(r);
         EXPECT_EQ(roots_.hutch({"network", "ls"}).out, ls_before.out);
     }
+}
+
+
+// Containers that claim their addresses before one another announces (concurrent starts on one
+// network): each one's /etc/hosts names every other exactly once, whatever the order of their
+// announces. Before, a container announcing after a peer had only claimed named it in its
+// file, and the peer then appended its line to that file too. NetworkStore itself, in a child
+// process in a network namespace of its own (the bridge it makes goes with it), so the
+// interleaving is the test's and not a race's.
+TEST(NetworkHostsOrder, ContainersAnnouncingInAnyOrderNameEachOtherOnce) {
+    char dir_template[] = "/tmp/hutch-it.hosts.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string base = dir_template;
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto fail = [](const std::string& why) {
+            std::fprintf(stderr, "%s\n", why.c_str());
+            ::_exit(1);
+        };
+        if (::unshare(CLONE_NEWNET) != 0) fail(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
+        try {
+            hutch::net::BridgeDefaults defaults;
+            defaults.bridge = "hbo" + std::to_string(::getpid());
+            defaults.bip = "10.201.7.1/24";
+            defaults.firewall = false;
+            defaults.ip_forward = false;
+            hutch::net::NetworkStore store(base + "/data", defaults, [](const std::string&) { return true; });
+            hutch::net::NetworkOptions options;
+            options.subnet = "10.201.8.0/24";
+            const hutch::net::NetworkConfig network = store.create("order", options);
+            auto hosts = [&base](const std::string& id) { return base + "/" + id.substr(0, 12) + ".hosts"; };
+            std::vector<hutch::net::Claim> claims;
+            for (char c : {'a', 'b', 'c'}) {
+                hutch::net::Endpoint e;
+                e.container_id = std::string(64, c);
+                e.container_name = std::string("box-") + c;
+                e.hostname = e.container_id.substr(0, 12);
+                std::ofstream(hosts(e.container_id)).close();  // as write_etc_files leaves it
+                claims.push_back(store.attach(network, e, ""));
+            }
+            // All three claimed; then c announces, then a, then b (the last start to get there).
+            for (int i : {2, 0, 1}) store.announce(network, claims[static_cast<std::size_t>(i)].endpoint, hosts);
+            for (const auto& self : claims)
+                for (const auto& peer : claims) {
+                    if (&self == &peer) continue;
+                    std::ifstream in(hosts(self.endpoint.container_id));
+                    int lines = 0;
+                    for (std::string line; std::getline(in, line);)
+                        if (line.find(peer.endpoint.container_id.substr(0, 12)) != std::string::npos) ++lines;
+                    if (lines != 1)
+                        fail(self.endpoint.container_name + "'s /etc/hosts names " + peer.endpoint.container_name + " " +
+                             std::to_string(lines) + " times");
+                }
+        } catch (const std::exception& e) {
+            fail(e.what());
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    std::error_code ignored;
+    std::filesystem::remove_all(base, ignored);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 }  // namespace
