@@ -639,7 +639,9 @@ int resume_after_exit(const monitor::Handback& back, const net::HostConfig& conf
         const pid_t command = state.pid;
         record_exit(spec, paths, record, state, attachment, back.status, oom_killed);
         // The monitor left the command a zombie (WNOWAIT), its pid held while the record said
-        // "running" with it: reaped now that the exit is recorded. Only this process's own child.
+        // "running" with it: the record says "exited" (no pid) first, then the zombie is reaped.
+        // Only this process's own child. (follow_restart_policy saves it again, final.)
+        record.save(state);
         siginfo_t reaped{};
         if (command > 0)
             while (::waitid(P_PID, static_cast<id_t>(command), &reaped, WEXITED) != 0 && errno == EINTR) {
