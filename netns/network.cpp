@@ -53,7 +53,7 @@ json to_json(const Endpoint& e) {
     for (const auto& h : e.extra_hosts) extra.push_back({{"name", h.name}, {"address", h.address}});
     return {{"ContainerId", e.container_id}, {"Name", e.container_name}, {"Hostname", e.hostname},
             {"Aliases", e.aliases},          {"ExtraHosts", extra},        {"IPv4Address", e.address.str()},
-            {"HostVeth", e.host_veth}};
+            {"HostVeth", e.host_veth},       {"Announced", e.announced}};
 }
 
 Endpoint endpoint_from(const json& j) {
@@ -66,31 +66,35 @@ Endpoint endpoint_from(const json& j) {
     e.address = Ipv4::parse(j.value("IPv4Address", "")).value_or(Ipv4{});
     e.host_veth = j.value("HostVeth", "");
     e.mac = mac_for(e.address);
+    // A record without it is an older hutch's, whose container announced at its start.
+    e.announced = j.value("Announced", true);
     return e;
 }
 
-// An endpoint record: its JSON line, "pending" from its claim, then "announced" appended once
-// its container's /etc/hosts lines are out (NetworkStore::announce): never rewritten, so a
-// reader sees the JSON whole. A record of the JSON line alone is an older hutch's, made before
-// this flag, whose container announced at its start.
-constexpr char kPending[] = "pending\n";
-constexpr char kAnnounced[] = "announced\n";
+// An endpoint record: one JSON document (what older hutches read too).
+Endpoint read_endpoint(const std::string& file) { return endpoint_from(json::parse(read_file(file))); }
 
-Endpoint read_endpoint(const std::string& file) {
-    const std::string text = read_file(file);
-    const std::size_t end = text.find('\n');
-    Endpoint e = endpoint_from(json::parse(text.substr(0, end)));
-    const std::string rest = end == std::string::npos ? "" : text.substr(end + 1);
-    e.announced = rest.empty() || rest == std::string(kPending) + kAnnounced;
-    return e;
-}
-
-// Marks the endpoint record at `file` announced (read_endpoint), by an append to it.
-void mark_announced(const std::string& file) {
-    Fd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) throw SysError("announce the container on its network", "open", file, errno);
-    if (::write(fd.get(), kAnnounced, sizeof kAnnounced - 1) != static_cast<ssize_t>(sizeof kAnnounced - 1))
-        throw SysError("announce the container on its network", "write", file, errno);
+// Replaces the endpoint record of `e` in `ep_dir` whole, under the networks lock (a claim's
+// file, already linked in: its address is the name). Written beside it under a dot-name, which
+// no reader of the dir takes for a claim, then renamed over it: readers see one or the other.
+void replace_record(const std::string& ep_dir, const Endpoint& e) {
+    const std::string file = ep_dir + "/" + e.address.str();
+    const std::string temp = ep_dir + "/.record." + e.address.str();
+    const std::string content = to_json(e).dump() + "\n";
+    Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw SysError("announce the container on its network", "open", temp, errno);
+    for (std::size_t done = 0; done < content.size();) {
+        ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw SysError("announce the container on its network", "write", temp, errno);
+        done += static_cast<std::size_t>(n);
+    }
+    fd.reset();
+    if (::rename(temp.c_str(), file.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(temp.c_str());
+        throw SysError("announce the container on its network", "rename", file, err);
+    }
 }
 
 // Network state (claims, peers' addresses) is root's alone.
@@ -594,7 +598,8 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
         std::string file = ep_dir + "/" + address.str();
         endpoint.address = address;
         endpoint.mac = mac_for(address);
-        ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n" + kPending);
+        endpoint.announced = false;  // until announce: see NetworkStore::announce
+        ClaimFile temp(ep_dir, endpoint.container_id, to_json(endpoint).dump() + "\n");
         for (int attempt = 0; attempt < 2; ++attempt) {
             explain::comment("claim " + address.str() + " in this world's endpoints");
             if (temp.link_to(file)) {
@@ -647,6 +652,7 @@ Claim NetworkStore::attach(const NetworkConfig& network, Endpoint endpoint, cons
 void NetworkStore::detach(const NetworkConfig& network, const Endpoint& endpoint) {
     Fd held = lock();
     std::string file = dir(network.name) + "/endpoints/" + endpoint.address.str();
+    ::unlink((dir(network.name) + "/endpoints/.record." + endpoint.address.str()).c_str());  // a killed announce's
     // Only our own claim: after a reclaim the address may belong to another container now.
     try {
         if (read_endpoint(file).container_id != endpoint.container_id) return;
@@ -661,10 +667,20 @@ void NetworkStore::withdraw(const NetworkConfig& network, const Endpoint& leavin
     if (!network.user_defined()) return;
     Fd held = lock();
     const std::string text = peer_text(leaving);
-    auto all = endpoints(network);
-    for (const auto& peer : all)
-        if (peer.container_id != leaving.container_id)
-            remove_line(hosts_path(peer.container_id), text, [&] { return hosts_of(peer, all); });
+    // A file past remove_line's bound gets hutch's own content back: the announced peers that
+    // stay (one still pending names them itself when it announces).
+    std::vector<Endpoint> staying;
+    for (const auto& peer : endpoints(network))
+        if (peer.container_id != leaving.container_id) staying.push_back(peer);
+    std::vector<Endpoint> announced;
+    for (const auto& peer : staying)
+        if (peer.announced) announced.push_back(peer);
+    for (const auto& peer : staying)
+        remove_line(hosts_path(peer.container_id), text, [&] {
+            std::vector<Endpoint> named = announced;
+            if (!peer.announced) named.push_back(peer);
+            return hosts_of(peer, named);
+        });
 }
 
 void NetworkStore::announce(const NetworkConfig& network, const Endpoint& joining,
@@ -692,7 +708,9 @@ void NetworkStore::announce(const NetworkConfig& network, const Endpoint& joinin
     const std::string text = peer_text(*self);
     for (const auto& peer : announced)
         if (peer.container_id != joining.container_id) append_line(hosts_path(peer.container_id), text);
-    mark_announced(dir(network.name) + "/endpoints/" + self->address.str());
+    Endpoint marked = *self;
+    marked.announced = true;
+    replace_record(dir(network.name) + "/endpoints", marked);
 }
 
 }  // namespace hutch::net

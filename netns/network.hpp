@@ -1,8 +1,8 @@
 // Networks: named bridges with a subnet, and the endpoints (containers) attached to them.
 //
 //   <data-root>/networks/<name>/network.json     name, id, subnet, gateway, bridge device
-//   <data-root>/networks/<name>/endpoints/<ip>   one file per attached container: the endpoint's
-//                                                JSON line, "pending", then "announced"
+//   <data-root>/networks/<name>/endpoints/<ip>   one file per attached container (JSON; its
+//                                                "Announced" false from the claim to announce)
 //   <data-root>/networks/.lock                   flock: create/rm, address claims, /etc/hosts
 //   <data-root>/networks/.world                  this world's id, in the mark on its bridges
 //
@@ -48,6 +48,7 @@ struct Endpoint {
     Mac mac{};
     // Its container's /etc/hosts lines are out (announce): peers that announce later append
     // theirs to its file, and it to theirs; one that has not yet will name it in its own file.
+    // Recorded as "Announced" (false from the claim); a record without it is an older hutch's.
     bool announced = false;
 };
 

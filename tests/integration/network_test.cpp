@@ -1075,7 +1075,7 @@ TEST(NetworkHostsOrder, ContainersAnnouncingInAnyOrderNameEachOtherOnce) {
             const hutch::net::NetworkConfig network = store.create("order", options);
             auto hosts = [&base](const std::string& id) { return base + "/" + id.substr(0, 12) + ".hosts"; };
             std::vector<hutch::net::Claim> claims;
-            for (char c : {'a', 'b', 'c'}) {
+            for (char c : {'a', 'b', 'c', 'd'}) {
                 hutch::net::Endpoint e;
                 e.container_id = std::string(64, c);
                 e.container_name = std::string("box-") + c;
@@ -1083,7 +1083,13 @@ TEST(NetworkHostsOrder, ContainersAnnouncingInAnyOrderNameEachOtherOnce) {
                 std::ofstream(hosts(e.container_id)).close();  // as write_etc_files leaves it
                 claims.push_back(store.attach(network, e, ""));
             }
-            // All three claimed; then c announces, then a, then b (the last start to get there).
+            // d is an older hutch's container: its record has no "Announced", and it announced at
+            // its start (what an older hutch wrote into its file is left out here).
+            const std::string record = base + "/data/networks/order/endpoints/" + claims[3].endpoint.address.str();
+            nlohmann::json old_record = nlohmann::json::parse(read_file(record));
+            if (old_record.erase("Announced") != 1) fail("a claim's record has no \"Announced\": " + old_record.dump());
+            std::ofstream(record) << old_record.dump() << "\n";
+            // All four claimed; then c announces, then a, then b (the last start to get there).
             for (int i : {2, 0, 1}) store.announce(network, claims[static_cast<std::size_t>(i)].endpoint, hosts);
             for (const auto& self : claims)
                 for (const auto& peer : claims) {
