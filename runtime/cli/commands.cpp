@@ -107,7 +107,7 @@ std::set<std::string> top_level_names(const CLI::App& app) {
 std::string command_word(const CLI::App& app, int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string_view word = argv[i];
-        if (word == "--help") return {};  // `hutch --help run` lists every command
+        if (word == "--help") return {};  // help first: everything (CLI11 may show a command's own)
         if (word.rfind("--", 0) == 0 && word.find('=') == std::string_view::npos) {
             const CLI::Option* option = app.get_option_no_throw(std::string(word));
             if (option && option->get_type_size() != 0) ++i;  // its value ("--root DIR")
