@@ -75,26 +75,11 @@ Endpoint endpoint_from(const json& j) {
 Endpoint read_endpoint(const std::string& file) { return endpoint_from(json::parse(read_file(file))); }
 
 // Replaces the endpoint record of `e` in `ep_dir` whole, under the networks lock (a claim's
-// file, already linked in: its address is the name). Written beside it under a dot-name, which
-// no reader of the dir takes for a claim, then renamed over it: readers see one or the other.
+// file, already linked in: its address is the name). The temp file has a dot-name, which no
+// reader of the dir takes for a claim; readers see the old record or the new one.
 void replace_record(const std::string& ep_dir, const Endpoint& e) {
-    const std::string file = ep_dir + "/" + e.address.str();
-    const std::string temp = ep_dir + "/.record." + e.address.str();
-    const std::string content = to_json(e).dump() + "\n";
-    Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) throw SysError("announce the container on its network", "open", temp, errno);
-    for (std::size_t done = 0; done < content.size();) {
-        ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw SysError("announce the container on its network", "write", temp, errno);
-        done += static_cast<std::size_t>(n);
-    }
-    fd.reset();
-    if (::rename(temp.c_str(), file.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        throw SysError("announce the container on its network", "rename", file, err);
-    }
+    write_file_atomic(ep_dir + "/" + e.address.str(), to_json(e).dump() + "\n", 0600, Durability::kRuntime,
+                      ep_dir + "/.record." + e.address.str());
 }
 
 // Network state (claims, peers' addresses) is root's alone.
@@ -669,18 +654,14 @@ void NetworkStore::withdraw(const NetworkConfig& network, const Endpoint& leavin
     const std::string text = peer_text(leaving);
     // A file past remove_line's bound gets hutch's own content back: the announced peers that
     // stay (one still pending names them itself when it announces).
-    std::vector<Endpoint> staying;
-    for (const auto& peer : endpoints(network))
-        if (peer.container_id != leaving.container_id) staying.push_back(peer);
-    std::vector<Endpoint> announced;
-    for (const auto& peer : staying)
+    std::vector<Endpoint> staying, announced;
+    for (const auto& peer : endpoints(network)) {
+        if (peer.container_id == leaving.container_id) continue;
+        staying.push_back(peer);
         if (peer.announced) announced.push_back(peer);
+    }
     for (const auto& peer : staying)
-        remove_line(hosts_path(peer.container_id), text, [&] {
-            std::vector<Endpoint> named = announced;
-            if (!peer.announced) named.push_back(peer);
-            return hosts_of(peer, named);
-        });
+        remove_line(hosts_path(peer.container_id), text, [&] { return hosts_of(peer, announced); });
 }
 
 void NetworkStore::announce(const NetworkConfig& network, const Endpoint& joining,
@@ -703,11 +684,10 @@ void NetworkStore::announce(const NetworkConfig& network, const Endpoint& joinin
     // having it append its line to this file, wrote its line twice (concurrent starts).
     std::vector<Endpoint> announced;
     for (const auto& peer : all)
-        if (peer.announced || peer.container_id == joining.container_id) announced.push_back(peer);
+        if (peer.announced && peer.container_id != joining.container_id) announced.push_back(peer);
     write_in_place(hosts_path(joining.container_id), hosts_of(*self, announced));
     const std::string text = peer_text(*self);
-    for (const auto& peer : announced)
-        if (peer.container_id != joining.container_id) append_line(hosts_path(peer.container_id), text);
+    for (const auto& peer : announced) append_line(hosts_path(peer.container_id), text);
     Endpoint marked = *self;
     marked.announced = true;
     replace_record(dir(network.name) + "/endpoints", marked);

@@ -378,7 +378,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // claim for a stale one; it is released after the child is gone (destroyed after `child`).
     std::optional<net::Attachment> attachment = net::Attachment::prepare(
         spec, paths.data_root, id, config, [paths](const std::string& other) { return container_running(paths, other); },
-        [paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+        [paths](const std::string& other) { return paths.hosts_file(other); });
     if (how.announce_create) events::emit(paths.data_root, {"container", "create", id, who(spec), 0});
 
     RootfsPlan plan = plan_root(spec, paths, record);
@@ -627,7 +627,7 @@ int resume_after_exit(const monitor::Handback& back, const net::HostConfig& conf
                     spec, paths.data_root, id, state.address, config,
                     [paths](const std::string& other) { return container_running(paths, other); }, std::move(claim),
                     net::HeldPorts::adopt(state.ports, std::move(port_sockets)),
-                    [paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+                    [paths](const std::string& other) { return paths.hosts_file(other); });
             } catch (const std::exception& e) {
                 // The exit is still recorded; `rm` releases what the network kept, as after a crash.
                 std::fprintf(stderr, "hutch: warning: container %s: %s\n", id.substr(0, 12).c_str(), e.what());

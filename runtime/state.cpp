@@ -66,8 +66,8 @@ std::string rfc3339_now() {
 }
 
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode,
-                       Durability durability) {
-    std::string temp = path + ".tmp";
+                       Durability durability, const std::string& temp_path) {
+    const std::string temp = temp_path.empty() ? path + ".tmp" : temp_path;
     Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd) throw SysError("write state", "open", temp, errno);
     ::fchmod(fd.get(), mode);  // the umask must not decide what the container can read
@@ -486,7 +486,7 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     // container, which must not receive the old ports' traffic.
     if (!state.ports.empty()) net::remove_port_rules(state.id);
     net::release_claims(paths.data_root, state.id,
-                        [&paths](const std::string& other) { return paths.runtime_dir(other) + "/hosts"; });
+                        [&paths](const std::string& other) { return paths.hosts_file(other); });
     remove_record(paths, state.id, state.name);
     events::emit(paths.data_root, {"container", "destroy", state.id, {{"name", state.name}, {"image", state.rootfs}}, 0});
     sweep_debris(paths);

@@ -43,6 +43,8 @@ struct Paths {
     std::string data_root = "/var/lib/hutch";
 
     std::string runtime_dir(const std::string& id) const { return root + "/containers/" + id; }
+    // The /etc/hosts hutch keeps for container `id` (bind-mounted into it; its peers edit it).
+    std::string hosts_file(const std::string& id) const { return runtime_dir(id) + "/hosts"; }
     std::string data_dir(const std::string& id) const { return data_root + "/containers/" + id; }
     std::string name_link(const std::string& name) const { return root + "/names/" + name; }
 };
@@ -56,8 +58,10 @@ std::string rfc3339_now();
 enum class Durability { kRuntime, kDurable };
 // Replaces `path` with `content` atomically (temp file + rename), with exactly `mode`;
 // kDurable also fsyncs before the rename, so a machine crash leaves the old or the new file.
+// The temp file is `temp`, or `path` + ".tmp" when empty (a dir whose readers take every name
+// for a record wants one they skip).
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode,
-                       Durability durability);
+                       Durability durability, const std::string& temp = {});
 // mkdir -p with `mode` for each directory it creates; throws SysError naming the one that failed.
 void make_dirs(const std::string& path, unsigned mode);
 // Reads a whole file; throws SysError naming it.

@@ -158,7 +158,7 @@ nlohmann::json inspect_json(const Paths& paths, const ContainerState& c) {
         {"Name", "/" + c.name},
         {"RestartCount", c.restart_count},
         {"LogPath", paths.runtime_dir(c.id) + "/container.log"},
-        {"HostsPath", paths.runtime_dir(c.id) + "/hosts"},
+        {"HostsPath", paths.hosts_file(c.id)},
         {"ResolvConfPath", paths.runtime_dir(c.id) + "/resolv.conf"},
         {"HostnamePath", paths.runtime_dir(c.id) + "/hostname"},
         {"Config",
