@@ -236,7 +236,7 @@ void write_maps(pid_t pid, const std::vector<IdMapping>& uids, const std::vector
     }
 }
 
-void as_namespace_root(const Maps& maps, const std::string& what, const std::function<void()>& work) {
+std::string as_namespace_root_with_result(const Maps& maps, const std::string& what, const std::function<std::string()>& work) {
     int ready[2], go[2], result[2];
     check(::pipe2(ready, O_CLOEXEC), what.c_str(), "pipe2");
     Fd ready_read(ready[0]), ready_write(ready[1]);
@@ -257,18 +257,17 @@ void as_namespace_root(const Maps& maps, const std::string& what, const std::fun
         char c = 'x';
         if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready[1], &c, 1) != 1) ::_exit(2);
         if (::read(go[0], &c, 1) != 1) ::_exit(2);  // the parent is gone, or could not map it
+        // The result pipe carries 'R' and work's result, or 'E' and its error's message.
         std::string message;
         try {
             if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
                 throw SysError(what, "setresuid", "the user namespace's root", errno);
-            work();
+            message = "R" + work();
         } catch (const std::exception& e) {
-            message = e.what();
+            message = std::string("E") + e.what();
         }
-        if (!message.empty()) {
-            [[maybe_unused]] ssize_t n = ::write(result[1], message.data(), std::min<std::size_t>(message.size(), 4096));
-        }
-        ::_exit(message.empty() ? 0 : 1);
+        [[maybe_unused]] ssize_t n = ::write(result[1], message.data(), std::min<std::size_t>(message.size(), 4096));
+        ::_exit(message[0] == 'R' ? 0 : 1);
     }
     ready_write.reset();
     go_read.reset();
@@ -299,9 +298,17 @@ void as_namespace_root(const Maps& maps, const std::string& what, const std::fun
     go_write.reset();
     const std::string message = read_to_end(result_read.get());
     const int status = reap();
-    if (!message.empty()) throw Error(message);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (message.size() > 1 && message[0] == 'E') throw Error(message.substr(1));
+    if (message.empty() || message[0] != 'R' || status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw Error(what + ": the helper in the user namespace failed");
+    return message.substr(1);
+}
+
+void as_namespace_root(const Maps& maps, const std::string& what, const std::function<void()>& work) {
+    as_namespace_root_with_result(maps, what, [&] {
+        work();
+        return std::string();
+    });
 }
 
 void remove_tree_as_owner(const std::string& path) {

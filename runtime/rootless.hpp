@@ -75,6 +75,8 @@ void require_helpers();
 // subordinate ids own on disk (a container's writable layer) is the helper's to remove. An
 // Error `work` throws comes back with its message; `what` names the job in errors.
 void as_namespace_root(const Maps& maps, const std::string& what, const std::function<void()>& work);
+// The same, returning what `work` returns (up to 4 KiB, through a pipe).
+std::string as_namespace_root_with_result(const Maps& maps, const std::string& what, const std::function<std::string()>& work);
 
 // remove_tree, and when the user may not remove an entry (a subordinate id owns its directory),
 // again as the root of a user namespace of the user's maps.

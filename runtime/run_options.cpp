@@ -480,8 +480,6 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
 // why, never skipped.
 void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     if (!host.rootless) return;
-    if (!o.image_layers.empty())
-        throw UsageError("rootless hutch runs a rootfs directory: images (the image store, hutch pull) need root for now");
     if (!std::holds_alternative<NoNetwork>(m.network) && !std::holds_alternative<PastaNetwork>(m.network))
         throw UsageError("--network " + o.network + " needs root: rootless hutch has no bridge, and may not share the host's or "
                          "another container's network namespace (use --network pasta or none)");

@@ -16,7 +16,7 @@
 #include "runtime/image/layer.hpp"
 #include "runtime/image/quote.hpp"
 #include "runtime/image/reference.hpp"
-#include "runtime/remove_tree.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/proc_stat.hpp"
 #include "runtime/state.hpp"
 
@@ -292,7 +292,7 @@ ImageRecord ImageStore::add(const std::string& config_digest, const std::vector<
         if (!exists(dir)) {
             UnpackedLayer unpacked = unpack_layer(blobs_.path(layers[i].digest), dir, layers[i].digest);
             if (unpacked.diff_id != diff_id) {
-                remove_tree(dir);
+                rootless::remove_tree_as_owner(dir);
                 throw Error("layer " + layers[i].digest + ": its content is " + unpacked.diff_id + ", the config says " + diff_id);
             }
             write_file_atomic(size_file, std::to_string(unpacked.size), 0600, Durability::kRuntime);
@@ -424,7 +424,8 @@ void ImageStore::collect_garbage() const {
         std::string path = root_ + "/layers/" + name;
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) remove_tree(path);
+        // Rootless, a layer's directories belong to the user's subordinate ids.
+        if (S_ISDIR(st.st_mode)) rootless::remove_tree_as_owner(path);
         else ::unlink(path.c_str());
     }
 }

@@ -26,6 +26,7 @@
 #include "runtime/image/digest.hpp"
 #include "runtime/image/layer_entries.hpp"
 #include "runtime/remove_tree.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/state.hpp"
 
 namespace hutch::image {
@@ -121,12 +122,12 @@ void apply_all(archive* tar, LayerEntries& entries) {
     }
 }
 
-UnpackedLayer unpack_into(const std::string& blob_path, const std::string& temp, const std::string& what) {
+UnpackedLayer unpack_into(const std::string& blob_path, const std::string& temp, const std::string& what, bool user_xattr) {
     Fd blob(::open(blob_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!blob) throw SysError("unpack layer " + what, "open", blob_path, errno);
     Fd root(::open(temp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root) throw SysError("unpack layer " + what, "open", temp, errno);
-    LayerEntries entries(std::move(root), temp, what);
+    LayerEntries entries(std::move(root), temp, what, user_xattr);
     Decompressed stream(blob.get(), what);
     Archive tar = new_reader(what);
     if (archive_read_support_format_tar(tar.get()) != ARCHIVE_OK ||
@@ -145,10 +146,35 @@ UnpackedLayer unpack_into(const std::string& blob_path, const std::string& temp,
     return out;
 }
 
+// Rootless: the entries are applied by the root of a user namespace of the user's maps, so
+// that their owners are the container's ids. The result comes back as "<diff id> <size>".
+UnpackedLayer unpack_as_namespace_root(const std::string& blob_path, const std::string& temp, const std::string& what) {
+    const std::string result = rootless::as_namespace_root_with_result(
+        rootless::user_maps(rootless::current_user()), "unpack layer " + what, [&] {
+            try {
+                UnpackedLayer out = unpack_into(blob_path, temp, what, true);
+                return out.diff_id + " " + std::to_string(out.size);
+            } catch (...) {
+                // Its subordinate ids' directories are only this helper's to remove.
+                try {
+                    remove_tree(temp);
+                } catch (const std::exception&) {
+                }
+                throw;
+            }
+        });
+    UnpackedLayer out;
+    const std::size_t space = result.find(' ');
+    if (space == std::string::npos) throw Error("unpack layer " + what + ": the helper's answer is malformed");
+    out.diff_id = result.substr(0, space);
+    out.size = std::stoull(result.substr(space + 1));
+    return out;
+}
+
 [[noreturn]] void remove_and_rethrow(const std::string& temp) {
     std::exception_ptr original = std::current_exception();
     try {
-        remove_tree(temp);
+        rootless::remove_tree_as_owner(temp);
     } catch (const std::exception& e) {
         std::string first = "unpack layer failed";
         try {
@@ -167,7 +193,8 @@ UnpackedLayer unpack_layer(const std::string& blob_path, const std::string& dir,
     std::string temp = dir + ".tmp-" + new_container_id().substr(0, 16);
     if (::mkdir(temp.c_str(), 0755) != 0) throw SysError("unpack layer " + what, "mkdir", temp, errno);
     try {
-        UnpackedLayer out = unpack_into(blob_path, temp, what);
+        UnpackedLayer out = rootless::active() ? unpack_as_namespace_root(blob_path, temp, what)
+                                               : unpack_into(blob_path, temp, what, false);
         if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0)
             throw SysError("unpack layer " + what, "renameat2 RENAME_NOREPLACE", dir, errno);
         return out;

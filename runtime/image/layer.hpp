@@ -8,12 +8,19 @@
 // - symlinks are stored as they are (they resolve inside the container's root at run time);
 //   hard links must name an entry already in this layer;
 // - the OCI/Docker whiteouts become overlayfs ones: `.wh.NAME` a 0/0 character device NAME,
-//   `.wh..wh..opq` the trusted.overlay.opaque=y xattr on its directory;
+//   `.wh..wh..opq` the trusted.overlay.opaque=y xattr on its directory (user.overlay.opaque=y
+//   for rootless hutch, whose overlay is mounted with userxattr);
 // - device nodes, FIFOs and sockets are skipped (hutch's /dev is its own tmpfs; Docker as root
 //   would create them, a container under hutch never needs them from the image);
 // - owner, mode (setuid/setgid kept, as Docker keeps them) and mtime as in the tar; xattrs only
-//   `security.capability` and `user.*` (a `trusted.overlay.*` from an image could forge whiteouts).
+//   `security.capability` and `user.*` but `user.overlay.*` (an overlay xattr from an image
+//   could forge whiteouts).
 // The layer is unpacked under a temp name and renamed into place only when complete.
+//
+// Rootless hutch (runtime/rootless.hpp) unpacks in a helper that is root of a user namespace of
+// the user's maps, as podman does: the layer's owners land on the user's subordinate ids (uid 0
+// on the user, uid 1 on the first subordinate id, ...), as the container will see them. A uid
+// beyond the user's ranges fails the unpack, naming the entry.
 #pragma once
 
 #include <cstdint>

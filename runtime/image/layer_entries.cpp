@@ -48,8 +48,9 @@ void entry_times(archive_entry* entry, struct timespec times[2]) {
 
 }  // namespace
 
-LayerEntries::LayerEntries(Fd root, std::string root_path, std::string what)
-    : root_(std::move(root)), root_path_(std::move(root_path)), what_(std::move(what)) {}
+LayerEntries::LayerEntries(Fd root, std::string root_path, std::string what, bool user_xattr)
+    : root_(std::move(root)), root_path_(std::move(root_path)), what_(std::move(what)),
+      opaque_xattr_(user_xattr ? "user.overlay.opaque" : "trusted.overlay.opaque"), user_namespace_(user_xattr) {}
 
 std::string LayerEntries::step() const {
     std::string out = "unpack layer " + what_;
@@ -155,14 +156,15 @@ void LayerEntries::apply(archive* tar, archive_entry* entry) {
 }
 
 // `.wh.NAME` hides NAME of the layers below: overlayfs reads a 0/0 character device as that.
-// `.wh..wh..opq` hides everything below its directory: overlayfs' trusted.overlay.opaque=y.
+// `.wh..wh..opq` hides everything below its directory: overlayfs' trusted.overlay.opaque=y
+// (user.overlay.opaque=y for an overlay mounted with userxattr, in a user namespace).
 // Other `.wh..wh.` names are aufs' bookkeeping (.wh..wh.plnk), skipped as Docker skips them.
 void LayerEntries::whiteout(const Parts& parts) {
     const std::string& base = parts.back();
     Fd parent = open_dir(parts, parts.size() - 1, true);
     if (base == kOpaque) {
-        if (::fsetxattr(parent.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
-            throw SysError(step(), "fsetxattr trusted.overlay.opaque", quoted_safely(join(parts, parts.size() - 1)), errno);
+        if (::fsetxattr(parent.get(), opaque_xattr_, "y", 1, 0) != 0)
+            throw SysError(step(), std::string("fsetxattr ") + opaque_xattr_, quoted_safely(join(parts, parts.size() - 1)), errno);
         return;
     }
     if (base.starts_with(std::string(kWhiteout) + std::string(kWhiteout))) return;
@@ -234,8 +236,7 @@ void LayerEntries::symlink(int parent, const Parts& parts, archive_entry* entry)
     if (::symlinkat(target, parent, base) != 0) throw SysError(step(), "symlinkat", quoted_safely(current_), errno);
     auto uid = static_cast<uid_t>(archive_entry_uid(entry));
     auto gid = static_cast<gid_t>(archive_entry_gid(entry));
-    if (::fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-        throw SysError(step(), "fchownat", quoted_safely(current_), errno);
+    if (::fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) owner_failed("fchownat", uid, gid);
     struct timespec times[2];
     entry_times(entry, times);
     if (::utimensat(parent, base, times, AT_SYMLINK_NOFOLLOW) != 0)
@@ -243,13 +244,13 @@ void LayerEntries::symlink(int parent, const Parts& parts, archive_entry* entry)
 }
 
 // Owner, then mode (chown clears setuid/setgid, so chmod comes after it), then xattrs (chown
-// clears security.capability too). Only security.capability and user.* are taken from the tar:
-// trusted.overlay.* could forge whiteouts or redirects, security.selinux is the host's policy.
+// clears security.capability too). Only security.capability and user.* are taken from the tar,
+// without user.overlay.*: trusted.overlay.* and user.overlay.* (what an overlay mounted with
+// userxattr reads) could forge whiteouts or redirects, security.selinux is the host's policy.
 void LayerEntries::metadata(int fd, archive_entry* entry) const {
     la_int64_t uid = archive_entry_uid(entry), gid = archive_entry_gid(entry);
     if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX) fail("owner out of range");
-    if (::fchown(fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
-        throw SysError(step(), "fchown", quoted_safely(current_), errno);
+    if (::fchown(fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) owner_failed("fchown", uid, gid);
     if (::fchmod(fd, archive_entry_perm(entry) & 07777) != 0) throw SysError(step(), "fchmod", quoted_safely(current_), errno);
     archive_entry_xattr_reset(entry);
     const char* name = nullptr;
@@ -257,11 +258,21 @@ void LayerEntries::metadata(int fd, archive_entry* entry) const {
     std::size_t size = 0;
     while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK) {
         std::string_view n = name;
-        if (n != "security.capability" && !n.starts_with("user.")) continue;
+        if (n != "security.capability" && (!n.starts_with("user.") || n.starts_with("user.overlay."))) continue;
         // ENOTSUP: a filesystem without user xattrs; Docker warns and goes on, and so do we.
         if (::fsetxattr(fd, name, value, size, 0) != 0 && errno != ENOTSUP)
             throw SysError(step(), "fsetxattr " + quoted_safely(n), quoted_safely(current_), errno);
     }
+}
+
+// In a user namespace (rootless hutch), an owner outside its maps is EINVAL: the user's
+// subordinate ranges are too small for the image, which the message says.
+void LayerEntries::owner_failed(const char* call, long long uid, long long gid) const {
+    if (errno == EINVAL && user_namespace_)
+        fail("owner " + std::to_string(uid) + ":" + std::to_string(gid) +
+             " is beyond the ids of the user namespace (the container's ids 1.. are your /etc/subuid and /etc/subgid "
+             "ranges: give them more ids)");
+    throw SysError(step(), call, quoted_safely(current_), errno);
 }
 
 void LayerEntries::remember_dir_time(const Parts& parts, archive_entry* entry) {

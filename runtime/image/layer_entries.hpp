@@ -20,8 +20,10 @@ namespace hutch::image {
 class LayerEntries {
 public:
     // `root`: the layer's (temp) directory, `root_path` its path (for remove_tree and messages),
-    // `what` the layer's name in errors.
-    LayerEntries(Fd root, std::string root_path, std::string what);
+    // `what` the layer's name in errors. `user_xattr`: the layer is for an overlay mounted with
+    // `userxattr` (rootless hutch's, unpacked in a user namespace), whose opaque directories are
+    // marked user.overlay.opaque.
+    LayerEntries(Fd root, std::string root_path, std::string what, bool user_xattr = false);
 
     // Applies the entry the tar reader `tar` is positioned on (its data is read from `tar`).
     void apply(archive* tar, archive_entry* entry);
@@ -44,6 +46,7 @@ private:
     void regular(archive* tar, int parent, const Parts& parts, archive_entry* entry);
     void symlink(int parent, const Parts& parts, archive_entry* entry);
     void metadata(int fd, archive_entry* entry) const;
+    [[noreturn]] void owner_failed(const char* call, long long uid, long long gid) const;
     void remember_dir_time(const Parts& parts, archive_entry* entry);
 
     struct DirTime {
@@ -55,6 +58,8 @@ private:
     std::uint64_t content_size_ = 0;
     std::vector<DirTime> dir_times_;
     std::size_t dir_time_bytes_ = 0;
+    const char* opaque_xattr_;
+    bool user_namespace_;  // rootless hutch's unpack, as the root of the user's user namespace
 };
 
 }  // namespace hutch::image

@@ -57,6 +57,8 @@ void add(archive* a, const TarEntry& e) {
             break;
     }
     archive_entry_set_perm(entry.get(), e.mode);
+    for (const auto& [name, value] : e.xattrs)
+        archive_entry_xattr_add_entry(entry.get(), name.c_str(), value.data(), value.size());
     if (archive_write_header(a, entry.get()) != ARCHIVE_OK) throw std::runtime_error(archive_error_string(a));
     if (e.type == TarEntry::Type::kFile && !e.body.empty())
         archive_write_data(a, e.body.data(), e.body.size());

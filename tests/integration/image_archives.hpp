@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@ struct TarEntry {
     std::string body;  // file content, or the symlink's / hard link's target
     unsigned mode = 0644;
     unsigned uid = 0, gid = 0;
+    std::vector<std::pair<std::string, std::string>> xattrs;  // written as pax SCHILY.xattr records
 };
 enum class Compression { kNone, kGzip, kZstd };
 

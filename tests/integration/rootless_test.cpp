@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "tests/integration/harness.hpp"
+#include "tests/integration/image_archives.hpp"
 
 namespace hutch_it {
 namespace {
@@ -51,6 +52,9 @@ protected:
         for (const char* file : {"subuid", "subgid"}) append(file, "hutchrl:" + std::to_string(kSubordinate) + ":65536");
         run_command({"/bin/cp", hutch_binary(), b + "/hutch"});
         ::chmod((b + "/hutch").c_str(), 0755);
+        // Images: hutch re-executes hutch-image, found beside it.
+        run_command({"/bin/cp", hutch_binary() + "-image", b + "/hutch-image"});
+        ::chmod((b + "/hutch-image").c_str(), 0755);
         // --probe finds hutch-probe beside hutch.
         const std::string probe = hutch_binary().substr(0, hutch_binary().rfind('/')) + "/hutch-probe";
         if (path_exists(probe)) run_command({"/bin/cp", probe, b + "/hutch-probe"});
@@ -174,6 +178,76 @@ TEST_F(RootlessIntegration, KeepIdKeepsTheUsersOwnId) {
     ASSERT_EQ(::stat((volume + "/made").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, kUser);
     EXPECT_EQ(leftovers(), Strings{});
+}
+
+// An image, loaded and run by the user: its layers are unpacked by the root of a user namespace
+// of the user's maps, so their owners are the user's subordinate ids on disk and the image's
+// own ids inside; whiteouts and opaque directories work in the rootless overlay (userxattr),
+// an overlay xattr forged in the tar does not; rmi removes every layer, subordinate ids' too.
+TEST_F(RootlessIntegration, ImagesUnpackOntoTheSubordinateIdsAndRun) {
+    using Type = TarEntry::Type;
+    TestImage image;
+    const std::string base = tar_of_directory(test_rootfs());
+    const std::string middle = make_tar({{Type::kDir, "srv", "", 0755},
+                                         {Type::kFile, "srv/removed", "gone in the top layer\n"},
+                                         {Type::kDir, "srv/opq", "", 0755},
+                                         {Type::kFile, "srv/opq/lower-only", "hidden by the top layer\n"},
+                                         {Type::kDir, "srv/forged", "", 0755},
+                                         {Type::kFile, "srv/forged/below", "still seen\n"},
+                                         {Type::kFile, "srv/owned", "by 1000\n", 0640, 1000, 1000}});
+    const std::string top = make_tar({{Type::kFile, "srv/.wh.removed", ""},
+                                      {Type::kDir, "srv/opq", "", 0755},
+                                      {Type::kFile, "srv/opq/.wh..wh..opq", ""},
+                                      {Type::kFile, "srv/opq/upper-only", "from the top layer\n"},
+                                      {Type::kDir, "srv/forged", "", 0755, 0, 0, {{"user.overlay.opaque", "y"}}},
+                                      {Type::kFile, "srv/forged/top", "from the top layer\n"}});
+    image.layers = {base, middle, top};
+    for (const auto& layer : image.layers) {
+        image.diff_ids.push_back(sha256_digest(layer));
+        image.media_types.push_back("application/vnd.oci.image.layer.v1.tar");
+    }
+    image.run_config = {{"Cmd", {"sh"}}, {"Env", {"PATH=/bin:/usr/bin"}}};
+    const std::string archive = b() + "/image.tar";
+    write_file(archive, docker_archive_tar(image, "rl/img:1"));
+    ::chmod(archive.c_str(), 0644);
+    Result loaded = as_user({"load", "-i", archive});
+    ASSERT_EXIT_CODE(loaded, 0);
+    EXPECT_EQ(loaded.out, "Loaded image: rl/img:1\n");
+
+    Result r = as_user({"run", "--rm", "--network", "none", "rl/img:1", "sh", "-c",
+                        "ls /srv; ls /srv/opq; ls /srv/forged; stat -c %u:%g /srv/owned; id -u; echo x > /srv/owned && cat /srv/owned"});
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "forged\nopq\nowned\nupper-only\nbelow\ntop\n1000:1000\n0\nx\n");
+    // On disk: the image's uid 1000 is the user's subordinate id 999 (0 is the user).
+    const std::string layers = data_root() + "/images/layers";
+    std::string owned;
+    for (const auto& name : list_dir(layers))
+        if (path_exists(layers + "/" + name + "/srv/owned")) owned = layers + "/" + name + "/srv/owned";
+    struct stat st {};
+    ASSERT_EQ(::stat(owned.c_str(), &st), 0) << "no layer holds srv/owned";
+    EXPECT_EQ(st.st_uid, kSubordinate + 999);
+    EXPECT_EQ(st.st_gid, kSubordinate + 999);
+    EXPECT_EQ(read_file(owned), "by 1000\n") << "the container's write went to its own layer";
+
+    Result removed = as_user({"rmi", "rl/img:1"});
+    EXPECT_EXIT_CODE(removed, 0);
+    EXPECT_EQ(list_dir(layers), Strings{});
+    EXPECT_EQ(list_dir(data_root() + "/images/images"), Strings{});
+    EXPECT_EQ(leftovers(), Strings{});
+
+    // An owner beyond the user's 65536 ids: one line naming the entry and why; nothing stays.
+    TestImage too_wide;
+    too_wide.layers = {make_tar({{Type::kFile, "wide", "x\n", 0644, 70000, 0}})};
+    too_wide.diff_ids = {sha256_digest(too_wide.layers[0])};
+    too_wide.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    write_file(archive, docker_archive_tar(too_wide, "rl/wide:1"));
+    Result wide = as_user({"load", "-i", archive});
+    EXPECT_EXIT_CODE(wide, 125);
+    EXPECT_EQ(wide.err_lines().size(), 1u) << describe(wide);
+    EXPECT_NE(wide.err.find("entry \"wide\": owner 70000:0 is beyond the ids of the user namespace"), std::string::npos)
+        << describe(wide);
+    EXPECT_EQ(list_dir(layers), Strings{});
+    EXPECT_EQ(list_dir(data_root() + "/images/blobs/sha256"), Strings{});
 }
 
 // A detached container: the host sees its process as the user's; exec, ps, stop and rm work,
