@@ -359,7 +359,7 @@ void hand_over_to_monitor(const Paths& paths, const net::HostConfig& config, con
     // -d -i: this process's stdin is /dev/null, so the command's input ends here, as the relay
     // would end it.
     pipes.parent_ends[0].reset();
-    monitor::become_monitor(child.pidfd(), signals.fd(), relays, back);
+    monitor::become_monitor(child.pidfd(), signals.fd(), pasta ? pasta->pidfd() : -1, relays, back);
 }
 
 // A restart a user stopped (kill, stop, rm -f) while it was being made: nothing of it ran.
@@ -407,6 +407,8 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
         state.ports = attachment->ports();
         state.address = attachment->endpoint().address.str();
     }
+    const bool with_pasta = spec.hutch.rootless && std::holds_alternative<PastaNetwork>(network_mode(spec));
+    if (with_pasta) state.ports = pasta::bindings(spec.hutch.ports);  // pasta's forwards: no rule to remove
     record.save(state);
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy and the limits are on it before the clone: the child never runs
@@ -469,7 +471,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     write_id_maps(child.pid(), spec);
     // --network pasta: up before the command starts; killed once it is gone (runtime/pasta.hpp).
     std::optional<pasta::Process> pasta;
-    if (spec.hutch.rootless && std::holds_alternative<PastaNetwork>(network_mode(spec)))
+    if (with_pasta)
         pasta.emplace(child.pid(), spec.hutch.ports, spec.hutch.disable_ipv6, paths.runtime_dir(id));
     sync::send(parent_end.get(), sync::Kind::kGo);
     Fd master;
@@ -490,7 +492,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     report_started(how.started_fd);
     if (spec.hutch.detach && !observer && how.restarts && monitor::available())
         hand_over_to_monitor(paths, config, record, attachment, pasta, how, child, signals, master, stdio_pipes);
-    int status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive);
+    int status = supervise_until_exit(child, signals, master, stdio_pipes, spec.hutch.interactive, pasta ? pasta->pidfd() : -1);
     forwarded = child.forwarded_signal();
     explain::comment("waitid(P_PIDFD, " + std::to_string(child.pid()) + "): the command exited with status " +
                      std::to_string(status));

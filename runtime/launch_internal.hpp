@@ -161,7 +161,8 @@ enum class Until { kExec, kCreated };
 void receive_until(const Fd& socket, Child& child, const Spec& spec, Until until, const StartHandlers& on,
                    const char* step);
 // Relays the process's streams and forwards signals until it exits; returns its exit status.
+// `pasta_pidfd` (or -1): the container's pasta, whose death is said on stderr when it comes first.
 int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& master, StdioPipes& pipes,
-                         bool interactive);
+                         bool interactive, int pasta_pidfd = -1);
 
 }  // namespace hutch::launch_detail

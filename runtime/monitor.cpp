@@ -119,7 +119,7 @@ Handback parse_exit_argv(int argc, char** argv) {
 
 bool available() { return trampoline::available(); }
 
-void become_monitor(int pidfd, int signal_fd, const std::vector<Relay>& relays, const Handback& back) {
+void become_monitor(int pidfd, int signal_fd, int pasta_pidfd, const std::vector<Relay>& relays, const Handback& back) {
     try {
         Fd program = trampoline::seal_program("hutch-monitor", kImage, kImageSize);
         Fd self(::open("/proc/self/exe", O_PATH | O_CLOEXEC));
@@ -127,13 +127,15 @@ void become_monitor(int pidfd, int signal_fd, const std::vector<Relay>& relays, 
         std::string relay_text;
         std::vector<int> kept = back.held_fds();
         kept.insert(kept.end(), {pidfd, signal_fd, self.get()});
+        if (pasta_pidfd >= 0) kept.push_back(pasta_pidfd);
         for (const Relay& r : relays) {
             relay_text += (relay_text.empty() ? "" : ",") + std::to_string(r.from) + ":" + std::to_string(r.to);
             kept.push_back(r.from);
         }
         std::vector<std::string> words = {"hutch-monitor", std::to_string(pidfd), std::to_string(signal_fd),
                                           std::to_string(self.get()), relay_text.empty() ? "-" : relay_text,
-                                          std::to_string(back.lock_fd)};
+                                          std::to_string(back.lock_fd),
+                                          pasta_pidfd >= 0 ? std::to_string(pasta_pidfd) : "-"};
         for (auto& w : exit_argv(back)) words.push_back(std::move(w));
         std::vector<char*> args;
         for (auto& w : words) args.push_back(w.data());

@@ -64,9 +64,10 @@ struct Relay {
 };
 
 // Becomes the monitor: execveat of a sealed memfd holding it, with `pidfd` (the command),
-// `signal_fd` (the forwarded signals), the relays and the Handback's fds kept open. Returns only
+// `signal_fd` (the forwarded signals), `pasta_pidfd` (the container's pasta, or -1: its death is
+// said in the log), the relays and the Handback's fds kept open. Returns only
 // when that failed, with every fd as it was and a warning on stderr (the container's log): the
 // caller then supervises the command itself, as before.
-void become_monitor(int pidfd, int signal_fd, const std::vector<Relay>& relays, const Handback& back);
+void become_monitor(int pidfd, int signal_fd, int pasta_pidfd, const std::vector<Relay>& relays, const Handback& back);
 
 }  // namespace hutch::monitor

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,13 @@ void check_ports(const std::vector<PublishedPort>& ports) {
         if (p.protocol != "tcp" && p.protocol != "udp")
             throw UsageError("--network pasta forwards tcp and udp, not " + p.protocol + " (" + shown + ")");
     }
+}
+
+std::vector<PortBinding> bindings(const std::vector<PublishedPort>& ports) {
+    std::vector<PortBinding> out;
+    for (const auto& p : ports)
+        out.push_back({p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port, p.container_port, p.protocol});
+    return out;
 }
 
 std::vector<std::string> arguments(pid_t pid, const std::vector<PublishedPort>& ports, bool ipv4_only,
@@ -122,6 +130,7 @@ Process::Process(pid_t container_pid, const std::vector<PublishedPort>& ports, b
         ::_exit(127);
     }
     pid_ = pid;
+    pidfd_ = Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // none on a kernel before 5.3: not watched
     // Ready once it wrote its pid (after configuring the namespace); an exit before is its error.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (;;) {
@@ -150,6 +159,16 @@ Process::Process(pid_t adopted) {
     if (ProcStat(adopted).field(4) != std::to_string(::getpid()))
         throw Error("take back pasta: process " + std::to_string(adopted) + " is not this one's child");
     pid_ = adopted;
+    pidfd_ = Fd(static_cast<int>(::syscall(SYS_pidfd_open, adopted, 0)));
+}
+
+std::string death_notice(int pidfd) {
+    siginfo_t info{};
+    std::string how = "exited";
+    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0)
+        how = info.si_code == CLD_EXITED ? "exited with status " + std::to_string(info.si_status)
+                                         : "was killed by signal " + std::to_string(info.si_status);
+    return "hutch: pasta, the container's network, " + how + ": the container has no network from now on\n";
 }
 
 Process::~Process() {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/fd.hpp"
 #include "runtime/spec.hpp"
 
 namespace hutch::pasta {
@@ -28,6 +29,10 @@ std::string binary();
 // Throws UsageError for a published port pasta cannot forward as Docker would publish it: a
 // port the kernel picks (-p 80, -P), a host port range, sctp.
 void check_ports(const std::vector<PublishedPort>& ports);
+
+// The ports as published, for the container's record (`ps`, `port`, inspect): each is the host
+// port it was given (check_ports refuses the others), on every address unless one was given.
+std::vector<PortBinding> bindings(const std::vector<PublishedPort>& ports);
 
 // pasta's arguments for the container whose first process is `pid` (`ipv4_only`: the container
 // has no IPv6); it writes its own pid to `pid_file` once the namespace is configured.
@@ -46,12 +51,21 @@ public:
     // `adopted` is this process's child: no other process is killed when this goes.
     explicit Process(pid_t adopted);
     pid_t pid() const { return pid_; }
+    // A pidfd of it (readable once it exits), for the supervisor to notice its death: the
+    // container has no network from then on, which nothing else would tell.
+    int pidfd() const { return pidfd_.get(); }
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     ~Process();
 
 private:
     pid_t pid_ = -1;
+    Fd pidfd_;
 };
+
+// The line a supervisor prints when pasta (`pidfd`, readable) exited before the container:
+// how it ended, and that the container has no network from now on. pasta stays a zombie
+// (WNOWAIT) for its Process to reap.
+std::string death_notice(int pidfd);
 
 }  // namespace hutch::pasta

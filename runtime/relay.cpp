@@ -12,6 +12,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/launch_internal.hpp"
+#include "runtime/pasta.hpp"
 #include "runtime/terminal.hpp"
 
 namespace hutch::launch_detail {
@@ -57,12 +58,13 @@ void flush(Relay& r) {
 
 
 // The wait loop: forwards signals, relays streams, returns when the child has exited.
-void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> relays, int master) {
+void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> relays, int master, int pasta_pidfd) {
     for (auto& r : relays)
         if (r.buffered) ::fcntl(r.to, F_SETFL, ::fcntl(r.to, F_GETFL) | O_NONBLOCK);
+    constexpr std::size_t kRelaysAt = 3;
     for (;;) {
         // Per relay: its source while nothing waits to be written, else its destination.
-        std::vector<pollfd> fds = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+        std::vector<pollfd> fds = {{child.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {pasta_pidfd, POLLIN, 0}};
         for (const auto& r : relays) {
             if (!r.pending.empty()) fds.push_back({r.to, POLLOUT, 0});
             else fds.push_back({r.open ? r.from : -1, POLLIN, 0});
@@ -81,9 +83,15 @@ void supervise(Child& child, const BlockedSignals& signals, std::vector<Relay> r
                 }
             }
         }
+        if (fds[2].revents & POLLIN) {
+            // Said once, on hutch's stderr (the log of a detached container), and not watched again.
+            const std::string notice = pasta::death_notice(pasta_pidfd);
+            [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, notice.data(), notice.size());
+            pasta_pidfd = -1;
+        }
         for (std::size_t i = 0; i < relays.size(); ++i) {
             Relay& r = relays[i];
-            short events = fds[2 + i].revents;
+            short events = fds[kRelaysAt + i].revents;
             if (!r.pending.empty()) {
                 if (events & (POLLOUT | POLLERR | POLLHUP)) flush(r);
             } else if (r.open && (events & (POLLIN | POLLHUP | POLLERR))) {
@@ -131,7 +139,7 @@ StdioPipes pipes_for_host_streams(const Spec& spec) {
 // Relays the process's streams (its pty, or the pipes standing in for host files) and forwards
 // signals until it exits; returns its exit status.
 int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& master, StdioPipes& pipes,
-                         bool interactive) {
+                         bool interactive, int pasta_pidfd) {
     std::optional<RawTerminal> raw;
     std::vector<Relay> relays;
     if (master) {
@@ -145,7 +153,7 @@ int supervise_until_exit(Child& child, const BlockedSignals& signals, const Fd& 
         if (fd == 0) relays.push_back({STDIN_FILENO, pipes.parent_ends[0].release(), true});
         else relays.push_back({pipes.parent_ends[fd].get(), fd, false});
     }
-    supervise(child, signals, relays, master.get());
+    supervise(child, signals, relays, master.get(), pasta_pidfd);
     return child.wait();
 }
 

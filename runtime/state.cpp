@@ -484,7 +484,8 @@ void remove_container(const Paths& paths, const ContainerState& state) {
     remove_container_cgroups(state.id, recorded);
     // Its published ports before its address: once released, the address may go to another
     // container, which must not receive the old ports' traffic.
-    if (!state.ports.empty()) net::remove_port_rules(state.id);
+    // (Rootless hutch's ports are pasta's forwards, gone with pasta: it makes no rule.)
+    if (!state.ports.empty() && !rootless::active()) net::remove_port_rules(state.id);
     net::release_claims(paths.data_root, state.id,
                         [&paths](const std::string& other) { return paths.hosts_file(other); });
     remove_record(paths, state.id, state.name);

@@ -15,9 +15,12 @@
 // the forwarded signal: hutch records the exit, cleans up, and decides the restart
 // (runtime/launch.cpp, resume_after_exit).
 //
+//   - says in the log when the container's pasta (rootless hutch's network) exits first: the
+//     container has no network from then on, and nothing else would tell.
+//
 //   argv: [0] "hutch-monitor", [1] the command's pidfd, [2] the signalfd, [3] hutch's binary
 //         (an O_PATH fd), [4] the relays "FROM:TO,FROM:TO" or "-", [5] the lock file's fd,
-//         [6...] hutch's argv.
+//         [6] pasta's pidfd or "-", [7...] hutch's argv.
 // A failure it cannot recover from is written to its stderr (the container's log) and ends it
 // with status 125: the container then looks as if its supervisor was killed, which `rm -f`
 // cleans (and `wait` still has the status when it came that far).
@@ -31,7 +34,7 @@ using hutch::freestanding::syscall6;
 constexpr long kSysRead = 0, kSysWrite = 1, kSysPwrite = 18, kSysPoll = 7, kSysFcntl = 72, kSysPrctl = 157, kSysExit = 60,
                kSysWaitid = 247, kSysExecveat = 322, kSysPidfdSendSignal = 424;
 constexpr long kFSetFd = 2, kFdCloexec = 1, kFGetFl = 3, kFSetFl = 4, kONonblock = 04000, kAtEmptyPath = 0x1000;
-constexpr long kPrSetName = 15, kPrSetDumpable = 4, kPPidfd = 3, kWExited = 4, kWNowait = 0x01000000;
+constexpr long kPrSetName = 15, kPrSetDumpable = 4, kPPidfd = 3, kWNohang = 1, kWExited = 4, kWNowait = 0x01000000;
 constexpr long kEINTR = 4, kEAGAIN = 11;
 constexpr short kPollIn = 0x1, kPollErr = 0x8, kPollHup = 0x10;
 constexpr int kCldExited = 1, kSigWinch = 28;
@@ -136,6 +139,26 @@ bool same(const char* a, const char* b) {
     return *a == *b;
 }
 
+// pasta (`pasta_fd`, its pidfd, readable) ended before the command: the line hutch's in-process
+// supervisor writes too (pasta::death_notice). WNOWAIT: hutch reaps pasta when the container ends.
+void say_pasta_ended(int pasta_fd) {
+    static int info[32];
+    static char number[4];
+    const char* how = "exited";
+    const bool known = syscall6(kSysWaitid, kPPidfd, pasta_fd, reinterpret_cast<long>(info), kWExited | kWNohang | kWNowait, 0) == 0 &&
+                       info[4] != 0;  // si_pid, at byte 16: 0 while it still runs
+    if (known) {
+        how = info[2] == kCldExited ? "exited with status " : "was killed by signal ";
+        format_small(info[6] & 0xff, number);
+    }
+    static const char head[] = "hutch: pasta, the container's network, ";
+    static const char tail[] = ": the container has no network from now on\n";
+    write_all(2, head, sizeof head - 1);
+    write_all(2, how, length(how));
+    if (known) write_all(2, number, length(number));
+    write_all(2, tail, sizeof tail - 1);
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void monitor_main(long* stack) {
@@ -146,21 +169,26 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
     // /proc (exec made it dumpable again); the name `ps` shows.
     syscall6(kSysPrctl, kPrSetDumpable, 0);
     syscall6(kSysPrctl, kPrSetName, reinterpret_cast<long>("hutch-monitor"));
-    if (argc < 9 || argc - 6 >= kMaxArgs || !same(argv[argc - 2], "@status") || !same(argv[argc - 1], "@signal"))
+    if (argc < 10 || argc - 7 >= kMaxArgs || !same(argv[argc - 2], "@status") || !same(argv[argc - 1], "@signal"))
         fail("not a monitor command (this is hutch's detached-container monitor)");
     const int pidfd = parse_fd(argv[1]), signal_fd = parse_fd(argv[2]), hutch_fd = parse_fd(argv[3]);
     Relay relays[kMaxRelays];
     const int relay_count = parse_relays(argv[4], relays);
     const int lock_fd = parse_fd(argv[5]);
-    if (pidfd < 0 || signal_fd < 0 || hutch_fd < 0 || relay_count < 0 || lock_fd < 0) fail("malformed arguments");
+    const bool with_pasta = !same(argv[6], "-");
+    int pasta_fd = with_pasta ? parse_fd(argv[6]) : -1;
+    if (pidfd < 0 || signal_fd < 0 || hutch_fd < 0 || relay_count < 0 || lock_fd < 0 || (with_pasta && pasta_fd < 0))
+        fail("malformed arguments");
 
     int forwarded = 0;
-    PollFd fds[2 + kMaxRelays];
+    constexpr int kRelaysAt = 3;
+    PollFd fds[kRelaysAt + kMaxRelays];
     for (;;) {
         fds[0] = {pidfd, kPollIn, 0};
         fds[1] = {signal_fd, kPollIn, 0};
-        for (int i = 0; i < relay_count; ++i) fds[2 + i] = {relays[i].open ? relays[i].from : -1, kPollIn, 0};
-        long ready = syscall6(kSysPoll, reinterpret_cast<long>(fds), 2 + relay_count, -1);
+        fds[2] = {pasta_fd, kPollIn, 0};  // -1 once said: poll skips it
+        for (int i = 0; i < relay_count; ++i) fds[kRelaysAt + i] = {relays[i].open ? relays[i].from : -1, kPollIn, 0};
+        long ready = syscall6(kSysPoll, reinterpret_cast<long>(fds), kRelaysAt + relay_count, -1);
         if (ready == -kEINTR) continue;
         if (ready < 0) fail("poll failed");
         if (fds[1].revents & kPollIn) {
@@ -173,8 +201,12 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
                 syscall6(kSysPidfdSendSignal, pidfd, signo, 0, 0);
             }
         }
+        if (fds[2].revents & kPollIn) {
+            say_pasta_ended(pasta_fd);
+            pasta_fd = -1;
+        }
         for (int i = 0; i < relay_count; ++i)
-            if (relays[i].open && (fds[2 + i].revents & (kPollIn | kPollHup | kPollErr)) && !pump(relays[i]))
+            if (relays[i].open && (fds[kRelaysAt + i].revents & (kPollIn | kPollHup | kPollErr)) && !pump(relays[i]))
                 relays[i].open = false;
         if (fds[0].revents & kPollIn) break;
     }
@@ -210,7 +242,7 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
     syscall6(kSysPwrite, lock_fd, reinterpret_cast<long>(record), length, 0);
     static char* next[kMaxArgs + 1];
     int n = 0;
-    for (long i = 6; i < argc - 2; ++i) next[n++] = argv[i];
+    for (long i = 7; i < argc - 2; ++i) next[n++] = argv[i];
     next[n++] = status_text;
     next[n++] = signal_text;
     next[n] = nullptr;
@@ -218,6 +250,7 @@ extern "C" [[noreturn]] void monitor_main(long* stack) {
     syscall6(kSysFcntl, pidfd, kFSetFd, kFdCloexec);
     syscall6(kSysFcntl, signal_fd, kFSetFd, kFdCloexec);
     syscall6(kSysFcntl, hutch_fd, kFSetFd, kFdCloexec);
+    if (with_pasta) syscall6(kSysFcntl, parse_fd(argv[6]), kFSetFd, kFdCloexec);
     for (int i = 0; i < relay_count; ++i) syscall6(kSysFcntl, relays[i].from, kFSetFd, kFdCloexec);
     syscall6(kSysExecveat, hutch_fd, reinterpret_cast<long>(""), reinterpret_cast<long>(next), reinterpret_cast<long>(envp),
              kAtEmptyPath);

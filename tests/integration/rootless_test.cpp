@@ -96,12 +96,21 @@ protected:
     // `after` runs as root once hutch ended (its exit status is kept), to stop what `setup` started.
     Result as_user(const Strings& args, const std::string& setup = "", bool own_netns = false, uid_t uid = kUser,
                    const std::string& env = "", const std::string& after = "") {
+        std::string command = quoted(b() + "/hutch");
+        for (const auto& a : args) command += " " + quoted(a);
+        return as_user_command(command, setup, own_netns, uid, env, after);
+    }
+    // A shell script as the user (hutch is $H there), in the same set-up.
+    Result as_user_script(const std::string& user_script, const std::string& setup = "", bool own_netns = false) {
+        return as_user_command("/bin/sh -c " + quoted("H=" + quoted(b() + "/hutch") + "; " + user_script), setup, own_netns);
+    }
+    Result as_user_command(const std::string& command, const std::string& setup, bool own_netns, uid_t uid = kUser,
+                           const std::string& env = "", const std::string& after = "") {
         std::string script = "set -e; mount --bind " + quoted(b() + "/etc") + " /etc; " + (setup.empty() ? "" : setup + "; ") + "set +e; " +
                              (after.empty() ? "exec " : "") + "/usr/bin/setpriv --reuid " +
                              std::to_string(uid) + " --regid " + std::to_string(uid) + " --clear-groups /usr/bin/env -i " +
                              (env.empty() ? "HOME=" + quoted(b() + "/home") + " XDG_RUNTIME_DIR=" + quoted(b() + "/run") : env) +
-                             " PATH=/usr/bin:/bin " + quoted(b() + "/hutch");
-        for (const auto& a : args) script += " " + quoted(a);
+                             " PATH=/usr/bin:/bin " + command;
         if (!after.empty()) script += "; rc=$?; " + after + "; exit $rc";
         Strings argv = {"/usr/bin/unshare", "-m"};
         // What the setup starts lives in a pid namespace that dies with the command, whatever
@@ -399,6 +408,52 @@ TEST_F(RootlessIntegration, PastaCarriesTrafficAndPublishesPorts) {
     EXPECT_EQ(r.out, "served-by-the-outside\n1\n") << describe(r);
     EXPECT_EQ(r.out.find("secret"), std::string::npos);
     EXPECT_EQ(read_file(b() + "/published.out"), "published-port\n") << "the host reaches the container's port 80 at 8081";
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
+// A detached container on pasta: ps, port and inspect show its published port, the host
+// reaches it; when pasta dies while the container runs, the monitor says so in the container's
+// log (the container has no network from then on), and a foreground run says so on stderr.
+TEST_F(RootlessIntegration, DetachedOnPastaShowsItsPortsAndTellsWhenPastaDies) {
+    if (::access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "no pasta (Debian's passt package)";
+    if (!path_exists("/dev/net/tun")) GTEST_SKIP() << "no /dev/net/tun on this machine (pasta needs a tun device)";
+    const std::string bb = quoted(rootfs() + "/bin/busybox");
+    const std::string containers = quoted(b() + "/run/hutch/containers");
+    const std::string setup = "mount -t tmpfs -o mode=755 hutch-test-devnet /dev/net; mknod -m 666 /dev/net/tun c 10 200; ip link set lo up; "
+        // pasta copies a routed interface's address and routes: a veth of the test's own.
+        "ip link add hv0 type veth peer name hv1; ip addr add 10.77.0.1/24 dev hv0; ip link set hv0 up; ip link set hv1 up; "
+        "ip route add default via 10.77.0.254 dev hv0";
+    // Waits (5 s at most) until `hutch logs NAME` holds "pasta".
+    const std::string await_notice = "for i in $(seq 50); do $H logs web 2>&1 | grep -q pasta && break; sleep 0.1; done; ";
+    const std::string script =
+        "id=$($H run -d --name web -p 127.0.0.1:8081:80 " + quoted(rootfs()) +
+        " sh -c 'while :; do echo served | nc -l -p 80 -w 5; done') || exit 1; "
+        "echo ps: $($H ps --format '{{.Names}} {{.Ports}}'); "
+        "echo port: $($H port web); "
+        "echo inspect: $($H inspect -f '{{json .NetworkSettings.Ports}}' web); "
+        "for i in $(seq 50); do out=$(" + bb + " nc -w 2 127.0.0.1 8081 </dev/null 2>/dev/null); [ -n \"$out\" ] && break; sleep 0.1; done; "
+        "echo host: $out; "
+        "kill -9 $(cat " + containers + "/$id/pasta.pid); " + await_notice +
+        "echo log: $($H logs web 2>&1); "
+        "echo state: $($H inspect -f '{{.State.Status}}' web); "
+        "$H rm -f web >/dev/null; "
+        // A foreground run: hutch's own stderr.
+        "$H run --name fg " + quoted(rootfs()) + " sleep 3 2> " + quoted(b() + "/home/fg.err") + " & "
+        "for i in $(seq 50); do [ -s " + containers + "/$($H inspect -f '{{.Id}}' fg 2>/dev/null)/pasta.pid ] && break; sleep 0.1; done; "
+        "kill -TERM $(cat " + containers + "/$($H inspect -f '{{.Id}}' fg)/pasta.pid); wait; "
+        "echo fg: $(cat " + quoted(b() + "/home/fg.err") + "); $H rm fg >/dev/null";
+    Result r = as_user_script(script, setup, true);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out,
+              "ps: web 127.0.0.1:8081->80/tcp\n"
+              "port: 80/tcp -> 127.0.0.1:8081\n"
+              "inspect: {\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"8081\"}]}\n"
+              "host: served\n"
+              "log: hutch: pasta, the container's network, was killed by signal 9: the container has no network from now on\n"
+              "state: running\n"
+              // pasta ends itself on SIGTERM
+              "fg: hutch: pasta, the container's network, exited with status 0: the container has no network from now on\n")
+        << describe(r);
     EXPECT_EQ(leftovers(), Strings{});
 }
 
