@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <optional>
 #include <string>
 
 #include "runtime/error.hpp"
@@ -196,21 +198,59 @@ Maps user_maps(const User& user, const std::string& subuid_text, const std::stri
 
 Maps user_maps(const User& user) { return user_maps(user, read_small("/etc/subuid"), read_small("/etc/subgid")); }
 
-Maps keep_id(const Maps& maps) {
-    auto lay = [](const std::vector<IdMapping>& map, const char* file) {
+KeepId parse_keep_id(const std::string& value) {
+    KeepId how;
+    if (value == "keep-id") return how;
+    const std::string prefix = "keep-id:";
+    if (value.rfind(prefix, 0) != 0 || value.size() == prefix.size())
+        throw UsageError("invalid --userns " + in_quotes(value) + ": keep-id[:uid=UID,gid=GID,size=SIZE]");
+    std::size_t at = prefix.size();
+    while (at <= value.size()) {
+        std::size_t end = value.find(',', at);
+        if (end == std::string::npos) end = value.size();
+        const std::string option = value.substr(at, end - at);
+        at = end + 1;
+        const std::size_t equals = option.find('=');
+        const std::string key = option.substr(0, equals);
+        std::optional<std::uint32_t>* slot = key == "uid" ? &how.uid : key == "gid" ? &how.gid : key == "size" ? &how.size : nullptr;
+        std::uint32_t n = 0;
+        const char* digits = option.data() + (equals == std::string::npos ? option.size() : equals + 1);
+        auto [rest, err] = std::from_chars(digits, option.data() + option.size(), n);
+        if (!slot || equals == std::string::npos || err != std::errc() || rest != option.data() + option.size() ||
+            digits == rest || n == 0xffffffffu || (key == "size" && n == 0))
+            throw UsageError("invalid --userns keep-id option " + in_quotes(option) +
+                             ": uid=UID, gid=GID (the id you become inside) or size=SIZE (how many ids the container gets)");
+        if (*slot) throw UsageError("--userns keep-id: " + key + "= given twice");
+        *slot = n;
+    }
+    return how;
+}
+
+Maps keep_id(const Maps& maps, const KeepId& how) {
+    auto lay = [&how](const std::vector<IdMapping>& map, std::optional<std::uint32_t> inside, const char* file) {
         const std::uint32_t own = map.front().host_id;  // user_maps puts 0 -> the user first
+        const std::uint32_t at = inside.value_or(own);
         const std::vector<IdMapping> subordinate(map.begin() + 1, map.end());
         const std::uint64_t total = ids_in(subordinate);
-        if (total < own)
-            throw UsageError(std::string("--userns keep-id maps ids 0 to ") + std::to_string(own) + " below your own onto " + file +
-                             "'s ranges, which hold only " + std::to_string(total));
-        std::vector<IdMapping> out = laid_from(0, subordinate, 0, own);
-        out.push_back({own, own, 1});
-        for (const auto& m : laid_from(own + 1, subordinate, own, total - own)) out.push_back(m);
+        // The container's ids: `size` of them, or your one and every subordinate id.
+        const std::uint64_t ids = how.size ? *how.size : total + 1;
+        if (!how.size && at > total)
+            throw UsageError("--userns keep-id puts your id at " + std::to_string(at) + ": ids 0 to " + std::to_string(at - 1) +
+                             " below it take " + file + "'s ranges, which hold only " + std::to_string(total));
+        if (at >= ids)
+            throw UsageError("--userns keep-id puts your id at " + std::to_string(at) + ", beyond the " + std::to_string(ids) +
+                             " ids of the container (size=)");
+        if (total < ids - 1)
+            throw UsageError("--userns keep-id with " + std::to_string(ids) + " ids (your id at " + std::to_string(at) +
+                             ") needs " + std::to_string(ids - 1) + " of " + file + "'s ranges, which hold only " +
+                             std::to_string(total));
+        std::vector<IdMapping> out = laid_from(0, subordinate, 0, at);
+        out.push_back({at, own, 1});
+        for (const auto& m : laid_from(at + 1, subordinate, at, ids - 1 - at)) out.push_back(m);
         userns::check_map(out, std::string("--userns keep-id over ") + file + "'s ranges");
         return out;
     };
-    return {lay(maps.uids, "/etc/subuid"), lay(maps.gids, "/etc/subgid")};
+    return {lay(maps.uids, how.uid, "/etc/subuid"), lay(maps.gids, how.gid, "/etc/subgid")};
 }
 
 void require_helpers() {

@@ -17,7 +17,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,11 +59,19 @@ Maps user_maps(const User& user, const std::string& subuid_text, const std::stri
 // The same from /etc/subuid and /etc/subgid.
 Maps user_maps(const User& user);
 
-// --userns keep-id (podman's) from user_maps()'s: the user's own id stays itself inside (uid U is
-// host uid U), and the subordinate ranges take container ids 0..U-1 and U+1.. around it; the
-// container's root is the first subordinate id. Throws UsageError when the ranges are too few
-// to reach U.
-Maps keep_id(const Maps& maps);
+// --userns keep-id[:uid=UID,gid=GID,size=SIZE] (podman's), parsed: where the user's own ids
+// sit inside (default: the same ids), and how many ids the container gets (default: the user's
+// and every subordinate id). Throws UsageError naming a bad option.
+struct KeepId {
+    std::optional<std::uint32_t> uid, gid, size;
+};
+KeepId parse_keep_id(const std::string& value);
+
+// --userns keep-id from user_maps()'s: the user's own id sits at `how.uid` inside (its own
+// value unless given; the same for gids), and the subordinate ranges take the container ids
+// 0..that-1 and those after it, `how.size` ids in all; the container's root is the first
+// subordinate id. Throws UsageError when the ranges are too few, or the id lies past the size.
+Maps keep_id(const Maps& maps, const KeepId& how = {});
 
 // Writes the maps of the new user namespace of `pid` with newuidmap and newgidmap. Throws Error
 // with the helper's own message when it refuses (a range not the user's, say), UsageError when

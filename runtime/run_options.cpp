@@ -381,15 +381,19 @@ std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& fi
 // words where Docker refuses it too.
 void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
-    const bool keep_id = o.userns == "keep-id";
+    const bool keep_id = o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0;
+    if (o.userns == "nomap")
+        throw UsageError(std::string("--userns nomap is not supported: ") +
+                         (host.rootless ? "with your own id unmapped, the container's root could not reach your rootfs, image "
+                                          "layers and state (podman chowns its storage for it); --userns keep-id:uid=N maps "
+                                          "your id where you choose"
+                                        : "it is for rootless hutch, and root's containers never map root (--userns auto)"));
     if (host.rootless && (maps_given || (!o.userns.empty() && !keep_id)))
         throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns " + o.userns) +
                          (maps_given ? " need" : " needs") + " root: rootless hutch maps the container's ids itself (0 is you, 1.. "
                          "your /etc/subuid and /etc/subgid ranges; --userns keep-id keeps your own id)");
     if (keep_id && !host.rootless)
-        throw UsageError("--userns keep-id is for rootless hutch (run by the user whose id it keeps)");
-    if (o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap")
-        throw UsageError("--userns " + o.userns + " is not supported (keep-id without options is)");
+        throw UsageError("--userns " + o.userns + " is for rootless hutch (run by the user whose id it keeps)");
     const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
     if (!o.userns.empty() && o.userns != "host" && !automatic && !keep_id)
         throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace");
@@ -436,7 +440,7 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         gid_what = "--userns auto";
     } else if (host.rootless) {
         s.hutch.rootless = true;
-        const rootless::Maps maps = keep_id ? rootless::keep_id(*host.rootless) : *host.rootless;
+        const rootless::Maps maps = keep_id ? rootless::keep_id(*host.rootless, rootless::parse_keep_id(o.userns)) : *host.rootless;
         uids = maps.uids;
         gids = maps.gids;
         uid_what = "the rootless map of /etc/subuid";
@@ -689,9 +693,13 @@ Spec build_run_spec(const RunOptions& given, const std::string& id, const HostFa
     // No --network: Docker's default bridge, or for rootless hutch pasta, as podman's default.
     RunOptions o = given;
     if (o.network.empty()) o.network = host.rootless ? "pasta" : "bridge";
-    // --userns keep-id runs the command as the user (podman's), unless -u says otherwise.
-    if (o.userns == "keep-id" && o.user.empty() && host.rootless)
-        o.user = std::to_string(host.rootless->uids.front().host_id) + ":" + std::to_string(host.rootless->gids.front().host_id);
+    // --userns keep-id runs the command as the user (podman's), where keep-id put the user's ids,
+    // unless -u says otherwise.
+    if ((o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0) && o.user.empty() && host.rootless) {
+        const rootless::KeepId how = rootless::parse_keep_id(o.userns);
+        o.user = std::to_string(how.uid.value_or(host.rootless->uids.front().host_id)) + ":" +
+                 std::to_string(how.gid.value_or(host.rootless->gids.front().host_id));
+    }
     check_basics(o);
     Spec s;
     set_basics(s, o);

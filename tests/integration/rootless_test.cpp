@@ -186,6 +186,22 @@ TEST_F(RootlessIntegration, KeepIdKeepsTheUsersOwnId) {
     struct stat st {};
     ASSERT_EQ(::stat((volume + "/made").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, kUser);
+
+    // keep-id:uid=,gid=,size= (podman's): the user is 200:210 inside, of 1000 ids in all, and
+    // what the command writes in the volume is still the user's on the host.
+    Result placed = as_user({"run", "--rm", "--network", "none", "--userns", "keep-id:uid=200,gid=210,size=1000", "-v",
+                             volume + ":/vol", rootfs(), "sh", "-c", "id -u; id -g; stat -c %u /vol; touch /vol/placed; cat /proc/self/uid_map"});
+    ASSERT_EXIT_CODE(placed, 0);
+    Strings got;
+    for (const auto& line : placed.out_lines()) got.push_back(words(line));
+    EXPECT_EQ(got, (Strings{"200", "210", "200", "0 " + std::to_string(kSubordinate) + " 200", "200 " + u + " 1",
+                            "201 " + std::to_string(kSubordinate + 200) + " 799"}));
+    ASSERT_EQ(::stat((volume + "/placed").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kUser);
+    Result bad = as_user({"run", "--rm", "--network", "none", "--userns", "keep-id:size=70000", rootfs(), "true"});
+    EXPECT_EXIT_CODE(bad, 125);
+    EXPECT_EQ(bad.err_lines().size(), 1u) << describe(bad);
+    EXPECT_NE(bad.err.find("which hold only 65536"), std::string::npos) << describe(bad);
     EXPECT_EQ(leftovers(), Strings{});
 }
 

@@ -48,6 +48,28 @@ TEST(Rootless, KeepIdKeepsTheUsersIdAndLaysTheRangesAroundIt) {
     EXPECT_TRUE(contains(usage_error([&] { rootless::keep_id(few); }), "hold only 10"));
 }
 
+TEST(Rootless, KeepIdOptionsPlaceTheUsersIdAndSizeTheNamespace) {
+    rootless::Maps one{{{0, 1000, 1}, {1, 100000, 65536}}, {{0, 1000, 1}, {1, 200000, 65536}}};
+    // podman's keep-id:uid=200,gid=210: the user is 200:210 inside.
+    rootless::Maps placed = rootless::keep_id(one, rootless::parse_keep_id("keep-id:uid=200,gid=210"));
+    EXPECT_EQ(placed.uids, (Map{{0, 100000, 200}, {200, 1000, 1}, {201, 100200, 65336}}));
+    EXPECT_EQ(placed.gids, (Map{{0, 200000, 210}, {210, 1000, 1}, {211, 200210, 65326}}));
+    // size=: that many ids in all, the user's among them.
+    rootless::Maps sized = rootless::keep_id(one, rootless::parse_keep_id("keep-id:size=1500"));
+    EXPECT_EQ(sized.uids, (Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 499}}));
+    rootless::Maps root_only = rootless::keep_id(one, rootless::parse_keep_id("keep-id:uid=0,gid=0,size=1"));
+    EXPECT_EQ(root_only.uids, (Map{{0, 1000, 1}}));
+    // The user's id past the size, or more ids than the ranges hold.
+    EXPECT_TRUE(contains(usage_error([&] { rootless::keep_id(one, rootless::parse_keep_id("keep-id:size=500")); }),
+                         "puts your id at 1000, beyond the 500 ids"));
+    EXPECT_TRUE(contains(usage_error([&] { rootless::keep_id(one, rootless::parse_keep_id("keep-id:size=70000")); }),
+                         "needs 69999 of /etc/subuid's ranges, which hold only 65536"));
+    for (const char* bad : {"keep-id:", "keep-id:uid", "keep-id:uid=", "keep-id:uid=x", "keep-id:uid=-1", "keep-id:uid=4294967295",
+                            "keep-id:size=0", "keep-id:name=a", "keep-id:uid=1,", "keep-id:uid=1,uid=2", "keep-idx"})
+        EXPECT_FALSE(usage_error([&] { rootless::parse_keep_id(bad); }).empty()) << bad;
+    EXPECT_TRUE(contains(usage_error([] { rootless::parse_keep_id("keep-id:name=a"); }), "\"name=a\""));
+}
+
 TEST(Rootless, DefaultRootsAreTheUsersOwn) {
     static std::map<std::string, const char*> env;
     auto getenv = [](const char* name) -> const char* {
@@ -129,6 +151,21 @@ TEST(RunOptionsRootless, KeepIdRunsAsTheUser) {
     EXPECT_EQ(s.linux.uid_mappings, (Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}}));
     o.user = "0";
     EXPECT_EQ(build_run_spec(o, "id", rootless_facts()).process.user.uid, 0u) << "-u still chooses";
+    // keep-id:uid=,gid=: the command runs where the user's ids were put.
+    o.user.clear();
+    o.userns = "keep-id:uid=200,gid=210,size=1000";
+    Spec placed = build_run_spec(o, "id", rootless_facts());
+    EXPECT_EQ(placed.process.user.uid, 200u);
+    EXPECT_EQ(placed.process.user.gid, 210u);
+    EXPECT_EQ(placed.linux.uid_mappings, (Map{{0, 100000, 200}, {200, 1000, 1}, {201, 100200, 799}}));
+    o.userns = "keep-id:gid=7";
+    Spec gid_only = build_run_spec(o, "id", rootless_facts());
+    EXPECT_EQ(gid_only.process.user.uid, 1000u);
+    EXPECT_EQ(gid_only.process.user.gid, 7u);
+    o.userns = "keep-id:uid=x";
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", rootless_facts()); }), "invalid --userns keep-id option \"uid=x\""));
+    o.userns = "nomap";
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", rootless_facts()); }), "could not reach your rootfs"));
 }
 
 TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
@@ -145,7 +182,6 @@ TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     refused([](RunOptions& o) { o.device_cgroup_rules = {"c 1:3 rwm"}; }, "--device-cgroup-rule needs root");
     refused([](RunOptions& o) { o.uidmap = {"0:1:1"}; }, "--uidmap and --gidmap need root");
     refused([](RunOptions& o) { o.userns = "host"; }, "--userns host needs root");
-    refused([](RunOptions& o) { o.image_layers = {"/layer"}; }, "images");
     refused([](RunOptions& o) { o.publish = {"80"}; }, "HOST_PORT:CONTAINER_PORT");
     // A volume the user cannot read.
     RunOptions o = rootless_base();
