@@ -398,9 +398,9 @@ private:
         std::optional<std::uint32_t> host_root = userns::host_id(s_.linux.uid_mappings, 0);
         if (s_.process.user.uid != 0)
             add(id, Level::kPass, "runs as " + who, why, fix);
-        else if (s_.has_new_namespace(NamespaceType::kUser) && host_root && *host_root != 0)
+        else if (s_.has_namespace(NamespaceType::kUser) && host_root && *host_root != 0)
             add(id, Level::kPass, "runs as root inside its own user namespace, host uid " + std::to_string(*host_root), why, fix);
-        else if (s_.has_new_namespace(NamespaceType::kUser))
+        else if (s_.has_namespace(NamespaceType::kUser))
             add(id, Level::kInfo, "runs as root inside its own user namespace, which maps it to the host's root", why, fix);
         else
             add(id, Level::kWarn, "runs as root (" + who + ")", why, fix);

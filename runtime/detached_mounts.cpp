@@ -184,7 +184,8 @@ struct Copy {
 }  // namespace
 
 bool needed(const Spec& spec) {
-    return spec.has_new_namespace(NamespaceType::kUser) && spec.hutch.root == HutchSection::RootKind::kOverlay &&
+    // A user namespace of its own, or one joined (--pid container: of a remapped container).
+    return spec.has_namespace(NamespaceType::kUser) && spec.hutch.root == HutchSection::RootKind::kOverlay &&
            !spec.hutch.rootless;
 }
 

@@ -101,7 +101,7 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     // The container's root owns them, as root owns them without a user namespace: it may edit
     // its /etc/hosts (network updates rewrite the file in place, so the owner stays). Rootless:
     // the user's own, which the container's root may write (the user may give no file away).
-    if (spec.has_new_namespace(NamespaceType::kUser) && !spec.hutch.rootless) {
+    if (spec.has_namespace(NamespaceType::kUser) && !spec.hutch.rootless) {
         const auto uid = userns::host_id(spec.linux.uid_mappings, 0), gid = userns::host_id(spec.linux.gid_mappings, 0);
         for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
             check(::chown(file->c_str(), uid.value_or(0), gid.value_or(0)), "write the container's /etc files", "chown", *file);
@@ -433,8 +433,15 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // staged in a mount namespace of this thread's, which the child's is a locked copy of.
     std::optional<detached::Staging> staging;
     if (detached::needed(spec)) staging.emplace(spec, plan);
+    // A user namespace joined (--pid/--ipc container: of a remapped container): a helper enters
+    // it and clones the child from there, as for an OCI bundle; rootless, it joins the pid
+    // namespace too.
+    const int userns = take_join(joins, CLONE_NEWUSER);
+    const int pid_ns = take_join(joins, CLONE_NEWPID);  // only rootless hutch leaves it here
+    if (pid_ns >= 0 && userns < 0) throw Error("start the container: a pid namespace to join without its user namespace");
     JoinedForTheClone joined(spec, joins);
-    long pid = clone_container(spec, cgroup.fd(), pidfd, flags);
+    long pid = userns >= 0 ? clone_in_user_namespace(spec, userns, cgroup.fd(), pidfd, flags, pid_ns)
+                           : clone_container(spec, cgroup.fd(), pidfd, flags);
     if (pid == 0) {
         // The child's copy of the parent's end goes at once: while the child held it, a dead
         // parent's end never closed, and a child waiting for "go" waited forever.

@@ -110,10 +110,15 @@ long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long&
 // process enters it and clones the child with CLONE_PARENT, so the child is this process's, its
 // new namespaces owned by that user namespace (setns cannot take a thread into a user namespace
 // and back: it would lose the host's capabilities). The helper sends the pid and pidfd back and
-// exits; it is reaped here. Returns 0 in the child, the pid here.
-long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags);
+// exits; it is reaped here. Returns 0 in the child, the pid here. `pid_ns` (or -1): a pid
+// namespace the helper joins for the child once in the user namespace (rootless hutch holds no
+// CAP_SYS_ADMIN in its own user namespace, which joining one from there takes).
+long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags, int pid_ns = -1);
 // The namespaces linux.namespaces[].path names, opened (and a pid namespace joined) for the child.
+// Rootless, a pid namespace is only opened, left in `joins` for clone_in_user_namespace.
 std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJoin>& joins);
+// Takes the join of `clone_flag` out of `joins`: its fd, or -1 when there is none.
+int take_join(std::vector<NamespaceJoin>& joins, int clone_flag);
 // The namespaces a child with a user namespace joins (net, uts), entered by
 // this thread for the clone alone: from inside its own user namespace the child holds no
 // capability over namespaces another user namespace owns, so it could not setns into them

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -57,7 +58,15 @@ long clone_container(const Spec& spec, int cgroup_fd, int& pidfd, unsigned long&
     return pid;
 }
 
-long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags) {
+int take_join(std::vector<NamespaceJoin>& joins, int clone_flag) {
+    auto it = std::find_if(joins.begin(), joins.end(), [&](const NamespaceJoin& j) { return j.clone_flag == clone_flag; });
+    if (it == joins.end()) return -1;
+    const int fd = it->fd;
+    joins.erase(it);
+    return fd;
+}
+
+long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& pidfd, unsigned long& flags, int pid_ns) {
     int pair[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create the container's process", "socketpair");
     Fd here(pair[0]), helper_end(pair[1]);
@@ -70,6 +79,7 @@ long clone_in_user_namespace(const Spec& spec, int userns, int cgroup_fd, int& p
         int code = 0;
         try {
             check(sys::kernel().setns(userns, CLONE_NEWUSER), "enter the user namespace", "setns", "CLONE_NEWUSER");
+            if (pid_ns >= 0) check(sys::kernel().setns(pid_ns, CLONE_NEWPID), "join a pid namespace", "setns", "CLONE_NEWPID");
             const long child = clone_container(spec, cgroup_fd, pidfd, flags, CLONE_PARENT);
             if (child == 0) {
                 helper_end.reset();
@@ -117,7 +127,7 @@ std::vector<Fd> open_joined_namespaces(const Spec& spec, std::vector<NamespaceJo
         sys::Kernel& k = sys::kernel();
         Fd fd(k.openat(AT_FDCWD, ns.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw SysError("open the namespace to join", "open", ns.path, errno);
-        if (ns.type == NamespaceType::kPid) {
+        if (ns.type == NamespaceType::kPid && !spec.hutch.rootless) {
             explain::comment("a process enters a pid namespace only at birth: hutch joins it for the child it clones");
             check(k.setns(fd.get(), CLONE_NEWPID), "join a pid namespace", "setns", ns.path);
             continue;

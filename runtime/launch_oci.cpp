@@ -97,9 +97,7 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     int pidfd = -1;
     unsigned long flags = 0;
     // A user namespace joined by path: a helper enters it and clones the child from there.
-    auto user = std::find_if(joins.begin(), joins.end(), [](const NamespaceJoin& j) { return j.clone_flag == CLONE_NEWUSER; });
-    const int userns = user == joins.end() ? -1 : user->fd;
-    if (user != joins.end()) joins.erase(user);
+    const int userns = take_join(joins, CLONE_NEWUSER);
     JoinedForTheClone joined(spec, joins);
     long pid = userns >= 0 ? clone_in_user_namespace(spec, userns, cgroups.clone_into_fd(), pidfd, flags)
                            : clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);

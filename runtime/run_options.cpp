@@ -1,5 +1,7 @@
 #include "runtime/run_options.hpp"
 
+#include <sys/stat.h>
+
 #include <charconv>
 
 #include "runtime/pasta.hpp"
@@ -467,12 +469,31 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         throw UsageError(std::string("cannot share the host IPC namespace when user namespaces are enabled: its /dev/mqueue "
                                      "cannot be mounted from inside") + opt_out);
     // A network namespace is entered by hutch's parent before the child's user namespace exists
-    // (runtime/launch.cpp); pid and ipc namespaces owned by another user namespace would leave
-    // the container unable to mount its /proc and /dev/mqueue.
-    if (m.pid.kind == NamespaceMode::Kind::kContainer || m.ipc.kind == NamespaceMode::Kind::kContainer)
-        throw UsageError(std::string("joining another container's pid or ipc namespace from a user namespace is not supported "
-                                     "yet (--network container: is)") + opt_out);
-    s.linux.namespaces.push_back({NamespaceType::kUser, ""});
+    // (runtime/launch.cpp). Another container's pid and ipc namespaces belong to its user
+    // namespace, whose root alone may mount the container's /proc and /dev/mqueue: the container
+    // joins that user namespace, and takes its ids, as Docker's containers do.
+    std::string joined_user;
+    std::uint64_t joined_inode = 0;
+    for (const NamespaceMode* shared : {&m.pid, &m.ipc}) {
+        if (shared->kind != NamespaceMode::Kind::kContainer) continue;
+        const std::string flag = std::string(shared == &m.pid ? "--pid" : "--ipc") + " container:" + shared->container;
+        const HostFacts::JoinedContainer target = host.running_container(shared->container);
+        if (!target.own_user_namespace)
+            throw UsageError(flag + ": that container has no user namespace, and its namespaces cannot be joined from one" + opt_out);
+        // Maps given that are that namespace's own ask for nothing else (a script that gives
+        // every container the same --uidmap); other ones, or a slot or keep-id of its own, would.
+        if ((maps_given && (uids != target.uid_mappings || gids != target.gid_mappings)) || automatic || keep_id)
+            throw UsageError("conflicting options: " + flag + " shares that container's user namespace and its ids, so " +
+                             (maps_given ? std::string("other --uidmap/--gidmap") : "--userns " + o.userns) + " cannot apply");
+        const std::string path = target.ns_dir + "/user";
+        if (!joined_user.empty() && target.user_namespace_inode != joined_inode)
+            throw UsageError("--pid and --ipc join two containers, whose user namespaces differ: join one container's");
+        joined_user = path;
+        joined_inode = target.user_namespace_inode;
+        uids = target.uid_mappings;
+        gids = target.gid_mappings;
+    }
+    s.linux.namespaces.push_back({NamespaceType::kUser, joined_user});
     s.linux.uid_mappings = std::move(uids);
     s.linux.gid_mappings = std::move(gids);
     // Both ends of the range must be gids of the namespace, or the kernel refuses the write.
@@ -504,7 +525,7 @@ void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const Host
 // In a user namespace, the ids the container uses must be ones it maps: the process's, and the
 // tty group devpts is mounted with (left out, as runc leaves it, when the map has no gid 5).
 void fit_user_namespace(Spec& s) {
-    if (!s.has_new_namespace(NamespaceType::kUser)) {
+    if (!s.has_namespace(NamespaceType::kUser)) {
         for (const auto& mount : s.mounts)
             if (std::find_if(mount.options.begin(), mount.options.end(),
                              [](const std::string& o) { return o == "idmap" || o == "ridmap"; }) != mount.options.end())

@@ -115,9 +115,13 @@ struct HostFacts {
     // user's subordinate ids; none as root.
     std::optional<rootless::Maps> rootless;
     // --network/--pid/--ipc container:REF: the running container's id, its /proc/<pid>/ns
-    // directory and hostname; throws UsageError when REF names no running container.
+    // directory and hostname, and whether it has a user namespace of its own (not hutch's) with
+    // the maps its process has; throws UsageError when REF names no running container.
     struct JoinedContainer {
         std::string id, ns_dir, hostname;
+        bool own_user_namespace = false;
+        std::uint64_t user_namespace_inode = 0;  // nsfs inode: two joins of one user namespace match
+        std::vector<IdMapping> uid_mappings, gid_mappings;
     };
     // The hutch-probe binary on the host (beside hutch, or $HUTCH_PROBE).
     std::string probe_binary;

@@ -11,6 +11,7 @@
 
 #include "runtime/error.hpp"
 #include "runtime/fd.hpp"
+#include "runtime/state.hpp"
 #include "runtime/validate.hpp"
 
 namespace hutch::userns {
@@ -49,6 +50,36 @@ std::vector<IdMapping> subordinate_ranges(const std::string& text, const std::st
         out.push_back(range);
     }
     return out;
+}
+
+std::vector<IdMapping> parse_proc_map(const std::string& text, const std::string& what) {
+    std::vector<IdMapping> map;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::uint64_t inside = 0, outside = 0, size = 0;
+        std::string extra;
+        if (!(fields >> inside >> outside >> size) || (fields >> extra) || inside >= kIdLimit || outside >= kIdLimit ||
+            size == 0 || size > kIdLimit - 1 || map.size() == kMaxRanges)
+            throw Error(what + ": not an id map as the kernel writes one");
+        map.push_back({static_cast<std::uint32_t>(inside), static_cast<std::uint32_t>(outside), static_cast<std::uint32_t>(size)});
+    }
+    return map;
+}
+
+std::optional<std::pair<std::vector<IdMapping>, std::vector<IdMapping>>> maps_of_joined(const std::string& path) {
+    constexpr std::string_view kProc = "/proc/", kTail = "/ns/user";
+    if (path.size() <= kProc.size() + kTail.size() || !path.starts_with(kProc) || !path.ends_with(kTail)) return std::nullopt;
+    const std::string pid = path.substr(kProc.size(), path.size() - kProc.size() - kTail.size());
+    if (pid.empty() || pid.size() > 10 || pid.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    try {
+        const std::string dir = "/proc/" + pid;
+        return std::pair{parse_proc_map(read_file(dir + "/uid_map"), dir + "/uid_map"),
+                         parse_proc_map(read_file(dir + "/gid_map"), dir + "/gid_map")};
+    } catch (const Error&) {
+        return std::nullopt;
+    }
 }
 
 IdMapping parse_mapping(const std::string& text, const char* flag) {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/spec.hpp"
@@ -27,6 +28,15 @@ namespace hutch::userns {
 // `file` names the file in errors. Lines of other names are skipped; a malformed line of this
 // name is an error.
 std::vector<IdMapping> subordinate_ranges(const std::string& text, const std::string& name, const std::string& file);
+
+// A process's /proc/PID/uid_map or gid_map ("CONTAINER HOST SIZE" lines, as the kernel writes
+// them). Throws Error naming `what` when the text is not that.
+std::vector<IdMapping> parse_proc_map(const std::string& text, const std::string& what);
+
+// The uid and gid maps of the user namespace at `path` when it is a process's
+// (/proc/PID/ns/user): that process's /proc/PID/uid_map and gid_map. nullopt for any other path,
+// or when they cannot be read (the process is gone).
+std::optional<std::pair<std::vector<IdMapping>, std::vector<IdMapping>>> maps_of_joined(const std::string& path);
 
 // --uidmap/--gidmap's CONTAINER:HOST:SIZE; `flag` names the flag in errors.
 IdMapping parse_mapping(const std::string& text, const char* flag);

@@ -171,9 +171,16 @@ void check_namespaces(const Spec& spec) {
     if ((!spec.hostname.empty() || !spec.domainname.empty()) && !spec.has_new_namespace(NamespaceType::kUts))
         throw UsageError("a hostname or domainname needs a new uts namespace (linux.namespaces: uts without a path)");
     if (!spec.has_new_namespace(NamespaceType::kUser)) {
-        if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty())
-            throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user without a "
-                             "path; a joined one has its own maps)");
+        // A joined one has its own maps: given, they must be those (runc 1.2's rule), which
+        // hutch can read for a /proc/PID/ns/user path (hutch run's joins of another container).
+        if (!spec.linux.uid_mappings.empty() || !spec.linux.gid_mappings.empty()) {
+            const auto joined = std::find_if(spec.linux.namespaces.begin(), spec.linux.namespaces.end(),
+                                             [](const Namespace& ns) { return ns.type == NamespaceType::kUser; });
+            const auto own = joined == spec.linux.namespaces.end() ? std::nullopt : userns::maps_of_joined(joined->path);
+            if (!own || own->first != spec.linux.uid_mappings || own->second != spec.linux.gid_mappings)
+                throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user without a "
+                                 "path; a joined one has its own maps, which given must be the same)");
+        }
         return;
     }
     if (spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty())

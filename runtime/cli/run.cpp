@@ -32,6 +32,7 @@
 #include "runtime/run_options.hpp"
 #include "runtime/seal.hpp"
 #include "runtime/trampoline/trampoline.hpp"
+#include "runtime/userns.hpp"
 #include "runtime/user_db.hpp"
 
 namespace hutch::cli {
@@ -402,7 +403,21 @@ Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std
             if (e.error_number() != ENOENT) throw;
         }
         while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
-        return HostFacts::JoinedContainer{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
+        HostFacts::JoinedContainer joined{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
+        // Its user namespace, if not this process's: the maps are the kernel's (a --userns auto
+        // container's slot is claimed after its config.json was written).
+        struct stat mine {}, its {};
+        const std::string proc = "/proc/" + std::to_string(target.pid);
+        if (::stat("/proc/self/ns/user", &mine) != 0 || ::stat((proc + "/ns/user").c_str(), &its) != 0)
+            throw UsageError("container " + ref + " is not running (its process is gone)");
+        joined.own_user_namespace = mine.st_ino != its.st_ino || mine.st_dev != its.st_dev;
+        joined.user_namespace_inode = its.st_ino;
+        if (joined.own_user_namespace) {
+            auto maps = userns::maps_of_joined(proc + "/ns/user");
+            if (!maps) throw UsageError("container " + ref + " is not running (its id maps cannot be read)");
+            std::tie(joined.uid_mappings, joined.gid_mappings) = std::move(*maps);
+        }
+        return joined;
     };
     Spec spec = build_run_spec(opts, id, host);
     if (!opts.stop_signal.empty())

@@ -427,6 +427,25 @@ TEST_F(RootlessIntegration, PastaCarriesTrafficAndPublishesPorts) {
     EXPECT_EQ(leftovers(), Strings{});
 }
 
+// Another of the user's containers' pid and ipc namespaces: the container joins its user
+// namespace (the helper that clones it enters it first; joining the pid namespace takes
+// CAP_SYS_ADMIN there), so it sees and may signal that container's processes.
+TEST_F(RootlessIntegration, JoinsAnotherContainersPidAndIpcNamespaces) {
+    const std::string script =
+        "$H run -d --network none --name sleeper " + quoted(rootfs()) + " sleep 60 >/dev/null || exit 1; "
+        "$H run --rm --network none --pid container:sleeper --ipc container:sleeper " + quoted(rootfs()) +
+        " sh -c 'cat /proc/1/comm; grep -c \" /dev/mqueue \" /proc/self/mountinfo; kill -0 1 && echo signals; "
+        "[ \"$(readlink /proc/self/ns/user)\" = \"$(readlink /proc/1/ns/user)\" ] && echo one-user-namespace'; "
+        "$H run --rm --network none --userns keep-id --pid container:sleeper " + quoted(rootfs()) + " true; echo refused=$?; "
+        "$H rm -f sleeper >/dev/null";
+    Result r = as_user_script(script);
+    ASSERT_EXIT_CODE(r, 0);
+    EXPECT_EQ(r.out, "sleep\n1\nsignals\none-user-namespace\nrefused=125\n") << describe(r);
+    EXPECT_NE(r.err.find("conflicting options: --pid container:sleeper shares that container's user namespace"), std::string::npos)
+        << describe(r);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
 // A detached container on pasta: ps, port and inspect show its published port, the host
 // reaches it; when pasta dies while the container runs, the monitor says so in the container's
 // log (the container has no network from then on), and a foreground run says so on stderr.

@@ -233,8 +233,9 @@ TEST_F(UsernsIntegration, MaskedPathsAndExitCodesHold) {
 
 // A container without a user namespace may join a remapped one's namespaces (root on the host
 // may enter any). A remapped one joins another's network (hutch's parent enters it for the
-// clone, and /sys is the host's bound read-only, as runc binds it), but not yet its pid or ipc
-// namespace, and says so.
+// clone, and /sys is the host's bound read-only, as runc binds it); joining its pid or ipc
+// namespace, it joins that container's user namespace too, as Docker's containers do (their
+// root alone may mount /proc and /dev/mqueue there), with the same maps or none given.
 TEST_F(UsernsIntegration, JoiningARemappedContainer) {
     Result d = run_detached(roots_, rootfs_, kMap, {"sleep", "60"});
     std::string id = started_id(d);
@@ -261,11 +262,32 @@ TEST_F(UsernsIntegration, JoiningARemappedContainer) {
     ASSERT_GT(monitor, 0);
     EXPECT_EQ(ns_link("net", monitor), ns_link("net"));
     EXPECT_EQ(ns_link("mnt", monitor), ns_link("mnt"));
-    Result pid_join = run({"--pid", "container:" + id, "--uidmap", "0:300000:65536"}, {"true"});
-    EXPECT_EXIT_CODE(pid_join, 125);
-    EXPECT_NE(pid_join.err.find("joining another container's pid or ipc namespace from a user namespace is not supported yet"),
+    // Its pid and ipc namespaces, hence its user namespace: the sleeper is pid 1 there and may be
+    // signalled, /proc and /dev/mqueue are mounted, and the root is still the idmapped layer.
+    Result pid_join = run({"--pid", "container:" + id, "--ipc", "container:" + id, "--uidmap", "0:200000:65536"},
+                          {"sh", "-c", "cat /proc/self/uid_map; tr '\\0' ' ' < /proc/1/cmdline; echo; readlink /proc/self/ns/user; "
+                                       "readlink /proc/self/ns/ipc; grep -c ' /dev/mqueue ' /proc/self/mountinfo; "
+                                       "kill -0 1 && echo signals; stat -c %u /bin/busybox; touch /made && echo writes"});
+    ASSERT_EXIT_CODE(pid_join, 0);
+    Strings got = pid_join.out_lines();
+    ASSERT_EQ(got.size(), 8u) << describe(pid_join);
+    EXPECT_EQ(map_line(got[0]), "0 200000 65536");
+    EXPECT_EQ(got[1], "sleep 60 ");
+    EXPECT_EQ(got[2], ns_link("user", pid));
+    EXPECT_EQ(got[3], ns_link("ipc", pid));
+    EXPECT_EQ(Strings(got.begin() + 4, got.end()), (Strings{"1", "signals", "0", "writes"}));
+    // Other maps than that namespace's own, or a container without a user namespace: refused.
+    Result other = run({"--pid", "container:" + id, "--uidmap", "0:300000:65536"}, {"true"});
+    EXPECT_EXIT_CODE(other, 125);
+    EXPECT_NE(other.err.find("shares that container's user namespace and its ids, so other --uidmap/--gidmap cannot apply"),
               std::string::npos)
-        << describe(pid_join);
+        << describe(other);
+    std::string plain = started_id(run_detached(roots_, rootfs_, {}, {"sleep", "60"}));
+    ASSERT_FALSE(plain.empty());
+    Result into_plain = run({"--ipc", "container:" + plain, "--uidmap", "0:300000:65536"}, {"true"});
+    EXPECT_EXIT_CODE(into_plain, 125);
+    EXPECT_NE(into_plain.err.find("that container has no user namespace"), std::string::npos) << describe(into_plain);
+    EXPECT_EQ(into_plain.err_lines().size(), 1u) << describe(into_plain);
 }
 
 // `hutch audit` counts a remapped root as a pass; --explain shows the map writes and the
@@ -311,6 +333,16 @@ TEST_F(UsernsIntegration, UsernsRemapUsesTheSubordinateRanges) {
     EXPECT_EXIT_CODE(net, 125);
     EXPECT_NE(net.err.find("cannot share the host's network namespace when user namespaces are enabled"), std::string::npos)
         << describe(net);
+    // Joining a remapped container's pid namespace joins its user namespace, as under Docker's
+    // userns-remap: no flag needed.
+    Result sleeper = in_private_etc({"run", "-d", "--network", "none", rootfs_, "sleep", "60"});
+    ASSERT_EXIT_CODE(sleeper, 0);
+    const std::string sleeper_id = started_id(sleeper);
+    Result joined = in_private_etc({"run", "--rm", "--network", "none", "--pid", "container:" + sleeper_id, rootfs_, "sh", "-c",
+                                    "readlink /proc/self/ns/user; cat /proc/1/comm"});
+    ASSERT_EXIT_CODE(joined, 0);
+    EXPECT_EQ(joined.out, ns_link("user", container_pid(roots_, sleeper_id)) + "\nsleep\n") << describe(joined);
+    roots_.hutch({"rm", "-f", sleeper_id});
     // No entry for hutch: the line names the file and the user.
     subgid_text = "someone:100000:65536\n";
     Result missing = in_private_etc({"run", "--rm", "--network", "none", rootfs_, "true"});

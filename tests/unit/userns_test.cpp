@@ -1,3 +1,4 @@
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include "runtime/error.hpp"
@@ -25,6 +26,21 @@ TEST(Userns, ParseMapping) {
     EXPECT_EQ(userns::parse_mapping("0:200000:65536", "--uidmap"), (IdMapping{0, 200000, 65536}));
     for (const char* bad : {"", "0:1", "0:1:2:3", "a:1:2", "0:1:-2", "0:4294967296:1", " 0:1:2", "0:1:2 "})
         EXPECT_TRUE(contains(usage_error([&] { userns::parse_mapping(bad, "--uidmap"); }), "invalid --uidmap")) << bad;
+}
+
+TEST(Userns, ProcMapsAndTheMapsOfAJoinedNamespace) {
+    EXPECT_EQ(userns::parse_proc_map("         0     200000      65536\n     65536     300000          1\n", "m"),
+              (Map{{0, 200000, 65536}, {65536, 300000, 1}}));
+    for (const char* bad : {"0 1\n", "0 1 2 3\n", "0 1 0\n", "x 1 2\n", "4294967296 0 1\n"})
+        EXPECT_THROW(userns::parse_proc_map(bad, "m"), Error) << bad;
+    // This process's own: the host's whole range (a unit test runs in no user namespace of its own
+    // or in one whose maps the kernel writes the same way).
+    auto own = userns::maps_of_joined("/proc/" + std::to_string(::getpid()) + "/ns/user");
+    ASSERT_TRUE(own.has_value());
+    EXPECT_FALSE(own->first.empty());
+    // Only a process's namespace file names maps hutch can read.
+    for (const char* other : {"/run/netns/x", "/proc/self/ns/user", "/proc/1x/ns/user", "/proc//ns/user", "/proc/1/ns/net"})
+        EXPECT_FALSE(userns::maps_of_joined(other).has_value()) << other;
 }
 
 TEST(Userns, CheckMap) {
