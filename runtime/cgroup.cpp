@@ -274,6 +274,76 @@ Cgroup Cgroup::create(const std::string& id, const devices::Policy& policy, cons
     return cgroup;
 }
 
+namespace {
+
+// The hierarchies rootless limits go to (runtime/cgroup.hpp, create_delegated): each v1 one
+// holding a controller of theirs, and the unified one when a controller is in none of those.
+// Throws UsageError when the user may not write their own cgroup in one of them.
+std::vector<const CgroupHierarchy*> delegated_hierarchies(const std::vector<CgroupHierarchy>& all, const Resources& limits) {
+    const std::vector<std::string> controllers = wanted_controllers(limits, false);
+    std::vector<const CgroupHierarchy*> out = limit_hierarchies(all, controllers);
+    const bool all_in_v1 = std::all_of(controllers.begin(), controllers.end(), [&](const std::string& c) {
+        return std::any_of(out.begin(), out.end(), [&](const CgroupHierarchy* h) { return holds(*h, c); });
+    });
+    if (!all_in_v1) {
+        auto unified = std::find_if(all.begin(), all.end(), [](const CgroupHierarchy& h) { return h.fstype == "cgroup2"; });
+        if (unified == all.end())
+            throw UsageError("rootless hutch: this host mounts no cgroup hierarchy for the container's resource limits");
+        out.insert(out.begin(), &*unified);
+    }
+    for (const CgroupHierarchy* h : out) {
+        const std::string own = h->mount_point + own_cgroup(*h);
+        if (::access(own.c_str(), W_OK | X_OK) != 0)
+            throw UsageError("rootless hutch applies a resource limit (--memory, --cpus, --pids-limit, ...) only in a cgroup "
+                             "delegated to you, and you may not write " + own + " (systemd delegates user@UID.service on "
+                             "cgroup2; on v1 an administrator can chown a cgroup of each controller to you)");
+    }
+    return out;
+}
+
+}  // namespace
+
+std::pair<std::string, std::vector<std::string>> Cgroup::delegated_paths_for(const std::string& id, const Resources& limits) {
+    std::pair<std::string, std::vector<std::string>> out;
+    if (!limits.limits_anything()) return out;
+    const auto hierarchies = host_cgroup_hierarchies();  // what the pointers below point into
+    for (const CgroupHierarchy* h : delegated_hierarchies(hierarchies, limits)) {
+        const std::string path = h->mount_point + own_cgroup(*h) + "/hutch/" + id;
+        if (h->fstype == "cgroup2") out.first = path;
+        else out.second.push_back(path);
+    }
+    return out;
+}
+
+Cgroup Cgroup::create_delegated(const std::string& id, const Resources& limits, std::string (*name)(const std::string&)) {
+    Cgroup cgroup;
+    if (!limits.limits_anything()) return cgroup;
+    const auto hierarchies = host_cgroup_hierarchies();
+    CgroupDirs dirs;
+    std::string unified_group;
+    for (const CgroupHierarchy* h : delegated_hierarchies(hierarchies, limits)) {
+        const std::string group = h->mount_point + own_cgroup(*h) + "/hutch";
+        // Each recorded before it exists: whatever fails next, the destructor removes it.
+        if (h->fstype == "cgroup2") {
+            cgroup.path_ = group + "/" + id;
+            unified_group = group;
+        } else {
+            cgroup.v1_paths_.push_back(group + "/" + id);
+        }
+        const std::string& path = h->fstype == "cgroup2" ? cgroup.path_ : cgroup.v1_paths_.back();
+        make_container_dir(group, path, holds(*h, "cpuset"));
+        dirs.emplace_back(*h, path);
+    }
+    if (!unified_group.empty()) enable_unified_controllers(unified_group, hierarchies, wanted_controllers(limits, false));
+    apply_resources(limits, dirs, name ? name : oci_resource_name);
+    if (!cgroup.path_.empty()) {
+        // For clone3's CLONE_INTO_CGROUP, as create's.
+        cgroup.fd_ = Fd(sys::kernel().openat(AT_FDCWD, cgroup.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!cgroup.fd_) throw SysError("create the container's cgroup", "open", cgroup.path_, errno);
+    }
+    return cgroup;
+}
+
 void Cgroup::attach(pid_t pid) const {
     if (v1_) write_cgroup_file(path_ + "/cgroup.procs", std::to_string(pid), "move the container into its cgroup");
     for (const auto& dir : v1_paths_)

@@ -16,6 +16,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 #include "runtime/devices.hpp"
@@ -95,9 +96,18 @@ public:
     // memory and pids controllers too, with no limit written, so their usage can be read.
     static Cgroup create(const std::string& id, const devices::Policy& policy, const Resources& limits = {},
                          std::string (*name)(const std::string&) = nullptr, bool accounting = false);
-    // No cgroup at all: rootless hutch's container (runtime/rootless.hpp), which has no limits
-    // to apply and whose user namespace cannot make device nodes.
+    // No cgroup at all: rootless hutch's container without limits (runtime/rootless.hpp), whose
+    // user namespace cannot make device nodes anyway.
     static Cgroup none() { return Cgroup(); }
+    // Rootless hutch's container with `limits`: its cgroups below the user's own cgroup, in each
+    // hierarchy the limits' controllers are in, as root's are below hutch's own, but only where
+    // that cgroup is delegated to the user (the user may write it: systemd's user@UID.service on
+    // cgroup2, a directory an administrator chowned on v1). No device policy. A UsageError names
+    // the cgroup the user may not write.
+    static Cgroup create_delegated(const std::string& id, const Resources& limits, std::string (*name)(const std::string&));
+    // Where create_delegated makes them: the unified cgroup ("" when no controller of the limits
+    // is there) and the v1 ones. Recorded before they exist, as path_for's. The same UsageError.
+    static std::pair<std::string, std::vector<std::string>> delegated_paths_for(const std::string& id, const Resources& limits);
     // The cgroups a start recorded (path_for, v1_paths_for), for the exit half of that start run
     // by another process image (runtime/monitor.hpp): removed when this goes, as create's.
     static Cgroup adopt(std::string path, std::vector<std::string> v1_paths) {

@@ -399,9 +399,14 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
 
     interrupt::check();
     // Recorded before it is made: `rm -f` after a start SIGKILLed at any point finds it.
-    state.cgroup = spec.hutch.rootless ? "" : Cgroup::path_for(id);
     const bool accounting = observer && observer->accounting();
-    state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources, accounting);
+    if (spec.hutch.rootless) {
+        // Only with limits, and only in a cgroup delegated to the user (runtime/cgroup.hpp).
+        std::tie(state.cgroup, state.limit_cgroups) = Cgroup::delegated_paths_for(id, spec.linux.resources);
+    } else {
+        state.cgroup = Cgroup::path_for(id);
+        state.limit_cgroups = Cgroup::v1_paths_for(id, spec.linux.resources, accounting);
+    }
     // Recorded before their rules exist, for the same reason: rm finds them after any kill.
     if (attachment) {
         state.ports = attachment->ports();
@@ -413,8 +418,9 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
     // Destroyed after `child` below (reverse order): the cgroup is removed once it is empty.
     // The device policy and the limits are on it before the clone: the child never runs
     // unfiltered or unlimited.
-    Cgroup cgroup = spec.hutch.rootless ? Cgroup::none() : Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources, resource_flag_name,
-                                   accounting);
+    Cgroup cgroup = spec.hutch.rootless ? Cgroup::create_delegated(id, spec.linux.resources, resource_flag_name)
+                                        : Cgroup::create(id, devices::container_policy(spec.linux), spec.linux.resources,
+                                                         resource_flag_name, accounting);
     if (!cgroup.path().empty()) plan.cgroups = {cgroup.path()};
     plan.cgroups.insert(plan.cgroups.end(), cgroup.v1_paths().begin(), cgroup.v1_paths().end());
     if (observer) observer->cgroups(plan.cgroups);

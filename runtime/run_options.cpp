@@ -517,9 +517,8 @@ void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const Host
     if (!o.devices.empty() || !o.device_cgroup_rules.empty())
         throw UsageError(std::string(o.devices.empty() ? "--device-cgroup-rule" : "--device") +
                          " needs root: rootless hutch binds only Docker's default devices, from the host");
-    if (s.linux.resources.limits_anything())
-        throw UsageError("rootless hutch has no cgroup of its own, so it cannot apply a resource limit (--memory, --cpus, "
-                         "--pids-limit, --blkio-weight, ...): delegated cgroups are not supported yet");
+    // Resource limits go into a cgroup delegated to the user, or are refused at the start
+    // (Cgroup::create_delegated), never skipped.
 }
 
 // In a user namespace, the ids the container uses must be ones it maps: the process's, and the

@@ -207,13 +207,10 @@ void check_namespaces(const Spec& spec) {
 // In the order the errors were always reported: the root and command, mounts, limits and
 // namespaces given twice, sysctls, devices, then which namespaces can be made or joined.
 // A rootless spec (runtime/rootless.hpp) is only a user's: root hutch never takes one (it skips
-// the cgroup and its device policy), and it carries no limit (no cgroup to set it in).
+// the device policy). Its limits go into a cgroup delegated to the user, or the start is refused.
 void check_rootless(const Spec& spec) {
     if (!spec.hutch.rootless) return;
     if (::geteuid() == 0) throw UsageError("this container was made by rootless hutch: run it as its user");
-    if (spec.linux.resources.limits_anything())
-        throw UsageError("rootless hutch has no cgroup of its own, so it cannot apply a resource limit (delegated cgroups "
-                         "are not supported yet)");
 }
 
 void validate_spec(const Spec& spec) {

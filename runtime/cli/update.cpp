@@ -36,8 +36,8 @@ std::vector<Planned> plan(const Paths& paths, const std::vector<std::string>& re
         Planned p{ref, find_container(paths, ref), {}, {}};
         p.spec = spec_from_json(nlohmann::json::parse(read_file(paths.data_dir(p.state.id) + "/config.json")));
         if (p.spec.hutch.rootless)
-            throw UsageError("update " + ref + ": rootless hutch has no cgroup of its own to set limits in (delegated "
-                             "cgroups are not supported yet)");
+            throw UsageError("update " + ref + ": rootless hutch sets a container's limits only when it starts (in a cgroup "
+                             "delegated to you): run it again with the new limits");
         p.limits = merge_limit_flags(p.spec.linux.resources, flags, host);
         out.push_back(std::move(p));
     }

@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/image_archives.hpp"
@@ -291,10 +294,10 @@ TEST_F(RootlessIntegration, RunDetachedExecPsStopRm) {
     Result e = as_user({"exec", "rl", "sh", "-c", "id -u; stat -c %u /owned; readlink /proc/1/exe"});
     EXPECT_EXIT_CODE(e, 0);
     EXPECT_EQ(e.out, "0\n1000\n/bin/busybox\n") << describe(e);
-    // No cgroup of its own: update refuses rather than write a limit no start would apply.
+    // Limits are set at the start only: update refuses rather than write one no start would apply.
     Result update = as_user({"update", "--memory", "64m", "rl"});
     EXPECT_EXIT_CODE(update, 125);
-    EXPECT_NE(update.err.find("no cgroup of its own"), std::string::npos) << describe(update);
+    EXPECT_NE(update.err.find("sets a container's limits only when it starts"), std::string::npos) << describe(update);
     EXPECT_EXIT_CODE(as_user({"stop", "-t", "1", "rl"}), 0);
     // rm needs the helper in a user namespace for /owned (a subordinate id's): without newuidmap
     // it fails in one line and keeps the container (it used to wait forever), then rm works.
@@ -351,7 +354,7 @@ TEST_F(RootlessIntegration, WhatNeedsRootIsRefusedInOneLine) {
     };
     const std::vector<Case> cases = {
         {{"--privileged"}, "--privileged needs root"},
-        {{"--memory", "10m"}, "no cgroup of its own"},
+        {{"--memory", "10m"}, "only in a cgroup delegated to you, and you may not write /sys/fs/cgroup/"},
         {{"--network", "bridge"}, "--network bridge needs root"},
         {{"--network", "host"}, "host's network namespace"},
         {{"--uidmap", "0:1:1"}, "--uidmap and --gidmap need root"},
@@ -424,6 +427,58 @@ TEST_F(RootlessIntegration, PastaCarriesTrafficAndPublishesPorts) {
     EXPECT_EQ(r.out, "served-by-the-outside\n1\n") << describe(r);
     EXPECT_EQ(r.out.find("secret"), std::string::npos);
     EXPECT_EQ(read_file(b() + "/published.out"), "published-port\n") << "the host reaches the container's port 80 at 8081";
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
+// Resource limits in a cgroup delegated to the user: the test makes one of its own below its
+// cgroup in the v1 memory and pids hierarchies, chowned to the user as an administrator would,
+// and moves the user's shell in. The container's cgroups are made below it with the limits
+// written (seen from the host), the pids limit holds inside, and rm removes them.
+TEST_F(RootlessIntegration, LimitsGoIntoACgroupDelegatedToTheUser) {
+    std::map<std::string, std::string> own;  // controller -> this process's cgroup in its v1 hierarchy
+    std::istringstream lines(read_file("/proc/self/cgroup"));
+    for (std::string line; std::getline(lines, line);) {
+        const std::size_t a = line.find(':'), b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        for (const char* c : {"memory", "pids"})
+            if (controllers == c) own[c] = path == "/" ? "" : path;
+    }
+    if (own.size() != 2 || !path_exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") || !path_exists("/sys/fs/cgroup/pids"))
+        GTEST_SKIP() << "the memory and pids controllers are not cgroup v1 hierarchies here (the test delegates v1 cgroups)";
+    const std::string name = "hutch-rl-" + std::to_string(::getpid());
+    std::map<std::string, std::string> delegated;
+    std::string move_in;
+    for (const auto& [controller, path] : own) {
+        const std::string dir = "/sys/fs/cgroup/" + controller + path + "/" + name;
+        ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+        delegated[controller] = dir;
+        for (const char* file : {"", "/cgroup.procs", "/tasks"}) ASSERT_EQ(::chown((dir + file).c_str(), kUser, kUser), 0) << dir << file;
+        move_in += "echo $$ > " + quoted(dir + "/cgroup.procs") + "; ";
+    }
+    const std::string script =
+        "$H run -d --network none --memory 64m --pids-limit 20 --name limited " + quoted(rootfs()) + " sleep 60 || exit 1; "
+        "$H run --rm --network none --pids-limit 20 " + quoted(rootfs()) +
+        " sh -c 'for i in $(seq 30); do sleep 2 & done; wait; echo all-forked'; echo forks-refused=$?";
+    Result r = as_user_command("/bin/sh -c " + quoted("H=" + quoted(b() + "/hutch") + "; " + script), move_in + "true", false);
+    ASSERT_EXIT_CODE(r, 0);
+    Strings out = r.out_lines();
+    ASSERT_EQ(out.size(), 2u) << describe(r);
+    const std::string id = out[0];
+    EXPECT_EQ(out[1], "forks-refused=2") << describe(r);
+    EXPECT_NE(r.err.find("can't fork"), std::string::npos) << describe(r);
+    const std::string memory = delegated["memory"] + "/hutch/" + id, pids = delegated["pids"] + "/hutch/" + id;
+    EXPECT_EQ(read_file(memory + "/memory.limit_in_bytes"), "67108864\n");
+    EXPECT_EQ(read_file(pids + "/pids.max"), "20\n");
+    const std::string pid = trim(as_user({"inspect", "-f", "{{.State.Pid}}", "limited"}).out);
+    EXPECT_NE(read_file(memory + "/cgroup.procs").find(pid + "\n"), std::string::npos) << pid;
+    EXPECT_EQ(as_user({"inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}", "limited"}).out, "67108864 20\n");
+    EXPECT_EXIT_CODE(as_user({"rm", "-f", "limited"}), 0);
+    for (const auto& [controller, dir] : delegated) {
+        EXPECT_EQ(list_dir(dir + "/hutch").size(), 0u) << "the container's cgroups are gone";
+        for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        EXPECT_FALSE(path_exists(dir)) << dir;
+    }
     EXPECT_EQ(leftovers(), Strings{});
 }
 

@@ -168,6 +168,18 @@ TEST(RunOptionsRootless, KeepIdRunsAsTheUser) {
     EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", rootless_facts()); }), "could not reach your rootfs"));
 }
 
+// Limits stay in the spec: the start puts them in a cgroup delegated to the user, or refuses
+// (Cgroup::create_delegated); never dropped.
+TEST(RunOptionsRootless, LimitsAreKeptForADelegatedCgroup) {
+    RunOptions o = rootless_base();
+    o.memory = "10m";
+    o.pids_limit = "10";
+    Spec s = build_run_spec(o, "id", rootless_facts());
+    EXPECT_TRUE(s.linux.resources.limits_anything());
+    EXPECT_EQ(s.linux.resources.memory_limit, 10 * 1024 * 1024);
+    EXPECT_EQ(s.linux.resources.pids_limit, 10);
+}
+
 TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     auto refused = [](void (*change)(RunOptions&), const std::string& needle) {
         RunOptions o = rootless_base();
@@ -177,8 +189,6 @@ TEST(RunOptionsRootless, WhatNeedsRootIsRefused) {
     };
     refused([](RunOptions& o) { o.privileged = true; }, "--privileged needs root");
     refused([](RunOptions& o) { o.network = "bridge"; }, "--network bridge needs root");
-    refused([](RunOptions& o) { o.memory = "10m"; }, "no cgroup of its own");
-    refused([](RunOptions& o) { o.pids_limit = "10"; }, "no cgroup of its own");
     refused([](RunOptions& o) { o.device_cgroup_rules = {"c 1:3 rwm"}; }, "--device-cgroup-rule needs root");
     refused([](RunOptions& o) { o.uidmap = {"0:1:1"}; }, "--uidmap and --gidmap need root");
     refused([](RunOptions& o) { o.userns = "host"; }, "--userns host needs root");
