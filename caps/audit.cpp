@@ -395,12 +395,19 @@ private:
         const char* fix = "-u UID[:GID] (non-root), or --uidmap";
         std::string who = "uid " + std::to_string(s_.process.user.uid) + ", gid " +
                           std::to_string(s_.process.user.gid);
-        std::optional<std::uint32_t> host_root = userns::host_id(s_.linux.uid_mappings, 0);
+        // A joined user namespace's maps: the spec's (checked against it), else the kernel's
+        // when the path is a process's; unknown ones count as the host's root.
+        std::vector<IdMapping> uids = s_.linux.uid_mappings;
+        if (uids.empty())
+            for (const auto& ns : s_.linux.namespaces)
+                if (ns.type == NamespaceType::kUser && !ns.path.empty())
+                    if (auto joined = userns::maps_of_joined(ns.path)) uids = joined->first;
+        std::optional<std::uint32_t> host_root = userns::host_id(uids, 0);
         if (s_.process.user.uid != 0)
             add(id, Level::kPass, "runs as " + who, why, fix);
         else if (s_.has_namespace(NamespaceType::kUser) && host_root && *host_root != 0)
             add(id, Level::kPass, "runs as root inside its own user namespace, host uid " + std::to_string(*host_root), why, fix);
-        else if (s_.has_namespace(NamespaceType::kUser))
+        else if (s_.has_new_namespace(NamespaceType::kUser))
             add(id, Level::kInfo, "runs as root inside its own user namespace, which maps it to the host's root", why, fix);
         else
             add(id, Level::kWarn, "runs as root (" + who + ")", why, fix);

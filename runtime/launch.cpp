@@ -236,11 +236,23 @@ void network_event(const Paths& paths, const std::optional<net::Attachment>& att
 // The namespaces a start joins (--network/--pid/--ipc container:NAME), opened, with the check
 // that their targets still run: a target's pid was read before its namespaces were opened, and
 // if it ended meanwhile the pid may name another process now, whose namespaces must not be joined.
+// The paths name the pid the targets had when this container was made: a target restarted since
+// has another, and the old one may be any process's now (a restart of this container, or its
+// start, would join that process's namespaces): refused.
 std::vector<Fd> open_joins(const Spec& spec, const Paths& paths, std::vector<NamespaceJoin>& joins) {
     std::vector<Fd> fds = open_joined_namespaces(spec, joins);
-    for (const auto& target : spec.hutch.joined_containers)
+    std::vector<std::string> current;  // "/proc/<pid>/" of each target now
+    for (const auto& target : spec.hutch.joined_containers) {
         if (!container_running(paths, target))
             throw UsageError("container " + target.substr(0, 12) + " stopped while this one started to join it");
+        current.push_back("/proc/" + std::to_string(find_container(paths, target).pid) + "/");
+    }
+    if (spec.hutch.joined_containers.empty()) return fds;
+    for (const auto& ns : spec.linux.namespaces)
+        if (ns.path.starts_with("/proc/") &&
+            std::none_of(current.begin(), current.end(), [&](const std::string& p) { return ns.path.starts_with(p); }))
+            throw UsageError("the container this one joins (" + ns.path + ") has restarted since this one was made: remove "
+                             "this one and run it again");
     return fds;
 }
 

@@ -98,6 +98,8 @@ OciProcess launch_oci(const Spec& spec, const OciLaunch& launch, bool foreground
     unsigned long flags = 0;
     // A user namespace joined by path: a helper enters it and clones the child from there.
     const int userns = take_join(joins, CLONE_NEWUSER);
+    // Left here only for rootless hutch's own specs (open_joined_namespaces), never a bundle's.
+    if (take_join(joins, CLONE_NEWPID) >= 0) throw UsageError("a rootless spec's pid namespace join cannot be run as a bundle");
     JoinedForTheClone joined(spec, joins);
     long pid = userns >= 0 ? clone_in_user_namespace(spec, userns, cgroups.clone_into_fd(), pidfd, flags)
                            : clone_container(spec, cgroups.clone_into_fd(), pidfd, flags);

@@ -480,9 +480,22 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         const HostFacts::JoinedContainer target = host.running_container(shared->container);
         if (!target.own_user_namespace)
             throw UsageError(flag + ": that container has no user namespace, and its namespaces cannot be joined from one" + opt_out);
+        // Its ids are a --userns auto slot, given to another container once it is removed: a
+        // container in its ipc namespace alone would outlive it with them (one in its pid
+        // namespace ends with it).
+        if (target.auto_slot && shared == &m.ipc && m.pid.kind != NamespaceMode::Kind::kContainer)
+            throw UsageError(flag + ": that container's ids are a --userns auto slot, which goes to another container once it "
+                             "is removed, while this one would keep running with them; join its pid namespace too");
         // Maps given that are that namespace's own ask for nothing else (a script that gives
         // every container the same --uidmap); other ones, or a slot or keep-id of its own, would.
-        if ((maps_given && (uids != target.uid_mappings || gids != target.gid_mappings)) || automatic || keep_id)
+        // (The kernel lists a map's ranges sorted; unknown maps: audit of a stopped container.)
+        auto sorted = [](std::vector<IdMapping> map) {
+            std::sort(map.begin(), map.end(), [](const IdMapping& a, const IdMapping& b) { return a.container_id < b.container_id; });
+            return map;
+        };
+        const bool known = !target.uid_mappings.empty();
+        if ((maps_given && known && (sorted(uids) != sorted(target.uid_mappings) || sorted(gids) != sorted(target.gid_mappings))) ||
+            automatic || keep_id)
             throw UsageError("conflicting options: " + flag + " shares that container's user namespace and its ids, so " +
                              (maps_given ? std::string("other --uidmap/--gidmap") : "--userns " + o.userns) + " cannot apply");
         const std::string path = target.ns_dir + "/user";
@@ -490,8 +503,10 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
             throw UsageError("--pid and --ipc join two containers, whose user namespaces differ: join one container's");
         joined_user = path;
         joined_inode = target.user_namespace_inode;
-        uids = target.uid_mappings;
-        gids = target.gid_mappings;
+        if (known) {
+            uids = target.uid_mappings;
+            gids = target.gid_mappings;
+        }
     }
     s.linux.namespaces.push_back({NamespaceType::kUser, joined_user});
     s.linux.uid_mappings = std::move(uids);
@@ -505,6 +520,11 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
 // why, never skipped.
 void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     if (!host.rootless) return;
+    // The layers' owners are laid for the default map (the image's uid N is your N-th id):
+    // keep-id's map would shift every one of them below your uid.
+    if (!o.image_layers.empty() && (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0))
+        throw UsageError("--userns " + o.userns + " runs a rootfs directory, not an image: an image's layers are unpacked for "
+                         "rootless hutch's default map, whose owners keep-id would shift");
     if (!std::holds_alternative<NoNetwork>(m.network) && !std::holds_alternative<PastaNetwork>(m.network))
         throw UsageError("--network " + o.network + " needs root: rootless hutch has no bridge, and may not share the host's or "
                          "another container's network namespace (use --network pasta or none)");

@@ -1,5 +1,6 @@
 #include "runtime/userns.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -187,6 +188,24 @@ std::uint64_t claim_slot(const std::string& data_root, const std::string& id, st
     }
     throw UsageError("--userns auto: all " + std::to_string(slots) + " slots of " + std::to_string(kSlotSize) +
                      " ids in hutch's /etc/subuid and /etc/subgid ranges are taken");
+}
+
+bool holds_slot(const std::string& data_root, const std::string& id) {
+    const std::string dir = data_root + "/userns";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return false;
+    bool found = false;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;  // the lock, "." and ".."
+        char target[256];
+        const ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof target - 1);
+        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == id) {
+            found = true;
+            break;
+        }
+    }
+    ::closedir(d);
+    return found;
 }
 
 std::pair<std::string, std::string> remap_names(const std::string& remap) {

@@ -177,6 +177,9 @@ void check_namespaces(const Spec& spec) {
             const auto joined = std::find_if(spec.linux.namespaces.begin(), spec.linux.namespaces.end(),
                                              [](const Namespace& ns) { return ns.type == NamespaceType::kUser; });
             const auto own = joined == spec.linux.namespaces.end() ? std::nullopt : userns::maps_of_joined(joined->path);
+            if (!own && joined != spec.linux.namespaces.end() && joined->path.starts_with("/proc/"))
+                throw UsageError("the user namespace to join, " + joined->path + ", is gone (its process ended: the container "
+                                 "it belonged to stopped or restarted)");
             if (!own || own->first != spec.linux.uid_mappings || own->second != spec.linux.gid_mappings)
                 throw UsageError("linux.uidMappings and gidMappings need a new user namespace (linux.namespaces: user without a "
                                  "path; a joined one has its own maps, which given must be the same)");

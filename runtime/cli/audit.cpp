@@ -86,13 +86,20 @@ Spec spec_from_flags(RunOptions options, const std::vector<std::string>& rest, c
     HostFacts host = host_facts(options);
     add_resource_facts(host, options);
     host.host_path_exists = [](const std::string&) { return true; };
-    // Likewise --network container:REF names a container that need not be running (or exist).
+    // Likewise --network container:REF names a container that need not be running (or exist):
+    // a running one's facts are used as run uses them, else it is audited by the mode alone
+    // (its id stays empty when none has that name; a user namespace is taken to be there, with
+    // maps unknown).
     host.running_container = [&paths](const std::string& ref) {
+        try {
+            return running_container(paths, ref);
+        } catch (const UsageError&) {
+        }
         HostFacts::JoinedContainer joined{ref, "", ""};
+        joined.own_user_namespace = true;
         try {
             joined.id = find_container(paths, ref).id;
         } catch (const UsageError&) {
-            // None of that name: audited by the mode alone (its id stays empty), as audit runs nothing.
         }
         return joined;
     };

@@ -103,6 +103,9 @@ Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std
 HostFacts host_facts(const std::string& rootfs);
 // The same for `opts`: an image's files are read through its layers (read_in_layers).
 HostFacts host_facts(const RunOptions& opts);
+// --network/--pid/--ipc container:REF: the running container's facts (its namespaces, its user
+// namespace's maps, whether it holds a --userns auto slot). UsageError when it is not running.
+HostFacts::JoinedContainer running_container(const Paths& paths, const std::string& ref);
 // ROOTFS-or-IMAGE and the words after it into `opts` (runtime/cli/run_image.cpp): a directory's
 // path, or an image whose layers, command, Env, User and WorkingDir the container takes. For an
 // image, a lease for container `id` is recorded (empty `id`: none, for audit, which runs nothing

@@ -382,6 +382,38 @@ Spec spec_from_command_line(CLI::App* cmd, RunOptions& opts, const Globals& glob
     return spec_from_options(opts, globals, id);
 }
 
+// --network/--pid/--ipc container:REF (runtime/run_options.hpp, HostFacts::JoinedContainer).
+HostFacts::JoinedContainer running_container(const Paths& paths, const std::string& ref) {
+    ContainerState target = find_container(paths, ref);
+    if (!container_running(paths, target.id) || target.pid <= 0)
+        throw UsageError("container " + ref + " is not running (" + target.status + ")");
+    std::string hostname;
+    try {
+        hostname = read_file(paths.runtime_dir(target.id) + "/hostname");
+    } catch (const SysError& e) {
+        // A container that itself joined another's network has no hostname file of its own
+        // (launch.cpp's write_etc_files): it has no name to share. Anything else is shown.
+        if (e.error_number() != ENOENT) throw;
+    }
+    while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
+    HostFacts::JoinedContainer joined{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
+    // Its user namespace, if not this process's: the maps are the kernel's (a --userns auto
+    // container's slot is claimed after its config.json was written).
+    struct stat mine {}, its {};
+    const std::string proc = "/proc/" + std::to_string(target.pid);
+    if (::stat("/proc/self/ns/user", &mine) != 0 || ::stat((proc + "/ns/user").c_str(), &its) != 0)
+        throw UsageError("container " + ref + " is not running (its process is gone)");
+    joined.own_user_namespace = mine.st_ino != its.st_ino || mine.st_dev != its.st_dev;
+    joined.user_namespace_inode = its.st_ino;
+    joined.auto_slot = userns::holds_slot(paths.data_root, target.id);
+    if (joined.own_user_namespace) {
+        auto maps = userns::maps_of_joined(proc + "/ns/user");
+        if (!maps) throw UsageError("container " + ref + " is not running (its id maps cannot be read)");
+        std::tie(joined.uid_mappings, joined.gid_mappings) = std::move(*maps);
+    }
+    return joined;
+}
+
 Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std::string& id) {
     const Paths& paths = globals.paths;
     HostFacts host = host_facts(opts);
@@ -390,35 +422,7 @@ Spec spec_from_options(const RunOptions& opts, const Globals& globals, const std
     if (rootless::active()) host.rootless = rootless::user_maps(rootless::current_user());
     add_resource_facts(host, opts);
     host.config = net::read_host_config(globals.config_path);
-    host.running_container = [&paths](const std::string& ref) {
-        ContainerState target = find_container(paths, ref);
-        if (!container_running(paths, target.id) || target.pid <= 0)
-            throw UsageError("container " + ref + " is not running (" + target.status + ")");
-        std::string hostname;
-        try {
-            hostname = read_file(paths.runtime_dir(target.id) + "/hostname");
-        } catch (const SysError& e) {
-            // A container that itself joined another's network has no hostname file of its own
-            // (launch.cpp's write_etc_files): it has no name to share. Anything else is shown.
-            if (e.error_number() != ENOENT) throw;
-        }
-        while (!hostname.empty() && hostname.back() == '\n') hostname.pop_back();
-        HostFacts::JoinedContainer joined{target.id, "/proc/" + std::to_string(target.pid) + "/ns", hostname};
-        // Its user namespace, if not this process's: the maps are the kernel's (a --userns auto
-        // container's slot is claimed after its config.json was written).
-        struct stat mine {}, its {};
-        const std::string proc = "/proc/" + std::to_string(target.pid);
-        if (::stat("/proc/self/ns/user", &mine) != 0 || ::stat((proc + "/ns/user").c_str(), &its) != 0)
-            throw UsageError("container " + ref + " is not running (its process is gone)");
-        joined.own_user_namespace = mine.st_ino != its.st_ino || mine.st_dev != its.st_dev;
-        joined.user_namespace_inode = its.st_ino;
-        if (joined.own_user_namespace) {
-            auto maps = userns::maps_of_joined(proc + "/ns/user");
-            if (!maps) throw UsageError("container " + ref + " is not running (its id maps cannot be read)");
-            std::tie(joined.uid_mappings, joined.gid_mappings) = std::move(*maps);
-        }
-        return joined;
-    };
+    host.running_container = [&paths](const std::string& ref) { return running_container(paths, ref); };
     Spec spec = build_run_spec(opts, id, host);
     if (!opts.stop_signal.empty())
         spec.annotations[lifecycle::kStopSignalAnnotation] = std::to_string(parse_signal(opts.stop_signal));

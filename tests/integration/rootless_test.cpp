@@ -257,6 +257,12 @@ TEST_F(RootlessIntegration, ImagesUnpackOntoTheSubordinateIdsAndRun) {
     EXPECT_EQ(st.st_gid, kSubordinate + 999);
     EXPECT_EQ(read_file(owned), "by 1000\n") << "the container's write went to its own layer";
 
+    // keep-id's map would shift the layers' owners: refused with an image.
+    Result kept = as_user({"run", "--rm", "--network", "none", "--userns", "keep-id", "rl/img:1", "true"});
+    EXPECT_EXIT_CODE(kept, 125);
+    EXPECT_EQ(kept.err_lines().size(), 1u) << describe(kept);
+    EXPECT_NE(kept.err.find("runs a rootfs directory, not an image"), std::string::npos) << describe(kept);
+
     Result removed = as_user({"rmi", "rl/img:1"});
     EXPECT_EXIT_CODE(removed, 0);
     EXPECT_EQ(list_dir(layers), Strings{});

@@ -282,6 +282,19 @@ TEST_F(UsernsIntegration, JoiningARemappedContainer) {
     EXPECT_NE(other.err.find("shares that container's user namespace and its ids, so other --uidmap/--gidmap cannot apply"),
               std::string::npos)
         << describe(other);
+    // audit judges the same flags as run does (4.1 passes: root is host uid 200000).
+    Result audit = roots_.hutch({"audit", "--network", "none", "--uidmap", "0:200000:65536", "--pid", "container:" + id, rootfs_});
+    EXPECT_NE(audit.out.find("4.1 root-user           PASS"), std::string::npos) << describe(audit);
+    // A joiner made before its target restarted names the target's old pid: refused at its start.
+    Result made = roots_.hutch({"create", "--network", "none", "--uidmap", "0:200000:65536", "--pid", "container:" + id, rootfs_, "true"});
+    ASSERT_EXIT_CODE(made, 0);
+    const std::string joiner_id = trim(made.out);
+    ASSERT_EXIT_CODE(roots_.hutch({"restart", "-t", "0", id}), 0);
+    Result stale = roots_.hutch({"start", joiner_id});
+    EXPECT_EXIT_CODE(stale, 125);
+    EXPECT_EQ(stale.err_lines().size(), 1u) << describe(stale);
+    EXPECT_TRUE(stale.err.find("is gone") != std::string::npos || stale.err.find("has restarted since") != std::string::npos)
+        << describe(stale);
     std::string plain = started_id(run_detached(roots_, rootfs_, {}, {"sleep", "60"}));
     ASSERT_FALSE(plain.empty());
     Result into_plain = run({"--ipc", "container:" + plain, "--uidmap", "0:300000:65536"}, {"true"});
@@ -386,6 +399,18 @@ TEST_F(UsernsIntegration, UsernsAutoGivesEachContainerItsOwnSlot) {
     ASSERT_EXIT_CODE(roots_.hutch({"rm", "-f", "a2"}), 0);
     ASSERT_EXIT_CODE(start("a5", "auto"), 0);
     EXPECT_EQ(maps_of("a5"), (Strings{"0 2000000 65536", "0 5065536 65536"})) << "a2's slot, now whole";
+    // a1's ipc namespace alone would keep a1's slot past a1's removal: refused; with its pid
+    // namespace too (the joiner ends with a1), joined.
+    const Strings a1_map = {"--uidmap", "0:1000000:65536", "--gidmap", "0:5000000:65536"};
+    Strings ipc_only = {"run", "--rm", "--network", "none", "--ipc", "container:a1"};
+    ipc_only.insert(ipc_only.end(), a1_map.begin(), a1_map.end());
+    ipc_only.insert(ipc_only.end(), {rootfs_, "true"});
+    Result refused = with_subids(subuid, subgid, ipc_only);
+    EXPECT_EXIT_CODE(refused, 125);
+    EXPECT_NE(refused.err.find("that container's ids are a --userns auto slot"), std::string::npos) << describe(refused);
+    Strings both = ipc_only;
+    both.insert(both.begin() + 4, {"--pid", "container:a1"});
+    EXPECT_EXIT_CODE(with_subids(subuid, subgid, both), 0);
 }
 
 // Rootless hutch is not built yet: a user without root gets one line saying so for every

@@ -246,6 +246,12 @@ TEST(AuditRules, RootUser) {
     Spec s = build(base());
     s.linux.namespaces.push_back({NamespaceType::kUser, ""});
     EXPECT_EQ(level_of(s, "4.1 root-user"), Level::kInfo);
+    // A joined one is judged by its maps: the host's own (pid 1's) is the host's root.
+    Spec joined = build(base());
+    joined.linux.namespaces.push_back({NamespaceType::kUser, "/proc/1/ns/user"});
+    EXPECT_EQ(level_of(joined, "4.1 root-user"), Level::kWarn);
+    joined.linux.uid_mappings = {{0, 200000, 65536}};
+    EXPECT_EQ(level_of(joined, "4.1 root-user"), Level::kPass);
 }
 
 // CIS 5.10 and 5.28 are automated checks: WARN without the limit, PASS with it, and the fix
