@@ -479,6 +479,15 @@ void container_init_steps(const InitContext& ctx) {
         staged->dir = Fd(check(k.openat(AT_FDCWD, plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                                "open the staged mounts", "open", plan.staging_dir));
     }
+    // Rootless --userns nomap: the namespace's root is not the user, and may not reach the
+    // user's 0700 directories (the state under $XDG_RUNTIME_DIR, the data root): what the root
+    // is made of and the host files the later steps bind are opened while this process is still
+    // the user. (The writable layer is the container root's own: the parent chowned it.)
+    std::optional<RootfsBuilder> early;
+    if (ctx.own_id_unmapped) {
+        early.emplace(spec, plan, nullptr);
+        early->open_host_files_now();
+    }
     if (spec.has_namespace(NamespaceType::kUser)) {
         // The parent has written the id maps (or the namespace joined has its own): become the
         // namespace's root, so what the child
@@ -497,7 +506,8 @@ void container_init_steps(const InitContext& ctx) {
     enter_network(ctx);
     check(k.setsid(), "start a new session", "setsid");
     {
-        RootfsBuilder rootfs(spec, plan, staged ? &*staged : nullptr);
+        std::optional<RootfsBuilder> fresh;
+        RootfsBuilder& rootfs = early ? *early : fresh.emplace(spec, plan, staged ? &*staged : nullptr);
         rootfs.assemble();
         if (spec.process.terminal) hand_over_terminal(rootfs.open_ptmx(), spec, ctx.sync_fd, &rootfs);
         rootfs.finish();

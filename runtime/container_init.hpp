@@ -45,6 +45,10 @@ struct InitContext {
     int preserve_fds = 0;  // OCI --preserve-fds: fds 3 to 2+N reach the command
     // linux.seccomp.listenerPath, connected by the parent: the filter's listener goes there.
     int seccomp_agent = -1;
+    // Rootless --userns nomap: the user's own id is not in the namespace, so its root may not
+    // reach the user's directories (the state under $XDG_RUNTIME_DIR): the child mounts the root
+    // and opens the host files it binds while it is still the user.
+    bool own_id_unmapped = false;
 };
 
 // Never returns: execs the command, or reports the failure to the parent and exits with 125,

@@ -9,6 +9,7 @@
 #include "runtime/restart.hpp"
 #include "runtime/launch_internal.hpp"
 #include "runtime/pasta.hpp"
+#include "runtime/rootless.hpp"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -192,6 +193,13 @@ ContainerRecord open_record(Spec& spec, const Paths& paths, const std::string& i
 
 // Where the root is assembled, and the writable layer: made anew, or left by an earlier run of
 // this container (start), whose writable layer stays.
+// Rootless --userns nomap (or a join of such a container's user namespace): the user's own id is
+// not one of the container's.
+bool own_id_unmapped(const Spec& spec) {
+    return spec.hutch.rootless && std::none_of(spec.linux.uid_mappings.begin(), spec.linux.uid_mappings.end(),
+                                               [uid = ::getuid()](const IdMapping& m) { return uid >= m.host_id && uid - m.host_id < m.size; });
+}
+
 RootfsPlan plan_root(const Spec& spec, const Paths& paths, const ContainerRecord& record) {
     RootfsPlan plan;
     plan.merged_dir = record.runtime_file("merged");
@@ -212,6 +220,15 @@ RootfsPlan plan_root(const Spec& spec, const Paths& paths, const ContainerRecord
         plan.work_dir = record.data_file("work");
         make_dir(plan.upper_dir, 0755);
         make_dir(plan.work_dir, 0700);
+        // nomap: the container's root mounts the overlay, and must own its writable layer; in a
+        // user namespace of the user's maps, the first subordinate id (its root) is id 1.
+        struct stat st {};
+        if (own_id_unmapped(spec) && ::stat(plan.upper_dir.c_str(), &st) == 0 && st.st_uid == ::getuid())
+            rootless::as_namespace_root(rootless::user_maps(rootless::current_user()), "give the writable layer to the container's root",
+                                        [&] {
+                                            for (const auto* dir : {&plan.upper_dir, &plan.work_dir})
+                                                if (::chown(dir->c_str(), 1, 1) != 0) throw SysError("give the writable layer to the container's root", "chown", *dir, errno);
+                                        });
     }
     return plan;
 }
@@ -469,6 +486,7 @@ int start_and_wait(const Spec& spec, const Paths& paths, const std::string& id, 
         InitContext context{spec, plan, child_end.get(), joins, network, trampoline::available(),
                             filter ? &*filter : nullptr, stdio_pipes.child_fds()};
         context.listener_filter = listener_filter ? &*listener_filter : nullptr;
+        context.own_id_unmapped = own_id_unmapped(spec);
         container_init(context);
     }
     Child child(static_cast<pid_t>(pid), Fd(pidfd));

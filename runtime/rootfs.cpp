@@ -143,6 +143,57 @@ void RootfsBuilder::assemble() {
     for (std::size_t i = 0; i < spec_.mounts.size(); ++i) mount_one(spec_.mounts[i], i);
 }
 
+void RootfsBuilder::open_host_files_now() {
+    std::vector<std::string> paths = {plan_.merged_dir, plan_.upper_dir, plan_.work_dir, spec_.root.path,
+                                      plan_.hosts_file, plan_.resolv_file, plan_.hostname_file};
+    paths.insert(paths.end(), spec_.hutch.layers.begin(), spec_.hutch.layers.end());
+    for (const Mount& m : spec_.mounts)
+        if (is_bind(m, mnt::parse_options(m.options)) && !m.source.empty() && m.source[0] == '/') paths.push_back(m.source);
+    for (const auto& path : paths) {
+        if (path.empty()) continue;
+        Fd fd(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC));
+        if (fd) opened_.emplace_back(path, std::move(fd));
+    }
+}
+
+Fd RootfsBuilder::open_host(const std::string& path) const {
+    for (const auto& [opened_path, fd] : opened_)
+        if (opened_path == path) return Fd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    return Fd(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC));
+}
+
+// Rootless --userns nomap (open_host_files_now): this process may not reach the layers and the
+// merged dir by their paths, so the overlay takes them through /proc/self/fd, and the root is
+// the new mount's own fd (fsmount): a path through /proc/self/fd ends on the directory under a
+// mount made on it, never on the mount.
+void RootfsBuilder::mount_overlay_by_fd() {
+    const char* step = "mount the root overlay";
+    auto fd_path = [&](const std::string& path) {
+        for (const auto& [opened_path, fd] : opened_)
+            if (opened_path == path) return "/proc/self/fd/" + std::to_string(fd.get());
+        return overlay_escape(path);  // reachable as it is, or its error comes from overlayfs
+    };
+    std::string lower;
+    for (const auto& layer : spec_.hutch.layers.empty() ? std::vector<std::string>{spec_.root.path} : spec_.hutch.layers)
+        lower += (lower.empty() ? "" : ":") + fd_path(layer);
+    Fd fs(kernel_.fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fs) throw SysError(step, "fsopen", "overlay", errno);
+    for (const auto& [key, value] : {std::pair<const char*, std::string>{"lowerdir", lower},
+                                     {"upperdir", fd_path(plan_.upper_dir)}, {"workdir", fd_path(plan_.work_dir)}})
+        if (kernel_.fsconfig(fs.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0)
+            throw SysError(step, std::string("fsconfig ") + key, value, errno);
+    if (plan_.user_xattr && kernel_.fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) != 0)
+        throw SysError(step, "fsconfig userxattr", "overlay", errno);
+    if (kernel_.fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+        throw SysError(step, "fsconfig(FSCONFIG_CMD_CREATE)", "overlay", errno);
+    Fd root(kernel_.fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+    if (!root) throw SysError(step, "fsmount", "overlay", errno);
+    Fd merged(open_host(plan_.merged_dir));
+    if (!merged) throw SysError(step, "open", plan_.merged_dir, errno);
+    mnt::attach_at(step, root.get(), "overlay", merged, plan_.merged_dir);
+    root_.emplace(plan_.merged_dir, std::move(root));
+}
+
 void RootfsBuilder::mount_root() {
     const std::string& merged = plan_.merged_dir;
     const auto& layers = spec_.hutch.layers;
@@ -156,6 +207,7 @@ void RootfsBuilder::mount_root() {
                                        "open the root", "open", merged)));
         return;
     }
+    if (!opened_.empty() && spec_.hutch.root == HutchSection::RootKind::kOverlay) return mount_overlay_by_fd();
     Fd merged_dir(check(kernel_.openat(AT_FDCWD, merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "prepare the root",
                         "open", merged));
     if (spec_.hutch.root == HutchSection::RootKind::kBind) {
@@ -183,7 +235,7 @@ void RootfsBuilder::mount_one(const Mount& m, std::size_t index) {
         const int idmapped = index < plan_.idmapped_binds.size() ? plan_.idmapped_binds[index] : -1;
         Fd source = staged_          ? staged_copy(detached::staged_mount(index), m.source)
                     : idmapped >= 0 ? Fd()
-                                     : Fd(kernel_.openat(AT_FDCWD, m.source.c_str(), O_PATH | O_CLOEXEC));
+                                     : open_host(m.source);
         if (!source && idmapped < 0) throw SysError("bind mount " + m.destination, "open", m.source, errno);
         struct stat st {};
         check(kernel_.fstat(idmapped >= 0 ? idmapped : source.get(), &st), "bind mount", "fstat", m.source);
@@ -408,7 +460,7 @@ Fd RootfsBuilder::staged_copy(const std::string& name, const std::string& source
 void RootfsBuilder::bind_generated(const std::string& file, const char* destination) {
     if (file.empty()) return;
     Fd source = staged_ ? staged_copy(detached::staged_file(file), file)
-                        : Fd(check(kernel_.openat(AT_FDCWD, file.c_str(), O_PATH | O_CLOEXEC), "bind generated file", "open", file));
+                        : Fd(check(open_host(file).release(), "bind generated file", "open", file));
     Fd target = root_->open(destination, Create::kFile);
     std::string shown = root_->shown(destination);
     // Docker binds the file onto whatever the rootfs has there, a symlink followed inside the

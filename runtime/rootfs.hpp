@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <optional>
+#include <utility>
 
 #include "runtime/fd.hpp"
 #include "runtime/mounts.hpp"
@@ -61,6 +62,11 @@ public:
 
     // Steps 1-3.
     void assemble();
+    // Opens the directories the root is made of (the merged dir, the overlay's layers) and the
+    // host files the later steps bind (the generated /etc files, bind sources), for a process
+    // about to lose the right to reach them (rootless --userns nomap); the steps use these (the
+    // overlay through /proc/self/fd). A path that cannot be opened now is left to its step.
+    void open_host_files_now();
     // Opens the container's /dev/pts/ptmx (the new devpts instance) read-write.
     Fd open_ptmx() const;
     void bind_console(int slave_fd) const;
@@ -70,6 +76,7 @@ public:
 
 private:
     void mount_root();
+    void mount_overlay_by_fd();
     void mount_one(const Mount& m, std::size_t index);
     void mount_cgroups(const Mount& m);
     void populate_dev();
@@ -88,6 +95,9 @@ private:
     const RootfsPlan& plan_;
     const StagedMounts* staged_;
     sys::Kernel& kernel_ = sys::kernel();
+    // A file open_host_files_now opened (a dup of it), else `path` opened now, O_PATH.
+    Fd open_host(const std::string& path) const;
+    std::vector<std::pair<std::string, Fd>> opened_;
     std::optional<mnt::Root> root_;
     Fd dev_null_;  // the /dev/null hutch created, verified, used to mask files
 };

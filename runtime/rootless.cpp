@@ -253,6 +253,14 @@ Maps keep_id(const Maps& maps, const KeepId& how) {
     return {lay(maps.uids, how.uid, "/etc/subuid"), lay(maps.gids, how.gid, "/etc/subgid")};
 }
 
+Maps nomap(const Maps& maps) {
+    auto lay = [](const std::vector<IdMapping>& map) {
+        const std::vector<IdMapping> subordinate(map.begin() + 1, map.end());  // user_maps puts 0 -> the user first
+        return laid_from(0, subordinate, 0, ids_in(subordinate));
+    };
+    return {lay(maps.uids), lay(maps.gids)};
+}
+
 void require_helpers() {
     for (const char* helper : {"newuidmap", "newgidmap"})
         if (find_helper(helper).empty())

@@ -73,6 +73,11 @@ KeepId parse_keep_id(const std::string& value);
 // subordinate id. Throws UsageError when the ranges are too few, or the id lies past the size.
 Maps keep_id(const Maps& maps, const KeepId& how = {});
 
+// --userns nomap (podman's) from user_maps()'s: the user's own id is left out, and the
+// subordinate ranges take the container ids from 0 (the container's root is the first
+// subordinate id): nothing in the container can act as the user.
+Maps nomap(const Maps& maps);
+
 // Writes the maps of the new user namespace of `pid` with newuidmap and newgidmap. Throws Error
 // with the helper's own message when it refuses (a range not the user's, say), UsageError when
 // uidmap is not installed.

@@ -47,20 +47,18 @@ std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& fi
 void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     const bool maps_given = !o.uidmap.empty() || !o.gidmap.empty();
     const bool keep_id = o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0;
-    if (o.userns == "nomap")
-        throw UsageError(std::string("--userns nomap is not supported: ") +
-                         (host.rootless ? "with your own id unmapped, the container's root could not reach your rootfs, image "
-                                          "layers and state (podman chowns its storage for it); --userns keep-id:uid=N maps "
-                                          "your id where you choose"
-                                        : "it is for rootless hutch, and root's containers never map root (--userns auto)"));
-    if (host.rootless && (maps_given || (!o.userns.empty() && !keep_id)))
+    const bool nomap = o.userns == "nomap";
+    if (nomap && !host.rootless)
+        throw UsageError("--userns nomap is for rootless hutch (its own id left out of the container's); root's containers "
+                         "never map root (--uidmap, --userns auto)");
+    if (host.rootless && (maps_given || (!o.userns.empty() && !keep_id && !nomap)))
         throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns " + o.userns) +
                          (maps_given ? " need" : " needs") + " root: rootless hutch maps the container's ids itself (0 is you, 1.. "
                          "your /etc/subuid and /etc/subgid ranges; --userns keep-id keeps your own id)");
     if (keep_id && !host.rootless)
         throw UsageError("--userns " + o.userns + " is for rootless hutch (run by the user whose id it keeps)");
     const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
-    if (!o.userns.empty() && o.userns != "host" && !automatic && !keep_id)
+    if (!o.userns.empty() && o.userns != "host" && !automatic && !keep_id && !nomap)
         throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace");
     if (automatic && maps_given) throw UsageError("conflicting options: --userns auto and --uidmap/--gidmap");
     if (o.userns == "host") {
@@ -105,7 +103,9 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         gid_what = "--userns auto";
     } else if (host.rootless) {
         s.hutch.rootless = true;
-        const rootless::Maps maps = keep_id ? rootless::keep_id(*host.rootless, rootless::parse_keep_id(o.userns)) : *host.rootless;
+        const rootless::Maps maps = keep_id ? rootless::keep_id(*host.rootless, rootless::parse_keep_id(o.userns))
+                                    : nomap ? rootless::nomap(*host.rootless)
+                                            : *host.rootless;
         uids = maps.uids;
         gids = maps.gids;
         uid_what = "the rootless map of /etc/subuid";
@@ -158,7 +158,7 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         };
         const bool known = !target.uid_mappings.empty();
         if ((maps_given && known && (sorted(uids) != sorted(target.uid_mappings) || sorted(gids) != sorted(target.gid_mappings))) ||
-            automatic || keep_id)
+            automatic || keep_id || nomap)
             throw UsageError("conflicting options: " + flag + " shares that container's user namespace and its ids, so " +
                              (maps_given ? std::string("other --uidmap/--gidmap") : "--userns " + o.userns) + " cannot apply");
         const std::string path = target.ns_dir + "/user";
@@ -185,9 +185,10 @@ void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const Host
     if (!host.rootless) return;
     // The layers' owners are laid for the default map (the image's uid N is your N-th id):
     // keep-id's map would shift every one of them below your uid.
-    if (!o.image_layers.empty() && (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0))
+    if (!o.image_layers.empty() && (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap"))
         throw UsageError("--userns " + o.userns + " runs a rootfs directory, not an image: an image's layers are unpacked for "
-                         "rootless hutch's default map, whose owners keep-id would shift");
+                         "rootless hutch's default map, whose owners " + (o.userns == "nomap" ? "nomap" : "keep-id") +
+                         " would shift");
     if (!std::holds_alternative<NoNetwork>(m.network) && !std::holds_alternative<PastaNetwork>(m.network))
         throw UsageError("--network " + o.network + " needs root: rootless hutch has no bridge, and may not share the host's or "
                          "another container's network namespace (use --network pasta or none)");

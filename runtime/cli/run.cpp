@@ -337,7 +337,7 @@ void add_run_flags(CLI::App* cmd, RunOptions& opts) {
     many("--device", opts.devices, "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS])");
     many("--device-cgroup-rule", opts.device_cgroup_rules, "Add a rule to the cgroup allowed devices list");
     many("--security-opt", opts.security_opts, "Security options: no-new-privileges, seccomp=unconfined, seccomp=FILE");
-    cmd->add_option("--userns", opts.userns, "User namespace to use: host (none; the default unless the host config remaps), auto[:size=N], keep-id[:uid=U,gid=G,size=N] (rootless)");
+    cmd->add_option("--userns", opts.userns, "User namespace to use: host (none; the default unless the host config remaps), auto[:size=N], keep-id[:uid=U,gid=G,size=N] or nomap (rootless)");
     many("--uidmap", opts.uidmap, "UID map for a new user namespace (CONTAINER:HOST:SIZE)");
     many("--gidmap", opts.gidmap, "GID map for a new user namespace (CONTAINER:HOST:SIZE; default: the --uidmap)");
     cmd->add_option("--pid", opts.pid, "PID namespace to use: host, container:NAME");

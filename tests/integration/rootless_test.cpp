@@ -208,6 +208,51 @@ TEST_F(RootlessIntegration, KeepIdKeepsTheUsersOwnId) {
     EXPECT_EQ(leftovers(), Strings{});
 }
 
+// --userns nomap (podman's): the user's own id is left out, the subordinate range starts at 0.
+// On a rootfs made for that map (root-owned files are the first subordinate id's, as
+// `mmdebstrap --mode=unshare` makes them) the container's root owns its files; a file of the
+// user's bound in is nobody's and closed even to that root; the state under the user's 0700
+// XDG_RUNTIME_DIR still serves (the child opened it while it was the user); exec, rm work.
+TEST_F(RootlessIntegration, NomapLeavesTheUsersOwnIdOut) {
+    const std::string subrootfs = b() + "/subrootfs";
+    if (!path_exists(subrootfs)) {
+        ASSERT_EQ(run_command({"/bin/cp", "-a", test_rootfs(), subrootfs}).code, 0);
+        const std::string root = std::to_string(kSubordinate);
+        ASSERT_EQ(run_command({"/bin/chown", "-R", root + ":" + root, subrootfs}).code, 0);
+    }
+    const std::string secret = b() + "/home/secret";
+    ::mkdir(secret.c_str(), 0755);
+    write_file(secret + "/f", "mine\n");
+    ASSERT_EQ(::chmod((secret + "/f").c_str(), 0600), 0);
+    ASSERT_EQ(::chown(secret.c_str(), kUser, kUser), 0);
+    ASSERT_EQ(::chown((secret + "/f").c_str(), kUser, kUser), 0);
+    struct stat run_dir {};
+    ASSERT_EQ(::stat((b() + "/run").c_str(), &run_dir), 0);
+    ASSERT_EQ(run_dir.st_mode & 0777, 0700u) << "the test's XDG_RUNTIME_DIR is 0700, as systemd makes it";
+    Result r = as_user({"run", "--rm", "--network", "none", "--userns", "nomap", "-v", secret + ":/vol", subrootfs, "sh", "-c",
+                        "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox /vol/f; echo x > /etc/made && cat /etc/made; "
+                        "cat /vol/f 2>/dev/null || echo closed"});
+    ASSERT_EXIT_CODE(r, 0);
+    Strings lines = r.out_lines();
+    ASSERT_EQ(lines.size(), 6u) << describe(r);
+    EXPECT_EQ(lines[0], "0");
+    std::istringstream map(lines[1]);
+    std::string inside, outside, size;
+    map >> inside >> outside >> size;
+    EXPECT_EQ(inside + " " + outside + " " + size, "0 " + std::to_string(kSubordinate) + " 65536") << "one range, no user";
+    EXPECT_EQ(Strings(lines.begin() + 2, lines.end()), (Strings{"0", "65534", "x", "closed"}));
+    EXPECT_FALSE(path_exists(subrootfs + "/etc/made")) << "the rootfs is the overlay's lower layer";
+
+    const std::string script =
+        "$H run -d --network none --userns nomap --name nm " + quoted(subrootfs) + " sh -c 'echo hi > /root/f; sleep 60' >/dev/null; "
+        "for i in $(seq 50); do $H exec nm cat /root/f 2>/dev/null && break; sleep 0.1; done; "
+        "$H exec nm id -u; $H rm -f nm >/dev/null";
+    Result d = as_user_script(script);
+    ASSERT_EXIT_CODE(d, 0);
+    EXPECT_EQ(d.out, "hi\n0\n") << describe(d);
+    EXPECT_EQ(leftovers(), Strings{});
+}
+
 // An image, loaded and run by the user: its layers are unpacked by the root of a user namespace
 // of the user's maps, so their owners are the user's subordinate ids on disk and the image's
 // own ids inside; whiteouts and opaque directories work in the rootless overlay (userxattr),

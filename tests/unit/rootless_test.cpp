@@ -164,8 +164,13 @@ TEST(RunOptionsRootless, KeepIdRunsAsTheUser) {
     EXPECT_EQ(gid_only.process.user.gid, 7u);
     o.userns = "keep-id:uid=x";
     EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", rootless_facts()); }), "invalid --userns keep-id option \"uid=x\""));
+    // nomap: the subordinate ranges from 0, the user's own id nowhere; root inside.
     o.userns = "nomap";
-    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", rootless_facts()); }), "could not reach your rootfs"));
+    Spec unmapped = build_run_spec(o, "id", rootless_facts());
+    EXPECT_EQ(unmapped.linux.uid_mappings, (Map{{0, 100000, 65536}}));
+    EXPECT_EQ(unmapped.process.user.uid, 0u);
+    o.image_layers = {"/layer"};
+    EXPECT_TRUE(contains(usage_error([&] { build_run_spec(o, "id", rootless_facts()); }), "runs a rootfs directory, not an image"));
 }
 
 // Limits stay in the spec: the start puts them in a cgroup delegated to the user, or refuses

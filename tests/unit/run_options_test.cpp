@@ -1080,7 +1080,7 @@ TEST(RunOptionsUserns, WhatAUserNamespaceCannotShareIsRefused) {
     refused([](RunOptions& o) { o.ipc = "host"; }, "cannot share the host IPC namespace");
     refused([](RunOptions& o) { o.user = "70000"; }, "uid 70000 is not mapped");
     refused([](RunOptions& o) { o.userns = "keep-id"; }, "--userns keep-id is for rootless hutch");
-    refused([](RunOptions& o) { o.userns = "nomap"; }, "--userns nomap is not supported");
+    refused([](RunOptions& o) { o.userns = "nomap"; }, "--userns nomap is for rootless hutch");
 }
 
 TEST(RunOptionsUserns, IdmapVolumesNeedAUserNamespace) {
