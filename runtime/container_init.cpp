@@ -413,6 +413,14 @@ void run_exec_init(const ExecInitContext& ctx) {
     if (ctx.time_ns_fd >= 0)
         check(k.setns(ctx.time_ns_fd, CLONE_NEWTIME), "join the container's time namespace", "setns", "time_for_children");
     check(k.setsid(), "start a new session", "setsid");
+    if (spec.hutch.rootless) {
+        // The namespace's root, before anything is made: under --userns nomap the user's own id
+        // is not in the namespace, and a pty slave it owned could not be given to the command.
+        // (With the default map, uid 0 inside is the user: nothing changes.)
+        check(k.setresgid(0, 0, 0), "become the user namespace's root", "setresgid");
+        check(k.setresuid(0, 0, 0), "become the user namespace's root", "setresuid");
+        k.prctl(PR_SET_DUMPABLE, 0);
+    }
     if (spec.process.terminal) {
         // A pty from the container's own devpts, as for its first process.
         Fd master(check(k.openat(AT_FDCWD, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open the terminal",

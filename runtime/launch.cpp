@@ -73,6 +73,22 @@ Fd take_listener(const Child& child, int sync_socket, int fd) {
 }
 
 
+// Rootless --userns nomap (or a join of such a container's user namespace): the user's own id is
+// not one of the container's.
+bool own_id_unmapped(const Spec& spec) {
+    return spec.hutch.rootless && std::none_of(spec.linux.uid_mappings.begin(), spec.linux.uid_mappings.end(),
+                                               [uid = ::getuid()](const IdMapping& m) { return uid >= m.host_id && uid - m.host_id < m.size; });
+}
+
+// Gives `paths` to the container's root when the user's own id is not in its namespace (nomap):
+// in a user namespace of the user's maps, that root (the first subordinate id) is id 1.
+void give_to_the_containers_root(const std::vector<const std::string*>& paths, const char* step) {
+    rootless::as_namespace_root(rootless::user_maps(rootless::current_user()), step, [&] {
+        for (const auto* path : paths)
+            if (::chown(path->c_str(), 1, 1) != 0) throw SysError(step, "chown", *path, errno);
+    });
+}
+
 // Writes the name-resolution files into the runtime dir and says where they are. A container
 // joining another's network shares that container's files, as Docker does.
 void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord& record, RootfsPlan& plan,
@@ -101,8 +117,10 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
     write_file_atomic(plan.hostname_file, files.hostname, 0644, Durability::kRuntime);
     // The container's root owns them, as root owns them without a user namespace: it may edit
     // its /etc/hosts (network updates rewrite the file in place, so the owner stays). Rootless:
-    // the user's own, which the container's root may write (the user may give no file away).
-    if (spec.has_namespace(NamespaceType::kUser) && !spec.hutch.rootless) {
+    // the user's own, which is the container's root (nomap: given to that root).
+    if (own_id_unmapped(spec)) {
+        give_to_the_containers_root({&plan.hosts_file, &plan.resolv_file, &plan.hostname_file}, "write the container's /etc files");
+    } else if (spec.has_namespace(NamespaceType::kUser) && !spec.hutch.rootless) {
         const auto uid = userns::host_id(spec.linux.uid_mappings, 0), gid = userns::host_id(spec.linux.gid_mappings, 0);
         for (const auto* file : {&plan.hosts_file, &plan.resolv_file, &plan.hostname_file})
             check(::chown(file->c_str(), uid.value_or(0), gid.value_or(0)), "write the container's /etc files", "chown", *file);
@@ -193,13 +211,6 @@ ContainerRecord open_record(Spec& spec, const Paths& paths, const std::string& i
 
 // Where the root is assembled, and the writable layer: made anew, or left by an earlier run of
 // this container (start), whose writable layer stays.
-// Rootless --userns nomap (or a join of such a container's user namespace): the user's own id is
-// not one of the container's.
-bool own_id_unmapped(const Spec& spec) {
-    return spec.hutch.rootless && std::none_of(spec.linux.uid_mappings.begin(), spec.linux.uid_mappings.end(),
-                                               [uid = ::getuid()](const IdMapping& m) { return uid >= m.host_id && uid - m.host_id < m.size; });
-}
-
 RootfsPlan plan_root(const Spec& spec, const Paths& paths, const ContainerRecord& record) {
     RootfsPlan plan;
     plan.merged_dir = record.runtime_file("merged");
@@ -220,15 +231,16 @@ RootfsPlan plan_root(const Spec& spec, const Paths& paths, const ContainerRecord
         plan.work_dir = record.data_file("work");
         make_dir(plan.upper_dir, 0755);
         make_dir(plan.work_dir, 0700);
-        // nomap: the container's root mounts the overlay, and must own its writable layer; in a
-        // user namespace of the user's maps, the first subordinate id (its root) is id 1.
-        struct stat st {};
-        if (own_id_unmapped(spec) && ::stat(plan.upper_dir.c_str(), &st) == 0 && st.st_uid == ::getuid())
-            rootless::as_namespace_root(rootless::user_maps(rootless::current_user()), "give the writable layer to the container's root",
-                                        [&] {
-                                            for (const auto* dir : {&plan.upper_dir, &plan.work_dir})
-                                                if (::chown(dir->c_str(), 1, 1) != 0) throw SysError("give the writable layer to the container's root", "chown", *dir, errno);
-                                        });
+        // nomap: the container's root mounts the overlay, and must own its writable layer (each
+        // dir checked: a start killed between the two chowns must not leave work the user's).
+        if (own_id_unmapped(spec)) {
+            std::vector<const std::string*> users;
+            for (const auto* dir : {&plan.upper_dir, &plan.work_dir}) {
+                struct stat st {};
+                if (::stat(dir->c_str(), &st) == 0 && st.st_uid == ::getuid()) users.push_back(dir);
+            }
+            if (!users.empty()) give_to_the_containers_root(users, "give the writable layer to the container's root");
+        }
     }
     return plan;
 }
@@ -256,20 +268,27 @@ void network_event(const Paths& paths, const std::optional<net::Attachment>& att
 // The paths name the pid the targets had when this container was made: a target restarted since
 // has another, and the old one may be any process's now (a restart of this container, or its
 // start, would join that process's namespaces): refused.
-std::vector<Fd> open_joins(const Spec& spec, const Paths& paths, std::vector<NamespaceJoin>& joins) {
-    std::vector<Fd> fds = open_joined_namespaces(spec, joins);
+// Checked before the paths are opened (the old pid is usually gone: said so, not as a failed
+// open) and after (the target may have restarted in between).
+void check_join_targets(const Spec& spec, const Paths& paths) {
     std::vector<std::string> current;  // "/proc/<pid>/" of each target now
     for (const auto& target : spec.hutch.joined_containers) {
         if (!container_running(paths, target))
             throw UsageError("container " + target.substr(0, 12) + " stopped while this one started to join it");
         current.push_back("/proc/" + std::to_string(find_container(paths, target).pid) + "/");
     }
-    if (spec.hutch.joined_containers.empty()) return fds;
+    if (spec.hutch.joined_containers.empty()) return;
     for (const auto& ns : spec.linux.namespaces)
         if (ns.path.starts_with("/proc/") &&
             std::none_of(current.begin(), current.end(), [&](const std::string& p) { return ns.path.starts_with(p); }))
             throw UsageError("the container this one joins (" + ns.path + ") has restarted since this one was made: remove "
                              "this one and run it again");
+}
+
+std::vector<Fd> open_joins(const Spec& spec, const Paths& paths, std::vector<NamespaceJoin>& joins) {
+    check_join_targets(spec, paths);
+    std::vector<Fd> fds = open_joined_namespaces(spec, joins);
+    check_join_targets(spec, paths);
     return fds;
 }
 

@@ -128,7 +128,7 @@ void RootfsBuilder::assemble() {
         if (spec_.hutch.root == HutchSection::RootKind::kBind) holders.push_back(spec_.root.path);
         for (const auto& path : holders) {
             const char* step = "make the mount holding the root private";
-            Fd dir(check(kernel_.openat(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), step, "open", path));
+            Fd dir(check(open_host(path).release(), step, "open", path));
             std::uint64_t id = 0;
             check(kernel_.mount_id(dir.get(), id), step, "statx(STATX_MNT_ID)", path);
             auto holder = std::find_if(mounts.begin(), mounts.end(),

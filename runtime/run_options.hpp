@@ -121,7 +121,7 @@ struct HostFacts {
         std::string id, ns_dir, hostname;
         bool own_user_namespace = false;
         std::uint64_t user_namespace_inode = 0;  // nsfs inode: two joins of one user namespace match
-        bool auto_slot = false;                   // its ids are a --userns auto slot (gone with it)
+        bool auto_slot = false;                   // its user namespace's ids are a --userns auto slot
         std::vector<IdMapping> uid_mappings, gid_mappings;
     };
     // The hutch-probe binary on the host (beside hutch, or $HUTCH_PROBE).

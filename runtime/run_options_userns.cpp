@@ -51,15 +51,16 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
     if (nomap && !host.rootless)
         throw UsageError("--userns nomap is for rootless hutch (its own id left out of the container's); root's containers "
                          "never map root (--uidmap, --userns auto)");
-    if (host.rootless && (maps_given || (!o.userns.empty() && !keep_id && !nomap)))
+    const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
+    if (host.rootless && (maps_given || o.userns == "host" || automatic))
         throw UsageError(std::string(maps_given ? "--uidmap and --gidmap" : "--userns " + o.userns) +
                          (maps_given ? " need" : " needs") + " root: rootless hutch maps the container's ids itself (0 is you, 1.. "
-                         "your /etc/subuid and /etc/subgid ranges; --userns keep-id keeps your own id)");
+                         "your /etc/subuid and /etc/subgid ranges; --userns keep-id keeps your own id, nomap leaves it out)");
     if (keep_id && !host.rootless)
         throw UsageError("--userns " + o.userns + " is for rootless hutch (run by the user whose id it keeps)");
-    const bool automatic = o.userns == "auto" || o.userns.rfind("auto:", 0) == 0;
     if (!o.userns.empty() && o.userns != "host" && !automatic && !keep_id && !nomap)
-        throw UsageError("invalid --userns " + in_quotes(o.userns) + ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace");
+        throw UsageError("invalid --userns " + in_quotes(o.userns) + (host.rootless ? ": keep-id[:uid=U,gid=G,size=N] or nomap"
+                                                                                     : ": host, auto[:size=N], or --uidmap/--gidmap for a user namespace"));
     if (automatic && maps_given) throw UsageError("conflicting options: --userns auto and --uidmap/--gidmap");
     if (o.userns == "host") {
         if (maps_given) throw UsageError("conflicting options: --userns host and --uidmap/--gidmap");
@@ -184,11 +185,16 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
 void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const HostFacts& host) {
     if (!host.rootless) return;
     // The layers' owners are laid for the default map (the image's uid N is your N-th id):
-    // keep-id's map would shift every one of them below your uid.
-    if (!o.image_layers.empty() && (o.userns == "keep-id" || o.userns.rfind("keep-id:", 0) == 0 || o.userns == "nomap"))
-        throw UsageError("--userns " + o.userns + " runs a rootfs directory, not an image: an image's layers are unpacked for "
-                         "rootless hutch's default map, whose owners " + (o.userns == "nomap" ? "nomap" : "keep-id") +
-                         " would shift");
+    // any other (keep-id, nomap, or a joined container's) would shift them.
+    auto sorted = [](std::vector<IdMapping> map) {
+        std::sort(map.begin(), map.end(), [](const IdMapping& a, const IdMapping& b) { return a.container_id < b.container_id; });
+        return map;
+    };
+    if (!o.image_layers.empty() &&
+        (sorted(s.linux.uid_mappings) != sorted(host.rootless->uids) || sorted(s.linux.gid_mappings) != sorted(host.rootless->gids)))
+        throw UsageError((o.userns.empty() ? std::string("joining that container's namespaces") : "--userns " + o.userns) +
+                         " runs a rootfs directory, not an image: an image's layers are unpacked for rootless hutch's "
+                         "default map, whose owners another map would shift");
     if (!std::holds_alternative<NoNetwork>(m.network) && !std::holds_alternative<PastaNetwork>(m.network))
         throw UsageError("--network " + o.network + " needs root: rootless hutch has no bridge, and may not share the host's or "
                          "another container's network namespace (use --network pasta or none)");

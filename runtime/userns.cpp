@@ -190,22 +190,19 @@ std::uint64_t claim_slot(const std::string& data_root, const std::string& id, st
                      " ids in hutch's /etc/subuid and /etc/subgid ranges are taken");
 }
 
-bool holds_slot(const std::string& data_root, const std::string& id) {
+std::vector<std::string> slot_holders(const std::string& data_root) {
+    std::vector<std::string> out;
     const std::string dir = data_root + "/userns";
     DIR* d = ::opendir(dir.c_str());
-    if (!d) return false;
-    bool found = false;
+    if (!d) return out;
     while (dirent* e = ::readdir(d)) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;  // the lock, "." and ".."
         char target[256];
         const ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof target - 1);
-        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == id) {
-            found = true;
-            break;
-        }
+        if (n > 0) out.emplace_back(target, static_cast<std::size_t>(n));
     }
     ::closedir(d);
-    return found;
+    return out;
 }
 
 std::pair<std::string, std::string> remap_names(const std::string& remap) {

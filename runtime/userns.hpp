@@ -75,8 +75,8 @@ std::vector<IdMapping> map_from(const std::vector<IdMapping>& ranges, std::uint6
 std::uint64_t claim_slot(const std::string& data_root, const std::string& id, std::uint64_t slots,
                          const std::function<bool(const std::string&)>& exists);
 
-// Whether container `id` holds a slot (a claim of claim_slot's in data_root/userns).
-bool holds_slot(const std::string& data_root, const std::string& id);
+// The containers holding a slot (the claims of claim_slot's in data_root/userns), by id.
+std::vector<std::string> slot_holders(const std::string& data_root);
 
 // The remap config's USER and GROUP: "default" is hutch:hutch, "USER" is USER:USER.
 std::pair<std::string, std::string> remap_names(const std::string& remap);

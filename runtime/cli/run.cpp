@@ -405,7 +405,18 @@ HostFacts::JoinedContainer running_container(const Paths& paths, const std::stri
         throw UsageError("container " + ref + " is not running (its process is gone)");
     joined.own_user_namespace = mine.st_ino != its.st_ino || mine.st_dev != its.st_dev;
     joined.user_namespace_inode = its.st_ino;
-    joined.auto_slot = userns::holds_slot(paths.data_root, target.id);
+    // A --userns auto slot's ids, whichever container holds it: a joiner of a joiner shares them.
+    for (const auto& holder : userns::slot_holders(paths.data_root)) {
+        struct stat ns {};
+        try {
+            const ContainerState state = find_container(paths, holder);
+            if (state.pid > 0 && ::stat(("/proc/" + std::to_string(state.pid) + "/ns/user").c_str(), &ns) == 0 &&
+                ns.st_ino == its.st_ino && ns.st_dev == its.st_dev)
+                joined.auto_slot = true;
+        } catch (const UsageError&) {
+            // a stale claim: its container is gone
+        }
+    }
     if (joined.own_user_namespace) {
         auto maps = userns::maps_of_joined(proc + "/ns/user");
         if (!maps) throw UsageError("container " + ref + " is not running (its id maps cannot be read)");

@@ -231,25 +231,41 @@ TEST_F(RootlessIntegration, NomapLeavesTheUsersOwnIdOut) {
     ASSERT_EQ(run_dir.st_mode & 0777, 0700u) << "the test's XDG_RUNTIME_DIR is 0700, as systemd makes it";
     Result r = as_user({"run", "--rm", "--network", "none", "--userns", "nomap", "-v", secret + ":/vol", subrootfs, "sh", "-c",
                         "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox /vol/f; echo x > /etc/made && cat /etc/made; "
-                        "cat /vol/f 2>/dev/null || echo closed"});
+                        "cat /vol/f 2>/dev/null || echo closed; echo '10.9.9.9 extra' >> /etc/hosts && echo hosts-written"});
     ASSERT_EXIT_CODE(r, 0);
     Strings lines = r.out_lines();
-    ASSERT_EQ(lines.size(), 6u) << describe(r);
+    ASSERT_EQ(lines.size(), 7u) << describe(r);
     EXPECT_EQ(lines[0], "0");
     std::istringstream map(lines[1]);
     std::string inside, outside, size;
     map >> inside >> outside >> size;
     EXPECT_EQ(inside + " " + outside + " " + size, "0 " + std::to_string(kSubordinate) + " 65536") << "one range, no user";
-    EXPECT_EQ(Strings(lines.begin() + 2, lines.end()), (Strings{"0", "65534", "x", "closed"}));
+    EXPECT_EQ(Strings(lines.begin() + 2, lines.end()), (Strings{"0", "65534", "x", "closed", "hosts-written"}));
     EXPECT_FALSE(path_exists(subrootfs + "/etc/made")) << "the rootfs is the overlay's lower layer";
 
+    TestImage tiny;
+    tiny.layers = {tar_of_directory(test_rootfs())};
+    tiny.diff_ids = {sha256_digest(tiny.layers[0])};
+    tiny.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    tiny.run_config = {{"Cmd", {"sh"}}};
+    const std::string archive = b() + "/tiny.tar";
+    write_file(archive, docker_archive_tar(tiny, "rl/tiny:1"));
+    ::chmod(archive.c_str(), 0644);
+    ASSERT_EXIT_CODE(as_user({"load", "-i", archive}), 0);
     const std::string script =
         "$H run -d --network none --userns nomap --name nm " + quoted(subrootfs) + " sh -c 'echo hi > /root/f; sleep 60' >/dev/null; "
         "for i in $(seq 50); do $H exec nm cat /root/f 2>/dev/null && break; sleep 0.1; done; "
-        "$H exec nm id -u; $H rm -f nm >/dev/null";
+        "$H exec nm id -u; $H exec -t nm sh -c 'tty >/dev/null && echo a-tty'; "
+        // An image with a nomap container's maps (by joining it) would show its owners shifted.
+        "$H run --rm --network none --pid container:nm rl/tiny:1 true 2>&1 | grep -c 'runs a rootfs directory, not an image'; "
+        "$H rm -f nm >/dev/null";
     Result d = as_user_script(script);
     ASSERT_EXIT_CODE(d, 0);
-    EXPECT_EQ(d.out, "hi\n0\n") << describe(d);
+    Strings got = d.out_lines();
+    for (auto& line : got)
+        while (!line.empty() && line.back() == '\r') line.pop_back();  // the pty's line ends
+    EXPECT_EQ(got, (Strings{"hi", "0", "a-tty", "1"})) << describe(d);
+    EXPECT_EXIT_CODE(as_user({"rmi", "rl/tiny:1"}), 0);
     EXPECT_EQ(leftovers(), Strings{});
 }
 

@@ -297,6 +297,13 @@ TEST_F(UsernsIntegration, JoiningARemappedContainer) {
         << describe(stale);
     std::string plain = started_id(run_detached(roots_, rootfs_, {}, {"sleep", "60"}));
     ASSERT_FALSE(plain.empty());
+    // Without a user namespace the same: the joiner's start names the target's restart.
+    Result made_plain = roots_.hutch({"create", "--network", "container:" + plain, rootfs_, "true"});
+    ASSERT_EXIT_CODE(made_plain, 0);
+    ASSERT_EXIT_CODE(roots_.hutch({"restart", "-t", "0", plain}), 0);
+    Result stale_plain = roots_.hutch({"start", trim(made_plain.out)});
+    EXPECT_EXIT_CODE(stale_plain, 125);
+    EXPECT_NE(stale_plain.err.find("has restarted since this one was made"), std::string::npos) << describe(stale_plain);
     Result into_plain = run({"--ipc", "container:" + plain, "--uidmap", "0:300000:65536"}, {"true"});
     EXPECT_EXIT_CODE(into_plain, 125);
     EXPECT_NE(into_plain.err.find("that container has no user namespace"), std::string::npos) << describe(into_plain);
@@ -411,6 +418,16 @@ TEST_F(UsernsIntegration, UsernsAutoGivesEachContainerItsOwnSlot) {
     Strings both = ipc_only;
     both.insert(both.begin() + 4, {"--pid", "container:a1"});
     EXPECT_EXIT_CODE(with_subids(subuid, subgid, both), 0);
+    // Nor through a container that joined a1's namespaces: it is the user namespace's slot.
+    Strings joiner = {"run", "-d", "--name", "y1", "--network", "none", "--pid", "container:a1", "--ipc", "container:a1"};
+    joiner.insert(joiner.end(), a1_map.begin(), a1_map.end());
+    joiner.insert(joiner.end(), {rootfs_, "sleep", "60"});
+    ASSERT_EXIT_CODE(with_subids(subuid, subgid, joiner), 0);
+    Strings through = ipc_only;
+    through[5] = "container:y1";
+    Result via_y1 = with_subids(subuid, subgid, through);
+    EXPECT_EXIT_CODE(via_y1, 125);
+    EXPECT_NE(via_y1.err.find("that container's ids are a --userns auto slot"), std::string::npos) << describe(via_y1);
 }
 
 // Rootless hutch is not built yet: a user without root gets one line saying so for every

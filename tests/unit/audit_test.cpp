@@ -1,5 +1,11 @@
 // `hutch audit`'s rules on Specs built the way `hutch run` builds them (build_run_spec with a
 // fake host), and on OCI configs as config.json has them.
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -252,6 +258,33 @@ TEST(AuditRules, RootUser) {
     EXPECT_EQ(level_of(joined, "4.1 root-user"), Level::kWarn);
     joined.linux.uid_mappings = {{0, 200000, 65536}};
     EXPECT_EQ(level_of(joined, "4.1 root-user"), Level::kPass);
+    // Without maps in the spec, the kernel's: a process in a user namespace whose root is host
+    // uid 200000 (the test writes its map, as root).
+    int ready[2], done[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    ASSERT_EQ(::pipe(done), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        char c = 'x';
+        if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready[1], &c, 1) != 1) ::_exit(1);
+        [[maybe_unused]] ssize_t n = ::read(done[0], &c, 1);
+        ::_exit(0);
+    }
+    char c;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    {
+        std::ofstream map("/proc/" + std::to_string(child) + "/uid_map");
+        map << "0 200000 1\n";
+    }
+    Spec in_child = build(base());
+    in_child.linux.namespaces.push_back({NamespaceType::kUser, "/proc/" + std::to_string(child) + "/ns/user"});
+    const Finding f_child = only(audit::audit(in_child), "4.1 root-user");
+    EXPECT_EQ(f_child.level, Level::kPass);
+    EXPECT_TRUE(contains(f_child.title, "host uid 200000")) << f_child.title;
+    [[maybe_unused]] ssize_t n = ::write(done[1], "x", 1);
+    ::waitpid(child, nullptr, 0);
+    for (int fd : {ready[0], ready[1], done[0], done[1]}) ::close(fd);
 }
 
 // CIS 5.10 and 5.28 are automated checks: WARN without the limit, PASS with it, and the fix
