@@ -95,7 +95,23 @@ void write_etc_files(const Spec& spec, const Paths& paths, const ContainerRecord
                      const std::optional<net::Attachment>& attachment, const net::HostConfig& config) {
     NetworkMode mode = network_mode(spec);
     if (const auto* joined = std::get_if<ContainerNetwork>(&mode)) {
-        std::string target = paths.runtime_dir(joined->container);
+        // A target that itself joined another's network has no files of its own: the chain is
+        // followed to the container that has them, as Docker's joiners take the target's paths.
+        std::string owner = joined->container;
+        auto has_files = [&](const std::string& id) { return ::access((paths.runtime_dir(id) + "/hosts").c_str(), F_OK) == 0; };
+        for (int hop = 0; hop < 16 && !has_files(owner); ++hop) {
+            std::string text;
+            try {
+                text = read_file(paths.data_dir(owner) + "/config.json");
+            } catch (const Error&) {
+                break;  // gone: the bind of its missing file says so
+            }
+            const NetworkMode next = network_mode(spec_from_json(nlohmann::json::parse(text)));
+            const auto* further = std::get_if<ContainerNetwork>(&next);
+            if (!further) break;
+            owner = further->container;
+        }
+        std::string target = paths.runtime_dir(owner);
         plan.hosts_file = target + "/hosts";
         plan.resolv_file = target + "/resolv.conf";
         plan.hostname_file = target + "/hostname";

@@ -598,6 +598,14 @@ TEST_F(NetworkIntegration, ContainerModeSharesTheTargetsNamespaceAndInterfaces) 
     EXPECT_EXIT_CODE(joined, 0);
     EXPECT_EQ(joined.out, target_view);
     EXPECT_NE(split_lines(joined.out).at(0), ns_link("net")) << "not the host's namespace";
+    // A container joining a joiner: the same namespace and files (the chain is followed to the
+    // container that has them, as Docker's joiners take their target's paths).
+    Sleeper middle = sleeper({"--name", "mid", "--network", "container:tgt"}, "echo ready");
+    ASSERT_TRUE(middle.ready()) << middle.out();
+    Result second = sh({"--network", "container:mid"}, view);
+    EXPECT_EXIT_CODE(second, 0);
+    EXPECT_EQ(second.out, target_view);
+    EXPECT_EXIT_CODE(middle.stop(), 0);
     EXPECT_EXIT_CODE(target.stop(), 0);
 }
 
