@@ -39,6 +39,13 @@ std::vector<IdMapping> remap_ranges(const HostFacts& host, const std::string& fi
     return map;
 }
 
+// A map in container-id order, as the kernel lists it in /proc/PID/uid_map: maps compare equal
+// whatever order their ranges were given in.
+std::vector<IdMapping> sorted(std::vector<IdMapping> map) {
+    std::sort(map.begin(), map.end(), [](const IdMapping& a, const IdMapping& b) { return a.container_id < b.container_id; });
+    return map;
+}
+
 }  // namespace
 
 // --userns, --uidmap/--gidmap and the host config's userns-remap: a new user namespace and its
@@ -153,10 +160,6 @@ void set_user_namespace(Spec& s, const RunOptions& o, const Modes& m, const Host
         // Maps given that are that namespace's own ask for nothing else (a script that gives
         // every container the same --uidmap); other ones, or a slot or keep-id of its own, would.
         // (The kernel lists a map's ranges sorted; unknown maps: audit of a stopped container.)
-        auto sorted = [](std::vector<IdMapping> map) {
-            std::sort(map.begin(), map.end(), [](const IdMapping& a, const IdMapping& b) { return a.container_id < b.container_id; });
-            return map;
-        };
         const bool known = !target.uid_mappings.empty();
         if ((maps_given && known && (sorted(uids) != sorted(target.uid_mappings) || sorted(gids) != sorted(target.gid_mappings))) ||
             automatic || keep_id || nomap)
@@ -186,10 +189,6 @@ void fit_rootless(const Spec& s, const RunOptions& o, const Modes& m, const Host
     if (!host.rootless) return;
     // The layers' owners are laid for the default map (the image's uid N is your N-th id):
     // any other (keep-id, nomap, or a joined container's) would shift them.
-    auto sorted = [](std::vector<IdMapping> map) {
-        std::sort(map.begin(), map.end(), [](const IdMapping& a, const IdMapping& b) { return a.container_id < b.container_id; });
-        return map;
-    };
     if (!o.image_layers.empty() &&
         (sorted(s.linux.uid_mappings) != sorted(host.rootless->uids) || sorted(s.linux.gid_mappings) != sorted(host.rootless->gids)))
         throw UsageError((o.userns.empty() ? std::string("joining that container's namespaces") : "--userns " + o.userns) +

@@ -373,12 +373,9 @@ TEST_F(FirewallIntegration, PublishFormsAsDocker) {
 
 // -P: the image's ExposedPorts and --expose, each on a port the kernel picks.
 TEST_F(FirewallIntegration, PublishAllTakesTheImagesExposedPorts) {
-    TestImage image;
-    image.layers = {tar_of_directory(rootfs_)};
-    image.diff_ids = {sha256_digest(image.layers[0])};
-    image.media_types = {"application/vnd.oci.image.layer.v1.tar"};
-    image.run_config = {{"Cmd", {"nc", "-ll", "-p", "80", "-e", "/bin/echo", "hello"}},
-                        {"ExposedPorts", {{"80/tcp", nlohmann::json::object()}}}};
+    TestImage image = single_layer_image(tar_of_directory(rootfs_),
+                                         {{"Cmd", {"nc", "-ll", "-p", "80", "-e", "/bin/echo", "hello"}},
+                                          {"ExposedPorts", {{"80/tcp", nlohmann::json::object()}}}});
     write_file(roots_.base() + "/exposing.tar", oci_layout_tar(image, "test/exposing:v1"));
     ASSERT_EXIT_CODE(hutch({"load", "-i", roots_.base() + "/exposing.tar"}), 0);
     ASSERT_EXIT_CODE(hutch({"run", "-d", "--name", "exposed", "-P", "--expose", "81/udp", "test/exposing:v1"}), 0);

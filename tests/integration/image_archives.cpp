@@ -112,6 +112,15 @@ std::string tar_of_directory(const std::string& dir) {
 
 std::string sha256_digest(const std::string& bytes) { return hutch::image::digest_of(bytes); }
 
+TestImage single_layer_image(std::string layer, nlohmann::json run_config) {
+    TestImage image;
+    image.diff_ids = {sha256_digest(layer)};
+    image.layers = {std::move(layer)};
+    image.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    image.run_config = std::move(run_config);
+    return image;
+}
+
 std::string TestImage::config_json() const {
     nlohmann::json c = {{"architecture", "amd64"},
                         {"os", "linux"},

@@ -34,6 +34,8 @@ struct TestImage {
     nlohmann::json run_config = nlohmann::json::object();  // the config's "config" object
     std::string config_json() const;      // the image config these make
 };
+// An image of one uncompressed layer (its diff id computed) and this "config" object.
+TestImage single_layer_image(std::string layer, nlohmann::json run_config = nlohmann::json::object());
 // An OCI layout tarball (oci-layout, index.json naming `name` in containerd's annotation, blobs/).
 std::string oci_layout_tar(const TestImage& image, const std::string& name);
 // A `docker save` tarball (manifest.json with RepoTags [name], <hex>.json, <hex>/layer.tar).

@@ -291,10 +291,7 @@ TEST_F(ImageIntegration, BadArchivesAreRefusedAndLeaveNothing) {
     EXPECT_NE(refused.err.find("nondistributable"), std::string::npos) << describe(refused);
     EXPECT_EQ(store_contents(), Strings{});
     // An escaping layer: refused, and nothing of it stays.
-    TestImage evil = image_;
-    evil.layers = {make_tar({{Type::kFile, "../../escaped", "x"}})};
-    evil.diff_ids = {sha256_digest(evil.layers[0])};
-    evil.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    TestImage evil = single_layer_image(make_tar({{Type::kFile, "../../escaped", "x"}}), image_.run_config);
     Result r = load(oci_layout_tar(evil, "evil:1"));
     EXPECT_EXIT_CODE(r, 125);
     EXPECT_NE(r.err.find("escaped"), std::string::npos) << describe(r);

@@ -27,6 +27,14 @@ constexpr uid_t kUser = 42421;       // the test's user (and group)
 constexpr uid_t kOther = 42422;      // a user without subordinate ids
 constexpr uid_t kSubordinate = 420000;  // the user's /etc/subuid and /etc/subgid range start
 
+// A line's words, one space between them (/proc/self/uid_map pads its columns).
+std::string words(const std::string& line) {
+    std::istringstream in(line);
+    std::string w, out;
+    while (in >> w) out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
 std::string quoted(const std::string& s) {
     std::string out = "'";
     for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -148,12 +156,7 @@ TEST_F(RootlessIntegration, TheContainersRootIsTheUser) {
     std::ostringstream maps;
     maps << "0 " << kUser << " 1\n1 " << kSubordinate << " 65536\n";
     std::string flat;
-    for (const auto& line : r.out_lines()) {
-        std::istringstream in(line);
-        std::string word, joined;
-        while (in >> word) joined += (joined.empty() ? "" : " ") + word;
-        flat += joined + "\n";
-    }
+    for (const auto& line : r.out_lines()) flat += words(line) + "\n";
     EXPECT_EQ(flat, "0\n" + maps.str() + maps.str() + "x\nNoNewPrivs: 0\nSeccomp: 2\n") << describe(r);
     EXPECT_FALSE(path_exists(rootfs() + "/etc/made")) << "the user's rootfs is the overlay's lower layer";
     struct stat after {};
@@ -176,12 +179,6 @@ TEST_F(RootlessIntegration, KeepIdKeepsTheUsersOwnId) {
     Strings lines = r.out_lines();
     ASSERT_EQ(lines.size(), 7u) << describe(r);
     EXPECT_EQ(Strings(lines.begin(), lines.begin() + 4), (Strings{u, u, u, u}));
-    auto words = [](const std::string& line) {
-        std::istringstream in(line);
-        std::string w, out;
-        while (in >> w) out += (out.empty() ? "" : " ") + w;
-        return out;
-    };
     EXPECT_EQ(words(lines[4]), "0 " + std::to_string(kSubordinate) + " " + u);
     EXPECT_EQ(words(lines[5]), u + " " + u + " 1");
     EXPECT_EQ(words(lines[6]), std::to_string(kUser + 1) + " " + std::to_string(kSubordinate + kUser) + " " +
@@ -236,18 +233,11 @@ TEST_F(RootlessIntegration, NomapLeavesTheUsersOwnIdOut) {
     Strings lines = r.out_lines();
     ASSERT_EQ(lines.size(), 7u) << describe(r);
     EXPECT_EQ(lines[0], "0");
-    std::istringstream map(lines[1]);
-    std::string inside, outside, size;
-    map >> inside >> outside >> size;
-    EXPECT_EQ(inside + " " + outside + " " + size, "0 " + std::to_string(kSubordinate) + " 65536") << "one range, no user";
+    EXPECT_EQ(words(lines[1]), "0 " + std::to_string(kSubordinate) + " 65536") << "one range, no user";
     EXPECT_EQ(Strings(lines.begin() + 2, lines.end()), (Strings{"0", "65534", "x", "closed", "hosts-written"}));
     EXPECT_FALSE(path_exists(subrootfs + "/etc/made")) << "the rootfs is the overlay's lower layer";
 
-    TestImage tiny;
-    tiny.layers = {tar_of_directory(test_rootfs())};
-    tiny.diff_ids = {sha256_digest(tiny.layers[0])};
-    tiny.media_types = {"application/vnd.oci.image.layer.v1.tar"};
-    tiny.run_config = {{"Cmd", {"sh"}}};
+    TestImage tiny = single_layer_image(tar_of_directory(test_rootfs()), {{"Cmd", {"sh"}}});
     const std::string archive = b() + "/tiny.tar";
     write_file(archive, docker_archive_tar(tiny, "rl/tiny:1"));
     ::chmod(archive.c_str(), 0644);
@@ -331,10 +321,7 @@ TEST_F(RootlessIntegration, ImagesUnpackOntoTheSubordinateIdsAndRun) {
     EXPECT_EQ(leftovers(), Strings{});
 
     // An owner beyond the user's 65536 ids: one line naming the entry and why; nothing stays.
-    TestImage too_wide;
-    too_wide.layers = {make_tar({{Type::kFile, "wide", "x\n", 0644, 70000, 0}})};
-    too_wide.diff_ids = {sha256_digest(too_wide.layers[0])};
-    too_wide.media_types = {"application/vnd.oci.image.layer.v1.tar"};
+    TestImage too_wide = single_layer_image(make_tar({{Type::kFile, "wide", "x\n", 0644, 70000, 0}}));
     write_file(archive, docker_archive_tar(too_wide, "rl/wide:1"));
     Result wide = as_user({"load", "-i", archive});
     EXPECT_EXIT_CODE(wide, 125);
